@@ -1,0 +1,188 @@
+//! Natural keys: the strong identifiers by which observations of one subject from
+//! different sources are merged into one node.
+//!
+//! A key is written `kind:value` (e.g. `aws-access-key:AKIA…`, `email:ana@corp.example`).
+//! Only strong keys merge nodes; display names never do.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The kinds of natural key custody understands, strongest (most canonical) first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum KeyKind {
+    /// An AWS access key id (`AKIA…`, `ASIA…`).
+    AwsAccessKey,
+    /// An AWS ARN.
+    Arn,
+    /// A keyed fingerprint of secret material (HMAC-SHA256 hex).
+    Fingerprint,
+    /// A lower-cased e-mail address.
+    Email,
+    /// An AWS unique id (`AIDA…` user, `AROA…` role, `AGPA…` group, `ANPA…` policy).
+    AwsUniqueId,
+    /// An Okta object id (user `00u…`, group `00g…`, app `0oa…`).
+    Okta,
+    /// A Kubernetes object, `cluster/namespace/name`.
+    K8s,
+    /// An AWS access key identified by its user and creation time
+    /// (`<user-arn>@<RFC 3339>`): how a credential-report row is tied to
+    /// `list-access-keys`, since the report carries no key id.
+    AwsKeyCreated,
+    /// A URI of a storage location (`file://…#L3`, `vault://…`).
+    Uri,
+    /// Anything else, namespaced by system: `system/id`.
+    Other,
+}
+
+impl KeyKind {
+    pub const ALL: [KeyKind; 10] = [
+        KeyKind::AwsAccessKey,
+        KeyKind::Arn,
+        KeyKind::Fingerprint,
+        KeyKind::Email,
+        KeyKind::AwsUniqueId,
+        KeyKind::Okta,
+        KeyKind::K8s,
+        KeyKind::AwsKeyCreated,
+        KeyKind::Uri,
+        KeyKind::Other,
+    ];
+
+    pub fn prefix(self) -> &'static str {
+        match self {
+            KeyKind::AwsAccessKey => "aws-access-key",
+            KeyKind::Arn => "arn",
+            KeyKind::Fingerprint => "fp",
+            KeyKind::Email => "email",
+            KeyKind::AwsUniqueId => "aws-id",
+            KeyKind::Okta => "okta",
+            KeyKind::K8s => "k8s",
+            KeyKind::AwsKeyCreated => "aws-key-created",
+            KeyKind::Uri => "uri",
+            KeyKind::Other => "id",
+        }
+    }
+
+    /// Lower is more canonical: the node's display key is its lowest-ranked key.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+}
+
+/// A natural key, stored canonically as `prefix:value`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Key(String);
+
+impl Key {
+    fn new(kind: KeyKind, value: &str) -> Key {
+        Key(format!("{}:{}", kind.prefix(), value))
+    }
+
+    pub fn aws_access_key(id: &str) -> Key {
+        Key::new(KeyKind::AwsAccessKey, id.trim())
+    }
+    /// ARNs are case-sensitive in their resource part; kept as given.
+    pub fn arn(arn: &str) -> Key {
+        let arn = arn.trim();
+        Key(if arn.starts_with("arn:") {
+            arn.to_string()
+        } else {
+            format!("arn:{arn}")
+        })
+    }
+    pub fn fingerprint(fp: &crate::Fingerprint) -> Key {
+        Key::new(KeyKind::Fingerprint, fp.as_str())
+    }
+    /// E-mail addresses compare case-insensitively (in practice, for every IdP).
+    pub fn email(addr: &str) -> Key {
+        Key::new(KeyKind::Email, &addr.trim().to_ascii_lowercase())
+    }
+    pub fn aws_unique_id(id: &str) -> Key {
+        Key::new(KeyKind::AwsUniqueId, id.trim())
+    }
+    pub fn okta(id: &str) -> Key {
+        Key::new(KeyKind::Okta, id.trim())
+    }
+    pub fn k8s(cluster: &str, namespace: &str, name: &str) -> Key {
+        Key(format!("k8s:{cluster}/{namespace}/{name}"))
+    }
+    /// `created` must already be normalised (see [`crate::time::canonical`]).
+    pub fn aws_key_created(user_arn: &str, created: &str) -> Key {
+        Key(format!("aws-key-created:{}@{created}", user_arn.trim()))
+    }
+    pub fn uri(uri: &str) -> Key {
+        Key::new(KeyKind::Uri, uri)
+    }
+    pub fn other(system: &str, id: &str) -> Key {
+        Key(format!("id:{system}/{id}"))
+    }
+
+    /// Parses the `prefix:value` form (as printed by custody) back into a key.
+    pub fn parse(s: &str) -> Option<Key> {
+        let (prefix, value) = s.split_once(':')?;
+        if value.is_empty() {
+            return None;
+        }
+        KeyKind::ALL
+            .into_iter()
+            .any(|k| k.prefix() == prefix)
+            .then(|| Key(s.to_string()))
+    }
+
+    pub fn kind(&self) -> KeyKind {
+        let prefix = self.0.split_once(':').map(|(p, _)| p).unwrap_or("");
+        KeyKind::ALL
+            .into_iter()
+            .find(|k| k.prefix() == prefix)
+            .unwrap_or(KeyKind::Other)
+    }
+
+    /// The part after `prefix:` (for ARNs, the whole ARN).
+    pub fn value(&self) -> &str {
+        if self.kind() == KeyKind::Arn {
+            return &self.0;
+        }
+        self.0.split_once(':').map(|(_, v)| v).unwrap_or(&self.0)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_canonical_and_typed() {
+        let e = Key::email("  Ana.Lopez@Corp.Example ");
+        assert_eq!(e.as_str(), "email:ana.lopez@corp.example");
+        assert_eq!(e.kind(), KeyKind::Email);
+        assert_eq!(e.value(), "ana.lopez@corp.example");
+
+        let a = Key::arn("arn:aws:iam::123456789012:user/svc");
+        assert_eq!(a.kind(), KeyKind::Arn);
+        assert_eq!(a.value(), "arn:aws:iam::123456789012:user/svc");
+
+        let k = Key::aws_access_key("AKIA0000000000000001");
+        assert_eq!(k.kind(), KeyKind::AwsAccessKey);
+        assert!(k.kind().rank() < KeyKind::AwsKeyCreated.rank());
+
+        assert_eq!(Key::parse("email:x@y.z"), Some(Key::email("x@y.z")));
+        assert_eq!(Key::parse("nonsense:1"), None);
+        assert_eq!(Key::parse("email:"), None);
+        assert_eq!(Key::k8s("prod", "ns", "sa").kind(), KeyKind::K8s);
+    }
+}
