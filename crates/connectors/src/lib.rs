@@ -1,1 +1,216 @@
-//! placeholder
+//! # custody-connectors
+//!
+//! One module per system. Each connector is a **pure function** from the bytes of
+//! one native export (exactly what the system's CLI or API returns) to [`Fact`]s
+//! with provenance, plus [`InputError`]s for what it could not read.
+//!
+//! **Owns:** format detection ([`detect`]) and parsing ([`parse`]).
+//! **Must not:** touch the filesystem, network or database (the caller hands in
+//! bytes), keep or print secret values (only [`custody_model::Fingerprint`]s and
+//! previews), or `unwrap` anything that came from input.
+//!
+//! To add a connector: add a module, a [`Format`] variant, a detection rule in
+//! [`detect`] and a branch in [`parse`]; document the format in `docs/CONNECTORS.md`
+//! and give it tests on real-shaped data.
+
+pub mod aws;
+pub mod hris;
+pub mod okta;
+mod util;
+
+use custody_model::{Fact, Fingerprinter, InputError, Location};
+use std::fmt;
+
+/// The native export formats custody reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    /// `aws iam get-account-authorization-details` JSON.
+    AwsAuthDetails,
+    /// The IAM credential report: the CSV, or `aws iam get-credential-report` JSON.
+    AwsCredentialReport,
+    /// `aws iam list-access-keys` (one or many documents) or `create-access-key` JSON.
+    AwsAccessKeys,
+    /// An HR roster CSV (e-mail, name, department, title, manager, status, termination date).
+    HrRoster,
+    /// Okta `GET /api/v1/users` JSON array.
+    OktaUsers,
+    /// Okta `GET /api/v1/groups` JSON array.
+    OktaGroups,
+    /// Okta `GET /api/v1/groups/{id}/users` JSON array, saved under a folder or file
+    /// named for the group id (see `docs/CONNECTORS.md`).
+    OktaGroupMembers,
+}
+
+impl Format {
+    pub const ALL: [Format; 7] = [
+        Format::AwsAuthDetails,
+        Format::AwsCredentialReport,
+        Format::AwsAccessKeys,
+        Format::HrRoster,
+        Format::OktaUsers,
+        Format::OktaGroups,
+        Format::OktaGroupMembers,
+    ];
+
+    /// Stable name, used on the command line (`--format-hint`) and in provenance.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::AwsAuthDetails => "aws-iam-authorization-details",
+            Format::AwsCredentialReport => "aws-iam-credential-report",
+            Format::AwsAccessKeys => "aws-iam-access-keys",
+            Format::HrRoster => "hr-roster",
+            Format::OktaUsers => "okta-users",
+            Format::OktaGroups => "okta-groups",
+            Format::OktaGroupMembers => "okta-group-members",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The system the format comes from.
+    pub fn system(self) -> &'static str {
+        match self {
+            Format::AwsAuthDetails | Format::AwsCredentialReport | Format::AwsAccessKeys => "aws",
+            Format::HrRoster => "hris",
+            Format::OktaUsers | Format::OktaGroups | Format::OktaGroupMembers => "okta",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One input file, as bytes, with the path it is reported under.
+pub struct SourceFile<'a> {
+    /// The path as the user will recognise it (used in provenance and errors).
+    pub path: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// What parsing needs besides the bytes.
+pub struct ParseContext<'a> {
+    /// For the rare export that carries secret material (e.g. `create-access-key`).
+    pub fingerprinter: &'a Fingerprinter,
+}
+
+/// The result of parsing one file.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// What this file is authoritative for: a later file with the same scope (e.g.
+    /// the authorization details of the same AWS account) supersedes this one.
+    pub scope: String,
+    /// When the source says the export was made, if it says (RFC 3339).
+    pub observed_at: Option<String>,
+    /// How many records (users, rows…) were read.
+    pub records: usize,
+    pub facts: Vec<Fact>,
+    /// Records or the whole file that could not be read; the rest was kept.
+    pub errors: Vec<InputError>,
+}
+
+/// Recognises a file's format from its content (and, for Okta group members and
+/// AWS access keys, its path). `None` if custody does not know the format.
+pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
+    let text = util::strip_bom(bytes);
+    let head = &text[..text.len().min(64 * 1024)];
+    let head = String::from_utf8_lossy(head);
+    let trimmed = head.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let has = |s: &str| head.contains(s);
+        if has("\"UserDetailList\"") || has("\"RoleDetailList\"") || has("\"GroupDetailList\"") {
+            return Some(Format::AwsAuthDetails);
+        }
+        if has("\"AccessKeyMetadata\"") || (has("\"AccessKey\"") && has("\"AccessKeyId\"")) {
+            return Some(Format::AwsAccessKeys);
+        }
+        if has("\"ReportFormat\"") && has("\"Content\"") {
+            return Some(Format::AwsCredentialReport);
+        }
+        if trimmed.starts_with('[') {
+            if has("\"objectClass\"") || has("\"OKTA_GROUP\"") || has("\"APP_GROUP\"") {
+                return Some(Format::OktaGroups);
+            }
+            if has("\"profile\"") && has("\"login\"") {
+                return Some(if okta::group_id_from_path(path).is_some() {
+                    Format::OktaGroupMembers
+                } else {
+                    Format::OktaUsers
+                });
+            }
+        }
+        return None;
+    }
+    let first_line = trimmed.lines().next().unwrap_or("").to_ascii_lowercase();
+    if first_line.starts_with("user,arn,user_creation_time") {
+        return Some(Format::AwsCredentialReport);
+    }
+    if hris::looks_like_roster_header(&first_line) {
+        return Some(Format::HrRoster);
+    }
+    None
+}
+
+/// Parses one file in a known format. Never panics on input; every problem comes
+/// back as an [`InputError`] in [`Parsed::errors`], located by line or JSON pointer.
+pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
+    let mut parsed = match format {
+        Format::AwsAuthDetails => aws::auth_details::parse(file),
+        Format::AwsCredentialReport => aws::credential_report::parse(file),
+        Format::AwsAccessKeys => aws::access_keys::parse(file, ctx),
+        Format::HrRoster => hris::parse(file),
+        Format::OktaUsers => okta::parse_users(file),
+        Format::OktaGroups => okta::parse_groups(file),
+        Format::OktaGroupMembers => okta::parse_group_members(file),
+    };
+    if parsed.scope.is_empty() {
+        parsed.scope = format!("{}:{}", format.name(), file.path);
+    }
+    if parsed.records == 0 && parsed.errors.is_empty() && file.bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        parsed.errors.push(InputError::new(format.name(), file.path, Location::File, "the file is empty"));
+    }
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(rel: &str) -> Vec<u8> {
+        let p = format!("{}/../../../shared/samples/{rel}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+    }
+
+    #[test]
+    fn formats_are_detected_from_content() {
+        let authz = sample("aws-iam/cloudsplaining-test-example_authz_v2.json");
+        assert_eq!(detect("a.json", &authz), Some(Format::AwsAuthDetails));
+        let report = sample("aws-iam/credential_report-AWS_testbench.csv");
+        assert_eq!(detect("r.csv", &report), Some(Format::AwsCredentialReport));
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(&report);
+        assert_eq!(detect("r.csv", &bom), Some(Format::AwsCredentialReport));
+        assert_eq!(detect("k.json", br#"{"AccessKeyMetadata": []}"#), Some(Format::AwsAccessKeys));
+        assert_eq!(detect("h.csv", b"email,name,status\n"), Some(Format::HrRoster));
+        assert_eq!(detect("u.json", br#"[{"id":"x","profile":{"login":"a@b.c"}}]"#), Some(Format::OktaUsers));
+        assert_eq!(detect("x.json", b"{}"), None);
+        assert_eq!(detect("x.txt", b""), None);
+        for f in Format::ALL {
+            assert_eq!(Format::from_name(f.name()), Some(f));
+        }
+    }
+
+    #[test]
+    fn an_empty_file_is_an_error_in_every_format() {
+        let fp = Fingerprinter::new(&[1u8; 32]).unwrap();
+        for f in Format::ALL {
+            let p = parse(f, &SourceFile { path: "aws/111122223333/groups/00g1a2b3c4D5E6F7G8H9/users.json", bytes: b"\n" }, &ParseContext { fingerprinter: &fp });
+            assert!(!p.errors.is_empty(), "{f}");
+            assert!(p.facts.is_empty());
+        }
+    }
+}

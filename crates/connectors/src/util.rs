@@ -1,0 +1,182 @@
+//! Shared helpers: BOM handling, JSON with located errors, safe error messages.
+
+use custody_model::{InputError, Location};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// serde's messages quote offending values (`invalid type: string "…"`), and an
+/// offending value may be secret material: replace every quoted value.
+pub fn safe_message(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(start) = rest.find('"') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in after.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        match end {
+            Some(e) => {
+                out.push_str("(value withheld)");
+                rest = &after[e + 1..];
+            }
+            None => {
+                out.push_str("(value withheld)");
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    // `unknown variant `x`` also quotes input, in backticks.
+    if let Some(i) = out.find("unknown variant `") {
+        out.truncate(i + "unknown variant".len());
+    }
+    out
+}
+
+/// Parses bytes as one JSON document; a syntax error is located by line and column.
+pub fn parse_json(connector: &str, path: &str, bytes: &[u8]) -> Result<Value, InputError> {
+    let text = strip_bom(bytes);
+    if text.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(InputError::new(connector, path, Location::File, "the file is empty"));
+    }
+    serde_json::from_slice(text).map_err(|e| json_error(connector, path, &e))
+}
+
+pub fn json_error(connector: &str, path: &str, e: &serde_json::Error) -> InputError {
+    let msg = safe_message(&e.to_string());
+    // serde_json appends " at line L column C"; we carry that in the location.
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    let what = if e.is_eof() { format!("truncated JSON: {msg}") } else { format!("invalid JSON: {msg}") };
+    InputError::new(connector, path, Location::LineCol(e.line() as u64, e.column() as u64), what)
+}
+
+/// Deserialises one record of a larger document; errors carry the JSON pointer of
+/// the failing field (`base` is the record's own pointer).
+pub fn record<T: DeserializeOwned>(connector: &str, path: &str, base: &str, value: &Value) -> Result<T, InputError> {
+    serde_path_to_error::deserialize(value).map_err(|e: serde_path_to_error::Error<serde_json::Error>| {
+        let mut pointer = base.to_string();
+        for seg in e.path().iter() {
+            use serde_path_to_error::Segment;
+            match seg {
+                Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                Segment::Map { key } => {
+                    pointer.push('/');
+                    pointer.push_str(&Location::escape_token(key));
+                }
+                Segment::Enum { variant } => {
+                    pointer.push('/');
+                    pointer.push_str(&Location::escape_token(variant));
+                }
+                Segment::Unknown => pointer.push_str("/?"),
+            }
+        }
+        InputError::new(connector, path, Location::Pointer(pointer), safe_message(&e.inner().to_string()))
+    })
+}
+
+/// The array at `key` of a JSON object, or an error at that pointer.
+pub fn array_at<'v>(connector: &str, path: &str, doc: &'v Value, key: &str) -> Result<&'v [Value], InputError> {
+    match doc.get(key) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(InputError::new(
+            connector,
+            path,
+            Location::pointer(&[&key]),
+            format!("`{key}` should be a list"),
+        )),
+    }
+}
+
+/// Reads the URL-encoded policy documents of the raw IAM API as well as the decoded
+/// objects the AWS CLI prints.
+pub fn policy_document(v: &Value) -> Value {
+    match v {
+        Value::String(s) => {
+            let decoded = percent_decode(s);
+            serde_json::from_str(&decoded).unwrap_or(Value::String(decoded))
+        }
+        other => other.clone(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A CSV cell that the system uses to say "nothing here".
+pub fn csv_value(cell: &str) -> Option<&str> {
+    let c = cell.trim();
+    match c {
+        "" | "N/A" | "n/a" | "not_supported" | "no_information" | "null" | "-" => None,
+        _ => Some(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_never_echo_values() {
+        let m = safe_message(r#"invalid type: string "ghp_secretvalue", expected a sequence"#);
+        assert_eq!(m, "invalid type: string (value withheld), expected a sequence");
+        assert_eq!(safe_message("missing field `UserName`"), "missing field `UserName`");
+        assert_eq!(safe_message("unknown variant `hunter2`, expected one of"), "unknown variant");
+    }
+
+    #[test]
+    fn url_encoded_policies_decode() {
+        let v = Value::String("%7B%22Version%22%3A%222012-10-17%22%7D".into());
+        assert_eq!(policy_document(&v), serde_json::json!({"Version": "2012-10-17"}));
+    }
+
+    #[test]
+    fn truncated_json_is_located() {
+        let e = parse_json("c", "f.json", b"{\n \"a\": [1,\n").unwrap_err();
+        assert!(matches!(e.location, Location::LineCol(3, _)), "{e:?}");
+        assert!(e.message.starts_with("truncated JSON"));
+    }
+}
