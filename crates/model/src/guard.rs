@@ -124,6 +124,20 @@ pub fn scrub_map(map: &mut Map<String, Value>, fp: &Fingerprinter) -> usize {
     map.values_mut().map(|v| scrub_value(v, fp)).sum()
 }
 
+/// Scrubs a fact's name and properties; returns how many values were redacted.
+pub fn scrub_fact(fact: &mut crate::Fact, fp: &Fingerprinter) -> usize {
+    let mut n = 0;
+    if let crate::Fact::Node(node) = fact {
+        if let Some(name) = &mut node.name {
+            if let Some(r) = redact_text(name, fp) {
+                *name = r;
+                n += 1;
+            }
+        }
+    }
+    n + scrub_map(fact.props_mut(), fp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
