@@ -1,1 +1,177 @@
-//! placeholder
+//! # custody-store
+//!
+//! Persistence of the Identity Lineage graph: nodes, their keys, edges, and every
+//! assertion with its provenance (source file, location, observed time, snapshot).
+//! SQLite ([`SqliteStore`]) is the default and needs no server; the [`Store`] trait
+//! is what a PostgreSQL backend will implement.
+//!
+//! **Owns:** the schema, transactional ingest (all of a batch or nothing), the
+//! merged view of each node (conflicting values are kept, never overwritten),
+//! snapshot history, and the installation's fingerprint key file ([`keyfile`]).
+//! **Must not:** parse native formats (that is `connectors`), decide identity
+//! (that is `graph`'s resolver), or store any secret value.
+
+pub mod keyfile;
+mod merge;
+mod schema;
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use custody_model::{Fact, InputError};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("injected failure ({0}): the ingest was rolled back")]
+    Injected(&'static str),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Everything read from one input file, ready to store.
+pub struct SourceBatch {
+    pub path: String,
+    pub format: String,
+    pub scope: String,
+    pub sha256: Option<String>,
+    pub observed_at: Option<String>,
+    pub records: usize,
+    pub facts: Vec<Fact>,
+    pub errors: Vec<InputError>,
+}
+
+/// Progress of a long ingest, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress {
+    Resolving { facts: usize },
+    Writing { done: usize, total: usize },
+    Finishing,
+}
+
+/// What one ingest did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct IngestReport {
+    pub snapshot: i64,
+    pub files: usize,
+    pub records: usize,
+    pub facts: usize,
+    pub nodes_created: usize,
+    pub nodes_updated: usize,
+    pub nodes_merged: usize,
+    pub nodes_retired: usize,
+    pub edges_created: usize,
+    pub edges_retired: usize,
+    pub secrets_redacted: usize,
+    pub errors: Vec<InputError>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeBrief {
+    pub id: i64,
+    pub label: String,
+    pub kind: String,
+    pub system: String,
+    pub key: String,
+    pub name: Option<String>,
+    pub placeholder: bool,
+    pub retired: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeRecord {
+    #[serde(flatten)]
+    pub brief: NodeBrief,
+    pub props: Map<String, Value>,
+    /// Properties on which live sources disagree: `{prop: [{value, source}]}`.
+    pub conflicts: Map<String, Value>,
+    pub keys: Vec<String>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub first_snapshot: Option<i64>,
+    pub last_snapshot: Option<i64>,
+}
+
+/// One source's assertion about a node or edge.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assertion {
+    pub source: String,
+    pub format: String,
+    /// `#/UserDetailList/3`, `L12`… (empty: the whole file).
+    pub location: String,
+    pub observed_at: Option<String>,
+    pub snapshot: i64,
+    pub kind: Option<String>,
+    pub props: Map<String, Value>,
+    /// False once a newer export of the same scope superseded it.
+    pub live: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EdgeRecord {
+    pub id: i64,
+    pub kind: String,
+    /// `out` (this node → other) or `in` (other → this node).
+    pub direction: &'static str,
+    pub other: NodeBrief,
+    pub props: Map<String, Value>,
+    pub retired: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotInfo {
+    pub id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub inputs: Value,
+    pub summary: Value,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub nodes: usize,
+    pub identities: usize,
+    pub edges: usize,
+    pub nodes_by_label: Vec<(String, usize)>,
+    pub nodes_by_kind: Vec<(String, String, usize)>,
+    pub edges_by_kind: Vec<(String, usize)>,
+    pub snapshots: usize,
+    pub sources: usize,
+    pub assertions: usize,
+    pub input_errors: usize,
+}
+
+/// Filter for [`Store::list`].
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub label: Option<String>,
+    pub kind: Option<String>,
+    pub system: Option<String>,
+    pub include_retired: bool,
+    pub include_placeholders: bool,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// The storage backend. One implementation per database engine.
+pub trait Store {
+    /// Stores a batch as one new snapshot, atomically: on any error nothing of the
+    /// batch is visible and the previous state is intact.
+    fn ingest(&mut self, batch: Vec<SourceBatch>, progress: &mut dyn FnMut(Progress)) -> Result<IngestReport>;
+    /// Finds a node by node id (`123`, `n123`), natural key (`email:…`), access key
+    /// id, ARN or e-mail.
+    fn find(&self, reference: &str) -> Result<Option<i64>>;
+    fn node(&self, id: i64) -> Result<Option<NodeRecord>>;
+    fn node_assertions(&self, id: i64) -> Result<Vec<Assertion>>;
+    fn edges(&self, id: i64) -> Result<Vec<EdgeRecord>>;
+    fn edge_assertions(&self, edge_id: i64) -> Result<Vec<Assertion>>;
+    fn list(&self, filter: &ListFilter) -> Result<Vec<NodeBrief>>;
+    fn stats(&self) -> Result<Stats>;
+    fn snapshots(&self) -> Result<Vec<SnapshotInfo>>;
+}

@@ -1,0 +1,99 @@
+//! The SQLite schema. Version 1.
+//!
+//! - `snapshots`: one row per ingest; `sources`: one row per input file, with the
+//!   *scope* it is authoritative for.
+//! - `assertions`: every fact as read (props JSON, location, observed time), valid
+//!   from the snapshot that read it until (`valid_to`) a newer source of the same
+//!   scope supersedes it. This is the provenance and the history `diff` reads.
+//! - `nodes` / `edges`: the merged, current view derived from live assertions;
+//!   `retired_snapshot` is set when nothing asserts them any more.
+//! - `node_keys`: every strong key of every node, for resolution and lookup.
+//! - `node_merges`: nodes later proven to be one subject (old id → kept id).
+
+pub const VERSION: i64 = 1;
+
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    inputs TEXT NOT NULL,
+    summary TEXT
+);
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+    format TEXT NOT NULL,
+    path TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    sha256 TEXT,
+    observed_at TEXT,
+    records INTEGER NOT NULL,
+    facts INTEGER NOT NULL,
+    errors INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sources_scope ON sources(scope, snapshot_id);
+CREATE TABLE IF NOT EXISTS nodes (
+    id INTEGER PRIMARY KEY,
+    label TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    system TEXT NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT,
+    props TEXT NOT NULL DEFAULT '{}',
+    conflicts TEXT NOT NULL DEFAULT '{}',
+    placeholder INTEGER NOT NULL DEFAULT 0,
+    first_seen TEXT,
+    last_seen TEXT,
+    first_snapshot INTEGER,
+    last_snapshot INTEGER,
+    retired_snapshot INTEGER
+);
+CREATE INDEX IF NOT EXISTS nodes_label_kind ON nodes(label, kind);
+CREATE TABLE IF NOT EXISTS node_keys (
+    key TEXT PRIMARY KEY,
+    node_id INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS node_keys_node ON node_keys(node_id);
+CREATE TABLE IF NOT EXISTS node_merges (
+    gone INTEGER PRIMARY KEY,
+    kept INTEGER NOT NULL,
+    snapshot_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS edges (
+    id INTEGER PRIMARY KEY,
+    src INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    dst INTEGER NOT NULL,
+    props TEXT NOT NULL DEFAULT '{}',
+    first_snapshot INTEGER,
+    last_snapshot INTEGER,
+    retired_snapshot INTEGER,
+    UNIQUE (src, kind, dst)
+);
+CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst, kind);
+CREATE TABLE IF NOT EXISTS assertions (
+    id INTEGER PRIMARY KEY,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    node_id INTEGER,
+    edge_id INTEGER,
+    kind TEXT,
+    location TEXT NOT NULL,
+    observed_at TEXT,
+    props TEXT NOT NULL,
+    valid_from INTEGER NOT NULL,
+    valid_to INTEGER
+);
+CREATE INDEX IF NOT EXISTS assertions_node ON assertions(node_id) WHERE node_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS assertions_edge ON assertions(edge_id) WHERE edge_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS assertions_source ON assertions(source_id);
+CREATE TABLE IF NOT EXISTS input_errors (
+    id INTEGER PRIMARY KEY,
+    snapshot_id INTEGER NOT NULL,
+    connector TEXT NOT NULL,
+    path TEXT NOT NULL,
+    location TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+"#;
