@@ -1,1 +1,129 @@
-//! placeholder
+//! # custody-synth
+//!
+//! A synthetic enterprise written **in its systems' native export formats**
+//! (exactly what `aws iam get-account-authorization-details`, the credential
+//! report, `list-access-keys`, Okta's API and an HR roster export contain, and
+//! nothing they would not), plus `answers.json`: the known answers of the
+//! scenarios planted in it.
+//!
+//! **Owns:** the generator. Deterministic for a given (seed, people, as-of date).
+//! **Must not:** write anything a real system would not export (e.g. access key
+//! ids in the credential report), or depend on custody's parsers: the output must
+//! stand on its own as a realistic snapshot.
+
+mod aws;
+mod names;
+mod okta;
+mod people;
+mod rng;
+mod write;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub people: usize,
+    pub seed: u64,
+    /// The day the snapshot is taken: all dates are relative to it.
+    pub as_of: NaiveDate,
+    pub out: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("cannot write {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What was generated (also written as `answers.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Answers {
+    pub generator: String,
+    pub seed: u64,
+    pub people: usize,
+    pub as_of: String,
+    pub domain: String,
+    pub counts: Counts,
+    pub scenarios: Vec<Value>,
+    pub expected: BTreeMap<String, Value>,
+    pub layout: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    pub people: usize,
+    pub terminated: usize,
+    pub okta_groups: usize,
+    pub aws_accounts: usize,
+    /// Non-human identities by kind.
+    pub nhis: BTreeMap<String, usize>,
+    pub nhi_total: usize,
+    pub nhi_per_person: f64,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+/// Generates the enterprise into `opts.out` (created if needed; existing files
+/// of the same names are replaced).
+pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
+    if opts.people < 10 {
+        return Err(SynthError::Invalid("--people must be at least 10 (a CEO, departments and teams)".into()));
+    }
+    let mut w = write::Writer::new(&opts.out)?;
+    let mut rng = rng::Rng::new(opts.seed);
+    let mut org = people::generate(&mut rng, opts);
+    aws::choose_planted(&mut org);
+    let mut answers = Answers {
+        generator: format!("custody synth {}", env!("CARGO_PKG_VERSION")),
+        seed: opts.seed,
+        people: opts.people,
+        as_of: opts.as_of.to_string(),
+        domain: org.domain.clone(),
+        counts: Counts::default(),
+        scenarios: Vec::new(),
+        expected: BTreeMap::new(),
+        layout: BTreeMap::new(),
+    };
+    people::write_roster(&mut w, &org)?;
+    let okta_groups = okta::write(&mut w, &mut rng, &org)?;
+    let aws = aws::write(&mut w, &mut rng, &org)?;
+    answers.counts.people = org.people.len();
+    answers.counts.terminated = org.people.iter().filter(|p| p.terminated.is_some()).count();
+    answers.counts.okta_groups = okta_groups;
+    answers.counts.aws_accounts = aws.accounts;
+    answers.counts.nhis = aws.nhis;
+    answers.counts.nhi_total = answers.counts.nhis.values().sum();
+    answers.counts.nhi_per_person = (answers.counts.nhi_total as f64 / org.people.len() as f64 * 10.0).round() / 10.0;
+    answers.scenarios = aws.scenarios;
+    answers.expected.insert("terminated_owner_active_keys".into(), serde_json::json!(aws.terminated_owner_active_keys));
+    for (k, v) in [
+        ("hr/roster.csv", "HR roster export (CSV)"),
+        ("okta/users.json", "Okta GET /api/v1/users"),
+        ("okta/groups.json", "Okta GET /api/v1/groups"),
+        ("okta/groups/<group id>/users.json", "Okta GET /api/v1/groups/{id}/users"),
+        ("aws/<account id>/authorization-details.json", "aws iam get-account-authorization-details"),
+        ("aws/<account id>/credential-report.csv", "aws iam get-credential-report (Content, base64-decoded)"),
+        ("aws/<account id>/access-keys.json", "aws iam list-access-keys --user-name U, for every user, concatenated"),
+    ] {
+        answers.layout.insert(k.into(), v.into());
+    }
+    let (files, bytes) = w.totals();
+    answers.counts.files = files + 1;
+    answers.counts.bytes = bytes;
+    w.json("answers.json", &serde_json::to_value(&answers).unwrap_or(Value::Null), false)?;
+    Ok(answers)
+}
+
+/// Reads `answers.json` back (for tests and the demo).
+pub fn read_answers(dir: &Path) -> Result<Value, SynthError> {
+    let path = dir.join("answers.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| SynthError::Io { path: path.display().to_string(), source })?;
+    serde_json::from_str(&text).map_err(|e| SynthError::Invalid(format!("{}: {e}", path.display())))
+}

@@ -1,0 +1,541 @@
+//! AWS: one account per slice of engineering teams, each exported as
+//! `get-account-authorization-details`, the credential report CSV, and
+//! `list-access-keys` for every user. Key ids appear only in the last, as in AWS.
+
+use crate::names::{COMPONENTS, ENVS, TEAM_WORDS};
+use crate::people::Org;
+use crate::rng::Rng;
+use crate::write::Writer;
+use crate::SynthError;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashSet};
+
+pub struct AwsOut {
+    pub accounts: usize,
+    pub nhis: BTreeMap<String, usize>,
+    pub scenarios: Vec<Value>,
+    pub terminated_owner_active_keys: Vec<String>,
+}
+
+/// The planted leaver: a team member who left at least 30 days ago.
+pub fn choose_planted(org: &mut Org) -> usize {
+    let as_of = org.as_of;
+    let found = (0..org.people.len()).find(|&i| {
+        let p = &org.people[i];
+        p.team.is_some() && p.terminated.is_some_and(|t| (as_of - t).num_days() >= 30)
+    });
+    match found {
+        Some(i) => i,
+        None => {
+            // Small enterprises may have no such leaver: make one.
+            let i = (1..org.people.len()).rev().find(|&i| org.people[i].team.is_some() && org.people[i].title != "Engineering Manager").unwrap_or(1);
+            org.people[i].terminated = Some(as_of - Duration::days(45));
+            i
+        }
+    }
+}
+
+fn aws_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+}
+
+fn at(d: NaiveDate, rng: &mut Rng) -> DateTime<Utc> {
+    d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() + Duration::seconds(rng.range(0, 86_400))
+}
+
+const REGIONS: &[&str] = &["us-east-1", "us-east-1", "us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"];
+const KEY_SERVICES: &[&str] = &["s3", "sts", "dynamodb", "sqs", "secretsmanager", "ec2", "lambda", "kms", "ssm", "ecr"];
+
+const AWS_MANAGED: &[(&str, &str, &str)] = &[
+    ("AdministratorAccess", "ANPAIWMBCKSKIEE64ZLYK", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
+    ("ReadOnlyAccess", "ANPAILL3HVNFSB6DCOWYQ", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*","ec2:Describe*","iam:Get*","iam:List*","dynamodb:Describe*","dynamodb:List*","lambda:Get*","lambda:List*","rds:Describe*"],"Resource":"*"}]}"#),
+    ("PowerUserAccess", "ANPAJYRXTHIB4FOVS3ZXS", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"},{"Effect":"Allow","Action":["iam:CreateServiceLinkedRole","iam:DeleteServiceLinkedRole","iam:ListRoles","organizations:DescribeOrganization","account:ListRegions"],"Resource":"*"}]}"#),
+    ("AmazonS3FullAccess", "ANPAIFIR6V6BVTRAHWINE", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","s3-object-lambda:*"],"Resource":"*"}]}"#),
+    ("AmazonS3ReadOnlyAccess", "ANPAIZTJ4DXE7G6AGAE6M", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*","s3-object-lambda:Get*","s3-object-lambda:List*"],"Resource":"*"}]}"#),
+    ("AmazonDynamoDBFullAccess", "ANPAINUGF2JSOSUY76KYA", r#"{"Version":"2012-10-17","Statement":[{"Action":["dynamodb:*","dax:*","application-autoscaling:*","cloudwatch:*","iam:GetRole","iam:ListRoles","kms:DescribeKey","kms:ListAliases","sns:*","lambda:*"],"Effect":"Allow","Resource":"*"}]}"#),
+    ("SecretsManagerReadWrite", "ANPAIEBZGAP6ZMUWDXQJQ", r#"{"Version":"2012-10-17","Statement":[{"Action":["secretsmanager:*","kms:DescribeKey","kms:ListAliases","kms:ListKeys","tag:GetResources"],"Effect":"Allow","Resource":"*"}]}"#),
+    ("AmazonSSMManagedInstanceCore", "ANPAIXSHM2BNB2D3AXXRU", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:DescribeAssociation","ssm:GetDocument","ssm:UpdateInstanceInformation","ssmmessages:CreateControlChannel","ssmmessages:OpenDataChannel","ec2messages:GetMessages"],"Resource":"*"}]}"#),
+    ("CloudWatchLogsFullAccess", "ANPAJ3ZGNWK2R5HW5BQFO", r#"{"Version":"2012-10-17","Statement":[{"Action":["logs:*","cloudwatch:GenerateQuery"],"Effect":"Allow","Resource":"*"}]}"#),
+    ("IAMFullAccess", "ANPAI7XKCFMBPM3QQRRVQ", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*","organizations:DescribeAccount","organizations:DescribeOrganization","organizations:ListAccounts"],"Resource":"*"}]}"#),
+];
+const SERVICE_POLICY: &[(&str, &str)] = &[
+    ("AWSLambdaBasicExecutionRole", "service-role/"),
+    ("AmazonECSTaskExecutionRolePolicy", "service-role/"),
+];
+
+const SERVICE_LINKED: &[(&str, &str)] = &[
+    ("AWSServiceRoleForSupport", "support.amazonaws.com"),
+    ("AWSServiceRoleForTrustedAdvisor", "trustedadvisor.amazonaws.com"),
+    ("AWSServiceRoleForOrganizations", "organizations.amazonaws.com"),
+    ("AWSServiceRoleForElasticLoadBalancing", "elasticloadbalancing.amazonaws.com"),
+    ("AWSServiceRoleForRDS", "rds.amazonaws.com"),
+    ("AWSServiceRoleForECS", "ecs.amazonaws.com"),
+    ("AWSServiceRoleForAutoScaling", "autoscaling.amazonaws.com"),
+    ("AWSServiceRoleForCloudTrail", "cloudtrail.amazonaws.com"),
+    ("AWSServiceRoleForSSO", "sso.amazonaws.com"),
+];
+
+fn managed_arn(name: &str) -> String {
+    match SERVICE_POLICY.iter().find(|(n, _)| *n == name) {
+        Some((n, path)) => format!("arn:aws:iam::aws:policy/{path}{n}"),
+        None => format!("arn:aws:iam::aws:policy/{name}"),
+    }
+}
+
+fn service_trust(service: &str) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+}
+
+fn tags(pairs: &[(&str, String)]) -> Value {
+    Value::Array(pairs.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect())
+}
+
+struct Key {
+    id: String,
+    created: DateTime<Utc>,
+    active: bool,
+    last_used: Option<(DateTime<Utc>, &'static str, &'static str)>,
+}
+
+struct Account<'a> {
+    id: String,
+    as_of: NaiveDate,
+    org: &'a Org,
+    names: HashSet<String>,
+    users: Vec<Value>,
+    roles: Vec<Value>,
+    groups: Vec<Value>,
+    policies: Vec<Value>,
+    attached: BTreeMap<String, usize>,
+    report: String,
+    key_docs: Vec<Value>,
+}
+
+impl Account<'_> {
+    fn unique(&mut self, base: String) -> String {
+        let mut name = base.clone();
+        let mut n = 2;
+        while !self.names.insert(name.clone()) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        name
+    }
+
+    fn attach(&mut self, arn: &str, name: &str) -> Value {
+        *self.attached.entry(arn.to_string()).or_default() += 1;
+        json!({"PolicyName": name, "PolicyArn": arn})
+    }
+
+    fn when(&self, rng: &mut Rng, min_days: i64, max_days: i64) -> DateTime<Utc> {
+        at(self.as_of - Duration::days(rng.range(min_days, max_days)), rng)
+    }
+}
+
+fn new_key(rng: &mut Rng, as_of: NaiveDate, not_before: NaiveDate, second: bool) -> Key {
+    let span = (as_of - not_before).num_days().max(2);
+    let created = at(as_of - Duration::days(rng.range(1, span)), rng);
+    let active = if second { rng.chance(0.5) } else { rng.chance(0.92) };
+    let roll = rng.below(100);
+    let days_old = (as_of - created.date_naive()).num_days().max(1);
+    let last_used = if roll < 78 || !active && roll < 90 {
+        let ago = if active && roll < 66 { rng.range(0, 30.min(days_old)) } else { rng.range(0, days_old) };
+        let t = at(as_of - Duration::days(ago), rng).max(created + Duration::hours(1));
+        Some((t, *rng.pick(REGIONS), *rng.pick(KEY_SERVICES)))
+    } else {
+        None
+    };
+    Key { id: rng.aws_id("AKIA", 16), created, active, last_used }
+}
+
+fn report_row(user: &str, arn: &str, created: DateTime<Utc>, human: Option<(DateTime<Utc>, bool)>, keys: &[Key]) -> String {
+    let na = "N/A".to_string();
+    let mut f: Vec<String> = vec![user.into(), arn.into(), aws_time(created)];
+    match human {
+        Some((last, mfa)) => {
+            f.extend([
+                "true".into(),
+                aws_time(last),
+                aws_time(created + Duration::minutes(5)),
+                na.clone(),
+                mfa.to_string(),
+            ]);
+        }
+        None => f.extend(["false".into(), na.clone(), na.clone(), na.clone(), "false".into()]),
+    }
+    for slot in 0..2 {
+        match keys.get(slot) {
+            Some(k) => {
+                f.push(k.active.to_string());
+                f.push(aws_time(k.created));
+                match &k.last_used {
+                    Some((t, region, service)) => f.extend([aws_time(*t), region.to_string(), service.to_string()]),
+                    None => f.extend([na.clone(), na.clone(), na.clone()]),
+                }
+            }
+            None => f.extend(["false".into(), na.clone(), na.clone(), na.clone(), na.clone()]),
+        }
+    }
+    f.extend(["false".into(), na.clone(), "false".into(), na]);
+    f.join(",") + "\n"
+}
+
+const REPORT_HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n";
+
+pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthError> {
+    let n_accounts = (org.people.len() / 20).max(2);
+    let per_account = org.people.len() as f64 / n_accounts as f64;
+    let planted_person = (0..org.people.len()).find(|&i| {
+        let p = &org.people[i];
+        p.team.is_some() && p.terminated.is_some_and(|t| (org.as_of - t).num_days() >= 30)
+    });
+    let mut out = AwsOut { accounts: n_accounts, nhis: BTreeMap::new(), scenarios: Vec::new(), terminated_owner_active_keys: Vec::new() };
+    let account_ids: Vec<String> = (0..n_accounts).map(|_| rng.digits(12)).collect();
+    let planted_team = planted_person.and_then(|p| org.people[p].team);
+    let mut planted_done = false;
+    for (a, account_id) in account_ids.iter().enumerate() {
+        let team = if org.teams.is_empty() { None } else { Some(a % org.teams.len()) };
+        let team_name = team.map(|t| org.teams[t].name.clone()).unwrap_or_else(|| "platform".into());
+        let members: Vec<usize> = team.map(|t| org.teams[t].members.clone()).unwrap_or_else(|| (0..org.people.len()).collect());
+        let mut acct = Account {
+            id: account_id.clone(),
+            as_of: org.as_of,
+            org,
+            names: HashSet::new(),
+            users: Vec::new(),
+            roles: Vec::new(),
+            groups: Vec::new(),
+            policies: Vec::new(),
+            attached: BTreeMap::new(),
+            report: String::from(REPORT_HEADER),
+            key_docs: Vec::new(),
+        };
+        let account_created = acct.when(rng, 1500, 3000);
+        acct.report.push_str(&format!(
+            "<root_account>,arn:aws:iam::{account_id}:root,{},not_supported,{},not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n",
+            aws_time(account_created),
+            aws_time(acct.when(rng, 30, 400)),
+        ));
+        let customer_policies = customer_policies(&mut acct, rng, &team_name);
+        groups(&mut acct, rng, &customer_policies);
+        let n_roles = (per_account * 28.0).round() as usize;
+        roles(&mut acct, rng, &team_name, &members, &account_ids, n_roles, &customer_policies, &mut out);
+        let n_users = (per_account * 6.0).round().max(1.0) as usize;
+        users(&mut acct, rng, &team_name, &members, n_users, &customer_policies, &mut out);
+        if !planted_done && team == planted_team {
+            if let Some(p) = planted_person {
+                plant(&mut acct, rng, p, &team_name, &mut out);
+                planted_done = true;
+            }
+        }
+        // AWS managed policies attached in this account appear in `Policies` too.
+        let mut managed: Vec<Value> = Vec::new();
+        for (arn, count) in &acct.attached {
+            if let Some(name) = arn.strip_prefix("arn:aws:iam::aws:policy/") {
+                let short = name.rsplit('/').next().unwrap_or(name);
+                let doc = AWS_MANAGED
+                    .iter()
+                    .find(|(n, _, _)| *n == short)
+                    .map(|(_, _, d)| serde_json::from_str::<Value>(d).unwrap_or(Value::Null))
+                    .unwrap_or_else(|| json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}]}));
+                let id = AWS_MANAGED.iter().find(|(n, _, _)| *n == short).map(|(_, id, _)| id.to_string()).unwrap_or_else(|| rng.aws_id("ANPA", 17));
+                let path = if name.contains('/') { "/service-role/" } else { "/" };
+                managed.push(json!({
+                    "PolicyName": short, "PolicyId": id, "Arn": arn, "Path": path, "DefaultVersionId": "v1",
+                    "AttachmentCount": count, "PermissionsBoundaryUsageCount": 0, "IsAttachable": true,
+                    "CreateDate": "2015-02-06T18:39:46+00:00", "UpdateDate": "2015-02-06T18:39:46+00:00",
+                    "PolicyVersionList": [{"Document": doc, "VersionId": "v1", "IsDefaultVersion": true, "CreateDate": "2015-02-06T18:39:46+00:00"}]
+                }));
+            }
+        }
+        for p in acct.policies.iter_mut() {
+            let arn = p["Arn"].as_str().unwrap_or_default().to_string();
+            p["AttachmentCount"] = json!(acct.attached.get(&arn).copied().unwrap_or(0));
+        }
+        let mut policies = std::mem::take(&mut acct.policies);
+        policies.extend(managed);
+        let doc = json!({
+            "UserDetailList": acct.users,
+            "GroupDetailList": acct.groups,
+            "RoleDetailList": acct.roles,
+            "Policies": policies,
+        });
+        w.json(&format!("aws/{account_id}/authorization-details.json"), &doc, true)?;
+        w.text(&format!("aws/{account_id}/credential-report.csv"), &acct.report)?;
+        w.json_docs(&format!("aws/{account_id}/access-keys.json"), &acct.key_docs, true)?;
+    }
+    Ok(out)
+}
+
+fn customer_policies(acct: &mut Account<'_>, rng: &mut Rng, team: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for i in 0..12 {
+        let word = if i < 4 { team.to_string() } else { rng.pick(TEAM_WORDS).to_string() };
+        let name = acct.unique(format!("{word}-{}-access", rng.pick(COMPONENTS)));
+        let arn = format!("arn:aws:iam::{}:policy/{name}", acct.id);
+        let bucket = format!("northwind-{word}-{}", rng.pick(ENVS));
+        let doc = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Data", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+             "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")]},
+            {"Sid": "Queue", "Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
+             "Resource": format!("arn:aws:sqs:us-east-1:{}:{word}-*", acct.id)},
+            {"Sid": "Secrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": format!("arn:aws:secretsmanager:us-east-1:{}:secret:{word}/*", acct.id)}
+        ]});
+        let created = acct.when(rng, 200, 1500);
+        acct.policies.push(json!({
+            "PolicyName": name, "PolicyId": rng.aws_id("ANPA", 17), "Arn": arn, "Path": "/", "DefaultVersionId": "v2",
+            "AttachmentCount": 0, "PermissionsBoundaryUsageCount": 0, "IsAttachable": true,
+            "CreateDate": aws_time(created), "UpdateDate": aws_time(created + Duration::days(30)),
+            "PolicyVersionList": [
+                {"Document": doc, "VersionId": "v2", "IsDefaultVersion": true, "CreateDate": aws_time(created + Duration::days(30))},
+                {"Document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}, "VersionId": "v1", "IsDefaultVersion": false, "CreateDate": aws_time(created)}
+            ]
+        }));
+        out.push((arn, name));
+    }
+    out
+}
+
+fn groups(acct: &mut Account<'_>, rng: &mut Rng, customer: &[(String, String)]) {
+    for (name, policy) in [("admins", "AdministratorAccess"), ("developers", "PowerUserAccess"), ("readonly", "ReadOnlyAccess"), ("deployers", "")] {
+        let mut attached = Vec::new();
+        if !policy.is_empty() {
+            attached.push(acct.attach(&managed_arn(policy), policy));
+        } else {
+            let (arn, n) = rng.pick(customer).clone();
+            attached.push(acct.attach(&arn, &n));
+        }
+        let created = acct.when(rng, 1000, 1500);
+        acct.groups.push(json!({
+            "Path": "/", "GroupName": name, "GroupId": rng.aws_id("AGPA", 17),
+            "Arn": format!("arn:aws:iam::{}:group/{name}", acct.id), "CreateDate": aws_time(created),
+            "GroupPolicyList": [], "AttachedManagedPolicies": attached
+        }));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn roles(
+    acct: &mut Account<'_>,
+    rng: &mut Rng,
+    team: &str,
+    members: &[usize],
+    accounts: &[String],
+    n: usize,
+    customer: &[(String, String)],
+    out: &mut AwsOut,
+) {
+    let as_of = acct.as_of;
+    let mut push_role = |acct: &mut Account<'_>, rng: &mut Rng, path: &str, name: String, trust: Value, attached: Vec<Value>, inline: Vec<Value>, tags_v: Value, profile: bool, kind: &str| {
+        let created = acct.when(rng, 10, 1500);
+        let last = if rng.chance(0.85) {
+            json!({"LastUsedDate": aws_time(at(as_of - Duration::days(rng.range(0, 60)), rng).max(created)), "Region": rng.pick(REGIONS)})
+        } else {
+            json!({})
+        };
+        let arn = format!("arn:aws:iam::{}:role{path}{name}", acct.id);
+        let profiles = if profile {
+            json!([{"Path": "/", "InstanceProfileName": name, "InstanceProfileId": rng.aws_id("AIPA", 17),
+                "Arn": format!("arn:aws:iam::{}:instance-profile/{name}", acct.id), "CreateDate": aws_time(created), "Roles": []}])
+        } else {
+            json!([])
+        };
+        acct.roles.push(json!({
+            "Path": path, "RoleName": name, "RoleId": rng.aws_id("AROA", 17), "Arn": arn, "CreateDate": aws_time(created),
+            "AssumeRolePolicyDocument": trust, "InstanceProfileList": profiles, "RolePolicyList": inline,
+            "AttachedManagedPolicies": attached, "Tags": tags_v, "RoleLastUsed": last
+        }));
+        *out.nhis.entry(kind.to_string()).or_default() += 1;
+    };
+    for (name, service) in SERVICE_LINKED {
+        let path = format!("/aws-service-role/{service}/");
+        push_role(acct, rng, &path, name.to_string(), service_trust(service), vec![], vec![], json!([]), false, "aws_iam_service_linked_role");
+    }
+    for set in ["AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess", "Billing"] {
+        let name = format!("AWSReservedSSO_{set}_{}", rng.hex(16));
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::{}:saml-provider/AWSSSO_{}_DO_NOT_DELETE", acct.id, rng.hex(16))},
+            "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"], "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}}]});
+        let policy = if set == "Billing" { "ReadOnlyAccess" } else { set };
+        let attached = vec![acct.attach(&managed_arn(policy), policy)];
+        push_role(acct, rng, "/aws-reserved/sso.amazonaws.com/", name, trust, attached, vec![], json!([]), false, "aws_iam_role");
+    }
+    let org_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", accounts[0])}, "Action": "sts:AssumeRole"}]});
+    let admin = vec![acct.attach(&managed_arn("AdministratorAccess"), "AdministratorAccess")];
+    push_role(acct, rng, "/", "OrganizationAccountAccessRole".into(), org_trust, admin, vec![], json!([]), false, "aws_iam_role");
+    let fixed = SERVICE_LINKED.len() + 5;
+    let eks_issuer = format!("oidc.eks.us-east-1.amazonaws.com/id/{}", rng.hex(32).to_ascii_uppercase());
+    for _ in fixed..n.max(fixed) {
+        let word = if rng.chance(0.6) { team.to_string() } else { rng.pick(TEAM_WORDS).to_string() };
+        let comp = *rng.pick(COMPONENTS);
+        let env = *rng.pick(ENVS);
+        let flavour = rng.below(100);
+        let (suffix, trust, profile) = match flavour {
+            0..=29 => ("task", service_trust("ecs-tasks.amazonaws.com"), false),
+            30..=54 => ("lambda", service_trust("lambda.amazonaws.com"), false),
+            55..=66 => ("instance", service_trust("ec2.amazonaws.com"), true),
+            67..=79 => {
+                let sa = format!("{word}-{comp}");
+                let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Federated": format!("arn:aws:iam::{}:oidc-provider/{eks_issuer}", acct.id)},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {"StringEquals": {format!("{eks_issuer}:sub"): format!("system:serviceaccount:{word}:{sa}"), format!("{eks_issuer}:aud"): "sts.amazonaws.com"}}}]});
+                ("irsa", trust, false)
+            }
+            80..=87 => {
+                let mut cond = json!({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}});
+                // Some deploy roles trust every repository of the organisation: no `sub` pinning.
+                if rng.chance(0.8) {
+                    cond["StringLike"] = json!({"token.actions.githubusercontent.com:sub": format!("repo:northwind-labs/{word}-{comp}:ref:refs/heads/main")});
+                }
+                let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Federated": format!("arn:aws:iam::{}:oidc-provider/token.actions.githubusercontent.com", acct.id)},
+                    "Action": "sts:AssumeRoleWithWebIdentity", "Condition": cond}]});
+                ("github-deploy", trust, false)
+            }
+            88..=93 => {
+                let other = rng.pick(accounts).clone();
+                let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{other}:root")}, "Action": "sts:AssumeRole"}]});
+                ("cross-account", trust, false)
+            }
+            _ => ("codebuild", service_trust("codebuild.amazonaws.com"), false),
+        };
+        let name = acct.unique(format!("{word}-{comp}-{env}-{suffix}"));
+        let mut attached = Vec::new();
+        let (arn, pname) = rng.pick(customer).clone();
+        attached.push(acct.attach(&arn, &pname));
+        match suffix {
+            "lambda" => attached.push(acct.attach(&managed_arn("AWSLambdaBasicExecutionRole"), "AWSLambdaBasicExecutionRole")),
+            "task" => attached.push(acct.attach(&managed_arn("AmazonECSTaskExecutionRolePolicy"), "AmazonECSTaskExecutionRolePolicy")),
+            "instance" => attached.push(acct.attach(&managed_arn("AmazonSSMManagedInstanceCore"), "AmazonSSMManagedInstanceCore")),
+            "github-deploy" if rng.chance(0.3) => attached.push(acct.attach(&managed_arn("AdministratorAccess"), "AdministratorAccess")),
+            _ => {}
+        }
+        let inline = if rng.chance(0.2) {
+            vec![json!({"PolicyName": "inline-extra", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], "Resource": format!("arn:aws:dynamodb:us-east-1:{}:table/{word}-*", acct.id)}]}})]
+        } else {
+            vec![]
+        };
+        let mut t = vec![("team", word.clone()), ("service", format!("{word}-{comp}")), ("env", env.to_string())];
+        if rng.chance(0.5) && !members.is_empty() {
+            t.push(("owner", acct.org.people[*rng.pick(members)].email.clone()));
+        }
+        push_role(acct, rng, "/", name, trust, attached, inline, tags(&t), profile, "aws_iam_role");
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn users(acct: &mut Account<'_>, rng: &mut Rng, team: &str, members: &[usize], n: usize, customer: &[(String, String)], out: &mut AwsOut) {
+    let org = acct.org;
+    for i in 0..n {
+        let human = if i % 10 == 9 && !members.is_empty() { Some(*rng.pick(members)) } else { None };
+        let (name, owner) = match human {
+            Some(p) => (acct.unique(org.people[p].email.split('@').next().unwrap_or("user").to_string()), Some(p)),
+            None => {
+                let word = if rng.chance(0.6) { team.to_string() } else { rng.pick(TEAM_WORDS).to_string() };
+                let base = if rng.chance(0.25) { format!("ci-{word}-deployer") } else { format!("svc-{word}-{}", rng.pick(COMPONENTS)) };
+                let owner = if rng.chance(0.7) && !members.is_empty() { Some(*rng.pick(members)) } else { None };
+                (acct.unique(base), owner)
+            }
+        };
+        let mut t = vec![("team", team.to_string())];
+        if let (Some(p), None) = (owner, human) {
+            t.push(("owner", org.people[p].email.clone()));
+        }
+        let group = match human {
+            Some(_) => *rng.pick(&["developers", "readonly", "admins"]),
+            None => *rng.pick(&["deployers", "deployers", "developers"]),
+        };
+        let mut attached = Vec::new();
+        if rng.chance(0.6) {
+            let (arn, pname) = rng.pick(customer).clone();
+            attached.push(acct.attach(&arn, &pname));
+        }
+        if human.is_none() && rng.chance(0.08) {
+            attached.push(acct.attach(&managed_arn("AdministratorAccess"), "AdministratorAccess"));
+        }
+        let created_floor = match human {
+            Some(p) => org.people[p].hired,
+            None => acct.as_of - Duration::days(1800),
+        };
+        let user_created = at(created_floor.max(acct.as_of - Duration::days(1800)), rng);
+        let n_keys = match rng.below(100) {
+            0..=14 => 0,
+            15..=79 => 1,
+            _ => 2,
+        };
+        let mut keys: Vec<Key> = (0..n_keys).map(|k| new_key(rng, acct.as_of, user_created.date_naive(), k == 1)).collect();
+        keys.sort_by_key(|k| k.created);
+        let human_info = human.map(|p| {
+            let last = match org.people[p].terminated {
+                Some(end) => at(end - Duration::days(1), rng),
+                None => at(acct.as_of - Duration::days(rng.range(0, 20)), rng),
+            };
+            (last.max(user_created), rng.chance(0.7))
+        });
+        add_user(acct, rng, &name, user_created, tags(&t), group, attached, keys, human_info, owner, out);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add_user(
+    acct: &mut Account<'_>,
+    rng: &mut Rng,
+    name: &str,
+    created: DateTime<Utc>,
+    tags_v: Value,
+    group: &str,
+    attached: Vec<Value>,
+    keys: Vec<Key>,
+    human: Option<(DateTime<Utc>, bool)>,
+    owner: Option<usize>,
+    out: &mut AwsOut,
+) {
+    let arn = format!("arn:aws:iam::{}:user/{name}", acct.id);
+    acct.users.push(json!({
+        "Path": "/", "UserName": name, "UserId": rng.aws_id("AIDA", 17), "Arn": arn, "CreateDate": aws_time(created),
+        "UserPolicyList": [], "GroupList": [group], "AttachedManagedPolicies": attached, "Tags": tags_v
+    }));
+    *out.nhis.entry("aws_iam_user".into()).or_default() += 1;
+    *out.nhis.entry("aws_access_key".into()).or_default() += keys.len();
+    acct.report.push_str(&report_row(name, &arn, created, human, &keys));
+    let meta: Vec<Value> = keys
+        .iter()
+        .map(|k| json!({"UserName": name, "AccessKeyId": k.id, "Status": if k.active { "Active" } else { "Inactive" }, "CreateDate": aws_time(k.created)}))
+        .collect();
+    acct.key_docs.push(json!({"AccessKeyMetadata": meta}));
+    if let Some(p) = owner {
+        if acct.org.people[p].terminated.is_some() && human.is_none() {
+            out.terminated_owner_active_keys.extend(keys.iter().filter(|k| k.active).map(|k| k.id.clone()));
+        }
+    }
+}
+
+fn plant(acct: &mut Account<'_>, rng: &mut Rng, person: usize, team: &str, out: &mut AwsOut) {
+    let org = acct.org;
+    let p = &org.people[person];
+    let Some(left) = p.terminated else { return };
+    let name = acct.unique(format!("svc-{team}-reporting-export"));
+    let user_created = at(left - Duration::days(400), rng);
+    let key_created = at(left - Duration::days(200), rng);
+    let last_used = at(acct.as_of - Duration::days(2), rng);
+    let key = Key { id: rng.aws_id("AKIA", 16), created: key_created, active: true, last_used: Some((last_used, "us-east-1", "s3")) };
+    let key_id = key.id.clone();
+    let attached = vec![acct.attach(&managed_arn("AmazonS3FullAccess"), "AmazonS3FullAccess")];
+    let t = tags(&[("team", team.to_string()), ("owner", p.email.clone()), ("purpose", "nightly finance report export".into())]);
+    add_user(acct, rng, &name, user_created, t, "deployers", attached, vec![key], None, Some(person), out);
+    out.scenarios.push(json!({
+        "id": "terminated-owner-active-key",
+        "summary": "An IAM user's access key is still active and in use although the human who owns it has left the company.",
+        "access_key_id": key_id,
+        "principal_arn": format!("arn:aws:iam::{}:user/{name}", acct.id),
+        "account_id": acct.id,
+        "owner_email": p.email,
+        "owner_terminated_on": left.to_string(),
+        "owner_manager_email": p.manager.map(|m| org.people[m].email.clone()),
+        "key_last_used": aws_time(last_used),
+        "evidence": ["IAM tag owner on the user (authorization details)", "roster status terminated (HR)", "key status Active (list-access-keys, credential report)", "last used after the termination date (credential report)"]
+    }));
+}

@@ -1,0 +1,108 @@
+//! Okta: users, groups and group members as the Management API returns them.
+
+use crate::people::{Org, Person};
+use crate::rng::Rng;
+use crate::write::Writer;
+use crate::SynthError;
+use chrono::{Duration, NaiveDate};
+use serde_json::{json, Value};
+
+const ORG: &str = "https://northwind-labs.okta.com";
+
+fn ts(d: NaiveDate, secs: i64) -> String {
+    let t = d.and_hms_opt(0, 0, 0).unwrap_or_default() + Duration::seconds(secs);
+    format!("{}.000Z", t.format("%Y-%m-%dT%H:%M:%S"))
+}
+
+fn user(rng: &mut Rng, p: &Person, org: &Org) -> Value {
+    // Most leavers are deactivated in Okta; a few are not yet (deprovisioning lag).
+    let (status, changed) = match p.terminated {
+        Some(end) if rng.chance(0.93) => ("DEPROVISIONED", Some(ts(end, 64_800))),
+        _ => ("ACTIVE", Some(ts(p.hired, 3600))),
+    };
+    let last_login = match p.terminated {
+        Some(end) => Some(ts(end - Duration::days(rng.range(0, 3)), rng.range(28_800, 64_800))),
+        None => Some(ts(org.as_of - Duration::days(rng.range(0, 10)), rng.range(28_800, 64_800))),
+    };
+    let manager = p.manager.map(|m| org.people[m].email.clone());
+    json!({
+        "id": p.okta_id,
+        "status": status,
+        "created": ts(p.hired - Duration::days(3), 36_000),
+        "activated": ts(p.hired, 3600),
+        "statusChanged": changed,
+        "lastLogin": last_login,
+        "lastUpdated": changed,
+        "passwordChanged": ts(p.hired, 3700),
+        "type": {"id": "oty1kf8sg2qMVmkDe5d7"},
+        "profile": {
+            "firstName": p.first,
+            "lastName": p.last,
+            "mobilePhone": null,
+            "secondEmail": null,
+            "login": p.email,
+            "email": p.email,
+            "employeeNumber": p.employee_id,
+            "department": p.department,
+            "title": p.title,
+            "manager": manager,
+        },
+        "credentials": {
+            "password": {},
+            "provider": {"type": "OKTA", "name": "OKTA"}
+        },
+        "_links": {"self": {"href": format!("{ORG}/api/v1/users/{}", p.okta_id)}}
+    })
+}
+
+fn group(id: &str, name: &str, description: &str, kind: &str, created: &str) -> Value {
+    let object_class = if kind == "APP_GROUP" { "okta:windows_security_principal" } else { "okta:user_group" };
+    json!({
+        "id": id,
+        "created": created,
+        "lastUpdated": created,
+        "lastMembershipUpdated": created,
+        "objectClass": [object_class],
+        "type": kind,
+        "profile": {"name": name, "description": description},
+        "_links": {
+            "logo": [{"name": "medium", "href": "https://ok12static.oktacdn.com/assets/img/logos/groups/okta-medium.png", "type": "image/png"}],
+            "users": {"href": format!("{ORG}/api/v1/groups/{id}/users")},
+            "apps": {"href": format!("{ORG}/api/v1/groups/{id}/apps")}
+        }
+    })
+}
+
+/// Writes users, groups and memberships; returns the number of groups.
+pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<usize, SynthError> {
+    let users: Vec<Value> = org.people.iter().map(|p| user(rng, p, org)).collect();
+    let created = ts(org.as_of - Duration::days(2000), 0);
+    let mut groups: Vec<Value> = Vec::new();
+    let mut members: Vec<(String, Vec<usize>)> = Vec::new();
+    let everyone = rng.okta_id("00g");
+    groups.push(group(&everyone, "Everyone", "All users in your organization", "BUILT_IN", &created));
+    members.push((everyone, (0..org.people.len()).collect()));
+    let mut departments: Vec<&str> = org.people.iter().map(|p| p.department).collect();
+    departments.sort_unstable();
+    departments.dedup();
+    for d in departments {
+        let id = rng.okta_id("00g");
+        groups.push(group(&id, &format!("dept-{}", d.to_ascii_lowercase().replace(' ', "-")), &format!("Everyone in {d}"), "OKTA_GROUP", &created));
+        members.push((id, (0..org.people.len()).filter(|&i| org.people[i].department == d).collect()));
+    }
+    for t in &org.teams {
+        let id = rng.okta_id("00g");
+        groups.push(group(&id, &format!("team-{}", t.name), &format!("Engineering team {}", t.name), "OKTA_GROUP", &created));
+        members.push((id, t.members.clone()));
+    }
+    let admins = rng.okta_id("00g");
+    groups.push(group(&admins, "aws-administrators", "AWS IAM Identity Center: AdministratorAccess", "OKTA_GROUP", &created));
+    members.push((admins, (0..org.people.len()).filter(|&i| org.people[i].department == "Security" || org.people[i].title == "Engineering Manager").collect()));
+    w.json("okta/users.json", &Value::Array(users.clone()), false)?;
+    w.json("okta/groups.json", &Value::Array(groups.clone()), false)?;
+    for (gid, list) in &members {
+        let listed: Vec<Value> = list.iter().map(|&i| users[i].clone()).collect();
+        w.json(&format!("okta/groups/{gid}/users.json"), &Value::Array(listed), false)?;
+    }
+    Ok(groups.len())
+}
