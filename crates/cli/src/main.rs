@@ -1,1 +1,105 @@
-fn main() {}
+//! # custody (the command)
+//!
+//! The `custody` binary: argument parsing, output formatting, progress, exit codes.
+//! It wires the library crates together and holds no domain logic of its own.
+//!
+//! **Must not:** parse native formats, decide identity, or write SQL: those belong
+//! to `connectors`, `graph` and `store`.
+//!
+//! Exit codes: 0 success; 1 input errors were reported and skipped; 2 usage or
+//! fatal errors.
+
+mod bench;
+mod demo;
+mod ingest;
+mod output;
+mod paths;
+mod show;
+mod simple;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "custody",
+    version,
+    about = "Identity-centric inventory of non-human identities: one graph of every credential, where it lives, what it is, who owns it.",
+    after_help = "Start with `custody demo`. Documentation: docs/CLI.md."
+)]
+pub struct Cli {
+    /// The database (SQLite). Default: $CUSTODY_HOME/custody.db, or custody.db in the user's data directory.
+    #[arg(long, global = true, env = "CUSTODY_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Output format. `json` is a stable, documented contract (docs/CLI.md).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// No progress bars or notes on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// A guided tour: synthesise a small enterprise, ingest it, show what custody finds.
+    Demo(demo::DemoArgs),
+    /// Write a synthetic enterprise in its systems' native export formats, with answers.json.
+    Synth(demo::SynthArgs),
+    /// Read native exports (files or folders; formats are detected) into the graph as one snapshot.
+    Ingest(ingest::IngestArgs),
+    /// One node: what it is, every key, every edge, and which source said each thing.
+    Show(show::ShowArgs),
+    /// Inventory: nodes by label, kind or system.
+    List(simple::ListArgs),
+    /// Counts of nodes, identities and edges by kind.
+    Stats,
+    /// The ingests so far, with what each changed.
+    Snapshots,
+    /// Measure synthesis and ingest at given sizes (time, throughput, peak memory).
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let result = match &cli.command {
+        Command::Demo(a) => demo::demo(&cli, a),
+        Command::Synth(a) => demo::synth(&cli, a),
+        Command::Ingest(a) => ingest::run(&cli, a),
+        Command::Show(a) => show::run(&cli, a),
+        Command::List(a) => simple::list(&cli, a),
+        Command::Stats => simple::stats(&cli),
+        Command::Snapshots => simple::snapshots(&cli),
+        Command::Bench(a) => bench::run(&cli, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CUSTODY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

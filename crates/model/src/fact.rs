@@ -15,6 +15,9 @@ pub enum Location {
     LineCol(u64, u64),
     /// An RFC 6901 JSON pointer (`/UserDetailList/3/UserName`).
     Pointer(String),
+    /// A JSON pointer inside the document that starts at a 1-based line, for files
+    /// holding several concatenated JSON documents.
+    LinePointer(u64, String),
     /// The file as a whole.
     File,
 }
@@ -26,6 +29,7 @@ impl fmt::Display for Location {
             Location::LineCol(l, c) => write!(f, "line {l}, column {c}"),
             Location::Pointer(p) if p.is_empty() => f.write_str("#/"),
             Location::Pointer(p) => write!(f, "#{p}"),
+            Location::LinePointer(l, p) => write!(f, "document at line {l}, #{p}"),
             Location::File => f.write_str("(whole file)"),
         }
     }
@@ -38,6 +42,7 @@ impl Location {
             Location::Line(l) => format!("L{l}"),
             Location::LineCol(l, c) => format!("L{l}:{c}"),
             Location::Pointer(p) => format!("#{p}"),
+            Location::LinePointer(l, p) => format!("L{l}#{p}"),
             Location::File => String::new(),
         }
     }

@@ -41,21 +41,30 @@ pub fn parse(file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
     };
     let text = strip_bom(file.bytes);
     // One document, several concatenated, or an array of documents.
-    let mut docs: Vec<(String, Value)> = Vec::new();
-    let stream = serde_json::Deserializer::from_slice(text).into_iter::<Value>();
-    for (i, doc) in stream.enumerate() {
-        match doc {
-            Ok(Value::Array(items)) => {
-                docs.extend(items.into_iter().enumerate().map(|(j, v)| (format!("/{j}"), v)));
+    // Each document: (line it starts on, pointer prefix, value).
+    let mut docs: Vec<(u64, String, Value)> = Vec::new();
+    let mut stream = serde_json::Deserializer::from_slice(text).into_iter::<Value>();
+    let (mut offset, mut line, mut counted) = (0usize, 1u64, 0usize);
+    loop {
+        let start = offset + text[offset..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+        line += text[counted..start].iter().filter(|&&b| b == b'\n').count() as u64;
+        counted = start;
+        match stream.next() {
+            None => break,
+            Some(Ok(Value::Array(items))) => {
+                docs.extend(items.into_iter().enumerate().map(|(j, v)| (line, format!("/{j}"), v)));
             }
-            Ok(v) => docs.push((if i == 0 { String::new() } else { format!("(document {})", i + 1) }, v)),
-            Err(e) => {
+            Some(Ok(v)) => docs.push((line, String::new(), v)),
+            Some(Err(e)) => {
                 parsed.errors.push(json_error(CONNECTOR, file.path, &e));
                 break;
             }
         }
+        offset = stream.byte_offset();
     }
-    for (base, doc) in &docs {
+    let several = docs.len() > 1;
+    let locate = |line: u64, pointer: String| if several { Location::LinePointer(line, pointer) } else { Location::Pointer(pointer) };
+    for (line, base, doc) in &docs {
         let (items, list_base): (Vec<&Value>, String) = match (doc.get("AccessKeyMetadata"), doc.get("AccessKey")) {
             (Some(Value::Array(items)), _) => (items.iter().collect(), format!("{base}/AccessKeyMetadata")),
             (_, Some(one @ Value::Object(_))) => (vec![one], format!("{base}/AccessKey")),
@@ -63,7 +72,7 @@ pub fn parse(file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
                 parsed.errors.push(InputError::new(
                     CONNECTOR,
                     file.path,
-                    Location::Pointer(base.clone()),
+                    locate(*line, base.clone()),
                     "expected `AccessKeyMetadata` (list-access-keys) or `AccessKey` (create-access-key)",
                 ));
                 continue;
@@ -74,8 +83,13 @@ pub fn parse(file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
             let at = if single { list_base.clone() } else { format!("{list_base}/{i}") };
             parsed.records += 1;
             match record::<KeyMeta>(CONNECTOR, file.path, &at, item) {
-                Ok(meta) => emit(&mut parsed, ctx, &account, meta, Location::Pointer(at)),
-                Err(e) => parsed.errors.push(e),
+                Ok(meta) => emit(&mut parsed, ctx, &account, meta, locate(*line, at)),
+                Err(mut e) => {
+                    if let Location::Pointer(p) = &e.location {
+                        e.location = locate(*line, p.clone());
+                    }
+                    parsed.errors.push(e)
+                }
             }
         }
     }
@@ -142,7 +156,7 @@ mod tests {
         let p = ctx_parse("snap/aws/111122223333/access-keys.json", doc.as_bytes());
         assert_eq!(p.records, 2);
         assert_eq!(p.errors.len(), 1, "svc-b's entry has no AccessKeyId");
-        assert_eq!(p.errors[0].location, Location::Pointer("(document 3)/AccessKeyMetadata/0".into()));
+        assert_eq!(p.errors[0].location, Location::LinePointer(3, "/AccessKeyMetadata/0".into()));
         let Fact::Node(n) = &p.facts[0] else { panic!() };
         assert_eq!(n.keys[0], Key::aws_access_key(&id1));
         assert_eq!(n.keys[1].as_str(), "aws-key-created:111122223333/svc-a@2024-01-02T03:04:05Z");

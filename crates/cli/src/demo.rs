@@ -1,0 +1,169 @@
+//! `custody synth` and `custody demo`.
+
+use crate::{ingest, output, paths, show, Cli, OutputFormat};
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use clap::Args;
+use custody_store::Store;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct SynthArgs {
+    /// Number of people in the company.
+    #[arg(long, default_value_t = 1000)]
+    pub people: usize,
+    /// Random seed: the same seed, size and date give the same files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The snapshot date (YYYY-MM-DD); every date in the output is relative to it. Default: today (UTC).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    /// Output folder (created; files of the same names are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Size of the synthetic company.
+    #[arg(long, default_value_t = 200)]
+    pub people: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where to write the synthetic exports and the demo database. Default: $CUSTODY_HOME/demo.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+pub fn run_synth(people: usize, seed: u64, as_of: NaiveDate, out: &std::path::Path) -> Result<custody_synth::Answers> {
+    custody_synth::generate(&custody_synth::Options { people, seed, as_of, out: out.to_path_buf() }).map_err(anyhow::Error::from)
+}
+
+pub fn synth(cli: &Cli, a: &SynthArgs) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let answers = run_synth(a.people, a.seed, a.as_of.unwrap_or_else(today), &a.out)?;
+    match cli.format {
+        OutputFormat::Json => output::json(&answers)?,
+        OutputFormat::Table => {
+            let c = &answers.counts;
+            println!(
+                "Wrote {} files ({:.1} MB) to {} in {:.1}s.",
+                c.files,
+                c.bytes as f64 / 1e6,
+                a.out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            println!(
+                "{} people ({} terminated), {} Okta groups, {} AWS accounts, {} non-human identities ({} per person).",
+                c.people, c.terminated, c.okta_groups, c.aws_accounts, c.nhi_total, c.nhi_per_person
+            );
+            let rows: Vec<Vec<String>> = c.nhis.iter().map(|(k, n)| vec![k.clone(), n.to_string()]).collect();
+            output::table(&["KIND", "COUNT"], &rows);
+            println!("Planted scenarios and expected answers: {}", a.out.join("answers.json").display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => paths::home()?.join("demo"),
+    };
+    let snapshot = dir.join("snapshot");
+    let db = cli.db.clone().unwrap_or_else(|| dir.join("custody.db"));
+    // Start clean: only the paths the demo itself writes.
+    if snapshot.exists() {
+        std::fs::remove_dir_all(&snapshot).with_context(|| format!("cannot clear {}", snapshot.display()))?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", db.display()));
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
+        }
+    }
+    let table = cli.format == OutputFormat::Table;
+    if table {
+        println!("custody demo: a synthetic enterprise, end to end\n");
+    }
+    let answers = run_synth(a.people, a.seed, today(), &snapshot)?;
+    let c = &answers.counts;
+    if table {
+        println!(
+            "1. Generated Northwind Labs (fictional): {} people ({} have left), {} Okta groups, {} AWS accounts.",
+            c.people, c.terminated, c.okta_groups, c.aws_accounts
+        );
+        println!("   Written as native exports ({} files, {:.1} MB) in {}:", c.files, c.bytes as f64 / 1e6, snapshot.display());
+        println!("   HR roster CSV, Okta /api/v1 users and groups, and per AWS account `aws iam get-account-authorization-details`,");
+        println!("   the IAM credential report and `aws iam list-access-keys` (the only export that carries access key ids).\n");
+    }
+    let mut store = paths::open_store_at(&db)?;
+    let ing = ingest::ingest(&mut store, std::slice::from_ref(&snapshot), cli.quiet)?;
+    let stats = store.stats()?;
+    let humans = stats.nodes_by_label.iter().find(|(l, _)| l == "Human").map(|x| x.1).unwrap_or(0);
+    if table {
+        println!(
+            "2. Ingested {} files as snapshot {} in {:.1}s: {} facts resolved into {} nodes and {} edges.",
+            ing.files.len(),
+            ing.snapshot,
+            ing.elapsed_seconds,
+            ing.report.facts,
+            stats.nodes,
+            stats.edges
+        );
+        println!(
+            "   {} non-human identities for {} humans ({:.1} per human so far: AWS IAM only; Kubernetes, GitHub, Vault,",
+            stats.identities,
+            humans,
+            stats.identities as f64 / humans.max(1) as f64
+        );
+        println!("   cloud service accounts, OAuth apps and AI agents arrive with their connectors).");
+        println!("   Each access key was seen in two exports (credential report and list-access-keys) and is one node.\n");
+    }
+    let scenario = answers.scenarios.first().cloned().unwrap_or(Value::Null);
+    let key_id = scenario["access_key_id"].as_str().unwrap_or_default().to_string();
+    let found = store.find(&key_id)?.context("the planted access key is missing from the graph")?;
+    let shown = show::build(&store, found)?;
+    let owner_terminated = shown
+        .lineage
+        .owners
+        .iter()
+        .any(|o| o.employment_status.as_ref().and_then(Value::as_str) == Some("terminated"));
+    let ok = owner_terminated && shown.node.props.get("status").and_then(Value::as_str) == Some("Active");
+    match cli.format {
+        OutputFormat::Json => output::json(&json!({
+            "snapshot_dir": snapshot, "db": db, "answers": answers, "ingest": ing, "stats": stats,
+            "planted": {"expected": scenario, "found": shown, "detected": ok}
+        }))?,
+        OutputFormat::Table => {
+            println!("3. The planted scenario: {}", scenario["summary"].as_str().unwrap_or_default());
+            println!("   `custody show {key_id}` says:\n");
+            show::print(&shown);
+            println!();
+            if ok {
+                println!(
+                    "   ✓ custody tied the key to {} and its owner {} (left {}), from {} sources.",
+                    scenario["principal_arn"].as_str().unwrap_or_default(),
+                    scenario["owner_email"].as_str().unwrap_or_default(),
+                    scenario["owner_terminated_on"].as_str().unwrap_or_default(),
+                    shown.sources.len() + shown.lineage.owners.iter().map(|o| o.sources.len()).sum::<usize>()
+                );
+            } else {
+                println!("   ✗ custody did not surface the planted scenario as answers.json expects.");
+            }
+            let dbs = db.display();
+            println!("\n4. Explore the same database:");
+            println!("   custody --db {dbs} show {key_id}");
+            println!("   custody --db {dbs} show {}", scenario["owner_email"].as_str().unwrap_or_default());
+            println!("   custody --db {dbs} list --kind aws_access_key");
+            println!("   custody --db {dbs} stats");
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -1,0 +1,301 @@
+//! `custody show ID`: one node, its keys and edges, its lineage (principal, owner,
+//! the owner's employment status), and for every fact the source that said it.
+
+use crate::{output, paths, Cli, OutputFormat};
+use anyhow::{Context, Result};
+use clap::Args;
+use custody_store::{Assertion, EdgeRecord, NodeBrief, NodeRecord, Store};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct ShowArgs {
+    /// An access key id, ARN, e-mail, natural key (`kind:value`), node id, or unique name.
+    pub reference: String,
+}
+
+#[derive(Serialize)]
+pub struct EdgeOut {
+    #[serde(flatten)]
+    pub edge: EdgeRecord,
+    pub sources: Vec<Assertion>,
+}
+
+#[derive(Serialize)]
+pub struct Owner {
+    /// The principal through which ownership was found, if not the node itself.
+    pub via: Option<String>,
+    pub human: NodeBrief,
+    pub employment_status: Option<Value>,
+    pub termination_date: Option<Value>,
+    pub idp_status: Option<Value>,
+    pub manager: Option<NodeBrief>,
+    pub edge: Map<String, Value>,
+    pub sources: Vec<Assertion>,
+}
+
+#[derive(Serialize, Default)]
+pub struct Lineage {
+    pub principals: Vec<NodeBrief>,
+    pub credentials: Vec<NodeBrief>,
+    pub owners: Vec<Owner>,
+    pub owns: Vec<NodeBrief>,
+    pub manager: Option<NodeBrief>,
+    pub groups: Vec<NodeBrief>,
+    /// Plain-language observations that follow from the facts above.
+    pub notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct ShowOutput {
+    pub node: NodeRecord,
+    /// Every source's assertion about this node, oldest first (superseded ones have `live: false`).
+    pub sources: Vec<Assertion>,
+    /// For each merged property, the indexes in `sources` of the live assertions that state it.
+    pub property_sources: BTreeMap<String, Vec<usize>>,
+    pub edges: Vec<EdgeOut>,
+    pub lineage: Lineage,
+}
+
+fn out_edges<'a>(edges: &'a [EdgeRecord], kind: &'a str) -> impl Iterator<Item = &'a EdgeRecord> {
+    edges.iter().filter(move |e| e.kind == kind && e.direction == "out" && !e.retired)
+}
+
+fn in_edges<'a>(edges: &'a [EdgeRecord], kind: &'a str) -> impl Iterator<Item = &'a EdgeRecord> {
+    edges.iter().filter(move |e| e.kind == kind && e.direction == "in" && !e.retired)
+}
+
+fn owner(store: &dyn Store, e: &EdgeRecord, via: Option<String>) -> Result<Owner> {
+    let human = store.node(e.other.id)?;
+    let prop = |k: &str| human.as_ref().and_then(|h| h.props.get(k).cloned());
+    let manager = match &human {
+        Some(h) => out_edges(&store.edges(h.brief.id)?, "REPORTS_TO").next().map(|m| m.other.clone()),
+        None => None,
+    };
+    Ok(Owner {
+        via,
+        human: e.other.clone(),
+        employment_status: prop("employment_status"),
+        termination_date: prop("termination_date"),
+        idp_status: prop("idp_status"),
+        manager,
+        edge: e.props.clone(),
+        sources: store.edge_assertions(e.id)?,
+    })
+}
+
+pub fn build(store: &dyn Store, id: i64) -> Result<ShowOutput> {
+    let node = store.node(id)?.context("node vanished while reading")?;
+    let sources = store.node_assertions(id)?;
+    let mut property_sources: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for k in node.props.keys() {
+        let idx: Vec<usize> = sources.iter().enumerate().filter(|(_, a)| a.live && a.props.contains_key(k)).map(|(i, _)| i).collect();
+        property_sources.insert(k.clone(), idx);
+    }
+    let edges = store.edges(id)?;
+    let mut lineage = Lineage::default();
+    match node.brief.label.as_str() {
+        "Credential" | "Agent" => {
+            for e in out_edges(&edges, "OWNED_BY") {
+                lineage.owners.push(owner(store, e, None)?);
+            }
+            for p in out_edges(&edges, "AUTHENTICATES_AS") {
+                lineage.principals.push(p.other.clone());
+                for e in out_edges(&store.edges(p.other.id)?, "OWNED_BY") {
+                    lineage.owners.push(owner(store, e, Some(p.other.key.clone()))?);
+                }
+            }
+        }
+        "Principal" => {
+            lineage.credentials = in_edges(&edges, "AUTHENTICATES_AS").map(|e| e.other.clone()).collect();
+            for e in out_edges(&edges, "OWNED_BY") {
+                lineage.owners.push(owner(store, e, None)?);
+            }
+        }
+        "Human" => {
+            lineage.owns = in_edges(&edges, "OWNED_BY").map(|e| e.other.clone()).collect();
+            lineage.manager = out_edges(&edges, "REPORTS_TO").next().map(|e| e.other.clone());
+            lineage.groups = out_edges(&edges, "MEMBER_OF").map(|e| e.other.clone()).collect();
+        }
+        _ => {}
+    }
+    lineage.notes = notes(&node, &lineage);
+    let edges = edges
+        .into_iter()
+        .map(|e| Ok(EdgeOut { sources: store.edge_assertions(e.id)?, edge: e }))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ShowOutput { node, sources, property_sources, edges, lineage })
+}
+
+fn notes(node: &NodeRecord, l: &Lineage) -> Vec<String> {
+    let mut out = Vec::new();
+    let status = node.props.get("status").and_then(Value::as_str);
+    let last_used = node.props.get("last_used").and_then(Value::as_str);
+    for o in &l.owners {
+        let gone = o.employment_status.as_ref().and_then(Value::as_str) == Some("terminated");
+        if !gone {
+            continue;
+        }
+        let left = o.termination_date.as_ref().and_then(Value::as_str).unwrap_or("an unknown date");
+        let mut s = format!("Owner {} left the company on {left}", o.human.key.trim_start_matches("email:"));
+        if status == Some("Active") {
+            s.push_str("; this credential is still Active");
+        }
+        if let Some(used) = last_used {
+            if used[..10.min(used.len())] > *left {
+                s.push_str(&format!(" and was last used {used}, after they left"));
+            }
+        }
+        s.push('.');
+        if let Some(m) = &o.manager {
+            s.push_str(&format!(" Their manager is {}.", m.key.trim_start_matches("email:")));
+        }
+        out.push(s);
+    }
+    out
+}
+
+pub fn run(cli: &Cli, a: &ShowArgs) -> Result<ExitCode> {
+    let store = paths::open_existing(cli)?;
+    let Some(id) = store.find(&a.reference)? else {
+        anyhow::bail!(
+            "nothing matches `{}`: give an access key id, ARN, e-mail, `kind:value` key, node id or unique name (`custody list` shows keys)",
+            a.reference
+        );
+    };
+    let out = build(&store, id)?;
+    match cli.format {
+        OutputFormat::Json => output::json(&out)?,
+        OutputFormat::Table => print(&out),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn brief(n: &NodeBrief) -> String {
+    let mut s = format!("{} {} {}", n.label, if n.kind.is_empty() { "(unknown kind)" } else { &n.kind }, n.key);
+    if let Some(name) = &n.name {
+        if !n.key.ends_with(name.as_str()) {
+            s.push_str(&format!(" ({name})"));
+        }
+    }
+    if n.placeholder {
+        s.push_str(" [named only by an edge]");
+    }
+    if n.retired {
+        s.push_str(" [retired]");
+    }
+    s
+}
+
+fn where_(a: &Assertion) -> String {
+    let loc = if a.location.is_empty() { String::new() } else if a.location.starts_with('#') { a.location.clone() } else { format!(" {}", a.location) };
+    format!("{}{loc}", a.source)
+}
+
+pub fn print(out: &ShowOutput) {
+    let n = &out.node;
+    println!("{}  (node {})", brief(&n.brief), n.brief.id);
+    let others: Vec<&str> = n.keys.iter().map(String::as_str).filter(|k| *k != n.brief.key).collect();
+    if !others.is_empty() {
+        println!("  also known as  {}", others.join(", "));
+    }
+    println!(
+        "  seen           {} → {} (snapshots {} → {})",
+        n.first_seen.as_deref().unwrap_or("-"),
+        n.last_seen.as_deref().unwrap_or("-"),
+        n.first_snapshot.map(|s| s.to_string()).unwrap_or_default(),
+        n.last_snapshot.map(|s| s.to_string()).unwrap_or_default()
+    );
+    if !n.props.is_empty() {
+        println!();
+        println!("Properties (sources in brackets, listed below):");
+        let width = n.props.keys().map(|k| k.len()).max().unwrap_or(0);
+        for (k, v) in &n.props {
+            let refs: Vec<String> = out.property_sources.get(k).map(|v| v.iter().map(|i| (i + 1).to_string()).collect()).unwrap_or_default();
+            println!("  {k:<width$}  {}  [{}]", output::cell(v), refs.join(","));
+        }
+    }
+    if !n.conflicts.is_empty() {
+        println!();
+        println!("Sources disagree on:");
+        for (k, v) in &n.conflicts {
+            let said: Vec<String> = v
+                .as_array()
+                .map(|list| list.iter().map(|e| format!("{} ({})", output::cell(&e["value"]), output::cell(&e["source"]))).collect())
+                .unwrap_or_default();
+            println!("  {k}: {}", said.join(" vs "));
+        }
+    }
+    let l = &out.lineage;
+    if !l.principals.is_empty() || !l.owners.is_empty() || !l.credentials.is_empty() || !l.owns.is_empty() || l.manager.is_some() {
+        println!();
+        println!("Lineage:");
+        for p in &l.principals {
+            println!("  authenticates as  {}", brief(p));
+        }
+        for c in &l.credentials {
+            println!("  credential        {}", brief(c));
+        }
+        for o in &l.owners {
+            let via = o.via.as_deref().map(|v| format!(" (via {v})")).unwrap_or_default();
+            println!("  owned by          {}{via}", brief(&o.human));
+            let mut status = Vec::new();
+            if let Some(s) = &o.employment_status {
+                status.push(format!("HR: {}", output::cell(s)));
+            }
+            if let Some(t) = &o.termination_date {
+                status.push(format!("left {}", output::cell(t)));
+            }
+            if let Some(s) = &o.idp_status {
+                status.push(format!("IdP: {}", output::cell(s)));
+            }
+            if !status.is_empty() {
+                println!("                    {}", status.join(" · "));
+            }
+            if let Some(e) = o.edge.get("evidence") {
+                let conf = o.edge.get("confidence").map(|c| format!(", confidence {}", output::cell(c))).unwrap_or_default();
+                println!("                    evidence: {}{conf}", output::cell(e));
+            }
+            for a in &o.sources {
+                println!("                    said by {} ({})", where_(a), a.format);
+            }
+            if let Some(m) = &o.manager {
+                println!("                    manager: {}", brief(m));
+            }
+        }
+        for c in &l.owns {
+            println!("  owns              {}", brief(c));
+        }
+        if let Some(m) = &l.manager {
+            println!("  reports to        {}", brief(m));
+        }
+        for g in &l.groups {
+            println!("  member of         {}", brief(g));
+        }
+    }
+    for note in &l.notes {
+        println!();
+        println!("! {note}");
+    }
+    if !out.edges.is_empty() {
+        println!();
+        println!("Edges:");
+        for e in &out.edges {
+            let arrow = if e.edge.direction == "out" { "→" } else { "←" };
+            let srcs: Vec<String> = e.sources.iter().filter(|a| a.live).map(where_).collect();
+            println!("  {arrow} {:<16} {}", e.edge.kind, brief(&e.edge.other));
+            if !srcs.is_empty() {
+                println!("      said by {}", srcs.join("; "));
+            }
+        }
+    }
+    println!();
+    println!("Sources:");
+    for (i, a) in out.sources.iter().enumerate() {
+        let observed = a.observed_at.as_deref().map(|o| format!(", observed {o}")).unwrap_or_default();
+        let state = if a.live { "" } else { " [superseded]" };
+        println!("  [{}] {} — {} (snapshot {}{observed}){state}", i + 1, a.format, where_(a), a.snapshot);
+    }
+}
