@@ -41,7 +41,11 @@ pub struct BenchRow {
 /// Runs `cmd` to completion and returns (wall seconds, peak RSS in KiB, stdout).
 fn measure(mut cmd: Command) -> Result<(f64, u64, String)> {
     let started = Instant::now();
-    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().context("cannot start the ingest process")?;
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start the ingest process")?;
     let pid = child.id() as libc::pid_t;
     let mut stdout = child.stdout.context("no stdout")?;
     let mut text = String::new();
@@ -52,7 +56,10 @@ fn measure(mut cmd: Command) -> Result<(f64, u64, String)> {
     // SAFETY: pid is our own child, not yet reaped; both pointers are valid.
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     if r < 0 {
-        anyhow::bail!("waiting for the ingest process failed: {}", std::io::Error::last_os_error());
+        anyhow::bail!(
+            "waiting for the ingest process failed: {}",
+            std::io::Error::last_os_error()
+        );
     }
     let secs = started.elapsed().as_secs_f64();
     let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1;
@@ -88,12 +95,23 @@ pub fn run(cli: &Cli, a: &BenchArgs) -> Result<ExitCode> {
         let answers = crate::demo::run_synth(people, a.seed, as_of, &dir)?;
         let synth_seconds = t.elapsed().as_secs_f64();
         if !cli.quiet {
-            eprintln!("bench: ingesting {} files ({:.0} MB)…", answers.counts.files, answers.counts.bytes as f64 / 1e6);
+            eprintln!(
+                "bench: ingesting {} files ({:.0} MB)…",
+                answers.counts.files,
+                answers.counts.bytes as f64 / 1e6
+            );
         }
         let mut cmd = Command::new(&exe);
-        cmd.arg("--db").arg(&db).arg("--format").arg("json").arg("--quiet").arg("ingest").arg(&dir);
+        cmd.arg("--db")
+            .arg(&db)
+            .arg("--format")
+            .arg("json")
+            .arg("--quiet")
+            .arg("ingest")
+            .arg(&dir);
         let (ingest_seconds, rss_kb, text) = measure(cmd)?;
-        let v: serde_json::Value = serde_json::from_str(&text).context("the ingest process printed no JSON summary")?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).context("the ingest process printed no JSON summary")?;
         let r = &v["report"];
         let facts = r["facts"].as_u64().unwrap_or(0);
         rows.push(BenchRow {
@@ -108,7 +126,8 @@ pub fn run(cli: &Cli, a: &BenchArgs) -> Result<ExitCode> {
             facts,
             facts_per_second: (facts as f64 / ingest_seconds).round(),
             ingest_peak_rss_mb: (rss_kb as f64 / 1024.0).round(),
-            db_megabytes: (std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / 1e6).round(),
+            db_megabytes: (std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / 1e6)
+                .round(),
         });
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -134,7 +153,19 @@ pub fn run(cli: &Cli, a: &BenchArgs) -> Result<ExitCode> {
                 })
                 .collect();
             output::table(
-                &["PEOPLE", "NHIS", "FILES/MB", "SYNTH S", "INGEST S", "FACTS", "FACTS/S", "NODES", "EDGES", "PEAK RSS MB", "DB MB"],
+                &[
+                    "PEOPLE",
+                    "NHIS",
+                    "FILES/MB",
+                    "SYNTH S",
+                    "INGEST S",
+                    "FACTS",
+                    "FACTS/S",
+                    "NODES",
+                    "EDGES",
+                    "PEAK RSS MB",
+                    "DB MB",
+                ],
                 &table,
             );
         }

@@ -41,8 +41,19 @@ fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-pub fn run_synth(people: usize, seed: u64, as_of: NaiveDate, out: &std::path::Path) -> Result<custody_synth::Answers> {
-    custody_synth::generate(&custody_synth::Options { people, seed, as_of, out: out.to_path_buf() }).map_err(anyhow::Error::from)
+pub fn run_synth(
+    people: usize,
+    seed: u64,
+    as_of: NaiveDate,
+    out: &std::path::Path,
+) -> Result<custody_synth::Answers> {
+    custody_synth::generate(&custody_synth::Options {
+        people,
+        seed,
+        as_of,
+        out: out.to_path_buf(),
+    })
+    .map_err(anyhow::Error::from)
 }
 
 pub fn synth(cli: &Cli, a: &SynthArgs) -> Result<ExitCode> {
@@ -63,9 +74,16 @@ pub fn synth(cli: &Cli, a: &SynthArgs) -> Result<ExitCode> {
                 "{} people ({} terminated), {} Okta groups, {} AWS accounts, {} non-human identities ({} per person).",
                 c.people, c.terminated, c.okta_groups, c.aws_accounts, c.nhi_total, c.nhi_per_person
             );
-            let rows: Vec<Vec<String>> = c.nhis.iter().map(|(k, n)| vec![k.clone(), n.to_string()]).collect();
+            let rows: Vec<Vec<String>> = c
+                .nhis
+                .iter()
+                .map(|(k, n)| vec![k.clone(), n.to_string()])
+                .collect();
             output::table(&["KIND", "COUNT"], &rows);
-            println!("Planted scenarios and expected answers: {}", a.out.join("answers.json").display());
+            println!(
+                "Planted scenarios and expected answers: {}",
+                a.out.join("answers.json").display()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -80,7 +98,8 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
     let db = cli.db.clone().unwrap_or_else(|| dir.join("custody.db"));
     // Start clean: only the paths the demo itself writes.
     if snapshot.exists() {
-        std::fs::remove_dir_all(&snapshot).with_context(|| format!("cannot clear {}", snapshot.display()))?;
+        std::fs::remove_dir_all(&snapshot)
+            .with_context(|| format!("cannot clear {}", snapshot.display()))?;
     }
     for suffix in ["", "-wal", "-shm"] {
         let p = PathBuf::from(format!("{}{suffix}", db.display()));
@@ -99,14 +118,24 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             "1. Generated Northwind Labs (fictional): {} people ({} have left), {} Okta groups, {} AWS accounts.",
             c.people, c.terminated, c.okta_groups, c.aws_accounts
         );
-        println!("   Written as native exports ({} files, {:.1} MB) in {}:", c.files, c.bytes as f64 / 1e6, snapshot.display());
+        println!(
+            "   Written as native exports ({} files, {:.1} MB) in {}:",
+            c.files,
+            c.bytes as f64 / 1e6,
+            snapshot.display()
+        );
         println!("   HR roster CSV, Okta /api/v1 users and groups, and per AWS account `aws iam get-account-authorization-details`,");
         println!("   the IAM credential report and `aws iam list-access-keys` (the only export that carries access key ids).\n");
     }
     let mut store = paths::open_store_at(&db)?;
     let ing = ingest::ingest(&mut store, std::slice::from_ref(&snapshot), cli.quiet)?;
     let stats = store.stats()?;
-    let humans = stats.nodes_by_label.iter().find(|(l, _)| l == "Human").map(|x| x.1).unwrap_or(0);
+    let humans = stats
+        .nodes_by_label
+        .iter()
+        .find(|(l, _)| l == "Human")
+        .map(|x| x.1)
+        .unwrap_or(0);
     if table {
         println!(
             "2. Ingested {} files as snapshot {} in {:.1}s: {} facts resolved into {} nodes and {} edges.",
@@ -123,26 +152,37 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             humans,
             stats.identities as f64 / humans.max(1) as f64
         );
-        println!("   cloud service accounts, OAuth apps and AI agents arrive with their connectors).");
+        println!(
+            "   cloud service accounts, OAuth apps and AI agents arrive with their connectors)."
+        );
         println!("   Each access key was seen in two exports (credential report and list-access-keys) and is one node.\n");
     }
     let scenario = answers.scenarios.first().cloned().unwrap_or(Value::Null);
-    let key_id = scenario["access_key_id"].as_str().unwrap_or_default().to_string();
-    let found = store.find(&key_id)?.context("the planted access key is missing from the graph")?;
+    let key_id = scenario["access_key_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let found = store
+        .find(&key_id)?
+        .context("the planted access key is missing from the graph")?;
     let shown = show::build(&store, found)?;
     let owner_terminated = shown
         .lineage
         .owners
         .iter()
         .any(|o| o.employment_status.as_ref().and_then(Value::as_str) == Some("terminated"));
-    let ok = owner_terminated && shown.node.props.get("status").and_then(Value::as_str) == Some("Active");
+    let ok = owner_terminated
+        && shown.node.props.get("status").and_then(Value::as_str) == Some("Active");
     match cli.format {
         OutputFormat::Json => output::json(&json!({
             "snapshot_dir": snapshot, "db": db, "answers": answers, "ingest": ing, "stats": stats,
             "planted": {"expected": scenario, "found": shown, "detected": ok}
         }))?,
         OutputFormat::Table => {
-            println!("3. The planted scenario: {}", scenario["summary"].as_str().unwrap_or_default());
+            println!(
+                "3. The planted scenario: {}",
+                scenario["summary"].as_str().unwrap_or_default()
+            );
             println!("   `custody show {key_id}` says:\n");
             show::print(&shown);
             println!();
@@ -152,18 +192,33 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
                     scenario["principal_arn"].as_str().unwrap_or_default(),
                     scenario["owner_email"].as_str().unwrap_or_default(),
                     scenario["owner_terminated_on"].as_str().unwrap_or_default(),
-                    shown.sources.len() + shown.lineage.owners.iter().map(|o| o.sources.len()).sum::<usize>()
+                    shown.sources.len()
+                        + shown
+                            .lineage
+                            .owners
+                            .iter()
+                            .map(|o| o.sources.len())
+                            .sum::<usize>()
                 );
             } else {
-                println!("   ✗ custody did not surface the planted scenario as answers.json expects.");
+                println!(
+                    "   ✗ custody did not surface the planted scenario as answers.json expects."
+                );
             }
             let dbs = db.display();
             println!("\n4. Explore the same database:");
             println!("   custody --db {dbs} show {key_id}");
-            println!("   custody --db {dbs} show {}", scenario["owner_email"].as_str().unwrap_or_default());
+            println!(
+                "   custody --db {dbs} show {}",
+                scenario["owner_email"].as_str().unwrap_or_default()
+            );
             println!("   custody --db {dbs} list --kind aws_access_key");
             println!("   custody --db {dbs} stats");
         }
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -52,7 +52,12 @@ fn walk(dir: &Path, out: &mut Vec<Candidate>, errors: &mut Vec<InputError>) {
     let mut entries: Vec<_> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok()).collect(),
         Err(e) => {
-            errors.push(InputError::new("ingest", &dir.display().to_string(), Location::File, format!("cannot read the folder: {e}")));
+            errors.push(InputError::new(
+                "ingest",
+                &dir.display().to_string(),
+                Location::File,
+                format!("cannot read the folder: {e}"),
+            ));
             return;
         }
     };
@@ -66,7 +71,10 @@ fn walk(dir: &Path, out: &mut Vec<Candidate>, errors: &mut Vec<InputError>) {
                 walk(&p, out, errors);
             }
         } else if ft.is_file() {
-            out.push(Candidate { path: p, explicit: false });
+            out.push(Candidate {
+                path: p,
+                explicit: false,
+            });
         }
     }
 }
@@ -81,13 +89,29 @@ fn load(c: &Candidate, ctx: &ParseContext<'_>) -> Loaded {
     let shown = c.path.display().to_string();
     let bytes = match std::fs::read(&c.path) {
         Ok(b) => b,
-        Err(e) => return Loaded::Failed(InputError::new("ingest", &shown, Location::File, format!("cannot read the file: {e}"))),
+        Err(e) => {
+            return Loaded::Failed(InputError::new(
+                "ingest",
+                &shown,
+                Location::File,
+                format!("cannot read the file: {e}"),
+            ))
+        }
     };
-    let data_like = c.path.extension().and_then(|e| e.to_str()).is_some_and(|e| DATA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    let data_like = c
+        .path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| DATA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
     let format = match detect(&shown, &bytes) {
         Some(f) => f,
         None if bytes.iter().all(|b| b.is_ascii_whitespace()) && (c.explicit || data_like) => {
-            return Loaded::Failed(InputError::new("ingest", &shown, Location::File, "the file is empty"))
+            return Loaded::Failed(InputError::new(
+                "ingest",
+                &shown,
+                Location::File,
+                "the file is empty",
+            ))
         }
         None if c.explicit => {
             return Loaded::Failed(InputError::new(
@@ -99,7 +123,14 @@ fn load(c: &Candidate, ctx: &ParseContext<'_>) -> Loaded {
         }
         None => return Loaded::Skipped(shown),
     };
-    let parsed = parse(format, &SourceFile { path: &shown, bytes: &bytes }, ctx);
+    let parsed = parse(
+        format,
+        &SourceFile {
+            path: &shown,
+            bytes: &bytes,
+        },
+        ctx,
+    );
     Loaded::Parsed(SourceBatch {
         path: shown,
         format: format.name().to_string(),
@@ -114,19 +145,37 @@ fn load(c: &Candidate, ctx: &ParseContext<'_>) -> Loaded {
 
 /// Reads, detects and parses every input; returns batches in a stable order
 /// (by format, then path: HR before IdP, so a human's kind comes from HR).
-pub fn read_inputs(inputs: &[PathBuf], quiet: bool) -> Result<(Vec<SourceBatch>, Vec<String>, Vec<InputError>)> {
+pub fn read_inputs(
+    inputs: &[PathBuf],
+    quiet: bool,
+) -> Result<(Vec<SourceBatch>, Vec<String>, Vec<InputError>)> {
     let fp = paths::fingerprinter()?;
     let mut candidates = Vec::new();
     let mut errors = Vec::new();
     for p in inputs {
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => walk(p, &mut candidates, &mut errors),
-            Ok(_) => candidates.push(Candidate { path: p.clone(), explicit: true }),
-            Err(e) => errors.push(InputError::new("ingest", &p.display().to_string(), Location::File, format!("cannot read: {e}"))),
+            Ok(_) => candidates.push(Candidate {
+                path: p.clone(),
+                explicit: true,
+            }),
+            Err(e) => errors.push(InputError::new(
+                "ingest",
+                &p.display().to_string(),
+                Location::File,
+                format!("cannot read: {e}"),
+            )),
         }
     }
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(candidates.len() as u64) };
-    bar.set_style(ProgressStyle::with_template("{spinner} reading  [{bar:30}] {pos}/{len} files {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(candidates.len() as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} reading  [{bar:30}] {pos}/{len} files {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let ctx = ParseContext { fingerprinter: &fp };
     let loaded: Vec<Loaded> = candidates
         .par_iter()
@@ -159,7 +208,10 @@ pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<
         batches.push(SourceBatch {
             path: "(inputs)".into(),
             format: "ingest".into(),
-            scope: format!("ingest-errors:{}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)),
+            scope: format!(
+                "ingest-errors:{}",
+                chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+            ),
             sha256: None,
             observed_at: None,
             records: 0,
@@ -170,10 +222,23 @@ pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<
     let files: Vec<FileSummary> = batches
         .iter()
         .filter(|b| b.format != "ingest")
-        .map(|b| FileSummary { path: b.path.clone(), format: b.format.clone(), records: b.records, facts: b.facts.len(), errors: b.errors.len() })
+        .map(|b| FileSummary {
+            path: b.path.clone(),
+            format: b.format.clone(),
+            records: b.records,
+            facts: b.facts.len(),
+            errors: b.errors.len(),
+        })
         .collect();
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let report = store.ingest(batches, &mut |p| match p {
         Progress::Resolving { facts } => bar.set_message(format!("resolving {facts} facts")),
         Progress::Writing { done, total } => {
@@ -184,7 +249,13 @@ pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<
         Progress::Finishing => bar.set_message("finishing"),
     })?;
     bar.finish_and_clear();
-    Ok(IngestOutput { snapshot: report.snapshot, elapsed_seconds: started.elapsed().as_secs_f64(), files, skipped, report })
+    Ok(IngestOutput {
+        snapshot: report.snapshot,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+        files,
+        skipped,
+        report,
+    })
 }
 
 pub fn run(cli: &Cli, args: &IngestArgs) -> Result<ExitCode> {
@@ -195,7 +266,11 @@ pub fn run(cli: &Cli, args: &IngestArgs) -> Result<ExitCode> {
         OutputFormat::Json => output::json(&out)?,
         OutputFormat::Table => print_summary(&out, &store)?,
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub fn print_summary(out: &IngestOutput, store: &dyn Store) -> Result<()> {
@@ -210,35 +285,60 @@ pub fn print_summary(out: &IngestOutput, store: &dyn Store) -> Result<()> {
     );
     println!(
         "  nodes: {} new, {} updated, {} merged, {} retired · edges: {} new, {} retired",
-        r.nodes_created, r.nodes_updated, r.nodes_merged, r.nodes_retired, r.edges_created, r.edges_retired
+        r.nodes_created,
+        r.nodes_updated,
+        r.nodes_merged,
+        r.nodes_retired,
+        r.edges_created,
+        r.edges_retired
     );
     if r.secrets_redacted > 0 {
-        println!("  {} secret-shaped value(s) in the input were redacted before storage.", r.secrets_redacted);
+        println!(
+            "  {} secret-shaped value(s) in the input were redacted before storage.",
+            r.secrets_redacted
+        );
     }
     if !out.skipped.is_empty() {
-        println!("  {} file(s) skipped: format not recognised (run with -v to list them).", out.skipped.len());
+        println!(
+            "  {} file(s) skipped: format not recognised (run with -v to list them).",
+            out.skipped.len()
+        );
         for s in &out.skipped {
             tracing::info!("skipped {s}");
         }
     }
     let stats = store.stats()?;
     println!();
-    let rows: Vec<Vec<String>> = stats.nodes_by_kind.iter().map(|(l, k, n)| vec![l.clone(), k.clone(), n.to_string()]).collect();
+    let rows: Vec<Vec<String>> = stats
+        .nodes_by_kind
+        .iter()
+        .map(|(l, k, n)| vec![l.clone(), k.clone(), n.to_string()])
+        .collect();
     output::table(&["LABEL", "KIND", "NODES"], &rows);
     println!();
-    let rows: Vec<Vec<String>> = stats.edges_by_kind.iter().map(|(k, n)| vec![k.clone(), n.to_string()]).collect();
+    let rows: Vec<Vec<String>> = stats
+        .edges_by_kind
+        .iter()
+        .map(|(k, n)| vec![k.clone(), n.to_string()])
+        .collect();
     output::table(&["EDGE", "COUNT"], &rows);
     for w in &r.warnings {
         println!("warning: {w}");
     }
     if !r.errors.is_empty() {
         println!();
-        println!("{} input error(s); everything else was stored:", r.errors.len());
+        println!(
+            "{} input error(s); everything else was stored:",
+            r.errors.len()
+        );
         for e in r.errors.iter().take(50) {
             println!("  {e}");
         }
         if r.errors.len() > 50 {
-            println!("  … and {} more (use --format json for all)", r.errors.len() - 50);
+            println!(
+                "  … and {} more (use --format json for all)",
+                r.errors.len() - 50
+            );
         }
     }
     Ok(())

@@ -44,7 +44,8 @@ pub fn open_store_at(path: &Path) -> Result<SqliteStore> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let fp = fingerprinter()?;
-    SqliteStore::open(path, fp).with_context(|| format!("cannot open the database {}", path.display()))
+    SqliteStore::open(path, fp)
+        .with_context(|| format!("cannot open the database {}", path.display()))
 }
 
 pub fn open_store(cli: &crate::Cli) -> Result<SqliteStore> {
@@ -55,7 +56,10 @@ pub fn open_store(cli: &crate::Cli) -> Result<SqliteStore> {
 pub fn open_existing(cli: &crate::Cli) -> Result<SqliteStore> {
     let path = db_path(cli)?;
     if !path.exists() {
-        anyhow::bail!("no database at {} yet: run `custody ingest PATH…` first (or `custody demo`)", path.display());
+        anyhow::bail!(
+            "no database at {} yet: run `custody ingest PATH…` first (or `custody demo`)",
+            path.display()
+        );
     }
     open_store_at(&path)
 }

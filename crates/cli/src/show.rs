@@ -60,18 +60,24 @@ pub struct ShowOutput {
 }
 
 fn out_edges<'a>(edges: &'a [EdgeRecord], kind: &'a str) -> impl Iterator<Item = &'a EdgeRecord> {
-    edges.iter().filter(move |e| e.kind == kind && e.direction == "out" && !e.retired)
+    edges
+        .iter()
+        .filter(move |e| e.kind == kind && e.direction == "out" && !e.retired)
 }
 
 fn in_edges<'a>(edges: &'a [EdgeRecord], kind: &'a str) -> impl Iterator<Item = &'a EdgeRecord> {
-    edges.iter().filter(move |e| e.kind == kind && e.direction == "in" && !e.retired)
+    edges
+        .iter()
+        .filter(move |e| e.kind == kind && e.direction == "in" && !e.retired)
 }
 
 fn owner(store: &dyn Store, e: &EdgeRecord, via: Option<String>) -> Result<Owner> {
     let human = store.node(e.other.id)?;
     let prop = |k: &str| human.as_ref().and_then(|h| h.props.get(k).cloned());
     let manager = match &human {
-        Some(h) => out_edges(&store.edges(h.brief.id)?, "REPORTS_TO").next().map(|m| m.other.clone()),
+        Some(h) => out_edges(&store.edges(h.brief.id)?, "REPORTS_TO")
+            .next()
+            .map(|m| m.other.clone()),
         None => None,
     };
     Ok(Owner {
@@ -91,7 +97,12 @@ pub fn build(store: &dyn Store, id: i64) -> Result<ShowOutput> {
     let sources = store.node_assertions(id)?;
     let mut property_sources: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for k in node.props.keys() {
-        let idx: Vec<usize> = sources.iter().enumerate().filter(|(_, a)| a.live && a.props.contains_key(k)).map(|(i, _)| i).collect();
+        let idx: Vec<usize> = sources
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.live && a.props.contains_key(k))
+            .map(|(i, _)| i)
+            .collect();
         property_sources.insert(k.clone(), idx);
     }
     let edges = store.edges(id)?;
@@ -104,29 +115,50 @@ pub fn build(store: &dyn Store, id: i64) -> Result<ShowOutput> {
             for p in out_edges(&edges, "AUTHENTICATES_AS") {
                 lineage.principals.push(p.other.clone());
                 for e in out_edges(&store.edges(p.other.id)?, "OWNED_BY") {
-                    lineage.owners.push(owner(store, e, Some(p.other.key.clone()))?);
+                    lineage
+                        .owners
+                        .push(owner(store, e, Some(p.other.key.clone()))?);
                 }
             }
         }
         "Principal" => {
-            lineage.credentials = in_edges(&edges, "AUTHENTICATES_AS").map(|e| e.other.clone()).collect();
+            lineage.credentials = in_edges(&edges, "AUTHENTICATES_AS")
+                .map(|e| e.other.clone())
+                .collect();
             for e in out_edges(&edges, "OWNED_BY") {
                 lineage.owners.push(owner(store, e, None)?);
             }
         }
         "Human" => {
-            lineage.owns = in_edges(&edges, "OWNED_BY").map(|e| e.other.clone()).collect();
-            lineage.manager = out_edges(&edges, "REPORTS_TO").next().map(|e| e.other.clone());
-            lineage.groups = out_edges(&edges, "MEMBER_OF").map(|e| e.other.clone()).collect();
+            lineage.owns = in_edges(&edges, "OWNED_BY")
+                .map(|e| e.other.clone())
+                .collect();
+            lineage.manager = out_edges(&edges, "REPORTS_TO")
+                .next()
+                .map(|e| e.other.clone());
+            lineage.groups = out_edges(&edges, "MEMBER_OF")
+                .map(|e| e.other.clone())
+                .collect();
         }
         _ => {}
     }
     lineage.notes = notes(&node, &lineage);
     let edges = edges
         .into_iter()
-        .map(|e| Ok(EdgeOut { sources: store.edge_assertions(e.id)?, edge: e }))
+        .map(|e| {
+            Ok(EdgeOut {
+                sources: store.edge_assertions(e.id)?,
+                edge: e,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
-    Ok(ShowOutput { node, sources, property_sources, edges, lineage })
+    Ok(ShowOutput {
+        node,
+        sources,
+        property_sources,
+        edges,
+        lineage,
+    })
 }
 
 fn notes(node: &NodeRecord, l: &Lineage) -> Vec<String> {
@@ -138,8 +170,15 @@ fn notes(node: &NodeRecord, l: &Lineage) -> Vec<String> {
         if !gone {
             continue;
         }
-        let left = o.termination_date.as_ref().and_then(Value::as_str).unwrap_or("an unknown date");
-        let mut s = format!("Owner {} left the company on {left}", o.human.key.trim_start_matches("email:"));
+        let left = o
+            .termination_date
+            .as_ref()
+            .and_then(Value::as_str)
+            .unwrap_or("an unknown date");
+        let mut s = format!(
+            "Owner {} left the company on {left}",
+            o.human.key.trim_start_matches("email:")
+        );
         if status == Some("Active") {
             s.push_str("; this credential is still Active");
         }
@@ -150,7 +189,10 @@ fn notes(node: &NodeRecord, l: &Lineage) -> Vec<String> {
         }
         s.push('.');
         if let Some(m) = &o.manager {
-            s.push_str(&format!(" Their manager is {}.", m.key.trim_start_matches("email:")));
+            s.push_str(&format!(
+                " Their manager is {}.",
+                m.key.trim_start_matches("email:")
+            ));
         }
         out.push(s);
     }
@@ -174,7 +216,16 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Result<ExitCode> {
 }
 
 fn brief(n: &NodeBrief) -> String {
-    let mut s = format!("{} {} {}", n.label, if n.kind.is_empty() { "(unknown kind)" } else { &n.kind }, n.key);
+    let mut s = format!(
+        "{} {} {}",
+        n.label,
+        if n.kind.is_empty() {
+            "(unknown kind)"
+        } else {
+            &n.kind
+        },
+        n.key
+    );
     if let Some(name) = &n.name {
         if !n.key.ends_with(name.as_str()) {
             s.push_str(&format!(" ({name})"));
@@ -190,14 +241,25 @@ fn brief(n: &NodeBrief) -> String {
 }
 
 fn where_(a: &Assertion) -> String {
-    let loc = if a.location.is_empty() { String::new() } else if a.location.starts_with('#') { a.location.clone() } else { format!(" {}", a.location) };
+    let loc = if a.location.is_empty() {
+        String::new()
+    } else if a.location.starts_with('#') {
+        a.location.clone()
+    } else {
+        format!(" {}", a.location)
+    };
     format!("{}{loc}", a.source)
 }
 
 pub fn print(out: &ShowOutput) {
     let n = &out.node;
     println!("{}  (node {})", brief(&n.brief), n.brief.id);
-    let others: Vec<&str> = n.keys.iter().map(String::as_str).filter(|k| *k != n.brief.key).collect();
+    let others: Vec<&str> = n
+        .keys
+        .iter()
+        .map(String::as_str)
+        .filter(|k| *k != n.brief.key)
+        .collect();
     if !others.is_empty() {
         println!("  also known as  {}", others.join(", "));
     }
@@ -213,7 +275,11 @@ pub fn print(out: &ShowOutput) {
         println!("Properties (sources in brackets, listed below):");
         let width = n.props.keys().map(|k| k.len()).max().unwrap_or(0);
         for (k, v) in &n.props {
-            let refs: Vec<String> = out.property_sources.get(k).map(|v| v.iter().map(|i| (i + 1).to_string()).collect()).unwrap_or_default();
+            let refs: Vec<String> = out
+                .property_sources
+                .get(k)
+                .map(|v| v.iter().map(|i| (i + 1).to_string()).collect())
+                .unwrap_or_default();
             println!("  {k:<width$}  {}  [{}]", output::cell(v), refs.join(","));
         }
     }
@@ -223,13 +289,28 @@ pub fn print(out: &ShowOutput) {
         for (k, v) in &n.conflicts {
             let said: Vec<String> = v
                 .as_array()
-                .map(|list| list.iter().map(|e| format!("{} ({})", output::cell(&e["value"]), output::cell(&e["source"]))).collect())
+                .map(|list| {
+                    list.iter()
+                        .map(|e| {
+                            format!(
+                                "{} ({})",
+                                output::cell(&e["value"]),
+                                output::cell(&e["source"])
+                            )
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
             println!("  {k}: {}", said.join(" vs "));
         }
     }
     let l = &out.lineage;
-    if !l.principals.is_empty() || !l.owners.is_empty() || !l.credentials.is_empty() || !l.owns.is_empty() || l.manager.is_some() {
+    if !l.principals.is_empty()
+        || !l.owners.is_empty()
+        || !l.credentials.is_empty()
+        || !l.owns.is_empty()
+        || l.manager.is_some()
+    {
         println!();
         println!("Lineage:");
         for p in &l.principals {
@@ -239,7 +320,11 @@ pub fn print(out: &ShowOutput) {
             println!("  credential        {}", brief(c));
         }
         for o in &l.owners {
-            let via = o.via.as_deref().map(|v| format!(" (via {v})")).unwrap_or_default();
+            let via = o
+                .via
+                .as_deref()
+                .map(|v| format!(" (via {v})"))
+                .unwrap_or_default();
             println!("  owned by          {}{via}", brief(&o.human));
             let mut status = Vec::new();
             if let Some(s) = &o.employment_status {
@@ -255,7 +340,11 @@ pub fn print(out: &ShowOutput) {
                 println!("                    {}", status.join(" · "));
             }
             if let Some(e) = o.edge.get("evidence") {
-                let conf = o.edge.get("confidence").map(|c| format!(", confidence {}", output::cell(c))).unwrap_or_default();
+                let conf = o
+                    .edge
+                    .get("confidence")
+                    .map(|c| format!(", confidence {}", output::cell(c)))
+                    .unwrap_or_default();
                 println!("                    evidence: {}{conf}", output::cell(e));
             }
             for a in &o.sources {
@@ -283,7 +372,11 @@ pub fn print(out: &ShowOutput) {
         println!();
         println!("Edges:");
         for e in &out.edges {
-            let arrow = if e.edge.direction == "out" { "→" } else { "←" };
+            let arrow = if e.edge.direction == "out" {
+                "→"
+            } else {
+                "←"
+            };
             let srcs: Vec<String> = e.sources.iter().filter(|a| a.live).map(where_).collect();
             println!("  {arrow} {:<16} {}", e.edge.kind, brief(&e.edge.other));
             if !srcs.is_empty() {
@@ -294,8 +387,18 @@ pub fn print(out: &ShowOutput) {
     println!();
     println!("Sources:");
     for (i, a) in out.sources.iter().enumerate() {
-        let observed = a.observed_at.as_deref().map(|o| format!(", observed {o}")).unwrap_or_default();
+        let observed = a
+            .observed_at
+            .as_deref()
+            .map(|o| format!(", observed {o}"))
+            .unwrap_or_default();
         let state = if a.live { "" } else { " [superseded]" };
-        println!("  [{}] {} — {} (snapshot {}{observed}){state}", i + 1, a.format, where_(a), a.snapshot);
+        println!(
+            "  [{}] {} — {} (snapshot {}{observed}){state}",
+            i + 1,
+            a.format,
+            where_(a),
+            a.snapshot
+        );
     }
 }

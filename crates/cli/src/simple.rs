@@ -30,7 +30,11 @@ pub struct ListArgs {
 
 pub fn list(cli: &Cli, a: &ListArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
-    let label = a.label.as_deref().map(|l| l.parse::<Label>().map_err(anyhow::Error::msg)).transpose()?;
+    let label = a
+        .label
+        .as_deref()
+        .map(|l| l.parse::<Label>().map_err(anyhow::Error::msg))
+        .transpose()?;
     let f = ListFilter {
         label: label.map(|l| l.as_str().to_string()),
         kind: a.kind.clone(),
@@ -54,12 +58,22 @@ pub fn list(cli: &Cli, a: &ListArgs) -> Result<ExitCode> {
                     if n.placeholder {
                         state.push_str("placeholder");
                     }
-                    vec![n.id.to_string(), n.label.clone(), n.kind.clone(), n.key.clone(), n.name.clone().unwrap_or_default(), state.trim().to_string()]
+                    vec![
+                        n.id.to_string(),
+                        n.label.clone(),
+                        n.kind.clone(),
+                        n.key.clone(),
+                        n.name.clone().unwrap_or_default(),
+                        state.trim().to_string(),
+                    ]
                 })
                 .collect();
             output::table(&["ID", "LABEL", "KIND", "KEY", "NAME", "STATE"], &rows);
             if a.limit > 0 && nodes.len() == a.limit && !cli.quiet {
-                eprintln!("(first {} rows; --limit 0 for all, --offset to page)", a.limit);
+                eprintln!(
+                    "(first {} rows; --limit 0 for all, --offset to page)",
+                    a.limit
+                );
             }
         }
     }
@@ -72,17 +86,39 @@ pub fn stats(cli: &Cli) -> Result<ExitCode> {
     match cli.format {
         OutputFormat::Json => output::json(&s)?,
         OutputFormat::Table => {
-            let humans = s.nodes_by_label.iter().find(|(l, _)| l == "Human").map(|x| x.1).unwrap_or(0);
-            println!("{} nodes ({} non-human identities), {} edges", s.nodes, s.identities, s.edges);
+            let humans = s
+                .nodes_by_label
+                .iter()
+                .find(|(l, _)| l == "Human")
+                .map(|x| x.1)
+                .unwrap_or(0);
+            println!(
+                "{} nodes ({} non-human identities), {} edges",
+                s.nodes, s.identities, s.edges
+            );
             if humans > 0 {
-                println!("{humans} humans: {:.1} non-human identities per human", s.identities as f64 / humans as f64);
+                println!(
+                    "{humans} humans: {:.1} non-human identities per human",
+                    s.identities as f64 / humans as f64
+                );
             }
-            println!("{} snapshots from {} source files; {} live assertions; {} input errors recorded", s.snapshots, s.sources, s.assertions, s.input_errors);
+            println!(
+                "{} snapshots from {} source files; {} live assertions; {} input errors recorded",
+                s.snapshots, s.sources, s.assertions, s.input_errors
+            );
             println!();
-            let rows: Vec<Vec<String>> = s.nodes_by_kind.iter().map(|(l, k, n)| vec![l.clone(), k.clone(), n.to_string()]).collect();
+            let rows: Vec<Vec<String>> = s
+                .nodes_by_kind
+                .iter()
+                .map(|(l, k, n)| vec![l.clone(), k.clone(), n.to_string()])
+                .collect();
             output::table(&["LABEL", "KIND", "NODES"], &rows);
             println!();
-            let rows: Vec<Vec<String>> = s.edges_by_kind.iter().map(|(k, n)| vec![k.clone(), n.to_string()]).collect();
+            let rows: Vec<Vec<String>> = s
+                .edges_by_kind
+                .iter()
+                .map(|(k, n)| vec![k.clone(), n.to_string()])
+                .collect();
             output::table(&["EDGE", "COUNT"], &rows);
         }
     }
@@ -98,7 +134,12 @@ pub fn snapshots(cli: &Cli) -> Result<ExitCode> {
             let rows: Vec<Vec<String>> = snaps
                 .iter()
                 .map(|s| {
-                    let g = |k: &str| s.summary.get(k).map(output::cell).unwrap_or_else(|| "-".into());
+                    let g = |k: &str| {
+                        s.summary
+                            .get(k)
+                            .map(output::cell)
+                            .unwrap_or_else(|| "-".into())
+                    };
                     vec![
                         s.id.to_string(),
                         s.started_at.clone(),
@@ -110,7 +151,18 @@ pub fn snapshots(cli: &Cli) -> Result<ExitCode> {
                     ]
                 })
                 .collect();
-            output::table(&["SNAPSHOT", "STARTED", "FILES", "NEW NODES", "RETIRED", "NEW EDGES", "ERRORS"], &rows);
+            output::table(
+                &[
+                    "SNAPSHOT",
+                    "STARTED",
+                    "FILES",
+                    "NEW NODES",
+                    "RETIRED",
+                    "NEW EDGES",
+                    "ERRORS",
+                ],
+                &rows,
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

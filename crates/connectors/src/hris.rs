@@ -15,12 +15,21 @@
 
 use crate::util::strip_bom;
 use crate::{InputError, Parsed, SourceFile};
-use custody_model::{time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance};
+use custody_model::{
+    time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance,
+};
 use serde_json::{json, Map, Value};
 
 const CONNECTOR: &str = "hr-roster";
 
-const EMAIL: &[&str] = &["email", "work_email", "e-mail", "mail", "email_address", "work_email_address"];
+const EMAIL: &[&str] = &[
+    "email",
+    "work_email",
+    "e-mail",
+    "mail",
+    "email_address",
+    "work_email_address",
+];
 const NAME: &[&str] = &["name", "full_name", "display_name", "employee_name"];
 const FIRST: &[&str] = &["first_name", "given_name"];
 const LAST: &[&str] = &["last_name", "family_name", "surname"];
@@ -32,7 +41,11 @@ const TERMINATED: &[&str] = &["termination_date", "terminated_on", "end_date", "
 const EMPLOYEE_ID: &[&str] = &["employee_id", "employee_number", "id"];
 
 fn norm(h: &str) -> String {
-    h.trim().trim_matches('"').to_ascii_lowercase().replace([' ', '-'], "_").replace("e_mail", "email")
+    h.trim()
+        .trim_matches('"')
+        .to_ascii_lowercase()
+        .replace([' ', '-'], "_")
+        .replace("e_mail", "email")
 }
 
 fn find(headers: &[String], names: &[&str]) -> Option<usize> {
@@ -44,16 +57,25 @@ fn find(headers: &[String], names: &[&str]) -> Option<usize> {
 pub fn looks_like_roster_header(first_line: &str) -> bool {
     let headers: Vec<String> = first_line.split(',').map(norm).collect();
     find(&headers, EMAIL).is_some()
-        && [STATUS, MANAGER, DEPT, TITLE, TERMINATED].iter().any(|names| find(&headers, names).is_some())
+        && [STATUS, MANAGER, DEPT, TITLE, TERMINATED]
+            .iter()
+            .any(|names| find(&headers, names).is_some())
 }
 
 pub fn parse(file: &SourceFile<'_>) -> Parsed {
     let mut parsed = Parsed::default();
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(strip_bom(file.bytes));
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(strip_bom(file.bytes));
     let headers: Vec<String> = match rdr.headers() {
         Ok(h) => h.iter().map(norm).collect(),
         Err(_) => {
-            parsed.errors.push(InputError::new(CONNECTOR, file.path, Location::Line(1), "unreadable header"));
+            parsed.errors.push(InputError::new(
+                CONNECTOR,
+                file.path,
+                Location::Line(1),
+                "unreadable header",
+            ));
             return parsed;
         }
     };
@@ -84,34 +106,57 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
                 let msg = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
                         format!("row has {len} fields, the header has {expected_len}")
                     }
                     _ => "unreadable row".to_string(),
                 };
-                parsed.errors.push(InputError::new(CONNECTOR, file.path, Location::Line(line), msg));
+                parsed.errors.push(InputError::new(
+                    CONNECTOR,
+                    file.path,
+                    Location::Line(line),
+                    msg,
+                ));
                 continue;
             }
         };
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
         let loc = Location::Line(line);
-        let cell = |c: Option<usize>| c.and_then(|i| rec.get(i)).map(str::trim).filter(|v| !v.is_empty());
+        let cell = |c: Option<usize>| {
+            c.and_then(|i| rec.get(i))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
         if rec.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         parsed.records += 1;
         let email = cell(Some(email_col)).unwrap_or("");
         if !valid_email(email) {
-            parsed.errors.push(InputError::new(CONNECTOR, file.path, loc, "the e-mail column does not hold an e-mail address"));
+            parsed.errors.push(InputError::new(
+                CONNECTOR,
+                file.path,
+                loc,
+                "the e-mail column does not hold an e-mail address",
+            ));
             continue;
         }
         let mut props = Map::new();
-        let name = cell(name_c).map(str::to_string).or_else(|| match (cell(first_c), cell(last_c)) {
-            (Some(f), Some(l)) => Some(format!("{f} {l}")),
-            (Some(f), None) => Some(f.to_string()),
-            (None, l) => l.map(str::to_string),
-        });
-        for (k, v) in [("department", cell(dept_c)), ("title", cell(title_c)), ("employee_id", cell(id_c))] {
+        let name =
+            cell(name_c)
+                .map(str::to_string)
+                .or_else(|| match (cell(first_c), cell(last_c)) {
+                    (Some(f), Some(l)) => Some(format!("{f} {l}")),
+                    (Some(f), None) => Some(f.to_string()),
+                    (None, l) => l.map(str::to_string),
+                });
+        for (k, v) in [
+            ("department", cell(dept_c)),
+            ("title", cell(title_c)),
+            ("employee_id", cell(id_c)),
+        ] {
             if let Some(v) = v {
                 props.insert(k.into(), json!(v));
             }
@@ -132,7 +177,18 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
             None => None,
         };
         let status = match cell(status_c).map(str::to_ascii_lowercase) {
-            Some(s) if ["terminated", "inactive", "former", "separated", "offboarded"].contains(&s.as_str()) => "terminated".to_string(),
+            Some(s)
+                if [
+                    "terminated",
+                    "inactive",
+                    "former",
+                    "separated",
+                    "offboarded",
+                ]
+                .contains(&s.as_str()) =>
+            {
+                "terminated".to_string()
+            }
             Some(s) if s == "active" || s == "employed" => "active".to_string(),
             Some(s) => s,
             None if termination.is_some() => "terminated".to_string(),
@@ -165,7 +221,12 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
                     prov: Provenance::at(loc),
                 }));
             } else {
-                parsed.errors.push(InputError::new(CONNECTOR, file.path, loc, "the manager column does not hold an e-mail address"));
+                parsed.errors.push(InputError::new(
+                    CONNECTOR,
+                    file.path,
+                    loc,
+                    "the manager column does not hold an e-mail address",
+                ));
             }
         }
     }
@@ -175,7 +236,9 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
 fn valid_email(s: &str) -> bool {
     let mut parts = s.split('@');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some(local), Some(domain), None) => !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace),
+        (Some(local), Some(domain), None) => {
+            !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace)
+        }
         _ => false,
     }
 }
@@ -192,8 +255,13 @@ cy@corp.example,Cy,Diaz,Sales,Rep,ana@corp.example,active,someday\n";
 
     #[test]
     fn roster_with_bom_and_aliases_parses_and_locates_bad_rows() {
-        assert!(looks_like_roster_header(&ROSTER[3..].lines().next().unwrap().to_ascii_lowercase()));
-        let p = parse(&SourceFile { path: "roster.csv", bytes: ROSTER.as_bytes() });
+        assert!(looks_like_roster_header(
+            &ROSTER[3..].lines().next().unwrap().to_ascii_lowercase()
+        ));
+        let p = parse(&SourceFile {
+            path: "roster.csv",
+            bytes: ROSTER.as_bytes(),
+        });
         assert_eq!(p.records, 4);
         assert_eq!(p.errors.len(), 2, "{:?}", p.errors);
         assert_eq!(p.errors[0].location, Location::Line(4));
@@ -206,13 +274,20 @@ cy@corp.example,Cy,Diaz,Sales,Rep,ana@corp.example,active,someday\n";
         assert_eq!(bo.props["employment_status"], "terminated");
         assert_eq!(bo.props["termination_date"], "2026-03-01");
         assert_eq!(bo.name.as_deref(), Some("Bo Chen"));
-        let reports = p.facts.iter().filter(|f| matches!(f, Fact::Edge(e) if e.kind == EdgeKind::ReportsTo)).count();
+        let reports = p
+            .facts
+            .iter()
+            .filter(|f| matches!(f, Fact::Edge(e) if e.kind == EdgeKind::ReportsTo))
+            .count();
         assert_eq!(reports, 2);
     }
 
     #[test]
     fn a_header_without_email_is_refused() {
-        let p = parse(&SourceFile { path: "r.csv", bytes: b"name,status\nx,active\n" });
+        let p = parse(&SourceFile {
+            path: "r.csv",
+            bytes: b"name,status\nx,active\n",
+        });
         assert_eq!(p.errors[0].location, Location::Line(1));
         assert!(p.errors[0].message.contains("e-mail"));
     }

@@ -170,8 +170,16 @@ pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> P
     if parsed.scope.is_empty() {
         parsed.scope = format!("{}:{}", format.name(), file.path);
     }
-    if parsed.records == 0 && parsed.errors.is_empty() && file.bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        parsed.errors.push(InputError::new(format.name(), file.path, Location::File, "the file is empty"));
+    if parsed.records == 0
+        && parsed.errors.is_empty()
+        && file.bytes.iter().all(|b| b.is_ascii_whitespace())
+    {
+        parsed.errors.push(InputError::new(
+            format.name(),
+            file.path,
+            Location::File,
+            "the file is empty",
+        ));
     }
     parsed
 }
@@ -181,7 +189,10 @@ mod tests {
     use super::*;
 
     fn sample(rel: &str) -> Vec<u8> {
-        let p = format!("{}/../../../shared/samples/{rel}", env!("CARGO_MANIFEST_DIR"));
+        let p = format!(
+            "{}/../../../shared/samples/{rel}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
     }
 
@@ -194,9 +205,18 @@ mod tests {
         let mut bom = b"\xEF\xBB\xBF".to_vec();
         bom.extend_from_slice(&report);
         assert_eq!(detect("r.csv", &bom), Some(Format::AwsCredentialReport));
-        assert_eq!(detect("k.json", br#"{"AccessKeyMetadata": []}"#), Some(Format::AwsAccessKeys));
-        assert_eq!(detect("h.csv", b"email,name,status\n"), Some(Format::HrRoster));
-        assert_eq!(detect("u.json", br#"[{"id":"x","profile":{"login":"a@b.c"}}]"#), Some(Format::OktaUsers));
+        assert_eq!(
+            detect("k.json", br#"{"AccessKeyMetadata": []}"#),
+            Some(Format::AwsAccessKeys)
+        );
+        assert_eq!(
+            detect("h.csv", b"email,name,status\n"),
+            Some(Format::HrRoster)
+        );
+        assert_eq!(
+            detect("u.json", br#"[{"id":"x","profile":{"login":"a@b.c"}}]"#),
+            Some(Format::OktaUsers)
+        );
         assert_eq!(detect("x.json", b"{}"), None);
         assert_eq!(detect("x.txt", b""), None);
         for f in Format::ALL {
@@ -208,7 +228,14 @@ mod tests {
     fn an_empty_file_is_an_error_in_every_format() {
         let fp = Fingerprinter::new(&[1u8; 32]).unwrap();
         for f in Format::ALL {
-            let p = parse(f, &SourceFile { path: "aws/111122223333/groups/00g1a2b3c4D5E6F7G8H9/users.json", bytes: b"\n" }, &ParseContext { fingerprinter: &fp });
+            let p = parse(
+                f,
+                &SourceFile {
+                    path: "aws/111122223333/groups/00g1a2b3c4D5E6F7G8H9/users.json",
+                    bytes: b"\n",
+                },
+                &ParseContext { fingerprinter: &fp },
+            );
             assert!(!p.errors.is_empty(), "{f}");
             assert!(p.facts.is_empty());
         }

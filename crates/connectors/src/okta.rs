@@ -8,7 +8,9 @@
 
 use crate::util::{parse_json, record};
 use crate::{InputError, Parsed, SourceFile};
-use custody_model::{time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance};
+use custody_model::{
+    time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance,
+};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -63,7 +65,11 @@ pub fn group_id_from_path(path: &str) -> Option<String> {
         let stem = part.strip_suffix(".json").unwrap_or(part);
         let parent = if i > 0 { parts[i - 1] } else { "" };
         let is_last = i + 1 == parts.len();
-        if okta_id(stem) && stem.starts_with("00g") && (parent == "groups" || parent == "group-members") && (is_last || parent == "groups") {
+        if okta_id(stem)
+            && stem.starts_with("00g")
+            && (parent == "groups" || parent == "group-members")
+            && (is_last || parent == "groups")
+        {
             return Some(stem.to_string());
         }
     }
@@ -79,7 +85,12 @@ fn org_of(links: &Option<Value>) -> Option<String> {
 
 fn array<'v>(connector: &str, path: &str, doc: &'v Value) -> Result<&'v [Value], InputError> {
     doc.as_array().map(Vec::as_slice).ok_or_else(|| {
-        InputError::new(connector, path, Location::Pointer(String::new()), "expected a JSON array (the API's response body)")
+        InputError::new(
+            connector,
+            path,
+            Location::Pointer(String::new()),
+            "expected a JSON array (the API's response body)",
+        )
     })
 }
 
@@ -94,13 +105,19 @@ fn load(connector: &str, file: &SourceFile<'_>, parsed: &mut Parsed) -> Option<V
 }
 
 fn profile_str<'p>(profile: &'p Map<String, Value>, key: &str) -> Option<&'p str> {
-    profile.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+    profile
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 pub fn parse_users(file: &SourceFile<'_>) -> Parsed {
     const CONNECTOR: &str = "okta-users";
     let mut parsed = Parsed::default();
-    let Some(doc) = load(CONNECTOR, file, &mut parsed) else { return parsed };
+    let Some(doc) = load(CONNECTOR, file, &mut parsed) else {
+        return parsed;
+    };
     let items = match array(CONNECTOR, file.path, &doc) {
         Ok(i) => i,
         Err(e) => {
@@ -133,22 +150,37 @@ pub fn parse_users(file: &SourceFile<'_>) -> Parsed {
         if let Some(s) = &u.status {
             props.insert("idp_status".into(), json!(s));
         }
-        for (k, v) in [("idp_created", &u.created), ("idp_status_changed", &u.status_changed), ("last_login", &u.last_login)] {
+        for (k, v) in [
+            ("idp_created", &u.created),
+            ("idp_status_changed", &u.status_changed),
+            ("last_login", &u.last_login),
+        ] {
             if let Some(t) = v.as_deref().and_then(time::normalise) {
                 props.insert(k.into(), json!(t));
             }
         }
-        for (field, prop) in [("login", "login"), ("department", "department"), ("title", "title"), ("userType", "user_type"), ("employeeNumber", "employee_id")] {
+        for (field, prop) in [
+            ("login", "login"),
+            ("department", "department"),
+            ("title", "title"),
+            ("userType", "user_type"),
+            ("employeeNumber", "employee_id"),
+        ] {
             if let Some(v) = profile_str(&u.profile, field) {
                 props.insert(prop.into(), json!(v));
             }
         }
-        let name = profile_str(&u.profile, "displayName").map(str::to_string).or_else(|| {
-            match (profile_str(&u.profile, "firstName"), profile_str(&u.profile, "lastName")) {
-                (Some(f), Some(l)) => Some(format!("{f} {l}")),
-                (f, l) => f.or(l).map(str::to_string),
-            }
-        });
+        let name = profile_str(&u.profile, "displayName")
+            .map(str::to_string)
+            .or_else(|| {
+                match (
+                    profile_str(&u.profile, "firstName"),
+                    profile_str(&u.profile, "lastName"),
+                ) {
+                    (Some(f), Some(l)) => Some(format!("{f} {l}")),
+                    (f, l) => f.or(l).map(str::to_string),
+                }
+            });
         let me = Endpoint::new(Label::Human, Key::okta(&u.id));
         parsed.facts.push(Fact::Node(NodeFact {
             label: Label::Human,
@@ -160,7 +192,9 @@ pub fn parse_users(file: &SourceFile<'_>) -> Parsed {
             prov: Provenance::at(Location::Pointer(base.clone())),
         }));
         // Okta's `manager` profile attribute is free text; only an e-mail is a key.
-        if let Some(m) = profile_str(&u.profile, "manager").filter(|m| m.contains('@') && !m.contains(' ')) {
+        if let Some(m) =
+            profile_str(&u.profile, "manager").filter(|m| m.contains('@') && !m.contains(' '))
+        {
             parsed.facts.push(Fact::Edge(EdgeFact {
                 kind: EdgeKind::ReportsTo,
                 from: me,
@@ -170,14 +204,19 @@ pub fn parse_users(file: &SourceFile<'_>) -> Parsed {
             }));
         }
     }
-    parsed.scope = format!("{CONNECTOR}:{}", org.unwrap_or_else(|| file.path.to_string()));
+    parsed.scope = format!(
+        "{CONNECTOR}:{}",
+        org.unwrap_or_else(|| file.path.to_string())
+    );
     parsed
 }
 
 pub fn parse_groups(file: &SourceFile<'_>) -> Parsed {
     const CONNECTOR: &str = "okta-groups";
     let mut parsed = Parsed::default();
-    let Some(doc) = load(CONNECTOR, file, &mut parsed) else { return parsed };
+    let Some(doc) = load(CONNECTOR, file, &mut parsed) else {
+        return parsed;
+    };
     let items = match array(CONNECTOR, file.path, &doc) {
         Ok(i) => i,
         Err(e) => {
@@ -217,7 +256,10 @@ pub fn parse_groups(file: &SourceFile<'_>) -> Parsed {
             prov: Provenance::at(Location::Pointer(base)),
         }));
     }
-    parsed.scope = format!("{CONNECTOR}:{}", org.unwrap_or_else(|| file.path.to_string()));
+    parsed.scope = format!(
+        "{CONNECTOR}:{}",
+        org.unwrap_or_else(|| file.path.to_string())
+    );
     parsed
 }
 
@@ -233,7 +275,9 @@ pub fn parse_group_members(file: &SourceFile<'_>) -> Parsed {
         ));
         return parsed;
     };
-    let Some(doc) = load(CONNECTOR, file, &mut parsed) else { return parsed };
+    let Some(doc) = load(CONNECTOR, file, &mut parsed) else {
+        return parsed;
+    };
     let items = match array(CONNECTOR, file.path, &doc) {
         Ok(i) => i,
         Err(e) => {
@@ -252,7 +296,12 @@ pub fn parse_group_members(file: &SourceFile<'_>) -> Parsed {
                 props: Map::new(),
                 prov: Provenance::at(Location::Pointer(format!("/{i}"))),
             })),
-            None => parsed.errors.push(InputError::new(CONNECTOR, file.path, Location::Pointer(format!("/{i}/id")), "member has no `id`")),
+            None => parsed.errors.push(InputError::new(
+                CONNECTOR,
+                file.path,
+                Location::Pointer(format!("/{i}/id")),
+                "member has no `id`",
+            )),
         }
     }
     parsed.scope = format!("{CONNECTOR}:{group_id}");
@@ -274,12 +323,23 @@ mod tests {
 
     #[test]
     fn users_parse_with_email_keys_and_org_scope() {
-        let p = parse_users(&SourceFile { path: "okta/users.json", bytes: USERS.as_bytes() });
+        let p = parse_users(&SourceFile {
+            path: "okta/users.json",
+            bytes: USERS.as_bytes(),
+        });
         assert_eq!(p.records, 2);
         assert_eq!(p.errors.len(), 1);
         assert_eq!(p.errors[0].location, Location::Pointer("/1".into()));
-        let Fact::Node(bo) = &p.facts[0] else { panic!() };
-        assert_eq!(bo.keys, vec![Key::okta("00u1a2b3c4D5E6F7G8H9"), Key::email("bo@corp.example")]);
+        let Fact::Node(bo) = &p.facts[0] else {
+            panic!()
+        };
+        assert_eq!(
+            bo.keys,
+            vec![
+                Key::okta("00u1a2b3c4D5E6F7G8H9"),
+                Key::email("bo@corp.example")
+            ]
+        );
         assert_eq!(bo.props["idp_status"], "DEPROVISIONED");
         assert_eq!(p.scope, "okta-users:corp.okta.com");
         assert!(matches!(&p.facts[1], Fact::Edge(e) if e.kind == EdgeKind::ReportsTo));
@@ -287,10 +347,19 @@ mod tests {
 
     #[test]
     fn members_need_a_group_in_their_path() {
-        assert_eq!(group_id_from_path("okta/groups/00g1a2b3c4D5E6F7G8H9/users.json").as_deref(), Some("00g1a2b3c4D5E6F7G8H9"));
-        assert_eq!(group_id_from_path("okta/group-members/00g1a2b3c4D5E6F7G8H9.json").as_deref(), Some("00g1a2b3c4D5E6F7G8H9"));
+        assert_eq!(
+            group_id_from_path("okta/groups/00g1a2b3c4D5E6F7G8H9/users.json").as_deref(),
+            Some("00g1a2b3c4D5E6F7G8H9")
+        );
+        assert_eq!(
+            group_id_from_path("okta/group-members/00g1a2b3c4D5E6F7G8H9.json").as_deref(),
+            Some("00g1a2b3c4D5E6F7G8H9")
+        );
         assert_eq!(group_id_from_path("okta/users.json"), None);
-        let p = parse_group_members(&SourceFile { path: "okta/groups/00g1a2b3c4D5E6F7G8H9/users.json", bytes: USERS.as_bytes() });
+        let p = parse_group_members(&SourceFile {
+            path: "okta/groups/00g1a2b3c4D5E6F7G8H9/users.json",
+            bytes: USERS.as_bytes(),
+        });
         assert_eq!(p.facts.len(), 1);
         assert_eq!(p.errors.len(), 1);
     }
@@ -298,7 +367,10 @@ mod tests {
     #[test]
     fn groups_parse() {
         let doc = r#"[{"id": "00g1a2b3c4D5E6F7G8H9", "created": "2024-01-01T00:00:00.000Z", "objectClass": ["okta:user_group"], "type": "OKTA_GROUP", "profile": {"name": "Engineering", "description": "All engineers"}}]"#;
-        let p = parse_groups(&SourceFile { path: "okta/groups.json", bytes: doc.as_bytes() });
+        let p = parse_groups(&SourceFile {
+            path: "okta/groups.json",
+            bytes: doc.as_bytes(),
+        });
         assert!(p.errors.is_empty());
         let Fact::Node(g) = &p.facts[0] else { panic!() };
         assert_eq!(g.name.as_deref(), Some("Engineering"));

@@ -51,7 +51,12 @@ pub fn safe_message(msg: &str) -> String {
 pub fn parse_json(connector: &str, path: &str, bytes: &[u8]) -> Result<Value, InputError> {
     let text = strip_bom(bytes);
     if text.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(InputError::new(connector, path, Location::File, "the file is empty"));
+        return Err(InputError::new(
+            connector,
+            path,
+            Location::File,
+            "the file is empty",
+        ));
     }
     serde_json::from_slice(text).map_err(|e| json_error(connector, path, &e))
 }
@@ -60,36 +65,62 @@ pub fn json_error(connector: &str, path: &str, e: &serde_json::Error) -> InputEr
     let msg = safe_message(&e.to_string());
     // serde_json appends " at line L column C"; we carry that in the location.
     let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-    let what = if e.is_eof() { format!("truncated JSON: {msg}") } else { format!("invalid JSON: {msg}") };
-    InputError::new(connector, path, Location::LineCol(e.line() as u64, e.column() as u64), what)
+    let what = if e.is_eof() {
+        format!("truncated JSON: {msg}")
+    } else {
+        format!("invalid JSON: {msg}")
+    };
+    InputError::new(
+        connector,
+        path,
+        Location::LineCol(e.line() as u64, e.column() as u64),
+        what,
+    )
 }
 
 /// Deserialises one record of a larger document; errors carry the JSON pointer of
 /// the failing field (`base` is the record's own pointer).
-pub fn record<T: DeserializeOwned>(connector: &str, path: &str, base: &str, value: &Value) -> Result<T, InputError> {
-    serde_path_to_error::deserialize(value).map_err(|e: serde_path_to_error::Error<serde_json::Error>| {
-        let mut pointer = base.to_string();
-        for seg in e.path().iter() {
-            use serde_path_to_error::Segment;
-            match seg {
-                Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
-                Segment::Map { key } => {
-                    pointer.push('/');
-                    pointer.push_str(&Location::escape_token(key));
+pub fn record<T: DeserializeOwned>(
+    connector: &str,
+    path: &str,
+    base: &str,
+    value: &Value,
+) -> Result<T, InputError> {
+    serde_path_to_error::deserialize(value).map_err(
+        |e: serde_path_to_error::Error<serde_json::Error>| {
+            let mut pointer = base.to_string();
+            for seg in e.path().iter() {
+                use serde_path_to_error::Segment;
+                match seg {
+                    Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                    Segment::Map { key } => {
+                        pointer.push('/');
+                        pointer.push_str(&Location::escape_token(key));
+                    }
+                    Segment::Enum { variant } => {
+                        pointer.push('/');
+                        pointer.push_str(&Location::escape_token(variant));
+                    }
+                    Segment::Unknown => pointer.push_str("/?"),
                 }
-                Segment::Enum { variant } => {
-                    pointer.push('/');
-                    pointer.push_str(&Location::escape_token(variant));
-                }
-                Segment::Unknown => pointer.push_str("/?"),
             }
-        }
-        InputError::new(connector, path, Location::Pointer(pointer), safe_message(&e.inner().to_string()))
-    })
+            InputError::new(
+                connector,
+                path,
+                Location::Pointer(pointer),
+                safe_message(&e.inner().to_string()),
+            )
+        },
+    )
 }
 
 /// The array at `key` of a JSON object, or an error at that pointer.
-pub fn array_at<'v>(connector: &str, path: &str, doc: &'v Value, key: &str) -> Result<&'v [Value], InputError> {
+pub fn array_at<'v>(
+    connector: &str,
+    path: &str,
+    doc: &'v Value,
+    key: &str,
+) -> Result<&'v [Value], InputError> {
     match doc.get(key) {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(items)) => Ok(items),
@@ -121,7 +152,9 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -162,15 +195,27 @@ mod tests {
     #[test]
     fn serde_messages_never_echo_values() {
         let m = safe_message(r#"invalid type: string "ghp_secretvalue", expected a sequence"#);
-        assert_eq!(m, "invalid type: string (value withheld), expected a sequence");
-        assert_eq!(safe_message("missing field `UserName`"), "missing field `UserName`");
-        assert_eq!(safe_message("unknown variant `hunter2`, expected one of"), "unknown variant");
+        assert_eq!(
+            m,
+            "invalid type: string (value withheld), expected a sequence"
+        );
+        assert_eq!(
+            safe_message("missing field `UserName`"),
+            "missing field `UserName`"
+        );
+        assert_eq!(
+            safe_message("unknown variant `hunter2`, expected one of"),
+            "unknown variant"
+        );
     }
 
     #[test]
     fn url_encoded_policies_decode() {
         let v = Value::String("%7B%22Version%22%3A%222012-10-17%22%7D".into());
-        assert_eq!(policy_document(&v), serde_json::json!({"Version": "2012-10-17"}));
+        assert_eq!(
+            policy_document(&v),
+            serde_json::json!({"Version": "2012-10-17"})
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub struct ResolvedNode {
 impl ResolvedNode {
     /// The most canonical key (lowest [`custody_model::KeyKind::rank`]).
     pub fn canonical_key(&self) -> Option<&Key> {
-        self.keys.iter().min_by(|a, b| (a.kind().rank(), a.as_str()).cmp(&(b.kind().rank(), b.as_str())))
+        self.keys
+            .iter()
+            .min_by(|a, b| (a.kind().rank(), a.as_str()).cmp(&(b.kind().rank(), b.as_str())))
     }
 }
 
@@ -179,7 +181,11 @@ impl Resolver {
     }
 
     /// The slot for `key`: known in this batch, found in the store, or none.
-    fn slot_for(&mut self, key: &Key, lookup: &mut dyn FnMut(&Key) -> Option<Existing>) -> Option<usize> {
+    fn slot_for(
+        &mut self,
+        key: &Key,
+        lookup: &mut dyn FnMut(&Key) -> Option<Existing>,
+    ) -> Option<usize> {
         if let Some(&s) = self.by_key.get(key) {
             return Some(self.find(s));
         }
@@ -203,7 +209,11 @@ impl Resolver {
 
     /// Resolves `facts`. `lookup` finds a stored node by key (return `None` always
     /// for an empty store).
-    pub fn resolve(mut self, facts: &[Fact], lookup: &mut dyn FnMut(&Key) -> Option<Existing>) -> Resolution {
+    pub fn resolve(
+        mut self,
+        facts: &[Fact],
+        lookup: &mut dyn FnMut(&Key) -> Option<Existing>,
+    ) -> Resolution {
         // Pass 1: node facts.
         for (i, fact) in facts.iter().enumerate() {
             let Fact::Node(n) = fact else { continue };
@@ -318,10 +328,19 @@ impl Resolver {
             .into_iter()
             .map(|(fact, a, b)| {
                 let (ra, rb) = (self.find(a), self.find(b));
-                ResolvedEdge { fact, from: out_index[&ra], to: out_index[&rb] }
+                ResolvedEdge {
+                    fact,
+                    from: out_index[&ra],
+                    to: out_index[&rb],
+                }
             })
             .collect();
-        Resolution { nodes, edges, merges: self.merges, warnings: self.warnings }
+        Resolution {
+            nodes,
+            edges,
+            merges: self.merges,
+            warnings: self.warnings,
+        }
     }
 }
 
@@ -378,17 +397,36 @@ mod tests {
             // credential report: no id, only user + creation time
             node(Label::Credential, "aws_access_key", vec![created.clone()]),
             // list-access-keys: id and creation time
-            node(Label::Credential, "aws_access_key", vec![id.clone(), created.clone()]),
+            node(
+                Label::Credential,
+                "aws_access_key",
+                vec![id.clone(), created.clone()],
+            ),
             // somewhere else: the id alone
             node(Label::Credential, "aws_access_key", vec![id.clone()]),
-            edge(EdgeKind::AuthenticatesAs, (Label::Credential, created), (Label::Principal, Key::arn("arn:aws:iam::111122223333:user/svc"))),
+            edge(
+                EdgeKind::AuthenticatesAs,
+                (Label::Credential, created),
+                (
+                    Label::Principal,
+                    Key::arn("arn:aws:iam::111122223333:user/svc"),
+                ),
+            ),
         ];
         let r = Resolver::new().resolve(&facts, &mut none);
-        let creds: Vec<_> = r.nodes.iter().filter(|n| n.label == Label::Credential).collect();
+        let creds: Vec<_> = r
+            .nodes
+            .iter()
+            .filter(|n| n.label == Label::Credential)
+            .collect();
         assert_eq!(creds.len(), 1);
         assert_eq!(creds[0].facts, vec![0, 1, 2]);
         assert_eq!(creds[0].canonical_key(), Some(&id));
-        let principal = r.nodes.iter().find(|n| n.label == Label::Principal).unwrap();
+        let principal = r
+            .nodes
+            .iter()
+            .find(|n| n.label == Label::Principal)
+            .unwrap();
         assert!(principal.placeholder);
         assert_eq!(r.edges.len(), 1);
     }
@@ -396,14 +434,29 @@ mod tests {
     #[test]
     fn emails_join_roster_and_idp_transitively() {
         let facts = vec![
-            node(Label::Human, "employee", vec![Key::email("bo@corp.example")]),
-            node(Label::Human, "okta_user", vec![Key::okta("00u1"), Key::email("BO@corp.example")]),
-            edge(EdgeKind::MemberOf, (Label::Human, Key::okta("00u1")), (Label::Group, Key::okta("00g1"))),
+            node(
+                Label::Human,
+                "employee",
+                vec![Key::email("bo@corp.example")],
+            ),
+            node(
+                Label::Human,
+                "okta_user",
+                vec![Key::okta("00u1"), Key::email("BO@corp.example")],
+            ),
+            edge(
+                EdgeKind::MemberOf,
+                (Label::Human, Key::okta("00u1")),
+                (Label::Group, Key::okta("00g1")),
+            ),
         ];
         let r = Resolver::new().resolve(&facts, &mut none);
         let humans: Vec<_> = r.nodes.iter().filter(|n| n.label == Label::Human).collect();
         assert_eq!(humans.len(), 1);
-        assert_eq!(humans[0].kind, "employee", "the first source names the kind");
+        assert_eq!(
+            humans[0].kind, "employee",
+            "the first source names the kind"
+        );
         assert_eq!(r.nodes[r.edges[0].from].label, Label::Human);
     }
 
@@ -412,8 +465,14 @@ mod tests {
         let a = Key::email("a@x.example");
         let b = Key::okta("00u9");
         let mut lookup = |k: &Key| match k.as_str() {
-            "email:a@x.example" => Some(Existing { id: 7, label: Label::Human }),
-            "okta:00u9" => Some(Existing { id: 3, label: Label::Human }),
+            "email:a@x.example" => Some(Existing {
+                id: 7,
+                label: Label::Human,
+            }),
+            "okta:00u9" => Some(Existing {
+                id: 3,
+                label: Label::Human,
+            }),
             _ => None,
         };
         let facts = vec![node(Label::Human, "okta_user", vec![b, a])];
@@ -426,7 +485,10 @@ mod tests {
     #[test]
     fn keys_never_merge_across_labels() {
         let k = Key::other("x", "1");
-        let facts = vec![node(Label::Human, "a", vec![k.clone()]), node(Label::Principal, "b", vec![k])];
+        let facts = vec![
+            node(Label::Human, "a", vec![k.clone()]),
+            node(Label::Principal, "b", vec![k]),
+        ];
         let r = Resolver::new().resolve(&facts, &mut none);
         assert_eq!(r.nodes.len(), 2);
         assert_eq!(r.warnings.len(), 1);
@@ -436,7 +498,11 @@ mod tests {
     fn a_placeholder_becomes_real_when_asserted() {
         let owner = Key::email("c@x.example");
         let facts = vec![
-            edge(EdgeKind::OwnedBy, (Label::Principal, Key::arn("arn:aws:iam::1:user/u")), (Label::Human, owner.clone())),
+            edge(
+                EdgeKind::OwnedBy,
+                (Label::Principal, Key::arn("arn:aws:iam::1:user/u")),
+                (Label::Human, owner.clone()),
+            ),
             node(Label::Human, "employee", vec![owner]),
         ];
         let r = Resolver::new().resolve(&facts, &mut none);

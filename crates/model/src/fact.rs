@@ -75,7 +75,10 @@ pub struct Provenance {
 
 impl Provenance {
     pub fn at(location: Location) -> Provenance {
-        Provenance { location, observed_at: None }
+        Provenance {
+            location,
+            observed_at: None,
+        }
     }
     pub fn observed(mut self, at: Option<String>) -> Provenance {
         self.observed_at = at;
@@ -158,7 +161,12 @@ pub struct InputError {
 }
 
 impl InputError {
-    pub fn new(connector: &str, source_path: &str, location: Location, message: impl Into<String>) -> Self {
+    pub fn new(
+        connector: &str,
+        source_path: &str,
+        location: Location,
+        message: impl Into<String>,
+    ) -> Self {
         InputError {
             connector: connector.to_string(),
             source_path: source_path.to_string(),

@@ -51,7 +51,10 @@ fn compiled() -> &'static Compiled {
     static C: OnceLock<Compiled> = OnceLock::new();
     C.get_or_init(|| Compiled {
         set: RegexSet::new(PATTERNS).expect("guard patterns are valid"),
-        each: PATTERNS.iter().map(|p| Regex::new(p).expect("guard patterns are valid")).collect(),
+        each: PATTERNS
+            .iter()
+            .map(|p| Regex::new(p).expect("guard patterns are valid"))
+            .collect(),
     })
 }
 
@@ -75,7 +78,11 @@ pub fn redact_text(text: &str, fp: &Fingerprinter) -> Option<String> {
             let end = if PATTERNS[i].contains("PRIVATE KEY") {
                 text[m.end()..]
                     .find("-----END")
-                    .and_then(|e| text[m.end() + e..].find("KEY-----").map(|k| m.end() + e + k + 8))
+                    .and_then(|e| {
+                        text[m.end() + e..]
+                            .find("KEY-----")
+                            .map(|k| m.end() + e + k + 8)
+                    })
                     .unwrap_or(text.len())
             } else {
                 m.end()
@@ -155,8 +162,15 @@ mod tests {
         assert!(!out.contains(&tok));
         assert!(out.starts_with("deploy token [REDACTED ghp_****q7R8 fp:"));
         assert!(out.ends_with(" for ci"));
-        assert_eq!(redact_text("arn:aws:iam::123456789012:user/svc", &fp()), None);
-        assert_eq!(redact_text("AKIAIOSFODNN7EXAMPL3", &fp()), None, "key ids are not secrets");
+        assert_eq!(
+            redact_text("arn:aws:iam::123456789012:user/svc", &fp()),
+            None
+        );
+        assert_eq!(
+            redact_text("AKIAIOSFODNN7EXAMPL3", &fp()),
+            None,
+            "key ids are not secrets"
+        );
     }
 
     #[test]

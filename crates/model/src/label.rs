@@ -80,7 +80,10 @@ impl FromStr for Label {
             .find(|l| l.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 let names: Vec<_> = Label::ALL.iter().map(|l| l.as_str()).collect();
-                format!("unknown label `{s}` (expected one of: {})", names.join(", "))
+                format!(
+                    "unknown label `{s}` (expected one of: {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -174,10 +177,16 @@ mod tests {
         for l in Label::ALL {
             assert_eq!(l.as_str().parse::<Label>().unwrap(), l);
         }
-        assert_eq!("Identity:Credential".parse::<Label>().unwrap(), Label::Credential);
+        assert_eq!(
+            "Identity:Credential".parse::<Label>().unwrap(),
+            Label::Credential
+        );
         for k in EdgeKind::ALL {
             assert_eq!(k.as_str().parse::<EdgeKind>().unwrap(), k);
         }
-        assert!("Nope".parse::<Label>().unwrap_err().contains("expected one of"));
+        assert!("Nope"
+            .parse::<Label>()
+            .unwrap_err()
+            .contains("expected one of"));
     }
 }

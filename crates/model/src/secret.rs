@@ -101,12 +101,15 @@ impl Fingerprinter {
         if key.len() < 32 {
             return Err(ShortKey(key.len()));
         }
-        Ok(Fingerprinter { key: Zeroizing::new(key.to_vec()) })
+        Ok(Fingerprinter {
+            key: Zeroizing::new(key.to_vec()),
+        })
     }
 
     fn mac(&self, domain: &[u8], data: &[u8]) -> String {
         // HMAC accepts keys of any length; `new` checked ours is 32+ bytes.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(domain);
         mac.update(data);
         hex(&mac.finalize().into_bytes())
@@ -149,7 +152,10 @@ mod tests {
         let a = Fingerprinter::new(&[1u8; 32]).unwrap();
         let b = Fingerprinter::new(&[2u8; 32]).unwrap();
         let s = Secret::new("correct horse battery staple");
-        assert_eq!(a.fingerprint(&s), a.fingerprint(&Secret::new("correct horse battery staple")));
+        assert_eq!(
+            a.fingerprint(&s),
+            a.fingerprint(&Secret::new("correct horse battery staple"))
+        );
         assert_ne!(a.fingerprint(&s), b.fingerprint(&s));
         assert_eq!(a.fingerprint(&s).as_str().len(), 64);
         assert_ne!(a.key_id(), b.key_id());

@@ -8,14 +8,22 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     #[error("cannot read the fingerprint key {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot create the fingerprint key {path}: {source}")]
-    Create { path: String, source: std::io::Error },
+    Create {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the fingerprint key {path} is damaged (expected 64 hex digits)")]
     Damaged { path: String },
     #[error("no random source for a new fingerprint key: {0}")]
     Random(String),
-    #[error("the fingerprint key {path} can be read by others (mode {mode:o}); run `chmod 600 {path}`")]
+    #[error(
+        "the fingerprint key {path} can be read by others (mode {mode:o}); run `chmod 600 {path}`"
+    )]
     Permissions { path: String, mode: u32 },
 }
 
@@ -27,18 +35,25 @@ pub fn load_or_create(path: &Path) -> Result<Vec<u8>, KeyFileError> {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                let mode = fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o600);
+                let mode = fs::metadata(path)
+                    .map(|m| m.permissions().mode() & 0o777)
+                    .unwrap_or(0o600);
                 if mode & 0o077 != 0 {
                     return Err(KeyFileError::Permissions { path: shown, mode });
                 }
             }
-            decode_hex(text.trim()).filter(|k| k.len() == 32).ok_or(KeyFileError::Damaged { path: shown })
+            decode_hex(text.trim())
+                .filter(|k| k.len() == 32)
+                .ok_or(KeyFileError::Damaged { path: shown })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = vec![0u8; 32];
             getrandom::getrandom(&mut key).map_err(|e| KeyFileError::Random(e.to_string()))?;
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                fs::create_dir_all(dir).map_err(|source| KeyFileError::Create { path: shown.clone(), source })?;
+                fs::create_dir_all(dir).map_err(|source| KeyFileError::Create {
+                    path: shown.clone(),
+                    source,
+                })?;
             }
             let mut opts = fs::OpenOptions::new();
             opts.write(true).create_new(true);
@@ -47,20 +62,33 @@ pub fn load_or_create(path: &Path) -> Result<Vec<u8>, KeyFileError> {
                 use std::os::unix::fs::OpenOptionsExt;
                 opts.mode(0o600);
             }
-            let mut f = opts.open(path).map_err(|source| KeyFileError::Create { path: shown.clone(), source })?;
+            let mut f = opts.open(path).map_err(|source| KeyFileError::Create {
+                path: shown.clone(),
+                source,
+            })?;
             let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-            f.write_all(format!("{hex}\n").as_bytes()).map_err(|source| KeyFileError::Create { path: shown, source })?;
+            f.write_all(format!("{hex}\n").as_bytes())
+                .map_err(|source| KeyFileError::Create {
+                    path: shown,
+                    source,
+                })?;
             Ok(key)
         }
-        Err(source) => Err(KeyFileError::Read { path: shown, source }),
+        Err(source) => Err(KeyFileError::Read {
+            path: shown,
+            source,
+        }),
     }
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -78,9 +106,15 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
             fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
-            assert!(matches!(load_or_create(&p), Err(KeyFileError::Permissions { .. })));
+            assert!(matches!(
+                load_or_create(&p),
+                Err(KeyFileError::Permissions { .. })
+            ));
         }
     }
 }

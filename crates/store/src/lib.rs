@@ -163,7 +163,11 @@ pub struct ListFilter {
 pub trait Store {
     /// Stores a batch as one new snapshot, atomically: on any error nothing of the
     /// batch is visible and the previous state is intact.
-    fn ingest(&mut self, batch: Vec<SourceBatch>, progress: &mut dyn FnMut(Progress)) -> Result<IngestReport>;
+    fn ingest(
+        &mut self,
+        batch: Vec<SourceBatch>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<IngestReport>;
     /// Finds a node by node id (`123`, `n123`), natural key (`email:…`), access key
     /// id, ARN or e-mail.
     fn find(&self, reference: &str) -> Result<Option<i64>>;

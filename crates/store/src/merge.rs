@@ -50,8 +50,19 @@ mod tests {
     fn disagreement_is_kept_not_overwritten() {
         let a = json!({"department": "Sales", "title": "Rep"});
         let b = json!({"department": "Marketing", "title": "Rep"});
-        let (Value::Object(a), Value::Object(b)) = (a, b) else { panic!() };
-        let (m, c) = merge(&[Said { props: &a, source: "roster.csv#L3".into() }, Said { props: &b, source: "okta.json#/1".into() }]);
+        let (Value::Object(a), Value::Object(b)) = (a, b) else {
+            panic!()
+        };
+        let (m, c) = merge(&[
+            Said {
+                props: &a,
+                source: "roster.csv#L3".into(),
+            },
+            Said {
+                props: &b,
+                source: "okta.json#/1".into(),
+            },
+        ]);
         assert_eq!(m["department"], "Marketing");
         assert_eq!(m["title"], "Rep");
         assert_eq!(c["department"].as_array().unwrap().len(), 2);

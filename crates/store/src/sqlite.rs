@@ -3,8 +3,8 @@
 use crate::merge::{merge, Said};
 use crate::schema::{SCHEMA, VERSION};
 use crate::{
-    Assertion, EdgeRecord, IngestReport, ListFilter, NodeBrief, NodeRecord, Progress, Result, SnapshotInfo, SourceBatch, Stats,
-    Store, StoreError,
+    Assertion, EdgeRecord, IngestReport, ListFilter, NodeBrief, NodeRecord, Progress, Result,
+    SnapshotInfo, SourceBatch, Stats, Store, StoreError,
 };
 use custody_graph::{Existing, Resolver};
 use custody_model::{guard, Fact, Fingerprinter, Key, Label};
@@ -59,11 +59,16 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch("CREATE INDEX IF NOT EXISTS nodes_name ON nodes(name);")?;
         let get = |k: &str| -> Result<Option<String>> {
-            Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0)).optional()?)
+            Ok(conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()?)
         };
         match get("schema_version")? {
             None => {
-                conn.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?1)", [VERSION.to_string()])?;
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
+                    [VERSION.to_string()],
+                )?;
             }
             Some(v) if v == VERSION.to_string() => {}
             Some(v) => {
@@ -85,7 +90,11 @@ impl SqliteStore {
                 )))
             }
         }
-        Ok(SqliteStore { conn, fingerprinter, fail_after_nodes: failpoint() })
+        Ok(SqliteStore {
+            conn,
+            fingerprinter,
+            fail_after_nodes: failpoint(),
+        })
     }
 
     /// Makes the next ingests fail after writing `n` nodes (fault injection for
@@ -131,22 +140,42 @@ impl SqliteStore {
 
 /// Recomputes the merged view of one node or edge from its live assertions.
 fn recompute(tx: &Transaction<'_>, table: &str, id: i64) -> Result<()> {
-    let column = if table == "nodes" { "node_id" } else { "edge_id" };
+    let column = if table == "nodes" {
+        "node_id"
+    } else {
+        "edge_id"
+    };
     let sql = format!(
         "SELECT a.props, s.path, a.location FROM assertions a JOIN sources s ON s.id = a.source_id
          WHERE a.{column} = ?1 AND a.valid_to IS NULL ORDER BY a.valid_from, a.id"
     );
     let mut stmt = tx.prepare_cached(&sql)?;
     let rows: Vec<(Map<String, Value>, String)> = stmt
-        .query_map([id], |r| Ok((parse_map(&r.get::<_, String>(0)?), format!("{}{}", r.get::<_, String>(1)?, loc_suffix(&r.get::<_, String>(2)?)))))?
+        .query_map([id], |r| {
+            Ok((
+                parse_map(&r.get::<_, String>(0)?),
+                format!(
+                    "{}{}",
+                    r.get::<_, String>(1)?,
+                    loc_suffix(&r.get::<_, String>(2)?)
+                ),
+            ))
+        })?
         .collect::<rusqlite::Result<_>>()?;
-    let said: Vec<Said<'_>> = rows.iter().map(|(p, s)| Said { props: p, source: s.clone() }).collect();
+    let said: Vec<Said<'_>> = rows
+        .iter()
+        .map(|(p, s)| Said {
+            props: p,
+            source: s.clone(),
+        })
+        .collect();
     let (props, conflicts) = merge(&said);
     if table == "nodes" {
         tx.prepare_cached("UPDATE nodes SET props = ?2, conflicts = ?3 WHERE id = ?1")?
             .execute(params![id, map_text(&props), map_text(&conflicts)])?;
     } else {
-        tx.prepare_cached("UPDATE edges SET props = ?2 WHERE id = ?1")?.execute(params![id, map_text(&props)])?;
+        tx.prepare_cached("UPDATE edges SET props = ?2 WHERE id = ?1")?
+            .execute(params![id, map_text(&props)])?;
     }
     Ok(())
 }
@@ -163,31 +192,56 @@ fn loc_suffix(loc: &str) -> String {
 
 /// Folds stored node `gone` into `kept`: keys, assertions and edges move over.
 fn merge_nodes(tx: &Transaction<'_>, gone: i64, kept: i64, snap: i64) -> Result<()> {
-    tx.execute("UPDATE node_keys SET node_id = ?2 WHERE node_id = ?1", params![gone, kept])?;
-    tx.execute("UPDATE assertions SET node_id = ?2 WHERE node_id = ?1", params![gone, kept])?;
+    tx.execute(
+        "UPDATE node_keys SET node_id = ?2 WHERE node_id = ?1",
+        params![gone, kept],
+    )?;
+    tx.execute(
+        "UPDATE assertions SET node_id = ?2 WHERE node_id = ?1",
+        params![gone, kept],
+    )?;
     let edges: Vec<(i64, i64, String, i64)> = tx
         .prepare("SELECT id, src, kind, dst FROM edges WHERE src = ?1 OR dst = ?1")?
         .query_map([gone], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (id, src, kind, dst) in edges {
-        let (s, d) = (if src == gone { kept } else { src }, if dst == gone { kept } else { dst });
+        let (s, d) = (
+            if src == gone { kept } else { src },
+            if dst == gone { kept } else { dst },
+        );
         let twin: Option<i64> = tx
-            .query_row("SELECT id FROM edges WHERE src = ?1 AND kind = ?2 AND dst = ?3", params![s, kind, d], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM edges WHERE src = ?1 AND kind = ?2 AND dst = ?3",
+                params![s, kind, d],
+                |r| r.get(0),
+            )
             .optional()?;
         match twin {
             Some(t) => {
-                tx.execute("UPDATE assertions SET edge_id = ?2 WHERE edge_id = ?1", params![id, t])?;
+                tx.execute(
+                    "UPDATE assertions SET edge_id = ?2 WHERE edge_id = ?1",
+                    params![id, t],
+                )?;
                 tx.execute("DELETE FROM edges WHERE id = ?1", [id])?;
                 recompute(tx, "edges", t)?;
             }
             None => {
-                tx.execute("UPDATE edges SET src = ?2, dst = ?3 WHERE id = ?1", params![id, s, d])?;
+                tx.execute(
+                    "UPDATE edges SET src = ?2, dst = ?3 WHERE id = ?1",
+                    params![id, s, d],
+                )?;
             }
         }
     }
     tx.execute("DELETE FROM nodes WHERE id = ?1", [gone])?;
-    tx.execute("UPDATE node_merges SET kept = ?2 WHERE kept = ?1", params![gone, kept])?;
-    tx.execute("INSERT OR REPLACE INTO node_merges(gone, kept, snapshot_id) VALUES (?1, ?2, ?3)", params![gone, kept, snap])?;
+    tx.execute(
+        "UPDATE node_merges SET kept = ?2 WHERE kept = ?1",
+        params![gone, kept],
+    )?;
+    tx.execute(
+        "INSERT OR REPLACE INTO node_merges(gone, kept, snapshot_id) VALUES (?1, ?2, ?3)",
+        params![gone, kept, snap],
+    )?;
     Ok(())
 }
 
@@ -197,10 +251,17 @@ fn failpoint() -> Option<usize> {
 }
 
 impl Store for SqliteStore {
-    fn ingest(&mut self, mut batch: Vec<SourceBatch>, progress: &mut dyn FnMut(Progress)) -> Result<IngestReport> {
+    fn ingest(
+        &mut self,
+        mut batch: Vec<SourceBatch>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<IngestReport> {
         let fail_after = self.fail_after_nodes;
         let started = now();
-        let mut report = IngestReport { files: batch.len(), ..Default::default() };
+        let mut report = IngestReport {
+            files: batch.len(),
+            ..Default::default()
+        };
         for sb in &mut batch {
             for f in &mut sb.facts {
                 report.secrets_redacted += guard::scrub_fact(f, &self.fingerprinter);
@@ -213,7 +274,10 @@ impl Store for SqliteStore {
         }
         let tx = self.conn.transaction()?;
         let inputs: Vec<&str> = batch.iter().map(|b| b.path.as_str()).collect();
-        tx.execute("INSERT INTO snapshots(started_at, inputs) VALUES (?1, ?2)", params![started, json!(inputs).to_string()])?;
+        tx.execute(
+            "INSERT INTO snapshots(started_at, inputs) VALUES (?1, ?2)",
+            params![started, json!(inputs).to_string()],
+        )?;
         let snap = tx.last_insert_rowid();
         report.snapshot = snap;
 
@@ -244,7 +308,13 @@ impl Store for SqliteStore {
                 paths.push(sb.path.clone());
                 report.records += sb.records;
                 for e in &sb.errors {
-                    err.execute(params![snap, e.connector, e.source_path, e.location.compact(), e.message])?;
+                    err.execute(params![
+                        snap,
+                        e.connector,
+                        e.source_path,
+                        e.location.compact(),
+                        e.message
+                    ])?;
                 }
             }
         }
@@ -275,14 +345,17 @@ impl Store for SqliteStore {
         let mut facts = Vec::new();
         let mut fact_source = Vec::new();
         for (i, sb) in batch.into_iter().enumerate() {
-            fact_source.extend(std::iter::repeat(i).take(sb.facts.len()));
+            fact_source.extend(std::iter::repeat_n(i, sb.facts.len()));
             facts.extend(sb.facts);
         }
         report.facts = facts.len();
         progress(Progress::Resolving { facts: facts.len() });
 
         // Resolve against what is stored.
-        let store_empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM node_keys)", [], |r| r.get(0))?;
+        let store_empty: bool =
+            tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM node_keys)", [], |r| {
+                r.get(0)
+            })?;
         let resolution = {
             let mut stmt = tx.prepare("SELECT n.id, n.label FROM node_keys k JOIN nodes n ON n.id = k.node_id WHERE k.key = ?1")?;
             let mut lookup_error = None;
@@ -290,8 +363,18 @@ impl Store for SqliteStore {
                 if store_empty {
                     return None;
                 }
-                match stmt.query_row([k.as_str()], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).optional() {
-                    Ok(found) => found.and_then(|(id, l)| Some(Existing { id, label: l.parse::<Label>().ok()? })),
+                match stmt
+                    .query_row([k.as_str()], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .optional()
+                {
+                    Ok(found) => found.and_then(|(id, l)| {
+                        Some(Existing {
+                            id,
+                            label: l.parse::<Label>().ok()?,
+                        })
+                    }),
                     Err(e) => {
                         lookup_error.get_or_insert(e);
                         None
@@ -322,36 +405,65 @@ impl Store for SqliteStore {
                 "INSERT INTO nodes(label, kind, system, key, name, props, conflicts, placeholder, first_seen, last_seen, first_snapshot, last_snapshot)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?10)",
             )?;
-            let mut get_node = tx.prepare("SELECT key, placeholder, name, kind FROM nodes WHERE id = ?1")?;
+            let mut get_node =
+                tx.prepare("SELECT key, placeholder, name, kind FROM nodes WHERE id = ?1")?;
             let mut upd_node = tx.prepare(
                 "UPDATE nodes SET key = ?2, placeholder = ?3, name = ?4, kind = ?5, system = CASE WHEN ?3 = 0 AND placeholder = 1 THEN ?6 ELSE system END,
                  label = CASE WHEN placeholder = 1 THEN ?7 ELSE label END, last_seen = ?8, last_snapshot = ?9, retired_snapshot = NULL WHERE id = ?1",
             )?;
-            let mut ins_key = tx.prepare("INSERT OR IGNORE INTO node_keys(key, node_id) VALUES (?1, ?2)")?;
+            let mut ins_key =
+                tx.prepare("INSERT OR IGNORE INTO node_keys(key, node_id) VALUES (?1, ?2)")?;
             let mut ins_assert = tx.prepare(
                 "INSERT INTO assertions(source_id, node_id, edge_id, kind, location, observed_at, props, valid_from)
                  VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for (i, n) in resolution.nodes.iter().enumerate() {
-                let canonical = n.canonical_key().map(|k| k.as_str().to_string()).unwrap_or_default();
+                let canonical = n
+                    .canonical_key()
+                    .map(|k| k.as_str().to_string())
+                    .unwrap_or_default();
                 let fact_props: Vec<(&Map<String, Value>, String)> = n
                     .facts
                     .iter()
                     .filter_map(|&fi| match &facts[fi] {
-                        Fact::Node(nf) => Some((&nf.props, format!("{}{}", paths[fact_source[fi]], loc_suffix(&nf.prov.location.compact())))),
+                        Fact::Node(nf) => Some((
+                            &nf.props,
+                            format!(
+                                "{}{}",
+                                paths[fact_source[fi]],
+                                loc_suffix(&nf.prov.location.compact())
+                            ),
+                        )),
                         Fact::Edge(_) => None,
                     })
                     .collect();
                 let id = match n.existing {
                     Some(id) => {
-                        let (stored_key, stored_placeholder, stored_name, stored_kind): (String, i64, Option<String>, String) =
-                            get_node.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                        let (stored_key, stored_placeholder, stored_name, stored_kind): (
+                            String,
+                            i64,
+                            Option<String>,
+                            String,
+                        ) = get_node.query_row([id], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        })?;
                         let key = match Key::parse(&stored_key) {
-                            Some(old) if n.canonical_key().is_some_and(|new| (new.kind().rank(), new.as_str()) < (old.kind().rank(), old.as_str())) => canonical.clone(),
+                            Some(old)
+                                if n.canonical_key().is_some_and(|new| {
+                                    (new.kind().rank(), new.as_str())
+                                        < (old.kind().rank(), old.as_str())
+                                }) =>
+                            {
+                                canonical.clone()
+                            }
                             _ => stored_key,
                         };
                         let placeholder = stored_placeholder != 0 && n.placeholder;
-                        let kind = if stored_kind.is_empty() || stored_placeholder != 0 { n.kind.clone() } else { stored_kind };
+                        let kind = if stored_kind.is_empty() || stored_placeholder != 0 {
+                            n.kind.clone()
+                        } else {
+                            stored_kind
+                        };
                         upd_node.execute(params![
                             id,
                             key,
@@ -368,7 +480,13 @@ impl Store for SqliteStore {
                         id
                     }
                     None => {
-                        let said: Vec<Said<'_>> = fact_props.iter().map(|(p, s)| Said { props: p, source: s.clone() }).collect();
+                        let said: Vec<Said<'_>> = fact_props
+                            .iter()
+                            .map(|(p, s)| Said {
+                                props: p,
+                                source: s.clone(),
+                            })
+                            .collect();
                         let (props, conflicts) = merge(&said);
                         ins_node.execute(params![
                             n.label.as_str(),
@@ -392,7 +510,11 @@ impl Store for SqliteStore {
                 }
                 for &fi in &n.facts {
                     if let Fact::Node(nf) = &facts[fi] {
-                        let observed = nf.prov.observed_at.clone().or_else(|| source_observed[fact_source[fi]].clone());
+                        let observed = nf
+                            .prov
+                            .observed_at
+                            .clone()
+                            .or_else(|| source_observed[fact_source[fi]].clone());
                         ins_assert.execute(params![
                             source_ids[fact_source[fi]],
                             id,
@@ -427,10 +549,19 @@ impl Store for SqliteStore {
                  VALUES (?1, NULL, ?2, NULL, ?3, ?4, ?5, ?6)",
             )?;
             for (j, e) in resolution.edges.iter().enumerate() {
-                let Fact::Edge(ef) = &facts[e.fact] else { continue };
+                let Fact::Edge(ef) = &facts[e.fact] else {
+                    continue;
+                };
                 let (src, dst) = (node_ids[e.from], node_ids[e.to]);
-                let (edge_id, is_new): (i64, bool) = upsert.query_row(params![src, ef.kind.as_str(), dst, snap], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                let observed = ef.prov.observed_at.clone().or_else(|| source_observed[fact_source[e.fact]].clone());
+                let (edge_id, is_new): (i64, bool) = upsert
+                    .query_row(params![src, ef.kind.as_str(), dst, snap], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?;
+                let observed = ef
+                    .prov
+                    .observed_at
+                    .clone()
+                    .or_else(|| source_observed[fact_source[e.fact]].clone());
                 ins_assert.execute(params![
                     source_ids[fact_source[e.fact]],
                     edge_id,
@@ -446,7 +577,10 @@ impl Store for SqliteStore {
                     recompute_edges.insert(edge_id);
                 }
                 if j % 20_000 == 0 {
-                    progress(Progress::Writing { done: resolution.nodes.len() + j, total });
+                    progress(Progress::Writing {
+                        done: resolution.nodes.len() + j,
+                        total,
+                    });
                 }
             }
         }
@@ -460,7 +594,11 @@ impl Store for SqliteStore {
                     .filter_map(|&fi| match &facts[fi] {
                         Fact::Edge(ef) if !ef.props.is_empty() => Some(Said {
                             props: &ef.props,
-                            source: format!("{}{}", paths[fact_source[fi]], loc_suffix(&ef.prov.location.compact())),
+                            source: format!(
+                                "{}{}",
+                                paths[fact_source[fi]],
+                                loc_suffix(&ef.prov.location.compact())
+                            ),
                         }),
                         _ => None,
                     })
@@ -480,7 +618,11 @@ impl Store for SqliteStore {
         // Retire what nothing asserts any more.
         let mut retire_candidates: HashSet<i64> = superseded_nodes.into_iter().collect();
         for &e in &superseded_edges {
-            let live: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM assertions WHERE edge_id = ?1 AND valid_to IS NULL)", [e], |r| r.get(0))?;
+            let live: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM assertions WHERE edge_id = ?1 AND valid_to IS NULL)",
+                [e],
+                |r| r.get(0),
+            )?;
             if !live {
                 let (s, d): (i64, i64) = tx.query_row(
                     "UPDATE edges SET retired_snapshot = ?2 WHERE id = ?1 RETURNING src, dst",
@@ -511,7 +653,10 @@ impl Store for SqliteStore {
             "edges_created": report.edges_created, "edges_retired": report.edges_retired,
             "errors": report.errors.len(), "secrets_redacted": report.secrets_redacted,
         });
-        tx.execute("UPDATE snapshots SET finished_at = ?2, summary = ?3 WHERE id = ?1", params![snap, now(), summary.to_string()])?;
+        tx.execute(
+            "UPDATE snapshots SET finished_at = ?2, summary = ?3 WHERE id = ?1",
+            params![snap, now(), summary.to_string()],
+        )?;
         tx.commit()?;
         Ok(report)
     }
@@ -522,11 +667,19 @@ impl Store for SqliteStore {
             return Ok(None);
         }
         let by_id = |id: i64| -> Result<Option<i64>> {
-            let direct: Option<i64> = self.conn.query_row("SELECT id FROM nodes WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+            let direct: Option<i64> = self
+                .conn
+                .query_row("SELECT id FROM nodes WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?;
             if direct.is_some() {
                 return Ok(direct);
             }
-            Ok(self.conn.query_row("SELECT kept FROM node_merges WHERE gone = ?1", [id], |r| r.get(0)).optional()?)
+            Ok(self
+                .conn
+                .query_row("SELECT kept FROM node_merges WHERE gone = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?)
         };
         if let Ok(id) = r.strip_prefix('n').unwrap_or(r).parse::<i64>() {
             if let Some(found) = by_id(id)? {
@@ -546,9 +699,14 @@ impl Store for SqliteStore {
             candidates.push(Key::aws_unique_id(r));
             candidates.push(Key::okta(r));
         }
-        let mut stmt = self.conn.prepare_cached("SELECT node_id FROM node_keys WHERE key = ?1")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT node_id FROM node_keys WHERE key = ?1")?;
         for k in candidates {
-            if let Some(id) = stmt.query_row([k.as_str()], |r| r.get::<_, i64>(0)).optional()? {
+            if let Some(id) = stmt
+                .query_row([k.as_str()], |r| r.get::<_, i64>(0))
+                .optional()?
+            {
                 return Ok(Some(id));
             }
         }
@@ -562,7 +720,11 @@ impl Store for SqliteStore {
             1 => Ok(Some(named[0].0)),
             _ => Err(StoreError::Invalid(format!(
                 "`{r}` is the name of several nodes; name one by its key: {}",
-                named.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>().join(", ")
+                named
+                    .iter()
+                    .map(|(_, k)| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }
@@ -633,7 +795,11 @@ impl Store for SqliteStore {
     fn list(&self, f: &ListFilter) -> Result<Vec<NodeBrief>> {
         let mut sql = String::from("SELECT id, label, kind, system, key, name, placeholder, retired_snapshot FROM nodes WHERE 1 = 1");
         let mut args: Vec<String> = Vec::new();
-        for (col, v) in [("label", &f.label), ("kind", &f.kind), ("system", &f.system)] {
+        for (col, v) in [
+            ("label", &f.label),
+            ("kind", &f.kind),
+            ("system", &f.system),
+        ] {
             if let Some(v) = v {
                 args.push(v.clone());
                 sql.push_str(&format!(" AND {col} = ?{}", args.len()));
@@ -645,7 +811,11 @@ impl Store for SqliteStore {
         if !f.include_placeholders {
             sql.push_str(" AND placeholder = 0");
         }
-        sql.push_str(&format!(" ORDER BY label, kind, key LIMIT {} OFFSET {}", if f.limit == 0 { -1 } else { f.limit as i64 }, f.offset));
+        sql.push_str(&format!(
+            " ORDER BY label, kind, key LIMIT {} OFFSET {}",
+            if f.limit == 0 { -1 } else { f.limit as i64 },
+            f.offset
+        ));
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), Self::brief_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -653,7 +823,9 @@ impl Store for SqliteStore {
 
     fn stats(&self) -> Result<Stats> {
         let c = &self.conn;
-        let count = |sql: &str| -> Result<usize> { Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as usize) };
+        let count = |sql: &str| -> Result<usize> {
+            Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as usize)
+        };
         let live = "retired_snapshot IS NULL AND placeholder = 0";
         let mut s = Stats {
             nodes: count(&format!("SELECT COUNT(*) FROM nodes WHERE {live}"))?,
@@ -666,7 +838,9 @@ impl Store for SqliteStore {
             ..Default::default()
         };
         s.nodes_by_label = c
-            .prepare(&format!("SELECT label, COUNT(*) FROM nodes WHERE {live} GROUP BY label ORDER BY label"))?
+            .prepare(&format!(
+                "SELECT label, COUNT(*) FROM nodes WHERE {live} GROUP BY label ORDER BY label"
+            ))?
             .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))?
             .collect::<rusqlite::Result<_>>()?;
         s.nodes_by_kind = c
@@ -681,12 +855,22 @@ impl Store for SqliteStore {
     }
 
     fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
-        let mut stmt = self.conn.prepare("SELECT id, started_at, finished_at, inputs, summary FROM snapshots ORDER BY id")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, started_at, finished_at, inputs, summary FROM snapshots ORDER BY id",
+        )?;
         let rows = stmt.query_map([], |r| {
             let text = |i: usize| -> rusqlite::Result<Value> {
-                Ok(r.get::<_, Option<String>>(i)?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
+                Ok(r.get::<_, Option<String>>(i)?
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or(Value::Null))
             };
-            Ok(SnapshotInfo { id: r.get(0)?, started_at: r.get(1)?, finished_at: r.get(2)?, inputs: text(3)?, summary: text(4)? })
+            Ok(SnapshotInfo {
+                id: r.get(0)?,
+                started_at: r.get(1)?,
+                finished_at: r.get(2)?,
+                inputs: text(3)?,
+                summary: text(4)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

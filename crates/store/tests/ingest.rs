@@ -1,6 +1,8 @@
 //! Store behaviour: merging across sources, supersession, conflicts, atomicity.
 
-use custody_model::{EdgeFact, EdgeKind, Endpoint, Fact, Fingerprinter, Key, Label, Location, NodeFact, Provenance};
+use custody_model::{
+    EdgeFact, EdgeKind, Endpoint, Fact, Fingerprinter, Key, Label, Location, NodeFact, Provenance,
+};
 use custody_store::{ListFilter, SourceBatch, SqliteStore, Store};
 use serde_json::{json, Map, Value};
 
@@ -28,7 +30,13 @@ fn node(label: Label, kind: &str, keys: Vec<Key>, p: Value) -> Fact {
 }
 
 fn edge(kind: EdgeKind, from: Endpoint, to: Endpoint) -> Fact {
-    Fact::Edge(EdgeFact { kind, from, to, props: Map::new(), prov: Provenance::at(Location::Line(2)) })
+    Fact::Edge(EdgeFact {
+        kind,
+        from,
+        to,
+        props: Map::new(),
+        prov: Provenance::at(Location::Line(2)),
+    })
 }
 
 fn batch(path: &str, scope: &str, facts: Vec<Fact>) -> SourceBatch {
@@ -50,33 +58,64 @@ fn key_id() -> String {
 
 fn three_sources() -> Vec<SourceBatch> {
     let created = Key::aws_key_created("111122223333/svc", "2024-01-01T00:00:00Z");
-    let user = Endpoint::new(Label::Principal, Key::arn("arn:aws:iam::111122223333:user/svc"));
+    let user = Endpoint::new(
+        Label::Principal,
+        Key::arn("arn:aws:iam::111122223333:user/svc"),
+    );
     vec![
         batch(
             "report.csv",
             "report:1111",
             vec![
-                node(Label::Credential, "aws_access_key", vec![created.clone()], json!({"status": "Active", "last_used": "2024-05-01T00:00:00Z"})),
-                edge(EdgeKind::AuthenticatesAs, Endpoint::new(Label::Credential, created.clone()), user.clone()),
+                node(
+                    Label::Credential,
+                    "aws_access_key",
+                    vec![created.clone()],
+                    json!({"status": "Active", "last_used": "2024-05-01T00:00:00Z"}),
+                ),
+                edge(
+                    EdgeKind::AuthenticatesAs,
+                    Endpoint::new(Label::Credential, created.clone()),
+                    user.clone(),
+                ),
             ],
         ),
         batch(
             "keys.json",
             "keys:1111",
-            vec![node(Label::Credential, "aws_access_key", vec![Key::aws_access_key(&key_id()), created], json!({"status": "Active"}))],
+            vec![node(
+                Label::Credential,
+                "aws_access_key",
+                vec![Key::aws_access_key(&key_id()), created],
+                json!({"status": "Active"}),
+            )],
         ),
         batch(
             "authz.json",
             "authz:1111",
             vec![
-                node(Label::Principal, "aws_iam_user", vec![Key::arn("arn:aws:iam::111122223333:user/svc")], json!({"tags": {"owner": "bo@corp.example"}})),
-                edge(EdgeKind::OwnedBy, user, Endpoint::new(Label::Human, Key::email("bo@corp.example"))),
+                node(
+                    Label::Principal,
+                    "aws_iam_user",
+                    vec![Key::arn("arn:aws:iam::111122223333:user/svc")],
+                    json!({"tags": {"owner": "bo@corp.example"}}),
+                ),
+                edge(
+                    EdgeKind::OwnedBy,
+                    user,
+                    Endpoint::new(Label::Human, Key::email("bo@corp.example")),
+                ),
             ],
         ),
         batch(
             "roster.csv",
             "roster",
-            vec![node(Label::Human, "employee", vec![Key::email("Bo@Corp.Example")], json!({"employment_status": "terminated"}))],
+            vec![node(
+                Label::Human,
+                "employee",
+                vec![Key::email("Bo@Corp.Example")],
+                json!({"employment_status": "terminated"}),
+            )],
         ),
     ]
 }
@@ -96,7 +135,10 @@ fn one_key_from_three_sources_is_one_node_with_every_source() {
     let edges = s.edges(id).unwrap();
     assert_eq!(edges.len(), 1);
     assert_eq!(edges[0].kind, "AUTHENTICATES_AS");
-    assert!(!edges[0].other.placeholder, "the IAM user was asserted by authz.json");
+    assert!(
+        !edges[0].other.placeholder,
+        "the IAM user was asserted by authz.json"
+    );
     // The owner e-mail from the tag and the roster row are one human.
     let bo = s.find("BO@corp.example").unwrap().unwrap();
     assert!(!s.node(bo).unwrap().unwrap().brief.placeholder);
@@ -114,11 +156,18 @@ fn the_same_facts_in_a_second_snapshot_change_nothing_but_time() {
     assert_eq!(r.nodes_created, 0);
     assert_eq!(r.nodes_retired, 0);
     let after = s.stats().unwrap();
-    assert_eq!((before.nodes, before.edges, before.assertions), (after.nodes, after.edges, after.assertions));
+    assert_eq!(
+        (before.nodes, before.edges, before.assertions),
+        (after.nodes, after.edges, after.assertions)
+    );
     assert_eq!(after.snapshots, 2);
     let id = s.find(&key_id()).unwrap().unwrap();
     let a = s.node_assertions(id).unwrap();
-    assert_eq!(a.iter().filter(|a| a.live).count(), 2, "older assertions of the same scopes are superseded");
+    assert_eq!(
+        a.iter().filter(|a| a.live).count(),
+        2,
+        "older assertions of the same scopes are superseded"
+    );
     assert_eq!(a.len(), 4, "and kept as history");
 }
 
@@ -127,12 +176,26 @@ fn a_newer_export_of_a_scope_retires_what_it_no_longer_lists() {
     let mut s = SqliteStore::open_in_memory(fp()).unwrap();
     s.ingest(three_sources(), &mut |_| {}).unwrap();
     // The key was deleted: the new report and key listing no longer show it.
-    let r = s.ingest(vec![batch("report2.csv", "report:1111", vec![]), batch("keys2.json", "keys:1111", vec![])], &mut |_| {}).unwrap();
+    let r = s
+        .ingest(
+            vec![
+                batch("report2.csv", "report:1111", vec![]),
+                batch("keys2.json", "keys:1111", vec![]),
+            ],
+            &mut |_| {},
+        )
+        .unwrap();
     assert_eq!(r.nodes_retired, 1);
     assert_eq!(r.edges_retired, 1);
     let id = s.find(&key_id()).unwrap().unwrap();
     assert!(s.node(id).unwrap().unwrap().brief.retired);
-    assert!(s.list(&ListFilter { label: Some("Credential".into()), ..Default::default() }).unwrap().is_empty());
+    assert!(s
+        .list(&ListFilter {
+            label: Some("Credential".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -141,13 +204,34 @@ fn disagreeing_sources_are_both_kept() {
     let k = Key::email("cy@corp.example");
     s.ingest(
         vec![
-            batch("roster.csv", "roster", vec![node(Label::Human, "employee", vec![k.clone()], json!({"department": "Sales"}))]),
-            batch("okta.json", "okta", vec![node(Label::Human, "okta_user", vec![k], json!({"department": "Marketing"}))]),
+            batch(
+                "roster.csv",
+                "roster",
+                vec![node(
+                    Label::Human,
+                    "employee",
+                    vec![k.clone()],
+                    json!({"department": "Sales"}),
+                )],
+            ),
+            batch(
+                "okta.json",
+                "okta",
+                vec![node(
+                    Label::Human,
+                    "okta_user",
+                    vec![k],
+                    json!({"department": "Marketing"}),
+                )],
+            ),
         ],
         &mut |_| {},
     )
     .unwrap();
-    let n = s.node(s.find("cy@corp.example").unwrap().unwrap()).unwrap().unwrap();
+    let n = s
+        .node(s.find("cy@corp.example").unwrap().unwrap())
+        .unwrap()
+        .unwrap();
     let c = n.conflicts["department"].as_array().unwrap();
     assert_eq!(c.len(), 2);
     assert_eq!(c[0]["source"], "roster.csv#L2");
@@ -159,24 +243,71 @@ fn a_later_fact_can_merge_two_stored_nodes() {
     let mut s = SqliteStore::open_in_memory(fp()).unwrap();
     s.ingest(
         vec![
-            batch("a", "a", vec![node(Label::Human, "employee", vec![Key::email("d@corp.example")], json!({}))]),
-            batch("b", "b", vec![
-                node(Label::Human, "okta_user", vec![Key::okta("00u1")], json!({})),
-                edge(EdgeKind::MemberOf, Endpoint::new(Label::Human, Key::okta("00u1")), Endpoint::new(Label::Group, Key::okta("00g1"))),
-            ]),
+            batch(
+                "a",
+                "a",
+                vec![node(
+                    Label::Human,
+                    "employee",
+                    vec![Key::email("d@corp.example")],
+                    json!({}),
+                )],
+            ),
+            batch(
+                "b",
+                "b",
+                vec![
+                    node(
+                        Label::Human,
+                        "okta_user",
+                        vec![Key::okta("00u1")],
+                        json!({}),
+                    ),
+                    edge(
+                        EdgeKind::MemberOf,
+                        Endpoint::new(Label::Human, Key::okta("00u1")),
+                        Endpoint::new(Label::Group, Key::okta("00g1")),
+                    ),
+                ],
+            ),
         ],
         &mut |_| {},
     )
     .unwrap();
-    assert_eq!(s.stats().unwrap().nodes_by_label.iter().find(|(l, _)| l == "Human").unwrap().1, 2);
+    assert_eq!(
+        s.stats()
+            .unwrap()
+            .nodes_by_label
+            .iter()
+            .find(|(l, _)| l == "Human")
+            .unwrap()
+            .1,
+        2
+    );
     let old = s.find("okta:00u1").unwrap().unwrap();
     let r = s
-        .ingest(vec![batch("c", "c", vec![node(Label::Human, "okta_user", vec![Key::okta("00u1"), Key::email("d@corp.example")], json!({}))])], &mut |_| {})
+        .ingest(
+            vec![batch(
+                "c",
+                "c",
+                vec![node(
+                    Label::Human,
+                    "okta_user",
+                    vec![Key::okta("00u1"), Key::email("d@corp.example")],
+                    json!({}),
+                )],
+            )],
+            &mut |_| {},
+        )
         .unwrap();
     assert_eq!(r.nodes_merged, 1);
     let id = s.find("d@corp.example").unwrap().unwrap();
     assert_eq!(s.find("okta:00u1").unwrap(), Some(id));
-    assert_eq!(s.find(&old.to_string()).unwrap(), Some(id), "old ids redirect");
+    assert_eq!(
+        s.find(&old.to_string()).unwrap(),
+        Some(id),
+        "old ids redirect"
+    );
     assert_eq!(s.edges(id).unwrap().len(), 1);
     assert_eq!(s.node_assertions(id).unwrap().len(), 3);
 }
@@ -186,8 +317,20 @@ fn a_failure_mid_ingest_leaves_the_store_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.db");
     let mut s = SqliteStore::open(&path, fp()).unwrap();
-    s.ingest(vec![batch("roster.csv", "roster", vec![node(Label::Human, "employee", vec![Key::email("e@corp.example")], json!({}))])], &mut |_| {})
-        .unwrap();
+    s.ingest(
+        vec![batch(
+            "roster.csv",
+            "roster",
+            vec![node(
+                Label::Human,
+                "employee",
+                vec![Key::email("e@corp.example")],
+                json!({}),
+            )],
+        )],
+        &mut |_| {},
+    )
+    .unwrap();
     let before = s.stats().unwrap();
     s.inject_failure_after_nodes(Some(2));
     let err = s.ingest(three_sources(), &mut |_| {});
@@ -195,7 +338,10 @@ fn a_failure_mid_ingest_leaves_the_store_as_it_was() {
     drop(s);
     let s = SqliteStore::open(&path, fp()).unwrap();
     let after = s.stats().unwrap();
-    assert_eq!((before.nodes, before.edges, before.snapshots, before.sources), (after.nodes, after.edges, after.snapshots, after.sources));
+    assert_eq!(
+        (before.nodes, before.edges, before.snapshots, before.sources),
+        (after.nodes, after.edges, after.snapshots, after.sources)
+    );
     assert_eq!(s.find(&key_id()).unwrap(), None);
 }
 
@@ -214,7 +360,19 @@ fn secret_shaped_values_are_redacted_before_storage() {
     let mut s = SqliteStore::open_in_memory(fp()).unwrap();
     let token = format!("xoxb-{}", "1234567890-abcdefghijklmnop");
     let r = s
-        .ingest(vec![batch("a", "a", vec![node(Label::Principal, "x", vec![Key::other("t", "1")], json!({"tags": {"note": token.clone()}}))])], &mut |_| {})
+        .ingest(
+            vec![batch(
+                "a",
+                "a",
+                vec![node(
+                    Label::Principal,
+                    "x",
+                    vec![Key::other("t", "1")],
+                    json!({"tags": {"note": token.clone()}}),
+                )],
+            )],
+            &mut |_| {},
+        )
         .unwrap();
     assert_eq!(r.secrets_redacted, 1);
     let n = s.node(s.find("id:t/1").unwrap().unwrap()).unwrap().unwrap();

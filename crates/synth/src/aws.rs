@@ -29,7 +29,12 @@ pub fn choose_planted(org: &mut Org) -> usize {
         Some(i) => i,
         None => {
             // Small enterprises may have no such leaver: make one.
-            let i = (1..org.people.len()).rev().find(|&i| org.people[i].team.is_some() && org.people[i].title != "Engineering Manager").unwrap_or(1);
+            let i = (1..org.people.len())
+                .rev()
+                .find(|&i| {
+                    org.people[i].team.is_some() && org.people[i].title != "Engineering Manager"
+                })
+                .unwrap_or(1);
             org.people[i].terminated = Some(as_of - Duration::days(45));
             i
         }
@@ -44,20 +49,79 @@ fn at(d: NaiveDate, rng: &mut Rng) -> DateTime<Utc> {
     d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() + Duration::seconds(rng.range(0, 86_400))
 }
 
-const REGIONS: &[&str] = &["us-east-1", "us-east-1", "us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"];
-const KEY_SERVICES: &[&str] = &["s3", "sts", "dynamodb", "sqs", "secretsmanager", "ec2", "lambda", "kms", "ssm", "ecr"];
+const REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-1",
+    "us-east-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-southeast-2",
+];
+const KEY_SERVICES: &[&str] = &[
+    "s3",
+    "sts",
+    "dynamodb",
+    "sqs",
+    "secretsmanager",
+    "ec2",
+    "lambda",
+    "kms",
+    "ssm",
+    "ecr",
+];
 
 const AWS_MANAGED: &[(&str, &str, &str)] = &[
-    ("AdministratorAccess", "ANPAIWMBCKSKIEE64ZLYK", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
-    ("ReadOnlyAccess", "ANPAILL3HVNFSB6DCOWYQ", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*","ec2:Describe*","iam:Get*","iam:List*","dynamodb:Describe*","dynamodb:List*","lambda:Get*","lambda:List*","rds:Describe*"],"Resource":"*"}]}"#),
-    ("PowerUserAccess", "ANPAJYRXTHIB4FOVS3ZXS", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"},{"Effect":"Allow","Action":["iam:CreateServiceLinkedRole","iam:DeleteServiceLinkedRole","iam:ListRoles","organizations:DescribeOrganization","account:ListRegions"],"Resource":"*"}]}"#),
-    ("AmazonS3FullAccess", "ANPAIFIR6V6BVTRAHWINE", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","s3-object-lambda:*"],"Resource":"*"}]}"#),
-    ("AmazonS3ReadOnlyAccess", "ANPAIZTJ4DXE7G6AGAE6M", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*","s3-object-lambda:Get*","s3-object-lambda:List*"],"Resource":"*"}]}"#),
-    ("AmazonDynamoDBFullAccess", "ANPAINUGF2JSOSUY76KYA", r#"{"Version":"2012-10-17","Statement":[{"Action":["dynamodb:*","dax:*","application-autoscaling:*","cloudwatch:*","iam:GetRole","iam:ListRoles","kms:DescribeKey","kms:ListAliases","sns:*","lambda:*"],"Effect":"Allow","Resource":"*"}]}"#),
-    ("SecretsManagerReadWrite", "ANPAIEBZGAP6ZMUWDXQJQ", r#"{"Version":"2012-10-17","Statement":[{"Action":["secretsmanager:*","kms:DescribeKey","kms:ListAliases","kms:ListKeys","tag:GetResources"],"Effect":"Allow","Resource":"*"}]}"#),
-    ("AmazonSSMManagedInstanceCore", "ANPAIXSHM2BNB2D3AXXRU", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:DescribeAssociation","ssm:GetDocument","ssm:UpdateInstanceInformation","ssmmessages:CreateControlChannel","ssmmessages:OpenDataChannel","ec2messages:GetMessages"],"Resource":"*"}]}"#),
-    ("CloudWatchLogsFullAccess", "ANPAJ3ZGNWK2R5HW5BQFO", r#"{"Version":"2012-10-17","Statement":[{"Action":["logs:*","cloudwatch:GenerateQuery"],"Effect":"Allow","Resource":"*"}]}"#),
-    ("IAMFullAccess", "ANPAI7XKCFMBPM3QQRRVQ", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*","organizations:DescribeAccount","organizations:DescribeOrganization","organizations:ListAccounts"],"Resource":"*"}]}"#),
+    (
+        "AdministratorAccess",
+        "ANPAIWMBCKSKIEE64ZLYK",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    ),
+    (
+        "ReadOnlyAccess",
+        "ANPAILL3HVNFSB6DCOWYQ",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*","ec2:Describe*","iam:Get*","iam:List*","dynamodb:Describe*","dynamodb:List*","lambda:Get*","lambda:List*","rds:Describe*"],"Resource":"*"}]}"#,
+    ),
+    (
+        "PowerUserAccess",
+        "ANPAJYRXTHIB4FOVS3ZXS",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"},{"Effect":"Allow","Action":["iam:CreateServiceLinkedRole","iam:DeleteServiceLinkedRole","iam:ListRoles","organizations:DescribeOrganization","account:ListRegions"],"Resource":"*"}]}"#,
+    ),
+    (
+        "AmazonS3FullAccess",
+        "ANPAIFIR6V6BVTRAHWINE",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","s3-object-lambda:*"],"Resource":"*"}]}"#,
+    ),
+    (
+        "AmazonS3ReadOnlyAccess",
+        "ANPAIZTJ4DXE7G6AGAE6M",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*","s3-object-lambda:Get*","s3-object-lambda:List*"],"Resource":"*"}]}"#,
+    ),
+    (
+        "AmazonDynamoDBFullAccess",
+        "ANPAINUGF2JSOSUY76KYA",
+        r#"{"Version":"2012-10-17","Statement":[{"Action":["dynamodb:*","dax:*","application-autoscaling:*","cloudwatch:*","iam:GetRole","iam:ListRoles","kms:DescribeKey","kms:ListAliases","sns:*","lambda:*"],"Effect":"Allow","Resource":"*"}]}"#,
+    ),
+    (
+        "SecretsManagerReadWrite",
+        "ANPAIEBZGAP6ZMUWDXQJQ",
+        r#"{"Version":"2012-10-17","Statement":[{"Action":["secretsmanager:*","kms:DescribeKey","kms:ListAliases","kms:ListKeys","tag:GetResources"],"Effect":"Allow","Resource":"*"}]}"#,
+    ),
+    (
+        "AmazonSSMManagedInstanceCore",
+        "ANPAIXSHM2BNB2D3AXXRU",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:DescribeAssociation","ssm:GetDocument","ssm:UpdateInstanceInformation","ssmmessages:CreateControlChannel","ssmmessages:OpenDataChannel","ec2messages:GetMessages"],"Resource":"*"}]}"#,
+    ),
+    (
+        "CloudWatchLogsFullAccess",
+        "ANPAJ3ZGNWK2R5HW5BQFO",
+        r#"{"Version":"2012-10-17","Statement":[{"Action":["logs:*","cloudwatch:GenerateQuery"],"Effect":"Allow","Resource":"*"}]}"#,
+    ),
+    (
+        "IAMFullAccess",
+        "ANPAI7XKCFMBPM3QQRRVQ",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*","organizations:DescribeAccount","organizations:DescribeOrganization","organizations:ListAccounts"],"Resource":"*"}]}"#,
+    ),
 ];
 const SERVICE_POLICY: &[(&str, &str)] = &[
     ("AWSLambdaBasicExecutionRole", "service-role/"),
@@ -66,9 +130,18 @@ const SERVICE_POLICY: &[(&str, &str)] = &[
 
 const SERVICE_LINKED: &[(&str, &str)] = &[
     ("AWSServiceRoleForSupport", "support.amazonaws.com"),
-    ("AWSServiceRoleForTrustedAdvisor", "trustedadvisor.amazonaws.com"),
-    ("AWSServiceRoleForOrganizations", "organizations.amazonaws.com"),
-    ("AWSServiceRoleForElasticLoadBalancing", "elasticloadbalancing.amazonaws.com"),
+    (
+        "AWSServiceRoleForTrustedAdvisor",
+        "trustedadvisor.amazonaws.com",
+    ),
+    (
+        "AWSServiceRoleForOrganizations",
+        "organizations.amazonaws.com",
+    ),
+    (
+        "AWSServiceRoleForElasticLoadBalancing",
+        "elasticloadbalancing.amazonaws.com",
+    ),
     ("AWSServiceRoleForRDS", "rds.amazonaws.com"),
     ("AWSServiceRoleForECS", "ecs.amazonaws.com"),
     ("AWSServiceRoleForAutoScaling", "autoscaling.amazonaws.com"),
@@ -88,7 +161,12 @@ fn service_trust(service: &str) -> Value {
 }
 
 fn tags(pairs: &[(&str, String)]) -> Value {
-    Value::Array(pairs.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect())
+    Value::Array(
+        pairs
+            .iter()
+            .map(|(k, v)| json!({"Key": k, "Value": v}))
+            .collect(),
+    )
 }
 
 struct Key {
@@ -129,27 +207,49 @@ impl Account<'_> {
     }
 
     fn when(&self, rng: &mut Rng, min_days: i64, max_days: i64) -> DateTime<Utc> {
-        at(self.as_of - Duration::days(rng.range(min_days, max_days)), rng)
+        at(
+            self.as_of - Duration::days(rng.range(min_days, max_days)),
+            rng,
+        )
     }
 }
 
 fn new_key(rng: &mut Rng, as_of: NaiveDate, not_before: NaiveDate, second: bool) -> Key {
     let span = (as_of - not_before).num_days().max(2);
     let created = at(as_of - Duration::days(rng.range(1, span)), rng);
-    let active = if second { rng.chance(0.5) } else { rng.chance(0.92) };
+    let active = if second {
+        rng.chance(0.5)
+    } else {
+        rng.chance(0.92)
+    };
     let roll = rng.below(100);
     let days_old = (as_of - created.date_naive()).num_days().max(1);
     let last_used = if roll < 78 || !active && roll < 90 {
-        let ago = if active && roll < 66 { rng.range(0, 30.min(days_old)) } else { rng.range(0, days_old) };
+        let ago = if active && roll < 66 {
+            rng.range(0, 30.min(days_old))
+        } else {
+            rng.range(0, days_old)
+        };
         let t = at(as_of - Duration::days(ago), rng).max(created + Duration::hours(1));
         Some((t, *rng.pick(REGIONS), *rng.pick(KEY_SERVICES)))
     } else {
         None
     };
-    Key { id: rng.aws_id("AKIA", 16), created, active, last_used }
+    Key {
+        id: rng.aws_id("AKIA", 16),
+        created,
+        active,
+        last_used,
+    }
 }
 
-fn report_row(user: &str, arn: &str, created: DateTime<Utc>, human: Option<(DateTime<Utc>, bool)>, keys: &[Key]) -> String {
+fn report_row(
+    user: &str,
+    arn: &str,
+    created: DateTime<Utc>,
+    human: Option<(DateTime<Utc>, bool)>,
+    keys: &[Key],
+) -> String {
     let na = "N/A".to_string();
     let mut f: Vec<String> = vec![user.into(), arn.into(), aws_time(created)];
     match human {
@@ -162,7 +262,13 @@ fn report_row(user: &str, arn: &str, created: DateTime<Utc>, human: Option<(Date
                 mfa.to_string(),
             ]);
         }
-        None => f.extend(["false".into(), na.clone(), na.clone(), na.clone(), "false".into()]),
+        None => f.extend([
+            "false".into(),
+            na.clone(),
+            na.clone(),
+            na.clone(),
+            "false".into(),
+        ]),
     }
     for slot in 0..2 {
         match keys.get(slot) {
@@ -170,11 +276,19 @@ fn report_row(user: &str, arn: &str, created: DateTime<Utc>, human: Option<(Date
                 f.push(k.active.to_string());
                 f.push(aws_time(k.created));
                 match &k.last_used {
-                    Some((t, region, service)) => f.extend([aws_time(*t), region.to_string(), service.to_string()]),
+                    Some((t, region, service)) => {
+                        f.extend([aws_time(*t), region.to_string(), service.to_string()])
+                    }
                     None => f.extend([na.clone(), na.clone(), na.clone()]),
                 }
             }
-            None => f.extend(["false".into(), na.clone(), na.clone(), na.clone(), na.clone()]),
+            None => f.extend([
+                "false".into(),
+                na.clone(),
+                na.clone(),
+                na.clone(),
+                na.clone(),
+            ]),
         }
     }
     f.extend(["false".into(), na.clone(), "false".into(), na]);
@@ -188,16 +302,31 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
     let per_account = org.people.len() as f64 / n_accounts as f64;
     let planted_person = (0..org.people.len()).find(|&i| {
         let p = &org.people[i];
-        p.team.is_some() && p.terminated.is_some_and(|t| (org.as_of - t).num_days() >= 30)
+        p.team.is_some()
+            && p.terminated
+                .is_some_and(|t| (org.as_of - t).num_days() >= 30)
     });
-    let mut out = AwsOut { accounts: n_accounts, nhis: BTreeMap::new(), scenarios: Vec::new(), terminated_owner_active_keys: Vec::new() };
+    let mut out = AwsOut {
+        accounts: n_accounts,
+        nhis: BTreeMap::new(),
+        scenarios: Vec::new(),
+        terminated_owner_active_keys: Vec::new(),
+    };
     let account_ids: Vec<String> = (0..n_accounts).map(|_| rng.digits(12)).collect();
     let planted_team = planted_person.and_then(|p| org.people[p].team);
     let mut planted_done = false;
     for (a, account_id) in account_ids.iter().enumerate() {
-        let team = if org.teams.is_empty() { None } else { Some(a % org.teams.len()) };
-        let team_name = team.map(|t| org.teams[t].name.clone()).unwrap_or_else(|| "platform".into());
-        let members: Vec<usize> = team.map(|t| org.teams[t].members.clone()).unwrap_or_else(|| (0..org.people.len()).collect());
+        let team = if org.teams.is_empty() {
+            None
+        } else {
+            Some(a % org.teams.len())
+        };
+        let team_name = team
+            .map(|t| org.teams[t].name.clone())
+            .unwrap_or_else(|| "platform".into());
+        let members: Vec<usize> = team
+            .map(|t| org.teams[t].members.clone())
+            .unwrap_or_else(|| (0..org.people.len()).collect());
         let mut acct = Account {
             id: account_id.clone(),
             as_of: org.as_of,
@@ -220,9 +349,26 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
         let customer_policies = customer_policies(&mut acct, rng, &team_name);
         groups(&mut acct, rng, &customer_policies);
         let n_roles = (per_account * 28.0).round() as usize;
-        roles(&mut acct, rng, &team_name, &members, &account_ids, n_roles, &customer_policies, &mut out);
+        roles(
+            &mut acct,
+            rng,
+            &team_name,
+            &members,
+            &account_ids,
+            n_roles,
+            &customer_policies,
+            &mut out,
+        );
         let n_users = (per_account * 6.0).round().max(1.0) as usize;
-        users(&mut acct, rng, &team_name, &members, n_users, &customer_policies, &mut out);
+        users(
+            &mut acct,
+            rng,
+            &team_name,
+            &members,
+            n_users,
+            &customer_policies,
+            &mut out,
+        );
         if !planted_done && team == planted_team {
             if let Some(p) = planted_person {
                 plant(&mut acct, rng, p, &team_name, &mut out);
@@ -239,8 +385,16 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
                     .find(|(n, _, _)| *n == short)
                     .map(|(_, _, d)| serde_json::from_str::<Value>(d).unwrap_or(Value::Null))
                     .unwrap_or_else(|| json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}]}));
-                let id = AWS_MANAGED.iter().find(|(n, _, _)| *n == short).map(|(_, id, _)| id.to_string()).unwrap_or_else(|| rng.aws_id("ANPA", 17));
-                let path = if name.contains('/') { "/service-role/" } else { "/" };
+                let id = AWS_MANAGED
+                    .iter()
+                    .find(|(n, _, _)| *n == short)
+                    .map(|(_, id, _)| id.to_string())
+                    .unwrap_or_else(|| rng.aws_id("ANPA", 17));
+                let path = if name.contains('/') {
+                    "/service-role/"
+                } else {
+                    "/"
+                };
                 managed.push(json!({
                     "PolicyName": short, "PolicyId": id, "Arn": arn, "Path": path, "DefaultVersionId": "v1",
                     "AttachmentCount": count, "PermissionsBoundaryUsageCount": 0, "IsAttachable": true,
@@ -261,9 +415,20 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
             "RoleDetailList": acct.roles,
             "Policies": policies,
         });
-        w.json(&format!("aws/{account_id}/authorization-details.json"), &doc, true)?;
-        w.text(&format!("aws/{account_id}/credential-report.csv"), &acct.report)?;
-        w.json_docs(&format!("aws/{account_id}/access-keys.json"), &acct.key_docs, true)?;
+        w.json(
+            &format!("aws/{account_id}/authorization-details.json"),
+            &doc,
+            true,
+        )?;
+        w.text(
+            &format!("aws/{account_id}/credential-report.csv"),
+            &acct.report,
+        )?;
+        w.json_docs(
+            &format!("aws/{account_id}/access-keys.json"),
+            &acct.key_docs,
+            true,
+        )?;
     }
     Ok(out)
 }
@@ -271,7 +436,11 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
 fn customer_policies(acct: &mut Account<'_>, rng: &mut Rng, team: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for i in 0..12 {
-        let word = if i < 4 { team.to_string() } else { rng.pick(TEAM_WORDS).to_string() };
+        let word = if i < 4 {
+            team.to_string()
+        } else {
+            rng.pick(TEAM_WORDS).to_string()
+        };
         let name = acct.unique(format!("{word}-{}-access", rng.pick(COMPONENTS)));
         let arn = format!("arn:aws:iam::{}:policy/{name}", acct.id);
         let bucket = format!("northwind-{word}-{}", rng.pick(ENVS));
@@ -299,7 +468,12 @@ fn customer_policies(acct: &mut Account<'_>, rng: &mut Rng, team: &str) -> Vec<(
 }
 
 fn groups(acct: &mut Account<'_>, rng: &mut Rng, customer: &[(String, String)]) {
-    for (name, policy) in [("admins", "AdministratorAccess"), ("developers", "PowerUserAccess"), ("readonly", "ReadOnlyAccess"), ("deployers", "")] {
+    for (name, policy) in [
+        ("admins", "AdministratorAccess"),
+        ("developers", "PowerUserAccess"),
+        ("readonly", "ReadOnlyAccess"),
+        ("deployers", ""),
+    ] {
         let mut attached = Vec::new();
         if !policy.is_empty() {
             attached.push(acct.attach(&managed_arn(policy), policy));
@@ -328,7 +502,16 @@ fn roles(
     out: &mut AwsOut,
 ) {
     let as_of = acct.as_of;
-    let mut push_role = |acct: &mut Account<'_>, rng: &mut Rng, path: &str, name: String, trust: Value, attached: Vec<Value>, inline: Vec<Value>, tags_v: Value, profile: bool, kind: &str| {
+    let mut push_role = |acct: &mut Account<'_>,
+                         rng: &mut Rng,
+                         path: &str,
+                         name: String,
+                         trust: Value,
+                         attached: Vec<Value>,
+                         inline: Vec<Value>,
+                         tags_v: Value,
+                         profile: bool,
+                         kind: &str| {
         let created = acct.when(rng, 10, 1500);
         let last = if rng.chance(0.85) {
             json!({"LastUsedDate": aws_time(at(as_of - Duration::days(rng.range(0, 60)), rng).max(created)), "Region": rng.pick(REGIONS)})
@@ -351,24 +534,73 @@ fn roles(
     };
     for (name, service) in SERVICE_LINKED {
         let path = format!("/aws-service-role/{service}/");
-        push_role(acct, rng, &path, name.to_string(), service_trust(service), vec![], vec![], json!([]), false, "aws_iam_service_linked_role");
+        push_role(
+            acct,
+            rng,
+            &path,
+            name.to_string(),
+            service_trust(service),
+            vec![],
+            vec![],
+            json!([]),
+            false,
+            "aws_iam_service_linked_role",
+        );
     }
-    for set in ["AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess", "Billing"] {
+    for set in [
+        "AdministratorAccess",
+        "ReadOnlyAccess",
+        "PowerUserAccess",
+        "Billing",
+    ] {
         let name = format!("AWSReservedSSO_{set}_{}", rng.hex(16));
         let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
             "Principal": {"Federated": format!("arn:aws:iam::{}:saml-provider/AWSSSO_{}_DO_NOT_DELETE", acct.id, rng.hex(16))},
             "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"], "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}}]});
-        let policy = if set == "Billing" { "ReadOnlyAccess" } else { set };
+        let policy = if set == "Billing" {
+            "ReadOnlyAccess"
+        } else {
+            set
+        };
         let attached = vec![acct.attach(&managed_arn(policy), policy)];
-        push_role(acct, rng, "/aws-reserved/sso.amazonaws.com/", name, trust, attached, vec![], json!([]), false, "aws_iam_role");
+        push_role(
+            acct,
+            rng,
+            "/aws-reserved/sso.amazonaws.com/",
+            name,
+            trust,
+            attached,
+            vec![],
+            json!([]),
+            false,
+            "aws_iam_role",
+        );
     }
     let org_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", accounts[0])}, "Action": "sts:AssumeRole"}]});
     let admin = vec![acct.attach(&managed_arn("AdministratorAccess"), "AdministratorAccess")];
-    push_role(acct, rng, "/", "OrganizationAccountAccessRole".into(), org_trust, admin, vec![], json!([]), false, "aws_iam_role");
+    push_role(
+        acct,
+        rng,
+        "/",
+        "OrganizationAccountAccessRole".into(),
+        org_trust,
+        admin,
+        vec![],
+        json!([]),
+        false,
+        "aws_iam_role",
+    );
     let fixed = SERVICE_LINKED.len() + 5;
-    let eks_issuer = format!("oidc.eks.us-east-1.amazonaws.com/id/{}", rng.hex(32).to_ascii_uppercase());
+    let eks_issuer = format!(
+        "oidc.eks.us-east-1.amazonaws.com/id/{}",
+        rng.hex(32).to_ascii_uppercase()
+    );
     for _ in fixed..n.max(fixed) {
-        let word = if rng.chance(0.6) { team.to_string() } else { rng.pick(TEAM_WORDS).to_string() };
+        let word = if rng.chance(0.6) {
+            team.to_string()
+        } else {
+            rng.pick(TEAM_WORDS).to_string()
+        };
         let comp = *rng.pick(COMPONENTS);
         let env = *rng.pick(ENVS);
         let flavour = rng.below(100);
@@ -407,36 +639,97 @@ fn roles(
         let (arn, pname) = rng.pick(customer).clone();
         attached.push(acct.attach(&arn, &pname));
         match suffix {
-            "lambda" => attached.push(acct.attach(&managed_arn("AWSLambdaBasicExecutionRole"), "AWSLambdaBasicExecutionRole")),
-            "task" => attached.push(acct.attach(&managed_arn("AmazonECSTaskExecutionRolePolicy"), "AmazonECSTaskExecutionRolePolicy")),
-            "instance" => attached.push(acct.attach(&managed_arn("AmazonSSMManagedInstanceCore"), "AmazonSSMManagedInstanceCore")),
-            "github-deploy" if rng.chance(0.3) => attached.push(acct.attach(&managed_arn("AdministratorAccess"), "AdministratorAccess")),
+            "lambda" => attached.push(acct.attach(
+                &managed_arn("AWSLambdaBasicExecutionRole"),
+                "AWSLambdaBasicExecutionRole",
+            )),
+            "task" => attached.push(acct.attach(
+                &managed_arn("AmazonECSTaskExecutionRolePolicy"),
+                "AmazonECSTaskExecutionRolePolicy",
+            )),
+            "instance" => attached.push(acct.attach(
+                &managed_arn("AmazonSSMManagedInstanceCore"),
+                "AmazonSSMManagedInstanceCore",
+            )),
+            "github-deploy" if rng.chance(0.3) => attached
+                .push(acct.attach(&managed_arn("AdministratorAccess"), "AdministratorAccess")),
             _ => {}
         }
         let inline = if rng.chance(0.2) {
-            vec![json!({"PolicyName": "inline-extra", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], "Resource": format!("arn:aws:dynamodb:us-east-1:{}:table/{word}-*", acct.id)}]}})]
+            vec![
+                json!({"PolicyName": "inline-extra", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], "Resource": format!("arn:aws:dynamodb:us-east-1:{}:table/{word}-*", acct.id)}]}}),
+            ]
         } else {
             vec![]
         };
-        let mut t = vec![("team", word.clone()), ("service", format!("{word}-{comp}")), ("env", env.to_string())];
+        let mut t = vec![
+            ("team", word.clone()),
+            ("service", format!("{word}-{comp}")),
+            ("env", env.to_string()),
+        ];
         if rng.chance(0.5) && !members.is_empty() {
             t.push(("owner", acct.org.people[*rng.pick(members)].email.clone()));
         }
-        push_role(acct, rng, "/", name, trust, attached, inline, tags(&t), profile, "aws_iam_role");
+        push_role(
+            acct,
+            rng,
+            "/",
+            name,
+            trust,
+            attached,
+            inline,
+            tags(&t),
+            profile,
+            "aws_iam_role",
+        );
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn users(acct: &mut Account<'_>, rng: &mut Rng, team: &str, members: &[usize], n: usize, customer: &[(String, String)], out: &mut AwsOut) {
+fn users(
+    acct: &mut Account<'_>,
+    rng: &mut Rng,
+    team: &str,
+    members: &[usize],
+    n: usize,
+    customer: &[(String, String)],
+    out: &mut AwsOut,
+) {
     let org = acct.org;
     for i in 0..n {
-        let human = if i % 10 == 9 && !members.is_empty() { Some(*rng.pick(members)) } else { None };
+        let human = if i % 10 == 9 && !members.is_empty() {
+            Some(*rng.pick(members))
+        } else {
+            None
+        };
         let (name, owner) = match human {
-            Some(p) => (acct.unique(org.people[p].email.split('@').next().unwrap_or("user").to_string()), Some(p)),
+            Some(p) => (
+                acct.unique(
+                    org.people[p]
+                        .email
+                        .split('@')
+                        .next()
+                        .unwrap_or("user")
+                        .to_string(),
+                ),
+                Some(p),
+            ),
             None => {
-                let word = if rng.chance(0.6) { team.to_string() } else { rng.pick(TEAM_WORDS).to_string() };
-                let base = if rng.chance(0.25) { format!("ci-{word}-deployer") } else { format!("svc-{word}-{}", rng.pick(COMPONENTS)) };
-                let owner = if rng.chance(0.7) && !members.is_empty() { Some(*rng.pick(members)) } else { None };
+                let word = if rng.chance(0.6) {
+                    team.to_string()
+                } else {
+                    rng.pick(TEAM_WORDS).to_string()
+                };
+                let base = if rng.chance(0.25) {
+                    format!("ci-{word}-deployer")
+                } else {
+                    format!("svc-{word}-{}", rng.pick(COMPONENTS))
+                };
+                let owner = if rng.chance(0.7) && !members.is_empty() {
+                    Some(*rng.pick(members))
+                } else {
+                    None
+                };
                 (acct.unique(base), owner)
             }
         };
@@ -466,7 +759,9 @@ fn users(acct: &mut Account<'_>, rng: &mut Rng, team: &str, members: &[usize], n
             15..=79 => 1,
             _ => 2,
         };
-        let mut keys: Vec<Key> = (0..n_keys).map(|k| new_key(rng, acct.as_of, user_created.date_naive(), k == 1)).collect();
+        let mut keys: Vec<Key> = (0..n_keys)
+            .map(|k| new_key(rng, acct.as_of, user_created.date_naive(), k == 1))
+            .collect();
         keys.sort_by_key(|k| k.created);
         let human_info = human.map(|p| {
             let last = match org.people[p].terminated {
@@ -475,7 +770,19 @@ fn users(acct: &mut Account<'_>, rng: &mut Rng, team: &str, members: &[usize], n
             };
             (last.max(user_created), rng.chance(0.7))
         });
-        add_user(acct, rng, &name, user_created, tags(&t), group, attached, keys, human_info, owner, out);
+        add_user(
+            acct,
+            rng,
+            &name,
+            user_created,
+            tags(&t),
+            group,
+            attached,
+            keys,
+            human_info,
+            owner,
+            out,
+        );
     }
 }
 
@@ -500,7 +807,8 @@ fn add_user(
     }));
     *out.nhis.entry("aws_iam_user".into()).or_default() += 1;
     *out.nhis.entry("aws_access_key".into()).or_default() += keys.len();
-    acct.report.push_str(&report_row(name, &arn, created, human, &keys));
+    acct.report
+        .push_str(&report_row(name, &arn, created, human, &keys));
     let meta: Vec<Value> = keys
         .iter()
         .map(|k| json!({"UserName": name, "AccessKeyId": k.id, "Status": if k.active { "Active" } else { "Inactive" }, "CreateDate": aws_time(k.created)}))
@@ -508,7 +816,8 @@ fn add_user(
     acct.key_docs.push(json!({"AccessKeyMetadata": meta}));
     if let Some(p) = owner {
         if acct.org.people[p].terminated.is_some() && human.is_none() {
-            out.terminated_owner_active_keys.extend(keys.iter().filter(|k| k.active).map(|k| k.id.clone()));
+            out.terminated_owner_active_keys
+                .extend(keys.iter().filter(|k| k.active).map(|k| k.id.clone()));
         }
     }
 }
@@ -521,11 +830,32 @@ fn plant(acct: &mut Account<'_>, rng: &mut Rng, person: usize, team: &str, out: 
     let user_created = at(left - Duration::days(400), rng);
     let key_created = at(left - Duration::days(200), rng);
     let last_used = at(acct.as_of - Duration::days(2), rng);
-    let key = Key { id: rng.aws_id("AKIA", 16), created: key_created, active: true, last_used: Some((last_used, "us-east-1", "s3")) };
+    let key = Key {
+        id: rng.aws_id("AKIA", 16),
+        created: key_created,
+        active: true,
+        last_used: Some((last_used, "us-east-1", "s3")),
+    };
     let key_id = key.id.clone();
     let attached = vec![acct.attach(&managed_arn("AmazonS3FullAccess"), "AmazonS3FullAccess")];
-    let t = tags(&[("team", team.to_string()), ("owner", p.email.clone()), ("purpose", "nightly finance report export".into())]);
-    add_user(acct, rng, &name, user_created, t, "deployers", attached, vec![key], None, Some(person), out);
+    let t = tags(&[
+        ("team", team.to_string()),
+        ("owner", p.email.clone()),
+        ("purpose", "nightly finance report export".into()),
+    ]);
+    add_user(
+        acct,
+        rng,
+        &name,
+        user_created,
+        t,
+        "deployers",
+        attached,
+        vec![key],
+        None,
+        Some(person),
+        out,
+    );
     out.scenarios.push(json!({
         "id": "terminated-owner-active-key",
         "summary": "An IAM user's access key is still active and in use although the human who owns it has left the company.",

@@ -37,7 +37,10 @@ pub struct Options {
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
     #[error("cannot write {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -74,7 +77,9 @@ pub struct Counts {
 /// of the same names are replaced).
 pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     if opts.people < 10 {
-        return Err(SynthError::Invalid("--people must be at least 10 (a CEO, departments and teams)".into()));
+        return Err(SynthError::Invalid(
+            "--people must be at least 10 (a CEO, departments and teams)".into(),
+        ));
     }
     let mut w = write::Writer::new(&opts.out)?;
     let mut rng = rng::Rng::new(opts.seed);
@@ -100,30 +105,53 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     answers.counts.aws_accounts = aws.accounts;
     answers.counts.nhis = aws.nhis;
     answers.counts.nhi_total = answers.counts.nhis.values().sum();
-    answers.counts.nhi_per_person = (answers.counts.nhi_total as f64 / org.people.len() as f64 * 10.0).round() / 10.0;
+    answers.counts.nhi_per_person =
+        (answers.counts.nhi_total as f64 / org.people.len() as f64 * 10.0).round() / 10.0;
     answers.scenarios = aws.scenarios;
-    answers.expected.insert("terminated_owner_active_keys".into(), serde_json::json!(aws.terminated_owner_active_keys));
+    answers.expected.insert(
+        "terminated_owner_active_keys".into(),
+        serde_json::json!(aws.terminated_owner_active_keys),
+    );
     for (k, v) in [
         ("hr/roster.csv", "HR roster export (CSV)"),
         ("okta/users.json", "Okta GET /api/v1/users"),
         ("okta/groups.json", "Okta GET /api/v1/groups"),
-        ("okta/groups/<group id>/users.json", "Okta GET /api/v1/groups/{id}/users"),
-        ("aws/<account id>/authorization-details.json", "aws iam get-account-authorization-details"),
-        ("aws/<account id>/credential-report.csv", "aws iam get-credential-report (Content, base64-decoded)"),
-        ("aws/<account id>/access-keys.json", "aws iam list-access-keys --user-name U, for every user, concatenated"),
+        (
+            "okta/groups/<group id>/users.json",
+            "Okta GET /api/v1/groups/{id}/users",
+        ),
+        (
+            "aws/<account id>/authorization-details.json",
+            "aws iam get-account-authorization-details",
+        ),
+        (
+            "aws/<account id>/credential-report.csv",
+            "aws iam get-credential-report (Content, base64-decoded)",
+        ),
+        (
+            "aws/<account id>/access-keys.json",
+            "aws iam list-access-keys --user-name U, for every user, concatenated",
+        ),
     ] {
         answers.layout.insert(k.into(), v.into());
     }
     let (files, bytes) = w.totals();
     answers.counts.files = files + 1;
     answers.counts.bytes = bytes;
-    w.json("answers.json", &serde_json::to_value(&answers).unwrap_or(Value::Null), false)?;
+    w.json(
+        "answers.json",
+        &serde_json::to_value(&answers).unwrap_or(Value::Null),
+        false,
+    )?;
     Ok(answers)
 }
 
 /// Reads `answers.json` back (for tests and the demo).
 pub fn read_answers(dir: &Path) -> Result<Value, SynthError> {
     let path = dir.join("answers.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| SynthError::Io { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(&path).map_err(|source| SynthError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     serde_json::from_str(&text).map_err(|e| SynthError::Invalid(format!("{}: {e}", path.display())))
 }

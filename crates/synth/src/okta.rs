@@ -21,8 +21,14 @@ fn user(rng: &mut Rng, p: &Person, org: &Org) -> Value {
         _ => ("ACTIVE", Some(ts(p.hired, 3600))),
     };
     let last_login = match p.terminated {
-        Some(end) => Some(ts(end - Duration::days(rng.range(0, 3)), rng.range(28_800, 64_800))),
-        None => Some(ts(org.as_of - Duration::days(rng.range(0, 10)), rng.range(28_800, 64_800))),
+        Some(end) => Some(ts(
+            end - Duration::days(rng.range(0, 3)),
+            rng.range(28_800, 64_800),
+        )),
+        None => Some(ts(
+            org.as_of - Duration::days(rng.range(0, 10)),
+            rng.range(28_800, 64_800),
+        )),
     };
     let manager = p.manager.map(|m| org.people[m].email.clone());
     json!({
@@ -56,7 +62,11 @@ fn user(rng: &mut Rng, p: &Person, org: &Org) -> Value {
 }
 
 fn group(id: &str, name: &str, description: &str, kind: &str, created: &str) -> Value {
-    let object_class = if kind == "APP_GROUP" { "okta:windows_security_principal" } else { "okta:user_group" };
+    let object_class = if kind == "APP_GROUP" {
+        "okta:windows_security_principal"
+    } else {
+        "okta:user_group"
+    };
     json!({
         "id": id,
         "created": created,
@@ -80,29 +90,70 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<usize, SynthErr
     let mut groups: Vec<Value> = Vec::new();
     let mut members: Vec<(String, Vec<usize>)> = Vec::new();
     let everyone = rng.okta_id("00g");
-    groups.push(group(&everyone, "Everyone", "All users in your organization", "BUILT_IN", &created));
+    groups.push(group(
+        &everyone,
+        "Everyone",
+        "All users in your organization",
+        "BUILT_IN",
+        &created,
+    ));
     members.push((everyone, (0..org.people.len()).collect()));
     let mut departments: Vec<&str> = org.people.iter().map(|p| p.department).collect();
     departments.sort_unstable();
     departments.dedup();
     for d in departments {
         let id = rng.okta_id("00g");
-        groups.push(group(&id, &format!("dept-{}", d.to_ascii_lowercase().replace(' ', "-")), &format!("Everyone in {d}"), "OKTA_GROUP", &created));
-        members.push((id, (0..org.people.len()).filter(|&i| org.people[i].department == d).collect()));
+        groups.push(group(
+            &id,
+            &format!("dept-{}", d.to_ascii_lowercase().replace(' ', "-")),
+            &format!("Everyone in {d}"),
+            "OKTA_GROUP",
+            &created,
+        ));
+        members.push((
+            id,
+            (0..org.people.len())
+                .filter(|&i| org.people[i].department == d)
+                .collect(),
+        ));
     }
     for t in &org.teams {
         let id = rng.okta_id("00g");
-        groups.push(group(&id, &format!("team-{}", t.name), &format!("Engineering team {}", t.name), "OKTA_GROUP", &created));
+        groups.push(group(
+            &id,
+            &format!("team-{}", t.name),
+            &format!("Engineering team {}", t.name),
+            "OKTA_GROUP",
+            &created,
+        ));
         members.push((id, t.members.clone()));
     }
     let admins = rng.okta_id("00g");
-    groups.push(group(&admins, "aws-administrators", "AWS IAM Identity Center: AdministratorAccess", "OKTA_GROUP", &created));
-    members.push((admins, (0..org.people.len()).filter(|&i| org.people[i].department == "Security" || org.people[i].title == "Engineering Manager").collect()));
+    groups.push(group(
+        &admins,
+        "aws-administrators",
+        "AWS IAM Identity Center: AdministratorAccess",
+        "OKTA_GROUP",
+        &created,
+    ));
+    members.push((
+        admins,
+        (0..org.people.len())
+            .filter(|&i| {
+                org.people[i].department == "Security"
+                    || org.people[i].title == "Engineering Manager"
+            })
+            .collect(),
+    ));
     w.json("okta/users.json", &Value::Array(users.clone()), false)?;
     w.json("okta/groups.json", &Value::Array(groups.clone()), false)?;
     for (gid, list) in &members {
         let listed: Vec<Value> = list.iter().map(|&i| users[i].clone()).collect();
-        w.json(&format!("okta/groups/{gid}/users.json"), &Value::Array(listed), false)?;
+        w.json(
+            &format!("okta/groups/{gid}/users.json"),
+            &Value::Array(listed),
+            false,
+        )?;
     }
     Ok(groups.len())
 }

@@ -68,7 +68,11 @@ pub fn generate(rng: &mut Rng, opts: &Options) -> Org {
     for i in 0..n {
         let first = rng.pick(FIRST).to_string();
         let last = rng.pick(LAST).to_string();
-        let base = format!("{}.{}", first.to_ascii_lowercase(), last.to_ascii_lowercase());
+        let base = format!(
+            "{}.{}",
+            first.to_ascii_lowercase(),
+            last.to_ascii_lowercase()
+        );
         let mut local = base.clone();
         let mut k = 2;
         while !used.insert(local.clone()) {
@@ -96,27 +100,48 @@ pub fn generate(rng: &mut Rng, opts: &Options) -> Org {
     let mut teams: Vec<Team> = Vec::new();
     for (j, dep) in DEPARTMENTS.iter().enumerate() {
         let members: Vec<usize> = (1..n).filter(|&i| dept_of[i] == j).collect();
-        let Some((&vp, rest)) = members.split_first() else { continue };
+        let Some((&vp, rest)) = members.split_first() else {
+            continue;
+        };
         people[vp].title = format!("VP {}", dep.0);
         people[vp].manager = Some(0);
         let n_mgr = rest.len().div_ceil(8).max(1).min(rest.len());
         let (managers, ics) = rest.split_at(n_mgr);
         for &m in managers {
-            people[m].title = if dep.0 == "Engineering" { "Engineering Manager".into() } else { format!("{} Manager", dep.0) };
+            people[m].title = if dep.0 == "Engineering" {
+                "Engineering Manager".into()
+            } else {
+                format!("{} Manager", dep.0)
+            };
             people[m].manager = Some(vp);
         }
         for (k, &p) in ics.iter().enumerate() {
             let senior = rng.chance(0.3);
-            people[p].title = if senior { format!("Senior {}", dep.2) } else { dep.2.to_string() };
-            people[p].manager = managers.get(k % managers.len().max(1)).copied().or(Some(vp));
+            people[p].title = if senior {
+                format!("Senior {}", dep.2)
+            } else {
+                dep.2.to_string()
+            };
+            people[p].manager = managers
+                .get(k % managers.len().max(1))
+                .copied()
+                .or(Some(vp));
         }
         if dep.0 == "Engineering" {
             // One team per engineering manager.
             for (t, &m) in managers.iter().enumerate() {
                 let word = TEAM_WORDS[t % TEAM_WORDS.len()];
-                let name = if t < TEAM_WORDS.len() { word.to_string() } else { format!("{word}-{}", t / TEAM_WORDS.len() + 1) };
+                let name = if t < TEAM_WORDS.len() {
+                    word.to_string()
+                } else {
+                    format!("{word}-{}", t / TEAM_WORDS.len() + 1)
+                };
                 let mut members = vec![m];
-                members.extend(ics.iter().copied().filter(|&p| people[p].manager == Some(m)));
+                members.extend(
+                    ics.iter()
+                        .copied()
+                        .filter(|&p| people[p].manager == Some(m)),
+                );
                 for &p in &members {
                     people[p].team = Some(teams.len());
                 }
@@ -125,16 +150,21 @@ pub fn generate(rng: &mut Rng, opts: &Options) -> Org {
         }
     }
     // About 7% have left (never the CEO or a VP), within the last year.
-    for i in 1..n {
-        if people[i].manager != Some(0) && rng.chance(0.07) {
+    for person in people.iter_mut().skip(1) {
+        if person.manager != Some(0) && rng.chance(0.07) {
             let days_ago = rng.range(1, 365);
             let end = as_of - Duration::days(days_ago);
-            if end > people[i].hired {
-                people[i].terminated = Some(end);
+            if end > person.hired {
+                person.terminated = Some(end);
             }
         }
     }
-    Org { domain, people, teams, as_of }
+    Org {
+        domain,
+        people,
+        teams,
+        as_of,
+    }
 }
 
 fn csv_field(s: &str) -> String {
@@ -148,8 +178,15 @@ fn csv_field(s: &str) -> String {
 pub fn write_roster(w: &mut Writer, org: &Org) -> Result<(), SynthError> {
     let mut out = String::from("employee_id,email,first_name,last_name,department,title,manager_email,status,hire_date,termination_date\n");
     for p in &org.people {
-        let manager = p.manager.map(|m| org.people[m].email.as_str()).unwrap_or("");
-        let status = if p.terminated.is_some() { "terminated" } else { "active" };
+        let manager = p
+            .manager
+            .map(|m| org.people[m].email.as_str())
+            .unwrap_or("");
+        let status = if p.terminated.is_some() {
+            "terminated"
+        } else {
+            "active"
+        };
         let term = p.terminated.map(|d| d.to_string()).unwrap_or_default();
         let row = [
             p.employee_id.as_str(),
@@ -163,7 +200,12 @@ pub fn write_roster(w: &mut Writer, org: &Org) -> Result<(), SynthError> {
             &p.hired.to_string(),
             &term,
         ];
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push('\n');
     }
     w.text("hr/roster.csv", &out)

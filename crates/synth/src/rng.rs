@@ -34,7 +34,9 @@ impl Rng {
         &items[self.below(items.len())]
     }
     fn chars(&mut self, alphabet: &[u8], n: usize) -> String {
-        (0..n).map(|_| alphabet[self.below(alphabet.len())] as char).collect()
+        (0..n)
+            .map(|_| alphabet[self.below(alphabet.len())] as char)
+            .collect()
     }
     /// An AWS-style id: prefix + upper-case base32 (`AKIA…`, `AIDA…`).
     pub fn aws_id(&mut self, prefix: &str, n: usize) -> String {

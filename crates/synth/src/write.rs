@@ -16,8 +16,15 @@ pub struct Writer {
 
 impl Writer {
     pub fn new(root: &Path) -> Result<Writer, SynthError> {
-        fs::create_dir_all(root).map_err(|source| SynthError::Io { path: root.display().to_string(), source })?;
-        Ok(Writer { root: root.to_path_buf(), files: 0, bytes: 0 })
+        fs::create_dir_all(root).map_err(|source| SynthError::Io {
+            path: root.display().to_string(),
+            source,
+        })?;
+        Ok(Writer {
+            root: root.to_path_buf(),
+            files: 0,
+            bytes: 0,
+        })
     }
 
     pub fn totals(&self) -> (usize, u64) {
@@ -28,9 +35,15 @@ impl Writer {
         let path = self.root.join(rel);
         let shown = path.display().to_string();
         if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(|source| SynthError::Io { path: shown.clone(), source })?;
+            fs::create_dir_all(dir).map_err(|source| SynthError::Io {
+                path: shown.clone(),
+                source,
+            })?;
         }
-        let f = fs::File::create(&path).map_err(|source| SynthError::Io { path: shown.clone(), source })?;
+        let f = fs::File::create(&path).map_err(|source| SynthError::Io {
+            path: shown.clone(),
+            source,
+        })?;
         self.files += 1;
         Ok((BufWriter::with_capacity(1 << 20, f), shown))
     }
@@ -41,15 +54,27 @@ impl Writer {
     }
 
     /// Writes several JSON documents one after another (a shell loop's output).
-    pub fn json_docs(&mut self, rel: &str, docs: &[Value], aws_style: bool) -> Result<(), SynthError> {
+    pub fn json_docs(
+        &mut self,
+        rel: &str,
+        docs: &[Value],
+        aws_style: bool,
+    ) -> Result<(), SynthError> {
         let (mut out, shown) = self.open(rel)?;
         let indent: &[u8] = if aws_style { b"    " } else { b"  " };
-        let io = |source| SynthError::Io { path: shown.clone(), source };
+        let io = |source| SynthError::Io {
+            path: shown.clone(),
+            source,
+        };
         let mut buf = Vec::with_capacity(1 << 16);
         for doc in docs {
             buf.clear();
-            let mut ser = serde_json::Serializer::with_formatter(&mut buf, PrettyFormatter::with_indent(indent));
-            doc.serialize(&mut ser).map_err(|e| io(std::io::Error::other(e)))?;
+            let mut ser = serde_json::Serializer::with_formatter(
+                &mut buf,
+                PrettyFormatter::with_indent(indent),
+            );
+            doc.serialize(&mut ser)
+                .map_err(|e| io(std::io::Error::other(e)))?;
             buf.push(b'\n');
             out.write_all(&buf).map_err(io)?;
             self.bytes += buf.len() as u64;
@@ -59,8 +84,15 @@ impl Writer {
 
     pub fn text(&mut self, rel: &str, text: &str) -> Result<(), SynthError> {
         let (mut out, shown) = self.open(rel)?;
-        out.write_all(text.as_bytes()).map_err(|source| SynthError::Io { path: shown.clone(), source })?;
+        out.write_all(text.as_bytes())
+            .map_err(|source| SynthError::Io {
+                path: shown.clone(),
+                source,
+            })?;
         self.bytes += text.len() as u64;
-        out.flush().map_err(|source| SynthError::Io { path: shown, source })
+        out.flush().map_err(|source| SynthError::Io {
+            path: shown,
+            source,
+        })
     }
 }

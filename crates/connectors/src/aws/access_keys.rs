@@ -9,7 +9,10 @@
 use super::{account_from_path, key_created_key, user_endpoint};
 use crate::util::{json_error, record, strip_bom};
 use crate::{InputError, ParseContext, Parsed, SourceFile};
-use custody_model::{secret::Secret, time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance};
+use custody_model::{
+    secret::Secret, time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact,
+    Provenance,
+};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -46,13 +49,22 @@ pub fn parse(file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
     let mut stream = serde_json::Deserializer::from_slice(text).into_iter::<Value>();
     let (mut offset, mut line, mut counted) = (0usize, 1u64, 0usize);
     loop {
-        let start = offset + text[offset..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let start = offset
+            + text[offset..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
         line += text[counted..start].iter().filter(|&&b| b == b'\n').count() as u64;
         counted = start;
         match stream.next() {
             None => break,
             Some(Ok(Value::Array(items))) => {
-                docs.extend(items.into_iter().enumerate().map(|(j, v)| (line, format!("/{j}"), v)));
+                docs.extend(
+                    items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(j, v)| (line, format!("/{j}"), v)),
+                );
             }
             Some(Ok(v)) => docs.push((line, String::new(), v)),
             Some(Err(e)) => {
@@ -63,10 +75,21 @@ pub fn parse(file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
         offset = stream.byte_offset();
     }
     let several = docs.len() > 1;
-    let locate = |line: u64, pointer: String| if several { Location::LinePointer(line, pointer) } else { Location::Pointer(pointer) };
+    let locate = |line: u64, pointer: String| {
+        if several {
+            Location::LinePointer(line, pointer)
+        } else {
+            Location::Pointer(pointer)
+        }
+    };
     for (line, base, doc) in &docs {
-        let (items, list_base): (Vec<&Value>, String) = match (doc.get("AccessKeyMetadata"), doc.get("AccessKey")) {
-            (Some(Value::Array(items)), _) => (items.iter().collect(), format!("{base}/AccessKeyMetadata")),
+        let (items, list_base): (Vec<&Value>, String) = match (
+            doc.get("AccessKeyMetadata"),
+            doc.get("AccessKey"),
+        ) {
+            (Some(Value::Array(items)), _) => {
+                (items.iter().collect(), format!("{base}/AccessKeyMetadata"))
+            }
             (_, Some(one @ Value::Object(_))) => (vec![one], format!("{base}/AccessKey")),
             _ => {
                 parsed.errors.push(InputError::new(
@@ -80,7 +103,11 @@ pub fn parse(file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
         };
         let single = doc.get("AccessKey").is_some();
         for (i, item) in items.into_iter().enumerate() {
-            let at = if single { list_base.clone() } else { format!("{list_base}/{i}") };
+            let at = if single {
+                list_base.clone()
+            } else {
+                format!("{list_base}/{i}")
+            };
             parsed.records += 1;
             match record::<KeyMeta>(CONNECTOR, file.path, &at, item) {
                 Ok(meta) => emit(&mut parsed, ctx, &account, meta, locate(*line, at)),
@@ -142,7 +169,10 @@ mod tests {
 
     fn ctx_parse(path: &str, bytes: &[u8]) -> Parsed {
         let fp = Fingerprinter::new(&[9u8; 32]).unwrap();
-        parse(&SourceFile { path, bytes }, &ParseContext { fingerprinter: &fp })
+        parse(
+            &SourceFile { path, bytes },
+            &ParseContext { fingerprinter: &fp },
+        )
     }
 
     #[test]
@@ -156,10 +186,16 @@ mod tests {
         let p = ctx_parse("snap/aws/111122223333/access-keys.json", doc.as_bytes());
         assert_eq!(p.records, 2);
         assert_eq!(p.errors.len(), 1, "svc-b's entry has no AccessKeyId");
-        assert_eq!(p.errors[0].location, Location::LinePointer(3, "/AccessKeyMetadata/0".into()));
+        assert_eq!(
+            p.errors[0].location,
+            Location::LinePointer(3, "/AccessKeyMetadata/0".into())
+        );
         let Fact::Node(n) = &p.facts[0] else { panic!() };
         assert_eq!(n.keys[0], Key::aws_access_key(&id1));
-        assert_eq!(n.keys[1].as_str(), "aws-key-created:111122223333/svc-a@2024-01-02T03:04:05Z");
+        assert_eq!(
+            n.keys[1].as_str(),
+            "aws-key-created:111122223333/svc-a@2024-01-02T03:04:05Z"
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use super::{account_of, user_name_key, OWNER_TAG_KEYS};
 use crate::util::{array_at, parse_json, policy_document, record};
 use crate::{Parsed, SourceFile};
-use custody_model::{time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance};
+use custody_model::{
+    time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance,
+};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -165,7 +167,15 @@ struct Out {
 }
 
 impl Out {
-    fn node(&mut self, label: Label, kind: &str, keys: Vec<Key>, name: &str, props: Map<String, Value>, loc: Location) {
+    fn node(
+        &mut self,
+        label: Label,
+        kind: &str,
+        keys: Vec<Key>,
+        name: &str,
+        props: Map<String, Value>,
+        loc: Location,
+    ) {
         self.parsed.facts.push(Fact::Node(NodeFact {
             label,
             kind: kind.to_string(),
@@ -177,8 +187,21 @@ impl Out {
         }));
     }
 
-    fn edge(&mut self, kind: EdgeKind, from: Endpoint, to: Endpoint, props: Map<String, Value>, loc: Location) {
-        self.parsed.facts.push(Fact::Edge(EdgeFact { kind, from, to, props, prov: Provenance::at(loc) }));
+    fn edge(
+        &mut self,
+        kind: EdgeKind,
+        from: Endpoint,
+        to: Endpoint,
+        props: Map<String, Value>,
+        loc: Location,
+    ) {
+        self.parsed.facts.push(Fact::Edge(EdgeFact {
+            kind,
+            from,
+            to,
+            props,
+            prov: Provenance::at(loc),
+        }));
     }
 
     fn policies(&mut self, from: &Endpoint, attached: &[Attached], base: &str) {
@@ -189,7 +212,13 @@ impl Out {
             if let Some(n) = &a.policy_name {
                 props.insert("policy_name".into(), json!(n));
             }
-            self.edge(EdgeKind::HasPolicy, from.clone(), Endpoint::new(Label::Resource, Key::arn(&a.policy_arn)), props, loc);
+            self.edge(
+                EdgeKind::HasPolicy,
+                from.clone(),
+                Endpoint::new(Label::Resource, Key::arn(&a.policy_arn)),
+                props,
+                loc,
+            );
         }
     }
 
@@ -199,11 +228,18 @@ impl Out {
         for (i, t) in tags.iter().enumerate() {
             let key = t.key.to_ascii_lowercase();
             let value = t.value.trim();
-            if OWNER_TAG_KEYS.contains(&key.as_str()) && value.contains('@') && !value.contains(' ') {
+            if OWNER_TAG_KEYS.contains(&key.as_str()) && value.contains('@') && !value.contains(' ')
+            {
                 let mut props = Map::new();
-                props.insert("evidence".into(), json!(format!("IAM tag {}={}", t.key, value)));
+                props.insert(
+                    "evidence".into(),
+                    json!(format!("IAM tag {}={}", t.key, value)),
+                );
                 props.insert("method".into(), json!("resource-tag"));
-                props.insert("confidence".into(), json!(if key.starts_with("created") { 0.7 } else { 0.9 }));
+                props.insert(
+                    "confidence".into(),
+                    json!(if key.starts_with("created") { 0.7 } else { 0.9 }),
+                );
                 self.edge(
                     EdgeKind::OwnedBy,
                     from.clone(),
@@ -217,14 +253,20 @@ impl Out {
 }
 
 fn tags_map(tags: &[Tag]) -> Value {
-    Value::Object(tags.iter().map(|t| (t.key.clone(), json!(t.value))).collect())
+    Value::Object(
+        tags.iter()
+            .map(|t| (t.key.clone(), json!(t.value)))
+            .collect(),
+    )
 }
 
 fn inline_docs(inline: &[Inline]) -> Value {
     Value::Array(
         inline
             .iter()
-            .map(|p| json!({"name": p.policy_name, "document": policy_document(&p.policy_document)}))
+            .map(
+                |p| json!({"name": p.policy_name, "document": policy_document(&p.policy_document)}),
+            )
             .collect(),
     )
 }
@@ -236,7 +278,10 @@ fn put(props: &mut Map<String, Value>, k: &str, v: Option<impl Into<Value>>) {
 }
 
 pub fn parse(file: &SourceFile<'_>) -> Parsed {
-    let mut out = Out { path: file.path.to_string(), parsed: Parsed::default() };
+    let mut out = Out {
+        path: file.path.to_string(),
+        parsed: Parsed::default(),
+    };
     let doc = match parse_json(CONNECTOR, file.path, file.bytes) {
         Ok(d) => d,
         Err(e) => {
@@ -259,7 +304,12 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
     // Groups first: users name their groups only by name.
     let mut group_arns: HashMap<String, String> = HashMap::new();
     let mut lists = Vec::new();
-    for key in ["GroupDetailList", "UserDetailList", "RoleDetailList", "Policies"] {
+    for key in [
+        "GroupDetailList",
+        "UserDetailList",
+        "RoleDetailList",
+        "Policies",
+    ] {
         match array_at(CONNECTOR, &path, &doc, key) {
             Ok(items) => lists.push((key, items)),
             Err(e) => out.parsed.errors.push(e),
@@ -274,9 +324,13 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
                     group_arns.insert(g.group_name.clone(), g.arn.clone());
                     group(&mut out, g, &base)
                 }),
-                "UserDetailList" => record::<User>(CONNECTOR, &path, &base, item).map(|u| user(&mut out, u, &base, &group_arns)),
-                "RoleDetailList" => record::<Role>(CONNECTOR, &path, &base, item).map(|r| role(&mut out, r, &base)),
-                _ => record::<Policy>(CONNECTOR, &path, &base, item).map(|p| policy(&mut out, p, &base)),
+                "UserDetailList" => record::<User>(CONNECTOR, &path, &base, item)
+                    .map(|u| user(&mut out, u, &base, &group_arns)),
+                "RoleDetailList" => {
+                    record::<Role>(CONNECTOR, &path, &base, item).map(|r| role(&mut out, r, &base))
+                }
+                _ => record::<Policy>(CONNECTOR, &path, &base, item)
+                    .map(|p| policy(&mut out, p, &base)),
             };
             match result {
                 Ok(Some(acct)) if account.is_none() => account = Some(acct),
@@ -291,12 +345,21 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
     out.parsed
 }
 
-fn common(props: &mut Map<String, Value>, arn: &str, path: &Option<String>, created: &Option<String>) -> Option<String> {
+fn common(
+    props: &mut Map<String, Value>,
+    arn: &str,
+    path: &Option<String>,
+    created: &Option<String>,
+) -> Option<String> {
     let account = account_of(arn).map(str::to_string);
     put(props, "account_id", account.clone());
     put(props, "arn", Some(arn));
     put(props, "path", path.clone());
-    put(props, "created", created.as_deref().and_then(time::normalise));
+    put(
+        props,
+        "created",
+        created.as_deref().and_then(time::normalise),
+    );
     account
 }
 
@@ -317,19 +380,36 @@ fn group(out: &mut Out, g: Group, base: &str) -> Option<String> {
     account
 }
 
-fn user(out: &mut Out, u: User, base: &str, group_arns: &HashMap<String, String>) -> Option<String> {
+fn user(
+    out: &mut Out,
+    u: User,
+    base: &str,
+    group_arns: &HashMap<String, String>,
+) -> Option<String> {
     let mut props = Map::new();
     let account = common(&mut props, &u.arn, &u.path, &u.create_date);
     props.insert("tags".into(), tags_map(&u.tags));
     props.insert("groups".into(), json!(u.group_list));
     props.insert("inline_policies".into(), inline_docs(&u.user_policy_list));
-    put(&mut props, "permissions_boundary", u.permissions_boundary.and_then(|b| b.permissions_boundary_arn));
+    put(
+        &mut props,
+        "permissions_boundary",
+        u.permissions_boundary
+            .and_then(|b| b.permissions_boundary_arn),
+    );
     let mut keys = vec![Key::arn(&u.arn), Key::aws_unique_id(&u.user_id)];
     if let Some(acct) = &account {
         keys.push(user_name_key(acct, &u.user_name));
     }
     let me = Endpoint::new(Label::Principal, Key::arn(&u.arn));
-    out.node(Label::Principal, "aws_iam_user", keys, &u.user_name, props, Location::Pointer(base.to_string()));
+    out.node(
+        Label::Principal,
+        "aws_iam_user",
+        keys,
+        &u.user_name,
+        props,
+        Location::Pointer(base.to_string()),
+    );
     for (i, g) in u.group_list.iter().enumerate() {
         let arn = match (group_arns.get(g), &account) {
             (Some(arn), _) => arn.clone(),
@@ -353,9 +433,15 @@ fn role(out: &mut Out, r: Role, base: &str) -> Option<String> {
     let mut props = Map::new();
     let account = common(&mut props, &r.arn, &r.path, &r.create_date);
     props.insert("tags".into(), tags_map(&r.tags));
-    props.insert("trust_policy".into(), policy_document(&r.assume_role_policy_document));
+    props.insert(
+        "trust_policy".into(),
+        policy_document(&r.assume_role_policy_document),
+    );
     props.insert("inline_policies".into(), inline_docs(&r.role_policy_list));
-    let service_linked = r.path.as_deref().is_some_and(|p| p.starts_with("/aws-service-role/"));
+    let service_linked = r
+        .path
+        .as_deref()
+        .is_some_and(|p| p.starts_with("/aws-service-role/"));
     props.insert("service_linked".into(), json!(service_linked));
     if !r.instance_profile_list.is_empty() {
         let profiles: Vec<Value> = r
@@ -365,12 +451,25 @@ fn role(out: &mut Out, r: Role, base: &str) -> Option<String> {
             .collect();
         props.insert("instance_profiles".into(), Value::Array(profiles));
     }
-    put(&mut props, "permissions_boundary", r.permissions_boundary.and_then(|b| b.permissions_boundary_arn));
+    put(
+        &mut props,
+        "permissions_boundary",
+        r.permissions_boundary
+            .and_then(|b| b.permissions_boundary_arn),
+    );
     let last = r.role_last_used.unwrap_or_default();
-    put(&mut props, "last_used", last.last_used_date.as_deref().and_then(time::normalise));
+    put(
+        &mut props,
+        "last_used",
+        last.last_used_date.as_deref().and_then(time::normalise),
+    );
     put(&mut props, "last_used_region", last.region);
     let me = Endpoint::new(Label::Principal, Key::arn(&r.arn));
-    let kind = if service_linked { "aws_iam_service_linked_role" } else { "aws_iam_role" };
+    let kind = if service_linked {
+        "aws_iam_service_linked_role"
+    } else {
+        "aws_iam_role"
+    };
     out.node(
         Label::Principal,
         kind,
@@ -387,16 +486,22 @@ fn role(out: &mut Out, r: Role, base: &str) -> Option<String> {
 fn policy(out: &mut Out, p: Policy, base: &str) -> Option<String> {
     let mut props = Map::new();
     let account = common(&mut props, &p.arn, &p.path, &p.create_date);
-    put(&mut props, "updated", p.update_date.as_deref().and_then(time::normalise));
+    put(
+        &mut props,
+        "updated",
+        p.update_date.as_deref().and_then(time::normalise),
+    );
     put(&mut props, "default_version", p.default_version_id.clone());
     put(&mut props, "attachment_count", p.attachment_count);
     put(&mut props, "is_attachable", p.is_attachable);
     put(&mut props, "description", p.description);
-    props.insert("aws_managed".into(), json!(p.arn.starts_with("arn:aws:iam::aws:policy/")));
-    let default = p
-        .policy_version_list
-        .iter()
-        .find(|v| v.is_default_version || v.version_id.is_some() && v.version_id == p.default_version_id);
+    props.insert(
+        "aws_managed".into(),
+        json!(p.arn.starts_with("arn:aws:iam::aws:policy/")),
+    );
+    let default = p.policy_version_list.iter().find(|v| {
+        v.is_default_version || v.version_id.is_some() && v.version_id == p.default_version_id
+    });
     if let Some(v) = default {
         props.insert("document".into(), policy_document(&v.document));
     }
@@ -417,26 +522,49 @@ mod tests {
     use custody_model::Fact;
 
     fn sample(name: &str) -> Vec<u8> {
-        let p = format!("{}/../../../shared/samples/aws-iam/{name}", env!("CARGO_MANIFEST_DIR"));
+        let p = format!(
+            "{}/../../../shared/samples/aws-iam/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
     }
 
     #[test]
     fn cloudsplaining_sample_parses_completely() {
         let bytes = sample("cloudsplaining-test-example-authz-details.json");
-        let p = parse(&SourceFile { path: "authz.json", bytes: &bytes });
+        let p = parse(&SourceFile {
+            path: "authz.json",
+            bytes: &bytes,
+        });
         assert!(p.errors.is_empty(), "{:?}", p.errors);
-        let nodes: Vec<_> = p.facts.iter().filter_map(|f| if let Fact::Node(n) = f { Some(n) } else { None }).collect();
+        let nodes: Vec<_> = p
+            .facts
+            .iter()
+            .filter_map(|f| if let Fact::Node(n) = f { Some(n) } else { None })
+            .collect();
         let count = |k: &str| nodes.iter().filter(|n| n.kind == k).count();
         assert_eq!(count("aws_iam_user"), 3);
         assert_eq!(count("aws_iam_group"), 2);
-        assert_eq!(count("aws_iam_role") + count("aws_iam_service_linked_role"), 3);
+        assert_eq!(
+            count("aws_iam_role") + count("aws_iam_service_linked_role"),
+            3
+        );
         assert_eq!(count("aws_iam_policy"), 32);
         assert_eq!(p.scope, "aws-iam-authorization-details:012345678901");
-        let obama = nodes.iter().find(|n| n.name.as_deref() == Some("obama")).unwrap();
-        assert_eq!(obama.keys[0], Key::arn("arn:aws:iam::012345678901:user/obama"));
+        let obama = nodes
+            .iter()
+            .find(|n| n.name.as_deref() == Some("obama"))
+            .unwrap();
+        assert_eq!(
+            obama.keys[0],
+            Key::arn("arn:aws:iam::012345678901:user/obama")
+        );
         assert_eq!(obama.props["created"], json!("2019-12-18T19:10:08Z"));
-        let member_of = p.facts.iter().filter(|f| matches!(f, Fact::Edge(e) if e.kind == EdgeKind::MemberOf)).count();
+        let member_of = p
+            .facts
+            .iter()
+            .filter(|f| matches!(f, Fact::Edge(e) if e.kind == EdgeKind::MemberOf))
+            .count();
         assert!(member_of >= 3);
     }
 
@@ -447,11 +575,25 @@ mod tests {
             {"UserName": "b", "Arn": "arn:aws:iam::111122223333:user/b"},
             {"UserName": "c", "UserId": "AIDA3", "Arn": "arn:aws:iam::111122223333:user/c", "Tags": [{"Key": "owner", "Value": "Ana@Corp.Example"}]}
         ], "RoleDetailList": [], "GroupDetailList": [], "Policies": []}"#;
-        let p = parse(&SourceFile { path: "x.json", bytes: doc });
+        let p = parse(&SourceFile {
+            path: "x.json",
+            bytes: doc,
+        });
         assert_eq!(p.errors.len(), 1);
-        assert_eq!(p.errors[0].location, Location::Pointer("/UserDetailList/1".into()));
-        assert!(p.errors[0].message.contains("UserId"), "{}", p.errors[0].message);
-        let users = p.facts.iter().filter(|f| matches!(f, Fact::Node(_))).count();
+        assert_eq!(
+            p.errors[0].location,
+            Location::Pointer("/UserDetailList/1".into())
+        );
+        assert!(
+            p.errors[0].message.contains("UserId"),
+            "{}",
+            p.errors[0].message
+        );
+        let users = p
+            .facts
+            .iter()
+            .filter(|f| matches!(f, Fact::Node(_)))
+            .count();
         assert_eq!(users, 2);
         let owner = p.facts.iter().find_map(|f| match f {
             Fact::Edge(e) if e.kind == EdgeKind::OwnedBy => Some(e),
@@ -463,8 +605,14 @@ mod tests {
     #[test]
     fn wrong_types_are_reported_with_a_pointer_and_no_value() {
         let doc = br#"{"UserDetailList": [{"UserName": "a", "UserId": "AIDA1", "Arn": "arn:aws:iam::111122223333:user/a", "GroupList": "sk-live-should-not-echo-0123456789"}]}"#;
-        let p = parse(&SourceFile { path: "x.json", bytes: doc });
-        assert_eq!(p.errors[0].location, Location::Pointer("/UserDetailList/0/GroupList".into()));
+        let p = parse(&SourceFile {
+            path: "x.json",
+            bytes: doc,
+        });
+        assert_eq!(
+            p.errors[0].location,
+            Location::Pointer("/UserDetailList/0/GroupList".into())
+        );
         assert!(!p.errors[0].to_string().contains("sk-live"));
     }
 }

@@ -8,7 +8,9 @@ use super::{account_of, key_created_key, user_name_key};
 use crate::util::{csv_value, parse_json, strip_bom};
 use crate::{InputError, Parsed, SourceFile};
 use base64::Engine;
-use custody_model::{time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance};
+use custody_model::{
+    time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance,
+};
 use serde_json::{json, Map, Value};
 
 const CONNECTOR: &str = "aws-iam-credential-report";
@@ -17,7 +19,11 @@ const REQUIRED: &[&str] = &["user", "arn", "user_creation_time"];
 pub fn parse(file: &SourceFile<'_>) -> Parsed {
     let mut parsed = Parsed::default();
     let body = strip_bom(file.bytes);
-    let trimmed = body.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &body[i..]).unwrap_or(&[]);
+    let trimmed = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| &body[i..])
+        .unwrap_or(&[]);
     if trimmed.first() == Some(&b'{') {
         // The API/CLI JSON envelope.
         let doc = match parse_json(CONNECTOR, file.path, file.bytes) {
@@ -27,7 +33,10 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
                 return parsed;
             }
         };
-        parsed.observed_at = doc.get("GeneratedTime").and_then(Value::as_str).and_then(time::normalise);
+        parsed.observed_at = doc
+            .get("GeneratedTime")
+            .and_then(Value::as_str)
+            .and_then(time::normalise);
         let content = doc.get("Content").and_then(Value::as_str).unwrap_or("");
         let compact: String = content.chars().filter(|c| !c.is_whitespace()).collect();
         match base64::engine::general_purpose::STANDARD.decode(compact) {
@@ -46,22 +55,36 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
 }
 
 fn parse_csv(path: &str, csv_bytes: &[u8], parsed: &mut Parsed) {
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(strip_bom(csv_bytes));
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(strip_bom(csv_bytes));
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            parsed.errors.push(InputError::new(CONNECTOR, path, Location::Line(1), format!("unreadable header: {e}")));
+            parsed.errors.push(InputError::new(
+                CONNECTOR,
+                path,
+                Location::Line(1),
+                format!("unreadable header: {e}"),
+            ));
             return;
         }
     };
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let missing: Vec<&str> = REQUIRED.iter().copied().filter(|c| col(c).is_none()).collect();
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|c| col(c).is_none())
+        .collect();
     if !missing.is_empty() {
         parsed.errors.push(InputError::new(
             CONNECTOR,
             path,
             Location::Line(1),
-            format!("not a credential report header: missing column(s) {}", missing.join(", ")),
+            format!(
+                "not a credential report header: missing column(s) {}",
+                missing.join(", ")
+            ),
         ));
         return;
     }
@@ -72,13 +95,17 @@ fn parse_csv(path: &str, csv_bytes: &[u8], parsed: &mut Parsed) {
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
                 let msg = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
                         format!("row has {len} fields, the header has {expected_len}")
                     }
                     csv::ErrorKind::Utf8 { .. } => "row is not valid UTF-8".to_string(),
                     _ => "unreadable row".to_string(),
                 };
-                parsed.errors.push(InputError::new(CONNECTOR, path, Location::Line(line), msg));
+                parsed
+                    .errors
+                    .push(InputError::new(CONNECTOR, path, Location::Line(line), msg));
                 continue;
             }
         };
@@ -86,11 +113,21 @@ fn parse_csv(path: &str, csv_bytes: &[u8], parsed: &mut Parsed) {
         let get = |name: &str| col(name).and_then(|i| rec.get(i)).and_then(csv_value);
         parsed.records += 1;
         let (Some(user), Some(arn)) = (get("user"), get("arn")) else {
-            parsed.errors.push(InputError::new(CONNECTOR, path, Location::Line(line), "row has no user or arn"));
+            parsed.errors.push(InputError::new(
+                CONNECTOR,
+                path,
+                Location::Line(line),
+                "row has no user or arn",
+            ));
             continue;
         };
         let Some(acct) = account_of(arn) else {
-            parsed.errors.push(InputError::new(CONNECTOR, path, Location::Line(line), "`arn` is not an IAM ARN with an account id"));
+            parsed.errors.push(InputError::new(
+                CONNECTOR,
+                path,
+                Location::Line(line),
+                "`arn` is not an IAM ARN with an account id",
+            ));
             continue;
         };
         account.get_or_insert_with(|| acct.to_string());
@@ -117,7 +154,11 @@ fn parse_csv(path: &str, csv_bytes: &[u8], parsed: &mut Parsed) {
         }
         parsed.facts.push(Fact::Node(NodeFact {
             label: Label::Principal,
-            kind: if root { "aws_root_user".into() } else { "aws_iam_user".into() },
+            kind: if root {
+                "aws_root_user".into()
+            } else {
+                "aws_iam_user".into()
+            },
             system: "aws".into(),
             keys,
             name: Some(user.to_string()),
@@ -126,19 +167,28 @@ fn parse_csv(path: &str, csv_bytes: &[u8], parsed: &mut Parsed) {
         }));
         let principal = Endpoint::new(Label::Principal, Key::arn(arn));
         for slot in [1, 2] {
-            let Some(created) = date(&format!("access_key_{slot}_last_rotated")) else { continue };
+            let Some(created) = date(&format!("access_key_{slot}_last_rotated")) else {
+                continue;
+            };
             let created = created.as_str().unwrap_or_default().to_string();
             let mut props = Map::new();
             props.insert("account_id".into(), json!(acct));
             props.insert("user".into(), json!(user));
             props.insert("created".into(), json!(created));
-            let active = get(&format!("access_key_{slot}_active")).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-            props.insert("status".into(), json!(if active { "Active" } else { "Inactive" }));
+            let active = get(&format!("access_key_{slot}_active"))
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            props.insert(
+                "status".into(),
+                json!(if active { "Active" } else { "Inactive" }),
+            );
             props.insert("report_slot".into(), json!(slot));
             if let Some(v) = date(&format!("access_key_{slot}_last_used_date")) {
                 props.insert("last_used".into(), v);
             }
-            for (field, prop) in [("last_used_region", "last_used_region"), ("last_used_service", "last_used_service")] {
+            for (field, prop) in [
+                ("last_used_region", "last_used_region"),
+                ("last_used_service", "last_used_service"),
+            ] {
                 if let Some(v) = get(&format!("access_key_{slot}_{field}")) {
                     props.insert(prop.into(), json!(v));
                 }
@@ -167,14 +217,23 @@ fn parse_csv(path: &str, csv_bytes: &[u8], parsed: &mut Parsed) {
             }));
         }
         for slot in [1, 2] {
-            let Some(rotated) = date(&format!("cert_{slot}_last_rotated")) else { continue };
+            let Some(rotated) = date(&format!("cert_{slot}_last_rotated")) else {
+                continue;
+            };
             let rotated = rotated.as_str().unwrap_or_default().to_string();
-            let active = get(&format!("cert_{slot}_active")).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-            let key = Key::other("aws-signing-certificate", &format!("{acct}/{user}@{rotated}"));
+            let active =
+                get(&format!("cert_{slot}_active")).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            let key = Key::other(
+                "aws-signing-certificate",
+                &format!("{acct}/{user}@{rotated}"),
+            );
             let mut props = Map::new();
             props.insert("account_id".into(), json!(acct));
             props.insert("created".into(), json!(rotated));
-            props.insert("status".into(), json!(if active { "Active" } else { "Inactive" }));
+            props.insert(
+                "status".into(),
+                json!(if active { "Active" } else { "Inactive" }),
+            );
             parsed.facts.push(Fact::Node(NodeFact {
                 label: Label::Credential,
                 kind: "aws_signing_certificate".into(),
@@ -203,31 +262,53 @@ mod tests {
     use super::*;
 
     fn sample() -> Vec<u8> {
-        let p = format!("{}/../../../shared/samples/aws-iam/credential_report-AWS_testbench.csv", env!("CARGO_MANIFEST_DIR"));
+        let p = format!(
+            "{}/../../../shared/samples/aws-iam/credential_report-AWS_testbench.csv",
+            env!("CARGO_MANIFEST_DIR")
+        );
         std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
     }
 
     fn nodes(p: &Parsed) -> Vec<&NodeFact> {
-        p.facts.iter().filter_map(|f| if let Fact::Node(n) = f { Some(n) } else { None }).collect()
+        p.facts
+            .iter()
+            .filter_map(|f| if let Fact::Node(n) = f { Some(n) } else { None })
+            .collect()
     }
 
     #[test]
     fn real_report_parses() {
         let bytes = sample();
-        let p = parse(&SourceFile { path: "report.csv", bytes: &bytes });
+        let p = parse(&SourceFile {
+            path: "report.csv",
+            bytes: &bytes,
+        });
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         assert_eq!(p.records, 5);
         let n = nodes(&p);
         assert_eq!(n.iter().filter(|n| n.kind == "aws_root_user").count(), 1);
         let keys: Vec<_> = n.iter().filter(|n| n.kind == "aws_access_key").collect();
-        assert_eq!(keys.len(), 3, "cloudgoat, jake and test_key_account each have key 1");
+        assert_eq!(
+            keys.len(),
+            3,
+            "cloudgoat, jake and test_key_account each have key 1"
+        );
         let jake = keys.iter().find(|k| k.props["user"] == "jake").unwrap();
-        assert_eq!(jake.keys[0].as_str(), "aws-key-created:278368863034/jake@2022-05-18T09:51:58Z");
+        assert_eq!(
+            jake.keys[0].as_str(),
+            "aws-key-created:278368863034/jake@2022-05-18T09:51:58Z"
+        );
         assert_eq!(jake.props["last_used_region"], "eu-central-1");
         assert_eq!(jake.props["status"], "Active");
         assert_eq!(jake.prov.location, Location::Line(4));
-        let test_account = n.iter().find(|n| n.name.as_deref() == Some("test_account")).unwrap();
-        assert!(!test_account.props.contains_key("password_last_used"), "no_information is no value");
+        let test_account = n
+            .iter()
+            .find(|n| n.name.as_deref() == Some("test_account"))
+            .unwrap();
+        assert!(
+            !test_account.props.contains_key("password_last_used"),
+            "no_information is no value"
+        );
         assert_eq!(p.scope, "aws-iam-credential-report:278368863034");
     }
 
@@ -235,8 +316,13 @@ mod tests {
     fn json_envelope_is_decoded() {
         let csv = sample();
         let b64 = base64::engine::general_purpose::STANDARD.encode(&csv);
-        let doc = format!(r#"{{"Content": "{b64}", "ReportFormat": "text/csv", "GeneratedTime": "2023-01-04T08:00:00+00:00"}}"#);
-        let p = parse(&SourceFile { path: "r.json", bytes: doc.as_bytes() });
+        let doc = format!(
+            r#"{{"Content": "{b64}", "ReportFormat": "text/csv", "GeneratedTime": "2023-01-04T08:00:00+00:00"}}"#
+        );
+        let p = parse(&SourceFile {
+            path: "r.json",
+            bytes: doc.as_bytes(),
+        });
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         assert_eq!(p.records, 5);
         assert_eq!(p.observed_at.as_deref(), Some("2023-01-04T08:00:00Z"));
@@ -244,12 +330,18 @@ mod tests {
 
     #[test]
     fn wrong_header_and_short_rows_are_located() {
-        let p = parse(&SourceFile { path: "r.csv", bytes: b"name,arn\nx,y\n" });
+        let p = parse(&SourceFile {
+            path: "r.csv",
+            bytes: b"name,arn\nx,y\n",
+        });
         assert_eq!(p.errors[0].location, Location::Line(1));
         assert!(p.errors[0].message.contains("user"));
         let mut bytes = sample();
         bytes.extend_from_slice(b"broken,arn:aws:iam::278368863034:user/broken\n");
-        let p = parse(&SourceFile { path: "r.csv", bytes: &bytes });
+        let p = parse(&SourceFile {
+            path: "r.csv",
+            bytes: &bytes,
+        });
         assert_eq!(p.errors.len(), 1);
         assert_eq!(p.errors[0].location, Location::Line(7));
         assert_eq!(p.records, 5);

@@ -42,7 +42,15 @@ pub fn account_from_path(path: &str) -> Option<String> {
 }
 
 /// Tag keys whose value names an accountable human (by e-mail).
-pub const OWNER_TAG_KEYS: &[&str] = &["owner", "owner-email", "owner_email", "contact", "created-by", "createdby", "created_by"];
+pub const OWNER_TAG_KEYS: &[&str] = &[
+    "owner",
+    "owner-email",
+    "owner_email",
+    "contact",
+    "created-by",
+    "createdby",
+    "created_by",
+];
 
 #[cfg(test)]
 mod tests {
@@ -50,10 +58,19 @@ mod tests {
 
     #[test]
     fn accounts_come_from_arns_and_paths() {
-        assert_eq!(account_of("arn:aws:iam::123456789012:user/x"), Some("123456789012"));
+        assert_eq!(
+            account_of("arn:aws:iam::123456789012:user/x"),
+            Some("123456789012")
+        );
         assert_eq!(account_of("arn:aws:iam::aws:policy/ReadOnlyAccess"), None);
-        assert_eq!(account_from_path("snap/aws/123456789012/access-keys.json").as_deref(), Some("123456789012"));
-        assert_eq!(account_from_path("x/123456789012-access-keys.json").as_deref(), Some("123456789012"));
+        assert_eq!(
+            account_from_path("snap/aws/123456789012/access-keys.json").as_deref(),
+            Some("123456789012")
+        );
+        assert_eq!(
+            account_from_path("x/123456789012-access-keys.json").as_deref(),
+            Some("123456789012")
+        );
         assert_eq!(account_from_path("x/keys.json"), None);
     }
 }
