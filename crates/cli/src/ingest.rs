@@ -79,6 +79,12 @@ fn walk(dir: &Path, out: &mut Vec<Candidate>, errors: &mut Vec<InputError>) {
     }
 }
 
+fn is_csv(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
 enum Loaded {
     Parsed(SourceBatch),
     Skipped(String),
@@ -111,6 +117,16 @@ fn load(c: &Candidate, ctx: &ParseContext<'_>) -> Loaded {
                 &shown,
                 Location::File,
                 "the file is empty",
+            ))
+        }
+        // A CSV in an export folder is tabular export data: say why it was not read.
+        None if is_csv(&c.path) => {
+            return Loaded::Failed(InputError::new(
+                "ingest",
+                &shown,
+                Location::Line(1),
+                "CSV header not recognised: expected an IAM credential report (user,arn,user_creation_time,…) \
+                 or an HR roster (an e-mail column and one of status, manager_email, department, title, termination_date)",
             ))
         }
         None if c.explicit => {

@@ -72,6 +72,12 @@ pub enum Command {
 }
 
 fn main() -> ExitCode {
+    // Behave like other Unix tools when stdout is closed early (`custody list | head`).
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let result = match &cli.command {

@@ -1,0 +1,155 @@
+//! Non-negotiable: no secret value in the database, stdout, stderr or logs.
+//! Secrets are planted wherever an input can carry them, then every output is
+//! searched for each of them.
+
+mod common;
+use common::Env;
+
+fn secrets() -> Vec<String> {
+    // Assembled at run time so the source holds no secret-shaped literal.
+    vec![
+        format!("wJalrXUtnFEMI/K7MDENG/{}", "bPxRfiCYzPLANTEDKEY1"),
+        format!("ghp_{}", "PlantedTokenValue0123456789abcdefABCD"),
+        format!("xoxb-{}", "2222222222-PlantedSlackTokenValue"),
+        format!("sk-proj-{}", "PlantedOpenAIKeyValue0123456789abcdef"),
+        format!("postgres://app:{}@db.internal:5432/app", "PlantedDbPassw0rd"),
+        format!("-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAAA{}\\n-----END OPENSSH PRIVATE KEY-----", "PlantedKeyBody"),
+        format!("{}Hunter2Roster", "PlantedPlain"),
+    ]
+}
+
+/// The parts of each secret that must never appear (the connection string's
+/// password, the private key's body, the rest whole).
+fn needles() -> Vec<String> {
+    let s = secrets();
+    vec![
+        s[0].clone(),
+        s[1].clone(),
+        s[2].clone(),
+        s[3].clone(),
+        "PlantedDbPassw0rd".into(),
+        "PlantedKeyBody".into(),
+        s[6].clone(),
+    ]
+}
+
+fn plant(env: &Env) {
+    let s = secrets();
+    let key_id = format!("AKIA{}", "PLANTEDKEY000001");
+    // create-access-key output carries the secret access key.
+    env.write(
+        "in/aws/111122223333/create-access-key.json",
+        format!(r#"{{"AccessKey": {{"UserName": "svc-planted", "AccessKeyId": "{key_id}", "Status": "Active", "SecretAccessKey": "{}", "CreateDate": "2026-01-02T03:04:05+00:00"}}}}"#, s[0]).as_bytes(),
+    );
+    // Secrets pasted into IAM tags and an inline policy.
+    env.write(
+        "in/aws/111122223333/authorization-details.json",
+        format!(
+            r#"{{"UserDetailList": [{{"Path": "/", "UserName": "svc-planted", "UserId": "AIDAPLANTED0000000001", "Arn": "arn:aws:iam::111122223333:user/svc-planted",
+                "CreateDate": "2025-01-01T00:00:00+00:00", "GroupList": [], "AttachedManagedPolicies": [],
+                "UserPolicyList": [{{"PolicyName": "p", "PolicyDocument": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {{"StringEquals": {{"aws:UserAgent": "{}"}}}}}}]}}}}],
+                "Tags": [{{"Key": "owner", "Value": "ana@corp.example"}}, {{"Key": "deploy-token", "Value": "{}"}}, {{"Key": "db", "Value": "{}"}}, {{"Key": "ssh", "Value": "{}"}}]}}],
+              "GroupDetailList": [], "RoleDetailList": [], "Policies": []}}"#,
+            s[2], s[1], s[4], s[5]
+        )
+        .as_bytes(),
+    );
+    // A malformed record whose bad field holds a secret: the error must not echo it.
+    env.write(
+        "in/aws/222233334444/authorization-details.json",
+        format!(r#"{{"UserDetailList": [{{"UserName": "x", "UserId": "AIDAX", "Arn": "arn:aws:iam::222233334444:user/x", "GroupList": "{}"}}]}}"#, s[3]).as_bytes(),
+    );
+    // A roster with an unknown column and a broken row, both holding secrets.
+    env.write(
+        "in/hr/roster.csv",
+        format!("email,name,status,notes\nana@corp.example,Ana,active,{}\n{},Bo,active,x\nbo@corp.example,Bo,active\n", s[6], s[3]).as_bytes(),
+    );
+    // Truncated JSON that stops right after a secret.
+    env.write("in/okta/users.json", format!(r#"[{{"id": "00u1a2b3c4D5E6F7G8H9", "profile": {{"login": "ana@corp.example", "token": "{}""#, s[1]).as_bytes());
+}
+
+#[test]
+fn planted_secrets_appear_in_no_output_and_not_in_the_database() {
+    let env = Env::new();
+    plant(&env);
+    let input = env.path("in");
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["-vv", "ingest", input.to_str().unwrap()],
+        vec!["--format", "json", "-vv", "ingest", input.to_str().unwrap()],
+    ] {
+        let r = env.run(&args);
+        assert_eq!(
+            r.code, 1,
+            "the malformed files are reported:\n{}\n{}",
+            r.stdout, r.stderr
+        );
+        outputs.push(r.stdout);
+        outputs.push(r.stderr);
+    }
+    let key_id = format!("AKIA{}", "PLANTEDKEY000001");
+    for reference in [
+        key_id.as_str(),
+        "arn:aws:iam::111122223333:user/svc-planted",
+        "ana@corp.example",
+    ] {
+        for fmt in ["table", "json"] {
+            let r = env.run(&["--format", fmt, "-vv", "show", reference]).ok();
+            outputs.push(r.stdout);
+            outputs.push(r.stderr);
+        }
+    }
+    for args in [
+        vec!["--format", "json", "list", "--all"],
+        vec!["--format", "json", "stats"],
+        vec!["--format", "json", "snapshots"],
+        vec!["list"],
+    ] {
+        let r = env.run(&args).ok();
+        outputs.push(r.stdout);
+        outputs.push(r.stderr);
+    }
+    // The fingerprint of the secret access key is kept, so it is the same node wherever it is found.
+    let show = env.run(&["--format", "json", "show", &key_id]).ok().json();
+    assert_eq!(show["node"]["props"]["secret_preview"], "wJal****KEY1");
+    assert!(show["node"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k.as_str().unwrap().starts_with("fp:")));
+
+    let mut db_bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        if let Ok(b) = std::fs::read(format!("{}{suffix}", env.db().display())) {
+            db_bytes.extend(b);
+        }
+    }
+    assert!(!db_bytes.is_empty());
+    let db_text = String::from_utf8_lossy(&db_bytes);
+    for needle in needles() {
+        for (i, o) in outputs.iter().enumerate() {
+            assert!(
+                !o.contains(&needle),
+                "output {i} contains a planted secret:\n{o}"
+            );
+        }
+        assert!(
+            !db_text.contains(&needle),
+            "the database contains a planted secret"
+        );
+    }
+    // Something was recorded, not just nothing stored: the tag was redacted, not dropped.
+    let user = env
+        .run(&[
+            "--format",
+            "json",
+            "show",
+            "arn:aws:iam::111122223333:user/svc-planted",
+        ])
+        .ok()
+        .json();
+    assert!(user["node"]["props"]["tags"]["deploy-token"]
+        .as_str()
+        .unwrap()
+        .starts_with("[REDACTED ghp_****"));
+}

@@ -1,0 +1,313 @@
+//! End-to-end: synthesise, ingest, show; bad input; atomic ingest.
+
+mod common;
+use common::{sample, Env};
+use serde_json::Value;
+
+#[test]
+fn synth_ingest_show_finds_the_planted_key_with_every_source() {
+    let env = Env::new();
+    let out = env.path("synthetic");
+    let out_s = out.to_str().unwrap();
+    env.run(&[
+        "synth",
+        "--people",
+        "1000",
+        "--seed",
+        "7",
+        "--as-of",
+        "2026-11-01",
+        "--out",
+        out_s,
+    ])
+    .ok();
+    let answers: Value =
+        serde_json::from_slice(&std::fs::read(out.join("answers.json")).unwrap()).unwrap();
+    let r = env
+        .run(&["--format", "json", "--quiet", "ingest", out_s])
+        .ok();
+    let ingest = r.json();
+    assert!(
+        ingest["report"]["errors"].as_array().unwrap().is_empty(),
+        "{}",
+        r.stdout
+    );
+
+    // Every access key appears in two exports (credential report, list-access-keys)
+    // and must resolve to exactly one node; likewise users and people.
+    let stats = env.run(&["--format", "json", "stats"]).ok().json();
+    let count = |kind: &str| {
+        stats["nodes_by_kind"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r[1] == kind)
+            .map(|r| r[2].as_u64().unwrap())
+            .unwrap_or(0)
+    };
+    let nhis = &answers["counts"]["nhis"];
+    assert_eq!(
+        count("aws_access_key"),
+        nhis["aws_access_key"].as_u64().unwrap()
+    );
+    assert_eq!(
+        count("aws_iam_user"),
+        nhis["aws_iam_user"].as_u64().unwrap()
+    );
+    assert_eq!(
+        count("employee"),
+        1000,
+        "HR and Okta people are one human each"
+    );
+    assert_eq!(
+        count("okta_user"),
+        0,
+        "every Okta user matched an HR record by e-mail"
+    );
+
+    let planted = &answers["scenarios"][0];
+    let key = planted["access_key_id"].as_str().unwrap();
+    let show = env.run(&["--format", "json", "show", key]).ok().json();
+    assert_eq!(show["node"]["key"], format!("aws-access-key:{key}"));
+    assert_eq!(show["node"]["props"]["status"], "Active");
+    let formats: Vec<&str> = show["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        formats,
+        vec!["aws-iam-credential-report", "aws-iam-access-keys"]
+    );
+    assert_eq!(
+        show["lineage"]["principals"][0]["key"],
+        planted["principal_arn"]
+    );
+    let owner = &show["lineage"]["owners"][0];
+    assert_eq!(
+        owner["human"]["key"],
+        format!("email:{}", planted["owner_email"].as_str().unwrap())
+    );
+    assert_eq!(owner["employment_status"], "terminated");
+    assert_eq!(owner["termination_date"], planted["owner_terminated_on"]);
+    assert_eq!(
+        owner["sources"][0]["format"],
+        "aws-iam-authorization-details"
+    );
+    assert!(show["lineage"]["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("after they left"));
+
+    // The table view says the same for a person reading it.
+    let table = env.run(&["show", key]).ok().stdout;
+    assert!(table.contains("HR: terminated"), "{table}");
+    assert!(table.contains("credential-report.csv"));
+
+    // The owner is reachable by e-mail and lists what they own.
+    let human = env
+        .run(&[
+            "--format",
+            "json",
+            "show",
+            planted["owner_email"].as_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert!(human["lineage"]["owns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["key"] == planted["principal_arn"]));
+
+    // Ingesting the same snapshot again changes nothing but adds a snapshot.
+    let again = env
+        .run(&["--format", "json", "--quiet", "ingest", out_s])
+        .ok()
+        .json();
+    assert_eq!(again["report"]["nodes_created"], 0);
+    assert_eq!(again["report"]["nodes_retired"], 0);
+    let snaps = env.run(&["--format", "json", "snapshots"]).ok().json();
+    assert_eq!(snaps.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn synth_is_deterministic_for_a_seed() {
+    let env = Env::new();
+    for d in ["a", "b"] {
+        env.run(&[
+            "--quiet",
+            "synth",
+            "--people",
+            "40",
+            "--seed",
+            "3",
+            "--as-of",
+            "2026-01-01",
+            "--out",
+            env.path(d).to_str().unwrap(),
+        ])
+        .ok();
+    }
+    for f in ["hr/roster.csv", "okta/users.json", "answers.json"] {
+        assert_eq!(
+            std::fs::read(env.path("a").join(f)).unwrap(),
+            std::fs::read(env.path("b").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn the_synthetic_credential_report_carries_no_key_ids() {
+    let env = Env::new();
+    let out = env.path("s");
+    env.run(&[
+        "--quiet",
+        "synth",
+        "--people",
+        "40",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    for entry in std::fs::read_dir(out.join("aws")).unwrap() {
+        let dir = entry.unwrap().path();
+        let report = std::fs::read_to_string(dir.join("credential-report.csv")).unwrap();
+        let authz = std::fs::read_to_string(dir.join("authorization-details.json")).unwrap();
+        assert!(
+            !report.contains("AKIA") && !authz.contains("AKIA"),
+            "only list-access-keys carries key ids"
+        );
+        assert!(std::fs::read_to_string(dir.join("access-keys.json"))
+            .unwrap()
+            .contains("AKIA"));
+    }
+}
+
+#[test]
+fn malformed_inputs_are_located_and_the_rest_is_stored() {
+    let env = Env::new();
+    let dir = env.path("in");
+    let authz = String::from_utf8(sample(
+        "aws-iam/cloudsplaining-test-example-authz-details.json",
+    ))
+    .unwrap();
+    env.write(
+        "in/truncated-authz.json",
+        &authz.as_bytes()[..authz.len() / 2],
+    );
+    env.write(
+        "in/roster-wrong-header.csv",
+        b"name,department,status\nAna,Sales,active\n",
+    );
+    let mut bom_roster = b"\xEF\xBB\xBF".to_vec();
+    bom_roster.extend_from_slice(b"email,name,status,manager_email\nana@corp.example,Ana,active,\nbo@corp.example,Bo,terminated,ana@corp.example\n");
+    env.write("in/roster.csv", &bom_roster);
+    env.write("in/empty.json", b"");
+    env.write(
+        "in/report.csv",
+        &sample("aws-iam/credential_report-AWS_testbench.csv"),
+    );
+    env.write("in/README.txt", b"not data: skipped");
+    let r = env.run(&[
+        "--format",
+        "json",
+        "--quiet",
+        "ingest",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        r.code, 1,
+        "input errors give exit 1:\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    let out = r.json();
+    let errors = out["report"]["errors"].as_array().unwrap();
+    let find = |name: &str| {
+        errors
+            .iter()
+            .find(|e| e["source_path"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("no error for {name}: {errors:?}"))
+    };
+    let t = find("truncated-authz.json");
+    assert!(t["location"]["line_col"].is_array(), "{t}");
+    assert!(t["message"].as_str().unwrap().starts_with("truncated JSON"));
+    let e = find("empty.json");
+    assert_eq!(e["message"], "the file is empty");
+    let w = find("roster-wrong-header.csv");
+    assert_eq!(w["location"]["line"], 1, "{w}");
+    assert!(
+        w["message"]
+            .as_str()
+            .unwrap()
+            .contains("CSV header not recognised"),
+        "{w}"
+    );
+    assert_eq!(out["skipped"].as_array().unwrap().len(), 1);
+    // The good files were stored.
+    env.run(&["show", "bo@corp.example"]).ok();
+    env.run(&["show", "arn:aws:iam::278368863034:user/jake"])
+        .ok();
+    // The errors are recorded with the snapshot.
+    let stats = env.run(&["--format", "json", "stats"]).ok().json();
+    assert_eq!(
+        stats["input_errors"].as_u64().unwrap() as usize,
+        errors.len()
+    );
+}
+
+#[test]
+fn a_failed_ingest_leaves_the_database_as_it_was() {
+    let env = Env::new();
+    env.write(
+        "a/report.csv",
+        &sample("aws-iam/credential_report-AWS_testbench.csv"),
+    );
+    env.write(
+        "b/authz.json",
+        &sample("aws-iam/cloudsplaining-test-example-authz-details.json"),
+    );
+    env.run(&["--quiet", "ingest", env.path("a").to_str().unwrap()])
+        .ok();
+    let before = env.run(&["--format", "json", "stats"]).ok().stdout;
+    let r = env.run_with(
+        &["--quiet", "ingest", env.path("b").to_str().unwrap()],
+        &[("CUSTODY_FAILPOINT", "after-nodes:10")],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("rolled back"), "{}", r.stderr);
+    let after = env.run(&["--format", "json", "stats"]).ok().stdout;
+    assert_eq!(before, after);
+    assert_ne!(
+        env.run(&["show", "arn:aws:iam::012345678901:user/obama"])
+            .code,
+        0
+    );
+}
+
+#[test]
+fn show_explains_what_it_cannot_find_and_commands_need_a_database() {
+    let env = Env::new();
+    let r = env.run(&["stats"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no database"), "{}", r.stderr);
+    env.write(
+        "a/report.csv",
+        &sample("aws-iam/credential_report-AWS_testbench.csv"),
+    );
+    env.run(&["--quiet", "ingest", env.path("a").to_str().unwrap()])
+        .ok();
+    let r = env.run(&["show", "nobody@nowhere.example"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("nothing matches"));
+    // By node id and by unique name too.
+    let list = env
+        .run(&["--format", "json", "list", "--kind", "aws_iam_user"])
+        .ok()
+        .json();
+    let id = list[0]["id"].as_i64().unwrap();
+    env.run(&["show", &id.to_string()]).ok();
+    env.run(&["show", "cloudgoat"]).ok();
+}
