@@ -85,18 +85,30 @@ fn is_csv(p: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
 }
 
-enum Loaded {
-    Parsed(SourceBatch),
+/// What one file's head says it is.
+enum Detected {
+    Format(Candidate, Format, u64),
     Skipped(String),
     Failed(InputError),
 }
 
-fn load(c: &Candidate, ctx: &ParseContext<'_>) -> Loaded {
+const HEAD: usize = 64 * 1024;
+
+fn read_head(path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut head = Vec::with_capacity(HEAD.min(len as usize));
+    f.take(HEAD as u64).read_to_end(&mut head)?;
+    Ok((head, len))
+}
+
+fn detect_one(c: Candidate) -> Detected {
     let shown = c.path.display().to_string();
-    let bytes = match std::fs::read(&c.path) {
-        Ok(b) => b,
+    let (head, len) = match read_head(&c.path) {
+        Ok(h) => h,
         Err(e) => {
-            return Loaded::Failed(InputError::new(
+            return Detected::Failed(InputError::new(
                 "ingest",
                 &shown,
                 Location::File,
@@ -109,35 +121,51 @@ fn load(c: &Candidate, ctx: &ParseContext<'_>) -> Loaded {
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| DATA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-    let format = match detect(&shown, &bytes) {
-        Some(f) => f,
-        None if bytes.iter().all(|b| b.is_ascii_whitespace()) && (c.explicit || data_like) => {
-            return Loaded::Failed(InputError::new(
-                "ingest",
-                &shown,
-                Location::File,
-                "the file is empty",
-            ))
+    let blank = len as usize <= HEAD && head.iter().all(|b| b.is_ascii_whitespace());
+    match detect(&shown, &head) {
+        Some(f) => Detected::Format(c, f, len),
+        None if blank && (c.explicit || data_like) => {
+            Detected::Failed(InputError::new("ingest", &shown, Location::File, "the file is empty"))
         }
         // A CSV in an export folder is tabular export data: say why it was not read.
-        None if is_csv(&c.path) => {
-            return Loaded::Failed(InputError::new(
-                "ingest",
-                &shown,
-                Location::Line(1),
-                "CSV header not recognised: expected an IAM credential report (user,arn,user_creation_time,…) \
-                 or an HR roster (an e-mail column and one of status, manager_email, department, title, termination_date)",
-            ))
+        None if is_csv(&c.path) => Detected::Failed(InputError::new(
+            "ingest",
+            &shown,
+            Location::Line(1),
+            "CSV header not recognised: expected an IAM credential report (user,arn,user_creation_time,…) \
+             or an HR roster (an e-mail column and one of status, manager_email, department, title, termination_date)",
+        )),
+        None if c.explicit => Detected::Failed(InputError::new(
+            "ingest",
+            &shown,
+            Location::File,
+            "format not recognised (see docs/CONNECTORS.md for the formats custody reads)",
+        )),
+        None => Detected::Skipped(shown),
+    }
+}
+
+fn parse_one(c: &Candidate, format: Format, ctx: &ParseContext<'_>) -> SourceBatch {
+    let shown = c.path.display().to_string();
+    let bytes = match std::fs::read(&c.path) {
+        Ok(b) => b,
+        Err(e) => {
+            return SourceBatch {
+                path: shown.clone(),
+                format: format.name().to_string(),
+                scope: format!("{}:{shown}", format.name()),
+                sha256: None,
+                observed_at: None,
+                records: 0,
+                facts: Vec::new(),
+                errors: vec![InputError::new(
+                    "ingest",
+                    &shown,
+                    Location::File,
+                    format!("cannot read the file: {e}"),
+                )],
+            }
         }
-        None if c.explicit => {
-            return Loaded::Failed(InputError::new(
-                "ingest",
-                &shown,
-                Location::File,
-                "format not recognised (see docs/CONNECTORS.md for the formats custody reads)",
-            ))
-        }
-        None => return Loaded::Skipped(shown),
     };
     let parsed = parse(
         format,
@@ -147,7 +175,7 @@ fn load(c: &Candidate, ctx: &ParseContext<'_>) -> Loaded {
         },
         ctx,
     );
-    Loaded::Parsed(SourceBatch {
+    SourceBatch {
         path: shown,
         format: format.name().to_string(),
         scope: parsed.scope,
@@ -156,15 +184,18 @@ fn load(c: &Candidate, ctx: &ParseContext<'_>) -> Loaded {
         records: parsed.records,
         facts: parsed.facts,
         errors: parsed.errors,
-    })
+    }
 }
 
-/// Reads, detects and parses every input; returns batches in a stable order
-/// (by format, then path: HR before IdP, so a human's kind comes from HR).
-pub fn read_inputs(
-    inputs: &[PathBuf],
-    quiet: bool,
-) -> Result<(Vec<SourceBatch>, Vec<String>, Vec<InputError>)> {
+/// How much input one chunk parses before it is written: bounds memory.
+const CHUNK_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads every input into the store as one snapshot. Files are recognised from
+/// their first 64 KiB, ordered by format then path (HR before the IdP, so a human's
+/// kind comes from HR), and parsed in parallel in chunks of about 64 MiB, each
+/// written before the next is read.
+pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<IngestOutput> {
+    let started = Instant::now();
     let fp = paths::fingerprinter()?;
     let mut candidates = Vec::new();
     let mut errors = Vec::new();
@@ -183,45 +214,45 @@ pub fn read_inputs(
             )),
         }
     }
+    let detected: Vec<Detected> = candidates.into_par_iter().map(detect_one).collect();
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for d in detected {
+        match d {
+            Detected::Format(c, f, len) => files.push((c, f, len)),
+            Detected::Skipped(p) => skipped.push(p),
+            Detected::Failed(e) => errors.push(e),
+        }
+    }
+    files.sort_by(|a, b| (a.1, &a.0.path).cmp(&(b.1, &b.0.path)));
+    let mut chunks: Vec<Vec<(Candidate, Format)>> = Vec::new();
+    let mut size = 0u64;
+    for (c, f, len) in files {
+        if chunks.is_empty() || size + len > CHUNK_BYTES {
+            chunks.push(Vec::new());
+            size = 0;
+        }
+        size += len;
+        if let Some(last) = chunks.last_mut() {
+            last.push((c, f));
+        }
+    }
+    let total_files: usize = chunks.iter().map(Vec::len).sum();
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(candidates.len() as u64)
+        ProgressBar::new(total_files as u64)
     };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} reading  [{bar:30}] {pos}/{len} files {wide_msg}")
+        ProgressStyle::with_template("{spinner} {msg:<24} [{bar:30}] {pos}/{len} files")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let ctx = ParseContext { fingerprinter: &fp };
-    let loaded: Vec<Loaded> = candidates
-        .par_iter()
-        .map(|c| {
-            let l = load(c, &ctx);
-            bar.inc(1);
-            l
-        })
-        .collect();
-    bar.finish_and_clear();
-    let mut batches = Vec::new();
-    let mut skipped = Vec::new();
-    for l in loaded {
-        match l {
-            Loaded::Parsed(b) => batches.push(b),
-            Loaded::Skipped(p) => skipped.push(p),
-            Loaded::Failed(e) => errors.push(e),
-        }
-    }
-    let rank = |b: &SourceBatch| Format::from_name(&b.format);
-    batches.sort_by(|a, b| (rank(a), &a.path).cmp(&(rank(b), &b.path)));
-    Ok((batches, skipped, errors))
-}
-
-pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<IngestOutput> {
-    let started = Instant::now();
-    let (mut batches, skipped, read_errors) = read_inputs(inputs, quiet)?;
-    if !read_errors.is_empty() {
+    let mut summaries: Vec<FileSummary> = Vec::new();
+    let read_errors = std::mem::take(&mut errors);
+    let first: Option<Vec<SourceBatch>> = (!read_errors.is_empty()).then(|| {
         // Unreadable inputs are recorded with the snapshot like any input error.
-        batches.push(SourceBatch {
+        vec![SourceBatch {
             path: "(inputs)".into(),
             format: "ingest".into(),
             scope: format!(
@@ -233,42 +264,37 @@ pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<
             records: 0,
             facts: Vec::new(),
             errors: read_errors,
-        });
-    }
-    let files: Vec<FileSummary> = batches
-        .iter()
-        .filter(|b| b.format != "ingest")
-        .map(|b| FileSummary {
+        }]
+    });
+    let parsed_chunks = chunks.into_iter().map(|chunk| {
+        bar.set_message("reading");
+        let batches: Vec<SourceBatch> = chunk
+            .par_iter()
+            .map(|(c, f)| parse_one(c, *f, &ctx))
+            .collect();
+        summaries.extend(batches.iter().map(|b| FileSummary {
             path: b.path.clone(),
             format: b.format.clone(),
             records: b.records,
             facts: b.facts.len(),
             errors: b.errors.len(),
-        })
-        .collect();
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(0)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let report = store.ingest(batches, &mut |p| match p {
+        }));
+        bar.inc(batches.len() as u64);
+        batches
+    });
+    let mut all = first.into_iter().chain(parsed_chunks);
+    let report = store.ingest(&mut all, &mut |p| match p {
+        Progress::Chunk { .. } => {}
         Progress::Resolving { facts } => bar.set_message(format!("resolving {facts} facts")),
-        Progress::Writing { done, total } => {
-            bar.set_message("writing");
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        }
+        Progress::Writing { .. } => bar.set_message("writing"),
         Progress::Finishing => bar.set_message("finishing"),
     })?;
+    drop(all);
     bar.finish_and_clear();
     Ok(IngestOutput {
         snapshot: report.snapshot,
         elapsed_seconds: started.elapsed().as_secs_f64(),
-        files,
+        files: summaries,
         skipped,
         report,
     })

@@ -11,6 +11,7 @@
 //! **Must not:** parse native formats (that is `connectors`), decide identity
 //! (that is `graph`'s resolver), or store any secret value.
 
+mod ingest;
 pub mod keyfile;
 mod merge;
 mod schema;
@@ -49,8 +50,13 @@ pub struct SourceBatch {
 /// Progress of a long ingest, for a progress bar.
 #[derive(Debug, Clone, Copy)]
 pub enum Progress {
+    /// A chunk of files arrived.
+    Chunk { index: usize, files: usize },
+    /// Its facts are being resolved.
     Resolving { facts: usize },
+    /// Nodes and edges of the current chunk are being written.
     Writing { done: usize, total: usize },
+    /// Every chunk is in: superseding, retiring, merging views, committing.
     Finishing,
 }
 
@@ -161,13 +167,23 @@ pub struct ListFilter {
 
 /// The storage backend. One implementation per database engine.
 pub trait Store {
-    /// Stores a batch as one new snapshot, atomically: on any error nothing of the
-    /// batch is visible and the previous state is intact.
+    /// Stores the sources `chunks` yields as one new snapshot, atomically: on any
+    /// error nothing of it is visible and the previous state is intact. Chunks keep
+    /// memory bounded: each is resolved against everything stored before it.
     fn ingest(
+        &mut self,
+        chunks: &mut dyn Iterator<Item = Vec<SourceBatch>>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<IngestReport>;
+
+    /// [`Store::ingest`] of a single chunk.
+    fn ingest_all(
         &mut self,
         batch: Vec<SourceBatch>,
         progress: &mut dyn FnMut(Progress),
-    ) -> Result<IngestReport>;
+    ) -> Result<IngestReport> {
+        self.ingest(&mut std::iter::once(batch), progress)
+    }
     /// Finds a node by node id (`123`, `n123`), natural key (`email:…`), access key
     /// id, ARN or e-mail.
     fn find(&self, reference: &str) -> Result<Option<i64>>;

@@ -6,11 +6,9 @@ use crate::{
     Assertion, EdgeRecord, IngestReport, ListFilter, NodeBrief, NodeRecord, Progress, Result,
     SnapshotInfo, SourceBatch, Stats, Store, StoreError,
 };
-use custody_graph::{Existing, Resolver};
-use custody_model::{guard, Fact, Fingerprinter, Key, Label};
+use custody_model::{Fingerprinter, Key};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde_json::{json, Map, Value};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use serde_json::{Map, Value};
 use std::path::Path;
 
 /// Set to `after-nodes:N` to make an ingest fail after writing N nodes (a fault
@@ -23,18 +21,18 @@ pub struct SqliteStore {
     fail_after_nodes: Option<usize>,
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     custody_model::time::canonical(chrono::Utc::now())
 }
 
-fn parse_map(text: &str) -> Map<String, Value> {
+pub(crate) fn parse_map(text: &str) -> Map<String, Value> {
     match serde_json::from_str(text) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
     }
 }
 
-fn map_text(m: &Map<String, Value>) -> String {
+pub(crate) fn map_text(m: &Map<String, Value>) -> String {
     serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
 }
 
@@ -139,7 +137,7 @@ impl SqliteStore {
 }
 
 /// Recomputes the merged view of one node or edge from its live assertions.
-fn recompute(tx: &Transaction<'_>, table: &str, id: i64) -> Result<()> {
+pub(crate) fn recompute(tx: &Transaction<'_>, table: &str, id: i64) -> Result<()> {
     let column = if table == "nodes" {
         "node_id"
     } else {
@@ -180,7 +178,7 @@ fn recompute(tx: &Transaction<'_>, table: &str, id: i64) -> Result<()> {
     Ok(())
 }
 
-fn loc_suffix(loc: &str) -> String {
+pub(crate) fn loc_suffix(loc: &str) -> String {
     if loc.is_empty() {
         String::new()
     } else if loc.starts_with('#') {
@@ -191,7 +189,7 @@ fn loc_suffix(loc: &str) -> String {
 }
 
 /// Folds stored node `gone` into `kept`: keys, assertions and edges move over.
-fn merge_nodes(tx: &Transaction<'_>, gone: i64, kept: i64, snap: i64) -> Result<()> {
+pub(crate) fn merge_nodes(tx: &Transaction<'_>, gone: i64, kept: i64, snap: i64) -> Result<()> {
     tx.execute(
         "UPDATE node_keys SET node_id = ?2 WHERE node_id = ?1",
         params![gone, kept],
@@ -253,410 +251,22 @@ fn failpoint() -> Option<usize> {
 impl Store for SqliteStore {
     fn ingest(
         &mut self,
-        mut batch: Vec<SourceBatch>,
+        chunks: &mut dyn Iterator<Item = Vec<SourceBatch>>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<IngestReport> {
         let fail_after = self.fail_after_nodes;
-        let started = now();
-        let mut report = IngestReport {
-            files: batch.len(),
-            ..Default::default()
-        };
-        for sb in &mut batch {
-            for f in &mut sb.facts {
-                report.secrets_redacted += guard::scrub_fact(f, &self.fingerprinter);
-            }
-            for e in &mut sb.errors {
-                if let Some(m) = guard::redact_text(&e.message, &self.fingerprinter) {
-                    e.message = m;
-                }
-            }
-        }
+        let fp = self.fingerprinter.clone();
         let tx = self.conn.transaction()?;
-        let inputs: Vec<&str> = batch.iter().map(|b| b.path.as_str()).collect();
-        tx.execute(
-            "INSERT INTO snapshots(started_at, inputs) VALUES (?1, ?2)",
-            params![started, json!(inputs).to_string()],
-        )?;
-        let snap = tx.last_insert_rowid();
-        report.snapshot = snap;
-
-        // Sources and their input errors.
-        let mut source_ids = Vec::with_capacity(batch.len());
-        let mut source_observed = Vec::with_capacity(batch.len());
-        let mut paths = Vec::with_capacity(batch.len());
-        {
-            let mut ins = tx.prepare(
-                "INSERT INTO sources(snapshot_id, format, path, scope, sha256, observed_at, records, facts, errors)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
-            let mut err = tx.prepare("INSERT INTO input_errors(snapshot_id, connector, path, location, message) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-            for sb in &batch {
-                ins.execute(params![
-                    snap,
-                    sb.format,
-                    sb.path,
-                    sb.scope,
-                    sb.sha256,
-                    sb.observed_at,
-                    sb.records as i64,
-                    sb.facts.len() as i64,
-                    sb.errors.len() as i64
-                ])?;
-                source_ids.push(tx.last_insert_rowid());
-                source_observed.push(sb.observed_at.clone());
-                paths.push(sb.path.clone());
-                report.records += sb.records;
-                for e in &sb.errors {
-                    err.execute(params![
-                        snap,
-                        e.connector,
-                        e.source_path,
-                        e.location.compact(),
-                        e.message
-                    ])?;
-                }
-            }
-        }
-
-        // A newer export of a scope supersedes what older ones said.
-        let scopes: BTreeSet<&str> = batch.iter().map(|b| b.scope.as_str()).collect();
-        {
-            let mut sup = tx.prepare(
-                "UPDATE assertions SET valid_to = ?2 WHERE valid_to IS NULL AND source_id IN
-                 (SELECT id FROM sources WHERE scope = ?1 AND snapshot_id < ?2)",
-            )?;
-            for scope in &scopes {
-                sup.execute(params![scope, snap])?;
-            }
-        }
-        let superseded_nodes: Vec<i64> = tx
-            .prepare("SELECT DISTINCT node_id FROM assertions WHERE valid_to = ?1 AND node_id IS NOT NULL")?
-            .query_map([snap], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let superseded_edges: Vec<i64> = tx
-            .prepare("SELECT DISTINCT edge_id FROM assertions WHERE valid_to = ?1 AND edge_id IS NOT NULL")?
-            .query_map([snap], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-
-        for sb in batch.iter_mut() {
-            report.errors.append(&mut sb.errors);
-        }
-        let mut facts = Vec::new();
-        let mut fact_source = Vec::new();
-        for (i, sb) in batch.into_iter().enumerate() {
-            fact_source.extend(std::iter::repeat_n(i, sb.facts.len()));
-            facts.extend(sb.facts);
-        }
-        report.facts = facts.len();
-        progress(Progress::Resolving { facts: facts.len() });
-
-        // Resolve against what is stored.
-        let store_empty: bool =
-            tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM node_keys)", [], |r| {
-                r.get(0)
-            })?;
-        let resolution = {
-            let mut stmt = tx.prepare("SELECT n.id, n.label FROM node_keys k JOIN nodes n ON n.id = k.node_id WHERE k.key = ?1")?;
-            let mut lookup_error = None;
-            let mut lookup = |k: &Key| -> Option<Existing> {
-                if store_empty {
-                    return None;
-                }
-                match stmt
-                    .query_row([k.as_str()], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-                    })
-                    .optional()
-                {
-                    Ok(found) => found.and_then(|(id, l)| {
-                        Some(Existing {
-                            id,
-                            label: l.parse::<Label>().ok()?,
-                        })
-                    }),
-                    Err(e) => {
-                        lookup_error.get_or_insert(e);
-                        None
-                    }
-                }
-            };
-            let r = Resolver::new().resolve(&facts, &mut lookup);
-            if let Some(e) = lookup_error {
-                return Err(e.into());
-            }
-            r
-        };
-        report.warnings = resolution.warnings.clone();
-
-        let mut recompute_nodes: HashSet<i64> = superseded_nodes.iter().copied().collect();
-        for &(gone, kept) in &resolution.merges {
-            merge_nodes(&tx, gone, kept, snap)?;
-            recompute_nodes.remove(&gone);
-            recompute_nodes.insert(kept);
-            report.nodes_merged += 1;
-        }
-
-        // Nodes, keys and node assertions.
-        let total = resolution.nodes.len() + resolution.edges.len();
-        let mut node_ids = vec![0i64; resolution.nodes.len()];
-        {
-            let mut ins_node = tx.prepare(
-                "INSERT INTO nodes(label, kind, system, key, name, props, conflicts, placeholder, first_seen, last_seen, first_snapshot, last_snapshot)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?10)",
-            )?;
-            let mut get_node =
-                tx.prepare("SELECT key, placeholder, name, kind FROM nodes WHERE id = ?1")?;
-            let mut upd_node = tx.prepare(
-                "UPDATE nodes SET key = ?2, placeholder = ?3, name = ?4, kind = ?5, system = CASE WHEN ?3 = 0 AND placeholder = 1 THEN ?6 ELSE system END,
-                 label = CASE WHEN placeholder = 1 THEN ?7 ELSE label END, last_seen = ?8, last_snapshot = ?9, retired_snapshot = NULL WHERE id = ?1",
-            )?;
-            let mut ins_key =
-                tx.prepare("INSERT OR IGNORE INTO node_keys(key, node_id) VALUES (?1, ?2)")?;
-            let mut ins_assert = tx.prepare(
-                "INSERT INTO assertions(source_id, node_id, edge_id, kind, location, observed_at, props, valid_from)
-                 VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for (i, n) in resolution.nodes.iter().enumerate() {
-                let canonical = n
-                    .canonical_key()
-                    .map(|k| k.as_str().to_string())
-                    .unwrap_or_default();
-                let fact_props: Vec<(&Map<String, Value>, String)> = n
-                    .facts
-                    .iter()
-                    .filter_map(|&fi| match &facts[fi] {
-                        Fact::Node(nf) => Some((
-                            &nf.props,
-                            format!(
-                                "{}{}",
-                                paths[fact_source[fi]],
-                                loc_suffix(&nf.prov.location.compact())
-                            ),
-                        )),
-                        Fact::Edge(_) => None,
-                    })
-                    .collect();
-                let id = match n.existing {
-                    Some(id) => {
-                        let (stored_key, stored_placeholder, stored_name, stored_kind): (
-                            String,
-                            i64,
-                            Option<String>,
-                            String,
-                        ) = get_node.query_row([id], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                        })?;
-                        let key = match Key::parse(&stored_key) {
-                            Some(old)
-                                if n.canonical_key().is_some_and(|new| {
-                                    (new.kind().rank(), new.as_str())
-                                        < (old.kind().rank(), old.as_str())
-                                }) =>
-                            {
-                                canonical.clone()
-                            }
-                            _ => stored_key,
-                        };
-                        let placeholder = stored_placeholder != 0 && n.placeholder;
-                        let kind = if stored_kind.is_empty() || stored_placeholder != 0 {
-                            n.kind.clone()
-                        } else {
-                            stored_kind
-                        };
-                        upd_node.execute(params![
-                            id,
-                            key,
-                            placeholder as i64,
-                            stored_name.or_else(|| n.name.clone()),
-                            kind,
-                            n.system,
-                            n.label.as_str(),
-                            started,
-                            snap
-                        ])?;
-                        recompute_nodes.insert(id);
-                        report.nodes_updated += 1;
-                        id
-                    }
-                    None => {
-                        let said: Vec<Said<'_>> = fact_props
-                            .iter()
-                            .map(|(p, s)| Said {
-                                props: p,
-                                source: s.clone(),
-                            })
-                            .collect();
-                        let (props, conflicts) = merge(&said);
-                        ins_node.execute(params![
-                            n.label.as_str(),
-                            n.kind,
-                            n.system,
-                            canonical,
-                            n.name,
-                            map_text(&props),
-                            map_text(&conflicts),
-                            n.placeholder as i64,
-                            started,
-                            snap
-                        ])?;
-                        report.nodes_created += 1;
-                        tx.last_insert_rowid()
-                    }
-                };
-                node_ids[i] = id;
-                for k in &n.keys {
-                    ins_key.execute(params![k.as_str(), id])?;
-                }
-                for &fi in &n.facts {
-                    if let Fact::Node(nf) = &facts[fi] {
-                        let observed = nf
-                            .prov
-                            .observed_at
-                            .clone()
-                            .or_else(|| source_observed[fact_source[fi]].clone());
-                        ins_assert.execute(params![
-                            source_ids[fact_source[fi]],
-                            id,
-                            nf.kind,
-                            nf.prov.location.compact(),
-                            observed,
-                            map_text(&nf.props),
-                            snap
-                        ])?;
-                    }
-                }
-                if fail_after.is_some_and(|n| i + 1 >= n) {
-                    return Err(StoreError::Injected("after-nodes"));
-                }
-                if i % 20_000 == 0 {
-                    progress(Progress::Writing { done: i, total });
-                }
-            }
-        }
-
-        // Edges and edge assertions.
-        let mut new_edges: HashMap<i64, Vec<usize>> = HashMap::new();
-        let mut recompute_edges: HashSet<i64> = superseded_edges.iter().copied().collect();
-        {
-            let mut upsert = tx.prepare(
-                "INSERT INTO edges(src, kind, dst, first_snapshot, last_snapshot) VALUES (?1, ?2, ?3, ?4, ?4)
-                 ON CONFLICT(src, kind, dst) DO UPDATE SET last_snapshot = excluded.last_snapshot, retired_snapshot = NULL
-                 RETURNING id, first_snapshot = ?4",
-            )?;
-            let mut ins_assert = tx.prepare(
-                "INSERT INTO assertions(source_id, node_id, edge_id, kind, location, observed_at, props, valid_from)
-                 VALUES (?1, NULL, ?2, NULL, ?3, ?4, ?5, ?6)",
-            )?;
-            for (j, e) in resolution.edges.iter().enumerate() {
-                let Fact::Edge(ef) = &facts[e.fact] else {
-                    continue;
-                };
-                let (src, dst) = (node_ids[e.from], node_ids[e.to]);
-                let (edge_id, is_new): (i64, bool) = upsert
-                    .query_row(params![src, ef.kind.as_str(), dst, snap], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })?;
-                let observed = ef
-                    .prov
-                    .observed_at
-                    .clone()
-                    .or_else(|| source_observed[fact_source[e.fact]].clone());
-                ins_assert.execute(params![
-                    source_ids[fact_source[e.fact]],
-                    edge_id,
-                    ef.prov.location.compact(),
-                    observed,
-                    map_text(&ef.props),
-                    snap
-                ])?;
-                if is_new && !recompute_edges.contains(&edge_id) {
-                    new_edges.entry(edge_id).or_default().push(e.fact);
-                } else {
-                    new_edges.remove(&edge_id);
-                    recompute_edges.insert(edge_id);
-                }
-                if j % 20_000 == 0 {
-                    progress(Progress::Writing {
-                        done: resolution.nodes.len() + j,
-                        total,
-                    });
-                }
-            }
+        let mut run = crate::ingest::Run::begin(&tx, &fp, fail_after)?;
+        for (i, chunk) in chunks.enumerate() {
+            progress(Progress::Chunk {
+                index: i,
+                files: chunk.len(),
+            });
+            run.add(chunk, progress)?;
         }
         progress(Progress::Finishing);
-        report.edges_created = new_edges.len();
-        {
-            let mut upd = tx.prepare("UPDATE edges SET props = ?2 WHERE id = ?1")?;
-            for (edge_id, fis) in &new_edges {
-                let said: Vec<Said<'_>> = fis
-                    .iter()
-                    .filter_map(|&fi| match &facts[fi] {
-                        Fact::Edge(ef) if !ef.props.is_empty() => Some(Said {
-                            props: &ef.props,
-                            source: format!(
-                                "{}{}",
-                                paths[fact_source[fi]],
-                                loc_suffix(&ef.prov.location.compact())
-                            ),
-                        }),
-                        _ => None,
-                    })
-                    .collect();
-                if !said.is_empty() {
-                    upd.execute(params![edge_id, map_text(&merge(&said).0)])?;
-                }
-            }
-        }
-        for &id in &recompute_edges {
-            recompute(&tx, "edges", id)?;
-        }
-        for &id in &recompute_nodes {
-            recompute(&tx, "nodes", id)?;
-        }
-
-        // Retire what nothing asserts any more.
-        let mut retire_candidates: HashSet<i64> = superseded_nodes.into_iter().collect();
-        for &e in &superseded_edges {
-            let live: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM assertions WHERE edge_id = ?1 AND valid_to IS NULL)",
-                [e],
-                |r| r.get(0),
-            )?;
-            if !live {
-                let (s, d): (i64, i64) = tx.query_row(
-                    "UPDATE edges SET retired_snapshot = ?2 WHERE id = ?1 RETURNING src, dst",
-                    params![e, snap],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?;
-                retire_candidates.insert(s);
-                retire_candidates.insert(d);
-                report.edges_retired += 1;
-            }
-        }
-        for id in retire_candidates {
-            let live: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM assertions WHERE node_id = ?1 AND valid_to IS NULL)
-                     OR EXISTS (SELECT 1 FROM edges WHERE (src = ?1 OR dst = ?1) AND retired_snapshot IS NULL)",
-                [id],
-                |r| r.get(0),
-            )?;
-            if !live {
-                report.nodes_retired += tx.execute("UPDATE nodes SET retired_snapshot = ?2 WHERE id = ?1 AND retired_snapshot IS NULL", params![id, snap])?;
-            }
-        }
-
-        let summary = json!({
-            "files": report.files, "records": report.records, "facts": report.facts,
-            "nodes_created": report.nodes_created, "nodes_updated": report.nodes_updated,
-            "nodes_merged": report.nodes_merged, "nodes_retired": report.nodes_retired,
-            "edges_created": report.edges_created, "edges_retired": report.edges_retired,
-            "errors": report.errors.len(), "secrets_redacted": report.secrets_redacted,
-        });
-        tx.execute(
-            "UPDATE snapshots SET finished_at = ?2, summary = ?3 WHERE id = ?1",
-            params![snap, now(), summary.to_string()],
-        )?;
+        let report = run.finish()?;
         tx.commit()?;
         Ok(report)
     }

@@ -123,7 +123,7 @@ fn three_sources() -> Vec<SourceBatch> {
 #[test]
 fn one_key_from_three_sources_is_one_node_with_every_source() {
     let mut s = SqliteStore::open_in_memory(fp()).unwrap();
-    let report = s.ingest(three_sources(), &mut |_| {}).unwrap();
+    let report = s.ingest_all(three_sources(), &mut |_| {}).unwrap();
     assert!(report.errors.is_empty());
     let id = s.find(&key_id()).unwrap().expect("found by access key id");
     let n = s.node(id).unwrap().unwrap();
@@ -150,9 +150,9 @@ fn one_key_from_three_sources_is_one_node_with_every_source() {
 #[test]
 fn the_same_facts_in_a_second_snapshot_change_nothing_but_time() {
     let mut s = SqliteStore::open_in_memory(fp()).unwrap();
-    s.ingest(three_sources(), &mut |_| {}).unwrap();
+    s.ingest_all(three_sources(), &mut |_| {}).unwrap();
     let before = s.stats().unwrap();
-    let r = s.ingest(three_sources(), &mut |_| {}).unwrap();
+    let r = s.ingest_all(three_sources(), &mut |_| {}).unwrap();
     assert_eq!(r.nodes_created, 0);
     assert_eq!(r.nodes_retired, 0);
     let after = s.stats().unwrap();
@@ -174,10 +174,10 @@ fn the_same_facts_in_a_second_snapshot_change_nothing_but_time() {
 #[test]
 fn a_newer_export_of_a_scope_retires_what_it_no_longer_lists() {
     let mut s = SqliteStore::open_in_memory(fp()).unwrap();
-    s.ingest(three_sources(), &mut |_| {}).unwrap();
+    s.ingest_all(three_sources(), &mut |_| {}).unwrap();
     // The key was deleted: the new report and key listing no longer show it.
     let r = s
-        .ingest(
+        .ingest_all(
             vec![
                 batch("report2.csv", "report:1111", vec![]),
                 batch("keys2.json", "keys:1111", vec![]),
@@ -202,7 +202,7 @@ fn a_newer_export_of_a_scope_retires_what_it_no_longer_lists() {
 fn disagreeing_sources_are_both_kept() {
     let mut s = SqliteStore::open_in_memory(fp()).unwrap();
     let k = Key::email("cy@corp.example");
-    s.ingest(
+    s.ingest_all(
         vec![
             batch(
                 "roster.csv",
@@ -241,7 +241,7 @@ fn disagreeing_sources_are_both_kept() {
 #[test]
 fn a_later_fact_can_merge_two_stored_nodes() {
     let mut s = SqliteStore::open_in_memory(fp()).unwrap();
-    s.ingest(
+    s.ingest_all(
         vec![
             batch(
                 "a",
@@ -286,7 +286,7 @@ fn a_later_fact_can_merge_two_stored_nodes() {
     );
     let old = s.find("okta:00u1").unwrap().unwrap();
     let r = s
-        .ingest(
+        .ingest_all(
             vec![batch(
                 "c",
                 "c",
@@ -317,7 +317,7 @@ fn a_failure_mid_ingest_leaves_the_store_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.db");
     let mut s = SqliteStore::open(&path, fp()).unwrap();
-    s.ingest(
+    s.ingest_all(
         vec![batch(
             "roster.csv",
             "roster",
@@ -333,7 +333,7 @@ fn a_failure_mid_ingest_leaves_the_store_as_it_was() {
     .unwrap();
     let before = s.stats().unwrap();
     s.inject_failure_after_nodes(Some(2));
-    let err = s.ingest(three_sources(), &mut |_| {});
+    let err = s.ingest_all(three_sources(), &mut |_| {});
     assert!(err.is_err());
     drop(s);
     let s = SqliteStore::open(&path, fp()).unwrap();
@@ -360,7 +360,7 @@ fn secret_shaped_values_are_redacted_before_storage() {
     let mut s = SqliteStore::open_in_memory(fp()).unwrap();
     let token = format!("xoxb-{}", "1234567890-abcdefghijklmnop");
     let r = s
-        .ingest(
+        .ingest_all(
             vec![batch(
                 "a",
                 "a",
@@ -377,4 +377,26 @@ fn secret_shaped_values_are_redacted_before_storage() {
     assert_eq!(r.secrets_redacted, 1);
     let n = s.node(s.find("id:t/1").unwrap().unwrap()).unwrap().unwrap();
     assert!(!serde_json::to_string(&n.props).unwrap().contains(&token));
+}
+
+#[test]
+fn chunks_resolve_against_earlier_chunks_like_one_batch() {
+    // One source per chunk, in an order where the edge to the owner arrives before
+    // the owner and the key's second observation arrives in a later chunk.
+    let mut one = SqliteStore::open_in_memory(fp()).unwrap();
+    one.ingest_all(three_sources(), &mut |_| {}).unwrap();
+    let mut chunked = SqliteStore::open_in_memory(fp()).unwrap();
+    let mut chunks = three_sources().into_iter().map(|b| vec![b]);
+    let r = chunked.ingest(&mut chunks, &mut |_| {}).unwrap();
+    assert_eq!(r.nodes_created, 4, "credential, IAM user, owner; the placeholder principal is filled in, not duplicated");
+    let (a, b) = (one.stats().unwrap(), chunked.stats().unwrap());
+    assert_eq!((a.nodes, a.edges, a.assertions), (b.nodes, b.edges, b.assertions));
+    let id = chunked.find(&key_id()).unwrap().unwrap();
+    let n = chunked.node(id).unwrap().unwrap();
+    assert_eq!(n.props["last_used"], "2024-05-01T00:00:00Z");
+    assert_eq!(chunked.node_assertions(id).unwrap().len(), 2);
+    let owner = chunked.find("bo@corp.example").unwrap().unwrap();
+    let human = chunked.node(owner).unwrap().unwrap();
+    assert!(!human.brief.placeholder);
+    assert_eq!(human.brief.kind, "employee");
 }

@@ -1,0 +1,509 @@
+//! One ingest: a snapshot written chunk by chunk inside one transaction.
+//!
+//! For each chunk: record its sources and input errors, supersede older
+//! assertions of the same scopes, resolve its facts against everything already
+//! stored (including earlier chunks), write nodes, keys, edges and assertions.
+//! At the end: recompute the merged view of everything touched, retire what
+//! nothing asserts any more, and write the snapshot's summary.
+
+use crate::merge::{merge, Said};
+use crate::sqlite::{loc_suffix, map_text, merge_nodes, now, recompute};
+use crate::{IngestReport, Progress, Result, SourceBatch, StoreError};
+use custody_graph::{Existing, Resolver};
+use custody_model::{guard, Fact, Fingerprinter, Key, Label};
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+pub struct Run<'t, 'c> {
+    tx: &'t Transaction<'c>,
+    fp: &'t Fingerprinter,
+    fail_after_nodes: Option<usize>,
+    snap: i64,
+    started: String,
+    report: IngestReport,
+    inputs: Vec<String>,
+    /// Nodes and edges whose merged view must be recomputed from the database.
+    recompute_nodes: HashSet<i64>,
+    recompute_edges: HashSet<i64>,
+    /// Created by this ingest (a later chunk naming them again is not an "update").
+    created_nodes: HashSet<i64>,
+    created_edges: HashSet<i64>,
+    superseded_nodes: HashSet<i64>,
+    superseded_edges: HashSet<i64>,
+    nodes_written: usize,
+}
+
+impl<'t, 'c> Run<'t, 'c> {
+    pub fn begin(
+        tx: &'t Transaction<'c>,
+        fp: &'t Fingerprinter,
+        fail_after_nodes: Option<usize>,
+    ) -> Result<Self> {
+        let started = now();
+        tx.execute(
+            "INSERT INTO snapshots(started_at, inputs) VALUES (?1, '[]')",
+            [&started],
+        )?;
+        let snap = tx.last_insert_rowid();
+        Ok(Run {
+            tx,
+            fp,
+            fail_after_nodes,
+            snap,
+            started,
+            report: IngestReport {
+                snapshot: snap,
+                ..Default::default()
+            },
+            inputs: Vec::new(),
+            recompute_nodes: HashSet::new(),
+            recompute_edges: HashSet::new(),
+            created_nodes: HashSet::new(),
+            created_edges: HashSet::new(),
+            superseded_nodes: HashSet::new(),
+            superseded_edges: HashSet::new(),
+            nodes_written: 0,
+        })
+    }
+
+    /// Adds one chunk of sources.
+    pub fn add(
+        &mut self,
+        mut batch: Vec<SourceBatch>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<()> {
+        let t0 = Instant::now();
+        let tx = self.tx;
+        let snap = self.snap;
+        for sb in &mut batch {
+            for f in &mut sb.facts {
+                self.report.secrets_redacted += guard::scrub_fact(f, self.fp);
+            }
+            for e in &mut sb.errors {
+                if let Some(m) = guard::redact_text(&e.message, self.fp) {
+                    e.message = m;
+                }
+            }
+        }
+        self.report.files += batch.len();
+
+        // Sources, their input errors, and supersession of older exports of their scopes.
+        let mut source_ids = Vec::with_capacity(batch.len());
+        let mut source_observed = Vec::with_capacity(batch.len());
+        let mut paths = Vec::with_capacity(batch.len());
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO sources(snapshot_id, format, path, scope, sha256, observed_at, records, facts, errors)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            let mut err = tx.prepare_cached(
+                "INSERT INTO input_errors(snapshot_id, connector, path, location, message) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut sup = tx.prepare_cached(
+                "UPDATE assertions SET valid_to = ?2 WHERE valid_to IS NULL AND source_id IN
+                 (SELECT id FROM sources WHERE scope = ?1 AND snapshot_id < ?2)
+                 RETURNING node_id, edge_id",
+            )?;
+            for sb in &mut batch {
+                ins.execute(params![
+                    snap,
+                    sb.format,
+                    sb.path,
+                    sb.scope,
+                    sb.sha256,
+                    sb.observed_at,
+                    sb.records as i64,
+                    sb.facts.len() as i64,
+                    sb.errors.len() as i64
+                ])?;
+                source_ids.push(tx.last_insert_rowid());
+                source_observed.push(sb.observed_at.clone());
+                paths.push(sb.path.clone());
+                self.inputs.push(sb.path.clone());
+                self.report.records += sb.records;
+                for e in &sb.errors {
+                    err.execute(params![
+                        snap,
+                        e.connector,
+                        e.source_path,
+                        e.location.compact(),
+                        e.message
+                    ])?;
+                }
+                self.report.errors.append(&mut sb.errors);
+                let rows = sup.query_map(params![sb.scope, snap], |r| {
+                    Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
+                })?;
+                for row in rows {
+                    match row? {
+                        (Some(n), _) => {
+                            self.superseded_nodes.insert(n);
+                        }
+                        (_, Some(e)) => {
+                            self.superseded_edges.insert(e);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+
+        let mut facts = Vec::new();
+        let mut fact_source = Vec::new();
+        for (i, sb) in batch.into_iter().enumerate() {
+            fact_source.extend(std::iter::repeat_n(i, sb.facts.len()));
+            facts.extend(sb.facts);
+        }
+        self.report.facts += facts.len();
+        progress(Progress::Resolving { facts: facts.len() });
+
+        // Resolve against what is stored (earlier snapshots and earlier chunks).
+        let store_empty: bool =
+            tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM node_keys)", [], |r| {
+                r.get(0)
+            })?;
+        let resolution = {
+            let mut stmt = tx.prepare_cached("SELECT n.id, n.label FROM node_keys k JOIN nodes n ON n.id = k.node_id WHERE k.key = ?1")?;
+            let mut lookup_error = None;
+            let mut lookup = |k: &Key| -> Option<Existing> {
+                if store_empty {
+                    return None;
+                }
+                match stmt
+                    .query_row([k.as_str()], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .optional()
+                {
+                    Ok(found) => found.and_then(|(id, l)| {
+                        Some(Existing {
+                            id,
+                            label: l.parse::<Label>().ok()?,
+                        })
+                    }),
+                    Err(e) => {
+                        lookup_error.get_or_insert(e);
+                        None
+                    }
+                }
+            };
+            let r = Resolver::new().resolve(&facts, &mut lookup);
+            if let Some(e) = lookup_error {
+                return Err(e.into());
+            }
+            r
+        };
+        let t_resolved = t0.elapsed();
+        self.report
+            .warnings
+            .extend(resolution.warnings.iter().cloned());
+        for &(gone, kept) in &resolution.merges {
+            merge_nodes(tx, gone, kept, snap)?;
+            for set in [&mut self.recompute_nodes, &mut self.superseded_nodes] {
+                if set.remove(&gone) {
+                    set.insert(kept);
+                }
+            }
+            self.recompute_nodes.insert(kept);
+            self.report.nodes_merged += 1;
+        }
+
+        // Nodes, keys and node assertions.
+        let total = resolution.nodes.len() + resolution.edges.len();
+        let mut node_ids = vec![0i64; resolution.nodes.len()];
+        {
+            let mut ins_node = tx.prepare_cached(
+                "INSERT INTO nodes(label, kind, system, key, name, props, conflicts, placeholder, first_seen, last_seen, first_snapshot, last_snapshot)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?10)",
+            )?;
+            let mut get_node =
+                tx.prepare_cached("SELECT key, placeholder, name, kind FROM nodes WHERE id = ?1")?;
+            let mut upd_node = tx.prepare_cached(
+                "UPDATE nodes SET key = ?2, placeholder = ?3, name = ?4, kind = ?5,
+                 system = CASE WHEN ?3 = 0 AND placeholder = 1 THEN ?6 ELSE system END,
+                 label = CASE WHEN placeholder = 1 THEN ?7 ELSE label END,
+                 last_seen = ?8, last_snapshot = ?9, retired_snapshot = NULL WHERE id = ?1",
+            )?;
+            let mut ins_key =
+                tx.prepare_cached("INSERT OR IGNORE INTO node_keys(key, node_id) VALUES (?1, ?2)")?;
+            let mut ins_assert = tx.prepare_cached(
+                "INSERT INTO assertions(source_id, node_id, edge_id, kind, location, observed_at, props, valid_from)
+                 VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for (i, n) in resolution.nodes.iter().enumerate() {
+                let canonical = n
+                    .canonical_key()
+                    .map(|k| k.as_str().to_string())
+                    .unwrap_or_default();
+                let id = match n.existing {
+                    Some(id) => {
+                        let (stored_key, stored_placeholder, stored_name, stored_kind): (
+                            String,
+                            i64,
+                            Option<String>,
+                            String,
+                        ) = get_node.query_row([id], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        })?;
+                        let better = |old: &Key| {
+                            n.canonical_key().is_some_and(|new| {
+                                (new.kind().rank(), new.as_str())
+                                    < (old.kind().rank(), old.as_str())
+                            })
+                        };
+                        let key = match Key::parse(&stored_key) {
+                            Some(old) if better(&old) => canonical.clone(),
+                            _ => stored_key,
+                        };
+                        let placeholder = stored_placeholder != 0 && n.placeholder;
+                        let kind = if stored_kind.is_empty() || stored_placeholder != 0 {
+                            n.kind.clone()
+                        } else {
+                            stored_kind
+                        };
+                        upd_node.execute(params![
+                            id,
+                            key,
+                            placeholder as i64,
+                            stored_name.or_else(|| n.name.clone()),
+                            kind,
+                            n.system,
+                            n.label.as_str(),
+                            self.started,
+                            snap
+                        ])?;
+                        self.recompute_nodes.insert(id);
+                        if !self.created_nodes.contains(&id) {
+                            self.report.nodes_updated += 1;
+                        }
+                        id
+                    }
+                    None => {
+                        let said: Vec<Said<'_>> = n
+                            .facts
+                            .iter()
+                            .filter_map(|&fi| match &facts[fi] {
+                                Fact::Node(nf) => Some(Said {
+                                    props: &nf.props,
+                                    source: format!(
+                                        "{}{}",
+                                        paths[fact_source[fi]],
+                                        loc_suffix(&nf.prov.location.compact())
+                                    ),
+                                }),
+                                Fact::Edge(_) => None,
+                            })
+                            .collect();
+                        let (props, conflicts) = merge(&said);
+                        ins_node.execute(params![
+                            n.label.as_str(),
+                            n.kind,
+                            n.system,
+                            canonical,
+                            n.name,
+                            map_text(&props),
+                            map_text(&conflicts),
+                            n.placeholder as i64,
+                            self.started,
+                            snap
+                        ])?;
+                        let id = tx.last_insert_rowid();
+                        self.created_nodes.insert(id);
+                        self.report.nodes_created += 1;
+                        id
+                    }
+                };
+                node_ids[i] = id;
+                for k in &n.keys {
+                    ins_key.execute(params![k.as_str(), id])?;
+                }
+                for &fi in &n.facts {
+                    if let Fact::Node(nf) = &facts[fi] {
+                        let observed = nf
+                            .prov
+                            .observed_at
+                            .clone()
+                            .or_else(|| source_observed[fact_source[fi]].clone());
+                        ins_assert.execute(params![
+                            source_ids[fact_source[fi]],
+                            id,
+                            nf.kind,
+                            nf.prov.location.compact(),
+                            observed,
+                            map_text(&nf.props),
+                            snap
+                        ])?;
+                    }
+                }
+                self.nodes_written += 1;
+                if self
+                    .fail_after_nodes
+                    .is_some_and(|limit| self.nodes_written >= limit)
+                {
+                    return Err(StoreError::Injected("after-nodes"));
+                }
+                if i % 20_000 == 0 {
+                    progress(Progress::Writing { done: i, total });
+                }
+            }
+        }
+        let t_nodes = t0.elapsed();
+
+        // Edges and edge assertions.
+        let mut new_edges: HashMap<i64, Vec<usize>> = HashMap::new();
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO edges(src, kind, dst, first_snapshot, last_snapshot) VALUES (?1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT(src, kind, dst) DO UPDATE SET last_snapshot = excluded.last_snapshot, retired_snapshot = NULL
+                 RETURNING id, first_snapshot = ?4",
+            )?;
+            let mut ins_assert = tx.prepare_cached(
+                "INSERT INTO assertions(source_id, node_id, edge_id, kind, location, observed_at, props, valid_from)
+                 VALUES (?1, NULL, ?2, NULL, ?3, ?4, ?5, ?6)",
+            )?;
+            for (j, e) in resolution.edges.iter().enumerate() {
+                let Fact::Edge(ef) = &facts[e.fact] else {
+                    continue;
+                };
+                let (src, dst) = (node_ids[e.from], node_ids[e.to]);
+                let (edge_id, is_new): (i64, bool) = upsert
+                    .query_row(params![src, ef.kind.as_str(), dst, snap], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?;
+                let observed = ef
+                    .prov
+                    .observed_at
+                    .clone()
+                    .or_else(|| source_observed[fact_source[e.fact]].clone());
+                ins_assert.execute(params![
+                    source_ids[fact_source[e.fact]],
+                    edge_id,
+                    ef.prov.location.compact(),
+                    observed,
+                    map_text(&ef.props),
+                    snap
+                ])?;
+                // Edges first made in this chunk get their view from memory; any
+                // other edge is recomputed from the database at the end.
+                if is_new && !self.created_edges.contains(&edge_id) {
+                    new_edges.entry(edge_id).or_default().push(e.fact);
+                } else {
+                    self.recompute_edges.insert(edge_id);
+                }
+                if j % 20_000 == 0 {
+                    progress(Progress::Writing {
+                        done: resolution.nodes.len() + j,
+                        total,
+                    });
+                }
+            }
+        }
+        {
+            let mut upd = tx.prepare_cached("UPDATE edges SET props = ?2 WHERE id = ?1")?;
+            for (edge_id, fis) in &new_edges {
+                let said: Vec<Said<'_>> = fis
+                    .iter()
+                    .filter_map(|&fi| match &facts[fi] {
+                        Fact::Edge(ef) if !ef.props.is_empty() => Some(Said {
+                            props: &ef.props,
+                            source: format!(
+                                "{}{}",
+                                paths[fact_source[fi]],
+                                loc_suffix(&ef.prov.location.compact())
+                            ),
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                if !said.is_empty() {
+                    upd.execute(params![edge_id, map_text(&merge(&said).0)])?;
+                }
+            }
+        }
+        self.report.edges_created += new_edges.len();
+        self.created_edges.extend(new_edges.into_keys());
+        tracing::info!(
+            "chunk: {} facts, {} nodes, {} edges; resolved {:.2}s, nodes written {:.2}s, edges written {:.2}s",
+            facts.len(),
+            resolution.nodes.len(),
+            resolution.edges.len(),
+            t_resolved.as_secs_f64(),
+            (t_nodes - t_resolved).as_secs_f64(),
+            (t0.elapsed() - t_nodes).as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// Recomputes what must be, retires what nothing asserts, writes the summary.
+    pub fn finish(mut self) -> Result<IngestReport> {
+        let t0 = Instant::now();
+        let tx = self.tx;
+        let snap = self.snap;
+        for &id in self.recompute_edges.union(&self.superseded_edges) {
+            recompute(tx, "edges", id)?;
+        }
+        for &id in self.recompute_nodes.union(&self.superseded_nodes) {
+            recompute(tx, "nodes", id)?;
+        }
+        let mut candidates: HashSet<i64> = self.superseded_nodes.iter().copied().collect();
+        for &e in &self.superseded_edges {
+            let live: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM assertions WHERE edge_id = ?1 AND valid_to IS NULL)",
+                [e],
+                |r| r.get(0),
+            )?;
+            if !live {
+                let ends: Option<(i64, i64)> = tx
+                    .query_row(
+                        "UPDATE edges SET retired_snapshot = ?2 WHERE id = ?1 AND retired_snapshot IS NULL RETURNING src, dst",
+                        params![e, snap],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                if let Some((s, d)) = ends {
+                    candidates.insert(s);
+                    candidates.insert(d);
+                    self.report.edges_retired += 1;
+                }
+            }
+        }
+        for id in candidates {
+            let live: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM assertions WHERE node_id = ?1 AND valid_to IS NULL)
+                     OR EXISTS (SELECT 1 FROM edges WHERE (src = ?1 OR dst = ?1) AND retired_snapshot IS NULL)",
+                [id],
+                |r| r.get(0),
+            )?;
+            if !live {
+                self.report.nodes_retired += tx.execute(
+                    "UPDATE nodes SET retired_snapshot = ?2 WHERE id = ?1 AND retired_snapshot IS NULL",
+                    params![id, snap],
+                )?;
+            }
+        }
+        let r = &self.report;
+        let summary = json!({
+            "files": r.files, "records": r.records, "facts": r.facts,
+            "nodes_created": r.nodes_created, "nodes_updated": r.nodes_updated,
+            "nodes_merged": r.nodes_merged, "nodes_retired": r.nodes_retired,
+            "edges_created": r.edges_created, "edges_retired": r.edges_retired,
+            "errors": r.errors.len(), "secrets_redacted": r.secrets_redacted,
+        });
+        tx.execute(
+            "UPDATE snapshots SET finished_at = ?2, inputs = ?3, summary = ?4 WHERE id = ?1",
+            params![
+                snap,
+                now(),
+                Value::from(self.inputs.clone()).to_string(),
+                summary.to_string()
+            ],
+        )?;
+        tracing::info!(
+            "finish: recomputed views and retired in {:.2}s",
+            t0.elapsed().as_secs_f64()
+        );
+        Ok(self.report)
+    }
+}
