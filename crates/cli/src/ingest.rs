@@ -191,7 +191,7 @@ fn parse_one(c: &Candidate, format: Format, ctx: &ParseContext<'_>) -> SourceBat
 const CHUNK_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads every input into the store as one snapshot. Files are recognised from
-/// their first 64 KiB, ordered by format then path (HR before the IdP, so a human's
+/// their first 64 KiB, ordered by system, folder and format (HR before the IdP, so a human's
 /// kind comes from HR), and parsed in parallel in chunks of about 64 MiB, each
 /// written before the next is read.
 pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<IngestOutput> {
@@ -224,7 +224,22 @@ pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<
             Detected::Failed(e) => errors.push(e),
         }
     }
-    files.sort_by(|a, b| (a.1, &a.0.path).cmp(&(b.1, &b.0.path)));
+    // One system's exports of one folder (an AWS account) land in the same chunk,
+    // so their facts resolve in memory; HR comes before the IdP, so a human's kind
+    // comes from HR.
+    let order = |f: Format| match f.system() {
+        "aws" => 0,
+        "hris" => 1,
+        _ => 2,
+    };
+    files.sort_by(|a, b| {
+        (order(a.1), a.0.path.parent(), a.1, &a.0.path).cmp(&(
+            order(b.1),
+            b.0.path.parent(),
+            b.1,
+            &b.0.path,
+        ))
+    });
     let mut chunks: Vec<Vec<(Candidate, Format)>> = Vec::new();
     let mut size = 0u64;
     for (c, f, len) in files {
@@ -266,30 +281,40 @@ pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<
             errors: read_errors,
         }]
     });
-    let parsed_chunks = chunks.into_iter().map(|chunk| {
-        bar.set_message("reading");
-        let batches: Vec<SourceBatch> = chunk
-            .par_iter()
-            .map(|(c, f)| parse_one(c, *f, &ctx))
-            .collect();
-        summaries.extend(batches.iter().map(|b| FileSummary {
-            path: b.path.clone(),
-            format: b.format.clone(),
-            records: b.records,
-            facts: b.facts.len(),
-            errors: b.errors.len(),
-        }));
-        bar.inc(batches.len() as u64);
-        batches
-    });
-    let mut all = first.into_iter().chain(parsed_chunks);
-    let report = store.ingest(&mut all, &mut |p| match p {
-        Progress::Chunk { .. } => {}
-        Progress::Resolving { facts } => bar.set_message(format!("resolving {facts} facts")),
-        Progress::Writing { .. } => bar.set_message("writing"),
-        Progress::Finishing => bar.set_message("finishing"),
+    // Parse the next chunk on another thread while this one is written.
+    let report = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SourceBatch>>(1);
+        let parser_bar = bar.clone();
+        let ctx = &ctx;
+        scope.spawn(move || {
+            for chunk in chunks {
+                let batches: Vec<SourceBatch> = chunk
+                    .par_iter()
+                    .map(|(c, f)| parse_one(c, *f, ctx))
+                    .collect();
+                parser_bar.inc(batches.len() as u64);
+                if tx.send(batches).is_err() {
+                    break; // the writer stopped (an error): stop reading
+                }
+            }
+        });
+        let parsed = rx.into_iter().inspect(|batches| {
+            summaries.extend(batches.iter().map(|b| FileSummary {
+                path: b.path.clone(),
+                format: b.format.clone(),
+                records: b.records,
+                facts: b.facts.len(),
+                errors: b.errors.len(),
+            }))
+        });
+        let mut all = first.into_iter().chain(parsed);
+        store.ingest(&mut all, &mut |p| match p {
+            Progress::Chunk { .. } => {}
+            Progress::Resolving { facts } => bar.set_message(format!("resolving {facts} facts")),
+            Progress::Writing { .. } => bar.set_message("writing"),
+            Progress::Finishing => bar.set_message("finishing"),
+        })
     })?;
-    drop(all);
     bar.finish_and_clear();
     Ok(IngestOutput {
         snapshot: report.snapshot,

@@ -16,6 +16,11 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
+/// Indexes only reads use (ingest uses `node_keys`, the edges' unique key and
+/// `assertions_source`), dropped for a first load and rebuilt by [`Run::finish`].
+const DEFERRED_DROP: &str = "DROP INDEX IF EXISTS nodes_label_kind; DROP INDEX IF EXISTS nodes_name;
+    DROP INDEX IF EXISTS assertions_node; DROP INDEX IF EXISTS assertions_edge; DROP INDEX IF EXISTS edges_dst;";
+
 pub struct Run<'t, 'c> {
     tx: &'t Transaction<'c>,
     fp: &'t Fingerprinter,
@@ -33,6 +38,12 @@ pub struct Run<'t, 'c> {
     superseded_nodes: HashSet<i64>,
     superseded_edges: HashSet<i64>,
     nodes_written: usize,
+    /// Keys written by this ingest, so later chunks resolve against earlier ones
+    /// without a query; the database is asked only if it held nodes before.
+    written_keys: HashMap<String, (i64, Label)>,
+    /// Nodes this ingest merged away, and the node each became.
+    merged: HashMap<i64, i64>,
+    store_had_nodes: bool,
 }
 
 impl<'t, 'c> Run<'t, 'c> {
@@ -47,6 +58,13 @@ impl<'t, 'c> Run<'t, 'c> {
             [&started],
         )?;
         let snap = tx.last_insert_rowid();
+        let store_had_nodes: bool =
+            tx.query_row("SELECT EXISTS (SELECT 1 FROM node_keys)", [], |r| r.get(0))?;
+        if !store_had_nodes {
+            // A first load: secondary indexes that ingest never reads are built once
+            // at the end, which is much cheaper than maintaining them row by row.
+            tx.execute_batch(DEFERRED_DROP)?;
+        }
         Ok(Run {
             tx,
             fp,
@@ -65,6 +83,9 @@ impl<'t, 'c> Run<'t, 'c> {
             superseded_nodes: HashSet::new(),
             superseded_edges: HashSet::new(),
             nodes_written: 0,
+            written_keys: HashMap::new(),
+            merged: HashMap::new(),
+            store_had_nodes,
         })
     }
 
@@ -160,23 +181,29 @@ impl<'t, 'c> Run<'t, 'c> {
         progress(Progress::Resolving { facts: facts.len() });
 
         // Resolve against what is stored (earlier snapshots and earlier chunks).
-        let store_empty: bool =
-            tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM node_keys)", [], |r| {
-                r.get(0)
-            })?;
         let resolution = {
-            let mut stmt = tx.prepare_cached("SELECT n.id, n.label FROM node_keys k JOIN nodes n ON n.id = k.node_id WHERE k.key = ?1")?;
+            let mut stmt = tx.prepare_cached(
+                "SELECT n.id, n.label FROM node_keys k JOIN nodes n ON n.id = k.node_id WHERE k.key = ?1",
+            )?;
             let mut lookup_error = None;
+            let (written, merged, ask_db) =
+                (&self.written_keys, &self.merged, self.store_had_nodes);
             let mut lookup = |k: &Key| -> Option<Existing> {
-                if store_empty {
+                if let Some(&(mut id, label)) = written.get(k.as_str()) {
+                    while let Some(&kept) = merged.get(&id) {
+                        id = kept;
+                    }
+                    return Some(Existing { id, label });
+                }
+                if !ask_db {
                     return None;
                 }
-                match stmt
+                let found = stmt
                     .query_row([k.as_str()], |r| {
                         Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
                     })
-                    .optional()
-                {
+                    .optional();
+                match found {
                     Ok(found) => found.and_then(|(id, l)| {
                         Some(Existing {
                             id,
@@ -201,6 +228,7 @@ impl<'t, 'c> Run<'t, 'c> {
             .extend(resolution.warnings.iter().cloned());
         for &(gone, kept) in &resolution.merges {
             merge_nodes(tx, gone, kept, snap)?;
+            self.merged.insert(gone, kept);
             for set in [&mut self.recompute_nodes, &mut self.superseded_nodes] {
                 if set.remove(&gone) {
                     set.insert(kept);
@@ -210,7 +238,14 @@ impl<'t, 'c> Run<'t, 'c> {
             self.report.nodes_merged += 1;
         }
 
-        // Nodes, keys and node assertions.
+        // Nodes, keys and node assertions. Each fact's properties are serialised once.
+        let props_text: Vec<String> = facts
+            .iter()
+            .map(|f| match f {
+                Fact::Node(nf) => map_text(&nf.props),
+                Fact::Edge(ef) => map_text(&ef.props),
+            })
+            .collect();
         let total = resolution.nodes.len() + resolution.edges.len();
         let mut node_ids = vec![0i64; resolution.nodes.len()];
         {
@@ -281,30 +316,37 @@ impl<'t, 'c> Run<'t, 'c> {
                         id
                     }
                     None => {
-                        let said: Vec<Said<'_>> = n
-                            .facts
-                            .iter()
-                            .filter_map(|&fi| match &facts[fi] {
-                                Fact::Node(nf) => Some(Said {
-                                    props: &nf.props,
-                                    source: format!(
-                                        "{}{}",
-                                        paths[fact_source[fi]],
-                                        loc_suffix(&nf.prov.location.compact())
-                                    ),
-                                }),
-                                Fact::Edge(_) => None,
-                            })
-                            .collect();
-                        let (props, conflicts) = merge(&said);
+                        // One fact (the common case): its properties are the view.
+                        let (props, conflicts) = match n.facts.as_slice() {
+                            [only] => (props_text[*only].clone(), "{}".to_string()),
+                            _ => {
+                                let said: Vec<Said<'_>> = n
+                                    .facts
+                                    .iter()
+                                    .filter_map(|&fi| match &facts[fi] {
+                                        Fact::Node(nf) => Some(Said {
+                                            props: &nf.props,
+                                            source: format!(
+                                                "{}{}",
+                                                paths[fact_source[fi]],
+                                                loc_suffix(&nf.prov.location.compact())
+                                            ),
+                                        }),
+                                        Fact::Edge(_) => None,
+                                    })
+                                    .collect();
+                                let (p, c) = merge(&said);
+                                (map_text(&p), map_text(&c))
+                            }
+                        };
                         ins_node.execute(params![
                             n.label.as_str(),
                             n.kind,
                             n.system,
                             canonical,
                             n.name,
-                            map_text(&props),
-                            map_text(&conflicts),
+                            props,
+                            conflicts,
                             n.placeholder as i64,
                             self.started,
                             snap
@@ -318,6 +360,9 @@ impl<'t, 'c> Run<'t, 'c> {
                 node_ids[i] = id;
                 for k in &n.keys {
                     ins_key.execute(params![k.as_str(), id])?;
+                    self.written_keys
+                        .entry(k.as_str().to_string())
+                        .or_insert((id, n.label));
                 }
                 for &fi in &n.facts {
                     if let Fact::Node(nf) = &facts[fi] {
@@ -332,7 +377,7 @@ impl<'t, 'c> Run<'t, 'c> {
                             nf.kind,
                             nf.prov.location.compact(),
                             observed,
-                            map_text(&nf.props),
+                            props_text[fi],
                             snap
                         ])?;
                     }
@@ -382,7 +427,7 @@ impl<'t, 'c> Run<'t, 'c> {
                     edge_id,
                     ef.prov.location.compact(),
                     observed,
-                    map_text(&ef.props),
+                    props_text[e.fact],
                     snap
                 ])?;
                 // Edges first made in this chunk get their view from memory; any
@@ -441,6 +486,13 @@ impl<'t, 'c> Run<'t, 'c> {
         let t0 = Instant::now();
         let tx = self.tx;
         let snap = self.snap;
+        if !self.store_had_nodes {
+            tx.execute_batch(crate::schema::INDEXES)?;
+            tracing::info!(
+                "finish: built indexes in {:.2}s",
+                t0.elapsed().as_secs_f64()
+            );
+        }
         for &id in self.recompute_edges.union(&self.superseded_edges) {
             recompute(tx, "edges", id)?;
         }

@@ -149,6 +149,7 @@ pub struct Stats {
     pub edges_by_kind: Vec<(String, usize)>,
     pub snapshots: usize,
     pub sources: usize,
+    /// Every assertion kept, live and superseded (history).
     pub assertions: usize,
     pub input_errors: usize,
 }

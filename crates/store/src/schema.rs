@@ -50,7 +50,6 @@ CREATE TABLE IF NOT EXISTS nodes (
     last_snapshot INTEGER,
     retired_snapshot INTEGER
 );
-CREATE INDEX IF NOT EXISTS nodes_label_kind ON nodes(label, kind);
 CREATE TABLE IF NOT EXISTS node_keys (
     key TEXT PRIMARY KEY,
     node_id INTEGER NOT NULL
@@ -72,7 +71,6 @@ CREATE TABLE IF NOT EXISTS edges (
     retired_snapshot INTEGER,
     UNIQUE (src, kind, dst)
 );
-CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst, kind);
 CREATE TABLE IF NOT EXISTS assertions (
     id INTEGER PRIMARY KEY,
     source_id INTEGER NOT NULL REFERENCES sources(id),
@@ -85,8 +83,6 @@ CREATE TABLE IF NOT EXISTS assertions (
     valid_from INTEGER NOT NULL,
     valid_to INTEGER
 );
-CREATE INDEX IF NOT EXISTS assertions_node ON assertions(node_id) WHERE node_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS assertions_edge ON assertions(edge_id) WHERE edge_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS assertions_source ON assertions(source_id);
 CREATE TABLE IF NOT EXISTS input_errors (
     id INTEGER PRIMARY KEY,
@@ -96,4 +92,14 @@ CREATE TABLE IF NOT EXISTS input_errors (
     location TEXT NOT NULL,
     message TEXT NOT NULL
 );
+"#;
+
+/// Secondary indexes for reads. Created with the schema, dropped during a first
+/// load into an empty database and rebuilt at its end (see `ingest.rs`).
+pub const INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS nodes_label_kind ON nodes(label, kind);
+CREATE INDEX IF NOT EXISTS nodes_name ON nodes(name);
+CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst, kind);
+CREATE INDEX IF NOT EXISTS assertions_node ON assertions(node_id) WHERE node_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS assertions_edge ON assertions(edge_id) WHERE edge_id IS NOT NULL;
 "#;

@@ -52,10 +52,10 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -262144; PRAGMA foreign_keys = OFF;",
+             PRAGMA cache_size = -524288; PRAGMA foreign_keys = OFF;",
         )?;
         conn.execute_batch(SCHEMA)?;
-        conn.execute_batch("CREATE INDEX IF NOT EXISTS nodes_name ON nodes(name);")?;
+        conn.execute_batch(crate::schema::INDEXES)?;
         let get = |k: &str| -> Result<Option<String>> {
             Ok(conn
                 .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
@@ -443,7 +443,7 @@ impl Store for SqliteStore {
             edges: count("SELECT COUNT(*) FROM edges WHERE retired_snapshot IS NULL")?,
             snapshots: count("SELECT COUNT(*) FROM snapshots")?,
             sources: count("SELECT COUNT(*) FROM sources")?,
-            assertions: count("SELECT COUNT(*) FROM assertions WHERE valid_to IS NULL")?,
+            assertions: count("SELECT COUNT(*) FROM assertions")?,
             input_errors: count("SELECT COUNT(*) FROM input_errors")?,
             ..Default::default()
         };

@@ -156,9 +156,11 @@ fn the_same_facts_in_a_second_snapshot_change_nothing_but_time() {
     assert_eq!(r.nodes_created, 0);
     assert_eq!(r.nodes_retired, 0);
     let after = s.stats().unwrap();
+    assert_eq!((before.nodes, before.edges), (after.nodes, after.edges));
     assert_eq!(
-        (before.nodes, before.edges, before.assertions),
-        (after.nodes, after.edges, after.assertions)
+        after.assertions,
+        2 * before.assertions,
+        "history keeps the first snapshot's assertions"
     );
     assert_eq!(after.snapshots, 2);
     let id = s.find(&key_id()).unwrap().unwrap();
@@ -388,10 +390,16 @@ fn chunks_resolve_against_earlier_chunks_like_one_batch() {
     let mut chunked = SqliteStore::open_in_memory(fp()).unwrap();
     let mut chunks = three_sources().into_iter().map(|b| vec![b]);
     let r = chunked.ingest(&mut chunks, &mut |_| {}).unwrap();
-    assert_eq!(r.nodes_created, whole.nodes_created, "placeholders are filled in by later chunks, not duplicated");
+    assert_eq!(
+        r.nodes_created, whole.nodes_created,
+        "placeholders are filled in by later chunks, not duplicated"
+    );
     assert_eq!(r.nodes_created, 3);
     let (a, b) = (one.stats().unwrap(), chunked.stats().unwrap());
-    assert_eq!((a.nodes, a.edges, a.assertions), (b.nodes, b.edges, b.assertions));
+    assert_eq!(
+        (a.nodes, a.edges, a.assertions),
+        (b.nodes, b.edges, b.assertions)
+    );
     let id = chunked.find(&key_id()).unwrap().unwrap();
     let n = chunked.node(id).unwrap().unwrap();
     assert_eq!(n.props["last_used"], "2024-05-01T00:00:00Z");
