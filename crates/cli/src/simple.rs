@@ -103,7 +103,7 @@ pub fn stats(cli: &Cli) -> Result<ExitCode> {
                 );
             }
             println!(
-                "{} snapshots from {} source files; {} live assertions; {} input errors recorded",
+                "{} snapshots from {} source files; {} assertions kept (with history); {} input errors recorded",
                 s.snapshots, s.sources, s.assertions, s.input_errors
             );
             println!();
