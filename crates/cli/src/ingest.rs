@@ -376,19 +376,7 @@ pub fn print_summary(out: &IngestOutput, store: &dyn Store) -> Result<()> {
     }
     let stats = store.stats()?;
     println!();
-    let rows: Vec<Vec<String>> = stats
-        .nodes_by_kind
-        .iter()
-        .map(|(l, k, n)| vec![l.clone(), k.clone(), n.to_string()])
-        .collect();
-    output::table(&["LABEL", "KIND", "NODES"], &rows);
-    println!();
-    let rows: Vec<Vec<String>> = stats
-        .edges_by_kind
-        .iter()
-        .map(|(k, n)| vec![k.clone(), n.to_string()])
-        .collect();
-    output::table(&["EDGE", "COUNT"], &rows);
+    output::kind_tables(&stats);
     for w in &r.warnings {
         println!("warning: {w}");
     }

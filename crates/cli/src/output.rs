@@ -50,3 +50,20 @@ pub fn cell(v: &serde_json::Value) -> String {
         }
     }
 }
+
+/// The node and edge counts by kind, as `ingest` and `stats` print them.
+pub fn kind_tables(stats: &custody_store::Stats) {
+    let rows: Vec<Vec<String>> = stats
+        .nodes_by_kind
+        .iter()
+        .map(|(l, k, n)| vec![l.clone(), k.clone(), n.to_string()])
+        .collect();
+    table(&["LABEL", "KIND", "NODES"], &rows);
+    println!();
+    let rows: Vec<Vec<String>> = stats
+        .edges_by_kind
+        .iter()
+        .map(|(k, n)| vec![k.clone(), n.to_string()])
+        .collect();
+    table(&["EDGE", "COUNT"], &rows);
+}

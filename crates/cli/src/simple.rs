@@ -107,19 +107,7 @@ pub fn stats(cli: &Cli) -> Result<ExitCode> {
                 s.snapshots, s.sources, s.assertions, s.input_errors
             );
             println!();
-            let rows: Vec<Vec<String>> = s
-                .nodes_by_kind
-                .iter()
-                .map(|(l, k, n)| vec![l.clone(), k.clone(), n.to_string()])
-                .collect();
-            output::table(&["LABEL", "KIND", "NODES"], &rows);
-            println!();
-            let rows: Vec<Vec<String>> = s
-                .edges_by_kind
-                .iter()
-                .map(|(k, n)| vec![k.clone(), n.to_string()])
-                .collect();
-            output::table(&["EDGE", "COUNT"], &rows);
+            output::kind_tables(&s);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -13,7 +13,7 @@
 //! | termination date | `termination_date`, `terminated_on`, `end_date`, `last_day` |
 //! | employee id | `employee_id`, `employee_number`, `id` |
 
-use crate::util::strip_bom;
+use crate::util::{csv_error, strip_bom};
 use crate::{InputError, Parsed, SourceFile};
 use custody_model::{
     time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance,
@@ -104,21 +104,7 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
         let rec = match result {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                let msg = match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => {
-                        format!("row has {len} fields, the header has {expected_len}")
-                    }
-                    _ => "unreadable row".to_string(),
-                };
-                parsed.errors.push(InputError::new(
-                    CONNECTOR,
-                    file.path,
-                    Location::Line(line),
-                    msg,
-                ));
+                parsed.errors.push(csv_error(CONNECTOR, file.path, &e));
                 continue;
             }
         };

@@ -83,20 +83,19 @@ fn org_of(links: &Option<Value>) -> Option<String> {
     Some(host.to_string())
 }
 
-fn array<'v>(connector: &str, path: &str, doc: &'v Value) -> Result<&'v [Value], InputError> {
-    doc.as_array().map(Vec::as_slice).ok_or_else(|| {
-        InputError::new(
-            connector,
-            path,
-            Location::Pointer(String::new()),
-            "expected a JSON array (the API's response body)",
-        )
-    })
-}
-
-fn load(connector: &str, file: &SourceFile<'_>, parsed: &mut Parsed) -> Option<Value> {
+/// The JSON array a list endpoint returns; problems go to `parsed.errors`.
+fn load_array(connector: &str, file: &SourceFile<'_>, parsed: &mut Parsed) -> Option<Vec<Value>> {
     match parse_json(connector, file.path, file.bytes) {
-        Ok(v) => Some(v),
+        Ok(Value::Array(items)) => Some(items),
+        Ok(_) => {
+            parsed.errors.push(InputError::new(
+                connector,
+                file.path,
+                Location::Pointer(String::new()),
+                "expected a JSON array (the API's response body)",
+            ));
+            None
+        }
         Err(e) => {
             parsed.errors.push(e);
             None
@@ -115,15 +114,8 @@ fn profile_str<'p>(profile: &'p Map<String, Value>, key: &str) -> Option<&'p str
 pub fn parse_users(file: &SourceFile<'_>) -> Parsed {
     const CONNECTOR: &str = "okta-users";
     let mut parsed = Parsed::default();
-    let Some(doc) = load(CONNECTOR, file, &mut parsed) else {
+    let Some(items) = load_array(CONNECTOR, file, &mut parsed) else {
         return parsed;
-    };
-    let items = match array(CONNECTOR, file.path, &doc) {
-        Ok(i) => i,
-        Err(e) => {
-            parsed.errors.push(e);
-            return parsed;
-        }
     };
     let mut org = None;
     for (i, item) in items.iter().enumerate() {
@@ -214,15 +206,8 @@ pub fn parse_users(file: &SourceFile<'_>) -> Parsed {
 pub fn parse_groups(file: &SourceFile<'_>) -> Parsed {
     const CONNECTOR: &str = "okta-groups";
     let mut parsed = Parsed::default();
-    let Some(doc) = load(CONNECTOR, file, &mut parsed) else {
+    let Some(items) = load_array(CONNECTOR, file, &mut parsed) else {
         return parsed;
-    };
-    let items = match array(CONNECTOR, file.path, &doc) {
-        Ok(i) => i,
-        Err(e) => {
-            parsed.errors.push(e);
-            return parsed;
-        }
     };
     let mut org = None;
     for (i, item) in items.iter().enumerate() {
@@ -275,15 +260,8 @@ pub fn parse_group_members(file: &SourceFile<'_>) -> Parsed {
         ));
         return parsed;
     };
-    let Some(doc) = load(CONNECTOR, file, &mut parsed) else {
+    let Some(items) = load_array(CONNECTOR, file, &mut parsed) else {
         return parsed;
-    };
-    let items = match array(CONNECTOR, file.path, &doc) {
-        Ok(i) => i,
-        Err(e) => {
-            parsed.errors.push(e);
-            return parsed;
-        }
     };
     let group = Endpoint::new(Label::Group, Key::okta(&group_id));
     for (i, item) in items.iter().enumerate() {

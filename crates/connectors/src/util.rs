@@ -179,6 +179,21 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Where and what a CSV reading error is, without quoting the row.
+pub fn csv_error(connector: &str, path: &str, e: &csv::Error) -> InputError {
+    let line = e.position().map(|p| p.line()).unwrap_or(0);
+    let msg = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("row has {len} fields, the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "row is not valid UTF-8".to_string(),
+        _ => "unreadable row".to_string(),
+    };
+    InputError::new(connector, path, Location::Line(line), msg)
+}
+
 /// A CSV cell that the system uses to say "nothing here".
 pub fn csv_value(cell: &str) -> Option<&str> {
     let c = cell.trim();

@@ -78,6 +78,22 @@ struct Slot {
     facts: Vec<usize>,
 }
 
+impl Slot {
+    /// What a slot holds once it has been folded into another.
+    fn vacant() -> Slot {
+        Slot {
+            existing: None,
+            label: Label::Resource,
+            kind: String::new(),
+            system: String::new(),
+            name: None,
+            keys: Vec::new(),
+            placeholder: true,
+            facts: Vec::new(),
+        }
+    }
+}
+
 /// Resolves one batch of facts against what is already stored.
 #[derive(Default)]
 pub struct Resolver {
@@ -140,19 +156,7 @@ impl Resolver {
         };
         let (root, child) = if keep_a { (ra, rb) } else { (rb, ra) };
         self.parent[child] = root;
-        let moved = std::mem::replace(
-            &mut self.slots[child],
-            Slot {
-                existing: None,
-                label: Label::Resource,
-                kind: String::new(),
-                system: String::new(),
-                name: None,
-                keys: Vec::new(),
-                placeholder: true,
-                facts: Vec::new(),
-            },
-        );
+        let moved = std::mem::replace(&mut self.slots[child], Slot::vacant());
         let r = &mut self.slots[root];
         match (r.existing, moved.existing) {
             (Some(keep), Some(gone)) => self.merges.push((gone, keep)),
@@ -299,19 +303,7 @@ impl Resolver {
             if root != s {
                 continue;
             }
-            let slot = std::mem::replace(
-                &mut self.slots[s],
-                Slot {
-                    existing: None,
-                    label: Label::Resource,
-                    kind: String::new(),
-                    system: String::new(),
-                    name: None,
-                    keys: Vec::new(),
-                    placeholder: true,
-                    facts: Vec::new(),
-                },
-            );
+            let slot = std::mem::replace(&mut self.slots[s], Slot::vacant());
             out_index.insert(s, nodes.len());
             nodes.push(ResolvedNode {
                 existing: slot.existing,

@@ -5,7 +5,7 @@
 //! "no value". It carries no access key ids.
 
 use super::{account_of, key_created_key, user_name_key};
-use crate::util::{csv_value, parse_json, strip_bom};
+use crate::util::{csv_error, csv_value, parse_json, strip_bom};
 use crate::{InputError, Parsed, SourceFile};
 use base64::Engine;
 use custody_model::{
@@ -93,19 +93,7 @@ fn parse_csv(path: &str, csv_bytes: &[u8], parsed: &mut Parsed) {
         let rec = match result {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                let msg = match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => {
-                        format!("row has {len} fields, the header has {expected_len}")
-                    }
-                    csv::ErrorKind::Utf8 { .. } => "row is not valid UTF-8".to_string(),
-                    _ => "unreadable row".to_string(),
-                };
-                parsed
-                    .errors
-                    .push(InputError::new(CONNECTOR, path, Location::Line(line), msg));
+                parsed.errors.push(csv_error(CONNECTOR, path, &e));
                 continue;
             }
         };
