@@ -1,0 +1,437 @@
+//! AWS policy evaluation for one request, following AWS's documented logic
+//! (IAM User Guide, "Policy evaluation logic"):
+//!
+//! 1. An explicit `Deny` in any applicable policy denies.
+//! 2. Every layer of Organizations SCPs must allow the action.
+//! 3. Same account: a resource-based policy that names the principal itself (not
+//!    just its account) allows, whatever the identity policies say.
+//! 4. Otherwise identity-based policies must allow; across accounts the resource
+//!    policy must also allow the principal or its account.
+//! 5. A permissions boundary and a session policy, where present, must also allow.
+//!
+//! Conditions are evaluated where the request [`Context`] supplies every key they
+//! test, with the common operators (String*, Arn*, Bool, and `IfExists`). Anything
+//! else is not guessed: a statement that would apply but for an undecided
+//! condition or an unresolved policy variable makes the decision *conditional*,
+//! and the decision lists what was not evaluated.
+
+use crate::pattern::{action_matches, resource_matches};
+use crate::policy::{Condition, Effect, Match, Policy, Principal, Statement};
+use std::collections::HashMap;
+
+/// Values of condition keys and policy variables known for a request
+/// (`aws:username`, `aws:PrincipalTag/team`, `…:sub`). Key names ignore case.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    values: HashMap<String, Vec<String>>,
+}
+
+impl Context {
+    pub fn new() -> Context {
+        Context::default()
+    }
+    pub fn with(mut self, key: &str, value: &str) -> Context {
+        self.values
+            .entry(key.to_ascii_lowercase())
+            .or_default()
+            .push(value.to_string());
+        self
+    }
+    pub fn get(&self, key: &str) -> Option<&[String]> {
+        self.values
+            .get(&key.to_ascii_lowercase())
+            .map(Vec::as_slice)
+    }
+}
+
+/// One request: who, what, on which resource.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The caller's ARN (IAM user, role, or for web identity the provider ARN).
+    pub principal: &'a str,
+    /// `service:Action`.
+    pub action: &'a str,
+    /// The resource ARN (`*` where the action takes none).
+    pub resource: &'a str,
+    pub context: &'a Context,
+}
+
+/// The policies that bear on a request.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet<'a> {
+    /// The principal's identity-based policies (attached, inline, through groups).
+    pub identity: Vec<&'a Policy>,
+    pub boundary: Option<&'a Policy>,
+    /// SCP layers from the organisation root down to the account; each must allow.
+    pub scps: Vec<Vec<&'a Policy>>,
+    /// The resource-based policy (bucket policy, key policy, trust policy…).
+    pub resource: Option<&'a Policy>,
+    /// The account owning the resource, when it may differ from the principal's.
+    pub resource_account: Option<&'a str>,
+    pub session: Option<&'a Policy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Allow,
+    ExplicitDeny,
+    ImplicitDeny,
+}
+
+/// A decision and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub outcome: Outcome,
+    /// True when the outcome depends on conditions or variables that were not evaluated.
+    pub conditional: bool,
+    /// Plain-language reason, naming the deciding policy layer and statement.
+    pub reason: String,
+    /// What was not evaluated (`StringLike token…:sub`, `${aws:PrincipalTag/x}`).
+    pub unresolved: Vec<String>,
+}
+
+impl Decision {
+    pub fn allowed(&self) -> bool {
+        self.outcome == Outcome::Allow
+    }
+}
+
+/// Whether a statement applies: surely, only under undecided conditions, or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Applies {
+    No,
+    Maybe(Vec<String>),
+    Yes,
+}
+
+fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// Replaces `${…}` policy variables from the context. Unresolved variables become
+/// `*` (so the pattern may match) and are reported.
+fn substitute(pattern: &str, ctx: &Context, unresolved: &mut Vec<String>) -> String {
+    if !pattern.contains("${") {
+        return pattern.to_string();
+    }
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let var = &after[..end];
+        match var {
+            "*" | "?" | "$" => out.push_str(var),
+            _ => {
+                // `${aws:username, 'default'}` carries a default value.
+                let (name, default) = match var.split_once(',') {
+                    Some((n, d)) => (n.trim(), Some(d.trim().trim_matches('\'').to_string())),
+                    None => (var.trim(), None),
+                };
+                match ctx.get(name).and_then(|v| v.first()).cloned().or(default) {
+                    Some(v) => out.push_str(&v),
+                    None => {
+                        unresolved.push(format!("${{{name}}}"));
+                        out.push('*');
+                    }
+                }
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Evaluates one condition: `Some(true/false)` if decidable, `None` if not.
+fn condition(c: &Condition, ctx: &Context, unresolved: &mut Vec<String>) -> Option<bool> {
+    let mut op = c.operator.as_str();
+    let (mut for_all, mut if_exists) = (false, false);
+    if let Some(rest) = op.strip_prefix("ForAllValues:") {
+        for_all = true;
+        op = rest;
+    } else if let Some(rest) = op.strip_prefix("ForAnyValue:") {
+        op = rest;
+    }
+    if let Some(rest) = op.strip_suffix("IfExists") {
+        if_exists = true;
+        op = rest;
+    }
+    let Some(have) = ctx.get(&c.key) else {
+        if if_exists {
+            return Some(true);
+        }
+        return None;
+    };
+    let mut var_unresolved = Vec::new();
+    let wanted: Vec<String> = c
+        .values
+        .iter()
+        .map(|v| substitute(v, ctx, &mut var_unresolved))
+        .collect();
+    if !var_unresolved.is_empty() {
+        unresolved.extend(var_unresolved);
+        return None;
+    }
+    let (negate, test): (bool, fn(&str, &str) -> bool) = match op {
+        "StringEquals" | "ArnEquals" => (false, |w, h| w == h),
+        "StringNotEquals" | "ArnNotEquals" => (true, |w, h| w == h),
+        "StringEqualsIgnoreCase" => (false, |w, h| w.eq_ignore_ascii_case(h)),
+        "StringNotEqualsIgnoreCase" => (true, |w, h| w.eq_ignore_ascii_case(h)),
+        "StringLike" | "ArnLike" => (false, |w, h| resource_matches(w, h)),
+        "StringNotLike" | "ArnNotLike" => (true, |w, h| resource_matches(w, h)),
+        "Bool" => (false, |w, h| w.eq_ignore_ascii_case(h)),
+        _ => return None,
+    };
+    let hit = |h: &String| wanted.iter().any(|w| test(w, h));
+    let positive = if for_all {
+        have.iter().all(hit)
+    } else {
+        have.iter().any(hit)
+    };
+    Some(if negate { !positive } else { positive })
+}
+
+fn principal_matches(p: &Principal, principal: &str) -> PrincipalHit {
+    if p.kind == "*" || p.value == "*" {
+        return PrincipalHit::Direct;
+    }
+    if p.value == principal {
+        return PrincipalHit::Direct;
+    }
+    let account = account_of(principal).unwrap_or("");
+    if p.value == account || p.value == format!("arn:aws:iam::{account}:root") {
+        return PrincipalHit::Account;
+    }
+    PrincipalHit::None
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum PrincipalHit {
+    None,
+    Account,
+    Direct,
+}
+
+/// Does a statement apply to the request? For resource policies, also how the
+/// principal is named.
+fn applies(s: &Statement, req: &Request<'_>) -> (Applies, PrincipalHit) {
+    let action_hit = match &s.actions {
+        Match::Only(list) => list.iter().any(|p| action_matches(p, req.action)),
+        Match::Not(list) => !list.iter().any(|p| action_matches(p, req.action)),
+    };
+    if !action_hit {
+        return (Applies::No, PrincipalHit::None);
+    }
+    let mut unresolved = Vec::new();
+    if let Some(resources) = &s.resources {
+        let hit = |list: &Vec<String>, unresolved: &mut Vec<String>| {
+            list.iter()
+                .any(|p| resource_matches(&substitute(p, req.context, unresolved), req.resource))
+        };
+        let r = match resources {
+            Match::Only(list) => hit(list, &mut unresolved),
+            Match::Not(list) => !hit(list, &mut unresolved),
+        };
+        if !r {
+            return (Applies::No, PrincipalHit::None);
+        }
+    }
+    let who = match &s.principals {
+        None => PrincipalHit::Direct,
+        Some(Match::Only(list)) => list
+            .iter()
+            .map(|p| principal_matches(p, req.principal))
+            .max()
+            .unwrap_or(PrincipalHit::None),
+        Some(Match::Not(list)) => {
+            if list
+                .iter()
+                .any(|p| principal_matches(p, req.principal) == PrincipalHit::Direct)
+            {
+                PrincipalHit::None
+            } else {
+                PrincipalHit::Direct
+            }
+        }
+    };
+    if who == PrincipalHit::None {
+        return (Applies::No, PrincipalHit::None);
+    }
+    for c in &s.conditions {
+        match condition(c, req.context, &mut unresolved) {
+            Some(true) => {}
+            Some(false) => return (Applies::No, PrincipalHit::None),
+            None => unresolved.push(format!("{} {}", c.operator, c.key)),
+        }
+    }
+    if unresolved.is_empty() {
+        (Applies::Yes, who)
+    } else {
+        unresolved.dedup();
+        (Applies::Maybe(unresolved), who)
+    }
+}
+
+/// The strongest way any statement of `effect` in `policies` applies, and which.
+fn strongest(
+    policies: &[&Policy],
+    effect: Effect,
+    req: &Request<'_>,
+    min_who: PrincipalHit,
+) -> (Applies, String) {
+    let mut best = (Applies::No, String::new());
+    for p in policies {
+        for (i, s) in p.statements.iter().enumerate() {
+            if s.effect != effect {
+                continue;
+            }
+            let (a, who) = applies(s, req);
+            if who < min_who {
+                continue;
+            }
+            match (&a, &best.0) {
+                (Applies::Yes, _) => return (Applies::Yes, s.label(i)),
+                (Applies::Maybe(_), Applies::No) => best = (a, s.label(i)),
+                _ => {}
+            }
+        }
+    }
+    best
+}
+
+/// Decides one request under a set of policies.
+pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
+    let mut unresolved: Vec<String> = Vec::new();
+    let note = |a: &Applies, unresolved: &mut Vec<String>| {
+        if let Applies::Maybe(u) = a {
+            unresolved.extend(u.iter().cloned());
+        }
+    };
+    let deny = |outcome: Outcome, reason: String, unresolved: Vec<String>| Decision {
+        conditional: !unresolved.is_empty(),
+        outcome,
+        reason,
+        unresolved,
+    };
+
+    // 1. Explicit denies anywhere.
+    let mut layers: Vec<(&str, Vec<&Policy>)> = vec![("identity policy", set.identity.clone())];
+    if let Some(b) = set.boundary {
+        layers.push(("permissions boundary", vec![b]));
+    }
+    for scp in &set.scps {
+        layers.push(("SCP", scp.clone()));
+    }
+    if let Some(r) = set.resource {
+        layers.push(("resource policy", vec![r]));
+    }
+    if let Some(s) = set.session {
+        layers.push(("session policy", vec![s]));
+    }
+    for (name, policies) in &layers {
+        let (a, which) = strongest(policies, Effect::Deny, req, PrincipalHit::Account);
+        match a {
+            Applies::Yes => {
+                return deny(
+                    Outcome::ExplicitDeny,
+                    format!("explicitly denied by {name} ({which})"),
+                    Vec::new(),
+                )
+            }
+            // A deny that may apply makes any allow conditional.
+            Applies::Maybe(u) => unresolved.extend(
+                u.into_iter()
+                    .map(|x| format!("deny in {name} ({which}) if {x}")),
+            ),
+            Applies::No => {}
+        }
+    }
+
+    // 2. Every SCP layer must allow.
+    for (depth, scp) in set.scps.iter().enumerate() {
+        let (a, _) = strongest(scp, Effect::Allow, req, PrincipalHit::None);
+        if a == Applies::No {
+            return deny(
+                Outcome::ImplicitDeny,
+                format!("no SCP at level {depth} allows it"),
+                unresolved,
+            );
+        }
+        note(&a, &mut unresolved);
+    }
+
+    let principal_account = account_of(req.principal);
+    let cross_account =
+        matches!((set.resource_account, principal_account), (Some(r), Some(p)) if r != p);
+
+    // 3. Same account: a resource policy naming the principal itself allows.
+    let mut resource_allows = Applies::No;
+    if let Some(r) = set.resource {
+        let min = if cross_account {
+            PrincipalHit::Account
+        } else {
+            PrincipalHit::Direct
+        };
+        let (a, which) = strongest(&[r], Effect::Allow, req, min);
+        if !cross_account && a != Applies::No {
+            note(&a, &mut unresolved);
+            return Decision {
+                outcome: Outcome::Allow,
+                conditional: !unresolved.is_empty(),
+                reason: format!("allowed by the resource policy ({which})"),
+                unresolved,
+            };
+        }
+        resource_allows = a;
+    }
+
+    // 4. Identity policies (and, across accounts, the resource policy too).
+    let (a, which) = strongest(&set.identity, Effect::Allow, req, PrincipalHit::None);
+    if a == Applies::No {
+        return deny(
+            Outcome::ImplicitDeny,
+            "no identity policy allows it".into(),
+            unresolved,
+        );
+    }
+    note(&a, &mut unresolved);
+    if cross_account {
+        if resource_allows == Applies::No {
+            return deny(
+                Outcome::ImplicitDeny,
+                "cross-account: the resource policy does not allow this principal".into(),
+                unresolved,
+            );
+        }
+        note(&resource_allows, &mut unresolved);
+    }
+
+    // 5. Boundary and session policy must allow too.
+    for (name, p) in [
+        ("permissions boundary", set.boundary),
+        ("session policy", set.session),
+    ] {
+        if let Some(p) = p {
+            let (b, _) = strongest(&[p], Effect::Allow, req, PrincipalHit::None);
+            if b == Applies::No {
+                return deny(
+                    Outcome::ImplicitDeny,
+                    format!("the {name} does not allow it"),
+                    unresolved,
+                );
+            }
+            note(&b, &mut unresolved);
+        }
+    }
+    Decision {
+        outcome: Outcome::Allow,
+        conditional: !unresolved.is_empty(),
+        reason: format!("allowed by identity policy ({which})"),
+        unresolved,
+    }
+}

@@ -1,0 +1,20 @@
+//! # custody-analysis
+//!
+//! Answers computed over the identity graph. Today: the IAM action catalogue
+//! ([`catalog`]) and AWS policy evaluation ([`eval`]): given the policies that
+//! apply to a request, is it allowed, denied, or allowed only under conditions
+//! that cannot be decided statically? Reachability, blast radius, attribution,
+//! posture and usage analyses build on these.
+//!
+//! **Owns:** decision logic, as pure functions over parsed policies.
+//! **Must not:** do I/O or read the store directly (callers pass what the graph
+//! holds), or call a decision certain when a condition was not evaluated.
+
+pub mod catalog;
+pub mod eval;
+pub mod pattern;
+pub mod policy;
+
+pub use catalog::{AccessLevel, Catalog};
+pub use eval::{evaluate, Context, Decision, Outcome, PolicySet, Request};
+pub use policy::{Policy, PolicyError};
