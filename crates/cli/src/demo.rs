@@ -37,6 +37,25 @@ pub struct DemoArgs {
     pub dir: Option<PathBuf>,
 }
 
+/// How to run this same binary again: relative to the working folder when it is
+/// inside it (`target/release/custody` after `cargo run`), else its full path.
+fn invocation() -> String {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("custody"));
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| exe.strip_prefix(&cwd).ok().map(|p| p.to_path_buf()));
+    match rel {
+        Some(r) => format!("./{}", r.display()),
+        None if exe.parent().is_some_and(|d| {
+            std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|x| x == d))
+        }) =>
+        {
+            "custody".into()
+        }
+        None => exe.display().to_string(),
+    }
+}
+
 fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
 }
@@ -206,14 +225,15 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
                 );
             }
             let dbs = db.display();
+            let exe = invocation();
             println!("\n4. Explore the same database:");
-            println!("   custody --db {dbs} show {key_id}");
+            println!("   {exe} --db {dbs} show {key_id}");
             println!(
-                "   custody --db {dbs} show {}",
+                "   {exe} --db {dbs} show {}",
                 scenario["owner_email"].as_str().unwrap_or_default()
             );
-            println!("   custody --db {dbs} list --kind aws_access_key");
-            println!("   custody --db {dbs} stats");
+            println!("   {exe} --db {dbs} list --kind aws_access_key");
+            println!("   {exe} --db {dbs} stats");
         }
     }
     Ok(if ok {
