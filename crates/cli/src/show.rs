@@ -36,6 +36,14 @@ pub struct Owner {
     pub sources: Vec<Assertion>,
 }
 
+#[derive(Serialize)]
+pub struct Trust {
+    pub principal: NodeBrief,
+    /// The edge's properties: `trusted` (service, identity-provider, account,
+    /// principal, anyone), `actions`, `conditions`, `subject_pinned`…
+    pub trust: Map<String, Value>,
+}
+
 #[derive(Serialize, Default)]
 pub struct Lineage {
     pub principals: Vec<NodeBrief>,
@@ -44,6 +52,10 @@ pub struct Lineage {
     pub owns: Vec<NodeBrief>,
     pub manager: Option<NodeBrief>,
     pub groups: Vec<NodeBrief>,
+    /// Who may assume this role, with the trust statement's conditions.
+    pub assumable_by: Vec<Trust>,
+    /// Roles whose trust policies name this principal.
+    pub can_assume: Vec<Trust>,
     /// Plain-language observations that follow from the facts above.
     pub notes: Vec<String>,
 }
@@ -125,6 +137,12 @@ pub fn build(store: &dyn Store, id: i64) -> Result<ShowOutput> {
             lineage.credentials = in_edges(&edges, "AUTHENTICATES_AS")
                 .map(|e| e.other.clone())
                 .collect();
+            let trust = |e: &EdgeRecord| Trust {
+                principal: e.other.clone(),
+                trust: e.props.clone(),
+            };
+            lineage.assumable_by = in_edges(&edges, "CAN_ASSUME").map(trust).collect();
+            lineage.can_assume = out_edges(&edges, "CAN_ASSUME").map(trust).collect();
             for e in out_edges(&edges, "OWNED_BY") {
                 lineage.owners.push(owner(store, e, None)?);
             }
@@ -163,6 +181,20 @@ pub fn build(store: &dyn Store, id: i64) -> Result<ShowOutput> {
 
 fn notes(node: &NodeRecord, l: &Lineage) -> Vec<String> {
     let mut out = Vec::new();
+    for t in &l.assumable_by {
+        if t.trust.get("subject_pinned") == Some(&Value::Bool(false)) {
+            out.push(format!(
+                "Any token from {} can assume this role: its trust policy does not pin the token's subject (`sub`).",
+                t.principal.name.as_deref().unwrap_or(&t.principal.key)
+            ));
+        }
+        if t.trust.get("trusted").and_then(Value::as_str) == Some("anyone") {
+            out.push(
+                "Anyone can assume this role: its trust policy names the principal `*`."
+                    .to_string(),
+            );
+        }
+    }
     let status = node.props.get("status").and_then(Value::as_str);
     let last_used = node.props.get("last_used").and_then(Value::as_str);
     for o in &l.owners {
@@ -310,6 +342,8 @@ pub fn print(out: &ShowOutput) {
         || !l.credentials.is_empty()
         || !l.owns.is_empty()
         || l.manager.is_some()
+        || !l.assumable_by.is_empty()
+        || !l.can_assume.is_empty()
     {
         println!();
         println!("Lineage:");
@@ -362,6 +396,22 @@ pub fn print(out: &ShowOutput) {
         }
         for g in &l.groups {
             println!("  member of         {}", brief(g));
+        }
+        for (label, list) in [
+            ("assumable by", &l.assumable_by),
+            ("can assume", &l.can_assume),
+        ] {
+            for t in list {
+                let how = t.trust.get("trusted").map(output::cell).unwrap_or_default();
+                println!("  {label:<17} {} [{how}]", brief(&t.principal));
+                if let Some(Value::Object(ops)) = t.trust.get("conditions") {
+                    for (op, keys) in ops {
+                        for (key, want) in keys.as_object().into_iter().flatten() {
+                            println!("                    if {key} {op} {}", output::cell(want));
+                        }
+                    }
+                }
+            }
         }
     }
     for note in &l.notes {

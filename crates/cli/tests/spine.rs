@@ -64,6 +64,23 @@ fn synth_ingest_show_finds_the_planted_key_with_every_source() {
         0,
         "every Okta user matched an HR record by e-mail"
     );
+    // Trust policies become CAN_ASSUME edges from services, identity providers and accounts.
+    let edges = |kind: &str| {
+        stats["edges_by_kind"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r[0] == kind)
+            .map(|r| r[1].as_u64().unwrap())
+            .unwrap_or(0)
+    };
+    let roles = nhis["aws_iam_role"].as_u64().unwrap()
+        + nhis["aws_iam_service_linked_role"].as_u64().unwrap();
+    assert!(
+        edges("CAN_ASSUME") >= roles,
+        "every role has at least one trusted principal"
+    );
+    assert!(count("aws_oidc_provider") > 0 && count("aws_service_principal") > 0);
 
     let planted = &answers["scenarios"][0];
     let key = planted["access_key_id"].as_str().unwrap();

@@ -164,6 +164,7 @@ struct Policy {
 struct Out {
     path: String,
     parsed: Parsed,
+    trusted_seen: std::collections::HashSet<Key>,
 }
 
 impl Out {
@@ -281,6 +282,7 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
     let mut out = Out {
         path: file.path.to_string(),
         parsed: Parsed::default(),
+        trusted_seen: Default::default(),
     };
     let doc = match parse_json(CONNECTOR, file.path, file.bytes) {
         Ok(d) => d,
@@ -433,10 +435,8 @@ fn role(out: &mut Out, r: Role, base: &str) -> Option<String> {
     let mut props = Map::new();
     let account = common(&mut props, &r.arn, &r.path, &r.create_date);
     props.insert("tags".into(), tags_map(&r.tags));
-    props.insert(
-        "trust_policy".into(),
-        policy_document(&r.assume_role_policy_document),
-    );
+    let trust = policy_document(&r.assume_role_policy_document);
+    props.insert("trust_policy".into(), trust.clone());
     props.insert("inline_policies".into(), inline_docs(&r.role_policy_list));
     let service_linked = r
         .path
@@ -480,6 +480,15 @@ fn role(out: &mut Out, r: Role, base: &str) -> Option<String> {
     );
     out.policies(&me, &r.attached_managed_policies, base);
     out.owner_tags(&me, &r.tags, base);
+    // Services and identity providers are asserted once per file, not once per role.
+    for fact in super::trust::edges(&trust, &me, &format!("{base}/AssumeRolePolicyDocument")) {
+        if let custody_model::Fact::Node(n) = &fact {
+            if !out.trusted_seen.insert(n.keys[0].clone()) {
+                continue;
+            }
+        }
+        out.parsed.facts.push(fact);
+    }
     account
 }
 

@@ -8,6 +8,7 @@
 pub mod access_keys;
 pub mod auth_details;
 pub mod credential_report;
+pub mod trust;
 
 use custody_model::{Endpoint, Key, Label};
 
