@@ -16,10 +16,11 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-/// Indexes only reads use (ingest uses `node_keys`, the edges' unique key and
-/// `assertions_source`), dropped for a first load and rebuilt by [`Run::finish`].
+/// Dropped for a first load into an empty store and rebuilt by [`Run::finish`]
+/// (`crate::schema::INDEXES`); meanwhile edge identity and keys live in memory.
 const DEFERRED_DROP: &str = "DROP INDEX IF EXISTS nodes_label_kind; DROP INDEX IF EXISTS nodes_name;
-    DROP INDEX IF EXISTS assertions_node; DROP INDEX IF EXISTS assertions_edge; DROP INDEX IF EXISTS edges_dst;";
+    DROP INDEX IF EXISTS assertions_node; DROP INDEX IF EXISTS assertions_edge; DROP INDEX IF EXISTS edges_dst;
+    DROP INDEX IF EXISTS edges_unique; DROP INDEX IF EXISTS assertions_source;";
 
 pub struct Run<'t, 'c> {
     tx: &'t Transaction<'c>,
@@ -44,6 +45,8 @@ pub struct Run<'t, 'c> {
     /// Nodes this ingest merged away, and the node each became.
     merged: HashMap<i64, i64>,
     store_had_nodes: bool,
+    /// First load only: every edge written so far, by (src, kind, dst).
+    edge_ids: HashMap<(i64, custody_model::EdgeKind, i64), i64>,
 }
 
 impl<'t, 'c> Run<'t, 'c> {
@@ -86,6 +89,7 @@ impl<'t, 'c> Run<'t, 'c> {
             written_keys: HashMap::new(),
             merged: HashMap::new(),
             store_had_nodes,
+            edge_ids: HashMap::new(),
         })
     }
 
@@ -154,6 +158,10 @@ impl<'t, 'c> Run<'t, 'c> {
                     ])?;
                 }
                 self.report.errors.append(&mut sb.errors);
+                // A first load has nothing to supersede (and its indexes are deferred).
+                if !self.store_had_nodes {
+                    continue;
+                }
                 let rows = sup.query_map(params![sb.scope, snap], |r| {
                     Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
                 })?;
@@ -229,6 +237,24 @@ impl<'t, 'c> Run<'t, 'c> {
         for &(gone, kept) in &resolution.merges {
             merge_nodes(tx, gone, kept, snap)?;
             self.merged.insert(gone, kept);
+            if !self.store_had_nodes {
+                // Re-point the in-memory edge identities as merge_nodes did the rows.
+                let moved: Vec<_> = self
+                    .edge_ids
+                    .iter()
+                    .filter(|((s, _, d), _)| *s == gone || *d == gone)
+                    .map(|(k, v)| (*k, *v))
+                    .collect();
+                for ((s, k, d), id) in moved {
+                    self.edge_ids.remove(&(s, k, d));
+                    let twin = (
+                        if s == gone { kept } else { s },
+                        k,
+                        if d == gone { kept } else { d },
+                    );
+                    self.edge_ids.entry(twin).or_insert(id);
+                }
+            }
             for set in [&mut self.recompute_nodes, &mut self.superseded_nodes] {
                 if set.remove(&gone) {
                     set.insert(kept);
@@ -359,7 +385,10 @@ impl<'t, 'c> Run<'t, 'c> {
                 };
                 node_ids[i] = id;
                 for k in &n.keys {
-                    ins_key.execute(params![k.as_str(), id])?;
+                    // A first load writes its keys sorted at the end (see `finish`).
+                    if self.store_had_nodes {
+                        ins_key.execute(params![k.as_str(), id])?;
+                    }
                     self.written_keys
                         .entry(k.as_str().to_string())
                         .or_insert((id, n.label));
@@ -399,10 +428,18 @@ impl<'t, 'c> Run<'t, 'c> {
         // Edges and edge assertions.
         let mut new_edges: HashMap<i64, Vec<usize>> = HashMap::new();
         {
-            let mut upsert = tx.prepare_cached(
+            // Only prepared once the unique index exists (SQLite checks ON CONFLICT's target).
+            let mut upsert = if self.store_had_nodes {
+                Some(tx.prepare_cached(
                 "INSERT INTO edges(src, kind, dst, first_snapshot, last_snapshot) VALUES (?1, ?2, ?3, ?4, ?4)
                  ON CONFLICT(src, kind, dst) DO UPDATE SET last_snapshot = excluded.last_snapshot, retired_snapshot = NULL
                  RETURNING id, first_snapshot = ?4",
+                )?)
+            } else {
+                None
+            };
+            let mut insert_edge = tx.prepare_cached(
+                "INSERT INTO edges(src, kind, dst, first_snapshot, last_snapshot) VALUES (?1, ?2, ?3, ?4, ?4)",
             )?;
             let mut ins_assert = tx.prepare_cached(
                 "INSERT INTO assertions(source_id, node_id, edge_id, kind, location, observed_at, props, valid_from)
@@ -413,10 +450,21 @@ impl<'t, 'c> Run<'t, 'c> {
                     continue;
                 };
                 let (src, dst) = (node_ids[e.from], node_ids[e.to]);
-                let (edge_id, is_new): (i64, bool) = upsert
-                    .query_row(params![src, ef.kind.as_str(), dst, snap], |r| {
+                let (edge_id, is_new): (i64, bool) = if let Some(upsert) = upsert.as_mut() {
+                    upsert.query_row(params![src, ef.kind.as_str(), dst, snap], |r| {
                         Ok((r.get(0)?, r.get(1)?))
-                    })?;
+                    })?
+                } else {
+                    match self.edge_ids.get(&(src, ef.kind, dst)) {
+                        Some(&id) => (id, true),
+                        None => {
+                            insert_edge.execute(params![src, ef.kind.as_str(), dst, snap])?;
+                            let id = tx.last_insert_rowid();
+                            self.edge_ids.insert((src, ef.kind, dst), id);
+                            (id, true)
+                        }
+                    }
+                };
                 let observed = ef
                     .prov
                     .observed_at
@@ -487,6 +535,23 @@ impl<'t, 'c> Run<'t, 'c> {
         let tx = self.tx;
         let snap = self.snap;
         if !self.store_had_nodes {
+            // Keys in sorted order build the key index in one pass.
+            let mut keys: Vec<(&String, i64)> = self
+                .written_keys
+                .iter()
+                .map(|(k, &(mut id, _))| {
+                    while let Some(&kept) = self.merged.get(&id) {
+                        id = kept;
+                    }
+                    (k, id)
+                })
+                .collect();
+            keys.sort_unstable();
+            let mut ins =
+                tx.prepare_cached("INSERT OR IGNORE INTO node_keys(key, node_id) VALUES (?1, ?2)")?;
+            for (k, id) in keys {
+                ins.execute(params![k, id])?;
+            }
             tx.execute_batch(crate::schema::INDEXES)?;
             tracing::info!(
                 "finish: built indexes in {:.2}s",

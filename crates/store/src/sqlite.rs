@@ -248,16 +248,16 @@ fn failpoint() -> Option<usize> {
     v.strip_prefix("after-nodes:")?.parse().ok()
 }
 
-impl Store for SqliteStore {
-    fn ingest(
+impl SqliteStore {
+    fn ingest_in_transaction(
         &mut self,
         chunks: &mut dyn Iterator<Item = Vec<SourceBatch>>,
         progress: &mut dyn FnMut(Progress),
+        fp: &Fingerprinter,
+        fail_after: Option<usize>,
     ) -> Result<IngestReport> {
-        let fail_after = self.fail_after_nodes;
-        let fp = self.fingerprinter.clone();
         let tx = self.conn.transaction()?;
-        let mut run = crate::ingest::Run::begin(&tx, &fp, fail_after)?;
+        let mut run = crate::ingest::Run::begin(&tx, fp, fail_after)?;
         for (i, chunk) in chunks.enumerate() {
             progress(Progress::Chunk {
                 index: i,
@@ -269,6 +269,37 @@ impl Store for SqliteStore {
         let report = run.finish()?;
         tx.commit()?;
         Ok(report)
+    }
+}
+
+impl Store for SqliteStore {
+    fn ingest(
+        &mut self,
+        chunks: &mut dyn Iterator<Item = Vec<SourceBatch>>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<IngestReport> {
+        let fail_after = self.fail_after_nodes;
+        let fp = self.fingerprinter.clone();
+        // A first load into an empty database writes every page once with a
+        // rollback journal (nearly empty: new pages need no undo), where WAL would
+        // write each page twice (log, then checkpoint). WAL is restored after.
+        let empty: bool =
+            self.conn
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM nodes)", [], |r| r.get(0))?;
+        let bulk = empty
+            && self
+                .conn
+                .query_row("PRAGMA journal_mode = DELETE", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .is_ok_and(|m| m == "delete");
+        let result = self.ingest_in_transaction(chunks, progress, &fp, fail_after);
+        if bulk {
+            let _ = self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
+        }
+        result
     }
 
     fn find(&self, reference: &str) -> Result<Option<i64>> {

@@ -409,3 +409,80 @@ fn chunks_resolve_against_earlier_chunks_like_one_batch() {
     assert!(!human.brief.placeholder);
     assert_eq!(human.brief.kind, "employee");
 }
+
+#[test]
+fn a_first_load_survives_merges_between_its_chunks() {
+    // Chunk 1 makes two humans (by e-mail and by Okta id), each in the same group;
+    // chunk 2 proves them one person; chunk 3 names the group membership again.
+    let group = Endpoint::new(Label::Group, Key::okta("00g1"));
+    let member = |key: Key| {
+        edge(
+            EdgeKind::MemberOf,
+            Endpoint::new(Label::Human, key),
+            group.clone(),
+        )
+    };
+    let chunks = vec![
+        vec![batch(
+            "a",
+            "a",
+            vec![
+                node(
+                    Label::Human,
+                    "employee",
+                    vec![Key::email("f@corp.example")],
+                    json!({}),
+                ),
+                node(
+                    Label::Human,
+                    "okta_user",
+                    vec![Key::okta("00u7")],
+                    json!({}),
+                ),
+                member(Key::email("f@corp.example")),
+                member(Key::okta("00u7")),
+            ],
+        )],
+        vec![batch(
+            "b",
+            "b",
+            vec![node(
+                Label::Human,
+                "okta_user",
+                vec![Key::okta("00u7"), Key::email("f@corp.example")],
+                json!({}),
+            )],
+        )],
+        vec![batch("c", "c", vec![member(Key::okta("00u7"))])],
+    ];
+    let mut s = SqliteStore::open_in_memory(fp()).unwrap();
+    let r = s.ingest(&mut chunks.into_iter(), &mut |_| {}).unwrap();
+    assert_eq!(r.nodes_merged, 1);
+    let id = s.find("f@corp.example").unwrap().unwrap();
+    assert_eq!(s.find("okta:00u7").unwrap(), Some(id));
+    let edges = s.edges(id).unwrap();
+    assert_eq!(edges.len(), 1, "one MEMBER_OF edge, asserted three times");
+    assert_eq!(s.edge_assertions(edges[0].id).unwrap().len(), 3);
+}
+
+#[test]
+fn a_failed_first_load_leaves_an_empty_usable_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let mut s = SqliteStore::open(&path, fp()).unwrap();
+    s.inject_failure_after_nodes(Some(2));
+    assert!(s.ingest_all(three_sources(), &mut |_| {}).is_err());
+    drop(s);
+    let mut s = SqliteStore::open(&path, fp()).unwrap();
+    let stats = s.stats().unwrap();
+    assert_eq!(
+        (stats.nodes, stats.edges, stats.snapshots, stats.sources),
+        (0, 0, 0, 0)
+    );
+    s.ingest_all(three_sources(), &mut |_| {}).unwrap();
+    assert!(s.find(&key_id()).unwrap().is_some());
+    assert!(
+        s.find("bo@corp.example").unwrap().is_some(),
+        "indexes and keys are in place after a first load"
+    );
+}
