@@ -359,6 +359,12 @@ pub fn print_summary(out: &IngestOutput, store: &dyn Store) -> Result<()> {
         r.edges_created,
         r.edges_retired
     );
+    if r.files_unchanged > 0 {
+        println!(
+            "  {} file(s) unchanged since the last ingest of their scope: their facts were kept and marked seen.",
+            r.files_unchanged
+        );
+    }
     if r.secrets_redacted > 0 {
         println!(
             "  {} secret-shaped value(s) in the input were redacted before storage.",

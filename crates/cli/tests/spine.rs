@@ -145,6 +145,10 @@ fn synth_ingest_show_finds_the_planted_key_with_every_source() {
         .json();
     assert_eq!(again["report"]["nodes_created"], 0);
     assert_eq!(again["report"]["nodes_retired"], 0);
+    assert_eq!(
+        again["report"]["files_unchanged"],
+        again["files"].as_array().unwrap().len()
+    );
     let snaps = env.run(&["--format", "json", "snapshots"]).ok().json();
     assert_eq!(snaps.as_array().unwrap().len(), 2);
 }

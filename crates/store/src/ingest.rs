@@ -131,6 +131,21 @@ impl<'t, 'c> Run<'t, 'c> {
                  (SELECT id FROM sources WHERE scope = ?1 AND snapshot_id < ?2)
                  RETURNING node_id, edge_id",
             )?;
+            // The newest earlier source of a scope, if it alone holds the scope's live
+            // assertions: when its content is identical, this file changes nothing.
+            let mut previous = tx.prepare_cached(
+                "SELECT s.id, s.sha256 FROM sources s WHERE s.scope = ?1 AND s.snapshot_id < ?2
+                   AND EXISTS (SELECT 1 FROM assertions a WHERE a.source_id = s.id AND a.valid_to IS NULL)
+                 ORDER BY s.snapshot_id DESC, s.id DESC LIMIT 2",
+            )?;
+            let mut seen_nodes = tx.prepare_cached(
+                "UPDATE nodes SET last_seen = ?2, last_snapshot = ?3, retired_snapshot = NULL
+                 WHERE id IN (SELECT node_id FROM assertions WHERE source_id = ?1 AND valid_to IS NULL)",
+            )?;
+            let mut seen_edges = tx.prepare_cached(
+                "UPDATE edges SET last_snapshot = ?2, retired_snapshot = NULL
+                 WHERE id IN (SELECT edge_id FROM assertions WHERE source_id = ?1 AND valid_to IS NULL)",
+            )?;
             for sb in &mut batch {
                 ins.execute(params![
                     snap,
@@ -161,6 +176,21 @@ impl<'t, 'c> Run<'t, 'c> {
                 // A first load has nothing to supersede (and its indexes are deferred).
                 if !self.store_had_nodes {
                     continue;
+                }
+                if sb.sha256.is_some() {
+                    let prior: Vec<(i64, Option<String>)> = previous
+                        .query_map(params![sb.scope, snap], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<rusqlite::Result<_>>()?;
+                    if let [(prior_id, prior_sha)] = prior.as_slice() {
+                        if *prior_sha == sb.sha256 {
+                            // Unchanged: what it said stays live, now seen again.
+                            seen_nodes.execute(params![prior_id, self.started, snap])?;
+                            seen_edges.execute(params![prior_id, snap])?;
+                            self.report.files_unchanged += 1;
+                            sb.facts.clear();
+                            continue;
+                        }
+                    }
                 }
                 let rows = sup.query_map(params![sb.scope, snap], |r| {
                     Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
@@ -607,6 +637,7 @@ impl<'t, 'c> Run<'t, 'c> {
             "nodes_merged": r.nodes_merged, "nodes_retired": r.nodes_retired,
             "edges_created": r.edges_created, "edges_retired": r.edges_retired,
             "errors": r.errors.len(), "secrets_redacted": r.secrets_redacted,
+            "files_unchanged": r.files_unchanged,
         });
         tx.execute(
             "UPDATE snapshots SET finished_at = ?2, inputs = ?3, summary = ?4 WHERE id = ?1",

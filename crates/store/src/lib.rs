@@ -65,6 +65,8 @@ pub enum Progress {
 pub struct IngestReport {
     pub snapshot: i64,
     pub files: usize,
+    /// Files identical to the last export of their scope: their facts were kept, not rewritten.
+    pub files_unchanged: usize,
     pub records: usize,
     pub facts: usize,
     pub nodes_created: usize,

@@ -486,3 +486,42 @@ fn a_failed_first_load_leaves_an_empty_usable_store() {
         "indexes and keys are in place after a first load"
     );
 }
+
+#[test]
+fn an_unchanged_export_keeps_its_facts_and_is_seen_again() {
+    let hashed = |n: &str| {
+        let mut b = three_sources();
+        for (i, sb) in b.iter_mut().enumerate() {
+            sb.sha256 = Some(format!("{n}-{i}"));
+        }
+        b
+    };
+    let mut s = SqliteStore::open_in_memory(fp()).unwrap();
+    s.ingest_all(hashed("same"), &mut |_| {}).unwrap();
+    let before = s.stats().unwrap();
+    let r = s.ingest_all(hashed("same"), &mut |_| {}).unwrap();
+    assert_eq!(r.files_unchanged, 4);
+    assert_eq!((r.nodes_created, r.nodes_retired, r.facts), (0, 0, 0));
+    let after = s.stats().unwrap();
+    assert_eq!(after.assertions, before.assertions, "nothing rewritten");
+    let id = s.find(&key_id()).unwrap().unwrap();
+    let n = s.node(id).unwrap().unwrap();
+    assert_eq!(
+        (n.first_snapshot, n.last_snapshot),
+        (Some(1), Some(2)),
+        "seen again in snapshot 2"
+    );
+    assert_eq!(s.edges(id).unwrap().len(), 1);
+    // A changed export of the same scope still supersedes.
+    let mut changed = hashed("same");
+    changed[0] = batch("report3.csv", "report:1111", vec![]);
+    changed[0].sha256 = Some("different".into());
+    changed[1] = batch("keys3.json", "keys:1111", vec![]);
+    changed[1].sha256 = Some("different too".into());
+    let r = s.ingest_all(changed, &mut |_| {}).unwrap();
+    assert_eq!(r.files_unchanged, 2);
+    assert_eq!(
+        r.nodes_retired, 1,
+        "the key is gone from the new report and listing"
+    );
+}
