@@ -11,10 +11,12 @@
 //! holds), or call a decision certain when a condition was not evaluated.
 
 pub mod catalog;
+pub mod escalation;
 pub mod eval;
 pub mod pattern;
 pub mod policy;
 
 pub use catalog::{AccessLevel, Catalog};
+pub use escalation::{escalations, Escalation, TECHNIQUES};
 pub use eval::{evaluate, Context, Decision, Outcome, PolicySet, Request};
 pub use policy::{Policy, PolicyError};
