@@ -195,8 +195,9 @@ pub const TECHNIQUES: &[Technique] = &[
 pub struct Escalation {
     pub technique: &'static str,
     pub summary: &'static str,
-    /// Each needed action with the reason it is allowed.
-    pub granted: Vec<(String, String)>,
+    /// Each needed action, the reason it is allowed, and (for identity-policy
+    /// allows) the index of the allowing policy in the [`PolicySet`].
+    pub granted: Vec<(String, String, Option<usize>)>,
     /// True when some needed action is allowed only under unevaluated conditions.
     pub conditional: bool,
 }
@@ -234,7 +235,7 @@ pub fn escalations(set: &PolicySet<'_>, principal: &str, context: &Context) -> V
                 continue 'technique;
             }
             conditional |= d.conditional;
-            granted.push((action.to_string(), d.reason));
+            granted.push((action.to_string(), d.reason, d.identity_policy));
         }
         out.push(Escalation {
             technique: t.id,

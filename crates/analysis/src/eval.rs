@@ -88,6 +88,9 @@ pub struct Decision {
     pub reason: String,
     /// What was not evaluated (`StringLike token…:sub`, `${aws:PrincipalTag/x}`).
     pub unresolved: Vec<String>,
+    /// For an allow by identity policies: the index in [`PolicySet::identity`] of
+    /// the policy that allows it.
+    pub identity_policy: Option<usize>,
 }
 
 impl Decision {
@@ -283,9 +286,9 @@ fn strongest(
     effect: Effect,
     req: &Request<'_>,
     min_who: PrincipalHit,
-) -> (Applies, String) {
-    let mut best = (Applies::No, String::new());
-    for p in policies {
+) -> (Applies, String, usize) {
+    let mut best = (Applies::No, String::new(), 0);
+    for (pi, p) in policies.iter().enumerate() {
         for (i, s) in p.statements.iter().enumerate() {
             if s.effect != effect {
                 continue;
@@ -295,8 +298,8 @@ fn strongest(
                 continue;
             }
             match (&a, &best.0) {
-                (Applies::Yes, _) => return (Applies::Yes, s.label(i)),
-                (Applies::Maybe(_), Applies::No) => best = (a, s.label(i)),
+                (Applies::Yes, _) => return (Applies::Yes, s.label(i), pi),
+                (Applies::Maybe(_), Applies::No) => best = (a, s.label(i), pi),
                 _ => {}
             }
         }
@@ -317,6 +320,7 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
         outcome,
         reason,
         unresolved,
+        identity_policy: None,
     };
 
     // 1. Explicit denies anywhere.
@@ -334,7 +338,7 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
         layers.push(("session policy", vec![s]));
     }
     for (name, policies) in &layers {
-        let (a, which) = strongest(policies, Effect::Deny, req, PrincipalHit::Account);
+        let (a, which, _) = strongest(policies, Effect::Deny, req, PrincipalHit::Account);
         match a {
             Applies::Yes => {
                 return deny(
@@ -354,7 +358,7 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
 
     // 2. Every SCP layer must allow.
     for (depth, scp) in set.scps.iter().enumerate() {
-        let (a, _) = strongest(scp, Effect::Allow, req, PrincipalHit::None);
+        let (a, _, _) = strongest(scp, Effect::Allow, req, PrincipalHit::None);
         if a == Applies::No {
             return deny(
                 Outcome::ImplicitDeny,
@@ -377,7 +381,7 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
         } else {
             PrincipalHit::Direct
         };
-        let (a, which) = strongest(&[r], Effect::Allow, req, min);
+        let (a, which, _) = strongest(&[r], Effect::Allow, req, min);
         if !cross_account && a != Applies::No {
             note(&a, &mut unresolved);
             return Decision {
@@ -385,13 +389,14 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
                 conditional: !unresolved.is_empty(),
                 reason: format!("allowed by the resource policy ({which})"),
                 unresolved,
+                identity_policy: None,
             };
         }
         resource_allows = a;
     }
 
     // 4. Identity policies (and, across accounts, the resource policy too).
-    let (a, which) = strongest(&set.identity, Effect::Allow, req, PrincipalHit::None);
+    let (a, which, policy) = strongest(&set.identity, Effect::Allow, req, PrincipalHit::None);
     if a == Applies::No {
         return deny(
             Outcome::ImplicitDeny,
@@ -417,7 +422,7 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
         ("session policy", set.session),
     ] {
         if let Some(p) = p {
-            let (b, _) = strongest(&[p], Effect::Allow, req, PrincipalHit::None);
+            let (b, _, _) = strongest(&[p], Effect::Allow, req, PrincipalHit::None);
             if b == Applies::No {
                 return deny(
                     Outcome::ImplicitDeny,
@@ -433,5 +438,6 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
         conditional: !unresolved.is_empty(),
         reason: format!("allowed by identity policy ({which})"),
         unresolved,
+        identity_policy: Some(policy),
     }
 }

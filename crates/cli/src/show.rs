@@ -60,6 +60,28 @@ pub struct Lineage {
     pub notes: Vec<String>,
 }
 
+/// A privilege-escalation technique one of the node's principals can use.
+#[derive(Serialize)]
+pub struct EscalationOut {
+    pub principal: String,
+    pub technique: &'static str,
+    pub summary: &'static str,
+    /// Each action it needs, with the policy and statement that allow it.
+    pub granted: Vec<(String, String)>,
+    pub conditional: bool,
+}
+
+/// The permissions analysis of the node's AWS principals.
+#[derive(Serialize, Default)]
+pub struct Permissions {
+    /// How many policy documents were evaluated.
+    pub policies: usize,
+    pub escalations: Vec<EscalationOut>,
+    /// Policies named but not readable (no document in the exports, or malformed):
+    /// the analysis cannot see what they grant.
+    pub incomplete: Vec<String>,
+}
+
 #[derive(Serialize)]
 pub struct ShowOutput {
     pub node: NodeRecord,
@@ -69,6 +91,7 @@ pub struct ShowOutput {
     pub property_sources: BTreeMap<String, Vec<usize>>,
     pub edges: Vec<EdgeOut>,
     pub lineage: Lineage,
+    pub permissions: Permissions,
 }
 
 fn out_edges<'a>(edges: &'a [EdgeRecord], kind: &'a str) -> impl Iterator<Item = &'a EdgeRecord> {
@@ -170,13 +193,145 @@ pub fn build(store: &dyn Store, id: i64) -> Result<ShowOutput> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let permissions = permissions(store, &node, &lineage)?;
     Ok(ShowOutput {
         node,
         sources,
         property_sources,
         edges,
         lineage,
+        permissions,
     })
+}
+
+/// Documents of the policies named in `inline` (a principal's or group's
+/// `inline_policies` property) and attached through its HAS_POLICY edges.
+fn collect_policies(
+    store: &dyn Store,
+    id: i64,
+    props: &Map<String, Value>,
+    docs: &mut Vec<(String, Value)>,
+    incomplete: &mut Vec<String>,
+) -> Result<()> {
+    if let Some(Value::Array(inline)) = props.get("inline_policies") {
+        for p in inline {
+            docs.push((
+                format!("inline {}", output::cell(&p["name"])),
+                p["document"].clone(),
+            ));
+        }
+    }
+    for e in out_edges(&store.edges(id)?, "HAS_POLICY") {
+        match store
+            .node(e.other.id)?
+            .and_then(|n| n.props.get("document").cloned())
+        {
+            Some(doc) => docs.push((e.other.key.clone(), doc)),
+            None => incomplete.push(format!("{}: no document in the exports", e.other.key)),
+        }
+    }
+    Ok(())
+}
+
+/// Privilege escalation for each AWS IAM user or role this node is or acts as.
+fn permissions(store: &dyn Store, node: &NodeRecord, l: &Lineage) -> Result<Permissions> {
+    use custody_analysis::{escalations, Context, Policy, PolicySet};
+    let mut out = Permissions::default();
+    let mut principals: Vec<NodeRecord> = Vec::new();
+    if matches!(node.brief.kind.as_str(), "aws_iam_user" | "aws_iam_role") {
+        principals.push(node.clone());
+    }
+    for p in &l.principals {
+        if matches!(p.kind.as_str(), "aws_iam_user" | "aws_iam_role") {
+            principals.extend(store.node(p.id)?);
+        }
+    }
+    for p in principals {
+        let mut docs = Vec::new();
+        collect_policies(store, p.brief.id, &p.props, &mut docs, &mut out.incomplete)?;
+        for g in out_edges(&store.edges(p.brief.id)?, "MEMBER_OF") {
+            if let Some(group) = store.node(g.other.id)? {
+                collect_policies(
+                    store,
+                    group.brief.id,
+                    &group.props,
+                    &mut docs,
+                    &mut out.incomplete,
+                )?;
+            }
+        }
+        let boundary_doc = match p.props.get("permissions_boundary").and_then(Value::as_str) {
+            Some(arn) => match store
+                .find(arn)?
+                .map(|id| store.node(id))
+                .transpose()?
+                .flatten()
+                .and_then(|n| n.props.get("document").cloned())
+            {
+                Some(doc) => Some(doc),
+                None => {
+                    out.incomplete.push(format!(
+                        "{arn} (permissions boundary): no document in the exports"
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut parsed = Vec::new();
+        let mut names = Vec::new();
+        for (name, doc) in &docs {
+            match Policy::from_value(doc) {
+                Ok(policy) => {
+                    parsed.push(policy);
+                    names.push(name.clone());
+                }
+                Err(e) => out.incomplete.push(format!("{name}: {e}")),
+            }
+        }
+        let boundary = boundary_doc
+            .as_ref()
+            .and_then(|d| Policy::from_value(d).ok());
+        out.policies += parsed.len() + boundary.is_some() as usize;
+        let set = PolicySet {
+            identity: parsed.iter().collect(),
+            boundary: boundary.as_ref(),
+            ..Default::default()
+        };
+        let mut ctx = Context::new();
+        if p.brief.kind == "aws_iam_user" {
+            if let Some(name) = &p.brief.name {
+                ctx = ctx.with("aws:username", name);
+            }
+        }
+        let arn = p
+            .props
+            .get("arn")
+            .and_then(Value::as_str)
+            .unwrap_or(&p.brief.key)
+            .to_string();
+        for e in escalations(&set, &arn, &ctx) {
+            // Name each allowing policy: the inline policy's name or the managed policy's ARN.
+            let granted = e
+                .granted
+                .into_iter()
+                .map(
+                    |(action, reason, policy)| match policy.and_then(|i| names.get(i)) {
+                        Some(name) => (action, format!("{reason} in {name}")),
+                        None => (action, reason),
+                    },
+                )
+                .collect();
+            out.escalations.push(EscalationOut {
+                principal: arn.clone(),
+                technique: e.technique,
+                summary: e.summary,
+                granted,
+                conditional: e.conditional,
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn notes(node: &NodeRecord, l: &Lineage) -> Vec<String> {
@@ -417,6 +572,28 @@ pub fn print(out: &ShowOutput) {
     for note in &l.notes {
         println!();
         println!("! {note}");
+    }
+    let perms = &out.permissions;
+    if !perms.escalations.is_empty() || !perms.incomplete.is_empty() {
+        println!();
+        println!(
+            "Privilege escalation (its own {} policies, evaluated statically):",
+            perms.policies
+        );
+        for e in &perms.escalations {
+            let cond = if e.conditional {
+                " [only under conditions not evaluated]"
+            } else {
+                ""
+            };
+            println!("  {:<30} {}{cond}", e.technique, e.summary);
+            for (action, why) in &e.granted {
+                println!("      {action}: {why}");
+            }
+        }
+        for i in &perms.incomplete {
+            println!("  ? incomplete: {i}");
+        }
     }
     if !out.edges.is_empty() {
         println!();

@@ -332,3 +332,54 @@ fn show_explains_what_it_cannot_find_and_commands_need_a_database() {
     env.run(&["show", &id.to_string()]).ok();
     env.run(&["show", "cloudgoat"]).ok();
 }
+
+#[test]
+fn show_reports_privilege_escalation_from_a_principals_own_policies() {
+    let env = Env::new();
+    env.write(
+        "authz.json",
+        &sample("aws-iam/cloudsplaining-test-example-authz-details.json"),
+    );
+    env.run(&[
+        "--quiet",
+        "ingest",
+        env.path("authz.json").to_str().unwrap(),
+    ])
+    .ok();
+    let techniques = |arn: &str| -> Vec<String> {
+        let v = env.run(&["--format", "json", "show", arn]).ok().json();
+        assert!(
+            v["permissions"]["incomplete"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{arn}: every policy document is in the export"
+        );
+        v["permissions"]["escalations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["technique"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let admin = techniques("arn:aws:iam::012345678901:user/obama");
+    assert_eq!(
+        admin.len(),
+        25,
+        "AdministratorAccess allows every technique: {admin:?}"
+    );
+    let biden = techniques("arn:aws:iam::012345678901:user/biden");
+    assert!(
+        biden.contains(&"passrole-lambda-invoke".to_string()),
+        "{biden:?}"
+    );
+    assert!(techniques("arn:aws:iam::012345678901:role/MyOtherRole").is_empty());
+    let table = env
+        .run(&["show", "arn:aws:iam::012345678901:user/obama"])
+        .ok()
+        .stdout;
+    assert!(
+        table.contains("in arn:aws:iam::aws:policy/AdministratorAccess"),
+        "{table}"
+    );
+}
