@@ -204,11 +204,11 @@ pub fn build(store: &dyn Store, id: i64) -> Result<ShowOutput> {
     })
 }
 
-/// Documents of the policies named in `inline` (a principal's or group's
-/// `inline_policies` property) and attached through its HAS_POLICY edges.
+/// Documents of the policies in `props` (a principal's or group's
+/// `inline_policies` property) and attached through its HAS_POLICY `edges`.
 fn collect_policies(
     store: &dyn Store,
-    id: i64,
+    edges: &[EdgeRecord],
     props: &Map<String, Value>,
     docs: &mut Vec<(String, Value)>,
     incomplete: &mut Vec<String>,
@@ -221,7 +221,7 @@ fn collect_policies(
             ));
         }
     }
-    for e in out_edges(&store.edges(id)?, "HAS_POLICY") {
+    for e in out_edges(edges, "HAS_POLICY") {
         match store
             .node(e.other.id)?
             .and_then(|n| n.props.get("document").cloned())
@@ -248,12 +248,13 @@ fn permissions(store: &dyn Store, node: &NodeRecord, l: &Lineage) -> Result<Perm
     }
     for p in principals {
         let mut docs = Vec::new();
-        collect_policies(store, p.brief.id, &p.props, &mut docs, &mut out.incomplete)?;
-        for g in out_edges(&store.edges(p.brief.id)?, "MEMBER_OF") {
+        let edges = store.edges(p.brief.id)?;
+        collect_policies(store, &edges, &p.props, &mut docs, &mut out.incomplete)?;
+        for g in out_edges(&edges, "MEMBER_OF") {
             if let Some(group) = store.node(g.other.id)? {
                 collect_policies(
                     store,
-                    group.brief.id,
+                    &store.edges(group.brief.id)?,
                     &group.props,
                     &mut docs,
                     &mut out.incomplete,

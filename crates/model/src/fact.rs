@@ -134,12 +134,6 @@ pub enum Fact {
 }
 
 impl Fact {
-    pub fn prov(&self) -> &Provenance {
-        match self {
-            Fact::Node(n) => &n.prov,
-            Fact::Edge(e) => &e.prov,
-        }
-    }
     pub fn props_mut(&mut self) -> &mut Map<String, Value> {
         match self {
             Fact::Node(n) => &mut n.props,

@@ -58,11 +58,6 @@ fn compiled() -> &'static Compiled {
     })
 }
 
-/// True if `text` contains something shaped like a secret.
-pub fn looks_secret(text: &str) -> bool {
-    compiled().set.is_match(text)
-}
-
 /// Replaces every secret-shaped span in `text` by `[REDACTED <preview> fp:<12 hex>]`.
 /// Returns `None` when nothing was found.
 pub fn redact_text(text: &str, fp: &Fingerprinter) -> Option<String> {

@@ -6,7 +6,7 @@ use crate::{
     Assertion, EdgeRecord, IngestReport, ListFilter, NodeBrief, NodeRecord, Progress, Result,
     SnapshotInfo, SourceBatch, Stats, Store, StoreError,
 };
-use custody_model::{Fingerprinter, Key};
+use custody_model::{Fingerprinter, Key, Label};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -468,9 +468,17 @@ impl Store for SqliteStore {
             Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as usize)
         };
         let live = "retired_snapshot IS NULL AND placeholder = 0";
+        let identity_labels = Label::ALL
+            .iter()
+            .filter(|l| l.is_identity())
+            .map(|l| format!("'{l}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut s = Stats {
             nodes: count(&format!("SELECT COUNT(*) FROM nodes WHERE {live}"))?,
-            identities: count(&format!("SELECT COUNT(*) FROM nodes WHERE {live} AND label IN ('Credential', 'Principal', 'Agent')"))?,
+            identities: count(&format!(
+                "SELECT COUNT(*) FROM nodes WHERE {live} AND label IN ({identity_labels})"
+            ))?,
             edges: count("SELECT COUNT(*) FROM edges WHERE retired_snapshot IS NULL")?,
             snapshots: count("SELECT COUNT(*) FROM snapshots")?,
             sources: count("SELECT COUNT(*) FROM sources")?,

@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -144,14 +144,4 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
         false,
     )?;
     Ok(answers)
-}
-
-/// Reads `answers.json` back (for tests and the demo).
-pub fn read_answers(dir: &Path) -> Result<Value, SynthError> {
-    let path = dir.join("answers.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| SynthError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| SynthError::Invalid(format!("{}: {e}", path.display())))
 }
