@@ -39,10 +39,39 @@ pub enum Format {
     /// Okta `GET /api/v1/groups/{id}/users` JSON array, saved under a folder or file
     /// named for the group id (see `docs/CONNECTORS.md`).
     OktaGroupMembers,
+    /// `aws s3api list-buckets`.
+    AwsS3Buckets,
+    /// `aws s3api get-bucket-tagging`, saved under a folder named for the bucket.
+    AwsS3BucketTagging,
+    /// `aws s3api get-bucket-policy` or `aws kms get-key-policy`, saved under
+    /// `s3/<bucket>/` or `kms/<key id>/`.
+    AwsResourcePolicy,
+    /// `aws rds describe-db-instances` or `describe-db-clusters`.
+    AwsRds,
+    /// `aws secretsmanager list-secrets`.
+    AwsSecrets,
+    /// `aws secretsmanager get-resource-policy`.
+    AwsSecretPolicy,
+    /// `aws kms describe-key`.
+    AwsKmsKey,
+    /// `aws lambda list-functions`.
+    AwsLambdaFunctions,
+    /// `aws iam list-instance-profiles`.
+    AwsInstanceProfiles,
+    /// `aws ec2 describe-instances`.
+    AwsEc2Instances,
+    /// `aws eks describe-cluster`.
+    AwsEksCluster,
+    /// `aws organizations describe-policy`.
+    AwsOrgPolicy,
+    /// `aws organizations list-targets-for-policy`, saved under a folder named for the policy id.
+    AwsOrgTargets,
+    /// `aws organizations list-parents`, saved as `<child id>.json`.
+    AwsOrgParents,
 }
 
 impl Format {
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 21] = [
         Format::AwsAuthDetails,
         Format::AwsCredentialReport,
         Format::AwsAccessKeys,
@@ -50,6 +79,20 @@ impl Format {
         Format::OktaUsers,
         Format::OktaGroups,
         Format::OktaGroupMembers,
+        Format::AwsS3Buckets,
+        Format::AwsS3BucketTagging,
+        Format::AwsResourcePolicy,
+        Format::AwsRds,
+        Format::AwsSecrets,
+        Format::AwsSecretPolicy,
+        Format::AwsKmsKey,
+        Format::AwsLambdaFunctions,
+        Format::AwsInstanceProfiles,
+        Format::AwsEc2Instances,
+        Format::AwsEksCluster,
+        Format::AwsOrgPolicy,
+        Format::AwsOrgTargets,
+        Format::AwsOrgParents,
     ];
 
     /// Stable name, used on the command line (`--format-hint`) and in provenance.
@@ -62,6 +105,20 @@ impl Format {
             Format::OktaUsers => "okta-users",
             Format::OktaGroups => "okta-groups",
             Format::OktaGroupMembers => "okta-group-members",
+            Format::AwsS3Buckets => "aws-s3-list-buckets",
+            Format::AwsS3BucketTagging => "aws-s3-bucket-tagging",
+            Format::AwsResourcePolicy => "aws-resource-policy",
+            Format::AwsRds => "aws-rds",
+            Format::AwsSecrets => "aws-secretsmanager-list-secrets",
+            Format::AwsSecretPolicy => "aws-secretsmanager-resource-policy",
+            Format::AwsKmsKey => "aws-kms-describe-key",
+            Format::AwsLambdaFunctions => "aws-lambda-list-functions",
+            Format::AwsInstanceProfiles => "aws-iam-instance-profiles",
+            Format::AwsEc2Instances => "aws-ec2-describe-instances",
+            Format::AwsEksCluster => "aws-eks-describe-cluster",
+            Format::AwsOrgPolicy => "aws-organizations-policy",
+            Format::AwsOrgTargets => "aws-organizations-policy-targets",
+            Format::AwsOrgParents => "aws-organizations-parents",
         }
     }
 
@@ -72,9 +129,9 @@ impl Format {
     /// The system the format comes from.
     pub fn system(self) -> &'static str {
         match self {
-            Format::AwsAuthDetails | Format::AwsCredentialReport | Format::AwsAccessKeys => "aws",
             Format::HrRoster => "hris",
             Format::OktaUsers | Format::OktaGroups | Format::OktaGroupMembers => "okta",
+            _ => "aws",
         }
     }
 }
@@ -131,6 +188,9 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
         if has("\"ReportFormat\"") && has("\"Content\"") {
             return Some(Format::AwsCredentialReport);
         }
+        if let Some(f) = detect_aws_inventory(path, &head) {
+            return Some(f);
+        }
         if trimmed.starts_with('[') {
             if has("\"objectClass\"") || has("\"OKTA_GROUP\"") || has("\"APP_GROUP\"") {
                 return Some(Format::OktaGroups);
@@ -155,6 +215,48 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
     None
 }
 
+/// The AWS resource and Organizations outputs, by their top-level keys.
+fn detect_aws_inventory(path: &str, head: &str) -> Option<Format> {
+    let has = |s: &str| head.contains(s);
+    let rules: [(bool, Format); 13] = [
+        (has("\"PolicySummary\""), Format::AwsOrgPolicy),
+        (
+            has("\"ResourcePolicy\"") && has("\"ARN\""),
+            Format::AwsSecretPolicy,
+        ),
+        (has("\"SecretList\""), Format::AwsSecrets),
+        (
+            has("\"DBInstances\"") || has("\"DBClusters\""),
+            Format::AwsRds,
+        ),
+        (has("\"KeyMetadata\""), Format::AwsKmsKey),
+        (
+            has("\"Functions\"") && (has("\"FunctionArn\"") || has("lambda")),
+            Format::AwsLambdaFunctions,
+        ),
+        (has("\"InstanceProfiles\""), Format::AwsInstanceProfiles),
+        (has("\"Reservations\""), Format::AwsEc2Instances),
+        (
+            has("\"cluster\"") && has("arn:aws:eks:"),
+            Format::AwsEksCluster,
+        ),
+        (
+            has("\"Targets\"") && (has("\"TargetId\"") || path.contains("organizations")),
+            Format::AwsOrgTargets,
+        ),
+        (has("\"Parents\""), Format::AwsOrgParents),
+        (has("\"TagSet\""), Format::AwsS3BucketTagging),
+        (has("\"Buckets\""), Format::AwsS3Buckets),
+    ];
+    if let Some((_, f)) = rules.into_iter().find(|(hit, _)| *hit) {
+        return Some(f);
+    }
+    // `{"Policy": "<document as a string>"}`.
+    let at = head.find("\"Policy\"")?;
+    let rest = head[at + 8..].trim_start().strip_prefix(':')?.trim_start();
+    rest.starts_with('"').then_some(Format::AwsResourcePolicy)
+}
+
 /// Parses one file in a known format. Never panics on input; every problem comes
 /// back as an [`InputError`] in [`Parsed::errors`], located by line or JSON pointer.
 pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
@@ -166,6 +268,7 @@ pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> P
         Format::OktaUsers => okta::parse_users(file),
         Format::OktaGroups => okta::parse_groups(file),
         Format::OktaGroupMembers => okta::parse_group_members(file),
+        _ => aws::inventory::parse(format, file),
     };
     if parsed.scope.is_empty() {
         parsed.scope = format!("{}:{}", format.name(), file.path);
@@ -217,6 +320,64 @@ mod tests {
             detect("u.json", br#"[{"id":"x","profile":{"login":"a@b.c"}}]"#),
             Some(Format::OktaUsers)
         );
+        for (path, text, want) in [
+            (
+                "a/s3/list-buckets.json",
+                r#"{"Buckets": [], "Owner": {"ID": "x"}}"#,
+                Format::AwsS3Buckets,
+            ),
+            (
+                "a/s3/b/tagging.json",
+                r#"{"TagSet": []}"#,
+                Format::AwsS3BucketTagging,
+            ),
+            (
+                "a/s3/b/policy.json",
+                r#"{"Policy" : "{}"}"#,
+                Format::AwsResourcePolicy,
+            ),
+            ("r.json", r#"{"DBClusters": []}"#, Format::AwsRds),
+            ("s.json", r#"{"SecretList": []}"#, Format::AwsSecrets),
+            (
+                "p.json",
+                r#"{"ARN": "x", "ResourcePolicy": "{}"}"#,
+                Format::AwsSecretPolicy,
+            ),
+            ("k.json", r#"{"KeyMetadata": {}}"#, Format::AwsKmsKey),
+            (
+                "l.json",
+                r#"{"Functions": [{"FunctionArn": "x"}]}"#,
+                Format::AwsLambdaFunctions,
+            ),
+            (
+                "i.json",
+                r#"{"InstanceProfiles": []}"#,
+                Format::AwsInstanceProfiles,
+            ),
+            ("e.json", r#"{"Reservations": []}"#, Format::AwsEc2Instances),
+            (
+                "c.json",
+                r#"{"cluster": {"arn": "arn:aws:eks:x"}}"#,
+                Format::AwsEksCluster,
+            ),
+            (
+                "d.json",
+                r#"{"Policy": {"PolicySummary": {}}}"#,
+                Format::AwsOrgPolicy,
+            ),
+            (
+                "organizations/policies/p-1/t.json",
+                r#"{"Targets": []}"#,
+                Format::AwsOrgTargets,
+            ),
+            (
+                "o/123456789012.json",
+                r#"{"Parents": []}"#,
+                Format::AwsOrgParents,
+            ),
+        ] {
+            assert_eq!(detect(path, text.as_bytes()), Some(want), "{path}");
+        }
         assert_eq!(detect("x.json", b"{}"), None);
         assert_eq!(detect("x.txt", b""), None);
         for f in Format::ALL {

@@ -42,6 +42,12 @@ pub fn canonical(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Epoch seconds (as the AWS SDKs and some CLI versions print timestamps) in the
+/// canonical form.
+pub fn from_epoch(seconds: f64) -> Option<String> {
+    DateTime::from_timestamp(seconds.floor() as i64, 0).map(canonical)
+}
+
 /// [`parse`] then [`canonical`].
 pub fn normalise(s: &str) -> Option<String> {
     parse(s).map(canonical)

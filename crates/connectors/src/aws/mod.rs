@@ -1,4 +1,5 @@
-//! AWS IAM: authorization details, the credential report, access keys.
+//! AWS: IAM authorization details, the credential report, access keys, and the
+//! resource and Organizations inventory ([`inventory`]).
 //!
 //! Neither the authorization details nor the credential report carries access key
 //! ids; `list-access-keys` (and CloudTrail) do. A credential-report slot is tied to
@@ -8,6 +9,7 @@
 pub mod access_keys;
 pub mod auth_details;
 pub mod credential_report;
+pub mod inventory;
 pub mod trust;
 
 use custody_model::{Endpoint, Key, Label};
