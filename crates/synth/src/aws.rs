@@ -4,6 +4,7 @@
 
 use crate::names::{COMPONENTS, ENVS, TEAM_WORDS};
 use crate::people::Org;
+use crate::resources;
 use crate::rng::Rng;
 use crate::write::Writer;
 use crate::SynthError;
@@ -16,6 +17,9 @@ pub struct AwsOut {
     pub nhis: BTreeMap<String, usize>,
     pub scenarios: Vec<Value>,
     pub terminated_owner_active_keys: Vec<String>,
+    /// Planted reachability answers: from an access key, is a resource reachable,
+    /// at what access level, through which principals.
+    pub reachability: Vec<Value>,
 }
 
 /// The planted leaver: a team member who left at least 30 days ago.
@@ -176,10 +180,11 @@ struct Key {
     last_used: Option<(DateTime<Utc>, &'static str, &'static str)>,
 }
 
-struct Account<'a> {
-    id: String,
-    as_of: NaiveDate,
-    org: &'a Org,
+pub(crate) struct Account<'a> {
+    pub(crate) id: String,
+    pub(crate) as_of: NaiveDate,
+    pub(crate) org: &'a Org,
+    pub(crate) members: Vec<usize>,
     names: HashSet<String>,
     users: Vec<Value>,
     roles: Vec<Value>,
@@ -188,6 +193,15 @@ struct Account<'a> {
     attached: BTreeMap<String, usize>,
     report: String,
     key_docs: Vec<Value>,
+    /// What the resource inventory must contain: buckets and secret prefixes the
+    /// customer policies name, roles that functions and instances run as, and the
+    /// EKS cluster's OIDC issuer that IRSA roles trust.
+    pub(crate) buckets: Vec<String>,
+    pub(crate) secret_prefixes: Vec<String>,
+    pub(crate) lambda_roles: Vec<(String, String)>,
+    pub(crate) instance_roles: Vec<(String, String)>,
+    pub(crate) eks_issuer: Option<String>,
+    pub(crate) team: String,
 }
 
 impl Account<'_> {
@@ -311,10 +325,20 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
         nhis: BTreeMap::new(),
         scenarios: Vec::new(),
         terminated_owner_active_keys: Vec::new(),
+        reachability: Vec::new(),
     };
     let account_ids: Vec<String> = (0..n_accounts).map(|_| rng.digits(12)).collect();
     let planted_team = planted_person.and_then(|p| org.people[p].team);
     let mut planted_done = false;
+    let team_of = |a: usize| (!org.teams.is_empty()).then(|| a % org.teams.len());
+    let planted_account =
+        (0..n_accounts).find(|&a| team_of(a) == planted_team && planted_person.is_some());
+    // Every seventh account is a sandbox under an SCP that denies reading secrets.
+    let sandbox: Vec<String> = (0..n_accounts)
+        .filter(|&a| a % 7 == 3 && Some(a) != planted_account)
+        .map(|a| account_ids[a].clone())
+        .collect();
+    let mut sandbox_planted = false;
     for (a, account_id) in account_ids.iter().enumerate() {
         let team = if org.teams.is_empty() {
             None
@@ -339,6 +363,13 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
             attached: BTreeMap::new(),
             report: String::from(REPORT_HEADER),
             key_docs: Vec::new(),
+            buckets: Vec::new(),
+            secret_prefixes: Vec::new(),
+            lambda_roles: Vec::new(),
+            instance_roles: Vec::new(),
+            eks_issuer: None,
+            team: team_name.clone(),
+            members: members.clone(),
         };
         let account_created = acct.when(rng, 1500, 3000);
         acct.report.push_str(&format!(
@@ -369,11 +400,18 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
             &customer_policies,
             &mut out,
         );
+        let mut chain = None;
         if !planted_done && team == planted_team {
             if let Some(p) = planted_person {
-                plant(&mut acct, rng, p, &team_name, &mut out);
+                let leaver_key = plant(&mut acct, rng, p, &team_name, &mut out);
+                chain = Some((leaver_key, plant_reachability(&mut acct, rng, &mut out)));
                 planted_done = true;
             }
+        }
+        let mut sandbox_admin = None;
+        if !sandbox_planted && sandbox.contains(account_id) {
+            sandbox_admin = Some(plant_sandbox_admin(&mut acct, rng, &mut out));
+            sandbox_planted = true;
         }
         // AWS managed policies attached in this account appear in `Policies` too.
         let mut managed: Vec<Value> = Vec::new();
@@ -429,7 +467,58 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
             &acct.key_docs,
             true,
         )?;
+        let inv = resources::write(w, rng, &acct, &account_ids)?;
+        let other_bucket = acct.buckets.first().map(|b| format!("arn:aws:s3:::{b}"));
+        let lake = format!("arn:aws:s3:::{}", inv.data_lake);
+        let answer = |id: &str,
+                      key: &str,
+                      resource: &str,
+                      access: Option<&str>,
+                      via: Vec<String>,
+                      why: &str| {
+            json!({"id": id, "access_key_id": key, "resource": resource, "reachable": access.is_some(),
+                   "access": access, "via": via, "why": why})
+        };
+        if let Some((leaver_key, c)) = chain {
+            out.reachability.push(answer("role-chain-to-restricted-secret", &c.chain_key, &inv.restricted_secret,
+                Some("Read"), vec![c.chain_user.clone(), c.role.clone()],
+                "the CI user may assume a role (its trust policy names the user) that has AdministratorAccess"));
+            out.reachability.push(answer(
+                "explicit-deny-overrides-allow",
+                &c.deny_key,
+                &lake,
+                None,
+                vec![c.deny_user.clone()],
+                "AmazonS3FullAccess allows s3:*, but an inline policy denies s3:* on the data lake",
+            ));
+            if let Some(b) = &other_bucket {
+                out.reachability.push(answer("deny-is-scoped-to-its-resource", &c.deny_key, b,
+                    Some("Permissions management"), vec![c.deny_user.clone()],
+                    "the same user's AmazonS3FullAccess still reaches the team's other buckets (s3:PutBucketPolicy)"));
+            }
+            if let Some(k) = leaver_key {
+                out.reachability.push(answer("leaver-key-reaches-data-lake", &k, &lake, Some("Permissions management"),
+                    vec![], "the terminated owner's export key has AmazonS3FullAccess in the data lake's account"));
+            }
+        }
+        if let Some((key, user)) = sandbox_admin {
+            if let Some(secret) = inv.secrets.first() {
+                out.reachability.push(answer("scp-denies-secret-read", &key, secret, None, vec![user.clone()],
+                    "AdministratorAccess allows it, but the Sandbox OU's SCP denies secretsmanager:GetSecretValue"));
+            }
+            if let Some(b) = &other_bucket {
+                out.reachability.push(answer(
+                    "scp-leaves-other-services",
+                    &key,
+                    b,
+                    Some("Permissions management"),
+                    vec![user],
+                    "the sandbox SCP denies only secrets and decryption",
+                ));
+            }
+        }
     }
+    resources::organization(w, rng, &account_ids, &sandbox)?;
     Ok(out)
 }
 
@@ -443,7 +532,14 @@ fn customer_policies(acct: &mut Account<'_>, rng: &mut Rng, team: &str) -> Vec<(
         };
         let name = acct.unique(format!("{word}-{}-access", rng.pick(COMPONENTS)));
         let arn = format!("arn:aws:iam::{}:policy/{name}", acct.id);
-        let bucket = format!("northwind-{word}-{}", rng.pick(ENVS));
+        // Bucket names are global: the account id keeps them unique, as real companies do.
+        let bucket = format!("northwind-{word}-{}-{}", rng.pick(ENVS), acct.id);
+        if !acct.buckets.contains(&bucket) {
+            acct.buckets.push(bucket.clone());
+        }
+        if !acct.secret_prefixes.contains(&word) {
+            acct.secret_prefixes.push(word.clone());
+        }
         let doc = json!({"Version": "2012-10-17", "Statement": [
             {"Sid": "Data", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
              "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")]},
@@ -635,6 +731,13 @@ fn roles(
             _ => ("codebuild", service_trust("codebuild.amazonaws.com"), false),
         };
         let name = acct.unique(format!("{word}-{comp}-{env}-{suffix}"));
+        let role_arn = format!("arn:aws:iam::{}:role/{name}", acct.id);
+        match suffix {
+            "lambda" => acct.lambda_roles.push((name.clone(), role_arn)),
+            "instance" => acct.instance_roles.push((name.clone(), role_arn)),
+            "irsa" => acct.eks_issuer = Some(eks_issuer.clone()),
+            _ => {}
+        }
         let mut attached = Vec::new();
         let (arn, pname) = rng.pick(customer).clone();
         attached.push(acct.attach(&arn, &pname));
@@ -822,10 +925,17 @@ fn add_user(
     }
 }
 
-fn plant(acct: &mut Account<'_>, rng: &mut Rng, person: usize, team: &str, out: &mut AwsOut) {
+/// Plants the leaver's key; returns its id.
+fn plant(
+    acct: &mut Account<'_>,
+    rng: &mut Rng,
+    person: usize,
+    team: &str,
+    out: &mut AwsOut,
+) -> Option<String> {
     let org = acct.org;
     let p = &org.people[person];
-    let Some(left) = p.terminated else { return };
+    let left = p.terminated?;
     let name = acct.unique(format!("svc-{team}-reporting-export"));
     let user_created = at(left - Duration::days(400), rng);
     let key_created = at(left - Duration::days(200), rng);
@@ -868,4 +978,98 @@ fn plant(acct: &mut Account<'_>, rng: &mut Rng, person: usize, team: &str, out: 
         "key_last_used": aws_time(last_used),
         "evidence": ["IAM tag owner on the user (authorization details)", "roster status terminated (HR)", "key status Active (list-access-keys, credential report)", "last used after the termination date (credential report)"]
     }));
+    Some(key_id)
+}
+
+/// Principals whose reachability the answers state.
+struct Chain {
+    chain_key: String,
+    chain_user: String,
+    role: String,
+    deny_key: String,
+    deny_user: String,
+}
+
+/// A user with one active key, used recently.
+fn keyed_user(
+    acct: &mut Account<'_>,
+    rng: &mut Rng,
+    name: &str,
+    group: &str,
+    attached: Vec<Value>,
+    inline: Vec<Value>,
+    out: &mut AwsOut,
+) -> (String, String) {
+    let created = acct.when(rng, 300, 900);
+    let key = Key {
+        id: rng.aws_id("AKIA", 16),
+        created: created + Duration::days(10),
+        active: true,
+        last_used: Some((acct.when(rng, 0, 5), "us-east-1", "s3")),
+    };
+    let id = key.id.clone();
+    let team = acct.team.clone();
+    add_user(
+        acct,
+        rng,
+        name,
+        created,
+        tags(&[("team", team)]),
+        group,
+        attached,
+        vec![key],
+        None,
+        None,
+        out,
+    );
+    if let Some(u) = acct.users.last_mut() {
+        u["UserPolicyList"] = Value::Array(inline);
+    }
+    (id, format!("arn:aws:iam::{}:user/{name}", acct.id))
+}
+
+/// A CI user that may assume an admin role, and a user whose S3 access is cut by
+/// an explicit deny on the data lake.
+fn plant_reachability(acct: &mut Account<'_>, rng: &mut Rng, out: &mut AwsOut) -> Chain {
+    let team = acct.team.clone();
+    let user_name = acct.unique(format!("ci-{team}-release"));
+    let role_name = acct.unique(format!("{team}-release-admin"));
+    let role = format!("arn:aws:iam::{}:role/{role_name}", acct.id);
+    let assume = json!({"PolicyName": "assume-release-admin", "PolicyDocument": {"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}]}});
+    let (chain_key, chain_user) =
+        keyed_user(acct, rng, &user_name, "readonly", vec![], vec![assume], out);
+    let admin = vec![acct.attach(&managed_arn("AdministratorAccess"), "AdministratorAccess")];
+    let created = acct.when(rng, 100, 900);
+    acct.roles.push(json!({
+        "Path": "/", "RoleName": role_name, "RoleId": rng.aws_id("AROA", 17), "Arn": role, "CreateDate": aws_time(created),
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": chain_user}, "Action": "sts:AssumeRole"}]},
+        "InstanceProfileList": [], "RolePolicyList": [], "AttachedManagedPolicies": admin,
+        "Tags": tags(&[("team", team.clone())]), "RoleLastUsed": {}
+    }));
+    let lake = resources::data_lake(acct);
+    let deny_name = acct.unique(format!("svc-{team}-analytics"));
+    let deny = json!({"PolicyName": "no-data-lake", "PolicyDocument": {"Version": "2012-10-17",
+        "Statement": [{"Sid": "DenyDataLake", "Effect": "Deny", "Action": "s3:*",
+                       "Resource": [format!("arn:aws:s3:::{lake}"), format!("arn:aws:s3:::{lake}/*")]}]}});
+    let s3 = vec![acct.attach(&managed_arn("AmazonS3FullAccess"), "AmazonS3FullAccess")];
+    let (deny_key, deny_user) = keyed_user(acct, rng, &deny_name, "readonly", s3, vec![deny], out);
+    Chain {
+        chain_key,
+        chain_user,
+        role,
+        deny_key,
+        deny_user,
+    }
+}
+
+/// An administrator in a sandbox account, whose SCP denies reading secrets.
+fn plant_sandbox_admin(
+    acct: &mut Account<'_>,
+    rng: &mut Rng,
+    out: &mut AwsOut,
+) -> (String, String) {
+    let name = acct.unique("sandbox-admin".to_string());
+    let admin = vec![acct.attach(&managed_arn("AdministratorAccess"), "AdministratorAccess")];
+    keyed_user(acct, rng, &name, "readonly", admin, vec![], out)
 }

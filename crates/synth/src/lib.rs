@@ -15,6 +15,7 @@ mod aws;
 mod names;
 mod okta;
 mod people;
+mod resources;
 mod rng;
 mod write;
 
@@ -112,6 +113,9 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
         "terminated_owner_active_keys".into(),
         serde_json::json!(aws.terminated_owner_active_keys),
     );
+    answers
+        .expected
+        .insert("reachability".into(), serde_json::json!(aws.reachability));
     for (k, v) in [
         ("hr/roster.csv", "HR roster export (CSV)"),
         ("okta/users.json", "Okta GET /api/v1/users"),
@@ -131,6 +135,62 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
         (
             "aws/<account id>/access-keys.json",
             "aws iam list-access-keys --user-name U, for every user, concatenated",
+        ),
+        (
+            "aws/<account id>/s3/list-buckets.json",
+            "aws s3api list-buckets",
+        ),
+        (
+            "aws/<account id>/s3/<bucket>/tagging.json",
+            "aws s3api get-bucket-tagging --bucket B (tagged buckets only)",
+        ),
+        (
+            "aws/<account id>/s3/<bucket>/policy.json",
+            "aws s3api get-bucket-policy --bucket B (buckets with a policy only)",
+        ),
+        (
+            "aws/<account id>/kms/<key id>/describe-key.json",
+            "aws kms describe-key --key-id K",
+        ),
+        (
+            "aws/<account id>/kms/<key id>/key-policy.json",
+            "aws kms get-key-policy --key-id K --policy-name default",
+        ),
+        (
+            "aws/<account id>/<region>/secretsmanager-list-secrets.json",
+            "aws secretsmanager list-secrets",
+        ),
+        (
+            "aws/<account id>/<region>/rds-db-instances.json",
+            "aws rds describe-db-instances",
+        ),
+        (
+            "aws/<account id>/<region>/lambda-list-functions.json",
+            "aws lambda list-functions",
+        ),
+        (
+            "aws/<account id>/<region>/ec2-describe-instances.json",
+            "aws ec2 describe-instances",
+        ),
+        (
+            "aws/<account id>/iam/instance-profiles.json",
+            "aws iam list-instance-profiles",
+        ),
+        (
+            "aws/<account id>/eks/<cluster>/describe-cluster.json",
+            "aws eks describe-cluster --name C",
+        ),
+        (
+            "organizations/policies/<policy id>/describe-policy.json",
+            "aws organizations describe-policy --policy-id P",
+        ),
+        (
+            "organizations/policies/<policy id>/targets.json",
+            "aws organizations list-targets-for-policy --policy-id P",
+        ),
+        (
+            "organizations/parents/<account or OU id>.json",
+            "aws organizations list-parents --child-id C",
         ),
     ] {
         answers.layout.insert(k.into(), v.into());
