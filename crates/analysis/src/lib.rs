@@ -15,8 +15,12 @@ pub mod escalation;
 pub mod eval;
 pub mod pattern;
 pub mod policy;
+pub mod reach;
+pub mod sensitivity;
 
 pub use catalog::{AccessLevel, Catalog};
 pub use escalation::{escalations, Escalation, TECHNIQUES};
 pub use eval::{evaluate, Context, Decision, Outcome, PolicySet, Request};
 pub use policy::{Policy, PolicyError};
+pub use reach::{BlastRadius, Model, ModelBuilder};
+pub use sensitivity::Sensitivity;

@@ -4,23 +4,45 @@
 
 /// Does `pattern` (with `*` and `?`) match `text`?
 pub fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    // Fast paths for the shapes policies use most: `*`, a literal, `prefix*`.
+    if pattern == "*" {
+        return true;
+    }
+    if pattern.is_ascii() && text.is_ascii() {
+        let (p, t) = (pattern.as_bytes(), text.as_bytes());
+        let eq = |a: u8, b: u8| {
+            if ignore_case {
+                a.eq_ignore_ascii_case(&b)
+            } else {
+                a == b
+            }
+        };
+        if !p.contains(&b'*') && !p.contains(&b'?') {
+            return p.len() == t.len() && p.iter().zip(t).all(|(&a, &b)| eq(a, b));
+        }
+        return glob(p, t, eq);
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
-    let eq = |a: char, b: char| {
+    glob(&p, &t, |a: char, b: char| {
         if ignore_case {
             a.eq_ignore_ascii_case(&b)
         } else {
             a == b
         }
-    };
-    // Iterative glob with backtracking to the last star: O(len(p) * len(t)) worst case.
+    })
+}
+
+/// Iterative glob with backtracking to the last star: O(len(p) * len(t)) worst case.
+fn glob<C: Copy + PartialEq + From<u8>>(p: &[C], t: &[C], eq: impl Fn(C, C) -> bool) -> bool {
+    let (star_c, any_c) = (C::from(b'*'), C::from(b'?'));
     let (mut pi, mut ti) = (0usize, 0usize);
     let (mut star, mut mark) = (None::<usize>, 0usize);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && eq(p[pi], t[ti]))) {
+        if pi < p.len() && (p[pi] == any_c || (p[pi] != star_c && eq(p[pi], t[ti]))) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == star_c {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -32,7 +54,7 @@ pub fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while pi < p.len() && p[pi] == star_c {
         pi += 1;
     }
     pi == p.len()

@@ -48,6 +48,16 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// Whether the statement's resources or conditions use `${…}` policy variables.
+    pub fn has_variables(&self) -> bool {
+        let in_list = |l: &Vec<String>| l.iter().any(|v| v.contains("${"));
+        let resources = match &self.resources {
+            Some(Match::Only(l)) | Some(Match::Not(l)) => in_list(l),
+            None => false,
+        };
+        resources || self.conditions.iter().any(|c| in_list(&c.values))
+    }
+
     /// A label for explanations: the Sid, or the statement's index.
     pub fn label(&self, index: usize) -> String {
         self.sid
@@ -172,6 +182,20 @@ fn conditions(v: &Value, at: &str) -> Result<Vec<Condition>, PolicyError> {
 }
 
 impl Policy {
+    /// `Allow * on *`: what full control of an account amounts to.
+    pub fn admin() -> Policy {
+        Policy {
+            statements: vec![Statement {
+                sid: Some("FullControl".into()),
+                effect: Effect::Allow,
+                actions: Match::Only(vec!["*".into()]),
+                resources: Some(Match::Only(vec!["*".into()])),
+                principals: None,
+                conditions: Vec::new(),
+            }],
+        }
+    }
+
     /// Reads a policy document (already URL-decoded, as custody's connectors store it).
     pub fn from_value(doc: &Value) -> Result<Policy, PolicyError> {
         let stmts: Vec<&Value> = match doc.get("Statement") {

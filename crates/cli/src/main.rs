@@ -10,6 +10,7 @@
 //! fatal errors.
 
 mod bench;
+mod blast;
 mod demo;
 mod ingest;
 mod output;
@@ -67,6 +68,8 @@ pub enum Command {
     Stats,
     /// The ingests so far, with what each changed.
     Snapshots,
+    /// What a credential, principal or workload can reach in AWS, ranked, with the path that grants it.
+    BlastRadius(blast::BlastArgs),
     /// Measure synthesis and ingest at given sizes (time, throughput, peak memory).
     Bench(bench::BenchArgs),
 }
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::List(a) => simple::list(&cli, a),
         Command::Stats => simple::stats(&cli),
         Command::Snapshots => simple::snapshots(&cli),
+        Command::BlastRadius(a) => blast::run(&cli, a),
         Command::Bench(a) => bench::run(&cli, a),
     };
     match result {

@@ -197,4 +197,22 @@ pub trait Store {
     fn list(&self, filter: &ListFilter) -> Result<Vec<NodeBrief>>;
     fn stats(&self) -> Result<Stats>;
     fn snapshots(&self) -> Result<Vec<SnapshotInfo>>;
+    /// Visits every live node of the given kinds with its merged properties, in
+    /// one pass: for analyses that load a slice of the graph into memory.
+    fn scan_nodes(&self, kinds: &[&str], visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()>;
+    /// Visits every live edge of the given kinds (`src`, `kind`, `dst`, properties).
+    fn scan_edges(
+        &self,
+        kinds: &[&str],
+        visit: &mut dyn FnMut(i64, &str, i64, &Map<String, Value>),
+    ) -> Result<()>;
+}
+
+/// A node as [`Store::scan_nodes`] hands it over.
+pub struct ScanNode<'a> {
+    pub id: i64,
+    pub kind: &'a str,
+    pub key: &'a str,
+    pub name: Option<&'a str>,
+    pub props: &'a Map<String, Value>,
 }

@@ -4,7 +4,7 @@ use crate::merge::{merge, Said};
 use crate::schema::{SCHEMA, VERSION};
 use crate::{
     Assertion, EdgeRecord, IngestReport, ListFilter, NodeBrief, NodeRecord, Progress, Result,
-    SnapshotInfo, SourceBatch, Stats, Store, StoreError,
+    ScanNode, SnapshotInfo, SourceBatch, Stats, Store, StoreError,
 };
 use custody_model::{Fingerprinter, Key, Label};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -431,6 +431,47 @@ impl Store for SqliteStore {
             }
         }
         Ok(out)
+    }
+
+    fn scan_nodes(&self, kinds: &[&str], visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()> {
+        let marks = vec!["?"; kinds.len()].join(", ");
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, kind, key, name, props FROM nodes WHERE retired_snapshot IS NULL AND kind IN ({marks})"
+        ))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(kinds.iter()))?;
+        while let Some(r) = rows.next()? {
+            let props: String = r.get(4)?;
+            let props: Map<String, Value> = serde_json::from_str(&props).unwrap_or_default();
+            let (kind, key, name): (String, String, Option<String>) =
+                (r.get(1)?, r.get(2)?, r.get(3)?);
+            visit(ScanNode {
+                id: r.get(0)?,
+                kind: &kind,
+                key: &key,
+                name: name.as_deref(),
+                props: &props,
+            });
+        }
+        Ok(())
+    }
+
+    fn scan_edges(
+        &self,
+        kinds: &[&str],
+        visit: &mut dyn FnMut(i64, &str, i64, &Map<String, Value>),
+    ) -> Result<()> {
+        let marks = vec!["?"; kinds.len()].join(", ");
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL AND kind IN ({marks})"
+        ))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(kinds.iter()))?;
+        while let Some(r) = rows.next()? {
+            let props: String = r.get(3)?;
+            let props: Map<String, Value> = serde_json::from_str(&props).unwrap_or_default();
+            let kind: String = r.get(1)?;
+            visit(r.get(0)?, &kind, r.get(2)?, &props);
+        }
+        Ok(())
     }
 
     fn list(&self, f: &ListFilter) -> Result<Vec<NodeBrief>> {

@@ -481,7 +481,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
         };
         if let Some((leaver_key, c)) = chain {
             out.reachability.push(answer("role-chain-to-restricted-secret", &c.chain_key, &inv.restricted_secret,
-                Some("Read"), vec![c.chain_user.clone(), c.role.clone()],
+                Some("Permissions management"), vec![c.chain_user.clone(), c.role.clone()],
                 "the CI user may assume a role (its trust policy names the user) that has AdministratorAccess"));
             out.reachability.push(answer(
                 "explicit-deny-overrides-allow",
@@ -504,7 +504,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
         if let Some((key, user)) = sandbox_admin {
             if let Some(secret) = inv.secrets.first() {
                 out.reachability.push(answer("scp-denies-secret-read", &key, secret, None, vec![user.clone()],
-                    "AdministratorAccess allows it, but the Sandbox OU's SCP denies secretsmanager:GetSecretValue"));
+                    "AdministratorAccess allows it, but the Sandbox OU's SCP denies secretsmanager:*"));
             }
             if let Some(b) = &other_bucket {
                 out.reachability.push(answer(

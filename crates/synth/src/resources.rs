@@ -295,7 +295,7 @@ pub fn write(
 
 /// Organizations: a root with a Workloads and a Sandbox OU; FullAWSAccess on the
 /// root (as AWS attaches it), a guard-rail SCP on the root, and on Sandbox an SCP
-/// that denies reading secrets and decrypting.
+/// that denies Secrets Manager and decryption.
 pub fn organization(
     w: &mut Writer,
     rng: &mut Rng,
@@ -340,7 +340,18 @@ pub fn organization(
         "FullAWSAccess",
         true,
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
-        vec![target(&root, "Root", "ROOT")],
+        // AWS attaches FullAWSAccess to the root, every OU and every account.
+        std::iter::once(target(&root, "Root", "ROOT"))
+            .chain(
+                [(&workloads, "Workloads"), (&sandbox_ou, "Sandbox")]
+                    .map(|(id, n)| target(id, n, "ORGANIZATIONAL_UNIT")),
+            )
+            .chain(
+                accounts
+                    .iter()
+                    .map(|a| target(a, &format!("account-{a}"), "ACCOUNT")),
+            )
+            .collect(),
     )?;
     policy(
         w,
@@ -358,7 +369,7 @@ pub fn organization(
         "SandboxNoSecrets",
         false,
         json!({"Version": "2012-10-17", "Statement": [
-            {"Sid": "NoSecretsInSandbox", "Effect": "Deny", "Action": ["secretsmanager:GetSecretValue", "kms:Decrypt"], "Resource": "*"}]}),
+            {"Sid": "NoSecretsInSandbox", "Effect": "Deny", "Action": ["secretsmanager:*", "kms:Decrypt"], "Resource": "*"}]}),
         vec![target(&sandbox_ou, "Sandbox", "ORGANIZATIONAL_UNIT")],
     )?;
     for ou_id in [&workloads, &sandbox_ou] {

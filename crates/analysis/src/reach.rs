@@ -1,0 +1,1266 @@
+//! AWS reachability and blast radius: from a credential or principal, every
+//! principal it can become (role chains through trust policies, instance
+//! profiles, privilege escalation) and every resource those principals can act
+//! on, with the access level and the path that grants it.
+//!
+//! The caller feeds the graph's AWS slice into a [`ModelBuilder`] (nodes with
+//! their properties, and edges); [`Model`] then answers queries in memory. Every
+//! decision goes through [`crate::eval::evaluate`], so explicit denies, SCPs,
+//! permission boundaries, resource policies and conditions apply exactly as they
+//! do for a single request.
+//!
+//! Per principal, what it can reach directly depends only on its policies, its
+//! account and (rarely) its own ARN, so results are cached by that signature:
+//! thousands of roles sharing a policy set cost one evaluation.
+//!
+//! Requests are evaluated with `aws:SecureTransport = true` (callers use TLS),
+//! `aws:PrincipalArn`, `aws:PrincipalAccount` and, for users, `aws:username`;
+//! anything else a condition tests makes the answer *conditional*.
+
+use crate::catalog::{AccessLevel, Catalog};
+use crate::escalation::{escalations, Escalation};
+use crate::eval::{evaluate, Context, PolicySet, Request};
+use crate::pattern::{action_matches, resource_matches};
+use crate::policy::{Effect, Match, Policy, Statement};
+use crate::sensitivity::{self, Sensitivity};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// What kind of AWS principal a model entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    User,
+    Role,
+    InstanceProfile,
+    /// An OIDC or SAML identity provider (GitHub Actions, EKS, SSO).
+    Provider,
+    /// An AWS service (`lambda.amazonaws.com`).
+    Service,
+    /// Whoever escalates to full control of an account: it stands for "any
+    /// principal of the account", limited only by the account's SCPs.
+    AccountAdmin,
+}
+
+#[derive(Debug, Clone)]
+pub struct PrincipalNode {
+    /// The graph node (none for [`PrincipalKind::AccountAdmin`]).
+    pub node: Option<i64>,
+    /// ARN, or the provider/service name trust policies use.
+    pub arn: String,
+    pub name: String,
+    pub kind: PrincipalKind,
+    pub account: Option<String>,
+    identity: Vec<u32>,
+    boundary: Option<u32>,
+    trust: Option<u32>,
+    /// For an instance profile: the roles it carries.
+    carries: Vec<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceNode {
+    pub node: i64,
+    pub arn: String,
+    pub name: String,
+    pub kind: String,
+    pub account: Option<String>,
+    pub sensitivity: Sensitivity,
+    /// `tag data-classification=restricted`, `default for aws_s3_bucket`.
+    pub sensitivity_reason: String,
+    policy: Option<u32>,
+    /// Workloads: the principals they run as.
+    runs_as: Vec<u32>,
+}
+
+/// How a principal can act on one resource.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub resource: u32,
+    /// The most harmful level allowed.
+    pub level: AccessLevel,
+    /// Every level allowed.
+    pub levels: Vec<AccessLevel>,
+    /// An action allowed at `level`.
+    pub action: String,
+    /// For object-level access granted on part of a bucket: the pattern.
+    pub scope: Option<String>,
+    /// True when `level` is allowed only under conditions not evaluated.
+    pub conditional: bool,
+    /// The deciding layer and statement.
+    pub reason: String,
+}
+
+/// One step of a path: a principal reached, and how.
+#[derive(Debug, Clone)]
+pub struct Hop {
+    pub principal: u32,
+    /// The hop this one was reached from (`None` for a starting principal).
+    pub from: Option<usize>,
+    /// `start`, `sts:AssumeRole`, `sts:AssumeRoleWithWebIdentity`, `instance profile`,
+    /// `escalation: create-access-key`…
+    pub how: String,
+    pub conditional: bool,
+}
+
+/// A resource reached, through which hop, and its rank.
+#[derive(Debug, Clone)]
+pub struct Reached {
+    pub access: Access,
+    /// Index into [`BlastRadius::hops`] of the principal that has this access.
+    pub hop: usize,
+    /// Sensitivity × access-level weight: what sorts the list.
+    pub score: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BlastRadius {
+    pub hops: Vec<Hop>,
+    /// Sorted by score, most dangerous first.
+    pub reached: Vec<Reached>,
+    /// Principals whose policies could not be read completely.
+    pub incomplete: Vec<String>,
+}
+
+impl BlastRadius {
+    /// The principals from the start to `hop`.
+    pub fn path(&self, hop: usize) -> Vec<usize> {
+        let mut out = vec![hop];
+        let mut at = hop;
+        while let Some(prev) = self.hops[at].from {
+            out.push(prev);
+            at = prev;
+        }
+        out.reverse();
+        out
+    }
+
+    pub fn score(&self) -> u64 {
+        self.reached.iter().map(|r| r.score as u64).sum()
+    }
+}
+
+/// How harmful each access level is, for ranking.
+pub fn level_weight(level: AccessLevel) -> u32 {
+    match level {
+        AccessLevel::List => 1,
+        AccessLevel::Tagging => 1,
+        AccessLevel::Read => 3,
+        AccessLevel::Write => 4,
+        AccessLevel::PermissionsManagement => 5,
+    }
+}
+
+/// Resource kinds custody evaluates, their service and the catalogue resource
+/// types whose actions apply (`true`: object-level, evaluated on `arn/*`).
+const KINDS: &[(&str, &str, &[(&str, bool)])] = &[
+    (
+        "aws_s3_bucket",
+        "s3",
+        &[("bucket", false), ("object", true)],
+    ),
+    (
+        "aws_secretsmanager_secret",
+        "secretsmanager",
+        &[("Secret", false)],
+    ),
+    ("aws_kms_key", "kms", &[("key", false)]),
+    ("aws_rds_instance", "rds", &[("db", false)]),
+    ("aws_rds_cluster", "rds", &[("cluster", false)]),
+    ("aws_lambda_function", "lambda", &[("function", false)]),
+    ("aws_eks_cluster", "eks", &[("cluster", false)]),
+    ("aws_ec2_instance", "ec2", &[("instance", false)]),
+];
+
+/// The actions shown as examples when allowed, before any other of their level.
+const EXAMPLES: &[&str] = &[
+    "s3:PutBucketPolicy",
+    "s3:DeleteObject",
+    "s3:PutObject",
+    "s3:GetObject",
+    "s3:ListBucket",
+    "secretsmanager:PutResourcePolicy",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:ListSecretVersionIds",
+    "kms:PutKeyPolicy",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "rds:DeleteDBInstance",
+    "rds:DescribeDBInstances",
+    "rds:DeleteDBCluster",
+    "rds:DescribeDBClusters",
+    "lambda:AddPermission",
+    "lambda:UpdateFunctionCode",
+    "lambda:InvokeFunction",
+    "lambda:GetFunction",
+    "eks:CreateAccessEntry",
+    "eks:DeleteCluster",
+    "eks:AccessKubernetesApi",
+    "eks:DescribeCluster",
+    "ec2:TerminateInstances",
+    "ec2:StartInstances",
+    "ec2:GetConsoleOutput",
+];
+
+const LEVELS: [AccessLevel; 5] = [
+    AccessLevel::PermissionsManagement,
+    AccessLevel::Write,
+    AccessLevel::Read,
+    AccessLevel::Tagging,
+    AccessLevel::List,
+];
+
+/// The services each pass-role technique hands a role to.
+fn passrole_service(technique: &str) -> Option<&'static str> {
+    Some(match technique {
+        "passrole-ec2" => "ec2.amazonaws.com",
+        "passrole-lambda-invoke" | "passrole-lambda-event-source" => "lambda.amazonaws.com",
+        "passrole-glue-dev-endpoint" => "glue.amazonaws.com",
+        "passrole-cloudformation" => "cloudformation.amazonaws.com",
+        "passrole-datapipeline" => "datapipeline.amazonaws.com",
+        "passrole-sagemaker-notebook" => "sagemaker.amazonaws.com",
+        "passrole-codebuild" => "codebuild.amazonaws.com",
+        "passrole-ecs-task" => "ecs-tasks.amazonaws.com",
+        _ => return None,
+    })
+}
+
+/// A node as the builder receives it.
+pub struct NodeIn<'a> {
+    pub id: i64,
+    pub kind: &'a str,
+    pub key: &'a str,
+    pub name: Option<&'a str>,
+    pub props: &'a Map<String, Value>,
+}
+
+/// An edge as the builder receives it.
+pub struct EdgeIn<'a> {
+    pub src: i64,
+    pub kind: &'a str,
+    pub dst: i64,
+    pub props: &'a Map<String, Value>,
+}
+
+/// The node kinds and edge kinds a [`ModelBuilder`] uses; callers may load only these.
+pub const NODE_KINDS: &[&str] = &[
+    "aws_iam_user",
+    "aws_iam_role",
+    "aws_iam_service_linked_role",
+    "aws_iam_group",
+    "aws_iam_policy",
+    "aws_iam_instance_profile",
+    "aws_oidc_provider",
+    "aws_saml_provider",
+    "aws_public_identity_provider",
+    "aws_service_principal",
+    "aws_root_user",
+    "aws_account",
+    "aws_organizations_root",
+    "aws_organizations_unit",
+    "aws_organizations_policy",
+    "aws_access_key",
+    "aws_s3_bucket",
+    "aws_secretsmanager_secret",
+    "aws_kms_key",
+    "aws_rds_instance",
+    "aws_rds_cluster",
+    "aws_lambda_function",
+    "aws_eks_cluster",
+    "aws_ec2_instance",
+];
+pub const EDGE_KINDS: &[&str] = &[
+    "HAS_POLICY",
+    "MEMBER_OF",
+    "AUTHENTICATES_AS",
+    "CAN_ASSUME",
+    "RUNS_AS",
+];
+
+#[derive(Default)]
+pub struct ModelBuilder {
+    policies: Vec<Policy>,
+    policy_names: Vec<String>,
+    policy_by_node: HashMap<i64, u32>,
+    policy_by_arn: HashMap<String, u32>,
+    /// Principals and groups: node → inline policy indexes.
+    inline: HashMap<i64, Vec<u32>>,
+    principals: Vec<PrincipalNode>,
+    principal_by_node: HashMap<i64, u32>,
+    boundaries: Vec<(u32, String)>,
+    resources: Vec<ResourceNode>,
+    resource_by_node: HashMap<i64, u32>,
+    /// Account root principals and org units: node → account id / org id.
+    account_nodes: HashMap<i64, String>,
+    org_nodes: HashSet<i64>,
+    credentials: HashMap<i64, String>,
+    edges: Vec<(i64, String, i64, bool)>,
+    incomplete: Vec<String>,
+}
+
+fn account_of(arn: &str) -> Option<String> {
+    let a = arn.split(':').nth(4)?;
+    (a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).then(|| a.to_string())
+}
+
+impl ModelBuilder {
+    pub fn new() -> ModelBuilder {
+        ModelBuilder::default()
+    }
+
+    fn add_policy(&mut self, name: String, doc: &Value) -> Option<u32> {
+        match Policy::from_value(doc) {
+            Ok(p) => {
+                self.policies.push(p);
+                self.policy_names.push(name);
+                Some(self.policies.len() as u32 - 1)
+            }
+            Err(e) => {
+                self.incomplete.push(format!("{name}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn inline_policies(&mut self, owner: &str, props: &Map<String, Value>) -> Vec<u32> {
+        let mut out = Vec::new();
+        if let Some(Value::Array(list)) = props.get("inline_policies") {
+            for p in list {
+                let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
+                if let Some(doc) = p.get("document") {
+                    if let Some(i) = self.add_policy(format!("{owner} inline {name}"), doc) {
+                        out.push(i);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn node(&mut self, n: NodeIn<'_>) {
+        let str_prop = |k: &str| n.props.get(k).and_then(Value::as_str);
+        let arn = str_prop("arn").unwrap_or(n.key).to_string();
+        let name = n.name.unwrap_or(n.key).to_string();
+        match n.kind {
+            "aws_iam_policy" | "aws_organizations_policy" => {
+                if let Some(doc) = n.props.get("document") {
+                    if let Some(i) = self.add_policy(arn.clone(), doc) {
+                        self.policy_by_node.insert(n.id, i);
+                        self.policy_by_arn.insert(arn, i);
+                    }
+                }
+            }
+            "aws_iam_group" => {
+                let inline = self.inline_policies(&arn, n.props);
+                self.inline.insert(n.id, inline);
+            }
+            "aws_iam_user" | "aws_iam_role" | "aws_iam_service_linked_role" => {
+                let kind = if n.kind == "aws_iam_user" {
+                    PrincipalKind::User
+                } else {
+                    PrincipalKind::Role
+                };
+                let identity = self.inline_policies(&arn, n.props);
+                let trust = n
+                    .props
+                    .get("trust_policy")
+                    .and_then(|d| self.add_policy(format!("{arn} trust policy"), d));
+                let idx = self.principals.len() as u32;
+                if let Some(b) = str_prop("permissions_boundary") {
+                    self.boundaries.push((idx, b.to_string()));
+                }
+                self.principals.push(PrincipalNode {
+                    node: Some(n.id),
+                    account: account_of(&arn),
+                    arn,
+                    name,
+                    kind,
+                    identity,
+                    boundary: None,
+                    trust,
+                    carries: Vec::new(),
+                });
+                self.principal_by_node.insert(n.id, idx);
+            }
+            "aws_iam_instance_profile"
+            | "aws_oidc_provider"
+            | "aws_saml_provider"
+            | "aws_public_identity_provider"
+            | "aws_service_principal" => {
+                let (kind, arn) = match n.kind {
+                    "aws_iam_instance_profile" => (PrincipalKind::InstanceProfile, arn),
+                    "aws_service_principal" => (
+                        PrincipalKind::Service,
+                        str_prop("service").unwrap_or(&name).to_string(),
+                    ),
+                    _ => (
+                        PrincipalKind::Provider,
+                        str_prop("provider").map(str::to_string).unwrap_or(arn),
+                    ),
+                };
+                let idx = self.principals.len() as u32;
+                self.principals.push(PrincipalNode {
+                    node: Some(n.id),
+                    account: account_of(&arn),
+                    arn,
+                    name,
+                    kind,
+                    identity: Vec::new(),
+                    boundary: None,
+                    trust: None,
+                    carries: Vec::new(),
+                });
+                self.principal_by_node.insert(n.id, idx);
+            }
+            "aws_root_user" | "aws_account" => {
+                if let Some(a) = account_of(n.key) {
+                    self.account_nodes.insert(n.id, a);
+                }
+            }
+            "aws_organizations_root" | "aws_organizations_unit" => {
+                self.org_nodes.insert(n.id);
+            }
+            "aws_access_key" => {
+                self.credentials.insert(n.id, n.key.to_string());
+            }
+            kind if KINDS.iter().any(|(k, _, _)| *k == kind) => {
+                let tags: Vec<(&str, &str)> = match n.props.get("tags") {
+                    Some(Value::Object(m)) => m
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let (sens, why) = sensitivity::assess(kind, tags);
+                let policy = n
+                    .props
+                    .get("policy")
+                    .and_then(|d| self.add_policy(format!("{arn} resource policy"), d));
+                let idx = self.resources.len() as u32;
+                self.resources.push(ResourceNode {
+                    node: n.id,
+                    account: str_prop("account_id")
+                        .map(str::to_string)
+                        .or_else(|| account_of(&arn)),
+                    arn,
+                    name,
+                    kind: kind.to_string(),
+                    sensitivity: sens,
+                    sensitivity_reason: why,
+                    policy,
+                    runs_as: Vec::new(),
+                });
+                self.resource_by_node.insert(n.id, idx);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn edge(&mut self, e: EdgeIn<'_>) {
+        let profile = e.kind == "CAN_ASSUME"
+            && e.props.get("trusted").and_then(Value::as_str) == Some("instance-profile");
+        if e.kind != "CAN_ASSUME" || profile {
+            self.edges.push((e.src, e.kind.to_string(), e.dst, profile));
+        }
+    }
+
+    pub fn build(mut self) -> Model {
+        let mut groups_of: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut attached: HashMap<i64, Vec<u32>> = HashMap::new();
+        let mut parent: HashMap<i64, i64> = HashMap::new();
+        let mut credentials: HashMap<i64, Vec<u32>> = HashMap::new();
+        let mut missing: HashSet<i64> = HashSet::new();
+        for (src, kind, dst, _) in &self.edges {
+            match kind.as_str() {
+                "HAS_POLICY" => match self.policy_by_node.get(dst) {
+                    Some(&p) => attached.entry(*src).or_default().push(p),
+                    None => {
+                        missing.insert(*src);
+                    }
+                },
+                "MEMBER_OF" => {
+                    if self.org_nodes.contains(dst) {
+                        parent.insert(*src, *dst);
+                    } else {
+                        groups_of.entry(*src).or_default().push(*dst);
+                    }
+                }
+                "AUTHENTICATES_AS" => {
+                    if let Some(&p) = self.principal_by_node.get(dst) {
+                        credentials.entry(*src).or_default().push(p);
+                    }
+                }
+                "CAN_ASSUME" => {
+                    if let (Some(&from), Some(&to)) = (
+                        self.principal_by_node.get(src),
+                        self.principal_by_node.get(dst),
+                    ) {
+                        self.principals[from as usize].carries.push(to);
+                    }
+                }
+                "RUNS_AS" => {
+                    if let (Some(&r), Some(&p)) = (
+                        self.resource_by_node.get(src),
+                        self.principal_by_node.get(dst),
+                    ) {
+                        self.resources[r as usize].runs_as.push(p);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Identity policies: inline, attached, and those of every group.
+        for p in self.principals.iter_mut() {
+            let Some(node) = p.node else { continue };
+            if let Some(a) = attached.get(&node) {
+                p.identity.extend(a);
+            }
+            for g in groups_of.get(&node).into_iter().flatten() {
+                p.identity.extend(self.inline.get(g).into_iter().flatten());
+                p.identity.extend(attached.get(g).into_iter().flatten());
+                if missing.contains(g) {
+                    self.incomplete.push(format!(
+                        "{}: a group policy has no document in the exports",
+                        p.arn
+                    ));
+                }
+            }
+            if missing.contains(&node) {
+                self.incomplete.push(format!(
+                    "{}: an attached policy has no document in the exports",
+                    p.arn
+                ));
+            }
+            p.identity.sort_unstable();
+            p.identity.dedup();
+        }
+        for (idx, arn) in std::mem::take(&mut self.boundaries) {
+            match self.policy_by_arn.get(&arn) {
+                Some(&b) => self.principals[idx as usize].boundary = Some(b),
+                None => self.incomplete.push(format!(
+                    "{}: permissions boundary {arn} has no document in the exports",
+                    self.principals[idx as usize].arn
+                )),
+            }
+        }
+        // SCP layers per account: root first, down the OU chain, the account last.
+        let mut scps: HashMap<String, Vec<Vec<u32>>> = HashMap::new();
+        for (node, account) in &self.account_nodes {
+            if !parent.contains_key(node) && !attached.contains_key(node) {
+                continue;
+            }
+            let mut chain = vec![*node];
+            let mut at = *node;
+            while let Some(&up) = parent.get(&at) {
+                if chain.contains(&up) || chain.len() > 8 {
+                    break;
+                }
+                chain.push(up);
+                at = up;
+            }
+            let layers: Vec<Vec<u32>> = chain
+                .iter()
+                .rev()
+                .map(|n| attached.get(n).cloned().unwrap_or_default())
+                .filter(|l| !l.is_empty())
+                .collect();
+            scps.insert(account.clone(), layers);
+        }
+        // Trust indexes.
+        let mut trusting_arn: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut trusting_account: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut trusting_anyone = Vec::new();
+        for (i, p) in self.principals.iter().enumerate() {
+            let Some(t) = p.trust else { continue };
+            for s in &self.policies[t as usize].statements {
+                if s.effect != Effect::Allow {
+                    continue;
+                }
+                let Some(Match::Only(list)) = &s.principals else {
+                    continue;
+                };
+                for pr in list {
+                    let v = pr.value.as_str();
+                    if v == "*" {
+                        trusting_anyone.push(i as u32);
+                    } else if pr.kind == "AWS"
+                        && (v.ends_with(":root")
+                            || (v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit())))
+                    {
+                        let acct = account_of(v).unwrap_or_else(|| v.to_string());
+                        trusting_account.entry(acct).or_default().push(i as u32);
+                    } else {
+                        trusting_arn
+                            .entry(v.to_string())
+                            .or_default()
+                            .push(i as u32);
+                    }
+                }
+            }
+        }
+        for v in trusting_arn
+            .values_mut()
+            .chain(trusting_account.values_mut())
+        {
+            v.sort_unstable();
+            v.dedup();
+        }
+        trusting_anyone.dedup();
+        // Resources by account, and those whose policy names another account or a principal in it.
+        let mut resources_by_account: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut granted_to_account: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut named = HashSet::new();
+        for (i, r) in self.resources.iter().enumerate() {
+            if let Some(a) = &r.account {
+                resources_by_account
+                    .entry(a.clone())
+                    .or_default()
+                    .push(i as u32);
+            }
+            let Some(pi) = r.policy else { continue };
+            for s in &self.policies[pi as usize].statements {
+                let Some(Match::Only(list)) = &s.principals else {
+                    continue;
+                };
+                for pr in list.iter().filter(|p| p.kind == "AWS") {
+                    if pr.value.starts_with("arn:") && !pr.value.ends_with(":root") {
+                        named.insert(pr.value.clone());
+                    }
+                    let acct = account_of(&pr.value).or_else(|| {
+                        (pr.value.len() == 12 && pr.value.bytes().all(|b| b.is_ascii_digit()))
+                            .then(|| pr.value.clone())
+                    });
+                    if let Some(acct) = acct.filter(|a| Some(a) != r.account.as_ref()) {
+                        let v = granted_to_account.entry(acct).or_default();
+                        if v.last() != Some(&(i as u32)) {
+                            v.push(i as u32);
+                        }
+                    }
+                }
+            }
+        }
+        // One administrator stand-in per account, for privilege escalation.
+        let admin_policy = {
+            self.policies.push(Policy::admin());
+            self.policy_names
+                .push("full control of the account (privilege escalation)".into());
+            self.policies.len() as u32 - 1
+        };
+        let mut admins = HashMap::new();
+        let accounts: HashSet<String> = self
+            .principals
+            .iter()
+            .filter_map(|p| p.account.clone())
+            .collect();
+        for a in accounts {
+            admins.insert(a.clone(), self.principals.len() as u32);
+            self.principals.push(PrincipalNode {
+                node: None,
+                arn: format!("arn:aws:iam::{a}:root"),
+                name: format!("administrator of account {a}"),
+                kind: PrincipalKind::AccountAdmin,
+                account: Some(a),
+                identity: vec![admin_policy],
+                boundary: None,
+                trust: None,
+                carries: Vec::new(),
+            });
+        }
+        let catalog = Catalog::builtin();
+        let mut kind_actions = HashMap::new();
+        for (kind, service, types) in KINDS {
+            let mut levels: Vec<(AccessLevel, Vec<(String, bool)>)> = Vec::new();
+            for level in LEVELS {
+                let actions: Vec<(String, bool)> = catalog
+                    .expand(&format!("{service}:*"))
+                    .into_iter()
+                    .filter(|a| a.level == level)
+                    .filter_map(|a| {
+                        types
+                            .iter()
+                            .find(|(t, _)| a.resource_types.contains(t))
+                            .map(|(_, object)| (a.qualified(), *object))
+                    })
+                    .collect();
+                if !actions.is_empty() {
+                    // Well-known actions first, so examples read naturally.
+                    let mut actions = actions;
+                    actions.sort_by_key(|(a, _)| {
+                        EXAMPLES
+                            .iter()
+                            .position(|e| e.eq_ignore_ascii_case(a))
+                            .unwrap_or(usize::MAX)
+                    });
+                    levels.push((level, actions));
+                }
+            }
+            kind_actions.insert(kind.to_string(), levels);
+        }
+        let mut resources_by_node = HashMap::new();
+        std::mem::swap(&mut resources_by_node, &mut self.resource_by_node);
+        self.incomplete.sort();
+        self.incomplete.dedup();
+        Model {
+            policies: self.policies,
+            policy_names: self.policy_names,
+            principals: self.principals,
+            principal_by_node: self.principal_by_node,
+            resources: self.resources,
+            resource_by_node: resources_by_node,
+            credentials,
+            credential_keys: self.credentials,
+            scps,
+            trusting_arn,
+            trusting_account,
+            trusting_anyone,
+            resources_by_account,
+            granted_to_account,
+            named,
+            admins,
+            kind_actions,
+            incomplete: self.incomplete,
+            direct_cache: Mutex::new(HashMap::new()),
+            assume_cache: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+type Signature = (Vec<u32>, Option<u32>, Option<String>, Option<String>);
+
+/// The AWS authorization graph in memory.
+pub struct Model {
+    policies: Vec<Policy>,
+    policy_names: Vec<String>,
+    pub principals: Vec<PrincipalNode>,
+    principal_by_node: HashMap<i64, u32>,
+    pub resources: Vec<ResourceNode>,
+    resource_by_node: HashMap<i64, u32>,
+    credentials: HashMap<i64, Vec<u32>>,
+    credential_keys: HashMap<i64, String>,
+    scps: HashMap<String, Vec<Vec<u32>>>,
+    trusting_arn: HashMap<String, Vec<u32>>,
+    trusting_account: HashMap<String, Vec<u32>>,
+    trusting_anyone: Vec<u32>,
+    resources_by_account: HashMap<String, Vec<u32>>,
+    granted_to_account: HashMap<String, Vec<u32>>,
+    /// Principal ARNs that some resource policy names.
+    named: HashSet<String>,
+    admins: HashMap<String, u32>,
+    kind_actions: HashMap<String, Vec<(AccessLevel, Vec<(String, bool)>)>>,
+    /// Policies that could not be read, or are named but missing.
+    pub incomplete: Vec<String>,
+    direct_cache: Mutex<HashMap<Signature, Arc<Vec<Access>>>>,
+    assume_cache: Mutex<HashMap<u32, Arc<Vec<Hop>>>>,
+}
+
+/// Outgoing hops of one principal (their `from` is unset).
+type Hops = Arc<Vec<Hop>>;
+
+impl Model {
+    /// Credential nodes (access keys) with the principals they authenticate as.
+    pub fn credentials(&self) -> impl Iterator<Item = (i64, &str)> {
+        self.credentials.keys().map(move |id| {
+            (
+                *id,
+                self.credential_keys
+                    .get(id)
+                    .map(String::as_str)
+                    .unwrap_or(""),
+            )
+        })
+    }
+
+    pub fn policy_name(&self, i: u32) -> &str {
+        &self.policy_names[i as usize]
+    }
+
+    /// The principals a graph node acts as: a credential's principals, the
+    /// principal itself, or what a workload runs as.
+    pub fn start(&self, node: i64) -> Vec<u32> {
+        if let Some(p) = self.credentials.get(&node) {
+            return p.clone();
+        }
+        if let Some(&p) = self.principal_by_node.get(&node) {
+            return vec![p];
+        }
+        if let Some(&r) = self.resource_by_node.get(&node) {
+            return self.resources[r as usize].runs_as.clone();
+        }
+        Vec::new()
+    }
+
+    fn context(&self, p: &PrincipalNode) -> Context {
+        let mut ctx = Context::new()
+            .with("aws:SecureTransport", "true")
+            .with("aws:PrincipalArn", &p.arn);
+        if let Some(a) = &p.account {
+            ctx = ctx.with("aws:PrincipalAccount", a);
+        }
+        if p.kind == PrincipalKind::User {
+            ctx = ctx.with("aws:username", &p.name);
+        }
+        ctx
+    }
+
+    fn policy_set(&self, p: &PrincipalNode) -> PolicySet<'_> {
+        PolicySet {
+            identity: p
+                .identity
+                .iter()
+                .map(|&i| &self.policies[i as usize])
+                .collect(),
+            boundary: p.boundary.map(|b| &self.policies[b as usize]),
+            scps: p
+                .account
+                .as_ref()
+                .and_then(|a| self.scps.get(a))
+                .map(|layers| {
+                    layers
+                        .iter()
+                        .map(|l| l.iter().map(|&i| &self.policies[i as usize]).collect())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ..Default::default()
+        }
+    }
+
+    /// Every resource `p` can act on with its own policies.
+    pub fn direct(&self, p: u32) -> Arc<Vec<Access>> {
+        let pn = &self.principals[p as usize];
+        if matches!(
+            pn.kind,
+            PrincipalKind::Provider | PrincipalKind::Service | PrincipalKind::InstanceProfile
+        ) {
+            return Arc::new(Vec::new());
+        }
+        let uses_name = pn.identity.iter().any(|&i| {
+            self.policies[i as usize]
+                .statements
+                .iter()
+                .any(Statement::has_variables)
+        });
+        let sig: Signature = (
+            pn.identity.clone(),
+            pn.boundary,
+            pn.account.clone(),
+            (uses_name || self.named.contains(&pn.arn)).then(|| pn.arn.clone()),
+        );
+        if let Some(hit) = self
+            .direct_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&sig).cloned())
+        {
+            return hit;
+        }
+        let set = self.policy_set(pn);
+        let ctx = self.context(pn);
+        let mut out = Vec::new();
+        if let Some(acct) = &pn.account {
+            let own = self.resources_by_account.get(acct).into_iter().flatten();
+            let granted = self.granted_to_account.get(acct).into_iter().flatten();
+            for &r in own.chain(granted) {
+                if let Some(a) = self.access(pn, &set, &ctx, r) {
+                    out.push(a);
+                }
+            }
+        }
+        let out = Arc::new(out);
+        if let Ok(mut c) = self.direct_cache.lock() {
+            c.insert(sig, out.clone());
+        }
+        out
+    }
+
+    fn access(
+        &self,
+        pn: &PrincipalNode,
+        set: &PolicySet<'_>,
+        ctx: &Context,
+        r: u32,
+    ) -> Option<Access> {
+        let res = &self.resources[r as usize];
+        let levels = self.kind_actions.get(&res.kind)?;
+        let object = format!("{}/*", res.arn);
+        let mut objects = vec![object];
+        let mut relevant: Vec<&Statement> = Vec::new();
+        for pol in &set.identity {
+            for s in &pol.statements {
+                if s.effect == Effect::Allow && statement_covers(s, &res.arn, &mut objects) {
+                    relevant.push(s);
+                }
+            }
+        }
+        let resource_policy = res.policy.map(|i| &self.policies[i as usize]);
+        if let Some(rp) = resource_policy {
+            for s in &rp.statements {
+                if s.effect == Effect::Allow && names_principal(s, pn) {
+                    relevant.push(s);
+                }
+            }
+        }
+        if relevant.is_empty() {
+            return None;
+        }
+        let set = PolicySet {
+            resource: resource_policy,
+            resource_account: res.account.as_deref(),
+            ..set.clone()
+        };
+        let mut found: Vec<(AccessLevel, String, Option<String>, bool, String)> = Vec::new();
+        for (level, actions) in levels {
+            let mut best: Option<(String, Option<String>, bool, String)> = None;
+            'actions: for (action, is_object) in actions {
+                if !relevant.iter().any(|s| statement_allows_action(s, action)) {
+                    continue;
+                }
+                let arns: &[String] = if *is_object {
+                    &objects
+                } else {
+                    std::slice::from_ref(&res.arn)
+                };
+                for (i, arn) in arns.iter().enumerate() {
+                    let d = evaluate(
+                        &set,
+                        &Request {
+                            principal: &pn.arn,
+                            action,
+                            resource: arn,
+                            context: ctx,
+                        },
+                    );
+                    if d.allowed() {
+                        let scope = (*is_object && i > 0).then(|| arn.clone());
+                        let reason = match d.identity_policy.and_then(|k| pn.identity.get(k)) {
+                            Some(&i) => format!("{} in {}", d.reason, self.policy_name(i)),
+                            None => d.reason.clone(),
+                        };
+                        let better = best.as_ref().map(|b| b.2 && !d.conditional).unwrap_or(true);
+                        if better {
+                            best = Some((action.clone(), scope, d.conditional, reason));
+                        }
+                        if !d.conditional {
+                            break 'actions;
+                        }
+                    }
+                }
+            }
+            if let Some((action, scope, conditional, reason)) = best {
+                found.push((*level, action, scope, conditional, reason));
+            }
+        }
+        let (level, action, scope, conditional, reason) = found.first().cloned()?;
+        Some(Access {
+            resource: r,
+            level,
+            levels: found.iter().map(|f| f.0).collect(),
+            action,
+            scope,
+            conditional,
+            reason,
+        })
+    }
+
+    /// Principals `p` can become in one step: roles it may assume, the role an
+    /// instance profile carries, and privilege escalation.
+    pub fn next(&self, p: u32) -> Hops {
+        if let Some(hit) = self
+            .assume_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&p).cloned())
+        {
+            return hit;
+        }
+        let pn = &self.principals[p as usize];
+        let mut out = Vec::new();
+        for &role in &pn.carries {
+            out.push(Hop {
+                principal: role,
+                from: None,
+                how: "instance profile".into(),
+                conditional: false,
+            });
+        }
+        let set = self.policy_set(pn);
+        let ctx = self.context(pn);
+        let mut candidates: Vec<u32> = Vec::new();
+        candidates.extend(self.trusting_arn.get(&pn.arn).into_iter().flatten());
+        if matches!(
+            pn.kind,
+            PrincipalKind::User | PrincipalKind::Role | PrincipalKind::AccountAdmin
+        ) {
+            if let Some(a) = &pn.account {
+                candidates.extend(self.trusting_account.get(a).into_iter().flatten());
+            }
+            candidates.extend(&self.trusting_anyone);
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let action = match pn.kind {
+            PrincipalKind::Provider if pn.arn.contains(":saml-provider/") => {
+                "sts:AssumeRoleWithSAML"
+            }
+            PrincipalKind::Provider => "sts:AssumeRoleWithWebIdentity",
+            _ => "sts:AssumeRole",
+        };
+        for role in candidates {
+            if role == p {
+                continue;
+            }
+            let rn = &self.principals[role as usize];
+            let Some(trust) = rn.trust else { continue };
+            let set = PolicySet {
+                resource: Some(&self.policies[trust as usize]),
+                resource_account: rn.account.as_deref(),
+                ..set.clone()
+            };
+            let d = evaluate(
+                &set,
+                &Request {
+                    principal: &pn.arn,
+                    action,
+                    resource: &rn.arn,
+                    context: &ctx,
+                },
+            );
+            if d.allowed() {
+                out.push(Hop {
+                    principal: role,
+                    from: None,
+                    how: action.to_string(),
+                    conditional: d.conditional,
+                });
+            }
+        }
+        if matches!(pn.kind, PrincipalKind::User | PrincipalKind::Role) {
+            for e in escalations(&set, &pn.arn, &ctx) {
+                self.escalation_hops(pn, &set, &ctx, &e, &mut out);
+            }
+        }
+        let out = Arc::new(out);
+        if let Ok(mut c) = self.assume_cache.lock() {
+            c.insert(p, out.clone());
+        }
+        out
+    }
+
+    fn escalation_hops(
+        &self,
+        pn: &PrincipalNode,
+        set: &PolicySet<'_>,
+        ctx: &Context,
+        e: &Escalation,
+        out: &mut Vec<Hop>,
+    ) {
+        let Some(acct) = &pn.account else { return };
+        let how = format!("escalation: {}", e.technique);
+        let allowed = |action: &str, resource: &str| {
+            evaluate(
+                set,
+                &Request {
+                    principal: &pn.arn,
+                    action,
+                    resource,
+                    context: ctx,
+                },
+            )
+        };
+        let mut push = |principal: u32, conditional: bool| {
+            if !out.iter().any(|h| h.principal == principal) {
+                out.push(Hop {
+                    principal,
+                    from: None,
+                    how: how.clone(),
+                    conditional,
+                });
+            }
+        };
+        let local = self.resources_by_account.get(acct).into_iter().flatten();
+        if let Some(service) = passrole_service(e.technique) {
+            for &role in self.trusting_arn.get(service).into_iter().flatten() {
+                let rn = &self.principals[role as usize];
+                if rn.account.as_ref() != Some(acct) {
+                    continue;
+                }
+                let d = allowed("iam:PassRole", &rn.arn);
+                if d.allowed() {
+                    push(role, e.conditional || d.conditional);
+                }
+            }
+        } else if e.technique == "update-function-code" || e.technique == "ssm-send-command" {
+            let (kind, action) = if e.technique == "update-function-code" {
+                ("aws_lambda_function", "lambda:UpdateFunctionCode")
+            } else {
+                ("aws_ec2_instance", "ssm:SendCommand")
+            };
+            for &r in local {
+                let res = &self.resources[r as usize];
+                if res.kind != kind {
+                    continue;
+                }
+                let d = allowed(action, &res.arn);
+                if !d.allowed() {
+                    continue;
+                }
+                for &p in &res.runs_as {
+                    let pr = &self.principals[p as usize];
+                    // An instance runs as its profile, which carries the role.
+                    let targets = if pr.kind == PrincipalKind::InstanceProfile {
+                        pr.carries.clone()
+                    } else {
+                        vec![p]
+                    };
+                    for t in targets {
+                        push(t, e.conditional || d.conditional);
+                    }
+                }
+            }
+        } else if e.technique != "update-glue-dev-endpoint" {
+            // IAM techniques: rewrite any principal's permissions.
+            if let Some(&admin) = self.admins.get(acct) {
+                push(admin, e.conditional);
+            }
+        }
+    }
+
+    /// Everything `start` can reach, ranked.
+    pub fn blast_radius(&self, start: &[u32]) -> BlastRadius {
+        let mut br = BlastRadius::default();
+        let mut seen: HashMap<u32, usize> = HashMap::new();
+        let mut queue = VecDeque::new();
+        for &p in start {
+            if seen.contains_key(&p) {
+                continue;
+            }
+            seen.insert(p, br.hops.len());
+            queue.push_back(br.hops.len());
+            br.hops.push(Hop {
+                principal: p,
+                from: None,
+                how: "start".into(),
+                conditional: false,
+            });
+        }
+        while let Some(h) = queue.pop_front() {
+            let p = br.hops[h].principal;
+            for next in self.next(p).iter() {
+                if seen.contains_key(&next.principal) {
+                    continue;
+                }
+                seen.insert(next.principal, br.hops.len());
+                queue.push_back(br.hops.len());
+                br.hops.push(Hop {
+                    from: Some(h),
+                    conditional: next.conditional || br.hops[h].conditional,
+                    ..next.clone()
+                });
+            }
+        }
+        // Best access per resource: highest level, then unconditional, then shortest path.
+        let mut best: HashMap<u32, Reached> = HashMap::new();
+        for (h, hop) in br.hops.iter().enumerate() {
+            for a in self.direct(hop.principal).iter() {
+                let res = &self.resources[a.resource as usize];
+                let conditional = a.conditional || hop.conditional;
+                let score = res.sensitivity.weight()
+                    * level_weight(a.level)
+                    * if conditional { 1 } else { 2 };
+                let better = match best.get(&a.resource) {
+                    None => true,
+                    Some(b) => score > b.score,
+                };
+                if better {
+                    let mut access = a.clone();
+                    access.conditional = conditional;
+                    best.insert(
+                        a.resource,
+                        Reached {
+                            access,
+                            hop: h,
+                            score,
+                        },
+                    );
+                }
+            }
+        }
+        br.reached = best.into_values().collect();
+        br.reached.sort_by(|a, b| {
+            b.score.cmp(&a.score).then_with(|| {
+                self.resources[a.access.resource as usize]
+                    .arn
+                    .cmp(&self.resources[b.access.resource as usize].arn)
+            })
+        });
+        let arns: HashSet<&str> = br
+            .hops
+            .iter()
+            .map(|h| self.principals[h.principal as usize].arn.as_str())
+            .collect();
+        br.incomplete = self
+            .incomplete
+            .iter()
+            .filter(|i| i.split(':').next().is_some() && arns.iter().any(|a| i.starts_with(a)))
+            .cloned()
+            .collect();
+        br
+    }
+
+    /// Fills every principal's caches (for bulk runs and benchmarks).
+    pub fn warm(&self, principals: impl Iterator<Item = u32>) {
+        for p in principals {
+            self.direct(p);
+            self.next(p);
+        }
+    }
+}
+
+/// Does an identity statement's `Resource` cover the resource (or objects in it)?
+/// Object-level patterns narrower than `arn/*` are added to `objects`.
+fn statement_covers(s: &Statement, arn: &str, objects: &mut Vec<String>) -> bool {
+    match &s.resources {
+        None => true,
+        Some(Match::Only(list)) => {
+            let mut hit = false;
+            for p in list {
+                if resource_matches(p, arn) || resource_matches(p, &objects[0]) {
+                    hit = true;
+                } else if p.len() > arn.len()
+                    && p.starts_with(arn)
+                    && p.as_bytes()[arn.len()] == b'/'
+                {
+                    if !objects.contains(p) && objects.len() < 8 {
+                        objects.push(p.clone());
+                    }
+                    hit = true;
+                }
+            }
+            hit
+        }
+        Some(Match::Not(list)) => !list.iter().any(|p| resource_matches(p, arn)),
+    }
+}
+
+fn statement_allows_action(s: &Statement, action: &str) -> bool {
+    match &s.actions {
+        Match::Only(list) => list.iter().any(|p| action_matches(p, action)),
+        Match::Not(list) => !list.iter().any(|p| action_matches(p, action)),
+    }
+}
+
+/// Does a resource-policy statement name the principal, its account, or anyone?
+fn names_principal(s: &Statement, p: &PrincipalNode) -> bool {
+    let Some(Match::Only(list)) = &s.principals else {
+        return matches!(s.principals, Some(Match::Not(_)));
+    };
+    list.iter().any(|pr| {
+        pr.value == "*"
+            || pr.value == p.arn
+            || p.account
+                .as_deref()
+                .is_some_and(|a| pr.value == a || pr.value == format!("arn:aws:iam::{a}:root"))
+    })
+}

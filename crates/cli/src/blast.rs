@@ -1,0 +1,499 @@
+//! `custody blast-radius`: what a credential, principal or workload can reach in
+//! AWS, ranked by the sensitivity of each resource and the access level, with the
+//! path that grants it; `--all` ranks every credential.
+
+use crate::{output, paths, Cli, OutputFormat};
+use anyhow::Result;
+use clap::Args;
+use custody_analysis::reach::{EdgeIn, Hop, NodeIn, PrincipalKind, EDGE_KINDS, NODE_KINDS};
+use custody_analysis::{BlastRadius, Model, ModelBuilder};
+use custody_store::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct BlastArgs {
+    /// An access key id, ARN, natural key or node id (a credential, an IAM user or role, or a workload).
+    #[arg(required_unless_present_any = ["all", "measure"])]
+    pub reference: Option<String>,
+    /// Rank every credential by what it can reach.
+    #[arg(long, conflicts_with = "reference")]
+    pub all: bool,
+    /// With --all: how many credentials to list.
+    #[arg(long, default_value_t = 50)]
+    pub top: usize,
+    /// For one reference: how many resources to list (0: all). JSON always lists all.
+    #[arg(long, default_value_t = 25)]
+    pub limit: usize,
+    /// Time N single-credential queries after loading (p50, p99, max), first with
+    /// empty caches, then again.
+    #[arg(long, value_name = "N", conflicts_with_all = ["reference", "all"])]
+    pub measure: Option<usize>,
+}
+
+/// Reads the AWS slice of the graph into memory.
+pub fn load(store: &dyn Store, quiet: bool) -> Result<(Model, Duration)> {
+    let started = Instant::now();
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new_spinner();
+        b.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);
+        b.enable_steady_tick(Duration::from_millis(120));
+        b
+    };
+    bar.set_message("loading AWS principals, policies and resources…");
+    let mut builder = ModelBuilder::new();
+    store.scan_nodes(NODE_KINDS, &mut |n| {
+        builder.node(NodeIn {
+            id: n.id,
+            kind: n.kind,
+            key: n.key,
+            name: n.name,
+            props: n.props,
+        })
+    })?;
+    bar.set_message("loading edges…");
+    store.scan_edges(EDGE_KINDS, &mut |src, kind, dst, props| {
+        builder.edge(EdgeIn {
+            src,
+            kind,
+            dst,
+            props,
+        })
+    })?;
+    bar.set_message("indexing…");
+    let model = builder.build();
+    bar.finish_and_clear();
+    Ok((model, started.elapsed()))
+}
+
+#[derive(Serialize)]
+pub struct PrincipalOut {
+    pub arn: String,
+    pub name: String,
+    pub kind: &'static str,
+    /// How it was reached: `start`, `sts:AssumeRole`, `instance profile`, `escalation: <technique>`…
+    pub how: String,
+    /// The ARN of the principal it was reached from.
+    pub from: Option<String>,
+    pub conditional: bool,
+}
+
+#[derive(Serialize)]
+pub struct ResourceOut {
+    pub arn: String,
+    pub name: String,
+    pub kind: String,
+    pub account: Option<String>,
+    pub sensitivity: &'static str,
+    pub sensitivity_reason: String,
+    /// The most harmful access level allowed.
+    pub access: &'static str,
+    pub levels: Vec<&'static str>,
+    /// An action allowed at that level.
+    pub action: String,
+    /// For object-level access on part of a bucket: the pattern granted.
+    pub scope: Option<String>,
+    pub conditional: bool,
+    pub reason: String,
+    /// The principals from the credential to the one holding this access.
+    pub path: Vec<String>,
+    pub score: u32,
+}
+
+#[derive(Serialize)]
+pub struct BlastOut {
+    pub reference: String,
+    pub principals: Vec<PrincipalOut>,
+    pub resources: Vec<ResourceOut>,
+    /// Resources reached, by sensitivity.
+    pub by_sensitivity: BTreeMap<&'static str, usize>,
+    pub score: u64,
+    /// Policies that could not be read for these principals: the answer may be incomplete.
+    pub incomplete: Vec<String>,
+}
+
+fn kind_name(k: PrincipalKind) -> &'static str {
+    match k {
+        PrincipalKind::User => "aws_iam_user",
+        PrincipalKind::Role => "aws_iam_role",
+        PrincipalKind::InstanceProfile => "aws_iam_instance_profile",
+        PrincipalKind::Provider => "identity_provider",
+        PrincipalKind::Service => "aws_service",
+        PrincipalKind::AccountAdmin => "account_administrator",
+    }
+}
+
+pub fn describe(model: &Model, reference: &str, br: &BlastRadius) -> BlastOut {
+    let arn = |h: &Hop| model.principals[h.principal as usize].arn.clone();
+    let principals = br
+        .hops
+        .iter()
+        .map(|h| {
+            let p = &model.principals[h.principal as usize];
+            PrincipalOut {
+                arn: p.arn.clone(),
+                name: p.name.clone(),
+                kind: kind_name(p.kind),
+                how: h.how.clone(),
+                from: h.from.map(|f| arn(&br.hops[f])),
+                conditional: h.conditional,
+            }
+        })
+        .collect();
+    let mut by_sensitivity = BTreeMap::new();
+    let resources = br
+        .reached
+        .iter()
+        .map(|r| {
+            let res = &model.resources[r.access.resource as usize];
+            *by_sensitivity.entry(res.sensitivity.as_str()).or_default() += 1;
+            ResourceOut {
+                arn: res.arn.clone(),
+                name: res.name.clone(),
+                kind: res.kind.clone(),
+                account: res.account.clone(),
+                sensitivity: res.sensitivity.as_str(),
+                sensitivity_reason: res.sensitivity_reason.clone(),
+                access: r.access.level.as_str(),
+                levels: r.access.levels.iter().map(|l| l.as_str()).collect(),
+                action: r.access.action.clone(),
+                scope: r.access.scope.clone(),
+                conditional: r.access.conditional,
+                reason: r.access.reason.clone(),
+                path: br.path(r.hop).iter().map(|&h| arn(&br.hops[h])).collect(),
+                score: r.score,
+            }
+        })
+        .collect();
+    BlastOut {
+        reference: reference.to_string(),
+        principals,
+        resources,
+        by_sensitivity,
+        score: br.score(),
+        incomplete: br.incomplete.clone(),
+    }
+}
+
+#[derive(Serialize)]
+pub struct RankedCredential {
+    pub credential: String,
+    pub principals: Vec<String>,
+    /// Principals it can become, beyond those it authenticates as.
+    pub can_become: usize,
+    pub resources: usize,
+    pub critical: usize,
+    pub high: usize,
+    /// The highest-ranked resource and the access to it.
+    pub top: Option<String>,
+    pub score: u64,
+}
+
+pub fn run(cli: &Cli, a: &BlastArgs) -> Result<ExitCode> {
+    let store = paths::open_existing(cli)?;
+    let node = match &a.reference {
+        Some(r) => Some(store.find(r)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "nothing matches `{r}`: give an access key id, ARN, natural key (`kind:value`) or node id"
+            )
+        })?),
+        None => None,
+    };
+    let (model, took) = load(&store, cli.quiet)?;
+    tracing::info!(
+        "loaded {} principals and {} resources in {:.1}s",
+        model.principals.len(),
+        model.resources.len(),
+        took.as_secs_f64()
+    );
+    if let Some(n) = a.measure {
+        return measure(cli, &model, took, n);
+    }
+    if a.all {
+        return all(cli, &model, a.top);
+    }
+    let (Some(node), Some(reference)) = (node, &a.reference) else {
+        unreachable!("clap requires a reference without --all or --measure");
+    };
+    let start = model.start(node);
+    if start.is_empty() {
+        anyhow::bail!(
+            "`{reference}` is not an AWS credential, IAM user or role, or workload with an execution role that custody has inventoried"
+        );
+    }
+    let br = model.blast_radius(&start);
+    let out = describe(&model, reference, &br);
+    match cli.format {
+        OutputFormat::Json => output::json(&out)?,
+        OutputFormat::Table => print(&out, a.limit),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print(out: &BlastOut, limit: usize) {
+    println!("Blast radius of {}", out.reference);
+    for p in &out.principals {
+        let cond = if p.conditional {
+            " [only under conditions not evaluated]"
+        } else {
+            ""
+        };
+        match &p.from {
+            None => println!("  acts as      {} ({})", p.arn, p.kind),
+            Some(from) => println!(
+                "  can become   {} ({}) ← {} from {from}{cond}",
+                p.arn, p.kind, p.how
+            ),
+        }
+    }
+    let counts: Vec<String> = ["critical", "high", "medium", "low"]
+        .iter()
+        .filter_map(|s| out.by_sensitivity.get(s).map(|n| format!("{n} {s}")))
+        .collect();
+    println!();
+    println!(
+        "Reaches {} resource(s){}; score {}.",
+        out.resources.len(),
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", counts.join(", "))
+        },
+        out.score
+    );
+    if out.resources.is_empty() {
+        return;
+    }
+    println!();
+    let rows: Vec<Vec<String>> = out
+        .resources
+        .iter()
+        .take(if limit == 0 { usize::MAX } else { limit })
+        .map(|r| {
+            let via = if r.path.len() > 1 {
+                format!("via {}", r.path[1..].join(" → "))
+            } else {
+                "directly".into()
+            };
+            vec![
+                r.sensitivity.to_string(),
+                format!("{}{}", r.access, if r.conditional { "?" } else { "" }),
+                r.arn.clone(),
+                format!("{} ({via})", r.action),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "SENSITIVITY",
+            "ACCESS",
+            "RESOURCE",
+            "EXAMPLE ACTION AND PATH",
+        ],
+        &rows,
+    );
+    if limit != 0 && out.resources.len() > limit {
+        println!(
+            "… and {} more (--limit 0 lists all; --format json gives every path and reason).",
+            out.resources.len() - limit
+        );
+    }
+    println!("ACCESS? = allowed only under conditions custody could not evaluate.");
+    for i in &out.incomplete {
+        println!("? incomplete: {i}");
+    }
+}
+
+fn rank(model: &Model, node: i64, key: &str) -> RankedCredential {
+    let start = model.start(node);
+    let br = model.blast_radius(&start);
+    let count = |s: &str| {
+        br.reached
+            .iter()
+            .filter(|r| {
+                model.resources[r.access.resource as usize]
+                    .sensitivity
+                    .as_str()
+                    == s
+            })
+            .count()
+    };
+    RankedCredential {
+        credential: key.to_string(),
+        principals: start
+            .iter()
+            .map(|&p| model.principals[p as usize].arn.clone())
+            .collect(),
+        can_become: br.hops.len().saturating_sub(start.len()),
+        resources: br.reached.len(),
+        critical: count("critical"),
+        high: count("high"),
+        top: br.reached.first().map(|r| {
+            format!(
+                "{} on {}",
+                r.access.level, model.resources[r.access.resource as usize].arn
+            )
+        }),
+        score: br.score(),
+    }
+}
+
+fn all(cli: &Cli, model: &Model, top: usize) -> Result<ExitCode> {
+    let started = Instant::now();
+    let creds: Vec<(i64, String)> = model
+        .credentials()
+        .map(|(id, k)| (id, k.trim_start_matches("aws-access-key:").to_string()))
+        .collect();
+    let bar = if cli.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(creds.len() as u64).with_style(ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} credentials {elapsed}",
+        )?)
+    };
+    let mut ranked: Vec<RankedCredential> = creds
+        .par_iter()
+        .map(|(id, key)| {
+            let r = rank(model, *id, key);
+            bar.inc(1);
+            r
+        })
+        .collect();
+    bar.finish_and_clear();
+    ranked.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then_with(|| a.credential.cmp(&b.credential))
+    });
+    let total = ranked.len();
+    ranked.truncate(top);
+    match cli.format {
+        OutputFormat::Json => output::json(&ranked)?,
+        OutputFormat::Table => {
+            println!(
+                "{total} credential(s) evaluated in {:.1}s; the {} with the widest blast radius:",
+                started.elapsed().as_secs_f64(),
+                ranked.len()
+            );
+            println!();
+            let rows: Vec<Vec<String>> = ranked
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.credential.clone(),
+                        r.principals.join(", "),
+                        r.can_become.to_string(),
+                        r.resources.to_string(),
+                        r.critical.to_string(),
+                        r.score.to_string(),
+                        r.top.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            output::table(
+                &[
+                    "CREDENTIAL",
+                    "ACTS AS",
+                    "BECOMES",
+                    "REACHES",
+                    "CRITICAL",
+                    "SCORE",
+                    "MOST DANGEROUS",
+                ],
+                &rows,
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct Timing {
+    pass: &'static str,
+    queries: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    mean_resources: f64,
+}
+
+fn measure(cli: &Cli, model: &Model, load: Duration, n: usize) -> Result<ExitCode> {
+    let mut creds: Vec<i64> = model.credentials().map(|(id, _)| id).collect();
+    creds.sort_unstable();
+    // A fixed stride over all credentials, so the sample spans every account.
+    let step = (creds.len() / n.max(1)).max(1);
+    let sample: Vec<i64> = creds.iter().step_by(step).take(n).copied().collect();
+    let mut rows = Vec::new();
+    for pass in ["cold", "warm"] {
+        let mut times = Vec::with_capacity(sample.len());
+        let mut reached = 0usize;
+        for &c in &sample {
+            let t = Instant::now();
+            let br = model.blast_radius(&model.start(c));
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            reached += br.reached.len();
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        let pct = |p: f64| {
+            times
+                .get(((times.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        rows.push(Timing {
+            pass,
+            queries: times.len(),
+            p50_ms: pct(0.5),
+            p99_ms: pct(0.99),
+            max_ms: times.last().copied().unwrap_or(0.0),
+            mean_resources: reached as f64 / times.len().max(1) as f64,
+        });
+    }
+    match cli.format {
+        OutputFormat::Json => output::json(&serde_json::json!({
+            "load_seconds": load.as_secs_f64(),
+            "principals": model.principals.len(),
+            "resources": model.resources.len(),
+            "passes": rows,
+        }))?,
+        OutputFormat::Table => {
+            println!(
+                "Loaded {} principals and {} resources in {:.2}s.",
+                model.principals.len(),
+                model.resources.len(),
+                load.as_secs_f64()
+            );
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.pass.to_string(),
+                        r.queries.to_string(),
+                        format!("{:.3}", r.p50_ms),
+                        format!("{:.3}", r.p99_ms),
+                        format!("{:.3}", r.max_ms),
+                        format!("{:.1}", r.mean_resources),
+                    ]
+                })
+                .collect();
+            output::table(
+                &[
+                    "CACHES",
+                    "QUERIES",
+                    "P50 MS",
+                    "P99 MS",
+                    "MAX MS",
+                    "MEAN RESOURCES",
+                ],
+                &table,
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
