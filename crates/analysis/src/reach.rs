@@ -723,6 +723,7 @@ impl ModelBuilder {
             incomplete: self.incomplete,
             direct_cache: Mutex::new(HashMap::new()),
             assume_cache: Mutex::new(HashMap::new()),
+            escalation_cache: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -753,6 +754,7 @@ pub struct Model {
     pub incomplete: Vec<String>,
     direct_cache: Mutex<HashMap<Signature, Arc<Vec<Access>>>>,
     assume_cache: Mutex<HashMap<u32, Arc<Vec<Hop>>>>,
+    escalation_cache: Mutex<HashMap<Signature, Hops>>,
 }
 
 /// Outgoing hops of one principal (their `from` is unset).
@@ -836,18 +838,7 @@ impl Model {
         ) {
             return Arc::new(Vec::new());
         }
-        let uses_name = pn.identity.iter().any(|&i| {
-            self.policies[i as usize]
-                .statements
-                .iter()
-                .any(Statement::has_variables)
-        });
-        let sig: Signature = (
-            pn.identity.clone(),
-            pn.boundary,
-            pn.account.clone(),
-            (uses_name || self.named.contains(&pn.arn)).then(|| pn.arn.clone()),
-        );
+        let sig = self.signature(pn);
         if let Some(hit) = self
             .direct_cache
             .lock()
@@ -1037,8 +1028,10 @@ impl Model {
             }
         }
         if matches!(pn.kind, PrincipalKind::User | PrincipalKind::Role) {
-            for e in escalations(&set, &pn.arn, &ctx) {
-                self.escalation_hops(pn, &set, &ctx, &e, &mut out);
+            for h in self.escalation(pn, &set, &ctx).iter() {
+                if !out.iter().any(|o| o.principal == h.principal) {
+                    out.push(h.clone());
+                }
             }
         }
         let out = Arc::new(out);
@@ -1046,6 +1039,56 @@ impl Model {
             c.insert(p, out.clone());
         }
         out
+    }
+
+    /// What a principal's policies let it escalate to, cached by signature.
+    fn escalation(&self, pn: &PrincipalNode, set: &PolicySet<'_>, ctx: &Context) -> Hops {
+        let sig = self.signature(pn);
+        if let Some(hit) = self
+            .escalation_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&sig).cloned())
+        {
+            return hit;
+        }
+        let mut out = Vec::new();
+        for e in escalations(set, &pn.arn, ctx) {
+            self.escalation_hops(pn, set, ctx, &e, &mut out);
+        }
+        // Full control of the account subsumes becoming any one role in it, unless
+        // that role is trusted or granted by name elsewhere.
+        let admin = pn.account.as_ref().and_then(|a| self.admins.get(a));
+        if let Some(admin) = admin.filter(|a| out.iter().any(|h| h.principal == **a)) {
+            out.retain(|h| {
+                h.principal == *admin || {
+                    let arn = &self.principals[h.principal as usize].arn;
+                    self.trusting_arn.contains_key(arn) || self.named.contains(arn)
+                }
+            });
+        }
+        let out = Arc::new(out);
+        if let Ok(mut c) = self.escalation_cache.lock() {
+            c.insert(sig, out.clone());
+        }
+        out
+    }
+
+    /// What a principal's own reach depends on: its policies and account, and its
+    /// ARN only where a policy variable or a resource policy may single it out.
+    fn signature(&self, pn: &PrincipalNode) -> Signature {
+        let uses_name = pn.identity.iter().any(|&i| {
+            self.policies[i as usize]
+                .statements
+                .iter()
+                .any(Statement::has_variables)
+        });
+        (
+            pn.identity.clone(),
+            pn.boundary,
+            pn.account.clone(),
+            (uses_name || self.named.contains(&pn.arn)).then(|| pn.arn.clone()),
+        )
     }
 
     fn escalation_hops(
@@ -1160,34 +1203,40 @@ impl Model {
                 });
             }
         }
-        // Best access per resource: highest level, then unconditional, then shortest path.
-        let mut best: HashMap<u32, Reached> = HashMap::new();
-        for (h, hop) in br.hops.iter().enumerate() {
-            for a in self.direct(hop.principal).iter() {
+        // Best access per resource: highest score (level, sensitivity, certainty);
+        // on a tie the hop found first, i.e. the shortest path.
+        let directs: Vec<Arc<Vec<Access>>> =
+            br.hops.iter().map(|h| self.direct(h.principal)).collect();
+        let mut best: HashMap<u32, (u32, usize, usize)> =
+            HashMap::with_capacity(directs.iter().map(|d| d.len()).max().unwrap_or(0));
+        for (h, list) in directs.iter().enumerate() {
+            let hop_conditional = br.hops[h].conditional;
+            for (i, a) in list.iter().enumerate() {
                 let res = &self.resources[a.resource as usize];
-                let conditional = a.conditional || hop.conditional;
-                let score = res.sensitivity.weight()
-                    * level_weight(a.level)
-                    * if conditional { 1 } else { 2 };
-                let better = match best.get(&a.resource) {
-                    None => true,
-                    Some(b) => score > b.score,
+                let certain = if a.conditional || hop_conditional {
+                    1
+                } else {
+                    2
                 };
-                if better {
-                    let mut access = a.clone();
-                    access.conditional = conditional;
-                    best.insert(
-                        a.resource,
-                        Reached {
-                            access,
-                            hop: h,
-                            score,
-                        },
-                    );
+                let score = res.sensitivity.weight() * level_weight(a.level) * certain;
+                let e = best.entry(a.resource).or_insert((0, h, i));
+                if score > e.0 {
+                    *e = (score, h, i);
                 }
             }
         }
-        br.reached = best.into_values().collect();
+        br.reached = best
+            .into_values()
+            .map(|(score, h, i)| {
+                let mut access = directs[h][i].clone();
+                access.conditional |= br.hops[h].conditional;
+                Reached {
+                    access,
+                    hop: h,
+                    score,
+                }
+            })
+            .collect();
         br.reached.sort_by(|a, b| {
             b.score.cmp(&a.score).then_with(|| {
                 self.resources[a.access.resource as usize]

@@ -238,7 +238,8 @@ pub fn run(cli: &Cli, a: &BlastArgs) -> Result<ExitCode> {
 
 fn print(out: &BlastOut, limit: usize) {
     println!("Blast radius of {}", out.reference);
-    for p in &out.principals {
+    let shown = if limit == 0 { usize::MAX } else { limit };
+    for p in out.principals.iter().take(shown) {
         let cond = if p.conditional {
             " [only under conditions not evaluated]"
         } else {
@@ -251,6 +252,12 @@ fn print(out: &BlastOut, limit: usize) {
                 p.arn, p.kind, p.how
             ),
         }
+    }
+    if out.principals.len() > shown {
+        println!(
+            "  … and {} more principals it can become",
+            out.principals.len() - shown
+        );
     }
     let counts: Vec<String> = ["critical", "high", "medium", "low"]
         .iter()
