@@ -25,7 +25,7 @@ use crate::policy::{Effect, Match, Policy, Statement};
 use crate::sensitivity::{self, Sensitivity};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What kind of AWS principal a model entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,15 +80,15 @@ pub struct Access {
     /// The most harmful level allowed.
     pub level: AccessLevel,
     /// Every level allowed.
-    pub levels: Vec<AccessLevel>,
+    pub levels: Arc<[AccessLevel]>,
     /// An action allowed at `level`.
-    pub action: String,
+    pub action: Arc<str>,
     /// For object-level access granted on part of a bucket: the pattern.
     pub scope: Option<String>,
     /// True when `level` is allowed only under conditions not evaluated.
     pub conditional: bool,
     /// The deciding layer and statement.
-    pub reason: String,
+    pub reason: Arc<str>,
 }
 
 /// One step of a path: a principal reached, and how.
@@ -153,7 +153,9 @@ pub fn level_weight(level: AccessLevel) -> u32 {
 
 /// Resource kinds custody evaluates, their service and the catalogue resource
 /// types whose actions apply (`true`: object-level, evaluated on `arn/*`).
-const KINDS: &[(&str, &str, &[(&str, bool)])] = &[
+/// (kind, service, [(catalogue resource type, object-level)]).
+type KindRow = (&'static str, &'static str, &'static [(&'static str, bool)]);
+const KINDS: &[KindRow] = &[
     (
         "aws_s3_bucket",
         "s3",
@@ -522,14 +524,14 @@ impl ModelBuilder {
                 p.identity.extend(attached.get(g).into_iter().flatten());
                 if missing.contains(g) {
                     self.incomplete.push(format!(
-                        "{}: a group policy has no document in the exports",
+                        "{}: a group policy has no readable document in the exports",
                         p.arn
                     ));
                 }
             }
             if missing.contains(&node) {
                 self.incomplete.push(format!(
-                    "{}: an attached policy has no document in the exports",
+                    "{}: an attached policy has no readable document in the exports",
                     p.arn
                 ));
             }
@@ -608,6 +610,20 @@ impl ModelBuilder {
             v.dedup();
         }
         trusting_anyone.dedup();
+        let mut service_roles: HashMap<(String, String), Vec<u32>> = HashMap::new();
+        for (who, roles) in &trusting_arn {
+            if !who.ends_with(".amazonaws.com") {
+                continue;
+            }
+            for &r in roles {
+                if let Some(a) = &self.principals[r as usize].account {
+                    service_roles
+                        .entry((who.clone(), a.clone()))
+                        .or_default()
+                        .push(r);
+                }
+            }
+        }
         // Resources by account, and those whose policy names another account or a principal in it.
         let mut resources_by_account: HashMap<String, Vec<u32>> = HashMap::new();
         let mut granted_to_account: HashMap<String, Vec<u32>> = HashMap::new();
@@ -671,9 +687,9 @@ impl ModelBuilder {
         let catalog = Catalog::builtin();
         let mut kind_actions = HashMap::new();
         for (kind, service, types) in KINDS {
-            let mut levels: Vec<(AccessLevel, Vec<(String, bool)>)> = Vec::new();
+            let mut levels: Vec<LevelActions> = Vec::new();
             for level in LEVELS {
-                let actions: Vec<(String, bool)> = catalog
+                let actions: Vec<(Arc<str>, bool)> = catalog
                     .expand(&format!("{service}:*"))
                     .into_iter()
                     .filter(|a| a.level == level)
@@ -681,7 +697,7 @@ impl ModelBuilder {
                         types
                             .iter()
                             .find(|(t, _)| a.resource_types.contains(t))
-                            .map(|(_, object)| (a.qualified(), *object))
+                            .map(|(_, object)| (Arc::from(a.qualified()), *object))
                     })
                     .collect();
                 if !actions.is_empty() {
@@ -696,12 +712,29 @@ impl ModelBuilder {
                     levels.push((level, actions));
                 }
             }
-            kind_actions.insert(kind.to_string(), levels);
+            kind_actions.insert(
+                kind.to_string(),
+                KindSpec {
+                    service,
+                    object: types.iter().any(|(_, o)| *o),
+                    levels,
+                },
+            );
         }
         let mut resources_by_node = HashMap::new();
         std::mem::swap(&mut resources_by_node, &mut self.resource_by_node);
         self.incomplete.sort();
         self.incomplete.dedup();
+        // Every message starts with the ARN of what it is about.
+        let mut incomplete_of: HashMap<String, Vec<String>> = HashMap::new();
+        for m in &self.incomplete {
+            let about = m.split(' ').next().unwrap_or("").trim_end_matches(':');
+            incomplete_of
+                .entry(about.to_string())
+                .or_default()
+                .push(m.clone());
+        }
+        let n_principals = self.principals.len();
         Model {
             policies: self.policies,
             policy_names: self.policy_names,
@@ -713,6 +746,7 @@ impl ModelBuilder {
             credential_keys: self.credentials,
             scps,
             trusting_arn,
+            service_roles,
             trusting_account,
             trusting_anyone,
             resources_by_account,
@@ -721,12 +755,25 @@ impl ModelBuilder {
             admins,
             kind_actions,
             incomplete: self.incomplete,
+            incomplete_of,
             direct_cache: Mutex::new(HashMap::new()),
-            assume_cache: Mutex::new(HashMap::new()),
+            direct_of: (0..n_principals).map(|_| OnceLock::new()).collect(),
+            next_of: (0..n_principals).map(|_| OnceLock::new()).collect(),
             escalation_cache: Mutex::new(HashMap::new()),
         }
     }
 }
+
+/// The actions that apply to one resource kind, most harmful level first.
+struct KindSpec {
+    service: &'static str,
+    /// Whether some actions act on objects inside the resource (`arn/*`).
+    object: bool,
+    levels: Vec<LevelActions>,
+}
+
+/// One access level's actions: (`service:Action`, object-level).
+type LevelActions = (AccessLevel, Vec<(Arc<str>, bool)>);
 
 type Signature = (Vec<u32>, Option<u32>, Option<String>, Option<String>);
 
@@ -742,6 +789,8 @@ pub struct Model {
     credential_keys: HashMap<i64, String>,
     scps: HashMap<String, Vec<Vec<u32>>>,
     trusting_arn: HashMap<String, Vec<u32>>,
+    /// Roles a service may assume, by (service, account): pass-role targets.
+    service_roles: HashMap<(String, String), Vec<u32>>,
     trusting_account: HashMap<String, Vec<u32>>,
     trusting_anyone: Vec<u32>,
     resources_by_account: HashMap<String, Vec<u32>>,
@@ -749,11 +798,14 @@ pub struct Model {
     /// Principal ARNs that some resource policy names.
     named: HashSet<String>,
     admins: HashMap<String, u32>,
-    kind_actions: HashMap<String, Vec<(AccessLevel, Vec<(String, bool)>)>>,
+    kind_actions: HashMap<String, KindSpec>,
     /// Policies that could not be read, or are named but missing.
     pub incomplete: Vec<String>,
+    incomplete_of: HashMap<String, Vec<String>>,
     direct_cache: Mutex<HashMap<Signature, Arc<Vec<Access>>>>,
-    assume_cache: Mutex<HashMap<u32, Arc<Vec<Hop>>>>,
+    /// Per principal: its direct reach and its next hops, once computed.
+    direct_of: Vec<OnceLock<Arc<Vec<Access>>>>,
+    next_of: Vec<OnceLock<Hops>>,
     escalation_cache: Mutex<HashMap<Signature, Hops>>,
 }
 
@@ -831,6 +883,12 @@ impl Model {
 
     /// Every resource `p` can act on with its own policies.
     pub fn direct(&self, p: u32) -> Arc<Vec<Access>> {
+        self.direct_of[p as usize]
+            .get_or_init(|| self.direct_uncached(p))
+            .clone()
+    }
+
+    fn direct_uncached(&self, p: u32) -> Arc<Vec<Access>> {
         let pn = &self.principals[p as usize];
         if matches!(
             pn.kind,
@@ -874,13 +932,20 @@ impl Model {
         r: u32,
     ) -> Option<Access> {
         let res = &self.resources[r as usize];
-        let levels = self.kind_actions.get(&res.kind)?;
-        let object = format!("{}/*", res.arn);
-        let mut objects = vec![object];
+        let spec = self.kind_actions.get(&res.kind)?;
+        let levels = &spec.levels;
+        let mut objects = if spec.object {
+            vec![format!("{}/*", res.arn)]
+        } else {
+            Vec::new()
+        };
         let mut relevant: Vec<&Statement> = Vec::new();
         for pol in &set.identity {
             for s in &pol.statements {
-                if s.effect == Effect::Allow && statement_covers(s, &res.arn, &mut objects) {
+                if s.effect == Effect::Allow
+                    && statement_touches_service(s, spec.service)
+                    && statement_covers(s, &res.arn, &mut objects)
+                {
                     relevant.push(s);
                 }
             }
@@ -888,7 +953,10 @@ impl Model {
         let resource_policy = res.policy.map(|i| &self.policies[i as usize]);
         if let Some(rp) = resource_policy {
             for s in &rp.statements {
-                if s.effect == Effect::Allow && names_principal(s, pn) {
+                if s.effect == Effect::Allow
+                    && statement_touches_service(s, spec.service)
+                    && names_principal(s, pn)
+                {
                     relevant.push(s);
                 }
             }
@@ -901,9 +969,10 @@ impl Model {
             resource_account: res.account.as_deref(),
             ..set.clone()
         };
-        let mut found: Vec<(AccessLevel, String, Option<String>, bool, String)> = Vec::new();
+        type Found = (Arc<str>, Option<String>, bool, Arc<str>);
+        let mut found: Vec<(AccessLevel, Found)> = Vec::new();
         for (level, actions) in levels {
-            let mut best: Option<(String, Option<String>, bool, String)> = None;
+            let mut best: Option<Found> = None;
             'actions: for (action, is_object) in actions {
                 if !relevant.iter().any(|s| statement_allows_action(s, action)) {
                     continue;
@@ -926,8 +995,10 @@ impl Model {
                     if d.allowed() {
                         let scope = (*is_object && i > 0).then(|| arn.clone());
                         let reason = match d.identity_policy.and_then(|k| pn.identity.get(k)) {
-                            Some(&i) => format!("{} in {}", d.reason, self.policy_name(i)),
-                            None => d.reason.clone(),
+                            Some(&i) => {
+                                Arc::from(format!("{} in {}", d.reason, self.policy_name(i)))
+                            }
+                            None => Arc::from(d.reason.as_str()),
                         };
                         let better = best.as_ref().map(|b| b.2 && !d.conditional).unwrap_or(true);
                         if better {
@@ -939,11 +1010,11 @@ impl Model {
                     }
                 }
             }
-            if let Some((action, scope, conditional, reason)) = best {
-                found.push((*level, action, scope, conditional, reason));
+            if let Some(b) = best {
+                found.push((*level, b));
             }
         }
-        let (level, action, scope, conditional, reason) = found.first().cloned()?;
+        let (level, (action, scope, conditional, reason)) = found.first().cloned()?;
         Some(Access {
             resource: r,
             level,
@@ -958,14 +1029,12 @@ impl Model {
     /// Principals `p` can become in one step: roles it may assume, the role an
     /// instance profile carries, and privilege escalation.
     pub fn next(&self, p: u32) -> Hops {
-        if let Some(hit) = self
-            .assume_cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&p).cloned())
-        {
-            return hit;
-        }
+        self.next_of[p as usize]
+            .get_or_init(|| self.next_uncached(p))
+            .clone()
+    }
+
+    fn next_uncached(&self, p: u32) -> Hops {
         let pn = &self.principals[p as usize];
         let mut out = Vec::new();
         for &role in &pn.carries {
@@ -1034,11 +1103,7 @@ impl Model {
                 }
             }
         }
-        let out = Arc::new(out);
-        if let Ok(mut c) = self.assume_cache.lock() {
-            c.insert(p, out.clone());
-        }
-        out
+        Arc::new(out)
     }
 
     /// What a principal's policies let it escalate to, cached by signature.
@@ -1124,11 +1189,9 @@ impl Model {
         };
         let local = self.resources_by_account.get(acct).into_iter().flatten();
         if let Some(service) = passrole_service(e.technique) {
-            for &role in self.trusting_arn.get(service).into_iter().flatten() {
+            let key = (service.to_string(), acct.clone());
+            for &role in self.service_roles.get(&key).into_iter().flatten() {
                 let rn = &self.principals[role as usize];
-                if rn.account.as_ref() != Some(acct) {
-                    continue;
-                }
                 let d = allowed("iam:PassRole", &rn.arn);
                 if d.allowed() {
                     push(role, e.conditional || d.conditional);
@@ -1207,26 +1270,64 @@ impl Model {
         // on a tie the hop found first, i.e. the shortest path.
         let directs: Vec<Arc<Vec<Access>>> =
             br.hops.iter().map(|h| self.direct(h.principal)).collect();
-        let mut best: HashMap<u32, (u32, usize, usize)> =
-            HashMap::with_capacity(directs.iter().map(|d| d.len()).max().unwrap_or(0));
-        for (h, list) in directs.iter().enumerate() {
+        // Hops sharing a policy set share one list: the first (shortest path) wins.
+        let mut merged: HashSet<(usize, bool)> = HashSet::new();
+        let lists: Vec<usize> = (0..directs.len())
+            .filter(|&h| merged.insert((Arc::as_ptr(&directs[h]) as usize, br.hops[h].conditional)))
+            .collect();
+        let total: usize = lists.iter().map(|&h| directs[h].len()).sum();
+        let offer = |best: &mut dyn FnMut(u32, (u32, usize, usize)), h: usize| {
             let hop_conditional = br.hops[h].conditional;
-            for (i, a) in list.iter().enumerate() {
+            for (i, a) in directs[h].iter().enumerate() {
                 let res = &self.resources[a.resource as usize];
                 let certain = if a.conditional || hop_conditional {
                     1
                 } else {
                     2
                 };
-                let score = res.sensitivity.weight() * level_weight(a.level) * certain;
-                let e = best.entry(a.resource).or_insert((0, h, i));
-                if score > e.0 {
-                    *e = (score, h, i);
-                }
+                best(
+                    a.resource,
+                    (
+                        res.sensitivity.weight() * level_weight(a.level) * certain,
+                        h,
+                        i,
+                    ),
+                );
             }
+        };
+        let mut winners: Vec<(u32, usize, usize)> = Vec::new();
+        if total > 4096 {
+            // Large reach: a dense table beats hashing.
+            let mut table: Vec<(u32, usize, usize)> = vec![(0, 0, 0); self.resources.len()];
+            for &h in &lists {
+                offer(
+                    &mut |r, c| {
+                        if c.0 > table[r as usize].0 {
+                            table[r as usize] = c;
+                        }
+                    },
+                    h,
+                );
+            }
+            winners.extend(table.into_iter().filter(|c| c.0 > 0));
+        } else {
+            let mut map: HashMap<u32, (u32, usize, usize)> = HashMap::with_capacity(total);
+            for &h in &lists {
+                offer(
+                    &mut |r, c| {
+                        let e = map.entry(r).or_insert((0, 0, 0));
+                        if c.0 > e.0 {
+                            *e = c;
+                        }
+                    },
+                    h,
+                );
+            }
+            winners.extend(map.into_values());
         }
+        let best = winners;
         br.reached = best
-            .into_values()
+            .into_iter()
             .map(|(score, h, i)| {
                 let mut access = directs[h][i].clone();
                 access.conditional |= br.hops[h].conditional;
@@ -1237,24 +1338,14 @@ impl Model {
                 }
             })
             .collect();
-        br.reached.sort_by(|a, b| {
-            b.score.cmp(&a.score).then_with(|| {
-                self.resources[a.access.resource as usize]
-                    .arn
-                    .cmp(&self.resources[b.access.resource as usize].arn)
-            })
-        });
-        let arns: HashSet<&str> = br
-            .hops
-            .iter()
-            .map(|h| self.principals[h.principal as usize].arn.as_str())
-            .collect();
-        br.incomplete = self
-            .incomplete
-            .iter()
-            .filter(|i| i.split(':').next().is_some() && arns.iter().any(|a| i.starts_with(a)))
-            .cloned()
-            .collect();
+        br.reached
+            .sort_unstable_by_key(|r| (std::cmp::Reverse(r.score), r.access.resource));
+        for h in &br.hops {
+            let arn = &self.principals[h.principal as usize].arn;
+            if let Some(list) = self.incomplete_of.get(arn) {
+                br.incomplete.extend(list.iter().cloned());
+            }
+        }
         br
     }
 
@@ -1275,9 +1366,12 @@ fn statement_covers(s: &Statement, arn: &str, objects: &mut Vec<String>) -> bool
         Some(Match::Only(list)) => {
             let mut hit = false;
             for p in list {
-                if resource_matches(p, arn) || resource_matches(p, &objects[0]) {
+                if resource_matches(p, arn)
+                    || objects.first().is_some_and(|o| resource_matches(p, o))
+                {
                     hit = true;
-                } else if p.len() > arn.len()
+                } else if !objects.is_empty()
+                    && p.len() > arn.len()
                     && p.starts_with(arn)
                     && p.as_bytes()[arn.len()] == b'/'
                 {
@@ -1290,6 +1384,17 @@ fn statement_covers(s: &Statement, arn: &str, objects: &mut Vec<String>) -> bool
             hit
         }
         Some(Match::Not(list)) => !list.iter().any(|p| resource_matches(p, arn)),
+    }
+}
+
+/// Could any of the statement's actions belong to `service`?
+fn statement_touches_service(s: &Statement, service: &str) -> bool {
+    match &s.actions {
+        Match::Only(list) => list.iter().any(|p| {
+            let prefix = p.split(':').next().unwrap_or(p);
+            p == "*" || action_matches(prefix, service) || prefix.contains('*')
+        }),
+        Match::Not(_) => true,
     }
 }
 

@@ -138,6 +138,51 @@ fn synth_ingest_show_finds_the_planted_key_with_every_source() {
         .iter()
         .any(|n| n["key"] == planted["principal_arn"]));
 
+    // Every planted reachability answer holds: reachable at the stated access
+    // level through the stated principals, or not reachable at all.
+    let planted_reach = answers["expected"]["reachability"].as_array().unwrap();
+    assert!(planted_reach.len() >= 5, "{planted_reach:?}");
+    for want in planted_reach {
+        let key = want["access_key_id"].as_str().unwrap();
+        let br = env
+            .run(&["--format", "json", "--quiet", "blast-radius", key])
+            .ok()
+            .json();
+        let hit = br["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["arn"] == want["resource"]);
+        match want["access"].as_str() {
+            None => assert!(hit.is_none(), "{}: {hit:?}", want["id"]),
+            Some(level) => {
+                let hit = hit.unwrap_or_else(|| panic!("{}: not reached", want["id"]));
+                assert_eq!(hit["access"], level, "{}: {hit}", want["id"]);
+                assert_eq!(hit["conditional"], false, "{}", want["id"]);
+                if !want["via"].as_array().unwrap().is_empty() {
+                    assert_eq!(hit["path"], want["via"], "{}", want["id"]);
+                }
+            }
+        }
+    }
+    let ranked = env
+        .run(&[
+            "--format",
+            "json",
+            "--quiet",
+            "blast-radius",
+            "--all",
+            "--top",
+            "5",
+        ])
+        .ok()
+        .json();
+    let ranked = ranked.as_array().unwrap();
+    assert_eq!(ranked.len(), 5);
+    assert!(ranked[0]["score"].as_u64() >= ranked[4]["score"].as_u64());
+    let table = env.run(&["blast-radius", key]).ok().stdout;
+    assert!(table.contains("Blast radius of"), "{table}");
+
     // Ingesting the same snapshot again changes nothing but adds a snapshot.
     let again = env
         .run(&["--format", "json", "--quiet", "ingest", out_s])

@@ -201,12 +201,11 @@ pub trait Store {
     /// one pass: for analyses that load a slice of the graph into memory.
     fn scan_nodes(&self, kinds: &[&str], visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()>;
     /// Visits every live edge of the given kinds (`src`, `kind`, `dst`, properties).
-    fn scan_edges(
-        &self,
-        kinds: &[&str],
-        visit: &mut dyn FnMut(i64, &str, i64, &Map<String, Value>),
-    ) -> Result<()>;
+    fn scan_edges(&self, kinds: &[&str], visit: &mut EdgeVisitor<'_>) -> Result<()>;
 }
+
+/// What [`Store::scan_edges`] calls for each edge: (`src`, `kind`, `dst`, properties).
+pub type EdgeVisitor<'a> = dyn FnMut(i64, &str, i64, &Map<String, Value>) + 'a;
 
 /// A node as [`Store::scan_nodes`] hands it over.
 pub struct ScanNode<'a> {

@@ -455,11 +455,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn scan_edges(
-        &self,
-        kinds: &[&str],
-        visit: &mut dyn FnMut(i64, &str, i64, &Map<String, Value>),
-    ) -> Result<()> {
+    fn scan_edges(&self, kinds: &[&str], visit: &mut crate::EdgeVisitor<'_>) -> Result<()> {
         let marks = vec!["?"; kinds.len()].join(", ");
         let mut stmt = self.conn.prepare(&format!(
             "SELECT src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL AND kind IN ({marks})"
