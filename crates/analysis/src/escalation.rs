@@ -27,71 +27,104 @@ pub struct Technique {
     pub id: &'static str,
     pub summary: &'static str,
     pub actions: &'static [(&'static str, Target)],
+    /// Whom it lets the principal become.
+    pub reaches: Reaches,
 }
 
+/// What a technique gives, for reachability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaches {
+    /// Rewriting IAM: full control of the account.
+    Account,
+    /// A new resource of this service running as any role the principal may pass
+    /// (roles whose trust policy names the service).
+    PassRole(&'static str),
+    /// The roles existing Lambda functions run as.
+    FunctionRoles,
+    /// The roles existing EC2 instances' profiles carry.
+    InstanceRoles,
+    /// The roles existing resources of a service run as (all roles trusting it).
+    ServiceRoles(&'static str),
+}
+
+use Reaches::*;
 use Target::*;
 
-/// The techniques, as data.
+/// The techniques, as data. Sources: Rhino Security Labs' IAM privilege
+/// escalation research and pathfinding.cloud; cloudsplaining checks the same
+/// action combinations (differences: `docs/IAM-ANALYSIS.md`).
 pub const TECHNIQUES: &[Technique] = &[
     Technique {
         id: "create-policy-version",
         summary: "write a new default version of a customer-managed policy attached to itself",
         actions: &[("iam:CreatePolicyVersion", CustomerPolicy)],
+        reaches: Account,
     },
     Technique {
         id: "set-default-policy-version",
         summary: "make an older, broader version of a policy the default",
         actions: &[("iam:SetDefaultPolicyVersion", CustomerPolicy)],
+        reaches: Account,
     },
     Technique {
         id: "create-access-key",
         summary: "create an access key for another user and act as them",
         actions: &[("iam:CreateAccessKey", OtherUser)],
+        reaches: Account,
     },
     Technique {
         id: "create-login-profile",
         summary: "give another user a console password and sign in as them",
         actions: &[("iam:CreateLoginProfile", OtherUser)],
+        reaches: Account,
     },
     Technique {
         id: "update-login-profile",
         summary: "change another user's console password",
         actions: &[("iam:UpdateLoginProfile", OtherUser)],
+        reaches: Account,
     },
     Technique {
         id: "attach-user-policy",
         summary: "attach any managed policy (e.g. AdministratorAccess) to a user",
         actions: &[("iam:AttachUserPolicy", OtherUser)],
+        reaches: Account,
     },
     Technique {
         id: "attach-group-policy",
         summary: "attach any managed policy to a group it is in",
         actions: &[("iam:AttachGroupPolicy", OtherGroup)],
+        reaches: Account,
     },
     Technique {
         id: "attach-role-policy",
         summary: "attach any managed policy to a role it can assume",
         actions: &[("iam:AttachRolePolicy", OtherRole)],
+        reaches: Account,
     },
     Technique {
         id: "put-user-policy",
         summary: "write an inline policy on a user",
         actions: &[("iam:PutUserPolicy", OtherUser)],
+        reaches: Account,
     },
     Technique {
         id: "put-group-policy",
         summary: "write an inline policy on a group",
         actions: &[("iam:PutGroupPolicy", OtherGroup)],
+        reaches: Account,
     },
     Technique {
         id: "put-role-policy",
         summary: "write an inline policy on a role",
         actions: &[("iam:PutRolePolicy", OtherRole)],
+        reaches: Account,
     },
     Technique {
         id: "add-user-to-group",
         summary: "add a user to a more privileged group",
         actions: &[("iam:AddUserToGroup", OtherGroup)],
+        reaches: Account,
     },
     Technique {
         id: "update-assume-role-policy",
@@ -100,11 +133,85 @@ pub const TECHNIQUES: &[Technique] = &[
             ("iam:UpdateAssumeRolePolicy", OtherRole),
             ("sts:AssumeRole", OtherRole),
         ],
+        reaches: Account,
+    },
+    Technique {
+        id: "create-and-rotate-access-key",
+        summary: "delete one of another user's two keys and create a new one",
+        actions: &[
+            ("iam:CreateAccessKey", OtherUser),
+            ("iam:DeleteAccessKey", OtherUser),
+        ],
+        reaches: Account,
+    },
+    Technique {
+        id: "attach-user-policy-then-create-access-key",
+        summary: "grant another user more, then act as them",
+        actions: &[
+            ("iam:AttachUserPolicy", OtherUser),
+            ("iam:CreateAccessKey", OtherUser),
+        ],
+        reaches: Account,
+    },
+    Technique {
+        id: "put-user-policy-then-create-access-key",
+        summary: "write another user's inline policy, then act as them",
+        actions: &[
+            ("iam:PutUserPolicy", OtherUser),
+            ("iam:CreateAccessKey", OtherUser),
+        ],
+        reaches: Account,
+    },
+    Technique {
+        id: "create-policy-version-then-assume-role",
+        summary: "widen a role's customer-managed policy, then assume it",
+        actions: &[
+            ("iam:CreatePolicyVersion", CustomerPolicy),
+            ("sts:AssumeRole", OtherRole),
+        ],
+        reaches: Account,
+    },
+    Technique {
+        id: "attach-role-policy-then-update-trust",
+        summary: "grant a role more and make it trust the caller",
+        actions: &[
+            ("iam:AttachRolePolicy", OtherRole),
+            ("iam:UpdateAssumeRolePolicy", OtherRole),
+        ],
+        reaches: Account,
+    },
+    Technique {
+        id: "create-policy-version-then-update-trust",
+        summary: "widen a role's policy and make it trust the caller",
+        actions: &[
+            ("iam:CreatePolicyVersion", CustomerPolicy),
+            ("iam:UpdateAssumeRolePolicy", OtherRole),
+        ],
+        reaches: Account,
+    },
+    Technique {
+        id: "put-role-policy-then-update-trust",
+        summary: "write a role's inline policy and make it trust the caller",
+        actions: &[
+            ("iam:PutRolePolicy", OtherRole),
+            ("iam:UpdateAssumeRolePolicy", OtherRole),
+        ],
+        reaches: Account,
     },
     Technique {
         id: "passrole-ec2",
         summary: "launch an instance with a more privileged role",
         actions: &[("iam:PassRole", OtherRole), ("ec2:RunInstances", Any)],
+        reaches: PassRole("ec2.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-ec2-spot",
+        summary: "request a spot instance with a more privileged role",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("ec2:RequestSpotInstances", Any),
+        ],
+        reaches: PassRole("ec2.amazonaws.com"),
     },
     Technique {
         id: "passrole-lambda-invoke",
@@ -114,6 +221,7 @@ pub const TECHNIQUES: &[Technique] = &[
             ("lambda:CreateFunction", Any),
             ("lambda:InvokeFunction", Any),
         ],
+        reaches: PassRole("lambda.amazonaws.com"),
     },
     Technique {
         id: "passrole-lambda-event-source",
@@ -123,21 +231,105 @@ pub const TECHNIQUES: &[Technique] = &[
             ("lambda:CreateFunction", Any),
             ("lambda:CreateEventSourceMapping", Any),
         ],
+        reaches: PassRole("lambda.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-lambda-new-dynamodb-trigger",
+        summary: "create a function with a privileged role and a new DynamoDB table to trigger it",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("lambda:CreateFunction", Any),
+            ("lambda:CreateEventSourceMapping", Any),
+            ("dynamodb:CreateTable", Any),
+            ("dynamodb:PutItem", Any),
+        ],
+        reaches: PassRole("lambda.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-lambda-add-permission",
+        summary: "create a function with a privileged role and let itself invoke it",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("lambda:CreateFunction", Any),
+            ("lambda:AddPermission", Any),
+        ],
+        reaches: PassRole("lambda.amazonaws.com"),
     },
     Technique {
         id: "update-function-code",
         summary: "replace the code of a function that runs as a privileged role",
         actions: &[("lambda:UpdateFunctionCode", Any)],
+        reaches: FunctionRoles,
+    },
+    Technique {
+        id: "update-and-invoke-function",
+        summary: "replace a function's code and invoke it",
+        actions: &[
+            ("lambda:UpdateFunctionCode", Any),
+            ("lambda:InvokeFunction", Any),
+        ],
+        reaches: FunctionRoles,
+    },
+    Technique {
+        id: "update-function-and-add-permission",
+        summary: "replace a function's code and let itself invoke it",
+        actions: &[
+            ("lambda:UpdateFunctionCode", Any),
+            ("lambda:AddPermission", Any),
+        ],
+        reaches: FunctionRoles,
     },
     Technique {
         id: "passrole-glue-dev-endpoint",
         summary: "create a Glue development endpoint with a privileged role",
         actions: &[("iam:PassRole", OtherRole), ("glue:CreateDevEndpoint", Any)],
+        reaches: PassRole("glue.amazonaws.com"),
     },
     Technique {
         id: "update-glue-dev-endpoint",
         summary: "add an SSH key to an existing Glue development endpoint",
         actions: &[("glue:UpdateDevEndpoint", Any)],
+        reaches: ServiceRoles("glue.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-glue-job-run",
+        summary: "create a Glue job with a privileged role and run it",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("glue:CreateJob", Any),
+            ("glue:StartJobRun", Any),
+        ],
+        reaches: PassRole("glue.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-glue-job-trigger",
+        summary: "create a Glue job with a privileged role and a trigger for it",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("glue:CreateJob", Any),
+            ("glue:CreateTrigger", Any),
+        ],
+        reaches: PassRole("glue.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-glue-job-update-run",
+        summary: "give an existing Glue job a privileged role and run it",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("glue:UpdateJob", Any),
+            ("glue:StartJobRun", Any),
+        ],
+        reaches: PassRole("glue.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-glue-job-update-trigger",
+        summary: "give an existing Glue job a privileged role and a trigger",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("glue:UpdateJob", Any),
+            ("glue:CreateTrigger", Any),
+        ],
+        reaches: PassRole("glue.amazonaws.com"),
     },
     Technique {
         id: "passrole-cloudformation",
@@ -146,6 +338,35 @@ pub const TECHNIQUES: &[Technique] = &[
             ("iam:PassRole", OtherRole),
             ("cloudformation:CreateStack", Any),
         ],
+        reaches: PassRole("cloudformation.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-cloudformation-stackset",
+        summary: "create a stack set and instances run by a privileged role",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("cloudformation:CreateStackSet", Any),
+            ("cloudformation:CreateStackInstances", Any),
+        ],
+        reaches: PassRole("cloudformation.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-cloudformation-stackset-update",
+        summary: "give an existing stack set a privileged role",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("cloudformation:UpdateStackSet", Any),
+        ],
+        reaches: PassRole("cloudformation.amazonaws.com"),
+    },
+    Technique {
+        id: "cloudformation-change-set",
+        summary: "change an existing stack that runs as a privileged role",
+        actions: &[
+            ("cloudformation:CreateChangeSet", Any),
+            ("cloudformation:ExecuteChangeSet", Any),
+        ],
+        reaches: ServiceRoles("cloudformation.amazonaws.com"),
     },
     Technique {
         id: "passrole-datapipeline",
@@ -155,15 +376,51 @@ pub const TECHNIQUES: &[Technique] = &[
             ("datapipeline:CreatePipeline", Any),
             ("datapipeline:PutPipelineDefinition", Any),
         ],
+        reaches: PassRole("datapipeline.amazonaws.com"),
     },
     Technique {
         id: "passrole-sagemaker-notebook",
-        summary: "create a SageMaker notebook with a privileged role and open it",
+        summary: "create a SageMaker notebook with a privileged role",
         actions: &[
             ("iam:PassRole", OtherRole),
             ("sagemaker:CreateNotebookInstance", Any),
-            ("sagemaker:CreatePresignedNotebookInstanceUrl", Any),
         ],
+        reaches: PassRole("sagemaker.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-sagemaker-training",
+        summary: "run a SageMaker training job as a privileged role",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("sagemaker:CreateTrainingJob", Any),
+        ],
+        reaches: PassRole("sagemaker.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-sagemaker-processing",
+        summary: "run a SageMaker processing job as a privileged role",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("sagemaker:CreateProcessingJob", Any),
+        ],
+        reaches: PassRole("sagemaker.amazonaws.com"),
+    },
+    Technique {
+        id: "sagemaker-presigned-notebook-url",
+        summary: "open an existing notebook that runs as a privileged role",
+        actions: &[("sagemaker:CreatePresignedNotebookInstanceUrl", Any)],
+        reaches: ServiceRoles("sagemaker.amazonaws.com"),
+    },
+    Technique {
+        id: "sagemaker-notebook-lifecycle-config",
+        summary: "run code at the start of an existing notebook with a privileged role",
+        actions: &[
+            ("sagemaker:CreateNotebookInstanceLifecycleConfig", Any),
+            ("sagemaker:StopNotebookInstance", Any),
+            ("sagemaker:UpdateNotebookInstance", Any),
+            ("sagemaker:StartNotebookInstance", Any),
+        ],
+        reaches: ServiceRoles("sagemaker.amazonaws.com"),
     },
     Technique {
         id: "passrole-codebuild",
@@ -173,6 +430,17 @@ pub const TECHNIQUES: &[Technique] = &[
             ("codebuild:CreateProject", Any),
             ("codebuild:StartBuild", Any),
         ],
+        reaches: PassRole("codebuild.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-codebuild-batch",
+        summary: "run a batch build as a privileged role",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("codebuild:CreateProject", Any),
+            ("codebuild:StartBuildBatch", Any),
+        ],
+        reaches: PassRole("codebuild.amazonaws.com"),
     },
     Technique {
         id: "passrole-ecs-task",
@@ -182,11 +450,118 @@ pub const TECHNIQUES: &[Technique] = &[
             ("ecs:RegisterTaskDefinition", Any),
             ("ecs:RunTask", Any),
         ],
+        reaches: PassRole("ecs-tasks.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-ecs-start-task",
+        summary: "start an ECS task with a privileged task role",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("ecs:RegisterTaskDefinition", Any),
+            ("ecs:StartTask", Any),
+        ],
+        reaches: PassRole("ecs-tasks.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-ecs-service",
+        summary: "create an ECS service whose tasks have a privileged role",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("ecs:RegisterTaskDefinition", Any),
+            ("ecs:CreateService", Any),
+        ],
+        reaches: PassRole("ecs-tasks.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-ecs-cluster-service",
+        summary: "create a cluster and a service with a privileged task role",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("ecs:CreateCluster", Any),
+            ("ecs:RegisterTaskDefinition", Any),
+            ("ecs:CreateService", Any),
+        ],
+        reaches: PassRole("ecs-tasks.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-ecs-cluster-task",
+        summary: "create a cluster and run a task with a privileged role",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("ecs:CreateCluster", Any),
+            ("ecs:RegisterTaskDefinition", Any),
+            ("ecs:RunTask", Any),
+        ],
+        reaches: PassRole("ecs-tasks.amazonaws.com"),
+    },
+    Technique {
+        id: "ecs-execute-command",
+        summary: "open a shell in a running task that has a privileged role",
+        actions: &[("ecs:ExecuteCommand", Any), ("ecs:DescribeTasks", Any)],
+        reaches: ServiceRoles("ecs-tasks.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-apprunner",
+        summary: "create an App Runner service with a privileged instance role",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("apprunner:CreateService", Any),
+        ],
+        reaches: PassRole("tasks.apprunner.amazonaws.com"),
+    },
+    Technique {
+        id: "passrole-bedrock-code-interpreter",
+        summary: "create a Bedrock code interpreter with a privileged role and run code in it",
+        actions: &[
+            ("iam:PassRole", OtherRole),
+            ("bedrock-agentcore:CreateCodeInterpreter", Any),
+            ("bedrock-agentcore:StartCodeInterpreterSession", Any),
+            ("bedrock-agentcore:InvokeCodeInterpreter", Any),
+        ],
+        reaches: PassRole("bedrock-agentcore.amazonaws.com"),
+    },
+    Technique {
+        id: "bedrock-code-interpreter-session",
+        summary: "run code in an existing Bedrock code interpreter with a privileged role",
+        actions: &[
+            ("bedrock-agentcore:StartCodeInterpreterSession", Any),
+            ("bedrock-agentcore:InvokeCodeInterpreter", Any),
+        ],
+        reaches: ServiceRoles("bedrock-agentcore.amazonaws.com"),
+    },
+    Technique {
+        id: "ec2-user-data-restart",
+        summary: "rewrite an instance's user data and restart it",
+        actions: &[
+            ("ec2:ModifyInstanceAttribute", Any),
+            ("ec2:StopInstances", Any),
+            ("ec2:StartInstances", Any),
+        ],
+        reaches: InstanceRoles,
+    },
+    Technique {
+        id: "ec2-launch-template",
+        summary: "change the launch template instances with a privileged profile start from",
+        actions: &[
+            ("ec2:CreateLaunchTemplateVersion", Any),
+            ("ec2:ModifyLaunchTemplate", Any),
+        ],
+        reaches: InstanceRoles,
+    },
+    Technique {
+        id: "ec2-instance-connect",
+        summary: "push an SSH key to an instance with a privileged profile",
+        actions: &[
+            ("ec2-instance-connect:SendSSHPublicKey", Any),
+            ("ec2:DescribeInstances", Any),
+        ],
+        reaches: InstanceRoles,
     },
     Technique {
         id: "ssm-send-command",
         summary: "run commands on instances whose profiles hold other roles",
         actions: &[("ssm:SendCommand", Any)],
+        reaches: InstanceRoles,
     },
 ];
 
@@ -195,6 +570,7 @@ pub const TECHNIQUES: &[Technique] = &[
 pub struct Escalation {
     pub technique: &'static str,
     pub summary: &'static str,
+    pub reaches: Reaches,
     /// Each needed action, the reason it is allowed, and (for identity-policy
     /// allows) the index of the allowing policy in the [`PolicySet`].
     pub granted: Vec<(String, String, Option<usize>)>,
@@ -240,6 +616,7 @@ pub fn escalations(set: &PolicySet<'_>, principal: &str, context: &Context) -> V
         out.push(Escalation {
             technique: t.id,
             summary: t.summary,
+            reaches: t.reaches,
             granted,
             conditional,
         });

@@ -18,7 +18,7 @@
 //! anything else a condition tests makes the answer *conditional*.
 
 use crate::catalog::{AccessLevel, Catalog};
-use crate::escalation::{escalations, Escalation};
+use crate::escalation::{escalations, Escalation, Reaches};
 use crate::eval::{evaluate, Context, PolicySet, Request};
 use crate::pattern::{action_matches, resource_matches};
 use crate::policy::{Effect, Match, Policy, Statement};
@@ -213,21 +213,6 @@ const LEVELS: [AccessLevel; 5] = [
     AccessLevel::Tagging,
     AccessLevel::List,
 ];
-
-/// The services each pass-role technique hands a role to.
-fn passrole_service(technique: &str) -> Option<&'static str> {
-    Some(match technique {
-        "passrole-ec2" => "ec2.amazonaws.com",
-        "passrole-lambda-invoke" | "passrole-lambda-event-source" => "lambda.amazonaws.com",
-        "passrole-glue-dev-endpoint" => "glue.amazonaws.com",
-        "passrole-cloudformation" => "cloudformation.amazonaws.com",
-        "passrole-datapipeline" => "datapipeline.amazonaws.com",
-        "passrole-sagemaker-notebook" => "sagemaker.amazonaws.com",
-        "passrole-codebuild" => "codebuild.amazonaws.com",
-        "passrole-ecs-task" => "ecs-tasks.amazonaws.com",
-        _ => return None,
-    })
-}
 
 /// A node as the builder receives it.
 pub struct NodeIn<'a> {
@@ -1188,22 +1173,8 @@ impl Model {
             }
         };
         let local = self.resources_by_account.get(acct).into_iter().flatten();
-        if let Some(service) = passrole_service(e.technique) {
-            let key = (service.to_string(), acct.clone());
-            for &role in self.service_roles.get(&key).into_iter().flatten() {
-                let rn = &self.principals[role as usize];
-                let d = allowed("iam:PassRole", &rn.arn);
-                if d.allowed() {
-                    push(role, e.conditional || d.conditional);
-                }
-            }
-        } else if e.technique == "update-function-code" || e.technique == "ssm-send-command" {
-            let (kind, action) = if e.technique == "update-function-code" {
-                ("aws_lambda_function", "lambda:UpdateFunctionCode")
-            } else {
-                ("aws_ec2_instance", "ssm:SendCommand")
-            };
-            for &r in local {
+        let roles_of = |kind: &str, action: &str, push: &mut dyn FnMut(u32, bool)| {
+            for &r in local.clone() {
                 let res = &self.resources[r as usize];
                 if res.kind != kind {
                     continue;
@@ -1215,20 +1186,51 @@ impl Model {
                 for &p in &res.runs_as {
                     let pr = &self.principals[p as usize];
                     // An instance runs as its profile, which carries the role.
-                    let targets = if pr.kind == PrincipalKind::InstanceProfile {
-                        pr.carries.clone()
+                    if pr.kind == PrincipalKind::InstanceProfile {
+                        for &t in &pr.carries {
+                            push(t, e.conditional || d.conditional);
+                        }
                     } else {
-                        vec![p]
-                    };
-                    for t in targets {
-                        push(t, e.conditional || d.conditional);
+                        push(p, e.conditional || d.conditional);
                     }
                 }
             }
-        } else if e.technique != "update-glue-dev-endpoint" {
-            // IAM techniques: rewrite any principal's permissions.
-            if let Some(&admin) = self.admins.get(acct) {
-                push(admin, e.conditional);
+        };
+        match e.reaches {
+            Reaches::Account => {
+                if let Some(&admin) = self.admins.get(acct) {
+                    push(admin, e.conditional);
+                }
+            }
+            Reaches::PassRole(service) | Reaches::ServiceRoles(service) => {
+                let key = (service.to_string(), acct.clone());
+                for &role in self.service_roles.get(&key).into_iter().flatten() {
+                    let rn = &self.principals[role as usize];
+                    if matches!(e.reaches, Reaches::PassRole(_)) {
+                        let d = allowed("iam:PassRole", &rn.arn);
+                        if d.allowed() {
+                            push(role, e.conditional || d.conditional);
+                        }
+                    } else {
+                        push(role, e.conditional);
+                    }
+                }
+            }
+            Reaches::FunctionRoles => {
+                let action = e
+                    .granted
+                    .first()
+                    .map(|g| g.0.as_str())
+                    .unwrap_or("lambda:UpdateFunctionCode");
+                roles_of("aws_lambda_function", action, &mut push);
+            }
+            Reaches::InstanceRoles => {
+                let action = e
+                    .granted
+                    .first()
+                    .map(|g| g.0.as_str())
+                    .unwrap_or("ssm:SendCommand");
+                roles_of("aws_ec2_instance", action, &mut push);
             }
         }
     }
