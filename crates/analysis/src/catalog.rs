@@ -156,6 +156,11 @@ impl Catalog {
             .collect()
     }
 
+    /// The `i`-th action, in [`Catalog::iter`] order.
+    pub fn at(&self, i: usize) -> Option<&ActionInfo> {
+        self.actions.get(i)
+    }
+
     /// Every action.
     pub fn iter(&self) -> impl Iterator<Item = &ActionInfo> {
         self.actions.iter()

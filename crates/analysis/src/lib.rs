@@ -10,6 +10,7 @@
 //! **Must not:** do I/O or read the store directly (callers pass what the graph
 //! holds), or call a decision certain when a condition was not evaluated.
 
+pub mod audit;
 pub mod catalog;
 pub mod escalation;
 pub mod eval;

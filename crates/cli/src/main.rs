@@ -9,6 +9,7 @@
 //! Exit codes: 0 success; 1 input errors were reported and skipped; 2 usage or
 //! fatal errors.
 
+mod audit;
 mod bench;
 mod blast;
 mod demo;
@@ -68,6 +69,8 @@ pub enum Command {
     Stats,
     /// The ingests so far, with what each changed.
     Snapshots,
+    /// Risky permissions in every policy of IAM authorization-details files (no database needed).
+    AuditPolicies(audit::AuditArgs),
     /// What a credential, principal or workload can reach in AWS, ranked, with the path that grants it.
     BlastRadius(blast::BlastArgs),
     /// Measure synthesis and ingest at given sizes (time, throughput, peak memory).
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
         Command::Stats => simple::stats(&cli),
         Command::Snapshots => simple::snapshots(&cli),
         Command::BlastRadius(a) => blast::run(&cli, a),
+        Command::AuditPolicies(a) => audit::run(&cli, a),
         Command::Bench(a) => bench::run(&cli, a),
     };
     match result {

@@ -525,6 +525,153 @@ fn policy(out: &mut Out, p: Policy, base: &str) -> Option<String> {
     account
 }
 
+/// One policy document of an authorization-details file, for per-policy analysis.
+#[derive(Debug, Clone)]
+pub struct PolicyDocument {
+    /// `customer-managed`, `aws-managed` or `inline`.
+    pub kind: &'static str,
+    pub name: String,
+    /// The policy's IAM path (managed) or its holder's (inline).
+    pub path: String,
+    /// Managed policies: the policy ARN.
+    pub arn: Option<String>,
+    /// Inline policies: the ARN of the user, group or role holding it.
+    pub owner: Option<String>,
+    /// Managed policies: the ARNs of the users, groups and roles it is attached to.
+    pub attached_to: Vec<String>,
+    /// The default version's document (decoded).
+    pub document: Value,
+}
+
+mod lean {
+    //! Only what per-policy analysis needs; serde skips everything else.
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct Inline {
+        pub policy_name: String,
+        #[serde(default)]
+        pub policy_document: Value,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct Attached {
+        pub policy_arn: String,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct Holder {
+        pub arn: String,
+        #[serde(default)]
+        pub path: Option<String>,
+        #[serde(default, alias = "UserPolicyList", alias = "GroupPolicyList")]
+        pub role_policy_list: Vec<Inline>,
+        #[serde(default)]
+        pub attached_managed_policies: Vec<Attached>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct Version {
+        #[serde(default)]
+        pub document: Value,
+        #[serde(default)]
+        pub version_id: Option<String>,
+        #[serde(default)]
+        pub is_default_version: bool,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct Managed {
+        pub policy_name: String,
+        pub arn: String,
+        #[serde(default)]
+        pub path: Option<String>,
+        #[serde(default)]
+        pub default_version_id: Option<String>,
+        #[serde(default)]
+        pub policy_version_list: Vec<Version>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct Doc {
+        #[serde(default)]
+        pub user_detail_list: Vec<Holder>,
+        #[serde(default)]
+        pub group_detail_list: Vec<Holder>,
+        #[serde(default)]
+        pub role_detail_list: Vec<Holder>,
+        #[serde(default)]
+        pub policies: Vec<Managed>,
+    }
+}
+
+/// Every policy document in the file: managed policies (default version) with
+/// where they are attached, and every inline policy with its holder. A file that
+/// does not fit is reported with its location, as [`parse`] would.
+pub fn policy_documents(file: &SourceFile<'_>) -> Result<Vec<PolicyDocument>, crate::InputError> {
+    let text = crate::util::strip_bom(file.bytes);
+    let doc: lean::Doc = match serde_json::from_slice(text) {
+        Ok(d) => d,
+        Err(e) => {
+            // Locate the problem the way the full reader does (record and pointer).
+            let full = parse(file);
+            return Err(full
+                .errors
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| crate::util::json_error(CONNECTOR, file.path, &e)));
+        }
+    };
+    let mut attached: HashMap<String, Vec<String>> = HashMap::new();
+    let mut out = Vec::new();
+    for h in doc
+        .user_detail_list
+        .iter()
+        .chain(&doc.group_detail_list)
+        .chain(&doc.role_detail_list)
+    {
+        for a in &h.attached_managed_policies {
+            attached
+                .entry(a.policy_arn.clone())
+                .or_default()
+                .push(h.arn.clone());
+        }
+        for p in &h.role_policy_list {
+            out.push(PolicyDocument {
+                kind: "inline",
+                name: p.policy_name.clone(),
+                path: h.path.clone().unwrap_or_else(|| "/".into()),
+                arn: None,
+                owner: Some(h.arn.clone()),
+                attached_to: Vec::new(),
+                document: policy_document(&p.policy_document),
+            });
+        }
+    }
+    for p in doc.policies {
+        let default = p.policy_version_list.into_iter().find(|v| {
+            v.is_default_version || v.version_id.is_some() && v.version_id == p.default_version_id
+        });
+        let Some(v) = default else { continue };
+        out.push(PolicyDocument {
+            kind: if p.arn.starts_with("arn:aws:iam::aws:policy/") {
+                "aws-managed"
+            } else {
+                "customer-managed"
+            },
+            attached_to: attached.remove(&p.arn).unwrap_or_default(),
+            name: p.policy_name,
+            path: p.path.unwrap_or_else(|| "/".into()),
+            arn: Some(p.arn),
+            owner: None,
+            document: policy_document(&v.document),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
