@@ -181,6 +181,47 @@ pub fn describe(model: &Model, reference: &str, br: &BlastRadius) -> BlastOut {
     }
 }
 
+/// One planted reachability answer (from `answers.json`) checked against the model.
+#[derive(Serialize)]
+pub struct Check {
+    pub id: String,
+    pub expected: Option<String>,
+    pub found: Option<String>,
+    pub holds: bool,
+}
+
+/// Checks `expected.reachability` answers: each access key reaches the resource
+/// at the stated level, or not at all.
+pub fn check_expected(
+    store: &dyn Store,
+    model: &Model,
+    expected: &serde_json::Value,
+) -> Result<Vec<Check>> {
+    let mut out = Vec::new();
+    for want in expected.as_array().into_iter().flatten() {
+        let key = want["access_key_id"].as_str().unwrap_or_default();
+        let resource = want["resource"].as_str().unwrap_or_default();
+        let expected = want["access"].as_str().map(str::to_string);
+        let found = match store.find(key)? {
+            Some(node) => {
+                let br = model.blast_radius(&model.start(node));
+                br.reached
+                    .iter()
+                    .find(|r| model.resources[r.access.resource as usize].arn == resource)
+                    .map(|r| r.access.level.as_str().to_string())
+            }
+            None => None,
+        };
+        out.push(Check {
+            id: want["id"].as_str().unwrap_or_default().to_string(),
+            holds: found == expected,
+            expected,
+            found,
+        });
+    }
+    Ok(out)
+}
+
 #[derive(Serialize)]
 pub struct RankedCredential {
     pub credential: String,
@@ -236,7 +277,7 @@ pub fn run(cli: &Cli, a: &BlastArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print(out: &BlastOut, limit: usize) {
+pub fn print(out: &BlastOut, limit: usize) {
     println!("Blast radius of {}", out.reference);
     let shown = if limit == 0 { usize::MAX } else { limit };
     for p in out.principals.iter().take(shown) {
@@ -311,7 +352,9 @@ fn print(out: &BlastOut, limit: usize) {
             out.resources.len() - limit
         );
     }
-    println!("ACCESS? = allowed only under conditions custody could not evaluate.");
+    if out.resources.iter().any(|r| r.conditional) {
+        println!("ACCESS? = allowed only under conditions custody could not evaluate.");
+    }
     for i in &out.incomplete {
         println!("? incomplete: {i}");
     }

@@ -1,6 +1,6 @@
 //! `custody synth` and `custody demo`.
 
-use crate::{ingest, output, paths, show, Cli, OutputFormat};
+use crate::{blast, ingest, output, paths, show, Cli, OutputFormat};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Args;
@@ -166,7 +166,7 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             stats.edges
         );
         println!(
-            "   {} non-human identities for {} humans ({:.1} per human so far: AWS IAM only; Kubernetes, GitHub, Vault,",
+            "   {} non-human identities for {} humans ({:.1} per human so far: AWS only; Kubernetes, GitHub, Vault,",
             stats.identities,
             humans,
             stats.identities as f64 / humans.max(1) as f64
@@ -192,10 +192,16 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
         .any(|o| o.employment_status.as_ref().and_then(Value::as_str) == Some("terminated"));
     let ok = owner_terminated
         && shown.node.props.get("status").and_then(Value::as_str) == Some("Active");
+    let (model, _) = blast::load(&store, cli.quiet)?;
+    let reach = blast::describe(&model, &key_id, &model.blast_radius(&model.start(found)));
+    let checks = blast::check_expected(&store, &model, &answers.expected["reachability"])?;
+    let reach_ok = checks.iter().all(|c| c.holds);
+    let ok = ok && reach_ok;
     match cli.format {
         OutputFormat::Json => output::json(&json!({
             "snapshot_dir": snapshot, "db": db, "answers": answers, "ingest": ing, "stats": stats,
-            "planted": {"expected": scenario, "found": shown, "detected": ok}
+            "planted": {"expected": scenario, "found": shown, "detected": ok},
+            "blast_radius": reach, "reachability_checks": checks,
         }))?,
         OutputFormat::Table => {
             println!(
@@ -224,14 +230,38 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
                     "   ✗ custody did not surface the planted scenario as answers.json expects."
                 );
             }
+            println!(
+                "\n4. What that key can reach, through every role it can become (`custody blast-radius {key_id}`):\n"
+            );
+            blast::print(&reach, 5);
+            println!();
+            let held = checks.iter().filter(|c| c.holds).count();
+            if reach_ok {
+                println!(
+                    "   ✓ all {held} planted reachability answers hold (role chain, explicit deny, SCP deny, the leaver's key)."
+                );
+            } else {
+                println!(
+                    "   ✗ {held} of {} planted reachability answers hold:",
+                    checks.len()
+                );
+                for c in checks.iter().filter(|c| !c.holds) {
+                    println!(
+                        "     {}: expected {:?}, found {:?}",
+                        c.id, c.expected, c.found
+                    );
+                }
+            }
             let dbs = db.display();
             let exe = invocation();
-            println!("\n4. Explore the same database:");
+            println!("\n5. Explore the same database:");
             println!("   {exe} --db {dbs} show {key_id}");
             println!(
                 "   {exe} --db {dbs} show {}",
                 scenario["owner_email"].as_str().unwrap_or_default()
             );
+            println!("   {exe} --db {dbs} blast-radius {key_id}");
+            println!("   {exe} --db {dbs} blast-radius --all --top 20");
             println!("   {exe} --db {dbs} list --kind aws_access_key");
             println!("   {exe} --db {dbs} stats");
         }

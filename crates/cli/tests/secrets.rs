@@ -64,6 +64,12 @@ fn plant(env: &Env) {
         "in/hr/roster.csv",
         format!("email,name,status,notes\nana@corp.example,Ana,active,{}\n{},Bo,active,x\nbo@corp.example,Bo,active\n", s[6], s[3]).as_bytes(),
     );
+    // A Lambda function whose environment holds secrets: only variable names are kept.
+    env.write(
+        "in/aws/111122223333/us-east-1/lambda-functions.json",
+        format!(r#"{{"Functions": [{{"FunctionName": "export", "FunctionArn": "arn:aws:lambda:us-east-1:111122223333:function:export",
+            "Role": "arn:aws:iam::111122223333:user/svc-planted", "Environment": {{"Variables": {{"DATABASE_URL": "{}", "SLACK": "{}"}}}}}}]}}"#, s[4], s[2]).as_bytes(),
+    );
     // Truncated JSON that stops right after a secret.
     env.write("in/okta/users.json", format!(r#"[{{"id": "00u1a2b3c4D5E6F7G8H9", "profile": {{"login": "ana@corp.example", "token": "{}""#, s[1]).as_bytes());
 }
@@ -95,6 +101,24 @@ fn planted_secrets_appear_in_no_output_and_not_in_the_database() {
     ] {
         for fmt in ["table", "json"] {
             let r = env.run(&["--format", fmt, "-vv", "show", reference]).ok();
+            outputs.push(r.stdout);
+            outputs.push(r.stderr);
+        }
+    }
+    for fmt in ["table", "json"] {
+        for args in [
+            vec!["--format", fmt, "-vv", "blast-radius", key_id.as_str()],
+            vec!["--format", fmt, "-vv", "blast-radius", "--all"],
+        ] {
+            let r = env.run(&args).ok();
+            outputs.push(r.stdout);
+            outputs.push(r.stderr);
+        }
+        // Policy audits read the exports directly, the malformed one included.
+        for file in ["111122223333", "222233334444"] {
+            let path = input.join(format!("aws/{file}/authorization-details.json"));
+            let r = env.run(&["--format", fmt, "-vv", "audit-policies", path.to_str().unwrap()]);
+            assert!(r.code <= 1, "{}", r.stderr);
             outputs.push(r.stdout);
             outputs.push(r.stderr);
         }
