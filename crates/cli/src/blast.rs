@@ -17,11 +17,13 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct BlastArgs {
-    /// An access key id, ARN, natural key or node id (a credential, an IAM user or role, or a workload).
+    /// Access key ids, ARNs, natural keys or node ids (credentials, IAM users or
+    /// roles, workloads). Several are answered from one load of the graph; JSON
+    /// output is then an array.
     #[arg(required_unless_present_any = ["all", "measure"])]
-    pub reference: Option<String>,
+    pub references: Vec<String>,
     /// Rank every credential by what it can reach.
-    #[arg(long, conflicts_with = "reference")]
+    #[arg(long, conflicts_with = "references")]
     pub all: bool,
     /// With --all: how many credentials to list.
     #[arg(long, default_value_t = 50)]
@@ -31,7 +33,7 @@ pub struct BlastArgs {
     pub limit: usize,
     /// Time N single-credential queries after loading (p50, p99, max), first with
     /// empty caches, then again.
-    #[arg(long, value_name = "N", conflicts_with_all = ["reference", "all"])]
+    #[arg(long, value_name = "N", conflicts_with_all = ["references", "all"])]
     pub measure: Option<usize>,
 }
 
@@ -238,14 +240,15 @@ pub struct RankedCredential {
 
 pub fn run(cli: &Cli, a: &BlastArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
-    let node = match &a.reference {
-        Some(r) => Some(store.find(r)?.ok_or_else(|| {
+    let mut nodes = Vec::new();
+    for r in &a.references {
+        let node = store.find(r)?.ok_or_else(|| {
             anyhow::anyhow!(
                 "nothing matches `{r}`: give an access key id, ARN, natural key (`kind:value`) or node id"
             )
-        })?),
-        None => None,
-    };
+        })?;
+        nodes.push((r.clone(), node));
+    }
     let (model, took) = load(&store, cli.quiet)?;
     tracing::info!(
         "loaded {} principals and {} resources in {:.1}s",
@@ -259,20 +262,27 @@ pub fn run(cli: &Cli, a: &BlastArgs) -> Result<ExitCode> {
     if a.all {
         return all(cli, &model, a.top);
     }
-    let (Some(node), Some(reference)) = (node, &a.reference) else {
-        unreachable!("clap requires a reference without --all or --measure");
-    };
-    let start = model.start(node);
-    if start.is_empty() {
-        anyhow::bail!(
-            "`{reference}` is not an AWS credential, IAM user or role, or workload with an execution role that custody has inventoried"
-        );
+    let mut outs = Vec::new();
+    for (reference, node) in nodes {
+        let start = model.start(node);
+        if start.is_empty() {
+            anyhow::bail!(
+                "`{reference}` is not an AWS credential, IAM user or role, or workload with an execution role that custody has inventoried"
+            );
+        }
+        outs.push(describe(&model, &reference, &model.blast_radius(&start)));
     }
-    let br = model.blast_radius(&start);
-    let out = describe(&model, reference, &br);
     match cli.format {
-        OutputFormat::Json => output::json(&out)?,
-        OutputFormat::Table => print(&out, a.limit),
+        OutputFormat::Json if outs.len() == 1 => output::json(&outs[0])?,
+        OutputFormat::Json => output::json(&outs)?,
+        OutputFormat::Table => {
+            for (i, out) in outs.iter().enumerate() {
+                if i > 0 {
+                    println!();
+                }
+                print(out, a.limit);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

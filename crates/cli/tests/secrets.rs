@@ -117,7 +117,13 @@ fn planted_secrets_appear_in_no_output_and_not_in_the_database() {
         // Policy audits read the exports directly, the malformed one included.
         for file in ["111122223333", "222233334444"] {
             let path = input.join(format!("aws/{file}/authorization-details.json"));
-            let r = env.run(&["--format", fmt, "-vv", "audit-policies", path.to_str().unwrap()]);
+            let r = env.run(&[
+                "--format",
+                fmt,
+                "-vv",
+                "audit-policies",
+                path.to_str().unwrap(),
+            ]);
             assert!(r.code <= 1, "{}", r.stderr);
             outputs.push(r.stdout);
             outputs.push(r.stderr);
