@@ -925,6 +925,19 @@ fn org_parents(e: &mut Emit<'_>, doc: &Value) {
         e.file_error("list-parents does not name its child: save it as organizations/parents/<account or OU id>.json");
         return;
     };
+    // The child exists whether or not another export names it: an account is its
+    // root principal (so SCPs reach it without a credential report).
+    let child_node = org_target(&child);
+    if child_node.label == Label::Principal {
+        e.node(
+            Label::Principal,
+            "aws_account",
+            vec![child_node.key.clone(), Key::other("aws-org", &child)],
+            Some(&child),
+            Map::new(),
+            "",
+        );
+    }
     each_item(e, doc, "Parents", |e, p, at| {
         let Some(id) = e.required(p, "Id", at) else {
             return;
