@@ -20,7 +20,8 @@ use std::time::Instant;
 /// (`crate::schema::INDEXES`); meanwhile edge identity and keys live in memory.
 const DEFERRED_DROP: &str = "DROP INDEX IF EXISTS nodes_label_kind; DROP INDEX IF EXISTS nodes_name;
     DROP INDEX IF EXISTS assertions_node; DROP INDEX IF EXISTS assertions_edge; DROP INDEX IF EXISTS edges_dst;
-    DROP INDEX IF EXISTS edges_unique; DROP INDEX IF EXISTS assertions_source;";
+    DROP INDEX IF EXISTS edges_unique; DROP INDEX IF EXISTS assertions_source;
+    DROP INDEX IF EXISTS node_keys_node;";
 
 pub struct Run<'t, 'c> {
     tx: &'t Transaction<'c>,
@@ -582,6 +583,7 @@ impl<'t, 'c> Run<'t, 'c> {
             for (k, id) in keys {
                 ins.execute(params![k, id])?;
             }
+            tracing::info!("finish: keys written in {:.2}s", t0.elapsed().as_secs_f64());
             tx.execute_batch(crate::schema::INDEXES)?;
             tracing::info!(
                 "finish: built indexes in {:.2}s",

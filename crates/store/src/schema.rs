@@ -54,7 +54,6 @@ CREATE TABLE IF NOT EXISTS node_keys (
     key TEXT PRIMARY KEY,
     node_id INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS node_keys_node ON node_keys(node_id);
 CREATE TABLE IF NOT EXISTS node_merges (
     gone INTEGER PRIMARY KEY,
     kept INTEGER NOT NULL,
@@ -96,6 +95,7 @@ CREATE TABLE IF NOT EXISTS input_errors (
 /// them, keeps what ingest needs in memory (edge identity, keys), and rebuilds them
 /// once at its end (see `ingest.rs`): far cheaper than row-by-row maintenance.
 pub const INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS node_keys_node ON node_keys(node_id);
 CREATE UNIQUE INDEX IF NOT EXISTS edges_unique ON edges(src, kind, dst);
 CREATE INDEX IF NOT EXISTS assertions_source ON assertions(source_id);
 CREATE INDEX IF NOT EXISTS nodes_label_kind ON nodes(label, kind);
