@@ -881,15 +881,12 @@ impl Model {
         ) {
             return Arc::new(Vec::new());
         }
-        let sig = self.signature(pn);
-        if let Some(hit) = self
-            .direct_cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&sig).cloned())
-        {
-            return hit;
-        }
+        memo(&self.direct_cache, self.signature(pn), || {
+            self.direct_computed(pn)
+        })
+    }
+
+    fn direct_computed(&self, pn: &PrincipalNode) -> Arc<Vec<Access>> {
         let set = self.policy_set(pn);
         let ctx = self.context(pn);
         let mut out = Vec::new();
@@ -902,11 +899,7 @@ impl Model {
                 }
             }
         }
-        let out = Arc::new(out);
-        if let Ok(mut c) = self.direct_cache.lock() {
-            c.insert(sig, out.clone());
-        }
-        out
+        Arc::new(out)
     }
 
     fn access(
@@ -1093,15 +1086,12 @@ impl Model {
 
     /// What a principal's policies let it escalate to, cached by signature.
     fn escalation(&self, pn: &PrincipalNode, set: &PolicySet<'_>, ctx: &Context) -> Hops {
-        let sig = self.signature(pn);
-        if let Some(hit) = self
-            .escalation_cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&sig).cloned())
-        {
-            return hit;
-        }
+        memo(&self.escalation_cache, self.signature(pn), || {
+            self.escalation_computed(pn, set, ctx)
+        })
+    }
+
+    fn escalation_computed(&self, pn: &PrincipalNode, set: &PolicySet<'_>, ctx: &Context) -> Hops {
         let mut out = Vec::new();
         for e in escalations(set, &pn.arn, ctx) {
             self.escalation_hops(pn, set, ctx, &e, &mut out);
@@ -1117,11 +1107,7 @@ impl Model {
                 }
             });
         }
-        let out = Arc::new(out);
-        if let Ok(mut c) = self.escalation_cache.lock() {
-            c.insert(sig, out.clone());
-        }
-        out
+        Arc::new(out)
     }
 
     /// What a principal's own reach depends on: its policies and account, and its
@@ -1216,21 +1202,16 @@ impl Model {
                     }
                 }
             }
-            Reaches::FunctionRoles => {
-                let action = e
-                    .granted
-                    .first()
-                    .map(|g| g.0.as_str())
-                    .unwrap_or("lambda:UpdateFunctionCode");
-                roles_of("aws_lambda_function", action, &mut push);
-            }
-            Reaches::InstanceRoles => {
-                let action = e
-                    .granted
-                    .first()
-                    .map(|g| g.0.as_str())
-                    .unwrap_or("ssm:SendCommand");
-                roles_of("aws_ec2_instance", action, &mut push);
+            Reaches::FunctionRoles | Reaches::InstanceRoles => {
+                let kind = if e.reaches == Reaches::FunctionRoles {
+                    "aws_lambda_function"
+                } else {
+                    "aws_ec2_instance"
+                };
+                // The technique's first action is the one done to the resource.
+                if let Some((action, ..)) = e.granted.first() {
+                    roles_of(kind, action, &mut push);
+                }
             }
         }
     }
@@ -1358,6 +1339,22 @@ impl Model {
             self.next(p);
         }
     }
+}
+
+/// The cached value for `sig`, computing it (outside the lock) when absent.
+fn memo<T: Clone>(
+    cache: &Mutex<HashMap<Signature, T>>,
+    sig: Signature,
+    f: impl FnOnce() -> T,
+) -> T {
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&sig).cloned()) {
+        return hit;
+    }
+    let value = f();
+    if let Ok(mut c) = cache.lock() {
+        c.insert(sig, value.clone());
+    }
+    value
 }
 
 /// Does an identity statement's `Resource` cover the resource (or objects in it)?

@@ -208,6 +208,17 @@ pub fn bucket_arn(name: &str) -> String {
     format!("arn:aws:s3:::{name}")
 }
 
+fn bucket_node(e: &mut Emit<'_>, name: &str, props: Map<String, Value>, at: &str) {
+    e.node(
+        Label::Resource,
+        "aws_s3_bucket",
+        vec![Key::arn(&bucket_arn(name))],
+        Some(name),
+        props,
+        at,
+    );
+}
+
 pub fn kms_key_id_key(id: &str) -> Key {
     Key::other("aws-kms-key", id)
 }
@@ -322,14 +333,7 @@ fn s3_tagging(e: &mut Emit<'_>, doc: &Value) {
     e.owner_tags(&me, &tags, "/TagSet");
     let mut props = Map::new();
     props.insert("tags".into(), Value::Object(tags));
-    e.node(
-        Label::Resource,
-        "aws_s3_bucket",
-        vec![Key::arn(&bucket_arn(&bucket))],
-        Some(&bucket),
-        props,
-        "/TagSet",
-    );
+    bucket_node(e, &bucket, props, "/TagSet");
     e.parsed.scope = format!("{}:{bucket}", e.connector);
 }
 
@@ -375,14 +379,7 @@ fn resource_policy(e: &mut Emit<'_>, doc: &Value) {
             return;
         };
         let bucket = bucket.to_string();
-        e.node(
-            Label::Resource,
-            "aws_s3_bucket",
-            vec![Key::arn(&bucket_arn(&bucket))],
-            Some(&bucket),
-            props,
-            "/Policy",
-        );
+        bucket_node(e, &bucket, props, "/Policy");
         e.parsed.scope = format!("{}:s3:{bucket}", e.connector);
     }
 }
@@ -518,19 +515,31 @@ fn secret_policy(e: &mut Emit<'_>, doc: &Value) {
     e.parsed.scope = format!("{}:{arn}", e.connector);
 }
 
-fn kms_key(e: &mut Emit<'_>, doc: &Value) {
-    let Some(meta) = doc.get("KeyMetadata").filter(|m| m.is_object()) else {
-        e.error("", "expected an object with `KeyMetadata`");
-        return;
+/// A one-record document (`describe-key`, `describe-cluster`): the object under
+/// `key` and two required string fields of it. Counts the record.
+fn single<'v>(
+    e: &mut Emit<'_>,
+    doc: &'v Value,
+    key: &str,
+    first: &str,
+    second: &str,
+) -> Option<(&'v Value, String, String)> {
+    let Some(obj) = doc.get(key).filter(|m| m.is_object()) else {
+        e.error("", format!("expected an object with `{key}`"));
+        return None;
     };
-    let (Some(id), Some(arn)) = (
-        e.required(meta, "KeyId", "/KeyMetadata"),
-        e.required(meta, "Arn", "/KeyMetadata"),
-    ) else {
-        return;
+    let at = format!("/{key}");
+    let (Some(a), Some(b)) = (e.required(obj, first, &at), e.required(obj, second, &at)) else {
+        return None;
     };
-    let (id, arn) = (id.to_string(), arn.to_string());
     e.parsed.records = 1;
+    Some((obj, a.to_string(), b.to_string()))
+}
+
+fn kms_key(e: &mut Emit<'_>, doc: &Value) {
+    let Some((meta, id, arn)) = single(e, doc, "KeyMetadata", "KeyId", "Arn") else {
+        return;
+    };
     let mut props = Map::new();
     arn_props(&mut props, &arn);
     copy(
@@ -741,18 +750,9 @@ fn ec2(e: &mut Emit<'_>, doc: &Value) {
 }
 
 fn eks(e: &mut Emit<'_>, doc: &Value) {
-    let Some(c) = doc.get("cluster").filter(|c| c.is_object()) else {
-        e.error("", "expected an object with `cluster`");
+    let Some((c, name, arn)) = single(e, doc, "cluster", "name", "arn") else {
         return;
     };
-    let (Some(name), Some(arn)) = (
-        e.required(c, "name", "/cluster"),
-        e.required(c, "arn", "/cluster"),
-    ) else {
-        return;
-    };
-    let (name, arn) = (name.to_string(), arn.to_string());
-    e.parsed.records = 1;
     let mut props = Map::new();
     arn_props(&mut props, &arn);
     copy(
