@@ -20,6 +20,10 @@ mod show;
 mod simple;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+/// mimalloc: ingest and analysis allocate millions of small values (see PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
