@@ -1,0 +1,20 @@
+//! # custody-scan
+//!
+//! Finds secrets in bytes: files, blobs, configuration values. Rules are data
+//! (`rules/default.toml`, see [`rules`]); a keyword prefilter (one Aho-Corasick
+//! pass over the input for every rule's keywords) decides which rules' regexes
+//! run at all, so the cost of a scan grows with the input, not with the rule
+//! count. Offline checks (GitHub/npm CRC32 checksums, entropy, placeholder words)
+//! remove what cannot be a live secret.
+//!
+//! **Owns:** rules, matching, checks, and where each match is (line, column).
+//! **Must not:** keep or print a secret value: a match holds the value only as a
+//! [`custody_model::Secret`] (no Display, zeroed on drop) for the caller to
+//! fingerprint; walk directories, read git history or touch the store (callers do).
+
+pub mod check;
+pub mod rules;
+mod scanner;
+
+pub use rules::{Rule, RuleError, Rules};
+pub use scanner::{Match, Scanner};
