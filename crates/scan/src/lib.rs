@@ -13,6 +13,7 @@
 //! fingerprint; walk directories, read git history or touch the store (callers do).
 
 pub mod check;
+pub mod facts;
 pub mod rules;
 mod scanner;
 

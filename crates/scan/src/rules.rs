@@ -29,6 +29,8 @@ struct RuleSpec {
     #[serde(default)]
     reject: Vec<String>,
     #[serde(default)]
+    identifier: bool,
+    #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
     negative_examples: Vec<String>,
@@ -53,6 +55,8 @@ pub struct Rule {
     pub min_entropy: Option<f64>,
     /// Lower-cased substrings that mark a placeholder.
     pub reject: Vec<String>,
+    /// The match is an identifier (shown and stored), not secret material.
+    pub identifier: bool,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
 }
@@ -130,6 +134,7 @@ impl Rules {
                 checksum: r.checksum,
                 min_entropy: r.min_entropy,
                 reject: r.reject.iter().map(|s| s.to_ascii_lowercase()).collect(),
+                identifier: r.identifier,
                 examples: r.examples,
                 negative_examples: r.negative_examples,
             });

@@ -15,6 +15,9 @@ pub struct Match {
     pub line: u64,
     pub column: u64,
     pub secret: Secret,
+    /// For rules whose match is an identifier, not secret material (an AWS
+    /// access key id): the value, which may be stored and shown.
+    pub identifier: Option<String>,
 }
 
 pub struct Scanner {
@@ -104,6 +107,7 @@ impl Scanner {
                     line: 0,
                     column: 0,
                     secret: Secret::new(value),
+                    identifier: rule.identifier.then(|| value.to_string()),
                 });
             }
         }

@@ -1,0 +1,148 @@
+//! Scan matches as graph facts: each secret becomes a `Credential` (keyed by its
+//! keyed fingerprint, and an AWS access key also by its id) `STORED_IN` a
+//! `Location` (`file://path#L12`). The same value found anywhere is the same
+//! fingerprint, so the same node: one credential, every surface. An AWS secret
+//! access key found within a few lines of an access key id is taken to be that
+//! key's secret, so the id and the secret's fingerprint name one credential.
+
+use crate::{Match, Scanner};
+use custody_model::{
+    EdgeFact, EdgeKind, Endpoint, Fact, Fingerprinter, Key, Label, Location, NodeFact,
+    Provenance,
+};
+use serde_json::{json, Map, Value};
+
+/// How far (in lines) an AWS secret may sit from its access key id.
+const PAIR_LINES: u64 = 5;
+
+/// The node kind a rule's matches get.
+pub fn kind_of(rule: &str) -> &'static str {
+    match rule {
+        "aws-access-key-id" | "aws-secret-access-key" => "aws_access_key",
+        "github-token" | "github-fine-grained-pat" => "github_token",
+        "gitlab-pat" => "gitlab_token",
+        "slack-token" => "slack_token",
+        "slack-webhook" => "slack_webhook",
+        "stripe-live-key" => "stripe_key",
+        "openai-api-key" => "openai_api_key",
+        "anthropic-api-key" => "anthropic_api_key",
+        "google-api-key" => "google_api_key",
+        "private-key" => "private_key",
+        "azure-storage-connection-string" => "azure_storage_key",
+        "azure-client-secret" => "azure_client_secret",
+        "jwt" => "jwt",
+        "npm-token" => "npm_token",
+        "pypi-token" => "pypi_token",
+        "okta-api-token" => "okta_api_token",
+        "database-url-password" => "database_password",
+        _ => "secret",
+    }
+}
+
+/// One finding, as reported (never the value).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub kind: &'static str,
+    /// The credential's strongest key: `aws-access-key:AKIA…` or `fp:<hmac>`.
+    pub credential: String,
+    pub preview: String,
+    pub path: String,
+    pub line: u64,
+    pub column: u64,
+}
+
+/// The location key of a match: `file://<path>#L<line>`.
+pub fn location_uri(path: &str, line: u64) -> String {
+    format!("file://{path}#L{line}")
+}
+
+/// Findings and facts for one scanned file.
+pub fn facts(
+    scanner: &Scanner,
+    fp: &Fingerprinter,
+    path: &str,
+    matches: &[Match],
+) -> (Vec<Finding>, Vec<Fact>) {
+    let rule_id = |m: &Match| scanner.rule(m.rule).id.as_str();
+    // Pair AWS secrets with the nearest access key id above or below them.
+    let ids: Vec<(u64, String)> = matches
+        .iter()
+        .filter(|m| rule_id(m) == "aws-access-key-id")
+        .filter_map(|m| Some((m.line, m.identifier.clone()?)))
+        .collect();
+    let mut findings = Vec::new();
+    let mut out = Vec::new();
+    for m in matches {
+        let rule = rule_id(m);
+        let kind = kind_of(rule);
+        let fingerprint = Key::fingerprint(&fp.fingerprint(&m.secret));
+        let (primary, keys) = if let Some(id) = &m.identifier {
+            let id = Key::aws_access_key(id);
+            (id.clone(), vec![id])
+        } else if rule == "aws-secret-access-key" {
+            let near = ids
+                .iter()
+                .filter(|(line, _)| line.abs_diff(m.line) <= PAIR_LINES)
+                .min_by_key(|(line, _)| line.abs_diff(m.line));
+            match near {
+                Some((_, id)) => {
+                    let id = Key::aws_access_key(id);
+                    (id.clone(), vec![id, fingerprint])
+                }
+                None => (fingerprint.clone(), vec![fingerprint]),
+            }
+        } else {
+            (fingerprint.clone(), vec![fingerprint])
+        };
+        let preview = m.identifier.clone().unwrap_or_else(|| m.secret.preview());
+        let mut props = Map::new();
+        props.insert("detected_by".into(), json!(rule));
+        if m.identifier.is_none() {
+            props.insert("secret_preview".into(), json!(preview));
+        }
+        let at = Provenance::at(Location::LineCol(m.line, m.column));
+        out.push(Fact::Node(NodeFact {
+            label: Label::Credential,
+            kind: kind.into(),
+            system: "scan".into(),
+            keys,
+            name: None,
+            props,
+            prov: at.clone(),
+        }));
+        let uri = location_uri(path, m.line);
+        let mut lp = Map::new();
+        lp.insert("path".into(), json!(path));
+        lp.insert("line".into(), json!(m.line));
+        out.push(Fact::Node(NodeFact {
+            label: Label::Location,
+            kind: "file".into(),
+            system: "scan".into(),
+            keys: vec![Key::uri(&uri)],
+            name: Some(format!("{path}:{}", m.line)),
+            props: lp,
+            prov: at.clone(),
+        }));
+        let mut ep: Map<String, Value> = Map::new();
+        ep.insert("rule".into(), json!(rule));
+        ep.insert("column".into(), json!(m.column));
+        out.push(Fact::Edge(EdgeFact {
+            kind: EdgeKind::StoredIn,
+            from: Endpoint::new(Label::Credential, primary.clone()),
+            to: Endpoint::new(Label::Location, Key::uri(&uri)),
+            props: ep,
+            prov: at,
+        }));
+        findings.push(Finding {
+            rule: rule.to_string(),
+            kind,
+            credential: primary.as_str().to_string(),
+            preview,
+            path: path.to_string(),
+            line: m.line,
+            column: m.column,
+        });
+    }
+    (findings, out)
+}
