@@ -7,8 +7,7 @@
 
 use crate::{Match, Scanner};
 use custody_model::{
-    EdgeFact, EdgeKind, Endpoint, Fact, Fingerprinter, Key, Label, Location, NodeFact,
-    Provenance,
+    EdgeFact, EdgeKind, Endpoint, Fact, Fingerprinter, Key, Label, Location, NodeFact, Provenance,
 };
 use serde_json::{json, Map, Value};
 

@@ -144,8 +144,17 @@ mod tests {
         assert_eq!(s.rule(m.rule).id, "aws-access-key-id");
         assert_eq!((m.line, m.column), (4, 21));
         assert_eq!(&text[m.start..m.end], key);
+        assert_eq!(
+            m.identifier.as_deref(),
+            Some(key.as_str()),
+            "an id is not secret"
+        );
+        let token = format!("ghp_{}{}", "CustodyExampleNotARealToken001", "1VcBGt");
+        let found = s.scan(format!("x = {token}").as_bytes());
+        assert_eq!(found.len(), 1);
+        assert!(found[0].identifier.is_none());
         assert!(
-            !format!("{m:?}").contains(&key),
+            !format!("{:?}", found[0]).contains(&token),
             "Debug shows only a preview"
         );
     }
