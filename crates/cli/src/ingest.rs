@@ -40,15 +40,15 @@ pub struct IngestOutput {
     pub report: IngestReport,
 }
 
-struct Candidate {
-    path: PathBuf,
-    explicit: bool,
+pub(crate) struct Candidate {
+    pub(crate) path: PathBuf,
+    pub(crate) explicit: bool,
 }
 
 const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".terraform"];
 const DATA_EXTENSIONS: &[&str] = &["json", "jsonl", "csv", "ndjson"];
 
-fn walk(dir: &Path, out: &mut Vec<Candidate>, errors: &mut Vec<InputError>) {
+pub(crate) fn walk(dir: &Path, out: &mut Vec<Candidate>, errors: &mut Vec<InputError>) {
     let mut entries: Vec<_> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok()).collect(),
         Err(e) => {

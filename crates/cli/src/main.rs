@@ -16,6 +16,7 @@ mod demo;
 mod ingest;
 mod output;
 mod paths;
+mod scan;
 mod show;
 mod simple;
 
@@ -73,6 +74,8 @@ pub enum Command {
     Stats,
     /// The ingests so far, with what each changed.
     Snapshots,
+    /// Find secrets in files (never shown or stored: fingerprints and previews); `--ingest` adds them to the graph.
+    Scan(scan::ScanArgs),
     /// Risky permissions in every policy of IAM authorization-details files (no database needed).
     AuditPolicies(audit::AuditArgs),
     /// What a credential, principal or workload can reach in AWS, ranked, with the path that grants it.
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Snapshots => simple::snapshots(&cli),
         Command::BlastRadius(a) => blast::run(&cli, a),
         Command::AuditPolicies(a) => audit::run(&cli, a),
+        Command::Scan(a) => scan::run(&cli, a),
         Command::Bench(a) => bench::run(&cli, a),
     };
     match result {

@@ -95,8 +95,9 @@ pub fn facts(
             (fingerprint.clone(), vec![fingerprint])
         };
         let preview = m.identifier.clone().unwrap_or_else(|| m.secret.preview());
+        // The rule that found it travels on the STORED_IN edge: one node may be
+        // found by two rules (an access key id and its secret).
         let mut props = Map::new();
-        props.insert("detected_by".into(), json!(rule));
         if m.identifier.is_none() {
             props.insert("secret_preview".into(), json!(preview));
         }

@@ -1,0 +1,115 @@
+//! End-to-end: `custody scan` finds planted secrets, reports each credential once
+//! with every place, never prints a value, writes SARIF, and with `--ingest`
+//! joins what it found to the inventory's credential.
+
+mod common;
+use common::Env;
+
+#[test]
+fn scan_reports_each_credential_once_and_never_its_value() {
+    let env = Env::new();
+    // Values assembled at run time: the source holds no secret-shaped literal.
+    let key_id = format!("AKIA{}", "CUSTODYSCANTESTA");
+    let secret = format!("Zx9vQ2mL8pR4tY7u{}", "W1eA3sD5fG6hJ0kLqWeRtYuI");
+    let token = format!("ghp_{}{}", "CustodyExampleNotARealToken001", "1VcBGt");
+    let password = format!("k2P!x9Lq{}", "7Zr4Vm8T");
+    env.write(
+        "repo/app/.env",
+        format!("AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\nDB_PASSWORD=\"{password}\"\n").as_bytes(),
+    );
+    env.write(
+        "repo/app/settings.py",
+        format!("GITHUB = {{\"token\": \"{token}\"}}\n").as_bytes(),
+    );
+    env.write(
+        "repo/deploy/ci.yml",
+        format!("env:\n  GH: {token}\n").as_bytes(),
+    );
+    env.write("repo/.git/config", format!("token = {token}\n").as_bytes());
+    env.write("repo/bin/tool", b"\x7fELF\x00\x00binary");
+    let repo = env.path("repo");
+    let repo = repo.to_str().unwrap();
+
+    let json = env.run(&["--format", "json", "scan", repo]).ok();
+    let v = json.json();
+    let creds = v["credentials"].as_array().unwrap();
+    assert_eq!(creds.len(), 3, "{}", json.stdout);
+    let gh = creds.iter().find(|c| c["kind"] == "github_token").unwrap();
+    assert_eq!(
+        gh["locations"].as_array().unwrap().len(),
+        2,
+        "one token in two files is one credential in two places (.git is skipped)"
+    );
+    let aws = creds
+        .iter()
+        .find(|c| c["kind"] == "aws_access_key")
+        .unwrap();
+    assert_eq!(aws["credential"], format!("aws-access-key:{key_id}"));
+    assert_eq!(
+        aws["locations"].as_array().unwrap().len(),
+        2,
+        "the id and its secret are one credential"
+    );
+    let table = env.run(&["scan", repo]).ok();
+    let sarif = env.run(&["scan", "--sarif", repo]).ok();
+    let s = sarif.json();
+    assert_eq!(s["version"], "2.1.0");
+    assert_eq!(s["runs"][0]["results"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        s["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        1
+    );
+
+    // Stored: the access key found in `.env` is the inventory's node.
+    env.write(
+        "inv/aws/111122223333/access-keys.json",
+        format!(r#"{{"AccessKeyMetadata": [{{"UserName": "svc-app", "AccessKeyId": "{key_id}", "Status": "Active", "CreateDate": "2026-01-02T03:04:05+00:00"}}]}}"#).as_bytes(),
+    );
+    env.run(&["-q", "ingest", env.path("inv").to_str().unwrap()])
+        .ok();
+    let stored = env
+        .run(&["--format", "json", "-v", "scan", "--ingest", repo])
+        .ok();
+    assert!(stored.json()["snapshot"].as_i64().is_some());
+    let show = env.run(&["--format", "json", "show", &key_id]).ok();
+    let node = show.json();
+    let places: Vec<&str> = node["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "STORED_IN")
+        .map(|e| e["other"]["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(places.len(), 2, "{}", show.stdout);
+    assert!(places.iter().all(|p| p.contains("/repo/app/.env#L")));
+    assert!(node["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "AUTHENTICATES_AS"));
+
+    // No output and no byte of the database holds a value.
+    let mut db = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        if let Ok(b) = std::fs::read(format!("{}{suffix}", env.db().display())) {
+            db.extend(b);
+        }
+    }
+    let db = String::from_utf8_lossy(&db);
+    for value in [&secret, &token, &password] {
+        for (name, text) in [
+            ("json", &json.stdout),
+            ("table", &table.stdout),
+            ("sarif", &sarif.stdout),
+            ("stored", &stored.stdout),
+            ("stored stderr", &stored.stderr),
+            ("show", &show.stdout),
+            ("db", &db.to_string()),
+        ] {
+            assert!(
+                !text.contains(value.as_str()),
+                "{name} holds a planted value"
+            );
+        }
+    }
+}
