@@ -49,6 +49,17 @@ const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".terraform"];
 const DATA_EXTENSIONS: &[&str] = &["json", "jsonl", "csv", "ndjson"];
 
 pub(crate) fn walk(dir: &Path, out: &mut Vec<Candidate>, errors: &mut Vec<InputError>) {
+    walk_with(dir, out, errors, false)
+}
+
+/// [`walk`], optionally into hidden folders (`.vscode`, `.cursor`, `.github`:
+/// where a secret scan must look); `.git` and build output are always skipped.
+pub(crate) fn walk_with(
+    dir: &Path,
+    out: &mut Vec<Candidate>,
+    errors: &mut Vec<InputError>,
+    hidden: bool,
+) {
     let mut entries: Vec<_> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok()).collect(),
         Err(e) => {
@@ -67,8 +78,8 @@ pub(crate) fn walk(dir: &Path, out: &mut Vec<Candidate>, errors: &mut Vec<InputE
         let Ok(ft) = e.file_type() else { continue };
         let name = e.file_name().to_string_lossy().to_string();
         if ft.is_dir() {
-            if !SKIP_DIRS.contains(&name.as_str()) && !name.starts_with('.') {
-                walk(&p, out, errors);
+            if !SKIP_DIRS.contains(&name.as_str()) && (hidden || !name.starts_with('.')) {
+                walk_with(&p, out, errors, hidden);
             }
         } else if ft.is_file() {
             out.push(Candidate {

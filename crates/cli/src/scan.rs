@@ -3,12 +3,12 @@
 //! `--ingest` store them in the graph, where they join the inventory by key id or
 //! fingerprint.
 
-use crate::ingest::{walk, Candidate};
+use crate::ingest::{walk_with, Candidate};
 use crate::{output, paths, Cli, OutputFormat};
 use anyhow::Result;
 use clap::Args;
 use custody_model::{InputError, Location};
-use custody_scan::facts::{facts, Finding};
+use custody_scan::facts::{facts, scan_file as scan_found, Finding};
 use custody_scan::Scanner;
 use custody_store::{SourceBatch, Store};
 use rayon::prelude::*;
@@ -22,8 +22,8 @@ use std::time::Instant;
 
 #[derive(Args)]
 pub struct ScanArgs {
-    /// Files or folders (recursively; `.git`, `target`, `node_modules`, `.terraform`
-    /// and hidden folders are skipped, as are binary files).
+    /// Files or folders (recursively, hidden folders such as `.vscode` included;
+    /// `.git`, `target`, `node_modules`, `.terraform` and binary files are skipped).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Also store what was found in the graph, as one snapshot: each secret a
@@ -86,15 +86,15 @@ fn scan_file(scanner: &Scanner, fp: &custody_model::Fingerprinter, c: &Candidate
             bytes: 0,
         };
     }
-    let matches = scanner.scan(&bytes);
-    let (findings, facts) = facts(scanner, fp, &path, &matches);
+    let found = scan_found(scanner, &path, &bytes);
+    let (findings, facts) = facts(fp, &path, &found);
     let batch = SourceBatch {
         path: path.clone(),
         format: "secret-scan".into(),
         scope: format!("secret-scan:{path}"),
         sha256: Some(format!("{:x}", Sha256::digest(&bytes))),
         observed_at: None,
-        records: matches.len(),
+        records: found.len(),
         facts,
         errors: Vec::new(),
     };
@@ -120,6 +120,8 @@ pub struct CredentialOut {
 
 #[derive(Serialize)]
 pub struct LocationOut {
+    /// `path:line:column`, or the Kubernetes Secret key or MCP server field and where it is.
+    pub place: String,
     pub path: String,
     pub line: u64,
     pub column: u64,
@@ -145,7 +147,7 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Result<ExitCode> {
     let mut errors = Vec::new();
     for p in &a.paths {
         match std::fs::metadata(p) {
-            Ok(m) if m.is_dir() => walk(p, &mut candidates, &mut errors),
+            Ok(m) if m.is_dir() => walk_with(p, &mut candidates, &mut errors, true),
             Ok(_) => candidates.push(Candidate {
                 path: p.clone(),
                 explicit: true,
@@ -183,6 +185,7 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Result<ExitCode> {
                 e.rules.push(f.rule.clone());
             }
             e.locations.push(LocationOut {
+                place: f.place,
                 path: s.path.clone(),
                 line: f.line,
                 column: f.column,
@@ -233,7 +236,7 @@ fn print(out: &ScanOut) {
                     head(c.kind.to_string()),
                     head(c.preview.clone()),
                     head(c.credential.clone()),
-                    format!("{}:{}:{}", l.path, l.line, l.column),
+                    l.place.clone(),
                 ]
             })
         })

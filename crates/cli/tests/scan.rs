@@ -26,6 +26,11 @@ fn scan_reports_each_credential_once_and_never_its_value() {
         format!("env:\n  GH: {token}\n").as_bytes(),
     );
     env.write("repo/.git/config", format!("token = {token}\n").as_bytes());
+    // An MCP client configuration (JSONC, in a hidden folder) holding the same AWS key.
+    env.write(
+        "repo/.vscode/mcp.json",
+        format!("{{\n  // servers\n  \"servers\": {{\"aws\": {{\"command\": \"uvx\",\n    \"env\": {{\"AWS_ACCESS_KEY_ID\": \"{key_id}\", \"AWS_SECRET_ACCESS_KEY\": \"{secret}\"}},}},}},\n}}\n").as_bytes(),
+    );
     env.write("repo/bin/tool", b"\x7fELF\x00\x00binary");
     let repo = env.path("repo");
     let repo = repo.to_str().unwrap();
@@ -47,18 +52,19 @@ fn scan_reports_each_credential_once_and_never_its_value() {
     assert_eq!(aws["credential"], format!("aws-access-key:{key_id}"));
     assert_eq!(
         aws["locations"].as_array().unwrap().len(),
-        2,
-        "the id and its secret are one credential"
+        4,
+        "the id and its secret are one credential, in .env and in the MCP config"
     );
     let table = env.run(&["scan", repo]).ok();
     let sarif = env.run(&["scan", "--sarif", repo]).ok();
     let s = sarif.json();
     assert_eq!(s["version"], "2.1.0");
-    assert_eq!(s["runs"][0]["results"].as_array().unwrap().len(), 5);
-    assert_eq!(
-        s["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
-        1
-    );
+    assert_eq!(s["runs"][0]["results"].as_array().unwrap().len(), 7);
+    assert!(s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64() >= Some(1)));
 
     // Stored: the access key found in `.env` is the inventory's node.
     env.write(
@@ -80,8 +86,19 @@ fn scan_reports_each_credential_once_and_never_its_value() {
         .filter(|e| e["kind"] == "STORED_IN")
         .map(|e| e["other"]["key"].as_str().unwrap())
         .collect();
-    assert_eq!(places.len(), 2, "{}", show.stdout);
-    assert!(places.iter().all(|p| p.contains("/repo/app/.env#L")));
+    assert_eq!(places.len(), 3, "{}", show.stdout);
+    assert!(places.iter().any(|p| p.contains("/repo/app/.env#L")));
+    assert!(places
+        .iter()
+        .any(|p| p.contains("/repo/.vscode/mcp.json#L")));
+    assert!(
+        node["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "HOLDS" && e["other"]["kind"] == "mcp_server"),
+        "the MCP server is an agent holding the key"
+    );
     assert!(node["edges"]
         .as_array()
         .unwrap()

@@ -49,6 +49,8 @@ pub struct Finding {
     pub path: String,
     pub line: u64,
     pub column: u64,
+    /// Where, in words: `path:line:column`, or the Secret key or MCP server field.
+    pub place: String,
 }
 
 /// The location key of a match: `file://<path>#L<line>`.
@@ -56,24 +58,104 @@ pub fn location_uri(path: &str, line: u64) -> String {
     format!("file://{path}#L{line}")
 }
 
+/// Where in the file a secret sits, beyond its line.
+#[derive(Debug, Clone)]
+pub enum Place {
+    /// Plain text.
+    File,
+    /// A Kubernetes Secret's data key.
+    K8sSecret {
+        namespace: String,
+        name: String,
+        key: String,
+    },
+    /// An MCP server's `env` variable or HTTP header in a client configuration.
+    Mcp {
+        client: &'static str,
+        server: String,
+        field: String,
+    },
+}
+
+/// A secret found in a file, by a text rule or in a structure.
+#[derive(Debug)]
+pub struct Found {
+    pub rule: String,
+    pub line: u64,
+    pub column: u64,
+    pub secret: custody_model::secret::Secret,
+    pub identifier: Option<String>,
+    pub place: Place,
+}
+
+impl Found {
+    pub fn from_match(scanner: &Scanner, m: Match) -> Found {
+        Found {
+            rule: scanner.rule(m.rule).id.clone(),
+            line: m.line,
+            column: m.column,
+            secret: m.secret,
+            identifier: m.identifier,
+            place: Place::File,
+        }
+    }
+
+    pub fn from_structured(m: crate::structured::StructuredMatch) -> Found {
+        use crate::structured::Holder;
+        Found {
+            rule: m.rule,
+            line: m.line,
+            column: m.column,
+            secret: m.secret,
+            identifier: m.identifier,
+            place: match m.holder {
+                Holder::K8sSecret {
+                    namespace,
+                    name,
+                    key,
+                } => Place::K8sSecret {
+                    namespace,
+                    name,
+                    key,
+                },
+                Holder::McpServer {
+                    client,
+                    server,
+                    field,
+                } => Place::Mcp {
+                    client,
+                    server,
+                    field,
+                },
+            },
+        }
+    }
+}
+
+/// Everything found in one file: structured formats are read as structures,
+/// anything else as text.
+pub fn scan_file(scanner: &Scanner, path: &str, bytes: &[u8]) -> Vec<Found> {
+    if let Some(found) = crate::structured::scan(scanner, path, bytes) {
+        return found.into_iter().map(Found::from_structured).collect();
+    }
+    scanner
+        .scan(bytes)
+        .into_iter()
+        .map(|m| Found::from_match(scanner, m))
+        .collect()
+}
+
 /// Findings and facts for one scanned file.
-pub fn facts(
-    scanner: &Scanner,
-    fp: &Fingerprinter,
-    path: &str,
-    matches: &[Match],
-) -> (Vec<Finding>, Vec<Fact>) {
-    let rule_id = |m: &Match| scanner.rule(m.rule).id.as_str();
+pub fn facts(fp: &Fingerprinter, path: &str, found: &[Found]) -> (Vec<Finding>, Vec<Fact>) {
     // Pair AWS secrets with the nearest access key id above or below them.
-    let ids: Vec<(u64, String)> = matches
+    let ids: Vec<(u64, String)> = found
         .iter()
-        .filter(|m| rule_id(m) == "aws-access-key-id")
         .filter_map(|m| Some((m.line, m.identifier.clone()?)))
         .collect();
     let mut findings = Vec::new();
     let mut out = Vec::new();
-    for m in matches {
-        let rule = rule_id(m);
+    for m in found {
+        let rule = m.rule.as_str();
         let kind = kind_of(rule);
         let fingerprint = Key::fingerprint(&fp.fingerprint(&m.secret));
         let (primary, keys) = if let Some(id) = &m.identifier {
@@ -111,29 +193,81 @@ pub fn facts(
             props,
             prov: at.clone(),
         }));
-        let uri = location_uri(path, m.line);
+        let (uri, location_kind, name, place) = match &m.place {
+            Place::File => (
+                location_uri(path, m.line),
+                "file",
+                format!("{path}:{}", m.line),
+                format!("{path}:{}:{}", m.line, m.column),
+            ),
+            Place::K8sSecret {
+                namespace,
+                name,
+                key,
+            } => (
+                format!("k8s://{namespace}/secrets/{name}#{key}"),
+                "k8s_secret",
+                format!("{namespace}/{name}[{key}]"),
+                format!(
+                    "Kubernetes Secret {namespace}/{name} key {key} ({path}:{})",
+                    m.line
+                ),
+            ),
+            Place::Mcp { server, field, .. } => (
+                location_uri(path, m.line),
+                "mcp_config",
+                format!("{path}:{}", m.line),
+                format!("MCP server {server} {field} ({path}:{})", m.line),
+            ),
+        };
         let mut lp = Map::new();
         lp.insert("path".into(), json!(path));
         lp.insert("line".into(), json!(m.line));
         out.push(Fact::Node(NodeFact {
             label: Label::Location,
-            kind: "file".into(),
+            kind: location_kind.into(),
             system: "scan".into(),
             keys: vec![Key::uri(&uri)],
-            name: Some(format!("{path}:{}", m.line)),
+            name: Some(name),
             props: lp,
             prov: at.clone(),
         }));
         let mut ep: Map<String, Value> = Map::new();
         ep.insert("rule".into(), json!(rule));
         ep.insert("column".into(), json!(m.column));
+        if let Place::Mcp { field, .. } | Place::K8sSecret { key: field, .. } = &m.place {
+            ep.insert("field".into(), json!(field));
+        }
         out.push(Fact::Edge(EdgeFact {
             kind: EdgeKind::StoredIn,
             from: Endpoint::new(Label::Credential, primary.clone()),
             to: Endpoint::new(Label::Location, Key::uri(&uri)),
             props: ep,
-            prov: at,
+            prov: at.clone(),
         }));
+        // An MCP server is an agent that holds the credential.
+        if let Place::Mcp { client, server, .. } = &m.place {
+            let agent = Key::uri(&format!("mcp://{path}#{server}"));
+            let mut ap = Map::new();
+            ap.insert("client".into(), json!(client));
+            ap.insert("config".into(), json!(path));
+            out.push(Fact::Node(NodeFact {
+                label: Label::Agent,
+                kind: "mcp_server".into(),
+                system: "scan".into(),
+                keys: vec![agent.clone()],
+                name: Some(server.clone()),
+                props: ap,
+                prov: at.clone(),
+            }));
+            out.push(Fact::Edge(EdgeFact {
+                kind: EdgeKind::Holds,
+                from: Endpoint::new(Label::Agent, agent),
+                to: Endpoint::new(Label::Credential, primary.clone()),
+                props: Map::new(),
+                prov: at,
+            }));
+        }
         findings.push(Finding {
             rule: rule.to_string(),
             kind,
@@ -142,6 +276,7 @@ pub fn facts(
             path: path.to_string(),
             line: m.line,
             column: m.column,
+            place,
         });
     }
     (findings, out)

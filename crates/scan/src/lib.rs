@@ -16,6 +16,7 @@ pub mod check;
 pub mod facts;
 pub mod rules;
 mod scanner;
+pub mod structured;
 
 pub use rules::{Rule, RuleError, Rules};
 pub use scanner::{Match, Scanner};

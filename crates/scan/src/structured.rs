@@ -1,0 +1,437 @@
+//! Formats where secrets sit in known places, read as structures rather than
+//! grepped: Kubernetes Secrets (`kubectl get secret -o json`, one object or a
+//! `List`; `data` values are base64 and invisible to a text scan) and MCP client
+//! configurations (Claude Desktop `claude_desktop_config.json`, Cursor
+//! `.cursor/mcp.json`, VS Code `.vscode/mcp.json`, which is JSONC: comments and
+//! trailing commas allowed). Each value is scanned with the rules; a value under a
+//! secret-like name (`*_TOKEN`, `*_API_KEY`, `Authorization`…) that no rule knows
+//! is still a secret when it is not a reference (`${input:…}`, `${env:…}`).
+
+use crate::Scanner;
+use custody_model::secret::Secret;
+use serde_json::Value;
+
+/// Where a structured value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A Kubernetes Secret: namespace, name, data key.
+    K8sSecret {
+        namespace: String,
+        name: String,
+        key: String,
+    },
+    /// An MCP server's environment variable or HTTP header.
+    McpServer {
+        client: &'static str,
+        server: String,
+        field: String,
+    },
+}
+
+/// A secret found in a structured value.
+#[derive(Debug)]
+pub struct StructuredMatch {
+    pub holder: Holder,
+    /// The rule that matched, or `named-secret-value` for a secret known by its name.
+    pub rule: String,
+    /// Index into the scanner's rules, when a rule matched.
+    pub rule_index: Option<usize>,
+    pub line: u64,
+    pub column: u64,
+    pub secret: Secret,
+    pub identifier: Option<String>,
+}
+
+/// Names whose values are secrets whatever they look like.
+fn secret_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    let n = n.trim_start_matches("X-");
+    [
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "API_KEY",
+        "APIKEY",
+        "API-KEY",
+        "PRIVATE_KEY",
+        "CREDENTIAL",
+        "AUTHORIZATION",
+        "_PAT",
+        "ACCESS_KEY",
+    ]
+    .iter()
+    .any(|w| n.contains(w) || n.ends_with(w.trim_start_matches('_')))
+        && !n.ends_with("_ID")
+        && !n.ends_with("_FILE")
+        && !n.ends_with("_PATH")
+        && !n.ends_with("_URL")
+}
+
+/// The rule a value's name alone implies: an AWS secret access key under an
+/// `AWS_SECRET_ACCESS_KEY`-like name (so it pairs with the key id beside it).
+fn named_rule(name: &str, value: &str) -> &'static str {
+    let n = name.to_ascii_lowercase().replace(['-', '_'], "");
+    if n.contains("secretaccesskey")
+        && value.len() == 40
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b'+')
+    {
+        "aws-secret-access-key"
+    } else {
+        "named-secret-value"
+    }
+}
+
+/// A value that points elsewhere rather than holding the secret.
+fn is_reference(v: &str) -> bool {
+    let t = v.trim();
+    t.is_empty()
+        || t.starts_with("${")
+        || t.starts_with("$(")
+        || t.starts_with("{{")
+        || t.starts_with("op://")
+        || t.starts_with("vault:")
+        || (t.starts_with('$')
+            && t[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// JSONC to JSON: drops `//` and `/* */` comments and trailing commas, keeping
+/// every newline so line numbers still hold.
+pub fn strip_jsonc(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut in_str = false;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            out.push(c as char);
+            if c == b'\\' && i + 1 < b.len() {
+                out.push(b[i + 1] as char);
+                i += 2;
+                continue;
+            }
+            if c == b'"' {
+                in_str = false;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'"' => {
+                in_str = true;
+                out.push('"');
+                i += 1;
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    if b[i] == b'\n' {
+                        out.push('\n');
+                    }
+                    i += 1;
+                }
+                i += 2;
+            }
+            b',' => {
+                // A comma followed (after blanks and comments) by `}` or `]` is trailing.
+                let mut j = i + 1;
+                loop {
+                    while j < b.len() && b[j].is_ascii_whitespace() {
+                        j += 1;
+                    }
+                    if b.get(j) == Some(&b'/') && b.get(j + 1) == Some(&b'/') {
+                        while j < b.len() && b[j] != b'\n' {
+                            j += 1;
+                        }
+                        continue;
+                    }
+                    if b.get(j) == Some(&b'/') && b.get(j + 1) == Some(&b'*') {
+                        j += 2;
+                        while j < b.len() && !(b[j] == b'*' && b.get(j + 1) == Some(&b'/')) {
+                            j += 1;
+                        }
+                        j += 2;
+                        continue;
+                    }
+                    break;
+                }
+                if !matches!(b.get(j), Some(b'}') | Some(b']')) {
+                    out.push(',');
+                }
+                i += 1;
+            }
+            _ => {
+                // Multi-byte UTF-8 passes through byte by byte.
+                let len = utf8_len(c);
+                out.push_str(std::str::from_utf8(&b[i..(i + len).min(b.len())]).unwrap_or(""));
+                i += len;
+            }
+        }
+    }
+    out
+}
+
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0xF0..=0xFF => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
+/// Line and column (1-based) of the first occurrence of `needle` in `text` at or
+/// after `from`, as JSON would quote it.
+fn locate(text: &str, needle: &str) -> (u64, u64) {
+    let quoted = serde_json::to_string(needle).unwrap_or_default();
+    let inner = quoted.trim_matches('"');
+    match text.find(inner) {
+        Some(at) => {
+            let line = text[..at].bytes().filter(|&b| b == b'\n').count() as u64 + 1;
+            let col = at - text[..at].rfind('\n').map(|p| p + 1).unwrap_or(0) + 1;
+            (line, col as u64)
+        }
+        None => (0, 0),
+    }
+}
+
+/// Which MCP client a path belongs to, if any.
+pub fn mcp_client(path: &str) -> Option<&'static str> {
+    let p = path.replace('\\', "/");
+    if p.ends_with("claude_desktop_config.json") {
+        Some("claude-desktop")
+    } else if p.ends_with(".cursor/mcp.json") {
+        Some("cursor")
+    } else if p.ends_with(".vscode/mcp.json") {
+        Some("vscode")
+    } else if p.ends_with("/mcp.json") || p == "mcp.json" || p.ends_with(".mcp.json") {
+        Some("mcp")
+    } else {
+        None
+    }
+}
+
+/// Structured secrets in one file, or `None` when the file is not one of these formats.
+pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<StructuredMatch>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let head = text.trim_start();
+    if !head.starts_with('{') && !head.starts_with("//") && !head.starts_with("/*") {
+        return None;
+    }
+    let client = mcp_client(path);
+    let is_k8s = text.contains("\"kind\"") && text.contains("Secret");
+    if client.is_none() && !is_k8s {
+        return None;
+    }
+    let json = if client == Some("vscode") || client == Some("mcp") || client == Some("cursor") {
+        strip_jsonc(text)
+    } else {
+        text.to_string()
+    };
+    let doc: Value = serde_json::from_str(&json).ok()?;
+    let mut out = Vec::new();
+    if let Some(client) = client {
+        let servers = doc.get("mcpServers").or_else(|| doc.get("servers"))?;
+        for (server, spec) in servers.as_object()? {
+            for field in ["env", "headers"] {
+                let Some(vars) = spec.get(field).and_then(Value::as_object) else {
+                    continue;
+                };
+                for (name, v) in vars {
+                    let Some(v) = v.as_str() else { continue };
+                    let holder = Holder::McpServer {
+                        client,
+                        server: server.clone(),
+                        field: format!("{field}.{name}"),
+                    };
+                    value(scanner, text, name, v, holder, &mut out);
+                }
+            }
+        }
+        return Some(out);
+    }
+    let items: Vec<&Value> = match doc.get("items").and_then(Value::as_array) {
+        Some(items) => items.iter().collect(),
+        None => vec![&doc],
+    };
+    for item in items {
+        if item.get("kind").and_then(Value::as_str) != Some("Secret") {
+            continue;
+        }
+        let meta = item.get("metadata");
+        let name = meta
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        let namespace = meta
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        let decode = |v: &str| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(v.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+        };
+        for (field, encoded) in [("data", true), ("stringData", false)] {
+            let Some(data) = item.get(field).and_then(Value::as_object) else {
+                continue;
+            };
+            for (key, v) in data {
+                let Some(raw) = v.as_str() else { continue };
+                let Some(plain) = (if encoded {
+                    decode(raw)
+                } else {
+                    Some(raw.to_string())
+                }) else {
+                    continue;
+                };
+                let holder = Holder::K8sSecret {
+                    namespace: namespace.to_string(),
+                    name: name.to_string(),
+                    key: key.clone(),
+                };
+                let (line, column) = locate(text, raw);
+                let found = scanner.scan(plain.as_bytes());
+                if found.is_empty() {
+                    // A Secret's values are secret by definition; keep the named ones.
+                    if secret_name(key) && !is_reference(&plain) && plain.len() >= 8 {
+                        out.push(StructuredMatch {
+                            holder,
+                            rule: named_rule(key, &plain).into(),
+                            rule_index: None,
+                            line,
+                            column,
+                            secret: Secret::new(plain),
+                            identifier: None,
+                        });
+                    }
+                    continue;
+                }
+                for m in found {
+                    out.push(StructuredMatch {
+                        holder: holder.clone(),
+                        rule: scanner.rule(m.rule).id.clone(),
+                        rule_index: Some(m.rule),
+                        line,
+                        column,
+                        secret: m.secret,
+                        identifier: m.identifier,
+                    });
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+fn value(
+    scanner: &Scanner,
+    text: &str,
+    name: &str,
+    v: &str,
+    holder: Holder,
+    out: &mut Vec<StructuredMatch>,
+) {
+    let (line, column) = locate(text, v);
+    let found = scanner.scan(v.as_bytes());
+    if found.is_empty() {
+        // `Authorization: Bearer <token>` keeps only the token.
+        let bare = v.strip_prefix("Bearer ").unwrap_or(v).trim();
+        if secret_name(name) && !is_reference(bare) && bare.len() >= 8 {
+            out.push(StructuredMatch {
+                holder,
+                rule: named_rule(name, bare).into(),
+                rule_index: None,
+                line,
+                column,
+                secret: Secret::new(bare),
+                identifier: None,
+            });
+        }
+        return;
+    }
+    for m in found {
+        out.push(StructuredMatch {
+            holder: holder.clone(),
+            rule: scanner.rule(m.rule).id.clone(),
+            rule_index: Some(m.rule),
+            line,
+            column,
+            secret: m.secret,
+            identifier: m.identifier,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonc_comments_and_trailing_commas_are_dropped_and_lines_kept() {
+        let text = "{\n  // a comment\n  \"servers\": {\"a\": {\"url\": \"http://x//y\",}, /* c\n */},\n}\n";
+        let json = strip_jsonc(text);
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["servers"]["a"]["url"], "http://x//y");
+        assert_eq!(json.lines().count(), text.lines().count());
+    }
+
+    #[test]
+    fn mcp_env_and_headers_are_read_for_each_client() {
+        let s = Scanner::builtin();
+        let token = format!("ghp_{}{}", "CustodyExampleNotARealToken001", "1VcBGt");
+        let vscode = format!(
+            "{{\n  // VS Code\n  \"inputs\": [],\n  \"servers\": {{\n    \"github\": {{\"type\": \"stdio\", \"command\": \"docker\",\n      \"env\": {{\"GITHUB_PERSONAL_ACCESS_TOKEN\": \"{token}\", \"FROM_INPUT\": \"${{input:pat}}\"}},\n    }},\n    \"remote\": {{\"type\": \"http\", \"url\": \"https://mcp.example/\", \"headers\": {{\"Authorization\": \"Bearer Zq8Yx3Wv6Tt1Rs5Pp0Nn\"}}}}\n  }}\n}}\n"
+        );
+        let found = scan(&s, "proj/.vscode/mcp.json", vscode.as_bytes()).unwrap();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].rule, "github-token");
+        assert_eq!(found[0].line, 6);
+        assert_eq!(found[1].rule, "named-secret-value");
+        assert!(
+            matches!(&found[1].holder, Holder::McpServer { client: "vscode", field, .. } if field == "headers.Authorization")
+        );
+        let claude = format!("{{\"mcpServers\": {{\"gh\": {{\"command\": \"npx\", \"env\": {{\"GITHUB_TOKEN\": \"{token}\"}}}}}}}}");
+        let found = scan(
+            &s,
+            "/home/a/Library/Application Support/Claude/claude_desktop_config.json",
+            claude.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(scan(&s, "package.json", claude.as_bytes()).is_none());
+    }
+
+    #[test]
+    fn kubernetes_secret_data_is_decoded() {
+        use base64::Engine;
+        let s = Scanner::builtin();
+        let id = format!("AKIA{}", "CUSTODYKSTESTAAA");
+        let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+        let list = format!(
+            "{{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n {{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {{\"name\": \"aws\", \"namespace\": \"payments\"}}, \"type\": \"Opaque\",\n  \"data\": {{\"AWS_ACCESS_KEY_ID\": \"{}\", \"DB_PASSWORD\": \"{}\", \"region\": \"{}\"}}}}]}}",
+            b64(&id),
+            b64("k2P!x9Lq7Zr4Vm8T"),
+            b64("us-east-1")
+        );
+        let found = scan(&s, "k8s/secrets.json", list.as_bytes()).unwrap();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].identifier.as_deref(), Some(id.as_str()));
+        assert_eq!(found[0].line, 3);
+        assert!(
+            matches!(&found[0].holder, Holder::K8sSecret { namespace, name, .. } if namespace == "payments" && name == "aws")
+        );
+    }
+}
