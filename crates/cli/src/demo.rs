@@ -1,6 +1,6 @@
 //! `custody synth` and `custody demo`.
 
-use crate::{blast, ingest, output, paths, show, Cli, OutputFormat};
+use crate::{blast, ingest, output, paths, scan, show, Cli, OutputFormat};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Args;
@@ -148,6 +148,14 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
     }
     let mut store = paths::open_store_at(&db)?;
     let ing = ingest::ingest(&mut store, std::slice::from_ref(&snapshot), cli.quiet)?;
+    // The planted key's copies outside IAM: a repository, a Kubernetes Secret, an MCP config.
+    let scan_roots: Vec<PathBuf> = ["repos", "kubernetes", "workstations"]
+        .iter()
+        .map(|d| snapshot.join(d))
+        .filter(|p| p.exists())
+        .collect();
+    let (scanned, batches) = scan::collect(&scan_roots)?;
+    store.ingest_all(batches, &mut |_| {})?;
     let stats = store.stats()?;
     let humans = stats
         .nodes_by_label
@@ -174,7 +182,12 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
         println!(
             "   cloud service accounts, OAuth apps and AI agents arrive with their connectors)."
         );
-        println!("   Each access key was seen in two exports (credential report and list-access-keys) and is one node.\n");
+        println!("   Each access key was seen in two exports (credential report and list-access-keys) and is one node.");
+        println!(
+            "   `custody scan` read {} files of repositories, Kubernetes Secrets and MCP configs: {} credential(s) found\n   (values never shown or stored), joined to the inventory by key id or fingerprint.\n",
+            scanned.files,
+            scanned.credentials.len()
+        );
     }
     let scenario = answers.scenarios.first().cloned().unwrap_or(Value::Null);
     let key_id = scenario["access_key_id"]
@@ -190,7 +203,24 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
         .owners
         .iter()
         .any(|o| o.employment_status.as_ref().and_then(Value::as_str) == Some("terminated"));
+    // Every surface answers.json names is a STORED_IN place of the one key.
+    let places: Vec<&str> = shown
+        .edges
+        .iter()
+        .filter(|e| e.edge.kind == "STORED_IN")
+        .map(|e| e.edge.other.key.as_str())
+        .collect();
+    let surfaces: Vec<&str> = scenario["surfaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let surfaces_found = surfaces
+        .iter()
+        .all(|s| places.iter().any(|p| p.contains(s)));
     let ok = owner_terminated
+        && surfaces_found
         && shown.node.props.get("status").and_then(Value::as_str) == Some("Active");
     let (model, _) = blast::load(&store, cli.quiet)?;
     let reach = blast::describe(&model, &key_id, &model.blast_radius(&model.start(found)));
@@ -201,7 +231,7 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
         OutputFormat::Json => output::json(&json!({
             "snapshot_dir": snapshot, "db": db, "answers": answers, "ingest": ing, "stats": stats,
             "planted": {"expected": scenario, "found": shown, "detected": ok},
-            "blast_radius": reach, "reachability_checks": checks,
+            "blast_radius": reach, "reachability_checks": checks, "scan": scanned,
         }))?,
         OutputFormat::Table => {
             println!(
@@ -211,6 +241,25 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             println!("   `custody show {key_id}` says:\n");
             show::print(&shown);
             println!();
+            if surfaces_found {
+                // A surface is a file or a Secret, whichever lines or keys hold the id and secret.
+                let mut surfaces: Vec<&str> = places
+                    .iter()
+                    .map(|p| p.split('#').next().unwrap_or(p))
+                    .map(|p| p.trim_start_matches("uri:"))
+                    .collect();
+                surfaces.sort_unstable();
+                surfaces.dedup();
+                println!(
+                    "   ✓ one credential, {} surfaces: IAM (authorization details, credential report, list-access-keys) and",
+                    3 + surfaces.len()
+                );
+                for s in &surfaces {
+                    println!("       {s}");
+                }
+            } else {
+                println!("   ✗ some planted surfaces were not found: expected {surfaces:?}, found {places:?}");
+            }
             if ok {
                 println!(
                     "   ✓ custody tied the key to {} and its owner {} (left {}), from {} sources.",

@@ -139,13 +139,15 @@ pub struct ScanOut {
     pub snapshot: Option<i64>,
 }
 
-pub fn run(cli: &Cli, a: &ScanArgs) -> Result<ExitCode> {
+/// Scans `inputs` and groups what was found by credential; also returns one
+/// source batch per scanned file, for `--ingest`.
+pub fn collect(inputs: &[PathBuf]) -> Result<(ScanOut, Vec<SourceBatch>)> {
     let started = Instant::now();
     let fp = paths::fingerprinter()?;
     let scanner = Scanner::builtin();
     let mut candidates = Vec::new();
     let mut errors = Vec::new();
-    for p in &a.paths {
+    for p in inputs {
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => walk_with(p, &mut candidates, &mut errors, true),
             Ok(_) => candidates.push(Candidate {
@@ -193,20 +195,25 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Result<ExitCode> {
             });
         }
     }
-    let mut snapshot = None;
-    if a.ingest {
-        let mut store = paths::open_store(cli)?;
-        let report = store.ingest_all(batches, &mut |_| {})?;
-        snapshot = Some(report.snapshot);
-    }
     let out = ScanOut {
         files,
         megabytes: bytes as f64 / 1e6,
         seconds: started.elapsed().as_secs_f64(),
         credentials: by_credential.into_values().collect(),
         errors,
-        snapshot,
+        snapshot: None,
     };
+    Ok((out, batches))
+}
+
+pub fn run(cli: &Cli, a: &ScanArgs) -> Result<ExitCode> {
+    let (mut out, batches) = collect(&a.paths)?;
+    let scanner = Scanner::builtin();
+    if a.ingest {
+        let mut store = paths::open_store(cli)?;
+        let report = store.ingest_all(batches, &mut |_| {})?;
+        out.snapshot = Some(report.snapshot);
+    }
     if a.sarif {
         output::json(&sarif(&scanner, &out))?;
     } else {

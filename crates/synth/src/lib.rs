@@ -17,6 +17,7 @@ mod okta;
 mod people;
 mod resources;
 mod rng;
+mod surfaces;
 mod write;
 
 use chrono::NaiveDate;
@@ -109,6 +110,20 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     answers.counts.nhi_per_person =
         (answers.counts.nhi_total as f64 / org.people.len() as f64 * 10.0).round() / 10.0;
     answers.scenarios = aws.scenarios;
+    // The planted key's other surfaces: a repository, a Kubernetes Secret, an MCP config.
+    if let Some(first) = answers.scenarios.first().cloned() {
+        let owner = first["owner_email"].as_str().unwrap_or("dev");
+        let handle = owner.split('@').next().unwrap_or("dev").to_string();
+        let team = first["principal_arn"]
+            .as_str()
+            .and_then(|a| a.rsplit('/').next())
+            .and_then(|u| u.strip_prefix("svc-"))
+            .and_then(|u| u.strip_suffix("-reporting-export"))
+            .unwrap_or("team")
+            .to_string();
+        let places = surfaces::write(&mut w, &mut rng, &first, &team, &handle)?;
+        answers.scenarios[0]["surfaces"] = serde_json::json!(places);
+    }
     answers.expected.insert(
         "terminated_owner_active_keys".into(),
         serde_json::json!(aws.terminated_owner_active_keys),
@@ -195,6 +210,22 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     ] {
         answers.layout.insert(k.into(), v.into());
     }
+    for (k, v) in [
+        (
+            "repos/<repo>/.env",
+            "a repository's environment file (scan with `custody scan`)",
+        ),
+        (
+            "kubernetes/<cluster>/secrets.json",
+            "kubectl get secret -A -o json",
+        ),
+        (
+            "workstations/<user>/.cursor/mcp.json",
+            "a Cursor MCP client configuration",
+        ),
+    ] {
+        answers.layout.insert(k.into(), v.into());
+    }
     let (files, bytes) = w.totals();
     answers.counts.files = files + 1;
     answers.counts.bytes = bytes;
@@ -204,4 +235,11 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
         false,
     )?;
     Ok(answers)
+}
+
+/// A stable 32-bit hash for synthetic ids (FNV-1a).
+pub(crate) fn surfaces_hash(s: &str) -> u32 {
+    s.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    })
 }
