@@ -105,6 +105,34 @@ fn planted_secrets_appear_in_no_output_and_not_in_the_database() {
             outputs.push(r.stderr);
         }
     }
+    // The scanner reads the same inputs (and a repository file holding every
+    // planted value): its outputs, SARIF and what it stores hold no value either.
+    let s = secrets();
+    env.write(
+        "repo/app/.env",
+        format!(
+            "AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={}\nGITHUB_TOKEN={}\nSLACK={}\nOPENAI={}\nDATABASE_URL={}\nKEY=\"{}\"\npassword = \"{}\"\n",
+            s[0], s[1], s[2], s[3], s[4], s[5], s[6]
+        )
+        .as_bytes(),
+    );
+    let repo = env.path("repo");
+    for args in [
+        vec![
+            "-vv",
+            "scan",
+            repo.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+        vec!["--format", "json", "scan", repo.to_str().unwrap()],
+        vec!["scan", "--sarif", repo.to_str().unwrap()],
+        vec!["-vv", "scan", "--ingest", repo.to_str().unwrap()],
+    ] {
+        let r = env.run(&args);
+        assert!(r.code <= 1, "{}", r.stderr);
+        outputs.push(r.stdout);
+        outputs.push(r.stderr);
+    }
     for fmt in ["table", "json"] {
         for args in [
             vec!["--format", fmt, "-vv", "blast-radius", key_id.as_str()],
