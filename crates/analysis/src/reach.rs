@@ -326,6 +326,31 @@ impl ModelBuilder {
         out
     }
 
+    fn add_principal(
+        &mut self,
+        node: i64,
+        arn: String,
+        name: String,
+        kind: PrincipalKind,
+        identity: Vec<u32>,
+        trust: Option<u32>,
+    ) -> u32 {
+        let idx = self.principals.len() as u32;
+        self.principals.push(PrincipalNode {
+            node: Some(node),
+            account: account_of(&arn),
+            arn,
+            name,
+            kind,
+            identity,
+            boundary: None,
+            trust,
+            carries: Vec::new(),
+        });
+        self.principal_by_node.insert(node, idx);
+        idx
+    }
+
     pub fn node(&mut self, n: NodeIn<'_>) {
         let str_prop = |k: &str| n.props.get(k).and_then(Value::as_str);
         let arn = str_prop("arn").unwrap_or(n.key).to_string();
@@ -354,22 +379,10 @@ impl ModelBuilder {
                     .props
                     .get("trust_policy")
                     .and_then(|d| self.add_policy(format!("{arn} trust policy"), d));
-                let idx = self.principals.len() as u32;
+                let idx = self.add_principal(n.id, arn, name, kind, identity, trust);
                 if let Some(b) = str_prop("permissions_boundary") {
                     self.boundaries.push((idx, b.to_string()));
                 }
-                self.principals.push(PrincipalNode {
-                    node: Some(n.id),
-                    account: account_of(&arn),
-                    arn,
-                    name,
-                    kind,
-                    identity,
-                    boundary: None,
-                    trust,
-                    carries: Vec::new(),
-                });
-                self.principal_by_node.insert(n.id, idx);
             }
             "aws_iam_instance_profile"
             | "aws_oidc_provider"
@@ -387,19 +400,7 @@ impl ModelBuilder {
                         str_prop("provider").map(str::to_string).unwrap_or(arn),
                     ),
                 };
-                let idx = self.principals.len() as u32;
-                self.principals.push(PrincipalNode {
-                    node: Some(n.id),
-                    account: account_of(&arn),
-                    arn,
-                    name,
-                    kind,
-                    identity: Vec::new(),
-                    boundary: None,
-                    trust: None,
-                    carries: Vec::new(),
-                });
-                self.principal_by_node.insert(n.id, idx);
+                self.add_principal(n.id, arn, name, kind, Vec::new(), None);
             }
             "aws_root_user" | "aws_account" => {
                 if let Some(a) = account_of(n.key) {

@@ -254,7 +254,7 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
                         server: server.clone(),
                         field: format!("{field}.{name}"),
                     };
-                    value(scanner, text, name, v, holder, &mut out);
+                    value(scanner, locate(text, v), name, v, holder, &mut out);
                 }
             }
         }
@@ -302,49 +302,22 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
                     name: name.to_string(),
                     key: key.clone(),
                 };
-                let (line, column) = locate(text, raw);
-                let found = scanner.scan(plain.as_bytes());
-                if found.is_empty() {
-                    // A Secret's values are secret by definition; keep the named ones.
-                    if secret_name(key) && !is_reference(&plain) && plain.len() >= 8 {
-                        out.push(StructuredMatch {
-                            holder,
-                            rule: named_rule(key, &plain).into(),
-                            rule_index: None,
-                            line,
-                            column,
-                            secret: Secret::new(plain),
-                            identifier: None,
-                        });
-                    }
-                    continue;
-                }
-                for m in found {
-                    out.push(StructuredMatch {
-                        holder: holder.clone(),
-                        rule: scanner.rule(m.rule).id.clone(),
-                        rule_index: Some(m.rule),
-                        line,
-                        column,
-                        secret: m.secret,
-                        identifier: m.identifier,
-                    });
-                }
+                value(scanner, locate(text, raw), key, &plain, holder, &mut out);
             }
         }
     }
     Some(out)
 }
 
+/// Scans one structured value found at `(line, column)` under `name`.
 fn value(
     scanner: &Scanner,
-    text: &str,
+    (line, column): (u64, u64),
     name: &str,
     v: &str,
     holder: Holder,
     out: &mut Vec<StructuredMatch>,
 ) {
-    let (line, column) = locate(text, v);
     let found = scanner.scan(v.as_bytes());
     if found.is_empty() {
         // `Authorization: Bearer <token>` keeps only the token.
