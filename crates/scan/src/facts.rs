@@ -75,6 +75,8 @@ pub enum Place {
         server: String,
         field: String,
     },
+    /// A Terraform state resource attribute.
+    Terraform { address: String, attribute: String },
 }
 
 /// A secret found in a file, by a text rule or in a structure.
@@ -86,6 +88,9 @@ pub struct Found {
     pub secret: custody_model::secret::Secret,
     pub identifier: Option<String>,
     pub place: Place,
+    /// Values of one object (a Secret, an MCP server, a Terraform resource): an
+    /// AWS secret pairs with the key id of its group before any by distance.
+    pub group: Option<String>,
 }
 
 impl Found {
@@ -97,12 +102,15 @@ impl Found {
             secret: m.secret,
             identifier: m.identifier,
             place: Place::File,
+            group: None,
         }
     }
 
     pub fn from_structured(m: crate::structured::StructuredMatch) -> Found {
         use crate::structured::Holder;
+        let group = Some(m.holder.group());
         Found {
+            group,
             rule: m.rule,
             line: m.line,
             column: m.column,
@@ -127,6 +135,7 @@ impl Found {
                     server,
                     field,
                 },
+                Holder::Terraform { address, attribute } => Place::Terraform { address, attribute },
             },
         }
     }
@@ -148,9 +157,9 @@ pub fn scan_file(scanner: &Scanner, path: &str, bytes: &[u8]) -> Vec<Found> {
 /// Findings and facts for one scanned file.
 pub fn facts(fp: &Fingerprinter, path: &str, found: &[Found]) -> (Vec<Finding>, Vec<Fact>) {
     // Pair AWS secrets with the nearest access key id above or below them.
-    let ids: Vec<(u64, String)> = found
+    let ids: Vec<(u64, String, Option<&String>)> = found
         .iter()
-        .filter_map(|m| Some((m.line, m.identifier.clone()?)))
+        .filter_map(|m| Some((m.line, m.identifier.clone()?, m.group.as_ref())))
         .collect();
     let mut findings = Vec::new();
     let mut out = Vec::new();
@@ -162,12 +171,16 @@ pub fn facts(fp: &Fingerprinter, path: &str, found: &[Found]) -> (Vec<Finding>, 
             let id = Key::aws_access_key(id);
             (id.clone(), vec![id])
         } else if rule == "aws-secret-access-key" {
-            let near = ids
+            let same_group = ids
                 .iter()
-                .filter(|(line, _)| line.abs_diff(m.line) <= PAIR_LINES)
-                .min_by_key(|(line, _)| line.abs_diff(m.line));
+                .find(|(_, _, g)| g.is_some() && *g == m.group.as_ref());
+            let near = same_group.or_else(|| {
+                ids.iter()
+                    .filter(|(line, _, _)| line.abs_diff(m.line) <= PAIR_LINES)
+                    .min_by_key(|(line, _, _)| line.abs_diff(m.line))
+            });
             match near {
-                Some((_, id)) => {
+                Some((_, id, _)) => {
                     let id = Key::aws_access_key(id);
                     (id.clone(), vec![id, fingerprint])
                 }
@@ -213,6 +226,12 @@ pub fn facts(fp: &Fingerprinter, path: &str, found: &[Found]) -> (Vec<Finding>, 
                     m.line
                 ),
             ),
+            Place::Terraform { address, attribute } => (
+                format!("terraform://{path}#{address}"),
+                "terraform_state",
+                address.clone(),
+                format!("Terraform {address}.{attribute} ({path}:{})", m.line),
+            ),
             Place::Mcp { server, field, .. } => (
                 location_uri(path, m.line),
                 "mcp_config",
@@ -235,7 +254,12 @@ pub fn facts(fp: &Fingerprinter, path: &str, found: &[Found]) -> (Vec<Finding>, 
         let mut ep: Map<String, Value> = Map::new();
         ep.insert("rule".into(), json!(rule));
         ep.insert("column".into(), json!(m.column));
-        if let Place::Mcp { field, .. } | Place::K8sSecret { key: field, .. } = &m.place {
+        if let Place::Mcp { field, .. }
+        | Place::K8sSecret { key: field, .. }
+        | Place::Terraform {
+            attribute: field, ..
+        } = &m.place
+        {
             ep.insert("field".into(), json!(field));
         }
         out.push(Fact::Edge(EdgeFact {

@@ -26,6 +26,22 @@ pub enum Holder {
         server: String,
         field: String,
     },
+    /// A Terraform state resource attribute (state v4 keeps them in plain text).
+    Terraform { address: String, attribute: String },
+}
+
+impl Holder {
+    /// What values of one object share: an AWS secret pairs with the key id of
+    /// the same Secret, MCP server or Terraform resource.
+    pub fn group(&self) -> String {
+        match self {
+            Holder::K8sSecret {
+                namespace, name, ..
+            } => format!("k8s:{namespace}/{name}"),
+            Holder::McpServer { server, .. } => format!("mcp:{server}"),
+            Holder::Terraform { address, .. } => format!("tf:{address}"),
+        }
+    }
 }
 
 /// A secret found in a structured value.
@@ -229,6 +245,9 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
         return None;
     }
     let client = mcp_client(path);
+    if text.contains("\"terraform_version\"") && text.contains("\"resources\"") {
+        return terraform(scanner, text);
+    }
     let is_k8s = text.contains("\"kind\"") && text.contains("Secret");
     if client.is_none() && !is_k8s {
         return None;
@@ -303,6 +322,118 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
                     key: key.clone(),
                 };
                 value(scanner, locate(text, raw), key, &plain, holder, &mut out);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Attributes that hold secret material, by Terraform resource type. Attributes
+/// the state marks `sensitive_attributes` count too, for every type.
+const TF_SECRETS: &[(&str, &[&str])] = &[
+    ("aws_iam_access_key", &["secret", "ses_smtp_password_v4"]),
+    ("aws_db_instance", &["password"]),
+    ("aws_rds_cluster", &["master_password"]),
+    ("google_service_account_key", &["private_key"]),
+    ("azuread_application_password", &["value"]),
+    ("azuread_service_principal_password", &["value"]),
+    (
+        "azurerm_storage_account",
+        &["primary_access_key", "secondary_access_key"],
+    ),
+    ("github_actions_secret", &["plaintext_value"]),
+    ("github_actions_organization_secret", &["plaintext_value"]),
+    ("random_password", &["result"]),
+    (
+        "tls_private_key",
+        &["private_key_pem", "private_key_openssh"],
+    ),
+];
+
+/// Terraform state v4: every managed resource instance's attributes.
+fn terraform(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>> {
+    let doc: Value = serde_json::from_str(text).ok()?;
+    let mut out = Vec::new();
+    for r in doc.get("resources")?.as_array()? {
+        if r.get("mode").and_then(Value::as_str) != Some("managed") {
+            continue;
+        }
+        let (Some(ty), Some(name)) = (
+            r.get("type").and_then(Value::as_str),
+            r.get("name").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let module = r
+            .get("module")
+            .and_then(Value::as_str)
+            .map(|m| format!("{m}."))
+            .unwrap_or_default();
+        let known: &[&str] = TF_SECRETS
+            .iter()
+            .find(|(t, _)| *t == ty)
+            .map(|(_, a)| *a)
+            .unwrap_or(&[]);
+        for inst in r
+            .get("instances")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let index = match inst.get("index_key") {
+                Some(Value::String(k)) => format!("[\"{k}\"]"),
+                Some(Value::Number(n)) => format!("[{n}]"),
+                _ => String::new(),
+            };
+            let address = format!("{module}{ty}.{name}{index}");
+            let Some(attrs) = inst.get("attributes").and_then(Value::as_object) else {
+                continue;
+            };
+            let sensitive: Vec<&str> = inst
+                .get("sensitive_attributes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|path| path.as_array()?.first()?.get("value")?.as_str())
+                .collect();
+            for (attr, v) in attrs {
+                let Some(v) = v.as_str().filter(|v| !v.is_empty()) else {
+                    continue;
+                };
+                let holder = Holder::Terraform {
+                    address: address.clone(),
+                    attribute: attr.clone(),
+                };
+                let at = locate(text, v);
+                if ty == "aws_iam_access_key" && attr == "id" {
+                    // The key id names the credential; it is not secret.
+                    out.push(StructuredMatch {
+                        holder,
+                        rule: "aws-access-key-id".into(),
+                        rule_index: None,
+                        line: at.0,
+                        column: at.1,
+                        secret: Secret::new(v),
+                        identifier: Some(v.to_string()),
+                    });
+                } else if known.contains(&attr.as_str()) || sensitive.contains(&attr.as_str()) {
+                    let rule = if ty == "aws_iam_access_key" && attr == "secret" {
+                        "aws-secret-access-key"
+                    } else {
+                        "terraform-sensitive-attribute"
+                    };
+                    out.push(StructuredMatch {
+                        holder,
+                        rule: rule.into(),
+                        rule_index: None,
+                        line: at.0,
+                        column: at.1,
+                        secret: Secret::new(v),
+                        identifier: None,
+                    });
+                } else {
+                    value(scanner, at, "", v, holder, &mut out);
+                }
             }
         }
     }
@@ -385,6 +516,24 @@ mod tests {
         .unwrap();
         assert_eq!(found.len(), 1);
         assert!(scan(&s, "package.json", claude.as_bytes()).is_none());
+    }
+
+    #[test]
+    fn terraform_state_secrets_are_read_by_resource_type() {
+        let s = Scanner::builtin();
+        let id = format!("AKIA{}", "CUSTODYTFSTATEAA");
+        let state = format!(
+            "{{\"version\": 4, \"terraform_version\": \"1.6.6\", \"serial\": 3, \"lineage\": \"x\", \"outputs\": {{}}, \"resources\": [\n  {{\"module\": \"module.reporting\", \"mode\": \"managed\", \"type\": \"aws_iam_access_key\", \"name\": \"export\", \"provider\": \"provider[\\\"registry.terraform.io/hashicorp/aws\\\"]\",\n   \"instances\": [{{\"schema_version\": 0, \"attributes\": {{\"id\": \"{id}\", \"user\": \"svc-export\", \"status\": \"Active\",\n     \"secret\": \"Zx9vQ2mL8pR4tY7uW1eA3sD5fG6hJ0kLqWeRtYuI\"}}, \"sensitive_attributes\": []}}]}},\n  {{\"mode\": \"managed\", \"type\": \"aws_db_instance\", \"name\": \"main\", \"instances\": [{{\"attributes\": {{\"identifier\": \"orders\", \"password\": \"k2P!x9Lq7Zr4Vm8T\"}}}}]}},\n  {{\"mode\": \"data\", \"type\": \"aws_caller_identity\", \"name\": \"me\", \"instances\": []}}]}}"
+        );
+        let found = scan(&s, "infra/terraform.tfstate", state.as_bytes()).unwrap();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found[0].identifier.as_deref(), Some(id.as_str()));
+        assert!(
+            matches!(&found[0].holder, Holder::Terraform { address, .. } if address == "module.reporting.aws_iam_access_key.export")
+        );
+        assert_eq!(found[1].rule, "aws-secret-access-key");
+        assert_eq!(found[0].holder.group(), found[1].holder.group());
+        assert_eq!(found[2].rule, "terraform-sensitive-attribute");
     }
 
     #[test]
