@@ -220,14 +220,7 @@ pub fn run(cli: &Cli, a: &AuditArgs) -> Result<ExitCode> {
         OutputFormat::Json => output::json(&result)?,
         OutputFormat::Table => print(&result),
     }
-    for e in &result.errors {
-        eprintln!("error: {e}");
-    }
-    Ok(if result.errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(output::exit_for_errors(&result.errors))
 }
 
 fn print(r: &AuditOut) {

@@ -29,6 +29,19 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// Prints each input error on stderr; exit 1 when there were any (the rest of
+/// the input was processed), else success.
+pub fn exit_for_errors<E: std::fmt::Display>(errors: &[E]) -> std::process::ExitCode {
+    for e in errors {
+        eprintln!("error: {e}");
+    }
+    if errors.is_empty() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::from(1)
+    }
+}
+
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())

@@ -222,14 +222,7 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Result<ExitCode> {
             OutputFormat::Table => print(&out),
         }
     }
-    for e in &out.errors {
-        eprintln!("error: {e}");
-    }
-    Ok(if out.errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(output::exit_for_errors(&out.errors))
 }
 
 fn print(out: &ScanOut) {
