@@ -508,10 +508,7 @@ fn policy(out: &mut Out, p: Policy, base: &str) -> Option<String> {
         "aws_managed".into(),
         json!(p.arn.starts_with("arn:aws:iam::aws:policy/")),
     );
-    let default = p.policy_version_list.iter().find(|v| {
-        v.is_default_version || v.version_id.is_some() && v.version_id == p.default_version_id
-    });
-    if let Some(v) = default {
+    if let Some(v) = default_version(&p.policy_version_list, &p.default_version_id) {
         props.insert("document".into(), policy_document(&v.document));
     }
     out.node(
@@ -523,6 +520,16 @@ fn policy(out: &mut Out, p: Policy, base: &str) -> Option<String> {
         Location::Pointer(base.to_string()),
     );
     account
+}
+
+/// The version AWS applies: the one flagged default, or named by `DefaultVersionId`.
+fn default_version<'v>(
+    versions: &'v [PolicyVersion],
+    default_id: &Option<String>,
+) -> Option<&'v PolicyVersion> {
+    versions
+        .iter()
+        .find(|v| v.is_default_version || v.version_id.is_some() && v.version_id == *default_id)
 }
 
 /// One policy document of an authorization-details file, for per-policy analysis.
@@ -544,22 +551,11 @@ pub struct PolicyDocument {
 }
 
 mod lean {
-    //! Only what per-policy analysis needs; serde skips everything else.
+    //! Only what per-policy analysis needs; serde skips everything else. Inline
+    //! policies, attachments and versions are read as the full reader reads them.
+    use super::{Attached, Inline, PolicyVersion};
     use serde::Deserialize;
-    use serde_json::Value;
 
-    #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    pub struct Inline {
-        pub policy_name: String,
-        #[serde(default)]
-        pub policy_document: Value,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    pub struct Attached {
-        pub policy_arn: String,
-    }
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     pub struct Holder {
@@ -573,16 +569,6 @@ mod lean {
     }
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
-    pub struct Version {
-        #[serde(default)]
-        pub document: Value,
-        #[serde(default)]
-        pub version_id: Option<String>,
-        #[serde(default)]
-        pub is_default_version: bool,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
     pub struct Managed {
         pub policy_name: String,
         pub arn: String,
@@ -591,7 +577,7 @@ mod lean {
         #[serde(default)]
         pub default_version_id: Option<String>,
         #[serde(default)]
-        pub policy_version_list: Vec<Version>,
+        pub policy_version_list: Vec<PolicyVersion>,
     }
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
@@ -651,10 +637,9 @@ pub fn policy_documents(file: &SourceFile<'_>) -> Result<Vec<PolicyDocument>, cr
         }
     }
     for p in doc.policies {
-        let default = p.policy_version_list.into_iter().find(|v| {
-            v.is_default_version || v.version_id.is_some() && v.version_id == p.default_version_id
-        });
-        let Some(v) = default else { continue };
+        let Some(v) = default_version(&p.policy_version_list, &p.default_version_id) else {
+            continue;
+        };
         out.push(PolicyDocument {
             kind: if p.arn.starts_with("arn:aws:iam::aws:policy/") {
                 "aws-managed"
