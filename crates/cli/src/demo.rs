@@ -154,7 +154,13 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
         .map(|d| snapshot.join(d))
         .filter(|p| p.exists())
         .collect();
-    let (scanned, batches) = scan::collect(&scan_roots)?;
+    let (scanned, batches) = scan::collect(
+        &scan_roots,
+        scan::Options {
+            git: true,
+            quiet: cli.quiet,
+        },
+    )?;
     store.ingest_all(batches, &mut |_| {})?;
     let stats = store.stats()?;
     let humans = stats

@@ -45,7 +45,7 @@ pub(crate) struct Candidate {
     pub(crate) explicit: bool,
 }
 
-const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".terraform"];
+pub(crate) const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".terraform"];
 const DATA_EXTENSIONS: &[&str] = &["json", "jsonl", "csv", "ndjson"];
 
 pub(crate) fn walk(dir: &Path, out: &mut Vec<Candidate>, errors: &mut Vec<InputError>) {
@@ -78,7 +78,10 @@ pub(crate) fn walk_with(
         let Ok(ft) = e.file_type() else { continue };
         let name = e.file_name().to_string_lossy().to_string();
         if ft.is_dir() {
-            if !SKIP_DIRS.contains(&name.as_str()) && (hidden || !name.starts_with('.')) {
+            if !SKIP_DIRS.contains(&name.as_str())
+                && (hidden || !name.starts_with('.'))
+                && !is_bare_repo(&p)
+            {
                 walk_with(&p, out, errors, hidden);
             }
         } else if ft.is_file() {
@@ -88,6 +91,12 @@ pub(crate) fn walk_with(
             });
         }
     }
+}
+
+/// A bare git repository (`git clone --mirror`): its files are git's objects,
+/// not exports; `scan --git` reads its history.
+pub(crate) fn is_bare_repo(dir: &Path) -> bool {
+    dir.join("HEAD").is_file() && dir.join("objects").is_dir() && dir.join("refs").is_dir()
 }
 
 fn is_csv(p: &Path) -> bool {

@@ -8,9 +8,11 @@ use crate::{output, paths, Cli, OutputFormat};
 use anyhow::Result;
 use clap::Args;
 use custody_model::{InputError, Location};
-use custody_scan::facts::{facts, scan_file as scan_found, Finding};
+use custody_scan::facts::{facts, scan_file as scan_found, Finding, GitOrigin, Origin};
+use custody_scan::git::History;
 use custody_scan::Scanner;
 use custody_store::{SourceBatch, Store};
+use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -34,6 +36,18 @@ pub struct ScanArgs {
     /// Print SARIF 2.1.0 (for code-scanning tools) instead of a table or JSON.
     #[arg(long)]
     pub sarif: bool,
+    /// Also scan the history of every git repository in PATH (a work tree's
+    /// `.git` or a bare repository): every blob reachable from any ref, each
+    /// read once, credited to the commit that introduced it.
+    #[arg(long)]
+    pub git: bool,
+}
+
+/// What to scan beyond the files themselves.
+#[derive(Clone, Copy, Default)]
+pub struct Options {
+    pub git: bool,
+    pub quiet: bool,
 }
 
 /// Files larger than this are skipped and reported (generated or data files).
@@ -41,6 +55,10 @@ const MAX_FILE: u64 = 64 * 1024 * 1024;
 
 struct Scanned {
     path: String,
+    /// For a blob in history: its repository and the commit that introduced it
+    /// (`path` is then the path inside the commit).
+    repository: Option<String>,
+    commit: Option<String>,
     findings: Vec<Finding>,
     batch: Option<SourceBatch>,
     error: Option<InputError>,
@@ -51,6 +69,8 @@ fn scan_file(scanner: &Scanner, fp: &custody_model::Fingerprinter, c: &Candidate
     let path = c.path.display().to_string();
     let fail = |message: String| Scanned {
         path: path.clone(),
+        repository: None,
+        commit: None,
         findings: Vec::new(),
         batch: None,
         error: Some(InputError::new(
@@ -77,9 +97,11 @@ fn scan_file(scanner: &Scanner, fp: &custody_model::Fingerprinter, c: &Candidate
         Err(e) => return fail(format!("cannot read the file: {e}")),
     };
     // Binary files (a NUL byte early on) are not text a secret is pasted into.
-    if bytes[..bytes.len().min(8192)].contains(&0) {
+    if is_binary(&bytes) {
         return Scanned {
             path,
+            repository: None,
+            commit: None,
             findings: Vec::new(),
             batch: None,
             error: None,
@@ -87,7 +109,7 @@ fn scan_file(scanner: &Scanner, fp: &custody_model::Fingerprinter, c: &Candidate
         };
     }
     let found = scan_found(scanner, &path, &bytes);
-    let (findings, facts) = facts(fp, &path, &found);
+    let (findings, facts) = facts(fp, &Origin::file(&path), &found);
     let batch = SourceBatch {
         path: path.clone(),
         format: "secret-scan".into(),
@@ -100,11 +122,165 @@ fn scan_file(scanner: &Scanner, fp: &custody_model::Fingerprinter, c: &Candidate
     };
     Scanned {
         path,
+        repository: None,
+        commit: None,
         findings,
         batch: Some(batch),
         error: None,
         bytes: bytes.len() as u64,
     }
+}
+
+/// Binary files (a NUL byte early on) are not text a secret is pasted into.
+fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(8192)].contains(&0)
+}
+
+/// One blob of history. Blobs never change, so only blobs with findings make
+/// a source batch: re-scanning a repository adds what new commits brought.
+fn scan_blob(
+    scanner: &Scanner,
+    fp: &custody_model::Fingerprinter,
+    history: &History,
+    reader: &custody_scan::git::Reader,
+    blob: &custody_scan::git::Blob,
+) -> Scanned {
+    let origin = Origin {
+        path: &blob.path,
+        git: Some(GitOrigin {
+            repo: &history.name,
+            commit: &blob.commit,
+        }),
+    };
+    let shown = origin.display();
+    let mut out = Scanned {
+        path: blob.path.clone(),
+        repository: Some(history.name.clone()),
+        commit: Some(blob.commit.id.clone()),
+        findings: Vec::new(),
+        batch: None,
+        error: None,
+        bytes: 0,
+    };
+    let bytes = match reader.read(blob, MAX_FILE) {
+        Ok(b) => b,
+        Err(message) => {
+            out.error = Some(InputError::new(
+                "secret-scan",
+                &shown,
+                Location::File,
+                message,
+            ));
+            return out;
+        }
+    };
+    out.bytes = bytes.len() as u64;
+    if is_binary(&bytes) {
+        return out;
+    }
+    let found = scan_found(scanner, &blob.path, &bytes);
+    if found.is_empty() {
+        return out;
+    }
+    let (findings, facts) = facts(fp, &origin, &found);
+    out.findings = findings;
+    out.batch = Some(SourceBatch {
+        path: shown.clone(),
+        format: "secret-scan".into(),
+        scope: format!("secret-scan:git:{}:{}:{}", history.name, blob.id, blob.path),
+        sha256: None,
+        observed_at: None,
+        records: found.len(),
+        facts,
+        errors: Vec::new(),
+    });
+    out
+}
+
+/// Git repositories in `dir`: work trees (a `.git` folder or file) and bare
+/// repositories, not descending into one once found.
+fn find_repos(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    if dir.join(".git").exists() || crate::ingest::is_bare_repo(dir) {
+        out.push(dir.to_path_buf());
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut subdirs: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| !crate::ingest::SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
+        .map(|e| e.path())
+        .collect();
+    subdirs.sort();
+    for d in subdirs {
+        find_repos(&d, out);
+    }
+}
+
+/// Every blob of every repository under `inputs`, scanned in parallel.
+fn scan_histories(
+    inputs: &[PathBuf],
+    scanner: &Scanner,
+    fp: &custody_model::Fingerprinter,
+    quiet: bool,
+    repos_out: &mut Vec<RepositoryOut>,
+    errors: &mut Vec<InputError>,
+) -> Vec<Scanned> {
+    let mut dirs = Vec::new();
+    for p in inputs.iter().filter(|p| p.is_dir()) {
+        find_repos(p, &mut dirs);
+    }
+    let mut scanned = Vec::new();
+    for dir in dirs {
+        let shown = dir.display().to_string();
+        let history = match History::open(&dir, &shown) {
+            Ok(h) => h,
+            Err(e) => {
+                errors.push(InputError::new(
+                    "secret-scan",
+                    &shown,
+                    Location::File,
+                    format!("{}: {}", e.what, e.message),
+                ));
+                continue;
+            }
+        };
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(history.blobs.len() as u64)
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} blobs")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(history.name.clone());
+        let found: Vec<Scanned> = history
+            .blobs
+            .par_iter()
+            .map_init(
+                || history.reader(),
+                |reader, blob| {
+                    let s = scan_blob(scanner, fp, &history, reader, blob);
+                    bar.inc(1);
+                    s
+                },
+            )
+            .collect();
+        bar.finish_and_clear();
+        repos_out.push(RepositoryOut {
+            repository: history.name.clone(),
+            dir: shown,
+            refs: history.refs,
+            commits: history.commits,
+            blobs: history.blobs.len(),
+            megabytes: found.iter().map(|s| s.bytes).sum::<u64>() as f64 / 1e6,
+        });
+        scanned.extend(found);
+    }
+    scanned
 }
 
 /// One credential and every place it was found.
@@ -126,11 +302,32 @@ pub struct LocationOut {
     pub line: u64,
     pub column: u64,
     pub rule: String,
+    /// For history: the repository (`path` is then the path in the commit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// For history: the commit that introduced the blob.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+/// One repository whose history was scanned.
+#[derive(Serialize)]
+pub struct RepositoryOut {
+    /// `host/owner/repo` from `remote.origin.url`, or the folder.
+    pub repository: String,
+    pub dir: String,
+    pub refs: usize,
+    pub commits: usize,
+    /// Distinct blobs, each scanned once.
+    pub blobs: usize,
+    pub megabytes: f64,
 }
 
 #[derive(Serialize)]
 pub struct ScanOut {
     pub files: usize,
+    /// Repositories whose history was scanned (`--git`).
+    pub repositories: Vec<RepositoryOut>,
     pub megabytes: f64,
     pub seconds: f64,
     pub credentials: Vec<CredentialOut>,
@@ -141,7 +338,7 @@ pub struct ScanOut {
 
 /// Scans `inputs` and groups what was found by credential; also returns one
 /// source batch per scanned file, for `--ingest`.
-pub fn collect(inputs: &[PathBuf]) -> Result<(ScanOut, Vec<SourceBatch>)> {
+pub fn collect(inputs: &[PathBuf], opts: Options) -> Result<(ScanOut, Vec<SourceBatch>)> {
     let started = Instant::now();
     let fp = paths::fingerprinter()?;
     let scanner = Scanner::builtin();
@@ -162,11 +359,22 @@ pub fn collect(inputs: &[PathBuf]) -> Result<(ScanOut, Vec<SourceBatch>)> {
             )),
         }
     }
-    let scanned: Vec<Scanned> = candidates
+    let mut scanned: Vec<Scanned> = candidates
         .par_iter()
         .map(|c| scan_file(&scanner, &fp, c))
         .collect();
     let files = scanned.len();
+    let mut repositories = Vec::new();
+    if opts.git {
+        scanned.extend(scan_histories(
+            inputs,
+            &scanner,
+            &fp,
+            opts.quiet,
+            &mut repositories,
+            &mut errors,
+        ));
+    }
     let bytes: u64 = scanned.iter().map(|s| s.bytes).sum();
     let mut by_credential: BTreeMap<String, CredentialOut> = BTreeMap::new();
     let mut batches = Vec::new();
@@ -192,11 +400,14 @@ pub fn collect(inputs: &[PathBuf]) -> Result<(ScanOut, Vec<SourceBatch>)> {
                 line: f.line,
                 column: f.column,
                 rule: f.rule,
+                repository: s.repository.clone(),
+                commit: s.commit.clone(),
             });
         }
     }
     let out = ScanOut {
         files,
+        repositories,
         megabytes: bytes as f64 / 1e6,
         seconds: started.elapsed().as_secs_f64(),
         credentials: by_credential.into_values().collect(),
@@ -207,7 +418,11 @@ pub fn collect(inputs: &[PathBuf]) -> Result<(ScanOut, Vec<SourceBatch>)> {
 }
 
 pub fn run(cli: &Cli, a: &ScanArgs) -> Result<ExitCode> {
-    let (mut out, batches) = collect(&a.paths)?;
+    let opts = Options {
+        git: a.git,
+        quiet: cli.quiet,
+    };
+    let (mut out, batches) = collect(&a.paths, opts)?;
     let scanner = Scanner::builtin();
     if a.ingest {
         let mut store = paths::open_store(cli)?;
@@ -246,6 +461,12 @@ fn print(out: &ScanOut) {
         println!();
     }
     let places: usize = out.credentials.iter().map(|c| c.locations.len()).sum();
+    for r in &out.repositories {
+        println!(
+            "History of {}: {} refs, {} commits, {} distinct blobs ({:.1} MB).",
+            r.repository, r.refs, r.commits, r.blobs, r.megabytes
+        );
+    }
     println!(
         "{} credential(s) in {places} place(s); {} files, {:.1} MB scanned in {:.2}s.",
         out.credentials.len(),
@@ -283,6 +504,7 @@ fn sarif(scanner: &Scanner, out: &ScanOut) -> serde_json::Value {
                     "artifactLocation": {"uri": l.path},
                     "region": {"startLine": l.line, "startColumn": l.column}}}],
                 "partialFingerprints": {"custodyCredential/v1": c.credential},
+                "properties": {"repository": l.repository, "commit": l.commit},
             }));
         }
     }

@@ -117,22 +117,37 @@ fn planted_secrets_appear_in_no_output_and_not_in_the_database() {
         .as_bytes(),
     );
     let repo = env.path("repo");
+    // The same file, committed to git history (with the real `git`).
+    common::git(&repo, &["init", "-q", "-b", "main"]);
+    common::git(&repo, &["add", "."]);
+    common::git(&repo, &["commit", "-q", "-m", "config"]);
     for args in [
         vec![
             "-vv",
             "scan",
+            "--git",
             repo.to_str().unwrap(),
             input.to_str().unwrap(),
         ],
-        vec!["--format", "json", "scan", repo.to_str().unwrap()],
-        vec!["scan", "--sarif", repo.to_str().unwrap()],
-        vec!["-vv", "scan", "--ingest", repo.to_str().unwrap()],
+        vec!["--format", "json", "scan", "--git", repo.to_str().unwrap()],
+        vec!["scan", "--git", "--sarif", repo.to_str().unwrap()],
+        vec!["-vv", "scan", "--git", "--ingest", repo.to_str().unwrap()],
     ] {
         let r = env.run(&args);
         assert!(r.code <= 1, "{}", r.stderr);
         outputs.push(r.stdout);
         outputs.push(r.stderr);
     }
+    // History was read: the committed file is a place of its own.
+    let scanned = env
+        .run(&["--format", "json", "scan", "--git", repo.to_str().unwrap()])
+        .json();
+    assert_eq!(scanned["repositories"][0]["commits"], 1);
+    assert!(scanned["credentials"][0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["commit"].is_string()));
     for fmt in ["table", "json"] {
         for args in [
             vec!["--format", fmt, "-vv", "blast-radius", key_id.as_str()],

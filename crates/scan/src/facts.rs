@@ -154,8 +154,54 @@ pub fn scan_file(scanner: &Scanner, path: &str, bytes: &[u8]) -> Vec<Found> {
         .collect()
 }
 
-/// Findings and facts for one scanned file.
-pub fn facts(fp: &Fingerprinter, path: &str, found: &[Found]) -> (Vec<Finding>, Vec<Fact>) {
+/// Where scanned bytes came from: a file on disk, or a blob in git history.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// The file's path, or the blob's path inside its commit.
+    pub path: &'a str,
+    pub git: Option<GitOrigin<'a>>,
+}
+
+/// A blob's repository and the commit that introduced it at the path.
+#[derive(Debug, Clone, Copy)]
+pub struct GitOrigin<'a> {
+    pub repo: &'a str,
+    pub commit: &'a crate::git::Commit,
+}
+
+impl<'a> Origin<'a> {
+    pub fn file(path: &'a str) -> Origin<'a> {
+        Origin { path, git: None }
+    }
+
+    /// How a finding names the file: the path, or `repo@commit:path` (12-digit
+    /// commit) for history.
+    pub fn display(&self) -> String {
+        match &self.git {
+            None => self.path.to_string(),
+            Some(g) => format!(
+                "{}@{}:{}",
+                g.repo,
+                g.commit.id.get(..12).unwrap_or(&g.commit.id),
+                self.path
+            ),
+        }
+    }
+
+    /// The location key of a line: `file://path#L3`, or
+    /// `git://repo@<commit>/path#L3` for history.
+    fn uri(&self, line: u64) -> String {
+        match &self.git {
+            None => location_uri(self.path, line),
+            Some(g) => format!("git://{}@{}/{}#L{line}", g.repo, g.commit.id, self.path),
+        }
+    }
+}
+
+/// Findings and facts for one scanned file or blob.
+pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Finding>, Vec<Fact>) {
+    let shown = origin.display();
+    let path = shown.as_str();
     // Pair AWS secrets with the nearest access key id above or below them.
     let ids: Vec<(u64, String, Option<&String>)> = found
         .iter()
@@ -207,6 +253,14 @@ pub fn facts(fp: &Fingerprinter, path: &str, found: &[Found]) -> (Vec<Finding>, 
             prov: at.clone(),
         }));
         let (uri, location_kind, name, place) = match &m.place {
+            // In history, a structure is a file that was committed: the
+            // place is the blob's line, whatever the structure says.
+            _ if origin.git.is_some() => (
+                origin.uri(m.line),
+                "git_blob",
+                format!("{path}:{}", m.line),
+                format!("{path}:{}:{}", m.line, m.column),
+            ),
             Place::File => (
                 location_uri(path, m.line),
                 "file",
@@ -240,8 +294,18 @@ pub fn facts(fp: &Fingerprinter, path: &str, found: &[Found]) -> (Vec<Finding>, 
             ),
         };
         let mut lp = Map::new();
-        lp.insert("path".into(), json!(path));
+        lp.insert("path".into(), json!(origin.path));
         lp.insert("line".into(), json!(m.line));
+        if let Some(g) = &origin.git {
+            lp.insert("repository".into(), json!(g.repo));
+            lp.insert("commit".into(), json!(g.commit.id));
+            lp.insert("commit_author".into(), json!(g.commit.author_email));
+            lp.insert(
+                "commit_time".into(),
+                json!(custody_model::time::from_epoch(g.commit.time as f64)),
+            );
+            lp.insert("commit_summary".into(), json!(g.commit.summary));
+        }
         out.push(Fact::Node(NodeFact {
             label: Label::Location,
             kind: location_kind.into(),
@@ -269,8 +333,9 @@ pub fn facts(fp: &Fingerprinter, path: &str, found: &[Found]) -> (Vec<Finding>, 
             props: ep,
             prov: at.clone(),
         }));
-        // An MCP server is an agent that holds the credential.
-        if let Place::Mcp { client, server, .. } = &m.place {
+        // An MCP server is an agent that holds the credential (a configuration
+        // in history is not a running agent).
+        if let (Place::Mcp { client, server, .. }, None) = (&m.place, &origin.git) {
             let agent = Key::uri(&format!("mcp://{path}#{server}"));
             let mut ap = Map::new();
             ap.insert("client".into(), json!(client));

@@ -7,13 +7,15 @@
 //! count. Offline checks (GitHub/npm CRC32 checksums, entropy, placeholder words)
 //! remove what cannot be a live secret.
 //!
-//! **Owns:** rules, matching, checks, and where each match is (line, column).
+//! **Owns:** rules, matching, checks, where each match is (line, column), and
+//! reading git history (each reachable blob once, see [`git`]).
 //! **Must not:** keep or print a secret value: a match holds the value only as a
 //! [`custody_model::Secret`] (no Display, zeroed on drop) for the caller to
-//! fingerprint; walk directories, read git history or touch the store (callers do).
+//! fingerprint; walk directories or touch the store (callers do).
 
 pub mod check;
 pub mod facts;
+pub mod git;
 pub mod rules;
 mod scanner;
 pub mod structured;

@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn matches_carry_rule_line_and_column_and_no_printable_value() {
         let s = Scanner::builtin();
-        let key = format!("AKIA{}", "IOSFODNN7EXAMPLE");
+        let key = format!("AKIA{}", "QYLPMN5HFIQR7ZTC");
         let text = format!("# config\n\nregion = us-east-1\naws_access_key_id = {key}\n");
         let found = s.scan(text.as_bytes());
         assert_eq!(found.len(), 1);

@@ -12,6 +12,7 @@
 //! stand on its own as a realistic snapshot.
 
 mod aws;
+mod git;
 mod names;
 mod okta;
 mod people;
@@ -121,7 +122,13 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
             .and_then(|u| u.strip_suffix("-reporting-export"))
             .unwrap_or("team")
             .to_string();
-        let places = surfaces::write(&mut w, &mut rng, &first, &team, &handle)?;
+        let name = org
+            .people
+            .iter()
+            .find(|p| p.email == owner)
+            .map(|p| format!("{} {}", p.first, p.last))
+            .unwrap_or_else(|| handle.clone());
+        let places = surfaces::write(&mut w, &mut rng, &first, &team, &name, owner, &org.domain)?;
         answers.scenarios[0]["surfaces"] = serde_json::json!(places);
     }
     answers.expected.insert(

@@ -1,6 +1,7 @@
 //! Where the planted key was copied: the seed's "one credential, many surfaces".
 //! Besides IAM (authorization details, credential report, `list-access-keys`),
-//! the leaver's export key sits in a repository's `.env`, in a Kubernetes Secret
+//! the leaver's export key sits in a repository's history (a `.env` committed,
+//! edited and deleted), in a Kubernetes Secret
 //! (as `kubectl get secret -A -o json` prints it: base64 `data`) and in an
 //! engineer's Cursor MCP configuration. Values are synthetic; the files are what
 //! those systems hold.
@@ -44,25 +45,77 @@ pub fn write(
     rng: &mut Rng,
     scenario: &Value,
     team: &str,
-    owner_handle: &str,
+    owner_name: &str,
+    owner_email: &str,
+    domain: &str,
 ) -> Result<Vec<String>, SynthError> {
+    let owner_handle = owner_email.split('@').next().unwrap_or("dev");
     let Some(key) = scenario["access_key_id"].as_str() else {
         return Ok(Vec::new());
     };
     let secret = secret_key(rng);
-    let repo = format!("repos/{team}-reporting");
-    w.text(
-        &format!("{repo}/.env"),
-        &format!("# nightly finance export\nAWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID={key}\nAWS_SECRET_ACCESS_KEY={secret}\nREPORT_BUCKET=s3://{team}-reports\nLOG_LEVEL=info\n"),
-    )?;
-    w.text(
-        &format!("{repo}/README.md"),
-        "# reporting export\n\nCopy `.env.example` to `.env` and fill in the credentials.\n",
-    )?;
-    w.text(
-        &format!("{repo}/.env.example"),
-        "AWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID=\nAWS_SECRET_ACCESS_KEY=\n",
-    )?;
+    // The repository, mirrored as the security team scans it: the key was
+    // committed in `.env`, edited once, then deleted, so only history has it.
+    let repo = format!("repos/{team}-reporting.git");
+    let slug = org_slug(domain);
+    let remote = format!("https://github.com/{slug}/{team}-reporting.git");
+    let who = (owner_name, owner_email);
+    let day = 86_400;
+    // The repository's story ends a year before its author left.
+    let start = scenario["owner_terminated_on"]
+        .as_str()
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .and_then(|d| d.and_hms_opt(11, 6, 40))
+        .map_or(1_741_000_000, |t| t.and_utc().timestamp() - 450 * day);
+    let env = |level: &str| {
+        format!("# nightly finance export\nAWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID={key}\nAWS_SECRET_ACCESS_KEY={secret}\nREPORT_BUCKET=s3://{team}-reports\nLOG_LEVEL={level}\n")
+    };
+    let export_py = |hour: u32| {
+        format!("import os\nimport boto3\n\n# Runs nightly at {hour:02}:00 UTC.\ns3 = boto3.client(\"s3\")\nBUCKET = os.environ[\"REPORT_BUCKET\"].removeprefix(\"s3://\")\n\n\ndef main():\n    s3.put_object(Bucket=BUCKET, Key=\"daily.csv\", Body=b\"...\")\n")
+    };
+    let commits = [
+        crate::git::Commit {
+            author: who,
+            time: start,
+            message: "Reporting export: first version",
+            changes: vec![
+                ("README.md", Some("# reporting export\n\nCopy `.env.example` to `.env` and fill in the credentials.\n".into())),
+                (".env.example", Some("AWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID=\nAWS_SECRET_ACCESS_KEY=\n".into())),
+                ("export.py", Some(export_py(1))),
+                // The AWS documentation's example key: a placeholder, not a leak.
+                ("tests/fixtures/credentials", Some("[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n".into())),
+            ],
+        },
+        crate::git::Commit {
+            author: who,
+            time: start + 7 * day,
+            message: "Add the nightly export configuration",
+            changes: vec![(".env", Some(env("info")))],
+        },
+        crate::git::Commit {
+            author: who,
+            time: start + 30 * day,
+            message: "Debug logging for the export",
+            changes: vec![(".env", Some(env("debug")))],
+        },
+        crate::git::Commit {
+            author: who,
+            time: start + 31 * day,
+            message: "Remove .env: credentials come from the environment",
+            changes: vec![(".env", None), (".gitignore", Some(".env\n".into()))],
+        },
+        crate::git::Commit {
+            author: who,
+            time: start + 60 * day,
+            message: "Run the export at 02:00",
+            changes: vec![("export.py", Some(export_py(2)))],
+        },
+    ];
+    let ids = crate::git::write_repo(w, &repo, &remote, &commits)?;
+    let history: Vec<String> = ids[1..3]
+        .iter()
+        .map(|id| format!("git://github.com/{slug}/{team}-reporting@{id}/.env"))
+        .collect();
     let secret_obj = |name: &str, ns: &str, data: Value| {
         json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                "metadata": {"name": name, "namespace": ns, "creationTimestamp": "2025-06-02T09:14:21Z",
@@ -81,11 +134,15 @@ pub fn write(
     }});
     let mcp_path = format!("workstations/{owner_handle}/.cursor/mcp.json");
     w.json(&mcp_path, &mcp, false)?;
-    Ok(vec![
-        format!("{repo}/.env"),
-        "k8s://finance/secrets/reporting-export-aws".to_string(),
-        mcp_path,
-    ])
+    let mut places = history;
+    places.push("k8s://finance/secrets/reporting-export-aws".to_string());
+    places.push(mcp_path);
+    Ok(places)
+}
+
+/// The company's GitHub organisation: the first label of its domain.
+fn org_slug(domain: &str) -> &str {
+    domain.split('.').next().unwrap_or(domain)
 }
 
 fn rng_uid(name: &str) -> String {

@@ -27,6 +27,25 @@ impl Writer {
         })
     }
 
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Counts the files under `dir` (written by something else, such as git).
+    pub fn count_dir(&mut self, dir: &Path) {
+        let Ok(rd) = fs::read_dir(dir) else { return };
+        for e in rd.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => self.count_dir(&e.path()),
+                Ok(_) => {
+                    self.files += 1;
+                    self.bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
     pub fn totals(&self) -> (usize, u64) {
         (self.files, self.bytes)
     }
