@@ -149,11 +149,16 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
     let mut store = paths::open_store_at(&db)?;
     let ing = ingest::ingest(&mut store, std::slice::from_ref(&snapshot), cli.quiet)?;
     // The planted key's copies outside IAM: a repository, a Kubernetes Secret, an MCP config.
-    let scan_roots: Vec<PathBuf> = ["repos", "kubernetes", "workstations"]
-        .iter()
-        .map(|d| snapshot.join(d))
-        .filter(|p| p.exists())
-        .collect();
+    let scan_roots: Vec<PathBuf> = [
+        "repos",
+        "kubernetes",
+        "workstations",
+        "secretsmanager-values",
+    ]
+    .iter()
+    .map(|d| snapshot.join(d))
+    .filter(|p| p.exists())
+    .collect();
     let (scanned, batches) = scan::collect(
         &scan_roots,
         scan::Options {
@@ -189,9 +194,11 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             "   cloud service accounts, OAuth apps and AI agents arrive with their connectors)."
         );
         println!("   Each access key was seen in two exports (credential report and list-access-keys) and is one node.");
+        let commits: usize = scanned.repositories.iter().map(|r| r.commits).sum();
         println!(
-            "   `custody scan` read {} files of repositories, Kubernetes Secrets and MCP configs: {} credential(s) found\n   (values never shown or stored), joined to the inventory by key id or fingerprint.\n",
+            "   `custody scan --git` read {} files (Kubernetes Secrets, MCP configs, Secrets Manager values) and every blob of\n   {} repositories' history ({commits} commits): {} credential(s) found (values never shown or stored),\n   joined to the inventory by key id or fingerprint.\n",
             scanned.files,
+            scanned.repositories.len(),
             scanned.credentials.len()
         );
     }
@@ -248,17 +255,19 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             show::print(&shown);
             println!();
             if surfaces_found {
-                // A surface is a file or a Secret, whichever lines or keys hold the id and secret.
-                let mut surfaces: Vec<&str> = places
+                // A surface is a system holding the key, however many lines,
+                // keys or commits of it do.
+                let mut surfaces: Vec<String> = shown
+                    .edges
                     .iter()
-                    .map(|p| p.split('#').next().unwrap_or(p))
-                    .map(|p| p.trim_start_matches("uri:"))
+                    .filter(|e| e.edge.kind == "STORED_IN")
+                    .map(|e| surface(&e.edge.other))
                     .collect();
                 surfaces.sort_unstable();
                 surfaces.dedup();
                 println!(
                     "   ✓ one credential, {} surfaces: IAM (authorization details, credential report, list-access-keys) and",
-                    3 + surfaces.len()
+                    1 + surfaces.len()
                 );
                 for s in &surfaces {
                     println!("       {s}");
@@ -326,4 +335,38 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The system a location belongs to, in words: a repository's history is one
+/// surface however many commits carry the key.
+fn surface(at: &custody_store::NodeBrief) -> String {
+    let key = at.key.trim_start_matches("uri:");
+    let name = at.name.clone().unwrap_or_else(|| key.to_string());
+    match at.kind.as_str() {
+        "git_blob" => {
+            let repo = key
+                .trim_start_matches("git://")
+                .split('@')
+                .next()
+                .unwrap_or(key);
+            format!("git history of {repo}")
+        }
+        "github_actions_secret" => format!("GitHub Actions secret: {name}"),
+        "k8s_secret" => format!(
+            "Kubernetes Secret {}",
+            name.split('[').next().unwrap_or(&name)
+        ),
+        "aws_secretsmanager_secret" => format!(
+            "AWS Secrets Manager secret {}",
+            name.split('[').next().unwrap_or(&name)
+        ),
+        "mcp_config" => format!(
+            "MCP configuration {}",
+            key.trim_start_matches("file://")
+                .split('#')
+                .next()
+                .unwrap_or(key)
+        ),
+        _ => key.split('#').next().unwrap_or(key).to_string(),
+    }
 }

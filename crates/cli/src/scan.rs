@@ -109,7 +109,9 @@ fn scan_file(scanner: &Scanner, fp: &custody_model::Fingerprinter, c: &Candidate
         };
     }
     let found = scan_found(scanner, &path, &bytes);
-    let (findings, facts) = facts(fp, &Origin::file(&path), &found);
+    let origin = Origin::file(&path);
+    let (mut findings, mut facts) = facts(fp, &origin, &found);
+    with_workflow(&origin, &bytes, &found, &mut findings, &mut facts);
     let batch = SourceBatch {
         path: path.clone(),
         format: "secret-scan".into(),
@@ -128,6 +130,22 @@ fn scan_file(scanner: &Scanner, fp: &custody_model::Fingerprinter, c: &Candidate
         batch: Some(batch),
         error: None,
         bytes: bytes.len() as u64,
+    }
+}
+
+/// A GitHub Actions workflow also says which repository secrets it reads.
+fn with_workflow(
+    origin: &Origin,
+    bytes: &[u8],
+    found: &[custody_scan::facts::Found],
+    findings: &mut Vec<Finding>,
+    facts: &mut Vec<custody_model::Fact>,
+) {
+    if custody_scan::workflow::is_workflow(origin.path) {
+        let text = String::from_utf8_lossy(bytes);
+        let (f, x) = custody_scan::facts::workflow(origin, &text, found);
+        findings.extend(f);
+        facts.extend(x);
     }
 }
 
@@ -179,10 +197,11 @@ fn scan_blob(
         return out;
     }
     let found = scan_found(scanner, &blob.path, &bytes);
-    if found.is_empty() {
+    let (mut findings, mut facts) = facts(fp, &origin, &found);
+    with_workflow(&origin, &bytes, &found, &mut findings, &mut facts);
+    if facts.is_empty() {
         return out;
     }
-    let (findings, facts) = facts(fp, &origin, &found);
     out.findings = findings;
     out.batch = Some(SourceBatch {
         path: shown.clone(),

@@ -130,3 +130,87 @@ fn scan_reports_each_credential_once_and_never_its_value() {
         }
     }
 }
+
+#[test]
+fn the_planted_key_is_one_credential_with_six_surfaces() {
+    let env = Env::new();
+    let out = env.path("synthetic");
+    let out_s = out.to_str().unwrap();
+    env.run(&[
+        "synth",
+        "--people",
+        "200",
+        "--as-of",
+        "2026-11-01",
+        "--out",
+        out_s,
+    ])
+    .ok();
+    let answers: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("answers.json")).unwrap()).unwrap();
+    env.run(&["--quiet", "ingest", out_s]).ok();
+    let roots: Vec<String> = [
+        "repos",
+        "kubernetes",
+        "workstations",
+        "secretsmanager-values",
+    ]
+    .iter()
+    .map(|d| out.join(d).display().to_string())
+    .collect();
+    let mut args = vec!["--format", "json", "--quiet", "scan", "--git", "--ingest"];
+    args.extend(roots.iter().map(String::as_str));
+    let scanned = env.run(&args).ok().json();
+    let repo = &scanned["repositories"][0];
+    assert_eq!(repo["commits"], 5, "{repo}");
+    assert!(repo["repository"]
+        .as_str()
+        .unwrap()
+        .starts_with("github.com/"));
+
+    let scenario = &answers["scenarios"][0];
+    let key = scenario["access_key_id"].as_str().unwrap();
+    let show = env.run(&["--format", "json", "show", key]).ok().json();
+    let stored: Vec<&serde_json::Value> = show["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "STORED_IN")
+        .collect();
+    let places: Vec<&str> = stored
+        .iter()
+        .map(|e| e["other"]["key"].as_str().unwrap())
+        .collect();
+    let surfaces = scenario["surfaces"].as_array().unwrap();
+    assert!(surfaces.len() >= 6, "{surfaces:?}");
+    for s in surfaces {
+        let s = s.as_str().unwrap();
+        assert!(
+            places.iter().any(|p| p.contains(s)),
+            "{s} is not a place of {key}: {places:?}"
+        );
+    }
+    // The Actions secret's value is never readable: the link is an inference
+    // from the workflow, and says so.
+    let actions = stored
+        .iter()
+        .find(|e| e["other"]["kind"] == "github_actions_secret")
+        .unwrap();
+    assert_eq!(actions["props"]["confidence"], "inferred");
+    // Where history holds it, the commit and its author are kept for attribution.
+    let blob = env
+        .run(&[
+            "--format",
+            "json",
+            "show",
+            places.iter().find(|p| p.contains("/.env#")).unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        blob["node"]["props"]["commit_author"],
+        scenario["owner_email"]
+    );
+    // The documentation's example key in the repository's test fixtures is not a finding.
+    assert!(!scanned.to_string().contains("EXAMPLE"));
+}

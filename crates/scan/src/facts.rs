@@ -77,6 +77,12 @@ pub enum Place {
     },
     /// A Terraform state resource attribute.
     Terraform { address: String, attribute: String },
+    /// An AWS Secrets Manager secret (its JSON key, if any).
+    SecretsManager {
+        arn: String,
+        name: String,
+        key: String,
+    },
 }
 
 /// A secret found in a file, by a text rule or in a structure.
@@ -136,6 +142,9 @@ impl Found {
                     field,
                 },
                 Holder::Terraform { address, attribute } => Place::Terraform { address, attribute },
+                Holder::SecretsManager { arn, name, key } => {
+                    Place::SecretsManager { arn, name, key }
+                }
             },
         }
     }
@@ -286,6 +295,20 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
                 address.clone(),
                 format!("Terraform {address}.{attribute} ({path}:{})", m.line),
             ),
+            Place::SecretsManager { arn, name, key } => (
+                if key.is_empty() {
+                    format!("secretsmanager://{arn}")
+                } else {
+                    format!("secretsmanager://{arn}#{key}")
+                },
+                "aws_secretsmanager_secret",
+                if key.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{name}[{key}]")
+                },
+                format!("Secrets Manager secret {name} key {key} ({path})"),
+            ),
             Place::Mcp { server, field, .. } => (
                 location_uri(path, m.line),
                 "mcp_config",
@@ -306,6 +329,9 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
             );
             lp.insert("commit_summary".into(), json!(g.commit.summary));
         }
+        if let Place::SecretsManager { arn, .. } = &m.place {
+            lp.insert("arn".into(), json!(arn));
+        }
         out.push(Fact::Node(NodeFact {
             label: Label::Location,
             kind: location_kind.into(),
@@ -320,12 +346,14 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
         ep.insert("column".into(), json!(m.column));
         if let Place::Mcp { field, .. }
         | Place::K8sSecret { key: field, .. }
+        | Place::SecretsManager { key: field, .. }
         | Place::Terraform {
             attribute: field, ..
         } = &m.place
         {
             ep.insert("field".into(), json!(field));
         }
+
         out.push(Fact::Edge(EdgeFact {
             kind: EdgeKind::StoredIn,
             from: Endpoint::new(Label::Credential, primary.clone()),
@@ -366,6 +394,124 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
             line: m.line,
             column: m.column,
             place,
+        });
+    }
+    (findings, out)
+}
+
+/// A GitHub Actions workflow's facts: the workflow (a `Workload`), each
+/// repository secret it reads (a `Location` the workflow `USED_BY`), and, when
+/// a step names an AWS access key id beside a `secrets.*SECRET*` reference,
+/// that key `STORED_IN` the Actions secret and `USED_BY` the workflow.
+pub fn workflow(origin: &Origin, text: &str, found: &[Found]) -> (Vec<Finding>, Vec<Fact>) {
+    let refs = crate::workflow::references(text);
+    let mut findings = Vec::new();
+    let mut out = Vec::new();
+    if refs.is_empty() {
+        return (findings, out);
+    }
+    let (repo, file) = match &origin.git {
+        Some(g) => (g.repo, origin.path),
+        None => {
+            let repo = crate::workflow::repository_of(origin.path);
+            let file = origin
+                .path
+                .strip_prefix(repo)
+                .map_or(origin.path, |f| f.trim_start_matches('/'));
+            (repo, file)
+        }
+    };
+    // github.com/acme/app is GitHub's acme/app; other hosts (GHES) keep theirs.
+    let slug = repo.strip_prefix("github.com/").unwrap_or(repo);
+    let at = |line: u64, column: u64| Provenance::at(Location::LineCol(line, column));
+    let wf = Key::uri(&format!("github-workflow://{slug}/{file}"));
+    let mut wp = Map::new();
+    wp.insert("repository".into(), json!(slug));
+    wp.insert("path".into(), json!(file));
+    if let Some(g) = &origin.git {
+        wp.insert("commit".into(), json!(g.commit.id));
+    }
+    out.push(Fact::Node(NodeFact {
+        label: Label::Workload,
+        kind: "github_actions_workflow".into(),
+        system: "github".into(),
+        keys: vec![wf.clone()],
+        name: Some(format!("{slug}/{file}")),
+        props: wp,
+        prov: at(refs[0].line, refs[0].column),
+    }));
+    for r in &refs {
+        let uri = format!("github://{slug}/actions/secrets/{}", r.name);
+        let mut lp = Map::new();
+        lp.insert("repository".into(), json!(slug));
+        lp.insert("secret_name".into(), json!(r.name));
+        out.push(Fact::Node(NodeFact {
+            label: Label::Location,
+            kind: "github_actions_secret".into(),
+            system: "github".into(),
+            keys: vec![Key::uri(&uri)],
+            name: Some(format!("{slug} secret {}", r.name)),
+            props: lp,
+            prov: at(r.line, r.column),
+        }));
+        let mut up = Map::new();
+        up.insert("line".into(), json!(r.line));
+        out.push(Fact::Edge(EdgeFact {
+            kind: EdgeKind::UsedBy,
+            from: Endpoint::new(Label::Location, Key::uri(&uri)),
+            to: Endpoint::new(Label::Workload, wf.clone()),
+            props: up,
+            prov: at(r.line, r.column),
+        }));
+        if !r.name.to_ascii_uppercase().contains("SECRET") {
+            continue;
+        }
+        let Some((line, id)) = found
+            .iter()
+            .filter(|m| m.rule == "aws-access-key-id")
+            .filter_map(|m| Some((m.line, m.identifier.as_ref()?)))
+            .filter(|(line, _)| line.abs_diff(r.line) <= PAIR_LINES)
+            .min_by_key(|(line, _)| line.abs_diff(r.line))
+        else {
+            continue;
+        };
+        let cred = Key::aws_access_key(id);
+        let evidence = format!(
+            "{file}:{line} passes access key id {id} with secrets.{} (line {})",
+            r.name, r.line
+        );
+        let mut ep = Map::new();
+        ep.insert("rule".into(), json!("github-actions-secret-reference"));
+        ep.insert("evidence".into(), json!(evidence));
+        ep.insert("confidence".into(), json!("inferred"));
+        out.push(Fact::Edge(EdgeFact {
+            kind: EdgeKind::StoredIn,
+            from: Endpoint::new(Label::Credential, cred.clone()),
+            to: Endpoint::new(Label::Location, Key::uri(&uri)),
+            props: ep,
+            prov: at(r.line, r.column),
+        }));
+        out.push(Fact::Edge(EdgeFact {
+            kind: EdgeKind::UsedBy,
+            from: Endpoint::new(Label::Credential, cred.clone()),
+            to: Endpoint::new(Label::Workload, wf.clone()),
+            props: Map::new(),
+            prov: at(r.line, r.column),
+        }));
+        findings.push(Finding {
+            rule: "github-actions-secret-reference".into(),
+            kind: "aws_access_key",
+            credential: cred.as_str().to_string(),
+            preview: id.clone(),
+            path: origin.display(),
+            line: r.line,
+            column: r.column,
+            place: format!(
+                "GitHub Actions secret {} of {slug} (read by {}:{})",
+                r.name,
+                origin.display(),
+                r.line
+            ),
         });
     }
     (findings, out)

@@ -19,6 +19,7 @@ pub mod git;
 pub mod rules;
 mod scanner;
 pub mod structured;
+pub mod workflow;
 
 pub use rules::{Rule, RuleError, Rules};
 pub use scanner::{Match, Scanner};

@@ -6,6 +6,8 @@
 //! trailing commas allowed). Each value is scanned with the rules; a value under a
 //! secret-like name (`*_TOKEN`, `*_API_KEY`, `Authorization`…) that no rule knows
 //! is still a secret when it is not a reference (`${input:…}`, `${env:…}`).
+//! Terraform state v4 and AWS Secrets Manager `get-secret-value` output are
+//! read the same way.
 
 use crate::Scanner;
 use custody_model::secret::Secret;
@@ -28,6 +30,13 @@ pub enum Holder {
     },
     /// A Terraform state resource attribute (state v4 keeps them in plain text).
     Terraform { address: String, attribute: String },
+    /// An AWS Secrets Manager secret's value (`get-secret-value`): the JSON
+    /// key inside `SecretString`, empty for a plain string.
+    SecretsManager {
+        arn: String,
+        name: String,
+        key: String,
+    },
 }
 
 impl Holder {
@@ -40,6 +49,7 @@ impl Holder {
             } => format!("k8s:{namespace}/{name}"),
             Holder::McpServer { server, .. } => format!("mcp:{server}"),
             Holder::Terraform { address, .. } => format!("tf:{address}"),
+            Holder::SecretsManager { arn, .. } => format!("sm:{arn}"),
         }
     }
 }
@@ -248,6 +258,9 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
     if text.contains("\"terraform_version\"") && text.contains("\"resources\"") {
         return terraform(scanner, text);
     }
+    if text.contains("\"SecretString\"") && text.contains("arn:aws:secretsmanager:") {
+        return secrets_manager(scanner, text);
+    }
     let is_k8s = text.contains("\"kind\"") && text.contains("Secret");
     if client.is_none() && !is_k8s {
         return None;
@@ -440,6 +453,40 @@ fn terraform(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>> {
     Some(out)
 }
 
+/// `aws secretsmanager get-secret-value` output: `SecretString` is a JSON
+/// object of named values (each scanned under its name, so an
+/// `AWS_SECRET_ACCESS_KEY` pairs with the `AWS_ACCESS_KEY_ID` beside it) or
+/// one plain string. Custody reads it to fingerprint the value, never to keep it.
+fn secrets_manager(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>> {
+    let doc: Value = serde_json::from_str(text).ok()?;
+    let arn = doc.get("ARN")?.as_str()?.to_string();
+    let name = doc
+        .get("Name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let secret = doc.get("SecretString")?.as_str()?;
+    let at = locate(text, "\"SecretString\"");
+    let holder = |key: &str| Holder::SecretsManager {
+        arn: arn.clone(),
+        name: name.clone(),
+        key: key.to_string(),
+    };
+    let mut out = Vec::new();
+    match serde_json::from_str::<Value>(secret) {
+        Ok(Value::Object(fields)) => {
+            for (key, v) in &fields {
+                if let Some(v) = v.as_str() {
+                    value(scanner, at, key, v, holder(key), &mut out);
+                }
+            }
+        }
+        // A plain string is a secret by where it is, whatever it looks like.
+        _ => value(scanner, at, "SecretString", secret, holder(""), &mut out),
+    }
+    Some(out)
+}
+
 /// Scans one structured value found at `(line, column)` under `name`.
 fn value(
     scanner: &Scanner,
@@ -534,6 +581,34 @@ mod tests {
         assert_eq!(found[1].rule, "aws-secret-access-key");
         assert_eq!(found[0].holder.group(), found[1].holder.group());
         assert_eq!(found[2].rule, "terraform-sensitive-attribute");
+    }
+
+    #[test]
+    fn secrets_manager_values_are_read_by_json_key() {
+        let s = Scanner::builtin();
+        let id = format!("AKIA{}", "QYLPMN5HFIQR7ZTC");
+        let secret = format!("Tq8vX2rLm9Pz/K4wNb7Yc1Hd3F{}", "g6Js0Ua5Ie+Wo2");
+        let inner = format!(
+            r#"{{"AWS_ACCESS_KEY_ID":"{id}","AWS_SECRET_ACCESS_KEY":"{secret}","region":"us-east-1"}}"#
+        );
+        let doc = serde_json::json!({
+            "ARN": "arn:aws:secretsmanager:us-east-1:111122223333:secret:export-Ab12Cd",
+            "Name": "export", "VersionId": "v1", "SecretString": inner,
+            "VersionStages": ["AWSCURRENT"], "CreatedDate": 1_700_000_000.5
+        });
+        let text = serde_json::to_string_pretty(&doc).unwrap();
+        let found = scan(&s, "export.json", text.as_bytes()).unwrap();
+        assert_eq!(found.len(), 2);
+        assert!(found
+            .iter()
+            .any(|m| m.identifier.as_deref() == Some(id.as_str())));
+        assert!(found.iter().any(|m| m.rule == "aws-secret-access-key"
+            && matches!(&m.holder, Holder::SecretsManager { key, .. } if key == "AWS_SECRET_ACCESS_KEY")));
+        assert_eq!(found[0].holder.group(), found[1].holder.group());
+        // A plain SecretString is one secret.
+        let plain = serde_json::json!({"ARN": "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-x1", "Name": "db", "SecretString": "correct-horse-battery-staple-42"});
+        let found = scan(&s, "db.json", plain.to_string().as_bytes()).unwrap();
+        assert_eq!(found.len(), 1);
     }
 
     #[test]

@@ -73,6 +73,9 @@ pub fn write(
     let export_py = |hour: u32| {
         format!("import os\nimport boto3\n\n# Runs nightly at {hour:02}:00 UTC.\ns3 = boto3.client(\"s3\")\nBUCKET = os.environ[\"REPORT_BUCKET\"].removeprefix(\"s3://\")\n\n\ndef main():\n    s3.put_object(Bucket=BUCKET, Key=\"daily.csv\", Body=b\"...\")\n")
     };
+    // The key id is written into the workflow (ids are not secret); its secret
+    // is the repository's Actions secret, whose value GitHub never returns.
+    let workflow = format!("name: nightly export\non:\n  schedule:\n    - cron: \"0 2 * * *\"\n  workflow_dispatch:\n\njobs:\n  export:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: {key}\n          aws-secret-access-key: ${{{{ secrets.AWS_SECRET_ACCESS_KEY }}}}\n          aws-region: us-east-1\n      - run: python export.py\n        env:\n          REPORT_BUCKET: s3://{team}-reports\n          SLACK_WEBHOOK: ${{{{ secrets.SLACK_WEBHOOK_URL }}}}\n");
     let commits = [
         crate::git::Commit {
             author: who,
@@ -101,8 +104,12 @@ pub fn write(
         crate::git::Commit {
             author: who,
             time: start + 31 * day,
-            message: "Remove .env: credentials come from the environment",
-            changes: vec![(".env", None), (".gitignore", Some(".env\n".into()))],
+            message: "Remove .env: run the export in GitHub Actions",
+            changes: vec![
+                (".env", None),
+                (".gitignore", Some(".env\n".into())),
+                (".github/workflows/export.yml", Some(workflow)),
+            ],
         },
         crate::git::Commit {
             author: who,
@@ -134,7 +141,26 @@ pub fn write(
     }});
     let mcp_path = format!("workstations/{owner_handle}/.cursor/mcp.json");
     w.json(&mcp_path, &mcp, false)?;
+    // The same key, kept in Secrets Manager as `get-secret-value` returns it
+    // (custody reads the value to fingerprint it, never to keep it).
+    let account = scenario["account_id"].as_str().unwrap_or("000000000000");
+    let sm_name = format!("{team}-reporting/aws-export");
+    let arn = format!(
+        "arn:aws:secretsmanager:us-east-1:{account}:secret:{sm_name}-{}",
+        &rng_uid(&sm_name)[..6]
+    );
+    let inner = json!({"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}).to_string();
+    w.json(
+        &format!("secretsmanager-values/{account}/{team}-reporting-aws-export.json"),
+        &json!({"ARN": arn, "Name": sm_name, "VersionId": format!("{}-5e1c-4a0b-9d3f-8c2e7b6a1f04", rng_uid(&arn)),
+                "SecretString": inner, "VersionStages": ["AWSCURRENT"], "CreatedDate": 1_741_592_800.123}),
+        true,
+    )?;
     let mut places = history;
+    places.push(format!(
+        "github://{slug}/{team}-reporting/actions/secrets/AWS_SECRET_ACCESS_KEY"
+    ));
+    places.push(format!("secretsmanager://{arn}"));
     places.push("k8s://finance/secrets/reporting-export-aws".to_string());
     places.push(mcp_path);
     Ok(places)
