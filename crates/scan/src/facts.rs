@@ -77,6 +77,12 @@ pub enum Place {
     },
     /// A Terraform state resource attribute.
     Terraform { address: String, attribute: String },
+    /// A client configuration's section and field (Docker, npm, AWS CLI).
+    Config {
+        format: &'static str,
+        section: String,
+        field: String,
+    },
     /// An AWS Secrets Manager secret (its JSON key, if any).
     SecretsManager {
         arn: String,
@@ -145,6 +151,15 @@ impl Found {
                 Holder::SecretsManager { arn, name, key } => {
                     Place::SecretsManager { arn, name, key }
                 }
+                Holder::Config {
+                    format,
+                    section,
+                    field,
+                } => Place::Config {
+                    format,
+                    section,
+                    field,
+                },
             },
         }
     }
@@ -309,6 +324,16 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
                 },
                 format!("Secrets Manager secret {name} key {key} ({path})"),
             ),
+            Place::Config {
+                format,
+                section,
+                field,
+            } => (
+                location_uri(path, m.line),
+                *format,
+                format!("{path}:{}", m.line),
+                format!("{format} [{section}] {field} ({path}:{})", m.line),
+            ),
             Place::Mcp { server, field, .. } => (
                 location_uri(path, m.line),
                 "mcp_config",
@@ -347,6 +372,7 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
         if let Place::Mcp { field, .. }
         | Place::K8sSecret { key: field, .. }
         | Place::SecretsManager { key: field, .. }
+        | Place::Config { field, .. }
         | Place::Terraform {
             attribute: field, ..
         } = &m.place

@@ -6,8 +6,10 @@
 //! trailing commas allowed). Each value is scanned with the rules; a value under a
 //! secret-like name (`*_TOKEN`, `*_API_KEY`, `Authorization`…) that no rule knows
 //! is still a secret when it is not a reference (`${input:…}`, `${env:…}`).
-//! Terraform state v4 and AWS Secrets Manager `get-secret-value` output are
-//! read the same way.
+//! Terraform state v4, AWS Secrets Manager `get-secret-value` output, Docker
+//! `config.json` (base64 `auths`), `.npmrc` and `~/.aws/credentials` are read
+//! the same way: each value under its name and section, so an AWS secret pairs
+//! with the key id of its own profile or object, not the nearest line.
 
 use crate::Scanner;
 use custody_model::secret::Secret;
@@ -30,6 +32,14 @@ pub enum Holder {
     },
     /// A Terraform state resource attribute (state v4 keeps them in plain text).
     Terraform { address: String, attribute: String },
+    /// A client configuration file: Docker `config.json` (`auths` entries,
+    /// base64 `user:password`), `.npmrc` (`_authToken`, `_auth`, `_password`
+    /// per registry) or `~/.aws/credentials` (per profile).
+    Config {
+        format: &'static str,
+        section: String,
+        field: String,
+    },
     /// An AWS Secrets Manager secret's value (`get-secret-value`): the JSON
     /// key inside `SecretString`, empty for a plain string.
     SecretsManager {
@@ -50,6 +60,9 @@ impl Holder {
             Holder::McpServer { server, .. } => format!("mcp:{server}"),
             Holder::Terraform { address, .. } => format!("tf:{address}"),
             Holder::SecretsManager { arn, .. } => format!("sm:{arn}"),
+            Holder::Config {
+                format, section, ..
+            } => format!("{format}:{section}"),
         }
     }
 }
@@ -250,6 +263,17 @@ pub fn mcp_client(path: &str) -> Option<&'static str> {
 /// Structured secrets in one file, or `None` when the file is not one of these formats.
 pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<StructuredMatch>> {
     let text = std::str::from_utf8(bytes).ok()?;
+    let p = path.replace('\\', "/");
+    let file = p.rsplit('/').next().unwrap_or(&p);
+    if file == ".npmrc" || file == "npmrc" {
+        return Some(npmrc(scanner, text));
+    }
+    if file == "credentials" && (p.contains(".aws/") || text.contains("aws_access_key_id")) {
+        return Some(aws_credentials(scanner, text));
+    }
+    if p.ends_with(".docker/config.json") || (file == "config.json" && text.contains("\"auths\"")) {
+        return docker_config(scanner, text);
+    }
     let head = text.trim_start();
     if !head.starts_with('{') && !head.starts_with("//") && !head.starts_with("/*") {
         return None;
@@ -453,6 +477,127 @@ fn terraform(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>> {
     Some(out)
 }
 
+fn decode_b64(v: &str) -> Option<String> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(v.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+}
+
+/// Docker `config.json`: `auths.<registry>.auth` is base64 `user:password`
+/// (the password, or token, is the secret); `identitytoken` is a refresh token.
+fn docker_config(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>> {
+    let doc: Value = serde_json::from_str(text).ok()?;
+    let mut out = Vec::new();
+    for (registry, entry) in doc.get("auths")?.as_object()? {
+        let holder = |field: &str| Holder::Config {
+            format: "docker_config",
+            section: registry.clone(),
+            field: field.to_string(),
+        };
+        if let Some(auth) = entry.get("auth").and_then(Value::as_str) {
+            if let Some((_, password)) = decode_b64(auth).as_deref().and_then(|d| d.split_once(':'))
+            {
+                value(
+                    scanner,
+                    locate(text, auth),
+                    "password",
+                    password,
+                    holder("auth"),
+                    &mut out,
+                );
+            }
+        }
+        for field in ["identitytoken", "registrytoken", "password"] {
+            if let Some(v) = entry.get(field).and_then(Value::as_str) {
+                value(
+                    scanner,
+                    locate(text, v),
+                    "token",
+                    v,
+                    holder(field),
+                    &mut out,
+                );
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Line-oriented `key = value` files, with the 1-based line and the column of
+/// the value; `#` and `;` start comments.
+fn assignments(text: &str) -> impl Iterator<Item = (u64, &str, &str, u64)> {
+    text.lines().enumerate().filter_map(|(i, line)| {
+        let t = line.trim_start();
+        if t.starts_with('#') || t.starts_with(';') {
+            return None;
+        }
+        let (k, v) = line.split_once('=')?;
+        let v_trim = v.trim();
+        let col = line.len() - v.trim_start().len() + 1;
+        Some((i as u64 + 1, k.trim(), v_trim.trim_matches('"'), col as u64))
+    })
+}
+
+/// `.npmrc`: `//registry/:_authToken=…`, `_auth` (base64 `user:password`) and
+/// `_password` (base64), per registry; `${NPM_TOKEN}` references are skipped.
+fn npmrc(scanner: &Scanner, text: &str) -> Vec<StructuredMatch> {
+    let mut out = Vec::new();
+    for (line, key, v, column) in assignments(text) {
+        let (registry, field) = match key.rsplit_once(':') {
+            Some((r, f)) if r.starts_with("//") => (r.trim_end_matches('/'), f),
+            _ => ("(default)", key),
+        };
+        let plain = match field {
+            "_authToken" => Some(v.to_string()),
+            "_auth" => decode_b64(v).and_then(|d| d.split_once(':').map(|(_, p)| p.to_string())),
+            "_password" => decode_b64(v),
+            _ => None,
+        };
+        let Some(plain) = plain else { continue };
+        let holder = Holder::Config {
+            format: "npmrc",
+            section: registry.to_string(),
+            field: field.to_string(),
+        };
+        value(scanner, (line, column), "token", &plain, holder, &mut out);
+    }
+    out
+}
+
+/// `~/.aws/credentials`: per `[profile]`, the key id, secret and session token.
+fn aws_credentials(scanner: &Scanner, text: &str) -> Vec<StructuredMatch> {
+    let mut out = Vec::new();
+    let mut profile = "default".to_string();
+    let mut starts = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let t = l.trim();
+        if t.starts_with('[') && t.ends_with(']') {
+            starts.push((i as u64 + 1, t[1..t.len() - 1].trim().to_string()));
+        }
+    }
+    for (line, key, v, column) in assignments(text) {
+        if let Some((_, p)) = starts.iter().rev().find(|(l, _)| *l < line) {
+            profile.clone_from(p);
+        }
+        let k = key.to_ascii_lowercase();
+        if !matches!(
+            k.as_str(),
+            "aws_access_key_id" | "aws_secret_access_key" | "aws_session_token"
+        ) {
+            continue;
+        }
+        let holder = Holder::Config {
+            format: "aws_credentials",
+            section: profile.clone(),
+            field: k.clone(),
+        };
+        value(scanner, (line, column), &k, v, holder, &mut out);
+    }
+    out
+}
+
 /// `aws secretsmanager get-secret-value` output: `SecretString` is a JSON
 /// object of named values (each scanned under its name, so an
 /// `AWS_SECRET_ACCESS_KEY` pairs with the `AWS_ACCESS_KEY_ID` beside it) or
@@ -609,6 +754,56 @@ mod tests {
         let plain = serde_json::json!({"ARN": "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-x1", "Name": "db", "SecretString": "correct-horse-battery-staple-42"});
         let found = scan(&s, "db.json", plain.to_string().as_bytes()).unwrap();
         assert_eq!(found.len(), 1);
+    }
+
+    #[test]
+    fn docker_npm_and_aws_client_configs_are_read_per_section() {
+        use base64::Engine;
+        let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+        let s = Scanner::builtin();
+        let pw = format!("dckr_pat_{}", "Zq81LmNo4PvWx7Rt2Ys5Ku9Ab3C");
+        let docker = format!(
+            r#"{{"auths": {{"https://index.docker.io/v1/": {{"auth": "{}"}}, "ghcr.io": {{}}}}, "credsStore": "desktop"}}"#,
+            b64(&format!("ci-bot:{pw}"))
+        );
+        let found = scan(&s, "/home/ci/.docker/config.json", docker.as_bytes()).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(
+            matches!(&found[0].holder, Holder::Config { format: "docker_config", section, .. } if section == "https://index.docker.io/v1/")
+        );
+
+        let tok = format!("npm_{}", "CustodyNpmrcExampleNotARealTok3nAbCdE");
+        let npmrc = format!(
+            "registry=https://registry.npmjs.org/
+//registry.npmjs.org/:_authToken={tok}
+//npm.pkg.github.com/:_authToken=${{GH_TOKEN}}
+; comment
+//nexus.corp/repository/npm/:_auth={}
+",
+            b64("deploy:Hx7Lq2Vz9Rt4Wm1P")
+        );
+        let found = scan(&s, "app/.npmrc", npmrc.as_bytes()).unwrap();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!((found[0].line, found[0].column), (2, 34));
+
+        let id = format!("AKIA{}", "QYLPMN5HFIQR7ZTC");
+        let creds = format!(
+            "[default]
+aws_access_key_id = {id}
+
+# old
+
+aws_secret_access_key = Tq8vX2rLm9Pz/K4wNb7Yc1Hd3F{}
+[ci]
+aws_access_key_id=ASIAY34FZKBOKMUTVV7A
+",
+            "g6Js0Ua5Ie+Wo2"
+        );
+        let found = scan(&s, "/home/dev/.aws/credentials", creds.as_bytes()).unwrap();
+        assert_eq!(found.len(), 3);
+        // Secret and id share the profile, however far apart they are.
+        assert_eq!(found[0].holder.group(), found[1].holder.group());
+        assert_ne!(found[1].holder.group(), found[2].holder.group());
     }
 
     #[test]
