@@ -211,6 +211,12 @@ fn the_planted_key_is_one_credential_with_six_surfaces() {
         blob["node"]["props"]["commit_author"],
         scenario["owner_email"]
     );
+    // Nothing else in the snapshot is a secret: the planted key is the only finding.
+    assert_eq!(
+        scanned["credentials"].as_array().unwrap().len(),
+        1,
+        "{scanned}"
+    );
     // The documentation's example key in the repository's test fixtures is not a finding.
     assert!(!scanned.to_string().contains("EXAMPLE"));
 }

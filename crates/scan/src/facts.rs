@@ -5,6 +5,7 @@
 //! access key found within a few lines of an access key id is taken to be that
 //! key's secret, so the id and the secret's fingerprint name one credential.
 
+use crate::structured::Holder;
 use crate::{Match, Scanner};
 use custody_model::{
     EdgeFact, EdgeKind, Endpoint, Fact, Fingerprinter, Key, Label, Location, NodeFact, Provenance,
@@ -58,39 +59,6 @@ pub fn location_uri(path: &str, line: u64) -> String {
     format!("file://{path}#L{line}")
 }
 
-/// Where in the file a secret sits, beyond its line.
-#[derive(Debug, Clone)]
-pub enum Place {
-    /// Plain text.
-    File,
-    /// A Kubernetes Secret's data key.
-    K8sSecret {
-        namespace: String,
-        name: String,
-        key: String,
-    },
-    /// An MCP server's `env` variable or HTTP header in a client configuration.
-    Mcp {
-        client: &'static str,
-        server: String,
-        field: String,
-    },
-    /// A Terraform state resource attribute.
-    Terraform { address: String, attribute: String },
-    /// A client configuration's section and field (Docker, npm, AWS CLI).
-    Config {
-        format: &'static str,
-        section: String,
-        field: String,
-    },
-    /// An AWS Secrets Manager secret (its JSON key, if any).
-    SecretsManager {
-        arn: String,
-        name: String,
-        key: String,
-    },
-}
-
 /// A secret found in a file, by a text rule or in a structure.
 #[derive(Debug)]
 pub struct Found {
@@ -99,7 +67,8 @@ pub struct Found {
     pub column: u64,
     pub secret: custody_model::secret::Secret,
     pub identifier: Option<String>,
-    pub place: Place,
+    /// The structure and field that held it; `None` for plain text.
+    pub place: Option<Holder>,
     /// Values of one object (a Secret, an MCP server, a Terraform resource): an
     /// AWS secret pairs with the key id of its group before any by distance.
     pub group: Option<String>,
@@ -113,13 +82,12 @@ impl Found {
             column: m.column,
             secret: m.secret,
             identifier: m.identifier,
-            place: Place::File,
+            place: None,
             group: None,
         }
     }
 
     pub fn from_structured(m: crate::structured::StructuredMatch) -> Found {
-        use crate::structured::Holder;
         let group = Some(m.holder.group());
         Found {
             group,
@@ -128,39 +96,7 @@ impl Found {
             column: m.column,
             secret: m.secret,
             identifier: m.identifier,
-            place: match m.holder {
-                Holder::K8sSecret {
-                    namespace,
-                    name,
-                    key,
-                } => Place::K8sSecret {
-                    namespace,
-                    name,
-                    key,
-                },
-                Holder::McpServer {
-                    client,
-                    server,
-                    field,
-                } => Place::Mcp {
-                    client,
-                    server,
-                    field,
-                },
-                Holder::Terraform { address, attribute } => Place::Terraform { address, attribute },
-                Holder::SecretsManager { arn, name, key } => {
-                    Place::SecretsManager { arn, name, key }
-                }
-                Holder::Config {
-                    format,
-                    section,
-                    field,
-                } => Place::Config {
-                    format,
-                    section,
-                    field,
-                },
-            },
+            place: Some(m.holder),
         }
     }
 }
@@ -243,7 +179,8 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
         } else if rule == "aws-secret-access-key" {
             let same_group = ids
                 .iter()
-                .find(|(_, _, g)| g.is_some() && *g == m.group.as_ref());
+                .filter(|(_, _, g)| g.is_some() && *g == m.group.as_ref())
+                .min_by_key(|(line, _, _)| line.abs_diff(m.line));
             let near = same_group.or_else(|| {
                 ids.iter()
                     .filter(|(line, _, _)| line.abs_diff(m.line) <= PAIR_LINES)
@@ -285,17 +222,17 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
                 format!("{path}:{}", m.line),
                 format!("{path}:{}:{}", m.line, m.column),
             ),
-            Place::File => (
+            None => (
                 location_uri(path, m.line),
                 "file",
                 format!("{path}:{}", m.line),
                 format!("{path}:{}:{}", m.line, m.column),
             ),
-            Place::K8sSecret {
+            Some(Holder::K8sSecret {
                 namespace,
                 name,
                 key,
-            } => (
+            }) => (
                 format!("k8s://{namespace}/secrets/{name}#{key}"),
                 "k8s_secret",
                 format!("{namespace}/{name}[{key}]"),
@@ -304,13 +241,13 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
                     m.line
                 ),
             ),
-            Place::Terraform { address, attribute } => (
+            Some(Holder::Terraform { address, attribute }) => (
                 format!("terraform://{path}#{address}"),
                 "terraform_state",
                 address.clone(),
                 format!("Terraform {address}.{attribute} ({path}:{})", m.line),
             ),
-            Place::SecretsManager { arn, name, key } => (
+            Some(Holder::SecretsManager { arn, name, key }) => (
                 if key.is_empty() {
                     format!("secretsmanager://{arn}")
                 } else {
@@ -324,17 +261,17 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
                 },
                 format!("Secrets Manager secret {name} key {key} ({path})"),
             ),
-            Place::Config {
+            Some(Holder::Config {
                 format,
                 section,
                 field,
-            } => (
+            }) => (
                 location_uri(path, m.line),
                 *format,
                 format!("{path}:{}", m.line),
                 format!("{format} [{section}] {field} ({path}:{})", m.line),
             ),
-            Place::Mcp { server, field, .. } => (
+            Some(Holder::McpServer { server, field, .. }) => (
                 location_uri(path, m.line),
                 "mcp_config",
                 format!("{path}:{}", m.line),
@@ -354,7 +291,7 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
             );
             lp.insert("commit_summary".into(), json!(g.commit.summary));
         }
-        if let Place::SecretsManager { arn, .. } = &m.place {
+        if let Some(Holder::SecretsManager { arn, .. }) = &m.place {
             lp.insert("arn".into(), json!(arn));
         }
         out.push(Fact::Node(NodeFact {
@@ -369,13 +306,15 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
         let mut ep: Map<String, Value> = Map::new();
         ep.insert("rule".into(), json!(rule));
         ep.insert("column".into(), json!(m.column));
-        if let Place::Mcp { field, .. }
-        | Place::K8sSecret { key: field, .. }
-        | Place::SecretsManager { key: field, .. }
-        | Place::Config { field, .. }
-        | Place::Terraform {
-            attribute: field, ..
-        } = &m.place
+        if let Some(
+            Holder::McpServer { field, .. }
+            | Holder::K8sSecret { key: field, .. }
+            | Holder::SecretsManager { key: field, .. }
+            | Holder::Config { field, .. }
+            | Holder::Terraform {
+                attribute: field, ..
+            },
+        ) = &m.place
         {
             ep.insert("field".into(), json!(field));
         }
@@ -389,7 +328,7 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
         }));
         // An MCP server is an agent that holds the credential (a configuration
         // in history is not a running agent).
-        if let (Place::Mcp { client, server, .. }, None) = (&m.place, &origin.git) {
+        if let (Some(Holder::McpServer { client, server, .. }), None) = (&m.place, &origin.git) {
             let agent = Key::uri(&format!("mcp://{path}#{server}"));
             let mut ap = Map::new();
             ap.insert("client".into(), json!(client));

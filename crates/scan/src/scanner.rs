@@ -111,6 +111,19 @@ impl Scanner {
                 });
             }
         }
+        // One secret, one match: where spans overlap, the rule listed first
+        // (the more specific one) keeps it and the generic one drops it.
+        out.sort_by_key(|m| (m.rule, m.start));
+        let mut kept: Vec<Match> = Vec::with_capacity(out.len());
+        for m in out {
+            let clash = kept
+                .iter()
+                .any(|k| k.rule != m.rule && k.start < m.end && m.start < k.end);
+            if !clash {
+                kept.push(m);
+            }
+        }
+        let mut out = kept;
         out.sort_by_key(|m| (m.start, m.rule));
         // Lines and columns in one pass over the input, in position order.
         let (mut line, mut line_start, mut at) = (1u64, 0usize, 0usize);
@@ -157,6 +170,15 @@ mod tests {
             !format!("{:?}", found[0]).contains(&token),
             "Debug shows only a preview"
         );
+    }
+
+    #[test]
+    fn a_secret_two_rules_match_is_reported_by_the_specific_one() {
+        let s = Scanner::builtin();
+        let secret = format!("abc8Q~{}", "Zq81LmNo4PvWx7Rt2Ys5Ku9Ab3CdE6fG");
+        let found = s.scan(format!("client_secret = \"{secret}\"").as_bytes());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(s.rule(found[0].rule).id, "azure-client-secret");
     }
 
     #[test]

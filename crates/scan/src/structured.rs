@@ -138,6 +138,30 @@ fn is_reference(v: &str) -> bool {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_'))
 }
 
+/// A value a template leaves for someone to fill in.
+fn is_placeholder(v: &str) -> bool {
+    let l = v.to_ascii_lowercase();
+    (l.starts_with('<') && l.ends_with('>'))
+        || [
+            "changeme",
+            "change-me",
+            "change_me",
+            "replace-me",
+            "replace_me",
+            "replaceme",
+            "your-",
+            "your_",
+            "example",
+            "xxxx",
+            "placeholder",
+            "dummy",
+            "redacted",
+            "todo",
+        ]
+        .iter()
+        .any(|w| l.contains(w))
+}
+
 /// JSONC to JSON: drops `//` and `/* */` comments and trailing commas, keeping
 /// every newline so line numbers still hold.
 pub fn strip_jsonc(text: &str) -> String {
@@ -270,6 +294,17 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
     }
     if file == "credentials" && (p.contains(".aws/") || text.contains("aws_access_key_id")) {
         return Some(aws_credentials(scanner, text));
+    }
+    if file == ".env" || file.starts_with(".env.") || file.ends_with(".env") {
+        return Some(dotenv(scanner, text));
+    }
+    if file.ends_with(".csv")
+        && text
+            .lines()
+            .next()
+            .is_some_and(|h| h.contains("Secret access key"))
+    {
+        return Some(aws_console_csv(scanner, text));
     }
     if p.ends_with(".docker/config.json") || (file == "config.json" && text.contains("\"auths\"")) {
         return docker_config(scanner, text);
@@ -566,6 +601,61 @@ fn npmrc(scanner: &Scanner, text: &str) -> Vec<StructuredMatch> {
     out
 }
 
+/// `.env` files: `KEY=value` (optionally `export KEY="value"`), each value
+/// scanned under its name, so an unquoted `SMTP_PASSWORD=…` is found too.
+fn dotenv(scanner: &Scanner, text: &str) -> Vec<StructuredMatch> {
+    let mut out = Vec::new();
+    for (line, key, v, column) in assignments(text) {
+        let key = key.strip_prefix("export ").unwrap_or(key).trim();
+        let v = v.trim_matches('\'');
+        if key.is_empty() || key.contains(' ') {
+            continue;
+        }
+        let holder = Holder::Config {
+            format: "dotenv",
+            section: String::new(),
+            field: key.to_string(),
+        };
+        value(scanner, (line, column), key, v, holder, &mut out);
+    }
+    out
+}
+
+/// The IAM console's access key download (`*_accessKeys.csv`, or
+/// `credentials.csv` with the console password): one key per row.
+fn aws_console_csv(scanner: &Scanner, text: &str) -> Vec<StructuredMatch> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .collect();
+    let mut out = Vec::new();
+    for (i, row) in lines.enumerate() {
+        let line = i as u64 + 2;
+        let mut column = 1u64;
+        for (name, v) in header.iter().zip(row.split(',')) {
+            let field = match *name {
+                "Access key ID" => Some("aws_access_key_id"),
+                "Secret access key" => Some("aws_secret_access_key"),
+                "Password" => Some("password"),
+                _ => None,
+            };
+            if let Some(field) = field {
+                let holder = Holder::Config {
+                    format: "aws_console_csv",
+                    section: format!("row {line}"),
+                    field: field.to_string(),
+                };
+                value(scanner, (line, column), field, v.trim(), holder, &mut out);
+            }
+            column += v.len() as u64 + 1;
+        }
+    }
+    out
+}
+
 /// `~/.aws/credentials`: per `[profile]`, the key id, secret and session token.
 fn aws_credentials(scanner: &Scanner, text: &str) -> Vec<StructuredMatch> {
     let mut out = Vec::new();
@@ -611,7 +701,7 @@ fn secrets_manager(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>
         .unwrap_or_default()
         .to_string();
     let secret = doc.get("SecretString")?.as_str()?;
-    let at = locate(text, "\"SecretString\"");
+    let at = locate(text, "SecretString");
     let holder = |key: &str| Holder::SecretsManager {
         arn: arn.clone(),
         name: name.clone(),
@@ -645,7 +735,7 @@ fn value(
     if found.is_empty() {
         // `Authorization: Bearer <token>` keeps only the token.
         let bare = v.strip_prefix("Bearer ").unwrap_or(v).trim();
-        if secret_name(name) && !is_reference(bare) && bare.len() >= 8 {
+        if secret_name(name) && !is_reference(bare) && !is_placeholder(bare) && bare.len() >= 8 {
             out.push(StructuredMatch {
                 holder,
                 rule: named_rule(name, bare).into(),
@@ -772,7 +862,7 @@ mod tests {
             matches!(&found[0].holder, Holder::Config { format: "docker_config", section, .. } if section == "https://index.docker.io/v1/")
         );
 
-        let tok = format!("npm_{}", "CustodyNpmrcExampleNotARealTok3nAbCdE");
+        let tok = format!("npm_{}", "Zq81LmNo4PvWx7Rt2Ys5Ku9Ab3CdE6fGh123");
         let npmrc = format!(
             "registry=https://registry.npmjs.org/
 //registry.npmjs.org/:_authToken={tok}
