@@ -164,6 +164,7 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
         scan::Options {
             git: true,
             quiet: cli.quiet,
+            ingest: true,
         },
     )?;
     store.ingest_all(batches, &mut |_| {})?;

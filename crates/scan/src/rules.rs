@@ -31,6 +31,12 @@ struct RuleSpec {
     #[serde(default)]
     identifier: bool,
     #[serde(default)]
+    window: Option<usize>,
+    #[serde(default)]
+    reject_pattern: Option<String>,
+    #[serde(default)]
+    reject_names: Vec<String>,
+    #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
     negative_examples: Vec<String>,
@@ -57,6 +63,16 @@ pub struct Rule {
     pub reject: Vec<String>,
     /// The match is an identifier (shown and stored), not secret material.
     pub identifier: bool,
+    /// When set, every match lies within this many bytes of one of the rule's
+    /// keyword occurrences, so the pattern runs only there, not over the whole
+    /// input (for rules whose keywords are common words).
+    pub window: Option<usize>,
+    /// Values this pattern matches are not secrets (identifiers, ARNs, paths).
+    pub reject_pattern: Option<regex::Regex>,
+    /// Lower-cased names (separators removed) that hold something other than a
+    /// credential: `NextToken`, `ClientToken`, `SecretId`. Compared with the
+    /// pattern's `name` group.
+    pub reject_names: Vec<String>,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
 }
@@ -74,8 +90,29 @@ impl Rule {
                 return false;
             }
         }
+        if self
+            .reject_pattern
+            .as_ref()
+            .is_some_and(|p| p.is_match(secret))
+        {
+            return false;
+        }
         let lower = secret.to_ascii_lowercase();
         !self.reject.iter().any(|r| lower.contains(r.as_str()))
+    }
+
+    /// Whether the name a value was assigned to (the pattern's `name` group)
+    /// can hold a credential.
+    pub fn accepts_name(&self, name: &str) -> bool {
+        if self.reject_names.is_empty() {
+            return true;
+        }
+        let n: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        !self.reject_names.iter().any(|r| n.contains(r.as_str()))
     }
 }
 
@@ -120,6 +157,12 @@ impl Rules {
                 ));
             }
             let regex = Regex::new(&r.pattern).map_err(|e| err(format!("pattern: {e}")))?;
+            let reject_pattern = match &r.reject_pattern {
+                Some(p) => {
+                    Some(regex::Regex::new(p).map_err(|e| err(format!("reject_pattern: {e}")))?)
+                }
+                None => None,
+            };
             let group = match regex.capture_names().position(|n| n == Some("secret")) {
                 Some(i) => i,
                 None if regex.captures_len() > 1 => 1,
@@ -135,6 +178,13 @@ impl Rules {
                 min_entropy: r.min_entropy,
                 reject: r.reject.iter().map(|s| s.to_ascii_lowercase()).collect(),
                 identifier: r.identifier,
+                window: r.window,
+                reject_pattern,
+                reject_names: r
+                    .reject_names
+                    .iter()
+                    .map(|s| s.to_ascii_lowercase().replace(['_', '-', '.'], ""))
+                    .collect(),
                 examples: r.examples,
                 negative_examples: r.negative_examples,
             });

@@ -25,6 +25,8 @@ pub struct Scanner {
     keywords: AhoCorasick,
     /// Keyword pattern index → the rules it enables.
     enables: Vec<Vec<usize>>,
+    /// Some rule runs in windows: every keyword hit must be seen.
+    windowed: bool,
 }
 
 impl Scanner {
@@ -43,16 +45,43 @@ impl Scanner {
                 }
             }
         }
+        // The pass reports non-overlapping leftmost matches (the fast, SIMD-
+        // prefiltered search). An occurrence it skips starts inside a reported
+        // match, so it overlaps that match; a keyword therefore enables the
+        // rules of every keyword that can overlap it (one inside the other, or
+        // one's end being the other's start), and no rule is missed.
+        let overlap = |a: &str, b: &str| {
+            a.contains(b)
+                || b.contains(a)
+                || (1..a.len().min(b.len())).any(|n| {
+                    b.get(..n).is_some_and(|p| a.ends_with(p))
+                        || a.get(..n).is_some_and(|p| b.ends_with(p))
+                })
+        };
+        let own = enables.clone();
+        for (i, a) in patterns.iter().enumerate() {
+            for (j, b) in patterns.iter().enumerate() {
+                if i != j && overlap(a, b) {
+                    for &r in &own[j] {
+                        if !enables[i].contains(&r) {
+                            enables[i].push(r);
+                        }
+                    }
+                }
+            }
+        }
         let keywords = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostFirst)
             .build(&patterns)
             // Literal keywords always build; an empty set builds an automaton that never matches.
             .expect("keywords are plain literals");
+        let windowed = rules.rules.iter().any(|r| r.window.is_some());
         Scanner {
             rules,
             keywords,
             enables,
+            windowed,
         }
     }
 
@@ -71,44 +100,66 @@ impl Scanner {
 
     /// Every secret in `input`, in order of position.
     pub fn scan(&self, input: &[u8]) -> Vec<Match> {
-        let n = self.rules.rules.len();
+        let rules = &self.rules.rules;
+        let n = rules.len();
         let mut enabled = vec![false; n];
+        // Windowed rules: the merged byte ranges around their keyword hits.
+        let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
         let mut left = n;
-        for m in self.keywords.find_overlapping_iter(input) {
+        for m in self.keywords.find_iter(input) {
             for &r in &self.enables[m.pattern().as_usize()] {
                 if !enabled[r] {
                     enabled[r] = true;
                     left -= 1;
                 }
+                if let Some(w) = rules[r].window {
+                    let (a, b) = (m.start().saturating_sub(w), (m.end() + w).min(input.len()));
+                    match windows[r].last_mut() {
+                        Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                        _ => windows[r].push((a, b)),
+                    }
+                }
             }
-            if left == 0 {
+            if left == 0 && !self.windowed {
                 break;
             }
         }
         let mut out = Vec::new();
-        for (i, rule) in self.rules.rules.iter().enumerate() {
+        for (i, rule) in rules.iter().enumerate() {
             if !enabled[i] {
                 continue;
             }
-            for caps in rule.regex.captures_iter(input) {
-                let Some(m) = caps.get(rule.group).or_else(|| caps.get(0)) else {
-                    continue;
-                };
-                let Ok(value) = std::str::from_utf8(m.as_bytes()) else {
-                    continue;
-                };
-                if !rule.accepts(value) {
-                    continue;
+            let whole = [(0, input.len())];
+            let ranges: &[(usize, usize)] = if rule.window.is_some() {
+                &windows[i]
+            } else {
+                &whole
+            };
+            for &(from, to) in ranges {
+                for caps in rule.regex.captures_iter(&input[from..to]) {
+                    let Some(m) = caps.get(rule.group).or_else(|| caps.get(0)) else {
+                        continue;
+                    };
+                    let Ok(value) = std::str::from_utf8(m.as_bytes()) else {
+                        continue;
+                    };
+                    if !rule.accepts(value) {
+                        continue;
+                    }
+                    let name = caps.name("name").map(|n| n.as_bytes());
+                    if name.is_some_and(|n| !rule.accepts_name(&String::from_utf8_lossy(n))) {
+                        continue;
+                    }
+                    out.push(Match {
+                        rule: i,
+                        start: from + m.start(),
+                        end: from + m.end(),
+                        line: 0,
+                        column: 0,
+                        secret: Secret::new(value),
+                        identifier: rule.identifier.then(|| value.to_string()),
+                    });
                 }
-                out.push(Match {
-                    rule: i,
-                    start: m.start(),
-                    end: m.end(),
-                    line: 0,
-                    column: 0,
-                    secret: Secret::new(value),
-                    identifier: rule.identifier.then(|| value.to_string()),
-                });
             }
         }
         // One secret, one match: where spans overlap, the rule listed first
@@ -179,6 +230,30 @@ mod tests {
         let found = s.scan(format!("client_secret = \"{secret}\"").as_bytes());
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(s.rule(found[0].rule).id, "azure-client-secret");
+    }
+
+    #[test]
+    fn keywords_hidden_inside_another_still_enable_their_rules() {
+        let rules = Rules::parse(
+            r#"
+[[rule]]
+id = "a"
+name = "a"
+pattern = 'aws_secret=(?P<secret>[0-9]{8})'
+keywords = ["aws_secret"]
+[[rule]]
+id = "b"
+name = "b"
+pattern = 'secret_access_key=(?P<secret>[a-z]{8})'
+keywords = ["secret_access_key"]
+"#,
+        )
+        .unwrap();
+        let s = Scanner::new(rules);
+        // The leftmost keyword is `aws_secret`; `secret_access_key` overlaps it.
+        let found = s.scan(b"aws_secret_access_key=abcdefgh");
+        assert_eq!(found.len(), 1);
+        assert_eq!(s.rule(found[0].rule).id, "b");
     }
 
     #[test]

@@ -168,6 +168,21 @@ case("services/mailer/.env",
 case("k8s/external-secrets/db.yaml",
      "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nspec:\n  data:\n    - secretKey: password\n      remoteRef:\n        key: prod/payments/db-credentials-v2\n",
      [], "a reference to a vault path")
+# Shapes from AWS API examples and SDK data, where the generic rule used to fire.
+case("awscli/examples/ssm/list-documents.rst",
+     'Output::\n\n    {\n        "NextToken": "eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAyfQ=="\n    }\n',
+     [], "a pagination token")
+case("botocore/data/ec2/examples-1.json",
+     '{"input": {"ClientToken": "%s-%s-4%s-a%s-%s", "LockToken": "%s"}}\n' % (
+         rnd(8, "0123456789abcdef"), rnd(4, "0123456789abcdef"), rnd(3, "0123456789abcdef"),
+         rnd(3, "0123456789abcdef"), rnd(12, "0123456789abcdef"), rnd(32, "0123456789abcdef")),
+     [], "idempotency and lock tokens")
+case("botocore/data/dynamodb/paginators-1.json",
+     '{"pagination": {"ListTables": {"input_token": "ExclusiveStartTableName", "output_token": "LastEvaluatedTableName", "limit_key": "Limit"}}}\n',
+     [], "paginator token names")
+case("samtranslator/policies.json",
+     '{"IAMUserChangePassword": "arn:aws:iam::aws:policy/IAMUserChangePassword", "secret": "prod/payments/db"}\n',
+     [], "ARN and secret path values")
 case("services/mailer/.env.example", "SMTP_PASSWORD=<smtp password>\nAPI_TOKEN=replace-me\n", [], "dotenv template")
 case("docs/aws.md",
      "Example:\n\n    aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n    aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
