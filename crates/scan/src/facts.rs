@@ -28,6 +28,7 @@ pub fn kind_of(rule: &str) -> &'static str {
         "anthropic-api-key" => "anthropic_api_key",
         "google-api-key" => "google_api_key",
         "private-key" => "private_key",
+        "gcp-service-account-key" => "gcp_service_account_key",
         "azure-storage-connection-string" => "azure_storage_key",
         "azure-client-secret" => "azure_client_secret",
         "jwt" => "jwt",
@@ -173,7 +174,15 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
         let rule = m.rule.as_str();
         let kind = kind_of(rule);
         let fingerprint = Key::fingerprint(&fp.fingerprint(&m.secret));
-        let (primary, keys) = if let Some(id) = &m.identifier {
+        let (primary, keys) = if let Some(Holder::GcpKey { key_id, .. }) = m
+            .place
+            .as_ref()
+            .filter(|_| rule == "gcp-service-account-key")
+        {
+            // Google's key id is the credential's own name, as in GCP IAM.
+            let id = Key::other("gcp-sa-key", key_id);
+            (id.clone(), vec![id, fingerprint])
+        } else if let Some(id) = &m.identifier {
             let id = Key::aws_access_key(id);
             (id.clone(), vec![id])
         } else if rule == "aws-secret-access-key" {
@@ -204,6 +213,35 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
             props.insert("secret_preview".into(), json!(preview));
         }
         let at = Provenance::at(Location::LineCol(m.line, m.column));
+        // A service-account key file says which account it authenticates as.
+        if let Some(Holder::GcpKey {
+            client_email,
+            project_id,
+            ..
+        }) = &m.place
+        {
+            props.insert("service_account".into(), json!(client_email));
+            props.insert("project_id".into(), json!(project_id));
+            let sa = Key::email(client_email);
+            let mut pp = Map::new();
+            pp.insert("project_id".into(), json!(project_id));
+            out.push(Fact::Node(NodeFact {
+                label: Label::Principal,
+                kind: "gcp_service_account".into(),
+                system: "gcp".into(),
+                keys: vec![sa.clone()],
+                name: Some(client_email.clone()),
+                props: pp,
+                prov: at.clone(),
+            }));
+            out.push(Fact::Edge(EdgeFact {
+                kind: EdgeKind::AuthenticatesAs,
+                from: Endpoint::new(Label::Credential, primary.clone()),
+                to: Endpoint::new(Label::Principal, sa),
+                props: Map::new(),
+                prov: at.clone(),
+            }));
+        }
         out.push(Fact::Node(NodeFact {
             label: Label::Credential,
             kind: kind.into(),
@@ -270,6 +308,12 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
                 *format,
                 format!("{path}:{}", m.line),
                 format!("{format} [{section}] {field} ({path}:{})", m.line),
+            ),
+            Some(Holder::GcpKey { client_email, .. }) => (
+                location_uri(path, m.line),
+                "gcp_key_file",
+                format!("{path}:{}", m.line),
+                format!("service-account key of {client_email} ({path}:{})", m.line),
             ),
             Some(Holder::McpServer { server, field, .. }) => (
                 location_uri(path, m.line),

@@ -40,6 +40,13 @@ pub enum Holder {
         section: String,
         field: String,
     },
+    /// A Google Cloud service-account key file (`gcloud iam service-accounts
+    /// keys create`): the key's id and the account it authenticates as.
+    GcpKey {
+        key_id: String,
+        client_email: String,
+        project_id: String,
+    },
     /// An AWS Secrets Manager secret's value (`get-secret-value`): the JSON
     /// key inside `SecretString`, empty for a plain string.
     SecretsManager {
@@ -60,6 +67,7 @@ impl Holder {
             Holder::McpServer { server, .. } => format!("mcp:{server}"),
             Holder::Terraform { address, .. } => format!("tf:{address}"),
             Holder::SecretsManager { arn, .. } => format!("sm:{arn}"),
+            Holder::GcpKey { key_id, .. } => format!("gcp-key:{key_id}"),
             Holder::Config {
                 format, section, ..
             } => format!("{format}:{section}"),
@@ -316,6 +324,11 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
     let client = mcp_client(path);
     if text.contains("\"terraform_version\"") && text.contains("\"resources\"") {
         return terraform(scanner, text);
+    }
+    if text.contains("\"service_account\"") && text.contains("\"private_key\"") {
+        if let Some(found) = gcp_key(text) {
+            return Some(found);
+        }
     }
     if text.contains("\"SecretString\"") && text.contains("arn:aws:secretsmanager:") {
         return secrets_manager(scanner, text);
@@ -688,6 +701,34 @@ fn aws_credentials(scanner: &Scanner, text: &str) -> Vec<StructuredMatch> {
     out
 }
 
+/// A Google Cloud service-account key file: `private_key` is the secret,
+/// `private_key_id` the key's id in IAM, `client_email` its service account.
+fn gcp_key(text: &str) -> Option<Vec<StructuredMatch>> {
+    let doc: Value = serde_json::from_str(text).ok()?;
+    let field = |k: &str| doc.get(k).and_then(Value::as_str);
+    if field("type") != Some("service_account") {
+        return None;
+    }
+    let key = field("private_key")?;
+    if !key.contains("PRIVATE KEY") {
+        return Some(Vec::new());
+    }
+    let (line, column) = locate(text, key);
+    Some(vec![StructuredMatch {
+        holder: Holder::GcpKey {
+            key_id: field("private_key_id").unwrap_or_default().to_string(),
+            client_email: field("client_email").unwrap_or_default().to_string(),
+            project_id: field("project_id").unwrap_or_default().to_string(),
+        },
+        rule: "gcp-service-account-key".into(),
+        rule_index: None,
+        line,
+        column,
+        secret: Secret::new(key),
+        identifier: None,
+    }])
+}
+
 /// `aws secretsmanager get-secret-value` output: `SecretString` is a JSON
 /// object of named values (each scanned under its name, so an
 /// `AWS_SECRET_ACCESS_KEY` pairs with the `AWS_ACCESS_KEY_ID` beside it) or
@@ -894,6 +935,28 @@ aws_access_key_id=ASIAY34FZKBOKMUTVV7A
         // Secret and id share the profile, however far apart they are.
         assert_eq!(found[0].holder.group(), found[1].holder.group());
         assert_ne!(found[1].holder.group(), found[2].holder.group());
+    }
+
+    #[test]
+    fn a_gcp_service_account_key_file_names_its_key_and_account() {
+        let s = Scanner::builtin();
+        let body = format!("MIIEvgIBADANBgkqhkiG9w0BAQEFAASC{}", "BKgwggSkAgEAAoIBAQC7");
+        let doc = serde_json::json!({
+            "type": "service_account", "project_id": "payments-prod",
+            "private_key_id": "3f7c2d9e8b1a4c6d5e0f9a8b7c6d5e4f3a2b1c0d",
+            "private_key": format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"),
+            "client_email": "exporter@payments-prod.iam.gserviceaccount.com",
+            "client_id": "104958371029384756102", "token_uri": "https://oauth2.googleapis.com/token"
+        });
+        let text = serde_json::to_string_pretty(&doc).unwrap();
+        let found = scan(&s, "keys/exporter.json", text.as_bytes()).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule, "gcp-service-account-key");
+        assert!(
+            matches!(&found[0].holder, Holder::GcpKey { key_id, client_email, .. }
+            if key_id.starts_with("3f7c") && client_email.starts_with("exporter@"))
+        );
+        assert_eq!(found[0].line, 4);
     }
 
     #[test]

@@ -164,6 +164,14 @@ case("services/mailer/.env",
      f"SMTP_HOST=smtp.corp.example\nSMTP_PASSWORD={rnd(16)}\nSENTRY_DSN=\n",
      ["named-secret-value@2"], "unquoted dotenv password")
 
+sa = "export-bot@payments-prod.iam.gserviceaccount.com"
+case("ops/keys/payments-prod-3f7c2d.json",
+     json.dumps({"type": "service_account", "project_id": "payments-prod", "private_key_id": rnd(40, "0123456789abcdef"),
+                 "private_key": pem("") + "\n", "client_email": sa, "client_id": rnd(21, string.digits),
+                 "auth_uri": "https://accounts.google.com/o/oauth2/auth", "token_uri": "https://oauth2.googleapis.com/token"},
+                indent=2) + "\n",
+     ["gcp-service-account-key@5"], "Google Cloud service-account key file")
+
 # ---- look-alikes that are not secrets -------------------------------------
 case("k8s/external-secrets/db.yaml",
      "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nspec:\n  data:\n    - secretKey: password\n      remoteRef:\n        key: prod/payments/db-credentials-v2\n",
