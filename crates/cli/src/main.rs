@@ -39,8 +39,12 @@ pub struct Cli {
     /// The database (SQLite). Default: $CUSTODY_HOME/custody.db, or custody.db in the user's data directory.
     #[arg(long, global = true, env = "CUSTODY_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Output format. `json` is a stable, documented contract (docs/CLI.md).
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    /// Output format. `json` is a stable, documented contract (docs/CLI.md);
+    /// `sarif` (SARIF 2.1.0) is for `scan` only.
+    #[arg(long = "format", global = true, value_enum, default_value_t = FormatArg::Table)]
+    format_arg: FormatArg,
+    /// The format every command but `scan --format sarif` prints.
+    #[arg(skip = OutputFormat::Table)]
     pub format: OutputFormat,
     /// No progress bars or notes on stderr.
     #[arg(long, short, global = true)]
@@ -50,6 +54,13 @@ pub struct Cli {
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    Table,
+    Json,
+    Sarif,
 }
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
@@ -74,7 +85,7 @@ pub enum Command {
     Stats,
     /// The ingests so far, with what each changed.
     Snapshots,
-    /// Find secrets in files (never shown or stored: fingerprints and previews); `--ingest` adds them to the graph.
+    /// Find secrets in files and git history (never shown or stored: fingerprints and previews); `--ingest` adds them to the graph.
     Scan(scan::ScanArgs),
     /// Risky permissions in every policy of IAM authorization-details files (no database needed).
     AuditPolicies(audit::AuditArgs),
@@ -91,8 +102,20 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
+    cli.format = match (cli.format_arg, &mut cli.command) {
+        (FormatArg::Table, _) => OutputFormat::Table,
+        (FormatArg::Json, _) => OutputFormat::Json,
+        (FormatArg::Sarif, Command::Scan(a)) => {
+            a.sarif = true;
+            OutputFormat::Table
+        }
+        (FormatArg::Sarif, _) => {
+            eprintln!("error: `--format sarif` is for `custody scan` only; use table or json");
+            return ExitCode::from(2);
+        }
+    };
     let result = match &cli.command {
         Command::Demo(a) => demo::demo(&cli, a),
         Command::Synth(a) => demo::synth(&cli, a),

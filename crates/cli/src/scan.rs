@@ -33,7 +33,8 @@ pub struct ScanArgs {
     /// matches), each place a location.
     #[arg(long)]
     pub ingest: bool,
-    /// Print SARIF 2.1.0 (for code-scanning tools) instead of a table or JSON.
+    /// Print SARIF 2.1.0 (for code-scanning tools) instead of a table or JSON;
+    /// the same as `--format sarif`.
     #[arg(long)]
     pub sarif: bool,
     /// Also scan the history of every git repository in PATH (a work tree's

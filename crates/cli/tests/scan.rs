@@ -220,3 +220,22 @@ fn the_planted_key_is_one_credential_with_six_surfaces() {
     // The documentation's example key in the repository's test fixtures is not a finding.
     assert!(!scanned.to_string().contains("EXAMPLE"));
 }
+
+#[test]
+fn format_sarif_is_the_scan_sarif_flag_and_only_for_scan() {
+    let env = Env::new();
+    let token = format!("ghp_{}{}", "CustodyExampleNotARealToken001", "1VcBGt");
+    env.write("repo/ci.sh", format!("export GH={token}\n").as_bytes());
+    let repo = env.path("repo");
+    let repo = repo.to_str().unwrap();
+    let a = env.run(&["--format", "sarif", "scan", repo]).ok();
+    let b = env.run(&["scan", "--sarif", repo]).ok();
+    assert_eq!(a.json()["version"], "2.1.0");
+    assert_eq!(
+        a.json()["runs"][0]["results"],
+        b.json()["runs"][0]["results"]
+    );
+    let r = env.run(&["--format", "sarif", "stats"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("for `custody scan` only"), "{}", r.stderr);
+}
