@@ -68,6 +68,21 @@ struct Scanned {
     bytes: u64,
 }
 
+impl Scanned {
+    /// A file or blob read with nothing found (yet).
+    fn nothing(path: String) -> Scanned {
+        Scanned {
+            path,
+            repository: None,
+            commit: None,
+            findings: Vec::new(),
+            batch: None,
+            error: None,
+            bytes: 0,
+        }
+    }
+}
+
 fn scan_file(
     scanner: &Scanner,
     fp: &custody_model::Fingerprinter,
@@ -77,18 +92,13 @@ fn scan_file(
 ) -> Scanned {
     let path = c.path.display().to_string();
     let fail = |message: String| Scanned {
-        path: path.clone(),
-        repository: None,
-        commit: None,
-        findings: Vec::new(),
-        batch: None,
         error: Some(InputError::new(
             "secret-scan",
             &path,
             Location::File,
             message,
         )),
-        bytes: 0,
+        ..Scanned::nothing(path.clone())
     };
     match std::fs::metadata(&c.path) {
         Ok(m) if m.len() > MAX_FILE => {
@@ -112,15 +122,7 @@ fn scan_file(
     let bytes: &[u8] = buf;
     // Binary files (a NUL byte early on) are not text a secret is pasted into.
     if is_binary(bytes) {
-        return Scanned {
-            path,
-            repository: None,
-            commit: None,
-            findings: Vec::new(),
-            batch: None,
-            error: None,
-            bytes: 0,
-        };
+        return Scanned::nothing(path);
     }
     let found = scan_found(scanner, &path, bytes);
     let origin = Origin::file(&path);
@@ -137,13 +139,10 @@ fn scan_file(
         errors: Vec::new(),
     };
     Scanned {
-        path,
-        repository: None,
-        commit: None,
         findings,
         batch: Some(batch),
-        error: None,
         bytes: bytes.len() as u64,
+        ..Scanned::nothing(path)
     }
 }
 
@@ -186,13 +185,9 @@ fn scan_blob(
     };
     let shown = origin.display();
     let mut out = Scanned {
-        path: blob.path.clone(),
         repository: Some(history.name.clone()),
         commit: Some(blob.commit.id.clone()),
-        findings: Vec::new(),
-        batch: None,
-        error: None,
-        bytes: 0,
+        ..Scanned::nothing(blob.path.clone())
     };
     let bytes = match reader.read(blob, MAX_FILE) {
         Ok(b) => b,
