@@ -16,6 +16,7 @@ mod demo;
 mod ingest;
 mod output;
 mod paths;
+mod query;
 mod scan;
 mod show;
 mod simple;
@@ -91,6 +92,8 @@ pub enum Command {
     AuditPolicies(audit::AuditArgs),
     /// What a credential, principal or workload can reach in AWS, ranked, with the path that grants it.
     BlastRadius(blast::BlastArgs),
+    /// Ask the graph anything: a read-only openCypher subset (MATCH … WHERE … RETURN).
+    Query(query::QueryArgs),
     /// Measure synthesis and ingest at given sizes (time, throughput, peak memory).
     Bench(bench::BenchArgs),
 }
@@ -127,6 +130,7 @@ fn main() -> ExitCode {
         Command::BlastRadius(a) => blast::run(&cli, a),
         Command::AuditPolicies(a) => audit::run(&cli, a),
         Command::Scan(a) => scan::run(&cli, a),
+        Command::Query(a) => query::run(&cli, a),
         Command::Bench(a) => bench::run(&cli, a),
     };
     match result {

@@ -1,0 +1,100 @@
+//! `custody query 'MATCH …'`: the read-only Cypher subset (custody-query) over
+//! the stored graph, as a table or JSON.
+
+use crate::{output, paths, Cli, OutputFormat};
+use anyhow::{Context, Result};
+use clap::Args;
+use custody_query::{Limits, StoreGraph};
+use serde_json::{Map, Value};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct QueryArgs {
+    /// The query, e.g. "MATCH (k:Credential)-[:STORED_IN]->(l) RETURN k.key, count(l) AS places
+    /// ORDER BY places DESC LIMIT 10" (docs/QUERY.md). Read-only: writing clauses are refused.
+    #[arg(value_name = "QUERY")]
+    pub query: String,
+    /// A parameter, `name=value` (used as `$name`); the value is JSON if it parses
+    /// as JSON (`n=3`, `xs=["a","b"]`), else a string.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Stop after this many seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+    /// At most this many result rows (more is an error: add LIMIT).
+    #[arg(long, default_value_t = 10_000)]
+    pub max_rows: usize,
+    /// Let a pattern with no key, label or bound variable scan every node.
+    #[arg(long)]
+    pub allow_full_scan: bool,
+}
+
+fn params(list: &[String]) -> Result<Map<String, Value>> {
+    let mut out = Map::new();
+    for p in list {
+        let (k, v) = p
+            .split_once('=')
+            .with_context(|| format!("--param {p}: expected NAME=VALUE"))?;
+        let v = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
+        out.insert(k.trim_start_matches('$').to_string(), v);
+    }
+    Ok(out)
+}
+
+/// A value in a table cell: nodes as `Label kind key`, relationships by type.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Object(o) if o.contains_key("label") && o.contains_key("key") => format!(
+            "{} {} {}",
+            o["label"].as_str().unwrap_or_default(),
+            o["kind"].as_str().unwrap_or_default(),
+            o["key"].as_str().unwrap_or_default()
+        ),
+        Value::Object(o) if o.contains_key("type") && o.contains_key("from") => {
+            format!("[:{}]", o["type"].as_str().unwrap_or_default())
+        }
+        Value::Array(xs) => format!("[{}]", xs.iter().map(cell).collect::<Vec<_>>().join(", ")),
+        other => output::cell(other),
+    }
+}
+
+pub fn run(cli: &Cli, a: &QueryArgs) -> Result<ExitCode> {
+    let store = paths::open_existing(cli)?;
+    let graph = StoreGraph::new(&store);
+    let limits = Limits {
+        timeout: Duration::from_secs_f64(a.timeout.max(0.001)),
+        max_rows: a.max_rows,
+        allow_full_scan: a.allow_full_scan,
+        ..Limits::default()
+    };
+    let started = Instant::now();
+    let result = match custody_query::run(&graph, &a.query, &params(&a.params)?, limits) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match cli.format {
+        OutputFormat::Json => output::json(&serde_json::json!({
+            "columns": result.columns, "rows": result.rows, "milliseconds": ms,
+        }))?,
+        OutputFormat::Table => {
+            let headers: Vec<&str> = result.columns.iter().map(String::as_str).collect();
+            let rows: Vec<Vec<String>> = result
+                .rows
+                .iter()
+                .map(|r| r.iter().map(cell).collect())
+                .collect();
+            if !rows.is_empty() {
+                output::table(&headers, &rows);
+            }
+            if !cli.quiet {
+                eprintln!("{} row(s) in {ms:.1} ms", rows.len());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
