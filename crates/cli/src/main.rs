@@ -94,6 +94,8 @@ pub enum Command {
     BlastRadius(blast::BlastArgs),
     /// Ask the graph anything: a read-only openCypher subset (MATCH … WHERE … RETURN).
     Query(query::QueryArgs),
+    /// The questions asked most, by name (`custody ask` lists them).
+    Ask(query::AskArgs),
     /// Measure synthesis and ingest at given sizes (time, throughput, peak memory).
     Bench(bench::BenchArgs),
 }
@@ -131,6 +133,7 @@ fn main() -> ExitCode {
         Command::AuditPolicies(a) => audit::run(&cli, a),
         Command::Scan(a) => scan::run(&cli, a),
         Command::Query(a) => query::run(&cli, a),
+        Command::Ask(a) => query::ask(&cli, a),
         Command::Bench(a) => bench::run(&cli, a),
     };
     match result {

@@ -59,17 +59,82 @@ fn cell(v: &Value) -> String {
     }
 }
 
+#[derive(Args)]
+pub struct AskArgs {
+    /// The saved question (omit to list them).
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// A parameter the question takes, `name=value`.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Print the question's query instead of running it.
+    #[arg(long)]
+    pub show: bool,
+}
+
+pub fn ask(cli: &Cli, a: &AskArgs) -> Result<ExitCode> {
+    use custody_query::saved::{find, SAVED};
+    let Some(name) = &a.name else {
+        let rows: Vec<Vec<String>> = SAVED
+            .iter()
+            .map(|s| {
+                let params: Vec<String> =
+                    s.params.iter().map(|(p, _, _)| format!("{p}=…")).collect();
+                vec![s.name.to_string(), s.question.to_string(), params.join(" ")]
+            })
+            .collect();
+        output::table(&["NAME", "QUESTION", "PARAMETERS"], &rows);
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Some(saved) = find(name) else {
+        let names: Vec<&str> = SAVED.iter().map(|s| s.name).collect();
+        anyhow::bail!(
+            "no saved question `{name}`; there are: {}",
+            names.join(", ")
+        );
+    };
+    if a.show {
+        println!("{}", saved.text);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut given = params(&a.params)?;
+    for (p, meaning, default) in saved.params {
+        if !given.contains_key(*p) {
+            match default {
+                Some(d) => {
+                    let value = match d.strip_prefix('-').and_then(|x| x.strip_suffix('d')) {
+                        Some(days) => {
+                            let days: i64 = days.parse().unwrap_or(90);
+                            (chrono::Utc::now() - chrono::Duration::days(days))
+                                .format("%Y-%m-%d")
+                                .to_string()
+                        }
+                        None => d.to_string(),
+                    };
+                    given.insert(p.to_string(), Value::String(value));
+                }
+                None => anyhow::bail!("`{name}` needs --param {p}=… ({meaning})"),
+            }
+        }
+    }
+    execute(cli, saved.text, given, Limits::default())
+}
+
 pub fn run(cli: &Cli, a: &QueryArgs) -> Result<ExitCode> {
-    let store = paths::open_existing(cli)?;
-    let graph = StoreGraph::new(&store);
     let limits = Limits {
         timeout: Duration::from_secs_f64(a.timeout.max(0.001)),
         max_rows: a.max_rows,
         allow_full_scan: a.allow_full_scan,
         ..Limits::default()
     };
+    execute(cli, &a.query, params(&a.params)?, limits)
+}
+
+fn execute(cli: &Cli, text: &str, params: Map<String, Value>, limits: Limits) -> Result<ExitCode> {
+    let store = paths::open_existing(cli)?;
+    let graph = StoreGraph::new(&store);
     let started = Instant::now();
-    let result = match custody_query::run(&graph, &a.query, &params(&a.params)?, limits) {
+    let result = match custody_query::run(&graph, text, &params, limits) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

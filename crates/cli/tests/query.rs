@@ -52,6 +52,25 @@ fn query_answers_from_the_stored_graph_and_refuses_writes() {
         .ok();
     assert!(t.stdout.contains("Active"), "{}", t.stdout);
 
+    // Saved questions: listed, answered, and their parameters required.
+    assert!(env
+        .run(&["ask"])
+        .ok()
+        .stdout
+        .contains("leavers-active-keys"));
+    let leavers = env
+        .run(&["--format", "json", "ask", "leavers-active-keys"])
+        .ok()
+        .json();
+    assert!(leavers["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r[0] == format!("email:{owner}")));
+    let r = env.run(&["ask", "surfaces"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--param credential="), "{}", r.stderr);
+
     // Errors: located syntax errors, writes refused, unbounded scans refused.
     for (q, says) in [
         ("MATCH (k:Credential RETURN k", "line 1, column 21"),

@@ -15,6 +15,7 @@
 
 mod exec;
 mod parse;
+pub mod saved;
 
 pub use exec::Rel as EdgeData;
 pub use parse::{parse, Query};

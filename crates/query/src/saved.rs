@@ -1,0 +1,102 @@
+//! Saved queries: the questions custody is asked most, by name
+//! (`custody ask NAME`). Each is plain query text over the same language, so
+//! `custody ask --show NAME` prints it to adapt.
+
+/// A named question and the query that answers it.
+pub struct Saved {
+    pub name: &'static str,
+    pub question: &'static str,
+    /// Parameters: name, meaning, default (`None`: required; `-90d`: the date
+    /// that many days before today).
+    pub params: &'static [(&'static str, &'static str, Option<&'static str>)],
+    pub text: &'static str,
+}
+
+/// Location kinds that are not a secrets manager or vault.
+pub const OUTSIDE_VAULTS: &str = "['file', 'git_blob', 'mcp_config', 'k8s_secret', 'terraform_state', 'dotenv', 'aws_credentials', 'aws_console_csv', 'docker_config', 'npmrc', 'gcp_key_file', 'github_actions_secret']";
+
+pub const SAVED: &[Saved] = &[
+    Saved {
+        name: "outside-vaults",
+        question: "Which credentials are stored outside a vault, and where?",
+        params: &[],
+        text: "MATCH (k:Credential)-[:STORED_IN]->(l:Location)
+               WHERE l.kind IN ['file', 'git_blob', 'mcp_config', 'k8s_secret', 'terraform_state', 'dotenv', 'aws_credentials', 'aws_console_csv', 'docker_config', 'npmrc', 'gcp_key_file', 'github_actions_secret']
+               RETURN k.key AS credential, k.kind AS kind, k.status AS status,
+                      collect(DISTINCT l.kind) AS surfaces, count(DISTINCT l) AS places
+               ORDER BY places DESC, credential LIMIT 500",
+    },
+    Saved {
+        name: "leavers-active-keys",
+        question: "Which people have left while credentials of identities they own are still active?",
+        params: &[],
+        text: "MATCH (k:Credential)-[:AUTHENTICATES_AS]->(p:Principal)-[:OWNED_BY]->(h:Human)
+               WHERE h.employment_status = 'terminated' AND k.status = 'Active'
+               OPTIONAL MATCH (h)-[:REPORTS_TO]->(m:Human)
+               RETURN h.key AS owner, h.termination_date AS left, m.key AS manager,
+                      count(DISTINCT k) AS active_credentials, collect(DISTINCT p.key) AS principals
+               ORDER BY active_credentials DESC, owner LIMIT 500",
+    },
+    Saved {
+        name: "owned-by",
+        question: "What does this person own (identities, and the credentials that authenticate as them)?",
+        params: &[("person", "the person's key, e.g. email:ana@corp.example", None)],
+        text: "MATCH (h:Human)<-[:OWNED_BY]-(p)
+               WHERE h.key = $person
+               OPTIONAL MATCH (k:Credential)-[:AUTHENTICATES_AS]->(p)
+               RETURN p.key AS identity, p.kind AS kind, collect(DISTINCT k.key) AS credentials
+               ORDER BY identity",
+    },
+    Saved {
+        name: "surfaces",
+        question: "Where does this credential live?",
+        params: &[("credential", "the credential's key, e.g. aws-access-key:AKIA…", None)],
+        text: "MATCH (k:Credential)-[s:STORED_IN]->(l:Location)
+               WHERE k.key = $credential
+               RETURN l.kind AS surface, l.key AS place, s.rule AS found_by, s.confidence AS confidence
+               ORDER BY surface, place",
+    },
+    Saved {
+        name: "agents",
+        question: "Which AI agents and MCP servers hold credentials, and what do those authenticate as?",
+        params: &[],
+        text: "MATCH (a:Agent)-[:HOLDS]->(k:Credential)
+               OPTIONAL MATCH (k)-[:AUTHENTICATES_AS]->(p:Principal)
+               RETURN a.key AS agent, a.client AS client, collect(DISTINCT k.key) AS credentials,
+                      collect(DISTINCT p.key) AS principals
+               ORDER BY agent LIMIT 500",
+    },
+    Saved {
+        name: "stale-keys",
+        question: "Which active access keys have not been used since a date (or never)?",
+        params: &[("before", "an ISO date (default: 90 days ago)", Some("-90d"))],
+        text: "MATCH (k:aws_access_key)-[:AUTHENTICATES_AS]->(p:Principal)
+               WHERE k.status = 'Active' AND (k.last_used IS NULL OR k.last_used < $before)
+               OPTIONAL MATCH (p)-[:OWNED_BY]->(h:Human)
+               RETURN k.key AS credential, k.created AS created, k.last_used AS last_used,
+                      p.key AS principal, h.key AS owner
+               ORDER BY last_used, credential LIMIT 1000",
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Saved> {
+    SAVED.iter().find(|s| s.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_saved_query_parses_and_declares_its_parameters() {
+        for s in SAVED {
+            crate::parse(s.text).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+            for (p, _, _) in s.params {
+                assert!(s.text.contains(&format!("${p}")), "{}: ${p} unused", s.name);
+            }
+        }
+        assert!(SAVED[0]
+            .text
+            .contains(OUTSIDE_VAULTS.trim_matches(['[', ']'])));
+    }
+}
