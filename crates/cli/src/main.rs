@@ -14,6 +14,7 @@ mod bench;
 mod blast;
 mod demo;
 mod ingest;
+mod mcp;
 mod output;
 mod paths;
 mod query;
@@ -96,6 +97,8 @@ pub enum Command {
     Query(query::QueryArgs),
     /// The questions asked most, by name (`custody ask` lists them).
     Ask(query::AskArgs),
+    /// A Model Context Protocol server on stdio, for AI assistants (read-only).
+    Mcp(mcp::McpArgs),
     /// Measure synthesis and ingest at given sizes (time, throughput, peak memory).
     Bench(bench::BenchArgs),
 }
@@ -134,6 +137,7 @@ fn main() -> ExitCode {
         Command::Scan(a) => scan::run(&cli, a),
         Command::Query(a) => query::run(&cli, a),
         Command::Ask(a) => query::ask(&cli, a),
+        Command::Mcp(a) => mcp::run(&cli, a),
         Command::Bench(a) => bench::run(&cli, a),
     };
     match result {

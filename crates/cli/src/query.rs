@@ -72,6 +72,19 @@ pub struct AskArgs {
     pub show: bool,
 }
 
+/// A saved question's default: `-90d` is the date 90 days before today.
+pub fn default_value(d: &str) -> String {
+    match d.strip_prefix('-').and_then(|x| x.strip_suffix('d')) {
+        Some(days) => {
+            let days: i64 = days.parse().unwrap_or(90);
+            (chrono::Utc::now() - chrono::Duration::days(days))
+                .format("%Y-%m-%d")
+                .to_string()
+        }
+        None => d.to_string(),
+    }
+}
+
 pub fn ask(cli: &Cli, a: &AskArgs) -> Result<ExitCode> {
     use custody_query::saved::{find, SAVED};
     let Some(name) = &a.name else {
@@ -102,16 +115,7 @@ pub fn ask(cli: &Cli, a: &AskArgs) -> Result<ExitCode> {
         if !given.contains_key(*p) {
             match default {
                 Some(d) => {
-                    let value = match d.strip_prefix('-').and_then(|x| x.strip_suffix('d')) {
-                        Some(days) => {
-                            let days: i64 = days.parse().unwrap_or(90);
-                            (chrono::Utc::now() - chrono::Duration::days(days))
-                                .format("%Y-%m-%d")
-                                .to_string()
-                        }
-                        None => d.to_string(),
-                    };
-                    given.insert(p.to_string(), Value::String(value));
+                    given.insert(p.to_string(), Value::String(default_value(d)));
                 }
                 None => anyhow::bail!("`{name}` needs --param {p}=… ({meaning})"),
             }

@@ -1,0 +1,46 @@
+"""Drives `custody mcp` with the official Python MCP SDK, as an AI assistant's
+client would: initialise, list tools, call them. Prints one JSON object.
+
+Usage: client.py CUSTODY_BINARY DB ACCESS_KEY_ID
+"""
+import asyncio
+import json
+import os
+import sys
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+
+def body(result):
+    return json.loads(result.content[0].text)
+
+
+async def main(binary, db, key):
+    # The server inherits this environment (CUSTODY_HOME: the test's key folder).
+    server = StdioServerParameters(command=binary, args=["--db", db, "--quiet", "mcp"], env=dict(os.environ))
+    async with stdio_client(server) as (read, write):
+        async with ClientSession(read, write) as session:
+            init = await session.initialize()
+            tools = await session.list_tools()
+            blast = await session.call_tool("blast_radius", {"reference": key})
+            query = await session.call_tool("run_query", {
+                "query": "MATCH (k:Credential)-[:AUTHENTICATES_AS]->(p:Principal)-[:OWNED_BY]->(h:Human) "
+                         "WHERE k.key = $k RETURN p.key AS principal, h.key AS owner",
+                "params": {"k": "aws-access-key:" + key},
+            })
+            write_attempt = await session.call_tool("run_query", {"query": "MATCH (n:Credential) DETACH DELETE n"})
+            surfaces = await session.call_tool("ask", {"name": "surfaces", "params": {"credential": "aws-access-key:" + key}})
+            identity = await session.call_tool("get_identity", {"reference": key})
+            print(json.dumps({
+                "server": init.server_info.name,
+                "tools": sorted(t.name for t in tools.tools),
+                "blast_radius": body(blast),
+                "query": body(query),
+                "write": body(write_attempt),
+                "surfaces": body(surfaces),
+                "identity": body(identity),
+            }))
+
+
+asyncio.run(main(*sys.argv[1:]))
