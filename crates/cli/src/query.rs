@@ -70,6 +70,115 @@ pub struct AskArgs {
     /// Print the question's query instead of running it.
     #[arg(long)]
     pub show: bool,
+    /// Measure instead of answering: run every saved question (or NAME) N times,
+    /// plus N key lookups, and print p50/p99 latency.
+    #[arg(long, value_name = "N")]
+    pub measure: Option<usize>,
+}
+
+/// The p-th percentile (0–100) of sorted milliseconds.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Latency of saved questions and key lookups on the stored graph.
+fn measure(cli: &Cli, only: Option<&str>, n: usize) -> Result<ExitCode> {
+    use custody_query::saved::SAVED;
+    use custody_store::{ListFilter, Store};
+    let store = paths::open_existing(cli)?;
+    let n = n.max(1);
+    // Sample references for the questions that take one, and for key lookups.
+    let sample = |label: &str| -> Result<Vec<String>> {
+        let all = store.list(&ListFilter {
+            label: Some(label.into()),
+            limit: 0,
+            ..Default::default()
+        })?;
+        let step = (all.len() / n).max(1);
+        Ok(all
+            .iter()
+            .step_by(step)
+            .take(n)
+            .map(|b| b.key.clone())
+            .collect())
+    };
+    let credentials = sample("Credential")?;
+    let people = sample("Human")?;
+    let mut rows_out = Vec::new();
+    let mut json_rows = Vec::new();
+    let mut cases: Vec<(String, &str, Vec<Map<String, Value>>)> = Vec::new();
+    for s in SAVED.iter().filter(|s| only.is_none_or(|o| o == s.name)) {
+        let mut runs = Vec::new();
+        for i in 0..n {
+            let mut p = Map::new();
+            for (name, _, default) in s.params {
+                let v = match (*name, default) {
+                    ("credential", _) => credentials
+                        .get(i % credentials.len().max(1))
+                        .cloned()
+                        .unwrap_or_default(),
+                    ("person", _) => people
+                        .get(i % people.len().max(1))
+                        .cloned()
+                        .unwrap_or_default(),
+                    (_, Some(d)) => default_value(d),
+                    _ => String::new(),
+                };
+                p.insert(name.to_string(), Value::String(v));
+            }
+            runs.push(p);
+        }
+        cases.push((s.name.to_string(), s.text, runs));
+    }
+    if only.is_none() {
+        let runs = credentials
+            .iter()
+            .map(|k| {
+                let mut p = Map::new();
+                p.insert("k".into(), Value::String(k.clone()));
+                p
+            })
+            .collect();
+        cases.push((
+            "key lookup".into(),
+            "MATCH (n) WHERE n.key = $k RETURN n",
+            runs,
+        ));
+    }
+    for (name, text, runs) in cases {
+        let mut ms = Vec::with_capacity(runs.len());
+        let mut rows = 0;
+        for p in &runs {
+            // A fresh graph each time: no cache carried between questions.
+            let graph = StoreGraph::new(&store);
+            let t = Instant::now();
+            let r = custody_query::run(&graph, text, p, Limits::default())
+                .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            rows = rows.max(r.rows.len());
+        }
+        ms.sort_by(|a, b| a.total_cmp(b));
+        let (p50, p99) = (percentile(&ms, 50.0), percentile(&ms, 99.0));
+        rows_out.push(vec![
+            name.clone(),
+            ms.len().to_string(),
+            format!("{p50:.2}"),
+            format!("{p99:.2}"),
+            rows.to_string(),
+        ]);
+        json_rows.push(serde_json::json!({"question": name, "runs": ms.len(), "p50_ms": p50, "p99_ms": p99, "max_rows": rows}));
+    }
+    match cli.format {
+        OutputFormat::Json => output::json(&json_rows)?,
+        OutputFormat::Table => {
+            output::table(&["QUESTION", "RUNS", "P50 MS", "P99 MS", "ROWS"], &rows_out)
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A saved question's default: `-90d` is the date 90 days before today.
@@ -87,6 +196,9 @@ pub fn default_value(d: &str) -> String {
 
 pub fn ask(cli: &Cli, a: &AskArgs) -> Result<ExitCode> {
     use custody_query::saved::{find, SAVED};
+    if let Some(n) = a.measure {
+        return measure(cli, a.name.as_deref(), n);
+    }
     let Some(name) = &a.name else {
         let rows: Vec<Vec<String>> = SAVED
             .iter()

@@ -144,6 +144,42 @@ pub struct Exec<'g> {
     work: u64,
     /// When to look at the clock next.
     next_clock: u64,
+    /// The current MATCH's WHERE conjuncts with the variables each needs:
+    /// each is checked as soon as its variables are bound, pruning early.
+    conjuncts: Vec<(Expr, Vec<String>)>,
+}
+
+/// The top-level `AND`-ed parts of a predicate.
+fn split_and(e: &Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::Bin(Op::And, a, b) => {
+            split_and(a, out);
+            split_and(b, out);
+        }
+        other => out.push(other.clone()),
+    }
+}
+
+/// The variables an expression reads.
+fn vars_of(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::Var(v) => out.push(v.clone()),
+        Expr::Prop(x, _)
+        | Expr::Not(x)
+        | Expr::Neg(x)
+        | Expr::IsNull(x, _)
+        | Expr::HasLabel(x, _) => vars_of(x, out),
+        Expr::Bin(_, a, b) => {
+            vars_of(a, out);
+            vars_of(b, out);
+        }
+        Expr::List(xs) | Expr::Call(_, _, xs) => xs.iter().for_each(|x| vars_of(x, out)),
+        Expr::Exists(p) => {
+            out.extend(p.nodes.iter().filter_map(|n| n.var.clone()));
+            out.extend(p.rels.iter().filter_map(|r| r.var.clone()));
+        }
+        Expr::Lit(_) | Expr::Param(_) | Expr::CountStar => {}
+    }
 }
 
 pub struct Output {
@@ -173,6 +209,7 @@ impl<'g> Exec<'g> {
             started: Instant::now(),
             work: 0,
             next_clock: 0,
+            conjuncts: Vec::new(),
         }
     }
 
@@ -223,6 +260,35 @@ impl<'g> Exec<'g> {
     }
 
     fn match_clause(&mut self, m: &MatchClause, rows: Vec<Row>) -> Result<Vec<Row>, QueryError> {
+        let mut parts = Vec::new();
+        if let Some(f) = &m.filter {
+            split_and(f, &mut parts);
+        }
+        self.conjuncts = parts
+            .into_iter()
+            .map(|e| {
+                let mut vars = Vec::new();
+                vars_of(&e, &mut vars);
+                (e, vars)
+            })
+            .collect();
+        let result = self.match_rows(m, rows);
+        self.conjuncts.clear();
+        result
+    }
+
+    /// Whether every WHERE conjunct whose variables are all bound holds.
+    fn passes(&self, row: &Row) -> Result<bool, QueryError> {
+        for (e, vars) in &self.conjuncts {
+            if vars.iter().all(|v| row.contains_key(v)) && self.eval(e, row)?.truthy() != Some(true)
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn match_rows(&mut self, m: &MatchClause, rows: Vec<Row>) -> Result<Vec<Row>, QueryError> {
         let mut out = Vec::new();
         for row in rows {
             let mut found = vec![row.clone()];
@@ -444,6 +510,9 @@ impl<'g> Exec<'g> {
             if let Some(v) = &p.nodes[start].var {
                 r.insert(v.clone(), Val::Node(id));
             }
+            if !self.passes(&r)? {
+                continue;
+            }
             let mut used = HashSet::new();
             self.extend(p, start, start, id, id, r, &mut used, out)?;
         }
@@ -510,6 +579,9 @@ impl<'g> Exec<'g> {
                 }
                 if let Some(v) = &next_node.var {
                     r.insert(v.clone(), Val::Node(node));
+                }
+                if !self.passes(&r)? {
+                    continue;
                 }
                 let fresh: Vec<i64> = path
                     .iter()
