@@ -403,26 +403,48 @@ impl<'g> Exec<'g> {
         Ok((2, Vec::new()))
     }
 
-    fn scan(&mut self, n: &NodePattern) -> Result<Vec<i64>, QueryError> {
-        let mut best: Option<Vec<i64>> = None;
+    /// The label or kind filters a node pattern's labels stand for.
+    fn filters(l: &str) -> Vec<(Option<&str>, Option<&str>)> {
+        if l == "Identity" {
+            vec![
+                (Some("Credential"), None),
+                (Some("Principal"), None),
+                (Some("Agent"), None),
+            ]
+        } else if LABELS.contains(&l) {
+            vec![(Some(l), None)]
+        } else {
+            vec![(None, Some(l))]
+        }
+    }
+
+    /// How many nodes the most selective of a pattern's labels has, and which.
+    fn smallest_label<'n>(
+        &self,
+        n: &'n NodePattern,
+    ) -> Result<Option<(usize, &'n str)>, QueryError> {
+        let mut best: Option<(usize, &str)> = None;
         for l in &n.labels {
-            let ids = if l == "Identity" {
-                let mut all = Vec::new();
-                for x in ["Credential", "Principal", "Agent"] {
-                    all.extend(self.graph.scan(Some(x), None)?);
-                }
-                all
-            } else if LABELS.contains(&l.as_str()) {
-                self.graph.scan(Some(l), None)?
-            } else {
-                self.graph.scan(None, Some(l))?
-            };
-            if best.as_ref().is_none_or(|b| ids.len() < b.len()) {
-                best = Some(ids);
+            let mut count = 0;
+            for (label, kind) in Self::filters(l) {
+                count += self.graph.count(label, kind)?;
+            }
+            if best.is_none_or(|(c, _)| count < c) {
+                best = Some((count, l.as_str()));
             }
         }
-        match best {
-            Some(ids) => Ok(ids),
+        Ok(best)
+    }
+
+    fn scan(&mut self, n: &NodePattern) -> Result<Vec<i64>, QueryError> {
+        match self.smallest_label(n)? {
+            Some((_, l)) => {
+                let mut ids = Vec::new();
+                for (label, kind) in Self::filters(l) {
+                    ids.extend(self.graph.scan(label, kind)?);
+                }
+                Ok(ids)
+            }
             None if self.limits.allow_full_scan => self.graph.scan(None, None),
             None => Err(QueryError::Limit(
                 "a pattern must start from a key, a label or a bound variable; add a label such as (n:Credential) or n.key = '…'"
@@ -481,24 +503,20 @@ impl<'g> Exec<'g> {
         let ids = match (best, start_ids) {
             (0 | 1, Some(ids)) => ids,
             _ => {
-                // No key or binding: the node with the most selective label.
-                let mut chosen: Option<(usize, Vec<i64>)> = None;
+                // No key or binding: the node with the most selective label,
+                // by count (only that one is read).
+                let mut chosen: Option<(usize, usize)> = None;
                 for (i, n) in p.nodes.iter().enumerate() {
-                    if n.labels.is_empty() {
-                        continue;
-                    }
-                    let ids = self.scan(n)?;
-                    if chosen.as_ref().is_none_or(|(_, c)| ids.len() < c.len()) {
-                        chosen = Some((i, ids));
+                    if let Some((count, _)) = self.smallest_label(n)? {
+                        if chosen.is_none_or(|(_, c)| count < c) {
+                            chosen = Some((i, count));
+                        }
                     }
                 }
-                match chosen {
-                    Some((i, ids)) => {
-                        start = i;
-                        ids
-                    }
-                    None => self.scan(&p.nodes[0])?,
+                if let Some((i, _)) = chosen {
+                    start = i;
                 }
+                self.scan(&p.nodes[start])?
             }
         };
         for id in ids {

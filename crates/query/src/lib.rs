@@ -98,6 +98,10 @@ pub trait Graph {
     fn edges(&self, id: i64) -> Result<Rc<Vec<EdgeData>>, QueryError>;
     /// Live nodes with this label and/or kind.
     fn scan(&self, label: Option<&str>, kind: Option<&str>) -> Result<Vec<i64>, QueryError>;
+    /// How many nodes [`Graph::scan`] would return (to pick where a path starts).
+    fn count(&self, label: Option<&str>, kind: Option<&str>) -> Result<usize, QueryError> {
+        Ok(self.scan(label, kind)?.len())
+    }
 }
 
 /// A [`Graph`] read from a [`Store`], with per-query caches.
@@ -114,6 +118,15 @@ impl<'s> StoreGraph<'s> {
             nodes: RefCell::default(),
             edges: RefCell::default(),
         }
+    }
+}
+
+fn filter(label: Option<&str>, kind: Option<&str>) -> custody_store::ListFilter {
+    custody_store::ListFilter {
+        label: label.map(str::to_string),
+        kind: kind.map(str::to_string),
+        limit: 0,
+        ..Default::default()
     }
 }
 
@@ -176,13 +189,12 @@ impl Graph for StoreGraph<'_> {
         Ok(list)
     }
 
+    fn count(&self, label: Option<&str>, kind: Option<&str>) -> Result<usize, QueryError> {
+        self.store.count(&filter(label, kind)).map_err(store_err)
+    }
+
     fn scan(&self, label: Option<&str>, kind: Option<&str>) -> Result<Vec<i64>, QueryError> {
-        let filter = custody_store::ListFilter {
-            label: label.map(str::to_string),
-            kind: kind.map(str::to_string),
-            limit: 0,
-            ..Default::default()
-        };
+        let filter = filter(label, kind);
         Ok(self
             .store
             .list(&filter)

@@ -195,6 +195,8 @@ pub trait Store {
     fn edges(&self, id: i64) -> Result<Vec<EdgeRecord>>;
     fn edge_assertions(&self, edge_id: i64) -> Result<Vec<Assertion>>;
     fn list(&self, filter: &ListFilter) -> Result<Vec<NodeBrief>>;
+    /// How many nodes [`Store::list`] would return, ignoring limit and offset.
+    fn count(&self, filter: &ListFilter) -> Result<usize>;
     fn stats(&self) -> Result<Stats>;
     fn snapshots(&self) -> Result<Vec<SnapshotInfo>>;
     /// Visits every live node of the given kinds with its merged properties, in

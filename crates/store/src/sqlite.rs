@@ -37,6 +37,29 @@ pub(crate) fn map_text(m: &Map<String, Value>) -> String {
 }
 
 impl SqliteStore {
+    /// The `AND …` conditions of a [`ListFilter`], with their arguments.
+    fn list_filter(f: &ListFilter) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut args: Vec<String> = Vec::new();
+        for (col, v) in [
+            ("label", &f.label),
+            ("kind", &f.kind),
+            ("system", &f.system),
+        ] {
+            if let Some(v) = v {
+                args.push(v.clone());
+                sql.push_str(&format!(" AND {col} = ?{}", args.len()));
+            }
+        }
+        if !f.include_retired {
+            sql.push_str(" AND retired_snapshot IS NULL");
+        }
+        if !f.include_placeholders {
+            sql.push_str(" AND placeholder = 0");
+        }
+        (sql, args)
+    }
+
     /// Opens (creating if needed) the database at `path`. Refuses a database made
     /// under another fingerprint key: its fingerprints would never match.
     pub fn open(path: &Path, fingerprinter: Fingerprinter) -> Result<SqliteStore> {
@@ -470,25 +493,19 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn count(&self, f: &ListFilter) -> Result<usize> {
+        let (filter, args) = Self::list_filter(f);
+        let n: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM nodes WHERE 1 = 1{filter}"),
+            rusqlite::params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
     fn list(&self, f: &ListFilter) -> Result<Vec<NodeBrief>> {
-        let mut sql = String::from("SELECT id, label, kind, system, key, name, placeholder, retired_snapshot FROM nodes WHERE 1 = 1");
-        let mut args: Vec<String> = Vec::new();
-        for (col, v) in [
-            ("label", &f.label),
-            ("kind", &f.kind),
-            ("system", &f.system),
-        ] {
-            if let Some(v) = v {
-                args.push(v.clone());
-                sql.push_str(&format!(" AND {col} = ?{}", args.len()));
-            }
-        }
-        if !f.include_retired {
-            sql.push_str(" AND retired_snapshot IS NULL");
-        }
-        if !f.include_placeholders {
-            sql.push_str(" AND placeholder = 0");
-        }
+        let (filter, args) = Self::list_filter(f);
+        let mut sql = format!("SELECT id, label, kind, system, key, name, placeholder, retired_snapshot FROM nodes WHERE 1 = 1{filter}");
         sql.push_str(&format!(
             " ORDER BY label, kind, key LIMIT {} OFFSET {}",
             if f.limit == 0 { -1 } else { f.limit as i64 },
