@@ -110,7 +110,9 @@ fn measure(cli: &Cli, only: Option<&str>, n: usize) -> Result<ExitCode> {
     let people = sample("Human")?;
     let mut rows_out = Vec::new();
     let mut json_rows = Vec::new();
-    let mut cases: Vec<(String, &str, Vec<Map<String, Value>>)> = Vec::new();
+    // (question, query text, one parameter set per run)
+    type Case<'q> = (String, &'q str, Vec<Map<String, Value>>);
+    let mut cases: Vec<Case> = Vec::new();
     for s in SAVED.iter().filter(|s| only.is_none_or(|o| o == s.name)) {
         let mut runs = Vec::new();
         for i in 0..n {
