@@ -2,13 +2,15 @@
 //! (Claude Desktop, Cursor, VS Code) can ask the graph questions. Built on the
 //! official Rust SDK (`rmcp`). Every tool is read-only; results are bounded and,
 //! like everything custody prints, never contain a secret value (the store holds
-//! fingerprints and previews only).
+//! fingerprints and previews only). Queries run on an in-memory copy of the
+//! graph, loaded on the first one (seconds for a 10,000-person company), so
+//! each question after that takes milliseconds.
 
 use crate::{blast, paths, show, Cli};
 use anyhow::{Context, Result};
 use clap::Args;
 use custody_analysis::reach::Model;
-use custody_query::{Limits, StoreGraph};
+use custody_query::{Limits, MemGraph};
 use custody_store::{SqliteStore, Store};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
@@ -34,6 +36,8 @@ struct Custody {
     store: Arc<Mutex<SqliteStore>>,
     /// The AWS reach model, loaded on the first blast-radius question.
     model: Arc<OnceLock<Model>>,
+    /// The whole graph in memory, loaded on the first query.
+    graph: Arc<OnceLock<MemGraph>>,
     limits: Limits,
     #[allow(dead_code)] // read by the tool_handler macro
     tool_router: ToolRouter<Custody>,
@@ -106,8 +110,11 @@ impl Custody {
     fn query(&self, text: &str, params: &Map<String, Value>) -> String {
         let limits = self.limits.clone();
         let r = self.with_store(|store| {
-            let graph = StoreGraph::new(store);
-            custody_query::run(&graph, text, params, limits).map_err(anyhow::Error::from)
+            if self.graph.get().is_none() {
+                let _ = self.graph.set(MemGraph::load(store)?);
+            }
+            let graph = self.graph.get().context("the graph did not load")?;
+            custody_query::run(graph, text, params, limits).map_err(anyhow::Error::from)
         });
         match r {
             Ok(r) => text_rows(&r),
@@ -254,6 +261,7 @@ pub fn run(cli: &Cli, a: &McpArgs) -> Result<ExitCode> {
     let server = Custody {
         store: Arc::new(Mutex::new(store)),
         model: Arc::new(OnceLock::new()),
+        graph: Arc::new(OnceLock::new()),
         limits: Limits {
             timeout: Duration::from_secs_f64(a.timeout.max(0.001)),
             max_rows: a.max_rows,

@@ -74,6 +74,10 @@ pub struct AskArgs {
     /// plus N key lookups, and print p50/p99 latency.
     #[arg(long, value_name = "N")]
     pub measure: Option<usize>,
+    /// With --measure: load the whole graph into memory first (as `custody mcp`
+    /// does) and measure queries against it; prints the load time.
+    #[arg(long)]
+    pub memory: bool,
 }
 
 /// The p-th percentile (0–100) of sorted milliseconds.
@@ -86,7 +90,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Latency of saved questions and key lookups on the stored graph.
-fn measure(cli: &Cli, only: Option<&str>, n: usize) -> Result<ExitCode> {
+fn measure(cli: &Cli, only: Option<&str>, n: usize, memory: bool) -> Result<ExitCode> {
     use custody_query::saved::SAVED;
     use custody_store::{ListFilter, Store};
     let store = paths::open_existing(cli)?;
@@ -151,14 +155,31 @@ fn measure(cli: &Cli, only: Option<&str>, n: usize) -> Result<ExitCode> {
             runs,
         ));
     }
+    let mem = if memory {
+        let t = Instant::now();
+        let g = custody_query::MemGraph::load(&store)?;
+        eprintln!(
+            "loaded {} nodes and {} edges into memory in {:.1}s",
+            g.node_count(),
+            g.edge_count(),
+            t.elapsed().as_secs_f64()
+        );
+        Some(g)
+    } else {
+        None
+    };
     for (name, text, runs) in cases {
         let mut ms = Vec::with_capacity(runs.len());
         let mut rows = 0;
         for p in &runs {
-            // A fresh graph each time: no cache carried between questions.
-            let graph = StoreGraph::new(&store);
+            // From the store: a fresh graph each time, no cache carried over.
+            let fresh = StoreGraph::new(&store);
+            let graph: &dyn custody_query::Graph = match &mem {
+                Some(g) => g,
+                None => &fresh,
+            };
             let t = Instant::now();
-            let r = custody_query::run(&graph, text, p, Limits::default())
+            let r = custody_query::run(graph, text, p, Limits::default())
                 .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
             ms.push(t.elapsed().as_secs_f64() * 1000.0);
             rows = rows.max(r.rows.len());
@@ -199,7 +220,7 @@ pub fn default_value(d: &str) -> String {
 pub fn ask(cli: &Cli, a: &AskArgs) -> Result<ExitCode> {
     use custody_query::saved::{find, SAVED};
     if let Some(n) = a.measure {
-        return measure(cli, a.name.as_deref(), n);
+        return measure(cli, a.name.as_deref(), n, a.memory);
     }
     let Some(name) = &a.name else {
         let rows: Vec<Vec<String>> = SAVED

@@ -118,6 +118,27 @@ impl Key {
         Key(format!("id:{system}/{id}"))
     }
 
+    /// The keys a reference a person types may stand for, most specific first:
+    /// `kind:value` as written, an ARN, an e-mail, or a bare id (an access key
+    /// id, an AWS unique id, an Okta id).
+    pub fn candidates(reference: &str) -> Vec<Key> {
+        let r = reference.trim();
+        let mut out = Vec::new();
+        if let Some(k) = Key::parse(r) {
+            out.push(k);
+        }
+        if r.starts_with("arn:") {
+            out.push(Key::arn(r));
+        } else if r.contains('@') {
+            out.push(Key::email(r));
+        } else if r.len() >= 16 && r.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            out.push(Key::aws_access_key(r));
+            out.push(Key::aws_unique_id(r));
+            out.push(Key::okta(r));
+        }
+        out
+    }
+
     /// Parses the `prefix:value` form (as printed by custody) back into a key.
     pub fn parse(s: &str) -> Option<Key> {
         let (prefix, value) = s.split_once(':')?;

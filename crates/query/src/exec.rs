@@ -7,7 +7,7 @@ use crate::{Graph, Limits, QueryError};
 use serde_json::{Map, Value as Json};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A relationship bound to a variable.
@@ -30,7 +30,7 @@ pub enum Val {
     Str(String),
     List(Vec<Val>),
     Node(i64),
-    Rel(Rc<Rel>),
+    Rel(Arc<Rel>),
 }
 
 impl Val {
@@ -577,7 +577,7 @@ impl<'g> Exec<'g> {
             ),
         };
         // Depth-first over paths of lo..=hi hops, no relationship twice.
-        let mut stack: Vec<(i64, Vec<Rc<Rel>>)> = vec![(from, Vec::new())];
+        let mut stack: Vec<(i64, Vec<Arc<Rel>>)> = vec![(from, Vec::new())];
         while let Some((node, path)) = stack.pop() {
             let depth = path.len() as u32;
             if depth >= lo && self.node_matches(next_node, node, &row)? {
@@ -648,7 +648,7 @@ impl<'g> Exec<'g> {
                     continue;
                 }
                 let mut next = path.clone();
-                next.push(Rc::new(e.clone()));
+                next.push(e.clone());
                 stack.push((other, next));
             }
         }

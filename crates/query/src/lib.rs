@@ -14,10 +14,12 @@
 //! or return secret values (the store holds none).
 
 mod exec;
+mod memory;
 mod parse;
 pub mod saved;
 
 pub use exec::Rel as EdgeData;
+pub use memory::MemGraph;
 pub use parse::{parse, Query};
 
 use custody_store::Store;
@@ -25,7 +27,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -93,9 +95,9 @@ pub struct NodeData {
 pub trait Graph {
     /// The node a key (or any reference `custody show` accepts) names.
     fn find(&self, key: &str) -> Result<Option<i64>, QueryError>;
-    fn node(&self, id: i64) -> Result<Option<Rc<NodeData>>, QueryError>;
+    fn node(&self, id: i64) -> Result<Option<Arc<NodeData>>, QueryError>;
     /// Every live edge touching the node, either direction.
-    fn edges(&self, id: i64) -> Result<Rc<Vec<EdgeData>>, QueryError>;
+    fn edges(&self, id: i64) -> Result<Arc<Vec<Arc<EdgeData>>>, QueryError>;
     /// Live nodes with this label and/or kind.
     fn scan(&self, label: Option<&str>, kind: Option<&str>) -> Result<Vec<i64>, QueryError>;
     /// How many nodes [`Graph::scan`] would return (to pick where a path starts).
@@ -107,8 +109,8 @@ pub trait Graph {
 /// A [`Graph`] read from a [`Store`], with per-query caches.
 pub struct StoreGraph<'s> {
     store: &'s dyn Store,
-    nodes: RefCell<HashMap<i64, Option<Rc<NodeData>>>>,
-    edges: RefCell<HashMap<i64, Rc<Vec<EdgeData>>>>,
+    nodes: RefCell<HashMap<i64, Option<Arc<NodeData>>>>,
+    edges: RefCell<HashMap<i64, Arc<Vec<Arc<EdgeData>>>>>,
 }
 
 impl<'s> StoreGraph<'s> {
@@ -139,12 +141,12 @@ impl Graph for StoreGraph<'_> {
         self.store.find(key).map_err(store_err)
     }
 
-    fn node(&self, id: i64) -> Result<Option<Rc<NodeData>>, QueryError> {
+    fn node(&self, id: i64) -> Result<Option<Arc<NodeData>>, QueryError> {
         if let Some(n) = self.nodes.borrow().get(&id) {
             return Ok(n.clone());
         }
         let n = self.store.node(id).map_err(store_err)?.map(|r| {
-            Rc::new(NodeData {
+            Arc::new(NodeData {
                 id,
                 label: r.brief.label,
                 kind: r.brief.kind,
@@ -159,11 +161,11 @@ impl Graph for StoreGraph<'_> {
         Ok(n)
     }
 
-    fn edges(&self, id: i64) -> Result<Rc<Vec<EdgeData>>, QueryError> {
+    fn edges(&self, id: i64) -> Result<Arc<Vec<Arc<EdgeData>>>, QueryError> {
         if let Some(e) = self.edges.borrow().get(&id) {
             return Ok(e.clone());
         }
-        let list: Vec<EdgeData> = self
+        let list: Vec<Arc<EdgeData>> = self
             .store
             .edges(id)
             .map_err(store_err)?
@@ -175,16 +177,16 @@ impl Graph for StoreGraph<'_> {
                 } else {
                     (e.other.id, id)
                 };
-                EdgeData {
+                Arc::new(EdgeData {
                     id: e.id,
                     kind: e.kind,
                     from,
                     to,
                     props: e.props,
-                }
+                })
             })
             .collect();
-        let list = Rc::new(list);
+        let list = Arc::new(list);
         self.edges.borrow_mut().insert(id, list.clone());
         Ok(list)
     }

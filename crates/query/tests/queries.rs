@@ -3,10 +3,10 @@
 
 use custody_query::{run, EdgeData, Graph, Limits, NodeData, QueryError};
 use serde_json::{json, Map, Value};
-use std::rc::Rc;
+use std::sync::Arc;
 
 struct Mem {
-    nodes: Vec<Rc<NodeData>>,
+    nodes: Vec<Arc<NodeData>>,
     edges: Vec<EdgeData>,
 }
 
@@ -18,15 +18,15 @@ impl Graph for Mem {
             .find(|n| n.key == key || n.keys.iter().any(|k| k == key))
             .map(|n| n.id))
     }
-    fn node(&self, id: i64) -> Result<Option<Rc<NodeData>>, QueryError> {
+    fn node(&self, id: i64) -> Result<Option<Arc<NodeData>>, QueryError> {
         Ok(self.nodes.iter().find(|n| n.id == id).cloned())
     }
-    fn edges(&self, id: i64) -> Result<Rc<Vec<EdgeData>>, QueryError> {
-        Ok(Rc::new(
+    fn edges(&self, id: i64) -> Result<Arc<Vec<Arc<EdgeData>>>, QueryError> {
+        Ok(Arc::new(
             self.edges
                 .iter()
                 .filter(|e| e.from == id || e.to == id)
-                .cloned()
+                .map(|e| Arc::new(e.clone()))
                 .collect(),
         ))
     }
@@ -42,7 +42,7 @@ impl Graph for Mem {
 
 fn graph() -> Mem {
     let node = |id: i64, label: &str, kind: &str, key: &str, name: &str, props: Value| {
-        Rc::new(NodeData {
+        Arc::new(NodeData {
             id,
             label: label.into(),
             kind: kind.into(),

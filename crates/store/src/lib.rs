@@ -204,10 +204,38 @@ pub trait Store {
     fn scan_nodes(&self, kinds: &[&str], visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()>;
     /// Visits every live edge of the given kinds (`src`, `kind`, `dst`, properties).
     fn scan_edges(&self, kinds: &[&str], visit: &mut EdgeVisitor<'_>) -> Result<()>;
+    /// Every live node (placeholders excluded), every key of each, and every
+    /// live edge, for an in-memory copy of the graph.
+    fn scan_graph(
+        &self,
+        node: &mut dyn FnMut(GraphNode),
+        key: &mut dyn FnMut(i64, &str),
+        edge: &mut dyn FnMut(GraphEdge),
+    ) -> Result<()>;
 }
 
 /// What [`Store::scan_edges`] calls for each edge: (`src`, `kind`, `dst`, properties).
 pub type EdgeVisitor<'a> = dyn FnMut(i64, &str, i64, &Map<String, Value>) + 'a;
+
+/// A live node as [`Store::scan_graph`] hands it over.
+pub struct GraphNode {
+    pub id: i64,
+    pub label: String,
+    pub kind: String,
+    pub system: String,
+    pub key: String,
+    pub name: Option<String>,
+    pub props: Map<String, Value>,
+}
+
+/// A live edge as [`Store::scan_graph`] hands it over.
+pub struct GraphEdge {
+    pub id: i64,
+    pub src: i64,
+    pub kind: String,
+    pub dst: i64,
+    pub props: Map<String, Value>,
+}
 
 /// A node as [`Store::scan_nodes`] hands it over.
 pub struct ScanNode<'a> {

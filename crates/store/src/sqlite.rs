@@ -350,19 +350,7 @@ impl Store for SqliteStore {
                 return Ok(Some(found));
             }
         }
-        let mut candidates: Vec<Key> = Vec::new();
-        if let Some(k) = Key::parse(r) {
-            candidates.push(k);
-        }
-        if r.starts_with("arn:") {
-            candidates.push(Key::arn(r));
-        } else if r.contains('@') {
-            candidates.push(Key::email(r));
-        } else if r.len() >= 16 && r.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            candidates.push(Key::aws_access_key(r));
-            candidates.push(Key::aws_unique_id(r));
-            candidates.push(Key::okta(r));
-        }
+        let candidates = Key::candidates(r);
         let mut stmt = self
             .conn
             .prepare_cached("SELECT node_id FROM node_keys WHERE key = ?1")?;
@@ -473,6 +461,52 @@ impl Store for SqliteStore {
                 key: &key,
                 name: name.as_deref(),
                 props: &props,
+            });
+        }
+        Ok(())
+    }
+
+    fn scan_graph(
+        &self,
+        node: &mut dyn FnMut(crate::GraphNode),
+        key: &mut dyn FnMut(i64, &str),
+        edge: &mut dyn FnMut(crate::GraphEdge),
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, label, kind, system, key, name, props FROM nodes
+             WHERE retired_snapshot IS NULL AND placeholder = 0",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let props: String = r.get(6)?;
+            node(crate::GraphNode {
+                id: r.get(0)?,
+                label: r.get(1)?,
+                kind: r.get(2)?,
+                system: r.get(3)?,
+                key: r.get(4)?,
+                name: r.get(5)?,
+                props: serde_json::from_str(&props).unwrap_or_default(),
+            });
+        }
+        let mut stmt = self.conn.prepare("SELECT node_id, key FROM node_keys")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let k: String = r.get(1)?;
+            key(r.get(0)?, &k);
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let props: String = r.get(4)?;
+            edge(crate::GraphEdge {
+                id: r.get(0)?,
+                src: r.get(1)?,
+                kind: r.get(2)?,
+                dst: r.get(3)?,
+                props: serde_json::from_str(&props).unwrap_or_default(),
             });
         }
         Ok(())

@@ -1,0 +1,164 @@
+//! The whole graph in memory, for a long-running server (`custody mcp`): loaded
+//! once from the store, then every node, edge and label scan is a lookup, so a
+//! question that sweeps every access key takes milliseconds, not one SQLite
+//! query per node.
+
+use crate::{EdgeData, Graph, NodeData, QueryError};
+use custody_model::Key;
+use custody_store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct MemGraph {
+    nodes: HashMap<i64, Arc<NodeData>>,
+    keys: HashMap<String, i64>,
+    /// Node id → the edges touching it, either direction.
+    adjacency: HashMap<i64, Arc<Vec<Arc<EdgeData>>>>,
+    by_label: HashMap<String, Vec<i64>>,
+    by_kind: HashMap<String, Vec<i64>>,
+    empty: Arc<Vec<Arc<EdgeData>>>,
+}
+
+impl MemGraph {
+    /// Reads every live node, key and edge.
+    pub fn load(store: &dyn Store) -> Result<MemGraph, QueryError> {
+        let mut nodes: HashMap<i64, NodeData> = HashMap::new();
+        let mut keys = HashMap::new();
+        let mut adjacency: HashMap<i64, Vec<Arc<EdgeData>>> = HashMap::new();
+        store
+            .scan_graph(
+                &mut |n| {
+                    nodes.insert(
+                        n.id,
+                        NodeData {
+                            id: n.id,
+                            keys: vec![n.key.clone()],
+                            label: n.label,
+                            kind: n.kind,
+                            system: n.system,
+                            key: n.key,
+                            name: n.name,
+                            props: n.props,
+                        },
+                    );
+                },
+                &mut |id, k| {
+                    keys.insert(k.to_string(), id);
+                },
+                &mut |e| {
+                    let edge = Arc::new(EdgeData {
+                        id: e.id,
+                        kind: e.kind,
+                        from: e.src,
+                        to: e.dst,
+                        props: e.props,
+                    });
+                    if e.src != e.dst {
+                        adjacency.entry(e.dst).or_default().push(edge.clone());
+                    }
+                    adjacency.entry(e.src).or_default().push(edge);
+                },
+            )
+            .map_err(|e| QueryError::Store(e.to_string()))?;
+        for (k, id) in &keys {
+            if let Some(n) = nodes.get_mut(id) {
+                if *k != n.key {
+                    n.keys.push(k.clone());
+                }
+            }
+        }
+        let mut by_label: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut by_kind: HashMap<String, Vec<i64>> = HashMap::new();
+        for n in nodes.values() {
+            by_label.entry(n.label.clone()).or_default().push(n.id);
+            by_kind.entry(n.kind.clone()).or_default().push(n.id);
+        }
+        for ids in by_label.values_mut().chain(by_kind.values_mut()) {
+            ids.sort_unstable();
+        }
+        Ok(MemGraph {
+            nodes: nodes.into_iter().map(|(id, n)| (id, Arc::new(n))).collect(),
+            keys,
+            adjacency: adjacency
+                .into_iter()
+                .map(|(id, mut es)| {
+                    es.sort_by_key(|e| e.id);
+                    (id, Arc::new(es))
+                })
+                .collect(),
+            by_label,
+            by_kind,
+            empty: Arc::new(Vec::new()),
+        })
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        // Each edge is listed at both ends (once for a self-loop).
+        let ends: usize = self.adjacency.values().map(|e| e.len()).sum();
+        let loops: usize = self
+            .adjacency
+            .values()
+            .flat_map(|es| es.iter())
+            .filter(|e| e.from == e.to)
+            .count();
+        (ends + loops) / 2
+    }
+}
+
+impl Graph for MemGraph {
+    fn find(&self, reference: &str) -> Result<Option<i64>, QueryError> {
+        let r = reference.trim();
+        if let Ok(id) = r.strip_prefix('n').unwrap_or(r).parse::<i64>() {
+            if self.nodes.contains_key(&id) {
+                return Ok(Some(id));
+            }
+        }
+        if let Some(id) = self.keys.get(r) {
+            return Ok(Some(*id));
+        }
+        Ok(Key::candidates(r)
+            .iter()
+            .find_map(|k| self.keys.get(k.as_str()).copied()))
+    }
+
+    fn node(&self, id: i64) -> Result<Option<Arc<NodeData>>, QueryError> {
+        Ok(self.nodes.get(&id).cloned())
+    }
+
+    fn edges(&self, id: i64) -> Result<Arc<Vec<Arc<EdgeData>>>, QueryError> {
+        Ok(self
+            .adjacency
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| self.empty.clone()))
+    }
+
+    fn scan(&self, label: Option<&str>, kind: Option<&str>) -> Result<Vec<i64>, QueryError> {
+        let pick = |ids: Option<&Vec<i64>>| ids.cloned().unwrap_or_default();
+        Ok(match (label, kind) {
+            (Some(l), None) => pick(self.by_label.get(l)),
+            (None, Some(k)) => pick(self.by_kind.get(k)),
+            (Some(l), Some(k)) => pick(self.by_kind.get(k))
+                .into_iter()
+                .filter(|id| self.nodes.get(id).is_some_and(|n| n.label == l))
+                .collect(),
+            (None, None) => {
+                let mut all: Vec<i64> = self.nodes.keys().copied().collect();
+                all.sort_unstable();
+                all
+            }
+        })
+    }
+
+    fn count(&self, label: Option<&str>, kind: Option<&str>) -> Result<usize, QueryError> {
+        Ok(match (label, kind) {
+            (Some(l), None) => self.by_label.get(l).map_or(0, Vec::len),
+            (None, Some(k)) => self.by_kind.get(k).map_or(0, Vec::len),
+            _ => self.scan(label, kind)?.len(),
+        })
+    }
+}
