@@ -40,33 +40,8 @@ fn python_with_mcp() -> PathBuf {
 #[test]
 fn an_mcp_client_lists_tools_and_gets_answers_never_secrets() {
     let env = Env::new();
-    let out = env.path("synthetic");
-    let out_s = out.to_str().unwrap();
-    env.run(&[
-        "synth",
-        "--people",
-        "200",
-        "--as-of",
-        "2026-11-01",
-        "--out",
-        out_s,
-    ])
-    .ok();
-    env.run(&["--quiet", "ingest", out_s]).ok();
-    let roots: Vec<String> = [
-        "repos",
-        "kubernetes",
-        "workstations",
-        "secretsmanager-values",
-    ]
-    .iter()
-    .map(|d| out.join(d).display().to_string())
-    .collect();
-    let mut args = vec!["--quiet", "scan", "--git", "--ingest"];
-    args.extend(roots.iter().map(String::as_str));
-    env.run(&args).ok();
-    let answers: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("answers.json")).unwrap()).unwrap();
+    let (out, answers) = env.synthetic(200);
+    env.scan_snapshot(&out);
     let key = answers["scenarios"][0]["access_key_id"].as_str().unwrap();
     let owner = answers["scenarios"][0]["owner_email"].as_str().unwrap();
 

@@ -6,21 +6,7 @@ use common::Env;
 #[test]
 fn query_answers_from_the_stored_graph_and_refuses_writes() {
     let env = Env::new();
-    let out = env.path("synthetic");
-    let out_s = out.to_str().unwrap();
-    env.run(&[
-        "synth",
-        "--people",
-        "200",
-        "--as-of",
-        "2026-11-01",
-        "--out",
-        out_s,
-    ])
-    .ok();
-    env.run(&["--quiet", "ingest", out_s]).ok();
-    let answers: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("answers.json")).unwrap()).unwrap();
+    let (_, answers) = env.synthetic(200);
     let key = answers["scenarios"][0]["access_key_id"].as_str().unwrap();
     let owner = answers["scenarios"][0]["owner_email"].as_str().unwrap();
 

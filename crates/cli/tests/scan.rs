@@ -134,33 +134,8 @@ fn scan_reports_each_credential_once_and_never_its_value() {
 #[test]
 fn the_planted_key_is_one_credential_with_six_surfaces() {
     let env = Env::new();
-    let out = env.path("synthetic");
-    let out_s = out.to_str().unwrap();
-    env.run(&[
-        "synth",
-        "--people",
-        "200",
-        "--as-of",
-        "2026-11-01",
-        "--out",
-        out_s,
-    ])
-    .ok();
-    let answers: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("answers.json")).unwrap()).unwrap();
-    env.run(&["--quiet", "ingest", out_s]).ok();
-    let roots: Vec<String> = [
-        "repos",
-        "kubernetes",
-        "workstations",
-        "secretsmanager-values",
-    ]
-    .iter()
-    .map(|d| out.join(d).display().to_string())
-    .collect();
-    let mut args = vec!["--format", "json", "--quiet", "scan", "--git", "--ingest"];
-    args.extend(roots.iter().map(String::as_str));
-    let scanned = env.run(&args).ok().json();
+    let (out, answers) = env.synthetic(200);
+    let scanned = env.scan_snapshot(&out);
     let repo = &scanned["repositories"][0];
     assert_eq!(repo["commits"], 5, "{repo}");
     assert!(repo["repository"]

@@ -120,3 +120,49 @@ pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The folders of a synthetic snapshot that `custody scan` reads (the rest are
+/// inventory exports for `custody ingest`).
+pub const SCAN_ROOTS: [&str; 4] = [
+    "repos",
+    "kubernetes",
+    "workstations",
+    "secretsmanager-values",
+];
+
+impl Env {
+    /// Synthesises a company of `people` (as of 2026-11-01) under `synthetic/`,
+    /// ingests it, and returns the snapshot folder and its `answers.json`.
+    pub fn synthetic(&self, people: usize) -> (PathBuf, serde_json::Value) {
+        let out = self.path("synthetic");
+        let out_s = out.to_str().expect("utf-8 path").to_string();
+        let people = people.to_string();
+        self.run(&[
+            "synth",
+            "--people",
+            &people,
+            "--as-of",
+            "2026-11-01",
+            "--out",
+            &out_s,
+        ])
+        .ok();
+        self.run(&["--quiet", "ingest", &out_s]).ok();
+        let answers =
+            serde_json::from_slice(&std::fs::read(out.join("answers.json")).expect("answers.json"))
+                .expect("answers.json is JSON");
+        (out, answers)
+    }
+
+    /// `custody --format json --quiet scan --git --ingest` over the snapshot's
+    /// scan roots; returns the scan's JSON.
+    pub fn scan_snapshot(&self, out: &Path) -> serde_json::Value {
+        let roots: Vec<String> = SCAN_ROOTS
+            .iter()
+            .map(|d| out.join(d).display().to_string())
+            .collect();
+        let mut args = vec!["--format", "json", "--quiet", "scan", "--git", "--ingest"];
+        args.extend(roots.iter().map(String::as_str));
+        self.run(&args).ok().json()
+    }
+}
