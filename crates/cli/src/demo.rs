@@ -327,6 +327,14 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             );
             println!("   {exe} --db {dbs} blast-radius {key_id}");
             println!("   {exe} --db {dbs} blast-radius --all --top 20");
+            println!("   {exe} --db {dbs} ask surfaces --param credential=aws-access-key:{key_id}");
+            println!("   {exe} --db {dbs} ask leavers-active-keys");
+            println!(
+                "   {exe} --db {dbs} query \"MATCH (a:Agent)-[:HOLDS]->(k:Credential) RETURN a.name, k.key\""
+            );
+            println!(
+                "   {exe} --db {dbs} mcp      # for Claude Desktop, Cursor, VS Code (docs/CLI.md)"
+            );
             println!("   {exe} --db {dbs} list --kind aws_access_key");
             println!("   {exe} --db {dbs} stats");
         }
