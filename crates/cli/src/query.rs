@@ -290,7 +290,13 @@ fn execute(cli: &Cli, text: &str, params: Map<String, Value>, limits: Limits) ->
             let rows: Vec<Vec<String>> = result
                 .rows
                 .iter()
-                .map(|r| r.iter().map(cell).collect())
+                .map(|r| {
+                    result
+                        .columns
+                        .iter()
+                        .map(|c| r.get(c).map(cell).unwrap_or_default())
+                        .collect()
+                })
                 .collect();
             if !rows.is_empty() {
                 output::table(&headers, &rows);

@@ -79,7 +79,7 @@ fn an_mcp_client_lists_tools_and_gets_answers_never_secrets() {
     assert!(v["blast_radius"]["resources"]
         .as_array()
         .is_some_and(|r| !r.is_empty()));
-    assert_eq!(v["query"]["rows"][0][1], format!("email:{owner}"));
+    assert_eq!(v["query"]["rows"][0]["owner"], format!("email:{owner}"));
     assert!(v["write"]["error"].as_str().unwrap().contains("read-only"));
     assert!(v["surfaces"]["row_count"].as_u64().unwrap() >= 6);
     assert_eq!(

@@ -26,8 +26,8 @@ fn query_answers_from_the_stored_graph_and_refuses_writes() {
         r["columns"],
         serde_json::json!(["principal", "owner", "status"])
     );
-    assert_eq!(r["rows"][0][1], format!("email:{owner}"));
-    assert_eq!(r["rows"][0][2], "terminated");
+    assert_eq!(r["rows"][0]["owner"], format!("email:{owner}"));
+    assert_eq!(r["rows"][0]["status"], "terminated");
 
     // Aggregation over a label scan, as a table.
     let t = env
@@ -52,7 +52,7 @@ fn query_answers_from_the_stored_graph_and_refuses_writes() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|r| r[0] == format!("email:{owner}")));
+        .any(|r| r["owner"] == format!("email:{owner}")));
     let r = env.run(&["ask", "surfaces"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--param credential="), "{}", r.stderr);

@@ -673,6 +673,14 @@ impl<'g> Exec<'g> {
         for (_, a) in &items {
             columns.push(a.clone());
         }
+        if p.is_return {
+            let mut seen = HashSet::new();
+            if let Some(dup) = columns.iter().find(|c| !seen.insert(c.as_str())) {
+                return Err(QueryError::Semantic(format!(
+                    "the column `{dup}` is returned twice; name one with AS"
+                )));
+            }
+        }
         let aggregating = items.iter().any(|(e, _)| e.is_aggregate());
         // Each output row keeps its input row so ORDER BY may use either.
         let mut out: Vec<(Row, Row)> = Vec::new();

@@ -207,13 +207,13 @@ impl Graph for StoreGraph<'_> {
     }
 }
 
-/// A query's answer: column names and rows of JSON values (nodes as objects
-/// with `id`, `label`, `kind`, `key`, `name` and properties; relationships
-/// with `type`, `from`, `to` and properties).
+/// A query's answer: column names in order, and each row as an object keyed
+/// by column (nodes as objects with `id`, `label`, `kind`, `key`, `name` and
+/// properties; relationships with `type`, `from`, `to` and properties).
 #[derive(Debug, Clone, Serialize)]
 pub struct QueryResult {
     pub columns: Vec<String>,
-    pub rows: Vec<Vec<Json>>,
+    pub rows: Vec<Map<String, Json>>,
 }
 
 /// Parses and runs `text` with `params` against `graph`, within `limits`.
@@ -228,9 +228,9 @@ pub fn run(
     let out = ex.run(&q)?;
     let mut rows = Vec::with_capacity(out.rows.len());
     for r in out.rows {
-        let mut row = Vec::with_capacity(r.len());
-        for v in r {
-            row.push(to_json(graph, &v)?);
+        let mut row = Map::new();
+        for (c, v) in out.columns.iter().zip(r) {
+            row.insert(c.clone(), to_json(graph, &v)?);
         }
         rows.push(row);
     }

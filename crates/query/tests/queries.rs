@@ -182,7 +182,11 @@ fn q(text: &str) -> Vec<Vec<Value>> {
 fn q_with(text: &str, params: Value, limits: Limits) -> Result<Vec<Vec<Value>>, QueryError> {
     let g = graph();
     let params = params.as_object().cloned().unwrap_or_default();
-    Ok(run(&g, text, &params, limits)?.rows)
+    let r = run(&g, text, &params, limits)?;
+    Ok(r.rows
+        .iter()
+        .map(|row| r.columns.iter().map(|c| row[c].clone()).collect())
+        .collect())
 }
 
 #[test]
