@@ -5,13 +5,12 @@
 use crate::{output, paths, Cli, OutputFormat};
 use anyhow::Result;
 use clap::Args;
-use custody_analysis::reach::{EdgeIn, Hop, NodeIn, PrincipalKind, EDGE_KINDS, NODE_KINDS};
-use custody_analysis::{BlastRadius, Model, ModelBuilder};
+use custody_analysis::Model;
+pub use custody_server::blast::{describe, rank, BlastOut, RankedCredential};
 use custody_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -37,7 +36,7 @@ pub struct BlastArgs {
     pub measure: Option<usize>,
 }
 
-/// Reads the AWS slice of the graph into memory.
+/// Reads the AWS slice of the graph into memory, with a spinner unless quiet.
 pub fn load(store: &dyn Store, quiet: bool) -> Result<(Model, Duration)> {
     let started = Instant::now();
     let bar = if quiet {
@@ -48,139 +47,10 @@ pub fn load(store: &dyn Store, quiet: bool) -> Result<(Model, Duration)> {
         b.enable_steady_tick(Duration::from_millis(120));
         b
     };
-    bar.set_message("loading AWS principals, policies and resources…");
-    let mut builder = ModelBuilder::new();
-    store.scan_nodes(NODE_KINDS, &mut |n| {
-        builder.node(NodeIn {
-            id: n.id,
-            kind: n.kind,
-            key: n.key,
-            name: n.name,
-            props: n.props,
-        })
-    })?;
-    bar.set_message("loading edges…");
-    store.scan_edges(EDGE_KINDS, &mut |src, kind, dst, props| {
-        builder.edge(EdgeIn {
-            src,
-            kind,
-            dst,
-            props,
-        })
-    })?;
-    bar.set_message("indexing…");
-    let model = builder.build();
+    let model =
+        custody_server::blast::load(store, &mut |stage| bar.set_message(stage.to_string()))?;
     bar.finish_and_clear();
     Ok((model, started.elapsed()))
-}
-
-#[derive(Serialize)]
-pub struct PrincipalOut {
-    pub arn: String,
-    pub name: String,
-    pub kind: &'static str,
-    /// How it was reached: `start`, `sts:AssumeRole`, `instance profile`, `escalation: <technique>`…
-    pub how: String,
-    /// The ARN of the principal it was reached from.
-    pub from: Option<String>,
-    pub conditional: bool,
-}
-
-#[derive(Serialize)]
-pub struct ResourceOut {
-    pub arn: String,
-    pub name: String,
-    pub kind: String,
-    pub account: Option<String>,
-    pub sensitivity: &'static str,
-    pub sensitivity_reason: String,
-    /// The most harmful access level allowed.
-    pub access: &'static str,
-    pub levels: Vec<&'static str>,
-    /// An action allowed at that level.
-    pub action: String,
-    /// For object-level access on part of a bucket: the pattern granted.
-    pub scope: Option<String>,
-    pub conditional: bool,
-    pub reason: String,
-    /// The principals from the credential to the one holding this access.
-    pub path: Vec<String>,
-    pub score: u32,
-}
-
-#[derive(Serialize)]
-pub struct BlastOut {
-    pub reference: String,
-    pub principals: Vec<PrincipalOut>,
-    pub resources: Vec<ResourceOut>,
-    /// Resources reached, by sensitivity.
-    pub by_sensitivity: BTreeMap<&'static str, usize>,
-    pub score: u64,
-    /// Policies that could not be read for these principals: the answer may be incomplete.
-    pub incomplete: Vec<String>,
-}
-
-fn kind_name(k: PrincipalKind) -> &'static str {
-    match k {
-        PrincipalKind::User => "aws_iam_user",
-        PrincipalKind::Role => "aws_iam_role",
-        PrincipalKind::InstanceProfile => "aws_iam_instance_profile",
-        PrincipalKind::Provider => "identity_provider",
-        PrincipalKind::Service => "aws_service",
-        PrincipalKind::AccountAdmin => "account_administrator",
-    }
-}
-
-pub fn describe(model: &Model, reference: &str, br: &BlastRadius) -> BlastOut {
-    let arn = |h: &Hop| model.principals[h.principal as usize].arn.clone();
-    let principals = br
-        .hops
-        .iter()
-        .map(|h| {
-            let p = &model.principals[h.principal as usize];
-            PrincipalOut {
-                arn: p.arn.clone(),
-                name: p.name.clone(),
-                kind: kind_name(p.kind),
-                how: h.how.clone(),
-                from: h.from.map(|f| arn(&br.hops[f])),
-                conditional: h.conditional,
-            }
-        })
-        .collect();
-    let mut by_sensitivity = BTreeMap::new();
-    let resources = br
-        .reached
-        .iter()
-        .map(|r| {
-            let res = &model.resources[r.access.resource as usize];
-            *by_sensitivity.entry(res.sensitivity.as_str()).or_default() += 1;
-            ResourceOut {
-                arn: res.arn.clone(),
-                name: res.name.clone(),
-                kind: res.kind.clone(),
-                account: res.account.clone(),
-                sensitivity: res.sensitivity.as_str(),
-                sensitivity_reason: res.sensitivity_reason.clone(),
-                access: r.access.level.as_str(),
-                levels: r.access.levels.iter().map(|l| l.as_str()).collect(),
-                action: r.access.action.to_string(),
-                scope: r.access.scope.clone(),
-                conditional: r.access.conditional,
-                reason: r.access.reason.to_string(),
-                path: br.path(r.hop).iter().map(|&h| arn(&br.hops[h])).collect(),
-                score: r.score,
-            }
-        })
-        .collect();
-    BlastOut {
-        reference: reference.to_string(),
-        principals,
-        resources,
-        by_sensitivity,
-        score: br.score(),
-        incomplete: br.incomplete.clone(),
-    }
 }
 
 /// One planted reachability answer (from `answers.json`) checked against the model.
@@ -222,20 +92,6 @@ pub fn check_expected(
         });
     }
     Ok(out)
-}
-
-#[derive(Serialize)]
-pub struct RankedCredential {
-    pub credential: String,
-    pub principals: Vec<String>,
-    /// Principals it can become, beyond those it authenticates as.
-    pub can_become: usize,
-    pub resources: usize,
-    pub critical: usize,
-    pub high: usize,
-    /// The highest-ranked resource and the access to it.
-    pub top: Option<String>,
-    pub score: u64,
 }
 
 pub fn run(cli: &Cli, a: &BlastArgs) -> Result<ExitCode> {
@@ -367,40 +223,6 @@ pub fn print(out: &BlastOut, limit: usize) {
     }
     for i in &out.incomplete {
         println!("? incomplete: {i}");
-    }
-}
-
-fn rank(model: &Model, node: i64, key: &str) -> RankedCredential {
-    let start = model.start(node);
-    let br = model.blast_radius(&start);
-    let count = |s: &str| {
-        br.reached
-            .iter()
-            .filter(|r| {
-                model.resources[r.access.resource as usize]
-                    .sensitivity
-                    .as_str()
-                    == s
-            })
-            .count()
-    };
-    RankedCredential {
-        credential: key.to_string(),
-        principals: start
-            .iter()
-            .map(|&p| model.principals[p as usize].arn.clone())
-            .collect(),
-        can_become: br.hops.len().saturating_sub(start.len()),
-        resources: br.reached.len(),
-        critical: count("critical"),
-        high: count("high"),
-        top: br.reached.first().map(|r| {
-            format!(
-                "{} on {}",
-                r.access.level, model.resources[r.access.resource as usize].arn
-            )
-        }),
-        score: br.score(),
     }
 }
 

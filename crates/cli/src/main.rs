@@ -14,11 +14,11 @@ mod bench;
 mod blast;
 mod demo;
 mod ingest;
-mod mcp;
 mod output;
 mod paths;
 mod query;
 mod scan;
+mod serve;
 mod show;
 mod simple;
 
@@ -98,7 +98,9 @@ pub enum Command {
     /// The questions asked most, by name (`custody ask` lists them).
     Ask(query::AskArgs),
     /// A Model Context Protocol server on stdio, for AI assistants (read-only).
-    Mcp(mcp::McpArgs),
+    Mcp(serve::McpArgs),
+    /// The HTTP API (REST + OpenAPI) and the MCP server over HTTP, with a bearer token (read-only).
+    Serve(serve::ServeArgs),
     /// Measure synthesis and ingest at given sizes (time, throughput, peak memory).
     Bench(bench::BenchArgs),
 }
@@ -137,7 +139,8 @@ fn main() -> ExitCode {
         Command::Scan(a) => scan::run(&cli, a),
         Command::Query(a) => query::run(&cli, a),
         Command::Ask(a) => query::ask(&cli, a),
-        Command::Mcp(a) => mcp::run(&cli, a),
+        Command::Mcp(a) => serve::mcp(&cli, a),
+        Command::Serve(a) => serve::serve(&cli, a),
         Command::Bench(a) => bench::run(&cli, a),
     };
     match result {

@@ -47,22 +47,7 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A compact one-line rendering of a JSON value for tables.
-pub fn cell(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "-".into(),
-        other => {
-            let s = other.to_string();
-            if s.chars().count() > 80 {
-                let cut: String = s.chars().take(77).collect();
-                format!("{cut}…")
-            } else {
-                s
-            }
-        }
-    }
-}
+pub use custody_server::show::cell;
 
 /// The node and edge counts by kind, as `ingest` and `stats` print them.
 pub fn kind_tables(stats: &custody_store::Stats) {

@@ -131,7 +131,7 @@ fn measure(cli: &Cli, only: Option<&str>, n: usize, memory: bool) -> Result<Exit
                         .get(i % people.len().max(1))
                         .cloned()
                         .unwrap_or_default(),
-                    (_, Some(d)) => default_value(d),
+                    (_, Some(d)) => custody_query::saved::default_value(d),
                     _ => String::new(),
                 };
                 p.insert(name.to_string(), Value::String(v));
@@ -204,19 +204,6 @@ fn measure(cli: &Cli, only: Option<&str>, n: usize, memory: bool) -> Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// A saved question's default: `-90d` is the date 90 days before today.
-pub fn default_value(d: &str) -> String {
-    match d.strip_prefix('-').and_then(|x| x.strip_suffix('d')) {
-        Some(days) => {
-            let days: i64 = days.parse().unwrap_or(90);
-            (chrono::Utc::now() - chrono::Duration::days(days))
-                .format("%Y-%m-%d")
-                .to_string()
-        }
-        None => d.to_string(),
-    }
-}
-
 pub fn ask(cli: &Cli, a: &AskArgs) -> Result<ExitCode> {
     use custody_query::saved::{find, SAVED};
     if let Some(n) = a.measure {
@@ -235,27 +222,17 @@ pub fn ask(cli: &Cli, a: &AskArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let Some(saved) = find(name) else {
-        let names: Vec<&str> = SAVED.iter().map(|s| s.name).collect();
         anyhow::bail!(
             "no saved question `{name}`; there are: {}",
-            names.join(", ")
+            custody_query::saved::names()
         );
     };
     if a.show {
         println!("{}", saved.text);
         return Ok(ExitCode::SUCCESS);
     }
-    let mut given = params(&a.params)?;
-    for (p, meaning, default) in saved.params {
-        if !given.contains_key(*p) {
-            match default {
-                Some(d) => {
-                    given.insert(p.to_string(), Value::String(default_value(d)));
-                }
-                None => anyhow::bail!("`{name}` needs --param {p}=… ({meaning})"),
-            }
-        }
-    }
+    let given = custody_query::saved::bind(saved, params(&a.params)?)
+        .map_err(|e| anyhow::anyhow!("{e}: give it with --param"))?;
     execute(cli, saved.text, given, Limits::default())
 }
 

@@ -83,6 +83,49 @@ pub fn find(name: &str) -> Option<&'static Saved> {
     SAVED.iter().find(|s| s.name == name)
 }
 
+/// A saved question's default: `-90d` is the date 90 days before today
+/// (`YYYY-MM-DD`); anything else is the value itself.
+pub fn default_value(d: &str) -> String {
+    match d.strip_prefix('-').and_then(|x| x.strip_suffix('d')) {
+        Some(days) => {
+            let days: i64 = days.parse().unwrap_or(90);
+            (chrono::Utc::now() - chrono::Duration::days(days))
+                .format("%Y-%m-%d")
+                .to_string()
+        }
+        None => d.to_string(),
+    }
+}
+
+/// Fills in the defaults of the parameters `given` leaves out; a required
+/// parameter left out is an error naming it and what it means.
+pub fn bind(
+    saved: &Saved,
+    mut given: serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    for (p, meaning, default) in saved.params {
+        if !given.contains_key(*p) {
+            match default {
+                Some(d) => {
+                    given.insert(p.to_string(), serde_json::Value::String(default_value(d)));
+                }
+                None => {
+                    return Err(format!(
+                        "`{}` needs the parameter `{p}` ({meaning})",
+                        saved.name
+                    ))
+                }
+            }
+        }
+    }
+    Ok(given)
+}
+
+/// The names of every saved question, for error messages.
+pub fn names() -> String {
+    SAVED.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
-//! The installation's fingerprint key: 32 random bytes, created on first use in a
-//! file only its owner can read (mode 0600 on Unix).
+//! The installation's secrets — the fingerprint key, the HTTP API's bearer
+//! token: 32 random bytes each, created on first use in a file only its owner
+//! can read (mode 0600 on Unix), as 64 hex digits.
 
 use std::fs;
 use std::io::Write;
@@ -7,28 +8,38 @@ use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
-    #[error("cannot read the fingerprint key {path}: {source}")]
+    #[error("cannot read the {what} {path}: {source}")]
     Read {
+        what: &'static str,
         path: String,
         source: std::io::Error,
     },
-    #[error("cannot create the fingerprint key {path}: {source}")]
+    #[error("cannot create the {what} {path}: {source}")]
     Create {
+        what: &'static str,
         path: String,
         source: std::io::Error,
     },
-    #[error("the fingerprint key {path} is damaged (expected 64 hex digits)")]
-    Damaged { path: String },
-    #[error("no random source for a new fingerprint key: {0}")]
-    Random(String),
-    #[error(
-        "the fingerprint key {path} can be read by others (mode {mode:o}); run `chmod 600 {path}`"
-    )]
-    Permissions { path: String, mode: u32 },
+    #[error("the {what} {path} is damaged (expected 64 hex digits)")]
+    Damaged { what: &'static str, path: String },
+    #[error("no random source for a new {what}: {message}")]
+    Random { what: &'static str, message: String },
+    #[error("the {what} {path} can be read by others (mode {mode:o}); run `chmod 600 {path}`")]
+    Permissions {
+        what: &'static str,
+        path: String,
+        mode: u32,
+    },
 }
 
-/// Loads the key at `path`, creating it (and its folder) if absent.
+/// Loads the fingerprint key at `path`, creating it (and its folder) if absent.
 pub fn load_or_create(path: &Path) -> Result<Vec<u8>, KeyFileError> {
+    load_or_create_secret(path, "fingerprint key")
+}
+
+/// Loads the 32-byte secret at `path` (`what` names it in errors), creating
+/// it (and its folder) if absent.
+pub fn load_or_create_secret(path: &Path, what: &'static str) -> Result<Vec<u8>, KeyFileError> {
     let shown = path.display().to_string();
     match fs::read_to_string(path) {
         Ok(text) => {
@@ -39,18 +50,26 @@ pub fn load_or_create(path: &Path) -> Result<Vec<u8>, KeyFileError> {
                     .map(|m| m.permissions().mode() & 0o777)
                     .unwrap_or(0o600);
                 if mode & 0o077 != 0 {
-                    return Err(KeyFileError::Permissions { path: shown, mode });
+                    return Err(KeyFileError::Permissions {
+                        what,
+                        path: shown,
+                        mode,
+                    });
                 }
             }
             decode_hex(text.trim())
                 .filter(|k| k.len() == 32)
-                .ok_or(KeyFileError::Damaged { path: shown })
+                .ok_or(KeyFileError::Damaged { what, path: shown })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = vec![0u8; 32];
-            getrandom::getrandom(&mut key).map_err(|e| KeyFileError::Random(e.to_string()))?;
+            getrandom::getrandom(&mut key).map_err(|e| KeyFileError::Random {
+                what,
+                message: e.to_string(),
+            })?;
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 fs::create_dir_all(dir).map_err(|source| KeyFileError::Create {
+                    what,
                     path: shown.clone(),
                     source,
                 })?;
@@ -63,18 +82,21 @@ pub fn load_or_create(path: &Path) -> Result<Vec<u8>, KeyFileError> {
                 opts.mode(0o600);
             }
             let mut f = opts.open(path).map_err(|source| KeyFileError::Create {
+                what,
                 path: shown.clone(),
                 source,
             })?;
             let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
             f.write_all(format!("{hex}\n").as_bytes())
                 .map_err(|source| KeyFileError::Create {
+                    what,
                     path: shown,
                     source,
                 })?;
             Ok(key)
         }
         Err(source) => Err(KeyFileError::Read {
+            what,
             path: shown,
             source,
         }),

@@ -1,25 +1,41 @@
-"""Drives `custody mcp` with the official Python MCP SDK, as an AI assistant's
-client would: initialise, list tools, call them. Prints one JSON object.
+"""Drives custody's MCP server with the official Python MCP SDK, as an AI
+assistant's client would: initialise, list tools, call them. Prints one JSON
+object.
 
-Usage: client.py CUSTODY_BINARY DB ACCESS_KEY_ID
+Usage: client.py stdio CUSTODY_BINARY DB ACCESS_KEY_ID
+       client.py http URL TOKEN ACCESS_KEY_ID   (TOKEN "-": send none)
 """
 import asyncio
+import contextlib
 import json
 import os
 import sys
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
 
 def body(result):
     return json.loads(result.content[0].text)
 
 
-async def main(binary, db, key):
-    # The server inherits this environment (CUSTODY_HOME: the test's key folder).
-    server = StdioServerParameters(command=binary, args=["--db", db, "--quiet", "mcp"], env=dict(os.environ))
-    async with stdio_client(server) as (read, write):
+@contextlib.asynccontextmanager
+async def connect(mode, a, b):
+    if mode == "stdio":
+        # The server inherits this environment (CUSTODY_HOME: the test's key folder).
+        server = StdioServerParameters(command=a, args=["--db", b, "--quiet", "mcp"], env=dict(os.environ))
+        async with stdio_client(server) as (read, write):
+            yield read, write
+    else:
+        headers = {} if b == "-" else {"Authorization": "Bearer " + b}
+        async with create_mcp_http_client(headers=headers) as http:
+            async with streamable_http_client(a, http_client=http) as streams:
+                yield streams[0], streams[1]
+
+
+async def main(mode, a, b, key):
+    async with connect(mode, a, b) as (read, write):
         async with ClientSession(read, write) as session:
             init = await session.initialize()
             tools = await session.list_tools()

@@ -1,0 +1,351 @@
+//! The HTTP API (`custody serve`): REST endpoints under `/v1` and the MCP
+//! server as streamable HTTP under `/mcp`, all read-only JSON.
+//!
+//! Every endpoint but `/v1/health` and `/v1/openapi.json` needs
+//! `Authorization: Bearer <token>`; the token is compared in constant time and
+//! never logged. Bodies are capped, queries carry the service's time and row
+//! limits, and at most `concurrency` requests work at once (the rest wait).
+
+use crate::mcp::Mcp;
+use crate::service::{self, saved_questions, Service};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// The OpenAPI 3.1 description of this API, served at `/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// How the API is served.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The bearer token every authenticated request must carry.
+    pub token: String,
+    /// Host names (besides loopback) that `/mcp` accepts in `Host`, against
+    /// DNS rebinding; needed when listening on a non-loopback address.
+    pub allowed_hosts: Vec<String>,
+    /// The largest request body, in bytes.
+    pub max_body: usize,
+    /// Requests doing work at once; the rest wait (up to `queue_timeout`).
+    pub concurrency: usize,
+    pub queue_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            token: String::new(),
+            allowed_hosts: Vec::new(),
+            max_body: 1 << 20,
+            concurrency: 4,
+            queue_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct App {
+    service: Arc<Service>,
+    permits: Arc<Semaphore>,
+    queue_timeout: Duration,
+}
+
+/// A JSON error body with its status.
+fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
+    (status, Json(json!({"error": message.to_string()}))).into_response()
+}
+
+fn failure(e: service::Error) -> Response {
+    use service::Error::*;
+    match e {
+        NotFound(m) => error(StatusCode::NOT_FOUND, m),
+        BadRequest(m) => error(StatusCode::BAD_REQUEST, m),
+        Limit(m) => error(StatusCode::UNPROCESSABLE_ENTITY, m),
+        Internal(e) => {
+            tracing::error!("request failed: {e:#}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
+        }
+    }
+}
+
+impl App {
+    /// Runs blocking work on the blocking pool, holding a permit.
+    async fn run<T: serde::Serialize + Send + 'static>(
+        &self,
+        f: impl FnOnce(&Service) -> service::Result<T> + Send + 'static,
+    ) -> Response {
+        let permit =
+            match tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
+                .await
+            {
+                Ok(Ok(p)) => p,
+                _ => {
+                    return error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the server is busy; try again shortly",
+                    )
+                }
+            };
+        let service = self.service.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f(&service)
+        })
+        .await;
+        match done {
+            Ok(Ok(v)) => Json(v).into_response(),
+            Ok(Err(e)) => failure(e),
+            Err(e) => failure(service::Error::Internal(anyhow::anyhow!(
+                "the request failed: {e}"
+            ))),
+        }
+    }
+}
+
+/// Checks `Authorization: Bearer <token>` in constant time.
+async fn authenticate(State(token): State<Arc<Vec<u8>>>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    match given {
+        Some(t) if same(t.as_bytes(), &token) => next.run(request).await,
+        _ => {
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong bearer token: send `Authorization: Bearer <token>` (the token is in the file `custody serve` names at start)",
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"custody\""),
+            );
+            r
+        }
+    }
+}
+
+/// Constant-time equality (the length is not secret).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Deserialize)]
+struct SearchParams {
+    q: Option<String>,
+    label: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct NeighbourParams {
+    edge: Option<String>,
+    direction: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct LimitParams {
+    limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct QueryBody {
+    query: String,
+    #[serde(default)]
+    params: Map<String, Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct AskBody {
+    #[serde(default)]
+    params: Map<String, Value>,
+}
+
+/// Parses a JSON body whatever its content type (so `curl -d` works); an empty
+/// body is `{}`. Errors name the line and column.
+fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, String> {
+    let text: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        b"{}"
+    } else {
+        bytes
+    };
+    serde_json::from_slice(text).map_err(|e| format!("request body: {e}"))
+}
+
+async fn health() -> Response {
+    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})).into_response()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn stats(State(app): State<App>) -> Response {
+    app.run(|s| s.stats()).await
+}
+
+async fn search(State(app): State<App>, Query(p): Query<SearchParams>) -> Response {
+    let Some(label) = p.label else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "give `label` (Credential, Principal, Agent, Human, Group, Location, Workload, Resource, or a kind) and `q`, the text a key or name contains",
+        );
+    };
+    let q = p.q.unwrap_or_default();
+    let limit = p.limit.unwrap_or(50);
+    app.run(move |s| s.search(&q, &label, limit)).await
+}
+
+async fn node(State(app): State<App>, Path(reference): Path<String>) -> Response {
+    app.run(move |s| s.identity(&reference)).await
+}
+
+async fn owner(State(app): State<App>, Path(reference): Path<String>) -> Response {
+    app.run(move |s| s.owners(&reference)).await
+}
+
+async fn neighbours(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Query(p): Query<NeighbourParams>,
+) -> Response {
+    let limit = p.limit.unwrap_or(500);
+    app.run(move |s| s.neighbours(&reference, p.edge.as_deref(), p.direction.as_deref(), limit))
+        .await
+}
+
+async fn blast_radius(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Query(p): Query<LimitParams>,
+) -> Response {
+    let limit = p.limit.unwrap_or(0);
+    app.run(move |s| s.blast_radius(&reference, limit)).await
+}
+
+async fn query(State(app): State<App>, bytes: Bytes) -> Response {
+    let q: QueryBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    app.run(move |s| s.query(&q.query, &q.params)).await
+}
+
+async fn saved() -> Response {
+    Json(saved_questions()).into_response()
+}
+
+async fn ask_get(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    Query(p): Query<BTreeMap<String, String>>,
+) -> Response {
+    let params: Map<String, Value> = p.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    app.run(move |s| s.ask(&name, params)).await
+}
+
+async fn ask_post(State(app): State<App>, Path(name): Path<String>, bytes: Bytes) -> Response {
+    let b: AskBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    app.run(move |s| s.ask(&name, b.params)).await
+}
+
+async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "no such endpoint; the API is described at /v1/openapi.json",
+    )
+}
+
+/// The whole application: REST under `/v1`, MCP under `/mcp`. `mcp_stop`
+/// ends the MCP sessions (call it when shutting down).
+pub fn router(service: Arc<Service>, opts: &Options) -> (Router, impl FnOnce()) {
+    let app = App {
+        service: service.clone(),
+        permits: Arc::new(Semaphore::new(opts.concurrency.max(1))),
+        queue_timeout: opts.queue_timeout,
+    };
+    let mut hosts = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+    hosts.extend(opts.allowed_hosts.iter().cloned());
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .with_max_request_body_bytes(opts.max_body);
+    let cancel = config.cancellation_token.clone();
+    let mcp = StreamableHttpService::new(
+        move || Ok(Mcp::new(service.clone())),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let token = Arc::new(opts.token.as_bytes().to_vec());
+    let protected = Router::new()
+        .route("/v1/stats", get(stats))
+        .route("/v1/nodes", get(search))
+        .route("/v1/nodes/{reference}", get(node))
+        .route("/v1/nodes/{reference}/owner", get(owner))
+        .route("/v1/nodes/{reference}/neighbours", get(neighbours))
+        .route("/v1/nodes/{reference}/blast-radius", get(blast_radius))
+        .route("/v1/query", post(query))
+        .route("/v1/ask", get(saved))
+        .route("/v1/ask/{name}", get(ask_get).post(ask_post))
+        .with_state(app.clone())
+        .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(token, authenticate));
+    let router = Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/openapi.json", get(openapi))
+        .merge(protected)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(opts.max_body));
+    (router, move || cancel.cancel())
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,189 @@
+//! The Model Context Protocol server, so AI assistants (Claude Desktop, Cursor,
+//! VS Code) can ask the graph questions: on stdio (`custody mcp`) and as
+//! streamable HTTP under `custody serve` (`/mcp`). Built on the official Rust
+//! SDK (`rmcp`). Every tool is read-only; results are bounded and, like
+//! everything custody prints, never contain a secret value (the store holds
+//! fingerprints and previews only).
+
+use crate::service::{self, Service};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{schemars, tool, tool_handler, tool_router, ServerHandler, ServiceExt};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// The MCP tool handler over a shared [`Service`].
+#[derive(Clone)]
+pub struct Mcp {
+    service: Arc<Service>,
+    #[allow(dead_code)] // read by the tool_handler macro
+    tool_router: ToolRouter<Mcp>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct Reference {
+    /// An access key id (AKIA…), ARN, e-mail, natural key (`kind:value`, e.g.
+    /// `aws-access-key:AKIA…`, `email:ana@corp.example`) or node id.
+    reference: String,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct BlastRequest {
+    /// An access key id (AKIA…), ARN, natural key or node id of an AWS
+    /// credential, IAM user or role, or workload.
+    reference: String,
+    /// At most this many resources, most sensitive first (default 50; 0: all).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct QueryRequest {
+    /// A read-only openCypher query, e.g. `MATCH (k:Credential)-[:STORED_IN]->(l)
+    /// RETURN k.key, count(l) AS places ORDER BY places DESC LIMIT 10`. Labels:
+    /// Credential, Principal, Agent, Human, Group, Location, Workload, Resource
+    /// (or a kind such as aws_access_key); node properties: key, kind, name,
+    /// system and the merged properties.
+    query: String,
+    /// Values for `$name` parameters.
+    #[serde(default)]
+    params: Map<String, Value>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct AskRequest {
+    /// One of: outside-vaults, leavers-active-keys, owned-by, surfaces, agents, stale-keys.
+    name: String,
+    /// Parameters the question takes (owned-by: person; surfaces: credential; stale-keys: before).
+    #[serde(default)]
+    params: Map<String, Value>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct SearchRequest {
+    /// Text the key or name contains (case-sensitive), e.g. `reporting` or `AKIA`.
+    text: String,
+    /// A label (Credential, Principal, Agent, Human, Group, Location, Workload,
+    /// Resource) or a kind (aws_access_key, aws_iam_role…) to search in.
+    label: String,
+    /// At most this many results (default 50).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// Tool results are JSON text; errors are `{"error": …}` so the assistant can
+/// read and correct them.
+fn text(v: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn answer<T: serde::Serialize>(r: service::Result<T>) -> String {
+    match r {
+        Ok(v) => text(&v),
+        Err(e) => text(&json!({"error": e.to_string()})),
+    }
+}
+
+fn rows(r: service::Result<custody_query::QueryResult>) -> String {
+    answer(r.map(|r| json!({"columns": r.columns, "row_count": r.rows.len(), "rows": r.rows})))
+}
+
+impl Mcp {
+    pub fn new(service: Arc<Service>) -> Mcp {
+        Mcp {
+            service,
+            tool_router: Mcp::tool_router(),
+        }
+    }
+
+    /// Runs blocking work off the async runtime.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Service) -> service::Result<T> + Send + 'static,
+    ) -> service::Result<T> {
+        let s = self.service.clone();
+        tokio::task::spawn_blocking(move || f(&s))
+            .await
+            .unwrap_or_else(|e| {
+                Err(service::Error::Internal(anyhow::anyhow!(
+                    "the request failed: {e}"
+                )))
+            })
+    }
+}
+
+#[tool_router]
+impl Mcp {
+    #[tool(
+        description = "One identity (credential, principal, agent, human, location…) by reference: what it is, every key, every edge (surfaces, owner, principal), lineage and the sources that said each thing. Never includes secret values."
+    )]
+    async fn get_identity(&self, Parameters(r): Parameters<Reference>) -> String {
+        answer(self.blocking(move |s| s.identity(&r.reference)).await)
+    }
+
+    #[tool(
+        description = "Who owns an identity: the accountable humans with their employment status, manager, the evidence and its confidence."
+    )]
+    async fn owner_of(&self, Parameters(r): Parameters<Reference>) -> String {
+        answer(self.blocking(move |s| s.owners(&r.reference)).await)
+    }
+
+    #[tool(
+        description = "What an AWS credential, IAM user or role, or workload can reach: resources ranked by sensitivity, with the role chain and policy that grant each, and privilege-escalation paths."
+    )]
+    async fn blast_radius(&self, Parameters(r): Parameters<BlastRequest>) -> String {
+        let limit = r.limit.unwrap_or(50);
+        answer(
+            self.blocking(move |s| s.blast_radius(&r.reference, limit))
+                .await,
+        )
+    }
+
+    #[tool(
+        description = "Find identities whose key or name contains a text, within one label or kind. Returns id, label, kind, key and name."
+    )]
+    async fn search_identities(&self, Parameters(q): Parameters<SearchRequest>) -> String {
+        let limit = q.limit.unwrap_or(50);
+        rows(
+            self.blocking(move |s| s.search(&q.text, &q.label, limit))
+                .await,
+        )
+    }
+
+    #[tool(
+        description = "Run a read-only openCypher query over the identity graph (MATCH, OPTIONAL MATCH, WHERE, WITH, RETURN, ORDER BY, SKIP, LIMIT, count/collect/min/max, variable-length paths). Edges: AUTHENTICATES_AS, STORED_IN, OWNED_BY, CAN_ASSUME, HOLDS, USED_BY, MEMBER_OF, REPORTS_TO, HAS_POLICY, DEFINED_IN, RUNS_AS. Start patterns from a label or a key. Writes are refused."
+    )]
+    async fn run_query(&self, Parameters(q): Parameters<QueryRequest>) -> String {
+        rows(self.blocking(move |s| s.query(&q.query, &q.params)).await)
+    }
+
+    #[tool(
+        description = "Answer a saved question: outside-vaults (credentials stored outside a vault), leavers-active-keys (people who left while their identities' keys are active), owned-by (person), surfaces (credential), agents (AI agents and the credentials they hold), stale-keys (before)."
+    )]
+    async fn ask(&self, Parameters(a): Parameters<AskRequest>) -> String {
+        rows(self.blocking(move |s| s.ask(&a.name, a.params)).await)
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for Mcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("custody", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+            "custody: one graph of every non-human identity (cloud keys and roles, tokens, service accounts, AI agents), where each is stored, who owns it and what it can reach. Start with `ask` or `search_identities`, then `get_identity`, `owner_of` and `blast_radius`; `run_query` for anything else. Read-only; secret values are never returned.",
+        )
+    }
+}
+
+/// Serves MCP on stdin/stdout until the client disconnects.
+pub async fn stdio(service: Arc<Service>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let running = Mcp::new(service)
+        .serve(rmcp::transport::stdio())
+        .await
+        .context("the MCP handshake failed")?;
+    running.waiting().await.context("the MCP server stopped")?;
+    Ok(())
+}

@@ -1,0 +1,307 @@
+//! The questions every network surface answers, over one shared state: a small
+//! pool of store connections, the in-memory graph for queries and the AWS reach
+//! model for blast radius (each loaded once, on first use or by [`Service::warm`]).
+//!
+//! Everything here blocks (SQLite, graph traversal); async callers run it with
+//! `tokio::task::spawn_blocking`.
+
+use crate::{blast, show};
+use custody_analysis::Model;
+use custody_query::{Limits, MemGraph, QueryError, QueryResult};
+use custody_store::{EdgeRecord, SqliteStore, Stats, Store};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+/// Why a question could not be answered; each maps to an HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The reference matches nothing (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The question is malformed: bad query, unknown saved question, missing
+    /// parameter (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A query ran into its time, row or work limit (422).
+    #[error("{0}")]
+    Limit(String),
+    /// The store or the analysis failed (500).
+    #[error("{0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Self {
+        Error::Internal(e)
+    }
+}
+
+impl From<custody_store::StoreError> for Error {
+    fn from(e: custody_store::StoreError) -> Self {
+        Error::Internal(e.into())
+    }
+}
+
+impl From<QueryError> for Error {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::Limit(_) => Error::Limit(e.to_string()),
+            QueryError::Store(_) => Error::Internal(anyhow::anyhow!("{e}")),
+            _ => Error::BadRequest(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Opens one more connection to the store.
+pub type Opener = Box<dyn Fn() -> anyhow::Result<SqliteStore> + Send + Sync>;
+
+/// Shared, read-only state behind every request.
+pub struct Service {
+    open: Opener,
+    /// Idle connections; a request takes one (or opens one) and gives it back,
+    /// so concurrent requests do not queue on one connection.
+    idle: Mutex<Vec<SqliteStore>>,
+    graph: OnceLock<MemGraph>,
+    /// Held while the graph loads, so concurrent first queries load it once.
+    graph_loading: Mutex<()>,
+    model: OnceLock<Model>,
+    model_loading: Mutex<()>,
+    pub limits: Limits,
+}
+
+/// One edge of a node, for `neighbours`.
+#[derive(Serialize)]
+pub struct Neighbours {
+    pub node: custody_store::NodeBrief,
+    pub edges: Vec<EdgeRecord>,
+    /// Edges that matched the filter but were left out by `limit`.
+    pub truncated: usize,
+}
+
+/// Owners of an identity, for `owner_of`.
+#[derive(Serialize)]
+pub struct Owners {
+    pub identity: String,
+    pub owners: Vec<show::Owner>,
+}
+
+impl Service {
+    pub fn new(open: Opener, limits: Limits) -> Service {
+        Service {
+            open,
+            idle: Mutex::new(Vec::new()),
+            graph: OnceLock::new(),
+            graph_loading: Mutex::new(()),
+            model: OnceLock::new(),
+            model_loading: Mutex::new(()),
+            limits,
+        }
+    }
+
+    /// Runs `f` with a store connection from the pool.
+    pub fn with_store<T>(&self, f: impl FnOnce(&SqliteStore) -> Result<T>) -> Result<T> {
+        let taken = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let store = match taken {
+            Some(s) => s,
+            None => (self.open)()?,
+        };
+        let out = f(&store);
+        if let Ok(mut v) = self.idle.lock() {
+            if v.len() < 8 {
+                v.push(store);
+            }
+        }
+        out
+    }
+
+    /// Loads the in-memory graph and the reach model now rather than on the
+    /// first question (what `custody serve` does at start).
+    pub fn warm(&self) -> Result<()> {
+        let t = Instant::now();
+        self.graph()?;
+        tracing::info!("graph loaded in {:.1}s", t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        self.model()?;
+        tracing::info!("reach model loaded in {:.1}s", t.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    pub fn graph(&self) -> Result<&MemGraph> {
+        if let Some(g) = self.graph.get() {
+            return Ok(g);
+        }
+        let _loading = self.graph_loading.lock();
+        if self.graph.get().is_none() {
+            let g = self.with_store(|s| Ok(MemGraph::load(s)?))?;
+            let _ = self.graph.set(g);
+        }
+        self.graph
+            .get()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("the graph did not load")))
+    }
+
+    pub fn model(&self) -> Result<&Model> {
+        if let Some(m) = self.model.get() {
+            return Ok(m);
+        }
+        let _loading = self.model_loading.lock();
+        if self.model.get().is_none() {
+            let m = self.with_store(|s| Ok(blast::load(s, &mut |_| {})?))?;
+            let _ = self.model.set(m);
+        }
+        self.model
+            .get()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("the reach model did not load")))
+    }
+
+    /// The node a reference names.
+    pub fn find(&self, store: &SqliteStore, reference: &str) -> Result<i64> {
+        store.find(reference)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "nothing matches `{reference}`: give an access key id, ARN, e-mail, natural key (`kind:value`) or node id"
+            ))
+        })
+    }
+
+    pub fn stats(&self) -> Result<Stats> {
+        self.with_store(|s| Ok(s.stats()?))
+    }
+
+    /// One identity with its keys, edges, lineage, permissions and sources.
+    pub fn identity(&self, reference: &str) -> Result<show::ShowOutput> {
+        self.with_store(|s| {
+            let id = self.find(s, reference)?;
+            Ok(show::build(s, id)?)
+        })
+    }
+
+    /// The accountable humans of an identity, with evidence.
+    pub fn owners(&self, reference: &str) -> Result<Owners> {
+        let shown = self.identity(reference)?;
+        Ok(Owners {
+            identity: shown.node.brief.key,
+            owners: shown.lineage.owners,
+        })
+    }
+
+    /// A node's live edges, optionally of one kind and direction (`out`, `in`).
+    pub fn neighbours(
+        &self,
+        reference: &str,
+        kind: Option<&str>,
+        direction: Option<&str>,
+        limit: usize,
+    ) -> Result<Neighbours> {
+        if let Some(d) = direction.filter(|d| !matches!(*d, "in" | "out")) {
+            return Err(Error::BadRequest(format!(
+                "direction must be `in` or `out`, not `{d}`"
+            )));
+        }
+        self.with_store(|s| {
+            let id = self.find(s, reference)?;
+            let node = s
+                .node(id)?
+                .ok_or_else(|| Error::NotFound(format!("node {id} vanished")))?;
+            let mut edges: Vec<EdgeRecord> = s
+                .edges(id)?
+                .into_iter()
+                .filter(|e| !e.retired)
+                .filter(|e| kind.is_none_or(|k| e.kind.eq_ignore_ascii_case(k)))
+                .filter(|e| direction.is_none_or(|d| e.direction == d))
+                .collect();
+            let truncated = edges.len().saturating_sub(limit);
+            edges.truncate(limit);
+            Ok(Neighbours {
+                node: node.brief,
+                edges,
+                truncated,
+            })
+        })
+    }
+
+    /// What an AWS credential, principal or workload can reach.
+    pub fn blast_radius(&self, reference: &str, limit: usize) -> Result<blast::BlastOut> {
+        let id = self.with_store(|s| self.find(s, reference))?;
+        let model = self.model()?;
+        let start = model.start(id);
+        if start.is_empty() {
+            return Err(Error::BadRequest(format!(
+                "`{reference}` is not an AWS credential, IAM user or role, or workload with an execution role that custody has inventoried"
+            )));
+        }
+        let mut out = blast::describe(model, reference, &model.blast_radius(&start));
+        if limit > 0 {
+            out.resources.truncate(limit);
+        }
+        Ok(out)
+    }
+
+    /// Runs a read-only query on the in-memory graph.
+    pub fn query(&self, text: &str, params: &Map<String, Value>) -> Result<QueryResult> {
+        let graph = self.graph()?;
+        Ok(custody_query::run(
+            graph,
+            text,
+            params,
+            self.limits.clone(),
+        )?)
+    }
+
+    /// Answers a saved question.
+    pub fn ask(&self, name: &str, params: Map<String, Value>) -> Result<QueryResult> {
+        let saved = custody_query::saved::find(name).ok_or_else(|| {
+            Error::NotFound(format!(
+                "no saved question `{name}`; there are: {}",
+                custody_query::saved::names()
+            ))
+        })?;
+        let params = custody_query::saved::bind(saved, params).map_err(Error::BadRequest)?;
+        self.query(saved.text, &params)
+    }
+
+    /// Identities whose key or name contains `text`, within a label or kind.
+    pub fn search(&self, text: &str, label: &str, limit: usize) -> Result<QueryResult> {
+        let label: String = label
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if label.is_empty() {
+            return Err(Error::BadRequest(
+                "give a label (Credential, Principal, Agent, Human, Group, Location, Workload, Resource) or a kind (aws_access_key…)".into(),
+            ));
+        }
+        let limit = limit.clamp(1, self.limits.max_rows.max(1));
+        let mut params = Map::new();
+        params.insert("t".into(), json!(text));
+        self.query(
+            &format!(
+                "MATCH (n:`{label}`) WHERE n.key CONTAINS $t OR n.name CONTAINS $t
+                 RETURN id(n) AS id, n.label AS label, n.kind AS kind, n.key AS key, n.name AS name
+                 ORDER BY key LIMIT {limit}"
+            ),
+            &params,
+        )
+    }
+}
+
+/// The saved questions, for listings.
+pub fn saved_questions() -> Value {
+    Value::Array(
+        custody_query::saved::SAVED
+            .iter()
+            .map(|s| {
+                json!({
+                    "name": s.name,
+                    "question": s.question,
+                    "params": s.params.iter().map(|(p, meaning, default)| json!({
+                        "name": p, "meaning": meaning, "default": default,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}

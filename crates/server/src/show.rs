@@ -1,0 +1,398 @@
+//! One identity as every surface shows it (`custody show`, `GET /v1/nodes/{id}`,
+//! the MCP `get_identity` tool): the node, its keys and edges, its lineage
+//! (principal, owner, the owner's employment status), the permissions analysis,
+//! and for every fact the source that said it.
+
+use anyhow::{Context, Result};
+use custody_store::{Assertion, EdgeRecord, NodeBrief, NodeRecord, Store};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+pub struct EdgeOut {
+    #[serde(flatten)]
+    pub edge: EdgeRecord,
+    pub sources: Vec<Assertion>,
+}
+
+#[derive(Serialize)]
+pub struct Owner {
+    /// The principal through which ownership was found, if not the node itself.
+    pub via: Option<String>,
+    pub human: NodeBrief,
+    pub employment_status: Option<Value>,
+    pub termination_date: Option<Value>,
+    pub idp_status: Option<Value>,
+    pub manager: Option<NodeBrief>,
+    pub edge: Map<String, Value>,
+    pub sources: Vec<Assertion>,
+}
+
+#[derive(Serialize)]
+pub struct Trust {
+    pub principal: NodeBrief,
+    /// The edge's properties: `trusted` (service, identity-provider, account,
+    /// principal, anyone), `actions`, `conditions`, `subject_pinned`…
+    pub trust: Map<String, Value>,
+}
+
+#[derive(Serialize, Default)]
+pub struct Lineage {
+    pub principals: Vec<NodeBrief>,
+    pub credentials: Vec<NodeBrief>,
+    pub owners: Vec<Owner>,
+    pub owns: Vec<NodeBrief>,
+    pub manager: Option<NodeBrief>,
+    pub groups: Vec<NodeBrief>,
+    /// Who may assume this role, with the trust statement's conditions.
+    pub assumable_by: Vec<Trust>,
+    /// Roles whose trust policies name this principal.
+    pub can_assume: Vec<Trust>,
+    /// Plain-language observations that follow from the facts above.
+    pub notes: Vec<String>,
+}
+
+/// A privilege-escalation technique one of the node's principals can use.
+#[derive(Serialize)]
+pub struct EscalationOut {
+    pub principal: String,
+    pub technique: &'static str,
+    pub summary: &'static str,
+    /// Each action it needs, with the policy and statement that allow it.
+    pub granted: Vec<(String, String)>,
+    pub conditional: bool,
+}
+
+/// The permissions analysis of the node's AWS principals.
+#[derive(Serialize, Default)]
+pub struct Permissions {
+    /// How many policy documents were evaluated.
+    pub policies: usize,
+    pub escalations: Vec<EscalationOut>,
+    /// Policies named but not readable (no document in the exports, or malformed):
+    /// the analysis cannot see what they grant.
+    pub incomplete: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct ShowOutput {
+    pub node: NodeRecord,
+    /// Every source's assertion about this node, oldest first (superseded ones have `live: false`).
+    pub sources: Vec<Assertion>,
+    /// For each merged property, the indexes in `sources` of the live assertions that state it.
+    pub property_sources: BTreeMap<String, Vec<usize>>,
+    pub edges: Vec<EdgeOut>,
+    pub lineage: Lineage,
+    pub permissions: Permissions,
+}
+
+fn out_edges<'a>(edges: &'a [EdgeRecord], kind: &'a str) -> impl Iterator<Item = &'a EdgeRecord> {
+    edges
+        .iter()
+        .filter(move |e| e.kind == kind && e.direction == "out" && !e.retired)
+}
+
+fn in_edges<'a>(edges: &'a [EdgeRecord], kind: &'a str) -> impl Iterator<Item = &'a EdgeRecord> {
+    edges
+        .iter()
+        .filter(move |e| e.kind == kind && e.direction == "in" && !e.retired)
+}
+
+fn owner(store: &dyn Store, e: &EdgeRecord, via: Option<String>) -> Result<Owner> {
+    let human = store.node(e.other.id)?;
+    let prop = |k: &str| human.as_ref().and_then(|h| h.props.get(k).cloned());
+    let manager = match &human {
+        Some(h) => out_edges(&store.edges(h.brief.id)?, "REPORTS_TO")
+            .next()
+            .map(|m| m.other.clone()),
+        None => None,
+    };
+    Ok(Owner {
+        via,
+        human: e.other.clone(),
+        employment_status: prop("employment_status"),
+        termination_date: prop("termination_date"),
+        idp_status: prop("idp_status"),
+        manager,
+        edge: e.props.clone(),
+        sources: store.edge_assertions(e.id)?,
+    })
+}
+
+pub fn build(store: &dyn Store, id: i64) -> Result<ShowOutput> {
+    let node = store.node(id)?.context("node vanished while reading")?;
+    let sources = store.node_assertions(id)?;
+    let mut property_sources: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for k in node.props.keys() {
+        let idx: Vec<usize> = sources
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.live && a.props.contains_key(k))
+            .map(|(i, _)| i)
+            .collect();
+        property_sources.insert(k.clone(), idx);
+    }
+    let edges = store.edges(id)?;
+    let mut lineage = Lineage::default();
+    match node.brief.label.as_str() {
+        "Credential" | "Agent" => {
+            for e in out_edges(&edges, "OWNED_BY") {
+                lineage.owners.push(owner(store, e, None)?);
+            }
+            for p in out_edges(&edges, "AUTHENTICATES_AS") {
+                lineage.principals.push(p.other.clone());
+                for e in out_edges(&store.edges(p.other.id)?, "OWNED_BY") {
+                    lineage
+                        .owners
+                        .push(owner(store, e, Some(p.other.key.clone()))?);
+                }
+            }
+        }
+        "Principal" => {
+            lineage.credentials = in_edges(&edges, "AUTHENTICATES_AS")
+                .map(|e| e.other.clone())
+                .collect();
+            let trust = |e: &EdgeRecord| Trust {
+                principal: e.other.clone(),
+                trust: e.props.clone(),
+            };
+            lineage.assumable_by = in_edges(&edges, "CAN_ASSUME").map(trust).collect();
+            lineage.can_assume = out_edges(&edges, "CAN_ASSUME").map(trust).collect();
+            for e in out_edges(&edges, "OWNED_BY") {
+                lineage.owners.push(owner(store, e, None)?);
+            }
+        }
+        "Human" => {
+            lineage.owns = in_edges(&edges, "OWNED_BY")
+                .map(|e| e.other.clone())
+                .collect();
+            lineage.manager = out_edges(&edges, "REPORTS_TO")
+                .next()
+                .map(|e| e.other.clone());
+            lineage.groups = out_edges(&edges, "MEMBER_OF")
+                .map(|e| e.other.clone())
+                .collect();
+        }
+        _ => {}
+    }
+    lineage.notes = notes(&node, &lineage);
+    let edges = edges
+        .into_iter()
+        .map(|e| {
+            Ok(EdgeOut {
+                sources: store.edge_assertions(e.id)?,
+                edge: e,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let permissions = permissions(store, &node, &lineage)?;
+    Ok(ShowOutput {
+        node,
+        sources,
+        property_sources,
+        edges,
+        lineage,
+        permissions,
+    })
+}
+
+/// Documents of the policies in `props` (a principal's or group's
+/// `inline_policies` property) and attached through its HAS_POLICY `edges`.
+fn collect_policies(
+    store: &dyn Store,
+    edges: &[EdgeRecord],
+    props: &Map<String, Value>,
+    docs: &mut Vec<(String, Value)>,
+    incomplete: &mut Vec<String>,
+) -> Result<()> {
+    if let Some(Value::Array(inline)) = props.get("inline_policies") {
+        for p in inline {
+            docs.push((
+                format!("inline {}", cell(&p["name"])),
+                p["document"].clone(),
+            ));
+        }
+    }
+    for e in out_edges(edges, "HAS_POLICY") {
+        match store
+            .node(e.other.id)?
+            .and_then(|n| n.props.get("document").cloned())
+        {
+            Some(doc) => docs.push((e.other.key.clone(), doc)),
+            None => incomplete.push(format!("{}: no document in the exports", e.other.key)),
+        }
+    }
+    Ok(())
+}
+
+/// Privilege escalation for each AWS IAM user or role this node is or acts as.
+fn permissions(store: &dyn Store, node: &NodeRecord, l: &Lineage) -> Result<Permissions> {
+    use custody_analysis::{escalations, Context, Policy, PolicySet};
+    let mut out = Permissions::default();
+    let mut principals: Vec<NodeRecord> = Vec::new();
+    if matches!(node.brief.kind.as_str(), "aws_iam_user" | "aws_iam_role") {
+        principals.push(node.clone());
+    }
+    for p in &l.principals {
+        if matches!(p.kind.as_str(), "aws_iam_user" | "aws_iam_role") {
+            principals.extend(store.node(p.id)?);
+        }
+    }
+    for p in principals {
+        let mut docs = Vec::new();
+        let edges = store.edges(p.brief.id)?;
+        collect_policies(store, &edges, &p.props, &mut docs, &mut out.incomplete)?;
+        for g in out_edges(&edges, "MEMBER_OF") {
+            if let Some(group) = store.node(g.other.id)? {
+                collect_policies(
+                    store,
+                    &store.edges(group.brief.id)?,
+                    &group.props,
+                    &mut docs,
+                    &mut out.incomplete,
+                )?;
+            }
+        }
+        let boundary_doc = match p.props.get("permissions_boundary").and_then(Value::as_str) {
+            Some(arn) => match store
+                .find(arn)?
+                .map(|id| store.node(id))
+                .transpose()?
+                .flatten()
+                .and_then(|n| n.props.get("document").cloned())
+            {
+                Some(doc) => Some(doc),
+                None => {
+                    out.incomplete.push(format!(
+                        "{arn} (permissions boundary): no document in the exports"
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut parsed = Vec::new();
+        let mut names = Vec::new();
+        for (name, doc) in &docs {
+            match Policy::from_value(doc) {
+                Ok(policy) => {
+                    parsed.push(policy);
+                    names.push(name.clone());
+                }
+                Err(e) => out.incomplete.push(format!("{name}: {e}")),
+            }
+        }
+        let boundary = boundary_doc
+            .as_ref()
+            .and_then(|d| Policy::from_value(d).ok());
+        out.policies += parsed.len() + boundary.is_some() as usize;
+        let set = PolicySet {
+            identity: parsed.iter().collect(),
+            boundary: boundary.as_ref(),
+            ..Default::default()
+        };
+        let mut ctx = Context::new();
+        if p.brief.kind == "aws_iam_user" {
+            if let Some(name) = &p.brief.name {
+                ctx = ctx.with("aws:username", name);
+            }
+        }
+        let arn = p
+            .props
+            .get("arn")
+            .and_then(Value::as_str)
+            .unwrap_or(&p.brief.key)
+            .to_string();
+        for e in escalations(&set, &arn, &ctx) {
+            // Name each allowing policy: the inline policy's name or the managed policy's ARN.
+            let granted = e
+                .granted
+                .into_iter()
+                .map(
+                    |(action, reason, policy)| match policy.and_then(|i| names.get(i)) {
+                        Some(name) => (action, format!("{reason} in {name}")),
+                        None => (action, reason),
+                    },
+                )
+                .collect();
+            out.escalations.push(EscalationOut {
+                principal: arn.clone(),
+                technique: e.technique,
+                summary: e.summary,
+                granted,
+                conditional: e.conditional,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn notes(node: &NodeRecord, l: &Lineage) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &l.assumable_by {
+        if t.trust.get("subject_pinned") == Some(&Value::Bool(false)) {
+            out.push(format!(
+                "Any token from {} can assume this role: its trust policy does not pin the token's subject (`sub`).",
+                t.principal.name.as_deref().unwrap_or(&t.principal.key)
+            ));
+        }
+        if t.trust.get("trusted").and_then(Value::as_str) == Some("anyone") {
+            out.push(
+                "Anyone can assume this role: its trust policy names the principal `*`."
+                    .to_string(),
+            );
+        }
+    }
+    let status = node.props.get("status").and_then(Value::as_str);
+    let last_used = node.props.get("last_used").and_then(Value::as_str);
+    for o in &l.owners {
+        let gone = o.employment_status.as_ref().and_then(Value::as_str) == Some("terminated");
+        if !gone {
+            continue;
+        }
+        let left = o
+            .termination_date
+            .as_ref()
+            .and_then(Value::as_str)
+            .unwrap_or("an unknown date");
+        let mut s = format!(
+            "Owner {} left the company on {left}",
+            o.human.key.trim_start_matches("email:")
+        );
+        if status == Some("Active") {
+            s.push_str("; this credential is still Active");
+        }
+        if let Some(used) = last_used {
+            if used[..10.min(used.len())] > *left {
+                s.push_str(&format!(" and was last used {used}, after they left"));
+            }
+        }
+        s.push('.');
+        if let Some(m) = &o.manager {
+            s.push_str(&format!(
+                " Their manager is {}.",
+                m.key.trim_start_matches("email:")
+            ));
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// A compact one-line rendering of a JSON value for tables.
+pub fn cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".into(),
+        other => {
+            let s = other.to_string();
+            if s.chars().count() > 80 {
+                let cut: String = s.chars().take(77).collect();
+                format!("{cut}…")
+            } else {
+                s
+            }
+        }
+    }
+}
