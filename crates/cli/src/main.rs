@@ -13,6 +13,7 @@ mod audit;
 mod bench;
 mod blast;
 mod demo;
+mod export;
 mod ingest;
 mod output;
 mod paths;
@@ -42,7 +43,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "CUSTODY_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Output format. `json` is a stable, documented contract (docs/CLI.md);
-    /// `sarif` (SARIF 2.1.0) is for `scan` only.
+    /// `sarif` (SARIF 2.1.0) is for `scan` only; `csv` and `opengraph`
+    /// (BloodHound) for `export` only.
     #[arg(long = "format", global = true, value_enum, default_value_t = FormatArg::Table)]
     format_arg: FormatArg,
     /// The format every command but `scan --format sarif` prints.
@@ -63,6 +65,8 @@ enum FormatArg {
     Table,
     Json,
     Sarif,
+    Csv,
+    Opengraph,
 }
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
@@ -99,6 +103,8 @@ pub enum Command {
     Ask(query::AskArgs),
     /// A Model Context Protocol server on stdio, for AI assistants (read-only).
     Mcp(serve::McpArgs),
+    /// The whole graph for other tools: JSON, CSV, or BloodHound OpenGraph (`--format opengraph`).
+    Export(export::ExportArgs),
     /// The HTTP API (REST + OpenAPI) and the MCP server over HTTP, with a bearer token (read-only).
     Serve(serve::ServeArgs),
     /// Measure synthesis and ingest at given sizes (time, throughput, peak memory).
@@ -121,8 +127,20 @@ fn main() -> ExitCode {
             a.sarif = true;
             OutputFormat::Table
         }
+        (FormatArg::Csv, Command::Export(a)) => {
+            a.format = export::ExportFormat::Csv;
+            OutputFormat::Table
+        }
+        (FormatArg::Opengraph, Command::Export(a)) => {
+            a.format = export::ExportFormat::Opengraph;
+            OutputFormat::Table
+        }
         (FormatArg::Sarif, _) => {
             eprintln!("error: `--format sarif` is for `custody scan` only; use table or json");
+            return ExitCode::from(2);
+        }
+        (FormatArg::Csv | FormatArg::Opengraph, _) => {
+            eprintln!("error: `--format csv` and `--format opengraph` are for `custody export` only; use table or json");
             return ExitCode::from(2);
         }
     };
@@ -139,6 +157,7 @@ fn main() -> ExitCode {
         Command::Scan(a) => scan::run(&cli, a),
         Command::Query(a) => query::run(&cli, a),
         Command::Ask(a) => query::ask(&cli, a),
+        Command::Export(a) => export::run(&cli, a),
         Command::Mcp(a) => serve::mcp(&cli, a),
         Command::Serve(a) => serve::serve(&cli, a),
         Command::Bench(a) => bench::run(&cli, a),

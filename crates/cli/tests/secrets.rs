@@ -177,10 +177,24 @@ fn planted_secrets_appear_in_no_output_and_not_in_the_database() {
         vec!["--format", "json", "stats"],
         vec!["--format", "json", "snapshots"],
         vec!["list"],
+        vec!["--format", "json", "export"],
+        vec!["--format", "opengraph", "export"],
     ] {
         let r = env.run(&args).ok();
         outputs.push(r.stdout);
         outputs.push(r.stderr);
+    }
+    let csv_dir = env.path("export-csv");
+    env.run(&[
+        "--format",
+        "csv",
+        "export",
+        "--out",
+        csv_dir.to_str().unwrap(),
+    ])
+    .ok();
+    for f in ["nodes.csv", "edges.csv"] {
+        outputs.push(std::fs::read_to_string(csv_dir.join(f)).unwrap());
     }
     // The fingerprint of the secret access key is kept, so it is the same node wherever it is found.
     let show = env.run(&["--format", "json", "show", &key_id]).ok().json();

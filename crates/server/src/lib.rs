@@ -7,12 +7,14 @@
 //! - [`http`]: `custody serve` — REST under `/v1`, bearer-token authentication,
 //!   an OpenAPI document, and MCP as streamable HTTP under `/mcp`.
 //! - [`mcp`]: the MCP tool handler, on stdio (`custody mcp`) or HTTP.
+//! - [`export`]: the whole graph as JSON, CSV or BloodHound OpenGraph.
 //!
 //! It reads the store and never writes to it; it never sees a secret value (the
 //! store holds fingerprints and previews only) and never logs the API token.
 //! Argument parsing, terminal output and file locations belong to `cli`.
 
 pub mod blast;
+pub mod export;
 pub mod http;
 pub mod mcp;
 pub mod service;
