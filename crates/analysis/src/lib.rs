@@ -23,5 +23,5 @@ pub use catalog::{AccessLevel, Catalog};
 pub use escalation::{escalations, Escalation, TECHNIQUES};
 pub use eval::{evaluate, Context, Decision, Outcome, PolicySet, Request};
 pub use policy::{Policy, PolicyError};
-pub use reach::{BlastRadius, Model, ModelBuilder};
+pub use reach::{BlastRadius, Model, ModelBuilder, Reaching};
 pub use sensitivity::Sensitivity;

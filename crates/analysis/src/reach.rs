@@ -113,6 +113,22 @@ pub struct Reached {
     pub score: u32,
 }
 
+/// A credential that can reach a resource ([`Model::reaching`]).
+#[derive(Debug, Clone)]
+pub struct Reaching {
+    /// The credential's graph node.
+    pub credential: i64,
+    pub key: String,
+    /// The best access it gets.
+    pub access: Access,
+    pub score: u32,
+    /// True when the access or a step to it holds only under conditions not evaluated.
+    pub conditional: bool,
+    /// The principals from the one it authenticates as to the one holding the
+    /// access, each with how it was reached (`start`, `sts:AssumeRole`…).
+    pub path: Vec<(u32, String)>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct BlastRadius {
     pub hops: Vec<Hop>,
@@ -1331,6 +1347,113 @@ impl Model {
             }
         }
         br
+    }
+
+    /// The resource a graph node is, if the model knows it.
+    pub fn resource(&self, node: i64) -> Option<u32> {
+        self.resource_by_node.get(&node).copied()
+    }
+
+    /// Who can reach `resource`: every credential whose blast radius holds it,
+    /// with the best access it gets and the principals it goes through — the
+    /// blast radius read backwards. Computes every principal's direct reach and
+    /// next hops (what [`Model::warm`] does), so the first call on a large
+    /// graph takes as long as warming it.
+    ///
+    /// As in [`Model::blast_radius`], the best access wins (level weighted by
+    /// certainty), then the shortest path to a principal that holds it.
+    pub fn reaching(&self, resource: u32) -> Vec<Reaching> {
+        let n = self.principals.len();
+        let sensitivity = self.resources[resource as usize].sensitivity.weight();
+        // Principals holding the resource themselves, by the score of that access.
+        let mut holders: Vec<(u32, u32, Access)> = Vec::new();
+        for p in 0..n as u32 {
+            if let Some(a) = self.direct(p).iter().find(|a| a.resource == resource) {
+                let certain = if a.conditional { 1 } else { 2 };
+                holders.push((sensitivity * level_weight(a.level) * certain, p, a.clone()));
+            }
+        }
+        if holders.is_empty() {
+            return Vec::new();
+        }
+        // Who can become whom in one step, read backwards.
+        let mut back: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
+        for p in 0..n as u32 {
+            for (i, h) in self.next(p).iter().enumerate() {
+                back[h.principal as usize].push((p, i as u32));
+            }
+        }
+        // Per principal: (holder index, step toward it: next principal, hop index).
+        const UNSEEN: u32 = u32::MAX;
+        let mut holder_of = vec![UNSEEN; n];
+        let mut step: Vec<Option<(u32, u32)>> = vec![None; n];
+        holders.sort_by_key(|h| (std::cmp::Reverse(h.0), h.1));
+        let mut at = 0;
+        while at < holders.len() {
+            // One tier of equal score at a time, breadth first, so a principal
+            // keeps the best access it can get and the shortest way to it.
+            let tier = holders[at].0;
+            let mut queue = VecDeque::new();
+            while at < holders.len() && holders[at].0 == tier {
+                let p = holders[at].1 as usize;
+                if holder_of[p] == UNSEEN {
+                    holder_of[p] = at as u32;
+                    queue.push_back(p as u32);
+                }
+                at += 1;
+            }
+            while let Some(q) = queue.pop_front() {
+                for &(from, hop) in &back[q as usize] {
+                    if holder_of[from as usize] == UNSEEN {
+                        holder_of[from as usize] = holder_of[q as usize];
+                        step[from as usize] = Some((q, hop));
+                        queue.push_back(from);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (&node, starts) in &self.credentials {
+            let best = starts
+                .iter()
+                .filter(|&&p| holder_of[p as usize] != UNSEEN)
+                .min_by_key(|&&p| {
+                    let mut len = 0;
+                    let mut at = p;
+                    while let Some((next, _)) = step[at as usize] {
+                        len += 1;
+                        at = next;
+                    }
+                    (holder_of[p as usize], len)
+                });
+            let Some(&start) = best else { continue };
+            let (score, _, access) = &holders[holder_of[start as usize] as usize];
+            let mut path = vec![(start, "start".to_string())];
+            let mut conditional = access.conditional;
+            let mut at = start;
+            while let Some((next, hop)) = step[at as usize] {
+                let h = &self.next(at)[hop as usize];
+                conditional |= h.conditional;
+                path.push((next, h.how.clone()));
+                at = next;
+            }
+            out.push(Reaching {
+                credential: node,
+                key: self.credential_keys.get(&node).cloned().unwrap_or_default(),
+                access: access.clone(),
+                score: *score,
+                conditional,
+                path,
+            });
+        }
+        out.sort_by(|a, b| {
+            (std::cmp::Reverse(a.score), a.path.len(), &a.key).cmp(&(
+                std::cmp::Reverse(b.score),
+                b.path.len(),
+                &b.key,
+            ))
+        });
+        out
     }
 
     /// Fills every principal's caches (for bulk runs and benchmarks).

@@ -68,6 +68,7 @@ fn check_mcp_answers(stdout: &str, key: &str, owner: &str) {
         "owner_of",
         "run_query",
         "search_identities",
+        "who_can_reach",
     ] {
         assert!(
             v["tools"].as_array().unwrap().iter().any(|t| t == tool),
@@ -232,6 +233,14 @@ fn the_http_api_answers_with_the_token_and_refuses_without() {
     env.scan_snapshot(&out);
     let key = answers["scenarios"][0]["access_key_id"].as_str().unwrap();
     let owner = answers["scenarios"][0]["owner_email"].as_str().unwrap();
+    let resource = answers["expected"]["reachability"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["reachable"] == true)
+        .unwrap()["resource"]
+        .as_str()
+        .unwrap();
     let server = Server::start(&env);
     let mut seen = String::new();
 
@@ -331,6 +340,16 @@ fn the_http_api_answers_with_the_token_and_refuses_without() {
         "{e}"
     );
 
+    let (status, reach) = server.get(&format!(
+        "/v1/nodes/{}/reached-by?limit=5",
+        encode(resource)
+    ));
+    assert_eq!(status, 200, "{reach}");
+    assert!(reach["credentials"].as_u64().unwrap() >= 1);
+    assert!(reach["reachers"].as_array().unwrap().len() <= 5);
+    let (status, e) = server.get(&format!("/v1/nodes/{key}/reached-by"));
+    assert_eq!(status, 400, "a credential is not a resource: {e}");
+
     let (status, saved) = server.get("/v1/ask");
     assert_eq!(status, 200);
     assert!(saved
@@ -360,8 +379,13 @@ fn the_http_api_answers_with_the_token_and_refuses_without() {
         if path == "/mcp" {
             continue;
         }
+        let reference = if path.ends_with("/reached-by") {
+            encode(resource)
+        } else {
+            key.to_string()
+        };
         let concrete = path
-            .replace("{reference}", key)
+            .replace("{reference}", &reference)
             .replace("{name}", "outside-vaults");
         for method in ops
             .as_object()

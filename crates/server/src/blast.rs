@@ -196,3 +196,112 @@ pub fn rank(model: &Model, node: i64, key: &str) -> RankedCredential {
         score: br.score(),
     }
 }
+
+/// One credential that can reach a resource, as `blast-radius --reaching`,
+/// `GET /v1/nodes/{id}/reached-by` and the MCP `who_can_reach` tool show it.
+#[derive(Serialize)]
+pub struct ReacherOut {
+    pub credential: String,
+    /// The most harmful access level it gets.
+    pub access: &'static str,
+    pub levels: Vec<&'static str>,
+    /// An action allowed at that level.
+    pub action: String,
+    pub conditional: bool,
+    pub reason: String,
+    /// The principals from the one it authenticates as to the one holding the
+    /// access (ARNs), and how each was reached.
+    pub path: Vec<String>,
+    pub how: Vec<String>,
+    /// The accountable humans of its principal (or of the credential).
+    pub owners: Vec<String>,
+    pub score: u32,
+}
+
+/// Who can reach one resource.
+#[derive(Serialize)]
+pub struct ReachedByOut {
+    pub resource: String,
+    pub kind: String,
+    pub sensitivity: &'static str,
+    pub sensitivity_reason: String,
+    /// Every credential that can reach it.
+    pub credentials: usize,
+    /// By access level.
+    pub by_access: BTreeMap<&'static str, usize>,
+    /// The first `limit`, most harmful access first, then shortest path.
+    pub reachers: Vec<ReacherOut>,
+}
+
+/// The humans accountable for a credential: owners of the principals it
+/// authenticates as, or of the credential itself.
+fn owners(store: &dyn Store, credential: i64) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut holders = vec![credential];
+    for e in store.edges(credential)? {
+        if e.kind == "AUTHENTICATES_AS" && e.direction == "out" && !e.retired {
+            holders.push(e.other.id);
+        }
+    }
+    for h in holders {
+        for e in store.edges(h)? {
+            if e.kind == "OWNED_BY"
+                && e.direction == "out"
+                && !e.retired
+                && !out.contains(&e.other.key)
+            {
+                out.push(e.other.key);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads [`Model::reaching`] for the resource node `node` (the model must know
+/// it: [`Model::resource`]); owners come from the store for the first `limit`.
+pub fn reached_by(
+    store: &dyn Store,
+    model: &Model,
+    resource: u32,
+    limit: usize,
+) -> Result<ReachedByOut> {
+    let res = &model.resources[resource as usize];
+    let all = model.reaching(resource);
+    let mut by_access = BTreeMap::new();
+    for r in &all {
+        *by_access.entry(r.access.level.as_str()).or_default() += 1;
+    }
+    let shown = if limit == 0 {
+        all.len()
+    } else {
+        limit.min(all.len())
+    };
+    let mut reachers = Vec::with_capacity(shown);
+    for r in &all[..shown] {
+        reachers.push(ReacherOut {
+            credential: r.key.clone(),
+            access: r.access.level.as_str(),
+            levels: r.access.levels.iter().map(|l| l.as_str()).collect(),
+            action: r.access.action.to_string(),
+            conditional: r.conditional,
+            reason: r.access.reason.to_string(),
+            path: r
+                .path
+                .iter()
+                .map(|(p, _)| model.principals[*p as usize].arn.clone())
+                .collect(),
+            how: r.path.iter().map(|(_, how)| how.clone()).collect(),
+            owners: owners(store, r.credential)?,
+            score: r.score,
+        });
+    }
+    Ok(ReachedByOut {
+        resource: res.arn.clone(),
+        kind: res.kind.clone(),
+        sensitivity: res.sensitivity.as_str(),
+        sensitivity_reason: res.sensitivity_reason.clone(),
+        credentials: all.len(),
+        by_access,
+        reachers,
+    })
+}

@@ -239,6 +239,15 @@ async fn blast_radius(
     app.run(move |s| s.blast_radius(&reference, limit)).await
 }
 
+async fn reached_by(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Query(p): Query<LimitParams>,
+) -> Response {
+    let limit = p.limit.unwrap_or(100);
+    app.run(move |s| s.reached_by(&reference, limit)).await
+}
+
 async fn query(State(app): State<App>, bytes: Bytes) -> Response {
     let q: QueryBody = match body(&bytes) {
         Ok(b) => b,
@@ -302,6 +311,7 @@ pub fn router(service: Arc<Service>, opts: &Options) -> (Router, impl FnOnce()) 
         .route("/v1/nodes/{reference}/owner", get(owner))
         .route("/v1/nodes/{reference}/neighbours", get(neighbours))
         .route("/v1/nodes/{reference}/blast-radius", get(blast_radius))
+        .route("/v1/nodes/{reference}/reached-by", get(reached_by))
         .route("/v1/query", post(query))
         .route("/v1/ask", get(saved))
         .route("/v1/ask/{name}", get(ask_get).post(ask_post))

@@ -39,6 +39,15 @@ struct BlastRequest {
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct ReachRequest {
+    /// The resource's ARN (e.g. `arn:aws:s3:::payroll-exports`), natural key or node id.
+    resource: String,
+    /// At most this many credentials, most harmful access first (default 50; 0: all).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 struct QueryRequest {
     /// A read-only openCypher query, e.g. `MATCH (k:Credential)-[:STORED_IN]->(l)
     /// RETURN k.key, count(l) AS places ORDER BY places DESC LIMIT 10`. Labels:
@@ -141,6 +150,17 @@ impl Mcp {
     }
 
     #[tool(
+        description = "Who can reach an AWS resource (bucket, secret, KMS key, table, function… by ARN): every credential whose blast radius holds it, with its best access, the role chain, and its owners; most harmful first. The first call computes every principal's reach (seconds to a minute on a large estate)."
+    )]
+    async fn who_can_reach(&self, Parameters(r): Parameters<ReachRequest>) -> String {
+        let limit = r.limit.unwrap_or(50);
+        answer(
+            self.blocking(move |s| s.reached_by(&r.resource, limit))
+                .await,
+        )
+    }
+
+    #[tool(
         description = "Find identities whose key or name contains a text, within one label or kind. Returns id, label, kind, key and name."
     )]
     async fn search_identities(&self, Parameters(q): Parameters<SearchRequest>) -> String {
@@ -172,7 +192,7 @@ impl ServerHandler for Mcp {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("custody", env!("CARGO_PKG_VERSION")))
             .with_instructions(
-            "custody: one graph of every non-human identity (cloud keys and roles, tokens, service accounts, AI agents), where each is stored, who owns it and what it can reach. Start with `ask` or `search_identities`, then `get_identity`, `owner_of` and `blast_radius`; `run_query` for anything else. Read-only; secret values are never returned.",
+            "custody: one graph of every non-human identity (cloud keys and roles, tokens, service accounts, AI agents), where each is stored, who owns it and what it can reach. Start with `ask` or `search_identities`, then `get_identity`, `owner_of`, `blast_radius` and `who_can_reach`; `run_query` for anything else. Read-only; secret values are never returned.",
         )
     }
 }

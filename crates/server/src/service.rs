@@ -70,6 +70,8 @@ pub struct Service {
     graph_loading: Mutex<()>,
     model: OnceLock<Model>,
     model_loading: Mutex<()>,
+    /// Set once every principal's reach is computed (for `reached_by`).
+    model_warm: OnceLock<()>,
     pub limits: Limits,
 }
 
@@ -98,6 +100,7 @@ impl Service {
             graph_loading: Mutex::new(()),
             model: OnceLock::new(),
             model_loading: Mutex::new(()),
+            model_warm: OnceLock::new(),
             limits,
         }
     }
@@ -127,7 +130,31 @@ impl Service {
         let t = Instant::now();
         self.model()?;
         tracing::info!("reach model loaded in {:.1}s", t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        self.warm_model()?;
+        tracing::info!(
+            "every principal's reach computed in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
         Ok(())
+    }
+
+    /// Computes every principal's direct reach and next hops, on every core:
+    /// blast-radius answers then take microseconds, and `reached_by` needs it.
+    pub fn warm_model(&self) -> Result<&Model> {
+        let model = self.model()?;
+        self.model_warm.get_or_init(|| {
+            let n = model.principals.len() as u32;
+            let threads = std::thread::available_parallelism()
+                .map(|t| t.get() as u32)
+                .unwrap_or(2);
+            std::thread::scope(|s| {
+                for t in 0..threads {
+                    s.spawn(move || model.warm((t..n).step_by(threads as usize)));
+                }
+            });
+        });
+        Ok(model)
     }
 
     pub fn graph(&self) -> Result<&MemGraph> {
@@ -238,6 +265,19 @@ impl Service {
             out.resources.truncate(limit);
         }
         Ok(out)
+    }
+
+    /// Every credential that can reach a resource, with access, path and owners.
+    pub fn reached_by(&self, reference: &str, limit: usize) -> Result<blast::ReachedByOut> {
+        let id = self.with_store(|s| self.find(s, reference))?;
+        let model = self.model()?;
+        let resource = model.resource(id).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "`{reference}` is not an AWS resource custody has inventoried (buckets, secrets, keys, tables, functions… from the resource exports)"
+            ))
+        })?;
+        let model = self.warm_model()?;
+        self.with_store(|s| Ok(blast::reached_by(s, model, resource, limit)?))
     }
 
     /// Runs a read-only query on the in-memory graph.
