@@ -454,31 +454,29 @@ impl<'g> Exec<'g> {
     }
 
     fn node_matches(&mut self, n: &NodePattern, id: i64, row: &Row) -> Result<bool, QueryError> {
-        let Some(node) = self.graph.node(id)? else {
-            return Ok(false);
-        };
-        for l in &n.labels {
-            let ok = node.label == *l
-                || node.kind == *l
-                || (l == "Identity"
-                    && matches!(node.label.as_str(), "Credential" | "Principal" | "Agent"));
-            if !ok {
-                return Ok(false);
-            }
-        }
-        for (k, e) in &n.props {
-            let want = self.eval(e, row)?;
-            let have = node_prop(&node, k);
-            if equals(&have, &want) != Some(true) {
-                return Ok(false);
-            }
-        }
         if let Some(v) = &n.var {
             if let Some(bound) = row.get(v) {
-                return Ok(bound == &Val::Node(id));
+                if bound != &Val::Node(id) {
+                    return Ok(false);
+                }
             }
         }
-        Ok(true)
+        let mut wants = Vec::with_capacity(n.props.len());
+        for (k, e) in &n.props {
+            wants.push((k, self.eval(e, row)?));
+        }
+        let mut ok = false;
+        self.graph.with_node(id, &mut |node| {
+            ok = n.labels.iter().all(|l| {
+                node.label == *l
+                    || node.kind == *l
+                    || (l == "Identity"
+                        && matches!(node.label.as_str(), "Credential" | "Principal" | "Agent"))
+            }) && wants
+                .iter()
+                .all(|(k, want)| equals(&node_prop(node, k), want) == Some(true));
+        })?;
+        Ok(ok)
     }
 
     fn match_path(
@@ -741,29 +739,6 @@ impl<'g> Exec<'g> {
             }
             out = kept;
         }
-        if !p.order.is_empty() {
-            let mut keyed = Vec::with_capacity(out.len());
-            for (o, r) in out {
-                let mut env = if aggregating { Row::new() } else { r.clone() };
-                env.extend(o.clone());
-                let mut keys = Vec::new();
-                for (e, _) in &p.order {
-                    keys.push(self.eval(e, &env)?);
-                }
-                keyed.push((keys, o, r));
-            }
-            keyed.sort_by(|a, b| {
-                for (i, (_, desc)) in p.order.iter().enumerate() {
-                    let o = order(&a.0[i], &b.0[i]);
-                    let o = if *desc { o.reverse() } else { o };
-                    if o != Ordering::Equal {
-                        return o;
-                    }
-                }
-                Ordering::Equal
-            });
-            out = keyed.into_iter().map(|(_, o, r)| (o, r)).collect();
-        }
         let count = |e: &Option<Expr>, this: &Exec| -> Result<Option<usize>, QueryError> {
             match e {
                 None => Ok(None),
@@ -778,6 +753,54 @@ impl<'g> Exec<'g> {
         };
         let skip = count(&p.skip, self)?.unwrap_or(0);
         let limit = count(&p.limit, self)?;
+        if !p.order.is_empty() {
+            // Keys naming only output columns are read from the output row;
+            // others see the input row under it (a merged copy).
+            let mut names = Vec::new();
+            for (e, _) in &p.order {
+                vars_of(e, &mut names);
+            }
+            let from_output = names.iter().all(|v| columns.contains(v));
+            let mut keyed = Vec::with_capacity(out.len());
+            for (i, (o, r)) in out.into_iter().enumerate() {
+                let mut keys = Vec::with_capacity(p.order.len());
+                if from_output {
+                    for (e, _) in &p.order {
+                        keys.push(self.eval(e, &o)?);
+                    }
+                } else {
+                    let mut env = if aggregating { Row::new() } else { r.clone() };
+                    env.extend(o.clone());
+                    for (e, _) in &p.order {
+                        keys.push(self.eval(e, &env)?);
+                    }
+                }
+                keyed.push((keys, i, o));
+            }
+            // Ties keep the match order (the index is the last key), so a
+            // partial selection for LIMIT returns what a full sort would.
+            let cmp = |a: &(Vec<Val>, usize, Row), b: &(Vec<Val>, usize, Row)| {
+                for (i, (_, desc)) in p.order.iter().enumerate() {
+                    let o = order(&a.0[i], &b.0[i]);
+                    let o = if *desc { o.reverse() } else { o };
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                a.1.cmp(&b.1)
+            };
+            if let Some(l) = limit {
+                let keep = skip.saturating_add(l);
+                if keep < keyed.len() {
+                    if keep > 0 {
+                        keyed.select_nth_unstable_by(keep - 1, cmp);
+                    }
+                    keyed.truncate(keep);
+                }
+            }
+            keyed.sort_unstable_by(cmp);
+            out = keyed.into_iter().map(|(_, _, o)| (o, Row::new())).collect();
+        }
         let mut rows: Vec<Row> = out.into_iter().skip(skip).map(|(o, _)| o).collect();
         if let Some(l) = limit {
             rows.truncate(l);
@@ -871,10 +894,11 @@ impl<'g> Exec<'g> {
                 None => return Err(QueryError::Semantic(format!("`{v}` is not defined"))),
             },
             Expr::Prop(x, k) => match self.eval(x, row)? {
-                Val::Node(id) => match self.graph.node(id)? {
-                    Some(n) => node_prop(&n, k),
-                    None => Val::Null,
-                },
+                Val::Node(id) => {
+                    let mut v = Val::Null;
+                    self.graph.with_node(id, &mut |n| v = node_prop(n, k))?;
+                    v
+                }
                 Val::Rel(r) => r.props.get(k).map(Val::from_json).unwrap_or(Val::Null),
                 Val::Null => Val::Null,
                 other => {

@@ -96,6 +96,17 @@ pub trait Graph {
     /// The node a key (or any reference `custody show` accepts) names.
     fn find(&self, key: &str) -> Result<Option<i64>, QueryError>;
     fn node(&self, id: i64) -> Result<Option<Arc<NodeData>>, QueryError>;
+    /// Calls `f` with the node, borrowed where the graph holds it (no reference
+    /// count to touch: the hot path of property reads); false if there is none.
+    fn with_node(&self, id: i64, f: &mut dyn FnMut(&NodeData)) -> Result<bool, QueryError> {
+        Ok(match self.node(id)? {
+            Some(n) => {
+                f(&n);
+                true
+            }
+            None => false,
+        })
+    }
     /// Every live edge touching the node, either direction.
     fn edges(&self, id: i64) -> Result<Arc<Vec<Arc<EdgeData>>>, QueryError>;
     /// Live nodes with this label and/or kind.

@@ -9,11 +9,14 @@ use custody_store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Nodes and adjacency are dense vectors indexed by node id (the store's ids
+/// are dense row ids): a lookup is an index, not a hash.
 pub struct MemGraph {
-    nodes: HashMap<i64, Arc<NodeData>>,
+    nodes: Vec<Option<Arc<NodeData>>>,
+    node_count: usize,
     keys: HashMap<String, i64>,
     /// Node id → the edges touching it, either direction.
-    adjacency: HashMap<i64, Arc<Vec<Arc<EdgeData>>>>,
+    adjacency: Vec<Option<Arc<Vec<Arc<EdgeData>>>>>,
     by_label: HashMap<String, Vec<i64>>,
     by_kind: HashMap<String, Vec<i64>>,
     empty: Arc<Vec<Arc<EdgeData>>>,
@@ -76,32 +79,55 @@ impl MemGraph {
         for ids in by_label.values_mut().chain(by_kind.values_mut()) {
             ids.sort_unstable();
         }
+        let slots = nodes
+            .keys()
+            .chain(adjacency.keys())
+            .filter(|&&id| id >= 0)
+            .max()
+            .map_or(0, |&m| m as usize + 1);
+        let node_count = nodes.len();
+        let mut dense_nodes: Vec<Option<Arc<NodeData>>> = vec![None; slots];
+        for (id, n) in nodes {
+            if id >= 0 {
+                dense_nodes[id as usize] = Some(Arc::new(n));
+            }
+        }
+        let mut dense_edges: Vec<Option<Arc<Vec<Arc<EdgeData>>>>> = vec![None; slots];
+        for (id, mut es) in adjacency {
+            if id >= 0 {
+                es.sort_by_key(|e| e.id);
+                dense_edges[id as usize] = Some(Arc::new(es));
+            }
+        }
         Ok(MemGraph {
-            nodes: nodes.into_iter().map(|(id, n)| (id, Arc::new(n))).collect(),
+            nodes: dense_nodes,
+            node_count,
             keys,
-            adjacency: adjacency
-                .into_iter()
-                .map(|(id, mut es)| {
-                    es.sort_by_key(|e| e.id);
-                    (id, Arc::new(es))
-                })
-                .collect(),
+            adjacency: dense_edges,
             by_label,
             by_kind,
             empty: Arc::new(Vec::new()),
         })
     }
 
+    fn get(&self, id: i64) -> Option<&Arc<NodeData>> {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.nodes.get(i))
+            .and_then(Option::as_ref)
+    }
+
     pub fn node_count(&self) -> usize {
-        self.nodes.len()
+        self.node_count
     }
 
     pub fn edge_count(&self) -> usize {
         // Each edge is listed at both ends (once for a self-loop).
-        let ends: usize = self.adjacency.values().map(|e| e.len()).sum();
+        let ends: usize = self.adjacency.iter().flatten().map(|e| e.len()).sum();
         let loops: usize = self
             .adjacency
-            .values()
+            .iter()
+            .flatten()
             .flat_map(|es| es.iter())
             .filter(|e| e.from == e.to)
             .count();
@@ -113,7 +139,7 @@ impl Graph for MemGraph {
     fn find(&self, reference: &str) -> Result<Option<i64>, QueryError> {
         let r = reference.trim();
         if let Ok(id) = r.strip_prefix('n').unwrap_or(r).parse::<i64>() {
-            if self.nodes.contains_key(&id) {
+            if self.get(id).is_some() {
                 return Ok(Some(id));
             }
         }
@@ -126,13 +152,24 @@ impl Graph for MemGraph {
     }
 
     fn node(&self, id: i64) -> Result<Option<Arc<NodeData>>, QueryError> {
-        Ok(self.nodes.get(&id).cloned())
+        Ok(self.get(id).cloned())
+    }
+
+    fn with_node(&self, id: i64, f: &mut dyn FnMut(&NodeData)) -> Result<bool, QueryError> {
+        Ok(match self.get(id) {
+            Some(n) => {
+                f(n);
+                true
+            }
+            None => false,
+        })
     }
 
     fn edges(&self, id: i64) -> Result<Arc<Vec<Arc<EdgeData>>>, QueryError> {
-        Ok(self
-            .adjacency
-            .get(&id)
+        Ok(usize::try_from(id)
+            .ok()
+            .and_then(|i| self.adjacency.get(i))
+            .and_then(Option::as_ref)
             .cloned()
             .unwrap_or_else(|| self.empty.clone()))
     }
@@ -144,13 +181,9 @@ impl Graph for MemGraph {
             (None, Some(k)) => pick(self.by_kind.get(k)),
             (Some(l), Some(k)) => pick(self.by_kind.get(k))
                 .into_iter()
-                .filter(|id| self.nodes.get(id).is_some_and(|n| n.label == l))
+                .filter(|&id| self.get(id).is_some_and(|n| n.label == l))
                 .collect(),
-            (None, None) => {
-                let mut all: Vec<i64> = self.nodes.keys().copied().collect();
-                all.sort_unstable();
-                all
-            }
+            (None, None) => self.nodes.iter().flatten().map(|n| n.id).collect(),
         })
     }
 
