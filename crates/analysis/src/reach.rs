@@ -762,6 +762,7 @@ impl ModelBuilder {
             direct_of: (0..n_principals).map(|_| OnceLock::new()).collect(),
             next_of: (0..n_principals).map(|_| OnceLock::new()).collect(),
             escalation_cache: Mutex::new(HashMap::new()),
+            back: OnceLock::new(),
         }
     }
 }
@@ -809,6 +810,9 @@ pub struct Model {
     direct_of: Vec<OnceLock<Arc<Vec<Access>>>>,
     next_of: Vec<OnceLock<Hops>>,
     escalation_cache: Mutex<HashMap<Signature, Hops>>,
+    /// Who can become whom in one step, read backwards: (from, index of the
+    /// hop in `next(from)`) per principal. Built on the first `reaching`.
+    back: OnceLock<Vec<Vec<(u32, u32)>>>,
 }
 
 /// Outgoing hops of one principal (their `from` is unset).
@@ -1376,13 +1380,15 @@ impl Model {
         if holders.is_empty() {
             return Vec::new();
         }
-        // Who can become whom in one step, read backwards.
-        let mut back: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
-        for p in 0..n as u32 {
-            for (i, h) in self.next(p).iter().enumerate() {
-                back[h.principal as usize].push((p, i as u32));
+        let back = self.back.get_or_init(|| {
+            let mut back: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
+            for p in 0..n as u32 {
+                for (i, h) in self.next(p).iter().enumerate() {
+                    back[h.principal as usize].push((p, i as u32));
+                }
             }
-        }
+            back
+        });
         // Per principal: (holder index, step toward it: next principal, hop index).
         const UNSEEN: u32 = u32::MAX;
         let mut holder_of = vec![UNSEEN; n];

@@ -266,12 +266,20 @@ fn reaching(
     };
     bar.set_message("computing every principal's reach…");
     warm(model);
+    let warmed = started.elapsed();
     bar.set_message("following role chains backwards…");
     let mut outs = Vec::new();
+    let mut took = Vec::new();
     for r in resources {
+        let t = Instant::now();
         outs.push(custody_server::blast::reached_by(store, model, r, limit)?);
+        took.push(t.elapsed());
     }
     bar.finish_and_clear();
+    tracing::info!(
+        "every principal's reach computed in {:.1}s",
+        warmed.as_secs_f64()
+    );
     match cli.format {
         OutputFormat::Json if outs.len() == 1 => output::json(&outs[0])?,
         OutputFormat::Json => output::json(&outs)?,
@@ -280,7 +288,7 @@ fn reaching(
                 if i > 0 {
                     println!();
                 }
-                print_reached_by(out, started.elapsed());
+                print_reached_by(out, took[i]);
             }
         }
     }
@@ -289,13 +297,13 @@ fn reaching(
 
 fn print_reached_by(out: &custody_server::blast::ReachedByOut, took: Duration) {
     println!(
-        "{} ({}, sensitivity {}: {}): {} credential(s) can reach it ({:.1}s)",
+        "{} ({}, sensitivity {}: {}): {} credential(s) can reach it ({:.0} ms)",
         out.resource,
         out.kind,
         out.sensitivity,
         out.sensitivity_reason,
         out.credentials,
-        took.as_secs_f64()
+        took.as_secs_f64() * 1000.0
     );
     let levels: Vec<String> = out
         .by_access

@@ -188,8 +188,11 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, String> {
     serde_json::from_slice(text).map_err(|e| format!("request body: {e}"))
 }
 
-async fn health() -> Response {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})).into_response()
+async fn health(State(app): State<App>) -> Response {
+    let (graph, reach) = app.service.readiness();
+    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"),
+                "graph_loaded": graph, "reach_computed": reach}))
+    .into_response()
 }
 
 async fn openapi() -> Response {
@@ -321,6 +324,7 @@ pub fn router(service: Arc<Service>, opts: &Options) -> (Router, impl FnOnce()) 
     let router = Router::new()
         .route("/v1/health", get(health))
         .route("/v1/openapi.json", get(openapi))
+        .with_state(app)
         .merge(protected)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(opts.max_body));

@@ -185,6 +185,12 @@ impl Service {
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("the reach model did not load")))
     }
 
+    /// What is loaded: `graph` (queries run in memory), `reach` (every
+    /// principal's reach computed: blast radius in microseconds).
+    pub fn readiness(&self) -> (bool, bool) {
+        (self.graph.get().is_some(), self.model_warm.get().is_some())
+    }
+
     /// The node a reference names.
     pub fn find(&self, store: &SqliteStore, reference: &str) -> Result<i64> {
         store.find(reference)?.ok_or_else(|| {
