@@ -231,8 +231,15 @@ pub fn ask(cli: &Cli, a: &AskArgs) -> Result<ExitCode> {
         println!("{}", saved.text);
         return Ok(ExitCode::SUCCESS);
     }
-    let given = custody_query::saved::bind(saved, params(&a.params)?)
-        .map_err(|e| anyhow::anyhow!("{e}: give it with --param"))?;
+    let given = params(&a.params)?;
+    if let Some((p, meaning, _)) = saved
+        .params
+        .iter()
+        .find(|(p, _, d)| d.is_none() && !given.contains_key(*p))
+    {
+        anyhow::bail!("`{name}` needs --param {p}=… ({meaning})");
+    }
+    let given = custody_query::saved::bind(saved, given).map_err(anyhow::Error::msg)?;
     execute(cli, saved.text, given, Limits::default())
 }
 

@@ -299,12 +299,19 @@ impl<'g> Exec<'g> {
                 }
                 found = next;
             }
-            if let Some(f) = &m.filter {
+            if m.filter.is_some() {
+                // Conjuncts whose variables are all bound were checked as the
+                // path grew (`passes`); only the others are left to check.
                 let mut kept = Vec::new();
-                for r in found {
-                    if self.eval(f, &r)?.truthy() == Some(true) {
-                        kept.push(r);
+                'rows: for r in found {
+                    for (e, vars) in &self.conjuncts {
+                        if !vars.iter().all(|v| r.contains_key(v))
+                            && self.eval(e, &r)?.truthy() != Some(true)
+                        {
+                            continue 'rows;
+                        }
                     }
+                    kept.push(r);
                 }
                 found = kept;
             }
