@@ -63,6 +63,44 @@ impl MemGraph {
                 },
             )
             .map_err(|e| QueryError::Store(e.to_string()))?;
+        Ok(Self::assemble(nodes, keys, adjacency))
+    }
+
+    /// A graph from nodes and edges held in memory (fixtures, tests): each
+    /// node's `keys` (its `key` included) find it.
+    pub fn build(nodes: Vec<NodeData>, edges: Vec<EdgeData>) -> MemGraph {
+        let mut keys = HashMap::new();
+        let mut by_id = HashMap::new();
+        for n in nodes {
+            keys.insert(n.key.clone(), n.id);
+            for k in &n.keys {
+                keys.insert(k.clone(), n.id);
+            }
+            by_id.insert(
+                n.id,
+                NodeData {
+                    keys: vec![n.key.clone()],
+                    ..n
+                },
+            );
+        }
+        let mut adjacency: HashMap<i64, Vec<Arc<EdgeData>>> = HashMap::new();
+        for e in edges {
+            let (src, dst) = (e.from, e.to);
+            let edge = Arc::new(e);
+            if src != dst {
+                adjacency.entry(dst).or_default().push(edge.clone());
+            }
+            adjacency.entry(src).or_default().push(edge);
+        }
+        Self::assemble(by_id, keys, adjacency)
+    }
+
+    fn assemble(
+        mut nodes: HashMap<i64, NodeData>,
+        keys: HashMap<String, i64>,
+        adjacency: HashMap<i64, Vec<Arc<EdgeData>>>,
+    ) -> MemGraph {
         for (k, id) in &keys {
             if let Some(n) = nodes.get_mut(id) {
                 if *k != n.key {
@@ -99,7 +137,7 @@ impl MemGraph {
                 dense_edges[id as usize] = Some(Arc::new(es));
             }
         }
-        Ok(MemGraph {
+        MemGraph {
             nodes: dense_nodes,
             node_count,
             keys,
@@ -107,7 +145,7 @@ impl MemGraph {
             by_label,
             by_kind,
             empty: Arc::new(Vec::new()),
-        })
+        }
     }
 
     fn get(&self, id: i64) -> Option<&Arc<NodeData>> {

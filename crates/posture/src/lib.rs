@@ -1,0 +1,223 @@
+//! # custody-posture
+//!
+//! What is wrong with each non-human identity, as data: every rule
+//! (`rules/default.toml`) is a read-only graph query with an id, the OWASP
+//! Non-Human Identities Top 10 (2025) risk it covers, a severity, a rationale
+//! and a remediation. [`run`] evaluates the rules over a [`Graph`] and returns
+//! one [`Finding`] per identity and rule, with the query's other columns as
+//! evidence.
+//!
+//! **Must not:** write to the graph, or hold logic a rule's query can express.
+//! Findings carry keys, names and dates from the graph, never secret values
+//! (the graph has none).
+
+use custody_query::{Graph, Limits, QueryError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The rules custody ships.
+pub const DEFAULT_RULES: &str = include_str!("../rules/default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("posture rules: {0}")]
+    Parse(String),
+    #[error("posture rule `{id}`: {message}")]
+    Invalid { id: String, message: String },
+    #[error("posture rule `{id}`: {source}")]
+    Query { id: String, source: QueryError },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s.to_ascii_lowercase().as_str() {
+            "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+
+    /// Weight in an identity's risk score.
+    pub fn weight(self) -> u32 {
+        match self {
+            Severity::Low => 1,
+            Severity::Medium => 3,
+            Severity::High => 7,
+            Severity::Critical => 10,
+        }
+    }
+}
+
+/// One posture rule.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    pub owasp: String,
+    pub severity: Severity,
+    pub title: String,
+    pub rationale: String,
+    pub remediation: String,
+    /// Parameters and their defaults (`-90d`: the date 90 days ago).
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    pub query: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    rule: Vec<Rule>,
+}
+
+/// Parses a rules file and checks each rule's query parses and is read-only.
+pub fn parse_rules(text: &str) -> Result<Vec<Rule>, RuleError> {
+    let file: RuleFile = toml::from_str(text).map_err(|e| RuleError::Parse(e.to_string()))?;
+    let mut seen = std::collections::HashSet::new();
+    for r in &file.rule {
+        if !seen.insert(r.id.clone()) {
+            return Err(RuleError::Invalid {
+                id: r.id.clone(),
+                message: "the id is used twice".into(),
+            });
+        }
+        custody_query::parse(&r.query).map_err(|source| RuleError::Query {
+            id: r.id.clone(),
+            source,
+        })?;
+    }
+    Ok(file.rule)
+}
+
+/// The rules custody ships, parsed.
+pub fn default_rules() -> Vec<Rule> {
+    // The shipped file is tested to parse (see the tests below).
+    parse_rules(DEFAULT_RULES).unwrap_or_default()
+}
+
+/// One thing wrong with one identity.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub owasp: String,
+    pub severity: Severity,
+    pub title: String,
+    /// The key of the identity (credential, principal, role…) it is about.
+    pub identity: String,
+    /// The query's other columns: who, where, since when.
+    pub evidence: Map<String, Value>,
+    pub remediation: String,
+}
+
+/// Findings and what it took to find them.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    /// Per rule: how many findings, and milliseconds taken.
+    pub rules: Vec<RuleRun>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RuleRun {
+    pub rule: String,
+    pub severity: Severity,
+    pub findings: usize,
+    pub milliseconds: f64,
+}
+
+/// Runs `rules` over `graph`. A rule that fails (a limit reached, a bad
+/// parameter) is an error naming it; `limits` bound each rule's query.
+pub fn run(graph: &dyn Graph, rules: &[Rule], limits: &Limits) -> Result<Report, RuleError> {
+    let mut report = Report::default();
+    for rule in rules {
+        let started = std::time::Instant::now();
+        let mut params = Map::new();
+        for (k, v) in &rule.params {
+            params.insert(
+                k.clone(),
+                Value::String(custody_query::saved::default_value(v)),
+            );
+        }
+        let result =
+            custody_query::run(graph, &rule.query, &params, limits.clone()).map_err(|source| {
+                RuleError::Query {
+                    id: rule.id.clone(),
+                    source,
+                }
+            })?;
+        if !result.columns.iter().any(|c| c == "identity") {
+            return Err(RuleError::Invalid {
+                id: rule.id.clone(),
+                message: "its query must return a column named `identity`".into(),
+            });
+        }
+        let before = report.findings.len();
+        for mut row in result.rows {
+            let Some(Value::String(identity)) = row.remove("identity") else {
+                continue;
+            };
+            report.findings.push(Finding {
+                rule: rule.id.clone(),
+                owasp: rule.owasp.clone(),
+                severity: rule.severity,
+                title: rule.title.clone(),
+                identity,
+                evidence: row,
+                remediation: rule.remediation.clone(),
+            });
+        }
+        report.rules.push(RuleRun {
+            rule: rule.id.clone(),
+            severity: rule.severity,
+            findings: report.findings.len() - before,
+            milliseconds: started.elapsed().as_secs_f64() * 1000.0,
+        });
+    }
+    report.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| a.identity.cmp(&b.identity))
+    });
+    Ok(report)
+}
+
+/// Per identity: its findings' severities summed by weight, highest first.
+pub fn risk_by_identity(findings: &[Finding]) -> Vec<(String, u32, usize)> {
+    let mut by: BTreeMap<&str, (u32, usize)> = BTreeMap::new();
+    for f in findings {
+        let e = by.entry(&f.identity).or_default();
+        e.0 += f.severity.weight();
+        e.1 += 1;
+    }
+    let mut out: Vec<(String, u32, usize)> = by
+        .into_iter()
+        .map(|(k, (score, n))| (k.to_string(), score, n))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
+}
+
+#[cfg(test)]
+mod tests;
