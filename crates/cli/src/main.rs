@@ -14,6 +14,7 @@ mod bench;
 mod blast;
 mod demo;
 mod export;
+mod findings;
 mod ingest;
 mod output;
 mod paths;
@@ -103,6 +104,8 @@ pub enum Command {
     Ask(query::AskArgs),
     /// A Model Context Protocol server on stdio, for AI assistants (read-only).
     Mcp(serve::McpArgs),
+    /// What is wrong: posture findings (OWASP NHI Top 10 rules), most severe first.
+    Findings(findings::FindingsArgs),
     /// The whole graph for other tools: JSON, CSV, or BloodHound OpenGraph (`--format opengraph`).
     Export(export::ExportArgs),
     /// The HTTP API (REST + OpenAPI) and the MCP server over HTTP, with a bearer token (read-only).
@@ -158,6 +161,7 @@ fn main() -> ExitCode {
         Command::Query(a) => query::run(&cli, a),
         Command::Ask(a) => query::ask(&cli, a),
         Command::Export(a) => export::run(&cli, a),
+        Command::Findings(a) => findings::run(&cli, a),
         Command::Mcp(a) => serve::mcp(&cli, a),
         Command::Serve(a) => serve::serve(&cli, a),
         Command::Bench(a) => bench::run(&cli, a),

@@ -1,0 +1,183 @@
+//! `custody findings`: what is wrong with each non-human identity — the posture
+//! rules (crates/posture/rules/default.toml, OWASP NHI Top 10) run over the
+//! graph, most severe first, with evidence and remediation.
+
+use crate::{output, paths, Cli, OutputFormat};
+use anyhow::{Context, Result};
+use clap::Args;
+use custody_posture::{Finding, Rule, Severity};
+use custody_query::{Limits, MemGraph};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct FindingsArgs {
+    /// Only findings at least this severe: low, medium, high, critical.
+    #[arg(long, value_parser = parse_severity)]
+    pub severity: Option<Severity>,
+    /// Only these rules (repeat; `--list-rules` names them).
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+    /// Rules from this file instead of the shipped ones (same format as
+    /// crates/posture/rules/default.toml).
+    #[arg(long, value_name = "FILE")]
+    pub rules_file: Option<PathBuf>,
+    /// List the rules and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+    /// Table: at most this many findings (0: all). JSON lists all.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Severity::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a severity: low, medium, high or critical"))
+}
+
+pub fn rules(a: &FindingsArgs) -> Result<Vec<Rule>> {
+    let mut rules = match &a.rules_file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read {}", f.display()))?;
+            custody_posture::parse_rules(&text).with_context(|| f.display().to_string())?
+        }
+        None => custody_posture::parse_rules(custody_posture::DEFAULT_RULES)?,
+    };
+    for id in &a.rules {
+        if !rules.iter().any(|r| &r.id == id) {
+            let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+            anyhow::bail!("no rule `{id}`; there are: {}", ids.join(", "));
+        }
+    }
+    rules.retain(|r| {
+        (a.rules.is_empty() || a.rules.contains(&r.id))
+            && a.severity.is_none_or(|s| r.severity >= s)
+    });
+    Ok(rules)
+}
+
+pub fn run(cli: &Cli, a: &FindingsArgs) -> Result<ExitCode> {
+    let rules = rules(a)?;
+    if a.list_rules {
+        match cli.format {
+            OutputFormat::Json => output::json(&rules)?,
+            OutputFormat::Table => {
+                let rows: Vec<Vec<String>> = rules
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id.clone(),
+                            r.severity.as_str().into(),
+                            r.owasp.clone(),
+                            r.title.clone(),
+                        ]
+                    })
+                    .collect();
+                output::table(&["RULE", "SEVERITY", "OWASP", "TITLE"], &rows);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = paths::open_existing(cli)?;
+    let started = Instant::now();
+    let bar = if cli.quiet {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new_spinner();
+        b.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);
+        b.enable_steady_tick(Duration::from_millis(120));
+        b
+    };
+    bar.set_message("loading the graph…");
+    let graph = MemGraph::load(&store)?;
+    let loaded = started.elapsed();
+    bar.set_message(format!("running {} rules…", rules.len()));
+    let limits = Limits {
+        max_rows: usize::MAX,
+        timeout: Duration::from_secs(300),
+        ..Limits::default()
+    };
+    let report = custody_posture::run(&graph, &rules, &limits)?;
+    bar.finish_and_clear();
+    tracing::info!(
+        "graph loaded in {:.1}s; rules ran in {:.1}s",
+        loaded.as_secs_f64(),
+        (started.elapsed() - loaded).as_secs_f64()
+    );
+    match cli.format {
+        OutputFormat::Json => output::json(&report)?,
+        OutputFormat::Table => print(&report, a.limit, started.elapsed()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn evidence(f: &Finding) -> String {
+    f.evidence
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| format!("{k}: {}", output::cell(v)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn print(report: &custody_posture::Report, limit: usize, took: Duration) {
+    let rows: Vec<Vec<String>> = report
+        .rules
+        .iter()
+        .map(|r| {
+            vec![
+                r.rule.clone(),
+                r.severity.as_str().into(),
+                r.findings.to_string(),
+                format!("{:.0}", r.milliseconds),
+            ]
+        })
+        .collect();
+    println!(
+        "{} finding(s) from {} rule(s) in {:.1}s",
+        report.findings.len(),
+        report.rules.len(),
+        took.as_secs_f64()
+    );
+    println!();
+    output::table(&["RULE", "SEVERITY", "FINDINGS", "MS"], &rows);
+    if report.findings.is_empty() {
+        return;
+    }
+    println!();
+    let shown = if limit == 0 {
+        report.findings.len()
+    } else {
+        limit.min(report.findings.len())
+    };
+    let rows: Vec<Vec<String>> = report.findings[..shown]
+        .iter()
+        .map(|f| {
+            vec![
+                f.severity.as_str().to_uppercase(),
+                f.rule.clone(),
+                f.identity.clone(),
+                evidence(f),
+            ]
+        })
+        .collect();
+    output::table(&["SEVERITY", "RULE", "IDENTITY", "EVIDENCE"], &rows);
+    if shown < report.findings.len() {
+        println!(
+            "… and {} more (--limit 0 lists all; --format json gives remediation too).",
+            report.findings.len() - shown
+        );
+    }
+    let risk = custody_posture::risk_by_identity(&report.findings);
+    println!();
+    println!("Riskiest identities (severity-weighted findings):");
+    let rows: Vec<Vec<String>> = risk
+        .iter()
+        .take(10)
+        .map(|(k, score, n)| vec![k.clone(), score.to_string(), n.to_string()])
+        .collect();
+    output::table(&["IDENTITY", "RISK", "FINDINGS"], &rows);
+}
