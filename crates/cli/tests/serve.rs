@@ -77,6 +77,7 @@ fn check_mcp_answers(stdout: &str, key: &str, owner: &str) {
         "ask",
         "blast_radius",
         "get_identity",
+        "list_findings",
         "owner_of",
         "run_query",
         "search_identities",
@@ -97,6 +98,11 @@ fn check_mcp_answers(stdout: &str, key: &str, owner: &str) {
     assert_eq!(
         v["identity"]["node"]["key"],
         format!("aws-access-key:{key}")
+    );
+    assert_eq!(
+        v["findings"]["findings"][0]["rule"], "secret-in-git-history",
+        "{}",
+        v["findings"]
     );
 }
 
@@ -361,6 +367,22 @@ fn the_http_api_answers_with_the_token_and_refuses_without() {
     assert!(reach["reachers"].as_array().unwrap().len() <= 5);
     let (status, e) = server.get(&format!("/v1/nodes/{key}/reached-by"));
     assert_eq!(status, 400, "a credential is not a resource: {e}");
+
+    let (status, found) = server.get(&format!("/v1/findings?identity={key}&severity=high"));
+    assert_eq!(status, 200, "{found}");
+    let rules: Vec<&str> = found["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    for rule in ["owner-left", "secret-in-git-history", "ci-static-cloud-key"] {
+        assert!(rules.contains(&rule), "{rule} in {rules:?}");
+    }
+    let (status, _) = server.get("/v1/findings?severity=severe");
+    assert_eq!(status, 400);
+    let (status, _) = server.get("/v1/findings?rule=nope");
+    assert_eq!(status, 404);
 
     let (status, saved) = server.get("/v1/ask");
     assert_eq!(status, 200);

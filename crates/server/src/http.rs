@@ -251,6 +251,13 @@ async fn reached_by(
     app.run(move |s| s.reached_by(&reference, limit)).await
 }
 
+async fn findings(
+    State(app): State<App>,
+    Query(f): Query<crate::service::FindingsFilter>,
+) -> Response {
+    app.run(move |s| s.findings(&f)).await
+}
+
 async fn query(State(app): State<App>, bytes: Bytes) -> Response {
     let q: QueryBody = match body(&bytes) {
         Ok(b) => b,
@@ -315,6 +322,7 @@ pub fn router(service: Arc<Service>, opts: &Options) -> (Router, impl FnOnce()) 
         .route("/v1/nodes/{reference}/neighbours", get(neighbours))
         .route("/v1/nodes/{reference}/blast-radius", get(blast_radius))
         .route("/v1/nodes/{reference}/reached-by", get(reached_by))
+        .route("/v1/findings", get(findings))
         .route("/v1/query", post(query))
         .route("/v1/ask", get(saved))
         .route("/v1/ask/{name}", get(ask_get).post(ask_post))

@@ -48,6 +48,24 @@ struct ReachRequest {
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct FindingsRequest {
+    /// At least this severe: low, medium, high or critical.
+    #[serde(default)]
+    severity: Option<String>,
+    /// One rule: owner-left, secret-in-git-history, secret-outside-vault,
+    /// ci-static-cloud-key, oidc-trust-without-subject, admin-credential,
+    /// key-not-rotated, unused-active-key, credential-reused.
+    #[serde(default)]
+    rule: Option<String>,
+    /// Only this identity's findings (access key id, ARN, natural key…).
+    #[serde(default)]
+    identity: Option<String>,
+    /// At most this many (default 50), most severe first.
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 struct QueryRequest {
     /// A read-only openCypher query, e.g. `MATCH (k:Credential)-[:STORED_IN]->(l)
     /// RETURN k.key, count(l) AS places ORDER BY places DESC LIMIT 10`. Labels:
@@ -161,6 +179,19 @@ impl Mcp {
     }
 
     #[tool(
+        description = "Posture findings (OWASP Non-Human Identities Top 10): what is wrong with which identity — owner left, secret in git history or plain text, static key in CI, OIDC trust without subject, admin credentials, unrotated or unused keys, reuse — with evidence and remediation, most severe first. Filter by severity, rule or identity."
+    )]
+    async fn list_findings(&self, Parameters(f): Parameters<FindingsRequest>) -> String {
+        let filter = crate::service::FindingsFilter {
+            severity: f.severity,
+            rule: f.rule,
+            identity: f.identity,
+            limit: f.limit.unwrap_or(50),
+        };
+        answer(self.blocking(move |s| s.findings(&filter)).await)
+    }
+
+    #[tool(
         description = "Find identities whose key or name contains a text, within one label or kind. Returns id, label, kind, key and name."
     )]
     async fn search_identities(&self, Parameters(q): Parameters<SearchRequest>) -> String {
@@ -192,7 +223,7 @@ impl ServerHandler for Mcp {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("custody", env!("CARGO_PKG_VERSION")))
             .with_instructions(
-            "custody: one graph of every non-human identity (cloud keys and roles, tokens, service accounts, AI agents), where each is stored, who owns it and what it can reach. Start with `ask` or `search_identities`, then `get_identity`, `owner_of`, `blast_radius` and `who_can_reach`; `run_query` for anything else. Read-only; secret values are never returned.",
+            "custody: one graph of every non-human identity (cloud keys and roles, tokens, service accounts, AI agents), where each is stored, who owns it and what it can reach. Start with `list_findings`, `ask` or `search_identities`, then `get_identity`, `owner_of`, `blast_radius` and `who_can_reach`; `run_query` for anything else. Read-only; secret values are never returned.",
         )
     }
 }

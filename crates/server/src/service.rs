@@ -72,6 +72,9 @@ pub struct Service {
     model_loading: Mutex<()>,
     /// Set once every principal's reach is computed (for `reached_by`).
     model_warm: OnceLock<()>,
+    /// The posture findings, computed once on the in-memory graph.
+    findings: OnceLock<custody_posture::Report>,
+    findings_running: Mutex<()>,
     pub limits: Limits,
 }
 
@@ -82,6 +85,31 @@ pub struct Neighbours {
     pub edges: Vec<EdgeRecord>,
     /// Edges that matched the filter but were left out by `limit`.
     pub truncated: usize,
+}
+
+/// Which findings to list.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct FindingsFilter {
+    /// At least this severe: low, medium, high, critical.
+    pub severity: Option<String>,
+    pub rule: Option<String>,
+    /// Only this identity's findings (any reference).
+    pub identity: Option<String>,
+    #[serde(default = "default_findings_limit")]
+    pub limit: usize,
+}
+
+fn default_findings_limit() -> usize {
+    100
+}
+
+/// Findings, for `list_findings` and `GET /v1/findings`.
+#[derive(Serialize)]
+pub struct FindingsOut {
+    /// How many match the filter (`findings` holds the first `limit`).
+    pub total: usize,
+    pub by_rule: std::collections::BTreeMap<String, usize>,
+    pub findings: Vec<custody_posture::Finding>,
 }
 
 /// Owners of an identity, for `owner_of`.
@@ -101,6 +129,8 @@ impl Service {
             model: OnceLock::new(),
             model_loading: Mutex::new(()),
             model_warm: OnceLock::new(),
+            findings: OnceLock::new(),
+            findings_running: Mutex::new(()),
             limits,
         }
     }
@@ -127,6 +157,12 @@ impl Service {
         let t = Instant::now();
         self.graph()?;
         tracing::info!("graph loaded in {:.1}s", t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        self.report()?;
+        tracing::info!(
+            "posture findings computed in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
         let t = Instant::now();
         self.model()?;
         tracing::info!("reach model loaded in {:.1}s", t.elapsed().as_secs_f64());
@@ -284,6 +320,80 @@ impl Service {
         })?;
         let model = self.warm_model()?;
         self.with_store(|s| Ok(blast::reached_by(s, model, resource, limit)?))
+    }
+
+    /// Posture findings, most severe first, filtered by minimum severity,
+    /// rule and identity (a reference: the identity's key or anything that
+    /// finds it). The rules run once, on the first call.
+    pub fn findings(&self, filter: &FindingsFilter) -> Result<FindingsOut> {
+        let severity = match filter.severity.as_deref() {
+            None => None,
+            Some(s) => Some(custody_posture::Severity::parse(s).ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "`{s}` is not a severity: low, medium, high or critical"
+                ))
+            })?),
+        };
+        let identity = match filter.identity.as_deref() {
+            None => None,
+            Some(r) => {
+                let graph = self.graph()?;
+                let id = custody_query::Graph::find(graph, r)?
+                    .ok_or_else(|| Error::NotFound(format!("nothing matches `{r}`")))?;
+                custody_query::Graph::node(graph, id)?.map(|n| n.key.clone())
+            }
+        };
+        let report = self.report()?;
+        if let Some(rule) = &filter.rule {
+            if !report.rules.iter().any(|r| &r.rule == rule) {
+                let ids: Vec<&str> = report.rules.iter().map(|r| r.rule.as_str()).collect();
+                return Err(Error::NotFound(format!(
+                    "no rule `{rule}`; there are: {}",
+                    ids.join(", ")
+                )));
+            }
+        }
+        let matching: Vec<&custody_posture::Finding> = report
+            .findings
+            .iter()
+            .filter(|f| severity.is_none_or(|s| f.severity >= s))
+            .filter(|f| filter.rule.as_ref().is_none_or(|r| &f.rule == r))
+            .filter(|f| identity.as_ref().is_none_or(|k| &f.identity == k))
+            .collect();
+        let mut by_rule: std::collections::BTreeMap<String, usize> = Default::default();
+        for f in &matching {
+            *by_rule.entry(f.rule.clone()).or_default() += 1;
+        }
+        Ok(FindingsOut {
+            total: matching.len(),
+            by_rule,
+            findings: matching
+                .into_iter()
+                .take(filter.limit.max(1))
+                .cloned()
+                .collect(),
+        })
+    }
+
+    fn report(&self) -> Result<&custody_posture::Report> {
+        if let Some(r) = self.findings.get() {
+            return Ok(r);
+        }
+        let _running = self.findings_running.lock();
+        if self.findings.get().is_none() {
+            let graph = self.graph()?;
+            let limits = Limits {
+                max_rows: usize::MAX,
+                timeout: std::time::Duration::from_secs(300),
+                ..self.limits.clone()
+            };
+            let report = custody_posture::run(graph, &custody_posture::default_rules(), &limits)
+                .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
+            let _ = self.findings.set(report);
+        }
+        self.findings
+            .get()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("the findings were not computed")))
     }
 
     /// Runs a read-only query on the in-memory graph.

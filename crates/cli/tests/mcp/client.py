@@ -48,6 +48,7 @@ async def main(mode, a, b, key):
             write_attempt = await session.call_tool("run_query", {"query": "MATCH (n:Credential) DETACH DELETE n"})
             surfaces = await session.call_tool("ask", {"name": "surfaces", "params": {"credential": "aws-access-key:" + key}})
             identity = await session.call_tool("get_identity", {"reference": key})
+            findings = await session.call_tool("list_findings", {"identity": key, "severity": "critical"})
             print(json.dumps({
                 "server": init.server_info.name,
                 "tools": sorted(t.name for t in tools.tools),
@@ -56,6 +57,7 @@ async def main(mode, a, b, key):
                 "write": body(write_attempt),
                 "surfaces": body(surfaces),
                 "identity": body(identity),
+                "findings": body(findings),
             }))
 
 
