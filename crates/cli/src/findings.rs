@@ -12,6 +12,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// What `findings` prints besides table and JSON (set from the global `--format`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Output {
+    Plain,
+    Sarif,
+    Ocsf,
+}
+
 #[derive(Args)]
 pub struct FindingsArgs {
     /// Only findings at least this severe: low, medium, high, critical.
@@ -30,6 +38,8 @@ pub struct FindingsArgs {
     /// Table: at most this many findings (0: all). JSON lists all.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    #[arg(skip = Output::Plain)]
+    pub output: Output,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -107,9 +117,21 @@ pub fn run(cli: &Cli, a: &FindingsArgs) -> Result<ExitCode> {
         loaded.as_secs_f64(),
         (started.elapsed() - loaded).as_secs_f64()
     );
-    match cli.format {
-        OutputFormat::Json => output::json(&report)?,
-        OutputFormat::Table => print(&report, a.limit, started.elapsed()),
+    let version = env!("CARGO_PKG_VERSION");
+    match (a.output, cli.format) {
+        (Output::Sarif, _) => {
+            output::json(&custody_posture::sarif(&rules, &report.findings, version))?
+        }
+        (Output::Ocsf, _) => {
+            let now = chrono::Utc::now().timestamp_millis();
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for f in &report.findings {
+                use std::io::Write;
+                writeln!(out, "{}", custody_posture::ocsf(f, now, version))?;
+            }
+        }
+        (_, OutputFormat::Json) => output::json(&report)?,
+        (_, OutputFormat::Table) => print(&report, a.limit, started.elapsed()),
     }
     Ok(ExitCode::SUCCESS)
 }

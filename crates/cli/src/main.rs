@@ -44,8 +44,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "CUSTODY_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Output format. `json` is a stable, documented contract (docs/CLI.md);
-    /// `sarif` (SARIF 2.1.0) is for `scan` only; `csv` and `opengraph`
-    /// (BloodHound) for `export` only.
+    /// `sarif` (SARIF 2.1.0) is for `scan` and `findings`; `ocsf` (OCSF
+    /// Detection Findings, one per line) for `findings`; `csv` and `opengraph`
+    /// (BloodHound) for `export`.
     #[arg(long = "format", global = true, value_enum, default_value_t = FormatArg::Table)]
     format_arg: FormatArg,
     /// The format every command but `scan --format sarif` prints.
@@ -68,6 +69,7 @@ enum FormatArg {
     Sarif,
     Csv,
     Opengraph,
+    Ocsf,
 }
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
@@ -138,8 +140,20 @@ fn main() -> ExitCode {
             a.format = export::ExportFormat::Opengraph;
             OutputFormat::Table
         }
+        (FormatArg::Sarif, Command::Findings(a)) => {
+            a.output = findings::Output::Sarif;
+            OutputFormat::Table
+        }
+        (FormatArg::Ocsf, Command::Findings(a)) => {
+            a.output = findings::Output::Ocsf;
+            OutputFormat::Table
+        }
         (FormatArg::Sarif, _) => {
-            eprintln!("error: `--format sarif` is for `custody scan` only; use table or json");
+            eprintln!("error: `--format sarif` is for `custody scan` and `custody findings` only; use table or json");
+            return ExitCode::from(2);
+        }
+        (FormatArg::Ocsf, _) => {
+            eprintln!("error: `--format ocsf` is for `custody findings` only; use table or json");
             return ExitCode::from(2);
         }
         (FormatArg::Csv | FormatArg::Opengraph, _) => {

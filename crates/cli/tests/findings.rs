@@ -59,6 +59,41 @@ fn findings_match_the_planted_answers() {
         .all(|f| f["owasp"].as_str().unwrap().starts_with("NHI")
             && !f["remediation"].as_str().unwrap().is_empty()));
 
+    // SARIF for code-scanning dashboards, OCSF Detection Findings for SIEMs.
+    let sarif = env.run(&["--format", "sarif", "findings"]).ok().json();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(run["results"].as_array().unwrap().len(), findings.len());
+    let rule_ids: BTreeSet<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| rule_ids.contains(r["ruleId"].as_str().unwrap())
+            && r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].is_string()));
+    let ocsf = env.run(&["--format", "ocsf", "findings"]).ok().stdout;
+    let events: Vec<serde_json::Value> = ocsf
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), findings.len());
+    for e in &events {
+        assert_eq!(e["class_uid"], 2004);
+        assert_eq!(e["type_uid"], 200401);
+        assert_eq!(e["category_uid"], 2);
+        assert!((1..=6).contains(&e["severity_id"].as_u64().unwrap()));
+        assert!(e["time"].as_i64().unwrap() > 1_700_000_000_000);
+        assert!(e["finding_info"]["uid"].is_string() && e["finding_info"]["title"].is_string());
+        assert_eq!(e["metadata"]["product"]["name"], "custody");
+    }
+    let r = env.run(&["--format", "ocsf", "stats"]);
+    assert_eq!(r.code, 2);
+
     // Filters, the rule list and mistakes.
     let high = env
         .run(&["--format", "json", "findings", "--severity", "high"])

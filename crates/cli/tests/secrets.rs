@@ -179,6 +179,10 @@ fn planted_secrets_appear_in_no_output_and_not_in_the_database() {
         vec!["list"],
         vec!["--format", "json", "export"],
         vec!["--format", "opengraph", "export"],
+        vec!["--format", "json", "findings"],
+        vec!["--format", "sarif", "findings"],
+        vec!["--format", "ocsf", "findings"],
+        vec!["findings", "--limit", "0"],
     ] {
         let r = env.run(&args).ok();
         outputs.push(r.stdout);

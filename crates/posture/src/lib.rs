@@ -221,3 +221,88 @@ pub fn risk_by_identity(findings: &[Finding]) -> Vec<(String, u32, usize)> {
 
 #[cfg(test)]
 mod tests;
+
+/// The findings as SARIF 2.1.0 (one run; each rule a reporting descriptor,
+/// each finding a result located at its identity as a logical location).
+pub fn sarif(rules: &[Rule], findings: &[Finding], version: &str) -> Value {
+    let level = |s: Severity| match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    };
+    let descriptors: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id, "name": r.id,
+                "shortDescription": {"text": r.title},
+                "fullDescription": {"text": r.rationale},
+                "help": {"text": r.remediation},
+                "defaultConfiguration": {"level": level(r.severity)},
+                "properties": {"owasp": r.owasp, "severity": r.severity.as_str()},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "ruleId": f.rule,
+                "level": level(f.severity),
+                "message": {"text": format!("{}: {}", f.title, f.identity)},
+                "locations": [{"logicalLocations": [{"fullyQualifiedName": f.identity, "kind": "resource"}]}],
+                "partialFingerprints": {"custodyFinding/v1": format!("{}|{}", f.rule, f.identity)},
+                "properties": {"owasp": f.owasp, "severity": f.severity.as_str(), "evidence": f.evidence},
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "custody", "informationUri": "https://example.invalid/custody",
+                                "version": version, "rules": descriptors}},
+            "results": results,
+        }]
+    })
+}
+
+/// One finding as an OCSF 1.3.0 Detection Finding event (class 2004, activity
+/// Create), for SIEMs; `time` is epoch milliseconds.
+pub fn ocsf(f: &Finding, time: i64, version: &str) -> Value {
+    let (severity_id, severity) = match f.severity {
+        Severity::Low => (2, "Low"),
+        Severity::Medium => (3, "Medium"),
+        Severity::High => (4, "High"),
+        Severity::Critical => (5, "Critical"),
+    };
+    serde_json::json!({
+        "class_uid": 2004,
+        "class_name": "Detection Finding",
+        "category_uid": 2,
+        "category_name": "Findings",
+        "activity_id": 1,
+        "activity_name": "Create",
+        "type_uid": 200401,
+        "type_name": "Detection Finding: Create",
+        "time": time,
+        "severity_id": severity_id,
+        "severity": severity,
+        "status_id": 1,
+        "status": "New",
+        "message": format!("{}: {}", f.title, f.identity),
+        "metadata": {
+            "version": "1.3.0",
+            "product": {"name": "custody", "vendor_name": "custody", "version": version},
+        },
+        "finding_info": {
+            "uid": format!("{}|{}", f.rule, f.identity),
+            "title": f.title,
+            "types": [f.owasp],
+            "analytic": {"uid": f.rule, "name": f.rule, "type_id": 1, "type": "Rule"},
+        },
+        "resources": [{"uid": f.identity, "type": "Non-Human Identity"}],
+        "remediation": {"desc": f.remediation},
+        "unmapped": {"evidence": f.evidence},
+    })
+}
