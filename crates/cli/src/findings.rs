@@ -38,6 +38,11 @@ pub struct FindingsArgs {
     /// Table: at most this many findings (0: all). JSON lists all.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Record the findings in the graph as a snapshot: a `Finding` node per
+    /// finding with a `HAS_FINDING` edge from its identity (so `custody show`
+    /// and queries see them); findings no longer found are retired.
+    #[arg(long)]
+    pub record: bool,
     #[arg(skip = Output::Plain)]
     pub output: Output,
 }
@@ -117,6 +122,20 @@ pub fn run(cli: &Cli, a: &FindingsArgs) -> Result<ExitCode> {
         loaded.as_secs_f64(),
         (started.elapsed() - loaded).as_secs_f64()
     );
+    if a.record {
+        if !a.rules.is_empty() || a.severity.is_some() || a.rules_file.is_some() {
+            anyhow::bail!(
+                "--record stores the full set of findings (a recording replaces the previous one): leave out --rule, --severity and --rules-file"
+            );
+        }
+        let snapshot = record(cli, &graph, &report.findings)?;
+        if !cli.quiet {
+            eprintln!(
+                "recorded {} finding(s) as snapshot {snapshot}",
+                report.findings.len()
+            );
+        }
+    }
     let version = env!("CARGO_PKG_VERSION");
     match (a.output, cli.format) {
         (Output::Sarif, _) => {
@@ -134,6 +153,30 @@ pub fn run(cli: &Cli, a: &FindingsArgs) -> Result<ExitCode> {
         (_, OutputFormat::Table) => print(&report, a.limit, started.elapsed()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Stores the findings as graph facts in one snapshot under the posture scope.
+fn record(cli: &Cli, graph: &MemGraph, findings: &[Finding]) -> Result<i64> {
+    use custody_query::Graph;
+    use custody_store::Store;
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let label_of = |key: &str| -> Option<String> {
+        let id = graph.find(key).ok()??;
+        graph.node(id).ok()?.map(|n| n.label.clone())
+    };
+    let facts = custody_posture::facts(findings, &label_of, &now);
+    let batch = custody_store::SourceBatch {
+        path: "custody findings".into(),
+        format: "custody-posture".into(),
+        scope: custody_posture::SCOPE.into(),
+        sha256: None,
+        observed_at: Some(now),
+        records: findings.len(),
+        facts,
+        errors: Vec::new(),
+    };
+    let mut store = paths::open_existing(cli)?;
+    Ok(store.ingest_all(vec![batch], &mut |_| {})?.snapshot)
 }
 
 fn evidence(f: &Finding) -> String {

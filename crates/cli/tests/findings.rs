@@ -94,6 +94,47 @@ fn findings_match_the_planted_answers() {
     let r = env.run(&["--format", "ocsf", "stats"]);
     assert_eq!(r.code, 2);
 
+    // Recorded in the graph: Finding nodes with HAS_FINDING edges, queryable;
+    // recording again changes nothing.
+    let r = env.run(&["findings", "--record", "--limit", "1"]).ok();
+    assert!(
+        r.stderr
+            .contains(&format!("recorded {} finding(s)", findings.len())),
+        "{}",
+        r.stderr
+    );
+    let q = format!(
+        "MATCH (k:Credential)-[:HAS_FINDING]->(f:Finding) WHERE k.key = '{key}' RETURN f.kind AS rule ORDER BY rule"
+    );
+    let rows = env.run(&["--format", "json", "query", &q]).ok().json();
+    let recorded: Vec<&str> = rows["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        recorded.contains(&"owner-left") && recorded.contains(&"secret-in-git-history"),
+        "{recorded:?}"
+    );
+    let count = |env: &Env| {
+        env.run(&[
+            "--format",
+            "json",
+            "query",
+            "MATCH (f:Finding) RETURN count(f) AS n",
+        ])
+        .ok()
+        .json()["rows"][0]["n"]
+            .as_u64()
+            .unwrap() as usize
+    };
+    assert_eq!(count(&env), findings.len());
+    env.run(&["findings", "--record", "-q"]).ok();
+    assert_eq!(count(&env), findings.len());
+    let r = env.run(&["findings", "--record", "--rule", "owner-left"]);
+    assert_eq!(r.code, 2);
+
     // Filters, the rule list and mistakes.
     let high = env
         .run(&["--format", "json", "findings", "--severity", "high"])

@@ -219,6 +219,64 @@ pub fn risk_by_identity(findings: &[Finding]) -> Vec<(String, u32, usize)> {
     out
 }
 
+/// The source scope recorded findings are stored under: each recording
+/// supersedes the previous one, so a finding no longer found is retired.
+pub const SCOPE: &str = "custody:posture";
+
+/// Findings as graph facts: a `Finding` node per finding (kind: the rule id;
+/// key `id:custody-finding/<rule>/<identity>`) and a `HAS_FINDING` edge from
+/// its identity. `label_of` gives an identity key's label (`Credential`,
+/// `Principal`…); findings whose identity it cannot place are left out.
+pub fn facts(
+    findings: &[Finding],
+    label_of: &dyn Fn(&str) -> Option<String>,
+    observed_at: &str,
+) -> Vec<custody_model::Fact> {
+    use custody_model::{
+        EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance,
+    };
+    let mut out = Vec::with_capacity(findings.len() * 2);
+    for (i, f) in findings.iter().enumerate() {
+        let Some(label) =
+            label_of(&f.identity).and_then(|l| Label::ALL.into_iter().find(|x| x.as_str() == l))
+        else {
+            continue;
+        };
+        let Some(identity) = custody_model::Key::parse(&f.identity) else {
+            continue;
+        };
+        let key = Key::other("custody-finding", &format!("{}/{}", f.rule, f.identity));
+        let prov = Provenance::at(Location::Pointer(format!("/findings/{i}")))
+            .observed(Some(observed_at.to_string()));
+        let mut props = Map::new();
+        props.insert("rule".into(), Value::String(f.rule.clone()));
+        props.insert("severity".into(), Value::String(f.severity.as_str().into()));
+        props.insert("owasp".into(), Value::String(f.owasp.clone()));
+        props.insert("identity".into(), Value::String(f.identity.clone()));
+        props.insert("evidence".into(), Value::Object(f.evidence.clone()));
+        props.insert("remediation".into(), Value::String(f.remediation.clone()));
+        out.push(Fact::Node(NodeFact {
+            label: Label::Finding,
+            kind: f.rule.clone(),
+            system: "custody".into(),
+            keys: vec![key.clone()],
+            name: Some(f.title.clone()),
+            props,
+            prov: prov.clone(),
+        }));
+        let mut edge = Map::new();
+        edge.insert("severity".into(), Value::String(f.severity.as_str().into()));
+        out.push(Fact::Edge(EdgeFact {
+            kind: EdgeKind::HasFinding,
+            from: Endpoint::new(label, identity),
+            to: Endpoint::new(Label::Finding, key),
+            props: edge,
+            prov,
+        }));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests;
 
