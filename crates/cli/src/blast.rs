@@ -45,14 +45,7 @@ pub struct BlastArgs {
 /// Reads the AWS slice of the graph into memory, with a spinner unless quiet.
 pub fn load(store: &dyn Store, quiet: bool) -> Result<(Model, Duration)> {
     let started = Instant::now();
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::new_spinner();
-        b.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);
-        b.enable_steady_tick(Duration::from_millis(120));
-        b
-    };
+    let bar = output::spinner(quiet)?;
     let model =
         custody_server::blast::load(store, &mut |stage| bar.set_message(stage.to_string()))?;
     bar.finish_and_clear();
@@ -137,18 +130,7 @@ pub fn run(cli: &Cli, a: &BlastArgs) -> Result<ExitCode> {
         }
         outs.push(describe(&model, &reference, &model.blast_radius(&start)));
     }
-    match cli.format {
-        OutputFormat::Json if outs.len() == 1 => output::json(&outs[0])?,
-        OutputFormat::Json => output::json(&outs)?,
-        OutputFormat::Table => {
-            for (i, out) in outs.iter().enumerate() {
-                if i > 0 {
-                    println!();
-                }
-                print(out, a.limit);
-            }
-        }
-    }
+    output::each(cli.format, &outs, |_, out| print(out, a.limit))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -256,14 +238,7 @@ fn reaching(
         })?);
     }
     let started = Instant::now();
-    let bar = if cli.quiet {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::new_spinner();
-        b.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);
-        b.enable_steady_tick(Duration::from_millis(120));
-        b
-    };
+    let bar = output::spinner(cli.quiet)?;
     bar.set_message("computing every principal's reach…");
     warm(model);
     let warmed = started.elapsed();
@@ -280,18 +255,7 @@ fn reaching(
         "every principal's reach computed in {:.1}s",
         warmed.as_secs_f64()
     );
-    match cli.format {
-        OutputFormat::Json if outs.len() == 1 => output::json(&outs[0])?,
-        OutputFormat::Json => output::json(&outs)?,
-        OutputFormat::Table => {
-            for (i, out) in outs.iter().enumerate() {
-                if i > 0 {
-                    println!();
-                }
-                print_reached_by(out, took[i]);
-            }
-        }
-    }
+    output::each(cli.format, &outs, |i, out| print_reached_by(out, took[i]))?;
     Ok(ExitCode::SUCCESS)
 }
 

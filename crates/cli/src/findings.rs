@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use custody_posture::{Finding, Rule, Severity};
 use custody_query::{Limits, MemGraph};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -98,14 +97,7 @@ pub fn run(cli: &Cli, a: &FindingsArgs) -> Result<ExitCode> {
     }
     let store = paths::open_existing(cli)?;
     let started = Instant::now();
-    let bar = if cli.quiet {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::new_spinner();
-        b.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);
-        b.enable_steady_tick(Duration::from_millis(120));
-        b
-    };
+    let bar = output::spinner(cli.quiet)?;
     bar.set_message("loading the graph…");
     let graph = MemGraph::load(&store)?;
     let loaded = started.elapsed();

@@ -49,6 +49,40 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 
 pub use custody_server::show::cell;
 
+/// A spinner with a message and the elapsed time on stderr (hidden when quiet).
+pub fn spinner(quiet: bool) -> anyhow::Result<indicatif::ProgressBar> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    if quiet {
+        return Ok(ProgressBar::hidden());
+    }
+    let b = ProgressBar::new_spinner();
+    b.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);
+    b.enable_steady_tick(std::time::Duration::from_millis(120));
+    Ok(b)
+}
+
+/// Several answers of one kind: JSON prints one object, or an array when
+/// several; tables are printed one after the other.
+pub fn each<T: Serialize>(
+    format: crate::OutputFormat,
+    outs: &[T],
+    mut table: impl FnMut(usize, &T),
+) -> anyhow::Result<()> {
+    match format {
+        crate::OutputFormat::Json if outs.len() == 1 => json(&outs[0]),
+        crate::OutputFormat::Json => json(&outs),
+        crate::OutputFormat::Table => {
+            for (i, out) in outs.iter().enumerate() {
+                if i > 0 {
+                    println!();
+                }
+                table(i, out);
+            }
+            Ok(())
+        }
+    }
+}
+
 /// The node and edge counts by kind, as `ingest` and `stats` print them.
 pub fn kind_tables(stats: &custody_store::Stats) {
     let rows: Vec<Vec<String>> = stats

@@ -91,11 +91,19 @@ fn stream(
     Ok(summary)
 }
 
-/// `{"nodes": [{id, label, kind, system, key, name, props}], "edges": [{id,
-/// kind, src, src_key, dst, dst_key, props}]}`.
-pub fn json<W: Write>(store: &dyn Store, out: W) -> anyhow::Result<(W, Summary)> {
+/// Writes one JSON document: `head`, the nodes (each `node(n)`), then
+/// `"edges": [...]` (each `edge(e, src_key, dst_key)`), then `close` — one
+/// element per line, streamed.
+fn json_document<W: Write>(
+    store: &dyn Store,
+    out: W,
+    head: &str,
+    close: &str,
+    node: impl Fn(&GraphNode) -> Value,
+    edge: impl Fn(&GraphEdge, &str, &str) -> Value,
+) -> anyhow::Result<(W, Summary)> {
     let sink = std::cell::RefCell::new(Sink::new(out));
-    sink.borrow_mut().write(|w| w.write_all(b"{\"nodes\": ["));
+    sink.borrow_mut().write(|w| w.write_all(head.as_bytes()));
     let mut first_node = true;
     let mut first_edge = true;
     let summary = stream(
@@ -106,13 +114,10 @@ pub fn json<W: Write>(store: &dyn Store, out: W) -> anyhow::Result<(W, Summary)>
             } else {
                 ",\n"
             };
+            let v = node(n);
             sink.borrow_mut().write(|w| {
                 w.write_all(sep.as_bytes())?;
-                json_to(
-                    w,
-                    &json!({"id": n.id, "label": n.label, "kind": n.kind, "system": n.system,
-                            "key": n.key, "name": n.name, "props": n.props}),
-                )
+                json_to(w, &v)
             });
         },
         |e, src, dst| {
@@ -121,24 +126,36 @@ pub fn json<W: Write>(store: &dyn Store, out: W) -> anyhow::Result<(W, Summary)>
             } else {
                 ",\n"
             };
+            let v = edge(e, src, dst);
             sink.borrow_mut().write(|w| {
                 w.write_all(sep.as_bytes())?;
-                json_to(
-                    w,
-                    &json!({"id": e.id, "kind": e.kind, "src": e.src, "src_key": src,
-                            "dst": e.dst, "dst_key": dst, "props": e.props}),
-                )
+                json_to(w, &v)
             });
         },
     )?;
     let mut sink = sink.into_inner();
-    let tail: &[u8] = if first_edge {
-        b"],\n\"edges\": []}\n"
-    } else {
-        b"]}\n"
-    };
-    sink.write(|w| w.write_all(tail));
+    let edges_close = if first_edge { "],\n\"edges\": [" } else { "" };
+    sink.write(|w| write!(w, "{edges_close}]{close}\n"));
     Ok((sink.finish()?, summary))
+}
+
+/// `{"nodes": [{id, label, kind, system, key, name, props}], "edges": [{id,
+/// kind, src, src_key, dst, dst_key, props}]}`.
+pub fn json<W: Write>(store: &dyn Store, out: W) -> anyhow::Result<(W, Summary)> {
+    json_document(
+        store,
+        out,
+        "{\"nodes\": [",
+        "}",
+        |n| {
+            json!({"id": n.id, "label": n.label, "kind": n.kind, "system": n.system,
+                   "key": n.key, "name": n.name, "props": n.props})
+        },
+        |e, src, dst| {
+            json!({"id": e.id, "kind": e.kind, "src": e.src, "src_key": src,
+                   "dst": e.dst, "dst_key": dst, "props": e.props})
+        },
+    )
 }
 
 /// A CSV field: quoted when it holds a comma, quote or line break.
@@ -253,17 +270,13 @@ pub const OPENGRAPH_SOURCE_KIND: &str = "Custody";
 /// CamelCase (`StoredIn`, `AuthenticatesAs`, `OwnedBy`, `CanAssume`…), matched
 /// by id.
 pub fn opengraph<W: Write>(store: &dyn Store, out: W) -> anyhow::Result<(W, Summary)> {
-    let sink = std::cell::RefCell::new(Sink::new(out));
-    sink.borrow_mut().write(|w| {
-        write!(
-            w,
-            "{{\"metadata\": {{\"source_kind\": \"{OPENGRAPH_SOURCE_KIND}\"}},\n\"graph\": {{\"nodes\": ["
-        )
-    });
-    let mut first_node = true;
-    let mut first_edge = true;
-    let summary = stream(
+    json_document(
         store,
+        out,
+        &format!(
+            "{{\"metadata\": {{\"source_kind\": \"{OPENGRAPH_SOURCE_KIND}\"}},\n\"graph\": {{\"nodes\": ["
+        ),
+        "}}",
         |n| {
             let mut properties = Map::new();
             opengraph_props(&mut properties, &n.props);
@@ -280,48 +293,18 @@ pub fn opengraph<W: Write>(store: &dyn Store, out: W) -> anyhow::Result<(W, Summ
             if !n.kind.is_empty() && !kinds.contains(&specific) {
                 kinds.push(specific);
             }
-            let sep = if std::mem::take(&mut first_node) {
-                "\n"
-            } else {
-                ",\n"
-            };
-            sink.borrow_mut().write(|w| {
-                w.write_all(sep.as_bytes())?;
-                json_to(
-                    w,
-                    &json!({"id": n.key, "kinds": kinds, "properties": properties}),
-                )
-            });
+            json!({"id": n.key, "kinds": kinds, "properties": properties})
         },
         |e, src, dst| {
-            let sep = if std::mem::take(&mut first_edge) {
-                "],\n\"edges\": [\n"
-            } else {
-                ",\n"
-            };
             let mut properties = Map::new();
             opengraph_props(&mut properties, &e.props);
             properties.insert("custody_id".into(), json!(e.id));
-            sink.borrow_mut().write(|w| {
-                w.write_all(sep.as_bytes())?;
-                json_to(
-                    w,
-                    &json!({"kind": camel(&e.kind),
-                            "start": {"value": src, "match_by": "id"},
-                            "end": {"value": dst, "match_by": "id"},
-                            "properties": properties}),
-                )
-            });
+            json!({"kind": camel(&e.kind),
+                   "start": {"value": src, "match_by": "id"},
+                   "end": {"value": dst, "match_by": "id"},
+                   "properties": properties})
         },
-    )?;
-    let mut sink = sink.into_inner();
-    let tail: &[u8] = if first_edge {
-        b"],\n\"edges\": []}}\n"
-    } else {
-        b"]}}\n"
-    };
-    sink.write(|w| w.write_all(tail));
-    Ok((sink.finish()?, summary))
+    )
 }
 
 #[cfg(test)]
