@@ -135,7 +135,7 @@ fn json_document<W: Write>(
     )?;
     let mut sink = sink.into_inner();
     let edges_close = if first_edge { "],\n\"edges\": [" } else { "" };
-    sink.write(|w| write!(w, "{edges_close}]{close}\n"));
+    sink.write(|w| writeln!(w, "{edges_close}]{close}"));
     Ok((sink.finish()?, summary))
 }
 
