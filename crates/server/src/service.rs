@@ -194,31 +194,15 @@ impl Service {
     }
 
     pub fn graph(&self) -> Result<&MemGraph> {
-        if let Some(g) = self.graph.get() {
-            return Ok(g);
-        }
-        let _loading = self.graph_loading.lock();
-        if self.graph.get().is_none() {
-            let g = self.with_store(|s| Ok(MemGraph::load(s)?))?;
-            let _ = self.graph.set(g);
-        }
-        self.graph
-            .get()
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("the graph did not load")))
+        once(&self.graph, &self.graph_loading, || {
+            self.with_store(|s| Ok(MemGraph::load(s)?))
+        })
     }
 
     pub fn model(&self) -> Result<&Model> {
-        if let Some(m) = self.model.get() {
-            return Ok(m);
-        }
-        let _loading = self.model_loading.lock();
-        if self.model.get().is_none() {
-            let m = self.with_store(|s| Ok(blast::load(s, &mut |_| {})?))?;
-            let _ = self.model.set(m);
-        }
-        self.model
-            .get()
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("the reach model did not load")))
+        once(&self.model, &self.model_loading, || {
+            self.with_store(|s| Ok(blast::load(s, &mut |_| {})?))
+        })
     }
 
     /// What is loaded: `graph` (queries run in memory), `reach` (every
@@ -376,24 +360,15 @@ impl Service {
     }
 
     fn report(&self) -> Result<&custody_posture::Report> {
-        if let Some(r) = self.findings.get() {
-            return Ok(r);
-        }
-        let _running = self.findings_running.lock();
-        if self.findings.get().is_none() {
-            let graph = self.graph()?;
+        once(&self.findings, &self.findings_running, || {
             let limits = Limits {
                 max_rows: usize::MAX,
                 timeout: std::time::Duration::from_secs(300),
                 ..self.limits.clone()
             };
-            let report = custody_posture::run(graph, &custody_posture::default_rules(), &limits)
-                .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
-            let _ = self.findings.set(report);
-        }
-        self.findings
-            .get()
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("the findings were not computed")))
+            custody_posture::run(self.graph()?, &custody_posture::default_rules(), &limits)
+                .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))
+        })
     }
 
     /// Runs a read-only query on the in-memory graph.
@@ -442,6 +417,26 @@ impl Service {
             &params,
         )
     }
+}
+
+/// The value in `cell`, computed by `init` on first use; `lock` makes
+/// concurrent first callers wait for one computation instead of each running
+/// it. A failed computation is reported and tried again next time.
+fn once<'a, T>(
+    cell: &'a OnceLock<T>,
+    lock: &Mutex<()>,
+    init: impl FnOnce() -> Result<T>,
+) -> Result<&'a T> {
+    if let Some(v) = cell.get() {
+        return Ok(v);
+    }
+    let _computing = lock.lock();
+    if let Some(v) = cell.get() {
+        return Ok(v);
+    }
+    let _ = cell.set(init()?);
+    cell.get()
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("a cached value was not kept")))
 }
 
 /// The saved questions, for listings.
