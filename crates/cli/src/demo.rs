@@ -329,11 +329,18 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             println!("   {exe} --db {dbs} blast-radius --all --top 20");
             println!("   {exe} --db {dbs} ask surfaces --param credential=aws-access-key:{key_id}");
             println!("   {exe} --db {dbs} ask leavers-active-keys");
+            println!("   {exe} --db {dbs} findings --severity high");
             println!(
                 "   {exe} --db {dbs} query \"MATCH (a:Agent)-[:HOLDS]->(k:Credential) RETURN a.name, k.key\""
             );
             println!(
                 "   {exe} --db {dbs} mcp      # for Claude Desktop, Cursor, VS Code (docs/CLI.md)"
+            );
+            println!(
+                "   {exe} --db {dbs} serve    # the HTTP API and MCP over HTTP, with a bearer token"
+            );
+            println!(
+                "   {exe} --db {dbs} export --format opengraph -o graph.json   # for BloodHound CE"
             );
             println!("   {exe} --db {dbs} list --kind aws_access_key");
             println!("   {exe} --db {dbs} stats");
