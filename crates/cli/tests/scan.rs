@@ -197,7 +197,7 @@ fn the_planted_key_is_one_credential_with_six_surfaces() {
 }
 
 #[test]
-fn format_sarif_is_the_scan_sarif_flag_and_only_for_scan() {
+fn format_sarif_is_the_scan_sarif_flag_and_only_for_scan_and_findings() {
     let env = Env::new();
     let token = format!("ghp_{}{}", "CustodyExampleNotARealToken001", "1VcBGt");
     env.write("repo/ci.sh", format!("export GH={token}\n").as_bytes());
@@ -212,5 +212,10 @@ fn format_sarif_is_the_scan_sarif_flag_and_only_for_scan() {
     );
     let r = env.run(&["--format", "sarif", "stats"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("for `custody scan` only"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("is for `custody scan` and `custody findings` only"),
+        "{}",
+        r.stderr
+    );
 }
