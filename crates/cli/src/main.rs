@@ -19,6 +19,7 @@ mod ingest;
 mod output;
 mod paths;
 mod query;
+mod respond;
 mod scan;
 mod serve;
 mod show;
@@ -108,6 +109,8 @@ pub enum Command {
     Mcp(serve::McpArgs),
     /// What is wrong: posture findings (OWASP NHI Top 10 rules), most severe first.
     Findings(findings::FindingsArgs),
+    /// The plan to rotate, disable or revoke a credential: every copy and consumer, in a safe order.
+    Respond(respond::RespondArgs),
     /// The whole graph for other tools: JSON, CSV, or BloodHound OpenGraph (`--format opengraph`).
     Export(export::ExportArgs),
     /// The HTTP API (REST + OpenAPI) and the MCP server over HTTP, with a bearer token (read-only).
@@ -176,6 +179,7 @@ fn main() -> ExitCode {
         Command::Ask(a) => query::ask(&cli, a),
         Command::Export(a) => export::run(&cli, a),
         Command::Findings(a) => findings::run(&cli, a),
+        Command::Respond(a) => respond::run(&cli, a),
         Command::Mcp(a) => serve::mcp(&cli, a),
         Command::Serve(a) => serve::serve(&cli, a),
         Command::Bench(a) => bench::run(&cli, a),

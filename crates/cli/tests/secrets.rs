@@ -150,6 +150,22 @@ fn planted_secrets_appear_in_no_output_and_not_in_the_database() {
         .any(|l| l["commit"].is_string()));
     for fmt in ["table", "json"] {
         for args in [
+            vec![
+                "--format",
+                fmt,
+                "respond",
+                key_id.as_str(),
+                "--action",
+                "rotate",
+            ],
+            vec![
+                "--format",
+                fmt,
+                "respond",
+                key_id.as_str(),
+                "--action",
+                "revoke",
+            ],
             vec!["--format", fmt, "-vv", "blast-radius", key_id.as_str()],
             vec!["--format", fmt, "-vv", "blast-radius", "--all"],
         ] {

@@ -17,6 +17,7 @@ pub mod blast;
 pub mod export;
 pub mod http;
 pub mod mcp;
+pub mod respond;
 pub mod service;
 pub mod show;
 
