@@ -79,6 +79,7 @@ fn check_mcp_answers(stdout: &str, key: &str, owner: &str) {
         "get_identity",
         "list_findings",
         "owner_of",
+        "response_plan",
         "run_query",
         "search_identities",
         "who_can_reach",
@@ -367,6 +368,15 @@ fn the_http_api_answers_with_the_token_and_refuses_without() {
     assert!(reach["reachers"].as_array().unwrap().len() <= 5);
     let (status, e) = server.get(&format!("/v1/nodes/{key}/reached-by"));
     assert_eq!(status, 400, "a credential is not a resource: {e}");
+
+    let (status, plan) = server.get(&format!("/v1/nodes/{key}/response-plan?action=revoke"));
+    assert_eq!(status, 200, "{plan}");
+    assert!(plan["steps"][0]["command"]
+        .as_str()
+        .unwrap()
+        .contains("--status Inactive"));
+    let (status, _) = server.get(&format!("/v1/nodes/{key}/response-plan?action=nuke"));
+    assert_eq!(status, 400);
 
     let (status, found) = server.get(&format!("/v1/findings?identity={key}&severity=high"));
     assert_eq!(status, 200, "{found}");

@@ -258,6 +258,20 @@ async fn findings(
     app.run(move |s| s.findings(&f)).await
 }
 
+#[derive(Deserialize)]
+struct RespondParams {
+    action: Option<String>,
+}
+
+async fn respond(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Query(p): Query<RespondParams>,
+) -> Response {
+    let action = p.action.unwrap_or_else(|| "rotate".into());
+    app.run(move |s| s.respond(&reference, &action)).await
+}
+
 async fn query(State(app): State<App>, bytes: Bytes) -> Response {
     let q: QueryBody = match body(&bytes) {
         Ok(b) => b,
@@ -322,6 +336,7 @@ pub fn router(service: Arc<Service>, opts: &Options) -> (Router, impl FnOnce()) 
         .route("/v1/nodes/{reference}/neighbours", get(neighbours))
         .route("/v1/nodes/{reference}/blast-radius", get(blast_radius))
         .route("/v1/nodes/{reference}/reached-by", get(reached_by))
+        .route("/v1/nodes/{reference}/response-plan", get(respond))
         .route("/v1/findings", get(findings))
         .route("/v1/query", post(query))
         .route("/v1/ask", get(saved))

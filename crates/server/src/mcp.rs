@@ -66,6 +66,16 @@ struct FindingsRequest {
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct RespondRequest {
+    /// The AWS access key id (AKIA…) or natural key.
+    reference: String,
+    /// rotate (replace everywhere, then retire; the default), disable
+    /// (deactivate, knowing what breaks) or revoke (compromised: cut access first).
+    #[serde(default)]
+    action: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 struct QueryRequest {
     /// A read-only openCypher query, e.g. `MATCH (k:Credential)-[:STORED_IN]->(l)
     /// RETURN k.key, count(l) AS places ORDER BY places DESC LIMIT 10`. Labels:
@@ -189,6 +199,17 @@ impl Mcp {
             limit: f.limit.unwrap_or(50),
         };
         answer(self.blocking(move |s| s.findings(&filter)).await)
+    }
+
+    #[tool(
+        description = "The plan to rotate, disable or revoke an AWS access key without an outage: every place it is stored and who reads each, then ordered steps with the aws/kubectl/gh command for each. Only a plan: nothing is changed."
+    )]
+    async fn response_plan(&self, Parameters(r): Parameters<RespondRequest>) -> String {
+        let action = r.action.unwrap_or_else(|| "rotate".into());
+        answer(
+            self.blocking(move |s| s.respond(&r.reference, &action))
+                .await,
+        )
     }
 
     #[tool(

@@ -152,16 +152,21 @@ fn update(place: &Place) -> (String, String, String, Option<String>) {
     }
 }
 
+/// Why custody cannot plan a response for this node, if it cannot.
+pub fn unsupported(node: &custody_store::NodeBrief) -> Option<String> {
+    (node.kind != "aws_access_key").then(|| {
+        format!(
+            "`{}` is a {} {}: custody plans responses for AWS access keys so far",
+            node.key, node.label, node.kind
+        )
+    })
+}
+
 /// The plan for `action` on the AWS access key node `id`.
 pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
     let node = store.node(id)?.context("node vanished while reading")?;
-    if node.brief.kind != "aws_access_key" {
-        bail!(
-            "`{}` is a {} {}: custody plans responses for AWS access keys so far",
-            node.brief.key,
-            node.brief.label,
-            node.brief.kind
-        );
+    if let Some(why) = unsupported(&node.brief) {
+        bail!("{why}");
     }
     let key_id = node
         .brief

@@ -371,6 +371,25 @@ impl Service {
         })
     }
 
+    /// The plan to rotate, disable or revoke a credential (only a plan).
+    pub fn respond(&self, reference: &str, action: &str) -> Result<crate::respond::Plan> {
+        let action = crate::respond::Action::parse(action).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "`{action}` is not an action: rotate, disable or revoke"
+            ))
+        })?;
+        self.with_store(|s| {
+            let id = self.find(s, reference)?;
+            let node = s
+                .node(id)?
+                .ok_or_else(|| Error::NotFound(format!("node {id} vanished")))?;
+            if let Some(why) = crate::respond::unsupported(&node.brief) {
+                return Err(Error::BadRequest(why));
+            }
+            Ok(crate::respond::plan(s, id, action)?)
+        })
+    }
+
     /// Runs a read-only query on the in-memory graph.
     pub fn query(&self, text: &str, params: &Map<String, Value>) -> Result<QueryResult> {
         let graph = self.graph()?;
