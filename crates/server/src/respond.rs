@@ -285,9 +285,10 @@ pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
                 } else {
                     format!(" ({})", p.consumers.join(", "))
                 };
+                let (system, target, _, _) = update(p);
                 step(
-                    &update(p).0,
-                    &update(p).1,
+                    &system,
+                    &target,
                     format!("will lose access: whatever reads this copy{who}"),
                     None,
                 );
