@@ -13,6 +13,7 @@
 //! [`detect`] and a branch in [`parse`]; document the format in `docs/CONNECTORS.md`
 //! and give it tests on real-shaped data.
 
+pub mod audit;
 pub mod aws;
 pub mod hris;
 pub mod okta;

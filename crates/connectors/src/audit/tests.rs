@@ -1,0 +1,144 @@
+use super::*;
+
+fn sample(rel: &str) -> Vec<u8> {
+    let p = format!(
+        "{}/../../../shared/samples/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    keys: Vec<String>,
+    at: Vec<At>,
+    denied: usize,
+}
+
+fn collect(format: LogFormat, bytes: &[u8]) -> (Seen, LogRead) {
+    let mut seen = Seen::default();
+    let r = read(format, "test.json", bytes, &mut |ev, at| {
+        seen.keys.push(format!("{}{}", ev.actor_prefix, ev.actor));
+        seen.at.push(at);
+        seen.denied += usize::from(ev.denied);
+    });
+    (seen, r)
+}
+
+#[test]
+fn the_public_cloudtrail_sample_reads_with_its_oddities_reported() {
+    let bytes = sample("aws-cloudtrail/panther-tests-AWS_CloudTrail.jsonl");
+    assert_eq!(detect(&bytes), Some(LogFormat::CloudTrail));
+    let (seen, r) = collect(LogFormat::CloudTrail, &bytes);
+    assert!(r.complete, "{:?}", r.errors);
+    // Records with no or a redacted eventTime: each reported by line, the rest read.
+    let no_time = r
+        .errors
+        .iter()
+        .filter(|e| e.message.contains("no eventTime"))
+        .count();
+    assert!(no_time >= 14, "{:?}", r.errors);
+    assert_eq!(r.events as usize + r.errors.len(), 436);
+    assert!(r
+        .errors
+        .iter()
+        .all(|e| matches!(e.location, Location::Line(_))));
+    // Long-term keys are their own identity; roles are the role, not the session.
+    assert!(seen
+        .keys
+        .contains(&"aws-access-key:AKIAI123456789EXAMPLE".to_string()));
+    assert!(seen
+        .keys
+        .iter()
+        .any(|k| k == "arn:aws:iam::123456789012:role/tester"));
+    assert!(!seen.keys.iter().any(|k| k.contains(":assumed-role/")));
+    assert!(!seen.keys.iter().any(|k| k.contains("ASIA")));
+    assert!(seen.keys.iter().any(|k| k.ends_with(":root")));
+    assert!(r.unattributed > 0);
+    assert!(seen.denied > 0);
+}
+
+#[test]
+fn a_delivery_file_is_read_by_record_and_a_truncated_one_is_located() {
+    let lines =
+        String::from_utf8(sample("aws-cloudtrail/panther-tests-AWS_CloudTrail.jsonl")).unwrap();
+    let events: Vec<&str> = lines
+        .lines()
+        .filter(|l| l.contains("\"eventTime\""))
+        .take(20)
+        .collect();
+    let file = format!("{{\"Records\": [\n{}\n]}}", events.join(",\n"));
+    assert_eq!(detect(file.as_bytes()), Some(LogFormat::CloudTrail));
+    let (seen, r) = collect(LogFormat::CloudTrail, file.as_bytes());
+    assert!(r.complete && r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.events, 20);
+    assert!(seen.at.iter().all(|a| matches!(a, At::Record(_))));
+    assert_eq!(
+        At::Record(3).location(),
+        Location::Pointer("/Records/3".into())
+    );
+
+    let cut = &file[..file.len() * 2 / 3];
+    let (seen2, r) = collect(LogFormat::CloudTrail, cut.as_bytes());
+    assert!(!r.complete);
+    let e = r.errors.last().unwrap();
+    assert!(e.message.contains("truncated"), "{e}");
+    assert!(matches!(e.location, Location::LineCol(..)), "{e}");
+    assert!(seen2.keys.len() < 20);
+}
+
+#[test]
+fn eventbridge_and_web_identity_events() {
+    let ev = r#"{"version":"0","id":"6f","detail-type":"AWS API Call via CloudTrail","source":"aws.sts","account":"111122223333","time":"2026-11-20T10:00:00Z","region":"us-east-1","resources":[],"detail":{"eventVersion":"1.08","userIdentity":{"type":"WebIdentityUser","principalId":"arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com:sts.amazonaws.com:repo:northwind/api:ref:refs/heads/main","userName":"repo:northwind/api:ref:refs/heads/main","identityProvider":"arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},"eventTime":"2026-11-20T10:00:00Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRoleWithWebIdentity","awsRegion":"us-east-1","sourceIPAddress":"140.82.112.3","userAgent":"aws-sdk-js/3","requestParameters":{"roleArn":"arn:aws:iam::111122223333:role/gha-deploy","roleSessionName":"GitHubActions"},"responseElements":null}}"#;
+    assert_eq!(detect(ev.as_bytes()), Some(LogFormat::CloudTrail));
+    let mut got = Vec::new();
+    let r = read(
+        LogFormat::CloudTrail,
+        "e.json",
+        ev.as_bytes(),
+        &mut |e, _| got.push((e.actor.to_string(), e.subject.to_string(), e.time)),
+    );
+    assert!(r.complete && r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(
+        got,
+        vec![(
+            "arn:aws:iam::111122223333:role/gha-deploy".to_string(),
+            "repo:northwind/api:ref:refs/heads/main".to_string(),
+            1_795_168_800
+        )]
+    );
+}
+
+#[test]
+fn the_public_okta_sample_reads() {
+    let bytes = sample("okta/panther-tests-Okta_SystemLog.jsonl");
+    assert_eq!(detect(&bytes), Some(LogFormat::OktaSystemLog));
+    let mut nets = Vec::new();
+    let mut keys = Vec::new();
+    let r = read(LogFormat::OktaSystemLog, "o.jsonl", &bytes, &mut |e, _| {
+        keys.push(format!("{}{}", e.actor_prefix, e.actor));
+        nets.push(e.network.to_string());
+    });
+    assert!(r.complete, "{:?}", r.errors);
+    assert_eq!(r.events as usize + r.errors.len(), 30, "{r:?}");
+    assert!(r.errors.iter().all(|e| e.message.contains("published")));
+    assert!(keys.contains(&"okta:00ubewfku1EX0WCFk697".to_string()));
+    assert!(nets.contains(&"AS7018".to_string()));
+}
+
+#[test]
+fn bad_input_is_reported_not_panicked_on() {
+    for bytes in [
+        &b""[..],
+        b"   ",
+        b"{\"Records\": [",
+        b"\xff\xfe",
+        b"[1, 2",
+        b"{\"Records\": [{\"eventTime\": 5}]}",
+    ] {
+        for f in LogFormat::ALL {
+            let r = read(f, "x", bytes, &mut |_, _| {});
+            assert!(!r.errors.is_empty() || r.events == 0, "{f} {bytes:?}");
+        }
+    }
+}
