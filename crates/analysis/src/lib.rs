@@ -18,6 +18,7 @@ pub mod pattern;
 pub mod policy;
 pub mod reach;
 pub mod sensitivity;
+pub mod usage;
 
 pub use catalog::{AccessLevel, Catalog};
 pub use escalation::{escalations, Escalation, TECHNIQUES};

@@ -1,0 +1,635 @@
+//! Usage profiles from audit logs, and the anomalies measured against them.
+//!
+//! Events stream through a [`Tally`] (one per log file, so a file that turns
+//! out truncated is dropped whole); tallies [`Profile::merge`] into the stored
+//! profile. Merging is commutative, so files may be read in any order and in
+//! parallel, and a profile grows incrementally across ingests.
+//!
+//! A profile keeps aggregates only: first/last use, counts, errors and
+//! denials, regions, networks (IPv4 /24, IPv6 /48, the log's own ASN, or the
+//! service name a cloud writes instead of an IP), user-agent families, actions
+//! per service, the hour-of-day rhythm, active days and bursts of denials. Each
+//! distinct region, network, agent and subject keeps the *first event* that
+//! showed it, which is the evidence of an alert about it.
+//!
+//! [`detect`] compares what a batch added with what was known before it
+//! (documented in `docs/USAGE.md`): a value first seen after the identity's
+//! learning period is new; `denied_burst` denials in one window is a burst; a
+//! use after `dormant_days` without any is a dormant credential coming back.
+
+use custody_model::event::Event;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+
+/// How many distinct values of one dimension a profile keeps; beyond that
+/// only counts (`overflow`).
+pub const MAX_VALUES: usize = 64;
+/// Active days kept (a little over a year).
+pub const MAX_DAYS: usize = 400;
+/// Width of a denial-burst window, seconds.
+pub const WINDOW: i64 = 600;
+
+/// The first event that showed something: where it is and what it said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The log file.
+    pub source: String,
+    /// Where in it: `#/Records/17`, `L12`.
+    pub at: String,
+    pub time: i64,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ip: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub region: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub agent: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub error: String,
+}
+
+/// One distinct value of a dimension (a region, a network…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub value: String,
+    pub count: u64,
+    pub first: i64,
+    pub last: i64,
+    pub evidence: Evidence,
+}
+
+/// Calls of one action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionUse {
+    /// `s3`, `iam`, `okta`…
+    pub service: String,
+    pub action: String,
+    pub count: u64,
+    pub last: i64,
+    #[serde(default)]
+    pub denied: u64,
+}
+
+/// One day with activity (days since 1970-01-01, UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Day {
+    pub day: i64,
+    pub events: u64,
+    /// The first event of the day.
+    pub first: i64,
+}
+
+/// Denials in one [`WINDOW`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub start: i64,
+    pub denied: u64,
+    pub evidence: Evidence,
+}
+
+/// What one identity was observed doing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The principal behind the identity, when the log named one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub principal: String,
+    pub first: i64,
+    pub last: i64,
+    pub events: u64,
+    pub errors: u64,
+    pub denied: u64,
+    pub regions: Vec<Seen>,
+    pub networks: Vec<Seen>,
+    pub agents: Vec<Seen>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<Seen>,
+    /// Sorted by service, then action.
+    pub actions: Vec<ActionUse>,
+    /// Events per hour of the day (UTC).
+    pub hours: [u64; 24],
+    /// Sorted by day.
+    pub days: Vec<Day>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_windows: Vec<Window>,
+    /// Values not kept because a dimension was full.
+    #[serde(default)]
+    pub overflow: u64,
+}
+
+/// The network an event came from: the log's own (an ASN), an IPv4 /24, an
+/// IPv6 /48, or the service name a cloud writes in place of an address.
+pub fn network_of<'a>(ip: &'a str, named: &'a str) -> &'a str {
+    if !named.is_empty() {
+        return named;
+    }
+    if ip.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && ip.bytes().filter(|&b| b == b'.').count() == 3
+    {
+        return ip.rfind('.').map_or(ip, |i| &ip[..i]);
+    }
+    if ip.contains(':') && ip.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
+        let mut colons = 0;
+        for (i, b) in ip.bytes().enumerate() {
+            if b == b':' {
+                colons += 1;
+                if colons == 3 {
+                    return &ip[..i];
+                }
+            }
+        }
+    }
+    ip
+}
+
+/// How a network value is shown: `203.0.113.0/24`, `2001:db8:1::/48`, `AS7018`.
+pub fn show_network(value: &str) -> String {
+    if value.bytes().all(|b| b.is_ascii_digit() || b == b'.') && value.matches('.').count() == 2 {
+        format!("{value}.0/24")
+    } else if value.contains(':') && value.matches(':').count() == 2 && !value.contains('.') {
+        format!("{value}::/48")
+    } else {
+        value.to_string()
+    }
+}
+
+/// The family of a user agent: its first product token (`aws-cli`, `Boto3`,
+/// `aws-sdk-go`, `terraform`, `Mozilla`, `console.amazonaws.com`).
+pub fn agent_family(ua: &str) -> &str {
+    let ua = ua.trim_start_matches(['[', ' ']);
+    let end = ua.find(['/', ' ', ']', ',', ';', '(']).unwrap_or(ua.len());
+    &ua[..end]
+}
+
+/// The short service name: `s3.amazonaws.com` → `s3`.
+pub fn service_of(source: &str) -> &str {
+    source.strip_suffix(".amazonaws.com").unwrap_or(source)
+}
+
+impl Profile {
+    fn new(time: i64) -> Profile {
+        Profile {
+            first: time,
+            last: time,
+            ..Profile::default()
+        }
+    }
+
+    /// Folds one event in. `evidence` is called only when the event is the first
+    /// of something (a new region, a new window…).
+    fn add(&mut self, ev: &Event<'_>, evidence: &mut dyn FnMut(&Event<'_>) -> Evidence) {
+        let t = ev.time;
+        self.first = self.first.min(t);
+        self.last = self.last.max(t);
+        self.events += 1;
+        if self.principal.is_empty() && !ev.principal.is_empty() {
+            self.principal = ev.principal.to_string();
+        }
+        if !ev.error.is_empty() {
+            self.errors += 1;
+        }
+        let hour = t.rem_euclid(86_400) / 3600;
+        self.hours[hour as usize] += 1;
+        let day = t.div_euclid(86_400);
+        match self.days.last_mut() {
+            Some(d) if d.day == day => {
+                d.events += 1;
+                d.first = d.first.min(t);
+            }
+            _ => add_day(
+                &mut self.days,
+                Day {
+                    day,
+                    events: 1,
+                    first: t,
+                },
+            ),
+        }
+        let overflow = &mut self.overflow;
+        see(&mut self.regions, &ev.region, t, ev, evidence, overflow);
+        see(
+            &mut self.networks,
+            network_of(&ev.source_ip, &ev.network),
+            t,
+            ev,
+            evidence,
+            overflow,
+        );
+        see(
+            &mut self.agents,
+            agent_family(&ev.user_agent),
+            t,
+            ev,
+            evidence,
+            overflow,
+        );
+        if !ev.subject.is_empty() {
+            see(&mut self.subjects, &ev.subject, t, ev, evidence, overflow);
+        }
+        let service = service_of(&ev.service);
+        let found = self.actions.binary_search_by(|a| {
+            (a.service.as_str(), a.action.as_str()).cmp(&(service, &ev.action))
+        });
+        let i = match found {
+            Ok(i) => i,
+            Err(i) if self.actions.len() < MAX_VALUES * 8 => {
+                self.actions.insert(
+                    i,
+                    ActionUse {
+                        service: service.to_string(),
+                        action: ev.action.to_string(),
+                        count: 0,
+                        last: t,
+                        denied: 0,
+                    },
+                );
+                i
+            }
+            Err(_) => {
+                self.overflow += 1;
+                usize::MAX
+            }
+        };
+        if let Some(a) = self.actions.get_mut(i) {
+            a.count += 1;
+            a.last = a.last.max(t);
+            a.denied += u64::from(ev.denied);
+        }
+        if ev.denied {
+            self.denied += 1;
+            let start = t - t.rem_euclid(WINDOW);
+            match self.denied_windows.iter_mut().find(|w| w.start == start) {
+                Some(w) => {
+                    w.denied += 1;
+                    if t < w.evidence.time {
+                        w.evidence = evidence(ev);
+                    }
+                }
+                None => self.denied_windows.push(Window {
+                    start,
+                    denied: 1,
+                    evidence: evidence(ev),
+                }),
+            }
+        }
+    }
+
+    /// Adds another profile of the same identity (another file, an earlier
+    /// ingest). Commutative and associative.
+    pub fn merge(&mut self, other: &Profile) {
+        if self.events == 0 {
+            *self = other.clone();
+            return;
+        }
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+        self.events += other.events;
+        self.errors += other.errors;
+        self.denied += other.denied;
+        self.overflow += other.overflow;
+        if self.principal.is_empty() {
+            self.principal.clone_from(&other.principal);
+        }
+        for (h, o) in self.hours.iter_mut().zip(other.hours) {
+            *h += o;
+        }
+        let overflow = &mut self.overflow;
+        for (mine, theirs) in [
+            (&mut self.regions, &other.regions),
+            (&mut self.networks, &other.networks),
+            (&mut self.agents, &other.agents),
+            (&mut self.subjects, &other.subjects),
+        ] {
+            for s in theirs {
+                if let Some(m) = mine.iter_mut().find(|m| m.value == s.value) {
+                    m.count += s.count;
+                    m.last = m.last.max(s.last);
+                    if s.first < m.first {
+                        m.first = s.first;
+                        m.evidence = s.evidence.clone();
+                    }
+                } else if mine.len() < MAX_VALUES {
+                    mine.push(s.clone());
+                } else {
+                    *overflow += s.count;
+                }
+            }
+        }
+        for a in &other.actions {
+            match self.actions.binary_search_by(|m| {
+                (m.service.as_str(), m.action.as_str()).cmp(&(&a.service, &a.action))
+            }) {
+                Ok(i) => {
+                    let m = &mut self.actions[i];
+                    m.count += a.count;
+                    m.denied += a.denied;
+                    m.last = m.last.max(a.last);
+                }
+                Err(i) => self.actions.insert(i, a.clone()),
+            }
+        }
+        for d in &other.days {
+            add_day(&mut self.days, *d);
+        }
+        for w in &other.denied_windows {
+            match self.denied_windows.iter_mut().find(|m| m.start == w.start) {
+                Some(m) => {
+                    m.denied += w.denied;
+                    if w.evidence.time < m.evidence.time {
+                        m.evidence = w.evidence.clone();
+                    }
+                }
+                None => self.denied_windows.push(w.clone()),
+            }
+        }
+        self.denied_windows.sort_by_key(|w| w.start);
+    }
+}
+
+fn add_day(days: &mut Vec<Day>, d: Day) {
+    match days.binary_search_by_key(&d.day, |x| x.day) {
+        Ok(i) => {
+            days[i].events += d.events;
+            days[i].first = days[i].first.min(d.first);
+        }
+        Err(i) => {
+            days.insert(i, d);
+            if days.len() > MAX_DAYS {
+                days.remove(0);
+            }
+        }
+    }
+}
+
+fn see(
+    list: &mut Vec<Seen>,
+    value: &str,
+    t: i64,
+    ev: &Event<'_>,
+    evidence: &mut dyn FnMut(&Event<'_>) -> Evidence,
+    overflow: &mut u64,
+) {
+    if value.is_empty() {
+        return;
+    }
+    if let Some(s) = list.iter_mut().find(|s| s.value == value) {
+        s.count += 1;
+        s.last = s.last.max(t);
+        if t < s.first {
+            s.first = t;
+            s.evidence = evidence(ev);
+        }
+        return;
+    }
+    if list.len() >= MAX_VALUES {
+        *overflow += 1;
+        return;
+    }
+    list.push(Seen {
+        value: value.to_string(),
+        count: 1,
+        first: t,
+        last: t,
+        evidence: evidence(ev),
+    });
+}
+
+/// The profiles of one log file (or any batch of events), by identity key.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub profiles: HashMap<String, Profile>,
+    pub events: u64,
+    key: String,
+}
+
+impl Tally {
+    /// Folds in one event with an actor. `at` says where it is in `source`
+    /// (formatted only when it becomes evidence).
+    pub fn add(&mut self, ev: &Event<'_>, source: &str, at: &dyn fmt::Display) {
+        self.events += 1;
+        self.key.clear();
+        self.key.push_str(ev.actor_prefix);
+        self.key.push_str(&ev.actor);
+        let p = match self.profiles.get_mut(self.key.as_str()) {
+            Some(p) => p,
+            None => self
+                .profiles
+                .entry(self.key.clone())
+                .or_insert_with(|| Profile::new(ev.time)),
+        };
+        p.add(ev, &mut |ev| Evidence {
+            source: source.to_string(),
+            at: at.to_string(),
+            time: ev.time,
+            action: format!("{}:{}", service_of(&ev.service), ev.action),
+            ip: ev.source_ip.to_string(),
+            region: ev.region.to_string(),
+            agent: ev.user_agent.to_string(),
+            error: ev.error.to_string(),
+        });
+    }
+
+    /// Adds another tally (another file).
+    pub fn merge(&mut self, other: Tally) {
+        self.events += other.events;
+        if self.profiles.is_empty() {
+            self.profiles = other.profiles;
+            return;
+        }
+        for (k, p) in other.profiles {
+            match self.profiles.get_mut(&k) {
+                Some(mine) => mine.merge(&p),
+                None => {
+                    self.profiles.insert(k, p);
+                }
+            }
+        }
+    }
+}
+
+/// Thresholds of [`detect`]; the defaults are documented in `docs/USAGE.md`.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// After an identity's first use, how long its normal is learned before a
+    /// new region, network or agent is an anomaly (seconds).
+    pub learning: i64,
+    /// Denials in one [`WINDOW`] that make a burst.
+    pub denied_burst: u64,
+    /// Days without use after which a use is a dormant identity coming back.
+    pub dormant_days: i64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            learning: 7 * 86_400,
+            denied_burst: 20,
+            dormant_days: 60,
+        }
+    }
+}
+
+/// An anomaly, with the event that shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// `new-region`, `new-network`, `new-user-agent`, `denied-burst`, `dormant-reuse`…
+    pub rule: String,
+    pub severity: String,
+    /// When it happened (the evidence event's time).
+    pub time: i64,
+    /// One line: what is unusual, against what baseline.
+    pub summary: String,
+    pub evidence: Evidence,
+}
+
+/// The alert rules, with their severity and what each means.
+pub const RULES: &[(&str, &str, &str)] = &[
+    (
+        "new-region",
+        "high",
+        "used from a region it had not used after its learning period",
+    ),
+    (
+        "new-network",
+        "medium",
+        "used from a network (/24, /48, ASN or service) it had not used after its learning period",
+    ),
+    (
+        "new-user-agent",
+        "medium",
+        "used by a client family (user agent) it had not used after its learning period",
+    ),
+    (
+        "denied-burst",
+        "high",
+        "a burst of access-denied errors in ten minutes: enumeration of its permissions",
+    ),
+    ("dormant-reuse", "high", "used again after a long dormancy"),
+    (
+        "used-after-owner-left",
+        "critical",
+        "used after its owner left the company",
+    ),
+    (
+        "leaked-credential-used",
+        "critical",
+        "used after it was found in a leaked location (git history, a file)",
+    ),
+];
+
+pub fn severity_of(rule: &str) -> &'static str {
+    RULES.iter().find(|r| r.0 == rule).map_or("medium", |r| r.1)
+}
+
+/// The alerts `delta` (what a batch of logs added) raises against `before`
+/// (what was known until then; `None` for a new identity). `after` is the two
+/// merged. Deterministic and independent of the order files were read in.
+pub fn detect(
+    before: Option<&Profile>,
+    delta: &Profile,
+    after: &Profile,
+    cfg: &Config,
+) -> Vec<Alert> {
+    let mut out = Vec::new();
+    let learned = after.first + cfg.learning;
+    let dims: [(&str, &str, fn(&Profile) -> &Vec<Seen>); 3] = [
+        ("new-region", "region", |p| &p.regions),
+        ("new-network", "network", |p| &p.networks),
+        ("new-user-agent", "user agent", |p| &p.agents),
+    ];
+    for (rule, what, get) in dims {
+        let known: Vec<&str> = before
+            .map(|b| get(b).iter().map(|s| s.value.as_str()).collect())
+            .unwrap_or_default();
+        for s in get(delta) {
+            if s.first <= learned || known.contains(&s.value.as_str()) {
+                continue;
+            }
+            // The baseline: values seen before this one appeared.
+            let mut usual: Vec<(&str, u64)> = get(after)
+                .iter()
+                .filter(|o| o.first < s.first)
+                .map(|o| (o.value.as_str(), o.count))
+                .collect();
+            usual.sort_by(|a, b| b.1.cmp(&a.1));
+            let shown = |v: &str| {
+                if rule == "new-network" {
+                    show_network(v)
+                } else {
+                    v.to_string()
+                }
+            };
+            let usual: Vec<String> = usual.iter().take(3).map(|(v, _)| shown(v)).collect();
+            out.push(Alert {
+                rule: rule.into(),
+                severity: severity_of(rule).into(),
+                time: s.first,
+                summary: format!(
+                    "first use from {what} {} ({} event(s)); usual: {}",
+                    shown(&s.value),
+                    s.count,
+                    if usual.is_empty() {
+                        "none".to_string()
+                    } else {
+                        usual.join(", ")
+                    }
+                ),
+                evidence: s.evidence.clone(),
+            });
+        }
+    }
+    for w in &delta.denied_windows {
+        let total = after
+            .denied_windows
+            .iter()
+            .find(|a| a.start == w.start)
+            .map_or(w.denied, |a| a.denied);
+        let before_count = before
+            .and_then(|b| b.denied_windows.iter().find(|a| a.start == w.start))
+            .map_or(0, |a| a.denied);
+        if total >= cfg.denied_burst && before_count < cfg.denied_burst {
+            out.push(Alert {
+                rule: "denied-burst".into(),
+                severity: severity_of("denied-burst").into(),
+                time: w.evidence.time,
+                summary: format!("{total} access-denied errors in ten minutes (enumeration?)"),
+                evidence: w.evidence.clone(),
+            });
+        }
+    }
+    let new_days: Vec<i64> = delta.days.iter().map(|d| d.day).collect();
+    for pair in after.days.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if b.day - a.day >= cfg.dormant_days && new_days.contains(&b.day) {
+            let ev = delta
+                .regions
+                .iter()
+                .chain(&delta.networks)
+                .map(|s| &s.evidence)
+                .filter(|e| e.time >= b.first && e.time < (b.day + 1) * 86_400)
+                .min_by_key(|e| e.time)
+                .cloned();
+            out.push(Alert {
+                rule: "dormant-reuse".into(),
+                severity: severity_of("dormant-reuse").into(),
+                time: b.first,
+                summary: format!("used again after {} days without use", b.day - a.day),
+                evidence: ev.unwrap_or_else(|| Evidence {
+                    source: String::new(),
+                    at: String::new(),
+                    time: b.first,
+                    action: String::new(),
+                    ip: String::new(),
+                    region: String::new(),
+                    agent: String::new(),
+                    error: String::new(),
+                }),
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.time, &a.rule).cmp(&(b.time, &b.rule)));
+    out
+}
+
+#[cfg(test)]
+mod tests;

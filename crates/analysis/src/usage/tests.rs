@@ -1,0 +1,197 @@
+use super::*;
+use std::borrow::Cow;
+
+const DAY: i64 = 86_400;
+const T0: i64 = 1_790_000_000;
+
+fn ev(
+    t: i64,
+    region: &'static str,
+    ip: &'static str,
+    ua: &'static str,
+    error: &'static str,
+) -> Event<'static> {
+    Event {
+        time: t,
+        actor_prefix: "aws-access-key:",
+        actor: Cow::Borrowed("AKIAEXAMPLEEXAMPLE22"),
+        principal: Cow::Borrowed("arn:aws:iam::111122223333:user/ci"),
+        source_ip: Cow::Borrowed(ip),
+        region: Cow::Borrowed(region),
+        user_agent: Cow::Borrowed(ua),
+        service: Cow::Borrowed("s3.amazonaws.com"),
+        action: Cow::Borrowed(if error.is_empty() {
+            "GetObject"
+        } else {
+            "ListUsers"
+        }),
+        error: Cow::Borrowed(error),
+        denied: !error.is_empty(),
+        ..Event::default()
+    }
+}
+
+fn tally(events: &[Event<'_>], source: &str) -> Tally {
+    let mut t = Tally::default();
+    for (i, e) in events.iter().enumerate() {
+        t.add(e, source, &format!("#/Records/{i}"));
+    }
+    t
+}
+
+fn normal(days: std::ops::Range<i64>) -> Vec<Event<'static>> {
+    days.flat_map(|d| {
+        (0..5).map(move |h| {
+            ev(
+                T0 + d * DAY + h * 3600,
+                "eu-west-1",
+                "198.51.100.7",
+                "aws-sdk-go/1.44 (go1.20)",
+                "",
+            )
+        })
+    })
+    .collect()
+}
+
+const KEY: &str = "aws-access-key:AKIAEXAMPLEEXAMPLE22";
+
+#[test]
+fn profiles_aggregate_and_merge_in_any_order() {
+    let a = tally(&normal(0..10), "a.json");
+    let b = tally(&normal(10..20), "b.json");
+    let mut ab = Tally::default();
+    ab.merge(tally(&normal(0..10), "a.json"));
+    ab.merge(tally(&normal(10..20), "b.json"));
+    let mut ba = Tally::default();
+    ba.merge(b);
+    ba.merge(a);
+    let (p, q) = (&ab.profiles[KEY], &ba.profiles[KEY]);
+    assert_eq!(p, q);
+    assert_eq!(p.events, 100);
+    assert_eq!(p.days.len(), 20);
+    assert_eq!(p.regions.len(), 1);
+    assert_eq!(p.networks[0].value, "198.51.100");
+    assert_eq!(show_network(&p.networks[0].value), "198.51.100.0/24");
+    assert_eq!(p.agents[0].value, "aws-sdk-go");
+    assert_eq!(p.actions[0].action, "GetObject");
+    assert_eq!(p.actions[0].service, "s3");
+    assert_eq!(p.principal, "arn:aws:iam::111122223333:user/ci");
+    assert_eq!(p.regions[0].evidence.source, "a.json");
+    assert_eq!(p.regions[0].evidence.at, "#/Records/0");
+    assert_eq!(p.hours.iter().sum::<u64>(), 100);
+}
+
+#[test]
+fn anomalies_after_the_learning_period_are_alerts_with_their_event() {
+    let cfg = Config::default();
+    let before = tally(&normal(0..20), "old.json")
+        .profiles
+        .remove(KEY)
+        .unwrap();
+    let mut batch = normal(20..21);
+    batch.push(ev(
+        T0 + 20 * DAY + 7200 + 5,
+        "ap-southeast-1",
+        "203.0.113.9",
+        "python-requests/2.31",
+        "",
+    ));
+    for i in 0..25 {
+        batch.push(ev(
+            T0 + 20 * DAY + 9000 + i,
+            "eu-west-1",
+            "198.51.100.7",
+            "aws-sdk-go/1.44",
+            "AccessDenied",
+        ));
+    }
+    let delta = tally(&batch, "new.json").profiles.remove(KEY).unwrap();
+    let mut after = before.clone();
+    after.merge(&delta);
+    let alerts = detect(Some(&before), &delta, &after, &cfg);
+    let rules: Vec<&str> = alerts.iter().map(|a| a.rule.as_str()).collect();
+    assert_eq!(
+        rules,
+        [
+            "new-network",
+            "new-region",
+            "new-user-agent",
+            "denied-burst"
+        ],
+        "{alerts:#?}"
+    );
+    let region = &alerts[1];
+    assert_eq!(region.evidence.source, "new.json");
+    assert_eq!(region.evidence.region, "ap-southeast-1");
+    assert!(
+        region.summary.contains("usual: eu-west-1"),
+        "{}",
+        region.summary
+    );
+    // The same batch again raises nothing new: it is all known now.
+    assert!(detect(Some(&after), &delta, &after, &cfg).is_empty());
+}
+
+#[test]
+fn the_learning_period_and_bulk_loads() {
+    let cfg = Config::default();
+    // A new identity whose second region appears on day 2: learning, no alert.
+    let mut early = normal(0..3);
+    early.push(ev(
+        T0 + DAY,
+        "us-east-1",
+        "198.51.100.8",
+        "aws-sdk-go/1.44",
+        "",
+    ));
+    let t = tally(&early, "x.json").profiles.remove(KEY).unwrap();
+    assert!(detect(None, &t, &t, &cfg).is_empty());
+    // One bulk load of 30 days with a new region on day 25: found without a stored baseline.
+    let mut all = normal(0..30);
+    all.push(ev(
+        T0 + 25 * DAY + 60,
+        "sa-east-1",
+        "198.51.100.7",
+        "aws-sdk-go/1.44",
+        "",
+    ));
+    let t = tally(&all, "x.json").profiles.remove(KEY).unwrap();
+    let alerts = detect(None, &t, &t, &cfg);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].rule, "new-region");
+}
+
+#[test]
+fn dormancy() {
+    let cfg = Config::default();
+    let before = tally(&normal(0..5), "a.json").profiles.remove(KEY).unwrap();
+    let delta = tally(&normal(100..101), "b.json")
+        .profiles
+        .remove(KEY)
+        .unwrap();
+    let mut after = before.clone();
+    after.merge(&delta);
+    let alerts = detect(Some(&before), &delta, &after, &cfg);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].rule, "dormant-reuse");
+    assert!(
+        alerts[0].summary.contains("96 days"),
+        "{}",
+        alerts[0].summary
+    );
+}
+
+#[test]
+fn networks_and_agents() {
+    assert_eq!(network_of("2001:db8:1:2::5", ""), "2001:db8:1");
+    assert_eq!(show_network("2001:db8:1"), "2001:db8:1::/48");
+    assert_eq!(network_of("ec2.amazonaws.com", ""), "ec2.amazonaws.com");
+    assert_eq!(network_of("1.2.3.4", "AS7018"), "AS7018");
+    assert_eq!(agent_family("[aws-cli/2.13.5 Python/3.11.4]"), "aws-cli");
+    assert_eq!(agent_family("Boto3/1.28.0 md/Botocore#1.31"), "Boto3");
+    assert_eq!(
+        agent_family("console.amazonaws.com"),
+        "console.amazonaws.com"
+    );
+}
