@@ -521,6 +521,9 @@ pub fn severity_of(rule: &str) -> &'static str {
     RULES.iter().find(|r| r.0 == rule).map_or("medium", |r| r.1)
 }
 
+/// Reads one dimension of a profile.
+type Dimension = fn(&Profile) -> &Vec<Seen>;
+
 /// The alerts `delta` (what a batch of logs added) raises against `before`
 /// (what was known until then; `None` for a new identity). `after` is the two
 /// merged. Deterministic and independent of the order files were read in.
@@ -532,7 +535,7 @@ pub fn detect(
 ) -> Vec<Alert> {
     let mut out = Vec::new();
     let learned = after.first + cfg.learning;
-    let dims: [(&str, &str, fn(&Profile) -> &Vec<Seen>); 3] = [
+    let dims: [(&str, &str, Dimension); 3] = [
         ("new-region", "region", |p| &p.regions),
         ("new-network", "network", |p| &p.networks),
         ("new-user-agent", "user agent", |p| &p.agents),
@@ -551,7 +554,7 @@ pub fn detect(
                 .filter(|o| o.first < s.first)
                 .map(|o| (o.value.as_str(), o.count))
                 .collect();
-            usual.sort_by(|a, b| b.1.cmp(&a.1));
+            usual.sort_by_key(|u| std::cmp::Reverse(u.1));
             let shown = |v: &str| {
                 if rule == "new-network" {
                     show_network(v)
