@@ -92,7 +92,7 @@ pub fn run(cli: &Cli, a: &BenchArgs) -> Result<ExitCode> {
             eprintln!("bench: synthesising {people} people…");
         }
         let t = Instant::now();
-        let answers = crate::demo::run_synth(people, a.seed, as_of, &dir)?;
+        let answers = crate::demo::run_synth(people, a.seed, as_of, &dir, None)?;
         let synth_seconds = t.elapsed().as_secs_f64();
         if !cli.quiet {
             eprintln!(

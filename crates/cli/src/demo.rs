@@ -23,6 +23,10 @@ pub struct SynthArgs {
     /// Output folder (created; files of the same names are replaced).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// About how many CloudTrail events to write over the two weeks before the
+    /// snapshot date. Default: 200 per person.
+    #[arg(long, value_name = "N")]
+    pub audit_events: Option<usize>,
 }
 
 #[derive(Args)]
@@ -65,19 +69,27 @@ pub fn run_synth(
     seed: u64,
     as_of: NaiveDate,
     out: &std::path::Path,
+    audit_events: Option<usize>,
 ) -> Result<custody_synth::Answers> {
     custody_synth::generate(&custody_synth::Options {
         people,
         seed,
         as_of,
         out: out.to_path_buf(),
+        audit_events: audit_events.unwrap_or(people * 200),
     })
     .map_err(anyhow::Error::from)
 }
 
 pub fn synth(cli: &Cli, a: &SynthArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
-    let answers = run_synth(a.people, a.seed, a.as_of.unwrap_or_else(today), &a.out)?;
+    let answers = run_synth(
+        a.people,
+        a.seed,
+        a.as_of.unwrap_or_else(today),
+        &a.out,
+        a.audit_events,
+    )?;
     match cli.format {
         OutputFormat::Json => output::json(&answers)?,
         OutputFormat::Table => {
@@ -130,7 +142,7 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
     if table {
         println!("custody demo: a synthetic enterprise, end to end\n");
     }
-    let answers = run_synth(a.people, a.seed, today(), &snapshot)?;
+    let answers = run_synth(a.people, a.seed, today(), &snapshot, None)?;
     let c = &answers.counts;
     if table {
         println!(

@@ -34,6 +34,9 @@ pub struct FileSummary {
 #[derive(Serialize)]
 pub struct IngestOutput {
     pub snapshot: i64,
+    /// Audit logs read into usage profiles (absent when there were none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logs: Option<crate::usage::LogSummary>,
     pub elapsed_seconds: f64,
     pub files: Vec<FileSummary>,
     pub skipped: Vec<String>,
@@ -46,7 +49,7 @@ pub(crate) struct Candidate {
 }
 
 pub(crate) const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".terraform"];
-const DATA_EXTENSIONS: &[&str] = &["json", "jsonl", "csv", "ndjson"];
+const DATA_EXTENSIONS: &[&str] = &["json", "jsonl", "csv", "ndjson", "gz", "log"];
 
 pub(crate) fn walk(dir: &Path, out: &mut Vec<Candidate>, errors: &mut Vec<InputError>) {
     walk_with(dir, out, errors, false)
@@ -108,6 +111,7 @@ fn is_csv(p: &Path) -> bool {
 /// What one file's head says it is.
 enum Detected {
     Format(Candidate, Format, u64),
+    Log(crate::usage::LogFile),
     Skipped(String),
     Failed(InputError),
 }
@@ -142,6 +146,26 @@ fn detect_one(c: Candidate) -> Detected {
         .and_then(|e| e.to_str())
         .is_some_and(|e| DATA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
     let blank = len as usize <= HEAD && head.iter().all(|b| b.is_ascii_whitespace());
+    let content = crate::usage::head_of(&head, HEAD);
+    if let Some(format) = custody_connectors::audit::detect(&content) {
+        return Detected::Log(crate::usage::LogFile {
+            path: c.path,
+            format,
+            len,
+        });
+    }
+    if crate::usage::is_gzip(&head) {
+        return if c.explicit {
+            Detected::Failed(InputError::new(
+                "ingest",
+                &shown,
+                Location::File,
+                "a gzip file that is not an audit log custody reads (see docs/CONNECTORS.md)",
+            ))
+        } else {
+            Detected::Skipped(shown)
+        };
+    }
     match detect(&shown, &head) {
         Some(f) => Detected::Format(c, f, len),
         None if blank && (c.explicit || data_like) => {
@@ -237,9 +261,11 @@ pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<
     let detected: Vec<Detected> = candidates.into_par_iter().map(detect_one).collect();
     let mut files = Vec::new();
     let mut skipped = Vec::new();
+    let mut logs = Vec::new();
     for d in detected {
         match d {
             Detected::Format(c, f, len) => files.push((c, f, len)),
+            Detected::Log(l) => logs.push(l),
             Detected::Skipped(p) => skipped.push(p),
             Detected::Failed(e) => errors.push(e),
         }
@@ -327,7 +353,11 @@ pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<
                 errors: b.errors.len(),
             }))
         });
-        let mut all = first.into_iter().chain(parsed);
+        let mut all = first.into_iter().chain(parsed).peekable();
+        if all.peek().is_none() && !logs.is_empty() {
+            // Only audit logs: no snapshot of the graph.
+            return Ok(IngestReport::default());
+        }
         store.ingest(&mut all, &mut |p| match p {
             Progress::Chunk { .. } => {}
             Progress::Resolving { facts } => bar.set_message(format!("resolving {facts} facts")),
@@ -336,8 +366,15 @@ pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<
         })
     })?;
     bar.finish_and_clear();
+    // Logs after the exports: alerts read the graph this ingest just updated.
+    let logs = if logs.is_empty() {
+        None
+    } else {
+        Some(crate::usage::ingest_logs(store, logs, quiet)?)
+    };
     Ok(IngestOutput {
         snapshot: report.snapshot,
+        logs,
         elapsed_seconds: started.elapsed().as_secs_f64(),
         files: summaries,
         skipped,
@@ -348,7 +385,8 @@ pub fn ingest(store: &mut dyn Store, inputs: &[PathBuf], quiet: bool) -> Result<
 pub fn run(cli: &Cli, args: &IngestArgs) -> Result<ExitCode> {
     let mut store = paths::open_store(cli)?;
     let out = ingest(&mut store, &args.paths, cli.quiet)?;
-    let failed = !out.report.errors.is_empty();
+    let failed =
+        !out.report.errors.is_empty() || out.logs.as_ref().is_some_and(|l| !l.errors.is_empty());
     match cli.format {
         OutputFormat::Json => output::json(&out)?,
         OutputFormat::Table => print_summary(&out, &store)?,
@@ -362,6 +400,13 @@ pub fn run(cli: &Cli, args: &IngestArgs) -> Result<ExitCode> {
 
 pub fn print_summary(out: &IngestOutput, store: &dyn Store) -> Result<()> {
     let r = &out.report;
+    if let Some(l) = &out.logs {
+        print_logs(l);
+        if out.files.is_empty() && r.errors.is_empty() {
+            return Ok(());
+        }
+        println!();
+    }
     println!(
         "Ingested {} file(s) as snapshot {} in {:.1}s: {} records, {} facts.",
         out.files.len(),
@@ -423,4 +468,41 @@ pub fn print_summary(out: &IngestOutput, store: &dyn Store) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_logs(l: &crate::usage::LogSummary) {
+    println!(
+        "Read {} audit log file(s) in {:.1}s: {} events ({:.0}/s), {} without a customer identity; {} identities' usage profiles updated, {} new alert(s).",
+        l.files - l.files_already_counted,
+        l.seconds,
+        l.events,
+        l.events_per_second,
+        l.events_unattributed,
+        l.identities,
+        l.alerts_raised
+    );
+    if l.files_already_counted > 0 {
+        println!(
+            "  {} file(s) were already counted by an earlier ingest (same content): skipped.",
+            l.files_already_counted
+        );
+    }
+    if l.alerts_raised > 0 {
+        println!("  See them with `custody alerts`.");
+    }
+    if !l.errors.is_empty() {
+        println!(
+            "{} problem(s) in the logs; everything else was counted:",
+            l.errors.len()
+        );
+        for e in l.errors.iter().take(50) {
+            println!("  {e}");
+        }
+        if l.errors.len() > 50 {
+            println!(
+                "  … and {} more (use --format json for all)",
+                l.errors.len() - 50
+            );
+        }
+    }
 }

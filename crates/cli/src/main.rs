@@ -24,6 +24,7 @@ mod scan;
 mod serve;
 mod show;
 mod simple;
+mod usage;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -115,6 +116,14 @@ pub enum Command {
     Export(export::ExportArgs),
     /// The HTTP API (REST + OpenAPI) and the MCP server over HTTP, with a bearer token (read-only).
     Serve(serve::ServeArgs),
+    /// How one identity was really used, from the audit logs: when, where from, with what, doing what.
+    Usage(usage::UsageArgs),
+    /// Active access keys not used for N days (or never), from audit logs and credential reports.
+    Stale(usage::StaleArgs),
+    /// Usage anomalies raised while reading audit logs, each with the event that shows it.
+    Alerts(usage::AlertsArgs),
+    /// Score what custody found against a synthetic enterprise's answers.json (precision, recall).
+    Eval(usage::EvalArgs),
     /// Measure synthesis and ingest at given sizes (time, throughput, peak memory).
     Bench(bench::BenchArgs),
 }
@@ -182,6 +191,10 @@ fn main() -> ExitCode {
         Command::Respond(a) => respond::run(&cli, a),
         Command::Mcp(a) => serve::mcp(&cli, a),
         Command::Serve(a) => serve::serve(&cli, a),
+        Command::Usage(a) => usage::show(&cli, a),
+        Command::Stale(a) => usage::stale(&cli, a),
+        Command::Alerts(a) => usage::alerts(&cli, a),
+        Command::Eval(a) => usage::eval(&cli, a),
         Command::Bench(a) => bench::run(&cli, a),
     };
     match result {

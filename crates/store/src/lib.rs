@@ -16,6 +16,7 @@ pub mod keyfile;
 mod merge;
 mod schema;
 mod sqlite;
+mod usage;
 
 pub use sqlite::SqliteStore;
 
@@ -168,6 +169,38 @@ pub struct ListFilter {
     pub offset: usize,
 }
 
+/// One identity's usage profile as stored: summary columns and the profile
+/// (`custody-analysis::usage::Profile`) as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageRow {
+    pub key: String,
+    pub first: i64,
+    pub last: i64,
+    pub events: u64,
+    pub denied: u64,
+    pub profile: String,
+}
+
+/// A log file whose events are in the profiles (by content hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageSource {
+    pub sha256: String,
+    pub path: String,
+    pub format: String,
+    pub events: u64,
+}
+
+/// A usage anomaly; `evidence` is the event's JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRow {
+    pub key: String,
+    pub rule: String,
+    pub severity: String,
+    pub time: i64,
+    pub summary: String,
+    pub evidence: String,
+}
+
 /// The storage backend. One implementation per database engine.
 pub trait Store {
     /// Stores the sources `chunks` yields as one new snapshot, atomically: on any
@@ -212,6 +245,24 @@ pub trait Store {
         key: &mut dyn FnMut(i64, &str),
         edge: &mut dyn FnMut(GraphEdge),
     ) -> Result<()>;
+
+    /// Which of these log files (by SHA-256) are already counted in the profiles.
+    fn usage_known_sources(&self, sha256: &[String]) -> Result<std::collections::HashSet<String>>;
+    /// The stored profiles (JSON) of these identity keys; absent keys have none.
+    fn usage_profiles(&self, keys: &[&str]) -> Result<std::collections::HashMap<String, String>>;
+    /// Replaces these profiles, records the files they now count and adds the
+    /// alerts (an alert already raised is kept once), in one transaction.
+    /// Returns how many alerts are new.
+    fn usage_write(
+        &mut self,
+        profiles: &[UsageRow],
+        sources: &[UsageSource],
+        alerts: &[AlertRow],
+    ) -> Result<usize>;
+    /// Every stored profile.
+    fn usage_scan(&self, visit: &mut dyn FnMut(UsageRow)) -> Result<()>;
+    /// Alerts whose event happened at or after `since` (Unix seconds), oldest first.
+    fn alerts(&self, since: i64) -> Result<Vec<AlertRow>>;
 }
 
 /// What [`Store::scan_edges`] calls for each edge: (`src`, `kind`, `dst`, properties).

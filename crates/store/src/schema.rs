@@ -9,6 +9,10 @@
 //!   `retired_snapshot` is set when nothing asserts them any more.
 //! - `node_keys`: every strong key of every node, for resolution and lookup.
 //! - `node_merges`: nodes later proven to be one subject (old id → kept id).
+//! - `usage_profiles`: per identity key, what audit logs showed it doing (a JSON
+//!   profile, `custody-analysis::usage`); `usage_sources`: log files already
+//!   counted (by content hash, so a file read twice counts once); `alerts`:
+//!   usage anomalies with their evidence event.
 
 pub const VERSION: i64 = 1;
 
@@ -81,6 +85,33 @@ CREATE TABLE IF NOT EXISTS assertions (
     valid_from INTEGER NOT NULL,
     valid_to INTEGER
 );
+CREATE TABLE IF NOT EXISTS usage_profiles (
+    key TEXT PRIMARY KEY,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    denied INTEGER NOT NULL,
+    profile TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS usage_sources (
+    sha256 TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    format TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    read_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    raised_at TEXT NOT NULL,
+    UNIQUE (key, rule, time)
+);
+CREATE INDEX IF NOT EXISTS alerts_time ON alerts(time);
 CREATE TABLE IF NOT EXISTS input_errors (
     id INTEGER PRIMARY KEY,
     snapshot_id INTEGER NOT NULL,

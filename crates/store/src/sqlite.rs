@@ -16,7 +16,7 @@ use std::path::Path;
 pub const FAILPOINT_ENV: &str = "CUSTODY_FAILPOINT";
 
 pub struct SqliteStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
     fingerprinter: Fingerprinter,
     fail_after_nodes: Option<usize>,
 }
@@ -296,6 +296,27 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn usage_known_sources(&self, sha256: &[String]) -> Result<std::collections::HashSet<String>> {
+        self.usage_known_sources(sha256)
+    }
+    fn usage_profiles(&self, keys: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+        self.usage_profiles_of(keys)
+    }
+    fn usage_write(
+        &mut self,
+        profiles: &[crate::UsageRow],
+        sources: &[crate::UsageSource],
+        alerts: &[crate::AlertRow],
+    ) -> Result<usize> {
+        self.usage_write_all(profiles, sources, alerts)
+    }
+    fn usage_scan(&self, visit: &mut dyn FnMut(crate::UsageRow)) -> Result<()> {
+        self.usage_visit(visit)
+    }
+    fn alerts(&self, since: i64) -> Result<Vec<crate::AlertRow>> {
+        self.alerts_since(since)
+    }
+
     fn ingest(
         &mut self,
         chunks: &mut dyn Iterator<Item = Vec<SourceBatch>>,

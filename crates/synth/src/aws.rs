@@ -20,6 +20,24 @@ pub struct AwsOut {
     /// Planted reachability answers: from an access key, is a resource reachable,
     /// at what access level, through which principals.
     pub reachability: Vec<Value>,
+    /// Every access key with who holds it, for the audit logs (`cloudtrail.rs`).
+    pub(crate) key_uses: Vec<KeyUse>,
+}
+
+/// An access key as the audit-log generator needs it.
+pub(crate) struct KeyUse {
+    pub(crate) id: String,
+    pub(crate) account: String,
+    pub(crate) user_name: String,
+    pub(crate) user_id: String,
+    pub(crate) created: DateTime<Utc>,
+    pub(crate) active: bool,
+    /// As the credential report says: time, region, service.
+    pub(crate) last_used: Option<(DateTime<Utc>, &'static str, &'static str)>,
+    /// The person the user's `owner` tag names (service users only).
+    pub(crate) owner: Option<usize>,
+    /// A person's own IAM user.
+    pub(crate) human: bool,
 }
 
 /// The planted leaver: a team member who left at least 30 days ago.
@@ -326,6 +344,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
         scenarios: Vec::new(),
         terminated_owner_active_keys: Vec::new(),
         reachability: Vec::new(),
+        key_uses: Vec::new(),
     };
     let account_ids: Vec<String> = (0..n_accounts).map(|_| rng.digits(12)).collect();
     let planted_team = planted_person.and_then(|p| org.people[p].team);
@@ -904,8 +923,20 @@ fn add_user(
     out: &mut AwsOut,
 ) {
     let arn = format!("arn:aws:iam::{}:user/{name}", acct.id);
+    let user_id = rng.aws_id("AIDA", 17);
+    out.key_uses.extend(keys.iter().map(|k| KeyUse {
+        id: k.id.clone(),
+        account: acct.id.clone(),
+        user_name: name.to_string(),
+        user_id: user_id.clone(),
+        created: k.created,
+        active: k.active,
+        last_used: k.last_used,
+        owner: if human.is_none() { owner } else { None },
+        human: human.is_some(),
+    }));
     acct.users.push(json!({
-        "Path": "/", "UserName": name, "UserId": rng.aws_id("AIDA", 17), "Arn": arn, "CreateDate": aws_time(created),
+        "Path": "/", "UserName": name, "UserId": user_id, "Arn": arn, "CreateDate": aws_time(created),
         "UserPolicyList": [], "GroupList": [group], "AttachedManagedPolicies": attached, "Tags": tags_v
     }));
     *out.nhis.entry("aws_iam_user".into()).or_default() += 1;

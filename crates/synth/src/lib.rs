@@ -12,6 +12,7 @@
 //! stand on its own as a realistic snapshot.
 
 mod aws;
+mod cloudtrail;
 mod git;
 mod names;
 mod okta;
@@ -35,6 +36,8 @@ pub struct Options {
     /// The day the snapshot is taken: all dates are relative to it.
     pub as_of: NaiveDate,
     pub out: PathBuf,
+    /// CloudTrail events to write over the two weeks before `as_of` (about).
+    pub audit_events: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,8 +141,14 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     answers
         .expected
         .insert("reachability".into(), serde_json::json!(aws.reachability));
+    let trail = cloudtrail::write(&mut w, &org, &aws.key_uses, opts.seed, opts.audit_events)?;
+    answers.expected.insert("usage".into(), trail.answers);
     for (k, v) in [
         ("hr/roster.csv", "HR roster export (CSV)"),
+        (
+            "aws/<account id>/cloudtrail/AWSLogs/<account id>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz",
+            "CloudTrail delivery files as a trail writes them to S3 (gzipped {\"Records\": [...]})",
+        ),
         ("okta/users.json", "Okta GET /api/v1/users"),
         ("okta/groups.json", "Okta GET /api/v1/groups"),
         (

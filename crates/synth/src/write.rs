@@ -101,6 +101,21 @@ impl Writer {
         out.flush().map_err(io)
     }
 
+    /// Writes `data` gzipped (fast level: the logs are large).
+    pub fn gzip(&mut self, rel: &str, data: &[u8]) -> Result<(), SynthError> {
+        let (out, shown) = self.open(rel)?;
+        let io = |source| SynthError::Io {
+            path: shown.clone(),
+            source,
+        };
+        let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+        gz.write_all(data).map_err(io)?;
+        let mut out = gz.finish().map_err(io)?;
+        out.flush().map_err(io)?;
+        self.bytes += data.len() as u64;
+        Ok(())
+    }
+
     pub fn text(&mut self, rel: &str, text: &str) -> Result<(), SynthError> {
         let (mut out, shown) = self.open(rel)?;
         out.write_all(text.as_bytes())

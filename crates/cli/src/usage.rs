@@ -1,0 +1,990 @@
+//! Audit logs: `ingest` streams them into usage profiles and alerts;
+//! `custody usage ID`, `custody stale`, `custody alerts` read them back.
+
+use crate::{output, paths, Cli, OutputFormat};
+use anyhow::Result;
+use clap::Args;
+use custody_analysis::usage::{self, Alert, Config, Evidence, Profile, Tally};
+use custody_connectors::audit::{self, LogFormat};
+use custody_model::{InputError, Location};
+use custody_store::{AlertRow, Store, UsageRow, UsageSource};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// A log file found by `ingest`.
+pub struct LogFile {
+    pub path: PathBuf,
+    pub format: LogFormat,
+    pub len: u64,
+}
+
+/// Is this gzip (by its magic bytes)?
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// Decompresses a whole gzip file (several members are read as one stream, as
+/// `zcat` does).
+pub fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    // The trailer holds the size modulo 2^32: a good first guess.
+    let hint = bytes
+        .len()
+        .checked_sub(4)
+        .map(|i| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize)
+        .unwrap_or(0);
+    let mut out = Vec::with_capacity(hint.min(1 << 30).max(bytes.len() * 4));
+    flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// The first `n` bytes of a (possibly gzipped) file's content, for detection.
+pub fn head_of(head: &[u8], n: usize) -> Vec<u8> {
+    if !is_gzip(head) {
+        return head[..head.len().min(n)].to_vec();
+    }
+    let mut out = Vec::with_capacity(n);
+    let mut d = flate2::read::MultiGzDecoder::new(head).take(n as u64);
+    // A truncated head is expected (only the first bytes were read).
+    let _ = d.read_to_end(&mut out);
+    out
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct LogSummary {
+    pub files: usize,
+    /// Files already counted by an earlier ingest (same content): skipped.
+    pub files_already_counted: usize,
+    pub events: u64,
+    /// Events by AWS services and others with no customer identity.
+    pub events_unattributed: u64,
+    pub bytes_read: u64,
+    pub bytes_decompressed: u64,
+    pub seconds: f64,
+    pub events_per_second: f64,
+    pub identities: usize,
+    pub alerts_raised: usize,
+    pub errors: Vec<InputError>,
+}
+
+struct FileResult {
+    tally: Option<Tally>,
+    source: Option<UsageSource>,
+    read: audit::LogRead,
+    decompressed: u64,
+    errors: Vec<InputError>,
+}
+
+fn read_one(f: &LogFile, known: &dyn Fn(&str) -> bool) -> FileResult {
+    let shown = f.path.display().to_string();
+    let mut out = FileResult {
+        tally: None,
+        source: None,
+        read: audit::LogRead::default(),
+        decompressed: 0,
+        errors: Vec::new(),
+    };
+    let fail = |msg: String| InputError::new(f.format.name(), &shown, Location::File, msg);
+    let raw = match std::fs::read(&f.path) {
+        Ok(b) => b,
+        Err(e) => {
+            out.errors.push(fail(format!("cannot read the file: {e}")));
+            return out;
+        }
+    };
+    let sha = format!("{:x}", Sha256::digest(&raw));
+    if known(&sha) {
+        out.read.complete = true;
+        return out;
+    }
+    let text = if is_gzip(&raw) {
+        match gunzip(&raw) {
+            Ok(t) => t,
+            Err(e) => {
+                out.errors.push(fail(format!(
+                    "not a readable gzip file ({e}; truncated?): nothing of it was counted"
+                )));
+                return out;
+            }
+        }
+    } else {
+        raw
+    };
+    out.decompressed = text.len() as u64;
+    let mut tally = Tally::default();
+    out.read = audit::read(f.format, &shown, &text, &mut |ev, at| {
+        tally.add(ev, &shown, &at)
+    });
+    if out.read.complete {
+        out.source = Some(UsageSource {
+            sha256: sha,
+            path: shown,
+            format: f.format.name().to_string(),
+            events: out.read.events,
+        });
+        out.tally = Some(tally);
+    } else if let Some(e) = out.read.errors.last_mut() {
+        // A file is counted whole or not at all: a fixed copy can be read later.
+        e.message
+            .push_str("; none of this file's events were counted");
+    }
+    out
+}
+
+/// Reads audit logs into the stored usage profiles and raises alerts.
+pub fn ingest_logs(
+    store: &mut dyn Store,
+    mut files: Vec<LogFile>,
+    quiet: bool,
+) -> Result<LogSummary> {
+    let started = Instant::now();
+    let mut sum = LogSummary {
+        files: files.len(),
+        ..LogSummary::default()
+    };
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let total: u64 = files.iter().map(|f| f.len).sum();
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} audit logs [{bar:30}] {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    // Which files are already counted: looked up once, before reading.
+    let mut known = std::collections::HashSet::new();
+    {
+        let mut hashes = Vec::new();
+        let hashed: Vec<Option<String>> = files
+            .par_iter()
+            .map(|f| {
+                std::fs::read(&f.path)
+                    .ok()
+                    .map(|b| format!("{:x}", Sha256::digest(&b)))
+            })
+            .collect();
+        hashes.extend(hashed.into_iter().flatten());
+        known.extend(store.usage_known_sources(&hashes)?);
+    }
+    let mut run = Tally::default();
+    let mut sources = Vec::new();
+    for chunk in files.chunks(256) {
+        let results: Vec<FileResult> = chunk
+            .par_iter()
+            .map(|f| {
+                let r = read_one(f, &|s| known.contains(s));
+                bar.inc(f.len);
+                r
+            })
+            .collect();
+        for r in results {
+            sum.events += r.read.events;
+            sum.events_unattributed += r.read.unattributed;
+            sum.bytes_decompressed += r.decompressed;
+            sum.errors.extend(r.errors);
+            sum.errors.extend(r.read.errors);
+            match (r.tally, r.source) {
+                (Some(t), Some(s)) => {
+                    run.merge(t);
+                    sources.push(s);
+                }
+                _ if r.read.complete => sum.files_already_counted += 1,
+                _ => {}
+            }
+        }
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        bar.set_message(format!("{:.0} events/s", sum.events as f64 / secs));
+    }
+    sum.bytes_read = total;
+    bar.set_message("updating profiles");
+    let cfg = Config::default();
+    let keys: Vec<&str> = run.profiles.keys().map(String::as_str).collect();
+    let mut stored = HashMap::new();
+    for part in keys.chunks(10_000) {
+        stored.extend(store.usage_profiles(part)?);
+    }
+    let mut rows = Vec::with_capacity(run.profiles.len());
+    let mut alerts = Vec::new();
+    let owners = Owners::new(store);
+    for (key, delta) in &run.profiles {
+        let before: Option<Profile> = stored.get(key).and_then(|j| serde_json::from_str(j).ok());
+        let mut after = before.clone().unwrap_or_default();
+        after.merge(delta);
+        let mut raised = usage::detect(before.as_ref(), delta, &after, &cfg);
+        raised.extend(owners.alerts(key, before.as_ref(), delta, &after)?);
+        alerts.extend(raised.into_iter().map(|a| alert_row(key, a)));
+        rows.push(UsageRow {
+            key: key.clone(),
+            first: after.first,
+            last: after.last,
+            events: after.events,
+            denied: after.denied,
+            profile: serde_json::to_string(&after)?,
+        });
+    }
+    sum.identities = rows.len();
+    sum.alerts_raised = store.usage_write(&rows, &sources, &alerts)?;
+    bar.finish_and_clear();
+    sum.seconds = started.elapsed().as_secs_f64();
+    sum.events_per_second = sum.events as f64 / sum.seconds.max(1e-9);
+    Ok(sum)
+}
+
+fn alert_row(key: &str, a: Alert) -> AlertRow {
+    AlertRow {
+        key: key.to_string(),
+        rule: a.rule,
+        severity: a.severity,
+        time: a.time,
+        summary: a.summary,
+        evidence: serde_json::to_string(&a.evidence).unwrap_or_default(),
+    }
+}
+
+/// Graph facts the logs are read against: who owns a credential (and whether
+/// they left), and where it leaked.
+struct Owners<'a> {
+    store: &'a dyn Store,
+}
+
+impl<'a> Owners<'a> {
+    fn new(store: &'a dyn Store) -> Owners<'a> {
+        Owners { store }
+    }
+
+    /// `used-after-owner-left` and `leaked-credential-used` for one identity.
+    fn alerts(
+        &self,
+        key: &str,
+        before: Option<&Profile>,
+        delta: &Profile,
+        after: &Profile,
+    ) -> Result<Vec<Alert>> {
+        let mut out = Vec::new();
+        let Some(id) = self.store.find(key)? else {
+            return Ok(out);
+        };
+        let edges = self.store.edges(id)?;
+        let mut principals = vec![id];
+        let mut leaks = Vec::new();
+        for e in &edges {
+            if e.direction != "out" {
+                continue;
+            }
+            match e.kind.as_str() {
+                "AUTHENTICATES_AS" => principals.push(e.other.id),
+                "STORED_IN" if e.other.kind == "git_blob" => {
+                    if let Some(n) = self.store.node(e.other.id)? {
+                        if let Some(t) = n.props.get("commit_time").and_then(|v| v.as_str()) {
+                            if let Some(t) = custody_model::time::parse(t) {
+                                leaks.push((t.timestamp(), n.brief.key.clone()));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut left: Vec<(i64, String)> = Vec::new();
+        for p in principals {
+            let pe = if p == id {
+                edges.clone()
+            } else {
+                self.store.edges(p)?
+            };
+            for e in pe
+                .iter()
+                .filter(|e| e.direction == "out" && e.kind == "OWNED_BY")
+            {
+                let Some(h) = self.store.node(e.other.id)? else {
+                    continue;
+                };
+                let terminated =
+                    h.props.get("employment_status").and_then(|v| v.as_str()) == Some("terminated");
+                let date = h
+                    .props
+                    .get("termination_date")
+                    .and_then(|v| v.as_str())
+                    .and_then(custody_model::time::parse);
+                if let (true, Some(d)) = (terminated, date) {
+                    // The day after the last day.
+                    left.push((d.timestamp() + 86_400, h.brief.key.clone()));
+                }
+            }
+        }
+        // The first use at or after `t` in this batch, unless an earlier batch
+        // already had one (then the alert was raised then).
+        let first_new_use_after = |t: i64| -> Option<i64> {
+            if delta.last < t || before.is_some_and(|b| b.last >= t) {
+                return None;
+            }
+            delta
+                .days
+                .iter()
+                .filter(|d| (d.day + 1) * 86_400 > t)
+                .map(|d| d.first.max(t))
+                .min()
+        };
+        if let Some((t, who)) = left.iter().min() {
+            if let Some(at) = first_new_use_after(*t) {
+                out.push(day_alert(
+                    "used-after-owner-left",
+                    at,
+                    format!(
+                        "used after its owner {} left ({} event(s) since)",
+                        who.trim_start_matches("email:"),
+                        events_since(after, *t)
+                    ),
+                    delta,
+                ));
+            }
+        }
+        if let Some((t, place)) = leaks.iter().min() {
+            if let Some(at) = first_new_use_after(*t) {
+                out.push(day_alert(
+                    "leaked-credential-used",
+                    at,
+                    format!(
+                        "used after it was committed to {place} ({} event(s) since)",
+                        events_since(after, *t)
+                    ),
+                    delta,
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn events_since(p: &Profile, t: i64) -> u64 {
+    p.days
+        .iter()
+        .filter(|d| (d.day + 1) * 86_400 > t)
+        .map(|d| d.events)
+        .sum()
+}
+
+/// An alert about a day of use: the evidence is the batch's earliest kept
+/// event on or after `at`, else the time alone.
+fn day_alert(rule: &str, at: i64, summary: String, delta: &Profile) -> Alert {
+    let evidence = delta
+        .regions
+        .iter()
+        .chain(&delta.networks)
+        .chain(&delta.agents)
+        .map(|s| &s.evidence)
+        .filter(|e| e.time >= at)
+        .min_by_key(|e| e.time)
+        .cloned()
+        .unwrap_or(Evidence {
+            source: String::new(),
+            at: String::new(),
+            time: at,
+            action: String::new(),
+            ip: String::new(),
+            region: String::new(),
+            agent: String::new(),
+            error: String::new(),
+        });
+    Alert {
+        rule: rule.into(),
+        severity: usage::severity_of(rule).into(),
+        time: at,
+        summary,
+        evidence,
+    }
+}
+
+fn time_text(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(custody_model::time::canonical)
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// `1h`, `30m`, `7d`, `2w`, or an RFC 3339 time / date: the Unix time it means.
+pub fn parse_since(s: &str, now: i64) -> Result<i64> {
+    let s = s.trim();
+    let unit = |c: char| match c {
+        's' => Some(1),
+        'm' => Some(60),
+        'h' => Some(3600),
+        'd' => Some(86_400),
+        'w' => Some(7 * 86_400),
+        _ => None,
+    };
+    if let Some(last) = s.chars().last() {
+        if let (Some(mult), Ok(n)) = (unit(last), s[..s.len() - last.len_utf8()].parse::<i64>()) {
+            return Ok(now - n * mult);
+        }
+    }
+    custody_model::time::parse(s)
+        .map(|t| t.timestamp())
+        .ok_or_else(|| anyhow::anyhow!("`{s}` is neither a duration (30m, 1h, 7d, 2w) nor a time (2026-11-23T10:00:00Z, 2026-11-23)"))
+}
+
+#[derive(Args)]
+pub struct UsageArgs {
+    /// A credential or principal: access key id, ARN, node key or id.
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+#[derive(Serialize)]
+struct UsageOut {
+    identity: String,
+    /// The profiles of the identity and of the credentials that authenticate as it.
+    profiles: Vec<KeyProfile>,
+}
+
+#[derive(Serialize)]
+struct KeyProfile {
+    key: String,
+    profile: Profile,
+}
+
+pub fn show(cli: &Cli, a: &UsageArgs) -> Result<ExitCode> {
+    let store = paths::open_existing(cli)?;
+    let mut keys: Vec<String> = Vec::new();
+    let identity = match store.find(&a.id)? {
+        Some(id) => {
+            let node = store
+                .node(id)?
+                .ok_or_else(|| anyhow::anyhow!("node {id} vanished"))?;
+            keys.extend(node.keys.iter().cloned());
+            for e in store.edges(id)? {
+                if e.direction == "in" && e.kind == "AUTHENTICATES_AS" {
+                    keys.push(e.other.key.clone());
+                    if let Some(n) = store.node(e.other.id)? {
+                        keys.extend(n.keys);
+                    }
+                }
+            }
+            node.brief.key
+        }
+        None => {
+            keys.extend(
+                custody_model::Key::candidates(&a.id)
+                    .into_iter()
+                    .map(|k| k.as_str().to_string()),
+            );
+            a.id.clone()
+        }
+    };
+    keys.sort();
+    keys.dedup();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let found = store.usage_profiles(&refs)?;
+    let mut profiles: Vec<KeyProfile> = Vec::new();
+    for k in &keys {
+        if let Some(j) = found.get(k) {
+            profiles.push(KeyProfile {
+                key: k.clone(),
+                profile: serde_json::from_str(j)?,
+            });
+        }
+    }
+    if profiles.is_empty() && store.find(&a.id)?.is_none() {
+        anyhow::bail!(
+            "`{}` is neither in the graph nor in any audit log read so far",
+            a.id
+        );
+    }
+    let out = UsageOut { identity, profiles };
+    match cli.format {
+        OutputFormat::Json => output::json(&out)?,
+        OutputFormat::Table => print_usage(&out),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_usage(out: &UsageOut) {
+    println!("{}", out.identity);
+    if out.profiles.is_empty() {
+        println!("  no use in the audit logs read so far (custody ingest <CloudTrail, Okta System Log…>)");
+        return;
+    }
+    for kp in &out.profiles {
+        let p = &kp.profile;
+        println!();
+        println!("  {}", kp.key);
+        if !p.principal.is_empty() {
+            println!("    principal     {}", p.principal);
+        }
+        println!("    first used    {}", time_text(p.first));
+        println!("    last used     {}", time_text(p.last));
+        println!(
+            "    events        {} on {} day(s); {} error(s), {} denied",
+            p.events,
+            p.days.len(),
+            p.errors,
+            p.denied
+        );
+        let list = |v: &[usage::Seen], net: bool| -> String {
+            let mut v: Vec<&usage::Seen> = v.iter().collect();
+            v.sort_by_key(|s| std::cmp::Reverse(s.count));
+            v.iter()
+                .take(6)
+                .map(|s| {
+                    let name = if net {
+                        usage::show_network(&s.value)
+                    } else {
+                        s.value.clone()
+                    };
+                    format!("{name} ({})", s.count)
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!("    regions       {}", list(&p.regions, false));
+        println!("    networks      {}", list(&p.networks, true));
+        println!("    clients       {}", list(&p.agents, false));
+        if !p.subjects.is_empty() {
+            println!("    via subjects  {}", list(&p.subjects, false));
+        }
+        let mut acts: Vec<&usage::ActionUse> = p.actions.iter().collect();
+        acts.sort_by_key(|a| std::cmp::Reverse(a.count));
+        let shown: Vec<String> = acts
+            .iter()
+            .take(8)
+            .map(|a| format!("{}:{} ({})", a.service, a.action, a.count))
+            .collect();
+        println!(
+            "    actions       {} distinct: {}",
+            p.actions.len(),
+            shown.join(", ")
+        );
+        let peak = p.hours.iter().copied().max().unwrap_or(0).max(1);
+        let bars: String = p
+            .hours
+            .iter()
+            .map(|&h| {
+                [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'][(h * 8).div_ceil(peak) as usize]
+            })
+            .collect();
+        println!("    hours (UTC)   |{bars}| 00–23");
+    }
+}
+
+#[derive(Args)]
+pub struct StaleArgs {
+    /// Not used for this many days (or never) counts as stale.
+    #[arg(long, default_value_t = 90)]
+    pub days: i64,
+    /// Judge as of this date (YYYY-MM-DD or RFC 3339). Default: now.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// At most this many rows (0: all).
+    #[arg(long, default_value_t = 200)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StaleKey {
+    pub key: String,
+    pub user: Option<String>,
+    pub account: Option<String>,
+    pub created: Option<String>,
+    pub last_used: Option<String>,
+    /// `cloudtrail` (an audit log), `credential report`, or `never`.
+    pub evidence: &'static str,
+    pub days_unused: Option<i64>,
+}
+
+/// Active access keys not used in `days` days before `as_of` (or never, and
+/// older than that): the later of the audit logs' last use and the credential
+/// report's.
+pub fn stale_keys(store: &dyn Store, days: i64, as_of: i64) -> Result<Vec<StaleKey>> {
+    let mut used: HashMap<String, i64> = HashMap::new();
+    store.usage_scan(&mut |r| {
+        used.insert(r.key, r.last);
+    })?;
+    let cutoff = as_of - days * 86_400;
+    let mut out = Vec::new();
+    store.scan_nodes(&["aws_access_key"], &mut |n| {
+        let prop = |k: &str| n.props.get(k).and_then(|v| v.as_str());
+        if prop("status") != Some("Active") {
+            return;
+        }
+        let created = prop("created")
+            .and_then(custody_model::time::parse)
+            .map(|t| t.timestamp());
+        let from_log = used.get(n.key).copied();
+        let from_report = prop("last_used")
+            .and_then(custody_model::time::parse)
+            .map(|t| t.timestamp());
+        let (last, evidence) = match (from_log, from_report) {
+            (Some(l), Some(r)) if r > l => (Some(r), "credential report"),
+            (Some(l), _) => (Some(l), "cloudtrail"),
+            (None, Some(r)) => (Some(r), "credential report"),
+            (None, None) => (None, "never"),
+        };
+        let stale = match last {
+            Some(t) => t < cutoff,
+            None => created.is_some_and(|c| c < cutoff),
+        };
+        if stale {
+            out.push(StaleKey {
+                key: n.key.to_string(),
+                user: prop("user").map(str::to_string),
+                account: prop("account_id").map(str::to_string),
+                created: created.map(time_text),
+                last_used: last.map(time_text),
+                evidence,
+                days_unused: last.or(created).map(|t| (as_of - t) / 86_400),
+            });
+        }
+    })?;
+    out.sort_by(|a, b| b.days_unused.cmp(&a.days_unused).then(a.key.cmp(&b.key)));
+    Ok(out)
+}
+
+pub fn stale(cli: &Cli, a: &StaleArgs) -> Result<ExitCode> {
+    let store = paths::open_existing(cli)?;
+    let as_of = match &a.as_of {
+        Some(s) => custody_model::time::parse(s)
+            .ok_or_else(|| anyhow::anyhow!("--as-of `{s}` is not a date"))?
+            .timestamp(),
+        None => chrono::Utc::now().timestamp(),
+    };
+    let all = stale_keys(&store, a.days, as_of)?;
+    let shown = if a.limit == 0 {
+        &all[..]
+    } else {
+        &all[..all.len().min(a.limit)]
+    };
+    match cli.format {
+        OutputFormat::Json => output::json(&shown)?,
+        OutputFormat::Table => {
+            println!(
+                "{} active access key(s) not used in {} days (as of {}):",
+                all.len(),
+                a.days,
+                time_text(as_of)
+            );
+            let rows: Vec<Vec<String>> = shown
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.key.trim_start_matches("aws-access-key:").to_string(),
+                        s.user.clone().unwrap_or_default(),
+                        s.account.clone().unwrap_or_default(),
+                        s.last_used.clone().unwrap_or_else(|| "never".into()),
+                        s.evidence.to_string(),
+                        s.days_unused.map(|d| d.to_string()).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            output::table(
+                &[
+                    "key",
+                    "user",
+                    "account",
+                    "last used",
+                    "according to",
+                    "days",
+                ],
+                &rows,
+            );
+            if shown.len() < all.len() {
+                println!("… {} more (--limit 0 for all)", all.len() - shown.len());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct AlertsArgs {
+    /// Alerts whose event is this recent: a duration (30m, 1h, 7d) or a time.
+    #[arg(long, default_value = "30d")]
+    pub since: String,
+    /// Only this rule (new-region, new-network, new-user-agent, denied-burst,
+    /// dormant-reuse, used-after-owner-left, leaked-credential-used).
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Only this severity or worse (low, medium, high, critical).
+    #[arg(long)]
+    pub severity: Option<String>,
+    /// List the rules and stop.
+    #[arg(long)]
+    pub list_rules: bool,
+}
+
+#[derive(Serialize)]
+struct AlertOut {
+    identity: String,
+    rule: String,
+    severity: String,
+    time: String,
+    summary: String,
+    evidence: serde_json::Value,
+}
+
+fn rank(sev: &str) -> u8 {
+    match sev {
+        "critical" => 4,
+        "high" => 3,
+        "medium" => 2,
+        "low" => 1,
+        _ => 0,
+    }
+}
+
+pub fn alerts(cli: &Cli, a: &AlertsArgs) -> Result<ExitCode> {
+    if a.list_rules {
+        let rows: Vec<Vec<String>> = usage::RULES
+            .iter()
+            .map(|(id, sev, what)| vec![id.to_string(), sev.to_string(), what.to_string()])
+            .collect();
+        output::table(&["rule", "severity", "raised when the identity is"], &rows);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(r) = &a.rule {
+        if !usage::RULES.iter().any(|x| x.0 == r) {
+            anyhow::bail!("no alert rule `{r}` (custody alerts --list-rules)");
+        }
+    }
+    let min = match &a.severity {
+        Some(s) if rank(s) == 0 => {
+            anyhow::bail!("--severity is one of low, medium, high, critical")
+        }
+        Some(s) => rank(s),
+        None => 0,
+    };
+    let store = paths::open_existing(cli)?;
+    let since = parse_since(&a.since, chrono::Utc::now().timestamp())?;
+    let rows: Vec<AlertOut> = store
+        .alerts(since)?
+        .into_iter()
+        .filter(|r| a.rule.as_ref().is_none_or(|x| *x == r.rule) && rank(&r.severity) >= min)
+        .map(|r| AlertOut {
+            identity: r.key,
+            rule: r.rule,
+            severity: r.severity,
+            time: time_text(r.time),
+            summary: r.summary,
+            evidence: serde_json::from_str(&r.evidence).unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    match cli.format {
+        OutputFormat::Json => output::json(&rows)?,
+        OutputFormat::Table => {
+            println!("{} alert(s) since {}:", rows.len(), time_text(since));
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    let ev = &r.evidence;
+                    let s = |k: &str| ev.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                    vec![
+                        r.time.clone(),
+                        r.severity.clone(),
+                        r.rule.clone(),
+                        r.identity.clone(),
+                        r.summary.clone(),
+                        format!(
+                            "{}{} {} {}",
+                            s("source").rsplit('/').next().unwrap_or(""),
+                            s("at"),
+                            s("action"),
+                            s("ip")
+                        ),
+                    ]
+                })
+                .collect();
+            output::table(
+                &["time", "severity", "rule", "identity", "what", "evidence"],
+                &table,
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// The `answers.json` that `custody synth` wrote for the data in the database.
+    #[arg(value_name = "ANSWERS")]
+    pub answers: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Score {
+    pub expected: usize,
+    pub found: usize,
+    pub true_positives: usize,
+    pub precision: f64,
+    pub recall: f64,
+    /// Up to 20 of each, for looking into.
+    pub missed: Vec<String>,
+    pub unexpected: Vec<String>,
+}
+
+fn score(
+    expected: &std::collections::BTreeSet<String>,
+    found: &std::collections::BTreeSet<String>,
+) -> Score {
+    let tp = expected.intersection(found).count();
+    Score {
+        expected: expected.len(),
+        found: found.len(),
+        true_positives: tp,
+        precision: if found.is_empty() {
+            1.0
+        } else {
+            tp as f64 / found.len() as f64
+        },
+        recall: if expected.is_empty() {
+            1.0
+        } else {
+            tp as f64 / expected.len() as f64
+        },
+        missed: expected.difference(found).take(20).cloned().collect(),
+        unexpected: found.difference(expected).take(20).cloned().collect(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct UsageEval {
+    pub events_in_answers: u64,
+    pub alerts: Score,
+    pub by_rule: std::collections::BTreeMap<String, Score>,
+    pub stale: Score,
+    /// False alerts per 10 million events.
+    pub false_alerts_per_10m_events: f64,
+}
+
+/// Scores the stored alerts and `stale` against a synthetic enterprise's answers.
+pub fn eval_usage(store: &dyn Store, answers: &serde_json::Value) -> Result<UsageEval> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let u = answers.pointer("/expected/usage").ok_or_else(|| {
+        anyhow::anyhow!("the answers have no expected.usage (written by an older custody synth?)")
+    })?;
+    let pair = |rule: &str, id: &str| format!("{rule} {id}");
+    let mut expected: BTreeSet<String> = BTreeSet::new();
+    let mut by_rule_expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for a in u["alerts"].as_array().into_iter().flatten() {
+        let (r, i) = (
+            a["rule"].as_str().unwrap_or(""),
+            a["identity"].as_str().unwrap_or(""),
+        );
+        expected.insert(pair(r, i));
+        by_rule_expected
+            .entry(r.to_string())
+            .or_default()
+            .insert(pair(r, i));
+    }
+    let mut found: BTreeSet<String> = BTreeSet::new();
+    let mut by_rule_found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for a in store.alerts(i64::MIN)? {
+        found.insert(pair(&a.rule, &a.key));
+        by_rule_found
+            .entry(a.rule.clone())
+            .or_default()
+            .insert(pair(&a.rule, &a.key));
+    }
+    let rules: BTreeSet<String> = by_rule_expected
+        .keys()
+        .chain(by_rule_found.keys())
+        .cloned()
+        .collect();
+    let empty = BTreeSet::new();
+    let by_rule = rules
+        .into_iter()
+        .map(|r| {
+            let s = score(
+                by_rule_expected.get(&r).unwrap_or(&empty),
+                by_rule_found.get(&r).unwrap_or(&empty),
+            );
+            (r, s)
+        })
+        .collect();
+    let days = u["stale_days"].as_i64().unwrap_or(90);
+    let as_of = answers["as_of"]
+        .as_str()
+        .and_then(custody_model::time::parse)
+        .map(|t| t.timestamp())
+        .ok_or_else(|| anyhow::anyhow!("the answers have no as_of date"))?;
+    let want: BTreeSet<String> = u["stale_keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    let got: BTreeSet<String> = stale_keys(store, days, as_of)?
+        .into_iter()
+        .map(|s| s.key)
+        .collect();
+    let alerts = score(&expected, &found);
+    let events = u["events"].as_u64().unwrap_or(0);
+    let false_alerts = (alerts.found - alerts.true_positives) as f64;
+    Ok(UsageEval {
+        events_in_answers: events,
+        false_alerts_per_10m_events: if events == 0 {
+            0.0
+        } else {
+            false_alerts * 1e7 / events as f64
+        },
+        alerts,
+        by_rule,
+        stale: score(&want, &got),
+    })
+}
+
+pub fn eval(cli: &Cli, a: &EvalArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&a.answers)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.answers.display()))?;
+    let answers: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", a.answers.display()))?;
+    let store = paths::open_existing(cli)?;
+    let started = Instant::now();
+    let e = eval_usage(&store, &answers)?;
+    match cli.format {
+        OutputFormat::Json => output::json(&e)?,
+        OutputFormat::Table => {
+            println!(
+                "Usage: alerts and stale keys against {} ({} events in the answers; scored in {:.1}s)",
+                a.answers.display(),
+                e.events_in_answers,
+                started.elapsed().as_secs_f64()
+            );
+            let row = |name: &str, s: &Score| {
+                vec![
+                    name.to_string(),
+                    s.expected.to_string(),
+                    s.found.to_string(),
+                    s.true_positives.to_string(),
+                    format!("{:.3}", s.precision),
+                    format!("{:.3}", s.recall),
+                ]
+            };
+            let mut rows = vec![row("all alerts", &e.alerts)];
+            rows.extend(e.by_rule.iter().map(|(r, s)| row(&format!("  {r}"), s)));
+            rows.push(row("stale keys", &e.stale));
+            output::table(
+                &["", "expected", "found", "correct", "precision", "recall"],
+                &rows,
+            );
+            println!(
+                "False alerts: {:.1} per 10 million events.",
+                e.false_alerts_per_10m_events
+            );
+            for (what, s) in [("alerts", &e.alerts), ("stale keys", &e.stale)] {
+                for m in &s.missed {
+                    println!("  missed ({what}): {m}");
+                }
+                for u in &s.unexpected {
+                    println!("  not expected ({what}): {u}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

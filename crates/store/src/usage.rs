@@ -1,0 +1,116 @@
+//! Usage profiles, the log files already counted, and alerts (SQLite).
+
+use crate::sqlite::{now, SqliteStore};
+use crate::{AlertRow, Result, UsageRow, UsageSource};
+use rusqlite::{params, OptionalExtension};
+use std::collections::{HashMap, HashSet};
+
+impl SqliteStore {
+    pub(crate) fn usage_known_sources(&self, sha256: &[String]) -> Result<HashSet<String>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT 1 FROM usage_sources WHERE sha256 = ?1")?;
+        let mut out = HashSet::new();
+        for s in sha256 {
+            if st.exists([s])? {
+                out.insert(s.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn usage_profiles_of(&self, keys: &[&str]) -> Result<HashMap<String, String>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT profile FROM usage_profiles WHERE key = ?1")?;
+        let mut out = HashMap::new();
+        for k in keys {
+            if let Some(p) = st.query_row([k], |r| r.get::<_, String>(0)).optional()? {
+                out.insert((*k).to_string(), p);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn usage_write_all(
+        &mut self,
+        profiles: &[UsageRow],
+        sources: &[UsageSource],
+        alerts: &[AlertRow],
+    ) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let at = now();
+        {
+            let mut p = tx.prepare_cached(
+                "INSERT INTO usage_profiles(key, first, last, events, denied, profile) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(key) DO UPDATE SET first = excluded.first, last = excluded.last,
+                   events = excluded.events, denied = excluded.denied, profile = excluded.profile",
+            )?;
+            for r in profiles {
+                p.execute(params![
+                    r.key,
+                    r.first,
+                    r.last,
+                    r.events as i64,
+                    r.denied as i64,
+                    r.profile
+                ])?;
+            }
+            let mut s = tx.prepare_cached(
+                "INSERT OR IGNORE INTO usage_sources(sha256, path, format, events, read_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for r in sources {
+                s.execute(params![r.sha256, r.path, r.format, r.events as i64, at])?;
+            }
+        }
+        let mut raised = 0;
+        {
+            let mut a = tx.prepare_cached(
+                "INSERT OR IGNORE INTO alerts(key, rule, severity, time, summary, evidence, raised_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for r in alerts {
+                raised += a.execute(params![
+                    r.key, r.rule, r.severity, r.time, r.summary, r.evidence, at
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(raised)
+    }
+
+    pub(crate) fn usage_visit(&self, visit: &mut dyn FnMut(UsageRow)) -> Result<()> {
+        let mut st = self
+            .conn
+            .prepare("SELECT key, first, last, events, denied, profile FROM usage_profiles")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            visit(UsageRow {
+                key: r.get(0)?,
+                first: r.get(1)?,
+                last: r.get(2)?,
+                events: r.get::<_, i64>(3)? as u64,
+                denied: r.get::<_, i64>(4)? as u64,
+                profile: r.get(5)?,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn alerts_since(&self, since: i64) -> Result<Vec<AlertRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT key, rule, severity, time, summary, evidence FROM alerts WHERE time >= ?1 ORDER BY time, key, rule",
+        )?;
+        let rows = st.query_map([since], |r| {
+            Ok(AlertRow {
+                key: r.get(0)?,
+                rule: r.get(1)?,
+                severity: r.get(2)?,
+                time: r.get(3)?,
+                summary: r.get(4)?,
+                evidence: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
