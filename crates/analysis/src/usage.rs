@@ -394,10 +394,42 @@ fn see(
     });
 }
 
+/// FxHash (rustc's): identity keys are short and come from the systems'
+/// own logs, so a fast hash beats SipHash's flooding resistance here; it is
+/// a quarter of the cost of folding in an event.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, b: u8) {
+        self.write(&[b]);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Profiles by identity key.
+pub type ProfileMap = HashMap<String, Profile, std::hash::BuildHasherDefault<FxHasher>>;
+
 /// The profiles of one log file (or any batch of events), by identity key.
 #[derive(Debug, Default)]
 pub struct Tally {
-    pub profiles: HashMap<String, Profile>,
+    pub profiles: ProfileMap,
     pub events: u64,
     key: String,
 }

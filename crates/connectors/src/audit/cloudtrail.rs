@@ -113,6 +113,11 @@ fn fields<'a>(
             "userAgent" => ev.user_agent = c.string_or_null()?,
             "errorCode" => ev.error = c.string_or_null()?,
             "userIdentity" => identity(c, who)?,
+            // Only federation events need it (`roleArn`); CloudTrail writes
+            // `eventName` first, so the others are skipped unread.
+            "requestParameters" if !ev.action.is_empty() && !ev.action.starts_with("AssumeRoleWith") => {
+                c.skip_value()?
+            }
             "requestParameters" => c.object_or_skip(|c, k| {
                 if k == "roleArn" {
                     *role_arn = c.string_or_null()?;
