@@ -357,7 +357,14 @@ fn cloudtrail(cli: &Cli, a: &BenchArgs, events: usize) -> Result<ExitCode> {
         .arg("json")
         .arg("--quiet")
         .arg("ingest");
-    cmd.args(&files);
+    // The trail folders (one per account), not the files: too many for argv.
+    let mut trails: Vec<PathBuf> = std::fs::read_dir(dir.join("aws"))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("cloudtrail"))
+        .filter(|p| p.is_dir())
+        .collect();
+    trails.sort();
+    cmd.args(&trails);
     let (ingest_seconds, rss_kb, _) = measure(cmd)?;
     // SAFETY: an all-zero rusage is valid for getrusage to fill in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

@@ -147,6 +147,14 @@ fn detect_one(c: Candidate) -> Detected {
         .is_some_and(|e| DATA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
     let blank = len as usize <= HEAD && head.iter().all(|b| b.is_ascii_whitespace());
     let content = crate::usage::head_of(&head, HEAD);
+    if crate::usage::is_gzip(&head) && content.is_empty() {
+        return Detected::Failed(InputError::new(
+            "ingest",
+            &shown,
+            Location::File,
+            "cannot decompress: a corrupt or truncated gzip file",
+        ));
+    }
     if let Some(format) = custody_connectors::audit::detect(&content) {
         return Detected::Log(crate::usage::LogFile {
             path: c.path,

@@ -214,28 +214,113 @@ pub fn ingest_logs(
     let mut rows = Vec::with_capacity(run.profiles.len());
     let mut alerts = Vec::new();
     let owners = Owners::new(store);
+    let fp = paths::fingerprinter()?;
+    let scrub = |v: serde_json::Value| -> String {
+        // Logs are free text in places (a user agent can carry a token):
+        // anything secret-shaped is redacted before it is stored.
+        let mut v = v;
+        custody_model::guard::scrub_value(&mut v, &fp);
+        v.to_string()
+    };
     for (key, delta) in &run.profiles {
         let before: Option<Profile> = stored.get(key).and_then(|j| serde_json::from_str(j).ok());
         let mut after = before.clone().unwrap_or_default();
         after.merge(delta);
         let mut raised = usage::detect(before.as_ref(), delta, &after, &cfg);
-        raised.extend(owners.alerts(key, before.as_ref(), delta, &after)?);
-        alerts.extend(raised.into_iter().map(|a| alert_row(key, a)));
+        raised.extend(owners.alerts(key, delta, &after)?);
+        alerts.extend(raised.into_iter().map(|a| {
+            let mut row = alert_row(key, a);
+            row.evidence = scrub(serde_json::from_str(&row.evidence).unwrap_or_default());
+            if let Some(r) = custody_model::guard::redact_text(&row.summary, &fp) {
+                row.summary = r;
+            }
+            row
+        }));
         rows.push(UsageRow {
             key: key.clone(),
             first: after.first,
             last: after.last,
             events: after.events,
             denied: after.denied,
-            profile: serde_json::to_string(&after)?,
+            profile: scrub(serde_json::to_value(&after)?),
         });
     }
     sum.identities = rows.len();
     sum.alerts_raised = store.usage_write(&rows, &sources, &alerts)?;
+    if sum.alerts_raised > 0 {
+        bar.set_message("alerts into the graph");
+        record_alerts(store)?;
+    }
     bar.finish_and_clear();
     sum.seconds = started.elapsed().as_secs_f64();
     sum.events_per_second = sum.events as f64 / sum.seconds.max(1e-9);
     Ok(sum)
+}
+
+/// Scope of the graph's `Alert` nodes: each recording replaces the last.
+pub const ALERT_SCOPE: &str = "custody:usage-alerts";
+
+/// Every stored alert as an `Alert` node with a `RAISED` edge from its
+/// identity (when the graph has it), so queries can join alerts with
+/// ownership and reach.
+fn record_alerts(store: &mut dyn Store) -> Result<()> {
+    use custody_model::{EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, NodeFact, Provenance};
+    let all = store.alerts(i64::MIN)?;
+    let now = custody_model::time::canonical(chrono::Utc::now());
+    let mut facts = Vec::with_capacity(all.len() * 2);
+    for (i, a) in all.iter().enumerate() {
+        let key = Key::other("custody-alert", &format!("{}/{}/{}", a.rule, a.key, a.time));
+        let prov =
+            Provenance::at(Location::Pointer(format!("/alerts/{i}"))).observed(Some(now.clone()));
+        let mut props = serde_json::Map::new();
+        props.insert("rule".into(), a.rule.clone().into());
+        props.insert("severity".into(), a.severity.clone().into());
+        props.insert("identity".into(), a.key.clone().into());
+        props.insert("time".into(), time_text(a.time).into());
+        props.insert("summary".into(), a.summary.clone().into());
+        props.insert(
+            "evidence".into(),
+            serde_json::from_str(&a.evidence).unwrap_or(serde_json::Value::Null),
+        );
+        facts.push(Fact::Node(NodeFact {
+            label: Label::Alert,
+            kind: a.rule.clone(),
+            system: "custody".into(),
+            keys: vec![key.clone()],
+            name: Some(format!("{} at {}", a.rule, time_text(a.time))),
+            props,
+            prov: prov.clone(),
+        }));
+        let label = match store.find(&a.key)? {
+            Some(id) => store
+                .node(id)?
+                .and_then(|n| Label::ALL.into_iter().find(|l| l.as_str() == n.brief.label)),
+            None => None,
+        };
+        if let (Some(label), Some(identity)) = (label, Key::parse(&a.key)) {
+            let mut edge = serde_json::Map::new();
+            edge.insert("severity".into(), a.severity.clone().into());
+            facts.push(Fact::Edge(EdgeFact {
+                kind: EdgeKind::Raised,
+                from: Endpoint::new(label, identity),
+                to: Endpoint::new(Label::Alert, key),
+                props: edge,
+                prov,
+            }));
+        }
+    }
+    let batch = custody_store::SourceBatch {
+        path: "custody usage alerts".into(),
+        format: "custody-usage".into(),
+        scope: ALERT_SCOPE.into(),
+        sha256: None,
+        observed_at: Some(now),
+        records: all.len(),
+        facts,
+        errors: Vec::new(),
+    };
+    store.ingest_all(vec![batch], &mut |_| {})?;
+    Ok(())
 }
 
 fn alert_row(key: &str, a: Alert) -> AlertRow {
@@ -261,13 +346,7 @@ impl<'a> Owners<'a> {
     }
 
     /// `used-after-owner-left` and `leaked-credential-used` for one identity.
-    fn alerts(
-        &self,
-        key: &str,
-        before: Option<&Profile>,
-        delta: &Profile,
-        after: &Profile,
-    ) -> Result<Vec<Alert>> {
+    fn alerts(&self, key: &str, delta: &Profile, after: &Profile) -> Result<Vec<Alert>> {
         let mut out = Vec::new();
         let Some(id) = self.store.find(key)? else {
             return Ok(out);
@@ -320,13 +399,14 @@ impl<'a> Owners<'a> {
                 }
             }
         }
-        // The first use at or after `t` in this batch, unless an earlier batch
-        // already had one (then the alert was raised then).
-        let first_new_use_after = |t: i64| -> Option<i64> {
-            if delta.last < t || before.is_some_and(|b| b.last >= t) {
+        // The first use at or after `t`, from the whole profile: the same answer
+        // whichever batch brings it, so a recheck raises an alert once (the
+        // store keeps one per identity, rule and time).
+        let first_use_after = |t: i64| -> Option<i64> {
+            if after.last < t {
                 return None;
             }
-            delta
+            after
                 .days
                 .iter()
                 .filter(|d| (d.day + 1) * 86_400 > t)
@@ -334,7 +414,7 @@ impl<'a> Owners<'a> {
                 .min()
         };
         if let Some((t, who)) = left.iter().min() {
-            if let Some(at) = first_new_use_after(*t) {
+            if let Some(at) = first_use_after(*t) {
                 out.push(day_alert(
                     "used-after-owner-left",
                     at,
@@ -348,7 +428,7 @@ impl<'a> Owners<'a> {
             }
         }
         if let Some((t, place)) = leaks.iter().min() {
-            if let Some(at) = first_new_use_after(*t) {
+            if let Some(at) = first_use_after(*t) {
                 out.push(day_alert(
                     "leaked-credential-used",
                     at,
@@ -713,6 +793,10 @@ pub struct AlertsArgs {
     /// Only this severity or worse (low, medium, high, critical).
     #[arg(long)]
     pub severity: Option<String>,
+    /// Only identities that can reach this resource (ARN or key): the seed's
+    /// "who can reach the customer database and did something unusual".
+    #[arg(long, value_name = "RESOURCE")]
+    pub reaching: Option<String>,
     /// List the rules and stop.
     #[arg(long)]
     pub list_rules: bool,
@@ -726,6 +810,35 @@ struct AlertOut {
     time: String,
     summary: String,
     evidence: serde_json::Value,
+    /// The accountable humans (owners of the identity or of its principal).
+    owners: Vec<String>,
+    /// With `--reaching`: the access it has to the resource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access: Option<String>,
+}
+
+/// Owners of an identity: `OWNED_BY` from it or from what it authenticates as.
+fn owners_of(store: &dyn Store, key: &str) -> Result<Vec<String>> {
+    let Some(id) = store.find(key)? else {
+        return Ok(Vec::new());
+    };
+    let mut holders = vec![id];
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < holders.len() {
+        for e in store.edges(holders[i])? {
+            if e.direction != "out" || e.retired {
+                continue;
+            }
+            match e.kind.as_str() {
+                "AUTHENTICATES_AS" if i == 0 => holders.push(e.other.id),
+                "OWNED_BY" if !out.contains(&e.other.key) => out.push(e.other.key),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    Ok(out)
 }
 
 fn rank(sev: &str) -> u8 {
@@ -761,19 +874,56 @@ pub fn alerts(cli: &Cli, a: &AlertsArgs) -> Result<ExitCode> {
     };
     let store = paths::open_existing(cli)?;
     let since = parse_since(&a.since, chrono::Utc::now().timestamp())?;
-    let rows: Vec<AlertOut> = store
-        .alerts(since)?
-        .into_iter()
-        .filter(|r| a.rule.as_ref().is_none_or(|x| *x == r.rule) && rank(&r.severity) >= min)
-        .map(|r| AlertOut {
+    let reach: Option<HashMap<String, String>> = match &a.reaching {
+        None => None,
+        Some(r) => {
+            let node = store.find(r)?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "nothing matches `{r}`: give a resource ARN, natural key or node id"
+                )
+            })?;
+            let (model, _) = crate::blast::load(&store, cli.quiet)?;
+            let res = model.resource(node).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "`{r}` is not an AWS resource custody has inventoried (from the resource exports)"
+                )
+            })?;
+            let bar = output::spinner(cli.quiet)?;
+            bar.set_message("computing who can reach it…");
+            crate::blast::warm(&model);
+            let out = custody_server::blast::reached_by(&store, &model, res, 0)?;
+            bar.finish_and_clear();
+            Some(
+                out.reachers
+                    .into_iter()
+                    .map(|x| (x.credential, x.access.to_string()))
+                    .collect(),
+            )
+        }
+    };
+    let mut rows: Vec<AlertOut> = Vec::new();
+    for r in store.alerts(since)? {
+        if !(a.rule.as_ref().is_none_or(|x| *x == r.rule) && rank(&r.severity) >= min) {
+            continue;
+        }
+        let access = match &reach {
+            Some(m) => match m.get(&r.key) {
+                Some(level) => Some(level.clone()),
+                None => continue,
+            },
+            None => None,
+        };
+        rows.push(AlertOut {
+            owners: owners_of(&store, &r.key)?,
             identity: r.key,
             rule: r.rule,
             severity: r.severity,
             time: time_text(r.time),
             summary: r.summary,
             evidence: serde_json::from_str(&r.evidence).unwrap_or(serde_json::Value::Null),
-        })
-        .collect();
+            access,
+        });
+    }
     match cli.format {
         OutputFormat::Json => output::json(&rows)?,
         OutputFormat::Table => {
@@ -787,7 +937,15 @@ pub fn alerts(cli: &Cli, a: &AlertsArgs) -> Result<ExitCode> {
                         r.time.clone(),
                         r.severity.clone(),
                         r.rule.clone(),
-                        r.identity.clone(),
+                        match &r.access {
+                            Some(level) => format!("{} ({level})", r.identity),
+                            None => r.identity.clone(),
+                        },
+                        r.owners
+                            .iter()
+                            .map(|o| o.trim_start_matches("email:"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         r.summary.clone(),
                         format!(
                             "{}{} {} {}",
@@ -800,7 +958,9 @@ pub fn alerts(cli: &Cli, a: &AlertsArgs) -> Result<ExitCode> {
                 })
                 .collect();
             output::table(
-                &["time", "severity", "rule", "identity", "what", "evidence"],
+                &[
+                    "time", "severity", "rule", "identity", "owners", "what", "evidence",
+                ],
                 &table,
             );
         }
@@ -870,7 +1030,15 @@ pub fn eval_usage(store: &dyn Store, answers: &serde_json::Value) -> Result<Usag
     let pair = |rule: &str, id: &str| format!("{rule} {id}");
     let mut expected: BTreeSet<String> = BTreeSet::new();
     let mut by_rule_expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // Answers that need the git history in the graph count only when it is.
+    let scanned = store.count(&custody_store::ListFilter {
+        kind: Some("git_blob".into()),
+        ..Default::default()
+    })? > 0;
     for a in u["alerts"].as_array().into_iter().flatten() {
+        if a.get("requires").is_some() && !scanned {
+            continue;
+        }
         let (r, i) = (
             a["rule"].as_str().unwrap_or(""),
             a["identity"].as_str().unwrap_or(""),

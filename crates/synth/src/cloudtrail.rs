@@ -285,7 +285,53 @@ pub fn write(
     let mut events = 0u64;
     let mut alerts = Vec::new();
     let mut owner_left = Vec::new();
+    let mut files = 0;
+    let mut rng = Rng::new(seed ^ 0x7a11);
+    // Written account by account: memory holds one account's events at a time.
+    let mut flush = |per_file: &mut BTreeMap<(String, String, DateTime<Utc>), Vec<Rec>>,
+                     events: &mut u64|
+     -> Result<(), SynthError> {
+        for ((acct, region, bucket), mut recs) in std::mem::take(per_file) {
+            // Every file also has calls by AWS services, which belong to no customer identity.
+            recs.push(service_event(
+                &mut rng,
+                &acct,
+                &region,
+                bucket + Duration::minutes(3),
+            ));
+            *events += 1;
+            recs.sort_by_key(|r| r.time);
+            let mut body =
+                String::with_capacity(recs.iter().map(|r| r.json.len() + 1).sum::<usize>() + 16);
+            body.push_str("{\"Records\":[");
+            for (i, r) in recs.iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(&r.json);
+            }
+            body.push_str("]}");
+            let stamp = (bucket + Duration::hours(6) - Duration::minutes(5)).format("%Y%m%dT%H%MZ");
+            let rel = format!(
+                "aws/{acct}/cloudtrail/AWSLogs/{acct}/CloudTrail/{region}/{:04}/{:02}/{:02}/{acct}_CloudTrail_{region}_{stamp}_{}.json.gz",
+                bucket.year(),
+                bucket.month(),
+                bucket.day(),
+                rng.aws_id("", 16)
+            );
+            w.gzip(&rel, body.as_bytes())?;
+            files += 1;
+        }
+        Ok(())
+    };
+    let mut used = used;
+    used.sort_by(|a, b| (&a.account, &a.id).cmp(&(&b.account, &b.id)));
+    let mut current: Option<&str> = None;
     for k in &used {
+        if current.is_some_and(|c| c != k.account) {
+            flush(&mut per_file, &mut events)?;
+        }
+        current = Some(k.account.as_str());
         let Some((last, region, service)) = k.last_used else {
             continue;
         };
@@ -450,39 +496,8 @@ pub fn write(
                 .push(r);
         }
     }
-    let mut files = 0;
-    let mut rng = Rng::new(seed ^ 0x7a11);
-    for ((acct, region, bucket), mut recs) in per_file {
-        // Every file also has calls by AWS services, which belong to no customer identity.
-        recs.push(service_event(
-            &mut rng,
-            &acct,
-            &region,
-            bucket + Duration::minutes(3),
-        ));
-        events += 1;
-        recs.sort_by_key(|r| r.time);
-        let mut body =
-            String::with_capacity(recs.iter().map(|r| r.json.len() + 1).sum::<usize>() + 16);
-        body.push_str("{\"Records\":[");
-        for (i, r) in recs.iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            body.push_str(&r.json);
-        }
-        body.push_str("]}");
-        let stamp = (bucket + Duration::hours(6) - Duration::minutes(5)).format("%Y%m%dT%H%MZ");
-        let rel = format!(
-            "aws/{acct}/cloudtrail/AWSLogs/{acct}/CloudTrail/{region}/{:04}/{:02}/{:02}/{acct}_CloudTrail_{region}_{stamp}_{}.json.gz",
-            bucket.year(),
-            bucket.month(),
-            bucket.day(),
-            rng.aws_id("", 16)
-        );
-        w.gzip(&rel, body.as_bytes())?;
-        files += 1;
-    }
+    flush(&mut per_file, &mut events)?;
+    drop(flush);
     let stale: Vec<String> = keys
         .iter()
         .filter(|k| {

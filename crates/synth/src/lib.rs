@@ -114,6 +114,7 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     answers.counts.nhi_per_person =
         (answers.counts.nhi_total as f64 / org.people.len() as f64 * 10.0).round() / 10.0;
     answers.scenarios = aws.scenarios;
+    let mut trail = cloudtrail::write(&mut w, &org, &aws.key_uses, opts.seed, opts.audit_events)?;
     // The planted key's other surfaces: a repository, a Kubernetes Secret, an MCP config.
     if let Some(first) = answers.scenarios.first().cloned() {
         let owner = first["owner_email"].as_str().unwrap_or("dev");
@@ -133,6 +134,18 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
             .unwrap_or_else(|| handle.clone());
         let places = surfaces::write(&mut w, &mut rng, &first, &team, &name, owner, &org.domain)?;
         answers.scenarios[0]["surfaces"] = serde_json::json!(places);
+        // It is used every day and was committed to git long before: once the
+        // history is scanned into the graph, its use is an alert.
+        if let (Some(id), Some(alerts)) = (
+            first["access_key_id"].as_str(),
+            trail.answers["alerts"].as_array_mut(),
+        ) {
+            alerts.push(serde_json::json!({
+                "rule": "leaked-credential-used",
+                "identity": format!("aws-access-key:{id}"),
+                "requires": "custody scan --git --ingest of repos/",
+            }));
+        }
     }
     answers.expected.insert(
         "terminated_owner_active_keys".into(),
@@ -141,7 +154,6 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     answers
         .expected
         .insert("reachability".into(), serde_json::json!(aws.reachability));
-    let trail = cloudtrail::write(&mut w, &org, &aws.key_uses, opts.seed, opts.audit_events)?;
     answers.expected.insert("usage".into(), trail.answers);
     for (k, v) in [
         ("hr/roster.csv", "HR roster export (CSV)"),

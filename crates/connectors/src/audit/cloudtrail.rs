@@ -115,7 +115,9 @@ fn fields<'a>(
             "userIdentity" => identity(c, who)?,
             // Only federation events need it (`roleArn`); CloudTrail writes
             // `eventName` first, so the others are skipped unread.
-            "requestParameters" if !ev.action.is_empty() && !ev.action.starts_with("AssumeRoleWith") => {
+            "requestParameters"
+                if !ev.action.is_empty() && !ev.action.starts_with("AssumeRoleWith") =>
+            {
                 c.skip_value()?
             }
             "requestParameters" => c.object_or_skip(|c, k| {

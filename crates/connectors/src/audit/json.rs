@@ -101,7 +101,10 @@ mod simd {
             let slash = _mm_set1_epi8(b'\\' as i8);
             while i + 16 <= b.len() {
                 let v = _mm_loadu_si128(b.as_ptr().add(i) as *const __m128i);
-                let m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)));
+                let m = _mm_movemask_epi8(_mm_or_si128(
+                    _mm_cmpeq_epi8(v, quote),
+                    _mm_cmpeq_epi8(v, slash),
+                ));
                 if m != 0 {
                     return Some(i + m.trailing_zeros() as usize);
                 }

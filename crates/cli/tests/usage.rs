@@ -1,0 +1,268 @@
+//! End-to-end: audit logs into usage profiles and alerts. The synthetic
+//! company's CloudTrail is ingested with the exports; every planted anomaly and
+//! stale key is found (eval), a file is counted once, a truncated file is
+//! reported and not counted, and a secret in a log never reaches the database
+//! or any output.
+
+mod common;
+use common::Env;
+use std::io::Write;
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn audit_logs_become_profiles_and_alerts() {
+    let env = Env::new();
+    let out = env.path("synthetic");
+    let out_s = out.to_str().unwrap().to_string();
+    env.run(&[
+        "synth",
+        "--people",
+        "200",
+        "--as-of",
+        "2026-11-01",
+        "--out",
+        &out_s,
+    ])
+    .ok();
+    let answers: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("answers.json")).unwrap()).unwrap();
+    // Scan first: the planted key's copy in git history is then in the graph
+    // when its use is read.
+    env.scan_snapshot(&out);
+    let r = env
+        .run(&["--format", "json", "--quiet", "ingest", &out_s])
+        .ok()
+        .json();
+    let logs = &r["logs"];
+    let events = answers["expected"]["usage"]["events"].as_u64().unwrap();
+    assert_eq!(logs["events"].as_u64().unwrap(), events, "{logs}");
+    assert!(logs["events_unattributed"].as_u64().unwrap() > 0);
+    assert!(logs["errors"].as_array().unwrap().is_empty(), "{logs}");
+
+    // Every planted anomaly and stale key, nothing else.
+    let e = env
+        .run(&[
+            "--format",
+            "json",
+            "eval",
+            out.join("answers.json").to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    for part in ["alerts", "stale"] {
+        assert_eq!(e[part]["precision"], 1.0, "{part}: {e:#}");
+        assert_eq!(e[part]["recall"], 1.0, "{part}: {e:#}");
+    }
+    for rule in [
+        "new-region",
+        "new-network",
+        "new-user-agent",
+        "denied-burst",
+        "dormant-reuse",
+    ] {
+        assert!(
+            e["by_rule"][rule]["true_positives"].as_u64().unwrap() >= 3,
+            "{rule}: {e:#}"
+        );
+    }
+
+    // Alerts carry their evidence event and the owners.
+    let alerts = env
+        .run(&["--format", "json", "alerts", "--since", "2026-01-01"])
+        .ok()
+        .json();
+    let alerts = alerts.as_array().unwrap();
+    let region = alerts.iter().find(|a| a["rule"] == "new-region").unwrap();
+    let ev = &region["evidence"];
+    assert!(
+        ev["source"].as_str().unwrap().ends_with(".json.gz"),
+        "{region}"
+    );
+    assert!(
+        ev["at"].as_str().unwrap().starts_with("#/Records/"),
+        "{region}"
+    );
+    assert!(!ev["region"].as_str().unwrap().is_empty());
+    // The six-surface key: used after it was committed to git.
+    let planted = format!(
+        "aws-access-key:{}",
+        answers["scenarios"][0]["access_key_id"].as_str().unwrap()
+    );
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a["rule"] == "leaked-credential-used" && a["identity"] == planted.as_str()),
+        "{alerts:#?}"
+    );
+    let left = alerts
+        .iter()
+        .find(|a| a["rule"] == "used-after-owner-left")
+        .unwrap();
+    assert!(!left["owners"].as_array().unwrap().is_empty());
+    // ...and as graph nodes, queryable with ownership.
+    let q = env
+        .run(&[
+            "--format",
+            "json",
+            "query",
+            "MATCH (k:Credential)-[:RAISED]->(a:Alert) WHERE a.rule = 'denied-burst' RETURN k.key AS key, a.time AS time",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        q["rows"].as_array().unwrap().len(),
+        e["by_rule"]["denied-burst"]["expected"].as_u64().unwrap() as usize
+    );
+
+    // One identity's profile.
+    let key = region["identity"].as_str().unwrap();
+    let u = env.run(&["--format", "json", "usage", key]).ok().json();
+    let p = &u["profiles"][0]["profile"];
+    assert!(p["events"].as_u64().unwrap() > 10);
+    assert_eq!(p["regions"].as_array().unwrap().len(), 2);
+    let table = env.run(&["usage", key]).ok().stdout;
+    assert!(
+        table.contains("regions") && table.contains("hours (UTC)"),
+        "{table}"
+    );
+
+    // Stale: as of the snapshot, the answers' keys.
+    let stale = env
+        .run(&[
+            "--format",
+            "json",
+            "stale",
+            "--as-of",
+            "2026-11-01",
+            "--limit",
+            "0",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        stale.as_array().unwrap().len(),
+        answers["expected"]["usage"]["stale_keys"]
+            .as_array()
+            .unwrap()
+            .len()
+    );
+
+    // Ingesting the same logs again counts nothing twice.
+    let again = env
+        .run(&["--format", "json", "--quiet", "ingest", &out_s])
+        .ok()
+        .json();
+    assert_eq!(
+        again["logs"]["files_already_counted"],
+        again["logs"]["files"]
+    );
+    assert_eq!(again["logs"]["alerts_raised"], 0);
+    let u2 = env.run(&["--format", "json", "usage", key]).ok().json();
+    assert_eq!(u2["profiles"][0]["profile"]["events"], p["events"]);
+}
+
+#[test]
+fn bad_log_files_are_located_and_lose_nothing() {
+    let env = Env::new();
+    let line = |t: &str, ua: &str| {
+        format!(
+            r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE23456ABCD","userName":"ci"}},"eventTime":"{t}","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-1","sourceIPAddress":"198.51.100.7","userAgent":"{ua}","requestParameters":{{"bucketName":"b"}},"responseElements":null,"eventType":"AwsApiCall"}}"#
+        )
+    };
+    // A token someone put in a user agent: custody must never store or print it.
+    let secret = "ghp_ZQ3xV9kLmN2pR8sT4uW6yA1bC5dE7fG9hJ0K";
+    let good = format!(
+        "{{\"Records\":[{},{},{}]}}",
+        line("2026-11-01T10:00:00Z", "aws-cli/2.13"),
+        line("2026-11-01T11:00:00Z", &format!("curl/8 token={secret}")),
+        line("2026-11-01T12:00:00Z", "aws-cli/2.13")
+    );
+    env.write("logs/a.json.gz", &gzip(good.as_bytes()));
+    // One event without a time: reported by its pointer, the rest counted.
+    let odd = format!(
+        "{{\"Records\":[{},{}]}}",
+        line("2026-11-02T10:00:00Z", "aws-cli/2.13"),
+        line("", "aws-cli/2.13").replace(r#""eventTime":"","#, "")
+    );
+    env.write("logs/b.json", odd.as_bytes());
+    // Truncated in transfer: reported at its line and column, none of it counted.
+    let cut = gzip(&good.as_bytes()[..good.len() / 2]);
+    env.write("logs/c.json.gz", &cut);
+    // Not gzip at all, though named so.
+    env.write("logs/d.json.gz", &gzip(b"{\"Records\": [")[..10]);
+
+    let logs_dir = env.path("logs");
+    let r = env.run(&[
+        "--format",
+        "json",
+        "--quiet",
+        "ingest",
+        logs_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v = r.json();
+    // Log problems are in `logs.errors`; an unreadable file is an input error.
+    let text = format!("{} {}", v["logs"]["errors"], v["report"]["errors"]);
+    assert!(
+        text.contains("b.json") && text.contains("/Records/1") && text.contains("eventTime"),
+        "{text}"
+    );
+    assert!(
+        text.contains("c.json.gz") && text.contains("truncated"),
+        "{text}"
+    );
+    assert!(text.contains("d.json.gz"), "{text}");
+    assert!(v["logs"]["events"].as_u64().unwrap() >= 4, "{v:#}");
+    let u = env
+        .run(&["--format", "json", "usage", "AKIAEXAMPLE23456ABCD"])
+        .ok()
+        .json();
+    // a.json.gz (3) and b.json (1): the truncated file added nothing.
+    assert_eq!(u["profiles"][0]["profile"]["events"], 4);
+    // Human-readable output too.
+    let table = env.run(&["ingest", logs_dir.to_str().unwrap()]);
+    assert!(
+        table.stdout.contains("problem(s) in the logs"),
+        "{}",
+        table.stdout
+    );
+
+    // The planted token: nowhere in the database or any output.
+    let mut outputs = vec![
+        r.stdout.clone(),
+        r.stderr.clone(),
+        table.stdout.clone(),
+        serde_json::to_string(&u).unwrap(),
+    ];
+    for args in [
+        vec!["usage", "AKIAEXAMPLE23456ABCD"],
+        vec!["--format", "json", "alerts", "--since", "2000-01-01"],
+        vec!["--format", "json", "stale"],
+    ] {
+        let r = env.run(&args);
+        outputs.push(r.stdout);
+        outputs.push(r.stderr);
+    }
+    for o in &outputs {
+        assert!(
+            !o.contains(secret),
+            "the secret leaked into an output:\n{o}"
+        );
+    }
+    for entry in std::fs::read_dir(env.db().parent().unwrap()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            let bytes = std::fs::read(&p).unwrap();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "the secret is stored in {}",
+                p.display()
+            );
+        }
+    }
+}
