@@ -497,7 +497,6 @@ pub fn write(
         }
     }
     flush(&mut per_file, &mut events)?;
-    drop(flush);
     let stale: Vec<String> = keys
         .iter()
         .filter(|k| {
