@@ -54,18 +54,7 @@ pub(super) fn read<'a>(
         });
     }
     // One event per line (or one pretty-printed event per file).
-    let mut line = 1;
-    let mut counted = 0;
-    while !c.at_end() {
-        line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted..c.pos]).count();
-        counted = c.pos;
-        ev.clear();
-        match event(&mut c, &mut ev)? {
-            Ok(()) => on_event(&ev, At::Line(line)),
-            Err(why) => on_bad(At::Line(line), why),
-        }
-    }
-    Ok(())
+    super::stream::lines(&mut c, text, &mut ev, &mut event, on_event, on_bad)
 }
 
 /// Is this `{"Records": …}`? (Looks only at the first key; consumes nothing.)

@@ -8,8 +8,14 @@
 //! readable but unusable (no time) is reported and skipped.
 
 mod cloudtrail;
+mod entra;
+mod gcp;
+mod github;
 pub mod json;
+mod kubernetes;
 mod okta;
+mod stream;
+mod vault;
 
 use custody_model::event::Event;
 use custody_model::{InputError, Location};
@@ -22,15 +28,38 @@ pub enum LogFormat {
     CloudTrail,
     /// Okta System Log (`/api/v1/logs`).
     OktaSystemLog,
+    /// GitHub organization or enterprise audit log (JSON or JSON Lines export).
+    GitHubAudit,
+    /// Kubernetes API server audit log (`audit.k8s.io/v1` Events).
+    KubernetesAudit,
+    /// HashiCorp Vault file audit device.
+    VaultAudit,
+    /// Google Cloud Audit Logs (LogEntry with an AuditLog payload).
+    GcpAudit,
+    /// Microsoft Entra ID service-principal sign-in logs.
+    EntraSignIns,
 }
 
 impl LogFormat {
-    pub const ALL: [LogFormat; 2] = [LogFormat::CloudTrail, LogFormat::OktaSystemLog];
+    pub const ALL: [LogFormat; 7] = [
+        LogFormat::CloudTrail,
+        LogFormat::OktaSystemLog,
+        LogFormat::GitHubAudit,
+        LogFormat::KubernetesAudit,
+        LogFormat::VaultAudit,
+        LogFormat::GcpAudit,
+        LogFormat::EntraSignIns,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             LogFormat::CloudTrail => "aws-cloudtrail",
             LogFormat::OktaSystemLog => "okta-system-log",
+            LogFormat::GitHubAudit => "github-audit-log",
+            LogFormat::KubernetesAudit => "kubernetes-audit-log",
+            LogFormat::VaultAudit => "vault-audit-log",
+            LogFormat::GcpAudit => "gcp-audit-log",
+            LogFormat::EntraSignIns => "entra-service-principal-sign-ins",
         }
     }
 
@@ -38,8 +67,26 @@ impl LogFormat {
         match self {
             LogFormat::CloudTrail => "aws",
             LogFormat::OktaSystemLog => "okta",
+            LogFormat::GitHubAudit => "github",
+            LogFormat::KubernetesAudit => "kubernetes",
+            LogFormat::VaultAudit => "vault",
+            LogFormat::GcpAudit => "gcp",
+            LogFormat::EntraSignIns => "entra",
         }
     }
+}
+
+/// The cluster a Kubernetes audit log belongs to, from where it is kept: the
+/// folder after `kubernetes/` (`kubernetes/<cluster>/audit.log`), else the
+/// folder holding it.
+pub fn cluster_of(path: &str) -> &str {
+    let parts: Vec<&str> = path.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
+    if let Some(i) = parts.iter().position(|p| *p == "kubernetes") {
+        if i + 2 < parts.len() {
+            return parts[i + 1];
+        }
+    }
+    parts.len().checked_sub(2).map_or("cluster", |i| parts[i])
 }
 
 impl fmt::Display for LogFormat {
@@ -98,6 +145,24 @@ pub fn detect(head: &[u8]) -> Option<LogFormat> {
     }
     if has("\"eventType\"") && has("\"published\"") && has("\"actor\"") {
         return Some(LogFormat::OktaSystemLog);
+    }
+    if has("\"audit.k8s.io/") && has("\"auditID\"") {
+        return Some(LogFormat::KubernetesAudit);
+    }
+    if has("\"protoPayload\"") && (has("\"logName\"") || has("\"authenticationInfo\"")) {
+        return Some(LogFormat::GcpAudit);
+    }
+    if has("ServicePrincipalSignInLogs") || (has("\"servicePrincipalId\"") && has("\"createdDateTime\"")) {
+        return Some(LogFormat::EntraSignIns);
+    }
+    if (has("\"type\":\"response\"") || has("\"type\":\"request\"") || has("\"type\": \"request\""))
+        && has("\"auth\"")
+        && (has("\"client_token\"") || has("\"accessor\"") || has("\"mount_type\""))
+    {
+        return Some(LogFormat::VaultAudit);
+    }
+    if has("\"action\"") && has("\"actor\"") && (has("\"@timestamp\"") || has("\"created_at\"") || has("\"org\"")) {
+        return Some(LogFormat::GitHubAudit);
     }
     None
 }
@@ -162,6 +227,11 @@ pub fn read<'a>(
     let r = match format {
         LogFormat::CloudTrail => cloudtrail::read(text, &mut each, &mut on_bad),
         LogFormat::OktaSystemLog => okta::read(text, &mut each, &mut on_bad),
+        LogFormat::GitHubAudit => github::read(text, &mut each, &mut on_bad),
+        LogFormat::KubernetesAudit => kubernetes::read(text, cluster_of(path), &mut each, &mut on_bad),
+        LogFormat::VaultAudit => vault::read(text, &mut each, &mut on_bad),
+        LogFormat::GcpAudit => gcp::read(text, &mut each, &mut on_bad),
+        LogFormat::EntraSignIns => entra::read(text, &mut each, &mut on_bad),
     };
     out.events = events;
     out.unattributed = unattributed;

@@ -8,7 +8,7 @@
 
 use super::json::{Cursor, Result};
 use super::At;
-use custody_model::event::{rfc3339_seconds, Event};
+use custody_model::event::Event;
 use std::borrow::Cow;
 
 pub(super) fn read<'a>(
@@ -16,30 +16,7 @@ pub(super) fn read<'a>(
     on_event: &mut dyn FnMut(&Event<'a>, At),
     on_bad: &mut dyn FnMut(At, String),
 ) -> Result<()> {
-    let mut c = Cursor::new(text);
-    let mut ev = Event::default();
-    if c.peek() == Some(b'[') {
-        return c.array(|c, i| {
-            ev.clear();
-            match event(c, &mut ev)? {
-                Ok(()) => on_event(&ev, At::Index(i)),
-                Err(why) => on_bad(At::Index(i), why),
-            }
-            Ok(())
-        });
-    }
-    let mut line = 1;
-    let mut counted = 0;
-    while !c.at_end() {
-        line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted..c.pos]).count();
-        counted = c.pos;
-        ev.clear();
-        match event(&mut c, &mut ev)? {
-            Ok(()) => on_event(&ev, At::Line(line)),
-            Err(why) => on_bad(At::Line(line), why),
-        }
-    }
-    Ok(())
+    super::stream::array_or_lines(text, &mut event, on_event, on_bad)
 }
 
 fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> Result<std::result::Result<(), String>> {
@@ -104,14 +81,10 @@ fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> Result<std::result::Resu
         }
         Ok(())
     })?;
-    let Some(t) = rfc3339_seconds(&time) else {
-        return Ok(Err(if time.is_empty() {
-            "the event has no `published` time".to_string()
-        } else {
-            format!("`published` `{time}` is not an RFC 3339 time")
-        }));
+    ev.time = match super::stream::time(&time, "published") {
+        Ok(t) => t,
+        Err(why) => return Ok(Err(why)),
     };
-    ev.time = t;
     ev.service = Cow::Borrowed("okta");
     if !ev.actor.is_empty() {
         ev.actor_prefix = "okta:";

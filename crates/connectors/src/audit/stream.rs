@@ -1,0 +1,65 @@
+//! The shapes log exports share: a JSON array of events, or one event per line
+//! (or one pretty-printed event per file; concatenated objects work too).
+
+use super::json::{Cursor, Result};
+use super::At;
+use custody_model::event::Event;
+
+/// What one event reader returns: `Ok(Err(why))` for a readable event that
+/// cannot be used (reported, skipped); `Err` for broken JSON (ends the file).
+pub(super) type EventResult = Result<std::result::Result<(), String>>;
+
+/// Reads `text` as an array or a stream of events, calling `event` to read
+/// each into a reused [`Event`].
+pub(super) fn array_or_lines<'a>(
+    text: &'a str,
+    event: &mut dyn FnMut(&mut Cursor<'a>, &mut Event<'a>) -> EventResult,
+    on_event: &mut dyn FnMut(&Event<'a>, At),
+    on_bad: &mut dyn FnMut(At, String),
+) -> Result<()> {
+    let mut c = Cursor::new(text);
+    let mut ev = Event::default();
+    if c.peek() == Some(b'[') {
+        return c.array(|c, i| {
+            ev.clear();
+            match event(c, &mut ev)? {
+                Ok(()) => on_event(&ev, At::Index(i)),
+                Err(why) => on_bad(At::Index(i), why),
+            }
+            Ok(())
+        });
+    }
+    lines(&mut c, text, &mut ev, event, on_event, on_bad)
+}
+
+/// One event after another from the cursor's position, located by line.
+pub(super) fn lines<'a>(
+    c: &mut Cursor<'a>,
+    text: &'a str,
+    ev: &mut Event<'a>,
+    event: &mut dyn FnMut(&mut Cursor<'a>, &mut Event<'a>) -> EventResult,
+    on_event: &mut dyn FnMut(&Event<'a>, At),
+    on_bad: &mut dyn FnMut(At, String),
+) -> Result<()> {
+    let mut line = 1;
+    let mut counted = 0;
+    while !c.at_end() {
+        line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted..c.pos]).count();
+        counted = c.pos;
+        ev.clear();
+        match event(c, ev)? {
+            Ok(()) => on_event(ev, At::Line(line)),
+            Err(why) => on_bad(At::Line(line), why),
+        }
+    }
+    Ok(())
+}
+
+/// The time of an event, or why not.
+pub(super) fn time(raw: &str, field: &str) -> std::result::Result<i64, String> {
+    if raw.is_empty() {
+        return Err(format!("the event has no `{field}` time"));
+    }
+    custody_model::event::rfc3339_seconds(raw)
+        .ok_or_else(|| format!("`{field}` `{raw}` is not an RFC 3339 time"))
+}
