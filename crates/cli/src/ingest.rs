@@ -146,7 +146,8 @@ fn detect_one(c: Candidate) -> Detected {
         .and_then(|e| e.to_str())
         .is_some_and(|e| DATA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
     let blank = len as usize <= HEAD && head.iter().all(|b| b.is_ascii_whitespace());
-    let content = crate::usage::head_of(&head, HEAD);
+    // Audit logs name their format in the first event: a few KiB decompressed.
+    let content = crate::usage::head_of(&head, 8 * 1024);
     if crate::usage::is_gzip(&head) && content.is_empty() {
         return Detected::Failed(InputError::new(
             "ingest",

@@ -159,21 +159,8 @@ pub fn ingest_logs(
         ProgressStyle::with_template("{spinner} audit logs [{bar:30}] {bytes}/{total_bytes} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    // Which files are already counted: looked up once, before reading.
-    let mut known = std::collections::HashSet::new();
-    {
-        let mut hashes = Vec::new();
-        let hashed: Vec<Option<String>> = files
-            .par_iter()
-            .map(|f| {
-                std::fs::read(&f.path)
-                    .ok()
-                    .map(|b| format!("{:x}", Sha256::digest(&b)))
-            })
-            .collect();
-        hashes.extend(hashed.into_iter().flatten());
-        known.extend(store.usage_known_sources(&hashes)?);
-    }
+    // Which files are already counted (by content hash): loaded once.
+    let known = store.usage_known_sources()?;
     let mut run = Tally::default();
     let mut sources = Vec::new();
     for chunk in files.chunks(256) {
@@ -204,6 +191,7 @@ pub fn ingest_logs(
         bar.set_message(format!("{:.0} events/s", sum.events as f64 / secs));
     }
     sum.bytes_read = total;
+    tracing::info!("logs read in {:.2}s", started.elapsed().as_secs_f64());
     bar.set_message("updating profiles");
     let cfg = Config::default();
     let keys: Vec<&str> = run.profiles.keys().map(String::as_str).collect();
@@ -246,7 +234,9 @@ pub fn ingest_logs(
         });
     }
     sum.identities = rows.len();
+    tracing::info!("profiles merged and checked in {:.2}s", started.elapsed().as_secs_f64());
     sum.alerts_raised = store.usage_write(&rows, &sources, &alerts)?;
+    tracing::info!("profiles written in {:.2}s", started.elapsed().as_secs_f64());
     if sum.alerts_raised > 0 {
         bar.set_message("alerts into the graph");
         record_alerts(store)?;

@@ -246,8 +246,8 @@ pub trait Store {
         edge: &mut dyn FnMut(GraphEdge),
     ) -> Result<()>;
 
-    /// Which of these log files (by SHA-256) are already counted in the profiles.
-    fn usage_known_sources(&self, sha256: &[String]) -> Result<std::collections::HashSet<String>>;
+    /// The SHA-256 of every log file already counted in the profiles.
+    fn usage_known_sources(&self) -> Result<std::collections::HashSet<String>>;
     /// The stored profiles (JSON) of these identity keys; absent keys have none.
     fn usage_profiles(&self, keys: &[&str]) -> Result<std::collections::HashMap<String, String>>;
     /// Replaces these profiles, records the files they now count and adds the

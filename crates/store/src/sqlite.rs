@@ -296,8 +296,8 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn usage_known_sources(&self, sha256: &[String]) -> Result<std::collections::HashSet<String>> {
-        self.usage_known_sources(sha256)
+    fn usage_known_sources(&self) -> Result<std::collections::HashSet<String>> {
+        self.usage_known_sources_all()
     }
     fn usage_profiles(&self, keys: &[&str]) -> Result<std::collections::HashMap<String, String>> {
         self.usage_profiles_of(keys)

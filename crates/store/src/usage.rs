@@ -6,17 +6,10 @@ use rusqlite::{params, OptionalExtension};
 use std::collections::{HashMap, HashSet};
 
 impl SqliteStore {
-    pub(crate) fn usage_known_sources(&self, sha256: &[String]) -> Result<HashSet<String>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT 1 FROM usage_sources WHERE sha256 = ?1")?;
-        let mut out = HashSet::new();
-        for s in sha256 {
-            if st.exists([s])? {
-                out.insert(s.clone());
-            }
-        }
-        Ok(out)
+    pub(crate) fn usage_known_sources_all(&self) -> Result<HashSet<String>> {
+        let mut st = self.conn.prepare("SELECT sha256 FROM usage_sources")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub(crate) fn usage_profiles_of(&self, keys: &[&str]) -> Result<HashMap<String, String>> {

@@ -126,18 +126,21 @@ impl fmt::Display for At {
     }
 }
 
-/// Recognises an audit log from its first bytes (decompressed).
+/// Recognises an audit log from its first bytes (decompressed; the first few
+/// KiB are enough: every format names its fields in its first event).
 pub fn detect(head: &[u8]) -> Option<LogFormat> {
-    let head = String::from_utf8_lossy(&head[..head.len().min(16 * 1024)]);
-    let t = head.trim_start_matches('\u{feff}').trim_start();
-    if !(t.starts_with('{') || t.starts_with('[')) {
+    let head = &head[..head.len().min(8 * 1024)];
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let t = &head[start..];
+    if !(t[0] == b'{' || t[0] == b'[') {
         return None;
     }
-    let has = |s: &str| t.contains(s);
-    let first_key_records = t
-        .strip_prefix('{')
-        .map(|r| r.trim_start().starts_with("\"Records\""))
-        .unwrap_or(false);
+    let has = |s: &str| memchr::memmem::find(t, s.as_bytes()).is_some();
+    let first_key_records = t[1..]
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .is_some_and(|i| t[1 + i..].starts_with(b"\"Records\""));
     if (first_key_records && (has("\"eventSource\"") || has("\"eventVersion\"") || has("[]")))
         || (has("\"eventVersion\"") && has("\"eventSource\"") && has("\"userIdentity\""))
     {
