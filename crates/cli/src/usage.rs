@@ -234,9 +234,15 @@ pub fn ingest_logs(
         });
     }
     sum.identities = rows.len();
-    tracing::info!("profiles merged and checked in {:.2}s", started.elapsed().as_secs_f64());
+    tracing::info!(
+        "profiles merged and checked in {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
     sum.alerts_raised = store.usage_write(&rows, &sources, &alerts)?;
-    tracing::info!("profiles written in {:.2}s", started.elapsed().as_secs_f64());
+    tracing::info!(
+        "profiles written in {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
     if sum.alerts_raised > 0 {
         bar.set_message("alerts into the graph");
         record_alerts(store)?;
@@ -488,6 +494,7 @@ pub fn parse_since(s: &str, now: i64) -> Result<i64> {
         'h' => Some(3600),
         'd' => Some(86_400),
         'w' => Some(7 * 86_400),
+        'y' => Some(365 * 86_400),
         _ => None,
     };
     if let Some(last) = s.chars().last() {
@@ -497,7 +504,7 @@ pub fn parse_since(s: &str, now: i64) -> Result<i64> {
     }
     custody_model::time::parse(s)
         .map(|t| t.timestamp())
-        .ok_or_else(|| anyhow::anyhow!("`{s}` is neither a duration (30m, 1h, 7d, 2w) nor a time (2026-11-23T10:00:00Z, 2026-11-23)"))
+        .ok_or_else(|| anyhow::anyhow!("`{s}` is neither a duration (30m, 1h, 7d, 2w, 1y) nor a time (2026-11-23T10:00:00Z, 2026-11-23)"))
 }
 
 #[derive(Args)]
@@ -773,7 +780,7 @@ pub fn stale(cli: &Cli, a: &StaleArgs) -> Result<ExitCode> {
 
 #[derive(Args)]
 pub struct AlertsArgs {
-    /// Alerts whose event is this recent: a duration (30m, 1h, 7d) or a time.
+    /// Alerts whose event is this recent: a duration (30m, 1h, 7d, 2w, 1y) or a time.
     #[arg(long, default_value = "30d")]
     pub since: String,
     /// Only this rule (new-region, new-network, new-user-agent, denied-burst,

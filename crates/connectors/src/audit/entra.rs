@@ -18,7 +18,9 @@ use std::borrow::Cow;
 
 /// AADSTS codes that mean "not allowed": no assignment, app disabled, blocked
 /// by policy, consent missing.
-const DENIALS: &[&str] = &["50105", "7000112", "53003", "65001", "50097", "700016", "7000215"];
+const DENIALS: &[&str] = &[
+    "50105", "7000112", "53003", "65001", "50097", "700016", "7000215",
+];
 
 pub(super) fn read<'a>(
     text: &'a str,

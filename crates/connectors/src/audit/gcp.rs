@@ -41,8 +41,13 @@ fn first_string<'a>(c: &mut Cursor<'a>) -> Result<Cow<'a, str>> {
 }
 
 fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> EventResult {
-    let (mut time, mut email, mut key_name, mut code, mut location) =
-        <(Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, Cow<'a, str>)>::default();
+    let (mut time, mut email, mut key_name, mut code, mut location) = <(
+        Cow<'a, str>,
+        Cow<'a, str>,
+        Cow<'a, str>,
+        Cow<'a, str>,
+        Cow<'a, str>,
+    )>::default();
     c.object(|c, key| {
         match key {
             "timestamp" => time = c.string_or_null()?,

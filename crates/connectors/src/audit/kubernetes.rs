@@ -30,8 +30,14 @@ pub(super) fn read<'a>(
 }
 
 fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>, cluster: &str) -> EventResult {
-    let (mut time, mut stage, mut verb, mut resource, mut user, mut decision) =
-        <(Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, Cow<'a, str>)>::default();
+    let (mut time, mut stage, mut verb, mut resource, mut user, mut decision) = <(
+        Cow<'a, str>,
+        Cow<'a, str>,
+        Cow<'a, str>,
+        Cow<'a, str>,
+        Cow<'a, str>,
+        Cow<'a, str>,
+    )>::default();
     let mut code: Cow<'a, str> = Cow::Borrowed("");
     c.object(|c, key| {
         match key {
@@ -100,7 +106,11 @@ fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>, cluster: &str) -> EventResu
         return Ok(Ok(()));
     }
     ev.service = Cow::Borrowed("kubernetes");
-    ev.action = Cow::Owned(if resource.is_empty() { verb.into_owned() } else { format!("{verb} {resource}") });
+    ev.action = Cow::Owned(if resource.is_empty() {
+        verb.into_owned()
+    } else {
+        format!("{verb} {resource}")
+    });
     if let Some(sa) = user.strip_prefix("system:serviceaccount:") {
         let (ns, name) = sa.split_once(':').unwrap_or(("", sa));
         ev.actor_prefix = "k8s:";

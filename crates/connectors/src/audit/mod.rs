@@ -155,7 +155,9 @@ pub fn detect(head: &[u8]) -> Option<LogFormat> {
     if has("\"protoPayload\"") && (has("\"logName\"") || has("\"authenticationInfo\"")) {
         return Some(LogFormat::GcpAudit);
     }
-    if has("ServicePrincipalSignInLogs") || (has("\"servicePrincipalId\"") && has("\"createdDateTime\"")) {
+    if has("ServicePrincipalSignInLogs")
+        || (has("\"servicePrincipalId\"") && has("\"createdDateTime\""))
+    {
         return Some(LogFormat::EntraSignIns);
     }
     if (has("\"type\":\"response\"") || has("\"type\":\"request\"") || has("\"type\": \"request\""))
@@ -164,7 +166,10 @@ pub fn detect(head: &[u8]) -> Option<LogFormat> {
     {
         return Some(LogFormat::VaultAudit);
     }
-    if has("\"action\"") && has("\"actor\"") && (has("\"@timestamp\"") || has("\"created_at\"") || has("\"org\"")) {
+    if has("\"action\"")
+        && has("\"actor\"")
+        && (has("\"@timestamp\"") || has("\"created_at\"") || has("\"org\""))
+    {
         return Some(LogFormat::GitHubAudit);
     }
     None
@@ -231,7 +236,9 @@ pub fn read<'a>(
         LogFormat::CloudTrail => cloudtrail::read(text, &mut each, &mut on_bad),
         LogFormat::OktaSystemLog => okta::read(text, &mut each, &mut on_bad),
         LogFormat::GitHubAudit => github::read(text, &mut each, &mut on_bad),
-        LogFormat::KubernetesAudit => kubernetes::read(text, cluster_of(path), &mut each, &mut on_bad),
+        LogFormat::KubernetesAudit => {
+            kubernetes::read(text, cluster_of(path), &mut each, &mut on_bad)
+        }
         LogFormat::VaultAudit => vault::read(text, &mut each, &mut on_bad),
         LogFormat::GcpAudit => gcp::read(text, &mut each, &mut on_bad),
         LogFormat::EntraSignIns => entra::read(text, &mut each, &mut on_bad),

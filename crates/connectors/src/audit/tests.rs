@@ -158,41 +158,63 @@ fn the_public_github_kubernetes_vault_gcp_and_entra_samples_read() {
     let (keys, r) = keys_of(LogFormat::GitHubAudit, "gh.jsonl", &gh);
     assert!(r.complete, "{:?}", r.errors);
     assert!(r.events > 50, "{r:?}");
-    assert!(keys.iter().any(|k| k.starts_with("id:github-token/")), "{keys:?}");
+    assert!(
+        keys.iter().any(|k| k.starts_with("id:github-token/")),
+        "{keys:?}"
+    );
     assert!(keys.contains(&"id:github/bobert".to_string()));
 
     let k8s = sample("kubernetes-audit/panther-tests-Amazon_EKS_Audit.jsonl");
     assert_eq!(detect(&k8s), Some(LogFormat::KubernetesAudit));
-    let (keys, r) = keys_of(LogFormat::KubernetesAudit, "kubernetes/prod/audit.jsonl", &k8s);
+    let (keys, r) = keys_of(
+        LogFormat::KubernetesAudit,
+        "kubernetes/prod/audit.jsonl",
+        &k8s,
+    );
     assert!(r.complete, "{:?}", r.errors);
     assert!(keys.iter().any(|k| k.starts_with("k8s:prod/")), "{keys:?}");
-    assert!(keys.contains(&"id:k8s-user/prod/kubernetes-admin".to_string()), "{keys:?}");
+    assert!(
+        keys.contains(&"id:k8s-user/prod/kubernetes-admin".to_string()),
+        "{keys:?}"
+    );
 
     let vault = sample("vault-audit/elastic-test-audit.log");
     assert_eq!(detect(&vault), Some(LogFormat::VaultAudit));
     let (keys, r) = keys_of(LogFormat::VaultAudit, "vault/audit.log", &vault);
     assert!(r.complete, "{:?}", r.errors);
-    assert!(!keys.is_empty() && keys.iter().all(|k| k.starts_with("id:vault-")), "{keys:?}");
+    assert!(
+        !keys.is_empty() && keys.iter().all(|k| k.starts_with("id:vault-")),
+        "{keys:?}"
+    );
 
     let gcp = sample("gcp-audit/panther-tests-GCP_AuditLog.jsonl");
     assert_eq!(detect(&gcp), Some(LogFormat::GcpAudit));
     let (keys, r) = keys_of(LogFormat::GcpAudit, "gcp.jsonl", &gcp);
     assert!(r.complete, "{:?}", r.errors);
-    assert!(keys.contains(&"id:gcp-sa-key/a378358365ff3d22e9c1a72fecf4605ddff76b47".to_string()), "{keys:?}");
+    assert!(
+        keys.contains(&"id:gcp-sa-key/a378358365ff3d22e9c1a72fecf4605ddff76b47".to_string()),
+        "{keys:?}"
+    );
     assert!(keys.iter().any(|k| k.starts_with("email:")));
 
     let entra = sample("azure-entra/elastic-test-service-principal-signinlogs-sample.log");
     assert_eq!(detect(&entra), Some(LogFormat::EntraSignIns));
     let mut got = Vec::new();
     let r = read(LogFormat::EntraSignIns, "entra.log", &entra, &mut |e, _| {
-        got.push((format!("{}{}", e.actor_prefix, e.actor), e.principal.to_string()));
+        got.push((
+            format!("{}{}", e.actor_prefix, e.actor),
+            e.principal.to_string(),
+        ));
     });
     assert!(r.complete, "{:?}", r.errors);
     // The client secret or certificate used is the identity; its service principal the principal.
-    assert!(got.contains(&(
-        "id:entra-credential/dbcd79c0-c3ea-46b9-9604-ff40d43b8618".to_string(),
-        "id:entra-sp/b029d485-a308-4311-8720-fb3192e5284e".to_string()
-    )), "{got:?}");
+    assert!(
+        got.contains(&(
+            "id:entra-credential/dbcd79c0-c3ea-46b9-9604-ff40d43b8618".to_string(),
+            "id:entra-sp/b029d485-a308-4311-8720-fb3192e5284e".to_string()
+        )),
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -202,13 +224,35 @@ fn a_request_logged_at_two_stages_counts_once() {
             r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"{stage}","requestURI":"/api/v1/namespaces/pay/secrets/db","verb":"get","user":{{"username":"system:serviceaccount:pay:api"}},"sourceIPs":["10.0.3.7"],"userAgent":"api/1.0","objectRef":{{"resource":"secrets","namespace":"pay","name":"db"}},"responseStatus":{{"code":403}},"requestReceivedTimestamp":"2026-11-20T10:00:00.000000Z","stageTimestamp":"2026-11-20T10:00:00.010000Z","annotations":{{"authorization.k8s.io/decision":"forbid"}}}}"#
         )
     };
-    let text = format!("{}\n{}\n", line("RequestReceived"), line("ResponseComplete"));
+    let text = format!(
+        "{}\n{}\n",
+        line("RequestReceived"),
+        line("ResponseComplete")
+    );
     let mut got = Vec::new();
-    let r = read(LogFormat::KubernetesAudit, "kubernetes/prod/audit.log", text.as_bytes(), &mut |e, at| {
-        got.push((format!("{}{}", e.actor_prefix, e.actor), e.action.to_string(), e.denied, at));
-    });
+    let r = read(
+        LogFormat::KubernetesAudit,
+        "kubernetes/prod/audit.log",
+        text.as_bytes(),
+        &mut |e, at| {
+            got.push((
+                format!("{}{}", e.actor_prefix, e.actor),
+                e.action.to_string(),
+                e.denied,
+                at,
+            ));
+        },
+    );
     assert!(r.complete && r.errors.is_empty(), "{:?}", r.errors);
-    assert_eq!(got, vec![("k8s:prod/pay/api".to_string(), "get secrets".to_string(), true, At::Line(2))]);
+    assert_eq!(
+        got,
+        vec![(
+            "k8s:prod/pay/api".to_string(),
+            "get secrets".to_string(),
+            true,
+            At::Line(2)
+        )]
+    );
     assert_eq!(cluster_of("/data/kubernetes/prod/audit.log"), "prod");
     assert_eq!(cluster_of("logs/eks-staging/audit.log"), "eks-staging");
 }

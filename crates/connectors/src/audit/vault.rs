@@ -30,8 +30,16 @@ pub(super) fn read<'a>(
 }
 
 fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> EventResult {
-    let (mut time, mut kind, mut entity, mut accessor, mut role, mut op, mut path) =
-        <(Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, Cow<'a, str>)>::default();
+    let (mut time, mut kind, mut entity, mut accessor, mut role, mut op, mut path) = <(
+        Cow<'a, str>,
+        Cow<'a, str>,
+        Cow<'a, str>,
+        Cow<'a, str>,
+        Cow<'a, str>,
+        Cow<'a, str>,
+        Cow<'a, str>,
+    )>::default(
+    );
     c.object(|c, key| {
         match key {
             "time" => time = c.string_or_null()?,
