@@ -512,6 +512,10 @@ pub struct UsageArgs {
     /// A credential or principal: access key id, ARN, node key or id.
     #[arg(value_name = "ID")]
     pub id: String,
+    /// Compare what its own policies grant (AWS, by service) with what it used:
+    /// services granted and never called are what right-sizing removes.
+    #[arg(long)]
+    pub right_size: bool,
 }
 
 #[derive(Serialize)]
@@ -519,6 +523,73 @@ struct UsageOut {
     identity: String,
     /// The profiles of the identity and of the credentials that authenticate as it.
     profiles: Vec<KeyProfile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    right_size: Option<RightSize>,
+}
+
+#[derive(Serialize, Default)]
+struct Granted {
+    resources: usize,
+    /// The most harmful access level granted on any of them.
+    level: String,
+}
+
+/// Granted (by the identity's own policies, per service) against used.
+#[derive(Serialize, Default)]
+struct RightSize {
+    granted: std::collections::BTreeMap<String, Granted>,
+    /// Calls per service, from the profiles.
+    used: std::collections::BTreeMap<String, u64>,
+    /// Granted, never called in the logs read.
+    unused: Vec<String>,
+    /// Called but not granted by its own policies (reached through a role,
+    /// a resource policy, or a service custody does not inventory).
+    used_not_granted: Vec<String>,
+}
+
+fn right_size(
+    cli: &Cli,
+    store: &dyn Store,
+    node: i64,
+    profiles: &[KeyProfile],
+) -> Result<RightSize> {
+    let (model, _) = crate::blast::load(store, cli.quiet)?;
+    let start = model.start(node);
+    let br = model.blast_radius(&start);
+    let mut out = RightSize::default();
+    for r in &br.reached {
+        if br.hops[r.hop].from.is_some() {
+            continue; // reached through another principal: not its own grant
+        }
+        let service = r.access.action.split(':').next().unwrap_or("").to_string();
+        let g = out.granted.entry(service).or_default();
+        g.resources += 1;
+        let level = r.access.level.as_str().to_string();
+        if custody_analysis::reach::level_weight(r.access.level)
+            > custody_analysis::AccessLevel::parse(&g.level)
+                .map_or(0, custody_analysis::reach::level_weight)
+        {
+            g.level = level;
+        }
+    }
+    for kp in profiles {
+        for a in &kp.profile.actions {
+            *out.used.entry(a.service.clone()).or_default() += a.count;
+        }
+    }
+    out.unused = out
+        .granted
+        .keys()
+        .filter(|s| !out.used.contains_key(*s))
+        .cloned()
+        .collect();
+    out.used_not_granted = out
+        .used
+        .keys()
+        .filter(|s| !out.granted.contains_key(*s))
+        .cloned()
+        .collect();
+    Ok(out)
 }
 
 #[derive(Serialize)]
@@ -530,7 +601,8 @@ struct KeyProfile {
 pub fn show(cli: &Cli, a: &UsageArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let mut keys: Vec<String> = Vec::new();
-    let identity = match store.find(&a.id)? {
+    let node = store.find(&a.id)?;
+    let identity = match node {
         Some(id) => {
             let node = store
                 .node(id)?
@@ -574,7 +646,19 @@ pub fn show(cli: &Cli, a: &UsageArgs) -> Result<ExitCode> {
             a.id
         );
     }
-    let out = UsageOut { identity, profiles };
+    let right_size = match (a.right_size, node) {
+        (true, Some(n)) => Some(right_size(cli, &store, n, &profiles)?),
+        (true, None) => anyhow::bail!(
+            "--right-size needs an identity in the graph: `{}` is not",
+            a.id
+        ),
+        _ => None,
+    };
+    let out = UsageOut {
+        identity,
+        profiles,
+        right_size,
+    };
     match cli.format {
         OutputFormat::Json => output::json(&out)?,
         OutputFormat::Table => print_usage(&out),
@@ -647,6 +731,30 @@ fn print_usage(out: &UsageOut) {
             })
             .collect();
         println!("    hours (UTC)   |{bars}| 00–23");
+    }
+    if let Some(r) = &out.right_size {
+        println!();
+        println!("  right-sizing (its own policies, by service, against the logs read):");
+        for (svc, g) in &r.granted {
+            let used = r.used.get(svc).copied().unwrap_or(0);
+            println!(
+                "    {:<16} {:>5} resource(s), up to {:<22} {}",
+                svc,
+                g.resources,
+                g.level,
+                if used == 0 {
+                    "never used: remove".to_string()
+                } else {
+                    format!("used {used} time(s)")
+                }
+            );
+        }
+        if !r.used_not_granted.is_empty() {
+            println!(
+                "    used but not granted by its own policies: {}",
+                r.used_not_granted.join(", ")
+            );
+        }
     }
 }
 
