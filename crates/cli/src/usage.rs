@@ -7,6 +7,7 @@ use clap::Args;
 use custody_analysis::usage::{self, Alert, Config, Evidence, Profile, Tally};
 use custody_connectors::audit::{self, LogFormat};
 use custody_model::{InputError, Location};
+use custody_server::usage::{time_text, KeyProfile};
 use custody_store::{AlertRow, Store, UsageRow, UsageSource};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -479,12 +480,6 @@ fn day_alert(rule: &str, at: i64, summary: String, delta: &Profile) -> Alert {
     }
 }
 
-fn time_text(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(custody_model::time::canonical)
-        .unwrap_or_else(|| t.to_string())
-}
-
 /// `1h`, `30m`, `7d`, `2w`, or an RFC 3339 time / date: the Unix time it means.
 pub fn parse_since(s: &str, now: i64) -> Result<i64> {
     let s = s.trim();
@@ -520,9 +515,8 @@ pub struct UsageArgs {
 
 #[derive(Serialize)]
 struct UsageOut {
-    identity: String,
-    /// The profiles of the identity and of the credentials that authenticate as it.
-    profiles: Vec<KeyProfile>,
+    #[serde(flatten)]
+    view: custody_server::usage::UsageView,
     #[serde(skip_serializing_if = "Option::is_none")]
     right_size: Option<RightSize>,
 }
@@ -592,73 +586,24 @@ fn right_size(
     Ok(out)
 }
 
-#[derive(Serialize)]
-struct KeyProfile {
-    key: String,
-    profile: Profile,
-}
-
 pub fn show(cli: &Cli, a: &UsageArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
-    let mut keys: Vec<String> = Vec::new();
-    let node = store.find(&a.id)?;
-    let identity = match node {
-        Some(id) => {
-            let node = store
-                .node(id)?
-                .ok_or_else(|| anyhow::anyhow!("node {id} vanished"))?;
-            keys.extend(node.keys.iter().cloned());
-            for e in store.edges(id)? {
-                if e.direction == "in" && e.kind == "AUTHENTICATES_AS" {
-                    keys.push(e.other.key.clone());
-                    if let Some(n) = store.node(e.other.id)? {
-                        keys.extend(n.keys);
-                    }
-                }
-            }
-            node.brief.key
-        }
-        None => {
-            keys.extend(
-                custody_model::Key::candidates(&a.id)
-                    .into_iter()
-                    .map(|k| k.as_str().to_string()),
-            );
-            a.id.clone()
-        }
-    };
-    keys.sort();
-    keys.dedup();
-    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let found = store.usage_profiles(&refs)?;
-    let mut profiles: Vec<KeyProfile> = Vec::new();
-    for k in &keys {
-        if let Some(j) = found.get(k) {
-            profiles.push(KeyProfile {
-                key: k.clone(),
-                profile: serde_json::from_str(j)?,
-            });
-        }
-    }
-    if profiles.is_empty() && store.find(&a.id)?.is_none() {
+    let Some((node, view)) = custody_server::usage::usage(&store, &a.id)? else {
         anyhow::bail!(
             "`{}` is neither in the graph nor in any audit log read so far",
             a.id
         );
-    }
+    };
+    let profiles = &view.profiles;
     let right_size = match (a.right_size, node) {
-        (true, Some(n)) => Some(right_size(cli, &store, n, &profiles)?),
+        (true, Some(n)) => Some(right_size(cli, &store, n, profiles)?),
         (true, None) => anyhow::bail!(
             "--right-size needs an identity in the graph: `{}` is not",
             a.id
         ),
         _ => None,
     };
-    let out = UsageOut {
-        identity,
-        profiles,
-        right_size,
-    };
+    let out = UsageOut { view, right_size };
     match cli.format {
         OutputFormat::Json => output::json(&out)?,
         OutputFormat::Table => print_usage(&out),
@@ -667,12 +612,12 @@ pub fn show(cli: &Cli, a: &UsageArgs) -> Result<ExitCode> {
 }
 
 fn print_usage(out: &UsageOut) {
-    println!("{}", out.identity);
-    if out.profiles.is_empty() {
+    println!("{}", out.view.identity);
+    if out.view.profiles.is_empty() {
         println!("  no use in the audit logs read so far (custody ingest <CloudTrail, Okta System Log…>)");
         return;
     }
-    for kp in &out.profiles {
+    for kp in &out.view.profiles {
         let p = &kp.profile;
         println!();
         println!("  {}", kp.key);
@@ -907,55 +852,6 @@ pub struct AlertsArgs {
     pub list_rules: bool,
 }
 
-#[derive(Serialize)]
-struct AlertOut {
-    identity: String,
-    rule: String,
-    severity: String,
-    time: String,
-    summary: String,
-    evidence: serde_json::Value,
-    /// The accountable humans (owners of the identity or of its principal).
-    owners: Vec<String>,
-    /// With `--reaching`: the access it has to the resource.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    access: Option<String>,
-}
-
-/// Owners of an identity: `OWNED_BY` from it or from what it authenticates as.
-fn owners_of(store: &dyn Store, key: &str) -> Result<Vec<String>> {
-    let Some(id) = store.find(key)? else {
-        return Ok(Vec::new());
-    };
-    let mut holders = vec![id];
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < holders.len() {
-        for e in store.edges(holders[i])? {
-            if e.direction != "out" || e.retired {
-                continue;
-            }
-            match e.kind.as_str() {
-                "AUTHENTICATES_AS" if i == 0 => holders.push(e.other.id),
-                "OWNED_BY" if !out.contains(&e.other.key) => out.push(e.other.key),
-                _ => {}
-            }
-        }
-        i += 1;
-    }
-    Ok(out)
-}
-
-fn rank(sev: &str) -> u8 {
-    match sev {
-        "critical" => 4,
-        "high" => 3,
-        "medium" => 2,
-        "low" => 1,
-        _ => 0,
-    }
-}
-
 pub fn alerts(cli: &Cli, a: &AlertsArgs) -> Result<ExitCode> {
     if a.list_rules {
         let rows: Vec<Vec<String>> = usage::RULES
@@ -971,10 +867,10 @@ pub fn alerts(cli: &Cli, a: &AlertsArgs) -> Result<ExitCode> {
         }
     }
     let min = match &a.severity {
-        Some(s) if rank(s) == 0 => {
+        Some(s) if custody_server::usage::severity_rank(s) == 0 => {
             anyhow::bail!("--severity is one of low, medium, high, critical")
         }
-        Some(s) => rank(s),
+        Some(s) => custody_server::usage::severity_rank(s),
         None => 0,
     };
     let store = paths::open_existing(cli)?;
@@ -1006,29 +902,13 @@ pub fn alerts(cli: &Cli, a: &AlertsArgs) -> Result<ExitCode> {
             )
         }
     };
-    let mut rows: Vec<AlertOut> = Vec::new();
-    for r in store.alerts(since)? {
-        if !(a.rule.as_ref().is_none_or(|x| *x == r.rule) && rank(&r.severity) >= min) {
-            continue;
-        }
-        let access = match &reach {
-            Some(m) => match m.get(&r.key) {
-                Some(level) => Some(level.clone()),
-                None => continue,
-            },
-            None => None,
-        };
-        rows.push(AlertOut {
-            owners: owners_of(&store, &r.key)?,
-            identity: r.key,
-            rule: r.rule,
-            severity: r.severity,
-            time: time_text(r.time),
-            summary: r.summary,
-            evidence: serde_json::from_str(&r.evidence).unwrap_or(serde_json::Value::Null),
-            access,
-        });
-    }
+    let filter = custody_server::usage::AlertsFilter {
+        since,
+        rule: a.rule.clone(),
+        min_severity: min,
+        limit: 0,
+    };
+    let rows = custody_server::usage::alerts(&store, &filter, reach.as_ref())?;
     match cli.format {
         OutputFormat::Json => output::json(&rows)?,
         OutputFormat::Table => {

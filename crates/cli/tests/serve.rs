@@ -77,11 +77,13 @@ fn check_mcp_answers(stdout: &str, key: &str, owner: &str) {
         "ask",
         "blast_radius",
         "get_identity",
+        "list_alerts",
         "list_findings",
         "owner_of",
         "response_plan",
         "run_query",
         "search_identities",
+        "usage_profile",
         "who_can_reach",
     ] {
         assert!(
@@ -93,6 +95,17 @@ fn check_mcp_answers(stdout: &str, key: &str, owner: &str) {
     assert!(v["blast_radius"]["resources"]
         .as_array()
         .is_some_and(|r| !r.is_empty()));
+    // The planted key is used every day in the synthetic CloudTrail.
+    assert!(
+        v["usage"]["profiles"][0]["profile"]["events"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{}",
+        v["usage"]
+    );
+    assert!(v["alerts"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x["severity"] != "medium")));
     assert_eq!(v["query"]["rows"][0]["owner"], format!("email:{owner}"));
     assert!(v["write"]["error"].as_str().unwrap().contains("read-only"));
     assert!(v["surfaces"]["row_count"].as_u64().unwrap() >= 6);

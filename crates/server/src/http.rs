@@ -258,6 +258,14 @@ async fn findings(
     app.run(move |s| s.findings(&f)).await
 }
 
+async fn alerts(State(app): State<App>, Query(q): Query<crate::service::AlertsQuery>) -> Response {
+    app.run(move |s| s.alerts(&q)).await
+}
+
+async fn usage(State(app): State<App>, Path(reference): Path<String>) -> Response {
+    app.run(move |s| s.usage(&reference)).await
+}
+
 #[derive(Deserialize)]
 struct RespondParams {
     action: Option<String>,
@@ -338,6 +346,8 @@ pub fn router(service: Arc<Service>, opts: &Options) -> (Router, impl FnOnce()) 
         .route("/v1/nodes/{reference}/reached-by", get(reached_by))
         .route("/v1/nodes/{reference}/response-plan", get(respond))
         .route("/v1/findings", get(findings))
+        .route("/v1/alerts", get(alerts))
+        .route("/v1/nodes/{reference}/usage", get(usage))
         .route("/v1/query", post(query))
         .route("/v1/ask", get(saved))
         .route("/v1/ask/{name}", get(ask_get).post(ask_post))

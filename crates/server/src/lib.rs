@@ -8,6 +8,7 @@
 //!   an OpenAPI document, and MCP as streamable HTTP under `/mcp`.
 //! - [`mcp`]: the MCP tool handler, on stdio (`custody mcp`) or HTTP.
 //! - [`export`]: the whole graph as JSON, CSV or BloodHound OpenGraph.
+//! - [`usage`]: usage profiles and alerts from audit logs.
 //!
 //! It reads the store and never writes to it; it never sees a secret value (the
 //! store holds fingerprints and previews only) and never logs the API token.
@@ -20,5 +21,6 @@ pub mod mcp;
 pub mod respond;
 pub mod service;
 pub mod show;
+pub mod usage;
 
 pub use service::Service;

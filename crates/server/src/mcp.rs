@@ -48,6 +48,24 @@ struct ReachRequest {
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct AlertsRequest {
+    /// Events at or after: a duration back from now (30m, 1h, 7d, 2w, 1y) or
+    /// a time (RFC 3339 or a date). Default 30d.
+    #[serde(default)]
+    since: Option<String>,
+    /// One rule: new-region, new-network, new-user-agent, denied-burst,
+    /// dormant-reuse, used-after-owner-left, leaked-credential-used.
+    #[serde(default)]
+    rule: Option<String>,
+    /// At least this severe: low, medium, high or critical.
+    #[serde(default)]
+    severity: Option<String>,
+    /// At most this many (default 50), oldest first.
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 struct FindingsRequest {
     /// At least this severe: low, medium, high or critical.
     #[serde(default)]
@@ -202,6 +220,26 @@ impl Mcp {
     }
 
     #[tool(
+        description = "Usage anomalies from audit logs (CloudTrail, Okta, GitHub, Kubernetes, Vault, GCP, Entra): an identity used from a new region, network or client after its learning week, bursts of access-denied errors, reuse after months dormant, use after its owner left, use of a credential found in git history. Each with the event that shows it and the owners. Filter by since (30m, 1h, 7d, a time; default 30d), rule and severity."
+    )]
+    async fn list_alerts(&self, Parameters(a): Parameters<AlertsRequest>) -> String {
+        let q = crate::service::AlertsQuery {
+            since: a.since,
+            rule: a.rule,
+            severity: a.severity,
+            limit: a.limit.unwrap_or(50),
+        };
+        answer(self.blocking(move |s| s.alerts(&q)).await)
+    }
+
+    #[tool(
+        description = "How an identity was really used, from the audit logs read so far: first and last use, events, errors and denials, regions, networks, client families, actions by service, active days and hourly rhythm, for it and every credential that authenticates as it."
+    )]
+    async fn usage_profile(&self, Parameters(r): Parameters<Reference>) -> String {
+        answer(self.blocking(move |s| s.usage(&r.reference)).await)
+    }
+
+    #[tool(
         description = "The plan to rotate, disable or revoke an AWS access key without an outage: every place it is stored and who reads each, then ordered steps with the aws/kubectl/gh command for each. Only a plan: nothing is changed."
     )]
     async fn response_plan(&self, Parameters(r): Parameters<RespondRequest>) -> String {
@@ -244,7 +282,7 @@ impl ServerHandler for Mcp {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("custody", env!("CARGO_PKG_VERSION")))
             .with_instructions(
-            "custody: one graph of every non-human identity (cloud keys and roles, tokens, service accounts, AI agents), where each is stored, who owns it and what it can reach. Start with `list_findings`, `ask` or `search_identities`, then `get_identity`, `owner_of`, `blast_radius` and `who_can_reach`; `run_query` for anything else. Read-only; secret values are never returned.",
+            "custody: one graph of every non-human identity (cloud keys and roles, tokens, service accounts, AI agents), where each is stored, who owns it and what it can reach. Start with `list_findings`, `list_alerts`, `ask` or `search_identities`, then `get_identity`, `owner_of`, `usage_profile`, `blast_radius` and `who_can_reach`; `run_query` for anything else. Read-only; secret values are never returned.",
         )
     }
 }

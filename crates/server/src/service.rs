@@ -103,6 +103,42 @@ fn default_findings_limit() -> usize {
     100
 }
 
+/// `GET /v1/alerts` and the MCP `list_alerts` tool.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct AlertsQuery {
+    /// Events at or after: a duration back from now (`30m`, `1h`, `7d`, `2w`,
+    /// `1y`) or a time (RFC 3339 or a date). Default `30d`.
+    pub since: Option<String>,
+    /// Only this rule (`new-region`, `denied-burst`, `used-after-owner-left`…).
+    pub rule: Option<String>,
+    /// At least this severe: low, medium, high, critical.
+    pub severity: Option<String>,
+    #[serde(default = "default_findings_limit")]
+    pub limit: usize,
+}
+
+/// A duration back from `now` (`30m`, `1h`, `7d`, `2w`, `1y`) or a time, as Unix seconds.
+pub fn since_time(s: &str, now: i64) -> std::result::Result<i64, String> {
+    let s = s.trim();
+    let unit = |c: char| match c {
+        's' => Some(1),
+        'm' => Some(60),
+        'h' => Some(3600),
+        'd' => Some(86_400),
+        'w' => Some(7 * 86_400),
+        'y' => Some(365 * 86_400),
+        _ => None,
+    };
+    if let Some(last) = s.chars().last() {
+        if let (Some(mult), Ok(n)) = (unit(last), s[..s.len() - last.len_utf8()].parse::<i64>()) {
+            return Ok(now - n * mult);
+        }
+    }
+    custody_model::time::parse(s).map(|t| t.timestamp()).ok_or_else(|| {
+        format!("`{s}` is neither a duration (30m, 1h, 7d, 2w, 1y) nor a time (2026-11-23T10:00:00Z, 2026-11-23)")
+    })
+}
+
 /// Findings, for `list_findings` and `GET /v1/findings`.
 #[derive(Serialize)]
 pub struct FindingsOut {
@@ -372,6 +408,52 @@ impl Service {
     }
 
     /// The plan to rotate, disable or revoke a credential (only a plan).
+    /// The usage profiles of an identity (and of the credentials that
+    /// authenticate as it), from the audit logs read so far.
+    pub fn usage(&self, reference: &str) -> Result<crate::usage::UsageView> {
+        self.with_store(|s| {
+            crate::usage::usage(s, reference)?
+                .map(|(_, v)| v)
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "`{reference}` is neither in the graph nor in any audit log read so far"
+                    ))
+                })
+        })
+    }
+
+    /// Usage alerts, oldest first, with their evidence and owners.
+    pub fn alerts(&self, q: &AlertsQuery) -> Result<Vec<crate::usage::AlertView>> {
+        let since = since_time(
+            q.since.as_deref().unwrap_or("30d"),
+            chrono::Utc::now().timestamp(),
+        )
+        .map_err(Error::BadRequest)?;
+        let min_severity = match q.severity.as_deref() {
+            None => 0,
+            Some(x) => match crate::usage::severity_rank(x) {
+                0 => {
+                    return Err(Error::BadRequest(format!(
+                        "`{x}` is not a severity: low, medium, high or critical"
+                    )))
+                }
+                r => r,
+            },
+        };
+        if let Some(r) = &q.rule {
+            if !custody_analysis::usage::RULES.iter().any(|x| x.0 == r) {
+                return Err(Error::BadRequest(format!("no alert rule `{r}`")));
+            }
+        }
+        let filter = crate::usage::AlertsFilter {
+            since,
+            rule: q.rule.clone(),
+            min_severity,
+            limit: q.limit.min(self.limits.max_rows.max(1)),
+        };
+        self.with_store(|s| Ok(crate::usage::alerts(s, &filter, None)?))
+    }
+
     pub fn respond(&self, reference: &str, action: &str) -> Result<crate::respond::Plan> {
         let action = crate::respond::Action::parse(action).ok_or_else(|| {
             Error::BadRequest(format!(

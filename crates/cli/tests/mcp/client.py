@@ -49,6 +49,8 @@ async def main(mode, a, b, key):
             surfaces = await session.call_tool("ask", {"name": "surfaces", "params": {"credential": "aws-access-key:" + key}})
             identity = await session.call_tool("get_identity", {"reference": key})
             findings = await session.call_tool("list_findings", {"identity": key, "severity": "critical"})
+            usage = await session.call_tool("usage_profile", {"reference": key})
+            alerts = await session.call_tool("list_alerts", {"since": "2000-01-01", "severity": "high"})
             print(json.dumps({
                 "server": init.server_info.name,
                 "tools": sorted(t.name for t in tools.tools),
@@ -58,6 +60,8 @@ async def main(mode, a, b, key):
                 "surfaces": body(surfaces),
                 "identity": body(identity),
                 "findings": body(findings),
+                "usage": body(usage),
+                "alerts": body(alerts),
             }))
 
 

@@ -1,0 +1,181 @@
+//! How identities were really used, as every surface shows it (`custody usage`
+//! and `custody alerts`, `GET /v1/nodes/{id}/usage` and `/v1/alerts`, the MCP
+//! `usage_profile` and `list_alerts` tools): the stored usage profiles of an
+//! identity and of the credentials that authenticate as it, and the alerts
+//! with their evidence and owners.
+
+use anyhow::Result;
+use custody_analysis::usage::Profile;
+use custody_store::Store;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// A Unix time as custody prints times.
+pub fn time_text(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(custody_model::time::canonical)
+        .unwrap_or_else(|| t.to_string())
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeyProfile {
+    pub key: String,
+    pub profile: Profile,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UsageView {
+    pub identity: String,
+    /// The profiles of the identity and of the credentials that authenticate as it.
+    pub profiles: Vec<KeyProfile>,
+}
+
+/// The profiles of `reference` (a graph identity, or a key seen only in logs).
+/// Returns the graph node too, when there is one; `None` when neither the
+/// graph nor the logs know it.
+pub fn usage(store: &dyn Store, reference: &str) -> Result<Option<(Option<i64>, UsageView)>> {
+    let mut keys: Vec<String> = Vec::new();
+    let node = store.find(reference)?;
+    let identity = match node {
+        Some(id) => {
+            let n = store
+                .node(id)?
+                .ok_or_else(|| anyhow::anyhow!("node {id} vanished"))?;
+            keys.extend(n.keys.iter().cloned());
+            for e in store.edges(id)? {
+                if e.direction == "in" && e.kind == "AUTHENTICATES_AS" && !e.retired {
+                    if let Some(c) = store.node(e.other.id)? {
+                        keys.extend(c.keys);
+                    }
+                    keys.push(e.other.key);
+                }
+            }
+            n.brief.key
+        }
+        None => {
+            keys.extend(
+                custody_model::Key::candidates(reference)
+                    .into_iter()
+                    .map(|k| k.as_str().to_string()),
+            );
+            reference.to_string()
+        }
+    };
+    keys.sort();
+    keys.dedup();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let found = store.usage_profiles(&refs)?;
+    let mut profiles = Vec::new();
+    for k in &keys {
+        if let Some(j) = found.get(k) {
+            profiles.push(KeyProfile {
+                key: k.clone(),
+                profile: serde_json::from_str(j)?,
+            });
+        }
+    }
+    if profiles.is_empty() && node.is_none() {
+        return Ok(None);
+    }
+    Ok(Some((node, UsageView { identity, profiles })))
+}
+
+/// `low` 1 … `critical` 4; anything else 0.
+pub fn severity_rank(sev: &str) -> u8 {
+    match sev {
+        "critical" => 4,
+        "high" => 3,
+        "medium" => 2,
+        "low" => 1,
+        _ => 0,
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertView {
+    pub identity: String,
+    pub rule: String,
+    pub severity: String,
+    pub time: String,
+    pub summary: String,
+    pub evidence: serde_json::Value,
+    /// The accountable humans (owners of the identity or of its principal).
+    pub owners: Vec<String>,
+    /// With a reach filter: the access it has to the resource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
+}
+
+/// Which alerts.
+#[derive(Debug, Clone, Default)]
+pub struct AlertsFilter {
+    /// Unix time: events at or after it.
+    pub since: i64,
+    pub rule: Option<String>,
+    /// [`severity_rank`] at least this.
+    pub min_severity: u8,
+    /// 0: all.
+    pub limit: usize,
+}
+
+/// Owners of an identity: `OWNED_BY` from it or from what it authenticates as.
+pub fn owners_of(store: &dyn Store, key: &str) -> Result<Vec<String>> {
+    let Some(id) = store.find(key)? else {
+        return Ok(Vec::new());
+    };
+    let mut holders = vec![id];
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < holders.len() {
+        for e in store.edges(holders[i])? {
+            if e.direction != "out" || e.retired {
+                continue;
+            }
+            match e.kind.as_str() {
+                "AUTHENTICATES_AS" if i == 0 => holders.push(e.other.id),
+                "OWNED_BY" if !out.contains(&e.other.key) => out.push(e.other.key),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// The stored alerts that pass `filter`, oldest first; with `reach` (credential
+/// key → access level), only identities in it.
+pub fn alerts(
+    store: &dyn Store,
+    filter: &AlertsFilter,
+    reach: Option<&HashMap<String, String>>,
+) -> Result<Vec<AlertView>> {
+    let mut rows = Vec::new();
+    for r in store.alerts(filter.since)? {
+        if filter.rule.as_ref().is_some_and(|x| *x != r.rule)
+            || severity_rank(&r.severity) < filter.min_severity
+        {
+            continue;
+        }
+        let access = match reach {
+            Some(m) => match m.get(&r.key) {
+                Some(level) => Some(level.clone()),
+                None => continue,
+            },
+            None => None,
+        };
+        rows.push(AlertView {
+            owners: owners_of(store, &r.key)?,
+            identity: r.key,
+            rule: r.rule,
+            severity: r.severity,
+            time: time_text(r.time),
+            summary: r.summary,
+            evidence: serde_json::from_str(&r.evidence).unwrap_or(serde_json::Value::Null),
+            access,
+        });
+        if filter.limit > 0 && rows.len() >= filter.limit {
+            break;
+        }
+    }
+    Ok(rows)
+}
