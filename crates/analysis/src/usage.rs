@@ -104,6 +104,10 @@ pub struct Profile {
     pub agents: Vec<Seen>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<Seen>,
+    /// Where the log placed the caller, to a tenth of a degree (`lat,lon`),
+    /// for logs that say (Okta, Entra).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub places: Vec<Seen>,
     /// Sorted by service, then action.
     pub actions: Vec<ActionUse>,
     /// Events per hour of the day (UTC).
@@ -226,6 +230,10 @@ impl Profile {
         if !ev.subject.is_empty() {
             see(&mut self.subjects, &ev.subject, t, ev, evidence, overflow);
         }
+        if let Some((lat, lon)) = ev.geo {
+            let place = format!("{lat:.1},{lon:.1}");
+            see(&mut self.places, &place, t, ev, evidence, overflow);
+        }
         let service = service_of(&ev.service);
         let found = self.actions.binary_search_by(|a| {
             (a.service.as_str(), a.action.as_str()).cmp(&(service, &ev.action))
@@ -299,6 +307,7 @@ impl Profile {
             (&mut self.networks, &other.networks),
             (&mut self.agents, &other.agents),
             (&mut self.subjects, &other.subjects),
+            (&mut self.places, &other.places),
         ] {
             for s in theirs {
                 if let Some(m) = mine.iter_mut().find(|m| m.value == s.value) {
@@ -489,6 +498,10 @@ pub struct Config {
     pub denied_burst: u64,
     /// Days without use after which a use is a dormant identity coming back.
     pub dormant_days: i64,
+    /// Faster than this between two places (km/h, over more than
+    /// `travel_min_km`) is impossible travel.
+    pub travel_kmh: f64,
+    pub travel_min_km: f64,
 }
 
 impl Default for Config {
@@ -497,6 +510,8 @@ impl Default for Config {
             learning: 7 * 86_400,
             denied_burst: 20,
             dormant_days: 60,
+            travel_kmh: 1000.0,
+            travel_min_km: 500.0,
         }
     }
 }
@@ -537,6 +552,7 @@ pub const RULES: &[(&str, &str, &str)] = &[
         "a burst of access-denied errors in ten minutes: enumeration of its permissions",
     ),
     ("dormant-reuse", "high", "used again after a long dormancy"),
+    ("impossible-travel", "high", "used from two places farther apart than anyone can travel in the time between (logs with geolocation: Okta, Entra)"),
     (
         "used-after-owner-left",
         "critical",
@@ -551,6 +567,24 @@ pub const RULES: &[(&str, &str, &str)] = &[
 
 pub fn severity_of(rule: &str) -> &'static str {
     RULES.iter().find(|r| r.0 == rule).map_or("medium", |r| r.1)
+}
+
+fn lat_lon(v: &str) -> Option<(f64, f64)> {
+    let (a, b) = v.split_once(',')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// Great-circle distance (haversine, mean Earth radius).
+pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, lo1, la2, lo2) = (
+        a.0.to_radians(),
+        a.1.to_radians(),
+        b.0.to_radians(),
+        b.1.to_radians(),
+    );
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().asin()
 }
 
 /// Reads one dimension of a profile.
@@ -629,6 +663,46 @@ pub fn detect(
                 time: w.evidence.time,
                 summary: format!("{total} access-denied errors in ten minutes (enumeration?)"),
                 evidence: w.evidence.clone(),
+            });
+        }
+    }
+    let known_places: Vec<&str> = before
+        .map(|b| b.places.iter().map(|s| s.value.as_str()).collect())
+        .unwrap_or_default();
+    for p in &delta.places {
+        if known_places.contains(&p.value.as_str()) {
+            continue;
+        }
+        let Some(here) = lat_lon(&p.value) else {
+            continue;
+        };
+        // The closest earlier use from elsewhere.
+        let hop = after
+            .places
+            .iter()
+            .filter(|q| q.value != p.value && q.first < p.first)
+            .filter_map(|q| {
+                let there = lat_lon(&q.value)?;
+                let km = distance_km(here, there);
+                let hours = ((p.first - q.last.min(p.first)) as f64 / 3600.0).max(1.0 / 60.0);
+                (km > cfg.travel_min_km && km / hours > cfg.travel_kmh).then_some((q, km, hours))
+            })
+            .max_by(|a, b| (a.1 / a.2).total_cmp(&(b.1 / b.2)));
+        if let Some((q, km, hours)) = hop {
+            out.push(Alert {
+                rule: "impossible-travel".into(),
+                severity: severity_of("impossible-travel").into(),
+                time: p.first,
+                summary: format!(
+                    "{:.0} km from {} ({}) to {} ({}) in {:.0} minutes",
+                    km,
+                    q.value,
+                    q.evidence.region,
+                    p.value,
+                    p.evidence.region,
+                    hours * 60.0
+                ),
+                evidence: p.evidence.clone(),
             });
         }
     }

@@ -837,7 +837,8 @@ pub struct AlertsArgs {
     #[arg(long, default_value = "30d")]
     pub since: String,
     /// Only this rule (new-region, new-network, new-user-agent, denied-burst,
-    /// dormant-reuse, used-after-owner-left, leaked-credential-used).
+    /// dormant-reuse, impossible-travel, used-after-owner-left,
+    /// leaked-credential-used; --list-rules).
     #[arg(long)]
     pub rule: Option<String>,
     /// Only this severity or worse (low, medium, high, critical).

@@ -26,6 +26,9 @@ pub struct Event<'a> {
     /// The network the log itself names (Okta's `securityContext.asNumber` as
     /// `AS<n>`); empty: usage derives one from the IP address.
     pub network: Cow<'a, str>,
+    /// Where the log places the caller (latitude, longitude), when it does
+    /// (Okta's and Entra's geolocation; CloudTrail has none).
+    pub geo: Option<(f64, f64)>,
     /// Cloud region or data location.
     pub region: Cow<'a, str>,
     pub user_agent: Cow<'a, str>,

@@ -54,7 +54,8 @@ struct AlertsRequest {
     #[serde(default)]
     since: Option<String>,
     /// One rule: new-region, new-network, new-user-agent, denied-burst,
-    /// dormant-reuse, used-after-owner-left, leaked-credential-used.
+    /// dormant-reuse, impossible-travel, used-after-owner-left,
+    /// leaked-credential-used.
     #[serde(default)]
     rule: Option<String>,
     /// At least this severe: low, medium, high or critical.

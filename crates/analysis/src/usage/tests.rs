@@ -195,3 +195,49 @@ fn networks_and_agents() {
         "console.amazonaws.com"
     );
 }
+
+#[test]
+fn impossible_travel_needs_geolocation_and_speed() {
+    let cfg = Config::default();
+    let at = |t: i64, geo: (f64, f64), region: &'static str| Event {
+        geo: Some(geo),
+        ..ev(t, region, "198.51.100.7", "okta-sdk/1", "")
+    };
+    let nyc = (40.71, -74.01);
+    let moscow = (55.76, 37.62);
+    let boston = (42.36, -71.06);
+    let mut history: Vec<Event<'static>> = (0..10)
+        .map(|d| at(T0 + d * DAY, nyc, "US/New York"))
+        .collect();
+    history.push(at(T0 + 10 * DAY, nyc, "US/New York"));
+    let before = tally(&history, "a.jsonl").profiles.remove(KEY).unwrap();
+    // Moscow 30 minutes after New York: 7,500 km at 15,000 km/h.
+    let delta = tally(&[at(T0 + 10 * DAY + 1800, moscow, "RU/Moscow")], "b.jsonl")
+        .profiles
+        .remove(KEY)
+        .unwrap();
+    let mut after = before.clone();
+    after.merge(&delta);
+    let alerts = detect(Some(&before), &delta, &after, &cfg);
+    let travel: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| a.rule == "impossible-travel")
+        .collect();
+    assert_eq!(travel.len(), 1, "{alerts:#?}");
+    assert!(
+        travel[0].summary.contains("minutes"),
+        "{}",
+        travel[0].summary
+    );
+    // Boston a day later: 300 km, plausible.
+    let delta = tally(&[at(T0 + 11 * DAY, boston, "US/Boston")], "c.jsonl")
+        .profiles
+        .remove(KEY)
+        .unwrap();
+    let mut after = before.clone();
+    after.merge(&delta);
+    assert!(detect(Some(&before), &delta, &after, &cfg)
+        .iter()
+        .all(|a| a.rule != "impossible-travel"));
+    assert!((distance_km(nyc, moscow) - 7510.0).abs() < 50.0);
+}

@@ -76,12 +76,14 @@ fn fields<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>, s: &mut SignIn<'a>) -> Res
             "userAgent" => ev.user_agent = c.string_or_null()?,
             "location" => match c.peek() {
                 Some(b'{') => c.object(|c, k| {
-                    if k == "countryOrRegion" {
-                        ev.region = c.string_or_null()?;
-                        Ok(())
-                    } else {
-                        c.skip_value()
+                    match k {
+                        "countryOrRegion" => ev.region = c.string_or_null()?,
+                        "geoCoordinates" => {
+                            ev.geo = super::stream::lat_lon(c, "latitude", "longitude")?
+                        }
+                        _ => c.skip_value()?,
                     }
+                    Ok(())
                 })?,
                 _ => {
                     let l = c.string_or_null()?;

@@ -58,6 +58,7 @@ fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> Result<std::result::Resu
                         match k {
                             "country" => country = c.string_or_null()?,
                             "state" => state = c.string_or_null()?,
+                            "geolocation" => ev.geo = super::stream::lat_lon(c, "lat", "lon")?,
                             _ => c.skip_value()?,
                         }
                         Ok(())

@@ -55,6 +55,23 @@ pub(super) fn lines<'a>(
     Ok(())
 }
 
+/// `{"<lat>": n, "<lon>": n}` as a position; anything else is skipped.
+pub(super) fn lat_lon(c: &mut Cursor<'_>, lat: &str, lon: &str) -> Result<Option<(f64, f64)>> {
+    let (mut a, mut b) = (None, None);
+    c.object_or_skip(|c, k| {
+        let numeric = matches!(c.peek(), Some(b'-' | b'0'..=b'9'));
+        match k {
+            _ if !numeric => c.skip_value()?,
+            _ if k == lat => a = Some(c.number()?),
+            _ if k == lon => b = Some(c.number()?),
+            _ => c.skip_value()?,
+        }
+        Ok(())
+    })?;
+    Ok(a.zip(b)
+        .filter(|(a, b)| a.abs() <= 90.0 && b.abs() <= 180.0))
+}
+
 /// The time of an event, or why not.
 pub(super) fn time(raw: &str, field: &str) -> std::result::Result<i64, String> {
     if raw.is_empty() {

@@ -115,10 +115,13 @@ fn the_public_okta_sample_reads() {
     assert_eq!(detect(&bytes), Some(LogFormat::OktaSystemLog));
     let mut nets = Vec::new();
     let mut keys = Vec::new();
+    let mut geo = Vec::new();
     let r = read(LogFormat::OktaSystemLog, "o.jsonl", &bytes, &mut |e, _| {
         keys.push(format!("{}{}", e.actor_prefix, e.actor));
         nets.push(e.network.to_string());
+        geo.extend(e.geo);
     });
+    assert!(geo.contains(&(33.9794, -84.3459)), "{geo:?}");
     assert!(r.complete, "{:?}", r.errors);
     assert_eq!(r.events as usize + r.errors.len(), 30, "{r:?}");
     assert!(r.errors.iter().all(|e| e.message.contains("published")));
