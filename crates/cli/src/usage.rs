@@ -480,28 +480,6 @@ fn day_alert(rule: &str, at: i64, summary: String, delta: &Profile) -> Alert {
     }
 }
 
-/// `1h`, `30m`, `7d`, `2w`, or an RFC 3339 time / date: the Unix time it means.
-pub fn parse_since(s: &str, now: i64) -> Result<i64> {
-    let s = s.trim();
-    let unit = |c: char| match c {
-        's' => Some(1),
-        'm' => Some(60),
-        'h' => Some(3600),
-        'd' => Some(86_400),
-        'w' => Some(7 * 86_400),
-        'y' => Some(365 * 86_400),
-        _ => None,
-    };
-    if let Some(last) = s.chars().last() {
-        if let (Some(mult), Ok(n)) = (unit(last), s[..s.len() - last.len_utf8()].parse::<i64>()) {
-            return Ok(now - n * mult);
-        }
-    }
-    custody_model::time::parse(s)
-        .map(|t| t.timestamp())
-        .ok_or_else(|| anyhow::anyhow!("`{s}` is neither a duration (30m, 1h, 7d, 2w, 1y) nor a time (2026-11-23T10:00:00Z, 2026-11-23)"))
-}
-
 #[derive(Args)]
 pub struct UsageArgs {
     /// A credential or principal: access key id, ARN, node key or id.
@@ -875,7 +853,8 @@ pub fn alerts(cli: &Cli, a: &AlertsArgs) -> Result<ExitCode> {
         None => 0,
     };
     let store = paths::open_existing(cli)?;
-    let since = parse_since(&a.since, chrono::Utc::now().timestamp())?;
+    let since = custody_server::service::since_time(&a.since, chrono::Utc::now().timestamp())
+        .map_err(anyhow::Error::msg)?;
     let reach: Option<HashMap<String, String>> = match &a.reaching {
         None => None,
         Some(r) => {

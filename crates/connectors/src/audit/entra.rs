@@ -92,14 +92,7 @@ fn fields<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>, s: &mut SignIn<'a>) -> Res
                     }
                 }
             },
-            "status" => c.object_or_skip(|c, k| {
-                if k == "errorCode" {
-                    s.code = c.scalar_text()?;
-                    Ok(())
-                } else {
-                    c.skip_value()
-                }
-            })?,
+            "status" => s.code = c.member("errorCode")?,
             "properties" => fields(c, ev, s)?,
             _ => c.skip_value()?,
         }

@@ -84,14 +84,7 @@ fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> EventResult {
                         }
                         Ok(())
                     })?,
-                    "status" => c.object_or_skip(|c, k| {
-                        if k == "code" {
-                            code = c.scalar_text()?;
-                            Ok(())
-                        } else {
-                            c.skip_value()
-                        }
-                    })?,
+                    "status" => code = c.member("code")?,
                     "resourceLocation" => c.object_or_skip(|c, k| {
                         if k == "currentLocations" {
                             let l = first_string(c)?;

@@ -46,14 +46,7 @@ fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> EventResult {
             "user_agent" => ev.user_agent = c.string_or_null()?,
             "token_id" => token = c.scalar_text()?,
             "programmatic_access_type" => via = c.string_or_null()?,
-            "actor_location" => c.object_or_skip(|c, k| {
-                if k == "country_code" {
-                    ev.region = c.string_or_null()?;
-                    Ok(())
-                } else {
-                    c.skip_value()
-                }
-            })?,
+            "actor_location" => ev.region = c.member("country_code")?,
             _ => c.skip_value()?,
         }
         Ok(())

@@ -553,6 +553,27 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The one member `key` of an object, as text (a string, a number, or ""
+    /// for null or absent); every other member is skipped, and so is a value
+    /// that is not an object.
+    pub fn member(&mut self, key: &str) -> Result<Cow<'a, str>> {
+        let mut out = Cow::Borrowed("");
+        self.object_or_skip(|c, k| {
+            if k == key
+                && matches!(
+                    c.peek(),
+                    Some(b'"' | b'-' | b'0'..=b'9' | b'n' | b't' | b'f')
+                )
+            {
+                out = c.scalar_text()?;
+                Ok(())
+            } else {
+                c.skip_value()
+            }
+        })?;
+        Ok(out)
+    }
+
     /// Reads an array, calling `item` with each index; `item` must consume the value.
     pub fn array(&mut self, mut item: impl FnMut(&mut Self, usize) -> Result<()>) -> Result<()> {
         self.eat(b'[')?;

@@ -60,38 +60,10 @@ fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>, cluster: &str) -> EventResu
                     c.skip_value()?
                 }
             }
-            "user" => c.object_or_skip(|c, k| {
-                if k == "username" {
-                    user = c.string_or_null()?;
-                    Ok(())
-                } else {
-                    c.skip_value()
-                }
-            })?,
-            "objectRef" => c.object_or_skip(|c, k| {
-                if k == "resource" {
-                    resource = c.string_or_null()?;
-                    Ok(())
-                } else {
-                    c.skip_value()
-                }
-            })?,
-            "responseStatus" => c.object_or_skip(|c, k| {
-                if k == "code" {
-                    code = c.scalar_text()?;
-                    Ok(())
-                } else {
-                    c.skip_value()
-                }
-            })?,
-            "annotations" => c.object_or_skip(|c, k| {
-                if k == "authorization.k8s.io/decision" {
-                    decision = c.string_or_null()?;
-                    Ok(())
-                } else {
-                    c.skip_value()
-                }
-            })?,
+            "user" => user = c.member("username")?,
+            "objectRef" => resource = c.member("resource")?,
+            "responseStatus" => code = c.member("code")?,
+            "annotations" => decision = c.member("authorization.k8s.io/decision")?,
             _ => c.skip_value()?,
         }
         Ok(())

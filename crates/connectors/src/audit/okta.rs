@@ -46,14 +46,7 @@ fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> Result<std::result::Resu
             "client" => c.object_or_skip(|c, k| {
                 match k {
                     "ipAddress" => ev.source_ip = c.string_or_null()?,
-                    "userAgent" => c.object_or_skip(|c, k| {
-                        if k == "rawUserAgent" {
-                            ev.user_agent = c.string_or_null()?;
-                            Ok(())
-                        } else {
-                            c.skip_value()
-                        }
-                    })?,
+                    "userAgent" => ev.user_agent = c.member("rawUserAgent")?,
                     "geographicalContext" => c.object_or_skip(|c, k| {
                         match k {
                             "country" => country = c.string_or_null()?,
