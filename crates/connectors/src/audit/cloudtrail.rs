@@ -36,34 +36,15 @@ pub(super) fn read<'a>(
     on_event: &mut dyn FnMut(&Event<'a>, At),
     on_bad: &mut dyn FnMut(At, String),
 ) -> Result<()> {
-    let mut c = Cursor::new(text);
-    let mut ev = Event::default();
-    if records_file(&mut c) {
-        return c.object(|c, key| {
-            if key != "Records" {
-                return c.skip_value();
-            }
-            c.array(|c, i| {
-                ev.clear();
-                match event(c, &mut ev)? {
-                    Ok(()) => on_event(&ev, At::Record(i)),
-                    Err(why) => on_bad(At::Record(i), why),
-                }
-                Ok(())
-            })
-        });
+    if let Some(r) =
+        super::stream::wrapped(text, &["Records"], At::Record, &mut event, on_event, on_bad)
+    {
+        return r;
     }
     // One event per line (or one pretty-printed event per file).
+    let mut c = Cursor::new(text);
+    let mut ev = Event::default();
     super::stream::lines(&mut c, text, &mut ev, &mut event, on_event, on_bad)
-}
-
-/// Is this `{"Records": …}`? (Looks only at the first key; consumes nothing.)
-fn records_file(c: &mut Cursor<'_>) -> bool {
-    let start = c.pos;
-    let yes =
-        c.eat(b'{').is_ok() && c.peek() == Some(b'"') && c.string().is_ok_and(|k| k == "Records");
-    c.pos = start;
-    yes
 }
 
 /// One event object into `ev`. The outer `Result` is a structural error; the

@@ -27,28 +27,16 @@ pub(super) fn read<'a>(
     on_event: &mut dyn FnMut(&Event<'a>, At),
     on_bad: &mut dyn FnMut(At, String),
 ) -> Result<()> {
-    let mut c = Cursor::new(text);
     // `{"records": [...]}` (storage delivery) or `{"value": [...]}` (Graph).
-    let start = c.pos;
-    let wrapped = c.eat(b'{').is_ok()
-        && c.peek() == Some(b'"')
-        && c.string().is_ok_and(|k| k == "records" || k == "value");
-    c.pos = start;
-    if wrapped {
-        let mut ev = Event::default();
-        return c.object(|c, key| {
-            if key != "records" && key != "value" {
-                return c.skip_value();
-            }
-            c.array(|c, i| {
-                ev.clear();
-                match event(c, &mut ev)? {
-                    Ok(()) => on_event(&ev, At::Index(i)),
-                    Err(why) => on_bad(At::Index(i), why),
-                }
-                Ok(())
-            })
-        });
+    if let Some(r) = super::stream::wrapped(
+        text,
+        &["records", "value"],
+        At::Index,
+        &mut event,
+        on_event,
+        on_bad,
+    ) {
+        return r;
     }
     super::stream::array_or_lines(text, &mut event, on_event, on_bad)
 }

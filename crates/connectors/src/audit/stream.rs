@@ -32,6 +32,41 @@ pub(super) fn array_or_lines<'a>(
     lines(&mut c, text, &mut ev, event, on_event, on_bad)
 }
 
+/// If `text` is an object whose first member is one of `names`, reads that
+/// member's array of events (`{"Records": [...]}`), locating each with `at`;
+/// `None` when it is not (nothing consumed).
+pub(super) fn wrapped<'a>(
+    text: &'a str,
+    names: &[&str],
+    at: fn(usize) -> At,
+    event: &mut dyn FnMut(&mut Cursor<'a>, &mut Event<'a>) -> EventResult,
+    on_event: &mut dyn FnMut(&Event<'a>, At),
+    on_bad: &mut dyn FnMut(At, String),
+) -> Option<Result<()>> {
+    let mut c = Cursor::new(text);
+    let first = c.eat(b'{').is_ok()
+        && c.peek() == Some(b'"')
+        && c.string().is_ok_and(|k| names.contains(&&*k));
+    if !first {
+        return None;
+    }
+    let mut c = Cursor::new(text);
+    let mut ev = Event::default();
+    Some(c.object(|c, key| {
+        if !names.contains(&key) {
+            return c.skip_value();
+        }
+        c.array(|c, i| {
+            ev.clear();
+            match event(c, &mut ev)? {
+                Ok(()) => on_event(&ev, at(i)),
+                Err(why) => on_bad(at(i), why),
+            }
+            Ok(())
+        })
+    }))
+}
+
 /// One event after another from the cursor's position, located by line.
 pub(super) fn lines<'a>(
     c: &mut Cursor<'a>,
