@@ -179,7 +179,9 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             ingest: true,
         },
     )?;
+    let scanned_keys = crate::usage::credential_keys(&batches);
     store.ingest_all(batches, &mut |_| {})?;
+    crate::usage::recheck(&mut store, &scanned_keys)?;
     let stats = store.stats()?;
     let humans = stats
         .nodes_by_label
@@ -252,12 +254,16 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
     let reach = blast::describe(&model, &key_id, &model.blast_radius(&model.start(found)));
     let checks = blast::check_expected(&store, &model, &answers.expected["reachability"])?;
     let reach_ok = checks.iter().all(|c| c.holds);
-    let ok = ok && reach_ok;
+    let usage_eval = crate::usage::eval_usage(&store, &serde_json::to_value(&answers)?)?;
+    let usage_ok = usage_eval.alerts.precision == 1.0
+        && usage_eval.alerts.recall == 1.0
+        && usage_eval.stale.recall == 1.0;
+    let ok = ok && reach_ok && usage_ok;
     match cli.format {
         OutputFormat::Json => output::json(&json!({
             "snapshot_dir": snapshot, "db": db, "answers": answers, "ingest": ing, "stats": stats,
             "planted": {"expected": scenario, "found": shown, "detected": ok},
-            "blast_radius": reach, "reachability_checks": checks, "scan": scanned,
+            "blast_radius": reach, "reachability_checks": checks, "usage_eval": usage_eval, "scan": scanned,
         }))?,
         OutputFormat::Table => {
             println!(
@@ -331,7 +337,32 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             }
             let dbs = db.display();
             let exe = invocation();
-            println!("\n5. Explore the same database:");
+            if let Some(logs) = &ing.logs {
+                println!(
+                    "\n5. How they were really used: {} CloudTrail events in {} files read in {:.1}s into {} usage profiles (`custody alerts`):\n",
+                    logs.events, logs.files, logs.seconds, logs.identities
+                );
+                let all = store.alerts(i64::MIN)?;
+                let mut by_rule: std::collections::BTreeMap<&str, usize> = Default::default();
+                for a in &all {
+                    *by_rule.entry(a.rule.as_str()).or_default() += 1;
+                }
+                for (rule, n) in &by_rule {
+                    println!("   {n:>4}  {rule}");
+                }
+                let e = &usage_eval;
+                println!(
+                    "\n   {} {} of {} planted anomalies found (precision {:.2}, recall {:.2}); {} of {} stale keys.",
+                    if usage_ok { "✓" } else { "✗" },
+                    e.alerts.true_positives,
+                    e.alerts.expected,
+                    e.alerts.precision,
+                    e.alerts.recall,
+                    e.stale.true_positives,
+                    e.stale.expected
+                );
+            }
+            println!("\n6. Explore the same database:");
             println!("   {exe} --db {dbs} show {key_id}");
             println!(
                 "   {exe} --db {dbs} show {}",
@@ -342,6 +373,9 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             println!("   {exe} --db {dbs} ask surfaces --param credential=aws-access-key:{key_id}");
             println!("   {exe} --db {dbs} ask leavers-active-keys");
             println!("   {exe} --db {dbs} findings --severity high");
+            println!("   {exe} --db {dbs} alerts --severity high");
+            println!("   {exe} --db {dbs} usage {key_id} --right-size");
+            println!("   {exe} --db {dbs} stale --days 90");
             println!(
                 "   {exe} --db {dbs} query \"MATCH (a:Agent)-[:HOLDS]->(k:Credential) RETURN a.name, k.key\""
             );

@@ -461,8 +461,14 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Result<ExitCode> {
     let scanner = Scanner::builtin();
     if a.ingest {
         let mut store = paths::open_store(cli)?;
+        let keys = crate::usage::credential_keys(&batches);
         let report = store.ingest_all(batches, &mut |_| {})?;
         out.snapshot = Some(report.snapshot);
+        // A credential already seen in audit logs, now found in git history.
+        let raised = crate::usage::recheck(&mut store, &keys)?;
+        if raised > 0 {
+            tracing::warn!("{raised} new usage alert(s) now that these credentials are in the graph: custody alerts");
+        }
     }
     if a.sarif {
         output::json(&sarif(&scanner, &out))?;

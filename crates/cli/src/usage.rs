@@ -254,6 +254,63 @@ pub fn ingest_logs(
     Ok(sum)
 }
 
+/// The credential keys in `batches` (what a scan is about to store), for
+/// [`recheck`] once they are stored.
+pub fn credential_keys(batches: &[custody_store::SourceBatch]) -> Vec<String> {
+    let mut keys: Vec<String> = batches
+        .iter()
+        .flat_map(|b| &b.facts)
+        .filter_map(|f| match f {
+            custody_model::Fact::Node(n) if n.label == custody_model::Label::Credential => {
+                Some(&n.keys)
+            }
+            _ => None,
+        })
+        .flatten()
+        .map(|k| k.as_str().to_string())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Re-reads the graph-level rules (owner left, leaked) for these identities'
+/// stored profiles: after a scan puts a used credential in git history, or an
+/// ingest marks its owner as gone. Returns how many alerts are new.
+pub fn recheck(store: &mut dyn Store, keys: &[String]) -> Result<usize> {
+    let mut profiles = Vec::new();
+    for part in keys.chunks(10_000) {
+        let refs: Vec<&str> = part.iter().map(String::as_str).collect();
+        profiles.extend(store.usage_profiles(&refs)?);
+    }
+    if profiles.is_empty() {
+        return Ok(0);
+    }
+    let fp = paths::fingerprinter()?;
+    let mut alerts = Vec::new();
+    {
+        let owners = Owners::new(store);
+        for (key, json) in &profiles {
+            let Ok(p) = serde_json::from_str::<Profile>(json) else {
+                continue;
+            };
+            for a in owners.alerts(key, &p, &p)? {
+                let mut row = alert_row(key, a);
+                let mut ev: serde_json::Value =
+                    serde_json::from_str(&row.evidence).unwrap_or_default();
+                custody_model::guard::scrub_value(&mut ev, &fp);
+                row.evidence = ev.to_string();
+                alerts.push(row);
+            }
+        }
+    }
+    let raised = store.usage_write(&[], &[], &alerts)?;
+    if raised > 0 {
+        record_alerts(store)?;
+    }
+    Ok(raised)
+}
+
 /// Scope of the graph's `Alert` nodes: each recording replaces the last.
 pub const ALERT_SCOPE: &str = "custody:usage-alerts";
 

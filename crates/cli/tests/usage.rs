@@ -31,13 +31,13 @@ fn audit_logs_become_profiles_and_alerts() {
     .ok();
     let answers: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("answers.json")).unwrap()).unwrap();
-    // Scan first: the planted key's copy in git history is then in the graph
-    // when its use is read.
-    env.scan_snapshot(&out);
     let r = env
         .run(&["--format", "json", "--quiet", "ingest", &out_s])
         .ok()
         .json();
+    // The scan comes after the logs: the planted key's copy in git history is
+    // checked against the use already read.
+    env.scan_snapshot(&out);
     let logs = &r["logs"];
     let events = answers["expected"]["usage"]["events"].as_u64().unwrap();
     assert_eq!(logs["events"].as_u64().unwrap(), events, "{logs}");
