@@ -160,7 +160,15 @@ pub fn show_network(value: &str) -> String {
 /// The family of a user agent: its first product token (`aws-cli`, `Boto3`,
 /// `aws-sdk-go`, `terraform`, `Mozilla`, `console.amazonaws.com`).
 pub fn agent_family(ua: &str) -> &str {
-    let ua = ua.trim_start_matches(['[', ' ']);
+    let mut ua = ua.trim_start_matches(['[', ' ']);
+    // Terraform's AWS provider announces itself after partner tokens.
+    while let Some(rest) = ["APN/", "HashiCorp/"].iter().find_map(|p| {
+        ua.strip_prefix(p)
+            .and_then(|r| r.split_once(' '))
+            .map(|(_, r)| r)
+    }) {
+        ua = rest.trim_start();
+    }
     let end = ua.find(['/', ' ', ']', ',', ';', '(']).unwrap_or(ua.len());
     &ua[..end]
 }

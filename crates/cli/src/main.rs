@@ -16,6 +16,7 @@ mod demo;
 mod export;
 mod findings;
 mod ingest;
+mod migrate;
 mod output;
 mod paths;
 mod query;
@@ -116,6 +117,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// The HTTP API (REST + OpenAPI) and the MCP server over HTTP, with a bearer token (read-only).
     Serve(serve::ServeArgs),
+    /// The plan from a static access key to ephemeral identity: every consumer, its target, the least-privilege policy from used actions, Terraform/workflow/ServiceAccount artefacts.
+    Migrate(migrate::MigrateArgs),
     /// How one identity was really used, from the audit logs: when, where from, with what, doing what.
     Usage(usage::UsageArgs),
     /// Active access keys not used for N days (or never), from audit logs and credential reports.
@@ -191,6 +194,7 @@ fn main() -> ExitCode {
         Command::Respond(a) => respond::run(&cli, a),
         Command::Mcp(a) => serve::mcp(&cli, a),
         Command::Serve(a) => serve::serve(&cli, a),
+        Command::Migrate(a) => migrate::run(&cli, a),
         Command::Usage(a) => usage::show(&cli, a),
         Command::Stale(a) => usage::stale(&cli, a),
         Command::Alerts(a) => usage::alerts(&cli, a),

@@ -18,6 +18,7 @@ pub mod blast;
 pub mod export;
 pub mod http;
 pub mod mcp;
+pub mod migrate;
 pub mod respond;
 pub mod service;
 pub mod show;
