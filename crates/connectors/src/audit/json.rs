@@ -195,10 +195,6 @@ impl<'a> Cursor<'a> {
         Cursor { text, pos: 0 }
     }
 
-    pub fn at(text: &'a str, pos: usize) -> Cursor<'a> {
-        Cursor { text, pos }
-    }
-
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
@@ -328,15 +324,6 @@ impl<'a> Cursor<'a> {
         } else {
             self.error("expected a value")
         }
-    }
-
-    /// Is the next value `null`? (Consumed if so.)
-    pub fn null(&mut self) -> Result<bool> {
-        if self.peek() == Some(b'n') {
-            self.literal(b"null")?;
-            return Ok(true);
-        }
-        Ok(false)
     }
 
     fn unescape(&mut self, start: usize) -> Result<String> {

@@ -21,12 +21,7 @@ pub(super) fn read<'a>(
     on_bad: &mut dyn FnMut(At, String),
 ) -> Result<()> {
     // Other stages of a request come back with no action: not counted.
-    let mut each = |ev: &Event<'a>, at: At| {
-        if !ev.action.is_empty() {
-            on_event(ev, at)
-        }
-    };
-    super::stream::array_or_lines(text, &mut |c, ev| event(c, ev, cluster), &mut each, on_bad)
+    super::stream::finished_only(text, &mut |c, ev| event(c, ev, cluster), on_event, on_bad)
 }
 
 fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>, cluster: &str) -> EventResult {

@@ -67,6 +67,23 @@ pub(super) fn wrapped<'a>(
     }))
 }
 
+/// Reads like [`array_or_lines`], handing over only the events `event`
+/// finished (set an action): a log that writes a call in several entries
+/// (Kubernetes stages, Vault's request and response) counts each call once.
+pub(super) fn finished_only<'a>(
+    text: &'a str,
+    event: &mut dyn FnMut(&mut Cursor<'a>, &mut Event<'a>) -> EventResult,
+    on_event: &mut dyn FnMut(&Event<'a>, At),
+    on_bad: &mut dyn FnMut(At, String),
+) -> Result<()> {
+    let mut each = |ev: &Event<'a>, at: At| {
+        if !ev.action.is_empty() {
+            on_event(ev, at)
+        }
+    };
+    array_or_lines(text, event, &mut each, on_bad)
+}
+
 /// One event after another from the cursor's position, located by line.
 pub(super) fn lines<'a>(
     c: &mut Cursor<'a>,

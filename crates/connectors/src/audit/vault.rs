@@ -21,12 +21,8 @@ pub(super) fn read<'a>(
     on_event: &mut dyn FnMut(&Event<'a>, At),
     on_bad: &mut dyn FnMut(At, String),
 ) -> Result<()> {
-    let mut each = |ev: &Event<'a>, at: At| {
-        if !ev.action.is_empty() {
-            on_event(ev, at)
-        }
-    };
-    super::stream::array_or_lines(text, &mut event, &mut each, on_bad)
+    // Request entries come back with no action: each call counts once.
+    super::stream::finished_only(text, &mut event, on_event, on_bad)
 }
 
 fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> EventResult {
