@@ -101,18 +101,23 @@ impl Writer {
         out.flush().map_err(io)
     }
 
-    /// Writes `data` gzipped (fast level: the logs are large).
+    /// Writes `data` gzipped (fast level: the logs are large); counts the
+    /// bytes on disk.
     pub fn gzip(&mut self, rel: &str, data: &[u8]) -> Result<(), SynthError> {
-        let (out, shown) = self.open(rel)?;
+        let (mut out, shown) = self.open(rel)?;
         let io = |source| SynthError::Io {
             path: shown.clone(),
             source,
         };
-        let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+        let mut gz = flate2::write::GzEncoder::new(
+            Vec::with_capacity(data.len() / 8),
+            flate2::Compression::fast(),
+        );
         gz.write_all(data).map_err(io)?;
-        let mut out = gz.finish().map_err(io)?;
+        let packed = gz.finish().map_err(io)?;
+        out.write_all(&packed).map_err(io)?;
         out.flush().map_err(io)?;
-        self.bytes += data.len() as u64;
+        self.bytes += packed.len() as u64;
         Ok(())
     }
 
