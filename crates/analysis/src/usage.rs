@@ -293,8 +293,14 @@ impl Profile {
     /// Adds another profile of the same identity (another file, an earlier
     /// ingest). Commutative and associative.
     pub fn merge(&mut self, other: &Profile) {
+        self.absorb(other.clone());
+    }
+
+    /// [`Profile::merge`] taking the other profile: its values move in
+    /// instead of being copied (a run merges one tally per log file).
+    pub fn absorb(&mut self, other: Profile) {
         if self.events == 0 {
-            *self = other.clone();
+            *self = other;
             return;
         }
         self.first = self.first.min(other.first);
@@ -304,18 +310,18 @@ impl Profile {
         self.denied += other.denied;
         self.overflow += other.overflow;
         if self.principal.is_empty() {
-            self.principal.clone_from(&other.principal);
+            self.principal = other.principal;
         }
         for (h, o) in self.hours.iter_mut().zip(other.hours) {
             *h += o;
         }
         let overflow = &mut self.overflow;
         for (mine, theirs) in [
-            (&mut self.regions, &other.regions),
-            (&mut self.networks, &other.networks),
-            (&mut self.agents, &other.agents),
-            (&mut self.subjects, &other.subjects),
-            (&mut self.places, &other.places),
+            (&mut self.regions, other.regions),
+            (&mut self.networks, other.networks),
+            (&mut self.agents, other.agents),
+            (&mut self.subjects, other.subjects),
+            (&mut self.places, other.places),
         ] {
             for s in theirs {
                 if let Some(m) = mine.iter_mut().find(|m| m.value == s.value) {
@@ -323,16 +329,16 @@ impl Profile {
                     m.last = m.last.max(s.last);
                     if s.first < m.first {
                         m.first = s.first;
-                        m.evidence = s.evidence.clone();
+                        m.evidence = s.evidence;
                     }
                 } else if mine.len() < MAX_VALUES {
-                    mine.push(s.clone());
+                    mine.push(s);
                 } else {
                     *overflow += s.count;
                 }
             }
         }
-        for a in &other.actions {
+        for a in other.actions {
             match self.actions.binary_search_by(|m| {
                 (m.service.as_str(), m.action.as_str()).cmp(&(&a.service, &a.action))
             }) {
@@ -342,21 +348,21 @@ impl Profile {
                     m.denied += a.denied;
                     m.last = m.last.max(a.last);
                 }
-                Err(i) => self.actions.insert(i, a.clone()),
+                Err(i) => self.actions.insert(i, a),
             }
         }
-        for d in &other.days {
-            add_day(&mut self.days, *d);
+        for d in other.days {
+            add_day(&mut self.days, d);
         }
-        for w in &other.denied_windows {
+        for w in other.denied_windows {
             match self.denied_windows.iter_mut().find(|m| m.start == w.start) {
                 Some(m) => {
                     m.denied += w.denied;
                     if w.evidence.time < m.evidence.time {
-                        m.evidence = w.evidence.clone();
+                        m.evidence = w.evidence;
                     }
                 }
-                None => self.denied_windows.push(w.clone()),
+                None => self.denied_windows.push(w),
             }
         }
         self.denied_windows.sort_by_key(|w| w.start);
@@ -487,7 +493,7 @@ impl Tally {
         }
         for (k, p) in other.profiles {
             match self.profiles.get_mut(&k) {
-                Some(mine) => mine.merge(&p),
+                Some(mine) => mine.absorb(p),
                 None => {
                     self.profiles.insert(k, p);
                 }
