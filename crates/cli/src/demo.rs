@@ -376,6 +376,7 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             println!("   {exe} --db {dbs} alerts --severity high");
             println!("   {exe} --db {dbs} usage {key_id} --right-size");
             println!("   {exe} --db {dbs} stale --days 90");
+            println!("   {exe} --db {dbs} migrate {key_id} --out migration   # static key → OIDC / IRSA / Identity Center");
             println!(
                 "   {exe} --db {dbs} query \"MATCH (a:Agent)-[:HOLDS]->(k:Credential) RETURN a.name, k.key\""
             );
