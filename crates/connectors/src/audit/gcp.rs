@@ -23,23 +23,6 @@ pub(super) fn read<'a>(
     super::stream::array_or_lines(text, &mut event, on_event, on_bad)
 }
 
-fn first_string<'a>(c: &mut Cursor<'a>) -> Result<Cow<'a, str>> {
-    let mut out = Cow::Borrowed("");
-    if c.peek() == Some(b'[') {
-        c.array(|c, i| {
-            if i == 0 {
-                out = c.string_or_null()?;
-                Ok(())
-            } else {
-                c.skip_value()
-            }
-        })?;
-    } else {
-        c.skip_value()?;
-    }
-    Ok(out)
-}
-
 fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> EventResult {
     let (mut time, mut email, mut key_name, mut code, mut location) = <(
         Cow<'a, str>,
@@ -87,7 +70,7 @@ fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> EventResult {
                     "status" => code = c.member("code")?,
                     "resourceLocation" => c.object_or_skip(|c, k| {
                         if k == "currentLocations" {
-                            let l = first_string(c)?;
+                            let l = c.first_item()?;
                             if !l.is_empty() {
                                 location = l;
                             }

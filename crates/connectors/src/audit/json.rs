@@ -561,6 +561,30 @@ impl<'a> Cursor<'a> {
         Ok(out)
     }
 
+    /// The first item of an array, as text (`""` for an empty array or null);
+    /// the rest is skipped, and so is a value that is not an array.
+    pub fn first_item(&mut self) -> Result<Cow<'a, str>> {
+        let mut out = Cow::Borrowed("");
+        if self.peek() != Some(b'[') {
+            self.skip_value()?;
+            return Ok(out);
+        }
+        self.array(|c, i| {
+            if i == 0
+                && matches!(
+                    c.peek(),
+                    Some(b'"' | b'-' | b'0'..=b'9' | b'n' | b't' | b'f')
+                )
+            {
+                out = c.scalar_text()?;
+                Ok(())
+            } else {
+                c.skip_value()
+            }
+        })?;
+        Ok(out)
+    }
+
     /// Reads an array, calling `item` with each index; `item` must consume the value.
     pub fn array(&mut self, mut item: impl FnMut(&mut Self, usize) -> Result<()>) -> Result<()> {
         self.eat(b'[')?;

@@ -41,20 +41,7 @@ fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>, cluster: &str) -> EventResu
             "stage" => stage = c.string_or_null()?,
             "verb" => verb = c.string_or_null()?,
             "userAgent" => ev.user_agent = c.string_or_null()?,
-            "sourceIPs" => {
-                if c.peek() == Some(b'[') {
-                    c.array(|c, i| {
-                        if i == 0 {
-                            ev.source_ip = c.string_or_null()?;
-                            Ok(())
-                        } else {
-                            c.skip_value()
-                        }
-                    })?
-                } else {
-                    c.skip_value()?
-                }
-            }
+            "sourceIPs" => ev.source_ip = c.first_item()?,
             "user" => user = c.member("username")?,
             "objectRef" => resource = c.member("resource")?,
             "responseStatus" => code = c.member("code")?,

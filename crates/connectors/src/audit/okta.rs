@@ -28,13 +28,7 @@ fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> Result<std::result::Resu
         match key {
             "published" => time = c.string()?,
             "eventType" => ev.action = c.string()?,
-            "actor" => c.object_or_skip(|c, k| {
-                match k {
-                    "id" => ev.actor = c.string_or_null()?,
-                    _ => c.skip_value()?,
-                }
-                Ok(())
-            })?,
+            "actor" => ev.actor = c.member("id")?,
             "outcome" => c.object_or_skip(|c, k| {
                 match k {
                     "result" => result = c.string_or_null()?,

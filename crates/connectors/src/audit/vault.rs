@@ -63,15 +63,9 @@ fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> EventResult {
                     "path" => path = c.string_or_null()?,
                     "remote_address" => ev.source_ip = c.string_or_null()?,
                     "headers" => c.object_or_skip(|c, k| {
-                        if k.eq_ignore_ascii_case("user-agent") && c.peek() == Some(b'[') {
-                            c.array(|c, i| {
-                                if i == 0 {
-                                    ev.user_agent = c.string_or_null()?;
-                                    Ok(())
-                                } else {
-                                    c.skip_value()
-                                }
-                            })
+                        if k.eq_ignore_ascii_case("user-agent") {
+                            ev.user_agent = c.first_item()?;
+                            Ok(())
                         } else {
                             c.skip_value()
                         }
