@@ -164,6 +164,7 @@ pub fn ingest_logs(
     let known = store.usage_known_sources()?;
     let mut run = Tally::default();
     let mut sources = Vec::new();
+    let mut counted = std::collections::HashSet::new();
     for chunk in files.chunks(256) {
         let results: Vec<FileResult> = chunk
             .par_iter()
@@ -180,7 +181,8 @@ pub fn ingest_logs(
             sum.errors.extend(r.errors);
             sum.errors.extend(r.read.errors);
             match (r.tally, r.source) {
-                (Some(t), Some(s)) => {
+                // The same content under two paths (a copied log) counts once.
+                (Some(t), Some(s)) if counted.insert(s.sha256.clone()) => {
                     run.merge(t);
                     sources.push(s);
                 }

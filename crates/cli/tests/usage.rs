@@ -183,6 +183,8 @@ fn bad_log_files_are_located_and_lose_nothing() {
         line("2026-11-01T12:00:00Z", "aws-cli/2.13")
     );
     env.write("logs/a.json.gz", &gzip(good.as_bytes()));
+    // The same file copied elsewhere in the tree counts once.
+    env.write("logs/copy/a.json.gz", &gzip(good.as_bytes()));
     // One event without a time: reported by its pointer, the rest counted.
     let odd = format!(
         "{{\"Records\":[{},{}]}}",
