@@ -217,8 +217,14 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, 1) => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CUSTODY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CUSTODY_LOG").unwrap_or_else(|_| {
+        // The AWS SDK warns about each credential or region source it
+        // probes (instance metadata off EC2): errors custody reports itself.
+        let sdk = if verbose >= 2 { level } else { "error" };
+        tracing_subscriber::EnvFilter::new(format!(
+            "{level},aws_config={sdk},aws_smithy_runtime={sdk}"
+        ))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -107,3 +107,246 @@ fn response_plans_cover_every_copy_in_a_safe_order() {
     let r = env.run(&["respond", key, "--action", "nuke"]);
     assert_eq!(r.code, 2);
 }
+
+/// A moto server (a local AWS emulator) on a free port, stopped on drop.
+struct Moto {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let py = common::python_venv("moto-venv-5.2.5", "moto[server]==5.2.5");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(py)
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return moto;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("moto did not start on port {port}");
+    }
+
+    /// Runs `tests/moto/iam.py` with these arguments after the endpoint.
+    fn iam(&self, args: &[&str]) -> String {
+        let py = common::python_venv("moto-venv-5.2.5", "moto[server]==5.2.5");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto/iam.py");
+        let out = std::process::Command::new(py)
+            .arg(script)
+            .arg(args[0])
+            .arg(&self.endpoint)
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "iam.py {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `respond --execute` deactivates a key through the AWS SDK against a real
+/// IAM API (moto): the executed steps are the dry run's, the key is Inactive
+/// afterwards as IAM itself reports, the step is logged with who and why, and
+/// the secret appears nowhere.
+#[test]
+fn execute_deactivates_the_key_in_iam() {
+    let env = Env::new();
+    let moto = Moto::start();
+    let data = env.path("data");
+    let key = moto.iam(&["seed", data.to_str().unwrap()]);
+    assert!(key.starts_with("AKIA"), "{key}");
+    let dotenv = std::fs::read_to_string(data.join("app/.env")).unwrap();
+    let secret = dotenv
+        .lines()
+        .find_map(|l| l.strip_prefix("AWS_SECRET_ACCESS_KEY="))
+        .unwrap()
+        .to_string();
+    env.run(&["ingest", data.join("aws").to_str().unwrap()])
+        .ok();
+    env.run(&["scan", data.join("app").to_str().unwrap(), "--ingest"])
+        .ok();
+
+    let aws = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let dry = env
+        .run(&[
+            "--format",
+            "json",
+            "respond",
+            &key,
+            "--action",
+            "disable",
+            "--dry-run",
+        ])
+        .ok();
+    let reason = "INC-4711: key found in app/.env";
+    let mut outputs = vec![dry.stdout.clone(), dry.stderr.clone()];
+    let dry = dry.json();
+    assert_eq!(dry["user_name"], "svc-payments");
+
+    // Rotation is never executed (it would create a secret); a reason is required.
+    let r = env.run_with(
+        &[
+            "respond",
+            &key,
+            "--action",
+            "rotate",
+            "--execute",
+            "--yes",
+            "--reason",
+            "x",
+        ],
+        &aws,
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("never handles"), "{}", r.stderr);
+    let r = env.run(&["respond", &key, "--action", "disable", "--execute", "--yes"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--reason"), "{}", r.stderr);
+    // Not at a terminal and no --yes: refused before touching AWS.
+    let r = env.run_with(
+        &[
+            "respond",
+            &key,
+            "--action",
+            "disable",
+            "--execute",
+            "--reason",
+            reason,
+        ],
+        &aws,
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--yes"), "{}", r.stderr);
+    assert_eq!(moto.iam(&["status", "svc-payments", &key]), "Active");
+
+    let run = env
+        .run_with(
+            &[
+                "--format",
+                "json",
+                "respond",
+                &key,
+                "--action",
+                "disable",
+                "--execute",
+                "--yes",
+                "--reason",
+                reason,
+                "--endpoint-url",
+                &moto.endpoint,
+            ],
+            &aws,
+        )
+        .ok();
+    outputs.extend([run.stdout.clone(), run.stderr.clone()]);
+    let run = run.json();
+    // The same steps as the dry run, and the one custody takes is done.
+    assert_eq!(run["plan"]["steps"], dry["steps"]);
+    let executed = run["executed"].as_array().unwrap();
+    let done: Vec<&serde_json::Value> =
+        executed.iter().filter(|e| e["outcome"] == "done").collect();
+    assert_eq!(done.len(), 1, "{executed:?}");
+    assert_eq!(done[0]["operation"], "iam:UpdateAccessKey");
+    assert!(
+        done[0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Active → Inactive (request "),
+        "{done:?}"
+    );
+    assert!(executed
+        .iter()
+        .all(|e| e["outcome"] == "done" || e["outcome"] == "operator"));
+    assert_eq!(moto.iam(&["status", "svc-payments", &key]), "Inactive");
+
+    // Again: nothing to change, and said so.
+    let again = env
+        .run_with(
+            &[
+                "respond",
+                &key,
+                "--action",
+                "revoke",
+                "--execute",
+                "--yes",
+                "--reason",
+                reason,
+                "--endpoint-url",
+                &moto.endpoint,
+            ],
+            &aws,
+        )
+        .ok();
+    assert!(
+        again.stdout.contains("already Inactive"),
+        "{}",
+        again.stdout
+    );
+    outputs.extend([again.stdout, again.stderr]);
+
+    // The log: who (the local user and the acting key id), when, why, what.
+    let history = env
+        .run(&["--format", "json", "respond", &key, "--history"])
+        .ok();
+    outputs.push(history.stdout.clone());
+    let history = history.json();
+    let rows = history.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["reason"], reason);
+    assert_eq!(rows[0]["operation"], "iam:UpdateAccessKey");
+    assert_eq!(rows[0]["outcome"], "done");
+    assert_eq!(rows[0]["credential"], format!("aws-access-key:{key}"));
+    assert!(rows[0]["actor"].as_str().unwrap().contains("testing"));
+    assert!(rows[1]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("already Inactive"));
+
+    for text in &outputs {
+        assert!(!text.contains(&secret), "the secret leaked into output");
+    }
+    for suffix in ["", "-wal"] {
+        let mut path = env.db().into_os_string();
+        path.push(suffix);
+        let db = std::fs::read(path).unwrap_or_default();
+        assert!(
+            !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the secret is in the database"
+        );
+    }
+}

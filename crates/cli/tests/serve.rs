@@ -13,44 +13,9 @@ use std::process::{Child, Command, Stdio};
 
 const MCP_SDK: &str = "mcp==2.3.0";
 
-/// A Python with the MCP SDK: created once per target folder. The tests in
-/// this file run in parallel, so the first caller installs while the others
-/// wait; a marker written after pip succeeds tells a finished venv from a
-/// half-made one.
+/// A Python with the MCP SDK (see [`common::python_venv`]).
 fn python_with_mcp() -> PathBuf {
-    static READY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    READY
-        .get_or_init(|| {
-            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mcp-venv-2.3.0");
-            let py = dir.join("bin").join("python");
-            let marker = dir.join("custody-installed");
-            if marker.exists() {
-                return py;
-            }
-            let ok = |c: &mut Command, what: &str| {
-                let out = c.output().unwrap_or_else(|e| {
-                    panic!("{what}: cannot run ({e}); this test needs python3 with venv")
-                });
-                assert!(
-                    out.status.success(),
-                    "{what} failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            };
-            ok(
-                Command::new("python3")
-                    .args(["-m", "venv", "--clear"])
-                    .arg(&dir),
-                "python3 -m venv",
-            );
-            ok(
-                Command::new(&py).args(["-m", "pip", "install", "--quiet", MCP_SDK]),
-                "pip install mcp (PyPI)",
-            );
-            std::fs::write(&marker, MCP_SDK).unwrap();
-            py
-        })
-        .clone()
+    common::python_venv("mcp-venv-2.3.0", MCP_SDK)
 }
 
 /// Runs the MCP client script (`stdio BINARY DB KEY` or `http URL TOKEN KEY`).

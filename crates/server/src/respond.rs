@@ -45,6 +45,32 @@ pub struct Step {
     pub what: String,
     /// The command that does it, where one exists (values to fill in are `<…>`).
     pub command: Option<String>,
+    /// The API call `custody respond --execute` makes for this step; steps
+    /// without one are left to the operator (they need a person, or a secret
+    /// custody must never handle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+}
+
+/// A step custody can carry out itself, through the system's API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "api")]
+pub enum Operation {
+    /// `iam:UpdateAccessKey` to `Inactive` (reversible).
+    #[serde(rename = "iam:UpdateAccessKey")]
+    DeactivateAccessKey {
+        user_name: String,
+        access_key_id: String,
+    },
+}
+
+impl Operation {
+    /// The API call's name, as IAM policies and CloudTrail spell it.
+    pub fn api(&self) -> &'static str {
+        match self {
+            Operation::DeactivateAccessKey { .. } => "iam:UpdateAccessKey",
+        }
+    }
 }
 
 /// Where a copy of the credential is, grouped by place (all fields of one
@@ -226,6 +252,13 @@ pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
     let target = principal
         .as_ref()
         .map_or_else(|| key_id.clone(), |p| p.key.clone());
+    // Deactivation is the step custody can take itself, when it knows the user.
+    let deactivation = user_name
+        .as_ref()
+        .map(|user| Operation::DeactivateAccessKey {
+            user_name: user.clone(),
+            access_key_id: key_id.clone(),
+        });
     let mut steps: Vec<Step> = Vec::new();
     let mut step = |system: &str, target: &str, what: String, command: Option<String>| {
         steps.push(Step {
@@ -234,11 +267,13 @@ pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
             target: target.into(),
             what,
             command,
+            operation: None,
         });
     };
     let deactivate = format!(
         "aws iam update-access-key --user-name {user} --access-key-id {key_id} --status Inactive"
     );
+    let deactivate_command = deactivate.clone();
     let delete = format!("aws iam delete-access-key --user-name {user} --access-key-id {key_id}");
     let create = format!("aws iam create-access-key --user-name {user}");
     let last_used = format!("aws iam get-access-key-last-used --access-key-id {key_id}");
@@ -325,6 +360,15 @@ pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
             for p in &places {
                 let (system, t, what, command) = update(p);
                 step(&system, &t, what, command);
+            }
+        }
+    }
+    // A rotation deactivates only after people have moved every consumer, so
+    // custody does not take that step for them.
+    if action != Action::Rotate {
+        for s in &mut steps {
+            if s.command.as_deref() == Some(deactivate_command.as_str()) {
+                s.operation.clone_from(&deactivation);
             }
         }
     }

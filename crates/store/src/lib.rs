@@ -201,6 +201,30 @@ pub struct AlertRow {
     pub evidence: String,
 }
 
+/// One step custody carried out (or tried to) on a real system, for the
+/// response log: who, when, why, what and how it went. Never a secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseRow {
+    /// RFC 3339; set by the store when the row is written.
+    pub at: String,
+    /// Who ran it: the local user, and the cloud identity it acted as.
+    pub actor: String,
+    pub reason: String,
+    /// The credential's natural key.
+    pub credential: String,
+    pub action: String,
+    /// The step's number in the plan.
+    pub step: i64,
+    pub system: String,
+    pub target: String,
+    /// The API call (`iam:UpdateAccessKey`).
+    pub operation: String,
+    /// `done`, `failed` or `skipped`.
+    pub outcome: String,
+    /// The system's answer: request id, status before/after, or the error.
+    pub detail: String,
+}
+
 /// The storage backend. One implementation per database engine.
 pub trait Store {
     /// Stores the sources `chunks` yields as one new snapshot, atomically: on any
@@ -263,6 +287,11 @@ pub trait Store {
     fn usage_scan(&self, visit: &mut dyn FnMut(UsageRow)) -> Result<()>;
     /// Alerts whose event happened at or after `since` (Unix seconds), oldest first.
     fn alerts(&self, since: i64) -> Result<Vec<AlertRow>>;
+    /// Appends one executed response step to the response log (committed at
+    /// once: a later failure must not lose the record of what was done).
+    fn response_log(&mut self, row: &ResponseRow) -> Result<()>;
+    /// The response log, oldest first; only this credential's when given.
+    fn responses(&self, credential: Option<&str>) -> Result<Vec<ResponseRow>>;
 }
 
 /// What [`Store::scan_edges`] calls for each edge: (`src`, `kind`, `dst`, properties).

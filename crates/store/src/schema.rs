@@ -112,6 +112,21 @@ CREATE TABLE IF NOT EXISTS alerts (
     UNIQUE (key, rule, time)
 );
 CREATE INDEX IF NOT EXISTS alerts_time ON alerts(time);
+CREATE TABLE IF NOT EXISTS responses (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    action TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    system TEXT NOT NULL,
+    target TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS responses_credential ON responses(credential);
 CREATE TABLE IF NOT EXISTS input_errors (
     id INTEGER PRIMARY KEY,
     snapshot_id INTEGER NOT NULL,

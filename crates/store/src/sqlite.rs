@@ -316,6 +316,12 @@ impl Store for SqliteStore {
     fn alerts(&self, since: i64) -> Result<Vec<crate::AlertRow>> {
         self.alerts_since(since)
     }
+    fn response_log(&mut self, row: &crate::ResponseRow) -> Result<()> {
+        self.response_append(row)
+    }
+    fn responses(&self, credential: Option<&str>) -> Result<Vec<crate::ResponseRow>> {
+        self.response_rows(credential)
+    }
 
     fn ingest(
         &mut self,

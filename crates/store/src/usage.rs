@@ -1,7 +1,8 @@
-//! Usage profiles, the log files already counted, and alerts (SQLite).
+//! Usage profiles, the log files already counted, alerts and the response
+//! log (SQLite): the tables beside the graph.
 
 use crate::sqlite::{now, SqliteStore};
-use crate::{AlertRow, Result, UsageRow, UsageSource};
+use crate::{AlertRow, ResponseRow, Result, UsageRow, UsageSource};
 use rusqlite::{params, OptionalExtension};
 use std::collections::{HashMap, HashSet};
 
@@ -102,6 +103,50 @@ impl SqliteStore {
                 time: r.get(3)?,
                 summary: r.get(4)?,
                 evidence: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub(crate) fn response_append(&mut self, r: &ResponseRow) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO responses(at, actor, reason, credential, action, step, system, target, operation, outcome, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                now(),
+                r.actor,
+                r.reason,
+                r.credential,
+                r.action,
+                r.step,
+                r.system,
+                r.target,
+                r.operation,
+                r.outcome,
+                r.detail
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn response_rows(&self, credential: Option<&str>) -> Result<Vec<ResponseRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT at, actor, reason, credential, action, step, system, target, operation, outcome, detail
+             FROM responses WHERE ?1 IS NULL OR credential = ?1 ORDER BY id",
+        )?;
+        let rows = st.query_map([credential], |r| {
+            Ok(ResponseRow {
+                at: r.get(0)?,
+                actor: r.get(1)?,
+                reason: r.get(2)?,
+                credential: r.get(3)?,
+                action: r.get(4)?,
+                step: r.get(5)?,
+                system: r.get(6)?,
+                target: r.get(7)?,
+                operation: r.get(8)?,
+                outcome: r.get(9)?,
+                detail: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -166,3 +166,44 @@ impl Env {
         self.run(&args).ok().json()
     }
 }
+
+/// A Python virtual environment with `requirement` installed from PyPI,
+/// created once per target folder under `name` (kept between runs). Tests of
+/// one binary run in parallel: the first caller installs while the others
+/// wait; a marker written after pip succeeds tells a finished venv from a
+/// half-made one. Returns its `python`.
+pub fn python_venv(name: &str, requirement: &str) -> PathBuf {
+    static READY: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut ready = READY.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, py)) = ready.iter().find(|(n, _)| n == name) {
+        return py.clone();
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let py = dir.join("bin").join("python");
+    let marker = dir.join("custody-installed");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(requirement) {
+        let ok = |c: &mut Command, what: &str| {
+            let out = c.output().unwrap_or_else(|e| {
+                panic!("{what}: cannot run ({e}); this test needs python3 with venv")
+            });
+            assert!(
+                out.status.success(),
+                "{what} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        ok(
+            Command::new("python3")
+                .args(["-m", "venv", "--clear"])
+                .arg(&dir),
+            "python3 -m venv",
+        );
+        ok(
+            Command::new(&py).args(["-m", "pip", "install", "--quiet", requirement]),
+            &format!("pip install {requirement} (PyPI)"),
+        );
+        std::fs::write(&marker, requirement).unwrap();
+    }
+    ready.push((name.to_string(), py.clone()));
+    py
+}
