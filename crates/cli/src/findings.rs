@@ -34,6 +34,10 @@ pub struct FindingsArgs {
     /// List the rules and exit.
     #[arg(long)]
     pub list_rules: bool,
+    /// Count relative periods ("90 days ago") from this date instead of today
+    /// (YYYY-MM-DD): posture as of the data's export date.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<chrono::NaiveDate>,
     /// Table: at most this many findings (0: all). JSON lists all.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
@@ -44,6 +48,11 @@ pub struct FindingsArgs {
     pub record: bool,
     #[arg(skip = Output::Plain)]
     pub output: Output,
+}
+
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("`{s}` is not a date: YYYY-MM-DD"))
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -107,7 +116,8 @@ pub fn run(cli: &Cli, a: &FindingsArgs) -> Result<ExitCode> {
         timeout: Duration::from_secs(300),
         ..Limits::default()
     };
-    let report = custody_posture::run(&graph, &rules, &limits)?;
+    let today = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let report = custody_posture::run_on(&graph, &rules, &limits, today)?;
     bar.finish_and_clear();
     tracing::info!(
         "graph loaded in {:.1}s; rules ran in {:.1}s",

@@ -59,6 +59,40 @@ fn findings_match_the_planted_answers() {
         .all(|f| f["owasp"].as_str().unwrap().starts_with("NHI")
             && !f["remediation"].as_str().unwrap().is_empty()));
 
+    // Each planted posture case: found, and its negative not. Periods count
+    // from the snapshot's date (`--as-of`), not the clock's.
+    let dated = env
+        .run(&["--format", "json", "findings", "--as-of", "2026-11-01"])
+        .ok()
+        .json();
+    let dated = dated["findings"].as_array().unwrap();
+    let planted = answers["expected"]["posture"].as_object().unwrap();
+    assert_eq!(planted.len(), 5);
+    for (rule, case) in planted {
+        let hits: Vec<&serde_json::Value> = dated
+            .iter()
+            .filter(|f| f["rule"] == rule.as_str())
+            .collect();
+        let named = |who: &serde_json::Value| {
+            hits.iter()
+                .any(|f| f["identity"] == *who || f["evidence"]["root"] == *who)
+        };
+        for who in case["found"].as_array().unwrap() {
+            assert!(named(who), "{rule} misses {who}");
+        }
+        for who in case["not_found"].as_array().into_iter().flatten() {
+            assert!(!named(who), "{rule} fires on its negative {who}");
+        }
+    }
+    // Only the planted account's root has a key.
+    assert_eq!(
+        dated
+            .iter()
+            .filter(|f| f["rule"] == "root-access-key")
+            .count(),
+        1
+    );
+
     // SARIF for code-scanning dashboards, OCSF Detection Findings for SIEMs.
     let sarif = env.run(&["--format", "sarif", "findings"]).ok().json();
     assert_eq!(sarif["version"], "2.1.0");

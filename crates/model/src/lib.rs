@@ -9,6 +9,7 @@
 //! **Must not:** do I/O (files, network, database), depend on another custody crate,
 //! or offer any way to turn a [`Secret`] back into text outside this crate.
 
+pub mod environment;
 pub mod event;
 pub mod fact;
 pub mod guard;

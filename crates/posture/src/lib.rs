@@ -149,6 +149,17 @@ pub struct RuleRun {
 /// Runs `rules` over `graph`. A rule that fails (a limit reached, a bad
 /// parameter) is an error naming it; `limits` bound each rule's query.
 pub fn run(graph: &dyn Graph, rules: &[Rule], limits: &Limits) -> Result<Report, RuleError> {
+    run_on(graph, rules, limits, chrono::Utc::now().date_naive())
+}
+
+/// [`run`] with relative dates (`-90d`) counted from `today`: posture as of a
+/// snapshot's date rather than the clock's.
+pub fn run_on(
+    graph: &dyn Graph,
+    rules: &[Rule],
+    limits: &Limits,
+    today: chrono::NaiveDate,
+) -> Result<Report, RuleError> {
     let mut report = Report::default();
     for rule in rules {
         let started = std::time::Instant::now();
@@ -156,7 +167,7 @@ pub fn run(graph: &dyn Graph, rules: &[Rule], limits: &Limits) -> Result<Report,
         for (k, v) in &rule.params {
             params.insert(
                 k.clone(),
-                Value::String(custody_query::saved::default_value(v)),
+                Value::String(custody_query::saved::default_value_on(v, today)),
             );
         }
         let result =

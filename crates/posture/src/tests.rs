@@ -214,6 +214,100 @@ fn fixture() -> MemGraph {
     let k = f.key("OLDINACTIVE", json!({"status": "Inactive", "created": OLD}));
     f.edge(k, "AUTHENTICATES_AS", staying_user, json!({}));
 
+    // third-party-trust-without-external-id: a role trusting a vendor's
+    // account bare (positive); one requiring an ExternalId and one trusting an
+    // account of the organization (negatives).
+    let ou = f.node(
+        "Group",
+        "aws_organizations_unit",
+        "id:aws-ou/ou-1",
+        json!({}),
+    );
+    let sibling = f.node(
+        "Principal",
+        "aws_root_user",
+        "arn:aws:iam::444455556666:root",
+        json!({}),
+    );
+    f.edge(sibling, "MEMBER_OF", ou, json!({}));
+    let vendor = f.node(
+        "Principal",
+        "aws_root_user",
+        "arn:aws:iam::999988887777:root",
+        json!({}),
+    );
+    for (name, from, external_id) in [
+        ("vendor-open", vendor, false),
+        ("vendor-guarded", vendor, true),
+        ("sibling-access", sibling, false),
+    ] {
+        let role = f.node(
+            "Principal",
+            "aws_iam_role",
+            &format!("arn:aws:iam::111122223333:role/{name}"),
+            json!({}),
+        );
+        f.edge(
+            from,
+            "CAN_ASSUME",
+            role,
+            json!({"trusted": "account", "cross_account": true, "external_id": external_id}),
+        );
+    }
+
+    // password-login-without-mfa, interactive-login-as-service-user: users
+    // with active keys and console passwords; root-access-key.
+    for (name, pw, mfa, key_status) in [
+        ("svc-nomfa", json!(OLD), false, "Active"),
+        ("svc-shared", json!(recent), true, "Active"),
+        ("svc-glass", json!(recent), true, "Inactive"),
+    ] {
+        let u = f.node(
+            "Principal",
+            "aws_iam_user",
+            &format!("arn:aws:iam::111122223333:user/{name}"),
+            json!({"password_enabled": true, "password_last_used": pw, "mfa_active": mfa}),
+        );
+        let k = f.key(
+            &format!("{name}-KEY"),
+            json!({"status": key_status, "created": recent, "last_used": recent}),
+        );
+        f.edge(k, "AUTHENTICATES_AS", u, json!({}));
+    }
+    let root = f.node(
+        "Principal",
+        "aws_root_user",
+        "arn:aws:iam::111122223333:root",
+        json!({}),
+    );
+    let k = f.key("ROOTKEY", active_recent.clone());
+    f.edge(k, "AUTHENTICATES_AS", root, json!({}));
+    let k = f.key(
+        "ROOTOLD",
+        json!({"status": "Inactive", "created": recent, "last_used": recent}),
+    );
+    f.edge(k, "AUTHENTICATES_AS", sibling, json!({}));
+
+    // credential-across-environments: one key in a prod and a staging secret;
+    // another in two production places.
+    let prod = |f: &mut Fixture, key: &str, env: &str| {
+        f.node(
+            "Location",
+            "aws_secretsmanager_secret",
+            key,
+            json!({"environment": env}),
+        )
+    };
+    let p1 = prod(&mut f, "secretsmanager://app/prod", "production");
+    let p2 = prod(&mut f, "k8s://prod/app", "production");
+    let s1 = prod(&mut f, "secretsmanager://app/staging", "non-production");
+    let both = f.key("BOTHENVS", active_recent.clone());
+    f.edge(both, "STORED_IN", p1, json!({}));
+    f.edge(both, "STORED_IN", s1, json!({}));
+    let prod_only = f.key("PRODONLY", active_recent.clone());
+    f.edge(prod_only, "STORED_IN", p1, json!({}));
+    f.edge(prod_only, "STORED_IN", p2, json!({}));
+
     MemGraph::build(f.nodes, f.edges)
 }
 
@@ -259,6 +353,14 @@ fn each_rule_fires_on_its_positive_case_only() {
         ("admin-credential", &["ADMINKEY"]),
         ("key-not-rotated", &["OLDBUSY", "OLDUNUSED"]),
         ("unused-active-key", &["OLDUNUSED"]),
+        (
+            "third-party-trust-without-external-id",
+            &["role/vendor-open"],
+        ),
+        ("password-login-without-mfa", &["user/svc-nomfa"]),
+        ("interactive-login-as-service-user", &["user/svc-shared"]),
+        ("root-access-key", &["ROOTKEY"]),
+        ("credential-across-environments", &["BOTHENVS"]),
     ];
     for (rule, want) in cases {
         assert_eq!(fired(&report, rule), set(want), "{rule}");

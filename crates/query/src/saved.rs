@@ -86,10 +86,15 @@ pub fn find(name: &str) -> Option<&'static Saved> {
 /// A saved question's default: `-90d` is the date 90 days before today
 /// (`YYYY-MM-DD`); anything else is the value itself.
 pub fn default_value(d: &str) -> String {
+    default_value_on(d, chrono::Utc::now().date_naive())
+}
+
+/// [`default_value`] counted from `today` instead of the clock (`--as-of`).
+pub fn default_value_on(d: &str, today: chrono::NaiveDate) -> String {
     match d.strip_prefix('-').and_then(|x| x.strip_suffix('d')) {
         Some(days) => {
             let days: i64 = days.parse().unwrap_or(90);
-            (chrono::Utc::now() - chrono::Duration::days(days))
+            (today - chrono::Duration::days(days))
                 .format("%Y-%m-%d")
                 .to_string()
         }

@@ -338,6 +338,14 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
         if let Some(Holder::SecretsManager { arn, .. }) = &m.place {
             lp.insert("arn".into(), json!(arn));
         }
+        // The place's environment from its name and the end of its path
+        // (`kubernetes/prod/secrets.json`, `…-staging`), for the
+        // environment-isolation rule. Only the last three components: where
+        // the scan was started (`/srv/prod-exports/…`) says nothing.
+        let tail: Vec<&str> = origin.path.rsplit(['/', '\\']).take(3).collect();
+        if let Some(env) = custody_model::environment::of(&[&name, &tail.join("/")]) {
+            lp.insert("environment".into(), json!(env));
+        }
         out.push(Fact::Node(NodeFact {
             label: Label::Location,
             kind: location_kind.into(),

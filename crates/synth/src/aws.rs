@@ -22,6 +22,11 @@ pub struct AwsOut {
     pub reachability: Vec<Value>,
     /// Every access key with who holds it, for the audit logs (`cloudtrail.rs`).
     pub(crate) key_uses: Vec<KeyUse>,
+    /// Planted posture cases: per rule, what must be found and what must not.
+    pub posture: BTreeMap<String, Value>,
+    /// Secrets Manager secrets to write (`get-secret-value` output): the
+    /// environment-isolation case keeps one key in a prod and a staging secret.
+    pub(crate) secret_values: Vec<(String, Value)>,
 }
 
 /// An access key as the audit-log generator needs it.
@@ -345,6 +350,8 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
         terminated_owner_active_keys: Vec::new(),
         reachability: Vec::new(),
         key_uses: Vec::new(),
+        posture: BTreeMap::new(),
+        secret_values: Vec::new(),
     };
     let account_ids: Vec<String> = (0..n_accounts).map(|_| rng.digits(12)).collect();
     let planted_team = planted_person.and_then(|p| org.people[p].team);
@@ -391,8 +398,17 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
             members: members.clone(),
         };
         let account_created = acct.when(rng, 1500, 3000);
+        // The planted leaver's account also has an active root access key (in
+        // the credential report, the only export that shows root keys).
+        let root_key = if Some(a) == planted_account {
+            let made = acct.when(rng, 700, 1200);
+            let used = acct.when(rng, 1, 20);
+            format!("true,{},{},us-east-1,iam", aws_time(made), aws_time(used))
+        } else {
+            "false,N/A,N/A,N/A,N/A".to_string()
+        };
         acct.report.push_str(&format!(
-            "<root_account>,arn:aws:iam::{account_id}:root,{},not_supported,{},not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n",
+            "<root_account>,arn:aws:iam::{account_id}:root,{},not_supported,{},not_supported,not_supported,true,{root_key},false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n",
             aws_time(account_created),
             aws_time(acct.when(rng, 30, 400)),
         ));
@@ -424,6 +440,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
             if let Some(p) = planted_person {
                 let leaver_key = plant(&mut acct, rng, p, &team_name, &mut out);
                 chain = Some((leaver_key, plant_reachability(&mut acct, rng, &mut out)));
+                plant_posture(&mut acct, rng, &account_ids, &mut out);
                 planted_done = true;
             }
         }
@@ -1103,4 +1120,152 @@ fn plant_sandbox_admin(
     let name = acct.unique("sandbox-admin".to_string());
     let admin = vec![acct.attach(&managed_arn("AdministratorAccess"), "AdministratorAccess")];
     keyed_user(acct, rng, &name, "readonly", admin, vec![], out)
+}
+
+/// Posture cases, each with a positive and a negative, in the leaver's account:
+/// a vendor role without and with an `sts:ExternalId`; service users whose
+/// console password has no MFA, or is used alongside their key; and one key kept
+/// in a production and a staging secret. The root key is set with the report.
+fn plant_posture(acct: &mut Account<'_>, rng: &mut Rng, accounts: &[String], out: &mut AwsOut) {
+    let id = acct.id.clone();
+    let team = acct.team.clone();
+    let as_of = acct.as_of;
+    let mut vendor = || loop {
+        let v = rng.digits(12);
+        if !accounts.contains(&v) {
+            break v;
+        }
+    };
+    let (open_vendor, guarded_vendor) = (vendor(), vendor());
+    let mut role = |acct: &mut Account<'_>,
+                    rng: &mut Rng,
+                    name: &str,
+                    vendor: &str,
+                    external_id: Option<String>| {
+        let mut statement = json!({"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{vendor}:root")}, "Action": "sts:AssumeRole"});
+        if let Some(x) = external_id {
+            statement["Condition"] = json!({"StringEquals": {"sts:ExternalId": x}});
+        }
+        let created = acct.when(rng, 100, 600);
+        let attached = vec![acct.attach(&managed_arn("ReadOnlyAccess"), "ReadOnlyAccess")];
+        let arn = format!("arn:aws:iam::{}:role/{name}", acct.id);
+        acct.roles.push(json!({
+            "Path": "/", "RoleName": name, "RoleId": rng.aws_id("AROA", 17), "Arn": arn, "CreateDate": aws_time(created),
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+            "InstanceProfileList": [], "RolePolicyList": [], "AttachedManagedPolicies": attached,
+            "Tags": tags(&[("vendor", name.trim_end_matches("-integration").to_string())]),
+            "RoleLastUsed": {"LastUsedDate": aws_time(acct.when(rng, 0, 3)), "Region": "us-east-1"}
+        }));
+        *out.nhis.entry("aws_iam_role".into()).or_default() += 1;
+        arn
+    };
+    let open_name = acct.unique("observability-vendor-integration".into());
+    let guarded_name = acct.unique("backup-vendor-integration".into());
+    let open = role(acct, rng, &open_name, &open_vendor, None);
+    let external_id = rng.hex(32);
+    let guarded = role(acct, rng, &guarded_name, &guarded_vendor, Some(external_id));
+    out.posture.insert("third-party-trust-without-external-id".into(), json!({
+        "found": [open], "not_found": [guarded],
+        "why": format!("{open_name} trusts account {open_vendor} (outside the organization) with no sts:ExternalId condition; {guarded_name} requires one")}));
+
+    // Service users with console passwords. Key used yesterday in each.
+    let mut user = |acct: &mut Account<'_>,
+                    rng: &mut Rng,
+                    base: &str,
+                    password: Option<(i64, bool)>,
+                    active: bool| {
+        let name = acct.unique(format!("svc-{team}-{base}"));
+        let created = acct.when(rng, 400, 900);
+        let key = Key {
+            id: rng.aws_id("AKIA", 16),
+            created: created + Duration::days(30),
+            active,
+            last_used: Some((at(as_of - Duration::days(1), rng), "us-east-1", "ec2")),
+        };
+        let human = password.map(|(days, mfa)| (at(as_of - Duration::days(days), rng), mfa));
+        let attached = vec![acct.attach(&managed_arn("ReadOnlyAccess"), "ReadOnlyAccess")];
+        add_user(
+            acct,
+            rng,
+            &name,
+            created,
+            tags(&[("team", team.clone())]),
+            "deployers",
+            attached,
+            vec![key],
+            human,
+            None,
+            out,
+        );
+        format!("arn:aws:iam::{id}:user/{name}")
+    };
+    // No MFA, password last used 200 days ago: insecure authentication only.
+    let no_mfa = user(acct, rng, "legacy-console", Some((200, false)), true);
+    // MFA, password used three days ago beside the key: someone logs in as it.
+    let shared = user(acct, rng, "ops-shared", Some((3, true)), true);
+    // MFA and a recent login, but its key is inactive: neither.
+    let break_glass = user(acct, rng, "break-glass", Some((3, true)), false);
+    out.posture.insert(
+        "password-login-without-mfa".into(),
+        json!({
+        "found": [no_mfa], "not_found": [shared, break_glass]}),
+    );
+    out.posture.insert(
+        "interactive-login-as-service-user".into(),
+        json!({
+        "found": [shared], "not_found": [no_mfa, break_glass]}),
+    );
+    out.posture.insert("root-access-key".into(), json!({
+        "found": [format!("arn:aws:iam::{id}:root")], "note": "evidence `root` of the finding; every other account's root has no key"}));
+
+    // One key in a production and a staging secret; its user's other key only in production.
+    let name = acct.unique(format!("svc-{team}-orders-api"));
+    let created = acct.when(rng, 300, 600);
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        keys.push(Key {
+            id: rng.aws_id("AKIA", 16),
+            created: created + Duration::days(rng.range(5, 100)),
+            active: true,
+            last_used: Some((at(as_of - Duration::days(1), rng), "us-east-1", "dynamodb")),
+        });
+    }
+    let (shared_key, prod_key) = (keys[0].id.clone(), keys[1].id.clone());
+    let attached = vec![acct.attach(
+        &managed_arn("AmazonDynamoDBFullAccess"),
+        "AmazonDynamoDBFullAccess",
+    )];
+    add_user(
+        acct,
+        rng,
+        &name,
+        created,
+        tags(&[("team", team.clone())]),
+        "deployers",
+        attached,
+        keys,
+        None,
+        None,
+        out,
+    );
+    let mut secret = |env: &str, key: &str, rng: &mut Rng| {
+        let secret_name = format!("{team}-orders-api/{env}/aws-credentials");
+        let arn = format!(
+            "arn:aws:secretsmanager:us-east-1:{id}:secret:{secret_name}-{}",
+            rng.hex(6)
+        );
+        let value = crate::surfaces::secret_key(rng);
+        let inner = json!({"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": value}).to_string();
+        out.secret_values.push((
+            format!("secretsmanager-values/{id}/{team}-orders-api-{env}-{}.json", &key[16..]),
+            json!({"ARN": arn, "Name": secret_name, "VersionId": format!("{}-7c1e-4f0a-9b2d-3e8f6a5c1d07", rng.hex(8)),
+                   "SecretString": inner, "VersionStages": ["AWSCURRENT"], "CreatedDate": 1_741_592_800.123}),
+        ));
+    };
+    secret("prod", &shared_key, rng);
+    secret("staging", &shared_key, rng);
+    secret("prod", &prod_key, rng);
+    out.posture.insert("credential-across-environments".into(), json!({
+        "found": [format!("aws-access-key:{shared_key}")], "not_found": [format!("aws-access-key:{prod_key}")],
+        "requires": "custody scan --ingest of secretsmanager-values/"}));
 }

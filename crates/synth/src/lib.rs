@@ -105,6 +105,9 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     people::write_roster(&mut w, &org)?;
     let okta_groups = okta::write(&mut w, &mut rng, &org)?;
     let aws = aws::write(&mut w, &mut rng, &org)?;
+    for (path, value) in &aws.secret_values {
+        w.json(path, value, true)?;
+    }
     answers.counts.people = org.people.len();
     answers.counts.terminated = org.people.iter().filter(|p| p.terminated.is_some()).count();
     answers.counts.okta_groups = okta_groups;
@@ -155,6 +158,9 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
         .expected
         .insert("reachability".into(), serde_json::json!(aws.reachability));
     answers.expected.insert("usage".into(), trail.answers);
+    answers
+        .expected
+        .insert("posture".into(), serde_json::json!(aws.posture));
     for (k, v) in [
         ("hr/roster.csv", "HR roster export (CSV)"),
         (

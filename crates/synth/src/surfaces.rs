@@ -35,7 +35,7 @@ fn b64(data: &str) -> String {
 }
 
 /// A synthetic secret access key: 40 characters of the AWS alphabet.
-fn secret_key(rng: &mut Rng) -> String {
+pub(crate) fn secret_key(rng: &mut Rng) -> String {
     (0..40).map(|_| B64[rng.below(64)] as char).collect()
 }
 

@@ -93,9 +93,15 @@ fn trusted(kind: &str, value: &str, loc: &Location) -> (Endpoint, Option<Fact>, 
                 } else {
                     value.to_string()
                 };
+                // The trust policy proves the account exists: its root
+                // principal becomes a node (a vendor's account is known from
+                // nothing else), which organization data marks as ours or not.
+                let mut p = Map::new();
+                let id = super::account_of(&arn).unwrap_or(value);
+                p.insert("account_id".into(), json!(id));
                 (
                     Endpoint::new(Label::Principal, Key::arn(&arn)),
-                    None,
+                    Some(node("aws_root_user", Key::arn(&arn), id, p, loc)),
                     "account",
                 )
             } else if value.starts_with("arn:") {
@@ -197,6 +203,22 @@ pub fn edges(trust: &Value, role: &Endpoint, base: &str) -> Vec<Fact> {
             if trust_kind == "account" {
                 props.insert("note".into(), json!("any principal of this account whose own policies allow sts:AssumeRole on the role"));
             }
+            if trust_kind == "account" || trust_kind == "principal" {
+                // Another account's principals: a partner or vendor unless the
+                // organization says the account is ours. The confused-deputy
+                // guard for third parties is an `sts:ExternalId` condition.
+                let other = super::account_of(from.key.value());
+                let mine = super::account_of(role.key.value());
+                if let (Some(other), Some(mine)) = (other, mine) {
+                    props.insert("cross_account".into(), json!(other != mine));
+                    props.insert(
+                        "external_id".into(),
+                        json!(condition_keys
+                            .iter()
+                            .any(|k| k.eq_ignore_ascii_case("sts:ExternalId"))),
+                    );
+                }
+            }
             out.push(Fact::Edge(EdgeFact {
                 kind: EdgeKind::CanAssume,
                 from,
@@ -271,5 +293,40 @@ mod tests {
             open[0].prov.location,
             Location::Pointer("/RoleDetailList/0/AssumeRolePolicyDocument/Statement".into())
         );
+    }
+
+    #[test]
+    fn another_accounts_trust_says_whether_it_needs_an_external_id() {
+        let facts = edges(
+            &json!({"Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::464622532012:root"}, "Action": "sts:AssumeRole",
+                 "Condition": {"StringEquals": {"sts:ExternalId": "f3b1c0de"}}},
+                {"Effect": "Allow", "Principal": {"AWS": "777788889999"}, "Action": "sts:AssumeRole"},
+                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/same"}, "Action": "sts:AssumeRole"}
+            ]}),
+            &Endpoint::new(
+                Label::Principal,
+                Key::arn("arn:aws:iam::111122223333:role/r"),
+            ),
+            "/x",
+        );
+        let e: Vec<&EdgeFact> = facts
+            .iter()
+            .filter_map(|f| if let Fact::Edge(e) = f { Some(e) } else { None })
+            .collect();
+        assert_eq!(e[0].props["cross_account"], true);
+        assert_eq!(e[0].props["external_id"], true);
+        assert_eq!(e[1].props["cross_account"], true);
+        assert_eq!(e[1].props["external_id"], false);
+        assert_eq!(e[2].props["cross_account"], false);
+        // The trusted accounts become nodes, so rules can ask whether they are ours.
+        let roots: Vec<&str> = facts
+            .iter()
+            .filter_map(|f| match f {
+                Fact::Node(n) if n.kind == "aws_root_user" => n.name.as_deref(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(roots, ["464622532012", "777788889999"]);
     }
 }
