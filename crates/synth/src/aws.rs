@@ -403,6 +403,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
         let root_key = if Some(a) == planted_account {
             let made = acct.when(rng, 700, 1200);
             let used = acct.when(rng, 1, 20);
+            *out.nhis.entry("aws_access_key".into()).or_default() += 1;
             format!("true,{},{},us-east-1,iam", aws_time(made), aws_time(used))
         } else {
             "false,N/A,N/A,N/A,N/A".to_string()
