@@ -1238,6 +1238,52 @@ impl Model {
     }
 
     /// Everything `start` can reach, ranked.
+    /// The shortest path from `start` to full control of an account (the
+    /// account-administrator stand-in that privilege escalation reaches), as
+    /// the principals walked with how each was reached; `None` when no path
+    /// exists. Follows the same hops as [`Model::blast_radius`] without
+    /// evaluating what each principal can reach, so it costs a fraction.
+    pub fn path_to_admin(&self, start: &[u32]) -> Option<Vec<Hop>> {
+        let mut hops: Vec<Hop> = Vec::new();
+        let mut seen: HashSet<u32> = HashSet::new();
+        let mut queue = VecDeque::new();
+        for &p in start {
+            if seen.insert(p) {
+                queue.push_back(hops.len());
+                hops.push(Hop {
+                    principal: p,
+                    from: None,
+                    how: "start".into(),
+                    conditional: false,
+                });
+            }
+        }
+        while let Some(h) = queue.pop_front() {
+            if self.principals[hops[h].principal as usize].kind == PrincipalKind::AccountAdmin {
+                let mut path = vec![hops[h].clone()];
+                let mut at = hops[h].from;
+                while let Some(i) = at {
+                    path.push(hops[i].clone());
+                    at = hops[i].from;
+                }
+                path.reverse();
+                return Some(path);
+            }
+            let p = hops[h].principal;
+            for next in self.next(p).iter() {
+                if seen.insert(next.principal) {
+                    queue.push_back(hops.len());
+                    hops.push(Hop {
+                        from: Some(h),
+                        conditional: next.conditional || hops[h].conditional,
+                        ..next.clone()
+                    });
+                }
+            }
+        }
+        None
+    }
+
     pub fn blast_radius(&self, start: &[u32]) -> BlastRadius {
         let mut br = BlastRadius::default();
         let mut seen: HashMap<u32, usize> = HashMap::new();

@@ -41,6 +41,13 @@ pub struct FindingsArgs {
     /// Table: at most this many findings (0: all). JSON lists all.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Also evaluate effective permissions (loads the AWS permission model):
+    /// the `admin-equivalent` rule, and blast radius in the risk score.
+    #[arg(long)]
+    pub reach: bool,
+    /// How many of the riskiest identities to rank (table and JSON `risk`).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub top: u64,
     /// Record the findings in the graph as a snapshot: a `Finding` node per
     /// finding with a `HAS_FINDING` edge from its identity (so `custody show`
     /// and queries see them); findings no longer found are retired.
@@ -117,13 +124,38 @@ pub fn run(cli: &Cli, a: &FindingsArgs) -> Result<ExitCode> {
         ..Limits::default()
     };
     let today = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let report = custody_posture::run_on(&graph, &rules, &limits, today)?;
+    let mut report = custody_posture::run_on(&graph, &rules, &limits, today)?;
     bar.finish_and_clear();
     tracing::info!(
         "graph loaded in {:.1}s; rules ran in {:.1}s",
         loaded.as_secs_f64(),
         (started.elapsed() - loaded).as_secs_f64()
     );
+    let model = if a.reach {
+        let (model, took) = crate::blast::load(&store, cli.quiet)?;
+        tracing::info!("permission model loaded in {:.1}s", took.as_secs_f64());
+        if let Some(rule) = rules
+            .iter()
+            .find(|r| r.computed.as_deref() == Some("reach"))
+        {
+            admin_equivalent(&graph, &model, rule, &mut report);
+        }
+        Some(model)
+    } else {
+        None
+    };
+    let skipped: Vec<&str> = rules
+        .iter()
+        .filter(|r| !r.is_query() && model.is_none())
+        .map(|r| r.id.as_str())
+        .collect();
+    if !skipped.is_empty() && !cli.quiet {
+        eprintln!(
+            "not run without --reach (it evaluates effective permissions): {}",
+            skipped.join(", ")
+        );
+    }
+    let ranked = risk(&graph, model.as_ref(), &report.findings, a.top as usize);
     if a.record {
         if !a.rules.is_empty() || a.severity.is_some() || a.rules_file.is_some() {
             anyhow::bail!(
@@ -151,10 +183,142 @@ pub fn run(cli: &Cli, a: &FindingsArgs) -> Result<ExitCode> {
                 writeln!(out, "{}", custody_posture::ocsf(f, now, version))?;
             }
         }
-        (_, OutputFormat::Json) => output::json(&report)?,
-        (_, OutputFormat::Table) => print(&report, a.limit, started.elapsed()),
+        (_, OutputFormat::Json) => output::json(&JsonOut {
+            report: &report,
+            risk: &ranked,
+        })?,
+        (_, OutputFormat::Table) => print(&report, &ranked, a.limit, started.elapsed()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(serde::Serialize)]
+struct JsonOut<'a> {
+    #[serde(flatten)]
+    report: &'a custody_posture::Report,
+    /// The riskiest identities (severity × exposure × reach).
+    risk: &'a [custody_posture::risk::Risk],
+}
+
+/// The reach rule: every active access key with a path to full control of an
+/// account (escalation, or a role it can become), unless `admin-credential`
+/// already reports it (AdministratorAccess itself). Evidence: the path.
+fn admin_equivalent(
+    graph: &MemGraph,
+    model: &custody_analysis::Model,
+    rule: &Rule,
+    report: &mut custody_posture::Report,
+) {
+    use custody_query::Graph;
+    use rayon::prelude::*;
+    let started = Instant::now();
+    let direct: std::collections::HashSet<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "admin-credential")
+        .map(|f| f.identity.as_str())
+        .collect();
+    let keys: Vec<(i64, &str)> = model
+        .credentials()
+        .filter(|(_, key)| !direct.contains(key))
+        .collect();
+    let mut found: Vec<Finding> = keys
+        .par_iter()
+        .filter_map(|&(node, key)| {
+            let mut active = false;
+            graph
+                .with_node(node, &mut |n| {
+                    active = n
+                        .props
+                        .get("status")
+                        .and_then(|v| v.as_str())
+                        .is_none_or(|s| s == "Active");
+                })
+                .ok()?;
+            if !active {
+                return None;
+            }
+            let path = model.path_to_admin(&model.start(node))?;
+            let steps: Vec<String> = path
+                .iter()
+                .map(|h| {
+                    let p = &model.principals[h.principal as usize];
+                    let who = if p.kind == custody_analysis::reach::PrincipalKind::AccountAdmin {
+                        &p.name
+                    } else {
+                        &p.arn
+                    };
+                    format!("{who} ({})", h.how)
+                })
+                .collect();
+            let account = path
+                .last()
+                .and_then(|h| model.principals[h.principal as usize].account.clone());
+            let mut evidence = serde_json::Map::new();
+            evidence.insert("account".into(), serde_json::json!(account));
+            evidence.insert("path".into(), serde_json::json!(steps));
+            evidence.insert(
+                "conditional".into(),
+                serde_json::json!(path.iter().any(|h| h.conditional)),
+            );
+            Some(Finding {
+                rule: rule.id.clone(),
+                owasp: rule.owasp.clone(),
+                severity: rule.severity,
+                title: rule.title.clone(),
+                identity: key.to_string(),
+                evidence,
+                remediation: rule.remediation.clone(),
+            })
+        })
+        .collect();
+    found.sort_by(|a, b| a.identity.cmp(&b.identity));
+    report.rules.push(custody_posture::RuleRun {
+        rule: rule.id.clone(),
+        severity: rule.severity,
+        findings: found.len(),
+        milliseconds: started.elapsed().as_secs_f64() * 1000.0,
+    });
+    report.findings.extend(found);
+    report.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| a.identity.cmp(&b.identity))
+    });
+}
+
+/// The riskiest identities; with the permission model, blast radius counts too.
+fn risk(
+    graph: &MemGraph,
+    model: Option<&custody_analysis::Model>,
+    findings: &[Finding],
+    top: usize,
+) -> Vec<custody_posture::risk::Risk> {
+    use custody_posture::risk::{rank, Reach};
+    use custody_query::Graph;
+    let Some(model) = model else {
+        return rank(findings, graph, None, 0, top);
+    };
+    let reach = |key: &str| -> Option<Reach> {
+        let node = graph.find(key).ok()??;
+        let start = model.start(node);
+        if start.is_empty() {
+            return None;
+        }
+        let r = crate::blast::rank(model, node, key);
+        Some(Reach {
+            resources: r.resources,
+            critical: r.critical,
+            score: r.score,
+            can_become: r.can_become,
+            admin_equivalent: model.path_to_admin(&start).is_some(),
+        })
+    };
+    // Every resource at the most sensitive weight (4), the most harmful level
+    // (5), with certainty (2): no blast radius can score more.
+    let max = model.resources.len() as u64 * 4 * 5 * 2;
+    rank(findings, graph, Some(&reach), max, top)
 }
 
 /// Stores the findings as graph facts in one snapshot under the posture scope.
@@ -190,7 +354,12 @@ fn evidence(f: &Finding) -> String {
         .join("; ")
 }
 
-fn print(report: &custody_posture::Report, limit: usize, took: Duration) {
+fn print(
+    report: &custody_posture::Report,
+    risk: &[custody_posture::risk::Risk],
+    limit: usize,
+    took: Duration,
+) {
     let rows: Vec<Vec<String>> = report
         .rules
         .iter()
@@ -238,13 +407,43 @@ fn print(report: &custody_posture::Report, limit: usize, took: Duration) {
             report.findings.len() - shown
         );
     }
-    let risk = custody_posture::risk_by_identity(&report.findings);
     println!();
-    println!("Riskiest identities (severity-weighted findings):");
+    let with_reach = risk.iter().any(|r| r.reach.is_some());
+    println!(
+        "Riskiest identities (severity × (1 + kinds of place){}):",
+        if with_reach {
+            " × (1 + log10(1 + blast-radius score))"
+        } else {
+            "; --reach adds blast radius"
+        }
+    );
     let rows: Vec<Vec<String>> = risk
         .iter()
-        .take(10)
-        .map(|(k, score, n)| vec![k.clone(), score.to_string(), n.to_string()])
+        .map(|r| {
+            let mut row = vec![
+                r.identity.clone(),
+                format!("{:.1}", r.risk),
+                r.severity.to_string(),
+                r.findings.to_string(),
+                r.places.to_string(),
+            ];
+            if with_reach {
+                row.push(match &r.reach {
+                    Some(x) => format!(
+                        "{} resources ({} critical){}",
+                        x.resources,
+                        x.critical,
+                        if x.admin_equivalent { ", admin" } else { "" }
+                    ),
+                    None => "-".into(),
+                });
+            }
+            row
+        })
         .collect();
-    output::table(&["IDENTITY", "RISK", "FINDINGS"], &rows);
+    let mut headers = vec!["IDENTITY", "RISK", "SEVERITY", "FINDINGS", "PLACES"];
+    if with_reach {
+        headers.push("REACH");
+    }
+    output::table(&headers, &rows);
 }

@@ -93,6 +93,58 @@ fn findings_match_the_planted_answers() {
         1
     );
 
+    // With reach: a key that can become an administrator through a role chain
+    // is admin-equivalent (with its path); a key whose S3 access is cut by a
+    // deny is not; the planted six-surface key is the riskiest identity.
+    let reach = env
+        .run(&[
+            "--format",
+            "json",
+            "findings",
+            "--as-of",
+            "2026-11-01",
+            "--reach",
+            "--top",
+            "5",
+        ])
+        .ok()
+        .json();
+    let planted_reach = answers["expected"]["reachability"].as_array().unwrap();
+    let key_of = |id: &str| {
+        let a = planted_reach.iter().find(|r| r["id"] == id).unwrap();
+        format!("aws-access-key:{}", a["access_key_id"].as_str().unwrap())
+    };
+    let admin_eq: Vec<&serde_json::Value> = reach["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "admin-equivalent")
+        .collect();
+    let chain = admin_eq
+        .iter()
+        .find(|f| f["identity"] == key_of("role-chain-to-restricted-secret").as_str())
+        .expect("the role-chain key is admin-equivalent");
+    let path = chain["evidence"]["path"].as_array().unwrap();
+    assert!(path.len() >= 3, "{path:?}");
+    assert!(path
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .starts_with("administrator of account"));
+    assert!(!admin_eq
+        .iter()
+        .any(|f| f["identity"] == key_of("explicit-deny-overrides-allow").as_str()));
+    let risk = reach["risk"].as_array().unwrap();
+    assert_eq!(risk.len(), 5);
+    assert_eq!(risk[0]["identity"], key.as_str());
+    assert!(risk[0]["reach"]["resources"].as_u64().unwrap() > 0);
+    assert!(risk
+        .windows(2)
+        .all(|w| w[0]["risk"].as_f64() >= w[1]["risk"].as_f64()));
+    // Without --reach the rule is named as not run, and risk has no reach.
+    assert!(dated.iter().all(|f| f["rule"] != "admin-equivalent"));
+
     // SARIF for code-scanning dashboards, OCSF Detection Findings for SIEMs.
     let sarif = env.run(&["--format", "sarif", "findings"]).ok().json();
     assert_eq!(sarif["version"], "2.1.0");

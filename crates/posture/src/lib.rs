@@ -82,8 +82,25 @@ pub struct Rule {
     /// Parameters and their defaults (`-90d`: the date 90 days ago).
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// The read-only query; empty for a rule the reach model computes.
+    #[serde(default)]
     pub query: String,
+    /// `reach`: computed from effective permissions (`custody findings
+    /// --reach`), which no query can see (reach is derived, not stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed: Option<String>,
 }
+
+impl Rule {
+    /// Whether [`run`] evaluates it (else the caller computes it).
+    pub fn is_query(&self) -> bool {
+        self.computed.is_none()
+    }
+}
+
+/// The rule the reach model computes: a credential that can make itself
+/// administrator of an account.
+pub const ADMIN_EQUIVALENT: &str = "admin-equivalent";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -101,6 +118,18 @@ pub fn parse_rules(text: &str) -> Result<Vec<Rule>, RuleError> {
                 id: r.id.clone(),
                 message: "the id is used twice".into(),
             });
+        }
+        match r.computed.as_deref() {
+            Some("reach") if r.query.is_empty() => continue,
+            Some(other) => {
+                return Err(RuleError::Invalid {
+                    id: r.id.clone(),
+                    message: format!(
+                        "`computed = \"{other}\"` needs an empty query and names what computes it: only `reach` exists"
+                    ),
+                })
+            }
+            None => {}
         }
         custody_query::parse(&r.query).map_err(|source| RuleError::Query {
             id: r.id.clone(),
@@ -161,7 +190,7 @@ pub fn run_on(
     today: chrono::NaiveDate,
 ) -> Result<Report, RuleError> {
     let mut report = Report::default();
-    for rule in rules {
+    for rule in rules.iter().filter(|r| r.is_query()) {
         let started = std::time::Instant::now();
         let mut params = Map::new();
         for (k, v) in &rule.params {
@@ -287,6 +316,8 @@ pub fn facts(
     }
     out
 }
+
+pub mod risk;
 
 #[cfg(test)]
 mod tests;

@@ -365,7 +365,12 @@ fn each_rule_fires_on_its_positive_case_only() {
     for (rule, want) in cases {
         assert_eq!(fired(&report, rule), set(want), "{rule}");
     }
-    assert_eq!(report.rules.len(), default_rules().len());
+    // Every query rule ran; the reach rule is left to the caller.
+    let rules = default_rules();
+    assert_eq!(report.rules.len(), rules.len() - 1);
+    assert!(rules
+        .iter()
+        .any(|r| r.id == ADMIN_EQUIVALENT && !r.is_query()));
     // Evidence names the leaver and the manager the key goes to.
     let f = report
         .findings
@@ -412,4 +417,56 @@ query = "MATCH (k:Credential) RETURN k.key AS key"
     .unwrap();
     let e = run(&fixture(), &rules, &Limits::default()).unwrap_err();
     assert!(e.to_string().contains("`identity`"), "{e}");
+}
+
+#[test]
+fn risk_combines_severity_places_and_reach_and_stops_early() {
+    use crate::risk::{rank, reach_factor, Reach};
+    let graph = fixture();
+    let report = run(&graph, &default_rules(), &Limits::default()).unwrap();
+    // Without reach: severity × (1 + kinds of place). SPREADKEY is in three kinds.
+    let plain = rank(&report.findings, &graph, None, 0, 3);
+    assert_eq!(plain[0].identity, "aws-access-key:SPREADKEY");
+    assert_eq!(plain[0].places, 3);
+    assert_eq!(plain[0].risk, f64::from(plain[0].severity) * 4.0);
+    assert!(plain[0].reach.is_none());
+    // With reach: a huge blast radius lifts an identity; evaluation stops once
+    // nothing left can enter the top even with the largest reach.
+    let asked = std::cell::RefCell::new(Vec::new());
+    let reach = |key: &str| {
+        asked.borrow_mut().push(key.to_string());
+        Some(Reach {
+            resources: 1,
+            critical: 0,
+            score: if key.ends_with("ROOTKEY") {
+                1_000_000
+            } else {
+                1
+            },
+            can_become: 0,
+            admin_equivalent: false,
+        })
+    };
+    let ranked = rank(&report.findings, &graph, Some(&reach), 1_000_000, 1);
+    assert_eq!(ranked.len(), 1);
+    let root = 10.0 * reach_factor(1_000_000);
+    let spread = plain[0].risk * reach_factor(1);
+    assert_eq!(
+        ranked[0].identity,
+        if root > spread {
+            "aws-access-key:ROOTKEY"
+        } else {
+            "aws-access-key:SPREADKEY"
+        }
+    );
+    let identities = report
+        .findings
+        .iter()
+        .map(|f| &f.identity)
+        .collect::<BTreeSet<_>>()
+        .len();
+    assert!(
+        asked.borrow().len() < identities,
+        "reach was evaluated for every identity"
+    );
 }
