@@ -300,7 +300,10 @@ fn risk(
     let Some(model) = model else {
         return rank(findings, graph, None, 0, top);
     };
+    let started = Instant::now();
+    let evaluated = std::cell::Cell::new(0usize);
     let reach = |key: &str| -> Option<Reach> {
+        evaluated.set(evaluated.get() + 1);
         let node = graph.find(key).ok()??;
         let start = model.start(node);
         if start.is_empty() {
@@ -318,7 +321,13 @@ fn risk(
     // Every resource at the most sensitive weight (4), the most harmful level
     // (5), with certainty (2): no blast radius can score more.
     let max = model.resources.len() as u64 * 4 * 5 * 2;
-    rank(findings, graph, Some(&reach), max, top)
+    let ranked = rank(findings, graph, Some(&reach), max, top);
+    tracing::info!(
+        "risk: {} blast radii evaluated in {:.1}s",
+        evaluated.get(),
+        started.elapsed().as_secs_f64()
+    );
+    ranked
 }
 
 /// Stores the findings as graph facts in one snapshot under the posture scope.
