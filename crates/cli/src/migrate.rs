@@ -27,7 +27,7 @@ pub fn run(cli: &Cli, a: &MigrateArgs) -> Result<ExitCode> {
         )
     })?;
     let node = store.node(id)?.context("node vanished")?;
-    if let Some(why) = custody_server::respond::unsupported(&node.brief) {
+    if let Some(why) = custody_server::migrate::unsupported(&store, id)? {
         anyhow::bail!("{why}");
     }
     let profile = store

@@ -95,7 +95,7 @@ fn response_plans_cover_every_copy_in_a_safe_order() {
         .stdout;
     assert!(disable.contains("will lose access") && disable.contains("custody changes nothing"));
 
-    // Only AWS access keys, for now; unknown actions are usage errors.
+    // Only credentials; unknown actions are usage errors.
     let r = env.run(&[
         "respond",
         answers["scenarios"][0]["principal_arn"].as_str().unwrap(),
@@ -103,7 +103,7 @@ fn response_plans_cover_every_copy_in_a_safe_order() {
         "rotate",
     ]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("AWS access keys"), "{}", r.stderr);
+    assert!(r.stderr.contains("not a credential"), "{}", r.stderr);
     let r = env.run(&["respond", key, "--action", "nuke"]);
     assert_eq!(r.code, 2);
 }
@@ -349,4 +349,95 @@ fn execute_deactivates_the_key_in_iam() {
             "the secret is in the database"
         );
     }
+}
+
+/// Tokens other than AWS keys get a plan too: revoke at the issuer first (with
+/// the issuer's own revocation call), then every copy; disabling says it means
+/// revoking. Nothing is executed and the value appears nowhere.
+#[test]
+fn plans_cover_tokens_from_other_issuers() {
+    let env = Env::new();
+    let token = ["ghp_", "CustodyExampleNotARealToken0011VcBGt"].concat();
+    let slack = ["xoxb-", "2222222222-CustodyExampleNotReal"].concat();
+    env.write(
+        "app/.env",
+        format!("GITHUB_TOKEN={token}\nSLACK_BOT_TOKEN={slack}\n").as_bytes(),
+    );
+    let scanned = env
+        .run(&[
+            "--format",
+            "json",
+            "scan",
+            env.path("app").to_str().unwrap(),
+            "--ingest",
+        ])
+        .ok()
+        .json();
+    let credential = |kind: &str| {
+        scanned["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == kind)
+            .unwrap()["credential"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let github = credential("github_token");
+    let revoke = env
+        .run(&["--format", "json", "respond", &github, "--action", "revoke"])
+        .ok();
+    assert!(!revoke.stdout.contains(&token));
+    let revoke = revoke.json();
+    let steps = revoke["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["system"], "github");
+    assert!(steps[0]["command"]
+        .as_str()
+        .unwrap()
+        .contains("api.github.com/credentials/revoke"));
+    assert!(steps.iter().all(|s| s.get("operation").is_none()));
+    let last = steps.last().unwrap();
+    assert_eq!(last["system"], "file");
+    assert!(last["target"].as_str().unwrap().ends_with("app/.env"));
+    // Rotation replaces first and revokes last; disabling is revoking.
+    let rotate = env
+        .run(&["--format", "json", "respond", &github, "--action", "rotate"])
+        .ok()
+        .json();
+    let steps = rotate["steps"].as_array().unwrap();
+    assert!(steps[0]["what"]
+        .as_str()
+        .unwrap()
+        .starts_with("create a replacement"));
+    assert!(steps.last().unwrap()["what"]
+        .as_str()
+        .unwrap()
+        .starts_with("once nothing uses the old value"));
+    let disable = env
+        .run(&["respond", &credential("slack_token"), "--action", "disable"])
+        .ok();
+    assert!(
+        disable.stdout.contains("disabling means revoking"),
+        "{}",
+        disable.stdout
+    );
+    assert!(disable.stdout.contains("slack.com/api/auth.revoke"));
+    assert!(!disable.stdout.contains(&slack));
+    // --execute acts on AWS keys only.
+    let r = env.run(&[
+        "respond",
+        &github,
+        "--action",
+        "revoke",
+        "--execute",
+        "--yes",
+        "--reason",
+        "test",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("cannot act on it"), "{}", r.stderr);
+    // A principal is not a credential.
+    let r = env.run(&["respond", "app/.env", "--action", "revoke"]);
+    assert_eq!(r.code, 2);
 }

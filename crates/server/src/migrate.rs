@@ -241,6 +241,9 @@ pub fn least_privilege(actions: &BTreeSet<String>, unmapped: Vec<String>) -> Lea
 /// The migration plan for the AWS access key node `id`; `profile` is its usage
 /// profile, if the logs have one.
 pub fn plan(store: &dyn Store, id: i64, profile: Option<&Profile>) -> Result<Migration> {
+    if let Some(why) = unsupported(store, id)? {
+        anyhow::bail!("{why}");
+    }
     let base = respond::plan(store, id, Action::Rotate)?;
     let account = base
         .principal
@@ -427,4 +430,20 @@ fn heredoc_json(v: &Value) -> String {
         .map(|l| format!("    {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Why custody cannot plan a migration for this node, if it cannot: the
+/// planner targets AWS access keys (the ephemeral identities it writes are
+/// AWS roles).
+pub fn unsupported(store: &dyn Store, id: i64) -> Result<Option<String>> {
+    let Some(node) = store.node(id)? else {
+        return Ok(Some(format!("node {id} vanished while reading")));
+    };
+    let b = &node.brief;
+    Ok((b.kind != "aws_access_key").then(|| {
+        format!(
+            "`{}` is a {} {}: custody plans migrations from AWS access keys to AWS roles so far (`custody respond` plans rotating or revoking any credential)",
+            b.key, b.label, b.kind
+        )
+    }))
 }

@@ -116,8 +116,19 @@ fn place_of(kind: &str, key: &str) -> String {
     k.to_string()
 }
 
-/// The steps that update one place with the replacement key.
-fn update(place: &Place) -> (String, String, String, Option<String>) {
+/// The steps that update one place with the replacement (`aws`: an access
+/// key pair; otherwise one value).
+fn update(place: &Place, aws: bool) -> (String, String, String, Option<String>) {
+    let literals = if aws {
+        "--from-literal=AWS_ACCESS_KEY_ID=<new-id> --from-literal=AWS_SECRET_ACCESS_KEY=<new-secret>"
+    } else {
+        "--from-literal=<FIELD>=<new-value>"
+    };
+    let what_new = if aws {
+        "the new key id and secret"
+    } else {
+        "the new value"
+    };
     let p = &place.place;
     match place.kind.as_str() {
         "aws_secretsmanager_secret" => {
@@ -125,7 +136,7 @@ fn update(place: &Place) -> (String, String, String, Option<String>) {
             (
                 "aws-secretsmanager".into(),
                 arn.into(),
-                "store the new key id and secret in the secret (a new version)".into(),
+                format!("store {what_new} in the secret (a new version)"),
                 Some(format!(
                     "aws secretsmanager put-secret-value --secret-id {arn} --secret-string file://<new-value.json>"
                 )),
@@ -141,7 +152,7 @@ fn update(place: &Place) -> (String, String, String, Option<String>) {
                 format!("{ns}/{name}"),
                 "replace the Secret's values, then restart the pods that mount it".into(),
                 Some(format!(
-                    "kubectl -n {ns} create secret generic {name} --from-literal=AWS_ACCESS_KEY_ID=<new-id> --from-literal=AWS_SECRET_ACCESS_KEY=<new-secret> --dry-run=client -o yaml | kubectl apply -f -"
+                    "kubectl -n {ns} create secret generic {name} {literals} --dry-run=client -o yaml | kubectl apply -f -"
                 )),
             )
         }
@@ -160,19 +171,19 @@ fn update(place: &Place) -> (String, String, String, Option<String>) {
         "git_blob" => (
             "git".into(),
             p.clone(),
-            "the repository's history keeps the old value (every clone has it): deactivating the old key is what neutralises it; remove the files from the current branch and keep the new key out of the repository".into(),
+            "the repository's history keeps the old value (every clone has it): revoking the old credential is what neutralises it; remove the files from the current branch and keep the new one out of the repository".into(),
             None,
         ),
         "mcp_config" => (
             "workstation".into(),
             p.strip_prefix("file://").unwrap_or(p).to_string(),
-            "replace the key in the MCP client configuration (better: reference an environment variable or a credential helper), then restart the client".into(),
+            "replace the value in the MCP client configuration (better: reference an environment variable or a credential helper), then restart the client".into(),
             None,
         ),
         _ => (
             "file".into(),
             p.strip_prefix("file://").unwrap_or(p).to_string(),
-            format!("replace the key in this {}", place.kind),
+            format!("replace the value in this {}", place.kind),
             None,
         ),
     }
@@ -180,20 +191,133 @@ fn update(place: &Place) -> (String, String, String, Option<String>) {
 
 /// Why custody cannot plan a response for this node, if it cannot.
 pub fn unsupported(node: &custody_store::NodeBrief) -> Option<String> {
-    (node.kind != "aws_access_key").then(|| {
+    (node.label != "Credential").then(|| {
         format!(
-            "`{}` is a {} {}: custody plans responses for AWS access keys so far",
-            node.key, node.label, node.kind
+            "`{}` is a {} {}, not a credential: respond acts on credentials (access keys, tokens, keys); `custody show {}` lists the ones it holds",
+            node.key, node.label, node.kind, node.key
         )
     })
 }
 
-/// The plan for `action` on the AWS access key node `id`.
+/// How to revoke and replace one kind of credential at its issuer: the system,
+/// what to do and the command (values to fill in are `<…>`; `<the value>` is
+/// the secret itself, which only its holder has: custody never stores it).
+struct Issuer {
+    system: &'static str,
+    revoke: (&'static str, Option<&'static str>),
+    replace: (&'static str, Option<&'static str>),
+}
+
+fn issuer(kind: &str) -> Issuer {
+    let (system, revoke, replace): (&str, (&str, Option<&str>), (&str, Option<&str>)) = match kind {
+        "github_token" => (
+            "github",
+            ("revoke the token: its owner under Settings → Developer settings → tokens, an org owner under the organization's personal access tokens, or anyone who holds the value through GitHub's revocation API (unauthenticated; the owner is notified)",
+             Some("curl -X POST -H 'Accept: application/vnd.github+json' https://api.github.com/credentials/revoke -d '{\"credentials\": [\"<the value>\"]}'")),
+            ("create a replacement: a fine-grained token limited to the repositories and permissions used, or better a GitHub App installation token or Actions' GITHUB_TOKEN", None),
+        ),
+        "gitlab_token" => (
+            "gitlab",
+            ("revoke the token (it can revoke itself)",
+             Some("curl -X DELETE -H 'PRIVATE-TOKEN: <the value>' https://gitlab.com/api/v4/personal_access_tokens/self")),
+            ("create a replacement with only the scopes used, with an expiry", None),
+        ),
+        "slack_token" => (
+            "slack",
+            ("revoke the token", Some("curl -X POST -H 'Authorization: Bearer <the value>' https://slack.com/api/auth.revoke")),
+            ("reinstall the app or issue a new token for the workspace", None),
+        ),
+        "slack_webhook" => (
+            "slack",
+            ("remove the incoming webhook from the app's configuration (api.slack.com/apps → Incoming Webhooks)", None),
+            ("add a new webhook URL for the channel", None),
+        ),
+        "stripe_key" => (
+            "stripe",
+            ("roll the key in the Dashboard (Developers → API keys → Roll key); rolling expires the old one", None),
+            ("use the rolled key, or a restricted key with only the permissions used", None),
+        ),
+        "openai_api_key" => (
+            "openai",
+            ("delete the key (platform.openai.com → API keys, or the Admin API for the project's key)", None),
+            ("create a project key with only the permissions used", None),
+        ),
+        "anthropic_api_key" => (
+            "anthropic",
+            ("disable, then delete the key (console.anthropic.com → API keys, or the Admin API)", None),
+            ("create a key in a workspace limited to the use", None),
+        ),
+        "google_api_key" => (
+            "gcp",
+            ("delete the API key (or restrict it at once to the APIs and referrers used)", Some("gcloud services api-keys delete <key-id>")),
+            ("create a restricted key", Some("gcloud services api-keys create --api-target=service=<service> --display-name=<name>")),
+        ),
+        "gcp_service_account_key" => (
+            "gcp",
+            ("disable, then delete the service-account key (the key file's private_key_id)",
+             Some("gcloud iam service-accounts keys disable <private_key_id> --iam-account=<client_email>")),
+            ("prefer workload identity (GKE, Workload Identity Federation) to a new key file", Some("gcloud iam service-accounts keys create <file> --iam-account=<client_email>")),
+        ),
+        "azure_client_secret" => (
+            "azure",
+            ("delete the client secret from the app registration", Some("az ad app credential delete --id <app-id> --key-id <key-id>")),
+            ("prefer a federated credential or managed identity; else add a short-lived secret", Some("az ad app credential reset --id <app-id> --append --years 1")),
+        ),
+        "azure_storage_key" => (
+            "azure",
+            ("regenerate the storage account key the connection string holds", Some("az storage account keys renew --account-name <account> --key <key1|key2>")),
+            ("use the regenerated key, or better Entra ID authorization / SAS with an expiry", None),
+        ),
+        "okta_api_token" => (
+            "okta",
+            ("revoke the API token (Security → API → Tokens, or the API)", Some("curl -X DELETE -H 'Authorization: SSWS <an admin token>' https://<org>.okta.com/api/v1/api-tokens/<token-id>")),
+            ("prefer an OAuth 2.0 service app with scoped access; else create a token as a dedicated service user", None),
+        ),
+        "npm_token" => (
+            "npm",
+            ("revoke the token", Some("npm token revoke <token-id>")),
+            ("create a granular access token limited to the packages used, or publish with OIDC trusted publishing", Some("npm token create")),
+        ),
+        "pypi_token" => (
+            "pypi",
+            ("remove the API token (pypi.org → Account settings → API tokens)", None),
+            ("use trusted publishing (OIDC) from CI, or a project-scoped token", None),
+        ),
+        "private_key" => (
+            "pki",
+            ("remove the public half wherever it is trusted (authorized_keys, deploy keys, certificate authority), and revoke its certificate if any", None),
+            ("generate a new key pair on the host that uses it; distribute only the public half", Some("ssh-keygen -t ed25519 -f <path>")),
+        ),
+        "database_password" => (
+            "database",
+            ("change the database user's password (or lock the user) so the exposed one stops working", Some("ALTER ROLE <user> WITH PASSWORD '<new password>';")),
+            ("prefer IAM database authentication or a secrets manager with rotation", None),
+        ),
+        "jwt" => (
+            "issuer",
+            ("invalidate the token: revoke its session or rotate the signing key at its issuer; otherwise it works until `exp`", None),
+            ("have the client request a new token", None),
+        ),
+        _ => (
+            "issuer",
+            ("revoke or change the secret at the system that issued it", None),
+            ("issue a replacement there", None),
+        ),
+    };
+    Issuer {
+        system,
+        revoke,
+        replace,
+    }
+}
+
+/// The plan for `action` on the credential node `id`.
 pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
     let node = store.node(id)?.context("node vanished while reading")?;
     if let Some(why) = unsupported(&node.brief) {
         bail!("{why}");
     }
+    let aws = node.brief.kind == "aws_access_key";
     let key_id = node
         .brief
         .key
@@ -248,6 +372,18 @@ pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
         })
         .collect();
 
+    if !aws {
+        let steps = issuer_steps(&node.brief, action, &places);
+        return Ok(Plan {
+            credential: node.brief.key,
+            action,
+            principal: principal.map(|p| p.key),
+            user_name: None,
+            owners,
+            places,
+            steps,
+        });
+    }
     let user = user_name.clone().unwrap_or_else(|| "<user-name>".into());
     let target = principal
         .as_ref()
@@ -286,7 +422,7 @@ pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
                 Some(create),
             );
             for p in &places {
-                let (system, t, what, command) = update(p);
+                let (system, t, what, command) = update(p, true);
                 let what = if p.consumers.is_empty() {
                     what
                 } else {
@@ -320,7 +456,7 @@ pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
                 } else {
                     format!(" ({})", p.consumers.join(", "))
                 };
-                let (system, target, _, _) = update(p);
+                let (system, target, _, _) = update(p, true);
                 step(
                     &system,
                     &target,
@@ -358,7 +494,7 @@ pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
                 Some(create),
             );
             for p in &places {
-                let (system, t, what, command) = update(p);
+                let (system, t, what, command) = update(p, true);
                 step(&system, &t, what, command);
             }
         }
@@ -381,4 +517,86 @@ pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
         places,
         steps,
     })
+}
+
+/// The steps for a credential other than an AWS access key: at its issuer and
+/// in every place it is stored, in the order the action needs. None of these
+/// can be deactivated reversibly, so `disable` means revoking, after saying
+/// who loses access.
+fn issuer_steps(node: &custody_store::NodeBrief, action: Action, places: &[Place]) -> Vec<Step> {
+    let is = issuer(&node.kind);
+    let target = node.name.clone().unwrap_or_else(|| node.key.clone());
+    let mut steps: Vec<Step> = Vec::new();
+    let mut step = |system: &str, target: &str, what: String, command: Option<&str>| {
+        steps.push(Step {
+            order: steps.len() + 1,
+            system: system.into(),
+            target: target.into(),
+            what,
+            command: command.map(str::to_string),
+            operation: None,
+        });
+    };
+    let with_consumers = |p: &Place, what: String| {
+        if p.consumers.is_empty() {
+            what
+        } else {
+            format!("{what}; consumers: {}", p.consumers.join(", "))
+        }
+    };
+    match action {
+        Action::Rotate => {
+            step(is.system, &target, is.replace.0.to_string(), is.replace.1);
+            for p in places {
+                let (system, t, what, command) = update(p, false);
+                step(&system, &t, with_consumers(p, what), command.as_deref());
+            }
+            step(
+                is.system,
+                &target,
+                format!("once nothing uses the old value: {}", is.revoke.0),
+                is.revoke.1,
+            );
+        }
+        Action::Disable => {
+            for p in places {
+                let (system, t, _, _) = update(p, false);
+                step(
+                    &system,
+                    &t,
+                    with_consumers(p, "will lose access: whatever reads this copy".into()),
+                    None,
+                );
+            }
+            step(
+                is.system,
+                &target,
+                format!(
+                    "this kind cannot be switched off and on again: disabling means revoking. {}",
+                    is.revoke.0
+                ),
+                is.revoke.1,
+            );
+        }
+        Action::Revoke => {
+            step(
+                is.system,
+                &target,
+                format!("now, before anything else: {}", is.revoke.0),
+                is.revoke.1,
+            );
+            step(
+                is.system,
+                &target,
+                "find what it was used for while exposed: the issuer's audit log for this credential".into(),
+                None,
+            );
+            step(is.system, &target, is.replace.0.to_string(), is.replace.1);
+            for p in places {
+                let (system, t, what, command) = update(p, false);
+                step(&system, &t, with_consumers(p, what), command.as_deref());
+            }
+        }
+    }
+    steps
 }
