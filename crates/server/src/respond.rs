@@ -204,12 +204,15 @@ pub fn unsupported(node: &custody_store::NodeBrief) -> Option<String> {
 /// the secret itself, which only its holder has: custody never stores it).
 struct Issuer {
     system: &'static str,
-    revoke: (&'static str, Option<&'static str>),
-    replace: (&'static str, Option<&'static str>),
+    revoke: Todo,
+    replace: Todo,
 }
 
+/// What to do, and the command that does it where one exists.
+type Todo = (&'static str, Option<&'static str>);
+
 fn issuer(kind: &str) -> Issuer {
-    let (system, revoke, replace): (&str, (&str, Option<&str>), (&str, Option<&str>)) = match kind {
+    let (system, revoke, replace): (&str, Todo, Todo) = match kind {
         "github_token" => (
             "github",
             ("revoke the token: its owner under Settings → Developer settings → tokens, an org owner under the organization's personal access tokens, or anyone who holds the value through GitHub's revocation API (unauthenticated; the owner is notified)",
