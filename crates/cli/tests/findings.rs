@@ -84,6 +84,25 @@ fn findings_match_the_planted_answers() {
             assert!(!named(who), "{rule} fires on its negative {who}");
         }
     }
+    // Rules whose answer the generator knows for the whole enterprise: exactly
+    // those identities (the root key, found by key-not-rotated too, aside).
+    let exact = answers["expected"]["posture_exact"].as_object().unwrap();
+    assert_eq!(exact.len(), 4, "{:?}", exact.keys());
+    for (rule, want) in exact {
+        let want: BTreeSet<&str> = want
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let got: BTreeSet<&str> = dated
+            .iter()
+            .filter(|f| f["rule"] == rule.as_str())
+            .map(|f| f["identity"].as_str().unwrap())
+            .filter(|k| !k.starts_with("aws-key-created:"))
+            .collect();
+        assert_eq!(got, want, "{rule}");
+    }
     // Only the planted account's root has a key.
     assert_eq!(
         dated

@@ -24,9 +24,26 @@ pub struct AwsOut {
     pub(crate) key_uses: Vec<KeyUse>,
     /// Planted posture cases: per rule, what must be found and what must not.
     pub posture: BTreeMap<String, Value>,
+    /// Per rule, every identity it must find across the enterprise (rules whose
+    /// answer the generator knows exactly: AWS access keys and roles).
+    pub posture_exact: BTreeMap<String, Value>,
     /// Secrets Manager secrets to write (`get-secret-value` output): the
     /// environment-isolation case keeps one key in a prod and a staging secret.
     pub(crate) secret_values: Vec<(String, Value)>,
+}
+
+impl AwsOut {
+    /// Adds an identity a rule must find on the whole enterprise (exact sets in
+    /// `expected.posture_exact`).
+    fn expected_rule(&mut self, rule: &str, identity: String) {
+        let e = self
+            .posture_exact
+            .entry(rule.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(items) = e {
+            items.push(Value::String(identity));
+        }
+    }
 }
 
 /// An access key as the audit-log generator needs it.
@@ -351,6 +368,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
         reachability: Vec::new(),
         key_uses: Vec::new(),
         posture: BTreeMap::new(),
+        posture_exact: BTreeMap::new(),
         secret_values: Vec::new(),
     };
     let account_ids: Vec<String> = (0..n_accounts).map(|_| rng.digits(12)).collect();
@@ -635,6 +653,7 @@ fn roles(
     out: &mut AwsOut,
 ) {
     let as_of = acct.as_of;
+    let mut unpinned_roles = Vec::new();
     let mut push_role = |acct: &mut Account<'_>,
                          rng: &mut Rng,
                          path: &str,
@@ -737,6 +756,7 @@ fn roles(
         let comp = *rng.pick(COMPONENTS);
         let env = *rng.pick(ENVS);
         let flavour = rng.below(100);
+        let mut unpinned = false;
         let (suffix, trust, profile) = match flavour {
             0..=29 => ("task", service_trust("ecs-tasks.amazonaws.com"), false),
             30..=54 => ("lambda", service_trust("lambda.amazonaws.com"), false),
@@ -754,6 +774,8 @@ fn roles(
                 // Some deploy roles trust every repository of the organisation: no `sub` pinning.
                 if rng.chance(0.8) {
                     cond["StringLike"] = json!({"token.actions.githubusercontent.com:sub": format!("repo:northwind-labs/{word}-{comp}:ref:refs/heads/main")});
+                } else {
+                    unpinned = true;
                 }
                 let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
                     "Principal": {"Federated": format!("arn:aws:iam::{}:oidc-provider/token.actions.githubusercontent.com", acct.id)},
@@ -769,6 +791,9 @@ fn roles(
         };
         let name = acct.unique(format!("{word}-{comp}-{env}-{suffix}"));
         let role_arn = format!("arn:aws:iam::{}:role/{name}", acct.id);
+        if unpinned {
+            unpinned_roles.push(role_arn.clone());
+        }
         match suffix {
             "lambda" => acct.lambda_roles.push((name.clone(), role_arn)),
             "instance" => acct.instance_roles.push((name.clone(), role_arn)),
@@ -822,6 +847,9 @@ fn roles(
             profile,
             "aws_iam_role",
         );
+    }
+    for arn in unpinned_roles {
+        out.expected_rule("oidc-trust-without-subject", arn);
     }
 }
 
@@ -959,6 +987,24 @@ fn add_user(
     }));
     *out.nhis.entry("aws_iam_user".into()).or_default() += 1;
     *out.nhis.entry("aws_access_key".into()).or_default() += keys.len();
+    let admin_arn = managed_arn("AdministratorAccess");
+    let admin = group == "admins"
+        || attached
+            .iter()
+            .any(|a| a["PolicyArn"].as_str() == Some(admin_arn.as_str()));
+    let before = acct.as_of - Duration::days(90);
+    for k in keys.iter().filter(|k| k.active) {
+        let id = format!("aws-access-key:{}", k.id);
+        if admin {
+            out.expected_rule("admin-credential", id.clone());
+        }
+        if k.created.date_naive() < before {
+            out.expected_rule("key-not-rotated", id.clone());
+        }
+        if k.last_used.is_none_or(|(t, _, _)| t.date_naive() < before) {
+            out.expected_rule("unused-active-key", id);
+        }
+    }
     acct.report
         .push_str(&report_row(name, &arn, created, human, &keys));
     let meta: Vec<Value> = keys

@@ -161,6 +161,9 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     answers
         .expected
         .insert("posture".into(), serde_json::json!(aws.posture));
+    answers
+        .expected
+        .insert("posture_exact".into(), serde_json::json!(aws.posture_exact));
     for (k, v) in [
         ("hr/roster.csv", "HR roster export (CSV)"),
         (
