@@ -371,6 +371,14 @@ fn the_http_api_answers_with_the_token_and_refuses_without() {
     assert_eq!(status, 400);
     let (status, _) = server.get("/v1/findings?rule=nope");
     assert_eq!(status, 404);
+    // The riskiest identity is the planted six-surface key, with its reach.
+    let (status, risk) = server.get("/v1/risk?top=3");
+    assert_eq!(status, 200, "{risk}");
+    assert_eq!(risk.as_array().unwrap().len(), 3);
+    assert_eq!(risk[0]["identity"], format!("aws-access-key:{key}"));
+    assert!(risk[0]["reach"]["resources"].as_u64().unwrap() > 0);
+    let (status, _) = server.get("/v1/risk?top=1000");
+    assert_eq!(status, 400);
 
     let (status, saved) = server.get("/v1/ask");
     assert_eq!(status, 200);

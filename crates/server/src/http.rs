@@ -258,6 +258,16 @@ async fn findings(
     app.run(move |s| s.findings(&f)).await
 }
 
+#[derive(serde::Deserialize)]
+struct RiskQuery {
+    top: Option<usize>,
+}
+
+async fn risk(State(app): State<App>, Query(q): Query<RiskQuery>) -> Response {
+    let top = q.top.unwrap_or(10);
+    app.run(move |s| s.risk(top)).await
+}
+
 async fn alerts(State(app): State<App>, Query(q): Query<crate::service::AlertsQuery>) -> Response {
     app.run(move |s| s.alerts(&q)).await
 }
@@ -346,6 +356,7 @@ pub fn router(service: Arc<Service>, opts: &Options) -> (Router, impl FnOnce()) 
         .route("/v1/nodes/{reference}/reached-by", get(reached_by))
         .route("/v1/nodes/{reference}/response-plan", get(respond))
         .route("/v1/findings", get(findings))
+        .route("/v1/risk", get(risk))
         .route("/v1/alerts", get(alerts))
         .route("/v1/nodes/{reference}/usage", get(usage))
         .route("/v1/query", post(query))

@@ -73,7 +73,10 @@ struct FindingsRequest {
     severity: Option<String>,
     /// One rule: owner-left, secret-in-git-history, secret-outside-vault,
     /// ci-static-cloud-key, oidc-trust-without-subject, admin-credential,
-    /// key-not-rotated, unused-active-key, credential-reused.
+    /// admin-equivalent, key-not-rotated, unused-active-key, credential-reused,
+    /// third-party-trust-without-external-id, password-login-without-mfa,
+    /// root-access-key, credential-across-environments,
+    /// interactive-login-as-service-user.
     #[serde(default)]
     rule: Option<String>,
     /// Only this identity's findings (access key id, ARN, natural key…).
@@ -82,6 +85,13 @@ struct FindingsRequest {
     /// At most this many (default 50), most severe first.
     #[serde(default)]
     limit: Option<usize>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct RiskRequest {
+    /// How many (default 10, at most 100), riskiest first.
+    #[serde(default)]
+    top: Option<usize>,
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -208,7 +218,7 @@ impl Mcp {
     }
 
     #[tool(
-        description = "Posture findings (OWASP Non-Human Identities Top 10): what is wrong with which identity — owner left, secret in git history or plain text, static key in CI, OIDC trust without subject, admin credentials, unrotated or unused keys, reuse — with evidence and remediation, most severe first. Filter by severity, rule or identity."
+        description = "Posture findings (OWASP Non-Human Identities Top 10): what is wrong with which identity — owner left, secret in git history or plain text, static key in CI, OIDC trust without subject, vendor trust without ExternalId, password without MFA, root keys, admin or admin-equivalent credentials, one credential across prod and non-prod, people logging in as service users, unrotated or unused keys, reuse — with evidence and remediation, most severe first. Filter by severity, rule or identity."
     )]
     async fn list_findings(&self, Parameters(f): Parameters<FindingsRequest>) -> String {
         let filter = crate::service::FindingsFilter {
@@ -218,6 +228,14 @@ impl Mcp {
             limit: f.limit.unwrap_or(50),
         };
         answer(self.blocking(move |s| s.findings(&filter)).await)
+    }
+
+    #[tool(
+        description = "The riskiest non-human identities: each scored severity of its findings × (1 + kinds of place holding a copy) × (1 + log10(1 + blast-radius score)), with its findings count, places and reach (resources, critical ones, whether it can make itself an account administrator). The first call computes findings and reach (seconds to a minute on a large estate)."
+    )]
+    async fn riskiest_identities(&self, Parameters(r): Parameters<RiskRequest>) -> String {
+        let top = r.top.unwrap_or(10);
+        answer(self.blocking(move |s| s.risk(top)).await)
     }
 
     #[tool(
@@ -283,7 +301,7 @@ impl ServerHandler for Mcp {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("custody", env!("CARGO_PKG_VERSION")))
             .with_instructions(
-            "custody: one graph of every non-human identity (cloud keys and roles, tokens, service accounts, AI agents), where each is stored, who owns it and what it can reach. Start with `list_findings`, `list_alerts`, `ask` or `search_identities`, then `get_identity`, `owner_of`, `usage_profile`, `blast_radius` and `who_can_reach`; `run_query` for anything else. Read-only; secret values are never returned.",
+            "custody: one graph of every non-human identity (cloud keys and roles, tokens, service accounts, AI agents), where each is stored, who owns it and what it can reach. Start with `list_findings`, `riskiest_identities`, `list_alerts`, `ask` or `search_identities`, then `get_identity`, `owner_of`, `usage_profile`, `blast_radius` and `who_can_reach`; `run_query` for anything else. Read-only; secret values are never returned.",
         )
     }
 }

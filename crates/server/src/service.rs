@@ -75,8 +75,14 @@ pub struct Service {
     /// The posture findings, computed once on the in-memory graph.
     findings: OnceLock<custody_posture::Report>,
     findings_running: Mutex<()>,
+    /// The riskiest identities (the first [`RISK_TOP`]), ranked once.
+    risk: OnceLock<Vec<custody_posture::risk::Risk>>,
+    risk_running: Mutex<()>,
     pub limits: Limits,
 }
+
+/// How many of the riskiest identities the server ranks (and `top` may ask for).
+pub const RISK_TOP: usize = 100;
 
 /// One edge of a node, for `neighbours`.
 #[derive(Serialize)]
@@ -167,6 +173,8 @@ impl Service {
             model_warm: OnceLock::new(),
             findings: OnceLock::new(),
             findings_running: Mutex::new(()),
+            risk: OnceLock::new(),
+            risk_running: Mutex::new(()),
             limits,
         }
     }
@@ -402,9 +410,39 @@ impl Service {
                 timeout: std::time::Duration::from_secs(300),
                 ..self.limits.clone()
             };
-            custody_posture::run(self.graph()?, &custody_posture::default_rules(), &limits)
-                .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))
+            let graph = self.graph()?;
+            let rules = custody_posture::default_rules();
+            let mut report = custody_posture::run(graph, &rules, &limits)
+                .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
+            // The server has the permission model: the reach rules run too.
+            if let Some(rule) = rules
+                .iter()
+                .find(|r| r.computed.as_deref() == Some("reach"))
+            {
+                crate::posture::admin_equivalent(graph, self.model()?, rule, &mut report);
+            }
+            Ok(report)
         })
+    }
+
+    /// The `top` riskiest identities (at most [`RISK_TOP`]): severity × exposure
+    /// × blast radius, as `custody findings --reach` ranks them. Ranked once.
+    pub fn risk(&self, top: usize) -> Result<Vec<custody_posture::risk::Risk>> {
+        if top == 0 || top > RISK_TOP {
+            return Err(Error::BadRequest(format!(
+                "top must be between 1 and {RISK_TOP}"
+            )));
+        }
+        let ranked = once(&self.risk, &self.risk_running, || {
+            let report = self.report()?;
+            Ok(crate::posture::risk(
+                self.graph()?,
+                Some(self.model()?),
+                &report.findings,
+                RISK_TOP,
+            ))
+        })?;
+        Ok(ranked.iter().take(top).cloned().collect())
     }
 
     /// The plan to rotate, disable or revoke a credential (only a plan).

@@ -1,0 +1,137 @@
+//! Posture beyond queries: the rules the reach model computes
+//! (`admin-equivalent`) and the risk ranking that weighs findings by exposure
+//! and blast radius. Shared by `custody findings --reach` and the server's
+//! `/v1/risk` and MCP `riskiest_identities`.
+
+use custody_analysis::Model;
+use custody_posture::{Finding, Report, Rule};
+use custody_query::Graph;
+use std::time::Instant;
+
+/// The reach rule: every active access key with a path to full control of an
+/// account (escalation, or a role it can become), unless `admin-credential`
+/// already reports it (AdministratorAccess itself). Evidence: the path.
+pub fn admin_equivalent<G: Graph + Sync>(
+    graph: &G,
+    model: &Model,
+    rule: &Rule,
+    report: &mut Report,
+) {
+    use rayon::prelude::*;
+    let started = Instant::now();
+    let direct: std::collections::HashSet<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "admin-credential")
+        .map(|f| f.identity.as_str())
+        .collect();
+    let keys: Vec<(i64, &str)> = model
+        .credentials()
+        .filter(|(_, key)| !direct.contains(key))
+        .collect();
+    let mut found: Vec<Finding> = keys
+        .par_iter()
+        .filter_map(|&(node, key)| {
+            let mut active = false;
+            graph
+                .with_node(node, &mut |n| {
+                    active = n
+                        .props
+                        .get("status")
+                        .and_then(|v| v.as_str())
+                        .is_none_or(|s| s == "Active");
+                })
+                .ok()?;
+            if !active {
+                return None;
+            }
+            let path = model.path_to_admin(&model.start(node))?;
+            let steps: Vec<String> = path
+                .iter()
+                .map(|h| {
+                    let p = &model.principals[h.principal as usize];
+                    let who = if p.kind == custody_analysis::reach::PrincipalKind::AccountAdmin {
+                        &p.name
+                    } else {
+                        &p.arn
+                    };
+                    format!("{who} ({})", h.how)
+                })
+                .collect();
+            let account = path
+                .last()
+                .and_then(|h| model.principals[h.principal as usize].account.clone());
+            let mut evidence = serde_json::Map::new();
+            evidence.insert("account".into(), serde_json::json!(account));
+            evidence.insert("path".into(), serde_json::json!(steps));
+            evidence.insert(
+                "conditional".into(),
+                serde_json::json!(path.iter().any(|h| h.conditional)),
+            );
+            Some(Finding {
+                rule: rule.id.clone(),
+                owasp: rule.owasp.clone(),
+                severity: rule.severity,
+                title: rule.title.clone(),
+                identity: key.to_string(),
+                evidence,
+                remediation: rule.remediation.clone(),
+            })
+        })
+        .collect();
+    found.sort_by(|a, b| a.identity.cmp(&b.identity));
+    report.rules.push(custody_posture::RuleRun {
+        rule: rule.id.clone(),
+        severity: rule.severity,
+        findings: found.len(),
+        milliseconds: started.elapsed().as_secs_f64() * 1000.0,
+    });
+    report.findings.extend(found);
+    report.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| a.identity.cmp(&b.identity))
+    });
+}
+
+/// The riskiest identities; with the permission model, blast radius counts too.
+pub fn risk<G: Graph>(
+    graph: &G,
+    model: Option<&Model>,
+    findings: &[Finding],
+    top: usize,
+) -> Vec<custody_posture::risk::Risk> {
+    use custody_posture::risk::{rank, Reach};
+    let Some(model) = model else {
+        return rank(findings, graph, None, 0, top);
+    };
+    let started = Instant::now();
+    let evaluated = std::cell::Cell::new(0usize);
+    let reach = |key: &str| -> Option<Reach> {
+        evaluated.set(evaluated.get() + 1);
+        let node = graph.find(key).ok()??;
+        let start = model.start(node);
+        if start.is_empty() {
+            return None;
+        }
+        let r = crate::blast::rank(model, node, key);
+        Some(Reach {
+            resources: r.resources,
+            critical: r.critical,
+            score: r.score,
+            can_become: r.can_become,
+            admin_equivalent: model.path_to_admin(&start).is_some(),
+        })
+    };
+    // Every resource at the most sensitive weight (4), the most harmful level
+    // (5), with certainty (2): no blast radius can score more.
+    let max = model.resources.len() as u64 * 4 * 5 * 2;
+    let ranked = rank(findings, graph, Some(&reach), max, top);
+    tracing::info!(
+        "risk: {} blast radii evaluated in {:.1}s",
+        evaluated.get(),
+        started.elapsed().as_secs_f64()
+    );
+    ranked
+}
