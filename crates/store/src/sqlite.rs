@@ -499,23 +499,39 @@ impl Store for SqliteStore {
         key: &mut dyn FnMut(i64, &str),
         edge: &mut dyn FnMut(crate::GraphEdge),
     ) -> Result<()> {
+        // Rows are read in batches and their JSON properties parsed on every
+        // core while SQLite stays on this thread: parsing is most of the cost.
+        const BATCH: usize = 16_384;
         let mut stmt = self.conn.prepare(
             "SELECT id, label, kind, system, key, name, props FROM nodes
              WHERE retired_snapshot IS NULL AND placeholder = 0",
         )?;
         let mut rows = stmt.query([])?;
+        let mut batch: Vec<(crate::GraphNode, String)> = Vec::with_capacity(BATCH);
+        let mut flush = |batch: &mut Vec<(crate::GraphNode, String)>| {
+            parse_props(batch);
+            for (n, _) in batch.drain(..) {
+                node(n);
+            }
+        };
         while let Some(r) = rows.next()? {
-            let props: String = r.get(6)?;
-            node(crate::GraphNode {
-                id: r.get(0)?,
-                label: r.get(1)?,
-                kind: r.get(2)?,
-                system: r.get(3)?,
-                key: r.get(4)?,
-                name: r.get(5)?,
-                props: serde_json::from_str(&props).unwrap_or_default(),
-            });
+            batch.push((
+                crate::GraphNode {
+                    id: r.get(0)?,
+                    label: r.get(1)?,
+                    kind: r.get(2)?,
+                    system: r.get(3)?,
+                    key: r.get(4)?,
+                    name: r.get(5)?,
+                    props: Map::new(),
+                },
+                r.get(6)?,
+            ));
+            if batch.len() == BATCH {
+                flush(&mut batch);
+            }
         }
+        flush(&mut batch);
         let mut stmt = self.conn.prepare("SELECT node_id, key FROM node_keys")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -526,16 +542,29 @@ impl Store for SqliteStore {
             "SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL",
         )?;
         let mut rows = stmt.query([])?;
+        let mut batch: Vec<(crate::GraphEdge, String)> = Vec::with_capacity(BATCH);
+        let mut flush = |batch: &mut Vec<(crate::GraphEdge, String)>| {
+            parse_props(batch);
+            for (e, _) in batch.drain(..) {
+                edge(e);
+            }
+        };
         while let Some(r) = rows.next()? {
-            let props: String = r.get(4)?;
-            edge(crate::GraphEdge {
-                id: r.get(0)?,
-                src: r.get(1)?,
-                kind: r.get(2)?,
-                dst: r.get(3)?,
-                props: serde_json::from_str(&props).unwrap_or_default(),
-            });
+            batch.push((
+                crate::GraphEdge {
+                    id: r.get(0)?,
+                    src: r.get(1)?,
+                    kind: r.get(2)?,
+                    dst: r.get(3)?,
+                    props: Map::new(),
+                },
+                r.get(4)?,
+            ));
+            if batch.len() == BATCH {
+                flush(&mut batch);
+            }
         }
+        flush(&mut batch);
         Ok(())
     }
 
@@ -638,4 +667,31 @@ impl Store for SqliteStore {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Something read with its properties still as JSON text.
+trait WithProps: Send {
+    fn props_mut(&mut self) -> &mut Map<String, Value>;
+}
+
+impl WithProps for crate::GraphNode {
+    fn props_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.props
+    }
+}
+
+impl WithProps for crate::GraphEdge {
+    fn props_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.props
+    }
+}
+
+/// Parses each row's JSON properties, in parallel (empty objects skipped).
+fn parse_props<T: WithProps>(batch: &mut [(T, String)]) {
+    use rayon::prelude::*;
+    batch.par_iter_mut().for_each(|(item, text)| {
+        if text.len() > 2 {
+            *item.props_mut() = serde_json::from_str(text).unwrap_or_default();
+        }
+    });
 }
