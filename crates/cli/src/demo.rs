@@ -258,12 +258,30 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
     let usage_ok = usage_eval.alerts.precision == 1.0
         && usage_eval.alerts.recall == 1.0
         && usage_eval.stale.recall == 1.0;
-    let ok = ok && reach_ok && usage_ok;
+    // What is wrong: every posture rule (the reach rule with the model loaded
+    // above), checked against the planted cases; the riskiest identities.
+    let graph = custody_query::MemGraph::load(&store)?;
+    let rules = custody_posture::default_rules();
+    let limits = custody_query::Limits {
+        max_rows: usize::MAX,
+        timeout: std::time::Duration::from_secs(300),
+        ..Default::default()
+    };
+    let mut posture = custody_posture::run(&graph, &rules, &limits)?;
+    if let Some(rule) = rules.iter().find(|r| !r.is_query()) {
+        custody_server::posture::admin_equivalent(&graph, &model, rule, &mut posture);
+    }
+    let risk = custody_server::posture::risk(&graph, Some(&model), &posture.findings, 5);
+    let (posture_checks, posture_wrong) =
+        crate::findings::check_expected(&posture.findings, &serde_json::to_value(&answers)?);
+    let posture_ok = posture_wrong.is_empty();
+    let ok = ok && reach_ok && usage_ok && posture_ok;
     match cli.format {
         OutputFormat::Json => output::json(&json!({
             "snapshot_dir": snapshot, "db": db, "answers": answers, "ingest": ing, "stats": stats,
             "planted": {"expected": scenario, "found": shown, "detected": ok},
             "blast_radius": reach, "reachability_checks": checks, "usage_eval": usage_eval, "scan": scanned,
+            "posture": {"rules": posture.rules, "checks": posture_checks, "wrong": posture_wrong, "risk": risk},
         }))?,
         OutputFormat::Table => {
             println!(
@@ -362,7 +380,45 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
                     e.stale.expected
                 );
             }
-            println!("\n6. Explore the same database:");
+            println!(
+                "\n6. What is wrong: {} findings from {} posture rules (OWASP NHI Top 10; `custody findings --reach`):\n",
+                posture.findings.len(),
+                posture.rules.len()
+            );
+            for r in &posture.rules {
+                println!(
+                    "   {:>6}  {:<9} {}",
+                    r.findings,
+                    r.severity.as_str(),
+                    r.rule
+                );
+            }
+            println!("\n   Riskiest identities (severity × kinds of place × blast radius):");
+            for r in &risk {
+                println!(
+                    "   {:>7.1}  {}  ({} findings, {} kinds of place{})",
+                    r.risk,
+                    r.identity,
+                    r.findings,
+                    r.places,
+                    r.reach
+                        .as_ref()
+                        .map(|x| format!(", reaches {} resources", x.resources))
+                        .unwrap_or_default()
+                );
+            }
+            if posture_ok {
+                println!("\n   ✓ all {posture_checks} planted posture checks hold (each rule's case found, its negative not; four rules exactly).");
+            } else {
+                println!(
+                    "\n   ✗ {} of {posture_checks} planted posture checks fail:",
+                    posture_wrong.len()
+                );
+                for w in &posture_wrong {
+                    println!("     {w}");
+                }
+            }
+            println!("\n7. Explore the same database:");
             println!("   {exe} --db {dbs} show {key_id}");
             println!(
                 "   {exe} --db {dbs} show {}",
@@ -372,7 +428,7 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             println!("   {exe} --db {dbs} blast-radius --all --top 20");
             println!("   {exe} --db {dbs} ask surfaces --param credential=aws-access-key:{key_id}");
             println!("   {exe} --db {dbs} ask leavers-active-keys");
-            println!("   {exe} --db {dbs} findings --severity high");
+            println!("   {exe} --db {dbs} findings --reach --top 10");
             println!("   {exe} --db {dbs} alerts --severity high");
             println!("   {exe} --db {dbs} usage {key_id} --right-size");
             println!("   {exe} --db {dbs} stale --days 90");

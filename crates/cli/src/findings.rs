@@ -331,3 +331,65 @@ fn print(
     }
     output::table(&headers, &rows);
 }
+
+/// Checks findings against a synthetic enterprise's `answers.json`: each
+/// planted case of `expected.posture` found and none of its negatives, and
+/// `expected.posture_exact` matched exactly (root keys aside: they have no key
+/// id to list). Returns one line per mismatch, and how many checks ran.
+pub fn check_expected(findings: &[Finding], answers: &serde_json::Value) -> (usize, Vec<String>) {
+    let mut checks = 0;
+    let mut wrong = Vec::new();
+    fn of<'a>(findings: &'a [Finding], rule: &'a str) -> impl Iterator<Item = &'a Finding> {
+        findings.iter().filter(move |f| f.rule == rule)
+    }
+    let named = |rule: &str, who: &serde_json::Value| {
+        of(findings, rule).any(|f| {
+            f.identity == who.as_str().unwrap_or_default() || f.evidence.get("root") == Some(who)
+        })
+    };
+    for (rule, case) in answers["expected"]["posture"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        for who in case["found"].as_array().into_iter().flatten() {
+            checks += 1;
+            if !named(rule, who) {
+                wrong.push(format!("{rule} misses {who}"));
+            }
+        }
+        for who in case["not_found"].as_array().into_iter().flatten() {
+            checks += 1;
+            if named(rule, who) {
+                wrong.push(format!("{rule} fires on its negative {who}"));
+            }
+        }
+    }
+    for (rule, want) in answers["expected"]["posture_exact"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        checks += 1;
+        let want: std::collections::BTreeSet<&str> = want
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let got: std::collections::BTreeSet<&str> = of(findings, rule)
+            .map(|f| f.identity.as_str())
+            .filter(|k| !k.starts_with("aws-key-created:"))
+            .collect();
+        if got != want {
+            wrong.push(format!(
+                "{rule}: {} expected, {} found, {} missed, {} unexpected",
+                want.len(),
+                got.len(),
+                want.difference(&got).count(),
+                got.difference(&want).count()
+            ));
+        }
+    }
+    (checks, wrong)
+}

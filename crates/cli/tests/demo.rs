@@ -1,0 +1,54 @@
+//! End-to-end: `custody demo`, the README's one command, on a small company:
+//! it exits 0 only when every planted answer holds (the six-surface key and
+//! its owner, reachability, usage alerts and stale keys, posture).
+
+mod common;
+use common::Env;
+
+#[test]
+fn the_demo_checks_every_planted_answer_and_passes() {
+    let env = Env::new();
+    let dir = env.path("demo");
+    let run = env
+        .run(&["demo", "--people", "150", "--dir", dir.to_str().unwrap()])
+        .ok();
+    let out = &run.stdout;
+    for step in [
+        "1. Generated",
+        "2. Ingested",
+        "3. The planted scenario",
+        "4. What that key can reach",
+        "5. How they were really used",
+        "6. What is wrong",
+        "7. Explore the same database",
+    ] {
+        assert!(out.contains(step), "missing `{step}` in:\n{out}");
+    }
+    assert!(!out.contains('✗'), "a planted answer failed:\n{out}");
+    assert!(out.contains("planted posture checks hold"), "{out}");
+    // JSON says the same, for scripts.
+    let json = env
+        .run(&[
+            "--format",
+            "json",
+            "demo",
+            "--people",
+            "150",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(json["planted"]["detected"], true);
+    assert_eq!(json["posture"]["wrong"].as_array().unwrap().len(), 0);
+    assert!(json["posture"]["checks"].as_u64().unwrap() >= 15);
+    assert_eq!(
+        json["posture"]["risk"][0]["identity"],
+        format!(
+            "aws-access-key:{}",
+            json["answers"]["scenarios"][0]["access_key_id"]
+                .as_str()
+                .unwrap()
+        )
+    );
+}
