@@ -126,6 +126,15 @@ fn execute(cli: &Cli, a: &RespondArgs, store: &mut dyn Store, p: &Plan) -> Resul
             p.credential
         );
     }
+    if !p.credential.starts_with("aws-access-key:") {
+        bail!(
+            "custody executes AWS access key deactivation only, so it cannot act on it: revoking {} needs its value, \
+             which only its holder has (custody never stores it). Run the plan's steps (`custody respond {} --action {}`)",
+            p.credential,
+            p.credential,
+            format!("{:?}", p.action).to_lowercase()
+        );
+    }
     if !p.steps.iter().any(|s| s.operation.is_some()) {
         bail!(
             "custody does not know which IAM user holds {}, so it cannot act on it: ingest `aws iam list-access-keys` \
@@ -137,6 +146,9 @@ fn execute(cli: &Cli, a: &RespondArgs, store: &mut dyn Store, p: &Plan) -> Resul
     if reason.is_empty() {
         bail!("--reason must say why: it is recorded with every step custody takes");
     }
+    // The log keeps no secret, even one pasted into the reason.
+    let redacted = custody_model::guard::redact_text(reason, &paths::fingerprinter()?);
+    let reason = redacted.as_deref().unwrap_or(reason);
     if !a.yes {
         confirm(p)?;
     }

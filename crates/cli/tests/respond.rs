@@ -294,7 +294,10 @@ fn execute_deactivates_the_key_in_iam() {
         .all(|e| e["outcome"] == "done" || e["outcome"] == "operator"));
     assert_eq!(moto.iam(&["status", "svc-payments", &key]), "Inactive");
 
-    // Again: nothing to change, and said so.
+    // Again: nothing to change, and said so. A secret pasted into the reason
+    // is redacted before it is logged.
+    let pasted = ["ghp_", "CustodyExampleNotARealToken0011VcBGt"].concat();
+    let careless = format!("{reason}; see {pasted}");
     let again = env
         .run_with(
             &[
@@ -305,7 +308,7 @@ fn execute_deactivates_the_key_in_iam() {
                 "--execute",
                 "--yes",
                 "--reason",
-                reason,
+                &careless,
                 "--endpoint-url",
                 &moto.endpoint,
             ],
@@ -317,6 +320,7 @@ fn execute_deactivates_the_key_in_iam() {
         "{}",
         again.stdout
     );
+    let again_out = format!("{}{}", again.stdout, again.stderr);
     outputs.extend([again.stdout, again.stderr]);
 
     // The log: who (the local user and the acting key id), when, why, what.
@@ -332,6 +336,12 @@ fn execute_deactivates_the_key_in_iam() {
     assert_eq!(rows[0]["outcome"], "done");
     assert_eq!(rows[0]["credential"], format!("aws-access-key:{key}"));
     assert!(rows[0]["actor"].as_str().unwrap().contains("testing"));
+    let logged = rows[1]["reason"].as_str().unwrap();
+    assert!(
+        !logged.contains(&pasted) && logged.contains("[REDACTED"),
+        "{logged}"
+    );
+    assert!(!again_out.contains(&pasted));
     assert!(rows[1]["detail"]
         .as_str()
         .unwrap()
