@@ -15,7 +15,9 @@
 
 pub mod audit;
 pub mod aws;
+pub mod gcp;
 pub mod hris;
+pub mod kubernetes;
 pub mod okta;
 mod util;
 
@@ -69,10 +71,21 @@ pub enum Format {
     AwsOrgTargets,
     /// `aws organizations list-parents`, saved as `<child id>.json`.
     AwsOrgParents,
+    /// `gcloud iam service-accounts list --format=json`.
+    GcpServiceAccounts,
+    /// `gcloud iam service-accounts keys list --format=json`.
+    GcpServiceAccountKeys,
+    /// `gcloud projects get-iam-policy` or `gcloud iam service-accounts get-iam-policy`
+    /// (`--format=json`), saved under `projects/<id>/` or a name holding the e-mail.
+    GcpIamPolicy,
+    /// `gcloud iam workload-identity-pools providers list` (or `describe`).
+    GcpWorkloadIdentityProviders,
+    /// `kubectl get … -o json`: a list of objects or one object.
+    KubernetesObjects,
 }
 
 impl Format {
-    pub const ALL: [Format; 21] = [
+    pub const ALL: [Format; 26] = [
         Format::AwsAuthDetails,
         Format::AwsCredentialReport,
         Format::AwsAccessKeys,
@@ -94,6 +107,11 @@ impl Format {
         Format::AwsOrgPolicy,
         Format::AwsOrgTargets,
         Format::AwsOrgParents,
+        Format::GcpServiceAccounts,
+        Format::GcpServiceAccountKeys,
+        Format::GcpIamPolicy,
+        Format::GcpWorkloadIdentityProviders,
+        Format::KubernetesObjects,
     ];
 
     /// Stable name, used on the command line (`--format-hint`) and in provenance.
@@ -120,6 +138,11 @@ impl Format {
             Format::AwsOrgPolicy => "aws-organizations-policy",
             Format::AwsOrgTargets => "aws-organizations-policy-targets",
             Format::AwsOrgParents => "aws-organizations-parents",
+            Format::GcpServiceAccounts => "gcp-service-accounts",
+            Format::GcpServiceAccountKeys => "gcp-service-account-keys",
+            Format::GcpIamPolicy => "gcp-iam-policy",
+            Format::GcpWorkloadIdentityProviders => "gcp-workload-identity-providers",
+            Format::KubernetesObjects => "kubernetes-objects",
         }
     }
 
@@ -132,6 +155,11 @@ impl Format {
         match self {
             Format::HrRoster => "hris",
             Format::OktaUsers | Format::OktaGroups | Format::OktaGroupMembers => "okta",
+            Format::GcpServiceAccounts
+            | Format::GcpServiceAccountKeys
+            | Format::GcpIamPolicy
+            | Format::GcpWorkloadIdentityProviders => "gcp",
+            Format::KubernetesObjects => "kubernetes",
             _ => "aws",
         }
     }
@@ -192,6 +220,9 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
         if let Some(f) = detect_aws_inventory(path, &head) {
             return Some(f);
         }
+        if let Some(f) = detect_gcp_or_kubernetes(trimmed, &head) {
+            return Some(f);
+        }
         if trimmed.starts_with('[') {
             if has("\"objectClass\"") || has("\"OKTA_GROUP\"") || has("\"APP_GROUP\"") {
                 return Some(Format::OktaGroups);
@@ -212,6 +243,29 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
     }
     if hris::looks_like_roster_header(&first_line) {
         return Some(Format::HrRoster);
+    }
+    None
+}
+
+/// gcloud's IAM outputs and kubectl's objects, by their field names.
+fn detect_gcp_or_kubernetes(trimmed: &str, head: &str) -> Option<Format> {
+    let has = |s: &str| head.contains(s);
+    if has("\"apiVersion\"") && has("\"kind\"") && (has("\"items\"") || has("\"metadata\"")) {
+        return Some(Format::KubernetesObjects);
+    }
+    if has("workloadIdentityPools/") && has("/providers/") && !has("\"bindings\"") {
+        return Some(Format::GcpWorkloadIdentityProviders);
+    }
+    if trimmed.starts_with('{') && has("\"bindings\"") && has("\"members\"") && has("\"role\"") {
+        return Some(Format::GcpIamPolicy);
+    }
+    if trimmed.starts_with('[') && has("/serviceAccounts/") {
+        if has("\"keyType\"") || (has("/keys/") && has("\"validAfterTime\"")) {
+            return Some(Format::GcpServiceAccountKeys);
+        }
+        if has("\"email\"") {
+            return Some(Format::GcpServiceAccounts);
+        }
     }
     None
 }
@@ -269,6 +323,11 @@ pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> P
         Format::OktaUsers => okta::parse_users(file),
         Format::OktaGroups => okta::parse_groups(file),
         Format::OktaGroupMembers => okta::parse_group_members(file),
+        Format::GcpServiceAccounts => gcp::parse_service_accounts(file),
+        Format::GcpServiceAccountKeys => gcp::parse_service_account_keys(file),
+        Format::GcpIamPolicy => gcp::parse_iam_policy(file),
+        Format::GcpWorkloadIdentityProviders => gcp::parse_wif_providers(file),
+        Format::KubernetesObjects => kubernetes::parse(file, audit::cluster_of(file.path)),
         _ => aws::inventory::parse(format, file),
     };
     if parsed.scope.is_empty() {
@@ -375,6 +434,31 @@ mod tests {
                 "o/123456789012.json",
                 r#"{"Parents": []}"#,
                 Format::AwsOrgParents,
+            ),
+            (
+                "gcp/sa.json",
+                r#"[{"email": "a@p.iam.gserviceaccount.com", "name": "projects/p/serviceAccounts/a@p.iam.gserviceaccount.com"}]"#,
+                Format::GcpServiceAccounts,
+            ),
+            (
+                "gcp/keys.json",
+                r#"[{"keyType": "USER_MANAGED", "name": "projects/p/serviceAccounts/a@p.iam.gserviceaccount.com/keys/1"}]"#,
+                Format::GcpServiceAccountKeys,
+            ),
+            (
+                "gcp/projects/p/iam-policy.json",
+                r#"{"bindings": [{"members": ["user:a@b.c"], "role": "roles/viewer"}], "etag": "x"}"#,
+                Format::GcpIamPolicy,
+            ),
+            (
+                "gcp/wif.json",
+                r#"[{"name": "projects/1/locations/global/workloadIdentityPools/p/providers/q"}]"#,
+                Format::GcpWorkloadIdentityProviders,
+            ),
+            (
+                "kubernetes/prod/all.json",
+                r#"{"apiVersion": "v1", "kind": "List", "items": []}"#,
+                Format::KubernetesObjects,
             ),
         ] {
             assert_eq!(detect(path, text.as_bytes()), Some(want), "{path}");

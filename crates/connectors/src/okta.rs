@@ -6,7 +6,7 @@
 //! folder named for the group id (`okta/groups/00g1abcd/users.json`) or a file
 //! named `00g1abcd.json` under a folder called `group-members`.
 
-use crate::util::{parse_json, record};
+use crate::util::{load_array, record};
 use crate::{InputError, Parsed, SourceFile};
 use custody_model::{
     time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance,
@@ -81,26 +81,6 @@ fn org_of(links: &Option<Value>) -> Option<String> {
     let href = links.as_ref()?.pointer("/self/href")?.as_str()?;
     let host = href.split("://").nth(1)?.split('/').next()?;
     Some(host.to_string())
-}
-
-/// The JSON array a list endpoint returns; problems go to `parsed.errors`.
-fn load_array(connector: &str, file: &SourceFile<'_>, parsed: &mut Parsed) -> Option<Vec<Value>> {
-    match parse_json(connector, file.path, file.bytes) {
-        Ok(Value::Array(items)) => Some(items),
-        Ok(_) => {
-            parsed.errors.push(InputError::new(
-                connector,
-                file.path,
-                Location::Pointer(String::new()),
-                "expected a JSON array (the API's response body)",
-            ));
-            None
-        }
-        Err(e) => {
-            parsed.errors.push(e);
-            None
-        }
-    }
 }
 
 fn profile_str<'p>(profile: &'p Map<String, Value>, key: &str) -> Option<&'p str> {

@@ -114,6 +114,30 @@ pub fn record<T: DeserializeOwned>(
     )
 }
 
+/// The JSON array a list endpoint returns; problems go to `parsed.errors`.
+pub fn load_array(
+    connector: &str,
+    file: &crate::SourceFile<'_>,
+    parsed: &mut crate::Parsed,
+) -> Option<Vec<Value>> {
+    match parse_json(connector, file.path, file.bytes) {
+        Ok(Value::Array(items)) => Some(items),
+        Ok(_) => {
+            parsed.errors.push(InputError::new(
+                connector,
+                file.path,
+                Location::Pointer(String::new()),
+                "expected a JSON array (the API's response body)",
+            ));
+            None
+        }
+        Err(e) => {
+            parsed.errors.push(e);
+            None
+        }
+    }
+}
+
 /// The array at `key` of a JSON object, or an error at that pointer.
 pub fn array_at<'v>(
     connector: &str,
