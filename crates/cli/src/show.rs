@@ -131,8 +131,13 @@ pub fn print(out: &ShowOutput) {
     {
         println!();
         println!("Lineage:");
+        let verb = if n.brief.label == "Workload" {
+            "runs as          "
+        } else {
+            "authenticates as "
+        };
         for p in &l.principals {
-            println!("  authenticates as  {}", brief(p));
+            println!("  {verb} {}", brief(p));
         }
         for c in &l.credentials {
             println!("  credential        {}", brief(c));
@@ -194,6 +199,43 @@ pub fn print(out: &ShowOutput) {
                             println!("                    if {key} {op} {}", output::cell(want));
                         }
                     }
+                }
+            }
+        }
+    }
+    if !l.federation.is_empty() {
+        println!();
+        println!("Federation (the identities it can become, hop by hop):");
+        for h in &l.federation {
+            let mut how: Vec<String> = ["via", "role", "trusted"]
+                .iter()
+                .filter_map(|k| h.how.get(*k).map(output::cell))
+                .collect();
+            how.dedup();
+            println!(
+                "  {}{} {} → {} [{}]",
+                "  ".repeat(h.depth - 1),
+                h.depth,
+                brief(&h.from),
+                brief(&h.to),
+                how.join(", ")
+            );
+            let pad = "  ".repeat(h.depth + 1);
+            if let Some(Value::Object(ops)) = &h.trust_conditions {
+                for (op, keys) in ops {
+                    for (key, want) in keys.as_object().into_iter().flatten() {
+                        println!("  {pad}trust: if {key} {op} {}", output::cell(want));
+                    }
+                }
+            }
+            match h.trust_accepts {
+                Some(true) => println!("  {pad}the role's trust admits this repository's token"),
+                Some(false) => println!("  {pad}the role's trust does NOT admit this repository's token"),
+                None => {}
+            }
+            if let Some(Value::Object(c)) = h.how.get("conditions") {
+                if let Some(e) = c.get("expression") {
+                    println!("  {pad}if {}", output::cell(e));
                 }
             }
         }

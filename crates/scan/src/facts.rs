@@ -422,9 +422,15 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
 /// that key `STORED_IN` the Actions secret and `USED_BY` the workflow.
 pub fn workflow(origin: &Origin, text: &str, found: &[Found]) -> (Vec<Finding>, Vec<Fact>) {
     let refs = crate::workflow::references(text);
+    // A workflow in history is not what runs now: only a working tree's
+    // workflow claims the cloud identities it assumes.
+    let (oidc, id_token) = match origin.git {
+        None => crate::workflow::oidc_targets(text),
+        Some(_) => (Vec::new(), false),
+    };
     let mut findings = Vec::new();
     let mut out = Vec::new();
-    if refs.is_empty() {
+    if refs.is_empty() && oidc.is_empty() {
         return (findings, out);
     }
     let (repo, file) = match &origin.git {
@@ -455,8 +461,36 @@ pub fn workflow(origin: &Origin, text: &str, found: &[Found]) -> (Vec<Finding>, 
         keys: vec![wf.clone()],
         name: Some(format!("{slug}/{file}")),
         props: wp,
-        prov: at(refs[0].line, refs[0].column),
+        prov: refs
+            .first()
+            .map(|r| at(r.line, r.column))
+            .or_else(|| oidc.first().map(|o| at(o.line, o.column)))
+            .unwrap_or_else(|| Provenance::at(Location::File)),
     }));
+    // No stored secret: the job trades GitHub's OIDC token for the cloud
+    // identity. The token's subject is `repo:<owner>/<repo>:…`, which the
+    // target's trust (an IAM trust policy, a WIF attribute condition) checks.
+    for o in &oidc {
+        let to = match o.cloud {
+            "aws" => Key::arn(&o.target),
+            _ => Key::email(&o.target),
+        };
+        let mut p = Map::new();
+        p.insert("via".into(), json!("github-actions-oidc"));
+        p.insert("subject".into(), json!(format!("repo:{slug}:*")));
+        p.insert("id_token_write".into(), json!(id_token));
+        p.insert("line".into(), json!(o.line));
+        if let Some(pr) = &o.provider {
+            p.insert("provider".into(), json!(pr));
+        }
+        out.push(Fact::Edge(EdgeFact {
+            kind: EdgeKind::CanAssume,
+            from: Endpoint::new(Label::Workload, wf.clone()),
+            to: Endpoint::new(Label::Principal, to),
+            props: p,
+            prov: at(o.line, o.column),
+        }));
+    }
     for r in &refs {
         let uri = format!("github://{slug}/actions/secrets/{}", r.name);
         let mut lp = Map::new();

@@ -70,9 +70,105 @@ pub fn references(text: &str) -> Vec<SecretRef> {
     out
 }
 
+/// A cloud identity a workflow assumes with GitHub's OIDC token instead of a
+/// stored secret: `aws-actions/configure-aws-credentials` with
+/// `role-to-assume`, or `google-github-actions/auth` with
+/// `workload_identity_provider` and `service_account`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcTarget {
+    /// `aws` or `gcp`.
+    pub cloud: &'static str,
+    /// The role ARN or the service account's e-mail.
+    pub target: String,
+    /// The Workload Identity Federation provider, for Google Cloud.
+    pub provider: Option<String>,
+    pub line: u64,
+    pub column: u64,
+}
+
+fn oidc_patterns() -> &'static [(Regex, &'static str); 3] {
+    static RE: OnceLock<[(Regex, &'static str); 3]> = OnceLock::new();
+    RE.get_or_init(|| {
+        let re = |p: &str| {
+            Regex::new(p).unwrap_or_else(|e| panic!("the built-in workflow pattern is valid: {e}"))
+        };
+        [
+            (
+                re(r#"^\s*-?\s*role-to-assume\s*:\s*['"]?(arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+)"#),
+                "aws",
+            ),
+            (
+                re(r#"^\s*-?\s*service_account\s*:\s*['"]?([\w.-]+@[\w.-]+\.gserviceaccount\.com)"#),
+                "gcp",
+            ),
+            (
+                re(r#"^\s*-?\s*workload_identity_provider\s*:\s*['"]?(projects/[\w-]+/locations/global/workloadIdentityPools/[\w-]+/providers/[\w-]+)"#),
+                "gcp-provider",
+            ),
+        ]
+    })
+}
+
+/// The cloud identities a workflow assumes through OIDC, and whether it asks
+/// for the token (`permissions: id-token: write`, at the workflow or a job).
+pub fn oidc_targets(text: &str) -> (Vec<OidcTarget>, bool) {
+    let mut out: Vec<OidcTarget> = Vec::new();
+    let mut provider: Option<(String, u64)> = None;
+    let mut id_token = false;
+    for (i, line) in text.lines().enumerate() {
+        let code = line.split(" #").next().unwrap_or(line);
+        if code.trim_start().starts_with('#') {
+            continue;
+        }
+        let t = code.trim();
+        if t.replace(' ', "") == "id-token:write" || t == "permissions: write-all" {
+            id_token = true;
+        }
+        for (re, cloud) in oidc_patterns() {
+            let Some(m) = re.captures(code).and_then(|c| c.get(1)) else {
+                continue;
+            };
+            let line = i as u64 + 1;
+            if *cloud == "gcp-provider" {
+                provider = Some((m.as_str().to_string(), line));
+                continue;
+            }
+            out.push(OidcTarget {
+                cloud: if *cloud == "aws" { "aws" } else { "gcp" },
+                target: m.as_str().to_string(),
+                provider: None,
+                line,
+                column: m.start() as u64 + 1,
+            });
+        }
+    }
+    // The auth step names its provider beside the account, in either order.
+    if let Some((p, pline)) = provider {
+        for t in out.iter_mut().filter(|t| t.cloud == "gcp") {
+            if t.line.abs_diff(pline) <= 6 {
+                t.provider = Some(p.clone());
+            }
+        }
+    }
+    (out, id_token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oidc_targets_are_found() {
+        let wf = "permissions:\n  id-token: write\n  contents: read\njobs:\n  deploy:\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          role-to-assume: arn:aws:iam::111122223333:role/gh-deploy\n          aws-region: us-east-1\n      - uses: google-github-actions/auth@v2\n        with:\n          workload_identity_provider: 'projects/123456/locations/global/workloadIdentityPools/github/providers/actions'\n          service_account: 'deployer@acme-prod.iam.gserviceaccount.com'\n      # role-to-assume: arn:aws:iam::111122223333:role/old\n";
+        let (t, id_token) = oidc_targets(wf);
+        assert!(id_token);
+        assert_eq!(t.len(), 2);
+        assert_eq!((t[0].cloud, t[0].target.as_str(), t[0].line), ("aws", "arn:aws:iam::111122223333:role/gh-deploy", 9));
+        assert_eq!(t[1].target, "deployer@acme-prod.iam.gserviceaccount.com");
+        assert!(t[1].provider.as_deref().unwrap().ends_with("providers/actions"));
+        let (none, id_token) = oidc_targets("jobs:\n  a:\n    steps:\n      - run: make\n");
+        assert!(none.is_empty() && !id_token);
+    }
 
     #[test]
     fn references_are_found_with_their_lines() {

@@ -49,9 +49,34 @@ pub struct Lineage {
     pub assumable_by: Vec<Trust>,
     /// Roles whose trust policies name this principal.
     pub can_assume: Vec<Trust>,
+    /// Everything reachable by assuming identities from here (role chains,
+    /// OIDC and workload-identity federation), across clouds, hop by hop.
+    pub federation: Vec<Hop>,
     /// Plain-language observations that follow from the facts above.
     pub notes: Vec<String>,
 }
+
+/// One step of a federation chain: `from` can assume `to`.
+#[derive(Serialize)]
+pub struct Hop {
+    /// 1 for what this node (or the principal it runs as) assumes directly.
+    pub depth: usize,
+    pub from: NodeBrief,
+    pub to: NodeBrief,
+    /// The edge's properties: `via` (github-actions-oidc, eks-irsa,
+    /// gcp-workload-identity-federation, trust-policy…), `role`, `conditions`…
+    pub how: Map<String, Value>,
+    /// For a workflow's OIDC hop into an AWS role: the conditions of the
+    /// role's trust in GitHub's token issuer, and whether this repository's
+    /// token meets them (`None` when the trust is not in the exports).
+    pub trust_conditions: Option<Value>,
+    pub trust_accepts: Option<bool>,
+}
+
+/// Most hops a chain shows: role chains in real estates are short, and a
+/// cycle or an `*` trust must not make `show` walk the whole graph.
+const MAX_HOPS: usize = 200;
+const MAX_DEPTH: usize = 8;
 
 /// A privilege-escalation technique one of the node's principals can use.
 #[derive(Serialize)]
@@ -163,6 +188,14 @@ pub fn build(store: &dyn Store, id: i64) -> Result<ShowOutput> {
                 lineage.owners.push(owner(store, e, None)?);
             }
         }
+        "Workload" => {
+            lineage.principals = out_edges(&edges, "RUNS_AS")
+                .map(|e| e.other.clone())
+                .collect();
+            for e in out_edges(&edges, "OWNED_BY") {
+                lineage.owners.push(owner(store, e, None)?);
+            }
+        }
         "Human" => {
             lineage.owns = in_edges(&edges, "OWNED_BY")
                 .map(|e| e.other.clone())
@@ -175,6 +208,12 @@ pub fn build(store: &dyn Store, id: i64) -> Result<ShowOutput> {
                 .collect();
         }
         _ => {}
+    }
+    if matches!(
+        node.brief.label.as_str(),
+        "Workload" | "Principal" | "Agent" | "Credential"
+    ) {
+        lineage.federation = federation(store, &node, &edges, &lineage.principals)?;
     }
     lineage.notes = notes(&node, &lineage);
     let edges = edges
@@ -195,6 +234,103 @@ pub fn build(store: &dyn Store, id: i64) -> Result<ShowOutput> {
         lineage,
         permissions,
     })
+}
+
+/// The chain of identities reachable by assuming from `node` and the
+/// principals it authenticates or runs as, breadth first.
+fn federation(
+    store: &dyn Store,
+    node: &NodeRecord,
+    edges: &[EdgeRecord],
+    principals: &[NodeBrief],
+) -> Result<Vec<Hop>> {
+    use std::collections::{HashSet, VecDeque};
+    let mut seen: HashSet<i64> = HashSet::from([node.brief.id]);
+    let mut queue: VecDeque<(NodeBrief, Vec<EdgeRecord>, usize)> = VecDeque::new();
+    queue.push_back((node.brief.clone(), edges.to_vec(), 1));
+    for p in principals {
+        if seen.insert(p.id) {
+            queue.push_back((p.clone(), store.edges(p.id)?, 1));
+        }
+    }
+    let mut hops = Vec::new();
+    while let Some((from, edges, depth)) = queue.pop_front() {
+        for e in out_edges(&edges, "CAN_ASSUME") {
+            if hops.len() >= MAX_HOPS {
+                return Ok(hops);
+            }
+            let (trust_conditions, trust_accepts) = match e.props.get("via").and_then(Value::as_str) {
+                Some("github-actions-oidc") if e.other.kind == "aws_iam_role" => {
+                    github_trust(store, e.other.id, node.props.get("repository"))?
+                }
+                _ => (None, None),
+            };
+            hops.push(Hop {
+                depth,
+                from: from.clone(),
+                to: e.other.clone(),
+                how: e.props.clone(),
+                trust_conditions,
+                trust_accepts,
+            });
+            if depth < MAX_DEPTH && seen.insert(e.other.id) {
+                queue.push_back((e.other.clone(), store.edges(e.other.id)?, depth + 1));
+            }
+        }
+    }
+    Ok(hops)
+}
+
+/// The role's trust in GitHub's OIDC issuer, and whether a token of
+/// `repository` (`owner/repo`, any ref) meets its `sub` conditions.
+fn github_trust(
+    store: &dyn Store,
+    role: i64,
+    repository: Option<&Value>,
+) -> Result<(Option<Value>, Option<bool>)> {
+    let edges = store.edges(role)?;
+    let Some(t) = in_edges(&edges, "CAN_ASSUME")
+        .find(|e| e.other.key.contains("token.actions.githubusercontent.com"))
+    else {
+        return Ok((None, None));
+    };
+    let conditions = t.props.get("conditions").cloned();
+    let Some(repo) = repository.and_then(Value::as_str) else {
+        return Ok((conditions, None));
+    };
+    // Every `…:sub` condition must admit some `repo:<repo>:<ref>` subject.
+    let mut accepts = true;
+    if let Some(Value::Object(ops)) = &conditions {
+        for (op, keys) in ops {
+            for (key, want) in keys.as_object().into_iter().flatten() {
+                if !key.to_ascii_lowercase().ends_with(":sub") {
+                    continue;
+                }
+                let wants: Vec<&str> = match want {
+                    Value::String(s) => vec![s.as_str()],
+                    Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                let prefix = format!("repo:{repo}:").to_ascii_lowercase();
+                let like = op.to_ascii_lowercase().contains("like");
+                accepts &= wants.iter().any(|w| {
+                    let w = w.to_ascii_lowercase();
+                    // The literal part before any wildcard must agree with
+                    // `repo:<repo>:`; a subject's ref is not known here.
+                    let lit = match w.find(['*', '?']) {
+                        Some(i) if like => &w[..i],
+                        _ => w.as_str(),
+                    };
+                    if lit.len() <= prefix.len() && lit.len() < w.len() {
+                        prefix.starts_with(lit)
+                    } else {
+                        lit.starts_with(&prefix)
+                    }
+                });
+            }
+        }
+    }
+    Ok((conditions, Some(accepts)))
 }
 
 /// Documents of the policies in `props` (a principal's or group's
@@ -330,6 +466,28 @@ fn permissions(store: &dyn Store, node: &NodeRecord, l: &Lineage) -> Result<Perm
 
 fn notes(node: &NodeRecord, l: &Lineage) -> Vec<String> {
     let mut out = Vec::new();
+    for h in &l.federation {
+        if h.trust_accepts == Some(false) {
+            out.push(format!(
+                "{} names {} but the role's trust in GitHub's token does not admit this repository: the step would fail.",
+                h.from.name.as_deref().unwrap_or(&h.from.key),
+                h.to.key
+            ));
+        }
+    }
+    let clouds: std::collections::BTreeSet<&str> = l
+        .federation
+        .iter()
+        .flat_map(|h| [h.from.system.as_str(), h.to.system.as_str()])
+        .filter(|s| ["aws", "gcp", "azure", "github", "kubernetes"].contains(s))
+        .collect();
+    if clouds.len() >= 3 {
+        out.push(format!(
+            "One subject across {} systems ({}): whoever controls the first hop controls every identity in the chain.",
+            clouds.len(),
+            clouds.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
     for t in &l.assumable_by {
         if t.trust.get("subject_pinned") == Some(&Value::Bool(false)) {
             out.push(format!(
