@@ -200,13 +200,13 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             stats.edges
         );
         println!(
-            "   {} non-human identities for {} humans ({:.1} per human so far: AWS only; Kubernetes, GitHub, Vault,",
+            "   {} non-human identities for {} humans ({:.1} per human so far: AWS, Kubernetes and Google Cloud;",
             stats.identities,
             humans,
             stats.identities as f64 / humans.max(1) as f64
         );
         println!(
-            "   cloud service accounts, OAuth apps and AI agents arrive with their connectors)."
+            "   GitHub, Vault, Entra, OAuth apps and more AI agents arrive with their connectors)."
         );
         println!("   Each access key was seen in two exports (credential report and list-access-keys) and is one node.");
         let commits: usize = scanned.repositories.iter().map(|r| r.commits).sum();
@@ -275,13 +275,16 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
     let (posture_checks, posture_wrong) =
         crate::findings::check_expected(&posture.findings, &serde_json::to_value(&answers)?);
     let posture_ok = posture_wrong.is_empty();
-    let ok = ok && reach_ok && usage_ok && posture_ok;
+    let federation = federation_check(&store, answers.expected.get("federation"))?;
+    let federation_ok = federation.as_ref().is_none_or(|f| f.1);
+    let ok = ok && reach_ok && usage_ok && posture_ok && federation_ok;
     match cli.format {
         OutputFormat::Json => output::json(&json!({
             "snapshot_dir": snapshot, "db": db, "answers": answers, "ingest": ing, "stats": stats,
             "planted": {"expected": scenario, "found": shown, "detected": ok},
             "blast_radius": reach, "reachability_checks": checks, "usage_eval": usage_eval, "scan": scanned,
             "posture": {"rules": posture.rules, "checks": posture_checks, "wrong": posture_wrong, "risk": risk},
+            "federation": federation.as_ref().map(|(f, holds)| json!({"chain": f.lineage.federation, "holds": holds})),
         }))?,
         OutputFormat::Table => {
             println!(
@@ -352,6 +355,31 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
                         c.id, c.expected, c.found
                     );
                 }
+            }
+            if let Some((f, holds)) = &federation {
+                println!(
+                    "\n   One subject across three clouds (`custody show {}`):",
+                    f.node.brief.key.trim_start_matches("uri:")
+                );
+                for h in &f.lineage.federation {
+                    println!(
+                        "     {}{} → {} [{}]{}",
+                        "  ".repeat(h.depth - 1),
+                        h.from.name.as_deref().unwrap_or(&h.from.key),
+                        h.to.key.trim_start_matches("email:"),
+                        h.how.get("via").map(output::cell).unwrap_or_default(),
+                        match h.trust_accepts {
+                            Some(true) => " (the role's trust admits this repository)",
+                            Some(false) => " (the role's trust does NOT admit this repository)",
+                            None => "",
+                        }
+                    );
+                }
+                println!(
+                    "   {} the planted chain GitHub workflow → AWS role → Google Cloud service account {}.",
+                    if *holds { "✓" } else { "✗" },
+                    if *holds { "is one path in the graph" } else { "was not found whole" }
+                );
             }
             let dbs = db.display();
             let exe = invocation();
@@ -454,6 +482,40 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The planted GitHub → AWS → GCP chain, as `custody show` on the workflow
+/// sees it, and whether every hop `answers.json` names is there.
+fn federation_check(
+    store: &dyn Store,
+    expected: Option<&Value>,
+) -> Result<Option<(custody_server::show::ShowOutput, bool)>> {
+    let Some(f) = expected else {
+        return Ok(None);
+    };
+    let Some(id) = store.find(f["workflow"].as_str().unwrap_or_default())? else {
+        return Ok(None);
+    };
+    let shown = show::build(store, id)?;
+    let role = format!(
+        "arn:{}",
+        f["aws_role"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("arn:")
+    );
+    let sa = format!(
+        "email:{}",
+        f["gcp_service_account"].as_str().unwrap_or_default()
+    );
+    let hops = &shown.lineage.federation;
+    let first = hops
+        .iter()
+        .any(|h| h.depth == 1 && h.to.key == role && h.trust_accepts == Some(true));
+    let second = hops
+        .iter()
+        .any(|h| h.depth == 2 && h.from.key == role && h.to.key == sa);
+    Ok(Some((shown, first && second)))
 }
 
 /// The system a location belongs to, in words: a repository's history is one

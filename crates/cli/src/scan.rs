@@ -181,6 +181,7 @@ fn scan_blob(
         git: Some(GitOrigin {
             repo: &history.name,
             commit: &blob.commit,
+            current: blob.current,
         }),
     };
     let shown = origin.display();

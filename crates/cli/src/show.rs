@@ -230,7 +230,9 @@ pub fn print(out: &ShowOutput) {
             }
             match h.trust_accepts {
                 Some(true) => println!("  {pad}the role's trust admits this repository's token"),
-                Some(false) => println!("  {pad}the role's trust does NOT admit this repository's token"),
+                Some(false) => {
+                    println!("  {pad}the role's trust does NOT admit this repository's token")
+                }
                 None => {}
             }
             if let Some(Value::Object(c)) = h.how.get("conditions") {

@@ -6,7 +6,7 @@
 //! | object | becomes |
 //! |---|---|
 //! | ServiceAccount | a `Principal` `k8s:<cluster>/<ns>/<name>` (the key audit logs use); IRSA (`eks.amazonaws.com/role-arn`), GKE Workload Identity (`iam.gke.io/gcp-service-account`) and Azure workload identity (`azure.workload.identity/client-id`) annotations become `CAN_ASSUME` edges to the cloud identity |
-//! | Secret | a `Location` per data key, `k8s://<ns>/secrets/<name>#<key>` (the key `custody scan` gives the values it fingerprints); a legacy service-account token Secret is also a `Credential` that `AUTHENTICATES_AS` its account |
+//! | Secret | a `Location` per data key, `k8s://<cluster>/<ns>/secrets/<name>#<key>` (the key `custody scan` gives the values it fingerprints); a legacy service-account token Secret is also a `Credential` that `AUTHENTICATES_AS` its account |
 //! | Deployment, StatefulSet, DaemonSet, Job, CronJob, bare Pod | a `Workload` that `RUNS_AS` its service account; each Secret key it reads (env, envFrom, volumes, projected volumes, image pull secrets) is `USED_BY` it |
 //! | Role/ClusterRole + bindings | `CAN_ACCESS` from each bound service account to the namespace or cluster, with the verbs it has on Secrets and whether it is cluster admin |
 //!
@@ -164,10 +164,11 @@ impl Emit<'_> {
     }
 }
 
-fn secret_location(ns: &str, name: &str, key: Option<&str>) -> Key {
+/// A Secret's place, as `custody scan` names the values it finds there.
+fn secret_location(cluster: &str, ns: &str, name: &str, key: Option<&str>) -> Key {
     match key {
-        Some(k) => Key::uri(&format!("k8s://{ns}/secrets/{name}#{k}")),
-        None => Key::uri(&format!("k8s://{ns}/secrets/{name}")),
+        Some(k) => Key::uri(&format!("k8s://{cluster}/{ns}/secrets/{name}#{k}")),
+        None => Key::uri(&format!("k8s://{cluster}/{ns}/secrets/{name}")),
     }
 }
 
@@ -361,7 +362,7 @@ fn secret(e: &mut Emit<'_>, item: &Value, ns: &str, name: &str, at: &str) {
         .and_then(Value::as_str)
         .map(str::to_string);
     for k in &keys {
-        let loc = secret_location(ns, name, Some(k));
+        let loc = secret_location(e.cluster, ns, name, Some(k));
         let me = Endpoint::new(Label::Location, loc.clone());
         let mut p = e.common(&me, item, ns, at);
         p.insert("secret_type".into(), json!(stype));
@@ -379,6 +380,8 @@ fn secret(e: &mut Emit<'_>, item: &Value, ns: &str, name: &str, at: &str) {
     // A long-lived token Kubernetes minted for an account (before 1.24, or on
     // request): a credential of its own, whoever copies it.
     if let (Some(sa), "kubernetes.io/service-account-token") = (&account, stype.as_str()) {
+        // Keyed as `custody scan` keys the token it reads from the same
+        // Secret, so the two are one node.
         let cred = Key::other("k8s-sa-token", &format!("{}/{ns}/{name}", e.cluster));
         let me = Endpoint::new(Label::Credential, cred.clone());
         let mut p = e.common(&me, item, ns, at);
@@ -403,7 +406,10 @@ fn secret(e: &mut Emit<'_>, item: &Value, ns: &str, name: &str, at: &str) {
             e.edge(
                 EdgeKind::StoredIn,
                 me,
-                Endpoint::new(Label::Location, secret_location(ns, name, Some("token"))),
+                Endpoint::new(
+                    Label::Location,
+                    secret_location(e.cluster, ns, name, Some("token")),
+                ),
                 json!({"field": "token"}),
                 at,
             );
@@ -418,10 +424,10 @@ fn secret_refs(e: &Emit<'_>, spec: &Value, ns: &str, base: &str) -> Vec<(Key, St
         match e.secret_keys.get(&(ns.to_string(), name.to_string())) {
             Some(keys) if !keys.is_empty() => out.extend(
                 keys.iter()
-                    .map(|k| (secret_location(ns, name, Some(k)), at.clone())),
+                    .map(|k| (secret_location(e.cluster, ns, name, Some(k)), at.clone())),
             ),
             // Not in this export: the Secret as a whole.
-            _ => out.push((secret_location(ns, name, None), at)),
+            _ => out.push((secret_location(e.cluster, ns, name, None), at)),
         }
     };
     for group in ["containers", "initContainers", "ephemeralContainers"] {
@@ -441,7 +447,10 @@ fn secret_refs(e: &Emit<'_>, spec: &Value, ns: &str, base: &str) -> Vec<(Key, St
                     str_at(env, "/valueFrom/secretKeyRef/name"),
                     str_at(env, "/valueFrom/secretKeyRef/key"),
                 ) {
-                    out.push((secret_location(ns, n, Some(k)), format!("{cat}/env/{j}")));
+                    out.push((
+                        secret_location(e.cluster, ns, n, Some(k)),
+                        format!("{cat}/env/{j}"),
+                    ));
                 }
             }
             for (j, from) in c
@@ -476,7 +485,7 @@ fn secret_refs(e: &Emit<'_>, spec: &Value, ns: &str, base: &str) -> Vec<(Key, St
                 out.extend(
                     items
                         .iter()
-                        .map(|k| (secret_location(ns, n, Some(k)), at.clone())),
+                        .map(|k| (secret_location(e.cluster, ns, n, Some(k)), at.clone())),
                 );
             }
         };
@@ -819,10 +828,10 @@ mod tests {
             .collect();
         let api = "k8s:prod-eks/payments/deployment/api";
         for loc in [
-            "uri:k8s://payments/secrets/stripe#api-key",
-            "uri:k8s://payments/secrets/stripe#webhook",
-            "uri:k8s://payments/secrets/elsewhere",
-            "uri:k8s://payments/secrets/regcred",
+            "uri:k8s://prod-eks/payments/secrets/stripe#api-key",
+            "uri:k8s://prod-eks/payments/secrets/stripe#webhook",
+            "uri:k8s://prod-eks/payments/secrets/elsewhere",
+            "uri:k8s://prod-eks/payments/secrets/regcred",
         ] {
             assert!(used.contains(&(loc, api)), "{loc}: {used:?}");
         }
@@ -835,7 +844,7 @@ mod tests {
     #[test]
     fn secrets_are_locations_by_key_and_never_carry_values() {
         let p = parsed();
-        let loc = node(&p, "uri:k8s://payments/secrets/stripe#api-key");
+        let loc = node(&p, "uri:k8s://prod-eks/payments/secrets/stripe#api-key");
         assert_eq!(loc.label, Label::Location);
         let text = format!("{:?}", p.facts);
         assert!(!text.contains("c2tfbGl2ZV9ub3RyZWFs"));

@@ -69,6 +69,30 @@ impl KeyKind {
     }
 }
 
+/// The Kubernetes cluster an export or log belongs to, from where it is kept
+/// (neither `kubectl` output nor an audit log names its cluster): the folder
+/// after `kubernetes/` (`kubernetes/<cluster>/…`), else the folder holding it.
+pub fn k8s_cluster_of(path: &str) -> &str {
+    let parts: Vec<&str> = path.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
+    if let Some(i) = parts.iter().position(|p| *p == "kubernetes") {
+        if i + 2 < parts.len() {
+            return parts[i + 1];
+        }
+    }
+    parts.len().checked_sub(2).map_or("cluster", |i| parts[i])
+}
+
+/// `(cluster, namespace, secret name)` of a `k8s://<cluster>/<ns>/secrets/<name>[#key]` place.
+pub fn k8s_secret_of(place: &str) -> Option<(&str, &str, &str)> {
+    let rest = place
+        .strip_prefix("uri:")
+        .unwrap_or(place)
+        .strip_prefix("k8s://")?;
+    let (head, name) = rest.split_once("/secrets/")?;
+    let (cluster, ns) = head.split_once('/')?;
+    Some((cluster, ns, name.split('#').next().unwrap_or(name)))
+}
+
 /// A natural key, stored canonically as `prefix:value`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -129,6 +153,9 @@ impl Key {
         }
         if r.starts_with("arn:") {
             out.push(Key::arn(r));
+        } else if r.contains("://") {
+            // A URI as printed without its `uri:` prefix (a workflow, a secret's place).
+            out.push(Key::uri(r));
         } else if r.contains('@') {
             out.push(Key::email(r));
         } else if r.len() >= 16 && r.bytes().all(|b| b.is_ascii_alphanumeric()) {

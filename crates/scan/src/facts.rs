@@ -128,6 +128,8 @@ pub struct Origin<'a> {
 pub struct GitOrigin<'a> {
     pub repo: &'a str,
     pub commit: &'a crate::git::Commit,
+    /// Whether the blob is what HEAD holds at this path today.
+    pub current: bool,
 }
 
 impl<'a> Origin<'a> {
@@ -202,6 +204,22 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
                 }
                 None => (fingerprint.clone(), vec![fingerprint]),
             }
+        } else if let Some(Holder::K8sSecret {
+            namespace,
+            name,
+            key,
+            account: Some(_),
+        }) = m.place.as_ref()
+        {
+            // A token Kubernetes minted for an account: named as the
+            // `kubernetes-objects` connector names it, so the two are one node.
+            if key == "token" {
+                let cluster = custody_model::key::k8s_cluster_of(origin.path);
+                let id = Key::other("k8s-sa-token", &format!("{cluster}/{namespace}/{name}"));
+                (id.clone(), vec![id, fingerprint])
+            } else {
+                (fingerprint.clone(), vec![fingerprint])
+            }
         } else {
             (fingerprint.clone(), vec![fingerprint])
         };
@@ -270,8 +288,12 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
                 namespace,
                 name,
                 key,
+                ..
             }) => (
-                format!("k8s://{namespace}/secrets/{name}#{key}"),
+                format!(
+                    "k8s://{}/{namespace}/secrets/{name}#{key}",
+                    custody_model::key::k8s_cluster_of(path)
+                ),
                 "k8s_secret",
                 format!("{namespace}/{name}[{key}]"),
                 format!(
@@ -422,11 +444,11 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
 /// that key `STORED_IN` the Actions secret and `USED_BY` the workflow.
 pub fn workflow(origin: &Origin, text: &str, found: &[Found]) -> (Vec<Finding>, Vec<Fact>) {
     let refs = crate::workflow::references(text);
-    // A workflow in history is not what runs now: only a working tree's
-    // workflow claims the cloud identities it assumes.
+    // An old version of a workflow is not what runs now: only the working
+    // tree's or HEAD's workflow claims the cloud identities it assumes.
     let (oidc, id_token) = match origin.git {
-        None => crate::workflow::oidc_targets(text),
-        Some(_) => (Vec::new(), false),
+        Some(g) if !g.current => (Vec::new(), false),
+        _ => crate::workflow::oidc_targets(text),
     };
     let mut findings = Vec::new();
     let mut out = Vec::new();
@@ -451,9 +473,12 @@ pub fn workflow(origin: &Origin, text: &str, found: &[Found]) -> (Vec<Finding>, 
     let mut wp = Map::new();
     wp.insert("repository".into(), json!(slug));
     wp.insert("path".into(), json!(file));
-    if let Some(g) = &origin.git {
+    // Only HEAD's version says which commit the workflow is at; older
+    // versions would contradict it.
+    if let Some(g) = origin.git.filter(|g| g.current) {
         wp.insert("commit".into(), json!(g.commit.id));
     }
+    let historical = origin.git.is_some_and(|g| !g.current);
     out.push(Fact::Node(NodeFact {
         label: Label::Workload,
         kind: "github_actions_workflow".into(),
@@ -507,6 +532,10 @@ pub fn workflow(origin: &Origin, text: &str, found: &[Found]) -> (Vec<Finding>, 
         }));
         let mut up = Map::new();
         up.insert("line".into(), json!(r.line));
+        if historical {
+            // An older version of the workflow read it; HEAD may not.
+            up.insert("historical".into(), json!(true));
+        }
         out.push(Fact::Edge(EdgeFact {
             kind: EdgeKind::UsedBy,
             from: Endpoint::new(Label::Location, Key::uri(&uri)),

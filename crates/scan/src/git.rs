@@ -48,6 +48,9 @@ pub struct Blob {
     /// The path in the commit's tree, `/`-separated.
     pub path: String,
     pub commit: Arc<Commit>,
+    /// Whether HEAD's tree holds this blob at this path: what the repository
+    /// says today, as opposed to what it once said.
+    pub current: bool,
 }
 
 /// The distinct blobs of a repository's history.
@@ -190,10 +193,42 @@ impl History {
                             id: oid,
                             path,
                             commit: info.clone(),
+                            current: false,
                         });
                     }
                 }
             }
+        }
+        // HEAD's files: a blob is current if HEAD has it at the same path.
+        let mut current: std::collections::HashMap<ObjectId, Vec<String>> =
+            std::collections::HashMap::new();
+        if let Ok(tree) = repo.head_commit().and_then(|c| Ok(c.tree_id()?.detach())) {
+            let mut stack = vec![(tree, String::new())];
+            while let Some((tree_id, prefix)) = stack.pop() {
+                let Ok(tree) = repo.find_tree(tree_id) else {
+                    continue;
+                };
+                let Ok(decoded) = tree.decode() else {
+                    continue;
+                };
+                for entry in &decoded.entries {
+                    let path = if prefix.is_empty() {
+                        entry.filename.to_string()
+                    } else {
+                        format!("{prefix}/{}", entry.filename)
+                    };
+                    if entry.mode.is_tree() {
+                        stack.push((entry.oid.to_owned(), path));
+                    } else {
+                        current.entry(entry.oid.to_owned()).or_default().push(path);
+                    }
+                }
+            }
+        }
+        for b in &mut blobs {
+            b.current = current
+                .get(&b.id)
+                .is_some_and(|paths| paths.contains(&b.path));
         }
         let name = remote_name(&repo).unwrap_or_else(|| name.to_string());
         Ok(History {

@@ -18,11 +18,13 @@ use serde_json::Value;
 /// Where a structured value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Holder {
-    /// A Kubernetes Secret: namespace, name, data key.
+    /// A Kubernetes Secret: namespace, name, data key, and for a legacy
+    /// service-account token Secret the account it authenticates as.
     K8sSecret {
         namespace: String,
         name: String,
         key: String,
+        account: Option<String>,
     },
     /// An MCP server's environment variable or HTTP header.
     McpServer {
@@ -381,6 +383,14 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
             .and_then(|m| m.get("namespace"))
             .and_then(Value::as_str)
             .unwrap_or("default");
+        let account = (item.get("type").and_then(Value::as_str)
+            == Some("kubernetes.io/service-account-token"))
+        .then(|| {
+            meta.and_then(|m| m.pointer("/annotations/kubernetes.io~1service-account.name"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .flatten();
         let decode = |v: &str| {
             use base64::Engine;
             base64::engine::general_purpose::STANDARD
@@ -405,6 +415,7 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
                     namespace: namespace.to_string(),
                     name: name.to_string(),
                     key: key.clone(),
+                    account: account.clone(),
                 };
                 value(scanner, locate(text, raw), key, &plain, holder, &mut out);
             }

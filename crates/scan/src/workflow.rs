@@ -163,9 +163,16 @@ mod tests {
         let (t, id_token) = oidc_targets(wf);
         assert!(id_token);
         assert_eq!(t.len(), 2);
-        assert_eq!((t[0].cloud, t[0].target.as_str(), t[0].line), ("aws", "arn:aws:iam::111122223333:role/gh-deploy", 9));
+        assert_eq!(
+            (t[0].cloud, t[0].target.as_str(), t[0].line),
+            ("aws", "arn:aws:iam::111122223333:role/gh-deploy", 9)
+        );
         assert_eq!(t[1].target, "deployer@acme-prod.iam.gserviceaccount.com");
-        assert!(t[1].provider.as_deref().unwrap().ends_with("providers/actions"));
+        assert!(t[1]
+            .provider
+            .as_deref()
+            .unwrap()
+            .ends_with("providers/actions"));
         let (none, id_token) = oidc_targets("jobs:\n  a:\n    steps:\n      - run: make\n");
         assert!(none.is_empty() && !id_token);
     }

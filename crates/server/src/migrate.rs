@@ -140,9 +140,9 @@ fn repo_of(place: &str) -> Option<&str> {
         .map(|(r, _)| r)
 }
 
-/// `(namespace, name)` of a `k8s://ns/secrets/name` place.
+/// `(namespace, name)` of a `k8s://cluster/ns/secrets/name` place.
 fn secret_of(place: &str) -> Option<(&str, &str)> {
-    place.strip_prefix("k8s://")?.split_once("/secrets/")
+    custody_model::key::k8s_secret_of(place).map(|(_, ns, name)| (ns, name))
 }
 
 /// A Terraform/IAM-safe role name from the key's user.

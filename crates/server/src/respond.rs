@@ -143,16 +143,14 @@ fn update(place: &Place, aws: bool) -> (String, String, String, Option<String>) 
             )
         }
         "k8s_secret" => {
-            let rest = p.strip_prefix("k8s://").unwrap_or(p);
-            let (ns, name) = rest
-                .split_once("/secrets/")
-                .unwrap_or(("<namespace>", rest));
+            let (cluster, ns, name) =
+                custody_model::key::k8s_secret_of(p).unwrap_or(("<cluster>", "<namespace>", p));
             (
                 "kubernetes".into(),
-                format!("{ns}/{name}"),
+                format!("{cluster}/{ns}/{name}"),
                 "replace the Secret's values, then restart the pods that mount it".into(),
                 Some(format!(
-                    "kubectl -n {ns} create secret generic {name} {literals} --dry-run=client -o yaml | kubectl apply -f -"
+                    "kubectl --context {cluster} -n {ns} create secret generic {name} {literals} --dry-run=client -o yaml | kubectl --context {cluster} apply -f -"
                 )),
             )
         }

@@ -259,7 +259,8 @@ fn federation(
             if hops.len() >= MAX_HOPS {
                 return Ok(hops);
             }
-            let (trust_conditions, trust_accepts) = match e.props.get("via").and_then(Value::as_str) {
+            let (trust_conditions, trust_accepts) = match e.props.get("via").and_then(Value::as_str)
+            {
                 Some("github-actions-oidc") if e.other.kind == "aws_iam_role" => {
                     github_trust(store, e.other.id, node.props.get("repository"))?
                 }

@@ -30,7 +30,17 @@ pub struct AwsOut {
     /// Secrets Manager secrets to write (`get-secret-value` output): the
     /// environment-isolation case keeps one key in a prod and a staging secret.
     pub(crate) secret_values: Vec<(String, Value)>,
+    /// The planted cross-cloud chain's AWS end: the deploy role a GitHub
+    /// workflow assumes through OIDC, which Google Cloud trusts in turn.
+    pub(crate) federation: Option<Value>,
+    /// EKS clusters and the IRSA service accounts their roles trust, for the
+    /// Kubernetes exports: (account, cluster, [(namespace, account, role ARN)]).
+    pub(crate) clusters: Vec<Cluster>,
 }
+
+/// An EKS cluster: its account, its name, and (namespace, service account,
+/// role ARN) of each IRSA role that trusts it.
+pub(crate) type Cluster = (String, String, Vec<(String, String, String)>);
 
 impl AwsOut {
     /// Adds an identity a rule must find on the whole enterprise (exact sets in
@@ -241,6 +251,8 @@ pub(crate) struct Account<'a> {
     pub(crate) lambda_roles: Vec<(String, String)>,
     pub(crate) instance_roles: Vec<(String, String)>,
     pub(crate) eks_issuer: Option<String>,
+    /// (namespace, service account, role ARN) of each IRSA role.
+    pub(crate) irsa: Vec<(String, String, String)>,
     pub(crate) team: String,
 }
 
@@ -370,6 +382,8 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
         posture: BTreeMap::new(),
         posture_exact: BTreeMap::new(),
         secret_values: Vec::new(),
+        federation: None,
+        clusters: Vec::new(),
     };
     let account_ids: Vec<String> = (0..n_accounts).map(|_| rng.digits(12)).collect();
     let planted_team = planted_person.and_then(|p| org.people[p].team);
@@ -412,6 +426,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
             lambda_roles: Vec::new(),
             instance_roles: Vec::new(),
             eks_issuer: None,
+            irsa: Vec::new(),
             team: team_name.clone(),
             members: members.clone(),
         };
@@ -460,6 +475,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
                 let leaver_key = plant(&mut acct, rng, p, &team_name, &mut out);
                 chain = Some((leaver_key, plant_reachability(&mut acct, rng, &mut out)));
                 plant_posture(&mut acct, rng, &account_ids, &mut out);
+                plant_federation(&mut acct, rng, &mut out);
                 planted_done = true;
             }
         }
@@ -523,6 +539,14 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
             true,
         )?;
         let inv = resources::write(w, rng, &acct, &account_ids)?;
+        if acct.eks_issuer.is_some() {
+            // The cluster `resources` describes, and the IRSA accounts its roles trust.
+            out.clusters.push((
+                acct.id.clone(),
+                format!("{}-prod", acct.team),
+                std::mem::take(&mut acct.irsa),
+            ));
+        }
         let other_bucket = acct.buckets.first().map(|b| format!("arn:aws:s3:::{b}"));
         let lake = format!("arn:aws:s3:::{}", inv.data_lake);
         let answer = |id: &str,
@@ -797,7 +821,11 @@ fn roles(
         match suffix {
             "lambda" => acct.lambda_roles.push((name.clone(), role_arn)),
             "instance" => acct.instance_roles.push((name.clone(), role_arn)),
-            "irsa" => acct.eks_issuer = Some(eks_issuer.clone()),
+            "irsa" => {
+                acct.eks_issuer = Some(eks_issuer.clone());
+                acct.irsa
+                    .push((word.clone(), format!("{word}-{comp}"), role_arn.clone()));
+            }
             _ => {}
         }
         let mut attached = Vec::new();
@@ -1173,6 +1201,34 @@ fn plant_sandbox_admin(
 /// a vendor role without and with an `sts:ExternalId`; service users whose
 /// console password has no MFA, or is used alongside their key; and one key kept
 /// in a production and a staging secret. The root key is set with the report.
+/// The seed's first worked example, AWS part: `infra-deploy`'s workflow
+/// assumes this role with GitHub's OIDC token (its trust pins the
+/// repository's main branch), and Google Cloud trusts the role in turn.
+fn plant_federation(acct: &mut Account<'_>, rng: &mut Rng, out: &mut AwsOut) {
+    let slug = crate::surfaces::org_slug(&acct.org.domain).to_string();
+    let repository = format!("{slug}/infra-deploy");
+    let name = acct.unique("github-infra-deploy".into());
+    let arn = format!("arn:aws:iam::{}:role/{name}", acct.id);
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::{}:oidc-provider/token.actions.githubusercontent.com", acct.id)},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                      "StringLike": {"token.actions.githubusercontent.com:sub": format!("repo:{repository}:ref:refs/heads/main")}}}]});
+    let created = acct.when(rng, 200, 500);
+    let attached = vec![acct.attach(&managed_arn("PowerUserAccess"), "PowerUserAccess")];
+    acct.roles.push(json!({
+        "Path": "/", "RoleName": name, "RoleId": rng.aws_id("AROA", 17), "Arn": arn, "CreateDate": aws_time(created),
+        "AssumeRolePolicyDocument": trust,
+        "InstanceProfileList": [], "RolePolicyList": [], "AttachedManagedPolicies": attached,
+        "Tags": tags(&[("team", "platform".to_string()), ("service", "infra-deploy".to_string())]),
+        "RoleLastUsed": {"LastUsedDate": aws_time(acct.when(rng, 0, 2)), "Region": "us-east-1"}
+    }));
+    *out.nhis.entry("aws_iam_role".into()).or_default() += 1;
+    out.federation = Some(json!({
+        "account_id": acct.id, "aws_role": arn, "role_name": name, "repository": repository,
+    }));
+}
+
 fn plant_posture(acct: &mut Account<'_>, rng: &mut Rng, accounts: &[String], out: &mut AwsOut) {
     let id = acct.id.clone();
     let team = acct.team.clone();

@@ -13,7 +13,9 @@
 
 mod aws;
 mod cloudtrail;
+mod gcp;
 mod git;
+mod kubernetes;
 mod names;
 mod okta;
 mod people;
@@ -71,6 +73,8 @@ pub struct Counts {
     pub terminated: usize,
     pub okta_groups: usize,
     pub aws_accounts: usize,
+    pub gcp_projects: usize,
+    pub k8s_clusters: usize,
     /// Non-human identities by kind.
     pub nhis: BTreeMap<String, usize>,
     pub nhi_total: usize,
@@ -149,6 +153,33 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
                 "requires": "custody scan --git --ingest of repos/",
             }));
         }
+    }
+    // Kubernetes clusters behind the EKS describe-cluster outputs, Google
+    // Cloud projects, and the planted chain from GitHub through AWS to GCP.
+    let k8s = kubernetes::write(&mut w, &mut rng, &org, &aws.clusters)?;
+    let gcp = gcp::write(&mut w, &mut rng, &org, aws.federation.as_ref())?;
+    answers.counts.k8s_clusters = k8s.clusters;
+    answers.counts.gcp_projects = gcp.projects;
+    for (kind, n) in [
+        ("k8s_service_account", k8s.service_accounts),
+        ("k8s_service_account_token", k8s.tokens),
+        ("gcp_service_account", gcp.service_accounts),
+        ("gcp_service_account_key", gcp.keys),
+    ] {
+        if n > 0 {
+            answers.counts.nhis.insert(kind.into(), n);
+        }
+    }
+    answers.counts.nhi_total = answers.counts.nhis.values().sum();
+    answers.counts.nhi_per_person =
+        (answers.counts.nhi_total as f64 / org.people.len() as f64 * 10.0).round() / 10.0;
+    if let Some(mut f) = gcp.federation {
+        let workflow = gcp::write_repo(&mut w, &org, &f)?;
+        f["workflow"] = serde_json::json!(workflow);
+        f["chain"] = serde_json::json!([workflow, f["aws_role"], f["gcp_service_account"]]);
+        f["why"] = serde_json::json!("the workflow assumes the AWS role with GitHub's OIDC token (its trust pins the repository's main branch); Google Cloud lets that role act as the service account through Workload Identity Federation: one subject across GitHub, AWS and Google Cloud");
+        f["requires"] = serde_json::json!("custody scan --git --ingest of repos/ (the workflow) and custody ingest of aws/ and gcp/");
+        answers.expected.insert("federation".into(), f);
     }
     answers.expected.insert(
         "terminated_owner_active_keys".into(),
@@ -255,6 +286,34 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
         (
             "kubernetes/<cluster>/secrets.json",
             "kubectl get secret -A -o json",
+        ),
+        (
+            "kubernetes/<cluster>/objects.json",
+            "kubectl get serviceaccounts,secrets,deployments,cronjobs,roles,clusterroles,rolebindings,clusterrolebindings -A -o json",
+        ),
+        (
+            "gcp/projects/<project>/service-accounts.json",
+            "gcloud iam service-accounts list --project P --format=json",
+        ),
+        (
+            "gcp/projects/<project>/service-accounts/<e-mail>/keys.json",
+            "gcloud iam service-accounts keys list --iam-account E --format=json",
+        ),
+        (
+            "gcp/projects/<project>/service-accounts/<e-mail>/iam-policy.json",
+            "gcloud iam service-accounts get-iam-policy E --format=json",
+        ),
+        (
+            "gcp/projects/<project>/iam-policy.json",
+            "gcloud projects get-iam-policy P --format=json",
+        ),
+        (
+            "gcp/projects/<project>/workload-identity-pools/<pool>/providers.json",
+            "gcloud iam workload-identity-pools providers list --workload-identity-pool W --location global --format=json",
+        ),
+        (
+            "repos/infra-deploy.git",
+            "the repository whose workflow starts the planted GitHub → AWS → GCP chain",
         ),
         (
             "workstations/<user>/.cursor/mcp.json",

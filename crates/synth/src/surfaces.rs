@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-fn b64(data: &str) -> String {
+pub(crate) fn b64(data: &str) -> String {
     let bytes = data.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
@@ -161,13 +161,13 @@ pub fn write(
         "github://{slug}/{team}-reporting/actions/secrets/AWS_SECRET_ACCESS_KEY"
     ));
     places.push(format!("secretsmanager://{arn}"));
-    places.push("k8s://finance/secrets/reporting-export-aws".to_string());
+    places.push("k8s://prod/finance/secrets/reporting-export-aws".to_string());
     places.push(mcp_path);
     Ok(places)
 }
 
 /// The company's GitHub organisation: the first label of its domain.
-fn org_slug(domain: &str) -> &str {
+pub(crate) fn org_slug(domain: &str) -> &str {
     domain.split('.').next().unwrap_or(domain)
 }
 

@@ -76,17 +76,10 @@ impl LogFormat {
     }
 }
 
-/// The cluster a Kubernetes audit log belongs to, from where it is kept: the
-/// folder after `kubernetes/` (`kubernetes/<cluster>/audit.log`), else the
-/// folder holding it.
+/// The cluster a Kubernetes audit log belongs to, from where it is kept
+/// (see [`custody_model::key::k8s_cluster_of`]).
 pub fn cluster_of(path: &str) -> &str {
-    let parts: Vec<&str> = path.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
-    if let Some(i) = parts.iter().position(|p| *p == "kubernetes") {
-        if i + 2 < parts.len() {
-            return parts[i + 1];
-        }
-    }
-    parts.len().checked_sub(2).map_or("cluster", |i| parts[i])
+    custody_model::key::k8s_cluster_of(path)
 }
 
 impl fmt::Display for LogFormat {
