@@ -1,6 +1,7 @@
 //! End-to-end: `custody demo`, the README's one command, on a small company:
 //! it exits 0 only when every planted answer holds (the six-surface key and
-//! its owner, reachability, usage alerts and stale keys, posture).
+//! its owner, reachability, usage alerts and stale keys, posture, the
+//! GitHub → AWS → GCP federation chain).
 
 mod common;
 use common::Env;
@@ -26,6 +27,10 @@ fn the_demo_checks_every_planted_answer_and_passes() {
     }
     assert!(!out.contains('✗'), "a planted answer failed:\n{out}");
     assert!(out.contains("planted posture checks hold"), "{out}");
+    assert!(
+        out.contains("GitHub workflow → AWS role → Google Cloud service account is one path"),
+        "{out}"
+    );
     // JSON says the same, for scripts.
     let json = env
         .run(&[
@@ -42,6 +47,17 @@ fn the_demo_checks_every_planted_answer_and_passes() {
     assert_eq!(json["planted"]["detected"], true);
     assert_eq!(json["posture"]["wrong"].as_array().unwrap().len(), 0);
     assert!(json["posture"]["checks"].as_u64().unwrap() >= 15);
+    // One subject across three clouds: workflow → AWS role → GCP service account.
+    assert_eq!(json["federation"]["holds"], true);
+    let chain = json["federation"]["chain"].as_array().unwrap();
+    let fed = &json["answers"]["expected"]["federation"];
+    assert_eq!(chain[0]["to"]["key"], fed["aws_role"]);
+    assert_eq!(chain[0]["how"]["via"], "github-actions-oidc");
+    assert_eq!(chain[0]["trust_accepts"], true);
+    assert_eq!(
+        chain[1]["to"]["key"],
+        format!("email:{}", fed["gcp_service_account"].as_str().unwrap())
+    );
     assert_eq!(
         json["posture"]["risk"][0]["identity"],
         format!(

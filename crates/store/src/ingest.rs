@@ -136,7 +136,8 @@ impl<'t, 'c> Run<'t, 'c> {
             // assertions: when its content is identical, this file changes nothing.
             let mut previous = tx.prepare_cached(
                 "SELECT s.id, s.sha256 FROM sources s WHERE s.scope = ?1 AND s.snapshot_id < ?2
-                   AND EXISTS (SELECT 1 FROM assertions a WHERE a.source_id = s.id AND a.valid_to IS NULL)
+                   AND (s.facts = 0
+                        OR EXISTS (SELECT 1 FROM assertions a WHERE a.source_id = s.id AND a.valid_to IS NULL))
                  ORDER BY s.snapshot_id DESC, s.id DESC LIMIT 2",
             )?;
             let mut seen_nodes = tx.prepare_cached(
