@@ -603,23 +603,11 @@ mod tests {
     }
 
     fn nodes(p: &Parsed) -> Vec<&NodeFact> {
-        p.facts
-            .iter()
-            .filter_map(|f| match f {
-                Fact::Node(n) => Some(n),
-                _ => None,
-            })
-            .collect()
+        p.nodes()
     }
 
     fn edges(p: &Parsed) -> Vec<&EdgeFact> {
-        p.facts
-            .iter()
-            .filter_map(|f| match f {
-                Fact::Edge(e) => Some(e),
-                _ => None,
-            })
-            .collect()
+        p.edges(None)
     }
 
     #[test]

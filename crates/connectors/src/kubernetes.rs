@@ -772,13 +772,7 @@ mod tests {
     }
 
     fn edges(p: &Parsed, kind: EdgeKind) -> Vec<&EdgeFact> {
-        p.facts
-            .iter()
-            .filter_map(|f| match f {
-                Fact::Edge(e) if e.kind == kind => Some(e),
-                _ => None,
-            })
-            .collect()
+        p.edges(Some(kind))
     }
 
     fn node<'p>(p: &'p Parsed, key: &str) -> &'p NodeFact {

@@ -199,6 +199,30 @@ pub struct Parsed {
     pub errors: Vec<InputError>,
 }
 
+impl Parsed {
+    /// The node facts, in order.
+    pub fn nodes(&self) -> Vec<&custody_model::NodeFact> {
+        self.facts
+            .iter()
+            .filter_map(|f| match f {
+                Fact::Node(n) => Some(n),
+                Fact::Edge(_) => None,
+            })
+            .collect()
+    }
+
+    /// The edge facts of one kind (every kind with `None`), in order.
+    pub fn edges(&self, kind: Option<custody_model::EdgeKind>) -> Vec<&custody_model::EdgeFact> {
+        self.facts
+            .iter()
+            .filter_map(|f| match f {
+                Fact::Edge(e) if kind.is_none_or(|k| e.kind == k) => Some(e),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// Recognises a file's format from its content (and, for Okta group members and
 /// AWS access keys, its path). `None` if custody does not know the format.
 pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {

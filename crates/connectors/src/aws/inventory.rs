@@ -982,23 +982,11 @@ mod tests {
     }
 
     fn nodes(p: &Parsed) -> Vec<&NodeFact> {
-        p.facts
-            .iter()
-            .filter_map(|f| match f {
-                Fact::Node(n) => Some(n),
-                _ => None,
-            })
-            .collect()
+        p.nodes()
     }
 
     fn edges(p: &Parsed, kind: EdgeKind) -> Vec<&EdgeFact> {
-        p.facts
-            .iter()
-            .filter_map(|f| match f {
-                Fact::Edge(e) if e.kind == kind => Some(e),
-                _ => None,
-            })
-            .collect()
+        p.edges(Some(kind))
     }
 
     #[test]
