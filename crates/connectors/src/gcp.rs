@@ -23,9 +23,7 @@
 
 use crate::util::{load_array, parse_json, record};
 use crate::{InputError, Parsed, SourceFile};
-use custody_model::{
-    time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance,
-};
+use custody_model::{time, EdgeKind, Endpoint, Fact, Key, Label, Location};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -37,25 +35,11 @@ fn node(
     props: Map<String, Value>,
     at: &str,
 ) -> Fact {
-    Fact::Node(NodeFact {
-        label,
-        kind: kind.into(),
-        system: "gcp".into(),
-        keys,
-        name: Some(name.to_string()),
-        props,
-        prov: Provenance::at(Location::Pointer(at.to_string())),
-    })
+    crate::util::node_at("gcp", label, kind, keys, Some(name), props, at)
 }
 
 fn edge(kind: EdgeKind, from: Endpoint, to: Endpoint, props: Map<String, Value>, at: &str) -> Fact {
-    Fact::Edge(EdgeFact {
-        kind,
-        from,
-        to,
-        props,
-        prov: Provenance::at(Location::Pointer(at.to_string())),
-    })
+    crate::util::edge_at(kind, from, to, Value::Object(props), at)
 }
 
 #[derive(Deserialize)]
@@ -594,6 +578,7 @@ pub fn parse_wif_providers(file: &SourceFile<'_>) -> Parsed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use custody_model::{EdgeFact, NodeFact};
 
     fn file<'a>(path: &'a str, text: &'a str) -> SourceFile<'a> {
         SourceFile {

@@ -17,9 +17,7 @@
 
 use crate::util::parse_json;
 use crate::{InputError, Parsed, SourceFile};
-use custody_model::{
-    time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance,
-};
+use custody_model::{time, EdgeKind, Endpoint, Key, Label, Location};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap};
 
@@ -69,10 +67,6 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 }
 
 impl Emit<'_> {
-    fn at(at: &str) -> Provenance {
-        Provenance::at(Location::Pointer(at.to_string()))
-    }
-
     fn node(
         &mut self,
         label: Label,
@@ -82,29 +76,21 @@ impl Emit<'_> {
         props: Map<String, Value>,
         at: &str,
     ) {
-        self.parsed.facts.push(Fact::Node(NodeFact {
+        self.parsed.facts.push(crate::util::node_at(
+            "kubernetes",
             label,
-            kind: kind.into(),
-            system: "kubernetes".into(),
-            keys: vec![key],
-            name: Some(name.to_string()),
+            kind,
+            vec![key],
+            Some(name),
             props,
-            prov: Self::at(at),
-        }));
+            at,
+        ));
     }
 
     fn edge(&mut self, kind: EdgeKind, from: Endpoint, to: Endpoint, props: Value, at: &str) {
-        let props = match props {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        };
-        self.parsed.facts.push(Fact::Edge(EdgeFact {
-            kind,
-            from,
-            to,
-            props,
-            prov: Self::at(at),
-        }));
+        self.parsed
+            .facts
+            .push(crate::util::edge_at(kind, from, to, props, at));
     }
 
     fn error(&mut self, at: &str, msg: impl Into<String>, path: &str) {
@@ -708,6 +694,7 @@ fn builtin(role: &str) -> Option<RoleSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use custody_model::{EdgeFact, Fact, NodeFact};
 
     /// What `kubectl get serviceaccounts,secrets,deployments,cronjobs,pods,
     /// roles,rolebindings,clusterrolebindings -A -o json` prints, trimmed.

@@ -114,6 +114,47 @@ pub fn record<T: DeserializeOwned>(
     )
 }
 
+/// A node fact at a JSON pointer.
+pub fn node_at(
+    system: &str,
+    label: custody_model::Label,
+    kind: &str,
+    keys: Vec<custody_model::Key>,
+    name: Option<&str>,
+    props: serde_json::Map<String, Value>,
+    at: &str,
+) -> custody_model::Fact {
+    custody_model::Fact::Node(custody_model::NodeFact {
+        label,
+        kind: kind.into(),
+        system: system.into(),
+        keys,
+        name: name.map(str::to_string),
+        props,
+        prov: custody_model::Provenance::at(Location::Pointer(at.to_string())),
+    })
+}
+
+/// An edge fact at a JSON pointer; `props` is an object (anything else is none).
+pub fn edge_at(
+    kind: custody_model::EdgeKind,
+    from: custody_model::Endpoint,
+    to: custody_model::Endpoint,
+    props: Value,
+    at: &str,
+) -> custody_model::Fact {
+    custody_model::Fact::Edge(custody_model::EdgeFact {
+        kind,
+        from,
+        to,
+        props: match props {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        },
+        prov: custody_model::Provenance::at(Location::Pointer(at.to_string())),
+    })
+}
+
 /// The JSON array a list endpoint returns; problems go to `parsed.errors`.
 pub fn load_array(
     connector: &str,

@@ -26,9 +26,7 @@
 use super::{account_from_path, account_of, OWNER_TAG_KEYS};
 use crate::util::{array_at, parse_json, policy_document};
 use crate::{Format, InputError, Parsed, SourceFile};
-use custody_model::{
-    time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance,
-};
+use custody_model::{time, EdgeKind, Endpoint, Key, Label, Location};
 use serde_json::{json, Map, Value};
 
 struct Emit<'a> {
@@ -47,25 +45,15 @@ impl Emit<'_> {
         props: Map<String, Value>,
         at: &str,
     ) {
-        self.parsed.facts.push(Fact::Node(NodeFact {
-            label,
-            kind: kind.into(),
-            system: "aws".into(),
-            keys,
-            name: name.map(str::to_string),
-            props,
-            prov: Provenance::at(Location::Pointer(at.to_string())),
-        }));
+        self.parsed.facts.push(crate::util::node_at(
+            "aws", label, kind, keys, name, props, at,
+        ));
     }
 
     fn edge(&mut self, kind: EdgeKind, from: Endpoint, to: Endpoint, props: Value, at: &str) {
-        self.parsed.facts.push(Fact::Edge(EdgeFact {
-            kind,
-            from,
-            to,
-            props: props.as_object().cloned().unwrap_or_default(),
-            prov: Provenance::at(Location::Pointer(at.to_string())),
-        }));
+        self.parsed
+            .facts
+            .push(crate::util::edge_at(kind, from, to, props, at));
     }
 
     fn error(&mut self, at: &str, message: impl Into<String>) {
@@ -970,6 +958,7 @@ fn org_parents(e: &mut Emit<'_>, doc: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use custody_model::{EdgeFact, NodeFact};
 
     fn run(format: Format, path: &str, text: &str) -> Parsed {
         parse(
