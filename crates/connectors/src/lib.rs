@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod aws;
 pub mod gcp;
+pub mod github;
 pub mod hris;
 pub mod kubernetes;
 pub mod okta;
@@ -82,10 +83,26 @@ pub enum Format {
     GcpWorkloadIdentityProviders,
     /// `kubectl get … -o json`: a list of objects or one object.
     KubernetesObjects,
+    /// GitHub Actions secrets (repository, environment or org), names and dates.
+    GithubActionsSecrets,
+    /// `GET /repos/{owner}/{repo}/keys`.
+    GithubDeployKeys,
+    /// `GET /orgs/{org}/installations`.
+    GithubAppInstallations,
+    /// `GET /orgs/{org}/personal-access-tokens` (fine-grained PATs approved for the org).
+    GithubPatGrants,
+    /// `GET /orgs/{org}/credential-authorizations` (SAML SSO).
+    GithubCredentialAuthorizations,
+    /// `GET /orgs/{org}/teams`.
+    GithubTeams,
+    /// `GET /orgs/{org}/members` or `/orgs/{org}/teams/{slug}/members`.
+    GithubMembers,
+    /// The GraphQL SAML external identities of an org (login ↔ IdP e-mail).
+    GithubSamlIdentities,
 }
 
 impl Format {
-    pub const ALL: [Format; 26] = [
+    pub const ALL: [Format; 34] = [
         Format::AwsAuthDetails,
         Format::AwsCredentialReport,
         Format::AwsAccessKeys,
@@ -112,6 +129,14 @@ impl Format {
         Format::GcpIamPolicy,
         Format::GcpWorkloadIdentityProviders,
         Format::KubernetesObjects,
+        Format::GithubActionsSecrets,
+        Format::GithubDeployKeys,
+        Format::GithubAppInstallations,
+        Format::GithubPatGrants,
+        Format::GithubCredentialAuthorizations,
+        Format::GithubTeams,
+        Format::GithubMembers,
+        Format::GithubSamlIdentities,
     ];
 
     /// Stable name, used on the command line (`--format-hint`) and in provenance.
@@ -143,6 +168,14 @@ impl Format {
             Format::GcpIamPolicy => "gcp-iam-policy",
             Format::GcpWorkloadIdentityProviders => "gcp-workload-identity-providers",
             Format::KubernetesObjects => "kubernetes-objects",
+            Format::GithubActionsSecrets => "github-actions-secrets",
+            Format::GithubDeployKeys => "github-deploy-keys",
+            Format::GithubAppInstallations => "github-app-installations",
+            Format::GithubPatGrants => "github-pat-grants",
+            Format::GithubCredentialAuthorizations => "github-credential-authorizations",
+            Format::GithubTeams => "github-teams",
+            Format::GithubMembers => "github-members",
+            Format::GithubSamlIdentities => "github-saml-identities",
         }
     }
 
@@ -160,6 +193,14 @@ impl Format {
             | Format::GcpIamPolicy
             | Format::GcpWorkloadIdentityProviders => "gcp",
             Format::KubernetesObjects => "kubernetes",
+            Format::GithubActionsSecrets
+            | Format::GithubDeployKeys
+            | Format::GithubAppInstallations
+            | Format::GithubPatGrants
+            | Format::GithubCredentialAuthorizations
+            | Format::GithubTeams
+            | Format::GithubMembers
+            | Format::GithubSamlIdentities => "github",
             _ => "aws",
         }
     }
@@ -247,6 +288,9 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
         if let Some(f) = detect_gcp_or_kubernetes(trimmed, &head) {
             return Some(f);
         }
+        if let Some(f) = detect_github(trimmed, &head) {
+            return Some(f);
+        }
         if trimmed.starts_with('[') {
             if has("\"objectClass\"") || has("\"OKTA_GROUP\"") || has("\"APP_GROUP\"") {
                 return Some(Format::OktaGroups);
@@ -292,6 +336,44 @@ fn detect_gcp_or_kubernetes(trimmed: &str, head: &str) -> Option<Format> {
         }
     }
     None
+}
+
+/// GitHub's REST list responses and the SAML identities GraphQL answer.
+fn detect_github(trimmed: &str, head: &str) -> Option<Format> {
+    let has = |s: &str| head.contains(s);
+    let object = trimmed.starts_with('{');
+    let rules: [(bool, Format); 8] = [
+        (has("\"externalIdentities\""), Format::GithubSamlIdentities),
+        (
+            object && has("\"total_count\"") && has("\"secrets\""),
+            Format::GithubActionsSecrets,
+        ),
+        (
+            object && has("\"installations\"") && has("\"total_count\""),
+            Format::GithubAppInstallations,
+        ),
+        (
+            !object && has("\"token_id\"") && has("\"token_name\""),
+            Format::GithubPatGrants,
+        ),
+        (
+            !object && has("\"credential_id\"") && has("\"credential_type\""),
+            Format::GithubCredentialAuthorizations,
+        ),
+        (
+            !object && has("\"read_only\"") && (has("\"added_by\"") || has("/keys/")),
+            Format::GithubDeployKeys,
+        ),
+        (
+            !object && has("\"slug\"") && (has("\"members_url\"") || has("/teams/")),
+            Format::GithubTeams,
+        ),
+        (
+            !object && has("\"login\"") && has("\"site_admin\"") && !has("\"profile\""),
+            Format::GithubMembers,
+        ),
+    ];
+    rules.into_iter().find(|(hit, _)| *hit).map(|(_, f)| f)
 }
 
 /// The AWS resource and Organizations outputs, by their top-level keys.
@@ -352,6 +434,14 @@ pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> P
         Format::GcpIamPolicy => gcp::parse_iam_policy(file),
         Format::GcpWorkloadIdentityProviders => gcp::parse_wif_providers(file),
         Format::KubernetesObjects => kubernetes::parse(file, audit::cluster_of(file.path)),
+        Format::GithubActionsSecrets => github::parse_actions_secrets(file),
+        Format::GithubDeployKeys => github::parse_deploy_keys(file),
+        Format::GithubAppInstallations => github::parse_installations(file),
+        Format::GithubPatGrants => github::parse_pat_grants(file),
+        Format::GithubCredentialAuthorizations => github::parse_credential_authorizations(file),
+        Format::GithubTeams => github::parse_teams(file),
+        Format::GithubMembers => github::parse_members(file),
+        Format::GithubSamlIdentities => github::parse_saml_identities(file),
         _ => aws::inventory::parse(format, file),
     };
     if parsed.scope.is_empty() {
@@ -478,6 +568,46 @@ mod tests {
                 "gcp/wif.json",
                 r#"[{"name": "projects/1/locations/global/workloadIdentityPools/p/providers/q"}]"#,
                 Format::GcpWorkloadIdentityProviders,
+            ),
+            (
+                "github/repos/a/b/actions/secrets.json",
+                r#"{"total_count": 0, "secrets": []}"#,
+                Format::GithubActionsSecrets,
+            ),
+            (
+                "github/repos/a/b/keys.json",
+                r#"[{"id": 1, "read_only": true, "added_by": "x"}]"#,
+                Format::GithubDeployKeys,
+            ),
+            (
+                "github/orgs/a/installations.json",
+                r#"{"total_count": 0, "installations": []}"#,
+                Format::GithubAppInstallations,
+            ),
+            (
+                "github/orgs/a/personal-access-tokens.json",
+                r#"[{"token_id": 1, "token_name": "x"}]"#,
+                Format::GithubPatGrants,
+            ),
+            (
+                "github/orgs/a/credential-authorizations.json",
+                r#"[{"credential_id": 1, "credential_type": "SSH key"}]"#,
+                Format::GithubCredentialAuthorizations,
+            ),
+            (
+                "github/orgs/a/teams.json",
+                r#"[{"slug": "x", "members_url": "y"}]"#,
+                Format::GithubTeams,
+            ),
+            (
+                "github/orgs/a/members.json",
+                r#"[{"login": "x", "site_admin": false}]"#,
+                Format::GithubMembers,
+            ),
+            (
+                "github/orgs/a/saml-identities.json",
+                r#"{"data": {"organization": {"samlIdentityProvider": {"externalIdentities": {}}}}}"#,
+                Format::GithubSamlIdentities,
             ),
             (
                 "kubernetes/prod/all.json",
