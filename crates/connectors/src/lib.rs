@@ -21,6 +21,7 @@ pub mod hris;
 pub mod kubernetes;
 pub mod okta;
 mod util;
+pub mod vault;
 
 use custody_model::{Fact, Fingerprinter, InputError, Location};
 use std::fmt;
@@ -99,10 +100,13 @@ pub enum Format {
     GithubMembers,
     /// The GraphQL SAML external identities of an org (login ↔ IdP e-mail).
     GithubSamlIdentities,
+    /// `vault … -format=json` answers (KV metadata, policies, auth roles,
+    /// AppRole secret-ids), saved under their API paths below `vault/`.
+    Vault,
 }
 
 impl Format {
-    pub const ALL: [Format; 34] = [
+    pub const ALL: [Format; 35] = [
         Format::AwsAuthDetails,
         Format::AwsCredentialReport,
         Format::AwsAccessKeys,
@@ -137,6 +141,7 @@ impl Format {
         Format::GithubTeams,
         Format::GithubMembers,
         Format::GithubSamlIdentities,
+        Format::Vault,
     ];
 
     /// Stable name, used on the command line (`--format-hint`) and in provenance.
@@ -176,6 +181,7 @@ impl Format {
             Format::GithubTeams => "github-teams",
             Format::GithubMembers => "github-members",
             Format::GithubSamlIdentities => "github-saml-identities",
+            Format::Vault => "vault",
         }
     }
 
@@ -201,6 +207,7 @@ impl Format {
             | Format::GithubTeams
             | Format::GithubMembers
             | Format::GithubSamlIdentities => "github",
+            Format::Vault => "vault",
             _ => "aws",
         }
     }
@@ -271,6 +278,12 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
     let head = &text[..text.len().min(64 * 1024)];
     let head = String::from_utf8_lossy(head);
     let trimmed = head.trim_start();
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && is_vault_path(path)
+        && vault::classify(path).is_some()
+    {
+        return Some(Format::Vault);
+    }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         let has = |s: &str| head.contains(s);
         if has("\"UserDetailList\"") || has("\"RoleDetailList\"") || has("\"GroupDetailList\"") {
@@ -336,6 +349,12 @@ fn detect_gcp_or_kubernetes(trimmed: &str, head: &str) -> Option<Format> {
         }
     }
     None
+}
+
+/// Vault answers carry no marker of their own; they are recognised by being
+/// kept below a `vault/` folder.
+fn is_vault_path(path: &str) -> bool {
+    path.split(['/', '\\']).any(|p| p == "vault")
 }
 
 /// GitHub's REST list responses and the SAML identities GraphQL answer.
@@ -442,6 +461,7 @@ pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> P
         Format::GithubTeams => github::parse_teams(file),
         Format::GithubMembers => github::parse_members(file),
         Format::GithubSamlIdentities => github::parse_saml_identities(file),
+        Format::Vault => vault::parse(file),
         _ => aws::inventory::parse(format, file),
     };
     if parsed.scope.is_empty() {
@@ -608,6 +628,11 @@ mod tests {
                 "github/orgs/a/saml-identities.json",
                 r#"{"data": {"organization": {"samlIdentityProvider": {"externalIdentities": {}}}}}"#,
                 Format::GithubSamlIdentities,
+            ),
+            (
+                "vault/secret/metadata/app/db.json",
+                r#"{"data": {"current_version": 1}}"#,
+                Format::Vault,
             ),
             (
                 "kubernetes/prod/all.json",
