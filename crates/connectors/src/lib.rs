@@ -20,6 +20,7 @@ pub mod github;
 pub mod hris;
 pub mod kubernetes;
 pub mod okta;
+pub mod terraform;
 mod util;
 pub mod vault;
 
@@ -103,10 +104,12 @@ pub enum Format {
     /// `vault … -format=json` answers (KV metadata, policies, auth roles,
     /// AppRole secret-ids), saved under their API paths below `vault/`.
     Vault,
+    /// Terraform state, format version 4.
+    TerraformState,
 }
 
 impl Format {
-    pub const ALL: [Format; 35] = [
+    pub const ALL: [Format; 36] = [
         Format::AwsAuthDetails,
         Format::AwsCredentialReport,
         Format::AwsAccessKeys,
@@ -142,6 +145,7 @@ impl Format {
         Format::GithubMembers,
         Format::GithubSamlIdentities,
         Format::Vault,
+        Format::TerraformState,
     ];
 
     /// Stable name, used on the command line (`--format-hint`) and in provenance.
@@ -182,6 +186,7 @@ impl Format {
             Format::GithubMembers => "github-members",
             Format::GithubSamlIdentities => "github-saml-identities",
             Format::Vault => "vault",
+            Format::TerraformState => "terraform-state",
         }
     }
 
@@ -208,6 +213,7 @@ impl Format {
             | Format::GithubMembers
             | Format::GithubSamlIdentities => "github",
             Format::Vault => "vault",
+            Format::TerraformState => "terraform",
             _ => "aws",
         }
     }
@@ -286,6 +292,14 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
     }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         let has = |s: &str| head.contains(s);
+        // A state file may hold any provider's objects: it goes first.
+        if trimmed.starts_with('{')
+            && has("\"terraform_version\"")
+            && has("\"lineage\"")
+            && has("\"resources\"")
+        {
+            return Some(Format::TerraformState);
+        }
         if has("\"UserDetailList\"") || has("\"RoleDetailList\"") || has("\"GroupDetailList\"") {
             return Some(Format::AwsAuthDetails);
         }
@@ -462,6 +476,7 @@ pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> P
         Format::GithubMembers => github::parse_members(file),
         Format::GithubSamlIdentities => github::parse_saml_identities(file),
         Format::Vault => vault::parse(file),
+        Format::TerraformState => terraform::parse(file, ctx),
         _ => aws::inventory::parse(format, file),
     };
     if parsed.scope.is_empty() {
@@ -628,6 +643,11 @@ mod tests {
                 "github/orgs/a/saml-identities.json",
                 r#"{"data": {"organization": {"samlIdentityProvider": {"externalIdentities": {}}}}}"#,
                 Format::GithubSamlIdentities,
+            ),
+            (
+                "infra/terraform.tfstate",
+                r#"{"version": 4, "terraform_version": "1.6.0", "serial": 1, "lineage": "x", "outputs": {}, "resources": []}"#,
+                Format::TerraformState,
             ),
             (
                 "vault/secret/metadata/app/db.json",
