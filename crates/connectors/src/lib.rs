@@ -15,6 +15,7 @@
 
 pub mod audit;
 pub mod aws;
+pub mod azure;
 pub mod gcp;
 pub mod github;
 pub mod hris;
@@ -106,10 +107,20 @@ pub enum Format {
     Vault,
     /// Terraform state, format version 4.
     TerraformState,
+    /// `az ad app list --all`.
+    EntraApplications,
+    /// `az ad sp list --all`.
+    EntraServicePrincipals,
+    /// `az ad app federated-credential list --id APP`, saved under `applications/<appId>/`.
+    EntraFederatedCredentials,
+    /// `az ad app owner list --id APP` (or `az ad sp owner list`).
+    EntraOwners,
+    /// `az role assignment list --all`.
+    AzureRoleAssignments,
 }
 
 impl Format {
-    pub const ALL: [Format; 36] = [
+    pub const ALL: [Format; 41] = [
         Format::AwsAuthDetails,
         Format::AwsCredentialReport,
         Format::AwsAccessKeys,
@@ -146,6 +157,11 @@ impl Format {
         Format::GithubSamlIdentities,
         Format::Vault,
         Format::TerraformState,
+        Format::EntraApplications,
+        Format::EntraServicePrincipals,
+        Format::EntraFederatedCredentials,
+        Format::EntraOwners,
+        Format::AzureRoleAssignments,
     ];
 
     /// Stable name, used on the command line (`--format-hint`) and in provenance.
@@ -187,6 +203,11 @@ impl Format {
             Format::GithubSamlIdentities => "github-saml-identities",
             Format::Vault => "vault",
             Format::TerraformState => "terraform-state",
+            Format::EntraApplications => "entra-applications",
+            Format::EntraServicePrincipals => "entra-service-principals",
+            Format::EntraFederatedCredentials => "entra-federated-credentials",
+            Format::EntraOwners => "entra-owners",
+            Format::AzureRoleAssignments => "azure-role-assignments",
         }
     }
 
@@ -214,6 +235,11 @@ impl Format {
             | Format::GithubSamlIdentities => "github",
             Format::Vault => "vault",
             Format::TerraformState => "terraform",
+            Format::EntraApplications
+            | Format::EntraServicePrincipals
+            | Format::EntraFederatedCredentials
+            | Format::EntraOwners
+            | Format::AzureRoleAssignments => "entra",
             _ => "aws",
         }
     }
@@ -318,6 +344,9 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
         if let Some(f) = detect_github(trimmed, &head) {
             return Some(f);
         }
+        if let Some(f) = detect_azure(trimmed, path, &head) {
+            return Some(f);
+        }
         if trimmed.starts_with('[') {
             if has("\"objectClass\"") || has("\"OKTA_GROUP\"") || has("\"APP_GROUP\"") {
                 return Some(Format::OktaGroups);
@@ -369,6 +398,38 @@ fn detect_gcp_or_kubernetes(trimmed: &str, head: &str) -> Option<Format> {
 /// kept below a `vault/` folder.
 fn is_vault_path(path: &str) -> bool {
     path.split(['/', '\\']).any(|p| p == "vault")
+}
+
+/// `az` outputs (Microsoft Graph objects and Azure RBAC), all JSON arrays.
+fn detect_azure(trimmed: &str, path: &str, head: &str) -> Option<Format> {
+    let has = |s: &str| head.contains(s);
+    if !trimmed.starts_with('[') {
+        return None;
+    }
+    let rules: [(bool, Format); 5] = [
+        (
+            has("\"principalId\"")
+                && (has("\"roleDefinitionName\"") || has("\"roleDefinitionId\"")),
+            Format::AzureRoleAssignments,
+        ),
+        (
+            has("\"appId\"") && has("\"servicePrincipalType\""),
+            Format::EntraServicePrincipals,
+        ),
+        (
+            has("\"appId\"") && (has("\"signInAudience\"") || has("\"passwordCredentials\"")),
+            Format::EntraApplications,
+        ),
+        (
+            has("\"issuer\"") && has("\"subject\"") && has("\"audiences\""),
+            Format::EntraFederatedCredentials,
+        ),
+        (
+            has("\"@odata.type\"") && path.contains("owner"),
+            Format::EntraOwners,
+        ),
+    ];
+    rules.into_iter().find(|(hit, _)| *hit).map(|(_, f)| f)
 }
 
 /// GitHub's REST list responses and the SAML identities GraphQL answer.
@@ -477,6 +538,11 @@ pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> P
         Format::GithubSamlIdentities => github::parse_saml_identities(file),
         Format::Vault => vault::parse(file),
         Format::TerraformState => terraform::parse(file, ctx),
+        Format::EntraApplications => azure::parse_objects(file, false),
+        Format::EntraServicePrincipals => azure::parse_objects(file, true),
+        Format::EntraFederatedCredentials => azure::parse_federated_credentials(file),
+        Format::EntraOwners => azure::parse_owners(file),
+        Format::AzureRoleAssignments => azure::parse_role_assignments(file),
         _ => aws::inventory::parse(format, file),
     };
     if parsed.scope.is_empty() {
@@ -643,6 +709,31 @@ mod tests {
                 "github/orgs/a/saml-identities.json",
                 r#"{"data": {"organization": {"samlIdentityProvider": {"externalIdentities": {}}}}}"#,
                 Format::GithubSamlIdentities,
+            ),
+            (
+                "azure/applications.json",
+                r#"[{"appId": "a", "id": "b", "signInAudience": "AzureADMyOrg"}]"#,
+                Format::EntraApplications,
+            ),
+            (
+                "azure/service-principals.json",
+                r#"[{"appId": "a", "id": "b", "servicePrincipalType": "Application"}]"#,
+                Format::EntraServicePrincipals,
+            ),
+            (
+                "azure/applications/a/federated-credentials.json",
+                r#"[{"issuer": "i", "subject": "s", "audiences": []}]"#,
+                Format::EntraFederatedCredentials,
+            ),
+            (
+                "azure/applications/a/owners.json",
+                r##"[{"@odata.type": "#microsoft.graph.user", "id": "u"}]"##,
+                Format::EntraOwners,
+            ),
+            (
+                "azure/role-assignments.json",
+                r#"[{"principalId": "p", "roleDefinitionName": "Reader", "scope": "/"}]"#,
+                Format::AzureRoleAssignments,
             ),
             (
                 "infra/terraform.tfstate",
