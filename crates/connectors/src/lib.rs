@@ -117,10 +117,16 @@ pub enum Format {
     EntraOwners,
     /// `az role assignment list --all`.
     AzureRoleAssignments,
+    /// Okta `GET /api/v1/apps`.
+    OktaApps,
+    /// Okta `GET /api/v1/api-tokens`.
+    OktaApiTokens,
+    /// Okta `GET /api/v1/apps/{id}/grants` or `/api/v1/users/{id}/grants`.
+    OktaGrants,
 }
 
 impl Format {
-    pub const ALL: [Format; 41] = [
+    pub const ALL: [Format; 44] = [
         Format::AwsAuthDetails,
         Format::AwsCredentialReport,
         Format::AwsAccessKeys,
@@ -162,6 +168,9 @@ impl Format {
         Format::EntraFederatedCredentials,
         Format::EntraOwners,
         Format::AzureRoleAssignments,
+        Format::OktaApps,
+        Format::OktaApiTokens,
+        Format::OktaGrants,
     ];
 
     /// Stable name, used on the command line (`--format-hint`) and in provenance.
@@ -208,6 +217,9 @@ impl Format {
             Format::EntraFederatedCredentials => "entra-federated-credentials",
             Format::EntraOwners => "entra-owners",
             Format::AzureRoleAssignments => "azure-role-assignments",
+            Format::OktaApps => "okta-apps",
+            Format::OktaApiTokens => "okta-api-tokens",
+            Format::OktaGrants => "okta-grants",
         }
     }
 
@@ -219,7 +231,12 @@ impl Format {
     pub fn system(self) -> &'static str {
         match self {
             Format::HrRoster => "hris",
-            Format::OktaUsers | Format::OktaGroups | Format::OktaGroupMembers => "okta",
+            Format::OktaUsers
+            | Format::OktaGroups
+            | Format::OktaGroupMembers
+            | Format::OktaApps
+            | Format::OktaApiTokens
+            | Format::OktaGrants => "okta",
             Format::GcpServiceAccounts
             | Format::GcpServiceAccountKeys
             | Format::GcpIamPolicy
@@ -348,6 +365,15 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
             return Some(f);
         }
         if trimmed.starts_with('[') {
+            if has("\"signOnMode\"") {
+                return Some(Format::OktaApps);
+            }
+            if has("\"tokenWindow\"") || (has("\"clientName\"") && has("\"userId\"")) {
+                return Some(Format::OktaApiTokens);
+            }
+            if has("\"scopeId\"") && has("\"clientId\"") {
+                return Some(Format::OktaGrants);
+            }
             if has("\"objectClass\"") || has("\"OKTA_GROUP\"") || has("\"APP_GROUP\"") {
                 return Some(Format::OktaGroups);
             }
@@ -543,6 +569,9 @@ pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> P
         Format::EntraFederatedCredentials => azure::parse_federated_credentials(file),
         Format::EntraOwners => azure::parse_owners(file),
         Format::AzureRoleAssignments => azure::parse_role_assignments(file),
+        Format::OktaApps => okta::parse_apps(file),
+        Format::OktaApiTokens => okta::parse_api_tokens(file),
+        Format::OktaGrants => okta::parse_grants(file),
         _ => aws::inventory::parse(format, file),
     };
     if parsed.scope.is_empty() {
@@ -709,6 +738,21 @@ mod tests {
                 "github/orgs/a/saml-identities.json",
                 r#"{"data": {"organization": {"samlIdentityProvider": {"externalIdentities": {}}}}}"#,
                 Format::GithubSamlIdentities,
+            ),
+            (
+                "okta/apps.json",
+                r#"[{"id": "0oa1", "signOnMode": "OPENID_CONNECT"}]"#,
+                Format::OktaApps,
+            ),
+            (
+                "okta/api-tokens.json",
+                r#"[{"id": "00T1", "tokenWindow": "P30D", "userId": "00u1"}]"#,
+                Format::OktaApiTokens,
+            ),
+            (
+                "okta/apps/0oa1/grants.json",
+                r#"[{"id": "oag1", "clientId": "0oa1", "scopeId": "okta.users.read"}]"#,
+                Format::OktaGrants,
             ),
             (
                 "azure/applications.json",

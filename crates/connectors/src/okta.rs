@@ -266,6 +266,290 @@ pub fn parse_group_members(file: &SourceFile<'_>) -> Parsed {
     parsed
 }
 
+fn okta_node(
+    kind: &str,
+    label: Label,
+    keys: Vec<Key>,
+    name: &str,
+    props: Map<String, Value>,
+    at: &str,
+) -> Fact {
+    crate::util::node_at("okta", label, kind, keys, Some(name), props, at)
+}
+
+fn okta_edge(kind: EdgeKind, from: (Label, Key), to: (Label, Key), props: Value, at: &str) -> Fact {
+    crate::util::edge_at(
+        kind,
+        Endpoint::new(from.0, from.1),
+        Endpoint::new(to.0, to.1),
+        props,
+        at,
+    )
+}
+
+fn put_time(props: &mut Map<String, Value>, key: &str, v: Option<&str>) {
+    if let Some(t) = v.and_then(time::normalise) {
+        props.insert(key.into(), json!(t));
+    }
+}
+
+pub fn app_key(id: &str) -> Key {
+    Key::other("okta-app", id.trim())
+}
+
+/// `GET /api/v1/apps`. OIDC apps that act for themselves (`service`
+/// application type or the `client_credentials` grant) are non-human
+/// principals, with their client secret (or key) a credential; every other app
+/// (SAML/OIDC sign-on for people) is a `Resource` people and grants reach.
+pub fn parse_apps(file: &SourceFile<'_>) -> Parsed {
+    const CONNECTOR: &str = "okta-apps";
+    let mut parsed = Parsed::default();
+    let Some(items) = load_array(CONNECTOR, file, &mut parsed) else {
+        return parsed;
+    };
+    let mut org = None;
+    for (i, item) in items.iter().enumerate() {
+        parsed.records += 1;
+        let base = format!("/{i}");
+        let Some(id) = item
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        else {
+            parsed.errors.push(InputError::new(
+                CONNECTOR,
+                file.path,
+                Location::Pointer(format!("{base}/id")),
+                "the app has no `id`",
+            ));
+            continue;
+        };
+        let s = |p: &str| item.pointer(p).and_then(Value::as_str);
+        org = org.or_else(|| org_of(&item.get("_links").cloned()));
+        let label_text = s("/label").or(s("/name")).unwrap_or(id);
+        let grants: Vec<&str> = item
+            .pointer("/settings/oauthClient/grant_types")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let app_type = s("/settings/oauthClient/application_type");
+        let service = app_type == Some("service") || grants.contains(&"client_credentials");
+        let mut props = Map::new();
+        props.insert("app_name".into(), json!(s("/name")));
+        if let Some(m) = s("/signOnMode") {
+            props.insert("sign_on_mode".into(), json!(m));
+        }
+        if let Some(st) = s("/status") {
+            props.insert(
+                "status".into(),
+                json!(if st == "ACTIVE" { "Active" } else { "Inactive" }),
+            );
+        }
+        put_time(&mut props, "created", s("/created"));
+        put_time(&mut props, "updated", s("/lastUpdated"));
+        if !grants.is_empty() {
+            props.insert("grant_types".into(), json!(grants));
+        }
+        let key = app_key(id);
+        // The System Log names an app actor by its bare id, as `okta:<id>`.
+        let keys = vec![key.clone(), Key::okta(id)];
+        if !service {
+            parsed.facts.push(okta_node(
+                "okta_app",
+                Label::Resource,
+                keys,
+                label_text,
+                props,
+                &base,
+            ));
+            continue;
+        }
+        let auth = s("/credentials/oauthClient/token_endpoint_auth_method")
+            .unwrap_or("client_secret_basic");
+        props.insert("token_endpoint_auth_method".into(), json!(auth));
+        parsed.facts.push(okta_node(
+            "okta_service_app",
+            Label::Principal,
+            keys,
+            label_text,
+            props,
+            &base,
+        ));
+        // The client's secret (or registered key) is what a workload holds.
+        let (kind, what) = if auth.starts_with("client_secret") {
+            ("okta_client_secret", "client secret")
+        } else {
+            ("okta_client_key", "private key")
+        };
+        let client = s("/credentials/oauthClient/client_id").unwrap_or(id);
+        let cred = Key::other(kind.replace('_', "-").as_str(), client);
+        let mut cp = Map::new();
+        cp.insert("client_id".into(), json!(client));
+        cp.insert("status".into(), json!("Active"));
+        parsed.facts.push(okta_node(
+            kind,
+            Label::Credential,
+            vec![cred.clone()],
+            &format!("{label_text} {what}"),
+            cp,
+            &format!("{base}/credentials/oauthClient"),
+        ));
+        parsed.facts.push(okta_edge(
+            EdgeKind::AuthenticatesAs,
+            (Label::Credential, cred),
+            (Label::Principal, key),
+            Value::Null,
+            &format!("{base}/credentials/oauthClient"),
+        ));
+    }
+    parsed.scope = format!(
+        "{CONNECTOR}:{}",
+        org.unwrap_or_else(|| file.path.to_string())
+    );
+    parsed
+}
+
+/// `GET /api/v1/api-tokens`: each token acts with its creator's admin rights.
+pub fn parse_api_tokens(file: &SourceFile<'_>) -> Parsed {
+    const CONNECTOR: &str = "okta-api-tokens";
+    let mut parsed = Parsed::default();
+    let Some(items) = load_array(CONNECTOR, file, &mut parsed) else {
+        return parsed;
+    };
+    for (i, item) in items.iter().enumerate() {
+        parsed.records += 1;
+        let base = format!("/{i}");
+        let s = |k: &str| {
+            item.get(k)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        let (Some(id), Some(user)) = (s("id"), s("userId")) else {
+            parsed.errors.push(InputError::new(
+                CONNECTOR,
+                file.path,
+                Location::Pointer(base),
+                "a token needs `id` and `userId`",
+            ));
+            continue;
+        };
+        let cred = Key::other("okta-api-token", id);
+        let mut props = Map::new();
+        props.insert("user_id".into(), json!(user));
+        for (k, p) in [
+            ("clientName", "client_name"),
+            ("tokenWindow", "token_window"),
+        ] {
+            if let Some(v) = s(k) {
+                props.insert(p.into(), json!(v));
+            }
+        }
+        if let Some(c) = item.pointer("/network/connection").and_then(Value::as_str) {
+            props.insert("network".into(), json!(c));
+        }
+        put_time(&mut props, "created", s("created"));
+        put_time(&mut props, "expires", s("expiresAt"));
+        put_time(&mut props, "last_used", s("lastUpdated"));
+        props.insert("status".into(), json!("Active"));
+        parsed.facts.push(okta_node(
+            "okta_api_token",
+            Label::Credential,
+            vec![cred.clone()],
+            s("name").unwrap_or(id),
+            props,
+            &base,
+        ));
+        parsed.facts.push(okta_edge(
+            EdgeKind::CreatedBy,
+            (Label::Credential, cred.clone()),
+            (Label::Human, Key::okta(user)),
+            json!({"evidence": "Okta API token userId"}),
+            &format!("{base}/userId"),
+        ));
+        parsed.facts.push(okta_edge(EdgeKind::OwnedBy, (Label::Credential, cred), (Label::Human, Key::okta(user)), json!({"evidence": "Okta API token userId (it acts with that admin's rights)", "confidence": 1.0}), &format!("{base}/userId")));
+    }
+    parsed.scope = format!("{CONNECTOR}:{}", file.path);
+    parsed
+}
+
+/// `GET /api/v1/apps/{appId}/grants` (or a user's grants): each consent of
+/// an OAuth scope to an app, with who approved it.
+pub fn parse_grants(file: &SourceFile<'_>) -> Parsed {
+    const CONNECTOR: &str = "okta-grants";
+    let mut parsed = Parsed::default();
+    let Some(items) = load_array(CONNECTOR, file, &mut parsed) else {
+        return parsed;
+    };
+    for (i, item) in items.iter().enumerate() {
+        parsed.records += 1;
+        let base = format!("/{i}");
+        let s = |p: &str| {
+            item.pointer(p)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        let (Some(client), Some(scope)) =
+            (s("/clientId"), s("/scopeId").or(s("/_embedded/scope/id")))
+        else {
+            parsed.errors.push(InputError::new(
+                CONNECTOR,
+                file.path,
+                Location::Pointer(base),
+                "a grant needs `clientId` and `scopeId`",
+            ));
+            continue;
+        };
+        if s("/status").is_some_and(|st| st != "ACTIVE") {
+            continue;
+        }
+        let app = app_key(client);
+        let host = s("/issuer")
+            .and_then(|i| i.split("://").nth(1))
+            .map(|h| h.split('/').next().unwrap_or(h))
+            .unwrap_or("okta");
+        let org = Key::other("okta-org", host);
+        parsed.facts.push(okta_node(
+            "okta_org",
+            Label::Resource,
+            vec![org.clone()],
+            host,
+            Map::new(),
+            &base,
+        ));
+        let admin = scope.starts_with("okta.")
+            && (scope.ends_with(".manage") || scope == "okta.apps.manage");
+        let mut p = Map::new();
+        p.insert("scope".into(), json!(scope));
+        if let Some(src) = s("/source") {
+            p.insert("source".into(), json!(src));
+        }
+        if admin {
+            p.insert("admin".into(), json!(true));
+        }
+        parsed.facts.push(okta_edge(
+            EdgeKind::CanAccess,
+            (Label::Principal, app.clone()),
+            (Label::Resource, org),
+            Value::Object(p),
+            &format!("{base}/scopeId"),
+        ));
+        if let Some(by) = s("/createdBy/id").filter(|_| s("/createdBy/type") != Some("Client")) {
+            let mut ap = Map::new();
+            ap.insert("scope".into(), json!(scope));
+            put_time(&mut ap, "at", s("/created"));
+            parsed.facts.push(okta_edge(
+                EdgeKind::ApprovedBy,
+                (Label::Principal, app),
+                (Label::Human, Key::okta(by)),
+                Value::Object(ap),
+                &format!("{base}/createdBy"),
+            ));
+        }
+    }
+    parsed.scope = format!("{CONNECTOR}:{}", file.path);
+    parsed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,5 +617,63 @@ mod tests {
         let Fact::Node(g) = &p.facts[0] else { panic!() };
         assert_eq!(g.name.as_deref(), Some("Engineering"));
         assert_eq!(g.label, Label::Group);
+    }
+}
+
+#[cfg(test)]
+mod app_tests {
+    use super::*;
+
+    fn run(f: fn(&SourceFile<'_>) -> Parsed, text: &str) -> Parsed {
+        f(&SourceFile {
+            path: "okta/apps.json",
+            bytes: text.as_bytes(),
+        })
+    }
+
+    #[test]
+    fn service_apps_are_principals_with_a_secret_and_sign_on_apps_are_resources() {
+        let apps = r#"[{"id": "0oa1gjh63g214q0Hq0g4", "name": "oidc_client", "label": "billing-sync", "status": "ACTIVE",
+            "created": "2023-03-01T10:00:00.000Z", "lastUpdated": "2023-03-01T10:00:00.000Z", "signOnMode": "OPENID_CONNECT",
+            "credentials": {"oauthClient": {"autoKeyRotation": true, "client_id": "0oa1gjh63g214q0Hq0g4", "token_endpoint_auth_method": "client_secret_basic"}},
+            "settings": {"oauthClient": {"application_type": "service", "grant_types": ["client_credentials"]}},
+            "_links": {"self": {"href": "https://acme.okta.com/api/v1/apps/0oa1gjh63g214q0Hq0g4"}}},
+            {"id": "0oa2", "name": "salesforce", "label": "Salesforce", "status": "ACTIVE", "signOnMode": "SAML_2_0"},
+            {"label": "no id"}]"#;
+        let p = run(parse_apps, apps);
+        assert_eq!(p.errors.len(), 1);
+        let n = p.nodes();
+        assert_eq!(n[0].kind, "okta_service_app");
+        assert_eq!(n[1].kind, "okta_client_secret");
+        assert_eq!(n[2].label, Label::Resource);
+        assert_eq!(p.scope, "okta-apps:acme.okta.com");
+    }
+
+    #[test]
+    fn api_tokens_and_grants_name_their_people() {
+        let tokens = r#"[{"clientName": "Okta API", "created": "2021-12-09T20:38:10.000Z", "expiresAt": "2022-01-08T20:38:10.000Z",
+            "id": "00Tabcdefg1234567890", "lastUpdated": "2021-12-09T20:38:10.000Z", "name": "Sample Token",
+            "network": {"connection": "ANYWHERE"}, "tokenWindow": "P30D", "userId": "00uabcdefg1234567890"}]"#;
+        let p = run(parse_api_tokens, tokens);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(
+            p.nodes()[0].keys[0].as_str(),
+            "id:okta-api-token/00Tabcdefg1234567890"
+        );
+        assert_eq!(
+            p.edges(Some(EdgeKind::OwnedBy))[0].to.key.as_str(),
+            "okta:00uabcdefg1234567890"
+        );
+
+        let grants = r#"[{"id": "oag3ih1zrm1cBFOiq0h6", "status": "ACTIVE", "created": "2023-03-02T10:00:00.000Z",
+            "createdBy": {"id": "00uabcdefg1234567890", "type": "User"}, "issuer": "https://acme.okta.com",
+            "clientId": "0oa1gjh63g214q0Hq0g4", "scopeId": "okta.users.manage", "source": "ADMIN"}]"#;
+        let p = run(parse_grants, grants);
+        let a = p.edges(Some(EdgeKind::ApprovedBy));
+        assert_eq!(a[0].to.key.as_str(), "okta:00uabcdefg1234567890");
+        assert_eq!(
+            p.edges(Some(EdgeKind::CanAccess))[0].props["admin"],
+            json!(true)
+        );
     }
 }
