@@ -413,8 +413,28 @@ pub fn collect(inputs: &[PathBuf], opts: Options) -> Result<(ScanOut, Vec<Source
     let bytes: u64 = scanned.iter().map(|s| s.bytes).sum();
     let mut by_credential: BTreeMap<String, CredentialOut> = BTreeMap::new();
     let mut batches = Vec::new();
+    // MCP servers on a host, and what was found where: an agent also holds
+    // the ambient credentials of its user's home.
+    let mut agents = Vec::new();
+    let mut found_at = Vec::new();
     for s in scanned {
         errors.extend(s.error);
+        if s.commit.is_none() {
+            if let Some(b) = &s.batch {
+                agents.extend(b.facts.iter().filter_map(|f| match f {
+                    custody_model::Fact::Node(n) if n.kind == "mcp_server" => Some((
+                        n.keys.first()?.clone(),
+                        n.props.get("config")?.as_str()?.to_string(),
+                    )),
+                    _ => None,
+                }));
+            }
+            found_at.extend(
+                s.findings
+                    .iter()
+                    .map(|f| (s.path.clone(), f.credential.clone())),
+            );
+        }
         batches.extend(s.batch);
         for f in s.findings {
             let e = by_credential
@@ -439,6 +459,26 @@ pub fn collect(inputs: &[PathBuf], opts: Options) -> Result<(ScanOut, Vec<Source
                 commit: s.commit.clone(),
             });
         }
+    }
+    let mut by_home: BTreeMap<String, Vec<(custody_model::Key, String)>> = BTreeMap::new();
+    for (agent, config) in agents {
+        if let Some(home) = custody_scan::facts::home_of(&config) {
+            by_home.entry(home.to_string()).or_default().push((agent, config));
+        }
+    }
+    for (home, agents) in by_home {
+        let facts = custody_scan::facts::ambient_holds(&agents, &found_at);
+        // One source per home, so a later scan of the same home replaces it.
+        batches.push(SourceBatch {
+            path: home.clone(),
+            format: "secret-scan".into(),
+            scope: format!("secret-scan-ambient:{home}"),
+            sha256: None,
+            observed_at: None,
+            records: facts.len(),
+            facts,
+            errors: Vec::new(),
+        });
     }
     let out = ScanOut {
         files,

@@ -438,6 +438,81 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
     (findings, out)
 }
 
+/// Files where CLIs and SDKs keep credentials that every process of the user
+/// picks up (relative to the home folder): an agent started there can use them.
+pub const AMBIENT_FILES: [&str; 10] = [
+    ".aws/credentials",
+    ".aws/config",
+    ".config/gcloud/application_default_credentials.json",
+    ".azure/msal_token_cache.json",
+    ".docker/config.json",
+    ".kube/config",
+    ".netrc",
+    ".git-credentials",
+    ".npmrc",
+    ".config/gh/hosts.yml",
+];
+
+/// The home folder an MCP client's user configuration sits in
+/// (`<home>/.cursor/mcp.json`, `<home>/Library/Application Support/Claude/…`,
+/// `<home>/.config/Claude/…`, `<home>/.codeium/windsurf/…`, `<home>/.claude.json`).
+/// A project's `.vscode/mcp.json` has no home: `None`.
+pub fn home_of(config: &str) -> Option<&str> {
+    const MARKERS: [&str; 6] = [
+        "/.cursor/",
+        "/.codeium/",
+        "/Library/Application Support/",
+        "/.config/",
+        "/AppData/Roaming/",
+        "/.claude/",
+    ];
+    if let Some(i) = MARKERS.iter().filter_map(|m| config.find(m)).min() {
+        return Some(&config[..i]);
+    }
+    config
+        .strip_suffix("/.claude.json")
+        .filter(|h| !h.is_empty())
+}
+
+/// `HOLDS` edges from each MCP server (agent key, its configuration's path) to
+/// the credentials found in the ambient files of the same home (`found`: the
+/// path each credential was found in, and the credential's key).
+pub fn ambient_holds(agents: &[(Key, String)], found: &[(String, String)]) -> Vec<Fact> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (agent, config) in agents {
+        let Some(home) = home_of(config) else {
+            continue;
+        };
+        for (path, credential) in found {
+            let Some(rel) = path
+                .strip_prefix(home)
+                .and_then(|r| r.strip_prefix('/'))
+                .filter(|r| AMBIENT_FILES.contains(r))
+            else {
+                continue;
+            };
+            let Some(cred) = Key::parse(credential) else {
+                continue;
+            };
+            if !seen.insert((agent.clone(), cred.clone())) {
+                continue;
+            }
+            let mut p = Map::new();
+            p.insert("ambient".into(), json!(true));
+            p.insert("file".into(), json!(rel));
+            out.push(Fact::Edge(EdgeFact {
+                kind: EdgeKind::Holds,
+                from: Endpoint::new(Label::Agent, agent.clone()),
+                to: Endpoint::new(Label::Credential, cred),
+                props: p,
+                prov: Provenance::at(Location::File),
+            }));
+        }
+    }
+    out
+}
+
 /// A GitHub Actions workflow's facts: the workflow (a `Workload`), each
 /// repository secret it reads (a `Location` the workflow `USED_BY`), and, when
 /// a step names an AWS access key id beside a `secrets.*SECRET*` reference,
@@ -595,4 +670,34 @@ pub fn workflow(origin: &Origin, text: &str, found: &[Found]) -> (Vec<Finding>, 
         });
     }
     (findings, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_agent_holds_the_ambient_credentials_of_its_home() {
+        assert_eq!(home_of("w/dana/.cursor/mcp.json"), Some("w/dana"));
+        assert_eq!(
+            home_of("/Users/dana/Library/Application Support/Claude/claude_desktop_config.json"),
+            Some("/Users/dana")
+        );
+        assert_eq!(home_of("/home/dana/.claude.json"), Some("/home/dana"));
+        assert_eq!(home_of("repo/.vscode/mcp.json"), None);
+        let agent = Key::uri("mcp://w/dana/.cursor/mcp.json#ops");
+        let found = vec![
+            ("w/dana/.aws/credentials".to_string(), "aws-access-key:AKIAEXAMPLE".to_string()),
+            ("w/dana/.aws/credentials".to_string(), "aws-access-key:AKIAEXAMPLE".to_string()),
+            ("w/dana/src/.env".to_string(), "fp:abc".to_string()),
+            ("w/erin/.aws/credentials".to_string(), "fp:def".to_string()),
+        ];
+        let holds = ambient_holds(&[(agent, "w/dana/.cursor/mcp.json".into())], &found);
+        assert_eq!(holds.len(), 1);
+        let Fact::Edge(e) = &holds[0] else {
+            panic!("an edge")
+        };
+        assert_eq!(e.to.key.as_str(), "aws-access-key:AKIAEXAMPLE");
+        assert_eq!(e.props["file"], ".aws/credentials");
+    }
 }
