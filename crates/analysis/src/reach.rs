@@ -280,6 +280,7 @@ pub const EDGE_KINDS: &[&str] = &[
     "AUTHENTICATES_AS",
     "CAN_ASSUME",
     "RUNS_AS",
+    "HOLDS",
 ];
 
 #[derive(Default)]
@@ -476,6 +477,7 @@ impl ModelBuilder {
         let mut parent: HashMap<i64, i64> = HashMap::new();
         let mut credentials: HashMap<i64, Vec<u32>> = HashMap::new();
         let mut missing: HashSet<i64> = HashSet::new();
+        let mut holds: Vec<(i64, i64)> = Vec::new();
         for (src, kind, dst, _) in &self.edges {
             match kind.as_str() {
                 "HAS_POLICY" => match self.policy_by_node.get(dst) {
@@ -496,6 +498,7 @@ impl ModelBuilder {
                         credentials.entry(*src).or_default().push(p);
                     }
                 }
+                "HOLDS" => holds.push((*src, *dst)),
                 "CAN_ASSUME" => {
                     if let (Some(&from), Some(&to)) = (
                         self.principal_by_node.get(src),
@@ -737,7 +740,20 @@ impl ModelBuilder {
                 .push(m.clone());
         }
         let n_principals = self.principals.len();
+        // An agent starts from every principal its credentials authenticate as.
+        let mut agents: HashMap<i64, Vec<u32>> = HashMap::new();
+        for (agent, cred) in holds {
+            if let Some(ps) = credentials.get(&cred) {
+                let e = agents.entry(agent).or_default();
+                for p in ps {
+                    if !e.contains(p) {
+                        e.push(*p);
+                    }
+                }
+            }
+        }
         Model {
+            agents,
             policies: self.policies,
             policy_names: self.policy_names,
             principals: self.principals,
@@ -789,6 +805,8 @@ pub struct Model {
     pub resources: Vec<ResourceNode>,
     resource_by_node: HashMap<i64, u32>,
     credentials: HashMap<i64, Vec<u32>>,
+    /// AI agents: node → the principals of the credentials they hold.
+    agents: HashMap<i64, Vec<u32>>,
     credential_keys: HashMap<i64, String>,
     scps: HashMap<String, Vec<Vec<u32>>>,
     trusting_arn: HashMap<String, Vec<u32>>,
@@ -839,7 +857,11 @@ impl Model {
     /// The principals a graph node acts as: a credential's principals, the
     /// principal itself, or what a workload runs as.
     pub fn start(&self, node: i64) -> Vec<u32> {
-        if let Some(p) = self.credentials.get(&node) {
+        if let Some(p) = self
+            .credentials
+            .get(&node)
+            .or_else(|| self.agents.get(&node))
+        {
             return p.clone();
         }
         if let Some(&p) = self.principal_by_node.get(&node) {

@@ -463,7 +463,10 @@ pub fn collect(inputs: &[PathBuf], opts: Options) -> Result<(ScanOut, Vec<Source
     let mut by_home: BTreeMap<String, Vec<(custody_model::Key, String)>> = BTreeMap::new();
     for (agent, config) in agents {
         if let Some(home) = custody_scan::facts::home_of(&config) {
-            by_home.entry(home.to_string()).or_default().push((agent, config));
+            by_home
+                .entry(home.to_string())
+                .or_default()
+                .push((agent, config));
         }
     }
     for (home, agents) in by_home {

@@ -139,8 +139,13 @@ pub fn print(out: &ShowOutput) {
         for p in &l.principals {
             println!("  {verb} {}", brief(p));
         }
+        let holds = if n.brief.label == "Agent" {
+            "holds            "
+        } else {
+            "credential       "
+        };
         for c in &l.credentials {
-            println!("  credential        {}", brief(c));
+            println!("  {holds} {}", brief(c));
         }
         for o in &l.owners {
             let via = o

@@ -687,8 +687,14 @@ mod tests {
         assert_eq!(home_of("repo/.vscode/mcp.json"), None);
         let agent = Key::uri("mcp://w/dana/.cursor/mcp.json#ops");
         let found = vec![
-            ("w/dana/.aws/credentials".to_string(), "aws-access-key:AKIAEXAMPLE".to_string()),
-            ("w/dana/.aws/credentials".to_string(), "aws-access-key:AKIAEXAMPLE".to_string()),
+            (
+                "w/dana/.aws/credentials".to_string(),
+                "aws-access-key:AKIAEXAMPLE".to_string(),
+            ),
+            (
+                "w/dana/.aws/credentials".to_string(),
+                "aws-access-key:AKIAEXAMPLE".to_string(),
+            ),
             ("w/dana/src/.env".to_string(), "fp:abc".to_string()),
             ("w/erin/.aws/credentials".to_string(), "fp:def".to_string()),
         ];

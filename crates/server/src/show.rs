@@ -165,7 +165,25 @@ pub fn build(store: &dyn Store, id: i64) -> Result<ShowOutput> {
             for e in out_edges(&edges, "OWNED_BY") {
                 lineage.owners.push(owner(store, e, None)?);
             }
-            for p in out_edges(&edges, "AUTHENTICATES_AS") {
+            // An agent is every credential it holds (in its configuration
+            // and, ambient, on its host), and what those authenticate as.
+            let mut via: Vec<EdgeRecord> = out_edges(&edges, "AUTHENTICATES_AS").cloned().collect();
+            for h in out_edges(&edges, "HOLDS") {
+                let mut brief = h.other.clone();
+                if h.props.get("ambient") == Some(&Value::Bool(true)) {
+                    brief.name = Some(format!(
+                        "{} (ambient: {})",
+                        brief.name.as_deref().unwrap_or(&brief.key),
+                        h.props
+                            .get("file")
+                            .and_then(Value::as_str)
+                            .unwrap_or("host")
+                    ));
+                }
+                lineage.credentials.push(brief);
+                via.extend(out_edges(&store.edges(h.other.id)?, "AUTHENTICATES_AS").cloned());
+            }
+            for p in &via {
                 lineage.principals.push(p.other.clone());
                 for e in out_edges(&store.edges(p.other.id)?, "OWNED_BY") {
                     lineage
@@ -467,6 +485,26 @@ fn permissions(store: &dyn Store, node: &NodeRecord, l: &Lineage) -> Result<Perm
 
 fn notes(node: &NodeRecord, l: &Lineage) -> Vec<String> {
     let mut out = Vec::new();
+    if node.brief.label == "Agent" && !l.credentials.is_empty() {
+        let kinds: std::collections::BTreeSet<&str> =
+            l.credentials.iter().map(|c| c.kind.as_str()).collect();
+        let ambient = l
+            .credentials
+            .iter()
+            .filter(|c| c.name.as_deref().is_some_and(|n| n.contains("(ambient: ")))
+            .count();
+        out.push(format!(
+            "This agent holds {} credentials of {} kinds{}; a prompt injection that reaches it can use every one (`custody blast-radius {}` for their combined reach).",
+            l.credentials.len(),
+            kinds.len(),
+            if ambient > 0 {
+                format!(", {ambient} of them ambient on its host (any process started there picks them up)")
+            } else {
+                String::new()
+            },
+            node.brief.id
+        ));
+    }
     for h in &l.federation {
         if h.trust_accepts == Some(false) {
             out.push(format!(
