@@ -200,13 +200,13 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             stats.edges
         );
         println!(
-            "   {} non-human identities for {} humans ({:.1} per human so far: AWS, Kubernetes and Google Cloud;",
+            "   {} non-human identities for {} humans ({:.1} per human: AWS, Kubernetes, Google Cloud, GitHub, Vault,",
             stats.identities,
             humans,
             stats.identities as f64 / humans.max(1) as f64
         );
         println!(
-            "   GitHub, Vault, Entra, OAuth apps and more AI agents arrive with their connectors)."
+            "   Entra ID, Okta apps and tokens, Terraform state, and AI agents on workstations)."
         );
         println!("   Each access key was seen in two exports (credential report and list-access-keys) and is one node.");
         let commits: usize = scanned.repositories.iter().map(|r| r.commits).sum();
@@ -277,7 +277,9 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
     let posture_ok = posture_wrong.is_empty();
     let federation = federation_check(&store, answers.expected.get("federation"))?;
     let federation_ok = federation.as_ref().is_none_or(|f| f.1);
-    let ok = ok && reach_ok && usage_ok && posture_ok && federation_ok;
+    let agent = agent_check(&store, &model, &snapshot, answers.expected.get("agent"))?;
+    let agent_ok = agent.as_ref().is_none_or(|a| a.holds);
+    let ok = ok && reach_ok && usage_ok && posture_ok && federation_ok && agent_ok;
     match cli.format {
         OutputFormat::Json => output::json(&json!({
             "snapshot_dir": snapshot, "db": db, "answers": answers, "ingest": ing, "stats": stats,
@@ -285,6 +287,7 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             "blast_radius": reach, "reachability_checks": checks, "usage_eval": usage_eval, "scan": scanned,
             "posture": {"rules": posture.rules, "checks": posture_checks, "wrong": posture_wrong, "risk": risk},
             "federation": federation.as_ref().map(|(f, holds)| json!({"chain": f.lineage.federation, "holds": holds})),
+            "agent": agent.as_ref().map(|a| json!({"agent": a.shown.node.brief.key, "credentials": a.shown.lineage.credentials, "combined_blast_radius": a.reach, "holds": a.holds})),
         }))?,
         OutputFormat::Table => {
             println!(
@@ -379,6 +382,36 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
                     "   {} the planted chain GitHub workflow → AWS role → Google Cloud service account {}.",
                     if *holds { "✓" } else { "✗" },
                     if *holds { "is one path in the graph" } else { "was not found whole" }
+                );
+            }
+            if let Some(a) = &agent {
+                println!(
+                    "\n   One AI agent, {} credentials (`custody show {}`):",
+                    a.shown.lineage.credentials.len(),
+                    a.shown.node.brief.key.trim_start_matches("uri:")
+                );
+                for c in &a.shown.lineage.credentials {
+                    println!(
+                        "     {:<26} {}",
+                        c.kind,
+                        c.name.as_deref().unwrap_or(&c.key)
+                    );
+                }
+                println!(
+                    "   Together they reach {} AWS resource(s) ({} critical) through {} principal(s) (`custody blast-radius` on the agent).",
+                    a.reach.resources.len(),
+                    a.reach.resources.iter().filter(|r| r.sensitivity == "critical").count(),
+                    a.reach.principals.len()
+                );
+                println!(
+                    "   {} the planted agent holds all {} credentials answers.json names{}.",
+                    if a.holds { "✓" } else { "✗" },
+                    a.expected,
+                    if a.holds {
+                        ", the two ambient ones from its host included"
+                    } else {
+                        ": some are missing"
+                    }
                 );
             }
             let dbs = db.display();
@@ -516,6 +549,56 @@ fn federation_check(
         .iter()
         .any(|h| h.depth == 2 && h.from.key == role && h.to.key == sa);
     Ok(Some((shown, first && second)))
+}
+
+struct AgentCheck {
+    shown: custody_server::show::ShowOutput,
+    reach: blast::BlastOut,
+    expected: usize,
+    holds: bool,
+}
+
+/// The planted agent as `custody show` sees it: every credential it holds
+/// (the kinds answers.json names, the ambient AWS and GCP keys by key), and
+/// their combined blast radius.
+fn agent_check(
+    store: &dyn Store,
+    model: &custody_analysis::Model,
+    snapshot: &std::path::Path,
+    expected: Option<&Value>,
+) -> Result<Option<AgentCheck>> {
+    let Some(a) = expected else {
+        return Ok(None);
+    };
+    let config = snapshot.join(a["config"].as_str().unwrap_or_default());
+    let key = format!(
+        "mcp://{}#{}",
+        config.display(),
+        a["server"].as_str().unwrap_or_default()
+    );
+    let Some(id) = store.find(&key)? else {
+        return Ok(None);
+    };
+    let shown = show::build(store, id)?;
+    let want: Vec<&Value> = a["credentials"].as_array().into_iter().flatten().collect();
+    let held = &shown.lineage.credentials;
+    let mut by_key = true;
+    for k in want.iter().filter_map(|c| c["key"].as_str()) {
+        let id = store.find(k)?;
+        by_key &= id.is_some_and(|id| held.iter().any(|h| h.id == id));
+    }
+    let kinds = want
+        .iter()
+        .filter_map(|c| c["kind"].as_str())
+        .filter(|k| *k != "own")
+        .all(|k| held.iter().any(|h| h.kind == k));
+    let reach = blast::describe(model, &key, &model.blast_radius(&model.start(id)));
+    Ok(Some(AgentCheck {
+        holds: by_key && kinds && held.len() == want.len(),
+        expected: want.len(),
+        shown,
+        reach,
+    }))
 }
 
 /// The system a location belongs to, in words: a repository's history is one

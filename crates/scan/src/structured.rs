@@ -783,7 +783,14 @@ fn value(
     holder: Holder,
     out: &mut Vec<StructuredMatch>,
 ) {
-    let found = scanner.scan(v.as_bytes());
+    let mut found = scanner.scan(v.as_bytes());
+    if found.is_empty() {
+        // Some formats are only told apart by their name (an Okta token is
+        // `00` and 40 characters): read the pair as a `.env` line would be,
+        // but not as a generic assignment, which the named rule below is.
+        found = scanner.scan(format!("{name}={v}").as_bytes());
+        found.retain(|m| scanner.rule(m.rule).id != "generic-secret-assignment");
+    }
     if found.is_empty() {
         // `Authorization: Bearer <token>` keeps only the token.
         let bare = v.strip_prefix("Bearer ").unwrap_or(v).trim();
@@ -989,5 +996,14 @@ aws_access_key_id=ASIAY34FZKBOKMUTVV7A
         assert!(
             matches!(&found[0].holder, Holder::K8sSecret { namespace, name, .. } if namespace == "payments" && name == "aws")
         );
+    }
+
+    #[test]
+    fn a_value_only_its_name_identifies_is_found_by_that_rule() {
+        let s = Scanner::builtin();
+        let cfg = "{\"mcpServers\": {\"ops\": {\"command\": \"npx\", \"env\": {\"OKTA_API_TOKEN\": \"00CustodyExampleNotARealOktaTokenCustody00\"}}}}";
+        let found = scan(&s, "/home/a/.cursor/mcp.json", cfg.as_bytes()).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "okta-api-token");
     }
 }

@@ -28,6 +28,8 @@ pub struct GcpOut {
     pub keys: usize,
     /// The planted chain, completed with its Google end.
     pub federation: Option<Value>,
+    /// Some user-managed keys (e-mail, key id, project), for key files on disks.
+    pub user_keys: Vec<(String, String, String)>,
 }
 
 const SA_ROLES: [&str; 8] = [
@@ -57,12 +59,13 @@ pub fn write(
     org: &Org,
     federation: Option<&Value>,
 ) -> Result<GcpOut, SynthError> {
-    let n = (org.people.len() / 100).max(2);
+    let n = (org.people.len() / 10).max(2);
     let mut out = GcpOut {
         projects: n,
         service_accounts: 0,
         keys: 0,
         federation: None,
+        user_keys: Vec::new(),
     };
     for p in 0..n {
         let team = if org.teams.is_empty() {
@@ -104,14 +107,14 @@ pub fn write(
             "oauth2ClientId": rng.digits(21), "projectId": project, "uniqueId": rng.digits(21)}),
         );
         bind("roles/editor", format!("serviceAccount:{compute}"));
-        let count = 6 + rng.below(10);
+        let count = 10 + rng.below(20);
         let mut names: Vec<String> = Vec::new();
-        for _ in 0..count {
+        for k in 0..count {
             let comp = *rng.pick(COMPONENTS);
-            let name = format!("{tname}-{comp}");
-            let name: String = name.chars().take(30).collect();
+            let mut name: String = format!("{tname}-{comp}").chars().take(30).collect();
             if names.contains(&name) {
-                continue;
+                let suffix = format!("-{k}");
+                name = name.chars().take(30 - suffix.len()).collect::<String>() + &suffix;
             }
             names.push(name);
         }
@@ -150,8 +153,13 @@ pub fn write(
                 0
             };
             for _ in 0..user_keys {
+                let key_id = rng.hex(40);
+                if out.user_keys.len() < 16 {
+                    out.user_keys
+                        .push((email.clone(), key_id.clone(), project.clone()));
+                }
                 let mut k = json!({"keyAlgorithm": "KEY_ALG_RSA_2048", "keyOrigin": "GOOGLE_PROVIDED", "keyType": "USER_MANAGED",
-                    "name": format!("projects/{project}/serviceAccounts/{email}/keys/{}", rng.hex(40)),
+                    "name": format!("projects/{project}/serviceAccounts/{email}/keys/{key_id}"),
                     "validAfterTime": time(org.as_of - Duration::days(rng.range(10, 1200)), rng.range(0, 86_399)),
                     "validBeforeTime": "9999-12-31T23:59:59Z"});
                 if rng.chance(0.1) {

@@ -152,6 +152,22 @@ pub fn write(
                                 "envFrom": [{"secretRef": {"name": secret}}],
                                 "env": [{"name": "AWS_REGION", "value": "us-east-1"}]}]}}}}));
             }
+            // Services that need no cloud identity: their own account, no annotation.
+            for k in 0..14 + rng.below(25) {
+                let sa = format!(
+                    "{ns}-{}-{k}",
+                    crate::names::COMPONENTS[rng.below(crate::names::COMPONENTS.len())]
+                );
+                items.push(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": meta(&sa, Some(ns), &created, json!({"team": ns, "app.kubernetes.io/name": sa}), json!({}))}));
+                out.service_accounts += 1;
+                items.push(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": meta(&sa, Some(ns), &created, json!({"team": ns, "app.kubernetes.io/name": sa}), json!({})),
+                    "spec": {"replicas": 1 + rng.below(3), "selector": {"matchLabels": {"app.kubernetes.io/name": sa}},
+                        "template": {"metadata": {"labels": {"app.kubernetes.io/name": sa}},
+                            "spec": {"serviceAccountName": sa, "containers": [{"name": "app",
+                                "image": format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{sa}:2.{}.0", rng.below(30))}]}}}}));
+            }
             let first = &accounts[0].0;
             if rng.chance(0.35) {
                 items.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",

@@ -11,10 +11,13 @@
 //! ids in the credential report), or depend on custody's parsers: the output must
 //! stand on its own as a realistic snapshot.
 
+mod agent;
 mod aws;
+mod azure;
 mod cloudtrail;
 mod gcp;
 mod git;
+mod github;
 mod kubernetes;
 mod names;
 mod okta;
@@ -22,6 +25,8 @@ mod people;
 mod resources;
 mod rng;
 mod surfaces;
+mod terraform;
+mod vault;
 mod write;
 
 use chrono::NaiveDate;
@@ -75,6 +80,8 @@ pub struct Counts {
     pub aws_accounts: usize,
     pub gcp_projects: usize,
     pub k8s_clusters: usize,
+    pub github_repos: usize,
+    pub terraform_states: usize,
     /// Non-human identities by kind.
     pub nhis: BTreeMap<String, usize>,
     pub nhi_total: usize,
@@ -169,6 +176,48 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
         if n > 0 {
             answers.counts.nhis.insert(kind.into(), n);
         }
+    }
+    // The rest of the estate: GitHub, Vault, Entra ID, Okta's apps and
+    // tokens, Terraform state, and the planted agent.
+    let gh = github::write(&mut w, &mut rng, &org)?;
+    let vault = vault::write(&mut w, &mut rng, &org, &aws.clusters)?;
+    let azure = azure::write(&mut w, &mut rng, &org)?;
+    let okta_apps = okta::write_apps(&mut w, &mut rng, &org)?;
+    let tf = terraform::write(&mut w, &mut rng, &org, &aws.key_uses)?;
+    answers.counts.github_repos = gh.repos;
+    answers.counts.terraform_states = tf.states;
+    let mut more: Vec<(&str, usize)> = gh.nhis.clone();
+    more.extend(azure.nhis.iter().copied());
+    more.extend([
+        ("vault_role", vault.roles),
+        ("vault_approle_secret_id", vault.secret_ids),
+        ("okta_service_app", okta_apps.service_apps),
+        ("okta_client_secret", okta_apps.client_secrets),
+        ("okta_api_token", okta_apps.api_tokens),
+    ]);
+    for (kind, n) in more {
+        if n > 0 {
+            *answers.counts.nhis.entry(kind.into()).or_default() += n;
+        }
+    }
+    answers.expected.insert(
+        "terraform_state_secrets".into(),
+        serde_json::json!({"access_keys": tf.keys_in_state, "why": "the AWS provider keeps each aws_iam_access_key's secret in the state: whoever reads the state holds the key"}),
+    );
+    let avoid: Vec<String> = answers
+        .scenarios
+        .iter()
+        .filter_map(|s| s["owner_email"].as_str().map(str::to_string))
+        .collect();
+    if let Some(a) = agent::write(
+        &mut w,
+        &mut rng,
+        &org,
+        &aws.key_uses,
+        gcp.user_keys.first(),
+        &avoid,
+    )? {
+        answers.expected.insert("agent".into(), a);
     }
     answers.counts.nhi_total = answers.counts.nhis.values().sum();
     answers.counts.nhi_per_person =
@@ -319,6 +368,63 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
             "workstations/<user>/.cursor/mcp.json",
             "a Cursor MCP client configuration",
         ),
+        (
+            "workstations/<user>/.config/Claude/claude_desktop_config.json",
+            "the planted agent's Claude Desktop MCP configuration (with its host's ~/.aws/credentials and gcloud ADC file beside it)",
+        ),
+        ("github/orgs/<org>/members.json", "GitHub GET /orgs/{org}/members"),
+        ("github/orgs/<org>/teams.json", "GitHub GET /orgs/{org}/teams"),
+        (
+            "github/orgs/<org>/teams/<team>/members.json",
+            "GitHub GET /orgs/{org}/teams/{team_slug}/members",
+        ),
+        (
+            "github/orgs/<org>/saml-identities.json",
+            "GitHub GraphQL organization.samlIdentityProvider.externalIdentities",
+        ),
+        ("github/orgs/<org>/installations.json", "GitHub GET /orgs/{org}/installations"),
+        (
+            "github/orgs/<org>/personal-access-tokens.json",
+            "GitHub GET /orgs/{org}/personal-access-tokens",
+        ),
+        (
+            "github/orgs/<org>/credential-authorizations.json",
+            "GitHub GET /orgs/{org}/credential-authorizations",
+        ),
+        (
+            "github/orgs/<org>/actions/secrets.json",
+            "GitHub GET /orgs/{org}/actions/secrets",
+        ),
+        (
+            "github/repos/<org>/<repo>/actions/secrets.json",
+            "GitHub GET /repos/{owner}/{repo}/actions/secrets",
+        ),
+        ("github/repos/<org>/<repo>/keys.json", "GitHub GET /repos/{owner}/{repo}/keys"),
+        (
+            "vault/secret/metadata/<team>/<app>.json",
+            "vault kv metadata get -format=json secret/<team>/<app>",
+        ),
+        ("vault/sys/policy/<name>.json", "vault read -format=json sys/policy/<name>"),
+        (
+            "vault/auth/<mount>/role/<name>.json",
+            "vault read -format=json auth/<mount>/role/<name> (AppRole, Kubernetes)",
+        ),
+        (
+            "vault/auth/approle/role/<name>/secret-id.json",
+            "vault list -format=json auth/approle/role/<name>/secret-id",
+        ),
+        ("azure/applications.json", "az ad app list --all"),
+        ("azure/service-principals.json", "az ad sp list --all"),
+        ("azure/applications/<appId>/owners.json", "az ad app owner list --id <appId>"),
+        (
+            "azure/applications/<appId>/federated-credentials.json",
+            "az ad app federated-credential list --id <appId>",
+        ),
+        ("azure/role-assignments.json", "az role assignment list --all"),
+        ("okta/apps.json", "Okta GET /api/v1/apps"),
+        ("okta/apps/<app id>/grants.json", "Okta GET /api/v1/apps/{appId}/grants"),
+        ("okta/api-tokens.json", "Okta GET /api/v1/api-tokens"),
+        ("terraform/<team>/terraform.tfstate", "terraform state pull (format version 4)"),
     ] {
         answers.layout.insert(k.into(), v.into());
     }

@@ -157,3 +157,96 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<usize, SynthErr
     }
     Ok(groups.len())
 }
+
+/// What `write_apps` planted, by kind.
+pub struct OktaAppsOut {
+    pub service_apps: usize,
+    pub client_secrets: usize,
+    pub api_tokens: usize,
+}
+
+/// `GET /api/v1/apps` (sign-on apps for people, and OAuth service apps that
+/// act for themselves), each service app's grants, and `GET /api/v1/api-tokens`.
+pub fn write_apps(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<OktaAppsOut, SynthError> {
+    const SAAS: [&str; 12] = [
+        "Salesforce",
+        "Slack",
+        "Zoom",
+        "Workday",
+        "Atlassian Cloud",
+        "GitHub Enterprise",
+        "AWS IAM Identity Center",
+        "Google Workspace",
+        "Datadog",
+        "PagerDuty",
+        "Snowflake",
+        "Figma",
+    ];
+    let mut apps = Vec::new();
+    let made = |rng: &mut Rng| {
+        ts(
+            org.as_of - Duration::days(rng.range(60, 2000)),
+            rng.range(0, 86_399),
+        )
+    };
+    for name in SAAS {
+        let id = rng.okta_id("0oa");
+        apps.push(json!({"id": id, "name": name.to_lowercase().replace(' ', "_"), "label": name, "status": "ACTIVE",
+            "created": made(rng), "lastUpdated": made(rng), "signOnMode": "SAML_2_0",
+            "credentials": {"userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"}, "signing": {}},
+            "_links": {"self": {"href": format!("{ORG}/api/v1/apps/{id}")}}}));
+    }
+    let admins: Vec<usize> = (0..org.people.len())
+        .filter(|&i| matches!(org.people[i].department, "Security" | "Engineering"))
+        .collect();
+    let mut out = OktaAppsOut {
+        service_apps: 0,
+        client_secrets: 0,
+        api_tokens: 0,
+    };
+    for i in 0..(org.people.len() / 40).max(3) {
+        let id = rng.okta_id("0oa");
+        let team = &org.teams[i % org.teams.len().max(1)].name;
+        let secret = rng.chance(0.8);
+        apps.push(json!({"id": id, "name": "oidc_client", "label": format!("{team}-{}-service", crate::names::COMPONENTS[i % crate::names::COMPONENTS.len()]),
+            "status": "ACTIVE", "created": made(rng), "lastUpdated": made(rng), "signOnMode": "OPENID_CONNECT",
+            "credentials": {"oauthClient": {"autoKeyRotation": true, "client_id": id,
+                "token_endpoint_auth_method": if secret { "client_secret_basic" } else { "private_key_jwt" }}},
+            "settings": {"oauthClient": {"application_type": "service", "grant_types": ["client_credentials"], "response_types": ["token"]}},
+            "_links": {"self": {"href": format!("{ORG}/api/v1/apps/{id}")}}}));
+        out.service_apps += 1;
+        out.client_secrets += 1;
+        if !admins.is_empty() {
+            let by = &org.people[*rng.pick(&admins)];
+            let scopes: &[&str] = if rng.chance(0.3) {
+                &["okta.users.manage", "okta.groups.read"]
+            } else {
+                &["okta.users.read"]
+            };
+            let grants: Vec<Value> = scopes.iter().map(|s| json!({"id": rng.okta_id("oag"), "status": "ACTIVE",
+                "created": made(rng), "createdBy": {"id": by.okta_id, "type": "User"}, "lastUpdated": made(rng),
+                "issuer": ORG, "clientId": id, "scopeId": s, "source": "ADMIN",
+                "_links": {"app": {"href": format!("{ORG}/api/v1/apps/{id}")}}})).collect();
+            w.json(
+                &format!("okta/apps/{id}/grants.json"),
+                &Value::Array(grants),
+                false,
+            )?;
+        }
+    }
+    w.json("okta/apps.json", &Value::Array(apps), false)?;
+    let mut tokens = Vec::new();
+    for _ in 0..(org.people.len() / 300).max(2) {
+        let Some(&who) = admins.get(rng.below(admins.len().max(1))) else {
+            break;
+        };
+        let created = org.as_of - Duration::days(rng.range(10, 900));
+        tokens.push(json!({"clientName": "Okta API", "created": ts(created, 36_000),
+            "expiresAt": ts(org.as_of + Duration::days(rng.range(1, 30)), 36_000), "id": rng.okta_id("00T"),
+            "lastUpdated": ts(org.as_of - Duration::days(rng.range(0, 20)), 36_000), "name": format!("{} automation", org.people[who].first),
+            "network": {"connection": "ANYWHERE"}, "tokenWindow": "P30D", "userId": org.people[who].okta_id}));
+        out.api_tokens += 1;
+    }
+    w.json("okta/api-tokens.json", &Value::Array(tokens), false)?;
+    Ok(out)
+}
