@@ -25,13 +25,21 @@ fn findings_match_the_planted_answers() {
             .map(|f| f["identity"].as_str().unwrap().to_string())
             .collect()
     };
-    // Improper offboarding: exactly the active keys of people who left.
-    let leavers: BTreeSet<String> = answers["expected"]["terminated_owner_active_keys"]
+    // Improper offboarding: exactly the active keys of people who left, and
+    // the secrets of Entra apps whose owner left.
+    let mut leavers: BTreeSet<String> = answers["expected"]["terminated_owner_active_keys"]
         .as_array()
         .unwrap()
         .iter()
         .map(|k| format!("aws-access-key:{}", k.as_str().unwrap()))
         .collect();
+    leavers.extend(
+        answers["expected"]["terminated_owner_entra_credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_string()),
+    );
     assert_eq!(of("owner-left"), leavers);
     let f = findings
         .iter()
@@ -49,12 +57,21 @@ fn findings_match_the_planted_answers() {
     ] {
         assert_eq!(of(rule), BTreeSet::from([key.clone()]), "{rule}");
     }
-    // Outside a vault: the key, and the database passwords the clusters keep
-    // in Kubernetes Secrets (no other access key).
+    // Outside a vault: the key, the database passwords the clusters keep in
+    // Kubernetes Secrets, and the planted agent's credentials (its host's AWS
+    // key among them); no other access key.
+    let agent: BTreeSet<&str> = answers["expected"]["agent"]["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["key"].as_str())
+        .collect();
     let outside = of("secret-outside-vault");
     assert!(outside.contains(&key));
     assert!(
-        outside.iter().all(|k| k == &key || k.starts_with("fp:")),
+        outside
+            .iter()
+            .all(|k| k == &key || k.starts_with("fp:") || agent.contains(k.as_str())),
         "{outside:?}"
     );
     assert!(!of("oidc-trust-without-subject").is_empty());

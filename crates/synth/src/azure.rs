@@ -18,6 +18,9 @@ use serde_json::{json, Value};
 
 pub struct AzureOut {
     pub nhis: Vec<(&'static str, usize)>,
+    /// Secrets and certificates of apps whose owner has left
+    /// (`id:entra-credential/<keyId>`): what `owner-left` must find.
+    pub terminated_owner_credentials: Vec<String>,
 }
 
 const MICROSOFT: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
@@ -49,6 +52,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AzureOut, Synth
     let mut sps = Vec::new();
     let mut assignments = Vec::new();
     let (mut secrets, mut certs, mut managed) = (0, 0, 0);
+    let mut left = Vec::new();
     let engineers: Vec<usize> = (0..org.people.len())
         .filter(|&i| org.people[i].department == "Engineering")
         .collect();
@@ -77,6 +81,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AzureOut, Synth
         let object_id = uuid(rng);
         let created = org.as_of - Duration::days(rng.range(20, 2000));
         let mut pw = Vec::new();
+        let mut creds = Vec::new();
         let n_secrets = if rng.chance(0.75) {
             1 + rng.below(3)
         } else {
@@ -95,17 +100,21 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AzureOut, Synth
                         as char
                 })
                 .collect();
+            let key_id = uuid(rng);
+            creds.push(format!("id:entra-credential/{key_id}"));
             pw.push(
                 json!({"customKeyIdentifier": null, "displayName": format!("secret-{s}"),
-                "endDateTime": ts(end, 3600), "hint": hint, "keyId": uuid(rng), "secretText": null,
+                "endDateTime": ts(end, 3600), "hint": hint, "keyId": key_id, "secretText": null,
                 "startDateTime": ts(start, 3600)}),
             );
             secrets += 1;
         }
         let mut kc = Vec::new();
         if rng.chance(0.2) {
+            let key_id = uuid(rng);
+            creds.push(format!("id:entra-credential/{key_id}"));
             kc.push(json!({"customKeyIdentifier": rng.hex(40).to_uppercase(), "displayName": format!("CN={name}"),
-                "endDateTime": ts(created + Duration::days(365), 0), "key": null, "keyId": uuid(rng),
+                "endDateTime": ts(created + Duration::days(365), 0), "key": null, "keyId": key_id,
                 "startDateTime": ts(created, 0), "type": "AsymmetricX509Cert", "usage": "Verify"}));
             certs += 1;
         }
@@ -120,6 +129,9 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AzureOut, Synth
         assign(rng, &sp_id, &subs, &mut assignments);
         if !engineers.is_empty() && rng.chance(0.5) {
             let owner = &org.people[*rng.pick(&engineers)];
+            if owner.terminated.is_some() {
+                left.extend(creds.iter().cloned());
+            }
             w.json(
                 &format!("azure/applications/{app_id}/owners.json"),
                 &json!([{"@odata.type": "#microsoft.graph.user", "id": uuid(rng), "businessPhones": [],
@@ -166,7 +178,9 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AzureOut, Synth
         &Value::Array(assignments),
         false,
     )?;
+    left.sort();
     Ok(AzureOut {
+        terminated_owner_credentials: left,
         nhis: vec![
             ("azure_app_registration", n_apps),
             ("azure_service_principal", first_party),

@@ -201,6 +201,10 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
         }
     }
     answers.expected.insert(
+        "terminated_owner_entra_credentials".into(),
+        serde_json::json!(azure.terminated_owner_credentials),
+    );
+    answers.expected.insert(
         "terraform_state_secrets".into(),
         serde_json::json!({"access_keys": tf.keys_in_state, "why": "the AWS provider keeps each aws_iam_access_key's secret in the state: whoever reads the state holds the key"}),
     );
