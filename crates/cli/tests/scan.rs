@@ -204,12 +204,20 @@ fn the_planted_key_is_one_credential_with_six_surfaces() {
         "aws-access-key:{}",
         scenario["access_key_id"].as_str().unwrap()
     );
-    let expected: std::collections::BTreeSet<&str> = [
+    let mut expected: std::collections::BTreeSet<&str> = [
         key.as_str(),
         isolation["found"][0].as_str().unwrap(),
         isolation["not_found"][0].as_str().unwrap(),
     ]
     .into();
+    // The planted agent's host: its AWS credentials file and gcloud key file.
+    expected.extend(
+        answers["expected"]["agent"]["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["key"].as_str()),
+    );
     // Besides them: the clusters' database passwords and service-account
     // tokens, found by value in Kubernetes Secrets (no other access key).
     let aws: std::collections::BTreeSet<&str> = found

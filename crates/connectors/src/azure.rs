@@ -275,7 +275,10 @@ fn credential(
     props.insert("status".into(), json!("Active"));
     let name = match display.filter(|d| !d.is_empty()) {
         Some(d) => format!("{owner_name}: {d}"),
-        None => format!("{owner_name}: {kind} {}", &key_id[..key_id.len().min(8)]),
+        None => format!(
+            "{owner_name}: {kind} {}",
+            key_id.chars().take(8).collect::<String>()
+        ),
     };
     parsed.facts.push(node(
         Label::Credential,

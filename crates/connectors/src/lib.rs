@@ -464,13 +464,14 @@ fn detect_github(trimmed: &str, head: &str) -> Option<Format> {
     let object = trimmed.starts_with('{');
     let rules: [(bool, Format); 8] = [
         (has("\"externalIdentities\""), Format::GithubSamlIdentities),
-        (
-            object && has("\"total_count\"") && has("\"secrets\""),
-            Format::GithubActionsSecrets,
-        ),
+        // Before secrets: an installation's permissions may name `secrets`.
         (
             object && has("\"installations\"") && has("\"total_count\""),
             Format::GithubAppInstallations,
+        ),
+        (
+            object && has("\"total_count\"") && has("\"secrets\""),
+            Format::GithubActionsSecrets,
         ),
         (
             !object && has("\"token_id\"") && has("\"token_name\""),
@@ -711,7 +712,7 @@ mod tests {
             ),
             (
                 "github/orgs/a/installations.json",
-                r#"{"total_count": 0, "installations": []}"#,
+                r#"{"total_count": 1, "installations": [{"id": 1, "permissions": {"secrets": "write"}}]}"#,
                 Format::GithubAppInstallations,
             ),
             (

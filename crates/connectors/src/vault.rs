@@ -166,7 +166,6 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
             return parsed;
         }
     };
-    parsed.observed_at = None;
     match &what {
         VaultPath::KvMetadata { mount, path } => kv_metadata(file, &doc, mount, path, &mut parsed),
         VaultPath::Policy(name) => policy(file, &doc, name, &mut parsed),
@@ -642,7 +641,10 @@ fn secret_id_node(
         Label::Credential,
         "vault_approle_secret_id",
         vec![cred.clone()],
-        &format!("{role} secret-id {}", &accessor[..accessor.len().min(8)]),
+        &format!(
+            "{role} secret-id {}",
+            accessor.chars().take(8).collect::<String>()
+        ),
         props,
         at,
     ));
