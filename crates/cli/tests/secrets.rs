@@ -70,6 +70,33 @@ fn plant(env: &Env) {
         format!(r#"{{"Functions": [{{"FunctionName": "export", "FunctionArn": "arn:aws:lambda:us-east-1:111122223333:function:export",
             "Role": "arn:aws:iam::111122223333:user/svc-planted", "Environment": {{"Variables": {{"DATABASE_URL": "{}", "SLACK": "{}"}}}}}}]}}"#, s[4], s[2]).as_bytes(),
     );
+    // Terraform state keeps secrets in clear: fingerprinted, never stored.
+    env.write(
+        "in/terraform/ci/terraform.tfstate",
+        format!(r#"{{"version": 4, "terraform_version": "1.7.5", "serial": 3, "lineage": "x", "outputs": {{}}, "resources": [
+            {{"mode": "managed", "type": "aws_iam_access_key", "name": "k", "provider": "p", "instances": [{{"attributes": {{"id": "{key_id}", "user": "svc-planted", "secret": "{}", "ses_smtp_password_v4": "{}"}}}}]}},
+            {{"mode": "managed", "type": "azuread_application_password", "name": "p", "instances": [{{"attributes": {{"key_id": "8e3c1c4e-0000-4000-8000-0000000000aa", "application_id": "/applications/x", "value": "{}"}}}}]}}]}}"#,
+            s[0], s[6], s[3]).as_bytes(),
+    );
+    // Vault metadata, a policy and an AppRole lookup whose free-form fields hold secrets.
+    env.write(
+        "in/vault/secret/metadata/app/db.json",
+        format!(r#"{{"data": {{"created_time": "2024-01-01T00:00:00Z", "current_version": 1, "custom_metadata": {{"note": "{}"}}, "versions": {{}}}}}}"#, s[4]).as_bytes(),
+    );
+    env.write(
+        "in/vault/sys/policy/app.json",
+        format!(r#"{{"data": {{"name": "app", "policy": "path "secret/data/app/*" {{ capabilities = ["read"] }} {}"}}}}"#, s[2]).as_bytes(),
+    );
+    // Entra and GitHub metadata with secrets pasted where a name belongs.
+    env.write(
+        "in/azure/applications.json",
+        format!(r#"[{{"id": "o1", "appId": "a1", "displayName": "app", "signInAudience": "AzureADMyOrg", "notes": "{}",
+            "passwordCredentials": [{{"keyId": "k1", "hint": "abc", "secretText": "{}"}}], "keyCredentials": []}}]"#, s[1], s[3]).as_bytes(),
+    );
+    env.write(
+        "in/github/orgs/acme/credential-authorizations.json",
+        format!(r#"[{{"login": "ana", "credential_id": 1, "credential_type": "personal access token", "token_last_eight": "{}", "scopes": ["repo"]}}]"#, s[6]).as_bytes(),
+    );
     // Truncated JSON that stops right after a secret.
     env.write("in/okta/users.json", format!(r#"[{{"id": "00u1a2b3c4D5E6F7G8H9", "profile": {{"login": "ana@corp.example", "token": "{}""#, s[1]).as_bytes());
 }

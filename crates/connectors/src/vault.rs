@@ -334,7 +334,8 @@ pub fn parse_policy_hcl(text: &str) -> Result<Vec<Rule>, (u64, String)> {
             return Err((at(i), "expected a `path \"…\" { … }` block".into()));
         };
         if w != "path" {
-            return Err((*l, format!("expected `path`, found `{w}`")));
+            // The word is not quoted back: it may be anything, a secret too.
+            return Err((*l, "expected a `path \"…\" { … }` block".into()));
         }
         let Some((Tok::Str(p), _)) = toks.get(i + 1) else {
             return Err((*l, "expected the quoted path after `path`".into()));
