@@ -21,7 +21,7 @@
 
 use crate::util::{load_array, record};
 use crate::{InputError, Parsed, SourceFile};
-use custody_model::{time, EdgeKind, Endpoint, Fact, Key, Label, Location};
+use custody_model::{time, EdgeKind, Fact, Key, Label, Location};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -36,15 +36,7 @@ fn node(
     crate::util::node_at("entra", label, kind, keys, Some(name), props, at)
 }
 
-fn edge(kind: EdgeKind, from: (Label, Key), to: (Label, Key), props: Value, at: &str) -> Fact {
-    crate::util::edge_at(
-        kind,
-        Endpoint::new(from.0, from.1),
-        Endpoint::new(to.0, to.1),
-        props,
-        at,
-    )
-}
+use crate::util::edge_between as edge;
 
 pub fn app_key(app_id: &str) -> Key {
     Key::other("azure-app", &app_id.trim().to_ascii_lowercase())

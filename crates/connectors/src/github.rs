@@ -24,7 +24,7 @@
 
 use crate::util::{load_array, parse_json, record};
 use crate::{InputError, Parsed, SourceFile};
-use custody_model::{time, EdgeKind, Endpoint, Fact, Key, Label, Location};
+use custody_model::{time, EdgeKind, Fact, Key, Label, Location};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -39,15 +39,7 @@ fn node(
     crate::util::node_at("github", label, kind, keys, Some(name), props, at)
 }
 
-fn edge(kind: EdgeKind, from: (Label, Key), to: (Label, Key), props: Value, at: &str) -> Fact {
-    crate::util::edge_at(
-        kind,
-        Endpoint::new(from.0, from.1),
-        Endpoint::new(to.0, to.1),
-        props,
-        at,
-    )
-}
+use crate::util::edge_between as edge;
 
 pub fn user_key(login: &str) -> Key {
     Key::other("github", login.trim())

@@ -277,15 +277,7 @@ fn okta_node(
     crate::util::node_at("okta", label, kind, keys, Some(name), props, at)
 }
 
-fn okta_edge(kind: EdgeKind, from: (Label, Key), to: (Label, Key), props: Value, at: &str) -> Fact {
-    crate::util::edge_at(
-        kind,
-        Endpoint::new(from.0, from.1),
-        Endpoint::new(to.0, to.1),
-        props,
-        at,
-    )
-}
+use crate::util::edge_between as okta_edge;
 
 fn put_time(props: &mut Map<String, Value>, key: &str, v: Option<&str>) {
     if let Some(t) = v.and_then(time::normalise) {

@@ -25,7 +25,7 @@
 
 use crate::util::parse_json;
 use crate::{InputError, ParseContext, Parsed, SourceFile};
-use custody_model::{secret::Secret, EdgeKind, Endpoint, Fact, Key, Label, Location};
+use custody_model::{secret::Secret, EdgeKind, Fact, Key, Label, Location};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -40,15 +40,7 @@ fn node(
     crate::util::node_at("terraform", label, kind, keys, Some(name), props, at)
 }
 
-fn edge(kind: EdgeKind, from: (Label, Key), to: (Label, Key), props: Value, at: &str) -> Fact {
-    crate::util::edge_at(
-        kind,
-        Endpoint::new(from.0, from.1),
-        Endpoint::new(to.0, to.1),
-        props,
-        at,
-    )
-}
+use crate::util::edge_between as edge;
 
 /// `module.a.module.b.aws_iam_user.ci["x"]`, as Terraform prints addresses.
 fn address(module: Option<&str>, kind: &str, name: &str, index: Option<&Value>) -> String {

@@ -155,6 +155,23 @@ pub fn edge_at(
     })
 }
 
+/// An edge fact between two (label, key) endpoints, at a JSON pointer.
+pub fn edge_between(
+    kind: custody_model::EdgeKind,
+    from: (custody_model::Label, custody_model::Key),
+    to: (custody_model::Label, custody_model::Key),
+    props: Value,
+    at: &str,
+) -> custody_model::Fact {
+    edge_at(
+        kind,
+        custody_model::Endpoint::new(from.0, from.1),
+        custody_model::Endpoint::new(to.0, to.1),
+        props,
+        at,
+    )
+}
+
 /// The JSON array a list endpoint returns; problems go to `parsed.errors`.
 pub fn load_array(
     connector: &str,

@@ -17,7 +17,7 @@
 
 use crate::util::{parse_json, record};
 use crate::{InputError, Parsed, SourceFile};
-use custody_model::{time, EdgeKind, Endpoint, Fact, Key, Label, Location};
+use custody_model::{time, EdgeKind, Fact, Key, Label, Location};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -32,15 +32,7 @@ fn node(
     crate::util::node_at("vault", label, kind, keys, Some(name), props, at)
 }
 
-fn edge(kind: EdgeKind, from: (Label, Key), to: (Label, Key), props: Value, at: &str) -> Fact {
-    crate::util::edge_at(
-        kind,
-        Endpoint::new(from.0, from.1),
-        Endpoint::new(to.0, to.1),
-        props,
-        at,
-    )
-}
+use crate::util::edge_between as edge;
 
 pub fn role_key(mount: &str, name: &str) -> Key {
     Key::other("vault-role", &format!("{mount}/{name}"))
