@@ -278,7 +278,11 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
     let federation = federation_check(&store, answers.expected.get("federation"))?;
     let federation_ok = federation.as_ref().is_none_or(|f| f.1);
     let agent = agent_check(&store, &model, &snapshot, answers.expected.get("agent"))?;
-    let agent_ok = agent.as_ref().is_none_or(|a| a.holds);
+    // Planted but not in the graph is a failure, not a skipped check.
+    let agent_ok = match &agent {
+        Some(a) => a.holds,
+        None => !answers.expected.contains_key("agent"),
+    };
     let ok = ok && reach_ok && usage_ok && posture_ok && federation_ok && agent_ok;
     match cli.format {
         OutputFormat::Json => output::json(&json!({
@@ -382,6 +386,11 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
                     "   {} the planted chain GitHub workflow → AWS role → Google Cloud service account {}.",
                     if *holds { "✓" } else { "✗" },
                     if *holds { "is one path in the graph" } else { "was not found whole" }
+                );
+            }
+            if agent.is_none() && !agent_ok {
+                println!(
+                    "\n   ✗ the planted AI agent is not in the graph (was workstations/ scanned?)."
                 );
             }
             if let Some(a) = &agent {
