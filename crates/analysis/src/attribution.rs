@@ -1,0 +1,419 @@
+//! Attribution: who is accountable for a non-human identity, how sure we are,
+//! and why.
+//!
+//! Callers gather the *evidence* the graph holds about one identity (an owner
+//! tag, the system's own owner field, who created it, who wrote the
+//! infrastructure code that defines it, who approved it, its team) and pass it
+//! here; [`attribute`] combines it into one answer. The scoring is
+//! deterministic and documented in `docs/OWNERSHIP.md`:
+//!
+//! 1. Each piece of evidence has a weight in 0–1 set by its [`Method`]
+//!    ([`Method::weight`]). Evidence a credential inherits from the principal it
+//!    authenticates as counts [`INHERITED`] times its weight.
+//! 2. A party's score is the probability that at least one of its pieces is
+//!    right, pieces taken as independent: `1 − Π(1 − wᵢ)`, with one piece per
+//!    method and party (the strongest), so ten copies of one tag count once.
+//! 3. People compete; the best-scored person is the candidate and the
+//!    runner-up person's score counts against it: `confidence = s₁ − s₂ / 2`.
+//!    Conflicting evidence lowers the confidence and is listed, never dropped.
+//! 4. The candidate is the owner when `confidence ≥` [`THRESHOLD`]. Otherwise
+//!    a team with a score at or above the threshold owns it (team ownership),
+//!    and with neither the identity is unowned: never a guess.
+//!
+//! Teams never compete with people: a team tag beside an owner tag names where
+//! the owner sits, not someone else.
+
+use serde::Serialize;
+
+/// The confidence at or above which an attribution is an owner.
+pub const THRESHOLD: f64 = 0.5;
+
+/// The factor on evidence a credential inherits from its principal.
+pub const INHERITED: f64 = 0.9;
+
+/// A person or a team, as the caller numbers them (graph node ids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "type", content = "id", rename_all = "lowercase")]
+pub enum Party {
+    Person(i64),
+    Team(i64),
+}
+
+/// How a piece of evidence ties an identity to a party.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// The system's own owner field: an Entra app owner, a GitHub token's
+    /// owner, an Okta API token's user, Vault metadata `owner`.
+    SystemOwner,
+    /// An `owner` tag, label or annotation someone set on the resource.
+    OwnerTag,
+    /// Who created it: a `created-by` tag or metadata, a deploy key's
+    /// `added_by`, a CloudTrail create event.
+    Creator,
+    /// The author of the commit that added the infrastructure code defining it.
+    IacAuthor,
+    /// The author of a later commit to the file that defines it.
+    IacEditor,
+    /// Who consented to an OAuth grant of it.
+    Approver,
+    /// Its name is a person's handle (the local part of their e-mail or their
+    /// GitHub login), and only that person's.
+    Handle,
+    /// A team tag or label, or the team a namespace belongs to.
+    TeamTag,
+}
+
+impl Method {
+    /// The weight of one piece of evidence of this method.
+    pub fn weight(self) -> f64 {
+        match self {
+            Method::SystemOwner => 0.95,
+            Method::OwnerTag => 0.85,
+            Method::Creator => 0.7,
+            Method::IacAuthor => 0.7,
+            Method::Approver => 0.5,
+            Method::Handle => 0.4,
+            Method::IacEditor => 0.2,
+            Method::TeamTag => 0.8,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::SystemOwner => "system-owner",
+            Method::OwnerTag => "owner-tag",
+            Method::Creator => "creator",
+            Method::IacAuthor => "iac-author",
+            Method::IacEditor => "iac-editor",
+            Method::Approver => "approver",
+            Method::Handle => "handle",
+            Method::TeamTag => "team-tag",
+        }
+    }
+
+    /// Evidence that the party made the identity, not only that it owns it:
+    /// offboarding lists what a leaver created even when someone else owns it.
+    pub fn is_creation(self) -> bool {
+        matches!(self, Method::Creator | Method::IacAuthor)
+    }
+}
+
+/// One piece of evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub party: Party,
+    pub method: Method,
+    /// The weight it counted with (after inheritance).
+    pub weight: f64,
+    /// What the source said, in its words (`IAM tag owner=…`).
+    pub said: String,
+    /// The identity it was said about, when not this one (a credential's
+    /// principal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+}
+
+impl Evidence {
+    pub fn new(party: Party, method: Method, said: impl Into<String>) -> Evidence {
+        Evidence {
+            party,
+            method,
+            weight: method.weight(),
+            said: said.into(),
+            via: None,
+        }
+    }
+
+    /// The same evidence, inherited through `via` at [`INHERITED`] its weight.
+    pub fn inherited(&self, via: &str) -> Evidence {
+        Evidence {
+            weight: round(self.weight * INHERITED),
+            via: Some(self.via.clone().unwrap_or_else(|| via.to_string())),
+            ..self.clone()
+        }
+    }
+}
+
+/// How an attribution came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// A person owns it.
+    Owned,
+    /// No person is sure enough, a team is.
+    Team,
+    /// People compete and none is sure enough.
+    Contested,
+    /// Some evidence, none strong enough.
+    Weak,
+    /// No evidence at all.
+    Unowned,
+}
+
+/// A party's combined score.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Score {
+    pub party: Party,
+    pub score: f64,
+}
+
+/// The answer for one identity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attribution {
+    pub status: Status,
+    /// The accountable party: a person, or a team (status `team`).
+    pub owner: Option<Party>,
+    /// 0–1: the owner's score less half the runner-up's.
+    pub confidence: f64,
+    /// The best-scored team, whoever owns it.
+    pub team: Option<Party>,
+    /// Every party the evidence names, best first.
+    pub scores: Vec<Score>,
+    /// Every piece of evidence, strongest first.
+    pub evidence: Vec<Evidence>,
+}
+
+impl Attribution {
+    /// People other than the owner that evidence names: the conflict.
+    pub fn conflicts(&self) -> impl Iterator<Item = &Score> {
+        self.scores
+            .iter()
+            .filter(move |s| matches!(s.party, Party::Person(_)) && Some(s.party) != self.owner)
+    }
+
+    /// The people the evidence says created the identity.
+    pub fn creators(&self) -> impl Iterator<Item = Party> + '_ {
+        self.evidence
+            .iter()
+            .filter(|e| e.method.is_creation() && e.via.is_none())
+            .map(|e| e.party)
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Combines one identity's evidence into its attribution.
+pub fn attribute(mut evidence: Vec<Evidence>) -> Attribution {
+    evidence.sort_by(|a, b| {
+        b.weight
+            .total_cmp(&a.weight)
+            .then(a.party.cmp(&b.party))
+            .then(a.method.cmp(&b.method))
+            .then(a.said.cmp(&b.said))
+    });
+    // One piece per (party, method): the strongest, which sorts first.
+    let mut seen = std::collections::HashSet::new();
+    let mut miss: Vec<(Party, f64)> = Vec::new();
+    for e in &evidence {
+        if !seen.insert((e.party, e.method)) {
+            continue;
+        }
+        match miss.iter_mut().find(|(p, _)| *p == e.party) {
+            Some((_, m)) => *m *= 1.0 - e.weight,
+            None => miss.push((e.party, 1.0 - e.weight)),
+        }
+    }
+    let mut scores: Vec<Score> = miss
+        .into_iter()
+        .map(|(party, m)| Score {
+            party,
+            score: round(1.0 - m),
+        })
+        .collect();
+    scores.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.party.cmp(&b.party)));
+    let mut people = scores
+        .iter()
+        .filter(|s| matches!(s.party, Party::Person(_)));
+    let first = people.next().copied();
+    let second = people.next().map_or(0.0, |s| s.score);
+    let team = scores
+        .iter()
+        .find(|s| matches!(s.party, Party::Team(_)))
+        .copied();
+    let person_conf = first.map_or(0.0, |f| round((f.score - second / 2.0).max(0.0)));
+    let (status, owner, confidence) = match (first, team) {
+        (Some(f), _) if person_conf >= THRESHOLD => (Status::Owned, Some(f.party), person_conf),
+        (_, Some(t)) if t.score >= THRESHOLD => (Status::Team, Some(t.party), t.score),
+        (Some(_), _) if second > 0.0 => (Status::Contested, None, person_conf),
+        _ if evidence.is_empty() => (Status::Unowned, None, 0.0),
+        _ => (
+            Status::Weak,
+            None,
+            person_conf.max(team.map_or(0.0, |t| t.score)),
+        ),
+    };
+    Attribution {
+        status,
+        owner,
+        confidence,
+        team: team.map(|t| t.party),
+        scores,
+        evidence,
+    }
+}
+
+/// Who takes over what a leaver owned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Route {
+    /// The new owner: a person or a team.
+    pub to: Option<Party>,
+    /// Why them (`manager`, `manager's manager (the manager has left too)`…).
+    pub why: String,
+}
+
+/// Routes a leaver's identities: to their manager; up the chain past managers
+/// who have left too; else to the identity's team; else nobody (the security
+/// team must decide). `manager_of` and `active` describe the workforce.
+pub fn route(
+    leaver: i64,
+    team: Option<Party>,
+    manager_of: impl Fn(i64) -> Option<i64>,
+    active: impl Fn(i64) -> bool,
+) -> Route {
+    let mut seen = vec![leaver];
+    let mut at = leaver;
+    let mut gone: Vec<i64> = Vec::new();
+    while let Some(m) = manager_of(at) {
+        if seen.contains(&m) {
+            break; // a cycle in the roster
+        }
+        seen.push(m);
+        if active(m) {
+            let why = match gone.len() {
+                0 => "manager".to_string(),
+                1 => "manager's manager (the manager has left too)".to_string(),
+                n => {
+                    format!("the first active manager up the chain ({n} managers above have left)")
+                }
+            };
+            return Route {
+                to: Some(Party::Person(m)),
+                why,
+            };
+        }
+        gone.push(m);
+        at = m;
+    }
+    match team {
+        Some(t) => Route {
+            to: Some(t),
+            why: "the owning team (no active manager in the chain)".into(),
+        },
+        None => Route {
+            to: None,
+            why: "no active manager and no team: the security team decides".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ANA: Party = Party::Person(1);
+    const BEN: Party = Party::Person(2);
+    const PAYMENTS: Party = Party::Team(10);
+
+    #[test]
+    fn no_evidence_is_unowned_never_a_guess() {
+        let a = attribute(vec![]);
+        assert_eq!(a.status, Status::Unowned);
+        assert_eq!(a.owner, None);
+        assert_eq!(a.confidence, 0.0);
+    }
+
+    #[test]
+    fn agreeing_evidence_adds_up() {
+        let a = attribute(vec![
+            Evidence::new(ANA, Method::IacAuthor, "commit 1a2b by ana"),
+            Evidence::new(ANA, Method::OwnerTag, "IAM tag owner=ana@x"),
+        ]);
+        assert_eq!(a.status, Status::Owned);
+        assert_eq!(a.owner, Some(ANA));
+        // 1 − 0.15 × 0.3
+        assert_eq!(a.confidence, 0.955);
+    }
+
+    #[test]
+    fn copies_of_one_claim_count_once() {
+        let one = attribute(vec![Evidence::new(ANA, Method::Handle, "name")]);
+        let three = attribute(vec![
+            Evidence::new(ANA, Method::Handle, "name"),
+            Evidence::new(ANA, Method::Handle, "name again"),
+            Evidence::new(ANA, Method::Handle, "and again"),
+        ]);
+        assert_eq!(one.confidence, three.confidence);
+        assert_eq!(three.status, Status::Weak);
+    }
+
+    #[test]
+    fn conflicting_evidence_lowers_confidence_and_is_shown() {
+        let a = attribute(vec![
+            Evidence::new(BEN, Method::OwnerTag, "IAM tag owner=ben@x"),
+            Evidence::new(ANA, Method::IacAuthor, "commit 1a2b by ana"),
+        ]);
+        assert_eq!(a.owner, Some(BEN));
+        assert_eq!(a.confidence, 0.5);
+        let c: Vec<_> = a.conflicts().map(|s| s.party).collect();
+        assert_eq!(c, vec![ANA]);
+        assert_eq!(a.creators().collect::<Vec<_>>(), vec![ANA]);
+        // Two equal claims: nobody.
+        let tie = attribute(vec![
+            Evidence::new(BEN, Method::OwnerTag, "tag"),
+            Evidence::new(ANA, Method::OwnerTag, "label"),
+        ]);
+        assert_eq!(tie.status, Status::Contested);
+        assert_eq!(tie.owner, None);
+        assert_eq!(tie.scores.len(), 2);
+    }
+
+    #[test]
+    fn a_team_owns_what_no_person_is_named_for() {
+        let a = attribute(vec![Evidence::new(
+            PAYMENTS,
+            Method::TeamTag,
+            "label team=payments",
+        )]);
+        assert_eq!(a.status, Status::Team);
+        assert_eq!(a.owner, Some(PAYMENTS));
+        // A team beside a person names where the person sits.
+        let b = attribute(vec![
+            Evidence::new(PAYMENTS, Method::TeamTag, "team"),
+            Evidence::new(ANA, Method::OwnerTag, "owner"),
+        ]);
+        assert_eq!(b.owner, Some(ANA));
+        assert_eq!(b.team, Some(PAYMENTS));
+        assert_eq!(b.conflicts().count(), 0);
+    }
+
+    #[test]
+    fn inherited_evidence_counts_less() {
+        let e = Evidence::new(ANA, Method::OwnerTag, "tag").inherited("arn:aws:iam::1:user/svc");
+        assert_eq!(e.weight, 0.765);
+        assert_eq!(e.via.as_deref(), Some("arn:aws:iam::1:user/svc"));
+        let a = attribute(vec![e]);
+        assert_eq!(a.owner, Some(ANA));
+        assert_eq!(a.creators().count(), 0);
+    }
+
+    #[test]
+    fn routing_climbs_past_managers_who_left() {
+        // 1 reports to 2 reports to 3 reports to 4; 2 and 3 have left.
+        let manager = |p: i64| (p < 4).then_some(p + 1);
+        let r = route(1, None, manager, |p| p == 2 || p == 4);
+        assert_eq!((r.to, r.why.as_str()), (Some(Party::Person(2)), "manager"));
+        let r = route(1, None, manager, |p| p >= 3);
+        assert_eq!(r.to, Some(Party::Person(3)));
+        assert!(r.why.starts_with("manager's manager"));
+        let r = route(1, Some(PAYMENTS), manager, |_| false);
+        assert_eq!(r.to, Some(PAYMENTS));
+        let r = route(1, None, |_| None, |_| true);
+        assert_eq!(r.to, None);
+        // A cycle ends.
+        let r = route(1, None, |p| Some(if p == 1 { 2 } else { 1 }), |_| false);
+        assert_eq!(r.to, None);
+    }
+}
