@@ -66,6 +66,8 @@ struct Scanned {
     batch: Option<SourceBatch>,
     error: Option<InputError>,
     bytes: u64,
+    /// A Terraform file's declarations, for who-wrote-what (history only).
+    iac: Option<custody_scan::iac::Version>,
 }
 
 impl Scanned {
@@ -79,6 +81,7 @@ impl Scanned {
             batch: None,
             error: None,
             bytes: 0,
+            iac: None,
         }
     }
 }
@@ -206,6 +209,18 @@ fn scan_blob(
     if is_binary(&bytes) {
         return out;
     }
+    if custody_scan::iac::is_terraform(&blob.path) {
+        let (decls, backend) = custody_scan::iac::parse(&String::from_utf8_lossy(&bytes));
+        if !decls.is_empty() || backend.is_some() {
+            out.iac = Some(custody_scan::iac::Version {
+                path: blob.path.clone(),
+                commit: blob.commit.clone(),
+                current: blob.current,
+                decls,
+                backend,
+            });
+        }
+    }
     let found = scan_found(scanner, &blob.path, &bytes);
     let (mut findings, mut facts) = facts(fp, &origin, &found);
     with_workflow(&origin, &bytes, &found, &mut findings, &mut facts);
@@ -299,6 +314,26 @@ fn scan_histories(
             )
             .collect();
         bar.finish_and_clear();
+        // Who wrote the Terraform code: one source for the whole history.
+        let versions: Vec<custody_scan::iac::Version> =
+            found.iter().filter_map(|s| s.iac.clone()).collect();
+        let iac = custody_scan::iac::facts(&history.name, &versions);
+        if !iac.is_empty() {
+            scanned.push(Scanned {
+                repository: Some(history.name.clone()),
+                batch: Some(SourceBatch {
+                    path: format!("{} (Terraform history)", history.name),
+                    format: "terraform-history".into(),
+                    scope: format!("terraform-history:{}", history.name),
+                    sha256: None,
+                    observed_at: None,
+                    records: versions.len(),
+                    facts: iac,
+                    errors: Vec::new(),
+                }),
+                ..Scanned::nothing(shown.clone())
+            });
+        }
         repos_out.push(RepositoryOut {
             repository: history.name.clone(),
             dir: shown,

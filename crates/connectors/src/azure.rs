@@ -452,7 +452,7 @@ pub fn parse_owners(file: &SourceFile<'_>) -> Parsed {
             EdgeKind::OwnedBy,
             target.clone(),
             owner,
-            json!({"evidence": "Entra owner of the application", "confidence": 1.0}),
+            json!({"evidence": "Entra owner of the application", "method": "system-owner", "confidence": 1.0}),
             &base,
         ));
     }

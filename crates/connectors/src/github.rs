@@ -317,7 +317,7 @@ pub fn parse_deploy_keys(file: &SourceFile<'_>) -> Parsed {
                 EdgeKind::CreatedBy,
                 (Label::Credential, cred),
                 (Label::Human, user_key(by)),
-                json!({"evidence": "deploy key added_by"}),
+                json!({"evidence": "deploy key added_by", "method": "added-by"}),
                 &format!("{base}/added_by"),
             ));
         }
@@ -565,7 +565,7 @@ pub fn parse_pat_grants(file: &SourceFile<'_>) -> Parsed {
             EdgeKind::OwnedBy,
             (Label::Credential, cred.clone()),
             (Label::Human, user_key(&g.owner.login)),
-            json!({"evidence": "the token's owner (GitHub)", "confidence": 1.0}),
+            json!({"evidence": "the token's owner (GitHub)", "method": "system-owner", "confidence": 1.0}),
             &format!("{base}/owner/login"),
         ));
         if let Some(o) = &org {
@@ -690,7 +690,7 @@ pub fn parse_credential_authorizations(file: &SourceFile<'_>) -> Parsed {
             EdgeKind::OwnedBy,
             (Label::Credential, cred.clone()),
             (Label::Human, user_key(&c.login)),
-            json!({"evidence": "SAML SSO credential authorization (GitHub)", "confidence": 1.0}),
+            json!({"evidence": "SAML SSO credential authorization (GitHub)", "method": "system-owner", "confidence": 1.0}),
             &format!("{base}/login"),
         ));
         if let Some(o) = &org {

@@ -455,10 +455,10 @@ pub fn parse_api_tokens(file: &SourceFile<'_>) -> Parsed {
             EdgeKind::CreatedBy,
             (Label::Credential, cred.clone()),
             (Label::Human, Key::okta(user)),
-            json!({"evidence": "Okta API token userId"}),
+            json!({"evidence": "Okta API token userId", "method": "system-creator"}),
             &format!("{base}/userId"),
         ));
-        parsed.facts.push(okta_edge(EdgeKind::OwnedBy, (Label::Credential, cred), (Label::Human, Key::okta(user)), json!({"evidence": "Okta API token userId (it acts with that admin's rights)", "confidence": 1.0}), &format!("{base}/userId")));
+        parsed.facts.push(okta_edge(EdgeKind::OwnedBy, (Label::Credential, cred), (Label::Human, Key::okta(user)), json!({"evidence": "Okta API token userId (it acts with that admin's rights)", "method": "system-owner", "confidence": 1.0}), &format!("{base}/userId")));
     }
     parsed.scope = format!("{CONNECTOR}:{}", file.path);
     parsed

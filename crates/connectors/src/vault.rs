@@ -229,7 +229,7 @@ fn kv_metadata(file: &SourceFile<'_>, doc: &Value, mount: &str, path: &str, pars
             EdgeKind::OwnedBy,
             (Label::Location, Key::uri(&uri)),
             (Label::Human, Key::email(&email)),
-            json!({"evidence": format!("Vault KV custom metadata `{k}`")}),
+            json!({"evidence": format!("Vault KV custom metadata `{k}`"), "method": "vault-metadata"}),
             &format!("/data/custom_metadata/{}", Location::escape_token(&k)),
         ));
     }
@@ -757,7 +757,7 @@ fn secret_id(file: &SourceFile<'_>, doc: &Value, mount: &str, role: &str, parsed
                 Key::other("vault-secret-id", &l.secret_id_accessor),
             ),
             (Label::Human, Key::email(&email)),
-            json!({"evidence": format!("secret-id metadata `{k}`")}),
+            json!({"evidence": format!("secret-id metadata `{k}`"), "method": "metadata-creator"}),
             &format!("/data/metadata/{}", Location::escape_token(&k)),
         ));
     }

@@ -16,6 +16,7 @@
 pub mod check;
 pub mod facts;
 pub mod git;
+pub mod iac;
 pub mod rules;
 mod scanner;
 pub mod structured;

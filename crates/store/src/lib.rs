@@ -259,6 +259,9 @@ pub trait Store {
     /// Visits every live node of the given kinds with its merged properties, in
     /// one pass: for analyses that load a slice of the graph into memory.
     fn scan_nodes(&self, kinds: &[&str], visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()>;
+    /// Visits every live node with this label, placeholders included (an
+    /// owner tag may name a person no directory lists).
+    fn scan_label(&self, label: &str, visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()>;
     /// Visits every live edge of the given kinds (`src`, `kind`, `dst`, properties).
     fn scan_edges(&self, kinds: &[&str], visit: &mut EdgeVisitor<'_>) -> Result<()>;
     /// Every live node (placeholders excluded), every key of each, and every

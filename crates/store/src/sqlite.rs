@@ -493,6 +493,27 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn scan_label(&self, label: &str, visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, kind, key, name, props FROM nodes WHERE retired_snapshot IS NULL AND label = ?1",
+        )?;
+        let mut rows = stmt.query([label])?;
+        while let Some(r) = rows.next()? {
+            let props: String = r.get(4)?;
+            let props: Map<String, Value> = serde_json::from_str(&props).unwrap_or_default();
+            let (kind, key, name): (String, String, Option<String>) =
+                (r.get(1)?, r.get(2)?, r.get(3)?);
+            visit(ScanNode {
+                id: r.get(0)?,
+                kind: &kind,
+                key: &key,
+                name: name.as_deref(),
+                props: &props,
+            });
+        }
+        Ok(())
+    }
+
     fn scan_graph(
         &self,
         node: &mut dyn FnMut(crate::GraphNode),

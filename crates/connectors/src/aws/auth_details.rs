@@ -236,7 +236,14 @@ impl Out {
                     "evidence".into(),
                     json!(format!("IAM tag {}={}", t.key, value)),
                 );
-                props.insert("method".into(), json!("resource-tag"));
+                props.insert(
+                    "method".into(),
+                    json!(if key.starts_with("created") {
+                        "created-by-tag"
+                    } else {
+                        "resource-tag"
+                    }),
+                );
                 props.insert(
                     "confidence".into(),
                     json!(if key.starts_with("created") { 0.7 } else { 0.9 }),

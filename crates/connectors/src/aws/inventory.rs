@@ -101,7 +101,7 @@ impl Emit<'_> {
                     EdgeKind::OwnedBy,
                     me.clone(),
                     Endpoint::new(Label::Human, Key::email(value)),
-                    json!({"evidence": format!("resource tag {k}={value}"), "method": "resource-tag",
+                    json!({"evidence": format!("resource tag {k}={value}"), "method": if key.starts_with("created") { "created-by-tag" } else { "resource-tag" },
                            "confidence": if key.starts_with("created") { 0.7 } else { 0.9 }}),
                     at,
                 );
