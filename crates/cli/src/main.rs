@@ -18,6 +18,7 @@ mod findings;
 mod ingest;
 mod migrate;
 mod output;
+mod owner;
 mod paths;
 mod query;
 mod respond;
@@ -125,6 +126,12 @@ pub enum Command {
     Stale(usage::StaleArgs),
     /// Usage anomalies raised while reading audit logs, each with the event that shows it.
     Alerts(usage::AlertsArgs),
+    /// Who is accountable for an identity: the owner, how sure, every piece of evidence and any conflict.
+    Owner(owner::OwnerArgs),
+    /// Identities no active person owns (owner left or unknown, contested, unowned), grouped by who should take them.
+    Orphans(owner::OrphansArgs),
+    /// What a leaver owned or created, across every system: surfaces, use since they left, reach, what to do, and to whom it goes.
+    Offboard(owner::OffboardArgs),
     /// Score what custody found against a synthetic enterprise's answers.json (precision, recall).
     Eval(usage::EvalArgs),
     /// Measure synthesis and ingest at given sizes (time, throughput, peak memory).
@@ -163,6 +170,18 @@ fn main() -> ExitCode {
             a.output = findings::Output::Ocsf;
             OutputFormat::Table
         }
+        (FormatArg::Csv, Command::Owner(a)) => {
+            a.csv = true;
+            OutputFormat::Table
+        }
+        (FormatArg::Csv, Command::Orphans(a)) => {
+            a.csv = true;
+            OutputFormat::Table
+        }
+        (FormatArg::Csv, Command::Offboard(a)) => {
+            a.csv = true;
+            OutputFormat::Table
+        }
         (FormatArg::Sarif, _) => {
             eprintln!("error: `--format sarif` is for `custody scan` and `custody findings` only; use table or json");
             return ExitCode::from(2);
@@ -172,7 +191,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
         (FormatArg::Csv | FormatArg::Opengraph, _) => {
-            eprintln!("error: `--format csv` and `--format opengraph` are for `custody export` only; use table or json");
+            eprintln!("error: `--format csv` is for `custody export`, `owner`, `orphans` and `offboard`; `--format opengraph` for `custody export` only; use table or json");
             return ExitCode::from(2);
         }
     };
@@ -199,6 +218,9 @@ fn main() -> ExitCode {
         Command::Stale(a) => usage::stale(&cli, a),
         Command::Alerts(a) => usage::alerts(&cli, a),
         Command::Eval(a) => usage::eval(&cli, a),
+        Command::Owner(a) => owner::owner_cmd(&cli, a),
+        Command::Orphans(a) => owner::orphans_cmd(&cli, a),
+        Command::Offboard(a) => owner::offboard_cmd(&cli, a),
         Command::Bench(a) => bench::run(&cli, a),
     };
     match result {

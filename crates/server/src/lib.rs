@@ -19,6 +19,7 @@ pub mod export;
 pub mod http;
 pub mod mcp;
 pub mod migrate;
+pub mod owner;
 pub mod posture;
 pub mod respond;
 pub mod service;
