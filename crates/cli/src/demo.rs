@@ -283,7 +283,12 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
         Some(a) => a.holds,
         None => !answers.expected.contains_key("agent"),
     };
-    let ok = ok && reach_ok && usage_ok && posture_ok && federation_ok && agent_ok;
+    let leaver = offboarding_check(&store, answers.expected.get("offboarding"))?;
+    let leaver_ok = match &leaver {
+        Some(l) => l.holds,
+        None => !answers.expected.contains_key("offboarding"),
+    };
+    let ok = ok && reach_ok && usage_ok && posture_ok && federation_ok && agent_ok && leaver_ok;
     match cli.format {
         OutputFormat::Json => output::json(&json!({
             "snapshot_dir": snapshot, "db": db, "answers": answers, "ingest": ing, "stats": stats,
@@ -292,6 +297,7 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
             "posture": {"rules": posture.rules, "checks": posture_checks, "wrong": posture_wrong, "risk": risk},
             "federation": federation.as_ref().map(|(f, holds)| json!({"chain": f.lineage.federation, "holds": holds})),
             "agent": agent.as_ref().map(|a| json!({"agent": a.shown.node.brief.key, "credentials": a.shown.lineage.credentials, "combined_blast_radius": a.reach, "holds": a.holds})),
+            "offboarding": leaver.as_ref().map(|l| json!({"email": l.email, "manager": l.manager, "expected": l.expected, "found": l.found, "systems": l.systems, "missing": l.missing, "unexpected": l.unexpected, "holds": l.holds})),
         }))?,
         OutputFormat::Table => {
             println!(
@@ -422,6 +428,31 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
                         ": some are missing"
                     }
                 );
+            }
+            if let Some(l) = &leaver {
+                println!(
+                    "\n   A developer left: `custody offboard {}` finds {} of the {} identities they left across {} systems ({}), routed to their manager {}:",
+                    l.email,
+                    l.found,
+                    l.expected,
+                    l.systems.len(),
+                    l.systems.join(", "),
+                    l.manager
+                );
+                println!(
+                    "   {} {} from tags, owner fields and metadata, {} through the Terraform code they committed (from a GitHub noreply address SAML ties to them), {} contested{}.",
+                    if l.holds { "✓" } else { "✗" },
+                    l.found - l.from_code,
+                    l.from_code,
+                    l.contested,
+                    if l.missing.is_empty() && l.unexpected.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; missing {:?}, unexpected {:?}", l.missing, l.unexpected)
+                    }
+                );
+            } else if !leaver_ok {
+                println!("\n   ✗ the planted leaver is not in the graph.");
             }
             let dbs = db.display();
             let exe = invocation();
@@ -642,4 +673,100 @@ fn surface(at: &custody_store::NodeBrief) -> String {
         ),
         _ => key.split('#').next().unwrap_or(key).to_string(),
     }
+}
+
+/// The planted leaver's offboarding, checked against `answers.json`.
+struct LeaverCheck {
+    email: String,
+    manager: String,
+    expected: usize,
+    found: usize,
+    from_code: usize,
+    contested: usize,
+    systems: Vec<String>,
+    missing: Vec<String>,
+    unexpected: Vec<String>,
+    holds: bool,
+}
+
+/// Runs `custody offboard` for the planted leaver: exactly the identities
+/// answers.json lists, routed to the planted manager.
+fn offboarding_check(
+    store: &custody_store::SqliteStore,
+    want: Option<&Value>,
+) -> Result<Option<LeaverCheck>> {
+    let Some(want) = want else {
+        return Ok(None);
+    };
+    let email = want["email"].as_str().unwrap_or_default().to_string();
+    let Some(person) = store.find(&email)? else {
+        return Ok(None);
+    };
+    let o = custody_server::owner::Ownership::load(store, &mut |_| {})?;
+    let report = custody_server::owner::offboard(&o, store, person, &|_, _| None)?;
+    let found: std::collections::BTreeSet<i64> = report
+        .identities
+        .iter()
+        .filter_map(|h| store.find(&h.identity.key).ok().flatten())
+        .collect();
+    let mut expected = std::collections::BTreeSet::new();
+    let mut missing = Vec::new();
+    for i in want["identities"].as_array().into_iter().flatten() {
+        let k = i["identity"].as_str().unwrap_or_default();
+        match store.find(k)? {
+            Some(id) => {
+                expected.insert(id);
+                if !found.contains(&id) {
+                    missing.push(k.to_string());
+                }
+            }
+            None => missing.push(k.to_string()),
+        }
+    }
+    let unexpected: Vec<String> = report
+        .identities
+        .iter()
+        .filter(|h| {
+            store
+                .find(&h.identity.key)
+                .ok()
+                .flatten()
+                .is_none_or(|id| !expected.contains(&id))
+        })
+        .map(|h| h.identity.key.clone())
+        .collect();
+    let manager = want["manager"].as_str().unwrap_or_default().to_string();
+    let routed = report
+        .identities
+        .iter()
+        .filter(|h| h.relation == "owner")
+        .all(|h| h.to.as_ref().and_then(|p| p.email.as_deref()) == Some(manager.as_str()));
+    let n_expected = want["identities"].as_array().map_or(0, Vec::len);
+    Ok(Some(LeaverCheck {
+        email,
+        expected: n_expected,
+        found: report.identities.len(),
+        from_code: report
+            .identities
+            .iter()
+            .filter(|h| {
+                h.evidence
+                    .iter()
+                    .any(|e| e.method == "iac-author" && e.via.is_none())
+            })
+            .count(),
+        contested: report
+            .identities
+            .iter()
+            .filter(|h| h.relation.contains("contested"))
+            .count(),
+        systems: report.systems.keys().cloned().collect(),
+        holds: missing.is_empty()
+            && unexpected.is_empty()
+            && routed
+            && report.identities.len() == n_expected,
+        manager,
+        missing,
+        unexpected,
+    }))
 }

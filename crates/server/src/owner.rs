@@ -840,14 +840,35 @@ pub fn offboard(
                 ));
             }
         }
-        let last = profiles.get(&d.key).and_then(|p| {
+        // Audit logs, else what the system itself records (a token's
+        // `last_used`, a credential authorization's `accessed`).
+        let logged = profiles.get(&d.key).and_then(|p| {
             serde_json::from_str::<Value>(p)
                 .ok()
                 .and_then(|v| v.get("last").and_then(Value::as_i64))
         });
+        let recorded = store.node(d.id)?.and_then(|n| {
+            n.props
+                .iter()
+                .filter(|(k, _)| k.contains("last_used") || k.contains("accessed"))
+                .filter_map(|(_, v)| v.as_str())
+                .filter_map(|t| {
+                    custody_model::event::rfc3339_seconds(t).or_else(|| {
+                        custody_model::event::rfc3339_seconds(&format!(
+                            "{}T00:00:00Z",
+                            t.get(..10)?
+                        ))
+                    })
+                })
+                .max()
+        });
+        let last = logged.max(recorded);
         let used_after = matches!((last, left_at), (Some(l), Some(t)) if l >= t);
         let is_cred = d.label == "Credential";
         let action = match (owned, used_after, is_cred) {
+            (false, _, _) if a.owner.is_none() => {
+                "settle the owner first (the evidence conflicts), then review it".to_string()
+            }
             (false, _, _) => "confirm the current owner knows it exists; nothing moves".to_string(),
             (true, true, true) => {
                 "in use after they left: find the consumer, rotate it, hand it to the new owner"
@@ -868,10 +889,21 @@ pub fn offboard(
         let (to, why) = if owned {
             let r = o.route(person, a.team);
             (r.to.map(|t| o.party(t)), r.why)
+        } else if let Some(p) = a.owner {
+            (Some(o.party(p)), "already owned by someone else".into())
         } else {
+            let named: Vec<String> = a
+                .scores
+                .iter()
+                .filter(|s| matches!(s.party, Party::Person(_)) && s.party != me)
+                .map(|s| o.party(s.party).label())
+                .collect();
             (
-                a.owner.map(|p| o.party(p)),
-                "already owned by someone else".into(),
+                None,
+                format!(
+                    "the evidence disagrees: confirm with {} who owns it",
+                    named.join(", ")
+                ),
             )
         };
         out.push(Handover {

@@ -36,6 +36,9 @@ pub struct AwsOut {
     /// EKS clusters and the IRSA service accounts their roles trust, for the
     /// Kubernetes exports: (account, cluster, [(namespace, account, role ARN)]).
     pub(crate) clusters: Vec<Cluster>,
+    /// Who the generator made accountable for each identity (natural key →
+    /// `person:<e-mail>`, `team:<name>` or `none`), for scoring attribution.
+    pub(crate) owners: Vec<(String, String)>,
 }
 
 /// An EKS cluster: its account, its name, and (namespace, service account,
@@ -361,7 +364,7 @@ fn report_row(
     f.join(",") + "\n"
 }
 
-const REPORT_HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n";
+pub(crate) const REPORT_HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n";
 
 pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthError> {
     let n_accounts = (org.people.len() / 20).max(2);
@@ -384,6 +387,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
         secret_values: Vec::new(),
         federation: None,
         clusters: Vec::new(),
+        owners: Vec::new(),
     };
     let account_ids: Vec<String> = (0..n_accounts).map(|_| rng.digits(12)).collect();
     let planted_team = planted_person.and_then(|p| org.people[p].team);
@@ -860,8 +864,13 @@ fn roles(
             ("service", format!("{word}-{comp}")),
             ("env", env.to_string()),
         ];
+        let role_arn = format!("arn:aws:iam::{}:role/{name}", acct.id);
         if rng.chance(0.5) && !members.is_empty() {
-            t.push(("owner", acct.org.people[*rng.pick(members)].email.clone()));
+            let email = acct.org.people[*rng.pick(members)].email.clone();
+            out.owners.push((role_arn, format!("person:{email}")));
+            t.push(("owner", email));
+        } else {
+            out.owners.push((role_arn, format!("team:{word}")));
         }
         push_role(
             acct,
@@ -998,6 +1007,21 @@ fn add_user(
 ) {
     let arn = format!("arn:aws:iam::{}:user/{name}", acct.id);
     let user_id = rng.aws_id("AIDA", 17);
+    // A service user's owner is its `owner` tag, else its `team` tag; a
+    // person's IAM user is theirs (named by their handle).
+    let truth = match (owner, human.is_some()) {
+        (Some(p), _) => format!("person:{}", acct.org.people[p].email),
+        (None, _) => tags_v
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["Key"] == "team"))
+            .and_then(|t| t["Value"].as_str())
+            .map_or("none".to_string(), |t| format!("team:{t}")),
+    };
+    out.owners.push((arn.clone(), truth.clone()));
+    for k in &keys {
+        out.owners
+            .push((format!("aws-access-key:{}", k.id), truth.clone()));
+    }
     out.key_uses.extend(keys.iter().map(|k| KeyUse {
         id: k.id.clone(),
         account: acct.id.clone(),

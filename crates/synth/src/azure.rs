@@ -54,7 +54,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AzureOut, Synth
     let (mut secrets, mut certs, mut managed) = (0, 0, 0);
     let mut left = Vec::new();
     let engineers: Vec<usize> = (0..org.people.len())
-        .filter(|&i| org.people[i].department == "Engineering")
+        .filter(|&i| org.people[i].department == "Engineering" && !org.people[i].planted)
         .collect();
     let assign = |rng: &mut Rng, sp: &str, subs: &[String], out: &mut Vec<Value>| {
         let sub = rng.pick(subs).clone();

@@ -19,6 +19,8 @@ pub struct GithubOut {
     pub nhis: Vec<(&'static str, usize)>,
     /// Each active engineer's login, by person index.
     pub logins: Vec<Option<String>>,
+    /// The planted leaver's tokens (natural keys).
+    pub planted: Vec<String>,
 }
 
 /// A person's login: enterprise-managed style, `<handle>_<org>`.
@@ -49,12 +51,15 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<GithubOut, Synt
         repos: 0,
         nhis: Vec::new(),
         logins: vec![None; org.people.len()],
+        planted: Vec::new(),
     };
     // Members: every engineer still employed; SAML links each login to the IdP.
     let mut members = Vec::new();
     let mut identities = Vec::new();
     for (i, p) in org.people.iter().enumerate() {
-        if !engineer(p.department) || p.terminated.is_some() {
+        // The planted leaver is still a member: SCIM deprovisioning has not
+        // reached GitHub (the gap offboarding closes).
+        if !engineer(p.department) || (p.terminated.is_some() && !p.planted) {
             continue;
         }
         let l = login(&p.email, &slug);
@@ -240,6 +245,26 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<GithubOut, Synt
         let l = out.logins[i]
             .clone()
             .unwrap_or_else(|| login(&p.email, &slug));
+        if p.planted {
+            token_id += 1;
+            cred_id += 1;
+            grants.push(json!({"id": token_id - 97_000_000, "owner": {"login": l, "id": 10_000_000 + i, "type": "User", "site_admin": false},
+                "repository_selection": "all",
+                "repositories_url": format!("{api}/organizations/1/personal-access-tokens/{}/repositories", token_id - 97_000_000),
+                "permissions": {"organization": {"members": "read"}, "repository": {"metadata": "read", "contents": "write", "workflows": "write"}},
+                "access_granted_at": ts(org.as_of - Duration::days(300), 36_000), "token_id": token_id,
+                "token_name": "terraform-sandbox", "token_expired": false, "token_expires_at": null,
+                "token_last_used_at": ts(org.as_of - Duration::days(3), 3600)}));
+            auths.push(
+                json!({"login": l, "credential_id": cred_id, "credential_type": "SSH key",
+                "credential_authorized_at": ts(org.as_of - Duration::days(700), 36_000),
+                "credential_accessed_at": ts(org.as_of - Duration::days(22), 40_000),
+                "fingerprint": "SHA256:leaverLaptopKey0Rz3Nq8Xw"}),
+            );
+            out.planted.push(format!("id:github-token/{token_id}"));
+            out.planted.push(format!("id:github-credential/{cred_id}"));
+            continue;
+        }
         if p.terminated.is_some() && !rng.chance(0.35) {
             continue;
         }

@@ -20,6 +20,8 @@ pub struct K8sOut {
     pub clusters: usize,
     pub service_accounts: usize,
     pub tokens: usize,
+    /// Accountable party per service account (see `AwsOut::owners`).
+    pub owners: Vec<(String, String)>,
 }
 
 fn meta(name: &str, ns: Option<&str>, created: &str, labels: Value, annotations: Value) -> Value {
@@ -49,7 +51,7 @@ fn uid(name: &str, ns: &str) -> String {
     )
 }
 
-fn token(rng: &mut Rng, ns: &str, sa: &str) -> String {
+pub(crate) fn token(rng: &mut Rng, ns: &str, sa: &str) -> String {
     let header = b64(r#"{"alg":"RS256","kid":"synthetic"}"#);
     let claims = b64(&format!(
         r#"{{"iss":"kubernetes/serviceaccount","kubernetes.io/serviceaccount/namespace":"{ns}","kubernetes.io/serviceaccount/service-account.name":"{sa}","sub":"system:serviceaccount:{ns}:{sa}"}}"#
@@ -72,11 +74,13 @@ pub fn write(
     rng: &mut Rng,
     org: &Org,
     clusters: &[crate::aws::Cluster],
+    extra: &[Value],
 ) -> Result<K8sOut, SynthError> {
     let mut out = K8sOut {
         clusters: 0,
         service_accounts: 0,
         tokens: 0,
+        owners: Vec::new(),
     };
     let owner_of = |ns: &str, rng: &mut Rng| -> Option<String> {
         let t = org.teams.iter().find(|t| t.name == ns)?;
@@ -104,6 +108,17 @@ pub fn write(
                 .push((sa.clone(), role.clone()));
         }
         let mut items: Vec<Value> = Vec::new();
+        if out.clusters == 1 {
+            // A planted scenario's objects live in the first cluster.
+            for x in extra {
+                match x["kind"].as_str() {
+                    Some("ServiceAccount") => out.service_accounts += 1,
+                    Some("Secret") => out.tokens += 1,
+                    _ => {}
+                }
+                items.push(x.clone());
+            }
+        }
         for ns in by_ns
             .keys()
             .map(String::as_str)
@@ -112,6 +127,8 @@ pub fn write(
             items.push(json!({"apiVersion": "v1", "kind": "ServiceAccount",
                 "metadata": meta("default", Some(ns), &created, json!({}), json!({}))}));
             out.service_accounts += 1;
+            out.owners
+                .push((format!("k8s:{cluster}/{ns}/default"), "none".into()));
         }
         let domain = &org.domain;
         for (ns, accounts) in &by_ns {
@@ -129,6 +146,12 @@ pub fn write(
                 items.push(json!({"apiVersion": "v1", "kind": "ServiceAccount",
                     "metadata": meta(sa, Some(ns), &created, json!({"team": ns, "app.kubernetes.io/name": sa}), ann)}));
                 out.service_accounts += 1;
+                out.owners.push((
+                    format!("k8s:{cluster}/{ns}/{sa}"),
+                    owner
+                        .as_ref()
+                        .map_or_else(|| format!("team:{ns}"), |o| format!("person:{o}")),
+                ));
                 let secret = format!("{sa}-config");
                 let mut data = json!({"LOG_LEVEL": b64("info"), "FEATURE_FLAGS": b64("checkout-v2,fast-refunds")});
                 if rng.chance(0.3) {

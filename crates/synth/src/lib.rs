@@ -19,6 +19,7 @@ mod gcp;
 mod git;
 mod github;
 mod kubernetes;
+mod leaver;
 mod names;
 mod okta;
 mod people;
@@ -102,6 +103,7 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     let mut rng = rng::Rng::new(opts.seed);
     let mut org = people::generate(&mut rng, opts);
     aws::choose_planted(&mut org);
+    let leaver = leaver::add(&mut org, &mut rng);
     let mut answers = Answers {
         generator: format!("custody synth {}", env!("CARGO_PKG_VERSION")),
         seed: opts.seed,
@@ -115,7 +117,7 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     };
     people::write_roster(&mut w, &org)?;
     let okta_groups = okta::write(&mut w, &mut rng, &org)?;
-    let aws = aws::write(&mut w, &mut rng, &org)?;
+    let mut aws = aws::write(&mut w, &mut rng, &org)?;
     for (path, value) in &aws.secret_values {
         w.json(path, value, true)?;
     }
@@ -163,7 +165,8 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     }
     // Kubernetes clusters behind the EKS describe-cluster outputs, Google
     // Cloud projects, and the planted chain from GitHub through AWS to GCP.
-    let k8s = kubernetes::write(&mut w, &mut rng, &org, &aws.clusters)?;
+    let leaver_k8s = leaver::k8s_items(&org, &mut rng, leaver);
+    let k8s = kubernetes::write(&mut w, &mut rng, &org, &aws.clusters, &leaver_k8s)?;
     let gcp = gcp::write(&mut w, &mut rng, &org, aws.federation.as_ref())?;
     answers.counts.k8s_clusters = k8s.clusters;
     answers.counts.gcp_projects = gcp.projects;
@@ -184,6 +187,55 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     let azure = azure::write(&mut w, &mut rng, &org)?;
     let okta_apps = okta::write_apps(&mut w, &mut rng, &org)?;
     let tf = terraform::write(&mut w, &mut rng, &org, &aws.key_uses)?;
+    // The leaver's own estate, and everything theirs the modules above wrote.
+    let mut also: Vec<(String, &str)> = gh
+        .planted
+        .iter()
+        .map(|k| {
+            (
+                k.clone(),
+                "the token's owner (joined to the person by their SAML identity)",
+            )
+        })
+        .collect();
+    if let Some(t) = &okta_apps.planted_token {
+        also.push((t.clone(), "the API token's user"));
+    }
+    let login = gh.logins[leaver].clone().unwrap_or_default();
+    let left = leaver::write(
+        &mut w,
+        &mut rng,
+        &org,
+        leaver,
+        aws.clusters.first().map(|c| c.1.as_str()),
+        &login,
+        &also,
+    )?;
+    answers.expected.insert("offboarding".into(), left.answer);
+    // Its access keys are old and unused, as posture rules must say.
+    for k in &left.access_keys {
+        for rule in ["key-not-rotated", "unused-active-key"] {
+            if let Some(Value::Array(v)) = aws.posture_exact.get_mut(rule) {
+                v.push(Value::String(k.clone()));
+            }
+        }
+    }
+    for (kind, n) in [
+        ("aws_iam_user", 2),
+        ("aws_access_key", 3),
+        ("aws_iam_role", 1),
+        ("gcp_service_account", 1),
+        ("gcp_service_account_key", 1),
+        ("vault_approle_secret_id", 1),
+    ] {
+        *answers.counts.nhis.entry(kind.into()).or_default() += n;
+    }
+    // Who the generator made accountable, for `custody eval` (not an export).
+    let mut truth = String::from("identity,owner\n");
+    for (k, o) in aws.owners.iter().chain(&k8s.owners).chain(&left.owners) {
+        truth.push_str(&format!("{k},{o}\n"));
+    }
+    w.text("answers-ownership.csv", &truth)?;
     answers.counts.github_repos = gh.repos;
     answers.counts.terraform_states = tf.states;
     let mut more: Vec<(&str, usize)> = gh.nhis.clone();

@@ -163,6 +163,8 @@ pub struct OktaAppsOut {
     pub service_apps: usize,
     pub client_secrets: usize,
     pub api_tokens: usize,
+    /// The planted leaver's API token (`id:okta-api-token/<id>`).
+    pub planted_token: Option<String>,
 }
 
 /// `GET /api/v1/apps` (sign-on apps for people, and OAuth service apps that
@@ -197,12 +199,15 @@ pub fn write_apps(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<OktaAppsOu
             "_links": {"self": {"href": format!("{ORG}/api/v1/apps/{id}")}}}));
     }
     let admins: Vec<usize> = (0..org.people.len())
-        .filter(|&i| matches!(org.people[i].department, "Security" | "Engineering"))
+        .filter(|&i| {
+            matches!(org.people[i].department, "Security" | "Engineering") && !org.people[i].planted
+        })
         .collect();
     let mut out = OktaAppsOut {
         service_apps: 0,
         client_secrets: 0,
         api_tokens: 0,
+        planted_token: None,
     };
     for i in 0..(org.people.len() / 40).max(3) {
         let id = rng.okta_id("0oa");
@@ -246,6 +251,20 @@ pub fn write_apps(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<OktaAppsOu
             "lastUpdated": ts(org.as_of - Duration::days(rng.range(0, 20)), 36_000), "name": format!("{} automation", org.people[who].first),
             "network": {"connection": "ANYWHERE"}, "tokenWindow": "P30D", "userId": org.people[who].okta_id}));
         out.api_tokens += 1;
+    }
+    // The planted leaver made one for a sync script; Okta keeps it after
+    // the user is deactivated until someone revokes it.
+    if let Some(p) = org.people.iter().find(|p| p.planted) {
+        let id = "00Tleaver0sync0token1".to_string();
+        let created = org.as_of - Duration::days(240);
+        tokens.push(
+            json!({"clientName": "Okta API", "created": ts(created, 36_000),
+            "expiresAt": ts(org.as_of + Duration::days(10), 36_000), "id": id,
+            "lastUpdated": ts(org.as_of - Duration::days(25), 36_000), "name": "group sync script",
+            "network": {"connection": "ANYWHERE"}, "tokenWindow": "P30D", "userId": p.okta_id}),
+        );
+        out.api_tokens += 1;
+        out.planted_token = Some(format!("id:okta-api-token/{id}"));
     }
     w.json("okta/api-tokens.json", &Value::Array(tokens), false)?;
     Ok(out)

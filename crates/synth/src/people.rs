@@ -20,6 +20,9 @@ pub struct Person {
     pub hired: NaiveDate,
     pub terminated: Option<NaiveDate>,
     pub okta_id: String,
+    /// A planted scenario's subject: random assignments pass them by, so
+    /// what they own is exactly what the scenario wrote.
+    pub planted: bool,
 }
 
 pub struct Team {
@@ -92,6 +95,7 @@ pub fn generate(rng: &mut Rng, opts: &Options) -> Org {
             hired,
             terminated: None,
             okta_id: rng.okta_id("00u"),
+            planted: false,
         });
     }
     people[0].title = "Chief Executive Officer".into();
