@@ -58,7 +58,8 @@ pub enum Method {
     /// Who consented to an OAuth grant of it.
     Approver,
     /// Its name is a person's handle (the local part of their e-mail or their
-    /// GitHub login), and only that person's.
+    /// GitHub login), and only that person's: a person's own IAM user. A
+    /// display name is never evidence.
     Handle,
     /// A team tag or label, or the team a namespace belongs to.
     TeamTag,
@@ -73,7 +74,7 @@ impl Method {
             Method::Creator => 0.7,
             Method::IacAuthor => 0.7,
             Method::Approver => 0.5,
-            Method::Handle => 0.4,
+            Method::Handle => 0.6,
             Method::IacEditor => 0.2,
             Method::TeamTag => 0.8,
         }
@@ -339,11 +340,11 @@ mod tests {
 
     #[test]
     fn copies_of_one_claim_count_once() {
-        let one = attribute(vec![Evidence::new(ANA, Method::Handle, "name")]);
+        let one = attribute(vec![Evidence::new(ANA, Method::IacEditor, "edit")]);
         let three = attribute(vec![
-            Evidence::new(ANA, Method::Handle, "name"),
-            Evidence::new(ANA, Method::Handle, "name again"),
-            Evidence::new(ANA, Method::Handle, "and again"),
+            Evidence::new(ANA, Method::IacEditor, "edit"),
+            Evidence::new(ANA, Method::IacEditor, "edit again"),
+            Evidence::new(ANA, Method::IacEditor, "and again"),
         ]);
         assert_eq!(one.confidence, three.confidence);
         assert_eq!(three.status, Status::Weak);

@@ -507,3 +507,154 @@ fn print_offboarding(r: &Offboarding) {
         );
     }
 }
+
+/// Attribution scored against the generator's truth (`answers-ownership.csv`
+/// beside `answers.json`): precision and recall of the owners custody names
+/// at the documented threshold.
+#[derive(Debug, serde::Serialize)]
+pub struct OwnershipScore {
+    pub threshold: f64,
+    /// Identities the truth lists (and the graph holds).
+    pub identities: usize,
+    /// Of those, how many have an owner in the truth (the rest must stay unowned).
+    pub with_owner: usize,
+    /// How many custody attributes (a person or a team).
+    pub attributed: usize,
+    pub correct: usize,
+    pub precision: f64,
+    pub recall: f64,
+    /// Truth rows whose identity is not in the graph.
+    pub not_in_graph: usize,
+    /// Load and attribute, seconds.
+    pub seconds: f64,
+    /// Per kind: (identities, attributed, correct).
+    pub by_kind: BTreeMap<String, (usize, usize, usize)>,
+    /// Up to 10 wrong or missed, for looking into.
+    pub examples: Vec<String>,
+}
+
+pub fn eval_ownership(
+    store: &dyn Store,
+    truth: &std::path::Path,
+    quiet: bool,
+) -> Result<Option<OwnershipScore>> {
+    if !truth.exists() {
+        return Ok(None);
+    }
+    let started = std::time::Instant::now();
+    let o = load(store, quiet)?;
+    let by_key: std::collections::HashMap<&str, i64> = o
+        .identities
+        .iter()
+        .map(|d| (d.key.as_str(), d.id))
+        .collect();
+    let mut rdr = csv::Reader::from_path(truth)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", truth.display()))?;
+    let mut s = OwnershipScore {
+        threshold: custody_analysis::attribution::THRESHOLD,
+        identities: 0,
+        with_owner: 0,
+        attributed: 0,
+        correct: 0,
+        precision: 0.0,
+        recall: 0.0,
+        not_in_graph: 0,
+        seconds: 0.0,
+        by_kind: BTreeMap::new(),
+        examples: Vec::new(),
+    };
+    for row in rdr.records() {
+        let row = row?;
+        let (Some(key), Some(want)) = (row.get(0), row.get(1)) else {
+            continue;
+        };
+        let id = match by_key.get(key) {
+            Some(id) => Some(*id),
+            None => store.find(key)?,
+        };
+        let Some(d) = id.and_then(|id| o.ident(id)) else {
+            s.not_in_graph += 1;
+            continue;
+        };
+        let a = o.attribute(d.id);
+        let got = match a.owner {
+            Some(custody_analysis::attribution::Party::Person(p)) => o
+                .people
+                .get(&p)
+                .and_then(|x| x.email.clone())
+                .map(|e| format!("person:{}", e.to_ascii_lowercase())),
+            Some(custody_analysis::attribution::Party::Team(t)) => o
+                .teams
+                .get(&t)
+                .map(|n| format!("team:{}", n.to_ascii_lowercase())),
+            None => None,
+        };
+        let want = want.to_ascii_lowercase();
+        s.identities += 1;
+        let has_owner = want != "none";
+        s.with_owner += usize::from(has_owner);
+        let entry = s.by_kind.entry(d.kind.clone()).or_default();
+        entry.0 += 1;
+        if let Some(g) = &got {
+            s.attributed += 1;
+            entry.1 += 1;
+            if *g == want {
+                s.correct += 1;
+                entry.2 += 1;
+            }
+        }
+        if got.as_deref() != Some(want.as_str())
+            && !(got.is_none() && !has_owner)
+            && s.examples.len() < 10
+        {
+            s.examples.push(format!(
+                "{key}: expected {want}, custody says {}",
+                got.as_deref().unwrap_or("nobody")
+            ));
+        }
+    }
+    s.precision = if s.attributed == 0 {
+        1.0
+    } else {
+        s.correct as f64 / s.attributed as f64
+    };
+    s.recall = if s.with_owner == 0 {
+        1.0
+    } else {
+        s.correct as f64 / s.with_owner as f64
+    };
+    s.seconds = started.elapsed().as_secs_f64();
+    Ok(Some(s))
+}
+
+pub fn print_ownership_score(s: &OwnershipScore) {
+    println!(
+        "\nOwnership: {} identities with a known answer ({} with an owner), scored in {:.1}s at confidence ≥ {}",
+        s.identities, s.with_owner, s.seconds, s.threshold
+    );
+    let rows: Vec<Vec<String>> = s
+        .by_kind
+        .iter()
+        .map(|(k, (n, a, c))| vec![k.clone(), n.to_string(), a.to_string(), c.to_string()])
+        .chain(std::iter::once(vec![
+            "all".into(),
+            s.identities.to_string(),
+            s.attributed.to_string(),
+            s.correct.to_string(),
+        ]))
+        .collect();
+    output::table(&["kind", "identities", "attributed", "correct"], &rows);
+    println!(
+        "precision {:.3}, recall {:.3}{}",
+        s.precision,
+        s.recall,
+        if s.not_in_graph > 0 {
+            format!(" ({} truth rows not in the graph)", s.not_in_graph)
+        } else {
+            String::new()
+        }
+    );
+    for e in &s.examples {
+        println!("  {e}");
+    }
+}

@@ -1138,8 +1138,16 @@ pub fn eval(cli: &Cli, a: &EvalArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let started = Instant::now();
     let e = eval_usage(&store, &answers)?;
+    let truth = a.answers.with_file_name("answers-ownership.csv");
+    let owners = crate::owner::eval_ownership(&store, &truth, cli.quiet)?;
     match cli.format {
-        OutputFormat::Json => output::json(&e)?,
+        OutputFormat::Json => {
+            let mut v = serde_json::to_value(&e)?;
+            if let (Some(m), Some(o)) = (v.as_object_mut(), &owners) {
+                m.insert("ownership".into(), serde_json::to_value(o)?);
+            }
+            output::json(&v)?
+        }
         OutputFormat::Table => {
             println!(
                 "Usage: alerts and stale keys against {} ({} events in the answers; scored in {:.1}s)",
@@ -1175,6 +1183,9 @@ pub fn eval(cli: &Cli, a: &EvalArgs) -> Result<ExitCode> {
                 for u in &s.unexpected {
                     println!("  not expected ({what}): {u}");
                 }
+            }
+            if let Some(o) = &owners {
+                crate::owner::print_ownership_score(o);
             }
         }
     }

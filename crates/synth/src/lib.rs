@@ -214,6 +214,12 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     answers.expected.insert("offboarding".into(), left.answer);
     // Its access keys are old and unused, as posture rules must say.
     for k in &left.access_keys {
+        if let Some(v) = trail.answers["stale_keys"].as_array_mut() {
+            v.push(Value::String(k.clone()));
+        }
+        if let Some(n) = trail.answers["never_used_active_keys"].as_u64() {
+            trail.answers["never_used_active_keys"] = serde_json::json!(n + 1);
+        }
         for rule in ["key-not-rotated", "unused-active-key"] {
             if let Some(Value::Array(v)) = aws.posture_exact.get_mut(rule) {
                 v.push(Value::String(k.clone()));
