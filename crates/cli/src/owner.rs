@@ -603,8 +603,8 @@ pub fn eval_ownership(
                 entry.2 += 1;
             }
         }
-        if got.as_deref() != Some(want.as_str())
-            && !(got.is_none() && !has_owner)
+        if (has_owner || got.is_some())
+            && got.as_deref() != Some(want.as_str())
             && s.examples.len() < 10
         {
             s.examples.push(format!(
