@@ -58,6 +58,54 @@ fn the_demo_checks_every_planted_answer_and_passes() {
         chain[1]["to"]["key"],
         format!("email:{}", fed["gcp_service_account"].as_str().unwrap())
     );
+    // The planted leaver: exactly the 14 identities across 6 systems, to the manager.
+    let off = &json["offboarding"];
+    assert_eq!(off["holds"], true, "{off}");
+    assert_eq!(off["found"], 14);
+    assert_eq!(off["systems"].as_array().unwrap().len(), 6);
+    let leaver = &json["answers"]["expected"]["offboarding"];
+    // The demo wrote the environment's database (`--db`): ask it.
+    let email = leaver["email"].as_str().unwrap();
+    let report = env
+        .run(&["--format", "json", "offboard", email, "--no-blast-radius"])
+        .ok()
+        .json();
+    assert_eq!(report["identities"].as_array().unwrap().len(), 14);
+    assert_eq!(report["manager"]["email"], leaver["manager"]);
+    // The conflict is shown: the colleague's owner tag against the leaver's code.
+    let contested = report["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["relation"] == "creator (contested)")
+        .expect("the contested key");
+    assert!(contested["evidence"].as_array().unwrap().len() >= 2);
+    assert_eq!(contested["to"], serde_json::Value::Null);
+    // The Terraform-only role: its owner is the leaver, from the commit they made
+    // under their GitHub noreply address (merged through the SAML identity).
+    let role = leaver["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["identity"].as_str().unwrap().contains(":role/"))
+        .unwrap()["identity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let owner = env.run(&["--format", "json", "owner", &role]).ok().json();
+    assert_eq!(owner["owner"]["email"], leaver["email"]);
+    assert_eq!(owner["evidence"][0]["method"], "iac-author");
+    assert_eq!(owner["route"]["to"]["email"], leaver["manager"]);
+    let csv = env
+        .run(&["--format", "csv", "orphans", "--reason", "owner-left"])
+        .ok();
+    assert!(csv
+        .stdout
+        .starts_with("identity,kind,reason,former_owner,confidence,proposed_owner,why"));
+    assert!(
+        csv.stdout.contains(&role),
+        "the role is an orphan routed to the manager"
+    );
     assert_eq!(
         json["posture"]["risk"][0]["identity"],
         format!(
