@@ -508,7 +508,7 @@ fn print_offboarding(r: &Offboarding) {
     }
 }
 
-/// Attribution scored against the generator's truth (`answers-ownership.csv`
+/// Attribution scored against the generator's truth (`answers-ownership.json`
 /// beside `answers.json`): precision and recall of the owners custody names
 /// at the documented threshold.
 #[derive(Debug, serde::Serialize)]
@@ -548,8 +548,16 @@ pub fn eval_ownership(
         .iter()
         .map(|d| (d.key.as_str(), d.id))
         .collect();
-    let mut rdr = csv::Reader::from_path(truth)
+    let text = std::fs::read_to_string(truth)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", truth.display()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", truth.display()))?;
+    let Some(rows) = doc.get("owners").and_then(serde_json::Value::as_object) else {
+        bail!(
+            "{}: expected {{\"owners\": {{identity: owner}}}}",
+            truth.display()
+        );
+    };
     let mut s = OwnershipScore {
         threshold: custody_analysis::attribution::THRESHOLD,
         identities: 0,
@@ -563,9 +571,8 @@ pub fn eval_ownership(
         by_kind: BTreeMap::new(),
         examples: Vec::new(),
     };
-    for row in rdr.records() {
-        let row = row?;
-        let (Some(key), Some(want)) = (row.get(0), row.get(1)) else {
+    for (key, want) in rows {
+        let (key, Some(want)) = (key.as_str(), want.as_str()) else {
             continue;
         };
         let id = match by_key.get(key) {

@@ -1138,7 +1138,7 @@ pub fn eval(cli: &Cli, a: &EvalArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let started = Instant::now();
     let e = eval_usage(&store, &answers)?;
-    let truth = a.answers.with_file_name("answers-ownership.csv");
+    let truth = a.answers.with_file_name("answers-ownership.json");
     let owners = crate::owner::eval_ownership(&store, &truth, cli.quiet)?;
     match cli.format {
         OutputFormat::Json => {

@@ -37,6 +37,33 @@ pub(crate) fn map_text(m: &Map<String, Value>) -> String {
 }
 
 impl SqliteStore {
+    /// Visits every live node matching `filter` (SQL over `nodes`, with `?`
+    /// parameters) with its merged properties.
+    fn visit_nodes(
+        &self,
+        filter: &str,
+        params: &[&str],
+        visit: &mut dyn FnMut(ScanNode<'_>),
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, kind, key, name, props FROM nodes WHERE retired_snapshot IS NULL AND {filter}"
+        ))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        while let Some(r) = rows.next()? {
+            let props: String = r.get(4)?;
+            let props: Map<String, Value> = serde_json::from_str(&props).unwrap_or_default();
+            let (kind, key, name): (String, String, Option<String>) =
+                (r.get(1)?, r.get(2)?, r.get(3)?);
+            visit(ScanNode {
+                id: r.get(0)?,
+                kind: &kind,
+                key: &key,
+                name: name.as_deref(),
+                props: &props,
+            });
+        }
+        Ok(())
+    }
     /// The `AND …` conditions of a [`ListFilter`], with their arguments.
     fn list_filter(f: &ListFilter) -> (String, Vec<String>) {
         let mut sql = String::new();
@@ -473,45 +500,11 @@ impl Store for SqliteStore {
 
     fn scan_nodes(&self, kinds: &[&str], visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()> {
         let marks = vec!["?"; kinds.len()].join(", ");
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, kind, key, name, props FROM nodes WHERE retired_snapshot IS NULL AND kind IN ({marks})"
-        ))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(kinds.iter()))?;
-        while let Some(r) = rows.next()? {
-            let props: String = r.get(4)?;
-            let props: Map<String, Value> = serde_json::from_str(&props).unwrap_or_default();
-            let (kind, key, name): (String, String, Option<String>) =
-                (r.get(1)?, r.get(2)?, r.get(3)?);
-            visit(ScanNode {
-                id: r.get(0)?,
-                kind: &kind,
-                key: &key,
-                name: name.as_deref(),
-                props: &props,
-            });
-        }
-        Ok(())
+        self.visit_nodes(&format!("kind IN ({marks})"), kinds, visit)
     }
 
     fn scan_label(&self, label: &str, visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, kind, key, name, props FROM nodes WHERE retired_snapshot IS NULL AND label = ?1",
-        )?;
-        let mut rows = stmt.query([label])?;
-        while let Some(r) = rows.next()? {
-            let props: String = r.get(4)?;
-            let props: Map<String, Value> = serde_json::from_str(&props).unwrap_or_default();
-            let (kind, key, name): (String, String, Option<String>) =
-                (r.get(1)?, r.get(2)?, r.get(3)?);
-            visit(ScanNode {
-                id: r.get(0)?,
-                kind: &kind,
-                key: &key,
-                name: name.as_deref(),
-                props: &props,
-            });
-        }
-        Ok(())
+        self.visit_nodes("label = ?1", &[label], visit)
     }
 
     fn scan_graph(

@@ -237,11 +237,19 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
         *answers.counts.nhis.entry(kind.into()).or_default() += n;
     }
     // Who the generator made accountable, for `custody eval` (not an export).
-    let mut truth = String::from("identity,owner\n");
-    for (k, o) in aws.owners.iter().chain(&k8s.owners).chain(&left.owners) {
-        truth.push_str(&format!("{k},{o}\n"));
-    }
-    w.text("answers-ownership.csv", &truth)?;
+    // JSON, like answers.json, so that ingesting the folder passes it by.
+    let truth: serde_json::Map<String, Value> = aws
+        .owners
+        .iter()
+        .chain(&k8s.owners)
+        .chain(&left.owners)
+        .map(|(k, o)| (k.clone(), Value::String(o.clone())))
+        .collect();
+    w.json(
+        "answers-ownership.json",
+        &serde_json::json!({"generator": answers.generator, "owners": truth}),
+        false,
+    )?;
     answers.counts.github_repos = gh.repos;
     answers.counts.terraform_states = tf.states;
     let mut more: Vec<(&str, usize)> = gh.nhis.clone();
