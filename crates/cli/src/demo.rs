@@ -704,11 +704,13 @@ fn offboarding_check(
     };
     let o = custody_server::owner::Ownership::load(store, &mut |_| {})?;
     let report = custody_server::owner::offboard(&o, store, person, &|_, _| None)?;
-    let found: std::collections::BTreeSet<i64> = report
+    // Each handover's node, resolved once.
+    let handed: Vec<(&str, Option<i64>)> = report
         .identities
         .iter()
-        .filter_map(|h| store.find(&h.identity.key).ok().flatten())
-        .collect();
+        .map(|h| Ok((h.identity.key.as_str(), store.find(&h.identity.key)?)))
+        .collect::<Result<_>>()?;
+    let found: std::collections::BTreeSet<i64> = handed.iter().filter_map(|(_, id)| *id).collect();
     let mut expected = std::collections::BTreeSet::new();
     let mut missing = Vec::new();
     for i in want["identities"].as_array().into_iter().flatten() {
@@ -723,17 +725,10 @@ fn offboarding_check(
             None => missing.push(k.to_string()),
         }
     }
-    let unexpected: Vec<String> = report
-        .identities
+    let unexpected: Vec<String> = handed
         .iter()
-        .filter(|h| {
-            store
-                .find(&h.identity.key)
-                .ok()
-                .flatten()
-                .is_none_or(|id| !expected.contains(&id))
-        })
-        .map(|h| h.identity.key.clone())
+        .filter(|(_, id)| id.is_none_or(|id| !expected.contains(&id)))
+        .map(|(k, _)| k.to_string())
         .collect();
     let manager = want["manager"].as_str().unwrap_or_default().to_string();
     let routed = report

@@ -326,14 +326,6 @@ pub fn orphans_cmd(cli: &Cli, a: &OrphansArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Loads the AWS model and returns a blast-radius summary function.
-fn blast_fn(store: &dyn Store, quiet: bool, skip: bool) -> Result<Option<custody_analysis::Model>> {
-    if skip {
-        return Ok(None);
-    }
-    Ok(Some(crate::blast::load(store, quiet)?.0))
-}
-
 fn summary(model: &custody_analysis::Model, id: i64, key: &str) -> Option<String> {
     if model.start(id).is_empty() {
         return None;
@@ -372,7 +364,11 @@ pub fn offboard_cmd(cli: &Cli, a: &OffboardArgs) -> Result<ExitCode> {
             v
         }
     };
-    let model = blast_fn(&store, cli.quiet, a.no_blast_radius)?;
+    // The AWS model, for each identity's blast radius (unless skipped).
+    let model = match a.no_blast_radius {
+        true => None,
+        false => Some(crate::blast::load(&store, cli.quiet)?.0),
+    };
     let blast = |id: i64, key: &str| model.as_ref().and_then(|m| summary(m, id, key));
     let mut reports: Vec<Offboarding> = Vec::new();
     for p in people {

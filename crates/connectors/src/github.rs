@@ -449,25 +449,9 @@ pub fn parse_installations(file: &SourceFile<'_>) -> Parsed {
             &base,
         ));
         if let Some(a) = &account {
-            let mut ep = Map::new();
-            for k in [
-                "permissions",
-                "writes",
-                "admin",
-                "reads_secrets",
-                "repository_selection",
-            ] {
-                if let Some(v) = props.get(k) {
-                    ep.insert(k.into(), v.clone());
-                }
-            }
-            parsed.facts.push(edge(
-                EdgeKind::CanAccess,
-                (Label::Principal, key),
-                (Label::Resource, org_key(a)),
-                Value::Object(ep),
-                &format!("{base}/permissions"),
-            ));
+            parsed
+                .facts
+                .push(org_access((Label::Principal, key), a, &props, &base));
         }
     }
     parsed.scope = format!(
@@ -475,6 +459,30 @@ pub fn parse_installations(file: &SourceFile<'_>) -> Parsed {
         org.unwrap_or_else(|| file.path.to_string())
     );
     parsed
+}
+
+/// `CAN_ACCESS` the organisation, carrying the grant's permission summary
+/// (an App installation's or a fine-grained token's).
+fn org_access(from: (Label, Key), org: &str, props: &Map<String, Value>, base: &str) -> Fact {
+    let mut ep = Map::new();
+    for k in [
+        "permissions",
+        "writes",
+        "admin",
+        "reads_secrets",
+        "repository_selection",
+    ] {
+        if let Some(v) = props.get(k) {
+            ep.insert(k.into(), v.clone());
+        }
+    }
+    edge(
+        EdgeKind::CanAccess,
+        from,
+        (Label::Resource, org_key(org)),
+        Value::Object(ep),
+        &format!("{base}/permissions"),
+    )
 }
 
 #[derive(Deserialize)]
@@ -569,25 +577,9 @@ pub fn parse_pat_grants(file: &SourceFile<'_>) -> Parsed {
             &format!("{base}/owner/login"),
         ));
         if let Some(o) = &org {
-            let mut ep = Map::new();
-            for k in [
-                "permissions",
-                "writes",
-                "admin",
-                "reads_secrets",
-                "repository_selection",
-            ] {
-                if let Some(v) = props.get(k) {
-                    ep.insert(k.into(), v.clone());
-                }
-            }
-            parsed.facts.push(edge(
-                EdgeKind::CanAccess,
-                (Label::Credential, cred),
-                (Label::Resource, org_key(o)),
-                Value::Object(ep),
-                &format!("{base}/permissions"),
-            ));
+            parsed
+                .facts
+                .push(org_access((Label::Credential, cred), o, &props, &base));
         }
     }
     parsed.scope = format!(

@@ -170,6 +170,7 @@ impl Ownership {
             let email = text(n.props, "email")
                 .map(str::to_string)
                 .or_else(|| n.key.strip_prefix("email:").map(str::to_string));
+            let gone = standing(n.props);
             people.insert(
                 n.id,
                 Person {
@@ -179,11 +180,10 @@ impl Ownership {
                         .name
                         .map(str::to_string)
                         .or_else(|| text(n.props, "name").map(str::to_string)),
-                    standing: standing(n.props),
+                    standing: gone,
                     left_on: text(n.props, "termination_date")
                         .or_else(|| {
-                            text(n.props, "idp_status_changed")
-                                .filter(|_| standing(n.props) == Standing::Left)
+                            text(n.props, "idp_status_changed").filter(|_| gone == Standing::Left)
                         })
                         .map(|s| s.get(..10).unwrap_or(s).to_string()),
                     manager: None,
