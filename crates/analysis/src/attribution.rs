@@ -16,9 +16,12 @@
 //! 3. People compete; the best-scored person is the candidate and the
 //!    runner-up person's score counts against it: `confidence = s₁ − s₂ / 2`.
 //!    Conflicting evidence lowers the confidence and is listed, never dropped.
-//! 4. The candidate is the owner when `confidence ≥` [`THRESHOLD`]. Otherwise
-//!    a team with a score at or above the threshold owns it (team ownership),
-//!    and with neither the identity is unowned: never a guess.
+//! 4. The candidate is the owner when `confidence ≥` [`THRESHOLD`]. Otherwise,
+//!    when the best person's own score reaches the threshold but a runner-up
+//!    pulls the confidence below it, the identity is contested (a team does
+//!    not settle a conflict between people); else a team with a score at or
+//!    above the threshold owns it (team ownership), and with neither the
+//!    identity is unowned: never a guess.
 //!
 //! Teams never compete with people: a team tag beside an owner tag names where
 //! the owner sits, not someone else.
@@ -55,6 +58,9 @@ pub enum Method {
     IacAuthor,
     /// The author of a later commit to the file that defines it.
     IacEditor,
+    /// The repository's `CODEOWNERS` names a person or team for the file
+    /// that defines it.
+    CodeOwner,
     /// Who consented to an OAuth grant of it.
     Approver,
     /// Its name is a person's handle (the local part of their e-mail or their
@@ -76,6 +82,7 @@ impl Method {
             Method::Approver => 0.5,
             Method::Handle => 0.6,
             Method::IacEditor => 0.2,
+            Method::CodeOwner => 0.6,
             Method::TeamTag => 0.8,
         }
     }
@@ -87,6 +94,7 @@ impl Method {
             Method::Creator => "creator",
             Method::IacAuthor => "iac-author",
             Method::IacEditor => "iac-editor",
+            Method::CodeOwner => "codeowners",
             Method::Approver => "approver",
             Method::Handle => "handle",
             Method::TeamTag => "team-tag",
@@ -237,6 +245,11 @@ pub fn attribute(mut evidence: Vec<Evidence>) -> Attribution {
     let person_conf = first.map_or(0.0, |f| round((f.score - second / 2.0).max(0.0)));
     let (status, owner, confidence) = match (first, team) {
         (Some(f), _) if person_conf >= THRESHOLD => (Status::Owned, Some(f.party), person_conf),
+        // People with strong claims disagree: someone must decide, and a
+        // team behind them does not settle it.
+        (Some(f), _) if second > 0.0 && f.score >= THRESHOLD => {
+            (Status::Contested, None, person_conf)
+        }
         (_, Some(t)) if t.score >= THRESHOLD => (Status::Team, Some(t.party), t.score),
         (Some(_), _) if second > 0.0 => (Status::Contested, None, person_conf),
         _ if evidence.is_empty() => (Status::Unowned, None, 0.0),
@@ -369,6 +382,22 @@ mod tests {
         assert_eq!(tie.status, Status::Contested);
         assert_eq!(tie.owner, None);
         assert_eq!(tie.scores.len(), 2);
+        // A team reviewing the code does not settle two people's claims...
+        let with_team = attribute(vec![
+            Evidence::new(BEN, Method::OwnerTag, "tag"),
+            Evidence::new(ANA, Method::OwnerTag, "label"),
+            Evidence::new(PAYMENTS, Method::CodeOwner, "CODEOWNERS"),
+        ]);
+        assert_eq!(with_team.status, Status::Contested);
+        assert_eq!(with_team.team, Some(PAYMENTS));
+        // ...but it outweighs weak ones (two later editors of the file).
+        let weak = attribute(vec![
+            Evidence::new(BEN, Method::IacEditor, "edit"),
+            Evidence::new(ANA, Method::IacEditor, "edit"),
+            Evidence::new(PAYMENTS, Method::CodeOwner, "CODEOWNERS"),
+        ]);
+        assert_eq!(weak.status, Status::Team);
+        assert_eq!(weak.owner, Some(PAYMENTS));
     }
 
     #[test]

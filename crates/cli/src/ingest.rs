@@ -499,6 +499,12 @@ fn print_logs(l: &crate::usage::LogSummary) {
     if l.alerts_raised > 0 {
         println!("  See them with `custody alerts`.");
     }
+    if l.creations_recorded > 0 {
+        println!(
+            "  {} identity creation(s) recorded as ownership evidence (who created them; `custody owner`).",
+            l.creations_recorded
+        );
+    }
     if !l.errors.is_empty() {
         println!(
             "{} problem(s) in the logs; everything else was counted:",

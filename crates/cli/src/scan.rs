@@ -68,6 +68,9 @@ struct Scanned {
     bytes: u64,
     /// A Terraform file's declarations, for who-wrote-what (history only).
     iac: Option<custody_scan::iac::Version>,
+    /// HEAD's `CODEOWNERS` (history only): its place in GitHub's search
+    /// order, its path and its rules.
+    codeowners: Option<(u8, String, custody_scan::codeowners::CodeOwners)>,
 }
 
 impl Scanned {
@@ -82,6 +85,7 @@ impl Scanned {
             error: None,
             bytes: 0,
             iac: None,
+            codeowners: None,
         }
     }
 }
@@ -209,6 +213,10 @@ fn scan_blob(
     if is_binary(&bytes) {
         return out;
     }
+    if let Some(rank) = custody_scan::codeowners::priority(&blob.path).filter(|_| blob.current) {
+        let rules = custody_scan::codeowners::CodeOwners::parse(&String::from_utf8_lossy(&bytes));
+        out.codeowners = Some((rank, blob.path.clone(), rules));
+    }
     if custody_scan::iac::is_terraform(&blob.path) {
         let (decls, backend) = custody_scan::iac::parse(&String::from_utf8_lossy(&bytes));
         if !decls.is_empty() || backend.is_some() {
@@ -317,7 +325,31 @@ fn scan_histories(
         // Who wrote the Terraform code: one source for the whole history.
         let versions: Vec<custody_scan::iac::Version> =
             found.iter().filter_map(|s| s.iac.clone()).collect();
-        let iac = custody_scan::iac::facts(&history.name, &versions);
+        // GitHub reads the first of its three places that exists.
+        let owners = found
+            .iter()
+            .filter_map(|s| s.codeowners.as_ref())
+            .min_by_key(|(rank, _, _)| *rank);
+        let iac = custody_scan::iac::facts(
+            &history.name,
+            &versions,
+            owners.map(|(_, path, rules)| (path.as_str(), rules)),
+        );
+        let repo_name = history.name.as_str();
+        let owner_errors: Vec<InputError> = owners
+            .into_iter()
+            .flat_map(|(_, path, rules)| {
+                rules.errors.iter().map(move |(line, why)| {
+                    InputError::new(
+                        "codeowners",
+                        &format!("{path} ({repo_name}, HEAD)"),
+                        Location::Line(*line),
+                        format!("GitHub skips this line: {why}"),
+                    )
+                })
+            })
+            .collect();
+        errors.extend(owner_errors);
         if !iac.is_empty() {
             scanned.push(Scanned {
                 repository: Some(history.name.clone()),

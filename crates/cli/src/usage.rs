@@ -71,6 +71,9 @@ pub struct LogSummary {
     pub events_per_second: f64,
     pub identities: usize,
     pub alerts_raised: usize,
+    /// Identities the logs show being created by someone custody can name
+    /// (recorded as `CREATED_BY` ownership evidence).
+    pub creations_recorded: usize,
     pub errors: Vec<InputError>,
 }
 
@@ -241,6 +244,12 @@ pub fn ingest_logs(
         "profiles merged and checked in {:.2}s",
         started.elapsed().as_secs_f64()
     );
+    // Creations first: if writing profiles fails, the files stay unknown and
+    // a later ingest records the same edges again.
+    if !run.creations.is_empty() {
+        bar.set_message("recording who created identities");
+        sum.creations_recorded = record_creations(store, &run.creations)?;
+    }
     sum.alerts_raised = store.usage_write(&rows, &sources, &alerts)?;
     tracing::info!(
         "profiles written in {:.2}s",
@@ -315,6 +324,91 @@ pub fn recheck(store: &mut dyn Store, keys: &[String]) -> Result<usize> {
 
 /// Scope of the graph's `Alert` nodes: each recording replaces the last.
 pub const ALERT_SCOPE: &str = "custody:usage-alerts";
+
+/// Who created an identity, as the log names them: the person of an IAM
+/// Identity Center (or other SAML) session whose name is an e-mail, else the
+/// IAM user that called. A role session with no e-mail names nobody.
+fn creator_of(c: &usage::Creation) -> Option<(custody_model::Label, custody_model::Key, String)> {
+    use custody_model::{Key, Label};
+    if c.session.contains('@') {
+        return Some((Label::Human, Key::email(&c.session), c.session.clone()));
+    }
+    [&c.principal, &c.actor]
+        .into_iter()
+        .find(|a| a.starts_with("arn:") && a.contains(":user/"))
+        .map(|a| (Label::Principal, Key::arn(a), a.clone()))
+}
+
+/// `CREATED_BY` edges from what the logs show being created to who created
+/// it, one source per log file (so a file is recorded once however often it
+/// is ingested). Returns how many were recorded.
+fn record_creations(store: &mut dyn Store, creations: &[usage::Creation]) -> Result<usize> {
+    use custody_model::{EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Provenance};
+    let mut by_file: std::collections::BTreeMap<&str, Vec<Fact>> = Default::default();
+    for c in creations {
+        let Some((label, who, named)) = creator_of(c) else {
+            continue;
+        };
+        let created = match c.created.strip_prefix("aws-access-key:") {
+            Some(id) => Endpoint::new(Label::Credential, Key::aws_access_key(id)),
+            None => Endpoint::new(Label::Principal, Key::arn(&c.created)),
+        };
+        let when = time_text(c.time);
+        let mut props = serde_json::Map::new();
+        props.insert("method".into(), "cloudtrail-create".into());
+        props.insert("action".into(), c.action.clone().into());
+        props.insert("time".into(), when.clone().into());
+        props.insert("actor".into(), c.actor.clone().into());
+        props.insert(
+            "evidence".into(),
+            format!(
+                "{} by {named} on {} ({}{})",
+                c.action,
+                when.get(..10).unwrap_or(&when),
+                c.source,
+                c.at
+            )
+            .into(),
+        );
+        let at = match c.at.strip_prefix('#') {
+            Some(p) => Location::Pointer(p.to_string()),
+            None => {
+                c.at.strip_prefix('L')
+                    .and_then(|n| n.parse().ok())
+                    .map_or(Location::File, Location::Line)
+            }
+        };
+        by_file
+            .entry(c.source.as_str())
+            .or_default()
+            .push(Fact::Edge(EdgeFact {
+                kind: EdgeKind::CreatedBy,
+                from: created,
+                to: Endpoint::new(label, who),
+                props,
+                prov: Provenance::at(at),
+            }));
+    }
+    let recorded = by_file.values().map(Vec::len).sum();
+    if recorded == 0 {
+        return Ok(0);
+    }
+    let batches = by_file
+        .into_iter()
+        .map(|(file, facts)| custody_store::SourceBatch {
+            path: file.to_string(),
+            format: "aws-cloudtrail-creations".into(),
+            scope: format!("aws-cloudtrail-creations:{file}"),
+            sha256: None,
+            observed_at: None,
+            records: facts.len(),
+            facts,
+            errors: Vec::new(),
+        })
+        .collect();
+    store.ingest_all(batches, &mut |_| {})?;
+    Ok(recorded)
+}
 
 /// Every stored alert as an `Alert` node with a `RAISED` edge from its
 /// identity (when the graph has it), so queries can join alerts with

@@ -198,11 +198,15 @@ fn synth_ingest_show_finds_the_planted_key_with_every_source() {
         again["report"]["files_unchanged"],
         again["files"].as_array().unwrap().len()
     );
-    // The first ingest, the usage alerts its CloudTrail raised (recorded as
-    // their own scope), and the re-ingest (no new alerts: no recording).
+    // The first ingest, the key creations its CloudTrail shows (recorded as
+    // ownership evidence), the usage alerts it raised (their own scope), and
+    // the re-ingest (logs already counted: nothing new to record).
+    let created = ingest["logs"]["creations_recorded"].as_u64().unwrap();
+    assert!(created > 0, "keys created in the window have their events");
     let snaps = env.run(&["--format", "json", "snapshots"]).ok().json();
-    assert_eq!(snaps.as_array().unwrap().len(), 3);
+    assert_eq!(snaps.as_array().unwrap().len(), 4);
     assert_eq!(again["logs"]["alerts_raised"], 0);
+    assert_eq!(again["logs"]["creations_recorded"], 0);
 }
 
 #[test]

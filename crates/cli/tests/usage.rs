@@ -268,3 +268,120 @@ fn bad_log_files_are_located_and_lose_nothing() {
         }
     }
 }
+
+/// CloudTrail's `CreateAccessKey` and `CreateUser` events name who created an
+/// identity: the person of an Identity Center session (its name is their
+/// e-mail), or a person's own IAM user. `custody owner` shows it as creator
+/// evidence; a pipeline's role session names nobody.
+#[test]
+fn cloudtrail_creations_are_ownership_evidence() {
+    let env = Env::new();
+    let dir = env.path("exports");
+    std::fs::create_dir_all(dir.join("hr")).unwrap();
+    std::fs::write(
+        dir.join("hr/roster.csv"),
+        "employee_id,email,first_name,last_name,department,title,manager_email,status,hire_date,termination_date\n\
+         E1,kofi.khan@northwind.example,Kofi,Khan,Engineering,Engineer,,active,2024-01-02,\n\
+         E2,ana.ruiz@northwind.example,Ana,Ruiz,Engineering,Engineer,,active,2024-01-02,\n",
+    )
+    .unwrap();
+    let ident = |kind: &str, arn: &str, extra: &str| {
+        format!(
+            r#"{{"type":"{kind}","principalId":"AROAEXAMPLE:x","arn":"{arn}","accountId":"111122223333"{extra}}}"#
+        )
+    };
+    let sso = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123456789abcdef";
+    let event = |who: String, name: &str, response: &str, t: &str| {
+        format!(
+            r#"{{"eventVersion":"1.09","userIdentity":{who},"eventTime":"2026-11-20T10:{t}:00Z","eventSource":"iam.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.13.25","requestParameters":{{"userName":"svc"}},"responseElements":{response},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}}"#
+        )
+    };
+    let records = [
+        event(
+            ident(
+                "AssumedRole",
+                "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/ana.ruiz@northwind.example",
+                &format!(r#","sessionContext":{{"sessionIssuer":{{"type":"Role","arn":"{sso}"}}}}"#),
+            ),
+            "CreateAccessKey",
+            r#"{"accessKey":{"accessKeyId":"AKIAEXAMPLEEXAMPLE77","status":"Active","userName":"svc-export","createDate":"Nov 20, 2026 10:00:00 AM"}}"#,
+            "00",
+        ),
+        event(
+            ident(
+                "IAMUser",
+                "arn:aws:iam::111122223333:user/kofi.khan-2",
+                r#","accessKeyId":"AKIAEXAMPLEEXAMPLE11","userName":"kofi.khan-2""#,
+            ),
+            "CreateUser",
+            r#"{"user":{"path":"/","userName":"svc-ledger","userId":"AIDAEXAMPLEEXAMPLE02","arn":"arn:aws:iam::111122223333:user/svc-ledger","createDate":"Nov 20, 2026 10:05:00 AM"}}"#,
+            "05",
+        ),
+        event(
+            ident(
+                "AssumedRole",
+                "arn:aws:sts::111122223333:assumed-role/OrganizationAccountAccessRole/terraform-ci",
+                r#","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/OrganizationAccountAccessRole"}}"#,
+            ),
+            "CreateAccessKey",
+            r#"{"accessKey":{"accessKeyId":"AKIAEXAMPLEEXAMPLE88","status":"Active","userName":"svc-batch","createDate":"Nov 20, 2026 10:09:00 AM"}}"#,
+            "09",
+        ),
+    ];
+    let trail = dir.join("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20");
+    std::fs::create_dir_all(&trail).unwrap();
+    std::fs::write(
+        trail.join("111122223333_CloudTrail_us-east-1_20261120T1010Z_abc.json.gz"),
+        gzip(format!(r#"{{"Records":[{}]}}"#, records.join(",")).as_bytes()),
+    )
+    .unwrap();
+    let r = env
+        .run(&[
+            "--format",
+            "json",
+            "--quiet",
+            "ingest",
+            dir.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(r["logs"]["creations_recorded"], 2, "{r:#}");
+
+    let owner = |r: &str| env.run(&["--format", "json", "owner", r]).ok().json();
+    let key = owner("AKIAEXAMPLEEXAMPLE77");
+    assert_eq!(
+        key["owner"]["email"], "ana.ruiz@northwind.example",
+        "{key:#}"
+    );
+    let said = key["evidence"][0]["said"].as_str().unwrap();
+    assert!(
+        said.starts_with("CreateAccessKey by ana.ruiz@northwind.example on 2026-11-20"),
+        "{said}"
+    );
+    assert!(said.contains("#/Records/0"), "{said}");
+    // Created by kofi.khan's second IAM user: kofi.khan.
+    let user = owner("arn:aws:iam::111122223333:user/svc-ledger");
+    assert_eq!(
+        user["owner"]["email"], "kofi.khan@northwind.example",
+        "{user:#}"
+    );
+    assert_eq!(user["evidence"][0]["method"], "creator");
+    // The pipeline's session names nobody: nothing is recorded (the key is
+    // not even in the graph, as no export lists it here).
+    let piped = env.run(&["owner", "AKIAEXAMPLEEXAMPLE88"]);
+    assert_eq!(piped.code, 2, "{}", piped.stdout);
+    assert!(piped.stderr.contains("no node matches"), "{}", piped.stderr);
+
+    // Ingesting the same file again records nothing new.
+    let again = env
+        .run(&[
+            "--format",
+            "json",
+            "--quiet",
+            "ingest",
+            dir.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(again["logs"]["creations_recorded"], 0);
+}

@@ -40,6 +40,13 @@ pub struct Event<'a> {
     pub error: Cow<'a, str>,
     /// The error means the caller was not allowed (AccessDenied, 403, DENY).
     pub denied: bool,
+    /// The natural key of an identity this event created (CloudTrail
+    /// `CreateAccessKey`: `aws-access-key:AKIA…`; `CreateUser`/`CreateRole`:
+    /// the new ARN). Empty for every other event.
+    pub created: Cow<'a, str>,
+    /// The session name of an assumed-role actor (for AWS IAM Identity
+    /// Center sessions, the person's user name, usually their e-mail).
+    pub session: Cow<'a, str>,
 }
 
 impl Event<'_> {

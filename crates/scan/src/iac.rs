@@ -16,11 +16,15 @@
 //! `terraform_code`) per declaration, `CREATED_BY` its author (`role: added`)
 //! and each later author (`role: edited`), and a `Location`
 //! `iac://<repo>/<dir>` (kind `terraform_root`) per directory with a backend.
+//! With the repository's `CODEOWNERS` ([`crate::codeowners`]), each
+//! declaration in HEAD is `OWNED_BY` the people (`id:github/<login>`, e-mail)
+//! and teams (`id:github-team/<org>/<slug>`) its file's rule names.
 //! Attribution joins a state resource to its code by the backend key and the
 //! address. Authors are keyed by e-mail; a GitHub `noreply` address is the
 //! GitHub login it names, so commits made from GitHub's web editor meet the
 //! SAML identity that joins that login to the person's IdP e-mail.
 
+use crate::codeowners::{CodeOwners, Owner};
 use crate::git::Commit;
 use custody_model::{
     EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance,
@@ -185,9 +189,14 @@ fn dir_of(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
+/// The repository's `CODEOWNERS` as of HEAD: its path and its rules.
+pub type Owners<'a> = Option<(&'a str, &'a CodeOwners)>;
+
 /// The facts of one repository's Terraform history (see the module docs).
-/// `versions` may come in any order; they are taken oldest first.
-pub fn facts(repo: &str, versions: &[Version]) -> Vec<Fact> {
+/// `versions` may come in any order; they are taken oldest first. With
+/// `owners`, each declaration still in HEAD is also `OWNED_BY` the owners
+/// its file's `CODEOWNERS` rule names (`method: codeowners`).
+pub fn facts(repo: &str, versions: &[Version], owners: Owners<'_>) -> Vec<Fact> {
     let mut order: Vec<&Version> = versions.iter().collect();
     order.sort_by(|a, b| {
         a.commit
@@ -279,6 +288,42 @@ pub fn facts(repo: &str, versions: &[Version]) -> Vec<Fact> {
                 prov: Provenance::at(Location::Line(s.line)),
             }));
         }
+        if let Some((file, rule)) = owners
+            .filter(|_| s.current)
+            .and_then(|(f, c)| Some((f, c.rule_for(path)?)))
+        {
+            for o in rule.owners() {
+                let to = match o {
+                    Owner::User(login) => Endpoint::new(Label::Human, Key::other("github", login)),
+                    Owner::Team(org, team) => Endpoint::new(
+                        Label::Group,
+                        Key::other("github-team", &format!("{org}/{team}")),
+                    ),
+                    Owner::Email(e) => Endpoint::new(Label::Human, Key::email(e)),
+                };
+                let mut ep = Map::new();
+                ep.insert("method".into(), json!("codeowners"));
+                ep.insert("file".into(), json!(file));
+                ep.insert("line".into(), json!(rule.line));
+                ep.insert("pattern".into(), json!(rule.pattern));
+                ep.insert(
+                    "evidence".into(),
+                    json!(format!(
+                        "{file} line {}: `{} {}` covers {path}",
+                        rule.line,
+                        rule.pattern,
+                        rule.owners.join(" ")
+                    )),
+                );
+                out.push(Fact::Edge(EdgeFact {
+                    kind: EdgeKind::OwnedBy,
+                    from: Endpoint::new(Label::Location, key.clone()),
+                    to,
+                    props: ep,
+                    prov: Provenance::at(Location::Line(s.line)),
+                }));
+            }
+        }
     }
     for (dir, (b, _)) in roots {
         let mut p = Map::new();
@@ -361,6 +406,44 @@ resource "aws_iam_access_key" "batch" {
     }
 
     #[test]
+    fn codeowners_name_the_owners_of_current_declarations() {
+        let (d, b) = parse(MAIN);
+        let versions = vec![Version {
+            path: "payments/main.tf".into(),
+            commit: commit("c1", "ana@example.com", 100),
+            current: true,
+            decls: d,
+            backend: b,
+        }];
+        let owners = CodeOwners::parse(
+            "* @acme/platform
+/payments/ @acme/payments @bo-n
+",
+        );
+        let f = facts(
+            "github.com/acme/infra",
+            &versions,
+            Some((".github/CODEOWNERS", &owners)),
+        );
+        let owned: Vec<(String, String)> = f
+            .iter()
+            .filter_map(|f| match f {
+                Fact::Edge(e) if e.kind == EdgeKind::OwnedBy => Some((
+                    e.from.key.as_str().to_string(),
+                    e.to.key.as_str().to_string(),
+                )),
+                _ => None,
+            })
+            .collect();
+        let user = "uri:iac://acme/infra/payments/main.tf#aws_iam_user.batch".to_string();
+        assert!(owned.contains(&(user.clone(), "id:github-team/acme/payments".into())));
+        assert!(owned.contains(&(user, "id:github/bo-n".into())));
+        // The last matching line decides: the catch-all team is not an owner.
+        assert!(!owned.iter().any(|(_, o)| o.ends_with("/platform")));
+        assert_eq!(owned.len(), 4);
+    }
+
+    #[test]
     fn the_first_author_added_it_later_authors_edited() {
         let (d1, b1) = parse("resource \"aws_iam_user\" \"batch\" {\n}\n");
         let (d2, b2) = parse(MAIN);
@@ -380,7 +463,7 @@ resource "aws_iam_access_key" "batch" {
                 backend: b1,
             },
         ];
-        let f = facts("github.com/acme/infra", &versions);
+        let f = facts("github.com/acme/infra", &versions, None);
         let edges: Vec<(String, String, String)> = f
             .iter()
             .filter_map(|f| match f {

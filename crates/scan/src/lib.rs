@@ -14,6 +14,7 @@
 //! fingerprint; walk directories or touch the store (callers do).
 
 pub mod check;
+pub mod codeowners;
 pub mod facts;
 pub mod git;
 pub mod iac;

@@ -12,7 +12,9 @@
 //! | `OWNED_BY` an owner tag, label or annotation | IAM, S3/KMS/EKS tags, Kubernetes metadata | `owner-tag` |
 //! | `OWNED_BY` the system's own owner field | Entra app owners, GitHub token owners and SAML authorizations, Okta API tokens, Vault metadata | `system-owner` |
 //! | `OWNED_BY` a `created-by` tag, `CREATED_BY` | tags, Vault secret-id metadata, deploy keys' `added_by`, Okta tokens | `creator` |
+//! | `OWNED_BY` a `created-by` tag, `CREATED_BY` | CloudTrail `CreateAccessKey`/`CreateUser`/`CreateRole` (the session's e-mail, or the calling user when it is one person's own) | `creator` |
 //! | the author who added the Terraform code that defines it | `DEFINED_IN` state → code (`custody scan --git`) | `iac-author` / `iac-editor` |
+//! | the `CODEOWNERS` rule of that code's file (person or team) | code `OWNED_BY` (`custody scan --git`) | `codeowners` |
 //! | `APPROVED_BY` | Okta OAuth grants | `approver` |
 //! | an `owner` label naming a handle, a name that is one person's handle | node properties | `owner-tag` / `handle` |
 //! | a `team` tag or label | node properties, matched to groups | `team-tag` |
@@ -102,6 +104,32 @@ fn handles(key: &str, props: &Map<String, Value>) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// Suffixes an administrator adds to a person's handle for a second account
+/// of theirs (`kofi.khan-2`, `kofi.khan-admin`).
+const HANDLE_SUFFIXES: [&str; 7] = ["admin", "adm", "cli", "dev", "test", "old", "new"];
+
+/// The person a principal's name says it belongs to: exactly one person's
+/// handle, else one person's handle plus a separator and a numeric or
+/// conventional suffix. Returns the person and what the name said.
+fn named_after(name: &str, unique: &dyn Fn(&str) -> Option<i64>) -> Option<(i64, String)> {
+    if let Some(p) = unique(name) {
+        return Some((p, format!("named {name} (one person's handle)")));
+    }
+    let (base, suffix) = name.rsplit_once(['-', '_'])?;
+    let known = (!suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()))
+        || HANDLE_SUFFIXES
+            .iter()
+            .any(|s| suffix.eq_ignore_ascii_case(s));
+    if !known || base.is_empty() {
+        return None;
+    }
+    let p = unique(base)?;
+    Some((
+        p,
+        format!("named {name} (one person's handle {base} with the suffix {suffix})"),
+    ))
 }
 
 fn standing(props: &Map<String, Value>) -> Standing {
@@ -242,12 +270,8 @@ impl Ownership {
                     }
                 }
                 if label == "Principal" {
-                    if let Some(p) = n.name.and_then(&unique) {
-                        ev.push(Evidence::new(
-                            Party::Person(p),
-                            Method::Handle,
-                            format!("named {} (one person's handle)", n.name.unwrap_or("")),
-                        ));
+                    if let Some((p, said)) = n.name.and_then(|name| named_after(name, &unique)) {
+                        ev.push(Evidence::new(Party::Person(p), Method::Handle, said));
                     }
                 }
                 if let Some(t) = team_of(n.props) {
@@ -319,7 +343,9 @@ impl Ownership {
         let mut principals: HashMap<i64, Vec<i64>> = HashMap::new();
         let mut defined: Vec<(i64, i64)> = Vec::new();
         let mut code_authors: HashMap<i64, Vec<(i64, bool, String)>> = HashMap::new();
+        let mut code_owners: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
         let mut managers: Vec<(i64, i64)> = Vec::new();
+        let mut made_by_principal: Vec<(i64, i64, String)> = Vec::new();
         store.scan_edges(
             &[
                 "OWNED_BY",
@@ -335,6 +361,12 @@ impl Ownership {
                     "AUTHENTICATES_AS" => principals.entry(src).or_default().push(dst),
                     "DEFINED_IN" => defined.push((src, dst)),
                     "REPORTS_TO" => managers.push((src, dst)),
+                    "OWNED_BY" if code.contains_key(&src) => {
+                        code_owners
+                            .entry(src)
+                            .or_default()
+                            .push((dst, said("named in CODEOWNERS")));
+                    }
                     "CREATED_BY" if code.contains_key(&src) => {
                         let added = text(props, "role") != Some("edited");
                         let commit = text(props, "commit")
@@ -344,6 +376,11 @@ impl Ownership {
                             .entry(src)
                             .or_default()
                             .push((dst, added, commit.to_string()));
+                    }
+                    // Created by an IAM user (CloudTrail): a person's own
+                    // user names the person, below.
+                    "CREATED_BY" if index.contains_key(&src) && index.contains_key(&dst) => {
+                        made_by_principal.push((src, dst, said("created it")));
                     }
                     _ if index.contains_key(&src) && people.contains_key(&dst) => {
                         let method = match (kind, text(props, "method")) {
@@ -367,6 +404,24 @@ impl Ownership {
                 }
             },
         )?;
+        for (made, by, said) in made_by_principal {
+            // The user's name; a user only the log names has just its ARN.
+            let name = index.get(&by).and_then(|&i| {
+                let d = &identities[i];
+                d.name.as_deref().or_else(|| {
+                    d.key
+                        .split_once(":user/")
+                        .and_then(|(_, path)| path.rsplit('/').next())
+                })
+            });
+            if let Some((p, whose)) = name.and_then(|n| named_after(n, &unique)) {
+                evidence.entry(made).or_default().push(Evidence::new(
+                    Party::Person(p),
+                    Method::Creator,
+                    format!("{said}; the user is {whose}"),
+                ));
+            }
+        }
         for (p, m) in managers {
             if let Some(person) = people.get_mut(&p) {
                 person.manager.get_or_insert(m);
@@ -425,6 +480,20 @@ impl Ownership {
                         "{verb} `{}` in {}/{} (commit {commit})",
                         c.address, c.repo, c.dir
                     ),
+                ));
+            }
+            for (who, said) in code_owners.get(&code_id).into_iter().flatten() {
+                let party = if people.contains_key(who) {
+                    Party::Person(*who)
+                } else if teams.contains_key(who) {
+                    Party::Team(*who)
+                } else {
+                    continue;
+                };
+                evidence.entry(ident).or_default().push(Evidence::new(
+                    party,
+                    Method::CodeOwner,
+                    format!("{said} (defines `{}`)", c.address),
                 ));
             }
         }
@@ -969,6 +1038,27 @@ mod tests {
             resource_address("module.a.module.b.aws_iam_user.x[\"k\"]"),
             (true, "aws_iam_user.x".into())
         );
+    }
+
+    #[test]
+    fn names_point_at_one_persons_handle_with_known_suffixes() {
+        let unique = |h: &str| match h {
+            "kofi.khan" => Some(1),
+            "kofi.khan2" => Some(2),
+            _ => None,
+        };
+        assert_eq!(named_after("kofi.khan", &unique).map(|x| x.0), Some(1));
+        assert_eq!(named_after("kofi.khan2", &unique).map(|x| x.0), Some(2));
+        assert_eq!(named_after("kofi.khan-2", &unique).map(|x| x.0), Some(1));
+        assert_eq!(named_after("kofi.khan2-3", &unique).map(|x| x.0), Some(2));
+        assert_eq!(
+            named_after("kofi.khan_admin", &unique).map(|x| x.0),
+            Some(1)
+        );
+        // Anything else after the handle is someone's service, not theirs.
+        assert_eq!(named_after("kofi.khan-reporting", &unique), None);
+        assert_eq!(named_after("svc-payments-2", &unique), None);
+        assert_eq!(named_after("-2", &unique), None);
     }
 
     #[test]

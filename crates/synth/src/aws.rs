@@ -73,6 +73,11 @@ pub(crate) struct KeyUse {
     pub(crate) owner: Option<usize>,
     /// A person's own IAM user.
     pub(crate) human: bool,
+    /// The person whose user it is or whom its `owner` tag names: who
+    /// creates its keys (through the account's Identity Center admin role).
+    pub(crate) holder: Option<usize>,
+    /// The account's IAM Identity Center administrator role, if it has one.
+    pub(crate) sso_admin: Option<String>,
 }
 
 /// The planted leaver: a team member who left at least 30 days ago.
@@ -257,6 +262,8 @@ pub(crate) struct Account<'a> {
     /// (namespace, service account, role ARN) of each IRSA role.
     pub(crate) irsa: Vec<(String, String, String)>,
     pub(crate) team: String,
+    /// The `AWSReservedSSO_AdministratorAccess_…` role's ARN.
+    pub(crate) sso_admin: Option<String>,
 }
 
 impl Account<'_> {
@@ -433,6 +440,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AwsOut, SynthEr
             irsa: Vec::new(),
             team: team_name.clone(),
             members: members.clone(),
+            sso_admin: None,
         };
         let account_created = acct.when(rng, 1500, 3000);
         // The planted leaver's account also has an active root access key (in
@@ -734,6 +742,12 @@ fn roles(
         "Billing",
     ] {
         let name = format!("AWSReservedSSO_{set}_{}", rng.hex(16));
+        if set == "AdministratorAccess" {
+            acct.sso_admin = Some(format!(
+                "arn:aws:iam::{}:role/aws-reserved/sso.amazonaws.com/{name}",
+                acct.id
+            ));
+        }
         let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
             "Principal": {"Federated": format!("arn:aws:iam::{}:saml-provider/AWSSSO_{}_DO_NOT_DELETE", acct.id, rng.hex(16))},
             "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"], "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}}]});
@@ -1032,6 +1046,8 @@ fn add_user(
         last_used: k.last_used,
         owner: if human.is_none() { owner } else { None },
         human: human.is_some(),
+        holder: owner,
+        sso_admin: acct.sso_admin.clone(),
     }));
     acct.users.push(json!({
         "Path": "/", "UserName": name, "UserId": user_id, "Arn": arn, "CreateDate": aws_time(created),

@@ -11,6 +11,13 @@
 //! after the learning week, a burst of AccessDenied (enumeration), a key used
 //! again after months of dormancy; keys whose owner left and that are still
 //! used are in the answers too (not planted: they follow from the roster).
+//!
+//! Every key created inside the window has its `CreateAccessKey` event: by
+//! the person who holds it (their own user's, or the one its `owner` tag
+//! names), signed in through the account's IAM Identity Center admin role
+//! (the session name is their e-mail); keys nobody holds are created by the
+//! Terraform pipeline (`OrganizationAccountAccessRole`, session
+//! `terraform-ci`), which names no person.
 
 use crate::aws::KeyUse;
 use crate::people::Org;
@@ -203,6 +210,68 @@ fn service_event(rng: &mut Rng, acct: &str, region: &str, t: DateTime<Utc>) -> R
     }
 }
 
+/// Files an event under its account, region and six-hour bucket (a trail
+/// delivers about every five minutes; files here hold six hours).
+fn file_rec(
+    per_file: &mut BTreeMap<(String, String, DateTime<Utc>), Vec<Rec>>,
+    acct: &str,
+    r: Rec,
+) {
+    let bucket = day_start(r.time.date_naive()) + Duration::hours(i64::from(r.time.hour() / 6 * 6));
+    per_file
+        .entry((acct.to_string(), r.region.clone(), bucket))
+        .or_default()
+        .push(r);
+}
+
+/// The `CreateAccessKey` event of a key created inside the window.
+fn creation(org: &Org, k: &KeyUse, acct_index: usize) -> Option<Rec> {
+    let sso = k.sso_admin.as_deref()?;
+    let mut rng = Rng::new(seed_of(0xc2ea7e, &k.id));
+    let t = k.created;
+    let acct = &k.account;
+    let person = k.holder.filter(|&p| {
+        org.people[p]
+            .terminated
+            .is_none_or(|left| left >= t.date_naive())
+    });
+    let (role_arn, session, ip, ua) = match person {
+        Some(p) => (
+            sso.to_string(),
+            org.people[p].email.clone(),
+            "203.0.113.5".to_string(),
+            "aws-cli/2.13.25 Python/3.11.5 Darwin/22.6.0 exe/x86_64 prompt/off command/iam.create-access-key",
+        ),
+        None => (
+            format!("arn:aws:iam::{acct}:role/OrganizationAccountAccessRole"),
+            "terraform-ci".to_string(),
+            format!("52.{}.{}.9", 20 + acct_index / 250, acct_index % 250),
+            UAS[3],
+        ),
+    };
+    let role_name = role_arn.rsplit('/').next().unwrap_or("");
+    let role_id = format!("AROA{}", rng.hex(17).to_uppercase());
+    let mut j = String::with_capacity(1600);
+    let _ = write!(
+        j,
+        r#"{{"eventVersion":"1.09","userIdentity":{{"type":"AssumedRole","principalId":"{role_id}:{session}","arn":"arn:aws:sts::{acct}:assumed-role/{role_name}/{session}","accountId":"{acct}","accessKeyId":"ASIA{}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"{role_id}","arn":"{role_arn}","accountId":"{acct}","userName":"{role_name}"}},"attributes":{{"creationDate":"{}","mfaAuthenticated":"false"}}}}}},"eventTime":"{}","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"{ip}","userAgent":"{ua}","requestParameters":{{"userName":"{}"}},"responseElements":{{"accessKey":{{"accessKeyId":"{}","status":"Active","userName":"{}","createDate":"{}"}}}},"requestID":"{}","eventID":"{}","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{acct}","eventCategory":"Management","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"iam.amazonaws.com"}}}}"#,
+        rng.hex(16).to_uppercase(),
+        fmt_time(t - Duration::minutes(3)),
+        fmt_time(t),
+        k.user_name,
+        k.id,
+        k.user_name,
+        t.format("%b %-d, %Y %-I:%M:%S %p"),
+        rng.hex(16).to_uppercase(),
+        uuid(&mut rng),
+    );
+    Some(Rec {
+        time: t,
+        region: "us-east-1".into(),
+        json: j,
+    })
+}
+
 fn day_start(d: NaiveDate) -> DateTime<Utc> {
     d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }
@@ -324,11 +393,31 @@ pub fn write(
         }
         Ok(())
     };
+    // Keys created inside the window, by account: their CreateAccessKey events.
+    let mut created: BTreeMap<&str, Vec<&KeyUse>> = BTreeMap::new();
+    for k in keys
+        .iter()
+        .filter(|k| k.created >= start && k.created < end)
+    {
+        created.entry(k.account.as_str()).or_default().push(k);
+    }
+    let mut creations = |acct: &str,
+                         per_file: &mut BTreeMap<(String, String, DateTime<Utc>), Vec<Rec>>,
+                         events: &mut u64| {
+        let ai = acct_index.get(acct).copied().unwrap_or(0);
+        for k in created.remove(acct).unwrap_or_default() {
+            if let Some(r) = creation(org, k, ai) {
+                *events += 1;
+                file_rec(per_file, acct, r);
+            }
+        }
+    };
     let mut used = used;
     used.sort_by(|a, b| (&a.account, &a.id).cmp(&(&b.account, &b.id)));
     let mut current: Option<&str> = None;
     for k in &used {
-        if current.is_some_and(|c| c != k.account) {
+        if let Some(c) = current.filter(|c| *c != k.account) {
+            creations(c, &mut per_file, &mut events);
             flush(&mut per_file, &mut events)?;
         }
         current = Some(k.account.as_str());
@@ -487,16 +576,18 @@ pub fn write(
         }
         events += recs.len() as u64;
         for r in recs {
-            // A trail delivers about every five minutes; files here hold six hours.
-            let bucket =
-                day_start(r.time.date_naive()) + Duration::hours(i64::from(r.time.hour() / 6 * 6));
-            per_file
-                .entry((k.account.clone(), r.region.clone(), bucket))
-                .or_default()
-                .push(r);
+            file_rec(&mut per_file, &k.account, r);
         }
     }
+    if let Some(c) = current {
+        creations(c, &mut per_file, &mut events);
+    }
     flush(&mut per_file, &mut events)?;
+    // Accounts where keys were created but none was used.
+    for acct in accounts.iter() {
+        creations(acct, &mut per_file, &mut events);
+        flush(&mut per_file, &mut events)?;
+    }
     let stale: Vec<String> = keys
         .iter()
         .filter(|k| {

@@ -280,12 +280,24 @@ pub fn write(
         .unwrap_or_default()
         .and_utc()
         .timestamp();
+    // The manager's team reviews every change (CODEOWNERS): team evidence
+    // beside the leaver's authorship, which still decides.
+    let owning_team = p
+        .manager
+        .and_then(|m| org.people[m].team)
+        .map(|t| org.teams[t].name.as_str())
+        .unwrap_or("platform");
+    let codeowners = format!(
+        "# The sandbox is reviewed by the team that runs it.\n*  @{}/{owning_team}\n",
+        crate::surfaces::org_slug(&org.domain)
+    );
     let commits = [
         crate::git::Commit {
             author: (&who.0, &who.1),
             time: start,
             message: "sandbox: ingest bot, lambda role, ETL service account",
             changes: vec![
+                (".github/CODEOWNERS", Some(codeowners)),
                 (
                     "README.md",
                     Some(

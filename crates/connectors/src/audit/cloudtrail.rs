@@ -13,6 +13,13 @@
 //!   (`userName`: e.g. `repo:org/repo:ref:refs/heads/main`).
 //! - `Root`: the account root ARN. `AWSService`, `AWSAccount` without an ARN
 //!   and events with no identity are counted but attributed to nobody.
+//!
+//! Who created an identity is ownership evidence: a successful
+//! `CreateAccessKey` (`responseElements.accessKey.accessKeyId`), `CreateUser`
+//! (`responseElements.user.arn`) or `CreateRole` (`responseElements.role.arn`)
+//! sets [`Event::created`], and an assumed-role actor's session name (the
+//! last part of `userIdentity.arn`; an IAM Identity Center user's name)
+//! [`Event::session`]. CloudTrail never logs the secret access key.
 
 use super::json::{Cursor, Result};
 use super::At;
@@ -98,11 +105,46 @@ fn fields<'a>(
                     c.skip_value()
                 }
             })?,
+            // Only the creation of an identity is read (rare events).
+            "responseElements" => match (&*ev.action, ev.error.is_empty()) {
+                ("CreateAccessKey", true) => c.object_or_skip(|c, k| match k {
+                    "accessKey" => c.object_or_skip(|c, k| match k {
+                        "accessKeyId" => {
+                            let id = c.string_or_null()?;
+                            if !id.is_empty() {
+                                ev.created = Cow::Owned(format!("aws-access-key:{id}"));
+                            }
+                            Ok(())
+                        }
+                        _ => c.skip_value(),
+                    }),
+                    _ => c.skip_value(),
+                })?,
+                ("CreateUser", true) => created_arn(c, "user", &mut ev.created)?,
+                ("CreateRole", true) => created_arn(c, "role", &mut ev.created)?,
+                _ => c.skip_value()?,
+            },
             // EventBridge: the CloudTrail event is the `detail`.
             "detail" => fields(c, ev, who, time, role_arn)?,
             _ => c.skip_value()?,
         }
         Ok(())
+    })
+}
+
+/// `{"<field>": {"arn": …}}` of a `CreateUser` or `CreateRole` response.
+fn created_arn<'a>(c: &mut Cursor<'a>, field: &str, out: &mut Cow<'a, str>) -> Result<()> {
+    c.object_or_skip(|c, k| {
+        if k != field {
+            return c.skip_value();
+        }
+        c.object_or_skip(|c, k| match k {
+            "arn" => {
+                *out = c.string_or_null()?;
+                Ok(())
+            }
+            _ => c.skip_value(),
+        })
     })
 }
 
@@ -140,12 +182,29 @@ fn attribute<'a>(ev: &mut Event<'a>, who: Identity<'a>, role_arn: Cow<'a, str>) 
             ev.principal = who.arn;
         }
         "IAMUser" | "Root" if who.arn.starts_with("arn:") => ev.actor = who.arn,
-        "AssumedRole" if who.issuer_arn.starts_with("arn:") => ev.actor = who.issuer_arn,
+        "AssumedRole" if who.issuer_arn.starts_with("arn:") => {
+            ev.session = session_name(who.arn);
+            ev.actor = who.issuer_arn;
+        }
         "WebIdentityUser" | "SAMLUser" if role_arn.starts_with("arn:") => {
             ev.actor = role_arn;
             ev.subject = who.user_name;
         }
         "AWSAccount" if who.arn.starts_with("arn:") => ev.actor = who.arn,
         _ => {}
+    }
+}
+
+/// The session name of `arn:aws:sts::<account>:assumed-role/<role>/<session>`.
+fn session_name(arn: Cow<'_, str>) -> Cow<'_, str> {
+    fn part(a: &str) -> &str {
+        match a.rsplit_once('/') {
+            Some((head, s)) if head.contains(":assumed-role/") => s,
+            _ => "",
+        }
+    }
+    match arn {
+        Cow::Borrowed(a) => Cow::Borrowed(part(a)),
+        Cow::Owned(a) => Cow::Owned(part(&a).to_string()),
     }
 }

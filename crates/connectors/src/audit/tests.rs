@@ -259,3 +259,44 @@ fn a_request_logged_at_two_stages_counts_once() {
     assert_eq!(cluster_of("/data/kubernetes/prod/audit.log"), "prod");
     assert_eq!(cluster_of("logs/eks-staging/audit.log"), "eks-staging");
 }
+
+#[test]
+fn identity_creations_name_what_was_created_and_the_session() {
+    // An IAM Identity Center session creates a key for a service user; an IAM
+    // user creates a user; a denied CreateAccessKey creates nothing.
+    let file = r#"{"Records":[
+{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLEID:kofi.khan@northwind.example","arn":"arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/kofi.khan@northwind.example","accountId":"111122223333","accessKeyId":"ASIAEXAMPLEEXAMPLE01","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLEID","arn":"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123456789abcdef","accountId":"111122223333","userName":"AWSReservedSSO_AdministratorAccess_0123456789abcdef"},"attributes":{"creationDate":"2026-11-20T09:58:00Z","mfaAuthenticated":"false"}}},"eventTime":"2026-11-20T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.13.25","requestParameters":{"userName":"svc-payments-export"},"responseElements":{"accessKey":{"accessKeyId":"AKIAEXAMPLEEXAMPLE77","status":"Active","userName":"svc-payments-export","createDate":"Nov 20, 2026 10:00:00 AM"}},"requestID":"1","eventID":"1","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"},
+{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLEEXAMPLE01","arn":"arn:aws:iam::111122223333:user/kofi.khan","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEEXAMPLE11","userName":"kofi.khan"},"eventTime":"2026-11-20T10:05:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.13.25","requestParameters":{"userName":"svc-ledger"},"responseElements":{"user":{"path":"/","userName":"svc-ledger","userId":"AIDAEXAMPLEEXAMPLE02","arn":"arn:aws:iam::111122223333:user/svc-ledger","createDate":"Nov 20, 2026 10:05:00 AM"}},"requestID":"2","eventID":"2","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"},
+{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLEEXAMPLE01","arn":"arn:aws:iam::111122223333:user/kofi.khan","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEEXAMPLE11","userName":"kofi.khan"},"eventTime":"2026-11-20T10:06:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.13.25","errorCode":"AccessDenied","errorMessage":"not authorized","requestParameters":{"userName":"root-admin"},"responseElements":null,"requestID":"3","eventID":"3","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}
+]}"#;
+    let mut got = Vec::new();
+    let r = read(
+        LogFormat::CloudTrail,
+        "c.json",
+        file.as_bytes(),
+        &mut |e, _| {
+            got.push((
+                e.actor.to_string(),
+                e.session.to_string(),
+                e.created.to_string(),
+            ))
+        },
+    );
+    assert!(r.complete && r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(
+        got,
+        vec![
+            (
+                "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123456789abcdef".into(),
+                "kofi.khan@northwind.example".into(),
+                "aws-access-key:AKIAEXAMPLEEXAMPLE77".into()
+            ),
+            (
+                "AKIAEXAMPLEEXAMPLE11".into(),
+                String::new(),
+                "arn:aws:iam::111122223333:user/svc-ledger".into()
+            ),
+            ("AKIAEXAMPLEEXAMPLE11".into(), String::new(), String::new()),
+        ]
+    );
+}
