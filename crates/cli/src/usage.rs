@@ -1232,6 +1232,7 @@ pub fn eval(cli: &Cli, a: &EvalArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let started = Instant::now();
     let e = eval_usage(&store, &answers)?;
+    let usage_seconds = started.elapsed().as_secs_f64();
     let truth = a.answers.with_file_name("answers-ownership.json");
     let owners = crate::owner::eval_ownership(&store, &truth, cli.quiet)?;
     match cli.format {
@@ -1247,7 +1248,7 @@ pub fn eval(cli: &Cli, a: &EvalArgs) -> Result<ExitCode> {
                 "Usage: alerts and stale keys against {} ({} events in the answers; scored in {:.1}s)",
                 a.answers.display(),
                 e.events_in_answers,
-                started.elapsed().as_secs_f64()
+                usage_seconds
             );
             let row = |name: &str, s: &Score| {
                 vec![
