@@ -68,6 +68,11 @@ pub struct Ownership {
     index: HashMap<i64, usize>,
     evidence: HashMap<i64, Vec<Evidence>>,
     principals: HashMap<i64, Vec<i64>>,
+    /// Person → the identities whose own evidence names them.
+    named: HashMap<i64, Vec<i64>>,
+    /// Principal → the credentials that authenticate as it (and inherit
+    /// its evidence).
+    credentials: HashMap<i64, Vec<i64>>,
 }
 
 const IDENTITY_LABELS: [&str; 3] = ["Credential", "Principal", "Agent"];
@@ -497,6 +502,20 @@ impl Ownership {
                 ));
             }
         }
+        let mut named: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (ident, evs) in &evidence {
+            for e in evs {
+                if let Party::Person(p) = e.party {
+                    named.entry(p).or_default().push(*ident);
+                }
+            }
+        }
+        let mut credentials: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (cred, ps) in &principals {
+            for p in ps {
+                credentials.entry(*p).or_default().push(*cred);
+            }
+        }
         Ok(Ownership {
             people,
             teams,
@@ -504,7 +523,24 @@ impl Ownership {
             index,
             evidence,
             principals,
+            named,
+            credentials,
         })
+    }
+
+    /// Every identity whose evidence, own or inherited from its principal,
+    /// names `person`, in load order: what offboarding must look at.
+    pub fn naming(&self, person: i64) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.named.get(&person).cloned().unwrap_or_default();
+        let inherited: Vec<i64> = ids
+            .iter()
+            .flat_map(|p| self.credentials.get(p).into_iter().flatten().copied())
+            .collect();
+        ids.extend(inherited);
+        ids.retain(|id| self.index.contains_key(id));
+        ids.sort_by_key(|id| self.index.get(id).copied());
+        ids.dedup();
+        ids
     }
 
     pub fn ident(&self, id: i64) -> Option<&Ident> {
@@ -864,12 +900,8 @@ pub fn offboard(
         .and_then(|p| p.left_on.as_deref())
         .and_then(|d| custody_model::event::rfc3339_seconds(&format!("{d}T00:00:00Z")));
     let mut picked: Vec<(&Ident, Attribution)> = Vec::new();
-    for d in &o.identities {
+    for d in o.naming(person).into_iter().filter_map(|id| o.ident(id)) {
         let a = o.attribute(d.id);
-        let named = a.evidence.iter().any(|e| e.party == me);
-        if !named {
-            continue;
-        }
         if a.owner == Some(me) || a.creators().any(|c| c == me) {
             picked.push((d, a));
         }
