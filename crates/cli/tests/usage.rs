@@ -335,8 +335,8 @@ fn cloudtrail_creations_are_ownership_evidence() {
         gzip(format!(r#"{{"Records":[{}]}}"#, records.join(",")).as_bytes()),
     )
     .unwrap();
-    let r = env
-        .run(&[
+    let ingest = || {
+        env.run(&[
             "--format",
             "json",
             "--quiet",
@@ -344,7 +344,9 @@ fn cloudtrail_creations_are_ownership_evidence() {
             dir.to_str().unwrap(),
         ])
         .ok()
-        .json();
+        .json()
+    };
+    let r = ingest();
     assert_eq!(r["logs"]["creations_recorded"], 2, "{r:#}");
 
     let owner = |r: &str| env.run(&["--format", "json", "owner", r]).ok().json();
@@ -373,15 +375,5 @@ fn cloudtrail_creations_are_ownership_evidence() {
     assert!(piped.stderr.contains("no node matches"), "{}", piped.stderr);
 
     // Ingesting the same file again records nothing new.
-    let again = env
-        .run(&[
-            "--format",
-            "json",
-            "--quiet",
-            "ingest",
-            dir.to_str().unwrap(),
-        ])
-        .ok()
-        .json();
-    assert_eq!(again["logs"]["creations_recorded"], 0);
+    assert_eq!(ingest()["logs"]["creations_recorded"], 0);
 }
