@@ -490,8 +490,15 @@ impl Ownership {
             for (who, said) in code_owners.get(&code_id).into_iter().flatten() {
                 let party = if people.contains_key(who) {
                     Party::Person(*who)
-                } else if teams.contains_key(who) {
-                    Party::Team(*who)
+                } else if let Some(name) = teams.get(who) {
+                    // One party per team name: the GitHub team CODEOWNERS
+                    // names is the team a `team` tag names.
+                    Party::Team(
+                        team_ids
+                            .get(&name.to_ascii_lowercase())
+                            .copied()
+                            .unwrap_or(*who),
+                    )
                 } else {
                     continue;
                 };

@@ -2,6 +2,14 @@
 //! at `terraform/<team>/terraform.tfstate`: some teams manage their service
 //! IAM users and access keys in Terraform, and the state holds each key's
 //! secret in clear, as the AWS provider stores it.
+//!
+//! Each state has its code: a repository `repos/infra-<team>.git` whose
+//! `<team>/main.tf` names the state (`backend "s3"`, key
+//! `<team>/terraform.tfstate`) and calls the module whose
+//! `modules/service_users/users.tf` declares the users and keys. Each user's
+//! blocks were added by a commit of its owner (the person its `owner` tag
+//! names), the day before its key was created; `.github/CODEOWNERS` names the
+//! team. No secret is in the code.
 
 use crate::aws::KeyUse;
 use crate::people::Org;
@@ -69,6 +77,90 @@ pub fn write(
             false,
         )?;
         out.states += 1;
+        // The code: one block pair per user name, added by its owner; a
+        // name two owners share (users in two accounts) is left out.
+        let mut blocks: BTreeMap<String, (i64, Option<usize>, &str)> = BTreeMap::new();
+        for k in ks.iter().take(6) {
+            let t = k.created.timestamp() - 86_400;
+            let e =
+                blocks
+                    .entry(k.user_name.replace('-', "_"))
+                    .or_insert((t, k.owner, &k.user_name));
+            e.0 = e.0.min(t);
+            if e.1 != k.owner {
+                e.1 = None;
+            }
+        }
+        let mut added: Vec<(i64, usize, String, &str)> = blocks
+            .into_iter()
+            .filter_map(|(name, (t, owner, user))| Some((t, owner?, name, user)))
+            .collect();
+        added.sort();
+        write_code(w, org, tname, &added)?;
     }
     Ok(out)
+}
+
+/// `repos/infra-<team>.git`: one commit per user, by its owner (see the
+/// module docs). `added`: (time, owner, block name, user name), oldest first.
+fn write_code(
+    w: &mut Writer,
+    org: &Org,
+    team: &str,
+    added: &[(i64, usize, String, &str)],
+) -> Result<(), SynthError> {
+    if added.is_empty() {
+        return Ok(());
+    }
+    let slug = crate::surfaces::org_slug(&org.domain);
+    let main_tf = format!(
+        "terraform {{\n  backend \"s3\" {{\n    bucket = \"northwind-terraform-state\"\n    key    = \"{team}/terraform.tfstate\"\n    region = \"us-east-1\"\n  }}\n}}\n\nmodule \"{team}_service_users\" {{\n  source = \"../modules/service_users\"\n}}\n"
+    );
+    let main_path = format!("{team}/main.tf");
+    let codeowners = format!("# {team} reviews its infrastructure.\n*  @{slug}/{team}\n");
+    let mut users_tf = String::new();
+    let mut bodies = Vec::with_capacity(added.len());
+    for (_, _, name, user) in added {
+        users_tf.push_str(&format!(
+            "resource \"aws_iam_user\" \"{name}\" {{\n  name = \"{user}\"\n  tags = {{\n    team = \"{team}\"\n  }}\n}}\n\nresource \"aws_iam_access_key\" \"{name}\" {{\n  user = aws_iam_user.{name}.name\n}}\n\n"
+        ));
+        bodies.push(users_tf.clone());
+    }
+    let authors: Vec<(String, String, String)> = added
+        .iter()
+        .map(|(_, p, name, _)| {
+            let p = &org.people[*p];
+            (
+                format!("{} {}", p.first, p.last),
+                p.email.clone(),
+                format!("service users: add {name}"),
+            )
+        })
+        .collect();
+    let commits: Vec<crate::git::Commit> = added
+        .iter()
+        .zip(&authors)
+        .zip(bodies)
+        .enumerate()
+        .map(|(i, (((t, ..), (name, email, message)), body))| {
+            let mut changes = vec![("modules/service_users/users.tf", Some(body))];
+            if i == 0 {
+                changes.push((".github/CODEOWNERS", Some(codeowners.clone())));
+                changes.push((main_path.as_str(), Some(main_tf.clone())));
+            }
+            crate::git::Commit {
+                author: (name, email),
+                time: *t,
+                message,
+                changes,
+            }
+        })
+        .collect();
+    crate::git::write_repo(
+        w,
+        &format!("repos/infra-{team}.git"),
+        &format!("https://github.com/{slug}/infra-{team}.git"),
+        &commits,
+    )?;
+    Ok(())
 }
