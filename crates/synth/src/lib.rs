@@ -495,6 +495,10 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
         ("okta/apps/<app id>/grants.json", "Okta GET /api/v1/apps/{appId}/grants"),
         ("okta/api-tokens.json", "Okta GET /api/v1/api-tokens"),
         ("terraform/<team>/terraform.tfstate", "terraform state pull (format version 4)"),
+        (
+            "repos/infra-<team>.git",
+            "git clone --mirror of the code behind each state (its authors; CODEOWNERS)",
+        ),
     ] {
         answers.layout.insert(k.into(), v.into());
     }
