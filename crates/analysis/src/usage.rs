@@ -454,29 +454,7 @@ pub type ProfileMap = HashMap<String, Profile, std::hash::BuildHasherDefault<FxH
 pub struct Tally {
     pub profiles: ProfileMap,
     pub events: u64,
-    /// Identities the events created, with who created them: ownership
-    /// evidence (`CreateAccessKey`, `CreateUser`…).
-    pub creations: Vec<Creation>,
     key: String,
-}
-
-/// One identity an audit-log event created.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Creation {
-    /// The natural key of what was created.
-    pub created: String,
-    /// The actor's natural key (an access key, a role ARN…).
-    pub actor: String,
-    /// The principal behind the actor (an access key's IAM user), if named.
-    pub principal: String,
-    /// An assumed-role actor's session name (an Identity Center user name).
-    pub session: String,
-    /// The operation (`CreateAccessKey`).
-    pub action: String,
-    pub time: i64,
-    /// The log file and where in it the event is (`#/Records/3`, `L12`).
-    pub source: String,
-    pub at: String,
 }
 
 impl Tally {
@@ -487,18 +465,6 @@ impl Tally {
         self.key.clear();
         self.key.push_str(ev.actor_prefix);
         self.key.push_str(&ev.actor);
-        if !ev.created.is_empty() {
-            self.creations.push(Creation {
-                created: ev.created.to_string(),
-                actor: self.key.clone(),
-                principal: ev.principal.to_string(),
-                session: ev.session.to_string(),
-                action: ev.action.to_string(),
-                time: ev.time,
-                source: source.to_string(),
-                at: at.to_string(),
-            });
-        }
         let p = match self.profiles.get_mut(self.key.as_str()) {
             Some(p) => p,
             None => self
@@ -521,7 +487,6 @@ impl Tally {
     /// Adds another tally (another file).
     pub fn merge(&mut self, other: Tally) {
         self.events += other.events;
-        self.creations.extend(other.creations);
         if self.profiles.is_empty() {
             self.profiles = other.profiles;
             return;

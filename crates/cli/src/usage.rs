@@ -77,8 +77,30 @@ pub struct LogSummary {
     pub errors: Vec<InputError>,
 }
 
+/// One identity an audit-log event created (CloudTrail `CreateAccessKey`,
+/// `CreateUser`, `CreateRole`): ownership evidence, not usage.
+struct Creation {
+    /// The natural key of what was created.
+    created: String,
+    /// The actor's natural key (an access key, a role ARN…).
+    actor: String,
+    /// The principal behind the actor (an access key's IAM user), if named.
+    principal: String,
+    /// An assumed-role actor's session name (an Identity Center user name).
+    session: String,
+    /// The operation (`CreateAccessKey`).
+    action: String,
+    time: i64,
+    /// The log file, and where in it the event is (`#/Records/3`) as text
+    /// and as a location.
+    source: String,
+    at: String,
+    location: Location,
+}
+
 struct FileResult {
     tally: Option<Tally>,
+    creations: Vec<Creation>,
     source: Option<UsageSource>,
     read: audit::LogRead,
     decompressed: u64,
@@ -89,6 +111,7 @@ fn read_one(f: &LogFile, known: &dyn Fn(&str) -> bool) -> FileResult {
     let shown = f.path.display().to_string();
     let mut out = FileResult {
         tally: None,
+        creations: Vec::new(),
         source: None,
         read: audit::LogRead::default(),
         decompressed: 0,
@@ -122,7 +145,21 @@ fn read_one(f: &LogFile, known: &dyn Fn(&str) -> bool) -> FileResult {
     };
     out.decompressed = text.len() as u64;
     let mut tally = Tally::default();
+    let mut creations = Vec::new();
     out.read = audit::read(f.format, &shown, &text, &mut |ev, at| {
+        if !ev.created.is_empty() {
+            creations.push(Creation {
+                created: ev.created.to_string(),
+                actor: format!("{}{}", ev.actor_prefix, ev.actor),
+                principal: ev.principal.to_string(),
+                session: ev.session.to_string(),
+                action: ev.action.to_string(),
+                time: ev.time,
+                source: shown.clone(),
+                at: at.to_string(),
+                location: at.location(),
+            });
+        }
         tally.add(ev, &shown, &at)
     });
     if out.read.complete {
@@ -133,6 +170,7 @@ fn read_one(f: &LogFile, known: &dyn Fn(&str) -> bool) -> FileResult {
             events: out.read.events,
         });
         out.tally = Some(tally);
+        out.creations = creations;
     } else if let Some(e) = out.read.errors.last_mut() {
         // A file is counted whole or not at all: a fixed copy can be read later.
         e.message
@@ -166,6 +204,7 @@ pub fn ingest_logs(
     // Which files are already counted (by content hash): loaded once.
     let known = store.usage_known_sources()?;
     let mut run = Tally::default();
+    let mut creations = Vec::new();
     let mut sources = Vec::new();
     let mut counted = std::collections::HashSet::new();
     for chunk in files.chunks(256) {
@@ -187,6 +226,7 @@ pub fn ingest_logs(
                 // The same content under two paths (a copied log) counts once.
                 (Some(t), Some(s)) if counted.insert(s.sha256.clone()) => {
                     run.merge(t);
+                    creations.extend(r.creations);
                     sources.push(s);
                 }
                 _ if r.read.complete => sum.files_already_counted += 1,
@@ -246,9 +286,9 @@ pub fn ingest_logs(
     );
     // Creations first: if writing profiles fails, the files stay unknown and
     // a later ingest records the same edges again.
-    if !run.creations.is_empty() {
+    if !creations.is_empty() {
         bar.set_message("recording who created identities");
-        sum.creations_recorded = record_creations(store, &run.creations)?;
+        sum.creations_recorded = record_creations(store, &creations)?;
     }
     sum.alerts_raised = store.usage_write(&rows, &sources, &alerts)?;
     tracing::info!(
@@ -328,7 +368,7 @@ pub const ALERT_SCOPE: &str = "custody:usage-alerts";
 /// Who created an identity, as the log names them: the person of an IAM
 /// Identity Center (or other SAML) session whose name is an e-mail, else the
 /// IAM user that called. A role session with no e-mail names nobody.
-fn creator_of(c: &usage::Creation) -> Option<(custody_model::Label, custody_model::Key, String)> {
+fn creator_of(c: &Creation) -> Option<(custody_model::Label, custody_model::Key, String)> {
     use custody_model::{Key, Label};
     if c.session.contains('@') {
         return Some((Label::Human, Key::email(&c.session), c.session.clone()));
@@ -342,7 +382,7 @@ fn creator_of(c: &usage::Creation) -> Option<(custody_model::Label, custody_mode
 /// `CREATED_BY` edges from what the logs show being created to who created
 /// it, one source per log file (so a file is recorded once however often it
 /// is ingested). Returns how many were recorded.
-fn record_creations(store: &mut dyn Store, creations: &[usage::Creation]) -> Result<usize> {
+fn record_creations(store: &mut dyn Store, creations: &[Creation]) -> Result<usize> {
     use custody_model::{EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Provenance};
     let mut by_file: std::collections::BTreeMap<&str, Vec<Fact>> = Default::default();
     for c in creations {
@@ -370,14 +410,6 @@ fn record_creations(store: &mut dyn Store, creations: &[usage::Creation]) -> Res
             )
             .into(),
         );
-        let at = match c.at.strip_prefix('#') {
-            Some(p) => Location::Pointer(p.to_string()),
-            None => {
-                c.at.strip_prefix('L')
-                    .and_then(|n| n.parse().ok())
-                    .map_or(Location::File, Location::Line)
-            }
-        };
         by_file
             .entry(c.source.as_str())
             .or_default()
@@ -386,7 +418,7 @@ fn record_creations(store: &mut dyn Store, creations: &[usage::Creation]) -> Res
                 from: created,
                 to: Endpoint::new(label, who),
                 props,
-                prov: Provenance::at(at),
+                prov: Provenance::at(c.location.clone()),
             }));
     }
     let recorded = by_file.values().map(Vec::len).sum();

@@ -11,8 +11,7 @@
 //! |---|---|---|
 //! | `OWNED_BY` an owner tag, label or annotation | IAM, S3/KMS/EKS tags, Kubernetes metadata | `owner-tag` |
 //! | `OWNED_BY` the system's own owner field | Entra app owners, GitHub token owners and SAML authorizations, Okta API tokens, Vault metadata | `system-owner` |
-//! | `OWNED_BY` a `created-by` tag, `CREATED_BY` | tags, Vault secret-id metadata, deploy keys' `added_by`, Okta tokens | `creator` |
-//! | `OWNED_BY` a `created-by` tag, `CREATED_BY` | CloudTrail `CreateAccessKey`/`CreateUser`/`CreateRole` (the session's e-mail, or the calling user when it is one person's own) | `creator` |
+//! | `OWNED_BY` a `created-by` tag, `CREATED_BY` | tags, Vault secret-id metadata, deploy keys' `added_by`, Okta tokens, CloudTrail `CreateAccessKey`/`CreateUser`/`CreateRole` (the session's e-mail, or the calling user when it is one person's own) | `creator` |
 //! | the author who added the Terraform code that defines it | `DEFINED_IN` state → code (`custody scan --git`) | `iac-author` / `iac-editor` |
 //! | the `CODEOWNERS` rule of that code's file (person or team) | code `OWNED_BY` (`custody scan --git`) | `codeowners` |
 //! | `APPROVED_BY` | Okta OAuth grants | `approver` |

@@ -107,21 +107,15 @@ fn fields<'a>(
             })?,
             // Only the creation of an identity is read (rare events).
             "responseElements" => match (&*ev.action, ev.error.is_empty()) {
-                ("CreateAccessKey", true) => c.object_or_skip(|c, k| match k {
-                    "accessKey" => c.object_or_skip(|c, k| match k {
-                        "accessKeyId" => {
-                            let id = c.string_or_null()?;
-                            if !id.is_empty() {
-                                ev.created = Cow::Owned(format!("aws-access-key:{id}"));
-                            }
-                            Ok(())
-                        }
-                        _ => c.skip_value(),
-                    }),
-                    _ => c.skip_value(),
-                })?,
-                ("CreateUser", true) => created_arn(c, "user", &mut ev.created)?,
-                ("CreateRole", true) => created_arn(c, "role", &mut ev.created)?,
+                ("CreateAccessKey", true) => {
+                    let mut id = Cow::Borrowed("");
+                    nested(c, "accessKey", "accessKeyId", &mut id)?;
+                    if !id.is_empty() {
+                        ev.created = Cow::Owned(format!("aws-access-key:{id}"));
+                    }
+                }
+                ("CreateUser", true) => nested(c, "user", "arn", &mut ev.created)?,
+                ("CreateRole", true) => nested(c, "role", "arn", &mut ev.created)?,
                 _ => c.skip_value()?,
             },
             // EventBridge: the CloudTrail event is the `detail`.
@@ -132,18 +126,20 @@ fn fields<'a>(
     })
 }
 
-/// `{"<field>": {"arn": …}}` of a `CreateUser` or `CreateRole` response.
-fn created_arn<'a>(c: &mut Cursor<'a>, field: &str, out: &mut Cow<'a, str>) -> Result<()> {
+/// `{"<outer>": {"<inner>": "…"}}` of a response (`user.arn`,
+/// `accessKey.accessKeyId`) into `out`; anything else is skipped.
+fn nested<'a>(c: &mut Cursor<'a>, outer: &str, inner: &str, out: &mut Cow<'a, str>) -> Result<()> {
     c.object_or_skip(|c, k| {
-        if k != field {
+        if k != outer {
             return c.skip_value();
         }
-        c.object_or_skip(|c, k| match k {
-            "arn" => {
+        c.object_or_skip(|c, k| {
+            if k == inner {
                 *out = c.string_or_null()?;
                 Ok(())
+            } else {
+                c.skip_value()
             }
-            _ => c.skip_value(),
         })
     })
 }
