@@ -137,25 +137,20 @@ fn write_code(
             )
         })
         .collect();
-    let commits: Vec<crate::git::Commit> = added
-        .iter()
-        .zip(&authors)
-        .zip(bodies)
-        .enumerate()
-        .map(|(i, (((t, ..), (name, email, message)), body))| {
-            let mut changes = vec![("modules/service_users/users.tf", Some(body))];
-            if i == 0 {
-                changes.push((".github/CODEOWNERS", Some(codeowners.clone())));
-                changes.push((main_path.as_str(), Some(main_tf.clone())));
-            }
-            crate::git::Commit {
-                author: (name, email),
-                time: *t,
-                message,
-                changes,
-            }
-        })
-        .collect();
+    let mut commits = Vec::with_capacity(added.len());
+    for (i, ((t, ..), (name, email, message))) in added.iter().zip(&authors).enumerate() {
+        let mut changes = vec![("modules/service_users/users.tf", Some(bodies[i].clone()))];
+        if i == 0 {
+            changes.push((".github/CODEOWNERS", Some(codeowners.clone())));
+            changes.push((main_path.as_str(), Some(main_tf.clone())));
+        }
+        commits.push(crate::git::Commit {
+            author: (name.as_str(), email.as_str()),
+            time: *t,
+            message,
+            changes,
+        });
+    }
     crate::git::write_repo(
         w,
         &format!("repos/infra-{team}.git"),
