@@ -6,7 +6,7 @@ use crate::{output, paths, Cli, OutputFormat};
 use anyhow::Result;
 use clap::Args;
 use custody_analysis::Model;
-pub use custody_server::blast::{describe, rank, BlastOut, RankedCredential};
+pub use custody_app::blast::{describe, rank, BlastOut, RankedCredential};
 use custody_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -46,8 +46,7 @@ pub struct BlastArgs {
 pub fn load(store: &dyn Store, quiet: bool) -> Result<(Model, Duration)> {
     let started = Instant::now();
     let bar = output::spinner(quiet)?;
-    let model =
-        custody_server::blast::load(store, &mut |stage| bar.set_message(stage.to_string()))?;
+    let model = custody_app::blast::load(store, &mut |stage| bar.set_message(stage.to_string()))?;
     bar.finish_and_clear();
     Ok((model, started.elapsed()))
 }
@@ -247,7 +246,7 @@ fn reaching(
     let mut took = Vec::new();
     for r in resources {
         let t = Instant::now();
-        outs.push(custody_server::blast::reached_by(store, model, r, limit)?);
+        outs.push(custody_app::blast::reached_by(store, model, r, limit)?);
         took.push(t.elapsed());
     }
     bar.finish_and_clear();
@@ -259,7 +258,7 @@ fn reaching(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_reached_by(out: &custody_server::blast::ReachedByOut, took: Duration) {
+fn print_reached_by(out: &custody_app::blast::ReachedByOut, took: Duration) {
     println!(
         "{} ({}, sensitivity {}: {}): {} credential(s) can reach it ({:.0} ms)",
         out.resource,

@@ -269,9 +269,9 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
     };
     let mut posture = custody_posture::run(&graph, &rules, &limits)?;
     if let Some(rule) = rules.iter().find(|r| !r.is_query()) {
-        custody_server::posture::admin_equivalent(&graph, &model, rule, &mut posture);
+        custody_app::posture::admin_equivalent(&graph, &model, rule, &mut posture);
     }
-    let risk = custody_server::posture::risk(&graph, Some(&model), &posture.findings, 5);
+    let risk = custody_app::posture::risk(&graph, Some(&model), &posture.findings, 5);
     let (posture_checks, posture_wrong) =
         crate::findings::check_expected(&posture.findings, &serde_json::to_value(&answers)?);
     let posture_ok = posture_wrong.is_empty();
@@ -562,7 +562,7 @@ pub fn demo(cli: &Cli, a: &DemoArgs) -> Result<ExitCode> {
 fn federation_check(
     store: &dyn Store,
     expected: Option<&Value>,
-) -> Result<Option<(custody_server::show::ShowOutput, bool)>> {
+) -> Result<Option<(custody_app::show::ShowOutput, bool)>> {
     let Some(f) = expected else {
         return Ok(None);
     };
@@ -592,7 +592,7 @@ fn federation_check(
 }
 
 struct AgentCheck {
-    shown: custody_server::show::ShowOutput,
+    shown: custody_app::show::ShowOutput,
     reach: blast::BlastOut,
     expected: usize,
     holds: bool,
@@ -702,8 +702,8 @@ fn offboarding_check(
     let Some(person) = store.find(&email)? else {
         return Ok(None);
     };
-    let o = custody_server::owner::Ownership::load(store, &mut |_| {})?;
-    let report = custody_server::owner::offboard(&o, store, person, &|_, _| None)?;
+    let o = custody_app::owner::Ownership::load(store, &mut |_| {})?;
+    let report = custody_app::owner::offboard(&o, store, person, &|_, _| None)?;
     // Each handover's node, resolved once.
     let handed: Vec<(&str, Option<i64>)> = report
         .identities

@@ -6,7 +6,7 @@
 use crate::{paths, Cli};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use custody_server::export::{self, Summary};
+use custody_app::export::{self, Summary};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

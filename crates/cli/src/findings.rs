@@ -138,7 +138,7 @@ pub fn run(cli: &Cli, a: &FindingsArgs) -> Result<ExitCode> {
             .iter()
             .find(|r| r.computed.as_deref() == Some("reach"))
         {
-            custody_server::posture::admin_equivalent(&graph, &model, rule, &mut report);
+            custody_app::posture::admin_equivalent(&graph, &model, rule, &mut report);
         }
         Some(model)
     } else {
@@ -156,7 +156,7 @@ pub fn run(cli: &Cli, a: &FindingsArgs) -> Result<ExitCode> {
         );
     }
     let ranked =
-        custody_server::posture::risk(&graph, model.as_ref(), &report.findings, a.top as usize);
+        custody_app::posture::risk(&graph, model.as_ref(), &report.findings, a.top as usize);
     if a.record {
         if !a.rules.is_empty() || a.severity.is_some() || a.rules_file.is_some() {
             anyhow::bail!(

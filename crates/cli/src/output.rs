@@ -47,7 +47,7 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub use custody_server::show::cell;
+pub use custody_app::show::cell;
 
 /// A spinner with a message and the elapsed time on stderr (hidden when quiet).
 pub fn spinner(quiet: bool) -> anyhow::Result<indicatif::ProgressBar> {

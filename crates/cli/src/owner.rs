@@ -6,7 +6,7 @@
 use crate::{output, paths, Cli, OutputFormat};
 use anyhow::{bail, Result};
 use clap::Args;
-use custody_server::owner::{self, Offboarding, Orphan, OwnerView, Ownership, Standing};
+use custody_app::owner::{self, Offboarding, Orphan, OwnerView, Ownership, Standing};
 use custody_store::Store;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -330,7 +330,7 @@ fn summary(model: &custody_analysis::Model, id: i64, key: &str) -> Option<String
     if model.start(id).is_empty() {
         return None;
     }
-    let r = custody_server::blast::rank(model, id, key);
+    let r = custody_app::blast::rank(model, id, key);
     Some(format!(
         "{} resources ({} critical, {} high){}",
         r.resources,

@@ -9,8 +9,8 @@
 use crate::{output, paths, Cli, OutputFormat};
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use custody_app::respond::{plan, Action, Operation, Plan};
 use custody_response::{AwsOptions, Iam};
-use custody_server::respond::{plan, Action, Operation, Plan};
 use custody_store::{ResponseRow, Store};
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};

@@ -4,7 +4,7 @@
 use crate::{output, paths, Cli, OutputFormat};
 use anyhow::Result;
 use clap::Args;
-pub use custody_server::show::{build, ShowOutput};
+pub use custody_app::show::{build, ShowOutput};
 use custody_store::{Assertion, NodeBrief, Store};
 use serde_json::Value;
 use std::process::ExitCode;

@@ -5,9 +5,9 @@ use crate::{output, paths, Cli, OutputFormat};
 use anyhow::Result;
 use clap::Args;
 use custody_analysis::usage::{self, Alert, Config, Evidence, Profile, Tally};
+use custody_app::usage::{time_text, KeyProfile};
 use custody_connectors::audit::{self, LogFormat};
 use custody_model::{InputError, Location};
-use custody_server::usage::{time_text, KeyProfile};
 use custody_store::{AlertRow, Store, UsageRow, UsageSource};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -679,7 +679,7 @@ pub struct UsageArgs {
 #[derive(Serialize)]
 struct UsageOut {
     #[serde(flatten)]
-    view: custody_server::usage::UsageView,
+    view: custody_app::usage::UsageView,
     #[serde(skip_serializing_if = "Option::is_none")]
     right_size: Option<RightSize>,
 }
@@ -751,7 +751,7 @@ fn right_size(
 
 pub fn show(cli: &Cli, a: &UsageArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
-    let Some((node, view)) = custody_server::usage::usage(&store, &a.id)? else {
+    let Some((node, view)) = custody_app::usage::usage(&store, &a.id)? else {
         anyhow::bail!(
             "`{}` is neither in the graph nor in any audit log read so far",
             a.id
@@ -1031,14 +1031,14 @@ pub fn alerts(cli: &Cli, a: &AlertsArgs) -> Result<ExitCode> {
         }
     }
     let min = match &a.severity {
-        Some(s) if custody_server::usage::severity_rank(s) == 0 => {
+        Some(s) if custody_app::usage::severity_rank(s) == 0 => {
             anyhow::bail!("--severity is one of low, medium, high, critical")
         }
-        Some(s) => custody_server::usage::severity_rank(s),
+        Some(s) => custody_app::usage::severity_rank(s),
         None => 0,
     };
     let store = paths::open_existing(cli)?;
-    let since = custody_server::service::since_time(&a.since, chrono::Utc::now().timestamp())
+    let since = custody_app::service::since_time(&a.since, chrono::Utc::now().timestamp())
         .map_err(anyhow::Error::msg)?;
     let reach: Option<HashMap<String, String>> = match &a.reaching {
         None => None,
@@ -1057,7 +1057,7 @@ pub fn alerts(cli: &Cli, a: &AlertsArgs) -> Result<ExitCode> {
             let bar = output::spinner(cli.quiet)?;
             bar.set_message("computing who can reach it…");
             crate::blast::warm(&model);
-            let out = custody_server::blast::reached_by(&store, &model, res, 0)?;
+            let out = custody_app::blast::reached_by(&store, &model, res, 0)?;
             bar.finish_and_clear();
             Some(
                 out.reachers
@@ -1067,13 +1067,13 @@ pub fn alerts(cli: &Cli, a: &AlertsArgs) -> Result<ExitCode> {
             )
         }
     };
-    let filter = custody_server::usage::AlertsFilter {
+    let filter = custody_app::usage::AlertsFilter {
         since,
         rule: a.rule.clone(),
         min_severity: min,
         limit: 0,
     };
-    let rows = custody_server::usage::alerts(&store, &filter, reach.as_ref())?;
+    let rows = custody_app::usage::alerts(&store, &filter, reach.as_ref())?;
     match cli.format {
         OutputFormat::Json => output::json(&rows)?,
         OutputFormat::Table => {

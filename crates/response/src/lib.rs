@@ -4,7 +4,7 @@
 //! This crate owns the API clients and the calls, and turns each system's
 //! answer into a plain outcome (status before and after, request id) or a
 //! clear error. It must not decide *what* to do — the response plan
-//! (`custody-server::respond`) does — and it never reads, creates or prints a
+//! (`custody-app::respond`) does — and it never reads, creates or prints a
 //! secret value: the calls it makes (list, deactivate) carry key ids only.
 
 use aws_config::meta::region::RegionProviderChain;
