@@ -3,6 +3,7 @@
 //! `blast_radius` tool): resources ranked by sensitivity and access level, with
 //! the role chain that grants each.
 
+use crate::progress::{step, Progress};
 use anyhow::Result;
 use custody_analysis::reach::{EdgeIn, Hop, NodeIn, PrincipalKind, EDGE_KINDS, NODE_KINDS};
 use custody_analysis::{BlastRadius, Model, ModelBuilder};
@@ -10,12 +11,9 @@ use custody_store::Store;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The stage `load` is in, for progress displays.
-pub type Progress<'a> = &'a mut dyn FnMut(&str);
-
 /// Reads the AWS slice of the graph into memory.
-pub fn load(store: &dyn Store, progress: Progress) -> Result<Model> {
-    progress("loading AWS principals, policies and resources…");
+pub fn load(store: &dyn Store, progress: &dyn Progress) -> Result<Model> {
+    step(progress, "loading AWS principals, policies and resources…");
     let mut builder = ModelBuilder::new();
     store.scan_nodes(NODE_KINDS, &mut |n| {
         builder.node(NodeIn {
@@ -26,7 +24,7 @@ pub fn load(store: &dyn Store, progress: Progress) -> Result<Model> {
             props: n.props,
         })
     })?;
-    progress("loading edges…");
+    step(progress, "loading edges…");
     store.scan_edges(EDGE_KINDS, &mut |src, kind, dst, props| {
         builder.edge(EdgeIn {
             src,
@@ -35,7 +33,7 @@ pub fn load(store: &dyn Store, progress: Progress) -> Result<Model> {
             props,
         })
     })?;
-    progress("indexing…");
+    step(progress, "indexing…");
     Ok(builder.build())
 }
 
@@ -304,4 +302,136 @@ pub fn reached_by(
         by_access,
         reachers,
     })
+}
+
+/// Computes every principal's direct reach and next hops, on every core:
+/// blast-radius answers then take microseconds, and [`reached_by`] needs it.
+pub fn warm(model: &Model) {
+    use rayon::prelude::*;
+    (0..model.principals.len() as u32)
+        .into_par_iter()
+        .for_each(|p| model.warm(std::iter::once(p)));
+}
+
+/// Every credential ranked by what it can reach: how many there are, and the
+/// `top` with the widest blast radius.
+pub fn rank_all(
+    model: &Model,
+    top: usize,
+    progress: &dyn Progress,
+) -> (usize, Vec<RankedCredential>) {
+    use rayon::prelude::*;
+    let creds: Vec<(i64, String)> = model
+        .credentials()
+        .map(|(id, k)| (id, k.trim_start_matches("aws-access-key:").to_string()))
+        .collect();
+    progress.stage(
+        "ranking credentials",
+        Some(creds.len() as u64),
+        crate::progress::Unit::Credentials,
+    );
+    let mut ranked: Vec<RankedCredential> = creds
+        .par_iter()
+        .map(|(id, key)| {
+            let r = rank(model, *id, key);
+            progress.advance(1);
+            r
+        })
+        .collect();
+    progress.done();
+    ranked.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then_with(|| a.credential.cmp(&b.credential))
+    });
+    let total = ranked.len();
+    ranked.truncate(top);
+    (total, ranked)
+}
+
+/// Query latency of one pass of [`measure`].
+#[derive(Serialize)]
+pub struct Timing {
+    pub pass: &'static str,
+    pub queries: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub mean_resources: f64,
+}
+
+/// `custody blast-radius --measure N`.
+#[derive(Serialize)]
+pub struct Measured {
+    pub load_seconds: f64,
+    pub precompute_seconds: f64,
+    pub principals: usize,
+    pub resources: usize,
+    pub passes: Vec<Timing>,
+}
+
+/// Times `n` single-credential queries spread over every account, first with
+/// empty caches ("lazy"), then after [`warm`] ("precomputed").
+pub fn measure(model: &Model, load: std::time::Duration, n: usize) -> Measured {
+    use std::time::Instant;
+    let mut creds: Vec<i64> = model.credentials().map(|(id, _)| id).collect();
+    creds.sort_unstable();
+    // A fixed stride over all credentials, so the sample spans every account.
+    let step = (creds.len() / n.max(1)).max(1);
+    let sample: Vec<i64> = creds.iter().step_by(step).take(n).copied().collect();
+    let mut passes = Vec::new();
+    let mut precompute = 0.0;
+    for pass in ["lazy", "precomputed"] {
+        if pass == "precomputed" {
+            let t = Instant::now();
+            warm(model);
+            precompute = t.elapsed().as_secs_f64();
+        }
+        let mut times = Vec::with_capacity(sample.len());
+        let mut reached = 0usize;
+        for &c in &sample {
+            let t = Instant::now();
+            let br = model.blast_radius(&model.start(c));
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            reached += br.reached.len();
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        let pct = |p: f64| {
+            times
+                .get(((times.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        passes.push(Timing {
+            pass,
+            queries: times.len(),
+            p50_ms: pct(0.5),
+            p99_ms: pct(0.99),
+            max_ms: times.last().copied().unwrap_or(0.0),
+            mean_resources: reached as f64 / times.len().max(1) as f64,
+        });
+    }
+    Measured {
+        load_seconds: load.as_secs_f64(),
+        precompute_seconds: precompute,
+        principals: model.principals.len(),
+        resources: model.resources.len(),
+        passes,
+    }
+}
+
+/// A one-line summary of what `id` can reach, for lists (offboarding):
+/// `None` when it is nothing the AWS model knows.
+pub fn summary(model: &Model, id: i64, key: &str) -> Option<String> {
+    if model.start(id).is_empty() {
+        return None;
+    }
+    let r = rank(model, id, key);
+    Some(format!(
+        "{} resources ({} critical, {} high){}",
+        r.resources,
+        r.critical,
+        r.high,
+        r.top.map(|t| format!("; top: {t}")).unwrap_or_default()
+    ))
 }

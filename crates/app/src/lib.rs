@@ -6,11 +6,23 @@
 //! this crate and print or send what it returns; a new view written here is
 //! served by all of them.
 //!
+//! Pipelines (they write to the store; nothing else does):
+//! - [`ingest`]: native exports into one snapshot, then audit logs
+//!   ([`logs`]) into usage profiles, alerts and creator evidence.
+//! - [`scan`]: secrets in files and git history, and `scan --ingest`
+//!   ([`scan::scan_and_ingest`]: scan → ingest → recheck the usage rules).
+//! - [`posture`]: the posture run (query rules, reach rules, risk) and its
+//!   recording; [`respond::execute`] logs the response steps it takes.
+//! - [`demo`]: synthesise a company and grade every answer ([`grade`]).
+//!
+//! Views (read only):
 //! - [`show`], [`blast`], [`owner`], [`usage`], [`respond`], [`migrate`],
-//!   [`export`], [`posture`]: the views of one identity and of the estate.
+//!   [`export`]: one identity, and the estate.
 //! - [`service`]: the shared, read-only state of a long-running surface (a
 //!   pool of store connections, the in-memory graph and reach model, each
 //!   loaded once) and the questions it answers.
+//!
+//! Long work reports through [`Progress`]; files are walked by [`files`].
 //!
 //! **Must not:** parse command-line arguments, print to a terminal, speak HTTP
 //! or MCP, or decide where files live (the surfaces pass paths and the
@@ -18,14 +30,23 @@
 //! printed. It never sees a secret value: connectors and the scanner hand it
 //! fingerprints and previews only.
 
+pub mod audit;
 pub mod blast;
+pub mod demo;
 pub mod export;
+pub mod files;
+pub mod grade;
+pub mod ingest;
+pub mod logs;
 pub mod migrate;
 pub mod owner;
 pub mod posture;
+pub mod progress;
 pub mod respond;
+pub mod scan;
 pub mod service;
 pub mod show;
 pub mod usage;
 
+pub use progress::{Progress, Quiet};
 pub use service::Service;

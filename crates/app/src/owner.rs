@@ -20,6 +20,7 @@
 //!
 //! A credential also inherits its principal's evidence (at 0.9 its weight).
 
+use crate::progress::{step, Progress};
 use anyhow::Result;
 use custody_analysis::attribution::{self, Attribution, Evidence, Method, Party, Route, Status};
 use custody_store::Store;
@@ -191,8 +192,8 @@ struct Code {
 
 impl Ownership {
     /// Reads the workforce and the evidence. `progress` names each stage.
-    pub fn load(store: &dyn Store, progress: &mut dyn FnMut(&str)) -> Result<Ownership> {
-        progress("loading people and teams…");
+    pub fn load(store: &dyn Store, progress: &dyn Progress) -> Result<Ownership> {
+        step(progress, "loading people and teams…");
         let mut people = HashMap::new();
         let mut by_handle: HashMap<String, Vec<i64>> = HashMap::new();
         store.scan_label("Human", &mut |n| {
@@ -258,7 +259,7 @@ impl Ownership {
                 _ => None,
             }
         };
-        progress("loading identities…");
+        step(progress, "loading identities…");
         let mut identities = Vec::new();
         let mut evidence: HashMap<i64, Vec<Evidence>> = HashMap::new();
         for label in IDENTITY_LABELS {
@@ -302,7 +303,7 @@ impl Ownership {
             .enumerate()
             .map(|(i, d)| (d.id, i))
             .collect();
-        progress("loading Terraform state and code…");
+        step(progress, "loading Terraform state and code…");
         let mut states: HashMap<i64, (String, String)> = HashMap::new();
         let mut code: HashMap<i64, Code> = HashMap::new();
         let mut roots: Vec<(String, String, String)> = Vec::new();
@@ -343,7 +344,7 @@ impl Ownership {
                 }
             },
         )?;
-        progress("loading ownership evidence…");
+        step(progress, "loading ownership evidence…");
         let mut principals: HashMap<i64, Vec<i64>> = HashMap::new();
         let mut defined: Vec<(i64, i64)> = Vec::new();
         let mut code_authors: HashMap<i64, Vec<(i64, bool, String)>> = HashMap::new();

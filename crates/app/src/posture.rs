@@ -1,12 +1,102 @@
-//! Posture beyond queries: the rules the reach model computes
-//! (`admin-equivalent`) and the risk ranking that weighs findings by exposure
-//! and blast radius. Shared by `custody findings --reach` and the server's
-//! `/v1/risk` and MCP `riskiest_identities`.
+//! The posture run, once for every surface (`custody findings`, the demo,
+//! `/v1/findings` and `/v1/risk`, the MCP tools): the rules as queries over
+//! the graph, then the rules the reach model computes (`admin-equivalent`),
+//! and the risk ranking that weighs findings by exposure and blast radius;
+//! recording findings in the graph as a snapshot.
 
+use anyhow::{Context, Result};
 use custody_analysis::Model;
-use custody_posture::{Finding, Report, Rule};
-use custody_query::Graph;
-use std::time::Instant;
+use custody_posture::{Finding, Report, Rule, Severity};
+use custody_query::{Graph, Limits};
+use custody_store::Store;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The rules to run: the shipped ones or a file's, only those named (each
+/// must exist) and at least `severity`.
+pub fn rules(
+    file: Option<&Path>,
+    only: &[String],
+    severity: Option<Severity>,
+) -> Result<Vec<Rule>> {
+    let mut rules = match file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read {}", f.display()))?;
+            custody_posture::parse_rules(&text).with_context(|| f.display().to_string())?
+        }
+        None => custody_posture::parse_rules(custody_posture::DEFAULT_RULES)?,
+    };
+    for id in only {
+        if !rules.iter().any(|r| &r.id == id) {
+            let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+            anyhow::bail!("no rule `{id}`; there are: {}", ids.join(", "));
+        }
+    }
+    rules.retain(|r| {
+        (only.is_empty() || only.contains(&r.id)) && severity.is_none_or(|s| r.severity >= s)
+    });
+    Ok(rules)
+}
+
+/// Runs `rules` over `graph` with relative dates counted from `today`: every
+/// query rule, and with the reach model the computed ones (without it they
+/// are left out; [`needs_reach`] names them). Rules get the whole graph: no
+/// row limit, five minutes each.
+pub fn run<G: Graph + Sync>(
+    graph: &G,
+    rules: &[Rule],
+    model: Option<&Model>,
+    today: chrono::NaiveDate,
+) -> Result<Report> {
+    let limits = Limits {
+        max_rows: usize::MAX,
+        timeout: Duration::from_secs(300),
+        ..Limits::default()
+    };
+    let mut report = custody_posture::run_on(graph, rules, &limits, today)?;
+    if let Some(model) = model {
+        if let Some(rule) = rules
+            .iter()
+            .find(|r| r.computed.as_deref() == Some("reach"))
+        {
+            admin_equivalent(graph, model, rule, &mut report);
+        }
+    }
+    Ok(report)
+}
+
+/// The rules of `rules` that only run with the reach model.
+pub fn needs_reach(rules: &[Rule]) -> Vec<&str> {
+    rules
+        .iter()
+        .filter(|r| !r.is_query())
+        .map(|r| r.id.as_str())
+        .collect()
+}
+
+/// Stores the findings as graph facts in one snapshot under the posture
+/// scope: a `Finding` node per finding with a `HAS_FINDING` edge from its
+/// identity; findings no longer found are retired. Returns the snapshot.
+pub fn record<G: Graph>(store: &mut dyn Store, graph: &G, findings: &[Finding]) -> Result<i64> {
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let label_of = |key: &str| -> Option<String> {
+        let id = graph.find(key).ok()??;
+        graph.node(id).ok()?.map(|n| n.label.clone())
+    };
+    let facts = custody_posture::facts(findings, &label_of, &now);
+    let batch = custody_store::SourceBatch {
+        path: "custody findings".into(),
+        format: "custody-posture".into(),
+        scope: custody_posture::SCOPE.into(),
+        sha256: None,
+        observed_at: Some(now),
+        records: findings.len(),
+        facts,
+        errors: Vec::new(),
+    };
+    Ok(store.ingest_all(vec![batch], &mut |_| {})?.snapshot)
+}
 
 /// The reach rule: every active access key with a path to full control of an
 /// account (escalation, or a role it can become), unless `admin-credential`

@@ -601,3 +601,163 @@ fn issuer_steps(node: &custody_store::NodeBrief, action: Action, places: &[Place
     }
     steps
 }
+
+/// What carries out an [`Operation`] on the real system: the surface that
+/// holds the credentials to act with implements it (the CLI, over the AWS
+/// SDK), so this crate decides and logs but never connects anywhere.
+pub trait Actor {
+    /// Who is acting, for the log (the operator and the key they act with).
+    fn acting_as(&self) -> String;
+    /// Runs one operation and reads the result back.
+    fn run(&self, op: &Operation) -> std::result::Result<Outcome, String>;
+}
+
+/// What an operation changed, as the system reports it.
+pub struct Outcome {
+    pub before: String,
+    pub after: String,
+    /// The system's request id; `None` when nothing needed changing.
+    pub request_id: Option<String>,
+    /// The system now reports the intended state.
+    pub took_effect: bool,
+}
+
+/// What `--execute` did with one step.
+#[derive(Serialize)]
+pub struct Executed {
+    pub order: usize,
+    pub system: String,
+    pub target: String,
+    /// `done`, `failed`, `not-run` (an earlier step failed) or `operator`
+    /// (left to a person: the plan's command says how).
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<&'static str>,
+    pub detail: String,
+}
+
+#[derive(Serialize)]
+pub struct Execution<'a> {
+    pub plan: &'a Plan,
+    pub acting_as: String,
+    pub reason: String,
+    pub executed: Vec<Executed>,
+}
+
+impl Execution<'_> {
+    pub fn failed(&self) -> bool {
+        self.executed.iter().any(|e| e.outcome == "failed")
+    }
+}
+
+/// Whether custody can take any step of `p` itself; the error says why not
+/// and what to do instead.
+pub fn executable(p: &Plan) -> Result<()> {
+    if p.action == Action::Rotate {
+        bail!(
+            "custody does not execute rotations: the replacement key is a new secret, which custody never handles. \
+             Run the plan's steps (`custody respond {} --action rotate`), and once `custody usage` shows the old key idle, \
+             `--action disable --execute` deactivates it",
+            p.credential
+        );
+    }
+    if !p.credential.starts_with("aws-access-key:") {
+        bail!(
+            "custody executes AWS access key deactivation only, so it cannot act on it: revoking {} needs its value, \
+             which only its holder has (custody never stores it). Run the plan's steps (`custody respond {} --action {}`)",
+            p.credential,
+            p.credential,
+            format!("{:?}", p.action).to_lowercase()
+        );
+    }
+    if !p.steps.iter().any(|s| s.operation.is_some()) {
+        bail!(
+            "custody does not know which IAM user holds {}, so it cannot act on it: ingest `aws iam list-access-keys` \
+             or the authorization details and credential report first",
+            p.credential
+        );
+    }
+    Ok(())
+}
+
+/// Takes the steps of `p` that carry an [`Operation`] through `actor`, in
+/// order, stopping at the first failure (later steps are `not-run`), and
+/// writes each to the store's response log with who, when and why (the
+/// reason is redacted like any stored text). Steps left to a person are
+/// reported as `operator`.
+pub fn execute<'a>(
+    store: &mut dyn Store,
+    p: &'a Plan,
+    reason: &str,
+    actor: &dyn Actor,
+) -> Result<Execution<'a>> {
+    executable(p)?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        bail!("--reason must say why: it is recorded with every step custody takes");
+    }
+    // The log keeps no secret, even one pasted into the reason.
+    let reason = custody_model::guard::redact_text(reason, store.fingerprinter())
+        .unwrap_or_else(|| reason.to_string());
+    let acting_as = actor.acting_as();
+    let mut executed = Vec::new();
+    let mut failed = false;
+    for s in &p.steps {
+        let mut e = Executed {
+            order: s.order,
+            system: s.system.clone(),
+            target: s.target.clone(),
+            outcome: "operator".into(),
+            operation: None,
+            detail: String::new(),
+        };
+        if let Some(op) = &s.operation {
+            e.operation = Some(op.api());
+            if failed {
+                e.outcome = "not-run".into();
+                e.detail = "an earlier step failed".into();
+            } else {
+                match actor.run(op) {
+                    Ok(done) => {
+                        e.outcome = "done".into();
+                        e.detail = match &done.request_id {
+                            Some(r) => format!("{} → {} (request {r})", done.before, done.after),
+                            None => format!("already {}; nothing changed", done.before),
+                        };
+                        if !done.took_effect {
+                            e.outcome = "failed".into();
+                            e.detail
+                                .push_str(": the system still reports the old state");
+                        }
+                    }
+                    Err(err) => {
+                        e.outcome = "failed".into();
+                        e.detail = err;
+                    }
+                }
+                failed |= e.outcome == "failed";
+            }
+            store.response_log(&custody_store::ResponseRow {
+                at: String::new(),
+                actor: acting_as.clone(),
+                reason: reason.clone(),
+                credential: p.credential.clone(),
+                action: format!("{:?}", p.action).to_lowercase(),
+                step: s.order as i64,
+                system: s.system.clone(),
+                target: s.target.clone(),
+                operation: op.api().to_string(),
+                outcome: e.outcome.clone(),
+                detail: e.detail.clone(),
+            })?;
+            tracing::info!(step = s.order, operation = op.api(), outcome = %e.outcome, "response step");
+        }
+        executed.push(e);
+    }
+    Ok(Execution {
+        plan: p,
+        acting_as,
+        reason,
+        executed,
+    })
+}

@@ -223,17 +223,7 @@ impl Service {
     /// blast-radius answers then take microseconds, and `reached_by` needs it.
     pub fn warm_model(&self) -> Result<&Model> {
         let model = self.model()?;
-        self.model_warm.get_or_init(|| {
-            let n = model.principals.len() as u32;
-            let threads = std::thread::available_parallelism()
-                .map(|t| t.get() as u32)
-                .unwrap_or(2);
-            std::thread::scope(|s| {
-                for t in 0..threads {
-                    s.spawn(move || model.warm((t..n).step_by(threads as usize)));
-                }
-            });
-        });
+        self.model_warm.get_or_init(|| blast::warm(model));
         Ok(model)
     }
 
@@ -245,7 +235,7 @@ impl Service {
 
     pub fn model(&self) -> Result<&Model> {
         once(&self.model, &self.model_loading, || {
-            self.with_store(|s| Ok(blast::load(s, &mut |_| {})?))
+            self.with_store(|s| Ok(blast::load(s, &crate::progress::Quiet)?))
         })
     }
 
@@ -405,23 +395,11 @@ impl Service {
 
     fn report(&self) -> Result<&custody_posture::Report> {
         once(&self.findings, &self.findings_running, || {
-            let limits = Limits {
-                max_rows: usize::MAX,
-                timeout: std::time::Duration::from_secs(300),
-                ..self.limits.clone()
-            };
-            let graph = self.graph()?;
-            let rules = custody_posture::default_rules();
-            let mut report = custody_posture::run(graph, &rules, &limits)
-                .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
             // The server has the permission model: the reach rules run too.
-            if let Some(rule) = rules
-                .iter()
-                .find(|r| r.computed.as_deref() == Some("reach"))
-            {
-                crate::posture::admin_equivalent(graph, self.model()?, rule, &mut report);
-            }
-            Ok(report)
+            let rules = custody_posture::default_rules();
+            let today = chrono::Utc::now().date_naive();
+            crate::posture::run(self.graph()?, &rules, Some(self.model()?), today)
+                .map_err(Error::Internal)
         })
     }
 

@@ -179,3 +179,139 @@ pub fn alerts(
     }
     Ok(rows)
 }
+
+/// `custody usage ID [--right-size]`: the profiles, and what its own
+/// policies grant against what it used.
+#[derive(Serialize)]
+pub struct UsageOut {
+    #[serde(flatten)]
+    pub view: UsageView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right_size: Option<RightSize>,
+}
+
+#[derive(Serialize, Default)]
+pub struct Granted {
+    pub resources: usize,
+    /// The most harmful access level granted on any of them.
+    pub level: String,
+}
+
+/// Granted (by the identity's own policies, per service) against used.
+#[derive(Serialize, Default)]
+pub struct RightSize {
+    pub granted: std::collections::BTreeMap<String, Granted>,
+    /// Calls per service, from the profiles.
+    pub used: std::collections::BTreeMap<String, u64>,
+    /// Granted, never called in the logs read.
+    pub unused: Vec<String>,
+    /// Called but not granted by its own policies (reached through a role,
+    /// a resource policy, or a service custody does not inventory).
+    pub used_not_granted: Vec<String>,
+}
+
+/// Granted against used for `node`: services its own policies grant (per
+/// the reach model) that the profiles never called are what right-sizing
+/// removes.
+pub fn right_size(
+    model: &custody_analysis::Model,
+    node: i64,
+    profiles: &[KeyProfile],
+) -> RightSize {
+    let start = model.start(node);
+    let br = model.blast_radius(&start);
+    let mut out = RightSize::default();
+    for r in &br.reached {
+        if br.hops[r.hop].from.is_some() {
+            continue; // reached through another principal: not its own grant
+        }
+        let service = r.access.action.split(':').next().unwrap_or("").to_string();
+        let g = out.granted.entry(service).or_default();
+        g.resources += 1;
+        let level = r.access.level.as_str().to_string();
+        if custody_analysis::reach::level_weight(r.access.level)
+            > custody_analysis::AccessLevel::parse(&g.level)
+                .map_or(0, custody_analysis::reach::level_weight)
+        {
+            g.level = level;
+        }
+    }
+    for kp in profiles {
+        for a in &kp.profile.actions {
+            *out.used.entry(a.service.clone()).or_default() += a.count;
+        }
+    }
+    out.unused = out
+        .granted
+        .keys()
+        .filter(|s| !out.used.contains_key(*s))
+        .cloned()
+        .collect();
+    out.used_not_granted = out
+        .used
+        .keys()
+        .filter(|s| !out.granted.contains_key(*s))
+        .cloned()
+        .collect();
+    out
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StaleKey {
+    pub key: String,
+    pub user: Option<String>,
+    pub account: Option<String>,
+    pub created: Option<String>,
+    pub last_used: Option<String>,
+    /// `cloudtrail` (an audit log), `credential report`, or `never`.
+    pub evidence: &'static str,
+    pub days_unused: Option<i64>,
+}
+
+/// Active access keys not used in `days` days before `as_of` (or never, and
+/// older than that): the later of the audit logs' last use and the credential
+/// report's.
+pub fn stale_keys(store: &dyn Store, days: i64, as_of: i64) -> Result<Vec<StaleKey>> {
+    let mut used: HashMap<String, i64> = HashMap::new();
+    store.usage_scan(&mut |r| {
+        used.insert(r.key, r.last);
+    })?;
+    let cutoff = as_of - days * 86_400;
+    let mut out = Vec::new();
+    store.scan_nodes(&["aws_access_key"], &mut |n| {
+        let prop = |k: &str| n.props.get(k).and_then(|v| v.as_str());
+        if prop("status") != Some("Active") {
+            return;
+        }
+        let created = prop("created")
+            .and_then(custody_model::time::parse)
+            .map(|t| t.timestamp());
+        let from_log = used.get(n.key).copied();
+        let from_report = prop("last_used")
+            .and_then(custody_model::time::parse)
+            .map(|t| t.timestamp());
+        let (last, evidence) = match (from_log, from_report) {
+            (Some(l), Some(r)) if r > l => (Some(r), "credential report"),
+            (Some(l), _) => (Some(l), "cloudtrail"),
+            (None, Some(r)) => (Some(r), "credential report"),
+            (None, None) => (None, "never"),
+        };
+        let stale = match last {
+            Some(t) => t < cutoff,
+            None => created.is_some_and(|c| c < cutoff),
+        };
+        if stale {
+            out.push(StaleKey {
+                key: n.key.to_string(),
+                user: prop("user").map(str::to_string),
+                account: prop("account_id").map(str::to_string),
+                created: created.map(time_text),
+                last_used: last.map(time_text),
+                evidence,
+                days_unused: last.or(created).map(|t| (as_of - t) / 86_400),
+            });
+        }
+    })?;
+    out.sort_by(|a, b| b.days_unused.cmp(&a.days_unused).then(a.key.cmp(&b.key)));
+    Ok(out)
+}

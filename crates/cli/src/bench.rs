@@ -2,7 +2,8 @@
 //! ingest's peak resident memory (measured on a child process, so synthesis does
 //! not count).
 
-use crate::{output, Cli, OutputFormat};
+use crate::global::{Global, OutputFormat};
+use crate::output;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
@@ -79,7 +80,7 @@ fn measure(mut cmd: Command) -> Result<(f64, u64, String)> {
     Ok((secs, usage.ru_maxrss as u64, text))
 }
 
-pub fn run(cli: &Cli, a: &BenchArgs) -> Result<ExitCode> {
+pub fn run(cli: &Global, a: &BenchArgs) -> Result<ExitCode> {
     if let Some(n) = a.cloudtrail_events {
         return cloudtrail(cli, a, n);
     }
@@ -105,7 +106,7 @@ pub fn run(cli: &Cli, a: &BenchArgs) -> Result<ExitCode> {
             eprintln!("bench: synthesising {people} people…");
         }
         let t = Instant::now();
-        let answers = crate::demo::run_synth(people, a.seed, as_of, &dir, None)?;
+        let answers = custody_app::demo::synthesize(people, a.seed, as_of, &dir, None)?;
         let synth_seconds = t.elapsed().as_secs_f64();
         if !cli.quiet {
             eprintln!(
@@ -230,7 +231,7 @@ fn find_gz(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn cloudtrail(cli: &Cli, a: &BenchArgs, events: usize) -> Result<ExitCode> {
+fn cloudtrail(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
     use custody_connectors::audit::{self, LogFormat};
     let tmp;
     let root = match &a.dir {
@@ -247,7 +248,7 @@ fn cloudtrail(cli: &Cli, a: &BenchArgs, events: usize) -> Result<ExitCode> {
         if !cli.quiet {
             eprintln!("bench: synthesising {people} people with ~{events} CloudTrail events…");
         }
-        crate::demo::run_synth(people, a.seed, as_of, &dir, Some(events))?;
+        custody_app::demo::synthesize(people, a.seed, as_of, &dir, Some(events))?;
     }
     let mut files = Vec::new();
     find_gz(&dir.join("aws"), &mut files);
@@ -276,7 +277,7 @@ fn cloudtrail(cli: &Cli, a: &BenchArgs, events: usize) -> Result<ExitCode> {
     std::fs::create_dir_all(&jq_dir)?;
     for (i, (path, bytes)) in files.iter().zip(&gz).enumerate() {
         let t = Instant::now();
-        let text = crate::usage::gunzip(bytes)?;
+        let text = custody_app::logs::gunzip(bytes)?;
         gunzip_seconds += t.elapsed().as_secs_f64();
         json_bytes += text.len();
         let shown = path.display().to_string();

@@ -2,15 +2,15 @@
 //! AWS, ranked by the sensitivity of each resource and the access level, with the
 //! path that grants it; `--all` ranks every credential.
 
-use crate::{output, paths, Cli, OutputFormat};
+use crate::global::{Global, OutputFormat};
+use crate::{output, paths};
 use anyhow::Result;
 use clap::Args;
 use custody_analysis::Model;
-pub use custody_app::blast::{describe, rank, BlastOut, RankedCredential};
+use custody_app::blast::{describe, BlastOut};
+use custody_app::progress::step;
+use custody_app::Progress;
 use custody_store::Store;
-use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
-use serde::Serialize;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -42,57 +42,7 @@ pub struct BlastArgs {
     pub measure: Option<usize>,
 }
 
-/// Reads the AWS slice of the graph into memory, with a spinner unless quiet.
-pub fn load(store: &dyn Store, quiet: bool) -> Result<(Model, Duration)> {
-    let started = Instant::now();
-    let bar = output::spinner(quiet)?;
-    let model = custody_app::blast::load(store, &mut |stage| bar.set_message(stage.to_string()))?;
-    bar.finish_and_clear();
-    Ok((model, started.elapsed()))
-}
-
-/// One planted reachability answer (from `answers.json`) checked against the model.
-#[derive(Serialize)]
-pub struct Check {
-    pub id: String,
-    pub expected: Option<String>,
-    pub found: Option<String>,
-    pub holds: bool,
-}
-
-/// Checks `expected.reachability` answers: each access key reaches the resource
-/// at the stated level, or not at all.
-pub fn check_expected(
-    store: &dyn Store,
-    model: &Model,
-    expected: &serde_json::Value,
-) -> Result<Vec<Check>> {
-    let mut out = Vec::new();
-    for want in expected.as_array().into_iter().flatten() {
-        let key = want["access_key_id"].as_str().unwrap_or_default();
-        let resource = want["resource"].as_str().unwrap_or_default();
-        let expected = want["access"].as_str().map(str::to_string);
-        let found = match store.find(key)? {
-            Some(node) => {
-                let br = model.blast_radius(&model.start(node));
-                br.reached
-                    .iter()
-                    .find(|r| model.resources[r.access.resource as usize].arn == resource)
-                    .map(|r| r.access.level.as_str().to_string())
-            }
-            None => None,
-        };
-        out.push(Check {
-            id: want["id"].as_str().unwrap_or_default().to_string(),
-            holds: found == expected,
-            expected,
-            found,
-        });
-    }
-    Ok(out)
-}
-
-pub fn run(cli: &Cli, a: &BlastArgs) -> Result<ExitCode> {
+pub fn run(cli: &Global, a: &BlastArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let mut nodes = Vec::new();
     for r in &a.references {
@@ -103,7 +53,11 @@ pub fn run(cli: &Cli, a: &BlastArgs) -> Result<ExitCode> {
         })?;
         nodes.push((r.clone(), node));
     }
-    let (model, took) = load(&store, cli.quiet)?;
+    let progress = cli.progress();
+    let started = Instant::now();
+    let model = custody_app::blast::load(&store, &progress)?;
+    progress.done();
+    let took = started.elapsed();
     tracing::info!(
         "loaded {} principals and {} resources in {:.1}s",
         model.principals.len(),
@@ -217,7 +171,7 @@ pub fn print(out: &BlastOut, limit: usize) {
 }
 
 fn reaching(
-    cli: &Cli,
+    cli: &Global,
     store: &dyn Store,
     model: &Model,
     references: &[String],
@@ -237,11 +191,11 @@ fn reaching(
         })?);
     }
     let started = Instant::now();
-    let bar = output::spinner(cli.quiet)?;
-    bar.set_message("computing every principal's reach…");
-    warm(model);
+    let progress = cli.progress();
+    step(&progress, "computing every principal's reach…");
+    custody_app::blast::warm(model);
     let warmed = started.elapsed();
-    bar.set_message("following role chains backwards…");
+    step(&progress, "following role chains backwards…");
     let mut outs = Vec::new();
     let mut took = Vec::new();
     for r in resources {
@@ -249,7 +203,7 @@ fn reaching(
         outs.push(custody_app::blast::reached_by(store, model, r, limit)?);
         took.push(t.elapsed());
     }
-    bar.finish_and_clear();
+    progress.done();
     tracing::info!(
         "every principal's reach computed in {:.1}s",
         warmed.as_secs_f64()
@@ -310,35 +264,9 @@ fn print_reached_by(out: &custody_app::blast::ReachedByOut, took: Duration) {
     }
 }
 
-fn all(cli: &Cli, model: &Model, top: usize) -> Result<ExitCode> {
+fn all(cli: &Global, model: &Model, top: usize) -> Result<ExitCode> {
     let started = Instant::now();
-    let creds: Vec<(i64, String)> = model
-        .credentials()
-        .map(|(id, k)| (id, k.trim_start_matches("aws-access-key:").to_string()))
-        .collect();
-    let bar = if cli.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(creds.len() as u64).with_style(ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} credentials {elapsed}",
-        )?)
-    };
-    let mut ranked: Vec<RankedCredential> = creds
-        .par_iter()
-        .map(|(id, key)| {
-            let r = rank(model, *id, key);
-            bar.inc(1);
-            r
-        })
-        .collect();
-    bar.finish_and_clear();
-    ranked.sort_by(|a, b| {
-        b.score
-            .cmp(&a.score)
-            .then_with(|| a.credential.cmp(&b.credential))
-    });
-    let total = ranked.len();
-    ranked.truncate(top);
+    let (total, ranked) = custody_app::blast::rank_all(model, top, &cli.progress());
     match cli.format {
         OutputFormat::Json => output::json(&ranked)?,
         OutputFormat::Table => {
@@ -379,69 +307,10 @@ fn all(cli: &Cli, model: &Model, top: usize) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Serialize)]
-struct Timing {
-    pass: &'static str,
-    queries: usize,
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-    mean_resources: f64,
-}
-
-/// Computes every principal's direct reach and next hops, in parallel.
-pub fn warm(model: &Model) {
-    (0..model.principals.len() as u32)
-        .into_par_iter()
-        .for_each(|p| model.warm(std::iter::once(p)));
-}
-
-fn measure(cli: &Cli, model: &Model, load: Duration, n: usize) -> Result<ExitCode> {
-    let mut creds: Vec<i64> = model.credentials().map(|(id, _)| id).collect();
-    creds.sort_unstable();
-    // A fixed stride over all credentials, so the sample spans every account.
-    let step = (creds.len() / n.max(1)).max(1);
-    let sample: Vec<i64> = creds.iter().step_by(step).take(n).copied().collect();
-    let mut rows = Vec::new();
-    let mut precompute = 0.0;
-    for pass in ["lazy", "precomputed"] {
-        if pass == "precomputed" {
-            let t = Instant::now();
-            warm(model);
-            precompute = t.elapsed().as_secs_f64();
-        }
-        let mut times = Vec::with_capacity(sample.len());
-        let mut reached = 0usize;
-        for &c in &sample {
-            let t = Instant::now();
-            let br = model.blast_radius(&model.start(c));
-            times.push(t.elapsed().as_secs_f64() * 1000.0);
-            reached += br.reached.len();
-        }
-        times.sort_by(|a, b| a.total_cmp(b));
-        let pct = |p: f64| {
-            times
-                .get(((times.len() as f64 - 1.0) * p).round() as usize)
-                .copied()
-                .unwrap_or(0.0)
-        };
-        rows.push(Timing {
-            pass,
-            queries: times.len(),
-            p50_ms: pct(0.5),
-            p99_ms: pct(0.99),
-            max_ms: times.last().copied().unwrap_or(0.0),
-            mean_resources: reached as f64 / times.len().max(1) as f64,
-        });
-    }
+fn measure(cli: &Global, model: &Model, load: Duration, n: usize) -> Result<ExitCode> {
+    let m = custody_app::blast::measure(model, load, n);
     match cli.format {
-        OutputFormat::Json => output::json(&serde_json::json!({
-            "load_seconds": load.as_secs_f64(),
-            "precompute_seconds": precompute,
-            "principals": model.principals.len(),
-            "resources": model.resources.len(),
-            "passes": rows,
-        }))?,
+        OutputFormat::Json => output::json(&m)?,
         OutputFormat::Table => {
             println!(
                 "Loaded {} principals and {} resources in {:.2}s.",
@@ -449,7 +318,8 @@ fn measure(cli: &Cli, model: &Model, load: Duration, n: usize) -> Result<ExitCod
                 model.resources.len(),
                 load.as_secs_f64()
             );
-            let table: Vec<Vec<String>> = rows
+            let table: Vec<Vec<String>> = m
+                .passes
                 .iter()
                 .map(|r| {
                     vec![
@@ -463,7 +333,8 @@ fn measure(cli: &Cli, model: &Model, load: Duration, n: usize) -> Result<ExitCod
                 })
                 .collect();
             println!(
-                "lazy: each query computes what it needs (caches fill as queries run); precomputed: after {precompute:.2}s computing every principal's reach in parallel."
+                "lazy: each query computes what it needs (caches fill as queries run); precomputed: after {:.2}s computing every principal's reach in parallel.",
+                m.precompute_seconds
             );
             output::table(
                 &[

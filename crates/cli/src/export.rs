@@ -3,7 +3,8 @@
 //! destination and renamed into place, so a failed export never leaves half a
 //! file where a good one was.
 
-use crate::{paths, Cli};
+use crate::global::Global;
+use crate::paths;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use custody_app::export::{self, Summary};
@@ -63,7 +64,7 @@ impl Staged {
     }
 }
 
-pub fn run(cli: &Cli, a: &ExportArgs) -> Result<ExitCode> {
+pub fn run(cli: &Global, a: &ExportArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let (summary, place): (Summary, String) = match (a.format, &a.out) {
         (ExportFormat::Csv, None) => {

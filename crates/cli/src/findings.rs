@@ -2,11 +2,14 @@
 //! rules (crates/posture/rules/default.toml, OWASP NHI Top 10) run over the
 //! graph, most severe first, with evidence and remediation.
 
-use crate::{output, paths, Cli, OutputFormat};
-use anyhow::{Context, Result};
+use crate::global::{Global, OutputFormat};
+use crate::{output, paths};
+use anyhow::Result;
 use clap::Args;
+use custody_app::progress::step;
+use custody_app::Progress;
 use custody_posture::{Finding, Rule, Severity};
-use custody_query::{Limits, MemGraph};
+use custody_query::MemGraph;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -67,29 +70,11 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
         .ok_or_else(|| format!("`{s}` is not a severity: low, medium, high or critical"))
 }
 
-pub fn rules(a: &FindingsArgs) -> Result<Vec<Rule>> {
-    let mut rules = match &a.rules_file {
-        Some(f) => {
-            let text = std::fs::read_to_string(f)
-                .with_context(|| format!("cannot read {}", f.display()))?;
-            custody_posture::parse_rules(&text).with_context(|| f.display().to_string())?
-        }
-        None => custody_posture::parse_rules(custody_posture::DEFAULT_RULES)?,
-    };
-    for id in &a.rules {
-        if !rules.iter().any(|r| &r.id == id) {
-            let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
-            anyhow::bail!("no rule `{id}`; there are: {}", ids.join(", "));
-        }
-    }
-    rules.retain(|r| {
-        (a.rules.is_empty() || a.rules.contains(&r.id))
-            && a.severity.is_none_or(|s| r.severity >= s)
-    });
-    Ok(rules)
+fn rules(a: &FindingsArgs) -> Result<Vec<Rule>> {
+    custody_app::posture::rules(a.rules_file.as_deref(), &a.rules, a.severity)
 }
 
-pub fn run(cli: &Cli, a: &FindingsArgs) -> Result<ExitCode> {
+pub fn run(cli: &Global, a: &FindingsArgs) -> Result<ExitCode> {
     let rules = rules(a)?;
     if a.list_rules {
         match cli.format {
@@ -111,59 +96,48 @@ pub fn run(cli: &Cli, a: &FindingsArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let store = paths::open_existing(cli)?;
+    if a.record && (!a.rules.is_empty() || a.severity.is_some() || a.rules_file.is_some()) {
+        anyhow::bail!(
+            "--record stores the full set of findings (a recording replaces the previous one): leave out --rule, --severity and --rules-file"
+        );
+    }
+    let mut store = paths::open_existing(cli)?;
     let started = Instant::now();
-    let bar = output::spinner(cli.quiet)?;
-    bar.set_message("loading the graph…");
+    let progress = cli.progress();
+    step(&progress, "loading the graph…");
     let graph = MemGraph::load(&store)?;
     let loaded = started.elapsed();
-    bar.set_message(format!("running {} rules…", rules.len()));
-    let limits = Limits {
-        max_rows: usize::MAX,
-        timeout: Duration::from_secs(300),
-        ..Limits::default()
+    let model = if a.reach {
+        let t = Instant::now();
+        let model = custody_app::blast::load(&store, &progress)?;
+        tracing::info!(
+            "permission model loaded in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
+        Some(model)
+    } else {
+        let skipped = custody_app::posture::needs_reach(&rules);
+        if !skipped.is_empty() && !cli.quiet {
+            eprintln!(
+                "not run without --reach (it evaluates effective permissions): {}",
+                skipped.join(", ")
+            );
+        }
+        None
     };
+    step(&progress, &format!("running {} rules…", rules.len()));
     let today = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let mut report = custody_posture::run_on(&graph, &rules, &limits, today)?;
-    bar.finish_and_clear();
+    let report = custody_app::posture::run(&graph, &rules, model.as_ref(), today)?;
+    progress.done();
     tracing::info!(
         "graph loaded in {:.1}s; rules ran in {:.1}s",
         loaded.as_secs_f64(),
         (started.elapsed() - loaded).as_secs_f64()
     );
-    let model = if a.reach {
-        let (model, took) = crate::blast::load(&store, cli.quiet)?;
-        tracing::info!("permission model loaded in {:.1}s", took.as_secs_f64());
-        if let Some(rule) = rules
-            .iter()
-            .find(|r| r.computed.as_deref() == Some("reach"))
-        {
-            custody_app::posture::admin_equivalent(&graph, &model, rule, &mut report);
-        }
-        Some(model)
-    } else {
-        None
-    };
-    let skipped: Vec<&str> = rules
-        .iter()
-        .filter(|r| !r.is_query() && model.is_none())
-        .map(|r| r.id.as_str())
-        .collect();
-    if !skipped.is_empty() && !cli.quiet {
-        eprintln!(
-            "not run without --reach (it evaluates effective permissions): {}",
-            skipped.join(", ")
-        );
-    }
     let ranked =
         custody_app::posture::risk(&graph, model.as_ref(), &report.findings, a.top as usize);
     if a.record {
-        if !a.rules.is_empty() || a.severity.is_some() || a.rules_file.is_some() {
-            anyhow::bail!(
-                "--record stores the full set of findings (a recording replaces the previous one): leave out --rule, --severity and --rules-file"
-            );
-        }
-        let snapshot = record(cli, &graph, &report.findings)?;
+        let snapshot = custody_app::posture::record(&mut store, &graph, &report.findings)?;
         if !cli.quiet {
             eprintln!(
                 "recorded {} finding(s) as snapshot {snapshot}",
@@ -203,30 +177,6 @@ struct JsonOut<'a> {
     report: &'a custody_posture::Report,
     /// The riskiest identities (severity × exposure × reach).
     risk: &'a [custody_posture::risk::Risk],
-}
-
-/// Stores the findings as graph facts in one snapshot under the posture scope.
-fn record(cli: &Cli, graph: &MemGraph, findings: &[Finding]) -> Result<i64> {
-    use custody_query::Graph;
-    use custody_store::Store;
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let label_of = |key: &str| -> Option<String> {
-        let id = graph.find(key).ok()??;
-        graph.node(id).ok()?.map(|n| n.label.clone())
-    };
-    let facts = custody_posture::facts(findings, &label_of, &now);
-    let batch = custody_store::SourceBatch {
-        path: "custody findings".into(),
-        format: "custody-posture".into(),
-        scope: custody_posture::SCOPE.into(),
-        sha256: None,
-        observed_at: Some(now),
-        records: findings.len(),
-        facts,
-        errors: Vec::new(),
-    };
-    let mut store = paths::open_existing(cli)?;
-    Ok(store.ingest_all(vec![batch], &mut |_| {})?.snapshot)
 }
 
 fn evidence(f: &Finding) -> String {
@@ -330,66 +280,4 @@ fn print(
         headers.push("REACH");
     }
     output::table(&headers, &rows);
-}
-
-/// Checks findings against a synthetic enterprise's `answers.json`: each
-/// planted case of `expected.posture` found and none of its negatives, and
-/// `expected.posture_exact` matched exactly (root keys aside: they have no key
-/// id to list). Returns one line per mismatch, and how many checks ran.
-pub fn check_expected(findings: &[Finding], answers: &serde_json::Value) -> (usize, Vec<String>) {
-    let mut checks = 0;
-    let mut wrong = Vec::new();
-    fn of<'a>(findings: &'a [Finding], rule: &'a str) -> impl Iterator<Item = &'a Finding> {
-        findings.iter().filter(move |f| f.rule == rule)
-    }
-    let named = |rule: &str, who: &serde_json::Value| {
-        of(findings, rule).any(|f| {
-            f.identity == who.as_str().unwrap_or_default() || f.evidence.get("root") == Some(who)
-        })
-    };
-    for (rule, case) in answers["expected"]["posture"]
-        .as_object()
-        .into_iter()
-        .flatten()
-    {
-        for who in case["found"].as_array().into_iter().flatten() {
-            checks += 1;
-            if !named(rule, who) {
-                wrong.push(format!("{rule} misses {who}"));
-            }
-        }
-        for who in case["not_found"].as_array().into_iter().flatten() {
-            checks += 1;
-            if named(rule, who) {
-                wrong.push(format!("{rule} fires on its negative {who}"));
-            }
-        }
-    }
-    for (rule, want) in answers["expected"]["posture_exact"]
-        .as_object()
-        .into_iter()
-        .flatten()
-    {
-        checks += 1;
-        let want: std::collections::BTreeSet<&str> = want
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str())
-            .collect();
-        let got: std::collections::BTreeSet<&str> = of(findings, rule)
-            .map(|f| f.identity.as_str())
-            .filter(|k| !k.starts_with("aws-key-created:"))
-            .collect();
-        if got != want {
-            wrong.push(format!(
-                "{rule}: {} expected, {} found, {} missed, {} unexpected",
-                want.len(),
-                got.len(),
-                want.difference(&got).count(),
-                got.difference(&want).count()
-            ));
-        }
-    }
-    (checks, wrong)
 }

@@ -1,10 +1,13 @@
 //! # custody (the command)
 //!
-//! The `custody` binary: argument parsing, output formatting, progress, exit codes.
-//! It wires the library crates together and holds no domain logic of its own.
+//! The `custody` binary: arguments, where the database and key live, printing
+//! (tables, JSON, CSV, progress bars) and exit codes. Every answer and every
+//! pipeline comes from `custody-app`; each command module parses its
+//! arguments, calls it, and prints what it returns.
 //!
-//! **Must not:** parse native formats, decide identity, or write SQL: those belong
-//! to `connectors`, `graph` and `store`.
+//! **Must not:** compute an answer, write to the store except through
+//! `custody-app`, parse native formats, decide identity, or write SQL. No
+//! command module imports another command module.
 //!
 //! Exit codes: 0 success; 1 input errors were reported and skipped; 2 usage or
 //! fatal errors.
@@ -15,6 +18,7 @@ mod blast;
 mod demo;
 mod export;
 mod findings;
+mod global;
 mod ingest;
 mod migrate;
 mod output;
@@ -29,6 +33,7 @@ mod simple;
 mod usage;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use global::OutputFormat;
 
 /// mimalloc: ingest and analysis allocate millions of small values (see PERFORMANCE.md).
 #[global_allocator]
@@ -53,9 +58,6 @@ pub struct Cli {
     /// (BloodHound) for `export`.
     #[arg(long = "format", global = true, value_enum, default_value_t = FormatArg::Table)]
     format_arg: FormatArg,
-    /// The format every command but `scan --format sarif` prints.
-    #[arg(skip = OutputFormat::Table)]
-    pub format: OutputFormat,
     /// No progress bars or notes on stderr.
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -74,12 +76,6 @@ enum FormatArg {
     Csv,
     Opengraph,
     Ocsf,
-}
-
-#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Json,
 }
 
 #[derive(Subcommand)]
@@ -147,7 +143,7 @@ fn main() -> ExitCode {
     }
     let mut cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
-    cli.format = match (cli.format_arg, &mut cli.command) {
+    let format = match (cli.format_arg, &mut cli.command) {
         (FormatArg::Table, _) => OutputFormat::Table,
         (FormatArg::Json, _) => OutputFormat::Json,
         (FormatArg::Sarif, Command::Scan(a)) => {
@@ -195,33 +191,39 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match &cli.command {
-        Command::Demo(a) => demo::demo(&cli, a),
-        Command::Synth(a) => demo::synth(&cli, a),
-        Command::Ingest(a) => ingest::run(&cli, a),
-        Command::Show(a) => show::run(&cli, a),
-        Command::List(a) => simple::list(&cli, a),
-        Command::Stats => simple::stats(&cli),
-        Command::Snapshots => simple::snapshots(&cli),
-        Command::BlastRadius(a) => blast::run(&cli, a),
-        Command::AuditPolicies(a) => audit::run(&cli, a),
-        Command::Scan(a) => scan::run(&cli, a),
-        Command::Query(a) => query::run(&cli, a),
-        Command::Ask(a) => query::ask(&cli, a),
-        Command::Export(a) => export::run(&cli, a),
-        Command::Findings(a) => findings::run(&cli, a),
-        Command::Respond(a) => respond::run(&cli, a),
-        Command::Mcp(a) => serve::mcp(&cli, a),
-        Command::Serve(a) => serve::serve(&cli, a),
-        Command::Migrate(a) => migrate::run(&cli, a),
-        Command::Usage(a) => usage::show(&cli, a),
-        Command::Stale(a) => usage::stale(&cli, a),
-        Command::Alerts(a) => usage::alerts(&cli, a),
-        Command::Eval(a) => usage::eval(&cli, a),
-        Command::Owner(a) => owner::owner_cmd(&cli, a),
-        Command::Orphans(a) => owner::orphans_cmd(&cli, a),
-        Command::Offboard(a) => owner::offboard_cmd(&cli, a),
-        Command::Bench(a) => bench::run(&cli, a),
+    let command = cli.command;
+    let cli = &global::Global {
+        db: cli.db,
+        format,
+        quiet: cli.quiet,
+    };
+    let result = match &command {
+        Command::Demo(a) => demo::demo(cli, a),
+        Command::Synth(a) => demo::synth(cli, a),
+        Command::Ingest(a) => ingest::run(cli, a),
+        Command::Show(a) => show::run(cli, a),
+        Command::List(a) => simple::list(cli, a),
+        Command::Stats => simple::stats(cli),
+        Command::Snapshots => simple::snapshots(cli),
+        Command::BlastRadius(a) => blast::run(cli, a),
+        Command::AuditPolicies(a) => audit::run(cli, a),
+        Command::Scan(a) => scan::run(cli, a),
+        Command::Query(a) => query::run(cli, a),
+        Command::Ask(a) => query::ask(cli, a),
+        Command::Export(a) => export::run(cli, a),
+        Command::Findings(a) => findings::run(cli, a),
+        Command::Respond(a) => respond::run(cli, a),
+        Command::Mcp(a) => serve::mcp(cli, a),
+        Command::Serve(a) => serve::serve(cli, a),
+        Command::Migrate(a) => migrate::run(cli, a),
+        Command::Usage(a) => usage::show(cli, a),
+        Command::Stale(a) => usage::stale(cli, a),
+        Command::Alerts(a) => usage::alerts(cli, a),
+        Command::Eval(a) => usage::eval(cli, a),
+        Command::Owner(a) => owner::owner_cmd(cli, a),
+        Command::Orphans(a) => owner::orphans_cmd(cli, a),
+        Command::Offboard(a) => owner::offboard_cmd(cli, a),
+        Command::Bench(a) => bench::run(cli, a),
     };
     match result {
         Ok(code) => code,

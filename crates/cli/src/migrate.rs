@@ -1,7 +1,8 @@
 //! `custody migrate REF`: the plan from a static AWS access key to ephemeral
 //! identity (`server::migrate`), printed, and its artefacts written with `--out`.
 
-use crate::{output, paths, Cli, OutputFormat};
+use crate::global::{Global, OutputFormat};
+use crate::{output, paths};
 use anyhow::{Context, Result};
 use clap::Args;
 use custody_store::Store;
@@ -18,7 +19,7 @@ pub struct MigrateArgs {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(cli: &Cli, a: &MigrateArgs) -> Result<ExitCode> {
+pub fn run(cli: &Global, a: &MigrateArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let id = store.find(&a.reference)?.with_context(|| {
         format!(

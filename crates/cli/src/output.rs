@@ -49,29 +49,95 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 
 pub use custody_app::show::cell;
 
-/// A spinner with a message and the elapsed time on stderr (hidden when quiet).
-pub fn spinner(quiet: bool) -> anyhow::Result<indicatif::ProgressBar> {
-    use indicatif::{ProgressBar, ProgressStyle};
-    if quiet {
-        return Ok(ProgressBar::hidden());
+/// Progress bars on stderr for the application layer's long work (hidden
+/// when quiet): a new bar for each stage.
+pub struct Bar {
+    quiet: bool,
+    bar: std::sync::Mutex<indicatif::ProgressBar>,
+}
+
+impl Bar {
+    pub fn new(quiet: bool) -> Bar {
+        Bar {
+            quiet,
+            bar: std::sync::Mutex::new(indicatif::ProgressBar::hidden()),
+        }
     }
-    let b = ProgressBar::new_spinner();
-    b.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);
-    b.enable_steady_tick(std::time::Duration::from_millis(120));
-    Ok(b)
+
+    fn current(&self) -> indicatif::ProgressBar {
+        match self.bar.lock() {
+            Ok(b) => b.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}
+
+impl custody_app::Progress for Bar {
+    fn stage(&self, name: &str, total: Option<u64>, unit: custody_app::progress::Unit) {
+        use custody_app::progress::Unit;
+        use indicatif::{ProgressBar, ProgressStyle};
+        self.current().finish_and_clear();
+        if self.quiet {
+            return;
+        }
+        let what = match unit {
+            Unit::Files => "files",
+            Unit::Blobs => "blobs",
+            Unit::Credentials => "credentials",
+            Unit::Bytes | Unit::Steps => "",
+        };
+        let (bar, template) = match (total, unit) {
+            (Some(n), Unit::Bytes) => (
+                ProgressBar::new(n),
+                format!("{{spinner}} {name} [{{bar:30}}] {{bytes}}/{{total_bytes}} {{msg}}"),
+            ),
+            (Some(n), Unit::Files | Unit::Blobs | Unit::Credentials) => (
+                ProgressBar::new(n),
+                format!("{{spinner}} {name:<24} [{{bar:30}}] {{pos}}/{{len}} {what} {{msg}}"),
+            ),
+            _ => {
+                let b = ProgressBar::new_spinner();
+                b.enable_steady_tick(std::time::Duration::from_millis(120));
+                b.set_message(name.to_string());
+                (b, "{spinner} {msg} {elapsed}".to_string())
+            }
+        };
+        bar.set_style(
+            ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        if let Ok(mut b) = self.bar.lock() {
+            *b = bar;
+        }
+    }
+    fn advance(&self, n: u64) {
+        self.current().inc(n);
+    }
+    fn note(&self, message: &str) {
+        self.current().set_message(message.to_string());
+    }
+    fn done(&self) {
+        self.current().finish_and_clear();
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.current().finish_and_clear();
+    }
 }
 
 /// Several answers of one kind: JSON prints one object, or an array when
 /// several; tables are printed one after the other.
 pub fn each<T: Serialize>(
-    format: crate::OutputFormat,
+    format: crate::global::OutputFormat,
     outs: &[T],
     mut table: impl FnMut(usize, &T),
 ) -> anyhow::Result<()> {
     match format {
-        crate::OutputFormat::Json if outs.len() == 1 => json(&outs[0]),
-        crate::OutputFormat::Json => json(&outs),
-        crate::OutputFormat::Table => {
+        crate::global::OutputFormat::Json if outs.len() == 1 => json(&outs[0]),
+        crate::global::OutputFormat::Json => json(&outs),
+        crate::global::OutputFormat::Table => {
             for (i, out) in outs.iter().enumerate() {
                 if i > 0 {
                     println!();

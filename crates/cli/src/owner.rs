@@ -3,7 +3,8 @@
 //! nobody active owns, and what a leaver leaves behind and to whom it goes.
 //! Scoring: `docs/OWNERSHIP.md`.
 
-use crate::{output, paths, Cli, OutputFormat};
+use crate::global::{Global, OutputFormat};
+use crate::{output, paths};
 use anyhow::{bail, Result};
 use clap::Args;
 use custody_app::owner::{self, Offboarding, Orphan, OwnerView, Ownership, Standing};
@@ -51,10 +52,10 @@ pub struct OffboardArgs {
     pub csv: bool,
 }
 
-fn load(store: &dyn Store, quiet: bool) -> Result<Ownership> {
-    let bar = output::spinner(quiet)?;
-    let o = Ownership::load(store, &mut |stage| bar.set_message(stage.to_string()))?;
-    bar.finish_and_clear();
+fn load(store: &dyn Store, cli: &Global) -> Result<Ownership> {
+    let progress = cli.progress();
+    let o = Ownership::load(store, &progress)?;
+    custody_app::Progress::done(&progress);
     Ok(o)
 }
 
@@ -68,9 +69,9 @@ fn csv_out(headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
     Ok(())
 }
 
-pub fn owner_cmd(cli: &Cli, a: &OwnerArgs) -> Result<ExitCode> {
+pub fn owner_cmd(cli: &Global, a: &OwnerArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
-    let o = load(&store, cli.quiet)?;
+    let o = load(&store, cli)?;
     let mut views: Vec<OwnerView> = Vec::new();
     for r in &a.references {
         let Some(id) = store.find(r)? else {
@@ -210,7 +211,7 @@ fn print_view(v: &OwnerView) {
     println!();
 }
 
-pub fn orphans_cmd(cli: &Cli, a: &OrphansArgs) -> Result<ExitCode> {
+pub fn orphans_cmd(cli: &Global, a: &OrphansArgs) -> Result<ExitCode> {
     const REASONS: [&str; 5] = [
         "owner-left",
         "owner-unknown",
@@ -227,7 +228,7 @@ pub fn orphans_cmd(cli: &Cli, a: &OrphansArgs) -> Result<ExitCode> {
         }
     }
     let store = paths::open_existing(cli)?;
-    let o = load(&store, cli.quiet)?;
+    let o = load(&store, cli)?;
     let all = owner::orphans(&o);
     let list: Vec<&Orphan> = all
         .iter()
@@ -326,23 +327,9 @@ pub fn orphans_cmd(cli: &Cli, a: &OrphansArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn summary(model: &custody_analysis::Model, id: i64, key: &str) -> Option<String> {
-    if model.start(id).is_empty() {
-        return None;
-    }
-    let r = custody_app::blast::rank(model, id, key);
-    Some(format!(
-        "{} resources ({} critical, {} high){}",
-        r.resources,
-        r.critical,
-        r.high,
-        r.top.map(|t| format!("; top: {t}")).unwrap_or_default()
-    ))
-}
-
-pub fn offboard_cmd(cli: &Cli, a: &OffboardArgs) -> Result<ExitCode> {
+pub fn offboard_cmd(cli: &Global, a: &OffboardArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
-    let o = load(&store, cli.quiet)?;
+    let o = load(&store, cli)?;
     let people: Vec<i64> = match &a.email {
         Some(e) => {
             let Some(id) = store.find(e)? else {
@@ -367,9 +354,13 @@ pub fn offboard_cmd(cli: &Cli, a: &OffboardArgs) -> Result<ExitCode> {
     // The AWS model, for each identity's blast radius (unless skipped).
     let model = match a.no_blast_radius {
         true => None,
-        false => Some(crate::blast::load(&store, cli.quiet)?.0),
+        false => Some(custody_app::blast::load(&store, &cli.progress())?),
     };
-    let blast = |id: i64, key: &str| model.as_ref().and_then(|m| summary(m, id, key));
+    let blast = |id: i64, key: &str| {
+        model
+            .as_ref()
+            .and_then(|m| custody_app::blast::summary(m, id, key))
+    };
     let mut reports: Vec<Offboarding> = Vec::new();
     for p in people {
         let r = owner::offboard(&o, &store, p, &blast)?;
@@ -504,133 +495,7 @@ fn print_offboarding(r: &Offboarding) {
     }
 }
 
-/// Attribution scored against the generator's truth (`answers-ownership.json`
-/// beside `answers.json`): precision and recall of the owners custody names
-/// at the documented threshold.
-#[derive(Debug, serde::Serialize)]
-pub struct OwnershipScore {
-    pub threshold: f64,
-    /// Identities the truth lists (and the graph holds).
-    pub identities: usize,
-    /// Of those, how many have an owner in the truth (the rest must stay unowned).
-    pub with_owner: usize,
-    /// How many custody attributes (a person or a team).
-    pub attributed: usize,
-    pub correct: usize,
-    pub precision: f64,
-    pub recall: f64,
-    /// Truth rows whose identity is not in the graph.
-    pub not_in_graph: usize,
-    /// Load and attribute, seconds.
-    pub seconds: f64,
-    /// Per kind: (identities, attributed, correct).
-    pub by_kind: BTreeMap<String, (usize, usize, usize)>,
-    /// Up to 10 wrong or missed, for looking into.
-    pub examples: Vec<String>,
-}
-
-pub fn eval_ownership(
-    store: &dyn Store,
-    truth: &std::path::Path,
-    quiet: bool,
-) -> Result<Option<OwnershipScore>> {
-    if !truth.exists() {
-        return Ok(None);
-    }
-    let started = std::time::Instant::now();
-    let o = load(store, quiet)?;
-    let by_key: std::collections::HashMap<&str, i64> = o
-        .identities
-        .iter()
-        .map(|d| (d.key.as_str(), d.id))
-        .collect();
-    let text = std::fs::read_to_string(truth)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", truth.display()))?;
-    let doc: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", truth.display()))?;
-    let Some(rows) = doc.get("owners").and_then(serde_json::Value::as_object) else {
-        bail!(
-            "{}: expected {{\"owners\": {{identity: owner}}}}",
-            truth.display()
-        );
-    };
-    let mut s = OwnershipScore {
-        threshold: custody_analysis::attribution::THRESHOLD,
-        identities: 0,
-        with_owner: 0,
-        attributed: 0,
-        correct: 0,
-        precision: 0.0,
-        recall: 0.0,
-        not_in_graph: 0,
-        seconds: 0.0,
-        by_kind: BTreeMap::new(),
-        examples: Vec::new(),
-    };
-    for (key, want) in rows {
-        let (key, Some(want)) = (key.as_str(), want.as_str()) else {
-            continue;
-        };
-        let id = match by_key.get(key) {
-            Some(id) => Some(*id),
-            None => store.find(key)?,
-        };
-        let Some(d) = id.and_then(|id| o.ident(id)) else {
-            s.not_in_graph += 1;
-            continue;
-        };
-        let a = o.attribute(d.id);
-        let got = match a.owner {
-            Some(custody_analysis::attribution::Party::Person(p)) => o
-                .people
-                .get(&p)
-                .and_then(|x| x.email.clone())
-                .map(|e| format!("person:{}", e.to_ascii_lowercase())),
-            Some(custody_analysis::attribution::Party::Team(t)) => o
-                .teams
-                .get(&t)
-                .map(|n| format!("team:{}", n.to_ascii_lowercase())),
-            None => None,
-        };
-        let want = want.to_ascii_lowercase();
-        s.identities += 1;
-        let has_owner = want != "none";
-        s.with_owner += usize::from(has_owner);
-        let entry = s.by_kind.entry(d.kind.clone()).or_default();
-        entry.0 += 1;
-        if let Some(g) = &got {
-            s.attributed += 1;
-            entry.1 += 1;
-            if *g == want {
-                s.correct += 1;
-                entry.2 += 1;
-            }
-        }
-        if (has_owner || got.is_some())
-            && got.as_deref() != Some(want.as_str())
-            && s.examples.len() < 10
-        {
-            s.examples.push(format!(
-                "{key}: expected {want}, custody says {}",
-                got.as_deref().unwrap_or("nobody")
-            ));
-        }
-    }
-    s.precision = if s.attributed == 0 {
-        1.0
-    } else {
-        s.correct as f64 / s.attributed as f64
-    };
-    s.recall = if s.with_owner == 0 {
-        1.0
-    } else {
-        s.correct as f64 / s.with_owner as f64
-    };
-    s.seconds = started.elapsed().as_secs_f64();
-    Ok(Some(s))
-}
-
-pub fn print_ownership_score(s: &OwnershipScore) {
+pub fn print_ownership_score(s: &custody_app::grade::OwnershipScore) {
     println!(
         "\nOwnership: {} identities with a known answer ({} with an owner), scored in {:.1}s at confidence ≥ {}",
         s.identities, s.with_owner, s.seconds, s.threshold

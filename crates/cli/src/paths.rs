@@ -25,7 +25,7 @@ pub fn key_file() -> Result<PathBuf> {
     }
 }
 
-pub fn db_path(cli: &crate::Cli) -> Result<PathBuf> {
+pub fn db_path(cli: &crate::global::Global) -> Result<PathBuf> {
     match &cli.db {
         Some(p) => Ok(p.clone()),
         None => Ok(home()?.join("custody.db")),
@@ -48,12 +48,12 @@ pub fn open_store_at(path: &Path) -> Result<SqliteStore> {
         .with_context(|| format!("cannot open the database {}", path.display()))
 }
 
-pub fn open_store(cli: &crate::Cli) -> Result<SqliteStore> {
+pub fn open_store(cli: &crate::global::Global) -> Result<SqliteStore> {
     open_store_at(&db_path(cli)?)
 }
 
 /// Opens an existing store for reading; a missing database is a clear error.
-pub fn open_existing(cli: &crate::Cli) -> Result<SqliteStore> {
+pub fn open_existing(cli: &crate::global::Global) -> Result<SqliteStore> {
     let path = db_path(cli)?;
     if !path.exists() {
         anyhow::bail!(

@@ -1,7 +1,8 @@
 //! `custody query 'MATCH …'`: the read-only Cypher subset (custody-query) over
 //! the stored graph, as a table or JSON.
 
-use crate::{output, paths, Cli, OutputFormat};
+use crate::global::{Global, OutputFormat};
+use crate::{output, paths};
 use anyhow::{Context, Result};
 use clap::Args;
 use custody_query::{Limits, StoreGraph};
@@ -90,7 +91,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Latency of saved questions and key lookups on the stored graph.
-fn measure(cli: &Cli, only: Option<&str>, n: usize, memory: bool) -> Result<ExitCode> {
+fn measure(cli: &Global, only: Option<&str>, n: usize, memory: bool) -> Result<ExitCode> {
     use custody_query::saved::SAVED;
     use custody_store::{ListFilter, Store};
     let store = paths::open_existing(cli)?;
@@ -204,7 +205,7 @@ fn measure(cli: &Cli, only: Option<&str>, n: usize, memory: bool) -> Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn ask(cli: &Cli, a: &AskArgs) -> Result<ExitCode> {
+pub fn ask(cli: &Global, a: &AskArgs) -> Result<ExitCode> {
     use custody_query::saved::{find, SAVED};
     if let Some(n) = a.measure {
         return measure(cli, a.name.as_deref(), n, a.memory);
@@ -243,7 +244,7 @@ pub fn ask(cli: &Cli, a: &AskArgs) -> Result<ExitCode> {
     execute(cli, saved.text, given, Limits::default())
 }
 
-pub fn run(cli: &Cli, a: &QueryArgs) -> Result<ExitCode> {
+pub fn run(cli: &Global, a: &QueryArgs) -> Result<ExitCode> {
     let limits = Limits {
         timeout: Duration::from_secs_f64(a.timeout.max(0.001)),
         max_rows: a.max_rows,
@@ -253,7 +254,12 @@ pub fn run(cli: &Cli, a: &QueryArgs) -> Result<ExitCode> {
     execute(cli, &a.query, params(&a.params)?, limits)
 }
 
-fn execute(cli: &Cli, text: &str, params: Map<String, Value>, limits: Limits) -> Result<ExitCode> {
+fn execute(
+    cli: &Global,
+    text: &str,
+    params: Map<String, Value>,
+    limits: Limits,
+) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let graph = StoreGraph::new(&store);
     let started = Instant::now();

@@ -6,13 +6,13 @@
 //! deactivating the key), checks the result, and writes each to the response
 //! log with who, when and why; `--history` reads that log.
 
-use crate::{output, paths, Cli, OutputFormat};
+use crate::global::{Global, OutputFormat};
+use crate::{output, paths};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use custody_app::respond::{plan, Action, Operation, Plan};
+use custody_app::respond::{plan, Action, Actor, Execution, Operation, Outcome, Plan};
 use custody_response::{AwsOptions, Iam};
 use custody_store::{ResponseRow, Store};
-use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -53,7 +53,7 @@ fn parse_action(s: &str) -> Result<Action, String> {
     Action::parse(s).ok_or_else(|| format!("`{s}` is not an action: rotate, disable or revoke"))
 }
 
-pub fn run(cli: &Cli, a: &RespondArgs) -> Result<ExitCode> {
+pub fn run(cli: &Global, a: &RespondArgs) -> Result<ExitCode> {
     let mut store = paths::open_existing(cli)?;
     let credential = match &a.reference {
         Some(r) => {
@@ -95,60 +95,43 @@ pub fn run(cli: &Cli, a: &RespondArgs) -> Result<ExitCode> {
     execute(cli, a, &mut store, &p)
 }
 
-/// What `--execute` did with one step.
-#[derive(Serialize)]
-struct Executed {
-    order: usize,
-    system: String,
-    target: String,
-    /// `done`, `failed`, `not-run` (an earlier step failed) or `operator`
-    /// (left to a person: the plan's command says how).
-    outcome: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    operation: Option<&'static str>,
-    detail: String,
+/// The AWS SDK, acting for `custody-app`'s response execution.
+struct Aws {
+    runtime: tokio::runtime::Runtime,
+    iam: Iam,
+    actor: String,
 }
 
-#[derive(Serialize)]
-struct Execution<'a> {
-    plan: &'a Plan,
-    acting_as: String,
-    reason: &'a str,
-    executed: Vec<Executed>,
+impl Actor for Aws {
+    fn acting_as(&self) -> String {
+        self.actor.clone()
+    }
+    fn run(&self, op: &Operation) -> std::result::Result<Outcome, String> {
+        let result = match op {
+            Operation::DeactivateAccessKey {
+                user_name,
+                access_key_id,
+            } => self
+                .runtime
+                .block_on(self.iam.deactivate_key(user_name, access_key_id)),
+        };
+        result
+            .map(|done| Outcome {
+                before: done.before.to_string(),
+                after: done.after.to_string(),
+                request_id: done.request_id.clone(),
+                took_effect: done.after == custody_response::KeyStatus::Inactive,
+            })
+            .map_err(|e| e.to_string())
+    }
 }
 
-fn execute(cli: &Cli, a: &RespondArgs, store: &mut dyn Store, p: &Plan) -> Result<ExitCode> {
-    if p.action == Action::Rotate {
-        bail!(
-            "custody does not execute rotations: the replacement key is a new secret, which custody never handles. \
-             Run the plan's steps (`custody respond {} --action rotate`), and once `custody usage` shows the old key idle, \
-             `--action disable --execute` deactivates it",
-            p.credential
-        );
-    }
-    if !p.credential.starts_with("aws-access-key:") {
-        bail!(
-            "custody executes AWS access key deactivation only, so it cannot act on it: revoking {} needs its value, \
-             which only its holder has (custody never stores it). Run the plan's steps (`custody respond {} --action {}`)",
-            p.credential,
-            p.credential,
-            format!("{:?}", p.action).to_lowercase()
-        );
-    }
-    if !p.steps.iter().any(|s| s.operation.is_some()) {
-        bail!(
-            "custody does not know which IAM user holds {}, so it cannot act on it: ingest `aws iam list-access-keys` \
-             or the authorization details and credential report first",
-            p.credential
-        );
-    }
-    let reason = a.reason.as_deref().unwrap_or_default().trim();
-    if reason.is_empty() {
+fn execute(cli: &Global, a: &RespondArgs, store: &mut dyn Store, p: &Plan) -> Result<ExitCode> {
+    custody_app::respond::executable(p)?;
+    let reason = a.reason.as_deref().unwrap_or_default();
+    if reason.trim().is_empty() {
         bail!("--reason must say why: it is recorded with every step custody takes");
     }
-    // The log keeps no secret, even one pasted into the reason.
-    let redacted = custody_model::guard::redact_text(reason, &paths::fingerprinter()?);
-    let reason = redacted.as_deref().unwrap_or(reason);
     if !a.yes {
         confirm(p)?;
     }
@@ -167,77 +150,17 @@ fn execute(cli: &Cli, a: &RespondArgs, store: &mut dyn Store, p: &Plan) -> Resul
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
     let actor = format!("{user} (AWS access key {})", iam.acting_key_id);
-    let mut executed = Vec::new();
-    let mut failed = false;
-    for s in &p.steps {
-        let mut e = Executed {
-            order: s.order,
-            system: s.system.clone(),
-            target: s.target.clone(),
-            outcome: "operator".into(),
-            operation: None,
-            detail: String::new(),
-        };
-        if let Some(op) = &s.operation {
-            e.operation = Some(op.api());
-            if failed {
-                e.outcome = "not-run".into();
-                e.detail = "an earlier step failed".into();
-            } else {
-                let result = match op {
-                    Operation::DeactivateAccessKey {
-                        user_name,
-                        access_key_id,
-                    } => runtime.block_on(iam.deactivate_key(user_name, access_key_id)),
-                };
-                match result {
-                    Ok(done) => {
-                        e.outcome = "done".into();
-                        e.detail = match &done.request_id {
-                            Some(r) => format!("{} → {} (request {r})", done.before, done.after),
-                            None => format!("already {}; nothing changed", done.before),
-                        };
-                        if done.after != custody_response::KeyStatus::Inactive {
-                            e.outcome = "failed".into();
-                            e.detail
-                                .push_str(": IAM still reports the key as not inactive");
-                        }
-                    }
-                    Err(err) => {
-                        e.outcome = "failed".into();
-                        e.detail = err.to_string();
-                    }
-                }
-                failed |= e.outcome == "failed";
-            }
-            store.response_log(&ResponseRow {
-                at: String::new(),
-                actor: actor.clone(),
-                reason: reason.to_string(),
-                credential: p.credential.clone(),
-                action: format!("{:?}", p.action).to_lowercase(),
-                step: s.order as i64,
-                system: s.system.clone(),
-                target: s.target.clone(),
-                operation: op.api().to_string(),
-                outcome: e.outcome.clone(),
-                detail: e.detail.clone(),
-            })?;
-            tracing::info!(step = s.order, operation = op.api(), outcome = %e.outcome, "response step");
-        }
-        executed.push(e);
-    }
-    let run = Execution {
-        plan: p,
-        acting_as: actor,
-        reason,
-        executed,
+    let aws = Aws {
+        runtime,
+        iam,
+        actor,
     };
+    let run = custody_app::respond::execute(store, p, reason, &aws)?;
     match cli.format {
         OutputFormat::Json => output::json(&run)?,
         OutputFormat::Table => print_execution(&run),
     }
-    Ok(if failed {
+    Ok(if run.failed() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -2,7 +2,8 @@
 //! the arguments, where the token lives, and the runtime. The endpoints and
 //! tools themselves are in the `server` crate.
 
-use crate::{paths, Cli};
+use crate::global::Global;
+use crate::paths;
 use anyhow::{Context, Result};
 use clap::Args;
 use custody_query::Limits;
@@ -61,7 +62,7 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
 }
 
-fn service(cli: &Cli, l: &LimitArgs) -> Result<Arc<Service>> {
+fn service(cli: &Global, l: &LimitArgs) -> Result<Arc<Service>> {
     // Fail now, with a clear message, if there is no database.
     drop(paths::open_existing(cli)?);
     let path = paths::db_path(cli)?;
@@ -76,7 +77,7 @@ fn service(cli: &Cli, l: &LimitArgs) -> Result<Arc<Service>> {
     )))
 }
 
-pub fn mcp(cli: &Cli, a: &McpArgs) -> Result<ExitCode> {
+pub fn mcp(cli: &Global, a: &McpArgs) -> Result<ExitCode> {
     let service = service(cli, &a.limits)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -86,7 +87,7 @@ pub fn mcp(cli: &Cli, a: &McpArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn serve(cli: &Cli, a: &ServeArgs) -> Result<ExitCode> {
+pub fn serve(cli: &Global, a: &ServeArgs) -> Result<ExitCode> {
     if !a.listen.ip().is_loopback() && !a.allow_remote {
         anyhow::bail!(
             "{} is not a loopback address: custody serve listens on loopback unless you pass --allow-remote (and put TLS in front of it)",

@@ -1,7 +1,8 @@
 //! `custody show ID`: one node, its keys and edges, its lineage (principal, owner,
 //! the owner's employment status), and for every fact the source that said it.
 
-use crate::{output, paths, Cli, OutputFormat};
+use crate::global::{Global, OutputFormat};
+use crate::{output, paths};
 use anyhow::Result;
 use clap::Args;
 pub use custody_app::show::{build, ShowOutput};
@@ -15,7 +16,7 @@ pub struct ShowArgs {
     pub reference: String,
 }
 
-pub fn run(cli: &Cli, a: &ShowArgs) -> Result<ExitCode> {
+pub fn run(cli: &Global, a: &ShowArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let Some(id) = store.find(&a.reference)? else {
         anyhow::bail!(

@@ -1,6 +1,7 @@
 //! `custody list`, `custody stats`, `custody snapshots`.
 
-use crate::{output, paths, Cli, OutputFormat};
+use crate::global::{Global, OutputFormat};
+use crate::{output, paths};
 use anyhow::Result;
 use clap::Args;
 use custody_model::Label;
@@ -28,7 +29,7 @@ pub struct ListArgs {
     pub all: bool,
 }
 
-pub fn list(cli: &Cli, a: &ListArgs) -> Result<ExitCode> {
+pub fn list(cli: &Global, a: &ListArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let label = a
         .label
@@ -80,7 +81,7 @@ pub fn list(cli: &Cli, a: &ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn stats(cli: &Cli) -> Result<ExitCode> {
+pub fn stats(cli: &Global) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let s = store.stats()?;
     match cli.format {
@@ -113,7 +114,7 @@ pub fn stats(cli: &Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn snapshots(cli: &Cli) -> Result<ExitCode> {
+pub fn snapshots(cli: &Global) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let snaps = store.snapshots()?;
     match cli.format {

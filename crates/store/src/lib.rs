@@ -295,6 +295,9 @@ pub trait Store {
     fn response_log(&mut self, row: &ResponseRow) -> Result<()>;
     /// The response log, oldest first; only this credential's when given.
     fn responses(&self, credential: Option<&str>) -> Result<Vec<ResponseRow>>;
+    /// The installation's fingerprinter, which the store's guard uses: what a
+    /// pipeline writing to this store redacts and fingerprints with.
+    fn fingerprinter(&self) -> &custody_model::Fingerprinter;
 }
 
 /// What [`Store::scan_edges`] calls for each edge: (`src`, `kind`, `dst`, properties).

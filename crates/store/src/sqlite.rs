@@ -323,6 +323,10 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn fingerprinter(&self) -> &Fingerprinter {
+        &self.fingerprinter
+    }
+
     fn usage_known_sources(&self) -> Result<std::collections::HashSet<String>> {
         self.usage_known_sources_all()
     }

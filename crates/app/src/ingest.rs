@@ -1,0 +1,324 @@
+//! Ingest: read native exports and audit logs into the store as one snapshot.
+//!
+//! Files are recognised from their first 64 KiB ([`detect_one`]), ordered by
+//! system, folder and format (HR before the IdP, so a human's kind comes from
+//! HR), parsed in parallel in chunks of about 64 MiB, each written before the
+//! next is read; audit logs then update the usage profiles and raise alerts
+//! against the graph this ingest just updated ([`crate::logs`]).
+
+use crate::files::{candidates, Candidate};
+use crate::progress::{Progress, Unit};
+use anyhow::Result;
+use custody_connectors::{detect, parse, Format, ParseContext, SourceFile};
+use custody_model::{InputError, Location};
+use custody_store::{IngestReport, SourceBatch, Store};
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Serialize)]
+pub struct FileSummary {
+    pub path: String,
+    pub format: String,
+    pub records: usize,
+    pub facts: usize,
+    pub errors: usize,
+}
+
+#[derive(Serialize)]
+pub struct IngestOutput {
+    pub snapshot: i64,
+    /// Audit logs read into usage profiles (absent when there were none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logs: Option<crate::logs::LogSummary>,
+    pub elapsed_seconds: f64,
+    pub files: Vec<FileSummary>,
+    pub skipped: Vec<String>,
+    pub report: IngestReport,
+}
+
+const DATA_EXTENSIONS: &[&str] = &["json", "jsonl", "csv", "ndjson", "gz", "log"];
+
+fn is_csv(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
+/// What one file's head says it is.
+enum Detected {
+    Format(Candidate, Format, u64),
+    Log(crate::logs::LogFile),
+    Skipped(String),
+    Failed(InputError),
+}
+
+const HEAD: usize = 64 * 1024;
+
+fn read_head(path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut head = Vec::with_capacity(HEAD.min(len as usize));
+    f.take(HEAD as u64).read_to_end(&mut head)?;
+    Ok((head, len))
+}
+
+fn detect_one(c: Candidate) -> Detected {
+    let shown = c.path.display().to_string();
+    let (head, len) = match read_head(&c.path) {
+        Ok(h) => h,
+        Err(e) => {
+            return Detected::Failed(InputError::new(
+                "ingest",
+                &shown,
+                Location::File,
+                format!("cannot read the file: {e}"),
+            ))
+        }
+    };
+    let data_like = c
+        .path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| DATA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    let blank = len as usize <= HEAD && head.iter().all(|b| b.is_ascii_whitespace());
+    // Audit logs name their format in the first event: a few KiB decompressed.
+    let content = crate::logs::head_of(&head, 8 * 1024);
+    if crate::logs::is_gzip(&head) && content.is_empty() {
+        return Detected::Failed(InputError::new(
+            "ingest",
+            &shown,
+            Location::File,
+            "cannot decompress: a corrupt or truncated gzip file",
+        ));
+    }
+    if let Some(format) = custody_connectors::audit::detect(&content) {
+        return Detected::Log(crate::logs::LogFile {
+            path: c.path,
+            format,
+            len,
+        });
+    }
+    if crate::logs::is_gzip(&head) {
+        return if c.explicit {
+            Detected::Failed(InputError::new(
+                "ingest",
+                &shown,
+                Location::File,
+                "a gzip file that is not an audit log custody reads (see docs/CONNECTORS.md)",
+            ))
+        } else {
+            Detected::Skipped(shown)
+        };
+    }
+    match detect(&shown, &head) {
+        Some(f) => Detected::Format(c, f, len),
+        None if blank && (c.explicit || data_like) => {
+            Detected::Failed(InputError::new("ingest", &shown, Location::File, "the file is empty"))
+        }
+        // A CSV in an export folder is tabular export data: say why it was not read.
+        None if is_csv(&c.path) => Detected::Failed(InputError::new(
+            "ingest",
+            &shown,
+            Location::Line(1),
+            "CSV header not recognised: expected an IAM credential report (user,arn,user_creation_time,…) \
+             or an HR roster (an e-mail column and one of status, manager_email, department, title, termination_date)",
+        )),
+        None if c.explicit => Detected::Failed(InputError::new(
+            "ingest",
+            &shown,
+            Location::File,
+            "format not recognised (see docs/CONNECTORS.md for the formats custody reads)",
+        )),
+        None => Detected::Skipped(shown),
+    }
+}
+
+fn parse_one(c: &Candidate, format: Format, ctx: &ParseContext<'_>) -> SourceBatch {
+    let shown = c.path.display().to_string();
+    let bytes = match std::fs::read(&c.path) {
+        Ok(b) => b,
+        Err(e) => {
+            return SourceBatch {
+                path: shown.clone(),
+                format: format.name().to_string(),
+                scope: format!("{}:{shown}", format.name()),
+                sha256: None,
+                observed_at: None,
+                records: 0,
+                facts: Vec::new(),
+                errors: vec![InputError::new(
+                    "ingest",
+                    &shown,
+                    Location::File,
+                    format!("cannot read the file: {e}"),
+                )],
+            }
+        }
+    };
+    let parsed = parse(
+        format,
+        &SourceFile {
+            path: &shown,
+            bytes: &bytes,
+        },
+        ctx,
+    );
+    SourceBatch {
+        path: shown,
+        format: format.name().to_string(),
+        scope: parsed.scope,
+        sha256: Some(format!("{:x}", Sha256::digest(&bytes))),
+        observed_at: parsed.observed_at,
+        records: parsed.records,
+        facts: parsed.facts,
+        errors: parsed.errors,
+    }
+}
+
+/// How much input one chunk parses before it is written: bounds memory.
+const CHUNK_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads every input into the store as one snapshot (see the module's
+/// documentation for the order). Unreadable inputs and bad records are
+/// reported in the result and stored with the snapshot; everything else is
+/// stored.
+pub fn run(
+    store: &mut dyn Store,
+    inputs: &[PathBuf],
+    progress: &dyn Progress,
+) -> Result<IngestOutput> {
+    let started = Instant::now();
+    let fp = store.fingerprinter().clone();
+    let mut errors = Vec::new();
+    let candidates = candidates(inputs, false, "ingest", &mut errors);
+    let detected: Vec<Detected> = candidates.into_par_iter().map(detect_one).collect();
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let mut logs = Vec::new();
+    for d in detected {
+        match d {
+            Detected::Format(c, f, len) => files.push((c, f, len)),
+            Detected::Log(l) => logs.push(l),
+            Detected::Skipped(p) => skipped.push(p),
+            Detected::Failed(e) => errors.push(e),
+        }
+    }
+    // One system's exports of one folder (an AWS account) land in the same chunk,
+    // so their facts resolve in memory; HR comes before the IdP, so a human's kind
+    // comes from HR.
+    let order = |f: Format| match f.system() {
+        "aws" => 0,
+        "hris" => 1,
+        _ => 2,
+    };
+    files.sort_by(|a, b| {
+        (order(a.1), a.0.path.parent(), a.1, &a.0.path).cmp(&(
+            order(b.1),
+            b.0.path.parent(),
+            b.1,
+            &b.0.path,
+        ))
+    });
+    let mut chunks: Vec<Vec<(Candidate, Format)>> = Vec::new();
+    let mut size = 0u64;
+    for (c, f, len) in files {
+        if chunks.is_empty() || size + len > CHUNK_BYTES {
+            chunks.push(Vec::new());
+            size = 0;
+        }
+        size += len;
+        if let Some(last) = chunks.last_mut() {
+            last.push((c, f));
+        }
+    }
+    let total_files: usize = chunks.iter().map(Vec::len).sum();
+    progress.stage("exports", Some(total_files as u64), Unit::Files);
+    let ctx = ParseContext { fingerprinter: &fp };
+    let mut summaries: Vec<FileSummary> = Vec::new();
+    let read_errors = std::mem::take(&mut errors);
+    let first: Option<Vec<SourceBatch>> = (!read_errors.is_empty()).then(|| {
+        // Unreadable inputs are recorded with the snapshot like any input error.
+        vec![SourceBatch {
+            path: "(inputs)".into(),
+            format: "ingest".into(),
+            scope: format!(
+                "ingest-errors:{}",
+                chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+            ),
+            sha256: None,
+            observed_at: None,
+            records: 0,
+            facts: Vec::new(),
+            errors: read_errors,
+        }]
+    });
+    // Parse the next chunk on another thread while this one is written.
+    let report = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SourceBatch>>(1);
+        let ctx = &ctx;
+        scope.spawn(move || {
+            for chunk in chunks {
+                let batches: Vec<SourceBatch> = chunk
+                    .par_iter()
+                    .map(|(c, f)| parse_one(c, *f, ctx))
+                    .collect();
+                progress.advance(batches.len() as u64);
+                if tx.send(batches).is_err() {
+                    break; // the writer stopped (an error): stop reading
+                }
+            }
+        });
+        let parsed = rx.into_iter().inspect(|batches| {
+            summaries.extend(batches.iter().map(|b| FileSummary {
+                path: b.path.clone(),
+                format: b.format.clone(),
+                records: b.records,
+                facts: b.facts.len(),
+                errors: b.errors.len(),
+            }))
+        });
+        let mut all = first.into_iter().chain(parsed).peekable();
+        if all.peek().is_none() && !logs.is_empty() {
+            // Only audit logs: no snapshot of the graph.
+            return Ok(IngestReport::default());
+        }
+        store.ingest(&mut all, &mut |p| store_progress(progress, p))
+    })?;
+    progress.done();
+    // Logs after the exports: alerts read the graph this ingest just updated.
+    let logs = if logs.is_empty() {
+        None
+    } else {
+        Some(crate::logs::ingest_logs(store, logs, progress)?)
+    };
+    Ok(IngestOutput {
+        snapshot: report.snapshot,
+        logs,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+        files: summaries,
+        skipped,
+        report,
+    })
+}
+
+/// The store's progress while it writes, as notes on the current stage.
+pub(crate) fn store_progress(progress: &dyn Progress, p: custody_store::Progress) {
+    use custody_store::Progress as P;
+    match p {
+        P::Chunk { .. } => {}
+        P::Resolving { facts } => progress.note(&format!("resolving {facts} facts")),
+        P::Writing { .. } => progress.note("writing"),
+        P::Finishing => progress.note("finishing"),
+    }
+}
+
+impl IngestOutput {
+    /// Some input was reported and skipped (the command exits 1).
+    pub fn had_errors(&self) -> bool {
+        !self.report.errors.is_empty() || self.logs.as_ref().is_some_and(|l| !l.errors.is_empty())
+    }
+}

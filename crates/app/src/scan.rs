@@ -1,0 +1,572 @@
+//! Secrets in files and git history: walk, scan in parallel, group by
+//! credential (never the value: keyed fingerprints and previews), and the
+//! source batches that put what was found in the graph — each secret a
+//! credential joined to the inventory by key id or fingerprint, each place a
+//! location; MCP servers as agents holding what their host's home holds;
+//! who wrote each Terraform block, from history. [`scan_and_ingest`] is the
+//! whole `scan --ingest` sequence.
+
+use crate::files::{candidates, find_repos, Candidate};
+use crate::progress::{Progress, Unit};
+use anyhow::Result;
+use custody_model::{Fingerprinter, InputError, Location};
+use custody_scan::facts::{facts, scan_file as scan_found, Finding, GitOrigin, Origin};
+use custody_scan::git::History;
+use custody_scan::Scanner;
+use custody_store::{SourceBatch, Store};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// What to scan beyond the files themselves.
+#[derive(Clone, Copy, Default)]
+pub struct Options {
+    pub git: bool,
+    /// The results will be stored: keep what an ingest needs (file digests).
+    pub ingest: bool,
+}
+
+/// Files larger than this are skipped and reported (generated or data files).
+const MAX_FILE: u64 = 64 * 1024 * 1024;
+
+struct Scanned {
+    path: String,
+    /// For a blob in history: its repository and the commit that introduced it
+    /// (`path` is then the path inside the commit).
+    repository: Option<String>,
+    commit: Option<String>,
+    findings: Vec<Finding>,
+    batch: Option<SourceBatch>,
+    error: Option<InputError>,
+    bytes: u64,
+    /// A Terraform file's declarations, for who-wrote-what (history only).
+    iac: Option<custody_scan::iac::Version>,
+    /// HEAD's `CODEOWNERS` (history only): its place in GitHub's search
+    /// order, its path and its rules.
+    codeowners: Option<(u8, String, custody_scan::codeowners::CodeOwners)>,
+}
+
+impl Scanned {
+    /// A file or blob read with nothing found (yet).
+    fn nothing(path: String) -> Scanned {
+        Scanned {
+            path,
+            repository: None,
+            commit: None,
+            findings: Vec::new(),
+            batch: None,
+            error: None,
+            bytes: 0,
+            iac: None,
+            codeowners: None,
+        }
+    }
+}
+
+fn scan_file(
+    scanner: &Scanner,
+    fp: &custody_model::Fingerprinter,
+    c: &Candidate,
+    buf: &mut Vec<u8>,
+    ingest: bool,
+) -> Scanned {
+    let path = c.path.display().to_string();
+    let fail = |message: String| Scanned {
+        error: Some(InputError::new(
+            "secret-scan",
+            &path,
+            Location::File,
+            message,
+        )),
+        ..Scanned::nothing(path.clone())
+    };
+    match std::fs::metadata(&c.path) {
+        Ok(m) if m.len() > MAX_FILE => {
+            return fail(format!(
+                "skipped: {} MB is larger than the {} MB limit",
+                m.len() >> 20,
+                MAX_FILE >> 20
+            ))
+        }
+        Err(e) => return fail(format!("cannot read the file: {e}")),
+        _ => {}
+    }
+    // One buffer per thread, reused: fresh allocations per file cost more in
+    // page faults than the scan itself.
+    buf.clear();
+    let read =
+        std::fs::File::open(&c.path).and_then(|mut f| std::io::Read::read_to_end(&mut f, buf));
+    if let Err(e) = read {
+        return fail(format!("cannot read the file: {e}"));
+    }
+    let bytes: &[u8] = buf;
+    // Binary files (a NUL byte early on) are not text a secret is pasted into.
+    if is_binary(bytes) {
+        return Scanned::nothing(path);
+    }
+    let found = scan_found(scanner, &path, bytes);
+    let origin = Origin::file(&path);
+    let (mut findings, mut facts) = facts(fp, &origin, &found);
+    with_workflow(&origin, bytes, &found, &mut findings, &mut facts);
+    let batch = SourceBatch {
+        path: path.clone(),
+        format: "secret-scan".into(),
+        scope: format!("secret-scan:{path}"),
+        sha256: ingest.then(|| format!("{:x}", Sha256::digest(bytes))),
+        observed_at: None,
+        records: found.len(),
+        facts,
+        errors: Vec::new(),
+    };
+    Scanned {
+        findings,
+        batch: Some(batch),
+        bytes: bytes.len() as u64,
+        ..Scanned::nothing(path)
+    }
+}
+
+/// A GitHub Actions workflow also says which repository secrets it reads.
+fn with_workflow(
+    origin: &Origin,
+    bytes: &[u8],
+    found: &[custody_scan::facts::Found],
+    findings: &mut Vec<Finding>,
+    facts: &mut Vec<custody_model::Fact>,
+) {
+    if custody_scan::workflow::is_workflow(origin.path) {
+        let text = String::from_utf8_lossy(bytes);
+        let (f, x) = custody_scan::facts::workflow(origin, &text, found);
+        findings.extend(f);
+        facts.extend(x);
+    }
+}
+
+/// Binary files (a NUL byte early on) are not text a secret is pasted into.
+fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(8192)].contains(&0)
+}
+
+/// One blob of history. Blobs never change, so only blobs with findings make
+/// a source batch: re-scanning a repository adds what new commits brought.
+fn scan_blob(
+    scanner: &Scanner,
+    fp: &custody_model::Fingerprinter,
+    history: &History,
+    reader: &custody_scan::git::Reader,
+    blob: &custody_scan::git::Blob,
+) -> Scanned {
+    let origin = Origin {
+        path: &blob.path,
+        git: Some(GitOrigin {
+            repo: &history.name,
+            commit: &blob.commit,
+            current: blob.current,
+        }),
+    };
+    let shown = origin.display();
+    let mut out = Scanned {
+        repository: Some(history.name.clone()),
+        commit: Some(blob.commit.id.clone()),
+        ..Scanned::nothing(blob.path.clone())
+    };
+    let bytes = match reader.read(blob, MAX_FILE) {
+        Ok(b) => b,
+        Err(message) => {
+            out.error = Some(InputError::new(
+                "secret-scan",
+                &shown,
+                Location::File,
+                message,
+            ));
+            return out;
+        }
+    };
+    out.bytes = bytes.len() as u64;
+    if is_binary(&bytes) {
+        return out;
+    }
+    if let Some(rank) = custody_scan::codeowners::priority(&blob.path).filter(|_| blob.current) {
+        let rules = custody_scan::codeowners::CodeOwners::parse(&String::from_utf8_lossy(&bytes));
+        out.codeowners = Some((rank, blob.path.clone(), rules));
+    }
+    if custody_scan::iac::is_terraform(&blob.path) {
+        let (decls, backend) = custody_scan::iac::parse(&String::from_utf8_lossy(&bytes));
+        if !decls.is_empty() || backend.is_some() {
+            out.iac = Some(custody_scan::iac::Version {
+                path: blob.path.clone(),
+                commit: blob.commit.clone(),
+                current: blob.current,
+                decls,
+                backend,
+            });
+        }
+    }
+    let found = scan_found(scanner, &blob.path, &bytes);
+    let (mut findings, mut facts) = facts(fp, &origin, &found);
+    with_workflow(&origin, &bytes, &found, &mut findings, &mut facts);
+    if facts.is_empty() {
+        return out;
+    }
+    out.findings = findings;
+    out.batch = Some(SourceBatch {
+        path: shown.clone(),
+        format: "secret-scan".into(),
+        scope: format!("secret-scan:git:{}:{}:{}", history.name, blob.id, blob.path),
+        sha256: None,
+        observed_at: None,
+        records: found.len(),
+        facts,
+        errors: Vec::new(),
+    });
+    out
+}
+
+/// Every blob of every repository under `inputs`, scanned in parallel.
+fn scan_histories(
+    inputs: &[PathBuf],
+    scanner: &Scanner,
+    fp: &custody_model::Fingerprinter,
+    progress: &dyn Progress,
+    repos_out: &mut Vec<RepositoryOut>,
+    errors: &mut Vec<InputError>,
+) -> Vec<Scanned> {
+    let mut dirs = Vec::new();
+    for p in inputs.iter().filter(|p| p.is_dir()) {
+        find_repos(p, &mut dirs);
+    }
+    let mut scanned = Vec::new();
+    for dir in dirs {
+        let shown = dir.display().to_string();
+        let history = match History::open(&dir, &shown) {
+            Ok(h) => h,
+            Err(e) => {
+                errors.push(InputError::new(
+                    "secret-scan",
+                    &shown,
+                    Location::File,
+                    format!("{}: {}", e.what, e.message),
+                ));
+                continue;
+            }
+        };
+        progress.stage(
+            &format!("history of {}", history.name),
+            Some(history.blobs.len() as u64),
+            Unit::Blobs,
+        );
+        let found: Vec<Scanned> = history
+            .blobs
+            .par_iter()
+            .map_init(
+                || history.reader(),
+                |reader, blob| {
+                    let s = scan_blob(scanner, fp, &history, reader, blob);
+                    progress.advance(1);
+                    s
+                },
+            )
+            .collect();
+        progress.done();
+        // Who wrote the Terraform code: one source for the whole history.
+        let versions: Vec<custody_scan::iac::Version> =
+            found.iter().filter_map(|s| s.iac.clone()).collect();
+        // GitHub reads the first of its three places that exists.
+        let owners = found
+            .iter()
+            .filter_map(|s| s.codeowners.as_ref())
+            .min_by_key(|(rank, _, _)| *rank);
+        let iac = custody_scan::iac::facts(
+            &history.name,
+            &versions,
+            owners.map(|(_, path, rules)| (path.as_str(), rules)),
+        );
+        let repo_name = history.name.as_str();
+        let owner_errors: Vec<InputError> = owners
+            .into_iter()
+            .flat_map(|(_, path, rules)| {
+                rules.errors.iter().map(move |(line, why)| {
+                    InputError::new(
+                        "codeowners",
+                        &format!("{path} ({repo_name}, HEAD)"),
+                        Location::Line(*line),
+                        format!("GitHub skips this line: {why}"),
+                    )
+                })
+            })
+            .collect();
+        errors.extend(owner_errors);
+        if !iac.is_empty() {
+            scanned.push(Scanned {
+                repository: Some(history.name.clone()),
+                batch: Some(SourceBatch {
+                    path: format!("{} (Terraform history)", history.name),
+                    format: "terraform-history".into(),
+                    scope: format!("terraform-history:{}", history.name),
+                    sha256: None,
+                    observed_at: None,
+                    records: versions.len(),
+                    facts: iac,
+                    errors: Vec::new(),
+                }),
+                ..Scanned::nothing(shown.clone())
+            });
+        }
+        repos_out.push(RepositoryOut {
+            repository: history.name.clone(),
+            dir: shown,
+            refs: history.refs,
+            commits: history.commits,
+            blobs: history.blobs.len(),
+            megabytes: found.iter().map(|s| s.bytes).sum::<u64>() as f64 / 1e6,
+        });
+        scanned.extend(found);
+    }
+    scanned
+}
+
+/// One credential and every place it was found.
+#[derive(Serialize)]
+pub struct CredentialOut {
+    /// `aws-access-key:AKIA…` or `fp:<keyed fingerprint>`.
+    pub credential: String,
+    pub kind: &'static str,
+    pub rules: Vec<String>,
+    pub preview: String,
+    pub locations: Vec<LocationOut>,
+}
+
+#[derive(Serialize)]
+pub struct LocationOut {
+    /// `path:line:column`, or the Kubernetes Secret key or MCP server field and where it is.
+    pub place: String,
+    pub path: String,
+    pub line: u64,
+    pub column: u64,
+    pub rule: String,
+    /// For history: the repository (`path` is then the path in the commit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// For history: the commit that introduced the blob.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+/// One repository whose history was scanned.
+#[derive(Serialize)]
+pub struct RepositoryOut {
+    /// `host/owner/repo` from `remote.origin.url`, or the folder.
+    pub repository: String,
+    pub dir: String,
+    pub refs: usize,
+    pub commits: usize,
+    /// Distinct blobs, each scanned once.
+    pub blobs: usize,
+    pub megabytes: f64,
+}
+
+#[derive(Serialize)]
+pub struct ScanOut {
+    pub files: usize,
+    /// Repositories whose history was scanned (`--git`).
+    pub repositories: Vec<RepositoryOut>,
+    pub megabytes: f64,
+    pub seconds: f64,
+    pub credentials: Vec<CredentialOut>,
+    pub errors: Vec<InputError>,
+    /// The snapshot written with `--ingest`.
+    pub snapshot: Option<i64>,
+}
+
+/// Scans `inputs` and groups what was found by credential; also returns one
+/// source batch per scanned file, for `--ingest`.
+pub fn collect(
+    inputs: &[PathBuf],
+    opts: Options,
+    fp: &Fingerprinter,
+    progress: &dyn Progress,
+) -> Result<(ScanOut, Vec<SourceBatch>)> {
+    let started = Instant::now();
+    let scanner = Scanner::builtin();
+    let mut errors = Vec::new();
+    let candidates = candidates(inputs, true, "secret-scan", &mut errors);
+    progress.stage("files", Some(candidates.len() as u64), Unit::Files);
+    let mut scanned: Vec<Scanned> = candidates
+        .par_iter()
+        .map_init(Vec::new, |buf, c| {
+            let s = scan_file(&scanner, fp, c, buf, opts.ingest);
+            if buf.capacity() > 8 << 20 {
+                *buf = Vec::new();
+            }
+            progress.advance(1);
+            s
+        })
+        .collect();
+    progress.done();
+    let files = scanned.len();
+    let mut repositories = Vec::new();
+    if opts.git {
+        scanned.extend(scan_histories(
+            inputs,
+            &scanner,
+            fp,
+            progress,
+            &mut repositories,
+            &mut errors,
+        ));
+    }
+    let bytes: u64 = scanned.iter().map(|s| s.bytes).sum();
+    let mut by_credential: BTreeMap<String, CredentialOut> = BTreeMap::new();
+    let mut batches = Vec::new();
+    // MCP servers on a host, and what was found where: an agent also holds
+    // the ambient credentials of its user's home.
+    let mut agents = Vec::new();
+    let mut found_at = Vec::new();
+    for s in scanned {
+        errors.extend(s.error);
+        if s.commit.is_none() {
+            if let Some(b) = &s.batch {
+                agents.extend(b.facts.iter().filter_map(|f| match f {
+                    custody_model::Fact::Node(n) if n.kind == "mcp_server" => Some((
+                        n.keys.first()?.clone(),
+                        n.props.get("config")?.as_str()?.to_string(),
+                    )),
+                    _ => None,
+                }));
+            }
+            found_at.extend(
+                s.findings
+                    .iter()
+                    .map(|f| (s.path.clone(), f.credential.clone())),
+            );
+        }
+        batches.extend(s.batch);
+        for f in s.findings {
+            let e = by_credential
+                .entry(f.credential.clone())
+                .or_insert_with(|| CredentialOut {
+                    credential: f.credential.clone(),
+                    kind: f.kind,
+                    rules: Vec::new(),
+                    preview: f.preview.clone(),
+                    locations: Vec::new(),
+                });
+            if !e.rules.contains(&f.rule) {
+                e.rules.push(f.rule.clone());
+            }
+            e.locations.push(LocationOut {
+                place: f.place,
+                path: s.path.clone(),
+                line: f.line,
+                column: f.column,
+                rule: f.rule,
+                repository: s.repository.clone(),
+                commit: s.commit.clone(),
+            });
+        }
+    }
+    let mut by_home: BTreeMap<String, Vec<(custody_model::Key, String)>> = BTreeMap::new();
+    for (agent, config) in agents {
+        if let Some(home) = custody_scan::facts::home_of(&config) {
+            by_home
+                .entry(home.to_string())
+                .or_default()
+                .push((agent, config));
+        }
+    }
+    for (home, agents) in by_home {
+        let facts = custody_scan::facts::ambient_holds(&agents, &found_at);
+        // One source per home, so a later scan of the same home replaces it.
+        batches.push(SourceBatch {
+            path: home.clone(),
+            format: "secret-scan".into(),
+            scope: format!("secret-scan-ambient:{home}"),
+            sha256: None,
+            observed_at: None,
+            records: facts.len(),
+            facts,
+            errors: Vec::new(),
+        });
+    }
+    let out = ScanOut {
+        files,
+        repositories,
+        megabytes: bytes as f64 / 1e6,
+        seconds: started.elapsed().as_secs_f64(),
+        credentials: by_credential.into_values().collect(),
+        errors,
+        snapshot: None,
+    };
+    Ok((out, batches))
+}
+
+/// SARIF 2.1.0: one result per place, fingerprinted so code-scanning tools
+/// track a secret across commits without seeing it.
+pub fn sarif(scanner: &Scanner, out: &ScanOut) -> serde_json::Value {
+    let rules: Vec<serde_json::Value> = scanner
+        .rules()
+        .iter()
+        .map(|r| {
+            json!({"id": r.id, "name": r.id, "shortDescription": {"text": r.name},
+                        "defaultConfiguration": {"level": "error"}})
+        })
+        .collect();
+    let mut results = Vec::new();
+    for c in &out.credentials {
+        for l in &c.locations {
+            results.push(json!({
+                "ruleId": l.rule,
+                "level": "error",
+                "message": {"text": format!("{} ({}, {}) found here; custody never stores the value.", c.kind, c.preview, c.credential)},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": l.path},
+                    "region": {"startLine": l.line, "startColumn": l.column}}}],
+                "partialFingerprints": {"custodyCredential/v1": c.credential},
+                "properties": {"repository": l.repository, "commit": l.commit},
+            }));
+        }
+    }
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "custody", "informationUri": "https://example.invalid/custody",
+                                "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
+            "results": results,
+        }]
+    })
+}
+
+/// `scan --ingest`: scan, store what was found as one snapshot, and re-read
+/// the graph-level usage rules for the credentials it stored (a credential
+/// already seen in audit logs, now found in git history, is a leaked
+/// credential in use). Returns the scan (with its snapshot) and how many
+/// alerts are new.
+pub fn scan_and_ingest(
+    store: &mut dyn Store,
+    inputs: &[PathBuf],
+    opts: Options,
+    progress: &dyn Progress,
+) -> Result<(ScanOut, usize)> {
+    let fp = store.fingerprinter().clone();
+    let (mut out, batches) = collect(
+        inputs,
+        Options {
+            ingest: true,
+            ..opts
+        },
+        &fp,
+        progress,
+    )?;
+    let keys = crate::logs::credential_keys(&batches);
+    crate::progress::step(progress, "storing what was found");
+    let report = store.ingest_all(batches, &mut |p| crate::ingest::store_progress(progress, p))?;
+    out.snapshot = Some(report.snapshot);
+    let raised = crate::logs::recheck(store, &keys)?;
+    progress.done();
+    Ok((out, raised))
+}
