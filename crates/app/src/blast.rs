@@ -233,30 +233,8 @@ pub struct ReachedByOut {
 
 /// The humans accountable for a credential: owners of the principals it
 /// authenticates as, or of the credential itself.
-fn owners(store: &dyn Store, credential: i64) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut holders = vec![credential];
-    for e in store.edges(credential)? {
-        if e.kind == "AUTHENTICATES_AS" && e.direction == "out" && !e.retired {
-            holders.push(e.other.id);
-        }
-    }
-    for h in holders {
-        for e in store.edges(h)? {
-            if e.kind == "OWNED_BY"
-                && e.direction == "out"
-                && !e.retired
-                && !out.contains(&e.other.key)
-            {
-                out.push(e.other.key);
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Reads [`Model::reaching`] for the resource node `node` (the model must know
-/// it: [`Model::resource`]); owners come from the store for the first `limit`.
+/// it: [`Model::resource`]); the accountable owners (`crate::owner`) of the first `limit`.
 pub fn reached_by(
     store: &dyn Store,
     model: &Model,
@@ -274,6 +252,8 @@ pub fn reached_by(
     } else {
         limit.min(all.len())
     };
+    let ids: Vec<i64> = all[..shown].iter().map(|r| r.credential).collect();
+    let ownership = crate::owner::load_for(store, &ids)?;
     let mut reachers = Vec::with_capacity(shown);
     for r in &all[..shown] {
         reachers.push(ReacherOut {
@@ -289,7 +269,7 @@ pub fn reached_by(
                 .map(|(p, _)| model.principals[*p as usize].arn.clone())
                 .collect(),
             how: r.path.iter().map(|(_, how)| how.clone()).collect(),
-            owners: owners(store, r.credential)?,
+            owners: crate::owner::owner_keys(&ownership, r.credential),
             score: r.score,
         });
     }

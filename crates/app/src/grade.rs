@@ -5,7 +5,7 @@
 //! agent and leaver — and returns what it found beside what was expected.
 
 use crate::blast::{describe, BlastOut};
-use crate::owner::{self, Ownership};
+use crate::owner;
 use crate::show::{self, ShowOutput};
 use anyhow::{bail, Result};
 use custody_analysis::Model;
@@ -283,7 +283,7 @@ pub fn eval_ownership(
         return Ok(None);
     }
     let started = std::time::Instant::now();
-    let o = Ownership::load(store, progress)?;
+    let o = owner::load(store, progress)?;
     let by_key: std::collections::HashMap<&str, i64> = o
         .identities
         .iter()
@@ -519,7 +519,7 @@ pub fn offboarding(store: &dyn Store, want: Option<&Value>) -> Result<Option<Lea
     let Some(person) = store.find(&email)? else {
         return Ok(None);
     };
-    let o = Ownership::load(store, &crate::progress::Quiet)?;
+    let o = owner::load(store, &crate::progress::Quiet)?;
     let report = owner::offboard(&o, store, person, &|_, _| None)?;
     // Each handover's node, resolved once.
     let handed: Vec<(&str, Option<i64>)> = report

@@ -243,7 +243,8 @@ pub fn ingest_logs(
     }
     let mut rows = Vec::with_capacity(run.profiles.len());
     let mut alerts = Vec::new();
-    let owners = Owners::new(store);
+    let keys: Vec<&str> = run.profiles.keys().map(String::as_str).collect();
+    let owners = Owners::new(store, &keys)?;
     let fp = store.fingerprinter().clone();
     let scrub = |v: serde_json::Value| -> String {
         // Logs are free text in places (a user agent can carry a token):
@@ -336,7 +337,8 @@ pub fn recheck(store: &mut dyn Store, keys: &[String]) -> Result<usize> {
     let fp = store.fingerprinter().clone();
     let mut alerts = Vec::new();
     {
-        let owners = Owners::new(store);
+        let keys: Vec<&str> = profiles.iter().map(|(k, _)| k.as_str()).collect();
+        let owners = Owners::new(store, &keys)?;
         for (key, json) in &profiles {
             let Ok(p) = serde_json::from_str::<Profile>(json) else {
                 continue;
@@ -512,71 +514,66 @@ fn alert_row(key: &str, a: Alert) -> AlertRow {
     }
 }
 
-/// Graph facts the logs are read against: who owns a credential (and whether
-/// they left), and where it leaked.
+/// Graph facts the logs are read against: who is accountable for each
+/// identity (and whether they left: `crate::owner`, the same answer as
+/// `custody owner` and `offboard`), and where it leaked.
 struct Owners<'a> {
     store: &'a dyn Store,
+    /// Identity key → node.
+    ids: HashMap<String, i64>,
+    ownership: custody_analysis::ownership::Ownership,
 }
 
 impl<'a> Owners<'a> {
-    fn new(store: &'a dyn Store) -> Owners<'a> {
-        Owners { store }
+    /// What the graph says of the identities `keys` name, read once.
+    fn new(store: &'a dyn Store, keys: &[&str]) -> Result<Owners<'a>> {
+        let mut ids = HashMap::new();
+        for k in keys {
+            if let Some(id) = store.find(k)? {
+                ids.insert(k.to_string(), id);
+            }
+        }
+        let nodes: Vec<i64> = ids.values().copied().collect();
+        let ownership = crate::owner::load_for(store, &nodes)?;
+        Ok(Owners {
+            store,
+            ids,
+            ownership,
+        })
     }
 
     /// `used-after-owner-left` and `leaked-credential-used` for one identity.
     fn alerts(&self, key: &str, delta: &Profile, after: &Profile) -> Result<Vec<Alert>> {
         let mut out = Vec::new();
-        let Some(id) = self.store.find(key)? else {
+        let Some(&id) = self.ids.get(key) else {
             return Ok(out);
         };
-        let edges = self.store.edges(id)?;
-        let mut principals = vec![id];
         let mut leaks = Vec::new();
-        for e in &edges {
-            if e.direction != "out" {
+        for e in self.store.edges(id)? {
+            if e.direction != "out" || e.retired {
                 continue;
             }
-            match e.kind.as_str() {
-                "AUTHENTICATES_AS" => principals.push(e.other.id),
-                "STORED_IN" if e.other.kind == "git_blob" => {
-                    if let Some(n) = self.store.node(e.other.id)? {
-                        if let Some(t) = n.props.get("commit_time").and_then(|v| v.as_str()) {
-                            if let Some(t) = custody_model::time::parse(t) {
-                                leaks.push((t.timestamp(), n.brief.key.clone()));
-                            }
+            if e.kind == "STORED_IN" && e.other.kind == "git_blob" {
+                if let Some(n) = self.store.node(e.other.id)? {
+                    if let Some(t) = n.props.get("commit_time").and_then(|v| v.as_str()) {
+                        if let Some(t) = custody_model::time::parse(t) {
+                            leaks.push((t.timestamp(), n.brief.key.clone()));
                         }
                     }
                 }
-                _ => {}
             }
         }
-        let mut left: Vec<(i64, String)> = Vec::new();
-        for p in principals {
-            let pe = if p == id {
-                edges.clone()
-            } else {
-                self.store.edges(p)?
-            };
-            for e in pe
-                .iter()
-                .filter(|e| e.direction == "out" && e.kind == "OWNED_BY")
-            {
-                let Some(h) = self.store.node(e.other.id)? else {
-                    continue;
-                };
-                let terminated =
-                    h.props.get("employment_status").and_then(|v| v.as_str()) == Some("terminated");
-                let date = h
-                    .props
-                    .get("termination_date")
-                    .and_then(|v| v.as_str())
-                    .and_then(custody_model::time::parse);
-                if let (true, Some(d)) = (terminated, date) {
-                    // The day after the last day.
-                    left.push((d.timestamp() + 86_400, h.brief.key.clone()));
-                }
-            }
-        }
+        // The accountable owner left: from the day after their last day.
+        let acc = self.ownership.accountable(id);
+        let left: Vec<(i64, String)> = acc
+            .left
+            .iter()
+            .filter_map(|(p, day)| {
+                let day = custody_model::time::parse(day.as_deref()?)?;
+                let who = self.ownership.people.get(p)?.key.clone();
+                Some((day.timestamp() + 86_400, who))
+            })
+            .collect();
         // The first use at or after `t`, from the whole profile: the same answer
         // whichever batch brings it, so a recheck raises an alert once (the
         // store keeps one per identity, rule and time).

@@ -333,16 +333,7 @@ pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
             .clone()
             .unwrap_or_else(|| p.key.rsplit('/').next().unwrap_or(&p.key).to_string())
     });
-    let mut owners = Vec::new();
-    let mut holders = vec![id];
-    holders.extend(principal.iter().map(|p| p.id));
-    for h in holders {
-        for e in live(&store.edges(h)?, "OWNED_BY", "out") {
-            if !owners.contains(&e.other.key) {
-                owners.push(e.other.key.clone());
-            }
-        }
-    }
+    let owners = crate::owner::owner_keys(&crate::owner::load_for(store, &[id])?, id);
     let agents: Vec<String> = live(&edges, "HOLDS", "in")
         .map(|e| e.other.key.clone())
         .collect();

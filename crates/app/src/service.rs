@@ -158,7 +158,12 @@ pub struct FindingsOut {
 #[derive(Serialize)]
 pub struct Owners {
     pub identity: String,
+    /// The owners the sources name (tags, owner fields), with provenance.
     pub owners: Vec<show::Owner>,
+    /// Who is accountable now, attributed from all the evidence (as
+    /// `custody owner` says): the owner, the confidence, every piece of
+    /// evidence, any conflict, and who takes over from an owner who left.
+    pub accountable: Option<crate::owner::OwnerView>,
 }
 
 impl Service {
@@ -269,9 +274,13 @@ impl Service {
     /// The accountable humans of an identity, with evidence.
     pub fn owners(&self, reference: &str) -> Result<Owners> {
         let shown = self.identity(reference)?;
+        let id = shown.node.brief.id;
+        let accountable =
+            self.with_store(|s| Ok(crate::owner::view(&crate::owner::load_for(s, &[id])?, id)))?;
         Ok(Owners {
             identity: shown.node.brief.key,
             owners: shown.lineage.owners,
+            accountable,
         })
     }
 

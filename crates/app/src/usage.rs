@@ -118,30 +118,6 @@ pub struct AlertsFilter {
     pub limit: usize,
 }
 
-/// Owners of an identity: `OWNED_BY` from it or from what it authenticates as.
-pub fn owners_of(store: &dyn Store, key: &str) -> Result<Vec<String>> {
-    let Some(id) = store.find(key)? else {
-        return Ok(Vec::new());
-    };
-    let mut holders = vec![id];
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < holders.len() {
-        for e in store.edges(holders[i])? {
-            if e.direction != "out" || e.retired {
-                continue;
-            }
-            match e.kind.as_str() {
-                "AUTHENTICATES_AS" if i == 0 => holders.push(e.other.id),
-                "OWNED_BY" if !out.contains(&e.other.key) => out.push(e.other.key),
-                _ => {}
-            }
-        }
-        i += 1;
-    }
-    Ok(out)
-}
-
 /// The stored alerts that pass `filter`, oldest first; with `reach` (credential
 /// key → access level), only identities in it.
 pub fn alerts(
@@ -164,7 +140,7 @@ pub fn alerts(
             None => None,
         };
         rows.push(AlertView {
-            owners: owners_of(store, &r.key)?,
+            owners: Vec::new(),
             identity: r.key,
             rule: r.rule,
             severity: r.severity,
@@ -176,6 +152,12 @@ pub fn alerts(
         if filter.limit > 0 && rows.len() >= filter.limit {
             break;
         }
+    }
+    // Who is accountable for each, in one scoped load.
+    let keys: Vec<&str> = rows.iter().map(|r| r.identity.as_str()).collect();
+    let owners = crate::owner::owners_of(store, &keys)?;
+    for (row, owners) in rows.iter_mut().zip(owners) {
+        row.owners = owners;
     }
     Ok(rows)
 }

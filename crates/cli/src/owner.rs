@@ -54,7 +54,7 @@ pub struct OffboardArgs {
 
 fn load(store: &dyn Store, cli: &Global) -> Result<Ownership> {
     let progress = cli.progress();
-    let o = Ownership::load(store, &progress)?;
+    let o = owner::load(store, &progress)?;
     custody_app::Progress::done(&progress);
     Ok(o)
 }
@@ -77,7 +77,7 @@ pub fn owner_cmd(cli: &Global, a: &OwnerArgs) -> Result<ExitCode> {
         let Some(id) = store.find(r)? else {
             bail!("no node matches {r:?} (try `custody list` or a full key such as arn:… or aws-access-key:…)");
         };
-        let Some(v) = o.view(id) else {
+        let Some(v) = owner::view(&o, id) else {
             bail!("{r} is not an identity (a credential, principal or agent): ownership is attributed to identities");
         };
         views.push(v);

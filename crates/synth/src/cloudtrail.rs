@@ -10,7 +10,8 @@
 //! `expected.usage`): first use from a new region, network or client family
 //! after the learning week, a burst of AccessDenied (enumeration), a key used
 //! again after months of dormancy; keys whose owner left and that are still
-//! used are in the answers too (not planted: they follow from the roster).
+//! used are in the answers too (not planted: they follow from the roster and
+//! the ownership truth — a person's own user's keys are theirs).
 //!
 //! Every key created inside the window has its `CreateAccessKey` event: by
 //! the person who holds it (their own user's, or the one its `owner` tag
@@ -568,10 +569,12 @@ pub fn write(
                 }
             }
         }
-        if let Some(left) = k.owner.and_then(|p| org.people[p].terminated) {
+        // Whoever is accountable for the key (the person whose own user it
+        // is, or whom its `owner` tag names: answers-ownership.json) left.
+        if let Some((p, left)) = k.holder.and_then(|p| Some((p, org.people[p].terminated?))) {
             if recs.iter().any(|r| r.time.date_naive() > left) {
                 owner_left.push(json!({"rule": "used-after-owner-left", "identity": format!("aws-access-key:{}", k.id),
-                    "owner": org.people[k.owner.unwrap_or(0)].email, "left": left.to_string()}));
+                    "owner": org.people[p].email, "left": left.to_string()}));
             }
         }
         events += recs.len() as u64;

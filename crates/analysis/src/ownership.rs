@@ -1,0 +1,854 @@
+//! Ownership evidence: which facts of the graph name who is accountable for
+//! an identity, and the workforce they are judged against. Every evidence
+//! rule lives here, once; [`crate::attribution`] scores what they find.
+//!
+//! A [`Builder`] is fed the graph's people, groups, identities, Terraform
+//! nodes and ownership-related edges (in any order, from the store or from
+//! an in-memory copy of the graph, or only the part one question needs) and
+//! builds an [`Ownership`]: the workforce and each identity's evidence.
+//! [`Ownership::accountable`] answers "who is accountable for this identity
+//! now", for every caller: `custody owner`, orphans and offboarding, the
+//! `used-after-owner-left` alert, blast radius, response plans, findings.
+//!
+//! | evidence | from | method |
+//! |---|---|---|
+//! | `OWNED_BY` an owner tag, label or annotation | IAM, S3/KMS/EKS tags, Kubernetes metadata | `owner-tag` |
+//! | `OWNED_BY` the system's own owner field | Entra app owners, GitHub token owners and SAML authorizations, Okta API tokens, Vault metadata | `system-owner` |
+//! | `OWNED_BY` a `created-by` tag, `CREATED_BY` | tags, Vault secret-id metadata, deploy keys' `added_by`, Okta tokens, CloudTrail `CreateAccessKey`/`CreateUser`/`CreateRole` (the session's e-mail, or the calling user when it is one person's own) | `creator` |
+//! | the author who added the Terraform code that defines it | `DEFINED_IN` state → code (`custody scan --git`) | `iac-author` / `iac-editor` |
+//! | the `CODEOWNERS` rule of that code's file (person or team) | code `OWNED_BY` (`custody scan --git`) | `codeowners` |
+//! | `APPROVED_BY` | Okta OAuth grants | `approver` |
+//! | an `owner` property naming a handle, a name that is one person's handle | node properties | `owner-tag` / `handle` |
+//! | a `team` tag or label | node properties, matched to groups | `team-tag` |
+//!
+//! A credential also inherits its principal's evidence (at
+//! [`crate::attribution::INHERITED`] its weight).
+//!
+//! **Must not:** do I/O (callers feed it), or guess: a handle two people
+//! share names nobody.
+
+use crate::attribution::{self, Attribution, Evidence, Method, Party, Route, Status};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// Where a person stands in the workforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Standing {
+    Active,
+    /// Terminated in the roster, or deprovisioned or suspended in the IdP.
+    Left,
+    /// No roster or IdP lists them (an address only a tag or commit names).
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub key: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub standing: Standing,
+    /// The last day (`YYYY-MM-DD`): the roster's termination date, else the
+    /// day the IdP deprovisioned them.
+    pub left_on: Option<String>,
+    pub manager: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ident {
+    pub id: i64,
+    pub label: &'static str,
+    pub key: String,
+    pub kind: String,
+    pub name: Option<String>,
+}
+
+/// The labels whose nodes are identities ownership is attributed to.
+pub const IDENTITY_LABELS: [&str; 3] = ["Credential", "Principal", "Agent"];
+
+/// The node kinds of Terraform state and code the IaC evidence joins.
+pub const TERRAFORM_KINDS: [&str; 3] = ["terraform_resource", "terraform_code", "terraform_root"];
+
+/// The edge kinds the evidence rules read.
+pub const EDGE_KINDS: [&str; 6] = [
+    "OWNED_BY",
+    "CREATED_BY",
+    "APPROVED_BY",
+    "AUTHENTICATES_AS",
+    "DEFINED_IN",
+    "REPORTS_TO",
+];
+
+/// A node as the builder receives it.
+pub struct NodeIn<'a> {
+    pub id: i64,
+    pub label: &'a str,
+    pub kind: &'a str,
+    pub key: &'a str,
+    pub name: Option<&'a str>,
+    pub props: &'a Map<String, Value>,
+}
+
+/// An edge as the builder receives it.
+pub struct EdgeIn<'a> {
+    pub src: i64,
+    pub kind: &'a str,
+    pub dst: i64,
+    pub props: &'a Map<String, Value>,
+}
+
+fn text<'a>(props: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    props
+        .get(k)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// A person's handles: e-mail local parts and GitHub logins, lower-case.
+fn handles(key: &str, props: &Map<String, Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut local = |e: &str| {
+        if let Some((l, _)) = e.split_once('@') {
+            out.push(l.to_ascii_lowercase());
+        }
+    };
+    if let Some(e) = key.strip_prefix("email:") {
+        local(e);
+    }
+    for k in ["email", "login"] {
+        if let Some(e) = text(props, k) {
+            local(e);
+        }
+    }
+    if let Some(l) = key.strip_prefix("id:github/") {
+        out.push(l.to_ascii_lowercase());
+    }
+    if let Some(l) = text(props, "github_login") {
+        out.push(l.to_ascii_lowercase());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Suffixes an administrator adds to a person's handle for a second account
+/// of theirs (`kofi.khan-2`, `kofi.khan-admin`).
+const HANDLE_SUFFIXES: [&str; 7] = ["admin", "adm", "cli", "dev", "test", "old", "new"];
+
+/// The person a principal's name says it belongs to: exactly one person's
+/// handle, else one person's handle plus a separator and a numeric or
+/// conventional suffix. Returns the person and what the name said.
+fn named_after(name: &str, unique: &dyn Fn(&str) -> Option<i64>) -> Option<(i64, String)> {
+    if let Some(p) = unique(name) {
+        return Some((p, format!("named {name} (one person's handle)")));
+    }
+    let (base, suffix) = name.rsplit_once(['-', '_'])?;
+    let known = (!suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()))
+        || HANDLE_SUFFIXES
+            .iter()
+            .any(|s| suffix.eq_ignore_ascii_case(s));
+    if !known || base.is_empty() {
+        return None;
+    }
+    let p = unique(base)?;
+    Some((
+        p,
+        format!("named {name} (one person's handle {base} with the suffix {suffix})"),
+    ))
+}
+
+/// A person's standing from the roster (`employment_status`), else the IdP
+/// (`idp_status`), else GitHub membership.
+pub fn standing(props: &Map<String, Value>) -> Standing {
+    match text(props, "employment_status") {
+        Some("terminated") => return Standing::Left,
+        Some(_) => return Standing::Active,
+        None => {}
+    }
+    match text(props, "idp_status") {
+        Some("DEPROVISIONED" | "SUSPENDED") => Standing::Left,
+        Some(_) => Standing::Active,
+        // A GitHub org member the IdP does not list: active in GitHub.
+        None if text(props, "github_login").is_some() => Standing::Active,
+        None => Standing::Unknown,
+    }
+}
+
+/// The team a node's properties name: `team`, `tags.team`, `labels.team`.
+fn team_of(props: &Map<String, Value>) -> Option<&str> {
+    text(props, "team").or_else(|| {
+        ["tags", "labels"].iter().find_map(|m| {
+            let m = props.get(*m)?.as_object()?;
+            m.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("team"))
+                .and_then(|(_, v)| v.as_str())
+        })
+    })
+}
+
+/// `module.a.module.b.aws_iam_user.x["k"]` → (`true`, `aws_iam_user.x`).
+fn resource_address(addr: &str) -> (bool, String) {
+    let mut parts: Vec<&str> = Vec::new();
+    let mut in_module = false;
+    let base = addr.split('[').next().unwrap_or(addr);
+    let mut it = base.split('.').peekable();
+    while let Some(p) = it.next() {
+        if p == "module" {
+            in_module = true;
+            it.next();
+            continue;
+        }
+        if p == "data" {
+            continue;
+        }
+        parts.push(p);
+    }
+    (in_module, parts.join("."))
+}
+
+struct Code {
+    repo: String,
+    dir: String,
+    address: String,
+}
+
+/// What an identity's own properties say, read once its people are known.
+struct IdentProps {
+    owner: Option<String>,
+    team: Option<String>,
+}
+
+/// An `OWNED_BY`, `CREATED_BY` or `APPROVED_BY` edge, kept until build.
+struct Claim {
+    src: i64,
+    kind: &'static str,
+    dst: i64,
+    method: Option<String>,
+    evidence: Option<String>,
+    /// `CREATED_BY` of code: the commit added the block (not an edit).
+    added: bool,
+    commit: Option<String>,
+}
+
+/// Collects what the evidence rules read; [`Builder::build`] applies them.
+#[derive(Default)]
+pub struct Builder {
+    people: HashMap<i64, Person>,
+    by_handle: HashMap<String, Vec<i64>>,
+    groups: Vec<(i64, String, String)>,
+    identities: Vec<(Ident, IdentProps)>,
+    seen: std::collections::HashSet<i64>,
+    states: HashMap<i64, (String, String)>,
+    code: HashMap<i64, Code>,
+    roots: Vec<(String, String, String)>,
+    principals: HashMap<i64, Vec<i64>>,
+    defined: Vec<(i64, i64)>,
+    managers: Vec<(i64, i64)>,
+    claims: Vec<Claim>,
+}
+
+impl Builder {
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Any node: people (`Human`), teams (`Group`), identities
+    /// (`Credential`, `Principal`, `Agent`) and Terraform state and code;
+    /// others are ignored. A node fed twice counts once.
+    pub fn node(&mut self, n: NodeIn<'_>) {
+        if !self.seen.insert(n.id) {
+            return;
+        }
+        match n.label {
+            "Human" => self.person(n),
+            "Group" => {
+                let name = n.name.unwrap_or(n.key).to_string();
+                let slug = n
+                    .key
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(n.key)
+                    .to_ascii_lowercase();
+                self.groups.push((n.id, name, slug));
+            }
+            "Credential" | "Principal" | "Agent" => {
+                let label = IDENTITY_LABELS
+                    .into_iter()
+                    .find(|l| *l == n.label)
+                    .unwrap_or("Credential");
+                self.identities.push((
+                    Ident {
+                        id: n.id,
+                        label,
+                        key: n.key.to_string(),
+                        kind: n.kind.to_string(),
+                        name: n.name.map(str::to_string),
+                    },
+                    IdentProps {
+                        owner: text(n.props, "owner")
+                            .filter(|o| !o.contains('@'))
+                            .map(str::to_string),
+                        team: team_of(n.props).map(str::to_string),
+                    },
+                ));
+            }
+            _ => self.terraform(n),
+        }
+    }
+
+    fn person(&mut self, n: NodeIn<'_>) {
+        for h in handles(n.key, n.props) {
+            self.by_handle.entry(h).or_default().push(n.id);
+        }
+        let email = text(n.props, "email")
+            .map(str::to_string)
+            .or_else(|| n.key.strip_prefix("email:").map(str::to_string));
+        let gone = standing(n.props);
+        self.people.insert(
+            n.id,
+            Person {
+                key: n.key.to_string(),
+                email,
+                name: n
+                    .name
+                    .map(str::to_string)
+                    .or_else(|| text(n.props, "name").map(str::to_string)),
+                standing: gone,
+                left_on: text(n.props, "termination_date")
+                    .or_else(|| {
+                        text(n.props, "idp_status_changed").filter(|_| gone == Standing::Left)
+                    })
+                    .map(|s| s.get(..10).unwrap_or(s).to_string()),
+                manager: None,
+            },
+        );
+    }
+
+    fn terraform(&mut self, n: NodeIn<'_>) {
+        match n.kind {
+            "terraform_resource" => {
+                if let (Some(f), Some(a)) = (text(n.props, "state_file"), text(n.props, "address"))
+                {
+                    self.states.insert(n.id, (f.to_string(), a.to_string()));
+                }
+            }
+            "terraform_code" => {
+                if let (Some(r), Some(d), Some(a)) = (
+                    text(n.props, "repository"),
+                    n.props.get("dir").and_then(Value::as_str),
+                    text(n.props, "address"),
+                ) {
+                    self.code.insert(
+                        n.id,
+                        Code {
+                            repo: r.to_string(),
+                            dir: d.to_string(),
+                            address: a.to_string(),
+                        },
+                    );
+                }
+            }
+            "terraform_root" => {
+                if let (Some(r), Some(d), Some(k)) = (
+                    text(n.props, "repository"),
+                    n.props.get("dir").and_then(Value::as_str),
+                    text(n.props, "backend_key"),
+                ) {
+                    self.roots
+                        .push((r.to_string(), d.to_string(), k.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// An edge of one of [`EDGE_KINDS`]; others are ignored.
+    pub fn edge(&mut self, e: EdgeIn<'_>) {
+        let kind = match e.kind {
+            "AUTHENTICATES_AS" => {
+                self.principals.entry(e.src).or_default().push(e.dst);
+                return;
+            }
+            "DEFINED_IN" => {
+                self.defined.push((e.src, e.dst));
+                return;
+            }
+            "REPORTS_TO" => {
+                self.managers.push((e.src, e.dst));
+                return;
+            }
+            "OWNED_BY" => "OWNED_BY",
+            "CREATED_BY" => "CREATED_BY",
+            "APPROVED_BY" => "APPROVED_BY",
+            _ => return,
+        };
+        self.claims.push(Claim {
+            src: e.src,
+            kind,
+            dst: e.dst,
+            method: text(e.props, "method").map(str::to_string),
+            evidence: text(e.props, "evidence").map(str::to_string),
+            added: text(e.props, "role") != Some("edited"),
+            commit: text(e.props, "commit").map(|c| c.get(..12).unwrap_or(c).to_string()),
+        });
+    }
+
+    /// Applies every evidence rule.
+    pub fn build(self) -> Ownership {
+        let Builder {
+            mut people,
+            by_handle,
+            mut groups,
+            identities: fed,
+            states,
+            code,
+            roots,
+            principals,
+            defined,
+            managers,
+            claims,
+            ..
+        } = self;
+        let mut teams: HashMap<i64, String> = HashMap::new();
+        let mut team_ids: HashMap<String, i64> = HashMap::new();
+        groups.sort();
+        for (id, name, slug) in groups {
+            for k in [name.to_ascii_lowercase(), slug] {
+                team_ids.entry(k).or_insert(id);
+            }
+            teams.insert(id, name);
+        }
+        let mut team = |name: &str| -> i64 {
+            let k = name.trim().to_ascii_lowercase();
+            if let Some(&id) = team_ids.get(&k) {
+                return id;
+            }
+            let id = -(team_ids.len() as i64) - 1;
+            team_ids.insert(k, id);
+            teams.insert(id, name.trim().to_string());
+            id
+        };
+        let unique = |h: &str| -> Option<i64> {
+            match by_handle.get(&h.to_ascii_lowercase()).map(Vec::as_slice) {
+                Some([one]) => Some(*one),
+                _ => None,
+            }
+        };
+        // Identities in label order (credentials, principals, agents), each
+        // label in the order fed: negative team ids follow it.
+        let mut fed = fed;
+        fed.sort_by_key(|(d, _)| IDENTITY_LABELS.iter().position(|l| *l == d.label));
+        let mut identities = Vec::with_capacity(fed.len());
+        let mut evidence: HashMap<i64, Vec<Evidence>> = HashMap::new();
+        for (d, p) in fed {
+            let mut ev = Vec::new();
+            if let Some(o) = &p.owner {
+                if let Some(person) = unique(o) {
+                    ev.push(Evidence::new(
+                        Party::Person(person),
+                        Method::OwnerTag,
+                        format!("owner={o} (one person's handle)"),
+                    ));
+                }
+            }
+            if d.label == "Principal" {
+                if let Some((person, said)) = d
+                    .name
+                    .as_deref()
+                    .and_then(|name| named_after(name, &unique))
+                {
+                    ev.push(Evidence::new(Party::Person(person), Method::Handle, said));
+                }
+            }
+            if let Some(t) = &p.team {
+                ev.push(Evidence::new(
+                    Party::Team(team(t)),
+                    Method::TeamTag,
+                    format!("team={t}"),
+                ));
+            }
+            if !ev.is_empty() {
+                evidence.insert(d.id, ev);
+            }
+            identities.push(d);
+        }
+        let index: HashMap<i64, usize> = identities
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id, i))
+            .collect();
+        let mut code_authors: HashMap<i64, Vec<(i64, bool, String)>> = HashMap::new();
+        let mut code_owners: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+        let mut made_by_principal: Vec<(i64, i64, String)> = Vec::new();
+        for c in claims {
+            let said = |default: &str| c.evidence.clone().unwrap_or_else(|| default.to_string());
+            match c.kind {
+                "OWNED_BY" if code.contains_key(&c.src) => {
+                    code_owners
+                        .entry(c.src)
+                        .or_default()
+                        .push((c.dst, said("named in CODEOWNERS")));
+                }
+                "CREATED_BY" if code.contains_key(&c.src) => {
+                    code_authors.entry(c.src).or_default().push((
+                        c.dst,
+                        c.added,
+                        c.commit.clone().unwrap_or_else(|| "?".into()),
+                    ));
+                }
+                // Created by an IAM user (CloudTrail): a person's own user
+                // names the person, below.
+                "CREATED_BY" if index.contains_key(&c.src) && index.contains_key(&c.dst) => {
+                    made_by_principal.push((c.src, c.dst, said("created it")));
+                }
+                _ if index.contains_key(&c.src) && people.contains_key(&c.dst) => {
+                    let method = match (c.kind, c.method.as_deref()) {
+                        ("CREATED_BY", _) | (_, Some("created-by-tag")) => Method::Creator,
+                        ("APPROVED_BY", _) => Method::Approver,
+                        (_, Some("resource-tag" | "k8s-metadata")) => Method::OwnerTag,
+                        _ => Method::SystemOwner,
+                    };
+                    let default = match c.kind {
+                        "APPROVED_BY" => "approved the OAuth grant",
+                        "CREATED_BY" => "created it",
+                        _ => "named as owner",
+                    };
+                    evidence.entry(c.src).or_default().push(Evidence::new(
+                        Party::Person(c.dst),
+                        method,
+                        said(default),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        for (made, by, said) in made_by_principal {
+            // The user's name; a user only the log names has just its ARN.
+            let name = index.get(&by).and_then(|&i| {
+                let d = &identities[i];
+                d.name.as_deref().or_else(|| {
+                    d.key
+                        .split_once(":user/")
+                        .and_then(|(_, path)| path.rsplit('/').next())
+                })
+            });
+            if let Some((p, whose)) = name.and_then(|n| named_after(n, &unique)) {
+                evidence.entry(made).or_default().push(Evidence::new(
+                    Party::Person(p),
+                    Method::Creator,
+                    format!("{said}; the user is {whose}"),
+                ));
+            }
+        }
+        for (p, m) in managers {
+            if let Some(person) = people.get_mut(&p) {
+                person.manager.get_or_insert(m);
+            }
+        }
+        iac_evidence(
+            &IacJoin {
+                states: &states,
+                code: &code,
+                roots: &roots,
+                code_authors: &code_authors,
+                code_owners: &code_owners,
+                people: &people,
+                teams: &teams,
+                team_ids: &team_ids,
+            },
+            &defined,
+            &mut evidence,
+        );
+        let mut named: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (ident, evs) in &evidence {
+            for e in evs {
+                if let Party::Person(p) = e.party {
+                    named.entry(p).or_default().push(*ident);
+                }
+            }
+        }
+        let mut credentials: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (cred, ps) in &principals {
+            for p in ps {
+                credentials.entry(*p).or_default().push(*cred);
+            }
+        }
+        Ownership {
+            people,
+            teams,
+            identities,
+            index,
+            evidence,
+            principals,
+            named,
+            credentials,
+        }
+    }
+}
+
+/// What the Terraform join reads.
+struct IacJoin<'a> {
+    states: &'a HashMap<i64, (String, String)>,
+    code: &'a HashMap<i64, Code>,
+    roots: &'a [(String, String, String)],
+    code_authors: &'a HashMap<i64, Vec<(i64, bool, String)>>,
+    code_owners: &'a HashMap<i64, Vec<(i64, String)>>,
+    people: &'a HashMap<i64, Person>,
+    teams: &'a HashMap<i64, String>,
+    team_ids: &'a HashMap<String, i64>,
+}
+
+/// State → code: the directory whose backend key names the state file, then
+/// the declaration of the same resource there; its authors and CODEOWNERS
+/// become the identity's evidence.
+fn iac_evidence(
+    j: &IacJoin<'_>,
+    defined: &[(i64, i64)],
+    evidence: &mut HashMap<i64, Vec<Evidence>>,
+) {
+    let mut state_root: HashMap<&str, Option<(&str, &str)>> = HashMap::new();
+    for (file, _) in j.states.values() {
+        let matching: Vec<(&str, &str)> = j
+            .roots
+            .iter()
+            .filter(|(_, _, k)| file == k || file.ends_with(&format!("/{k}")))
+            .map(|(r, d, _)| (r.as_str(), d.as_str()))
+            .collect();
+        state_root.insert(file, (matching.len() == 1).then(|| matching[0]));
+    }
+    let mut decls: HashMap<(&str, &str), Vec<(i64, &str)>> = HashMap::new();
+    for (id, c) in j.code {
+        decls
+            .entry((c.repo.as_str(), c.address.as_str()))
+            .or_default()
+            .push((*id, c.dir.as_str()));
+    }
+    for &(ident, loc) in defined {
+        let Some((file, addr)) = j.states.get(&loc) else {
+            continue;
+        };
+        let Some(Some((repo, dir))) = state_root.get(file.as_str()) else {
+            continue;
+        };
+        let (in_module, address) = resource_address(addr);
+        let Some(cands) = decls.get(&(*repo, address.as_str())) else {
+            continue;
+        };
+        let here: Vec<i64> = cands
+            .iter()
+            .filter(|(_, d)| in_module || d == dir)
+            .map(|(id, _)| *id)
+            .collect();
+        let [code_id] = here[..] else {
+            continue;
+        };
+        let Some(c) = j.code.get(&code_id) else {
+            continue;
+        };
+        for (who, added, commit) in j.code_authors.get(&code_id).into_iter().flatten() {
+            let (method, verb) = if *added {
+                (Method::IacAuthor, "added")
+            } else {
+                (Method::IacEditor, "later changed the file of")
+            };
+            evidence.entry(ident).or_default().push(Evidence::new(
+                Party::Person(*who),
+                method,
+                format!(
+                    "{verb} `{}` in {}/{} (commit {commit})",
+                    c.address, c.repo, c.dir
+                ),
+            ));
+        }
+        for (who, said) in j.code_owners.get(&code_id).into_iter().flatten() {
+            let party = if j.people.contains_key(who) {
+                Party::Person(*who)
+            } else if let Some(name) = j.teams.get(who) {
+                // One party per team name: the GitHub team CODEOWNERS names
+                // is the team a `team` tag names.
+                Party::Team(
+                    j.team_ids
+                        .get(&name.to_ascii_lowercase())
+                        .copied()
+                        .unwrap_or(*who),
+                )
+            } else {
+                continue;
+            };
+            evidence.entry(ident).or_default().push(Evidence::new(
+                party,
+                Method::CodeOwner,
+                format!("{said} (defines `{}`)", c.address),
+            ));
+        }
+    }
+}
+
+/// The workforce and the evidence, in memory.
+pub struct Ownership {
+    pub people: HashMap<i64, Person>,
+    /// Team party ids (a group's node id, or a negative id for a team only
+    /// tags name) → name.
+    pub teams: HashMap<i64, String>,
+    pub identities: Vec<Ident>,
+    index: HashMap<i64, usize>,
+    evidence: HashMap<i64, Vec<Evidence>>,
+    principals: HashMap<i64, Vec<i64>>,
+    /// Person → the identities whose own evidence names them.
+    named: HashMap<i64, Vec<i64>>,
+    /// Principal → the credentials that authenticate as it (and inherit
+    /// its evidence).
+    credentials: HashMap<i64, Vec<i64>>,
+}
+
+/// Who is accountable for an identity now: its attribution, and when the
+/// owner is a person who has left, since when and who takes over.
+#[derive(Debug, Clone)]
+pub struct Accountable {
+    pub attribution: Attribution,
+    /// The owner is a person who has left: they, and their last day when the
+    /// roster or IdP says.
+    pub left: Option<(i64, Option<String>)>,
+    /// Who takes over from an owner who left.
+    pub route: Option<Route>,
+}
+
+impl Accountable {
+    /// The owner, when it is a person.
+    pub fn person(&self) -> Option<i64> {
+        match self.attribution.owner {
+            Some(Party::Person(p)) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+impl Ownership {
+    /// Every identity whose evidence, own or inherited from its principal,
+    /// names `person`, in load order: what offboarding must look at.
+    pub fn naming(&self, person: i64) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.named.get(&person).cloned().unwrap_or_default();
+        let inherited: Vec<i64> = ids
+            .iter()
+            .flat_map(|p| self.credentials.get(p).into_iter().flatten().copied())
+            .collect();
+        ids.extend(inherited);
+        ids.retain(|id| self.index.contains_key(id));
+        ids.sort_by_key(|id| self.index.get(id).copied());
+        ids.dedup();
+        ids
+    }
+
+    pub fn ident(&self, id: i64) -> Option<&Ident> {
+        self.index.get(&id).map(|&i| &self.identities[i])
+    }
+
+    /// One identity's attribution: its own evidence and, for a credential,
+    /// what its principals' evidence says, inherited.
+    pub fn attribute(&self, id: i64) -> Attribution {
+        let mut ev: Vec<Evidence> = self.evidence.get(&id).cloned().unwrap_or_default();
+        for p in self.principals.get(&id).into_iter().flatten() {
+            let via = self.ident(*p).map_or("its principal", |d| d.key.as_str());
+            for e in self.evidence.get(p).into_iter().flatten() {
+                ev.push(e.inherited(via));
+            }
+        }
+        attribution::attribute(ev)
+    }
+
+    /// Who is accountable for `id` now: the one answer every surface gives.
+    pub fn accountable(&self, id: i64) -> Accountable {
+        let attribution = self.attribute(id);
+        let (left, route) = match attribution.owner {
+            Some(Party::Person(p)) if !self.active(p) => {
+                let person = self.people.get(&p);
+                let left = person
+                    .filter(|x| x.standing == Standing::Left)
+                    .map(|x| (p, x.left_on.clone()));
+                (left, Some(self.route(p, attribution.team)))
+            }
+            _ => (None, None),
+        };
+        Accountable {
+            attribution,
+            left,
+            route,
+        }
+    }
+
+    pub fn active(&self, person: i64) -> bool {
+        self.people
+            .get(&person)
+            .is_some_and(|p| p.standing == Standing::Active)
+    }
+
+    /// Who takes over from a person who left.
+    pub fn route(&self, leaver: i64, team: Option<Party>) -> Route {
+        attribution::route(
+            leaver,
+            team,
+            |p| self.people.get(&p).and_then(|x| x.manager),
+            |p| self.active(p),
+        )
+    }
+
+    /// A party in words: a person's e-mail (else name, else key) or a team's
+    /// name.
+    pub fn label(&self, p: Party) -> String {
+        match p {
+            Party::Person(id) => match self.people.get(&id) {
+                Some(x) => x
+                    .email
+                    .clone()
+                    .or_else(|| x.name.clone())
+                    .unwrap_or_else(|| x.key.clone()),
+                None => format!("n{id}"),
+            },
+            Party::Team(id) => format!("team {}", self.teams.get(&id).cloned().unwrap_or_default()),
+        }
+    }
+
+    /// Whether the attribution says nobody owns it for sure.
+    pub fn status(&self, id: i64) -> Status {
+        self.attribute(id).status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_drop_modules_and_indexes() {
+        assert_eq!(
+            resource_address("aws_iam_user.x"),
+            (false, "aws_iam_user.x".into())
+        );
+        assert_eq!(
+            resource_address("module.a.module.b.aws_iam_user.x[\"k\"]"),
+            (true, "aws_iam_user.x".into())
+        );
+    }
+
+    #[test]
+    fn names_point_at_one_persons_handle_with_known_suffixes() {
+        let unique = |h: &str| match h {
+            "kofi.khan" => Some(1),
+            "kofi.khan2" => Some(2),
+            _ => None,
+        };
+        assert_eq!(named_after("kofi.khan", &unique).map(|x| x.0), Some(1));
+        assert_eq!(named_after("kofi.khan2", &unique).map(|x| x.0), Some(2));
+        assert_eq!(named_after("kofi.khan-2", &unique).map(|x| x.0), Some(1));
+        assert_eq!(named_after("kofi.khan2-3", &unique).map(|x| x.0), Some(2));
+        assert_eq!(
+            named_after("kofi.khan_admin", &unique).map(|x| x.0),
+            Some(1)
+        );
+        // Anything else after the handle is someone's service, not theirs.
+        assert_eq!(named_after("kofi.khan-reporting", &unique), None);
+        assert_eq!(named_after("svc-payments-2", &unique), None);
+        assert_eq!(named_after("-2", &unique), None);
+    }
+}
