@@ -17,7 +17,7 @@
 //!
 //! Views (read only):
 //! - [`show`], [`blast`], [`owner`], [`usage`], [`respond`], [`migrate`],
-//!   [`export`]: one identity, and the estate.
+//!   [`export`], [`questions`]: one identity, and the estate.
 //! - [`service`]: the shared, read-only state of a long-running surface (a
 //!   pool of store connections, the in-memory graph and reach model, each
 //!   loaded once) and the questions it answers.
@@ -42,6 +42,7 @@ pub mod migrate;
 pub mod owner;
 pub mod posture;
 pub mod progress;
+pub mod questions;
 pub mod respond;
 pub mod scan;
 pub mod service;

@@ -508,16 +508,18 @@ impl Service {
         )?)
     }
 
-    /// Answers a saved question.
+    /// Answers a saved question (`crate::questions`).
     pub fn ask(&self, name: &str, params: Map<String, Value>) -> Result<QueryResult> {
-        let saved = custody_query::saved::find(name).ok_or_else(|| {
-            Error::NotFound(format!(
-                "no saved question `{name}`; there are: {}",
-                custody_query::saved::names()
-            ))
-        })?;
-        let params = custody_query::saved::bind(saved, params).map_err(Error::BadRequest)?;
-        self.query(saved.text, &params)
+        use crate::questions::{self, AskError};
+        crate::questions::find(name).map_err(Error::NotFound)?;
+        let graph = self.graph()?;
+        self.with_store(|s| {
+            questions::answer(s, graph, name, params, self.limits.clone()).map_err(|e| match e {
+                AskError::BadRequest(m) => Error::BadRequest(m),
+                AskError::Query(q) => q.into(),
+                AskError::Internal(e) => Error::Internal(e),
+            })
+        })
     }
 
     /// Identities whose key or name contains `text`, within a label or kind.
@@ -567,18 +569,5 @@ fn once<'a, T>(
 
 /// The saved questions, for listings.
 pub fn saved_questions() -> Value {
-    Value::Array(
-        custody_query::saved::SAVED
-            .iter()
-            .map(|s| {
-                json!({
-                    "name": s.name,
-                    "question": s.question,
-                    "params": s.params.iter().map(|(p, meaning, default)| json!({
-                        "name": p, "meaning": meaning, "default": default,
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect(),
-    )
+    crate::questions::listing()
 }

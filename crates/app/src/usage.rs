@@ -238,11 +238,16 @@ pub fn right_size(
     out
 }
 
+/// One stale access key (`custody stale`, the `stale-keys` question).
 #[derive(Debug, Clone, Serialize)]
 pub struct StaleKey {
     pub key: String,
     pub user: Option<String>,
     pub account: Option<String>,
+    /// The IAM user it authenticates as (`arn:aws:iam::…:user/…`).
+    pub principal: Option<String>,
+    /// Who is accountable for it (`crate::owner::owner_keys`).
+    pub owners: Vec<String>,
     pub created: Option<String>,
     pub last_used: Option<String>,
     /// `cloudtrail` (an audit log), `credential report`, or `never`.
@@ -251,15 +256,21 @@ pub struct StaleKey {
 }
 
 /// Active access keys not used in `days` days before `as_of` (or never, and
-/// older than that): the later of the audit logs' last use and the credential
-/// report's.
+/// older than that): [`stale_since`] the cutoff.
 pub fn stale_keys(store: &dyn Store, days: i64, as_of: i64) -> Result<Vec<StaleKey>> {
+    stale_since(store, as_of - days * 86_400, as_of)
+}
+
+/// Custody's one definition of a stale key: active, and its last use — the
+/// later of the audit logs' and the credential report's — before `cutoff`
+/// (never used: created before it). Most days unused (as of `as_of`) first.
+pub fn stale_since(store: &dyn Store, cutoff: i64, as_of: i64) -> Result<Vec<StaleKey>> {
     let mut used: HashMap<String, i64> = HashMap::new();
     store.usage_scan(&mut |r| {
         used.insert(r.key, r.last);
     })?;
-    let cutoff = as_of - days * 86_400;
     let mut out = Vec::new();
+    let mut ids = Vec::new();
     store.scan_nodes(&["aws_access_key"], &mut |n| {
         let prop = |k: &str| n.props.get(k).and_then(|v| v.as_str());
         if prop("status") != Some("Active") {
@@ -283,10 +294,18 @@ pub fn stale_keys(store: &dyn Store, days: i64, as_of: i64) -> Result<Vec<StaleK
             None => created.is_some_and(|c| c < cutoff),
         };
         if stale {
+            let user = prop("user").map(str::to_string);
+            let account = prop("account_id").map(str::to_string);
+            ids.push(n.id);
             out.push(StaleKey {
                 key: n.key.to_string(),
-                user: prop("user").map(str::to_string),
-                account: prop("account_id").map(str::to_string),
+                principal: match (&account, &user) {
+                    (Some(a), Some(u)) => Some(format!("arn:aws:iam::{a}:user/{u}")),
+                    _ => None,
+                },
+                user,
+                account,
+                owners: Vec::new(),
                 created: created.map(time_text),
                 last_used: last.map(time_text),
                 evidence,
@@ -294,6 +313,10 @@ pub fn stale_keys(store: &dyn Store, days: i64, as_of: i64) -> Result<Vec<StaleK
             });
         }
     })?;
+    let ownership = crate::owner::load_for(store, &ids)?;
+    for (k, id) in out.iter_mut().zip(ids) {
+        k.owners = crate::owner::owner_keys(&ownership, id);
+    }
     out.sort_by(|a, b| b.days_unused.cmp(&a.days_unused).then(a.key.cmp(&b.key)));
     Ok(out)
 }

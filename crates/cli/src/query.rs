@@ -206,7 +206,8 @@ fn measure(cli: &Global, only: Option<&str>, n: usize, memory: bool) -> Result<E
 }
 
 pub fn ask(cli: &Global, a: &AskArgs) -> Result<ExitCode> {
-    use custody_query::saved::{find, SAVED};
+    use custody_app::questions;
+    use custody_query::saved::SAVED;
     if let Some(n) = a.measure {
         return measure(cli, a.name.as_deref(), n, a.memory);
     }
@@ -222,13 +223,11 @@ pub fn ask(cli: &Global, a: &AskArgs) -> Result<ExitCode> {
         output::table(&["NAME", "QUESTION", "PARAMETERS"], &rows);
         return Ok(ExitCode::SUCCESS);
     };
-    let Some(saved) = find(name) else {
-        anyhow::bail!(
-            "no saved question `{name}`; there are: {}",
-            custody_query::saved::names()
-        );
-    };
+    let saved = questions::find(name).map_err(anyhow::Error::msg)?;
     if a.show {
+        if questions::is_computed(name) {
+            println!("# custody answers `{name}` itself (a query cannot see the audit logs' last use); this query is the credential report's part of it:");
+        }
         println!("{}", saved.text);
         return Ok(ExitCode::SUCCESS);
     }
@@ -240,8 +239,11 @@ pub fn ask(cli: &Global, a: &AskArgs) -> Result<ExitCode> {
     {
         anyhow::bail!("`{name}` needs --param {p}=… ({meaning})");
     }
-    let given = custody_query::saved::bind(saved, given).map_err(anyhow::Error::msg)?;
-    execute(cli, saved.text, given, Limits::default())
+    let store = paths::open_existing(cli)?;
+    let graph = StoreGraph::new(&store);
+    let started = Instant::now();
+    let result = questions::answer(&store, &graph, name, given, Limits::default());
+    print_result(cli, result.map_err(|e| e.to_string()), started)
 }
 
 pub fn run(cli: &Global, a: &QueryArgs) -> Result<ExitCode> {
@@ -263,7 +265,16 @@ fn execute(
     let store = paths::open_existing(cli)?;
     let graph = StoreGraph::new(&store);
     let started = Instant::now();
-    let result = match custody_query::run(&graph, text, &params, limits) {
+    let result = custody_query::run(&graph, text, &params, limits);
+    print_result(cli, result.map_err(|e| e.to_string()), started)
+}
+
+fn print_result(
+    cli: &Global,
+    result: std::result::Result<custody_query::QueryResult, String>,
+    started: Instant,
+) -> Result<ExitCode> {
+    let result = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

@@ -191,6 +191,11 @@ pub fn stale(cli: &Global, a: &StaleArgs) -> Result<ExitCode> {
                         s.last_used.clone().unwrap_or_else(|| "never".into()),
                         s.evidence.to_string(),
                         s.days_unused.map(|d| d.to_string()).unwrap_or_default(),
+                        s.owners
+                            .iter()
+                            .map(|o| o.trim_start_matches("email:"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                     ]
                 })
                 .collect();
@@ -202,6 +207,7 @@ pub fn stale(cli: &Global, a: &StaleArgs) -> Result<ExitCode> {
                     "last used",
                     "according to",
                     "days",
+                    "owner",
                 ],
                 &rows,
             );

@@ -35,8 +35,10 @@ fn mcp_client(env: &Env, args: &[&str]) -> (bool, String, String) {
 }
 
 /// What the client script prints, checked the same for both transports.
-fn check_mcp_answers(stdout: &str, key: &str, owner: &str) {
+fn check_mcp_answers(stdout: &str, key: &str, owner: &str, stale: &[String]) {
     let v: Value = serde_json::from_str(stdout).unwrap();
+    // One definition of stale: the saved question says what `custody stale` says.
+    assert_eq!(common::credentials_of(&v["stale"]), stale, "{}", v["stale"]);
     assert_eq!(v["server"], "custody");
     for tool in [
         "ask",
@@ -120,7 +122,7 @@ fn an_mcp_client_lists_tools_and_gets_answers_never_secrets() {
         ],
     );
     assert!(ok, "client failed: {stderr}\n{stdout}");
-    check_mcp_answers(&stdout, key, owner);
+    check_mcp_answers(&stdout, key, owner, &common::stale_keys(&env));
     assert!(
         !stdout.contains(&planted_secret(&out)),
         "an MCP answer contains the secret"
@@ -380,6 +382,26 @@ fn the_http_api_answers_with_the_token_and_refuses_without() {
     let (status, _) = server.get("/v1/risk?top=1000");
     assert_eq!(status, 400);
 
+    // One definition of stale, over HTTP and on the command line.
+    let (status, stale) = server.get(&format!(
+        "/v1/ask/stale-keys?before={}",
+        common::STALE_BEFORE
+    ));
+    assert_eq!(status, 200, "{stale}");
+    let stale_cli = common::stale_keys(&env);
+    assert_eq!(common::credentials_of(&stale), stale_cli);
+    let asked = env
+        .run(&[
+            "--format",
+            "json",
+            "ask",
+            "stale-keys",
+            "--param",
+            &format!("before={}", common::STALE_BEFORE),
+        ])
+        .ok()
+        .json();
+    assert_eq!(common::credentials_of(&asked), stale_cli);
     let (status, saved) = server.get("/v1/ask");
     assert_eq!(status, 200);
     assert!(saved
@@ -437,7 +459,7 @@ fn the_http_api_answers_with_the_token_and_refuses_without() {
     let url = format!("http://{}/mcp", server.addr);
     let (ok, stdout, stderr) = mcp_client(&env, &["http", &url, &server.token, key]);
     assert!(ok, "client failed: {stderr}\n{stdout}");
-    check_mcp_answers(&stdout, key, owner);
+    check_mcp_answers(&stdout, key, owner, &common::stale_keys(&env));
     seen.push_str(&stdout);
     let (ok, _, stderr) = mcp_client(&env, &["http", &url, "-", key]);
     assert!(!ok, "MCP over HTTP answered without a token");

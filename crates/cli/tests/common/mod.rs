@@ -207,3 +207,46 @@ pub fn python_venv(name: &str, requirement: &str) -> PathBuf {
     ready.push((name.to_string(), py.clone()));
     py
 }
+
+/// The cutoff the stale checks use: 90 days before the synthetic as-of date.
+pub const STALE_BEFORE: &str = "2026-08-03";
+
+/// `custody stale` as of the synthetic as-of date, 90 days: every key it
+/// lists, sorted (what the saved question must answer too).
+pub fn stale_keys(env: &Env) -> Vec<String> {
+    let v = env
+        .run(&[
+            "--format",
+            "json",
+            "stale",
+            "--as-of",
+            "2026-11-01",
+            "--days",
+            "90",
+            "--limit",
+            "0",
+        ])
+        .ok()
+        .json();
+    let mut keys: Vec<String> = v
+        .as_array()
+        .expect("stale prints an array")
+        .iter()
+        .map(|k| k["key"].as_str().expect("key").to_string())
+        .collect();
+    keys.sort();
+    assert!(!keys.is_empty(), "the synthetic company has stale keys");
+    keys
+}
+
+/// The `credential` column of a saved question's rows, sorted.
+pub fn credentials_of(result: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = result["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["credential"].as_str().expect("credential").to_string())
+        .collect();
+    keys.sort();
+    keys
+}

@@ -51,6 +51,7 @@ async def main(mode, a, b, key):
             findings = await session.call_tool("list_findings", {"identity": key, "severity": "critical"})
             usage = await session.call_tool("usage_profile", {"reference": key})
             alerts = await session.call_tool("list_alerts", {"since": "2000-01-01", "severity": "high"})
+            stale = await session.call_tool("ask", {"name": "stale-keys", "params": {"before": "2026-08-03"}})
             print(json.dumps({
                 "server": init.server_info.name,
                 "tools": sorted(t.name for t in tools.tools),
@@ -62,6 +63,7 @@ async def main(mode, a, b, key):
                 "findings": body(findings),
                 "usage": body(usage),
                 "alerts": body(alerts),
+                "stale": body(stale),
             }))
 
 
