@@ -19,7 +19,7 @@
 //! `servicePrincipalCredentialKeyId`): Graph returns only their metadata and a
 //! three-character hint, never the value.
 
-use crate::util::{load_array, record};
+use crate::util::{load_array, record, records};
 use crate::{InputError, Parsed, SourceFile};
 use custody_model::{time, EdgeKind, Fact, Key, Label, Location};
 use serde::Deserialize;
@@ -125,16 +125,7 @@ pub fn parse_objects(file: &SourceFile<'_>, service_principals: bool) -> Parsed 
     let Some(items) = load_array(connector, file, &mut parsed) else {
         return parsed;
     };
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let o: Object = match record(connector, file.path, &base, item) {
-            Ok(v) => v,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, o) in records::<Object>(connector, file.path, "", &items, &mut parsed) {
         let app = app_key(&o.app_id);
         let mut props = Map::new();
         props.insert("app_id".into(), json!(o.app_id.to_ascii_lowercase()));
@@ -332,16 +323,7 @@ pub fn parse_federated_credentials(file: &SourceFile<'_>) -> Parsed {
     let Some(items) = load_array(CONNECTOR, file, &mut parsed) else {
         return parsed;
     };
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let f: FederatedCredential = match record(CONNECTOR, file.path, &base, item) {
-            Ok(v) => v,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, f) in records::<FederatedCredential>(CONNECTOR, file.path, "", &items, &mut parsed) {
         let host = f
             .issuer
             .split("://")
@@ -413,16 +395,7 @@ pub fn parse_owners(file: &SourceFile<'_>) -> Parsed {
     let Some(items) = load_array(CONNECTOR, file, &mut parsed) else {
         return parsed;
     };
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let o: Owner = match record(CONNECTOR, file.path, &base, item) {
-            Ok(v) => v,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, o) in records::<Owner>(CONNECTOR, file.path, "", &items, &mut parsed) {
         let is_sp = o
             .odata_type
             .as_deref()
@@ -484,16 +457,7 @@ pub fn parse_role_assignments(file: &SourceFile<'_>) -> Parsed {
     let Some(items) = load_array(CONNECTOR, file, &mut parsed) else {
         return parsed;
     };
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let a: Assignment = match record(CONNECTOR, file.path, &base, item) {
-            Ok(v) => v,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, a) in records::<Assignment>(CONNECTOR, file.path, "", &items, &mut parsed) {
         // People and groups are the IdP's business; custody follows machines.
         if a.principal_type
             .as_deref()

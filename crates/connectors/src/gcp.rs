@@ -21,7 +21,7 @@
 //! an AWS assumed-role ARN becomes a `CAN_ASSUME` edge from that IAM role, so
 //! a chain from GitHub through AWS to Google Cloud is one path in the graph.
 
-use crate::util::{load_array, parse_json, record};
+use crate::util::{load_array, parse_json, record, records};
 use crate::{InputError, Parsed, SourceFile};
 use custody_model::{time, EdgeKind, Endpoint, Fact, Key, Label, Location};
 use serde::Deserialize;
@@ -76,16 +76,7 @@ pub fn parse_service_accounts(file: &SourceFile<'_>) -> Parsed {
         return parsed;
     };
     let mut project = None;
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let sa: ServiceAccount = match record(CONNECTOR, file.path, &base, item) {
-            Ok(sa) => sa,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, sa) in records::<ServiceAccount>(CONNECTOR, file.path, "", &items, &mut parsed) {
         let email = sa.email.trim().to_ascii_lowercase();
         let proj = sa
             .project_id
@@ -163,16 +154,7 @@ pub fn parse_service_account_keys(file: &SourceFile<'_>) -> Parsed {
         return parsed;
     };
     let mut owner = None;
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let k: SaKey = match record(CONNECTOR, file.path, &base, item) {
-            Ok(k) => k,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, k) in records::<SaKey>(CONNECTOR, file.path, "", &items, &mut parsed) {
         let Some((email, id)) = key_name(&k.name) else {
             parsed.errors.push(InputError::new(
                 CONNECTOR,
@@ -504,16 +486,7 @@ pub fn parse_wif_providers(file: &SourceFile<'_>) -> Parsed {
         }
     };
     let mut pool_seen = None;
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let p: Provider = match record(CONNECTOR, file.path, &base, item) {
-            Ok(p) => p,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, p) in records::<Provider>(CONNECTOR, file.path, "", &items, &mut parsed) {
         let Some((pool, id)) = p.name.split_once("/providers/") else {
             parsed.errors.push(InputError::new(
                 CONNECTOR,

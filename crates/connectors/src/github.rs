@@ -22,7 +22,7 @@
 //! `id:github-token/<token_id>`; an Actions secret is the place the scanner
 //! names from a workflow (`uri:github://<owner>/<repo>/actions/secrets/<NAME>`).
 
-use crate::util::{load_array, parse_json, record};
+use crate::util::{load_array, parse_json, records};
 use crate::{InputError, Parsed, SourceFile};
 use custody_model::{time, EdgeKind, Fact, Key, Label, Location};
 use serde::Deserialize;
@@ -168,16 +168,7 @@ pub fn parse_actions_secrets(file: &SourceFile<'_>) -> Parsed {
             format!("org {org}"),
         ),
     };
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/secrets/{i}");
-        let s: Secret = match record(CONNECTOR, file.path, &base, item) {
-            Ok(s) => s,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, s) in records::<Secret>(CONNECTOR, file.path, "/secrets", &items, &mut parsed) {
         let mut props = Map::new();
         props.insert("secret_name".into(), json!(s.name));
         match &owner {
@@ -250,16 +241,7 @@ pub fn parse_deploy_keys(file: &SourceFile<'_>) -> Parsed {
         (r.len() >= 2).then(|| format!("{}/{}", r[0], r[1]))
     };
     let mut scope = from_path.clone();
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let k: DeployKey = match record(CONNECTOR, file.path, &base, item) {
-            Ok(k) => k,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, k) in records::<DeployKey>(CONNECTOR, file.path, "", &items, &mut parsed) {
         let Some(repo) = k
             .url
             .as_deref()
@@ -394,16 +376,9 @@ pub fn parse_installations(file: &SourceFile<'_>) -> Parsed {
         return parsed;
     };
     let mut org = org_of_path(file.path);
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/installations/{i}");
-        let inst: Installation = match record(CONNECTOR, file.path, &base, item) {
-            Ok(v) => v,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, inst) in
+        records::<Installation>(CONNECTOR, file.path, "/installations", &items, &mut parsed)
+    {
         let account = inst.account.as_ref().map(|a| a.login.clone());
         org = org.or_else(|| account.clone());
         let key = Key::other("github-app-installation", &inst.id.to_string());
@@ -513,16 +488,7 @@ pub fn parse_pat_grants(file: &SourceFile<'_>) -> Parsed {
         return parsed;
     };
     let org = org_of_path(file.path);
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let g: PatGrant = match record(CONNECTOR, file.path, &base, item) {
-            Ok(v) => v,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, g) in records::<PatGrant>(CONNECTOR, file.path, "", &items, &mut parsed) {
         let cred = Key::other("github-token", &g.token_id.to_string());
         let mut props = Map::new();
         props.insert("grant_id".into(), json!(g.id));
@@ -627,16 +593,9 @@ pub fn parse_credential_authorizations(file: &SourceFile<'_>) -> Parsed {
         return parsed;
     };
     let org = org_of_path(file.path);
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let c: CredentialAuthorization = match record(CONNECTOR, file.path, &base, item) {
-            Ok(v) => v,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, c) in
+        records::<CredentialAuthorization>(CONNECTOR, file.path, "", &items, &mut parsed)
+    {
         let cred = Key::other("github-credential", &c.credential_id.to_string());
         let kind = credential_kind(&c.credential_type);
         let mut props = Map::new();
@@ -740,16 +699,7 @@ pub fn parse_teams(file: &SourceFile<'_>) -> Parsed {
     };
     let path_org = org_of_path(file.path);
     let mut scope = path_org.clone();
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let t: Team = match record(CONNECTOR, file.path, &base, item) {
-            Ok(v) => v,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, t) in records::<Team>(CONNECTOR, file.path, "", &items, &mut parsed) {
         let Some(org) = t
             .html_url
             .as_deref()
@@ -819,16 +769,7 @@ pub fn parse_members(file: &SourceFile<'_>) -> Parsed {
     let o = after(file.path, "orgs");
     let org = o.first().map(|s| s.to_string());
     let team = (o.len() >= 3 && o[1] == "teams").then(|| o[2].to_string());
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let m: Member = match record(CONNECTOR, file.path, &base, item) {
-            Ok(v) => v,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, m) in records::<Member>(CONNECTOR, file.path, "", &items, &mut parsed) {
         let mut props = Map::new();
         props.insert("github_login".into(), json!(m.login));
         if let Some(id) = m.id {

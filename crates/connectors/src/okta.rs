@@ -6,7 +6,7 @@
 //! folder named for the group id (`okta/groups/00g1abcd/users.json`) or a file
 //! named `00g1abcd.json` under a folder called `group-members`.
 
-use crate::util::{load_array, record};
+use crate::util::{load_array, records};
 use crate::{InputError, Parsed, SourceFile};
 use custody_model::{
     time, EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, Location, NodeFact, Provenance,
@@ -98,16 +98,7 @@ pub fn parse_users(file: &SourceFile<'_>) -> Parsed {
         return parsed;
     };
     let mut org = None;
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let u: User = match record(CONNECTOR, file.path, &base, item) {
-            Ok(u) => u,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, u) in records::<User>(CONNECTOR, file.path, "", &items, &mut parsed) {
         org = org.or_else(|| org_of(&u.links));
         let mut keys = vec![Key::okta(&u.id)];
         for field in ["email", "login"] {
@@ -190,16 +181,7 @@ pub fn parse_groups(file: &SourceFile<'_>) -> Parsed {
         return parsed;
     };
     let mut org = None;
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("/{i}");
-        let g: Group = match record(CONNECTOR, file.path, &base, item) {
-            Ok(g) => g,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
+    for (base, g) in records::<Group>(CONNECTOR, file.path, "", &items, &mut parsed) {
         org = org.or_else(|| org_of(&g.links));
         let mut props = Map::new();
         if let Some(t) = g.group_type {

@@ -7,7 +7,7 @@
 //! nothing asserts any more, and write the snapshot's summary.
 
 use crate::merge::{merge, Said};
-use crate::sqlite::{loc_suffix, map_text, merge_nodes, now, recompute};
+use crate::rows::{loc_suffix, map_text, merge_nodes, now, recompute};
 use crate::{IngestReport, Progress, Result, SourceBatch, StoreError};
 use custody_graph::{Existing, Resolver};
 use custody_model::{guard, Fact, Fingerprinter, Key, Label};

@@ -14,6 +14,7 @@
 mod ingest;
 pub mod keyfile;
 mod merge;
+mod rows;
 mod schema;
 mod sqlite;
 mod usage;

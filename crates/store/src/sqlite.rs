@@ -1,13 +1,13 @@
 //! The SQLite backend (bundled SQLite, no server).
 
-use crate::merge::{merge, Said};
+use crate::rows::{batched, parse_map};
 use crate::schema::{SCHEMA, VERSION};
 use crate::{
     Assertion, EdgeRecord, IngestReport, ListFilter, NodeBrief, NodeRecord, Progress, Result,
     ScanNode, SnapshotInfo, SourceBatch, Stats, Store, StoreError,
 };
 use custody_model::{Fingerprinter, Key, Label};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -21,21 +21,6 @@ pub struct SqliteStore {
     fail_after_nodes: Option<usize>,
 }
 
-pub(crate) fn now() -> String {
-    custody_model::time::canonical(chrono::Utc::now())
-}
-
-pub(crate) fn parse_map(text: &str) -> Map<String, Value> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    }
-}
-
-pub(crate) fn map_text(m: &Map<String, Value>) -> String {
-    serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
-}
-
 impl SqliteStore {
     /// Visits every live node matching `filter` (SQL over `nodes`, with `?`
     /// parameters) with its merged properties.
@@ -46,24 +31,24 @@ impl SqliteStore {
         visit: &mut dyn FnMut(ScanNode<'_>),
     ) -> Result<()> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, kind, key, name, props FROM nodes WHERE retired_snapshot IS NULL AND {filter}"
+            "SELECT id, label, kind, system, key, name, props FROM nodes WHERE retired_snapshot IS NULL AND {filter}"
         ))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-        while let Some(r) = rows.next()? {
-            let props: String = r.get(4)?;
-            let props: Map<String, Value> = serde_json::from_str(&props).unwrap_or_default();
-            let (kind, key, name): (String, String, Option<String>) =
-                (r.get(1)?, r.get(2)?, r.get(3)?);
-            visit(ScanNode {
-                id: r.get(0)?,
-                kind: &kind,
-                key: &key,
-                name: name.as_deref(),
-                props: &props,
-            });
-        }
-        Ok(())
+        batched(
+            &mut stmt,
+            rusqlite::params_from_iter(params.iter()),
+            graph_node,
+            &mut |n: crate::GraphNode| {
+                visit(ScanNode {
+                    id: n.id,
+                    kind: &n.kind,
+                    key: &n.key,
+                    name: n.name.as_deref(),
+                    props: &n.props,
+                })
+            },
+        )
     }
+
     /// The `AND …` conditions of a [`ListFilter`], with their arguments.
     fn list_filter(f: &ListFilter) -> (String, Vec<String>) {
         let mut sql = String::new();
@@ -184,113 +169,6 @@ impl SqliteStore {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-}
-
-/// Recomputes the merged view of one node or edge from its live assertions.
-pub(crate) fn recompute(tx: &Transaction<'_>, table: &str, id: i64) -> Result<()> {
-    let column = if table == "nodes" {
-        "node_id"
-    } else {
-        "edge_id"
-    };
-    let sql = format!(
-        "SELECT a.props, s.path, a.location FROM assertions a JOIN sources s ON s.id = a.source_id
-         WHERE a.{column} = ?1 AND a.valid_to IS NULL ORDER BY a.valid_from, a.id"
-    );
-    let mut stmt = tx.prepare_cached(&sql)?;
-    let rows: Vec<(Map<String, Value>, String)> = stmt
-        .query_map([id], |r| {
-            Ok((
-                parse_map(&r.get::<_, String>(0)?),
-                format!(
-                    "{}{}",
-                    r.get::<_, String>(1)?,
-                    loc_suffix(&r.get::<_, String>(2)?)
-                ),
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let said: Vec<Said<'_>> = rows
-        .iter()
-        .map(|(p, s)| Said {
-            props: p,
-            source: s.clone(),
-        })
-        .collect();
-    let (props, conflicts) = merge(&said);
-    if table == "nodes" {
-        tx.prepare_cached("UPDATE nodes SET props = ?2, conflicts = ?3 WHERE id = ?1")?
-            .execute(params![id, map_text(&props), map_text(&conflicts)])?;
-    } else {
-        tx.prepare_cached("UPDATE edges SET props = ?2 WHERE id = ?1")?
-            .execute(params![id, map_text(&props)])?;
-    }
-    Ok(())
-}
-
-pub(crate) fn loc_suffix(loc: &str) -> String {
-    if loc.is_empty() {
-        String::new()
-    } else if loc.starts_with('#') {
-        loc.to_string()
-    } else {
-        format!("#{loc}")
-    }
-}
-
-/// Folds stored node `gone` into `kept`: keys, assertions and edges move over.
-pub(crate) fn merge_nodes(tx: &Transaction<'_>, gone: i64, kept: i64, snap: i64) -> Result<()> {
-    tx.execute(
-        "UPDATE node_keys SET node_id = ?2 WHERE node_id = ?1",
-        params![gone, kept],
-    )?;
-    tx.execute(
-        "UPDATE assertions SET node_id = ?2 WHERE node_id = ?1",
-        params![gone, kept],
-    )?;
-    let edges: Vec<(i64, i64, String, i64)> = tx
-        .prepare("SELECT id, src, kind, dst FROM edges WHERE src = ?1 OR dst = ?1")?
-        .query_map([gone], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (id, src, kind, dst) in edges {
-        let (s, d) = (
-            if src == gone { kept } else { src },
-            if dst == gone { kept } else { dst },
-        );
-        let twin: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM edges WHERE src = ?1 AND kind = ?2 AND dst = ?3",
-                params![s, kind, d],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match twin {
-            Some(t) => {
-                tx.execute(
-                    "UPDATE assertions SET edge_id = ?2 WHERE edge_id = ?1",
-                    params![id, t],
-                )?;
-                tx.execute("DELETE FROM edges WHERE id = ?1", [id])?;
-                recompute(tx, "edges", t)?;
-            }
-            None => {
-                tx.execute(
-                    "UPDATE edges SET src = ?2, dst = ?3 WHERE id = ?1",
-                    params![id, s, d],
-                )?;
-            }
-        }
-    }
-    tx.execute("DELETE FROM nodes WHERE id = ?1", [gone])?;
-    tx.execute(
-        "UPDATE node_merges SET kept = ?2 WHERE kept = ?1",
-        params![gone, kept],
-    )?;
-    tx.execute(
-        "INSERT OR REPLACE INTO node_merges(gone, kept, snapshot_id) VALUES (?1, ?2, ?3)",
-        params![gone, kept, snap],
-    )?;
-    Ok(())
 }
 
 fn failpoint() -> Option<usize> {
@@ -517,39 +395,11 @@ impl Store for SqliteStore {
         key: &mut dyn FnMut(i64, &str),
         edge: &mut dyn FnMut(crate::GraphEdge),
     ) -> Result<()> {
-        // Rows are read in batches and their JSON properties parsed on every
-        // core while SQLite stays on this thread: parsing is most of the cost.
-        const BATCH: usize = 16_384;
         let mut stmt = self.conn.prepare(
             "SELECT id, label, kind, system, key, name, props FROM nodes
              WHERE retired_snapshot IS NULL AND placeholder = 0",
         )?;
-        let mut rows = stmt.query([])?;
-        let mut batch: Vec<(crate::GraphNode, String)> = Vec::with_capacity(BATCH);
-        let mut flush = |batch: &mut Vec<(crate::GraphNode, String)>| {
-            parse_props(batch);
-            for (n, _) in batch.drain(..) {
-                node(n);
-            }
-        };
-        while let Some(r) = rows.next()? {
-            batch.push((
-                crate::GraphNode {
-                    id: r.get(0)?,
-                    label: r.get(1)?,
-                    kind: r.get(2)?,
-                    system: r.get(3)?,
-                    key: r.get(4)?,
-                    name: r.get(5)?,
-                    props: Map::new(),
-                },
-                r.get(6)?,
-            ));
-            if batch.len() == BATCH {
-                flush(&mut batch);
-            }
-        }
-        flush(&mut batch);
+        batched(&mut stmt, [], graph_node, node)?;
         let mut stmt = self.conn.prepare("SELECT node_id, key FROM node_keys")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -559,46 +409,20 @@ impl Store for SqliteStore {
         let mut stmt = self.conn.prepare(
             "SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL",
         )?;
-        let mut rows = stmt.query([])?;
-        let mut batch: Vec<(crate::GraphEdge, String)> = Vec::with_capacity(BATCH);
-        let mut flush = |batch: &mut Vec<(crate::GraphEdge, String)>| {
-            parse_props(batch);
-            for (e, _) in batch.drain(..) {
-                edge(e);
-            }
-        };
-        while let Some(r) = rows.next()? {
-            batch.push((
-                crate::GraphEdge {
-                    id: r.get(0)?,
-                    src: r.get(1)?,
-                    kind: r.get(2)?,
-                    dst: r.get(3)?,
-                    props: Map::new(),
-                },
-                r.get(4)?,
-            ));
-            if batch.len() == BATCH {
-                flush(&mut batch);
-            }
-        }
-        flush(&mut batch);
-        Ok(())
+        batched(&mut stmt, [], graph_edge, edge)
     }
 
     fn scan_edges(&self, kinds: &[&str], visit: &mut crate::EdgeVisitor<'_>) -> Result<()> {
         let marks = vec!["?"; kinds.len()].join(", ");
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL AND kind IN ({marks})"
+            "SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL AND kind IN ({marks})"
         ))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(kinds.iter()))?;
-        while let Some(r) = rows.next()? {
-            let props: String = r.get(3)?;
-            let props: Map<String, Value> = serde_json::from_str(&props).unwrap_or_default();
-            let kind: String = r.get(1)?;
-            visit(r.get(0)?, &kind, r.get(2)?, &props);
-        }
-        Ok(())
+        batched(
+            &mut stmt,
+            rusqlite::params_from_iter(kinds.iter()),
+            graph_edge,
+            &mut |e: crate::GraphEdge| visit(e.src, &e.kind, e.dst, &e.props),
+        )
     }
 
     fn count(&self, f: &ListFilter) -> Result<usize> {
@@ -687,29 +511,32 @@ impl Store for SqliteStore {
     }
 }
 
-/// Something read with its properties still as JSON text.
-trait WithProps: Send {
-    fn props_mut(&mut self) -> &mut Map<String, Value>;
+/// A node row (`id, label, kind, system, key, name, props`) for [`batched`].
+fn graph_node(r: &rusqlite::Row<'_>) -> rusqlite::Result<(crate::GraphNode, String)> {
+    Ok((
+        crate::GraphNode {
+            id: r.get(0)?,
+            label: r.get(1)?,
+            kind: r.get(2)?,
+            system: r.get(3)?,
+            key: r.get(4)?,
+            name: r.get(5)?,
+            props: Map::new(),
+        },
+        r.get(6)?,
+    ))
 }
 
-impl WithProps for crate::GraphNode {
-    fn props_mut(&mut self) -> &mut Map<String, Value> {
-        &mut self.props
-    }
-}
-
-impl WithProps for crate::GraphEdge {
-    fn props_mut(&mut self) -> &mut Map<String, Value> {
-        &mut self.props
-    }
-}
-
-/// Parses each row's JSON properties, in parallel (empty objects skipped).
-fn parse_props<T: WithProps>(batch: &mut [(T, String)]) {
-    use rayon::prelude::*;
-    batch.par_iter_mut().for_each(|(item, text)| {
-        if text.len() > 2 {
-            *item.props_mut() = serde_json::from_str(text).unwrap_or_default();
-        }
-    });
+/// An edge row (`id, src, kind, dst, props`) for [`batched`].
+fn graph_edge(r: &rusqlite::Row<'_>) -> rusqlite::Result<(crate::GraphEdge, String)> {
+    Ok((
+        crate::GraphEdge {
+            id: r.get(0)?,
+            src: r.get(1)?,
+            kind: r.get(2)?,
+            dst: r.get(3)?,
+            props: Map::new(),
+        },
+        r.get(4)?,
+    ))
 }

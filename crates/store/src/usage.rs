@@ -1,7 +1,8 @@
 //! Usage profiles, the log files already counted, alerts and the response
 //! log (SQLite): the tables beside the graph.
 
-use crate::sqlite::{now, SqliteStore};
+use crate::rows::now;
+use crate::sqlite::SqliteStore;
 use crate::{AlertRow, ResponseRow, Result, UsageRow, UsageSource};
 use rusqlite::{params, OptionalExtension};
 use std::collections::{HashMap, HashSet};

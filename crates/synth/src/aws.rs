@@ -2,6 +2,7 @@
 //! `get-account-authorization-details`, the credential report CSV, and
 //! `list-access-keys` for every user. Key ids appear only in the last, as in AWS.
 
+use crate::account::Account;
 use crate::names::{COMPONENTS, ENVS, TEAM_WORDS};
 use crate::people::Org;
 use crate::resources;
@@ -238,50 +239,7 @@ struct Key {
     last_used: Option<(DateTime<Utc>, &'static str, &'static str)>,
 }
 
-pub(crate) struct Account<'a> {
-    pub(crate) id: String,
-    pub(crate) as_of: NaiveDate,
-    pub(crate) org: &'a Org,
-    pub(crate) members: Vec<usize>,
-    names: HashSet<String>,
-    users: Vec<Value>,
-    roles: Vec<Value>,
-    groups: Vec<Value>,
-    policies: Vec<Value>,
-    attached: BTreeMap<String, usize>,
-    report: String,
-    key_docs: Vec<Value>,
-    /// What the resource inventory must contain: buckets and secret prefixes the
-    /// customer policies name, roles that functions and instances run as, and the
-    /// EKS cluster's OIDC issuer that IRSA roles trust.
-    pub(crate) buckets: Vec<String>,
-    pub(crate) secret_prefixes: Vec<String>,
-    pub(crate) lambda_roles: Vec<(String, String)>,
-    pub(crate) instance_roles: Vec<(String, String)>,
-    pub(crate) eks_issuer: Option<String>,
-    /// (namespace, service account, role ARN) of each IRSA role.
-    pub(crate) irsa: Vec<(String, String, String)>,
-    pub(crate) team: String,
-    /// The `AWSReservedSSO_AdministratorAccess_…` role's ARN.
-    pub(crate) sso_admin: Option<String>,
-}
-
 impl Account<'_> {
-    fn unique(&mut self, base: String) -> String {
-        let mut name = base.clone();
-        let mut n = 2;
-        while !self.names.insert(name.clone()) {
-            name = format!("{base}-{n}");
-            n += 1;
-        }
-        name
-    }
-
-    fn attach(&mut self, arn: &str, name: &str) -> Value {
-        *self.attached.entry(arn.to_string()).or_default() += 1;
-        json!({"PolicyName": name, "PolicyArn": arn})
-    }
-
     fn when(&self, rng: &mut Rng, min_days: i64, max_days: i64) -> DateTime<Utc> {
         at(
             self.as_of - Duration::days(rng.range(min_days, max_days)),

@@ -11,6 +11,7 @@
 //! ids in the credential report), or depend on custody's parsers: the output must
 //! stand on its own as a realistic snapshot.
 
+mod account;
 mod agent;
 mod aws;
 mod azure;

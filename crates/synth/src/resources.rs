@@ -5,7 +5,7 @@
 //! EC2 instances running as the account's roles, the EKS cluster IRSA roles trust,
 //! and Organizations policies, targets and parents.
 
-use crate::aws::Account;
+use crate::account::Account;
 use crate::names::{COMPONENTS, ENVS};
 use crate::rng::Rng;
 use crate::write::Writer;
