@@ -285,6 +285,30 @@ pub fn csv_value(cell: &str) -> Option<&str> {
     }
 }
 
+/// Each record of a list, deserialised: `(its JSON pointer, the record)`.
+/// Every item counts in `parsed.records`; one that does not deserialise is
+/// an error at its pointer in `parsed.errors` and is left out, and the rest
+/// of the list is kept. `prefix` is the list's own pointer (`""` for a
+/// top-level array).
+pub fn records<T: DeserializeOwned>(
+    connector: &str,
+    path: &str,
+    prefix: &str,
+    items: &[Value],
+    parsed: &mut crate::Parsed,
+) -> Vec<(String, T)> {
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        parsed.records += 1;
+        let base = format!("{prefix}/{i}");
+        match record(connector, path, &base, item) {
+            Ok(r) => out.push((base, r)),
+            Err(e) => parsed.errors.push(e),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,28 +345,4 @@ mod tests {
         assert!(matches!(e.location, Location::LineCol(3, _)), "{e:?}");
         assert!(e.message.starts_with("truncated JSON"));
     }
-}
-
-/// Each record of a list, deserialised: `(its JSON pointer, the record)`.
-/// Every item counts in `parsed.records`; one that does not deserialise is
-/// an error at its pointer in `parsed.errors` and is left out, and the rest
-/// of the list is kept. `prefix` is the list's own pointer (`""` for a
-/// top-level array).
-pub fn records<T: DeserializeOwned>(
-    connector: &str,
-    path: &str,
-    prefix: &str,
-    items: &[Value],
-    parsed: &mut crate::Parsed,
-) -> Vec<(String, T)> {
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        parsed.records += 1;
-        let base = format!("{prefix}/{i}");
-        match record(connector, path, &base, item) {
-            Ok(r) => out.push((base, r)),
-            Err(e) => parsed.errors.push(e),
-        }
-    }
-    out
 }
