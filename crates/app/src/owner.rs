@@ -25,14 +25,14 @@ pub fn load(store: &dyn Store, progress: &dyn Progress) -> Result<Ownership> {
     let mut b = Builder::new();
     step(progress, "loading people and teams…");
     for label in ["Human", "Group"] {
-        store.scan_label(label, &mut |n| b.node(node_in(label, &n)))?;
+        store.scan_label(label, &mut |n| b.node(node_in(&n)))?;
     }
     step(progress, "loading identities…");
     for label in IDENTITY_LABELS {
-        store.scan_label(label, &mut |n| b.node(node_in(label, &n)))?;
+        store.scan_label(label, &mut |n| b.node(node_in(&n)))?;
     }
     step(progress, "loading Terraform state and code…");
-    store.scan_nodes(&TERRAFORM_KINDS, &mut |n| b.node(node_in("Location", &n)))?;
+    store.scan_nodes(&TERRAFORM_KINDS, &mut |n| b.node(node_in(&n)))?;
     step(progress, "loading ownership evidence…");
     store.scan_edges(&EDGE_KINDS, &mut |src, kind, dst, props| {
         b.edge(EdgeIn {
@@ -45,6 +45,56 @@ pub fn load(store: &dyn Store, progress: &dyn Progress) -> Result<Ownership> {
     Ok(b.build())
 }
 
+/// [`load`] from the in-memory graph a surface already holds (posture, the
+/// server): no second pass over the store but for the placeholder nodes the
+/// in-memory graph leaves out (people only a tag names, users only a log
+/// names). The same answer as [`load`] (a test holds them together).
+pub fn from_graph(graph: &custody_query::MemGraph, store: &dyn Store) -> Result<Ownership> {
+    use custody_query::Graph;
+    let mut b = Builder::new();
+    let feed = |b: &mut Builder, id: i64| -> Result<()> {
+        graph.with_node(id, &mut |n| {
+            b.node(NodeIn {
+                id,
+                label: &n.label,
+                kind: &n.kind,
+                key: &n.key,
+                name: n.name.as_deref(),
+                props: &n.props,
+            })
+        })?;
+        Ok(())
+    };
+    let mut ids = Vec::new();
+    for label in ["Human", "Group"].into_iter().chain(IDENTITY_LABELS) {
+        ids.extend(graph.scan(Some(label), None)?);
+    }
+    for kind in TERRAFORM_KINDS {
+        ids.extend(graph.scan(None, Some(kind))?);
+    }
+    for &id in &ids {
+        feed(&mut b, id)?;
+    }
+    store.scan_placeholders(&mut |n| {
+        ids.push(n.id);
+        b.node(node_in(&n))
+    })?;
+    // Managers are edges of people; everything else of identities and code.
+    for id in ids {
+        for e in graph.edges(id)?.iter() {
+            if e.from == id && EDGE_KINDS.contains(&e.kind.as_str()) {
+                b.edge(EdgeIn {
+                    src: e.from,
+                    kind: &e.kind,
+                    dst: e.to,
+                    props: &e.props,
+                });
+            }
+        }
+    }
+    Ok(b.build())
+}
+
 /// [`load`] for only what the evidence of `ids` can depend on: the
 /// workforce and teams, the identities and the principals they authenticate
 /// as, the users that created them, their Terraform state and its code.
@@ -54,7 +104,7 @@ pub fn load(store: &dyn Store, progress: &dyn Progress) -> Result<Ownership> {
 pub fn load_for(store: &dyn Store, ids: &[i64]) -> Result<Ownership> {
     let mut b = Builder::new();
     for label in ["Human", "Group"] {
-        store.scan_label(label, &mut |n| b.node(node_in(label, &n)))?;
+        store.scan_label(label, &mut |n| b.node(node_in(&n)))?;
     }
     store.scan_edges(&["REPORTS_TO"], &mut |src, kind, dst, props| {
         b.edge(EdgeIn {
@@ -124,7 +174,7 @@ pub fn load_for(store: &dyn Store, ids: &[i64]) -> Result<Ownership> {
             if n.kind == "terraform_code" {
                 code.push(n.id);
             }
-            b.node(node_in("Location", &n));
+            b.node(node_in(&n));
         })?;
         for id in code {
             for e in store.edges(id)? {
@@ -183,10 +233,10 @@ pub fn owner_keys(o: &Ownership, id: i64) -> Vec<String> {
     }
 }
 
-fn node_in<'a>(label: &'a str, n: &'a custody_store::ScanNode<'a>) -> NodeIn<'a> {
+fn node_in<'a>(n: &'a custody_store::ScanNode<'a>) -> NodeIn<'a> {
     NodeIn {
         id: n.id,
-        label,
+        label: n.label,
         kind: n.kind,
         key: n.key,
         name: n.name,

@@ -1,10 +1,12 @@
 //! The posture run, once for every surface (`custody findings`, the demo,
 //! `/v1/findings` and `/v1/risk`, the MCP tools): the rules as queries over
-//! the graph, then the rules the reach model computes (`admin-equivalent`),
+//! the graph, the ownership rule (`owner-left`, from the attribution every
+//! surface gives), then the rules the reach model computes (`admin-equivalent`),
 //! and the risk ranking that weighs findings by exposure and blast radius;
 //! recording findings in the graph as a snapshot.
 
 use anyhow::{Context, Result};
+use custody_analysis::ownership::Ownership;
 use custody_analysis::Model;
 use custody_posture::{Finding, Report, Rule, Severity};
 use custody_query::{Graph, Limits};
@@ -40,12 +42,13 @@ pub fn rules(
 }
 
 /// Runs `rules` over `graph` with relative dates counted from `today`: every
-/// query rule, and with the reach model the computed ones (without it they
-/// are left out; [`needs_reach`] names them). Rules get the whole graph: no
-/// row limit, five minutes each.
+/// query rule, the ownership rule with `ownership`, and with the reach model
+/// the reach rules (without it they are left out; [`needs_reach`] names
+/// them). Rules get the whole graph: no row limit, five minutes each.
 pub fn run<G: Graph + Sync>(
     graph: &G,
     rules: &[Rule],
+    ownership: Option<&Ownership>,
     model: Option<&Model>,
     today: chrono::NaiveDate,
 ) -> Result<Report> {
@@ -55,6 +58,14 @@ pub fn run<G: Graph + Sync>(
         ..Limits::default()
     };
     let mut report = custody_posture::run_on(graph, rules, &limits, today)?;
+    if let Some(o) = ownership {
+        if let Some(rule) = rules
+            .iter()
+            .find(|r| r.computed.as_deref() == Some("ownership"))
+        {
+            owner_left(graph, o, rule, &mut report);
+        }
+    }
     if let Some(model) = model {
         if let Some(rule) = rules
             .iter()
@@ -70,7 +81,7 @@ pub fn run<G: Graph + Sync>(
 pub fn needs_reach(rules: &[Rule]) -> Vec<&str> {
     rules
         .iter()
-        .filter(|r| !r.is_query())
+        .filter(|r| r.computed.as_deref() == Some("reach"))
         .map(|r| r.id.as_str())
         .collect()
 }
@@ -119,7 +130,7 @@ pub fn admin_equivalent<G: Graph + Sync>(
         .credentials()
         .filter(|(_, key)| !direct.contains(key))
         .collect();
-    let mut found: Vec<Finding> = keys
+    let found: Vec<Finding> = keys
         .par_iter()
         .filter_map(|&(node, key)| {
             let mut active = false;
@@ -169,6 +180,100 @@ pub fn admin_equivalent<G: Graph + Sync>(
             })
         })
         .collect();
+    add(report, rule, found, started);
+}
+
+/// An active credential whose accountable owner has left.
+pub struct LeftBehind {
+    pub credential: i64,
+    pub key: String,
+    /// The owner's key (`email:…`) and their last day.
+    pub owner: String,
+    pub left_on: Option<String>,
+    pub confidence: f64,
+    /// The principal the owner's evidence came through, if not the credential.
+    pub through: Option<String>,
+    /// Who takes over: a person's key, or `team:<name>`.
+    pub manager: Option<String>,
+}
+
+/// Every active credential whose accountable owner (the attribution every
+/// surface gives: `crate::owner`) has left — terminated in the roster, or
+/// deprovisioned or suspended in the IdP — with who takes over.
+pub fn left_behind<G: Graph + ?Sized>(graph: &G, o: &Ownership) -> Vec<LeftBehind> {
+    use custody_analysis::attribution::Party;
+    let key = |p: Party| match p {
+        Party::Person(id) => o.people.get(&id).map(|x| x.key.clone()),
+        Party::Team(id) => o.teams.get(&id).map(|t| format!("team:{t}")),
+    };
+    let mut out = Vec::new();
+    for d in o.identities.iter().filter(|d| d.label == "Credential") {
+        let mut active = false;
+        let _ = graph.with_node(d.id, &mut |n| {
+            active = n
+                .props
+                .get("status")
+                .and_then(|v| v.as_str())
+                .is_none_or(|s| s == "Active");
+        });
+        if !active {
+            continue;
+        }
+        let acc = o.accountable(d.id);
+        let Some((person, left_on)) = &acc.left else {
+            continue;
+        };
+        let Some(owner) = key(Party::Person(*person)) else {
+            continue;
+        };
+        out.push(LeftBehind {
+            credential: d.id,
+            key: d.key.clone(),
+            owner,
+            left_on: left_on.clone(),
+            confidence: acc.attribution.confidence,
+            through: acc
+                .attribution
+                .evidence
+                .iter()
+                .find(|e| e.party == Party::Person(*person))
+                .and_then(|e| e.via.clone()),
+            manager: acc.route.as_ref().and_then(|r| r.to).and_then(key),
+        });
+    }
+    out
+}
+
+/// The ownership rule (`owner-left`): [`left_behind`] as findings. Evidence:
+/// the owner, their last day, how sure, the principal the evidence came
+/// through, and who takes over (the manager chain, else the team).
+pub fn owner_left<G: Graph>(graph: &G, o: &Ownership, rule: &Rule, report: &mut Report) {
+    let started = Instant::now();
+    let found = left_behind(graph, o)
+        .into_iter()
+        .map(|l| {
+            let mut evidence = serde_json::Map::new();
+            evidence.insert("owner".into(), serde_json::json!(l.owner));
+            evidence.insert("left_on".into(), serde_json::json!(l.left_on));
+            evidence.insert("confidence".into(), serde_json::json!(l.confidence));
+            evidence.insert("through".into(), serde_json::json!(l.through));
+            evidence.insert("manager".into(), serde_json::json!(l.manager));
+            Finding {
+                rule: rule.id.clone(),
+                owasp: rule.owasp.clone(),
+                severity: rule.severity,
+                title: rule.title.clone(),
+                identity: l.key,
+                evidence,
+                remediation: rule.remediation.clone(),
+            }
+        })
+        .collect();
+    add(report, rule, found, started);
+}
+
+/// Adds a computed rule's findings and run to the report, most severe first.
+fn add(report: &mut Report, rule: &Rule, mut found: Vec<Finding>, started: Instant) {
     found.sort_by(|a, b| a.identity.cmp(&b.identity));
     report.rules.push(custody_posture::RuleRun {
         rule: rule.id.clone(),

@@ -8,15 +8,19 @@
 //! - `stale-keys`: active access keys unused since a date, from the audit
 //!   logs' last use and the credential report's, whichever is later — the
 //!   same definition as `custody stale` ([`crate::usage::stale_keys`]).
+//! - `leavers-active-keys`: people who left while credentials they are
+//!   accountable for are active — the `owner-left` finding's definition
+//!   ([`crate::posture::left_behind`]), grouped by person.
 
 use anyhow::Result;
+use custody_analysis::ownership::Ownership;
 use custody_query::saved::{self, Saved};
 use custody_query::{Graph, Limits, QueryResult};
 use custody_store::Store;
 use serde_json::{json, Map, Value};
 
 /// The questions answered in code rather than by their query text.
-const COMPUTED: [&str; 1] = ["stale-keys"];
+const COMPUTED: [&str; 2] = ["stale-keys", "leavers-active-keys"];
 
 /// Whether `name` is answered in code (its query text is then only a
 /// sketch of the question: `custody ask --show` says so).
@@ -74,10 +78,12 @@ impl std::error::Error for AskError {}
 
 /// Answers the saved question `name` with `given` parameters (defaults
 /// filled in; a required one missing is an error): a query over `graph`
-/// within `limits`, or the computed answer over `store`.
+/// within `limits`, or the computed answer over `store` (with `ownership`
+/// when the caller holds it; otherwise it is loaded when needed).
 pub fn answer(
     store: &dyn Store,
     graph: &dyn Graph,
+    ownership: Option<&Ownership>,
     name: &str,
     given: Map<String, Value>,
     limits: Limits,
@@ -86,7 +92,76 @@ pub fn answer(
     let params = saved::bind(q, given).map_err(AskError::BadRequest)?;
     match name {
         "stale-keys" => stale(store, &params).map_err(AskError::Internal),
+        "leavers-active-keys" => {
+            let loaded;
+            let o = match ownership {
+                Some(o) => o,
+                None => {
+                    loaded =
+                        crate::owner::load(store, &crate::Quiet).map_err(AskError::Internal)?;
+                    &loaded
+                }
+            };
+            Ok(leavers(graph, o))
+        }
         _ => custody_query::run(graph, q.text, &params, limits).map_err(AskError::Query),
+    }
+}
+
+/// People who left with credentials they answer for still active: one row
+/// per person, most credentials first.
+fn leavers(graph: &dyn Graph, o: &Ownership) -> QueryResult {
+    use std::collections::BTreeMap;
+    struct Row {
+        left: Option<String>,
+        manager: Option<String>,
+        credentials: Vec<String>,
+        principals: Vec<String>,
+    }
+    let mut by_owner: BTreeMap<String, Row> = BTreeMap::new();
+    for l in crate::posture::left_behind(graph, o) {
+        let row = by_owner.entry(l.owner.clone()).or_insert_with(|| Row {
+            left: l.left_on.clone(),
+            manager: l.manager.clone(),
+            credentials: Vec::new(),
+            principals: Vec::new(),
+        });
+        row.credentials.push(l.key.clone());
+        if let Some(p) = l.through {
+            if !row.principals.contains(&p) {
+                row.principals.push(p);
+            }
+        }
+    }
+    let mut rows: Vec<(String, Row)> = by_owner.into_iter().collect();
+    rows.sort_by(|a, b| {
+        b.1.credentials
+            .len()
+            .cmp(&a.1.credentials.len())
+            .then(a.0.cmp(&b.0))
+    });
+    let columns = [
+        "owner",
+        "left",
+        "manager",
+        "active_credentials",
+        "principals",
+    ];
+    QueryResult {
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        rows: rows
+            .into_iter()
+            .take(MAX_ROWS)
+            .map(|(owner, r)| {
+                let mut row = Map::new();
+                row.insert("owner".into(), json!(owner));
+                row.insert("left".into(), json!(r.left));
+                row.insert("manager".into(), json!(r.manager));
+                row.insert("active_credentials".into(), json!(r.credentials.len()));
+                row.insert("principals".into(), json!(r.principals));
+                row
+            })
+            .collect(),
     }
 }
 

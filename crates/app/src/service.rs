@@ -70,6 +70,9 @@ pub struct Service {
     graph_loading: Mutex<()>,
     model: OnceLock<Model>,
     model_loading: Mutex<()>,
+    /// Who is accountable for every identity, from the in-memory graph.
+    ownership: OnceLock<custody_analysis::ownership::Ownership>,
+    ownership_loading: Mutex<()>,
     /// Set once every principal's reach is computed (for `reached_by`).
     model_warm: OnceLock<()>,
     /// The posture findings, computed once on the in-memory graph.
@@ -175,6 +178,8 @@ impl Service {
             graph_loading: Mutex::new(()),
             model: OnceLock::new(),
             model_loading: Mutex::new(()),
+            ownership: OnceLock::new(),
+            ownership_loading: Mutex::new(()),
             model_warm: OnceLock::new(),
             findings: OnceLock::new(),
             findings_running: Mutex::new(()),
@@ -241,6 +246,14 @@ impl Service {
     pub fn model(&self) -> Result<&Model> {
         once(&self.model, &self.model_loading, || {
             self.with_store(|s| Ok(blast::load(s, &crate::progress::Quiet)?))
+        })
+    }
+
+    /// The attribution of every identity (from the in-memory graph), once.
+    pub fn ownership(&self) -> Result<&custody_analysis::ownership::Ownership> {
+        once(&self.ownership, &self.ownership_loading, || {
+            let graph = self.graph()?;
+            self.with_store(|s| Ok(crate::owner::from_graph(graph, s)?))
         })
     }
 
@@ -407,8 +420,14 @@ impl Service {
             // The server has the permission model: the reach rules run too.
             let rules = custody_posture::default_rules();
             let today = chrono::Utc::now().date_naive();
-            crate::posture::run(self.graph()?, &rules, Some(self.model()?), today)
-                .map_err(Error::Internal)
+            crate::posture::run(
+                self.graph()?,
+                &rules,
+                Some(self.ownership()?),
+                Some(self.model()?),
+                today,
+            )
+            .map_err(Error::Internal)
         })
     }
 
@@ -513,11 +532,17 @@ impl Service {
         use crate::questions::{self, AskError};
         crate::questions::find(name).map_err(Error::NotFound)?;
         let graph = self.graph()?;
+        let ownership = match questions::is_computed(name) {
+            true => Some(self.ownership()?),
+            false => None,
+        };
         self.with_store(|s| {
-            questions::answer(s, graph, name, params, self.limits.clone()).map_err(|e| match e {
-                AskError::BadRequest(m) => Error::BadRequest(m),
-                AskError::Query(q) => q.into(),
-                AskError::Internal(e) => Error::Internal(e),
+            questions::answer(s, graph, ownership, name, params, self.limits.clone()).map_err(|e| {
+                match e {
+                    AskError::BadRequest(m) => Error::BadRequest(m),
+                    AskError::Query(q) => q.into(),
+                    AskError::Internal(e) => Error::Internal(e),
+                }
             })
         })
     }

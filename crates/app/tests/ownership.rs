@@ -1,6 +1,8 @@
 //! The scoped ownership load (`owner::load_for`, what alerts, blast radius
-//! and response plans use) attributes every identity exactly as the full
-//! load (`owner::load`, what `custody owner`, orphans and offboarding use),
+//! and response plans use) and the load from the in-memory graph
+//! (`owner::from_graph`, what posture and the server use) attribute every
+//! identity exactly as the full load (`owner::load`, what `custody owner`,
+//! orphans and offboarding use),
 //! on a synthetic company with every kind of evidence: tags, owner fields,
 //! creators from CloudTrail, handles, teams, Terraform authors and CODEOWNERS.
 
@@ -45,6 +47,14 @@ fn the_scoped_load_attributes_like_the_full_load() {
         };
         assert_eq!(said(&a), said(&b), "identity {id}");
     };
+    // From the in-memory graph, as the posture run and the server ask.
+    let graph = custody_query::MemGraph::load(&store).unwrap();
+    let from_graph = owner::from_graph(&graph, &store).unwrap();
+    assert_eq!(from_graph.identities.len(), full.identities.len());
+    assert_eq!(from_graph.people.len(), full.people.len());
+    for &id in &ids {
+        same(&from_graph, id);
+    }
     // In batches, as alerts and blast radius ask.
     for chunk in ids.chunks(400) {
         let scoped = owner::load_for(&store, chunk).unwrap();

@@ -125,9 +125,19 @@ pub fn run(cli: &Global, a: &FindingsArgs) -> Result<ExitCode> {
         }
         None
     };
+    let ownership = if rules
+        .iter()
+        .any(|r| r.computed.as_deref() == Some("ownership"))
+    {
+        step(&progress, "attributing ownership…");
+        Some(custody_app::owner::from_graph(&graph, &store)?)
+    } else {
+        None
+    };
     step(&progress, &format!("running {} rules…", rules.len()));
     let today = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let report = custody_app::posture::run(&graph, &rules, model.as_ref(), today)?;
+    let report =
+        custody_app::posture::run(&graph, &rules, ownership.as_ref(), model.as_ref(), today)?;
     progress.done();
     tracing::info!(
         "graph loaded in {:.1}s; rules ran in {:.1}s",
@@ -168,6 +178,7 @@ pub fn run(cli: &Global, a: &FindingsArgs) -> Result<ExitCode> {
     // maps one by one would add seconds for nothing.
     std::mem::forget(graph);
     std::mem::forget(model);
+    std::mem::forget(ownership);
     Ok(ExitCode::SUCCESS)
 }
 

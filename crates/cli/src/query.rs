@@ -242,7 +242,7 @@ pub fn ask(cli: &Global, a: &AskArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let graph = StoreGraph::new(&store);
     let started = Instant::now();
-    let result = questions::answer(&store, &graph, name, given, Limits::default());
+    let result = questions::answer(&store, &graph, None, name, given, Limits::default());
     print_result(cli, result.map_err(|e| e.to_string()), started)
 }
 

@@ -25,8 +25,9 @@ fn findings_match_the_planted_answers() {
             .map(|f| f["identity"].as_str().unwrap().to_string())
             .collect()
     };
-    // Improper offboarding: exactly the active keys of people who left, and
-    // the secrets of Entra apps whose owner left.
+    // Improper offboarding: exactly the active keys whose accountable owner
+    // left (a person's own user's keys are theirs), and the secrets of Entra
+    // apps whose owner left.
     let mut leavers: BTreeSet<String> = answers["expected"]["terminated_owner_active_keys"]
         .as_array()
         .unwrap()
@@ -40,18 +41,19 @@ fn findings_match_the_planted_answers() {
             .iter()
             .map(|k| k.as_str().unwrap().to_string()),
     );
-    // The planted leaver's credentials an owner field or tag names (the
-    // Terraform-only ones have no OWNED_BY edge for the rule to follow); the
-    // Kubernetes token is keyed by its value's fingerprint.
+    // The planted leaver's credentials whose accountable owner is the leaver
+    // (Terraform authorship counts; the one a colleague's tag contests does
+    // not); the Kubernetes token is keyed by its value's fingerprint.
     let leaver = &answers["expected"]["offboarding"];
-    let colleague = leaver["colleague"].as_str().unwrap();
     for i in leaver["identities"].as_array().unwrap() {
         let k = i["identity"].as_str().unwrap();
         let why = i["evidence"].as_str().unwrap();
         let credential = k.starts_with("aws-access-key:")
             || k.starts_with("id:github-")
-            || k.starts_with("id:okta-api-token/");
-        if credential && !why.contains("Terraform") && !why.contains(colleague) {
+            || k.starts_with("id:okta-api-token/")
+            || k.starts_with("id:gcp-sa-key/")
+            || k.starts_with("id:vault-secret-id/");
+        if credential && !why.contains("conflict") {
             leavers.insert(k.to_string());
         }
     }

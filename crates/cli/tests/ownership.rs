@@ -1,5 +1,6 @@
 //! One answer to "who is accountable for this key now": the
-//! `used-after-owner-left` alert, `custody owner` and `custody offboard` agree,
+//! `used-after-owner-left` alert, `custody owner`, `custody offboard`, the
+//! `owner-left` finding and the `leavers-active-keys` question agree,
 //! on a key whose owner tag was changed (the old owner edge retired) and on a
 //! key whose owner only the IdP says has left.
 //!
@@ -165,6 +166,31 @@ fn alerts_owner_and_offboard_agree_on_who_is_accountable() {
             .contains("cara.lee@corp.example"),
         "{b:#}"
     );
+
+    // Findings and the saved question: the same one key.
+    let findings = env
+        .run(&["--format", "json", "findings", "--rule", "owner-left"])
+        .ok()
+        .json();
+    let found: Vec<&str> = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["identity"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, alerted, "{findings:#}");
+    assert_eq!(
+        findings["findings"][0]["evidence"]["manager"],
+        "email:ana.ng@corp.example"
+    );
+    let leavers = env
+        .run(&["--format", "json", "ask", "leavers-active-keys"])
+        .ok()
+        .json();
+    let rows = leavers["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{leavers:#}");
+    assert_eq!(rows[0]["owner"], "email:cara.lee@corp.example");
+    assert_eq!(rows[0]["active_credentials"], 1);
 
     // Offboarding: Dan left nothing behind any more; Cara's key is hers and
     // goes to her manager.

@@ -86,7 +86,9 @@ pub struct Rule {
     #[serde(default)]
     pub query: String,
     /// `reach`: computed from effective permissions (`custody findings
-    /// --reach`), which no query can see (reach is derived, not stored).
+    /// --reach`), which no query can see (reach is derived, not stored);
+    /// `ownership`: from the attribution of every piece of ownership
+    /// evidence (custody-analysis `ownership`), which no one edge says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub computed: Option<String>,
 }
@@ -120,12 +122,12 @@ pub fn parse_rules(text: &str) -> Result<Vec<Rule>, RuleError> {
             });
         }
         match r.computed.as_deref() {
-            Some("reach") if r.query.is_empty() => continue,
+            Some("reach" | "ownership") if r.query.is_empty() => continue,
             Some(other) => {
                 return Err(RuleError::Invalid {
                     id: r.id.clone(),
                     message: format!(
-                        "`computed = \"{other}\"` needs an empty query and names what computes it: only `reach` exists"
+                        "`computed = \"{other}\"` needs an empty query and names what computes it: `reach` or `ownership`"
                     ),
                 })
             }

@@ -263,6 +263,10 @@ pub trait Store {
     /// Visits every live node with this label, placeholders included (an
     /// owner tag may name a person no directory lists).
     fn scan_label(&self, label: &str, visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()>;
+    /// Visits every live placeholder node: one only an edge names (an owner
+    /// e-mail no directory lists, a user only a log names), which
+    /// [`Store::scan_graph`] leaves out.
+    fn scan_placeholders(&self, visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()>;
     /// Visits every live edge of the given kinds (`src`, `kind`, `dst`, properties).
     fn scan_edges(&self, kinds: &[&str], visit: &mut EdgeVisitor<'_>) -> Result<()>;
     /// Every live node (placeholders excluded), every key of each, and every
@@ -327,6 +331,7 @@ pub struct GraphEdge {
 /// A node as [`Store::scan_nodes`] hands it over.
 pub struct ScanNode<'a> {
     pub id: i64,
+    pub label: &'a str,
     pub kind: &'a str,
     pub key: &'a str,
     pub name: Option<&'a str>,

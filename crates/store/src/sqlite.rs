@@ -40,6 +40,7 @@ impl SqliteStore {
             &mut |n: crate::GraphNode| {
                 visit(ScanNode {
                     id: n.id,
+                    label: &n.label,
                     kind: &n.kind,
                     key: &n.key,
                     name: n.name.as_deref(),
@@ -387,6 +388,10 @@ impl Store for SqliteStore {
 
     fn scan_label(&self, label: &str, visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()> {
         self.visit_nodes("label = ?1", &[label], visit)
+    }
+
+    fn scan_placeholders(&self, visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()> {
+        self.visit_nodes("placeholder = 1", &[], visit)
     }
 
     fn scan_graph(

@@ -1038,8 +1038,9 @@ fn add_user(
         .map(|k| json!({"UserName": name, "AccessKeyId": k.id, "Status": if k.active { "Active" } else { "Inactive" }, "CreateDate": aws_time(k.created)}))
         .collect();
     acct.key_docs.push(json!({"AccessKeyMetadata": meta}));
+    // The accountable owner (a person's own user is theirs) has left.
     if let Some(p) = owner {
-        if acct.org.people[p].terminated.is_some() && human.is_none() {
+        if acct.org.people[p].terminated.is_some() {
             out.terminated_owner_active_keys
                 .extend(keys.iter().filter(|k| k.active).map(|k| k.id.clone()));
         }
