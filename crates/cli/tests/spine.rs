@@ -1,7 +1,7 @@
 //! End-to-end: synthesise, ingest, show; bad input; atomic ingest.
 
 mod common;
-use common::{sample, Env};
+use common::{fixture, Env};
 use serde_json::Value;
 
 #[test]
@@ -267,10 +267,7 @@ fn the_synthetic_credential_report_carries_no_key_ids() {
 fn malformed_inputs_are_located_and_the_rest_is_stored() {
     let env = Env::new();
     let dir = env.path("in");
-    let authz = String::from_utf8(sample(
-        "aws-iam/cloudsplaining-test-example-authz-details.json",
-    ))
-    .unwrap();
+    let authz = String::from_utf8(fixture("aws-iam/authorization-details.json")).unwrap();
     env.write(
         "in/truncated-authz.json",
         &authz.as_bytes()[..authz.len() / 2],
@@ -283,10 +280,7 @@ fn malformed_inputs_are_located_and_the_rest_is_stored() {
     bom_roster.extend_from_slice(b"email,name,status,manager_email\nana@corp.example,Ana,active,\nbo@corp.example,Bo,terminated,ana@corp.example\n");
     env.write("in/roster.csv", &bom_roster);
     env.write("in/empty.json", b"");
-    env.write(
-        "in/report.csv",
-        &sample("aws-iam/credential_report-AWS_testbench.csv"),
-    );
+    env.write("in/report.csv", &fixture("aws-iam/credential-report.csv"));
     env.write("in/README.txt", b"not data: skipped");
     let r = env.run(&[
         "--format",
@@ -325,7 +319,7 @@ fn malformed_inputs_are_located_and_the_rest_is_stored() {
     assert_eq!(out["skipped"].as_array().unwrap().len(), 1);
     // The good files were stored.
     env.run(&["show", "bo@corp.example"]).ok();
-    env.run(&["show", "arn:aws:iam::278368863034:user/jake"])
+    env.run(&["show", "arn:aws:iam::111122223333:user/jake"])
         .ok();
     // The errors are recorded with the snapshot.
     let stats = env.run(&["--format", "json", "stats"]).ok().json();
@@ -338,13 +332,10 @@ fn malformed_inputs_are_located_and_the_rest_is_stored() {
 #[test]
 fn a_failed_ingest_leaves_the_database_as_it_was() {
     let env = Env::new();
-    env.write(
-        "a/report.csv",
-        &sample("aws-iam/credential_report-AWS_testbench.csv"),
-    );
+    env.write("a/report.csv", &fixture("aws-iam/credential-report.csv"));
     env.write(
         "b/authz.json",
-        &sample("aws-iam/cloudsplaining-test-example-authz-details.json"),
+        &fixture("aws-iam/authorization-details.json"),
     );
     env.run(&["--quiet", "ingest", env.path("a").to_str().unwrap()])
         .ok();
@@ -358,7 +349,7 @@ fn a_failed_ingest_leaves_the_database_as_it_was() {
     let after = env.run(&["--format", "json", "stats"]).ok().stdout;
     assert_eq!(before, after);
     assert_ne!(
-        env.run(&["show", "arn:aws:iam::012345678901:user/obama"])
+        env.run(&["show", "arn:aws:iam::111122223333:user/admin-ana"])
             .code,
         0
     );
@@ -370,10 +361,7 @@ fn show_explains_what_it_cannot_find_and_commands_need_a_database() {
     let r = env.run(&["stats"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("no database"), "{}", r.stderr);
-    env.write(
-        "a/report.csv",
-        &sample("aws-iam/credential_report-AWS_testbench.csv"),
-    );
+    env.write("a/report.csv", &fixture("aws-iam/credential-report.csv"));
     env.run(&["--quiet", "ingest", env.path("a").to_str().unwrap()])
         .ok();
     let r = env.run(&["show", "nobody@nowhere.example"]);
@@ -386,16 +374,13 @@ fn show_explains_what_it_cannot_find_and_commands_need_a_database() {
         .json();
     let id = list[0]["id"].as_i64().unwrap();
     env.run(&["show", &id.to_string()]).ok();
-    env.run(&["show", "cloudgoat"]).ok();
+    env.run(&["show", "deploy-bot"]).ok();
 }
 
 #[test]
 fn show_reports_privilege_escalation_from_a_principals_own_policies() {
     let env = Env::new();
-    env.write(
-        "authz.json",
-        &sample("aws-iam/cloudsplaining-test-example-authz-details.json"),
-    );
+    env.write("authz.json", &fixture("aws-iam/authorization-details.json"));
     env.run(&[
         "--quiet",
         "ingest",
@@ -418,20 +403,20 @@ fn show_reports_privilege_escalation_from_a_principals_own_policies() {
             .map(|e| e["technique"].as_str().unwrap().to_string())
             .collect()
     };
-    let admin = techniques("arn:aws:iam::012345678901:user/obama");
+    let admin = techniques("arn:aws:iam::111122223333:user/admin-ana");
     assert_eq!(
         admin.len(),
         custody_analysis::TECHNIQUES.len(),
         "AdministratorAccess allows every technique: {admin:?}"
     );
-    let biden = techniques("arn:aws:iam::012345678901:user/biden");
+    let deployer = techniques("arn:aws:iam::111122223333:user/lambda-deployer");
     assert!(
-        biden.contains(&"passrole-lambda-invoke".to_string()),
-        "{biden:?}"
+        deployer.contains(&"passrole-lambda-invoke".to_string()),
+        "{deployer:?}"
     );
-    assert!(techniques("arn:aws:iam::012345678901:role/MyOtherRole").is_empty());
+    assert!(techniques("arn:aws:iam::111122223333:role/MyOtherRole").is_empty());
     let table = env
-        .run(&["show", "arn:aws:iam::012345678901:user/obama"])
+        .run(&["show", "arn:aws:iam::111122223333:user/admin-ana"])
         .ok()
         .stdout;
     assert!(

@@ -596,19 +596,17 @@ pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> P
 mod tests {
     use super::*;
 
+    /// A fixture of the repository's own (`fixtures/`).
     fn sample(rel: &str) -> Vec<u8> {
-        let p = format!(
-            "{}/../../../shared/samples/{rel}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let p = format!("{}/../../fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
     }
 
     #[test]
     fn formats_are_detected_from_content() {
-        let authz = sample("aws-iam/cloudsplaining-test-example_authz_v2.json");
+        let authz = sample("aws-iam/authorization-details.json");
         assert_eq!(detect("a.json", &authz), Some(Format::AwsAuthDetails));
-        let report = sample("aws-iam/credential_report-AWS_testbench.csv");
+        let report = sample("aws-iam/credential-report.csv");
         assert_eq!(detect("r.csv", &report), Some(Format::AwsCredentialReport));
         let mut bom = b"\xEF\xBB\xBF".to_vec();
         bom.extend_from_slice(&report);

@@ -89,11 +89,36 @@ impl Run {
     }
 }
 
-pub fn sample(rel: &str) -> Vec<u8> {
+/// A fixture of the repository's own (`fixtures/`, each in its system's
+/// documented format: `fixtures/README.md`).
+pub fn fixture(rel: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/samples")
+        .join("../../fixtures")
         .join(rel);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The public samples beside the repository (`../shared/samples`, or
+/// `CUSTODY_SAMPLES`) for the conformance suite: `None` (skip, with a notice)
+/// when absent, a failure when absent in CI (`CI=true`).
+pub fn samples() -> Option<PathBuf> {
+    let dir = std::env::var_os("CUSTODY_SAMPLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "CI=true but the public samples are not at {}: the conformance suite must run in CI",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "conformance: no public samples at {} (set CUSTODY_SAMPLES): skipped",
+        dir.display()
+    );
+    None
 }
 
 /// Runs the real `git` in `dir` with a fixed identity, isolated from the

@@ -669,17 +669,19 @@ mod tests {
     use super::*;
     use custody_model::Fact;
 
+    /// The repository's own export (`fixtures/aws-iam/`, in the documented
+    /// format: `fixtures/README.md`).
     fn sample(name: &str) -> Vec<u8> {
         let p = format!(
-            "{}/../../../shared/samples/aws-iam/{name}",
+            "{}/../../fixtures/aws-iam/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
     }
 
     #[test]
-    fn cloudsplaining_sample_parses_completely() {
-        let bytes = sample("cloudsplaining-test-example-authz-details.json");
+    fn an_export_parses_completely() {
+        let bytes = sample("authorization-details.json");
         let p = parse(&SourceFile {
             path: "authz.json",
             bytes: &bytes,
@@ -697,17 +699,17 @@ mod tests {
             count("aws_iam_role") + count("aws_iam_service_linked_role"),
             3
         );
-        assert_eq!(count("aws_iam_policy"), 32);
-        assert_eq!(p.scope, "aws-iam-authorization-details:012345678901");
-        let obama = nodes
+        assert_eq!(count("aws_iam_policy"), 3);
+        assert_eq!(p.scope, "aws-iam-authorization-details:111122223333");
+        let admin = nodes
             .iter()
-            .find(|n| n.name.as_deref() == Some("obama"))
+            .find(|n| n.name.as_deref() == Some("admin-ana"))
             .unwrap();
         assert_eq!(
-            obama.keys[0],
-            Key::arn("arn:aws:iam::012345678901:user/obama")
+            admin.keys[0],
+            Key::arn("arn:aws:iam::111122223333:user/admin-ana")
         );
-        assert_eq!(obama.props["created"], json!("2019-12-18T19:10:08Z"));
+        assert_eq!(admin.props["created"], json!("2024-03-04T10:20:30Z"));
         let member_of = p
             .facts
             .iter()

@@ -249,9 +249,11 @@ fn parse_csv(path: &str, csv_bytes: &[u8], parsed: &mut Parsed) {
 mod tests {
     use super::*;
 
+    /// The repository's own report (`fixtures/aws-iam/`, in the documented
+    /// format: `fixtures/README.md`).
     fn sample() -> Vec<u8> {
         let p = format!(
-            "{}/../../../shared/samples/aws-iam/credential_report-AWS_testbench.csv",
+            "{}/../../fixtures/aws-iam/credential-report.csv",
             env!("CARGO_MANIFEST_DIR")
         );
         std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
@@ -279,25 +281,25 @@ mod tests {
         assert_eq!(
             keys.len(),
             3,
-            "cloudgoat, jake and test_key_account each have key 1"
+            "deploy-bot, jake and build-key each have key 1"
         );
         let jake = keys.iter().find(|k| k.props["user"] == "jake").unwrap();
         assert_eq!(
             jake.keys[0].as_str(),
-            "aws-key-created:278368863034/jake@2022-05-18T09:51:58Z"
+            "aws-key-created:111122223333/jake@2024-05-18T09:51:58Z"
         );
         assert_eq!(jake.props["last_used_region"], "eu-central-1");
         assert_eq!(jake.props["status"], "Active");
         assert_eq!(jake.prov.location, Location::Line(4));
         let test_account = n
             .iter()
-            .find(|n| n.name.as_deref() == Some("test_account"))
+            .find(|n| n.name.as_deref() == Some("console-only"))
             .unwrap();
         assert!(
             !test_account.props.contains_key("password_last_used"),
             "no_information is no value"
         );
-        assert_eq!(p.scope, "aws-iam-credential-report:278368863034");
+        assert_eq!(p.scope, "aws-iam-credential-report:111122223333");
     }
 
     #[test]
@@ -325,7 +327,7 @@ mod tests {
         assert_eq!(p.errors[0].location, Location::Line(1));
         assert!(p.errors[0].message.contains("user"));
         let mut bytes = sample();
-        bytes.extend_from_slice(b"broken,arn:aws:iam::278368863034:user/broken\n");
+        bytes.extend_from_slice(b"broken,arn:aws:iam::111122223333:user/broken\n");
         let p = parse(&SourceFile {
             path: "r.csv",
             bytes: &bytes,
