@@ -3,11 +3,11 @@
 //! path that grants it; `--all` ranks every credential.
 
 use crate::global::{Global, OutputFormat};
-use crate::{output, paths};
+use crate::{output, paths, render};
 use anyhow::Result;
 use clap::Args;
 use custody_analysis::Model;
-use custody_app::blast::{describe, BlastOut};
+use custody_app::blast::describe;
 use custody_app::progress::step;
 use custody_app::Progress;
 use custody_store::Store;
@@ -83,91 +83,10 @@ pub fn run(cli: &Global, a: &BlastArgs) -> Result<ExitCode> {
         }
         outs.push(describe(&model, &reference, &model.blast_radius(&start)));
     }
-    output::each(cli.format, &outs, |_, out| print(out, a.limit))?;
+    output::each(cli.format, &outs, |_, out| {
+        render::blast_radius(out, a.limit)
+    })?;
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn print(out: &BlastOut, limit: usize) {
-    println!("Blast radius of {}", out.reference);
-    let shown = if limit == 0 { usize::MAX } else { limit };
-    for p in out.principals.iter().take(shown) {
-        let cond = if p.conditional {
-            " [only under conditions not evaluated]"
-        } else {
-            ""
-        };
-        match &p.from {
-            None => println!("  acts as      {} ({})", p.arn, p.kind),
-            Some(from) => println!(
-                "  can become   {} ({}) ← {} from {from}{cond}",
-                p.arn, p.kind, p.how
-            ),
-        }
-    }
-    if out.principals.len() > shown {
-        println!(
-            "  … and {} more principals it can become",
-            out.principals.len() - shown
-        );
-    }
-    let counts: Vec<String> = ["critical", "high", "medium", "low"]
-        .iter()
-        .filter_map(|s| out.by_sensitivity.get(s).map(|n| format!("{n} {s}")))
-        .collect();
-    println!();
-    println!(
-        "Reaches {} resource(s){}; score {}.",
-        out.resources.len(),
-        if counts.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", counts.join(", "))
-        },
-        out.score
-    );
-    if out.resources.is_empty() {
-        return;
-    }
-    println!();
-    let rows: Vec<Vec<String>> = out
-        .resources
-        .iter()
-        .take(if limit == 0 { usize::MAX } else { limit })
-        .map(|r| {
-            let via = if r.path.len() > 1 {
-                format!("via {}", r.path[1..].join(" → "))
-            } else {
-                "directly".into()
-            };
-            vec![
-                r.sensitivity.to_string(),
-                format!("{}{}", r.access, if r.conditional { "?" } else { "" }),
-                r.arn.clone(),
-                format!("{} ({via})", r.action),
-            ]
-        })
-        .collect();
-    output::table(
-        &[
-            "SENSITIVITY",
-            "ACCESS",
-            "RESOURCE",
-            "EXAMPLE ACTION AND PATH",
-        ],
-        &rows,
-    );
-    if limit != 0 && out.resources.len() > limit {
-        println!(
-            "… and {} more (--limit 0 lists all; --format json gives every path and reason).",
-            out.resources.len() - limit
-        );
-    }
-    if out.resources.iter().any(|r| r.conditional) {
-        println!("ACCESS? = allowed only under conditions custody could not evaluate.");
-    }
-    for i in &out.incomplete {
-        println!("? incomplete: {i}");
-    }
 }
 
 fn reaching(

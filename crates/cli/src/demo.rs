@@ -1,7 +1,7 @@
 //! `custody synth` and `custody demo`.
 
 use crate::global::{Global, OutputFormat};
-use crate::{blast, output, paths, show};
+use crate::{output, paths, render};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Args;
@@ -167,7 +167,7 @@ pub fn demo(cli: &Global, a: &DemoArgs) -> Result<ExitCode> {
                 scenario["summary"].as_str().unwrap_or_default()
             );
             println!("   `custody show {key_id}` says:\n");
-            show::print(&shown);
+            render::identity(&shown);
             println!();
             if surfaces_found {
                 println!(
@@ -205,7 +205,7 @@ pub fn demo(cli: &Global, a: &DemoArgs) -> Result<ExitCode> {
             println!(
                 "\n4. What that key can reach, through every role it can become (`custody blast-radius {key_id}`):\n"
             );
-            blast::print(&reach, 5);
+            render::blast_radius(&reach, 5);
             println!();
             let held = checks.iter().filter(|c| c.holds).count();
             if passed.reachability {

@@ -25,6 +25,7 @@ mod output;
 mod owner;
 mod paths;
 mod query;
+mod render;
 mod respond;
 mod scan;
 mod serve;
