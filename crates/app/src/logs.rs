@@ -9,10 +9,10 @@
 //! ownership evidence, and alerts become `Alert` nodes of the graph.
 
 use crate::progress::{Progress, Unit};
-use crate::usage::time_text;
 use anyhow::Result;
 use custody_analysis::usage::{self, Alert, Config, Evidence, Profile, Tally};
 use custody_connectors::audit::{self, LogFormat};
+use custody_model::time::from_unix as time_text;
 use custody_model::{InputError, Location};
 use custody_store::{AlertRow, Store, UsageRow, UsageSource};
 use rayon::prelude::*;

@@ -355,8 +355,8 @@ pub fn plan(store: &dyn Store, id: i64, profile: Option<&Profile>) -> Result<Mig
     let observed = profile.map(|p| {
         json!({
             "events": p.events,
-            "first_used": crate::usage::time_text(p.first),
-            "last_used": crate::usage::time_text(p.last),
+            "first_used": custody_model::time::from_unix(p.first),
+            "last_used": custody_model::time::from_unix(p.last),
             "regions": p.regions.iter().map(|s| &s.value).collect::<Vec<_>>(),
             "networks": p.networks.iter().map(|s| custody_analysis::usage::show_network(&s.value)).collect::<Vec<_>>(),
             "clients": p.agents.iter().map(|s| &s.value).collect::<Vec<_>>(),

@@ -698,7 +698,7 @@ pub fn offboard(
                 })
                 .collect(),
             surfaces,
-            last_used: last.map(crate::usage::time_text),
+            last_used: last.map(custody_model::time::from_unix),
             used_after_leaving: used_after,
             blast_radius: blast(d.id, &d.key),
             action,

@@ -11,11 +11,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// A Unix time as custody prints times.
-pub fn time_text(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(custody_model::time::canonical)
-        .unwrap_or_else(|| t.to_string())
-}
+pub use custody_model::time::from_unix as time_text;
 
 #[derive(Debug, Serialize)]
 pub struct KeyProfile {

@@ -17,10 +17,3 @@ pub enum OutputFormat {
     Table,
     Json,
 }
-
-impl Global {
-    /// Progress bars for the application layer's long work (none when quiet).
-    pub fn progress(&self) -> crate::output::Bar {
-        crate::output::Bar::new(self.quiet)
-    }
-}

@@ -72,6 +72,13 @@ impl Bar {
     }
 }
 
+impl crate::global::Global {
+    /// Progress bars for the application layer's long work (none when quiet).
+    pub fn progress(&self) -> Bar {
+        Bar::new(self.quiet)
+    }
+}
+
 impl custody_app::Progress for Bar {
     fn stage(&self, name: &str, total: Option<u64>, unit: custody_app::progress::Unit) {
         use custody_app::progress::Unit;

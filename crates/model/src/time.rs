@@ -53,6 +53,14 @@ pub fn normalise(s: &str) -> Option<String> {
     parse(s).map(canonical)
 }
 
+/// A Unix time (seconds) in custody's canonical form; an out-of-range time
+/// as its number.
+pub fn from_unix(t: i64) -> String {
+    DateTime::from_timestamp(t, 0)
+        .map(canonical)
+        .unwrap_or_else(|| t.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
