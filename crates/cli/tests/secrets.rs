@@ -15,6 +15,10 @@ fn secrets() -> Vec<String> {
         format!("postgres://app:{}@db.internal:5432/app", "PlantedDbPassw0rd"),
         format!("-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAAA{}\\n-----END OPENSSH PRIVATE KEY-----", "PlantedKeyBody"),
         format!("{}Hunter2Roster", "PlantedPlain"),
+        // Shapes no rule knows, stored under names that say they are secrets.
+        format!("{}PlantedTagSecretKey0123456789", "Xq7Zw2Lp9Ry4Tu6V"),
+        format!("{}Deploy7okenValue", "Planted"),
+        format!("{}VaultPassw0rd", "Planted"),
     ]
 }
 
@@ -30,6 +34,9 @@ fn needles() -> Vec<String> {
         "PlantedDbPassw0rd".into(),
         "PlantedKeyBody".into(),
         s[6].clone(),
+        s[7].clone(),
+        s[8].clone(),
+        s[9].clone(),
     ]
 }
 
@@ -48,9 +55,10 @@ fn plant(env: &Env) {
             r#"{{"UserDetailList": [{{"Path": "/", "UserName": "svc-planted", "UserId": "AIDAPLANTED0000000001", "Arn": "arn:aws:iam::111122223333:user/svc-planted",
                 "CreateDate": "2025-01-01T00:00:00+00:00", "GroupList": [], "AttachedManagedPolicies": [],
                 "UserPolicyList": [{{"PolicyName": "p", "PolicyDocument": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {{"StringEquals": {{"aws:UserAgent": "{}"}}}}}}]}}}}],
-                "Tags": [{{"Key": "owner", "Value": "ana@corp.example"}}, {{"Key": "deploy-token", "Value": "{}"}}, {{"Key": "db", "Value": "{}"}}, {{"Key": "ssh", "Value": "{}"}}]}}],
+                "Tags": [{{"Key": "owner", "Value": "ana@corp.example"}}, {{"Key": "deploy-token", "Value": "{}"}}, {{"Key": "db", "Value": "{}"}}, {{"Key": "ssh", "Value": "{}"}},
+                         {{"Key": "aws_secret_access_key", "Value": "{}"}}, {{"Key": "deploy_token", "Value": "{}"}}]}}],
               "GroupDetailList": [], "RoleDetailList": [], "Policies": []}}"#,
-            s[2], s[1], s[4], s[5]
+            s[2], s[1], s[4], s[5], s[7], s[8]
         )
         .as_bytes(),
     );
@@ -81,7 +89,7 @@ fn plant(env: &Env) {
     // Vault metadata, a policy and an AppRole lookup whose free-form fields hold secrets.
     env.write(
         "in/vault/secret/metadata/app/db.json",
-        format!(r#"{{"data": {{"created_time": "2024-01-01T00:00:00Z", "current_version": 1, "custom_metadata": {{"note": "{}"}}, "versions": {{}}}}}}"#, s[4]).as_bytes(),
+        format!(r#"{{"data": {{"created_time": "2024-01-01T00:00:00Z", "current_version": 1, "custom_metadata": {{"note": "{}", "password": "{}"}}, "versions": {{}}}}}}"#, s[4], s[9]).as_bytes(),
     );
     env.write(
         "in/vault/sys/policy/app.json",

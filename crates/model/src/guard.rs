@@ -4,7 +4,12 @@
 //! preview and its keyed fingerprint.
 //!
 //! This is not the secret scanner (that is the `scan` crate, with rules as data);
-//! it is a short list of high-confidence shapes that must never reach the database.
+//! it is a short list of high-confidence shapes that must never reach the
+//! database, and a rule by name: a value stored under a name that says it is
+//! a secret (`password`, `aws_secret_access_key`, `deploy_token`, `api-key`…,
+//! as a property, a tag's `Key`/`Value` pair, a label or metadata field) is
+//! redacted whatever its shape, unless it is plainly not one (a reference
+//! such as `${VAR}`, a path, an ARN, a placeholder).
 
 use crate::secret::{preview, Fingerprinter, Secret};
 use regex::{Regex, RegexSet};
@@ -40,6 +45,9 @@ const PATTERNS: &[&str] = &[
     r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
     // Password or secret in a connection string or URL userinfo
     r"[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/\s@]+:[^@/\s]{3,}@",
+    // A secret-named assignment in free text (`password=…`, `api_key: …`)
+    // (a word on its own, then `=` or `: `: not `…:secret:name` in an ARN)
+    r#"(?i)(?:^|[\s,;{(\[])["']?(?:password|passwd|pwd|client_secret|api[_-]?key|access[_-]?token|auth[_-]?token)["']?\s*(?:=|:\s)\s*["']?[^\s"',;]{6,}"#,
 ];
 
 struct Compiled {
@@ -123,7 +131,135 @@ pub fn scrub_value(value: &mut Value, fp: &Fingerprinter) -> usize {
 
 /// [`scrub_value`] over every value of a property map.
 pub fn scrub_map(map: &mut Map<String, Value>, fp: &Fingerprinter) -> usize {
-    map.values_mut().map(|v| scrub_value(v, fp)).sum()
+    let mut n = 0;
+    // A tag as the APIs write one: `{"Key": "deploy_token", "Value": "…"}`.
+    let tag_name = ["Key", "key", "Name", "name"]
+        .iter()
+        .find_map(|k| map.get(*k).and_then(Value::as_str))
+        .filter(|k| is_secret_name(k))
+        .is_some();
+    for (k, v) in map.iter_mut() {
+        let named = is_secret_name(k) || (tag_name && matches!(k.as_str(), "Value" | "value"));
+        match v {
+            Value::String(text) if named && could_be_secret(text) => {
+                *text = redacted(text, fp);
+                n += 1;
+            }
+            _ => n += scrub_value(v, fp),
+        }
+    }
+    n
+}
+
+/// Words a field's name ends with when its value is a secret.
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "privatekey",
+    "secretkey",
+    "accesskey",
+    "credential",
+    "credentials",
+    "connectionstring",
+    "sas",
+];
+
+/// Whether a field's name says its value is a secret: its last word (after
+/// `_`, `-`, `.`, spaces or a camelCase step) is `password`, `secret`,
+/// `token`… or the name is a secret's compound (`api_key`, `private_key`,
+/// `aws_secret_access_key`). A name ending in `_id`, `_name`, `_arn`,
+/// `_type`, a date or a flag (`password_enabled`, `token_id`,
+/// `secret_name`) is about a secret, not one.
+pub fn is_secret_name(name: &str) -> bool {
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for ch in name.chars() {
+        if !ch.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if ch.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        prev_lower = ch.is_ascii_lowercase() || ch.is_ascii_digit();
+        cur.push(ch.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    let Some(last) = words.last() else {
+        return false;
+    };
+    if SECRET_WORDS.contains(&last.as_str()) {
+        return true;
+    }
+    // Compounds: `api_key`, `private_key`, `secret_key`, `access_key` with a
+    // secret word before it (`aws_secret_access_key`), `client_secret_value`.
+    const COMPOUNDS: [&str; 9] = [
+        "apikey",
+        "privatekey",
+        "secretkey",
+        "secretaccesskey",
+        "clientsecret",
+        "connectionstring",
+        "signingkey",
+        "encryptionkey",
+        "masterkey",
+    ];
+    let joined = words.join("");
+    COMPOUNDS
+        .iter()
+        .any(|c| joined.ends_with(c) || (last == "value" && joined.contains(c)))
+}
+
+/// Whether a text stored under a secret's name could be the secret: not
+/// empty or a placeholder, not a reference to where the secret is (`${VAR}`,
+/// `{{ … }}`, a path, a URL without credentials, an ARN, a vault path), not
+/// a yes/no.
+fn could_be_secret(text: &str) -> bool {
+    let t = text.trim();
+    if t.len() < 6 || t.starts_with("[REDACTED") {
+        return false;
+    }
+    let lower = t.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "true" | "false" | "enabled" | "disabled" | "required" | "none" | "null" | "changeme"
+    ) || lower.chars().all(|c| c == '*' || c == 'x' || c == '.')
+    {
+        return false;
+    }
+    let reference = t.starts_with("${")
+        || t.starts_with("{{")
+        || t.starts_with("$(")
+        || t.starts_with('/')
+        || t.starts_with("arn:")
+        || t.starts_with("vault:")
+        || t.starts_with("ref+")
+        || t.starts_with("op://")
+        || t.starts_with("secretsmanager:")
+        || t.starts_with("projects/")
+        || (t.contains("://") && !t.contains('@'));
+    !reference
+}
+
+/// `[REDACTED <preview> fp:<short fingerprint>]` for a whole value.
+fn redacted(text: &str, fp: &Fingerprinter) -> String {
+    let secret = Secret::new(text);
+    format!(
+        "[REDACTED {} fp:{}]",
+        preview(text),
+        fp.fingerprint(&secret).short()
+    )
 }
 
 /// Scrubs a fact's name and properties; returns how many values were redacted.
@@ -174,6 +310,82 @@ mod tests {
         let out = redact_text(pem, &fp()).unwrap();
         assert!(!out.contains("MIIEow"));
         assert!(out.ends_with("\ntail"));
+    }
+
+    #[test]
+    fn values_under_a_secrets_name_are_redacted_whatever_their_shape() {
+        let sk = format!("{}EXAMPLEKEYplanted0123456789abcdef", "wJalrXUtnF");
+        let mut v = json!({
+            "tags": {"aws_secret_access_key": sk, "deploy_token": "PlantedDeployTok3n", "team": "payments"},
+            "Tags": [{"Key": "db-password", "Value": "Hunter2Hunter2"}, {"Key": "owner", "Value": "ana@corp.example"}],
+            "custom_metadata": {"password": "correct horse battery"},
+            "clientSecret": "abcDEF123456",
+            "password_enabled": "true", "token_id": "98000182", "secret_name": "prod/db", "password_last_used": "2026-01-01T00:00:00Z",
+            "api_key": "${OPENAI_API_KEY}", "db_password": "/run/secrets/db", "token": "changeme",
+            "description": "rotate me: password=Sup3rS3cretPw please",
+            "policy": "arn:aws:secretsmanager:us-east-1:111122223333:secret:payments/*",
+        });
+        let n = scrub_value(&mut v, &fp());
+        let text = v.to_string();
+        for planted in [
+            sk.as_str(),
+            "PlantedDeployTok3n",
+            "Hunter2Hunter2",
+            "correct horse battery",
+            "abcDEF123456",
+            "Sup3rS3cretPw",
+        ] {
+            assert!(!text.contains(planted), "{planted} in {text}");
+        }
+        assert_eq!(n, 6, "{text}");
+        // About a secret, or where it is: kept.
+        for kept in [
+            "payments",
+            "ana@corp.example",
+            "98000182",
+            "prod/db",
+            "${OPENAI_API_KEY}",
+            "/run/secrets/db",
+            "2026-01-01T00:00:00Z",
+        ] {
+            assert!(text.contains(kept), "{kept} lost: {text}");
+        }
+        assert_eq!(v["password_enabled"], "true");
+    }
+
+    #[test]
+    fn secret_names_are_told_from_names_about_secrets() {
+        for yes in [
+            "password",
+            "db_password",
+            "aws_secret_access_key",
+            "deploy-token",
+            "apiKey",
+            "api_key",
+            "private_key",
+            "clientSecret",
+            "SLACK_TOKEN",
+            "connection_string",
+            "sas",
+        ] {
+            assert!(is_secret_name(yes), "{yes}");
+        }
+        for no in [
+            "password_enabled",
+            "password_last_used",
+            "token_id",
+            "secret_name",
+            "secret_arn",
+            "private_key_id",
+            "access_key_1_active",
+            "key",
+            "owner",
+            "api_key_id",
+            "tokens_used",
+            "key_vault",
+        ] {
+            assert!(!is_secret_name(no), "{no}");
+        }
     }
 
     #[test]

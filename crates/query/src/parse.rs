@@ -314,12 +314,21 @@ const WRITES: &[&str] = &[
 struct Parser {
     toks: Vec<Lexed>,
     at: usize,
+    /// How deep the expression being read nests (parentheses, lists, `NOT`,
+    /// `-`): bounded, so no query can exhaust the stack of the thread that
+    /// parses or evaluates it.
+    depth: usize,
 }
+
+/// The deepest expression nesting a query may have (SQLite allows 1,000;
+/// no real question needs more than a few).
+pub const MAX_DEPTH: usize = 100;
 
 pub fn parse(src: &str) -> Result<Query, QueryError> {
     let mut p = Parser {
         toks: lex(src)?,
         at: 0,
+        depth: 0,
     };
     let q = p.query()?;
     if p.peek() != &Tok::End {
@@ -681,7 +690,27 @@ impl Parser {
     }
 
     pub fn expr(&mut self) -> Result<Expr, QueryError> {
-        self.or()
+        self.nested(|p| p.or())
+    }
+
+    /// Reads one more level of nesting, refused with a located error past
+    /// [`MAX_DEPTH`].
+    fn nested(
+        &mut self,
+        read: impl FnOnce(&mut Parser) -> Result<Expr, QueryError>,
+    ) -> Result<Expr, QueryError> {
+        if self.depth >= MAX_DEPTH {
+            let l = &self.toks[self.at];
+            return Err(QueryError::Syntax {
+                line: l.line,
+                col: l.col,
+                message: format!("the expression nests deeper than {MAX_DEPTH} levels"),
+            });
+        }
+        self.depth += 1;
+        let e = read(self);
+        self.depth -= 1;
+        e
     }
 
     fn or(&mut self) -> Result<Expr, QueryError> {
@@ -710,7 +739,7 @@ impl Parser {
 
     fn not(&mut self) -> Result<Expr, QueryError> {
         if self.eat_kw("NOT") {
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            return Ok(Expr::Not(Box::new(self.nested(|p| p.not())?)));
         }
         self.comparison()
     }
@@ -774,7 +803,7 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Expr, QueryError> {
         if self.eat("-") {
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
+            return Ok(Expr::Neg(Box::new(self.nested(|p| p.unary())?)));
         }
         let mut e = self.atom()?;
         loop {
@@ -937,6 +966,38 @@ mod tests {
         assert!(e.contains("a property name"), "{e}");
         let e = parse("RETURN 'open").unwrap_err().to_string();
         assert!(e.contains("not closed"), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_with_its_place_not_a_crash() {
+        // On the stack of a server worker (2 MiB): 100,000 levels of each
+        // kind of nesting are refused, never overflow.
+        let run = || {
+            for (open, close) in [("(", ")"), ("[", "]"), ("NOT ", ""), ("-", "")] {
+                let n = 100_000;
+                let q = format!("RETURN {}1{}", open.repeat(n), close.repeat(n));
+                match parse(&q) {
+                    Err(QueryError::Syntax { line, col, message }) => {
+                        assert_eq!(line, 1);
+                        assert!(col > 1, "{col}");
+                        assert!(message.contains("nests deeper"), "{message}");
+                    }
+                    other => panic!("{open}: {other:?}"),
+                }
+            }
+            let ok = format!(
+                "RETURN {}1{}",
+                "(".repeat(MAX_DEPTH - 1),
+                ")".repeat(MAX_DEPTH - 1)
+            );
+            assert!(parse(&ok).is_ok());
+        };
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(run)
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]
