@@ -74,6 +74,19 @@ pub fn load_or_create_secret(path: &Path, what: &'static str) -> Result<Vec<u8>,
                     source,
                 })?;
             }
+            // Written whole to a private temporary file, then linked into
+            // place: the key appears complete or not at all, and when several
+            // first runs race, one link wins and the others read its key.
+            let tmp = path.with_extension(format!(
+                "tmp.{}.{:08x}",
+                std::process::id(),
+                u32::from_le_bytes([key[0], key[1], key[2], key[3]])
+            ));
+            let create = |source| KeyFileError::Create {
+                what,
+                path: shown.clone(),
+                source,
+            };
             let mut opts = fs::OpenOptions::new();
             opts.write(true).create_new(true);
             #[cfg(unix)]
@@ -81,19 +94,25 @@ pub fn load_or_create_secret(path: &Path, what: &'static str) -> Result<Vec<u8>,
                 use std::os::unix::fs::OpenOptionsExt;
                 opts.mode(0o600);
             }
-            let mut f = opts.open(path).map_err(|source| KeyFileError::Create {
-                what,
-                path: shown.clone(),
-                source,
-            })?;
             let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-            f.write_all(format!("{hex}\n").as_bytes())
-                .map_err(|source| KeyFileError::Create {
-                    what,
-                    path: shown,
-                    source,
-                })?;
-            Ok(key)
+            let written = opts.open(&tmp).and_then(|mut f| {
+                f.write_all(format!("{hex}\n").as_bytes())?;
+                f.sync_all()
+            });
+            if let Err(source) = written {
+                let _ = fs::remove_file(&tmp);
+                return Err(create(source));
+            }
+            let linked = fs::hard_link(&tmp, path);
+            let _ = fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => Ok(key),
+                // Another process created it first: theirs is the key.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    load_or_create_secret(path, what)
+                }
+                Err(source) => Err(create(source)),
+            }
         }
         Err(source) => Err(KeyFileError::Read {
             what,
@@ -116,6 +135,23 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_first_runs_agree_on_one_key() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("home/fingerprint.key");
+            let keys: Vec<Vec<u8>> = std::thread::scope(|s| {
+                let runs: Vec<_> = (0..12).map(|_| s.spawn(|| load_or_create(&p))).collect();
+                runs.into_iter()
+                    .map(|r| r.join().unwrap().expect("every first run succeeds"))
+                    .collect()
+            });
+            assert!(keys.windows(2).all(|w| w[0] == w[1]));
+            let left: Vec<_> = fs::read_dir(p.parent().unwrap()).unwrap().collect();
+            assert_eq!(left.len(), 1, "no temporary file is left behind");
+        }
+    }
 
     #[test]
     fn created_once_private_and_stable() {

@@ -75,7 +75,19 @@ impl SqliteStore {
 
     /// Opens (creating if needed) the database at `path`. Refuses a database made
     /// under another fingerprint key: its fingerprints would never match.
+    /// Opens the database at `path`, creating it readable by its owner only
+    /// (0600; SQLite gives its journal and WAL files the same mode).
     pub fn open(path: &Path, fingerprinter: Fingerprinter) -> Result<SqliteStore> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // An empty file is an empty database; one that exists is kept as is.
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path);
+        }
         let conn = Connection::open(path)?;
         Self::init(conn, fingerprinter)
     }

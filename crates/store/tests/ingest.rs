@@ -525,3 +525,40 @@ fn an_unchanged_export_keeps_its_facts_and_is_seen_again() {
         "the key is gone from the new report and listing"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_its_wal_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("custody.db");
+    let mut store = SqliteStore::open(&path, fp()).unwrap();
+    store
+        .ingest_all(
+            vec![SourceBatch {
+                path: "roster.csv".into(),
+                format: "hris-roster".into(),
+                scope: "hris-roster:x".into(),
+                sha256: None,
+                observed_at: None,
+                records: 1,
+                facts: vec![node(
+                    Label::Human,
+                    "employee",
+                    vec![Key::email("ana@corp.example")],
+                    json!({}),
+                )],
+                errors: Vec::new(),
+            }],
+            &mut |_| {},
+        )
+        .unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let p = dir.path().join(format!("custody.db{suffix}"));
+        if let Ok(m) = std::fs::metadata(&p) {
+            assert_eq!(m.permissions().mode() & 0o077, 0, "{}", p.display());
+        } else {
+            assert!(!suffix.is_empty(), "the database exists");
+        }
+    }
+}

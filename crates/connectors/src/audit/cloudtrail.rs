@@ -65,7 +65,11 @@ fn event<'a>(c: &mut Cursor<'a>, ev: &mut Event<'a>) -> Result<std::result::Resu
         return Ok(Err("the event has no eventTime".into()));
     }
     let Some(t) = rfc3339_seconds(&time) else {
-        return Ok(Err(format!("eventTime `{time}` is not an RFC 3339 time")));
+        // Never echo the value: a field can hold anything, a token included.
+        return Ok(Err(format!(
+            "eventTime is not an RFC 3339 time ({} characters)",
+            time.chars().count()
+        )));
     };
     ev.time = t;
     ev.denied = !ev.error.is_empty() && is_denial(&ev.error);

@@ -130,5 +130,11 @@ pub(super) fn time(raw: &str, field: &str) -> std::result::Result<i64, String> {
         return Err(format!("the event has no `{field}` time"));
     }
     custody_model::event::rfc3339_seconds(raw)
-        .ok_or_else(|| format!("`{field}` `{raw}` is not an RFC 3339 time"))
+        // Never echo the value: a field can hold anything, a token included.
+        .ok_or_else(|| {
+            format!(
+                "`{field}` is not an RFC 3339 time ({} characters)",
+                raw.chars().count()
+            )
+        })
 }

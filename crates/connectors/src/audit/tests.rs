@@ -313,3 +313,25 @@ fn identity_creations_name_what_was_created_and_the_session() {
         ]
     );
 }
+
+#[test]
+fn errors_say_which_field_and_where_never_its_value() {
+    let token = format!("ghp_{}", "TimeFieldHeldAToken0123456789abcdefgh");
+    let ct = format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x","accessKeyId":"AKIAEXAMPLEKEY000001"}},"eventTime":"{token}","eventSource":"s3.amazonaws.com","eventName":"GetObject"}}"#
+    );
+    let okta = format!(
+        r#"{{"published":"{token}","eventType":"user.session.start","actor":{{"id":"00u1"}}}}"#
+    );
+    for (format, text) in [
+        (LogFormat::CloudTrail, ct),
+        (LogFormat::OktaSystemLog, okta),
+    ] {
+        let r = read(format, "x.jsonl", text.as_bytes(), &mut |_, _| {});
+        assert_eq!(r.errors.len(), 1, "{format}: {:?}", r.errors);
+        let e = r.errors[0].to_string();
+        assert!(!e.contains(&token), "{e}");
+        assert!(e.contains("not an RFC 3339 time"), "{e}");
+        assert!(matches!(r.errors[0].location, Location::Line(1)), "{e}");
+    }
+}
