@@ -30,7 +30,10 @@
 use crate::attribution::{self, Attribution, Evidence, Method, Party, Route, Status};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+/// Maps keyed by node id: foldhash (fast, not DoS-resistant: keys are the
+/// store's own ids, never input).
+pub type IdMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Where a person stands in the workforce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,7 +63,8 @@ pub struct Ident {
     pub id: i64,
     pub label: &'static str,
     pub key: String,
-    pub kind: String,
+    /// Interned: a few dozen kinds name ~800k identities.
+    pub kind: std::sync::Arc<str>,
     pub name: Option<String>,
 }
 
@@ -216,7 +220,8 @@ struct Code {
 /// What an identity's own properties say, read once its people are known.
 struct IdentProps {
     owner: Option<String>,
-    team: Option<String>,
+    /// Interned, as kinds are: a few hundred teams tag most identities.
+    team: Option<std::sync::Arc<str>>,
 }
 
 /// An `OWNED_BY`, `CREATED_BY` or `APPROVED_BY` edge, kept until build.
@@ -234,15 +239,17 @@ struct Claim {
 /// Collects what the evidence rules read; [`Builder::build`] applies them.
 #[derive(Default)]
 pub struct Builder {
-    people: HashMap<i64, Person>,
-    by_handle: HashMap<String, Vec<i64>>,
+    people: IdMap<i64, Person>,
+    by_handle: IdMap<String, Vec<i64>>,
     groups: Vec<(i64, String, String)>,
-    identities: Vec<(Ident, IdentProps)>,
-    seen: std::collections::HashSet<i64>,
-    states: HashMap<i64, (String, String)>,
-    code: HashMap<i64, Code>,
+    /// Per identity label, in the order fed.
+    identities: [Vec<(Ident, IdentProps)>; 3],
+    kinds: IdMap<String, std::sync::Arc<str>>,
+    seen: Set<i64>,
+    states: IdMap<i64, (String, String)>,
+    code: IdMap<i64, Code>,
     roots: Vec<(String, String, String)>,
-    principals: HashMap<i64, Vec<i64>>,
+    principals: IdMap<i64, Vec<i64>>,
     defined: Vec<(i64, i64)>,
     managers: Vec<(i64, i64)>,
     claims: Vec<Claim>,
@@ -273,27 +280,41 @@ impl Builder {
                 self.groups.push((n.id, name, slug));
             }
             "Credential" | "Principal" | "Agent" => {
-                let label = IDENTITY_LABELS
-                    .into_iter()
-                    .find(|l| *l == n.label)
-                    .unwrap_or("Credential");
-                self.identities.push((
+                let at = IDENTITY_LABELS
+                    .iter()
+                    .position(|l| *l == n.label)
+                    .unwrap_or(0);
+                let kind = self.intern(n.kind);
+                let team = team_of(n.props).map(|t| self.intern(t));
+                self.identities[at].push((
                     Ident {
                         id: n.id,
-                        label,
+                        label: IDENTITY_LABELS[at],
                         key: n.key.to_string(),
-                        kind: n.kind.to_string(),
+                        kind,
                         name: n.name.map(str::to_string),
                     },
                     IdentProps {
                         owner: text(n.props, "owner")
                             .filter(|o| !o.contains('@'))
                             .map(str::to_string),
-                        team: team_of(n.props).map(str::to_string),
+                        team,
                     },
                 ));
             }
             _ => self.terraform(n),
+        }
+    }
+
+    /// One shared copy of a text many nodes repeat (kinds, team names).
+    fn intern(&mut self, text: &str) -> std::sync::Arc<str> {
+        match self.kinds.get(text) {
+            Some(k) => k.clone(),
+            None => {
+                let k: std::sync::Arc<str> = text.into();
+                self.kinds.insert(text.to_string(), k.clone());
+                k
+            }
         }
     }
 
@@ -410,8 +431,8 @@ impl Builder {
             claims,
             ..
         } = self;
-        let mut teams: HashMap<i64, String> = HashMap::new();
-        let mut team_ids: HashMap<String, i64> = HashMap::new();
+        let mut teams: IdMap<i64, String> = IdMap::default();
+        let mut team_ids: IdMap<String, i64> = IdMap::default();
         groups.sort();
         for (id, name, slug) in groups {
             for k in [name.to_ascii_lowercase(), slug] {
@@ -420,7 +441,14 @@ impl Builder {
             teams.insert(id, name);
         }
         let mut team = |name: &str| -> i64 {
-            let k = name.trim().to_ascii_lowercase();
+            let trimmed = name.trim();
+            // Most tags are already lower-case: no allocation to look them up.
+            if !trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+                if let Some(&id) = team_ids.get(trimmed) {
+                    return id;
+                }
+            }
+            let k = trimmed.to_ascii_lowercase();
             if let Some(&id) = team_ids.get(&k) {
                 return id;
             }
@@ -430,17 +458,23 @@ impl Builder {
             id
         };
         let unique = |h: &str| -> Option<i64> {
-            match by_handle.get(&h.to_ascii_lowercase()).map(Vec::as_slice) {
+            // Handles are stored lower-case; most names already are.
+            let found = if h.bytes().any(|b| b.is_ascii_uppercase()) {
+                by_handle.get(&h.to_ascii_lowercase())
+            } else {
+                by_handle.get(h)
+            };
+            match found.map(Vec::as_slice) {
                 Some([one]) => Some(*one),
                 _ => None,
             }
         };
         // Identities in label order (credentials, principals, agents), each
         // label in the order fed: negative team ids follow it.
-        let mut fed = fed;
-        fed.sort_by_key(|(d, _)| IDENTITY_LABELS.iter().position(|l| *l == d.label));
+        let fed: Vec<(Ident, IdentProps)> = fed.into_iter().flatten().collect();
         let mut identities = Vec::with_capacity(fed.len());
-        let mut evidence: HashMap<i64, Vec<Evidence>> = HashMap::new();
+        let mut evidence: IdMap<i64, Vec<Evidence>> = IdMap::default();
+        let mut team_tags: IdMap<i64, i64> = IdMap::default();
         for (d, p) in fed {
             let mut ev = Vec::new();
             if let Some(o) = &p.owner {
@@ -461,25 +495,23 @@ impl Builder {
                     ev.push(Evidence::new(Party::Person(person), Method::Handle, said));
                 }
             }
+            // Team tags are the commonest evidence (most identities carry
+            // one): kept as an id, made into evidence when asked.
             if let Some(t) = &p.team {
-                ev.push(Evidence::new(
-                    Party::Team(team(t)),
-                    Method::TeamTag,
-                    format!("team={t}"),
-                ));
+                team_tags.insert(d.id, team(t));
             }
             if !ev.is_empty() {
                 evidence.insert(d.id, ev);
             }
             identities.push(d);
         }
-        let index: HashMap<i64, usize> = identities
+        let index: IdMap<i64, usize> = identities
             .iter()
             .enumerate()
             .map(|(i, d)| (d.id, i))
             .collect();
-        let mut code_authors: HashMap<i64, Vec<(i64, bool, String)>> = HashMap::new();
-        let mut code_owners: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+        let mut code_authors: IdMap<i64, Vec<(i64, bool, String)>> = IdMap::default();
+        let mut code_owners: IdMap<i64, Vec<(i64, String)>> = IdMap::default();
         let mut made_by_principal: Vec<(i64, i64, String)> = Vec::new();
         for c in claims {
             let said = |default: &str| c.evidence.clone().unwrap_or_else(|| default.to_string());
@@ -560,7 +592,7 @@ impl Builder {
             &defined,
             &mut evidence,
         );
-        let mut named: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut named: IdMap<i64, Vec<i64>> = IdMap::default();
         for (ident, evs) in &evidence {
             for e in evs {
                 if let Party::Person(p) = e.party {
@@ -568,7 +600,7 @@ impl Builder {
                 }
             }
         }
-        let mut credentials: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut credentials: IdMap<i64, Vec<i64>> = IdMap::default();
         for (cred, ps) in &principals {
             for p in ps {
                 credentials.entry(*p).or_default().push(*cred);
@@ -580,6 +612,7 @@ impl Builder {
             identities,
             index,
             evidence,
+            team_tags,
             principals,
             named,
             credentials,
@@ -589,25 +622,21 @@ impl Builder {
 
 /// What the Terraform join reads.
 struct IacJoin<'a> {
-    states: &'a HashMap<i64, (String, String)>,
-    code: &'a HashMap<i64, Code>,
+    states: &'a IdMap<i64, (String, String)>,
+    code: &'a IdMap<i64, Code>,
     roots: &'a [(String, String, String)],
-    code_authors: &'a HashMap<i64, Vec<(i64, bool, String)>>,
-    code_owners: &'a HashMap<i64, Vec<(i64, String)>>,
-    people: &'a HashMap<i64, Person>,
-    teams: &'a HashMap<i64, String>,
-    team_ids: &'a HashMap<String, i64>,
+    code_authors: &'a IdMap<i64, Vec<(i64, bool, String)>>,
+    code_owners: &'a IdMap<i64, Vec<(i64, String)>>,
+    people: &'a IdMap<i64, Person>,
+    teams: &'a IdMap<i64, String>,
+    team_ids: &'a IdMap<String, i64>,
 }
 
 /// State → code: the directory whose backend key names the state file, then
 /// the declaration of the same resource there; its authors and CODEOWNERS
 /// become the identity's evidence.
-fn iac_evidence(
-    j: &IacJoin<'_>,
-    defined: &[(i64, i64)],
-    evidence: &mut HashMap<i64, Vec<Evidence>>,
-) {
-    let mut state_root: HashMap<&str, Option<(&str, &str)>> = HashMap::new();
+fn iac_evidence(j: &IacJoin<'_>, defined: &[(i64, i64)], evidence: &mut IdMap<i64, Vec<Evidence>>) {
+    let mut state_root: IdMap<&str, Option<(&str, &str)>> = IdMap::default();
     for (file, _) in j.states.values() {
         let matching: Vec<(&str, &str)> = j
             .roots
@@ -617,7 +646,7 @@ fn iac_evidence(
             .collect();
         state_root.insert(file, (matching.len() == 1).then(|| matching[0]));
     }
-    let mut decls: HashMap<(&str, &str), Vec<(i64, &str)>> = HashMap::new();
+    let mut decls: IdMap<(&str, &str), Vec<(i64, &str)>> = IdMap::default();
     for (id, c) in j.code {
         decls
             .entry((c.repo.as_str(), c.address.as_str()))
@@ -687,19 +716,21 @@ fn iac_evidence(
 
 /// The workforce and the evidence, in memory.
 pub struct Ownership {
-    pub people: HashMap<i64, Person>,
+    pub people: IdMap<i64, Person>,
     /// Team party ids (a group's node id, or a negative id for a team only
     /// tags name) → name.
-    pub teams: HashMap<i64, String>,
+    pub teams: IdMap<i64, String>,
     pub identities: Vec<Ident>,
-    index: HashMap<i64, usize>,
-    evidence: HashMap<i64, Vec<Evidence>>,
-    principals: HashMap<i64, Vec<i64>>,
+    index: IdMap<i64, usize>,
+    evidence: IdMap<i64, Vec<Evidence>>,
+    /// Identity → the team its `team` tag or label names.
+    team_tags: IdMap<i64, i64>,
+    principals: IdMap<i64, Vec<i64>>,
     /// Person → the identities whose own evidence names them.
-    named: HashMap<i64, Vec<i64>>,
+    named: IdMap<i64, Vec<i64>>,
     /// Principal → the credentials that authenticate as it (and inherit
     /// its evidence).
-    credentials: HashMap<i64, Vec<i64>>,
+    credentials: IdMap<i64, Vec<i64>>,
 }
 
 /// Who is accountable for an identity now: its attribution, and when the
@@ -747,14 +778,28 @@ impl Ownership {
     /// One identity's attribution: its own evidence and, for a credential,
     /// what its principals' evidence says, inherited.
     pub fn attribute(&self, id: i64) -> Attribution {
-        let mut ev: Vec<Evidence> = self.evidence.get(&id).cloned().unwrap_or_default();
+        let mut ev: Vec<Evidence> = self.own_evidence(id);
         for p in self.principals.get(&id).into_iter().flatten() {
             let via = self.ident(*p).map_or("its principal", |d| d.key.as_str());
-            for e in self.evidence.get(p).into_iter().flatten() {
+            for e in self.own_evidence(*p) {
                 ev.push(e.inherited(via));
             }
         }
         attribution::attribute(ev)
+    }
+
+    /// What the graph says of `id` itself (not of its principal).
+    fn own_evidence(&self, id: i64) -> Vec<Evidence> {
+        let mut ev: Vec<Evidence> = self.evidence.get(&id).cloned().unwrap_or_default();
+        if let Some(&t) = self.team_tags.get(&id) {
+            let name = self.teams.get(&t).map_or("", String::as_str);
+            ev.push(Evidence::new(
+                Party::Team(t),
+                Method::TeamTag,
+                format!("team={name}"),
+            ));
+        }
+        ev
     }
 
     /// Who is accountable for `id` now: the one answer every surface gives.

@@ -341,7 +341,7 @@ pub fn eval_ownership(
         s.identities += 1;
         let has_owner = want != "none";
         s.with_owner += usize::from(has_owner);
-        let entry = s.by_kind.entry(d.kind.clone()).or_default();
+        let entry = s.by_kind.entry(d.kind.to_string()).or_default();
         entry.0 += 1;
         if let Some(g) = &got {
             s.attributed += 1;

@@ -51,6 +51,7 @@ pub fn load(store: &dyn Store, progress: &dyn Progress) -> Result<Ownership> {
 /// names). The same answer as [`load`] (a test holds them together).
 pub fn from_graph(graph: &custody_query::MemGraph, store: &dyn Store) -> Result<Ownership> {
     use custody_query::Graph;
+    let t = std::time::Instant::now();
     let mut b = Builder::new();
     let feed = |b: &mut Builder, id: i64| -> Result<()> {
         graph.with_node(id, &mut |n| {
@@ -75,10 +76,12 @@ pub fn from_graph(graph: &custody_query::MemGraph, store: &dyn Store) -> Result<
     for &id in &ids {
         feed(&mut b, id)?;
     }
+    tracing::debug!("ownership: nodes {:.2}s", t.elapsed().as_secs_f64());
     store.scan_placeholders(&mut |n| {
         ids.push(n.id);
         b.node(node_in(&n))
     })?;
+    tracing::debug!("ownership: placeholders {:.2}s", t.elapsed().as_secs_f64());
     // Managers are edges of people; everything else of identities and code.
     for id in ids {
         for e in graph.edges(id)?.iter() {
@@ -92,7 +95,10 @@ pub fn from_graph(graph: &custody_query::MemGraph, store: &dyn Store) -> Result<
             }
         }
     }
-    Ok(b.build())
+    tracing::debug!("ownership: edges {:.2}s", t.elapsed().as_secs_f64());
+    let o = b.build();
+    tracing::debug!("ownership: built {:.2}s", t.elapsed().as_secs_f64());
+    Ok(o)
 }
 
 /// [`load`] for only what the evidence of `ids` can depend on: the
@@ -361,7 +367,7 @@ impl IdentOut {
         IdentOut {
             key: d.key.clone(),
             label: d.label,
-            kind: d.kind.clone(),
+            kind: d.kind.to_string(),
             name: d.name.clone(),
         }
     }

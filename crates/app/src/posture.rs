@@ -249,6 +249,7 @@ pub fn left_behind<G: Graph + ?Sized>(graph: &G, o: &Ownership) -> Vec<LeftBehin
 /// through, and who takes over (the manager chain, else the team).
 pub fn owner_left<G: Graph>(graph: &G, o: &Ownership, rule: &Rule, report: &mut Report) {
     let started = Instant::now();
+    tracing::debug!("owner-left: start");
     let found = left_behind(graph, o)
         .into_iter()
         .map(|l| {

@@ -19,6 +19,7 @@ use std::time::Instant;
 /// Dropped for a first load into an empty store and rebuilt by [`Run::finish`]
 /// (`crate::schema::INDEXES`); meanwhile edge identity and keys live in memory.
 const DEFERRED_DROP: &str = "DROP INDEX IF EXISTS nodes_label_kind; DROP INDEX IF EXISTS nodes_name;
+    DROP INDEX IF EXISTS nodes_placeholder;
     DROP INDEX IF EXISTS assertions_node; DROP INDEX IF EXISTS assertions_edge; DROP INDEX IF EXISTS edges_dst;
     DROP INDEX IF EXISTS edges_unique; DROP INDEX IF EXISTS assertions_source;
     DROP INDEX IF EXISTS node_keys_node;";

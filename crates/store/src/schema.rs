@@ -147,6 +147,7 @@ CREATE INDEX IF NOT EXISTS assertions_source ON assertions(source_id);
 CREATE INDEX IF NOT EXISTS nodes_label_kind ON nodes(label, kind);
 CREATE INDEX IF NOT EXISTS nodes_kind ON nodes(kind);
 CREATE INDEX IF NOT EXISTS nodes_name ON nodes(name);
+CREATE INDEX IF NOT EXISTS nodes_placeholder ON nodes(id) WHERE placeholder = 1;
 CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst, kind);
 CREATE INDEX IF NOT EXISTS assertions_node ON assertions(node_id) WHERE node_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS assertions_edge ON assertions(edge_id) WHERE edge_id IS NOT NULL;

@@ -403,6 +403,7 @@ impl Store for SqliteStore {
     }
 
     fn scan_placeholders(&self, visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()> {
+        // `nodes_placeholder` (a partial index) finds them without a table scan.
         self.visit_nodes("placeholder = 1", &[], visit)
     }
 
