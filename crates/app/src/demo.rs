@@ -190,7 +190,7 @@ pub fn run(
     step(progress, "running the posture rules…");
     let graph = custody_query::MemGraph::load(store)?;
     let rules = custody_posture::default_rules();
-    let ownership = crate::owner::from_graph(&graph, store)?;
+    let ownership = crate::owner::credentials_from_graph(&graph, store)?;
     let posture = crate::posture::run(&graph, &rules, Some(&ownership), Some(&model), as_of)?;
     let risk = crate::posture::risk(&graph, Some(&model), &posture.findings, 5);
     let (posture_checks, posture_wrong) = grade::posture(&posture.findings, &answers_json);

@@ -50,6 +50,50 @@ pub fn load(store: &dyn Store, progress: &dyn Progress) -> Result<Ownership> {
 /// in-memory graph leaves out (people only a tag names, users only a log
 /// names). The same answer as [`load`] (a test holds them together).
 pub fn from_graph(graph: &custody_query::MemGraph, store: &dyn Store) -> Result<Ownership> {
+    from_graph_of(graph, store, None)
+}
+
+/// [`from_graph`] for the credentials only (what `owner-left` and the
+/// `leavers-active-keys` question ask about): the credentials, the
+/// principals they inherit from and the users that created those — about
+/// half the identities of an estate, whose roles and unused service
+/// accounts no credential inherits from. Each credential is attributed as
+/// after a full load.
+pub fn credentials_from_graph(
+    graph: &custody_query::MemGraph,
+    store: &dyn Store,
+) -> Result<Ownership> {
+    use custody_query::Graph;
+    let creds = graph.scan(Some("Credential"), None)?;
+    let mut ids = creds.clone();
+    for &c in &creds {
+        for e in graph.edges(c)?.iter() {
+            if e.from == c && e.kind == "AUTHENTICATES_AS" {
+                ids.push(e.to);
+            }
+        }
+    }
+    let principals = ids.len();
+    for i in 0..principals {
+        let id = ids[i];
+        for e in graph.edges(id)?.iter() {
+            if e.from == id && e.kind == "CREATED_BY" {
+                ids.push(e.to);
+            }
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    from_graph_of(graph, store, Some(&ids))
+}
+
+/// The in-memory graph's people, groups, Terraform nodes and placeholders,
+/// and its identities (only those of `only`, when given), into the builder.
+fn from_graph_of(
+    graph: &custody_query::MemGraph,
+    store: &dyn Store,
+    only: Option<&[i64]>,
+) -> Result<Ownership> {
     use custody_query::Graph;
     let t = std::time::Instant::now();
     let mut b = Builder::new();
@@ -67,8 +111,16 @@ pub fn from_graph(graph: &custody_query::MemGraph, store: &dyn Store) -> Result<
         Ok(())
     };
     let mut ids = Vec::new();
-    for label in ["Human", "Group"].into_iter().chain(IDENTITY_LABELS) {
+    for label in ["Human", "Group"] {
         ids.extend(graph.scan(Some(label), None)?);
+    }
+    match only {
+        Some(only) => ids.extend_from_slice(only),
+        None => {
+            for label in IDENTITY_LABELS {
+                ids.extend(graph.scan(Some(label), None)?);
+            }
+        }
     }
     for kind in TERRAFORM_KINDS {
         ids.extend(graph.scan(None, Some(kind))?);
@@ -81,7 +133,6 @@ pub fn from_graph(graph: &custody_query::MemGraph, store: &dyn Store) -> Result<
         ids.push(n.id);
         b.node(node_in(&n))
     })?;
-    tracing::debug!("ownership: placeholders {:.2}s", t.elapsed().as_secs_f64());
     // Managers are edges of people; everything else of identities and code.
     for id in ids {
         for e in graph.edges(id)?.iter() {

@@ -249,11 +249,12 @@ impl Service {
         })
     }
 
-    /// The attribution of every identity (from the in-memory graph), once.
+    /// The attribution of every credential (from the in-memory graph), once:
+    /// what the ownership rule and question ask about.
     pub fn ownership(&self) -> Result<&custody_analysis::ownership::Ownership> {
         once(&self.ownership, &self.ownership_loading, || {
             let graph = self.graph()?;
-            self.with_store(|s| Ok(crate::owner::from_graph(graph, s)?))
+            self.with_store(|s| Ok(crate::owner::credentials_from_graph(graph, s)?))
         })
     }
 

@@ -55,6 +55,14 @@ fn the_scoped_load_attributes_like_the_full_load() {
     for &id in &ids {
         same(&from_graph, id);
     }
+    // Only the credentials, as the ownership rule asks.
+    let creds = owner::credentials_from_graph(&graph, &store).unwrap();
+    let mut n = 0;
+    for d in full.identities.iter().filter(|d| d.label == "Credential") {
+        same(&creds, d.id);
+        n += 1;
+    }
+    assert!(n > 500, "{n} credentials");
     // In batches, as alerts and blast radius ask.
     for chunk in ids.chunks(400) {
         let scoped = owner::load_for(&store, chunk).unwrap();

@@ -130,7 +130,7 @@ pub fn run(cli: &Global, a: &FindingsArgs) -> Result<ExitCode> {
         .any(|r| r.computed.as_deref() == Some("ownership"))
     {
         step(&progress, "attributing ownership…");
-        Some(custody_app::owner::from_graph(&graph, &store)?)
+        Some(custody_app::owner::credentials_from_graph(&graph, &store)?)
     } else {
         None
     };
