@@ -473,3 +473,54 @@ fn the_http_api_answers_with_the_token_and_refuses_without() {
         "an HTTP answer contains the secret"
     );
 }
+
+#[test]
+fn a_message_that_is_not_json_gets_a_parse_error_and_the_session_goes_on() {
+    let env = Env::new();
+    env.write(
+        "roster.csv",
+        b"email,name,status\nana@corp.example,Ana,active\n",
+    );
+    env.run(&[
+        "--quiet",
+        "ingest",
+        env.path("roster.csv").to_str().unwrap(),
+    ])
+    .ok();
+    let mut child = env
+        .cmd()
+        .args(["--quiet", "mcp"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut next = || {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    };
+    stdin
+        .write_all(b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"meth\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    let e = next();
+    assert_eq!(e["error"]["code"], -32700, "{e}");
+    assert_eq!(e["id"], Value::Null);
+    stdin.write_all(b"\xff\xfe not utf-8\n").unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(next()["error"]["code"], -32700);
+    stdin
+        .write_all(br#"{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"probe","version":"1"}}}"#)
+        .unwrap();
+    stdin.write_all(b"\n").unwrap();
+    stdin.flush().unwrap();
+    let init = next();
+    assert_eq!(init["id"], 2, "{init}");
+    assert_eq!(init["result"]["serverInfo"]["name"], "custody", "{init}");
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}

@@ -310,9 +310,68 @@ impl ServerHandler for Mcp {
 pub async fn stdio(service: Arc<Service>) -> anyhow::Result<()> {
     use anyhow::Context;
     let running = Mcp::new(service)
-        .serve(rmcp::transport::stdio())
+        .serve(answered_stdio())
         .await
         .context("the MCP handshake failed")?;
     running.waiting().await.context("the MCP server stopped")?;
     Ok(())
+}
+
+/// JSON-RPC's answer to a message that is not JSON (`id` null: none can be read).
+const PARSE_ERROR: &str = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: the message is not JSON"}}"#;
+
+/// stdin and stdout for the MCP session, one JSON-RPC message per line, with
+/// a line that is not JSON (or not UTF-8) answered with a parse error
+/// (`-32700`) as JSON-RPC asks, and the session kept: the SDK's own reader
+/// would end the session without a reply.
+fn answered_stdio() -> (tokio::io::DuplexStream, tokio::io::DuplexStream) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (session_in, mut feed) = tokio::io::duplex(1 << 20);
+    let (session_out, from_session) = tokio::io::duplex(1 << 20);
+    let (errors, mut errors_rx) = tokio::sync::mpsc::unbounded_channel::<&'static str>();
+    tokio::spawn(async move {
+        let mut stdin = BufReader::new(tokio::io::stdin());
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match stdin.read_until(b'\n', &mut line).await {
+                Ok(0) | Err(_) => break, // end of input: the session ends
+                Ok(_) => {}
+            }
+            let text = std::str::from_utf8(&line).map(str::trim);
+            match text {
+                Ok("") => continue,
+                Ok(t) if serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok() => {
+                    if feed.write_all(t.as_bytes()).await.is_err()
+                        || feed.write_all(b"\n").await.is_err()
+                    {
+                        break;
+                    }
+                }
+                _ => {
+                    let _ = errors.send(PARSE_ERROR);
+                }
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut out = tokio::io::stdout();
+        let mut lines = BufReader::new(from_session).lines();
+        loop {
+            let line = tokio::select! {
+                l = lines.next_line() => match l {
+                    Ok(Some(l)) => l,
+                    _ => break,
+                },
+                Some(e) = errors_rx.recv() => e.to_string(),
+            };
+            if out.write_all(line.as_bytes()).await.is_err()
+                || out.write_all(b"\n").await.is_err()
+                || out.flush().await.is_err()
+            {
+                break;
+            }
+        }
+    });
+    (session_in, session_out)
 }

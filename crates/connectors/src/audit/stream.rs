@@ -85,6 +85,11 @@ pub(super) fn finished_only<'a>(
 }
 
 /// One event after another from the cursor's position, located by line.
+///
+/// In JSON Lines (one event per line) broken JSON costs only its line: it is
+/// reported, skipped, and the next line read. In a file whose events span
+/// several lines (pretty-printed) there is no line to resume at: broken JSON
+/// ends the file, as it does in an array.
 pub(super) fn lines<'a>(
     c: &mut Cursor<'a>,
     text: &'a str,
@@ -95,16 +100,42 @@ pub(super) fn lines<'a>(
 ) -> Result<()> {
     let mut line = 1;
     let mut counted = 0;
+    // Whether events are one per line, from the first one read.
+    let mut one_per_line: Option<bool> = None;
     while !c.at_end() {
         line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted..c.pos]).count();
         counted = c.pos;
+        let start = c.pos;
         ev.clear();
-        match event(c, ev)? {
-            Ok(()) => on_event(ev, At::Line(line)),
-            Err(why) => on_bad(At::Line(line), why),
+        match event(c, ev) {
+            Ok(Ok(())) => on_event(ev, At::Line(line)),
+            Ok(Err(why)) => on_bad(At::Line(line), why),
+            Err(e) => {
+                let jsonl = *one_per_line.get_or_insert_with(|| first_line_is_whole(text, start));
+                if !jsonl {
+                    return Err(e);
+                }
+                let col = e.offset.saturating_sub(start) + 1;
+                on_bad(
+                    At::Line(line),
+                    format!("{} (column {col}); this line was skipped", e.message),
+                );
+                c.pos = memchr::memchr(b'\n', &text.as_bytes()[start..])
+                    .map_or(text.len(), |i| start + i + 1);
+                continue;
+            }
         }
+        one_per_line.get_or_insert_with(|| !text[start..c.pos].contains('\n'));
     }
     Ok(())
+}
+
+/// Whether the line starting at `start` holds a whole object (`{…}` on one
+/// line): the file is JSON Lines.
+fn first_line_is_whole(text: &str, start: usize) -> bool {
+    let rest = &text[start..];
+    let line = rest.split('\n').next().unwrap_or(rest).trim();
+    line.starts_with('{') && line.ends_with('}')
 }
 
 /// `{"<lat>": n, "<lon>": n}` as a position; anything else is skipped.

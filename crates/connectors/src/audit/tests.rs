@@ -335,3 +335,36 @@ fn errors_say_which_field_and_where_never_its_value() {
         assert!(matches!(r.errors[0].location, Location::Line(1)), "{e}");
     }
 }
+
+#[test]
+fn a_broken_line_of_json_lines_costs_only_that_line() {
+    let good = String::from_utf8(fixture("cloudtrail-events.jsonl")).unwrap();
+    let lines: Vec<&str> = good.lines().take(3).collect();
+    // A line cut short, and a line of garbage bytes, between good lines.
+    let text = format!(
+        "{}\n{}\n{}\n\u{1}\u{2}not json at all\n{}\n",
+        lines[0],
+        &lines[1][..lines[1].len() / 2],
+        lines[2],
+        lines[0]
+    );
+    let (seen, r) = collect(LogFormat::CloudTrail, text.as_bytes());
+    assert!(r.complete, "{:?}", r.errors);
+    assert_eq!(r.events, 3, "{:?}", r.errors);
+    assert_eq!(seen.keys.len(), 3);
+    let at: Vec<Location> = r.errors.iter().map(|e| e.location.clone()).collect();
+    assert_eq!(
+        at,
+        vec![Location::Line(2), Location::Line(4)],
+        "{:?}",
+        r.errors
+    );
+    assert!(r
+        .errors
+        .iter()
+        .all(|e| e.message.contains("this line was skipped")));
+    // Pretty-printed events have no line to resume at: the file ends there.
+    let pretty = "{\n  \"eventVersion\": \"1.08\",\n  \"eventTime\": \"2026-10-29T09:00:00Z\",\n  \"userIdentity\": {\n";
+    let (_, r) = collect(LogFormat::CloudTrail, pretty.as_bytes());
+    assert!(!r.complete);
+}
