@@ -39,7 +39,9 @@ pub struct IngestOutput {
     pub report: IngestReport,
 }
 
-const DATA_EXTENSIONS: &[&str] = &["json", "jsonl", "csv", "ndjson", "gz", "log"];
+const DATA_EXTENSIONS: &[&str] = &[
+    "json", "jsonl", "csv", "ndjson", "gz", "log", "tfstate", "backup",
+];
 
 fn is_csv(p: &Path) -> bool {
     p.extension()
@@ -127,6 +129,15 @@ fn detect_one(c: Candidate) -> Detected {
             "CSV header not recognised: expected an IAM credential report (user,arn,user_creation_time,…) \
              or an HR roster (an e-mail column and one of status, manager_email, department, title, termination_date)",
         )),
+        // Named as an export: an error, never a silent skip.
+        None if custody_connectors::is_terraform_state_name(&shown) => {
+            Detected::Failed(InputError::new(
+                "ingest",
+                &shown,
+                Location::File,
+                "named as Terraform state, but not Terraform state JSON (a `version`, `terraform_version` and `lineage`)",
+            ))
+        }
         None if c.explicit => Detected::Failed(InputError::new(
             "ingest",
             &shown,

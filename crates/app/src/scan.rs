@@ -48,6 +48,8 @@ struct Scanned {
     /// HEAD's `CODEOWNERS` (history only): its place in GitHub's search
     /// order, its path and its rules.
     codeowners: Option<(u8, String, custody_scan::codeowners::CodeOwners)>,
+    /// Read but not scanned, and why (binary).
+    skipped: Option<String>,
 }
 
 impl Scanned {
@@ -63,6 +65,7 @@ impl Scanned {
             bytes: 0,
             iac: None,
             codeowners: None,
+            skipped: None,
         }
     }
 }
@@ -103,10 +106,16 @@ fn scan_file(
     if let Err(e) = read {
         return fail(format!("cannot read the file: {e}"));
     }
-    let bytes: &[u8] = buf;
-    // Binary files (a NUL byte early on) are not text a secret is pasted into.
-    if is_binary(bytes) {
-        return Scanned::nothing(path);
+    // UTF-16 (PowerShell's `>`) is text too: scanned decoded.
+    let decoded = custody_model::text::decode(buf);
+    let bytes: &[u8] = &decoded;
+    // Binary files are not text a secret is pasted into; a stray odd byte
+    // in text does not make it binary. Skipped files are reported.
+    if let Some(share) = custody_model::text::binary_share(bytes) {
+        return Scanned {
+            skipped: Some(binary_note(share)),
+            ..Scanned::nothing(path)
+        };
     }
     let found = scan_found(scanner, &path, bytes);
     let origin = Origin::file(&path);
@@ -116,7 +125,7 @@ fn scan_file(
         path: path.clone(),
         format: "secret-scan".into(),
         scope: format!("secret-scan:{path}"),
-        sha256: ingest.then(|| format!("{:x}", Sha256::digest(bytes))),
+        sha256: ingest.then(|| format!("{:x}", Sha256::digest(&buf[..]))),
         observed_at: None,
         records: found.len(),
         facts,
@@ -146,9 +155,12 @@ fn with_workflow(
     }
 }
 
-/// Binary files (a NUL byte early on) are not text a secret is pasted into.
-fn is_binary(bytes: &[u8]) -> bool {
-    bytes[..bytes.len().min(8192)].contains(&0)
+/// Why a binary file was skipped.
+fn binary_note(share: f64) -> String {
+    format!(
+        "binary: {:.0}% of its first 8 KiB are control bytes",
+        share * 100.0
+    )
 }
 
 /// One blob of history. Blobs never change, so only blobs with findings make
@@ -187,7 +199,9 @@ fn scan_blob(
         }
     };
     out.bytes = bytes.len() as u64;
-    if is_binary(&bytes) {
+    let bytes = custody_model::text::decode(&bytes).into_owned();
+    if let Some(share) = custody_model::text::binary_share(&bytes) {
+        out.skipped = Some(binary_note(share));
         return out;
     }
     if let Some(rank) = custody_scan::codeowners::priority(&blob.path).filter(|_| blob.current) {
@@ -356,6 +370,16 @@ pub struct LocationOut {
     pub commit: Option<String>,
 }
 
+/// A file or blob read but not scanned.
+#[derive(Serialize)]
+pub struct SkippedOut {
+    pub path: String,
+    /// For history: the repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    pub why: String,
+}
+
 /// One repository whose history was scanned.
 #[derive(Serialize)]
 pub struct RepositoryOut {
@@ -372,6 +396,8 @@ pub struct RepositoryOut {
 #[derive(Serialize)]
 pub struct ScanOut {
     pub files: usize,
+    /// Files and blobs read but not scanned, and why (binary).
+    pub skipped: Vec<SkippedOut>,
     /// Repositories whose history was scanned (`--git`).
     pub repositories: Vec<RepositoryOut>,
     pub megabytes: f64,
@@ -426,8 +452,16 @@ pub fn collect(
     // the ambient credentials of its user's home.
     let mut agents = Vec::new();
     let mut found_at = Vec::new();
+    let mut skipped = Vec::new();
     for s in scanned {
         errors.extend(s.error);
+        if let Some(why) = s.skipped {
+            skipped.push(SkippedOut {
+                path: s.path.clone(),
+                repository: s.repository.clone(),
+                why,
+            });
+        }
         if s.commit.is_none() {
             if let Some(b) = &s.batch {
                 agents.extend(b.facts.iter().filter_map(|f| match f {
@@ -494,6 +528,7 @@ pub fn collect(
     }
     let out = ScanOut {
         files,
+        skipped,
         repositories,
         megabytes: bytes as f64 / 1e6,
         seconds: started.elapsed().as_secs_f64(),

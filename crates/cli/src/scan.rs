@@ -95,6 +95,12 @@ fn print(out: &ScanOut) {
         out.megabytes,
         out.seconds
     );
+    if !out.skipped.is_empty() {
+        println!(
+            "{} file(s) skipped as binary (--format json lists them and why).",
+            out.skipped.len()
+        );
+    }
     if let Some(s) = out.snapshot {
         println!("Stored as snapshot {s}: `custody show <credential>` lists every surface.");
     }

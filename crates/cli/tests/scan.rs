@@ -263,3 +263,47 @@ fn format_sarif_is_the_scan_sarif_flag_and_only_for_scan_and_findings() {
         r.stderr
     );
 }
+
+#[test]
+fn a_stray_nul_byte_or_utf16_hides_nothing_and_binary_files_are_reported() {
+    let env = Env::new();
+    // A token with a valid checksum (the first test's).
+    let token = format!("ghp_{}{}", "CustodyExampleNotARealToken001", "1VcBGt");
+    // A `.env` with one NUL appended (a common evasion), the same saved as
+    // UTF-16 by PowerShell (`>`: little-endian with a byte-order mark), and
+    // a real binary file.
+    let mut nul = format!("GITHUB_TOKEN={token}\n").into_bytes();
+    nul.push(0);
+    env.write("repo/a/.env", &nul);
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in format!("GITHUB_TOKEN={token}\r\n").encode_utf16() {
+        utf16.extend(u.to_le_bytes());
+    }
+    env.write("repo/b/.env", &utf16);
+    env.write(
+        "repo/bin/tool",
+        &[
+            0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x3e, 0,
+        ],
+    );
+    let repo = env.path("repo");
+    let v = env
+        .run(&["--format", "json", "scan", repo.to_str().unwrap()])
+        .ok()
+        .json();
+    let creds = v["credentials"].as_array().unwrap();
+    assert_eq!(creds.len(), 1, "{v:#}");
+    let places: Vec<&str> = creds[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["path"].as_str().unwrap())
+        .collect();
+    assert!(places.iter().any(|p| p.ends_with("a/.env")), "{places:?}");
+    assert!(places.iter().any(|p| p.ends_with("b/.env")), "{places:?}");
+    let skipped = v["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{v:#}");
+    assert!(skipped[0]["path"].as_str().unwrap().ends_with("bin/tool"));
+    assert!(skipped[0]["why"].as_str().unwrap().starts_with("binary"));
+    assert!(!v.to_string().contains(&token));
+}

@@ -424,3 +424,72 @@ fn show_reports_privilege_escalation_from_a_principals_own_policies() {
         "{table}"
     );
 }
+
+#[test]
+fn exports_as_people_save_them_are_read_or_reported_never_skipped_silently() {
+    let env = Env::new();
+    // Terraform writes `outputs` before `resources`: a state with 100 KiB of
+    // outputs still is a state.
+    let outputs: serde_json::Map<String, Value> = (0..400)
+        .map(|i| {
+            (
+                format!("endpoint_{i}"),
+                serde_json::json!({"value": "x".repeat(240), "type": "string"}),
+            )
+        })
+        .collect();
+    // In Terraform's own key order (serde_json would sort them).
+    let resources = serde_json::json!([{"mode": "managed", "type": "aws_iam_user", "name": "ci", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+        "instances": [{"schema_version": 0, "attributes": {"name": "ci-deployer", "arn": "arn:aws:iam::111122223333:user/ci-deployer", "tags": {}}}]}]);
+    let text = format!(
+        "{{\n  \"version\": 4,\n  \"terraform_version\": \"1.7.5\",\n  \"serial\": 9,\n  \"lineage\": \"5b2f-lineage\",\n  \"outputs\": {},\n  \"resources\": {},\n  \"check_results\": null\n}}\n",
+        serde_json::to_string_pretty(&Value::Object(outputs)).unwrap(),
+        serde_json::to_string_pretty(&resources).unwrap()
+    );
+    assert!(text.find("\"resources\"").unwrap() > 64 * 1024);
+    env.write("in/infra/terraform.tfstate", text.as_bytes());
+    // An HR roster saved by PowerShell's `>`: UTF-16 with a byte-order mark.
+    let mut roster = vec![0xFF, 0xFE];
+    for u in "email,name,status\r\nzoe@corp.example,Zoë,active\r\n".encode_utf16() {
+        roster.extend(u.to_le_bytes());
+    }
+    env.write("in/hr/roster.csv", &roster);
+    // An empty state and one that is not JSON: errors, not skips.
+    env.write("in/old/terraform.tfstate", b"");
+    env.write("in/old/other.tfstate.backup", b"not json\n");
+    let r = env.run(&[
+        "--format",
+        "json",
+        "--quiet",
+        "ingest",
+        env.path("in").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let out = r.json();
+    let formats: Vec<&str> = out["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["format"].as_str().unwrap())
+        .collect();
+    assert!(formats.contains(&"terraform-state"), "{formats:?}");
+    assert!(formats.contains(&"hr-roster"), "{formats:?}");
+    assert!(out["skipped"].as_array().unwrap().is_empty(), "{out:#}");
+    let errors = out["report"]["errors"].as_array().unwrap();
+    let of = |name: &str| {
+        errors
+            .iter()
+            .find(|e| e["source_path"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("no error for {name}: {errors:?}"))
+    };
+    assert_eq!(of("old/terraform.tfstate")["message"], "the file is empty");
+    assert!(of("other.tfstate.backup")["message"]
+        .as_str()
+        .unwrap()
+        .contains("Terraform state"));
+    let zoe = env
+        .run(&["--format", "json", "show", "zoe@corp.example"])
+        .ok()
+        .json();
+    assert_eq!(zoe["node"]["name"], "Zoë");
+}

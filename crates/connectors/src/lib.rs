@@ -320,10 +320,18 @@ impl Parsed {
     }
 }
 
+/// Whether a file's name is a Terraform state's (`terraform.tfstate`,
+/// `*.tfstate`, `*.tfstate.backup`).
+pub fn is_terraform_state_name(path: &str) -> bool {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    name.ends_with(".tfstate") || name.ends_with(".tfstate.backup")
+}
+
 /// Recognises a file's format from its content (and, for Okta group members and
 /// AWS access keys, its path). `None` if custody does not know the format.
 pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
-    let text = util::strip_bom(bytes);
+    // UTF-16 (PowerShell's `>`) and byte-order marks decoded first.
+    let text = custody_model::text::decode(&bytes[..bytes.len().min(128 * 1024)]);
     let head = &text[..text.len().min(64 * 1024)];
     let head = String::from_utf8_lossy(head);
     let trimmed = head.trim_start();
@@ -336,10 +344,11 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         let has = |s: &str| head.contains(s);
         // A state file may hold any provider's objects: it goes first.
+        // Terraform writes `outputs` before `resources`, and outputs can be
+        // large: its own keys, or its name, say what it is.
         if trimmed.starts_with('{')
-            && has("\"terraform_version\"")
-            && has("\"lineage\"")
-            && has("\"resources\"")
+            && ((has("\"terraform_version\"") && has("\"lineage\""))
+                || is_terraform_state_name(path))
         {
             return Some(Format::TerraformState);
         }
@@ -542,6 +551,13 @@ fn detect_aws_inventory(path: &str, head: &str) -> Option<Format> {
 /// Parses one file in a known format. Never panics on input; every problem comes
 /// back as an [`InputError`] in [`Parsed::errors`], located by line or JSON pointer.
 pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
+    // Every format as text: UTF-16 (PowerShell's `>`) decoded, marks dropped.
+    let text = custody_model::text::decode(file.bytes);
+    let decoded = SourceFile {
+        path: file.path,
+        bytes: &text,
+    };
+    let file = &decoded;
     let mut parsed = match format {
         Format::AwsAuthDetails => aws::auth_details::parse(file),
         Format::AwsCredentialReport => aws::credential_report::parse(file),

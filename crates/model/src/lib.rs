@@ -16,6 +16,7 @@ pub mod guard;
 pub mod key;
 pub mod label;
 pub mod secret;
+pub mod text;
 pub mod time;
 
 pub use fact::{EdgeFact, Endpoint, Fact, InputError, Location, NodeFact, Provenance};
