@@ -195,7 +195,7 @@ impl Profile {
         self.last = self.last.max(t);
         self.events += 1;
         if self.principal.is_empty() && !ev.principal.is_empty() {
-            self.principal = ev.principal.to_string();
+            self.principal = capped(&ev.principal).into_owned();
         }
         if !ev.error.is_empty() {
             self.errors += 1;
@@ -242,10 +242,11 @@ impl Profile {
             let place = format!("{lat:.1},{lon:.1}");
             see(&mut self.places, &place, t, ev, evidence, overflow);
         }
-        let service = service_of(&ev.service);
-        let found = self.actions.binary_search_by(|a| {
-            (a.service.as_str(), a.action.as_str()).cmp(&(service, &ev.action))
-        });
+        let service = &*capped(service_of(&ev.service));
+        let action = &*capped(&ev.action);
+        let found = self
+            .actions
+            .binary_search_by(|a| (a.service.as_str(), a.action.as_str()).cmp(&(service, action)));
         let i = match found {
             Ok(i) => i,
             Err(i) if self.actions.len() < MAX_VALUES * 8 => {
@@ -253,7 +254,7 @@ impl Profile {
                     i,
                     ActionUse {
                         service: service.to_string(),
-                        action: ev.action.to_string(),
+                        action: action.to_string(),
                         count: 0,
                         last: t,
                         denied: 0,
@@ -384,6 +385,28 @@ fn add_day(days: &mut Vec<Day>, d: Day) {
     }
 }
 
+/// The longest text a profile keeps of one value (a region, network, client,
+/// action, error…): a log can put anything in a field, a 200 MB user agent
+/// included; longer values are cut with a marker.
+pub const MAX_TEXT: usize = 512;
+
+/// `text`, cut to [`MAX_TEXT`] bytes (on a character boundary) with a marker
+/// saying how much was dropped.
+pub fn capped(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_TEXT {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = MAX_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!(
+        "{}…[{} more bytes]",
+        &text[..end],
+        text.len() - end
+    ))
+}
+
 fn see(
     list: &mut Vec<Seen>,
     value: &str,
@@ -395,6 +418,7 @@ fn see(
     if value.is_empty() {
         return;
     }
+    let value = &*capped(value);
     if let Some(s) = list.iter_mut().find(|s| s.value == value) {
         s.count += 1;
         s.last = s.last.max(t);
@@ -464,7 +488,7 @@ impl Tally {
         self.events += 1;
         self.key.clear();
         self.key.push_str(ev.actor_prefix);
-        self.key.push_str(&ev.actor);
+        self.key.push_str(&capped(&ev.actor));
         let p = match self.profiles.get_mut(self.key.as_str()) {
             Some(p) => p,
             None => self
@@ -476,11 +500,11 @@ impl Tally {
             source: source.to_string(),
             at: at.to_string(),
             time: ev.time,
-            action: format!("{}:{}", service_of(&ev.service), ev.action),
-            ip: ev.source_ip.to_string(),
-            region: ev.region.to_string(),
-            agent: ev.user_agent.to_string(),
-            error: ev.error.to_string(),
+            action: capped(&format!("{}:{}", service_of(&ev.service), ev.action)).into_owned(),
+            ip: capped(&ev.source_ip).into_owned(),
+            region: capped(&ev.region).into_owned(),
+            agent: capped(&ev.user_agent).into_owned(),
+            error: capped(&ev.error).into_owned(),
         });
     }
 

@@ -116,13 +116,17 @@ pub fn redact_text(text: &str, fp: &Fingerprinter) -> Option<String> {
 /// Scrubs every string inside `value` in place; returns how many were redacted.
 pub fn scrub_value(value: &mut Value, fp: &Fingerprinter) -> usize {
     match value {
-        Value::String(s) => match redact_text(s, fp) {
-            Some(r) => {
-                *s = r;
-                1
-            }
-            None => 0,
-        },
+        Value::String(s) => {
+            let n = match redact_text(s, fp) {
+                Some(r) => {
+                    *s = r;
+                    1
+                }
+                None => 0,
+            };
+            cap(s);
+            n
+        }
         Value::Array(items) => items.iter_mut().map(|v| scrub_value(v, fp)).sum(),
         Value::Object(map) => scrub_map(map, fp),
         _ => 0,
@@ -149,6 +153,25 @@ pub fn scrub_map(map: &mut Map<String, Value>, fp: &Fingerprinter) -> usize {
         }
     }
     n
+}
+
+/// The longest text stored in one property: an input can put anything in a
+/// field (a 200 MB description); what is longer is cut, with a marker.
+pub const MAX_STORED_TEXT: usize = 64 * 1024;
+
+/// Cuts `text` to [`MAX_STORED_TEXT`] bytes (on a character boundary) with a
+/// marker saying how much was dropped.
+pub fn cap(text: &mut String) {
+    if text.len() <= MAX_STORED_TEXT {
+        return;
+    }
+    let mut end = MAX_STORED_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let dropped = text.len() - end;
+    text.truncate(end);
+    text.push_str(&format!("…[{dropped} more bytes]"));
 }
 
 /// Words a field's name ends with when its value is a secret.
@@ -271,6 +294,7 @@ pub fn scrub_fact(fact: &mut crate::Fact, fp: &Fingerprinter) -> usize {
                 *name = r;
                 n += 1;
             }
+            cap(name);
         }
     }
     n + scrub_map(fact.props_mut(), fp)
@@ -386,6 +410,16 @@ mod tests {
         ] {
             assert!(!is_secret_name(no), "{no}");
         }
+    }
+
+    #[test]
+    fn a_huge_text_is_stored_cut_with_a_marker() {
+        let mut v = json!({"description": "é".repeat(100_000), "short": "x"});
+        scrub_value(&mut v, &fp());
+        let d = v["description"].as_str().unwrap();
+        assert!(d.len() < MAX_STORED_TEXT + 64);
+        assert!(d.ends_with("more bytes]"), "{}", &d[d.len() - 40..]);
+        assert_eq!(v["short"], "x");
     }
 
     #[test]

@@ -241,3 +241,22 @@ fn impossible_travel_needs_geolocation_and_speed() {
         .all(|a| a.rule != "impossible-travel"));
     assert!((distance_km(nyc, moscow) - 7510.0).abs() < 50.0);
 }
+
+#[test]
+fn a_huge_value_is_kept_cut_with_a_marker() {
+    let agent = "A".repeat(10_000_000);
+    let mut t = Tally::default();
+    for i in 0..3 {
+        let mut e = ev(T0 + i, "us-east-1", "203.0.113.5", "aws-cli/2.15.0", "");
+        e.user_agent = Cow::Borrowed(agent.as_str());
+        e.action = Cow::Borrowed(agent.as_str());
+        t.add(&e, "f.json", &"L1");
+    }
+    let p = &t.profiles["aws-access-key:AKIAEXAMPLEEXAMPLE22"];
+    let json = serde_json::to_string(p).unwrap();
+    assert!(json.len() < 20_000, "{} bytes", json.len());
+    assert_eq!(p.agents.len(), 1, "the same cut value counts once");
+    assert_eq!(p.agents[0].count, 3);
+    assert_eq!(p.actions.len(), 1);
+    assert!(p.actions[0].action.ends_with("more bytes]"));
+}
