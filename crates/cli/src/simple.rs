@@ -137,6 +137,11 @@ pub fn snapshots(cli: &Global) -> Result<ExitCode> {
                         g("nodes_retired"),
                         g("edges_created"),
                         g("errors"),
+                        s.summary
+                            .pointer("/audit_logs/status")
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("-")
+                            .to_string(),
                     ]
                 })
                 .collect();
@@ -149,6 +154,7 @@ pub fn snapshots(cli: &Global) -> Result<ExitCode> {
                     "RETIRED",
                     "NEW EDGES",
                     "ERRORS",
+                    "AUDIT LOGS",
                 ],
                 &rows,
             );

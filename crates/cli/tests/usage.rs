@@ -377,3 +377,49 @@ fn cloudtrail_creations_are_ownership_evidence() {
     // Ingesting the same file again records nothing new.
     assert_eq!(ingest()["logs"]["creations_recorded"], 0);
 }
+
+/// Killed between the exports and the audit logs (`CUSTODY_FAILPOINT`, as
+/// `kill -9`): the snapshot says its logs are pending, no profile is half
+/// written, and the next ingest warns and counts them.
+#[test]
+fn an_ingest_killed_before_its_logs_shows_them_pending_and_the_next_counts_them() {
+    let env = Env::new();
+    env.write(
+        "in/hr/roster.csv",
+        b"email,name,status\nana.ng@corp.example,Ana,active\n",
+    );
+    env.write(
+        "in/logs/cloudtrail.jsonl",
+        &common::fixture("audit/cloudtrail-events.jsonl"),
+    );
+    let input = env.path("in");
+    let input = input.to_str().unwrap();
+    let r = env.run_with(
+        &["--quiet", "ingest", input],
+        &[("CUSTODY_FAILPOINT", "after-exports")],
+    );
+    assert_ne!(r.code, 0, "the failpoint kills the process");
+    let snaps = env.run(&["--format", "json", "snapshots"]).ok().json();
+    assert_eq!(snaps.as_array().unwrap().len(), 1, "{snaps:#}");
+    assert_eq!(snaps[0]["summary"]["audit_logs"]["status"], "pending");
+    assert_ne!(env.run(&["usage", "AKIAEXAMPLEDEPLOY001"]).code, 0);
+
+    let again = env
+        .run(&["--format", "json", "--quiet", "ingest", input])
+        .json();
+    let warnings = again["report"]["warnings"].to_string();
+    assert!(
+        warnings.contains("snapshot 1 stopped before its audit logs"),
+        "{again:#}"
+    );
+    assert_eq!(again["logs"]["events"], 8);
+    let snaps = env.run(&["--format", "json", "snapshots"]).ok().json();
+    assert_eq!(snaps[1]["summary"]["audit_logs"]["status"], "counted");
+    assert_eq!(snaps[0]["summary"]["audit_logs"]["status"], "interrupted");
+    assert_eq!(snaps[0]["summary"]["audit_logs"]["logs_read_again_in"], 2);
+    let usage = env
+        .run(&["--format", "json", "usage", "AKIAEXAMPLEDEPLOY001"])
+        .ok()
+        .json();
+    assert_eq!(usage["profiles"][0]["profile"]["events"], 2, "{usage:#}");
+}

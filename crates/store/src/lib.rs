@@ -19,7 +19,7 @@ mod schema;
 mod sqlite;
 mod usage;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, FAILPOINT_ENV};
 
 use custody_model::{Fact, InputError};
 use serde::Serialize;
@@ -300,6 +300,10 @@ pub trait Store {
     fn response_log(&mut self, row: &ResponseRow) -> Result<()>;
     /// The response log, oldest first; only this credential's when given.
     fn responses(&self, credential: Option<&str>) -> Result<Vec<ResponseRow>>;
+    /// Sets `key` in a snapshot's summary to `value` (its own transaction):
+    /// what a pipeline that goes on after the snapshot committed (audit logs)
+    /// says of its progress, so an interrupted run shows.
+    fn snapshot_note(&mut self, id: i64, key: &str, value: Value) -> Result<()>;
     /// The installation's fingerprinter, which the store's guard uses: what a
     /// pipeline writing to this store redacts and fingerprints with.
     fn fingerprinter(&self) -> &custody_model::Fingerprinter;

@@ -218,6 +218,23 @@ impl Store for SqliteStore {
         &self.fingerprinter
     }
 
+    fn snapshot_note(&mut self, id: i64, key: &str, value: Value) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let summary: Option<String> = tx
+            .query_row("SELECT summary FROM snapshots WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let mut summary = summary.map(|t| parse_map(&t)).unwrap_or_default();
+        summary.insert(key.to_string(), value);
+        tx.execute(
+            "UPDATE snapshots SET summary = ?2 WHERE id = ?1",
+            rusqlite::params![id, Value::Object(summary).to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn usage_known_sources(&self) -> Result<std::collections::HashSet<String>> {
         self.usage_known_sources_all()
     }
