@@ -561,6 +561,12 @@ impl<'g> Exec<'g> {
         } else if left > 0 {
             (false, left, lid)
         } else {
+            if out.len() >= self.limits.max_matches {
+                return Err(QueryError::Limit(format!(
+                    "the pattern matched more than {} rows before RETURN; narrow it (a key, a label, a shorter path)",
+                    self.limits.max_matches
+                )));
+            }
             out.push(row);
             return self.tick(1);
         };

@@ -62,6 +62,10 @@ pub struct Limits {
     pub max_work: u64,
     /// The longest variable-length relationship (`*` alone means up to this).
     pub max_hops: u32,
+    /// Rows a pattern may match before `RETURN` folds them (each row is held
+    /// in memory until then): bounds a query's memory, as `max_work` bounds
+    /// its time.
+    pub max_matches: usize,
     /// Whether a pattern with no key, label or bound variable may scan every node.
     pub allow_full_scan: bool,
 }
@@ -73,6 +77,7 @@ impl Default for Limits {
             max_rows: 10_000,
             max_work: 20_000_000,
             max_hops: 8,
+            max_matches: 1_000_000,
             allow_full_scan: false,
         }
     }

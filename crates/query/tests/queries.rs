@@ -357,4 +357,18 @@ fn errors_and_limits() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("visited more than 5"), "{e}");
+    // Memory: rows held before RETURN folds them are bounded too, whatever
+    // the work budget allows.
+    let held = Limits {
+        max_matches: 3,
+        ..Limits::default()
+    };
+    let e = q_with(
+        "MATCH (a:Principal)-[*1..8]-(b) RETURN count(b)",
+        json!({}),
+        held,
+    )
+    .unwrap_err();
+    assert!(matches!(e, QueryError::Limit(_)), "{e}");
+    assert!(e.to_string().contains("matched more than 3 rows"), "{e}");
 }
