@@ -524,3 +524,57 @@ fn a_message_that_is_not_json_gets_a_parse_error_and_the_session_goes_on() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// Slow clients (headers sent a piece at a time, never finished) neither
+/// stop the service answering nor stay connected: each is closed once the
+/// header deadline passes (10 s), with no token needed to be a nuisance.
+#[test]
+fn clients_that_never_finish_their_headers_are_closed_and_health_still_answers() {
+    let env = Env::new();
+    env.write(
+        "roster.csv",
+        b"email,name,status\nana@corp.example,Ana,active\n",
+    );
+    env.run(&[
+        "--quiet",
+        "ingest",
+        env.path("roster.csv").to_str().unwrap(),
+    ])
+    .ok();
+    let server = Server::start(&env);
+    let mut slow: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut s = TcpStream::connect(&server.addr).unwrap();
+            s.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .unwrap();
+            s
+        })
+        .collect();
+    let (status, v) = server.request("GET", "/v1/health", None, "");
+    assert_eq!((status, v["status"].as_str()), (200, Some("ok")));
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    for s in &mut slow {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = [0u8; 512];
+        // Closed by the server: end of stream (or a reset), possibly after
+        // a 408 it sent first.
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    panic!("a slow client is still connected after the header deadline")
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    let (status, _) = server.request("GET", "/v1/health", None, "");
+    assert_eq!(status, 200);
+}

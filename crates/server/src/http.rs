@@ -375,15 +375,76 @@ pub fn router(service: Arc<Service>, opts: &Options) -> (Router, impl FnOnce()) 
     (router, move || cancel.cancel())
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// At most this many connections at once; more wait in the kernel's queue
+/// until one closes (so a flood cannot exhaust the file descriptors).
+pub const MAX_CONNECTIONS: usize = 1024;
+
+/// A request's headers must arrive within this long (a client that sends
+/// them a byte at a time is closed).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets open
+/// connections finish (up to 30 s). Each connection must send a request's
+/// headers within [`HEADER_TIMEOUT`]; at most [`MAX_CONNECTIONS`] are served
+/// at once.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let (closing, closing_rx) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((s, _)) => s,
+                // Out of file descriptors or a reset before accept: try again shortly.
+                Err(e) => {
+                    tracing::warn!("accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let mut closing = closing_rx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = closing.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
+                }
+            }
+        });
+    }
+    let _ = closing.send(true);
+    drop(closing_rx);
+    // Wait for the connections to finish (each holds a permit).
+    let _ = tokio::time::timeout(
+        Duration::from_secs(31),
+        permits.acquire_many(MAX_CONNECTIONS as u32),
+    )
+    .await;
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
