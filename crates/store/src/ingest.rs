@@ -27,7 +27,7 @@ const DEFERRED_DROP: &str = "DROP INDEX IF EXISTS nodes_label_kind; DROP INDEX I
 pub struct Run<'t, 'c> {
     tx: &'t Transaction<'c>,
     fp: &'t Fingerprinter,
-    fail_after_nodes: Option<usize>,
+    fail_after_nodes: Option<(usize, bool)>,
     snap: i64,
     started: String,
     report: IngestReport,
@@ -55,7 +55,7 @@ impl<'t, 'c> Run<'t, 'c> {
     pub fn begin(
         tx: &'t Transaction<'c>,
         fp: &'t Fingerprinter,
-        fail_after_nodes: Option<usize>,
+        fail_after_nodes: Option<(usize, bool)>,
     ) -> Result<Self> {
         let started = now();
         tx.execute(
@@ -445,11 +445,14 @@ impl<'t, 'c> Run<'t, 'c> {
                     }
                 }
                 self.nodes_written += 1;
-                if self
-                    .fail_after_nodes
-                    .is_some_and(|limit| self.nodes_written >= limit)
-                {
-                    return Err(StoreError::Injected("after-nodes"));
+                if let Some((limit, kill)) = self.fail_after_nodes {
+                    if self.nodes_written >= limit {
+                        if kill {
+                            // As `kill -9` mid-transaction would.
+                            std::process::abort();
+                        }
+                        return Err(StoreError::Injected("after-nodes"));
+                    }
                 }
                 if i % 20_000 == 0 {
                     progress(Progress::Writing { done: i, total });

@@ -18,7 +18,8 @@ pub const FAILPOINT_ENV: &str = "CUSTODY_FAILPOINT";
 pub struct SqliteStore {
     pub(crate) conn: Connection,
     fingerprinter: Fingerprinter,
-    fail_after_nodes: Option<usize>,
+    /// Fault injection: fail (or, when `true`, kill the process) after N nodes.
+    fail_after_nodes: Option<(usize, bool)>,
 }
 
 impl SqliteStore {
@@ -146,7 +147,7 @@ impl SqliteStore {
     /// Makes the next ingests fail after writing `n` nodes (fault injection for
     /// tests; also set by the `CUSTODY_FAILPOINT=after-nodes:N` environment variable).
     pub fn inject_failure_after_nodes(&mut self, n: Option<usize>) {
-        self.fail_after_nodes = n;
+        self.fail_after_nodes = n.map(|n| (n, false));
     }
 
     fn brief_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NodeBrief> {
@@ -184,9 +185,15 @@ impl SqliteStore {
     }
 }
 
-fn failpoint() -> Option<usize> {
+/// `after-nodes:N` fails the ingest after N nodes (an error, rolled back);
+/// `kill-after-nodes:N` kills the process there, as `kill -9` would, in
+/// the middle of the transaction. Returns (N, kill).
+fn failpoint() -> Option<(usize, bool)> {
     let v = std::env::var(FAILPOINT_ENV).ok()?;
-    v.strip_prefix("after-nodes:")?.parse().ok()
+    if let Some(n) = v.strip_prefix("kill-after-nodes:") {
+        return Some((n.parse().ok()?, true));
+    }
+    Some((v.strip_prefix("after-nodes:")?.parse().ok()?, false))
 }
 
 impl SqliteStore {
@@ -195,7 +202,7 @@ impl SqliteStore {
         chunks: &mut dyn Iterator<Item = Vec<SourceBatch>>,
         progress: &mut dyn FnMut(Progress),
         fp: &Fingerprinter,
-        fail_after: Option<usize>,
+        fail_after: Option<(usize, bool)>,
     ) -> Result<IngestReport> {
         let tx = self.conn.transaction()?;
         let mut run = crate::ingest::Run::begin(&tx, fp, fail_after)?;
