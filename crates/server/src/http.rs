@@ -58,6 +58,9 @@ impl Default for Options {
 struct App {
     service: Arc<Service>,
     permits: Arc<Semaphore>,
+    /// Ad-hoc queries at once: at most half the permits, so lighter requests
+    /// are served while heavy queries run.
+    heavy: Arc<Semaphore>,
     queue_timeout: Duration,
 }
 
@@ -80,6 +83,23 @@ fn failure(e: service::Error) -> Response {
 }
 
 impl App {
+    /// [`App::run`] for an ad-hoc query: it first waits for one of the
+    /// query permits, so queries never take every permit.
+    async fn run_heavy<T: serde::Serialize + Send + 'static>(
+        &self,
+        f: impl FnOnce(&Service) -> service::Result<T> + Send + 'static,
+    ) -> Response {
+        let Ok(Ok(_heavy)) =
+            tokio::time::timeout(self.queue_timeout, self.heavy.clone().acquire_owned()).await
+        else {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many queries are running; try again shortly",
+            );
+        };
+        self.run(f).await
+    }
+
     /// Runs blocking work on the blocking pool, holding a permit.
     async fn run<T: serde::Serialize + Send + 'static>(
         &self,
@@ -295,7 +315,7 @@ async fn query(State(app): State<App>, bytes: Bytes) -> Response {
         Ok(b) => b,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    app.run(move |s| s.query(&q.query, &q.params)).await
+    app.run_heavy(move |s| s.query(&q.query, &q.params)).await
 }
 
 async fn saved() -> Response {
@@ -308,7 +328,7 @@ async fn ask_get(
     Query(p): Query<BTreeMap<String, String>>,
 ) -> Response {
     let params: Map<String, Value> = p.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-    app.run(move |s| s.ask(&name, params)).await
+    app.run_heavy(move |s| s.ask(&name, params)).await
 }
 
 async fn ask_post(State(app): State<App>, Path(name): Path<String>, bytes: Bytes) -> Response {
@@ -316,7 +336,7 @@ async fn ask_post(State(app): State<App>, Path(name): Path<String>, bytes: Bytes
         Ok(b) => b,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    app.run(move |s| s.ask(&name, b.params)).await
+    app.run_heavy(move |s| s.ask(&name, b.params)).await
 }
 
 async fn not_found() -> Response {
@@ -332,6 +352,7 @@ pub fn router(service: Arc<Service>, opts: &Options) -> (Router, impl FnOnce()) 
     let app = App {
         service: service.clone(),
         permits: Arc::new(Semaphore::new(opts.concurrency.max(1))),
+        heavy: Arc::new(Semaphore::new((opts.concurrency / 2).max(1))),
         queue_timeout: opts.queue_timeout,
     };
     let mut hosts = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];

@@ -19,6 +19,7 @@ pub struct Mcp {
     service: Arc<Service>,
     #[allow(dead_code)] // read by the tool_handler macro
     tool_router: ToolRouter<Mcp>,
+    queries: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -155,12 +156,28 @@ fn rows(r: service::Result<custody_query::QueryResult>) -> String {
     answer(r.map(|r| json!({"columns": r.columns, "row_count": r.rows.len(), "rows": r.rows})))
 }
 
+/// Ad-hoc queries an MCP session runs at once (`run_query`, `ask`): the rest
+/// wait, so one client cannot fill memory with many heavy queries.
+const QUERIES_AT_ONCE: usize = 2;
+
 impl Mcp {
     pub fn new(service: Arc<Service>) -> Mcp {
         Mcp {
             service,
             tool_router: Mcp::tool_router(),
+            queries: Arc::new(tokio::sync::Semaphore::new(QUERIES_AT_ONCE)),
         }
+    }
+
+    /// [`Mcp::blocking`] for an ad-hoc query, one of [`QUERIES_AT_ONCE`].
+    async fn query<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Service) -> service::Result<T> + Send + 'static,
+    ) -> service::Result<T> {
+        let _permit = self.queries.clone().acquire_owned().await.map_err(|e| {
+            service::Error::Internal(anyhow::anyhow!("the query queue closed: {e}"))
+        })?;
+        self.blocking(f).await
     }
 
     /// Runs blocking work off the async runtime.
@@ -284,14 +301,14 @@ impl Mcp {
         description = "Run a read-only openCypher query over the identity graph (MATCH, OPTIONAL MATCH, WHERE, WITH, RETURN, ORDER BY, SKIP, LIMIT, count/collect/min/max, variable-length paths). Edges: AUTHENTICATES_AS, STORED_IN, OWNED_BY, CAN_ASSUME, HOLDS, USED_BY, MEMBER_OF, REPORTS_TO, HAS_POLICY, DEFINED_IN, RUNS_AS. Start patterns from a label or a key. Writes are refused."
     )]
     async fn run_query(&self, Parameters(q): Parameters<QueryRequest>) -> String {
-        rows(self.blocking(move |s| s.query(&q.query, &q.params)).await)
+        rows(self.query(move |s| s.query(&q.query, &q.params)).await)
     }
 
     #[tool(
         description = "Answer a saved question: outside-vaults (credentials stored outside a vault), leavers-active-keys (people who left while their identities' keys are active), owned-by (person), surfaces (credential), agents (AI agents and the credentials they hold), stale-keys (before)."
     )]
     async fn ask(&self, Parameters(a): Parameters<AskRequest>) -> String {
-        rows(self.blocking(move |s| s.ask(&a.name, a.params)).await)
+        rows(self.query(move |s| s.ask(&a.name, a.params)).await)
     }
 }
 
