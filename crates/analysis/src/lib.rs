@@ -16,6 +16,7 @@ pub mod audit;
 pub mod catalog;
 pub mod escalation;
 pub mod eval;
+pub mod input;
 pub mod ownership;
 pub mod pattern;
 pub mod policy;

@@ -28,6 +28,7 @@
 //! share names nobody.
 
 use crate::attribution::{self, Attribution, Evidence, Method, Party, Route, Status};
+pub use crate::input::{EdgeIn, NodeIn};
 use serde::Serialize;
 use serde_json::{Map, Value};
 /// Maps keyed by node id: foldhash (fast, not DoS-resistant: keys are the
@@ -83,24 +84,6 @@ pub const EDGE_KINDS: [&str; 6] = [
     "DEFINED_IN",
     "REPORTS_TO",
 ];
-
-/// A node as the builder receives it.
-pub struct NodeIn<'a> {
-    pub id: i64,
-    pub label: &'a str,
-    pub kind: &'a str,
-    pub key: &'a str,
-    pub name: Option<&'a str>,
-    pub props: &'a Map<String, Value>,
-}
-
-/// An edge as the builder receives it.
-pub struct EdgeIn<'a> {
-    pub src: i64,
-    pub kind: &'a str,
-    pub dst: i64,
-    pub props: &'a Map<String, Value>,
-}
 
 fn text<'a>(props: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
     props

@@ -82,6 +82,7 @@ impl G {
         for (id, kind, key, props) in &self.nodes {
             b.node(NodeIn {
                 id: *id,
+                label: "",
                 kind,
                 key,
                 name: key.rsplit('/').next(),

@@ -18,6 +18,7 @@ pub fn load(store: &dyn Store, progress: &dyn Progress) -> Result<Model> {
     store.scan_nodes(NODE_KINDS, &mut |n| {
         builder.node(NodeIn {
             id: n.id,
+            label: n.label,
             kind: n.kind,
             key: n.key,
             name: n.name,

@@ -301,6 +301,17 @@ fn node_in<'a>(n: &'a custody_store::ScanNode<'a>) -> NodeIn<'a> {
     }
 }
 
+/// A piece of evidence as every surface shows it.
+fn evidence_out(o: &Ownership, e: &custody_analysis::attribution::Evidence) -> EvidenceOut {
+    EvidenceOut {
+        party: party(o, e.party),
+        method: e.method.as_str(),
+        weight: e.weight,
+        said: e.said.clone(),
+        via: e.via.clone(),
+    }
+}
+
 /// A party as every surface shows it.
 pub fn party(o: &Ownership, p: Party) -> PartyOut {
     match p {
@@ -354,17 +365,7 @@ pub fn view(o: &Ownership, id: i64) -> Option<OwnerView> {
                 score: s.score,
             })
             .collect(),
-        evidence: a
-            .evidence
-            .iter()
-            .map(|e| EvidenceOut {
-                party: party(o, e.party),
-                method: e.method.as_str(),
-                weight: e.weight,
-                said: e.said.clone(),
-                via: e.via.clone(),
-            })
-            .collect(),
+        evidence: a.evidence.iter().map(|e| evidence_out(o, e)).collect(),
         route,
     })
 }
@@ -746,13 +747,7 @@ pub fn offboard(
                 .evidence
                 .iter()
                 .filter(|e| matches!(e.party, Party::Person(_)))
-                .map(|e| EvidenceOut {
-                    party: party(o, e.party),
-                    method: e.method.as_str(),
-                    weight: e.weight,
-                    said: e.said.clone(),
-                    via: e.via.clone(),
-                })
+                .map(|e| evidence_out(o, e))
                 .collect(),
             surfaces,
             last_used: last.map(custody_model::time::from_unix),

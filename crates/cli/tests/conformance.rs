@@ -33,22 +33,7 @@ fn public_iam_exports_ingest_and_show_escalation() {
     env.run(&["show", "arn:aws:iam::278368863034:user/jake"])
         .ok();
     env.run(&["show", "cloudgoat"]).ok();
-    let techniques = |arn: &str| -> Vec<String> {
-        let v = env.run(&["--format", "json", "show", arn]).ok().json();
-        assert!(
-            v["permissions"]["incomplete"]
-                .as_array()
-                .unwrap()
-                .is_empty(),
-            "{arn}: every policy document is in the export"
-        );
-        v["permissions"]["escalations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["technique"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let techniques = |arn: &str| common::escalation_techniques(&env, arn);
     let admin = techniques("arn:aws:iam::012345678901:user/obama");
     assert_eq!(
         admin.len(),

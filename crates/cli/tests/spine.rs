@@ -387,22 +387,7 @@ fn show_reports_privilege_escalation_from_a_principals_own_policies() {
         env.path("authz.json").to_str().unwrap(),
     ])
     .ok();
-    let techniques = |arn: &str| -> Vec<String> {
-        let v = env.run(&["--format", "json", "show", arn]).ok().json();
-        assert!(
-            v["permissions"]["incomplete"]
-                .as_array()
-                .unwrap()
-                .is_empty(),
-            "{arn}: every policy document is in the export"
-        );
-        v["permissions"]["escalations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["technique"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let techniques = |arn: &str| common::escalation_techniques(&env, arn);
     let admin = techniques("arn:aws:iam::111122223333:user/admin-ana");
     assert_eq!(
         admin.len(),

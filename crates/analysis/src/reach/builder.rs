@@ -6,6 +6,7 @@
 
 use super::{KindSpec, LevelActions, Model, PrincipalKind, PrincipalNode, ResourceNode};
 use crate::catalog::{AccessLevel, Catalog};
+pub use crate::input::{EdgeIn, NodeIn};
 use crate::policy::{Effect, Match, Policy};
 use crate::sensitivity;
 use serde_json::{Map, Value};
@@ -74,23 +75,6 @@ const LEVELS: [AccessLevel; 5] = [
     AccessLevel::Tagging,
     AccessLevel::List,
 ];
-
-/// A node as the builder receives it.
-pub struct NodeIn<'a> {
-    pub id: i64,
-    pub kind: &'a str,
-    pub key: &'a str,
-    pub name: Option<&'a str>,
-    pub props: &'a Map<String, Value>,
-}
-
-/// An edge as the builder receives it.
-pub struct EdgeIn<'a> {
-    pub src: i64,
-    pub kind: &'a str,
-    pub dst: i64,
-    pub props: &'a Map<String, Value>,
-}
 
 /// The node kinds and edge kinds a [`ModelBuilder`] uses; callers may load only these.
 pub const NODE_KINDS: &[&str] = &[

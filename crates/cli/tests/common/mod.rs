@@ -275,3 +275,22 @@ pub fn credentials_of(result: &serde_json::Value) -> Vec<String> {
     keys.sort();
     keys
 }
+
+/// The privilege-escalation techniques `custody show` finds for a principal
+/// (asserting every policy document was in the export).
+pub fn escalation_techniques(env: &Env, arn: &str) -> Vec<String> {
+    let v = env.run(&["--format", "json", "show", arn]).ok().json();
+    assert!(
+        v["permissions"]["incomplete"]
+            .as_array()
+            .expect("incomplete")
+            .is_empty(),
+        "{arn}: every policy document is in the export"
+    );
+    v["permissions"]["escalations"]
+        .as_array()
+        .expect("escalations")
+        .iter()
+        .map(|e| e["technique"].as_str().expect("technique").to_string())
+        .collect()
+}
