@@ -89,6 +89,8 @@ fn detect_one(c: Candidate) -> Detected {
     let blank = len as usize <= HEAD && head.iter().all(|b| b.is_ascii_whitespace());
     // Audit logs name their format in the first event: a few KiB decompressed.
     let content = crate::logs::head_of(&head, 8 * 1024);
+    // A log saved as UTF-16 (PowerShell's `>`) is read as the text it holds.
+    let content = custody_model::text::decode(&content).into_owned();
     if crate::logs::is_gzip(&head) && content.is_empty() {
         return Detected::Failed(InputError::new(
             "ingest",

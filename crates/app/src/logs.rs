@@ -147,6 +147,11 @@ fn read_one(f: &LogFile, known: &dyn Fn(&str) -> bool) -> FileResult {
     } else {
         raw
     };
+    // UTF-16 (PowerShell's `>`) read as the text it holds.
+    let text = match custody_model::text::decode(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(decoded) => decoded,
+    };
     out.decompressed = text.len() as u64;
     let mut tally = Tally::default();
     let mut creations = Vec::new();

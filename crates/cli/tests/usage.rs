@@ -423,3 +423,25 @@ fn an_ingest_killed_before_its_logs_shows_them_pending_and_the_next_counts_them(
         .json();
     assert_eq!(usage["profiles"][0]["profile"]["events"], 2, "{usage:#}");
 }
+
+/// A log saved by PowerShell's `>` (UTF-16 with a byte-order mark) is read.
+#[test]
+fn an_audit_log_saved_as_utf16_is_read() {
+    let env = Env::new();
+    let text = String::from_utf8(common::fixture("audit/cloudtrail-events.jsonl")).unwrap();
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        utf16.extend(u.to_le_bytes());
+    }
+    let log = env.write("logs/cloudtrail.jsonl", &utf16);
+    let out = env
+        .run(&[
+            "--format",
+            "json",
+            "--quiet",
+            "ingest",
+            log.to_str().unwrap(),
+        ])
+        .json();
+    assert_eq!(out["logs"]["events"], 8, "{out:#}");
+}
