@@ -95,6 +95,8 @@ pub enum Command {
     Stats,
     /// The ingests so far, with what each changed.
     Snapshots,
+    /// What changed between two snapshots: new and retired identities, new surfaces of a credential, ownership evidence, status, findings.
+    Diff(simple::DiffArgs),
     /// Find secrets in files and git history (never shown or stored: fingerprints and previews); `--ingest` adds them to the graph.
     Scan(scan::ScanArgs),
     /// Risky permissions in every policy of IAM authorization-details files (no database needed).
@@ -206,6 +208,7 @@ fn main() -> ExitCode {
         Command::List(a) => simple::list(cli, a),
         Command::Stats => simple::stats(cli),
         Command::Snapshots => simple::snapshots(cli),
+        Command::Diff(a) => simple::diff(cli, a),
         Command::BlastRadius(a) => blast::run(cli, a),
         Command::AuditPolicies(a) => audit::run(cli, a),
         Command::Scan(a) => scan::run(cli, a),

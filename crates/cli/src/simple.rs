@@ -1,4 +1,4 @@
-//! `custody list`, `custody stats`, `custody snapshots`.
+//! `custody list`, `custody stats`, `custody snapshots`, `custody diff`.
 
 use crate::global::{Global, OutputFormat};
 use crate::{output, paths};
@@ -161,4 +161,167 @@ pub fn snapshots(cli: &Global) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The earlier snapshot: an id (`custody snapshots`), `previous` or
+    /// `latest-N`. Default: the one before `--to`.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The later snapshot. Default: `latest`.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// At most this many entries per section (0: all); each section is
+    /// counted in full.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+/// `custody diff`: what changed between two snapshots.
+pub fn diff(cli: &Global, a: &DiffArgs) -> Result<ExitCode> {
+    let store = paths::open_existing(cli)?;
+    let (from, to) = custody_app::diff::resolve(&store, a.from.as_deref(), a.to.as_deref())?;
+    let d = custody_app::diff::diff(&store, &from, &to, a.limit)?;
+    match cli.format {
+        OutputFormat::Json => output::json(&d)?,
+        OutputFormat::Table => print_diff(&d),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_diff(d: &custody_app::diff::Diff) {
+    use custody_app::diff::Item;
+    let snap = |s: &custody_app::diff::SnapshotBrief| {
+        format!(
+            "snapshot {} ({}, {}, {} inputs)",
+            s.id, s.started_at, s.what, s.inputs
+        )
+    };
+    println!("From {}\n  to {}", snap(&d.from), snap(&d.to));
+    let name = |i: &Item| match &i.name {
+        Some(n) if !i.key.ends_with(n.as_str()) => format!("{} ({n})", i.key),
+        _ => i.key.clone(),
+    };
+    let section = |title: &str, count: usize, lines: Vec<String>| {
+        if count == 0 {
+            return;
+        }
+        println!("\n{title}: {count}");
+        for l in &lines {
+            println!("  {l}");
+        }
+        if count > lines.len() {
+            println!("  … and {} more (--limit 0 lists all)", count - lines.len());
+        }
+    };
+    let items = |v: &[Item], sign: &str| -> Vec<String> {
+        v.iter()
+            .map(|i| format!("{sign} {:<10} {:<28} {}", i.label, i.kind, name(i)))
+            .collect()
+    };
+    let c = |k: &str| d.counts.get(k).copied().unwrap_or(0);
+    section(
+        "New identities",
+        c("new_identities"),
+        items(&d.new_identities, "+"),
+    );
+    section(
+        "Retired identities",
+        c("retired_identities"),
+        items(&d.retired_identities, "-"),
+    );
+    section("New people", c("new_people"), items(&d.new_people, "+"));
+    section(
+        "People removed",
+        c("removed_people"),
+        items(&d.removed_people, "-"),
+    );
+    let surfaces = |v: &[custody_app::diff::SurfaceChange], sign: &str| -> Vec<String> {
+        v.iter()
+            .map(|s| {
+                format!(
+                    "{sign} {} {} {} ({}){}",
+                    s.credential.key,
+                    s.relation,
+                    s.place.key,
+                    s.place.kind,
+                    if s.credential_is_new {
+                        ""
+                    } else {
+                        "  ← a credential that already existed"
+                    }
+                )
+            })
+            .collect()
+    };
+    section(
+        "New surfaces",
+        c("new_surfaces"),
+        surfaces(&d.new_surfaces, "+"),
+    );
+    section(
+        "Surfaces removed",
+        c("removed_surfaces"),
+        surfaces(&d.removed_surfaces, "-"),
+    );
+    section(
+        "Ownership evidence changed",
+        c("owner_changes"),
+        d.owner_changes
+            .iter()
+            .map(|o| {
+                let ev = |e: &custody_app::diff::OwnerEvidence, sign: &str| {
+                    format!(
+                        "{sign}{} {}{}",
+                        e.relation,
+                        e.party.key,
+                        e.said
+                            .as_deref()
+                            .map(|s| format!(" ({s})"))
+                            .unwrap_or_default()
+                    )
+                };
+                let mut parts: Vec<String> = o.removed.iter().map(|e| ev(e, "-")).collect();
+                parts.extend(o.added.iter().map(|e| ev(e, "+")));
+                format!("{}: {}", o.identity.key, parts.join("; "))
+            })
+            .collect(),
+    );
+    section(
+        "Status changed",
+        c("status_changes"),
+        d.status_changes
+            .iter()
+            .map(|s| {
+                let parts: Vec<String> = s
+                    .changed
+                    .iter()
+                    .map(|(k, v)| format!("{k} {} → {}", output::cell(&v[0]), output::cell(&v[1])))
+                    .collect();
+                format!("{}: {}", name(&s.node), parts.join(", "))
+            })
+            .collect(),
+    );
+    let findings = |v: &[custody_app::diff::FindingChange], sign: &str| -> Vec<String> {
+        v.iter()
+            .map(|f| format!("{sign} {:<8} {:<34} {}", f.severity, f.rule, f.identity))
+            .collect()
+    };
+    section(
+        "New findings",
+        c("new_findings"),
+        findings(&d.new_findings, "+"),
+    );
+    section(
+        "Resolved findings",
+        c("resolved_findings"),
+        findings(&d.resolved_findings, "-"),
+    );
+    if d.counts.values().all(|&n| n == 0) {
+        println!("\nNothing changed.");
+    }
+    for n in &d.notes {
+        println!("\nnote: {n}");
+    }
 }

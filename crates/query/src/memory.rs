@@ -155,6 +155,11 @@ impl MemGraph {
             .and_then(Option::as_ref)
     }
 
+    /// Every live node, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &NodeData> {
+        self.nodes.iter().flatten().map(|n| n.as_ref())
+    }
+
     pub fn node_count(&self) -> usize {
         self.node_count
     }

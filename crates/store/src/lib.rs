@@ -11,6 +11,7 @@
 //! **Must not:** parse native formats (that is `connectors`), decide identity
 //! (that is `graph`'s resolver), or store any secret value.
 
+mod history;
 mod ingest;
 pub mod keyfile;
 mod merge;
@@ -19,6 +20,7 @@ mod schema;
 mod sqlite;
 mod usage;
 
+pub use history::{EdgeChange, History, NodeChange, STATUS_PROPS};
 pub use sqlite::{SqliteStore, FAILPOINT_ENV};
 
 use custody_model::{Fact, InputError};
@@ -257,6 +259,10 @@ pub trait Store {
     fn count(&self, filter: &ListFilter) -> Result<usize>;
     fn stats(&self) -> Result<Stats>;
     fn snapshots(&self) -> Result<Vec<SnapshotInfo>>;
+    /// What changed after snapshot `from` up to and including `to`: nodes
+    /// and edges that exist at one and not the other, and status properties
+    /// ([`STATUS_PROPS`]) changed on nodes present at both.
+    fn history(&self, from: i64, to: i64) -> Result<History>;
     /// Visits every live node of the given kinds with its merged properties, in
     /// one pass: for analyses that load a slice of the graph into memory.
     fn scan_nodes(&self, kinds: &[&str], visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()>;

@@ -150,7 +150,7 @@ impl SqliteStore {
         self.fail_after_nodes = n.map(|n| (n, false));
     }
 
-    fn brief_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NodeBrief> {
+    pub(crate) fn brief_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NodeBrief> {
         Ok(NodeBrief {
             id: r.get(0)?,
             label: r.get(1)?,
@@ -529,6 +529,10 @@ impl Store for SqliteStore {
             .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(s)
+    }
+
+    fn history(&self, from: i64, to: i64) -> Result<crate::History> {
+        self.read_history(from, to)
     }
 
     fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
