@@ -198,6 +198,10 @@ pub fn run(
     let federation = grade::federation(store, answers.expected.get("federation"))?;
     let agent = grade::agent(store, &model, snapshot, answers.expected.get("agent"))?;
     let leaver = grade::offboarding(store, answers.expected.get("offboarding"))?;
+    // Findings recorded as a snapshot, as `custody findings --record` does,
+    // so `custody diff` and the History page show them new or resolved.
+    step(progress, "recording the findings…");
+    crate::posture::record(&mut *store, &graph, &posture.findings)?;
     progress.done();
     // Planted but not in the graph is a failure, not a skipped check.
     let checks = DemoChecks {

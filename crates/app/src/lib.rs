@@ -42,6 +42,7 @@ pub mod logs;
 pub mod migrate;
 pub mod owner;
 pub mod paths;
+pub mod people;
 pub mod posture;
 pub mod progress;
 pub mod questions;

@@ -447,3 +447,16 @@ pub fn unsupported(store: &dyn Store, id: i64) -> Result<Option<String>> {
         )
     }))
 }
+
+/// [`plan`] with the identity's own usage profile from the audit logs read
+/// so far (what the CLI, the API and the web UI ask for).
+pub fn plan_with_usage(store: &dyn Store, id: i64) -> Result<Migration> {
+    let node = store
+        .node(id)?
+        .ok_or_else(|| anyhow::anyhow!("node {id} vanished"))?;
+    let profile: Option<Profile> = store
+        .usage_profiles(&[node.brief.key.as_str()])?
+        .remove(&node.brief.key)
+        .and_then(|j| serde_json::from_str(&j).ok());
+    plan(store, id, profile.as_ref())
+}

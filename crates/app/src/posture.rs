@@ -334,3 +334,65 @@ pub fn risk<G: Graph>(
     );
     ranked
 }
+
+/// A finding as the findings table shows it: with the system, the
+/// accountable owner and the environment of its identity, so a reader can
+/// filter by them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FindingRow {
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// The identity's node, when it is in the graph.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<i64>,
+    /// `aws`, `github`, `kubernetes`… ([`crate::owner::system_of`]).
+    pub system: String,
+    /// Who is accountable (name or e-mail), as `custody owner` says.
+    pub owner: Option<String>,
+    /// Whether that owner has left.
+    pub owner_left: bool,
+    /// `production`, `non-production`, or unknown.
+    pub environment: Option<String>,
+}
+
+/// [`FindingRow`]s of `findings`, in order.
+pub fn rows<G: Graph>(graph: &G, ownership: &Ownership, findings: &[Finding]) -> Vec<FindingRow> {
+    use custody_analysis::attribution::Party;
+    findings
+        .iter()
+        .map(|f| {
+            let id = graph.find(&f.identity).ok().flatten();
+            let node = id.and_then(|id| graph.node(id).ok().flatten());
+            let (kind, name, env_prop) = match &node {
+                Some(n) => (
+                    n.kind.clone(),
+                    n.name.clone().unwrap_or_default(),
+                    n.props
+                        .get("environment")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string),
+                ),
+                None => (String::new(), String::new(), None),
+            };
+            let (owner, owner_left) = match id.map(|id| ownership.attribute(id).owner) {
+                Some(Some(p)) => {
+                    let out = crate::owner::party(ownership, p);
+                    let left = matches!(p, Party::Person(x) if ownership.people.get(&x).is_some_and(|x| x.standing == custody_analysis::ownership::Standing::Left));
+                    (Some(out.label()), left)
+                }
+                _ => (None, false),
+            };
+            let environment = env_prop.or_else(|| {
+                custody_model::environment::of(&[&f.identity, &name]).map(str::to_string)
+            });
+            FindingRow {
+                node: id,
+                system: crate::owner::system_of(&kind, &f.identity),
+                owner,
+                owner_left,
+                environment,
+                finding: f.clone(),
+            }
+        })
+        .collect()
+}

@@ -44,6 +44,8 @@ pub fn listing() -> Value {
                 json!({
                     "name": s.name,
                     "question": s.question,
+                    "tags": s.tags,
+                    "query": s.text.lines().map(str::trim).collect::<Vec<_>>().join("\n"),
                     "params": s.params.iter().map(|(p, meaning, default)| json!({
                         "name": p, "meaning": meaning, "default": default,
                     })).collect::<Vec<_>>(),

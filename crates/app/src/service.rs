@@ -81,6 +81,15 @@ pub struct Service {
     /// The riskiest identities (the first [`RISK_TOP`]), ranked once.
     risk: OnceLock<Vec<custody_posture::risk::Risk>>,
     risk_running: Mutex<()>,
+    /// The type-ahead index over every node's keys and names.
+    index: OnceLock<crate::search::Index>,
+    index_loading: Mutex<()>,
+    /// The attribution of every identity (people pages, findings' owners).
+    ownership_all: OnceLock<custody_analysis::ownership::Ownership>,
+    ownership_all_loading: Mutex<()>,
+    /// The findings with system, owner and environment, once.
+    rows: OnceLock<Vec<crate::posture::FindingRow>>,
+    rows_loading: Mutex<()>,
     pub limits: Limits,
 }
 
@@ -104,6 +113,23 @@ pub struct FindingsFilter {
     pub rule: Option<String>,
     /// Only this identity's findings (any reference).
     pub identity: Option<String>,
+    /// Only identities of this system (`aws`, `github`, `kubernetes`…).
+    #[serde(default)]
+    pub system: Option<String>,
+    /// Only identities whose accountable owner's e-mail or name contains
+    /// this (case-insensitive); `none` for those without an owner.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// `production`, `non-production` or `unknown`.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Order by `severity` (the default), `rule`, `identity`, `system`,
+    /// `owner` or `environment`; a leading `-` reverses it.
+    #[serde(default)]
+    pub sort: Option<String>,
+    /// Skip this many (for paging).
+    #[serde(default)]
+    pub offset: usize,
     #[serde(default = "default_findings_limit")]
     pub limit: usize,
 }
@@ -151,11 +177,31 @@ pub fn since_time(s: &str, now: i64) -> std::result::Result<i64, String> {
 /// Findings, for `list_findings` and `GET /v1/findings`.
 #[derive(Serialize)]
 pub struct FindingsOut {
-    /// How many match the filter (`findings` holds the first `limit`).
+    /// How many match the filter (`findings` holds `limit` of them from
+    /// `offset`).
     pub total: usize,
+    pub offset: usize,
     pub by_rule: std::collections::BTreeMap<String, usize>,
-    pub findings: Vec<custody_posture::Finding>,
+    pub by_severity: std::collections::BTreeMap<String, usize>,
+    pub by_system: std::collections::BTreeMap<String, usize>,
+    pub by_environment: std::collections::BTreeMap<String, usize>,
+    pub findings: Vec<crate::posture::FindingRow>,
 }
+
+/// The CSV columns of a findings export.
+pub const FINDINGS_COLUMNS: [&str; 11] = [
+    "severity",
+    "rule",
+    "owasp",
+    "title",
+    "identity",
+    "system",
+    "owner",
+    "owner_left",
+    "environment",
+    "evidence",
+    "remediation",
+];
 
 /// Owners of an identity, for `owner_of`.
 #[derive(Serialize)]
@@ -185,6 +231,12 @@ impl Service {
             findings_running: Mutex::new(()),
             risk: OnceLock::new(),
             risk_running: Mutex::new(()),
+            index: OnceLock::new(),
+            index_loading: Mutex::new(()),
+            ownership_all: OnceLock::new(),
+            ownership_all_loading: Mutex::new(()),
+            rows: OnceLock::new(),
+            rows_loading: Mutex::new(()),
             limits,
         }
     }
@@ -364,10 +416,85 @@ impl Service {
     }
 
     /// Posture findings, most severe first, filtered by minimum severity,
-    /// rule and identity (a reference: the identity's key or anything that
-    /// finds it). The rules run once, on the first call.
+    /// rule, identity (a reference: the identity's key or anything that
+    /// finds it), system, owner and environment, sorted and paged. The
+    /// rules run once, on the first call.
     pub fn findings(&self, filter: &FindingsFilter) -> Result<FindingsOut> {
-        let severity = match filter.severity.as_deref() {
+        let matching = self.matching_findings(filter)?;
+        let count = |f: &dyn Fn(&crate::posture::FindingRow) -> String| {
+            let mut m: std::collections::BTreeMap<String, usize> = Default::default();
+            for r in &matching {
+                *m.entry(f(r)).or_default() += 1;
+            }
+            m
+        };
+        Ok(FindingsOut {
+            total: matching.len(),
+            offset: filter.offset,
+            by_rule: count(&|r| r.finding.rule.clone()),
+            by_severity: count(&|r| r.finding.severity.as_str().to_string()),
+            by_system: count(&|r| r.system.clone()),
+            by_environment: count(&|r| r.environment.clone().unwrap_or_else(|| "unknown".into())),
+            findings: matching
+                .iter()
+                .skip(filter.offset)
+                .take(filter.limit.max(1))
+                .map(|r| (*r).clone())
+                .collect(),
+        })
+    }
+
+    /// The findings `filter` selects, as CSV ([`FINDINGS_COLUMNS`]) or SARIF
+    /// 2.1.0 (`format`: `csv`, `sarif`): every match, unless `limit` is set.
+    pub fn findings_export(
+        &self,
+        filter: &FindingsFilter,
+        format: &str,
+        limit: Option<usize>,
+    ) -> Result<String> {
+        let matching = self.matching_findings(filter)?;
+        let take = limit.unwrap_or(usize::MAX);
+        let rows = matching.iter().skip(filter.offset).take(take);
+        match format {
+            "csv" => {
+                let rows: Vec<Vec<String>> = rows
+                    .map(|r| {
+                        let f = &r.finding;
+                        vec![
+                            f.severity.as_str().to_string(),
+                            f.rule.clone(),
+                            f.owasp.clone(),
+                            f.title.clone(),
+                            f.identity.clone(),
+                            r.system.clone(),
+                            r.owner.clone().unwrap_or_default(),
+                            r.owner_left.to_string(),
+                            r.environment.clone().unwrap_or_default(),
+                            Value::Object(f.evidence.clone()).to_string(),
+                            f.remediation.clone(),
+                        ]
+                    })
+                    .collect();
+                Ok(crate::people::csv(&FINDINGS_COLUMNS, &rows)?)
+            }
+            "sarif" => {
+                let findings: Vec<custody_posture::Finding> =
+                    rows.map(|r| r.finding.clone()).collect();
+                let rules = custody_posture::default_rules();
+                let doc = custody_posture::sarif(&rules, &findings, env!("CARGO_PKG_VERSION"));
+                serde_json::to_string_pretty(&doc).map_err(|e| Error::Internal(e.into()))
+            }
+            other => Err(Error::BadRequest(format!(
+                "`{other}` is not an export format: csv or sarif (json is the default answer)"
+            ))),
+        }
+    }
+
+    fn matching_findings(
+        &self,
+        filter: &FindingsFilter,
+    ) -> Result<Vec<&crate::posture::FindingRow>> {
+        let severity = match filter.severity.as_deref().filter(|s| !s.is_empty()) {
             None => None,
             Some(s) => Some(custody_posture::Severity::parse(s).ok_or_else(|| {
                 Error::BadRequest(format!(
@@ -375,7 +502,7 @@ impl Service {
                 ))
             })?),
         };
-        let identity = match filter.identity.as_deref() {
+        let identity = match filter.identity.as_deref().filter(|s| !s.is_empty()) {
             None => None,
             Some(r) => {
                 let graph = self.graph()?;
@@ -385,8 +512,9 @@ impl Service {
             }
         };
         let report = self.report()?;
-        if let Some(rule) = &filter.rule {
-            if !report.rules.iter().any(|r| &r.rule == rule) {
+        let rule = filter.rule.as_deref().filter(|s| !s.is_empty());
+        if let Some(rule) = rule {
+            if !report.rules.iter().any(|r| r.rule == rule) {
                 let ids: Vec<&str> = report.rules.iter().map(|r| r.rule.as_str()).collect();
                 return Err(Error::NotFound(format!(
                     "no rule `{rule}`; there are: {}",
@@ -394,25 +522,208 @@ impl Service {
                 )));
             }
         }
-        let matching: Vec<&custody_posture::Finding> = report
-            .findings
-            .iter()
-            .filter(|f| severity.is_none_or(|s| f.severity >= s))
-            .filter(|f| filter.rule.as_ref().is_none_or(|r| &f.rule == r))
-            .filter(|f| identity.as_ref().is_none_or(|k| &f.identity == k))
-            .collect();
-        let mut by_rule: std::collections::BTreeMap<String, usize> = Default::default();
-        for f in &matching {
-            *by_rule.entry(f.rule.clone()).or_default() += 1;
+        let environment = filter.environment.as_deref().filter(|s| !s.is_empty());
+        if let Some(e) = environment {
+            if !matches!(e, "production" | "non-production" | "unknown") {
+                return Err(Error::BadRequest(format!(
+                    "`{e}` is not an environment: production, non-production or unknown"
+                )));
+            }
         }
-        Ok(FindingsOut {
-            total: matching.len(),
-            by_rule,
-            findings: matching
-                .into_iter()
-                .take(filter.limit.max(1))
-                .cloned()
-                .collect(),
+        let system = filter.system.as_deref().filter(|s| !s.is_empty());
+        let owner = filter
+            .owner
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(str::to_lowercase);
+        let rows = self.finding_rows()?;
+        let mut matching: Vec<&crate::posture::FindingRow> = rows
+            .iter()
+            .filter(|r| severity.is_none_or(|s| r.finding.severity >= s))
+            .filter(|r| rule.is_none_or(|x| r.finding.rule == x))
+            .filter(|r| identity.as_ref().is_none_or(|k| &r.finding.identity == k))
+            .filter(|r| system.is_none_or(|x| r.system == x))
+            .filter(|r| {
+                environment.is_none_or(|e| r.environment.as_deref().unwrap_or("unknown") == e)
+            })
+            .filter(|r| match (&owner, &r.owner) {
+                (None, _) => true,
+                (Some(o), None) => o == "none",
+                (Some(o), Some(x)) => x.to_lowercase().contains(o.as_str()),
+            })
+            .collect();
+        if let Some(sort) = filter.sort.as_deref().filter(|s| !s.is_empty()) {
+            let (desc, key) = match sort.strip_prefix('-') {
+                Some(k) => (true, k),
+                None => (false, sort),
+            };
+            let text = |r: &crate::posture::FindingRow| -> String {
+                match key {
+                    "rule" => r.finding.rule.clone(),
+                    "identity" => r.finding.identity.clone(),
+                    "system" => r.system.clone(),
+                    "owner" => r.owner.clone().unwrap_or_default(),
+                    "environment" => r.environment.clone().unwrap_or_default(),
+                    _ => String::new(),
+                }
+            };
+            match key {
+                "severity" => matching.sort_by_key(|b| std::cmp::Reverse(b.finding.severity)),
+                "rule" | "identity" | "system" | "owner" | "environment" => {
+                    matching.sort_by_cached_key(|r| text(r))
+                }
+                other => {
+                    return Err(Error::BadRequest(format!(
+                        "cannot sort by `{other}`: severity, rule, identity, system, owner or environment"
+                    )))
+                }
+            }
+            if desc {
+                matching.reverse();
+            }
+        }
+        Ok(matching)
+    }
+
+    /// Every finding with its system, owner and environment, once.
+    pub fn finding_rows(&self) -> Result<&Vec<crate::posture::FindingRow>> {
+        once(&self.rows, &self.rows_loading, || {
+            let report = self.report()?;
+            let graph = self.graph()?;
+            let ownership = self.ownership_all()?;
+            Ok(crate::posture::rows(graph, ownership, &report.findings))
+        })
+    }
+
+    /// The attribution of every identity, from the in-memory graph, once.
+    pub fn ownership_all(&self) -> Result<&custody_analysis::ownership::Ownership> {
+        once(&self.ownership_all, &self.ownership_all_loading, || {
+            let graph = self.graph()?;
+            self.with_store(|s| Ok(crate::owner::from_graph(graph, s)?))
+        })
+    }
+
+    /// The type-ahead index, built once from the in-memory graph.
+    pub fn search_index(&self) -> Result<&crate::search::Index> {
+        once(&self.index, &self.index_loading, || {
+            Ok(crate::search::Index::build(self.graph()?))
+        })
+    }
+
+    /// Type-ahead: nodes whose key, name, e-mail or fingerprint's short form
+    /// matches `text`, best first, at most `per_label` of each label.
+    pub fn typeahead(
+        &self,
+        text: &str,
+        per_label: usize,
+        label: Option<&str>,
+    ) -> Result<crate::search::Results> {
+        let per_label = per_label.clamp(1, 100);
+        Ok(self.search_index()?.search(text, per_label, label))
+    }
+
+    /// The paths from an identity through role chains and federation to what
+    /// it reaches, for drawing (summarised above the node budget).
+    pub fn paths(
+        &self,
+        reference: &str,
+        req: &crate::paths::Request,
+    ) -> Result<crate::paths::Paths> {
+        let model = self.model()?;
+        self.with_store(|s| {
+            let id = self.find(s, reference)?;
+            let find = |arn: &str| -> Option<custody_store::NodeBrief> {
+                let id = s.find(arn).ok().flatten()?;
+                s.node(id).ok().flatten().map(|n| n.brief)
+            };
+            Ok(crate::paths::paths(s, Some(model), id, req, &find)?)
+        })
+    }
+
+    /// One person: manager, reports, teams, and what they own or created
+    /// with who takes each over.
+    pub fn person(&self, reference: &str) -> Result<crate::people::PersonView> {
+        let o = self.ownership_all()?;
+        let graph = self.graph()?;
+        let model = self.model()?;
+        self.with_store(|s| {
+            let id = self.find(s, reference)?;
+            let blast = |id: i64, key: &str| blast::summary(model, id, key);
+            crate::people::person(o, graph, s, id, &blast)?.ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "`{reference}` is not a person (a Human node from the roster or IdP): give an e-mail"
+                ))
+            })
+        })
+    }
+
+    /// Everyone who left and is still named by an identity.
+    pub fn leavers(&self) -> Result<Vec<crate::people::Leaver>> {
+        Ok(crate::people::leavers(self.ownership_all()?))
+    }
+
+    /// The offboarding CSV of one person, or of every leaver.
+    pub fn offboarding_csv(&self, reference: Option<&str>) -> Result<String> {
+        let o = self.ownership_all()?;
+        let model = self.model()?;
+        let blast = |id: i64, key: &str| blast::summary(model, id, key);
+        self.with_store(|s| {
+            let people: Vec<i64> = match reference {
+                Some(r) => {
+                    let id = self.find(s, r)?;
+                    if !o.people.contains_key(&id) {
+                        return Err(Error::BadRequest(format!("`{r}` is not a person")));
+                    }
+                    vec![id]
+                }
+                None => {
+                    let mut v: Vec<i64> = o
+                        .people
+                        .iter()
+                        .filter(|(_, p)| p.standing == custody_analysis::ownership::Standing::Left)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    v.sort_unstable();
+                    v
+                }
+            };
+            let mut reports = Vec::new();
+            for p in people {
+                reports.push(crate::owner::offboard(o, s, p, &blast)?);
+            }
+            let all: Vec<&crate::owner::Offboarding> = reports.iter().collect();
+            Ok(crate::people::offboarding_csv(&all)?)
+        })
+    }
+
+    /// The plan to move a static credential to ephemeral identity.
+    pub fn migration(&self, reference: &str) -> Result<crate::migrate::Migration> {
+        self.with_store(|s| {
+            let id = self.find(s, reference)?;
+            if let Some(why) = crate::migrate::unsupported(s, id)? {
+                return Err(Error::BadRequest(why));
+            }
+            Ok(crate::migrate::plan_with_usage(s, id)?)
+        })
+    }
+
+    /// The snapshots, newest first.
+    pub fn snapshots(&self) -> Result<Vec<crate::diff::SnapshotBrief>> {
+        self.with_store(|s| Ok(crate::diff::snapshots(s)?))
+    }
+
+    /// What changed between two snapshots (`from`, `to`: ids, `latest`,
+    /// `previous`, `latest-N`; by default the two newest).
+    pub fn diff(
+        &self,
+        from: Option<&str>,
+        to: Option<&str>,
+        limit: usize,
+    ) -> Result<crate::diff::Diff> {
+        self.with_store(|s| {
+            let (from, to) = crate::diff::resolve(s, from, to)
+                .map_err(|e| Error::BadRequest(format!("{e:#}")))?;
+            Ok(crate::diff::diff(s, &from, &to, limit)?)
         })
     }
 

@@ -398,6 +398,10 @@ pub fn demo(cli: &Global, a: &DemoArgs) -> Result<ExitCode> {
             );
             println!("   {exe} --db {dbs} list --kind aws_access_key");
             println!("   {exe} --db {dbs} stats");
+            println!("\n8. See it in the browser:");
+            println!("   {exe} --db {dbs} serve");
+            println!("   then open the http://127.0.0.1:8700/ui/#login=… link it prints (one-time; or sign in with the token file it names)");
+            println!("   and search {key_id}: its six surfaces, its terminated owner, its paths, findings, alerts and history.");
         }
     }
     Ok(if ok {

@@ -27,15 +27,10 @@ pub fn run(cli: &Global, a: &MigrateArgs) -> Result<ExitCode> {
             a.reference
         )
     })?;
-    let node = store.node(id)?.context("node vanished")?;
     if let Some(why) = custody_app::migrate::unsupported(&store, id)? {
         anyhow::bail!("{why}");
     }
-    let profile = store
-        .usage_profiles(&[node.brief.key.as_str()])?
-        .remove(&node.brief.key)
-        .and_then(|j| serde_json::from_str(&j).ok());
-    let m = custody_app::migrate::plan(&store, id, profile.as_ref())?;
+    let m = custody_app::migrate::plan_with_usage(&store, id)?;
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let write = |name: &str, text: &str| -> Result<()> {

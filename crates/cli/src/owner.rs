@@ -60,12 +60,9 @@ fn load(store: &dyn Store, cli: &Global) -> Result<Ownership> {
 }
 
 fn csv_out(headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-    w.write_record(headers)?;
-    for r in rows {
-        w.write_record(r)?;
-    }
-    w.flush()?;
+    use std::io::Write;
+    let text = custody_app::people::csv(headers, rows)?;
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(())
 }
 
@@ -369,49 +366,10 @@ pub fn offboard_cmd(cli: &Global, a: &OffboardArgs) -> Result<ExitCode> {
         }
     }
     if a.csv {
-        let mut rows = Vec::new();
-        for r in &reports {
-            for h in &r.identities {
-                rows.push(vec![
-                    r.person.label(),
-                    h.identity.key.clone(),
-                    h.identity.kind.clone(),
-                    h.system.clone(),
-                    h.relation.clone(),
-                    format!("{:.2}", h.confidence),
-                    h.evidence
-                        .iter()
-                        .map(|e| format!("{}: {}", e.method, e.said))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    h.surfaces.join("; "),
-                    h.last_used.clone().unwrap_or_default(),
-                    h.used_after_leaving.to_string(),
-                    h.blast_radius.clone().unwrap_or_default(),
-                    h.action.clone(),
-                    h.to.as_ref().map(|p| p.label()).unwrap_or_default(),
-                    h.why.clone(),
-                ]);
-            }
-        }
+        let all: Vec<&Offboarding> = reports.iter().collect();
         csv_out(
-            &[
-                "person",
-                "identity",
-                "kind",
-                "system",
-                "relation",
-                "confidence",
-                "evidence",
-                "surfaces",
-                "last_used",
-                "used_after_leaving",
-                "blast_radius",
-                "action",
-                "new_owner",
-                "why",
-            ],
-            &rows,
+            &custody_app::people::OFFBOARDING_COLUMNS,
+            &custody_app::people::offboarding_rows(&all),
         )?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -109,6 +109,7 @@ pub fn serve(cli: &Global, a: &ServeArgs) -> Result<ExitCode> {
         allowed_hosts: a.allow_hosts.clone(),
         max_body: a.max_body,
         concurrency: a.concurrency,
+        login_code: Some(custody_server::ui::random_hex()).filter(|c| !c.is_empty()),
         ..Options::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -123,6 +124,14 @@ pub fn serve(cli: &Global, a: &ServeArgs) -> Result<ExitCode> {
         let addr = listener.local_addr()?;
         let (router, stop_mcp) = http::router(service.clone(), &opts);
         // The token itself is never printed or logged: only where it is.
+        // The login link carries a one-time code (used once, valid a day) in
+        // its fragment, which browsers do not send to the server.
+        if let Some(code) = &opts.login_code {
+            println!("web UI: open http://{addr}/ui/#login={code}");
+            println!(
+                "        (a one-time link; afterwards sign in at http://{addr}/ui/ with the token)"
+            );
+        }
         println!("custody API on http://{addr}/v1 (MCP at http://{addr}/mcp)");
         println!(
             "bearer token: {} ({})",

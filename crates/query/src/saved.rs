@@ -10,6 +10,8 @@ pub struct Saved {
     /// that many days before today).
     pub params: &'static [(&'static str, &'static str, Option<&'static str>)],
     pub text: &'static str,
+    /// Words to find it by in a library of questions (`leavers`, `vault`…).
+    pub tags: &'static [&'static str],
 }
 
 /// Location kinds that are not a secrets manager or vault.
@@ -25,6 +27,7 @@ pub const SAVED: &[Saved] = &[
                RETURN k.key AS credential, k.kind AS kind, k.status AS status,
                       collect(DISTINCT l.kind) AS surfaces, count(DISTINCT l) AS places
                ORDER BY places DESC, credential LIMIT 500",
+        tags: &["surfaces", "vault", "hygiene"],
     },
     Saved {
         name: "leavers-active-keys",
@@ -36,6 +39,7 @@ pub const SAVED: &[Saved] = &[
                RETURN h.key AS owner, h.termination_date AS left, m.key AS manager,
                       count(DISTINCT k) AS active_credentials, collect(DISTINCT p.key) AS principals
                ORDER BY active_credentials DESC, owner LIMIT 500",
+        tags: &["leavers", "ownership", "offboarding"],
     },
     Saved {
         name: "owned-by",
@@ -46,6 +50,7 @@ pub const SAVED: &[Saved] = &[
                OPTIONAL MATCH (k:Credential)-[:AUTHENTICATES_AS]->(p)
                RETURN p.key AS identity, p.kind AS kind, collect(DISTINCT k.key) AS credentials
                ORDER BY identity",
+        tags: &["ownership", "people"],
     },
     Saved {
         name: "surfaces",
@@ -55,6 +60,7 @@ pub const SAVED: &[Saved] = &[
                WHERE k.key = $credential
                RETURN l.kind AS surface, l.key AS place, s.rule AS found_by, s.confidence AS confidence
                ORDER BY surface, place",
+        tags: &["surfaces", "lineage"],
     },
     Saved {
         name: "agents",
@@ -65,6 +71,7 @@ pub const SAVED: &[Saved] = &[
                RETURN a.key AS agent, a.client AS client, collect(DISTINCT k.key) AS credentials,
                       collect(DISTINCT p.key) AS principals
                ORDER BY agent LIMIT 500",
+        tags: &["ai", "mcp", "agents"],
     },
     Saved {
         name: "stale-keys",
@@ -76,6 +83,98 @@ pub const SAVED: &[Saved] = &[
                RETURN k.key AS credential, k.created AS created, k.last_used AS last_used,
                       p.key AS principal, h.key AS owner
                ORDER BY last_used, credential LIMIT 1000",
+        tags: &["aws", "stale", "usage", "hygiene"],
+    },
+    Saved {
+        name: "most-copied",
+        question: "Which credentials are copied to the most places?",
+        params: &[],
+        text: "MATCH (k:Credential)-[:STORED_IN]->(l:Location)
+               RETURN k.key AS credential, k.kind AS kind, count(DISTINCT l) AS places,
+                      collect(DISTINCT l.kind) AS surfaces
+               ORDER BY places DESC, credential LIMIT 100",
+        tags: &["surfaces", "reuse", "blast radius"],
+    },
+    Saved {
+        name: "in-git-history",
+        question: "Which credentials were found in git history, and in which repositories?",
+        params: &[],
+        text: "MATCH (k:Credential)-[:STORED_IN]->(l:Location)
+               WHERE l.kind = 'git_blob'
+               RETURN k.key AS credential, k.kind AS kind, k.status AS status, l.key AS place
+               ORDER BY credential, place LIMIT 1000",
+        tags: &["git", "leak", "surfaces"],
+    },
+    Saved {
+        name: "mcp-config-credentials",
+        question: "Which credentials sit in MCP client configs (Claude Desktop, Cursor, VS Code)?",
+        params: &[],
+        text: "MATCH (k:Credential)-[:STORED_IN]->(l:Location)
+               WHERE l.kind = 'mcp_config'
+               RETURN k.key AS credential, k.kind AS kind, l.key AS config
+               ORDER BY credential LIMIT 1000",
+        tags: &["ai", "mcp", "agents", "surfaces"],
+    },
+    Saved {
+        name: "ci-secrets",
+        question: "Which credentials are stored as CI secrets (GitHub Actions)?",
+        params: &[],
+        text: "MATCH (k:Credential)-[:STORED_IN]->(l:Location)
+               WHERE l.kind = 'github_actions_secret'
+               RETURN k.key AS credential, k.kind AS kind, l.key AS secret
+               ORDER BY credential LIMIT 1000",
+        tags: &["ci", "github", "oidc", "migration"],
+    },
+    Saved {
+        name: "kubernetes-secrets",
+        question: "Which credentials are stored in Kubernetes Secrets?",
+        params: &[],
+        text: "MATCH (k:Credential)-[:STORED_IN]->(l:Location)
+               WHERE l.kind = 'k8s_secret'
+               RETURN k.key AS credential, k.kind AS kind, l.key AS secret, l.environment AS environment
+               ORDER BY credential LIMIT 1000",
+        tags: &["kubernetes", "surfaces", "irsa", "migration"],
+    },
+    Saved {
+        name: "role-chains",
+        question: "Which principals can assume which roles (role chaining and federation)?",
+        params: &[],
+        text: "MATCH (a:Principal)-[:CAN_ASSUME]->(b:Principal)
+               RETURN a.key AS principal, a.kind AS kind, b.key AS can_assume
+               ORDER BY principal, can_assume LIMIT 1000",
+        tags: &["aws", "roles", "federation", "blast radius"],
+    },
+    Saved {
+        name: "reports-of",
+        question: "Who reports to this manager, and are they still employed?",
+        params: &[("manager", "the manager's key, e.g. email:ana@corp.example", None)],
+        text: "MATCH (h:Human)-[:REPORTS_TO]->(m:Human)
+               WHERE m.key = $manager
+               RETURN h.key AS person, h.name AS name, h.employment_status AS status,
+                      h.termination_date AS left
+               ORDER BY person",
+        tags: &["people", "leavers", "offboarding"],
+    },
+    Saved {
+        name: "group-members",
+        question: "Who belongs to this group or team?",
+        params: &[("group", "the group's key or name", None)],
+        text: "MATCH (h:Human)-[:MEMBER_OF]->(g:Group)
+               WHERE g.key = $group OR g.name = $group
+               RETURN h.key AS person, h.name AS name, h.employment_status AS status
+               ORDER BY person",
+        tags: &["people", "groups", "ownership"],
+    },
+    Saved {
+        name: "terminated-people",
+        question: "Which people have left, and who was their manager?",
+        params: &[],
+        text: "MATCH (h:Human)
+               WHERE h.employment_status = 'terminated'
+               OPTIONAL MATCH (h)-[:REPORTS_TO]->(m:Human)
+               RETURN h.key AS person, h.termination_date AS left, m.key AS manager
+               ORDER BY left DESC, person LIMIT 1000",
+        tags: &["people", "leavers", "offboarding"],
     },
 ];
 

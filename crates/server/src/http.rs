@@ -2,9 +2,11 @@
 //! server as streamable HTTP under `/mcp`, all read-only JSON.
 //!
 //! Every endpoint but `/v1/health` and `/v1/openapi.json` needs
-//! `Authorization: Bearer <token>`; the token is compared in constant time and
+//! `Authorization: Bearer <token>` or a browser session of the web UI
+//! (`/ui/`, see [`crate::ui`]); the token is compared in constant time and
 //! never logged. Bodies are capped, queries carry the service's time and row
 //! limits, and at most `concurrency` requests work at once (the rest wait).
+//! Every response carries the security headers of [`crate::ui::headers`].
 
 use crate::mcp::Mcp;
 use crate::service::{self, saved_questions, Service};
@@ -40,6 +42,9 @@ pub struct Options {
     /// Requests doing work at once; the rest wait (up to `queue_timeout`).
     pub concurrency: usize,
     pub queue_timeout: Duration,
+    /// The one-time code of the login link `serve` prints (valid for
+    /// [`crate::ui::CODE_TTL`], once).
+    pub login_code: Option<String>,
 }
 
 impl Default for Options {
@@ -50,6 +55,7 @@ impl Default for Options {
             max_body: 1 << 20,
             concurrency: 4,
             queue_timeout: Duration::from_secs(30),
+            login_code: None,
         }
     }
 }
@@ -105,6 +111,39 @@ impl App {
         &self,
         f: impl FnOnce(&Service) -> service::Result<T> + Send + 'static,
     ) -> Response {
+        self.run_as(f, |v| Json(v).into_response()).await
+    }
+
+    /// [`App::run`] for a download: `text` with its content type, offered
+    /// as the file `name`.
+    async fn download(
+        &self,
+        mime: &'static str,
+        name: String,
+        f: impl FnOnce(&Service) -> service::Result<String> + Send + 'static,
+    ) -> Response {
+        self.run_as(f, move |text| {
+            let disposition = format!(
+                "attachment; filename=\"{}\"",
+                name.replace(
+                    |c: char| !c.is_ascii_alphanumeric() && !".-_".contains(c),
+                    "_"
+                )
+            );
+            let mut r = ([(header::CONTENT_TYPE, mime)], text).into_response();
+            if let Ok(v) = HeaderValue::from_str(&disposition) {
+                r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+            r
+        })
+        .await
+    }
+
+    async fn run_as<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Service) -> service::Result<T> + Send + 'static,
+        respond: impl FnOnce(T) -> Response,
+    ) -> Response {
         let permit =
             match tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
                 .await
@@ -124,7 +163,7 @@ impl App {
         })
         .await;
         match done {
-            Ok(Ok(v)) => Json(v).into_response(),
+            Ok(Ok(v)) => respond(v),
             Ok(Err(e)) => failure(e),
             Err(e) => failure(service::Error::Internal(anyhow::anyhow!(
                 "the request failed: {e}"
@@ -133,20 +172,20 @@ impl App {
     }
 }
 
-/// Checks `Authorization: Bearer <token>` in constant time.
-async fn authenticate(State(token): State<Arc<Vec<u8>>>, request: Request, next: Next) -> Response {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    match given {
-        Some(t) if same(t.as_bytes(), &token) => next.run(request).await,
-        _ => {
+/// Checks `Authorization: Bearer <token>` (in constant time) or the web
+/// UI's session cookie and, for anything but a GET, its CSRF header.
+async fn authenticate(
+    State(sessions): State<Arc<crate::ui::Sessions>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match crate::ui::check(&sessions, &request) {
+        crate::ui::Auth::Ok => next.run(request).await,
+        crate::ui::Auth::Csrf => error(
+            StatusCode::FORBIDDEN,
+            "a request other than GET made with the browser session must carry its X-CSRF-Token header",
+        ),
+        crate::ui::Auth::Missing => {
             let mut r = error(
                 StatusCode::UNAUTHORIZED,
                 "missing or wrong bearer token: send `Authorization: Bearer <token>` (the token is in the file `custody serve` names at start)",
@@ -161,7 +200,7 @@ async fn authenticate(State(token): State<Arc<Vec<u8>>>, request: Request, next:
 }
 
 /// Constant-time equality (the length is not secret).
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -271,11 +310,120 @@ async fn reached_by(
     app.run(move |s| s.reached_by(&reference, limit)).await
 }
 
+#[derive(Deserialize)]
+struct ExportParams {
+    /// `csv` or `sarif` (a download); absent: JSON.
+    format: Option<String>,
+    limit: Option<usize>,
+}
+
 async fn findings(
     State(app): State<App>,
     Query(f): Query<crate::service::FindingsFilter>,
+    Query(x): Query<ExportParams>,
 ) -> Response {
-    app.run(move |s| s.findings(&f)).await
+    match x.format.as_deref() {
+        None | Some("json") | Some("") => app.run(move |s| s.findings(&f)).await,
+        Some(format) => {
+            let format = format.to_string();
+            let (mime, name) = match format.as_str() {
+                "sarif" => ("application/sarif+json", "custody-findings.sarif"),
+                _ => ("text/csv; charset=utf-8", "custody-findings.csv"),
+            };
+            app.download(mime, name.into(), move |s| {
+                s.findings_export(&f, &format, x.limit)
+            })
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TypeaheadParams {
+    q: Option<String>,
+    label: Option<String>,
+    per_label: Option<usize>,
+}
+
+async fn typeahead(State(app): State<App>, Query(p): Query<TypeaheadParams>) -> Response {
+    let q = p.q.unwrap_or_default();
+    let per_label = p.per_label.unwrap_or(8);
+    app.run(move |s| s.typeahead(&q, per_label, p.label.as_deref()))
+        .await
+}
+
+#[derive(Deserialize)]
+struct PathsParams {
+    budget: Option<usize>,
+    /// Groups to draw member by member, comma-separated.
+    expand: Option<String>,
+    target: Option<String>,
+}
+
+async fn paths(
+    State(app): State<App>,
+    Path(reference): Path<String>,
+    Query(p): Query<PathsParams>,
+) -> Response {
+    let req = custody_app::paths::Request {
+        budget: p.budget.unwrap_or(0),
+        expand: p
+            .expand
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect(),
+        target: p.target.filter(|t| !t.is_empty()),
+    };
+    app.run(move |s| s.paths(&reference, &req)).await
+}
+
+async fn migration(State(app): State<App>, Path(reference): Path<String>) -> Response {
+    app.run(move |s| s.migration(&reference)).await
+}
+
+async fn leavers(State(app): State<App>) -> Response {
+    app.run(|s| s.leavers()).await
+}
+
+async fn person(State(app): State<App>, Path(reference): Path<String>) -> Response {
+    app.run(move |s| s.person(&reference)).await
+}
+
+async fn person_offboarding(State(app): State<App>, Path(reference): Path<String>) -> Response {
+    let name = format!("offboarding-{reference}.csv");
+    app.download("text/csv; charset=utf-8", name, move |s| {
+        s.offboarding_csv(Some(&reference))
+    })
+    .await
+}
+
+async fn all_offboarding(State(app): State<App>) -> Response {
+    app.download(
+        "text/csv; charset=utf-8",
+        "offboarding-all-leavers.csv".into(),
+        |s| s.offboarding_csv(None),
+    )
+    .await
+}
+
+async fn snapshots(State(app): State<App>) -> Response {
+    app.run(|s| s.snapshots()).await
+}
+
+#[derive(Deserialize)]
+struct DiffParams {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn diff(State(app): State<App>, Query(p): Query<DiffParams>) -> Response {
+    let limit = p.limit.unwrap_or(50);
+    app.run(move |s| s.diff(p.from.as_deref(), p.to.as_deref(), limit))
+        .await
 }
 
 #[derive(serde::Deserialize)]
@@ -366,7 +514,10 @@ pub fn router(service: Arc<Service>, opts: &Options) -> (Router, impl FnOnce()) 
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let token = Arc::new(opts.token.as_bytes().to_vec());
+    let sessions = Arc::new(crate::ui::Sessions::new(
+        &opts.token,
+        opts.login_code.clone(),
+    ));
     let protected = Router::new()
         .route("/v1/stats", get(stats))
         .route("/v1/nodes", get(search))
@@ -380,19 +531,48 @@ pub fn router(service: Arc<Service>, opts: &Options) -> (Router, impl FnOnce()) 
         .route("/v1/risk", get(risk))
         .route("/v1/alerts", get(alerts))
         .route("/v1/nodes/{reference}/usage", get(usage))
+        .route("/v1/nodes/{reference}/paths", get(paths))
+        .route("/v1/nodes/{reference}/migration", get(migration))
+        .route("/v1/search", get(typeahead))
+        .route("/v1/people", get(leavers))
+        .route("/v1/people/{reference}", get(person))
+        .route(
+            "/v1/people/{reference}/offboarding.csv",
+            get(person_offboarding),
+        )
+        .route("/v1/offboarding.csv", get(all_offboarding))
+        .route("/v1/snapshots", get(snapshots))
+        .route("/v1/diff", get(diff))
         .route("/v1/query", post(query))
         .route("/v1/ask", get(saved))
         .route("/v1/ask/{name}", get(ask_get).post(ask_post))
         .with_state(app.clone())
         .nest_service("/mcp", mcp)
-        .layer(middleware::from_fn_with_state(token, authenticate));
+        .layer(middleware::from_fn_with_state(
+            sessions.clone(),
+            authenticate,
+        ));
+    let ui = Router::new()
+        .route(
+            "/ui/session",
+            get(crate::ui::whoami)
+                .post(crate::ui::login)
+                .delete(crate::ui::logout),
+        )
+        .with_state(sessions);
     let router = Router::new()
         .route("/v1/health", get(health))
         .route("/v1/openapi.json", get(openapi))
         .with_state(app)
         .merge(protected)
+        .merge(ui)
+        .route("/", get(crate::ui::root))
+        .route("/ui", get(crate::ui::root))
+        .route("/ui/", get(crate::ui::asset))
+        .route("/ui/{*path}", get(crate::ui::asset))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(opts.max_body));
+        .layer(DefaultBodyLimit::max(opts.max_body))
+        .layer(middleware::from_fn(crate::ui::headers));
     (router, move || cancel.cancel())
 }
 

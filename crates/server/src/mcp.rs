@@ -89,6 +89,20 @@ struct FindingsRequest {
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct DiffRequest {
+    /// The earlier snapshot: its id, `previous`, or `latest-N` (default: the
+    /// one before `to`).
+    #[serde(default)]
+    from: Option<String>,
+    /// The later snapshot: its id, `latest` (the default) or `latest-N`.
+    #[serde(default)]
+    to: Option<String>,
+    /// At most this many entries per section (default 50; 0: all).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 struct RiskRequest {
     /// How many (default 10, at most 100), riskiest first.
     #[serde(default)]
@@ -243,6 +257,7 @@ impl Mcp {
             rule: f.rule,
             identity: f.identity,
             limit: f.limit.unwrap_or(50),
+            ..Default::default()
         };
         answer(self.blocking(move |s| s.findings(&filter)).await)
     }
@@ -282,6 +297,17 @@ impl Mcp {
         let action = r.action.unwrap_or_else(|| "rotate".into());
         answer(
             self.blocking(move |s| s.respond(&r.reference, &action))
+                .await,
+        )
+    }
+
+    #[tool(
+        description = "What changed between two snapshots of the estate (by default the two newest): new and retired identities and people, new places an existing credential was copied to and places it left, owner changes, status changes (disabled keys, people who left), new and resolved findings. Each section counted in full; `limit` entries listed."
+    )]
+    async fn what_changed(&self, Parameters(d): Parameters<DiffRequest>) -> String {
+        let limit = d.limit.unwrap_or(50);
+        answer(
+            self.blocking(move |s| s.diff(d.from.as_deref(), d.to.as_deref(), limit))
                 .await,
         )
     }
