@@ -70,9 +70,6 @@ pub struct Service {
     graph_loading: Mutex<()>,
     model: OnceLock<Model>,
     model_loading: Mutex<()>,
-    /// Who is accountable for every identity, from the in-memory graph.
-    ownership: OnceLock<custody_analysis::ownership::Ownership>,
-    ownership_loading: Mutex<()>,
     /// Set once every principal's reach is computed (for `reached_by`).
     model_warm: OnceLock<()>,
     /// The posture findings, computed once on the in-memory graph.
@@ -224,8 +221,6 @@ impl Service {
             graph_loading: Mutex::new(()),
             model: OnceLock::new(),
             model_loading: Mutex::new(()),
-            ownership: OnceLock::new(),
-            ownership_loading: Mutex::new(()),
             model_warm: OnceLock::new(),
             findings: OnceLock::new(),
             findings_running: Mutex::new(()),
@@ -257,8 +252,9 @@ impl Service {
         out
     }
 
-    /// Loads the in-memory graph and the reach model now rather than on the
-    /// first question (what `custody serve` does at start).
+    /// Loads the in-memory graph, the findings (with their owners), the
+    /// search index and the reach model now rather than on the first question
+    /// (what `custody serve` does at start).
     pub fn warm(&self) -> Result<()> {
         let t = Instant::now();
         self.graph()?;
@@ -267,6 +263,15 @@ impl Service {
         self.report()?;
         tracing::info!(
             "posture findings computed in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
+        let t = Instant::now();
+        self.search_index()?;
+        tracing::info!("search index built in {:.1}s", t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        self.finding_rows()?;
+        tracing::info!(
+            "findings' owners and environments in {:.1}s",
             t.elapsed().as_secs_f64()
         );
         let t = Instant::now();
@@ -301,13 +306,11 @@ impl Service {
         })
     }
 
-    /// The attribution of every credential (from the in-memory graph), once:
-    /// what the ownership rule and question ask about.
+    /// The attribution of every identity (from the in-memory graph), once:
+    /// what the ownership rule, the saved questions, the findings' owners
+    /// and the people pages ask about (one build serves them all).
     pub fn ownership(&self) -> Result<&custody_analysis::ownership::Ownership> {
-        once(&self.ownership, &self.ownership_loading, || {
-            let graph = self.graph()?;
-            self.with_store(|s| Ok(crate::owner::credentials_from_graph(graph, s)?))
-        })
+        self.ownership_all()
     }
 
     /// What is loaded: `graph` (queries run in memory), `reach` (every

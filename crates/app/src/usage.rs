@@ -90,6 +90,8 @@ pub fn severity_rank(sev: &str) -> u8 {
 #[derive(Debug, Serialize)]
 pub struct AlertView {
     pub identity: String,
+    /// `aws`, `okta`, `github`… (from the identity's key).
+    pub system: String,
     pub rule: String,
     pub severity: String,
     pub time: String,
@@ -137,6 +139,7 @@ pub fn alerts(
         };
         rows.push(AlertView {
             owners: Vec::new(),
+            system: crate::owner::system_of("", &r.key),
             identity: r.key,
             rule: r.rule,
             severity: r.severity,

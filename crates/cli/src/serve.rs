@@ -110,6 +110,7 @@ pub fn serve(cli: &Global, a: &ServeArgs) -> Result<ExitCode> {
         max_body: a.max_body,
         concurrency: a.concurrency,
         login_code: Some(custody_server::ui::random_hex()).filter(|c| !c.is_empty()),
+        secure_cookie: !a.listen.ip().is_loopback(),
         ..Options::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -53,6 +53,46 @@ fn query_answers_from_the_stored_graph_and_refuses_writes() {
         .unwrap()
         .iter()
         .any(|r| r["owner"] == format!("email:{owner}")));
+    // Every other saved question answers on the company (the ones whose
+    // answer the synthetic export holds, with rows).
+    let manager = answers["scenarios"][0]["owner_manager_email"]
+        .as_str()
+        .unwrap();
+    for (name, param, rows) in [
+        ("most-copied", None, true),
+        ("in-git-history", None, false),
+        ("mcp-config-credentials", None, false),
+        ("ci-secrets", None, false),
+        ("kubernetes-secrets", None, true),
+        ("role-chains", None, true),
+        ("terminated-people", None, true),
+        ("reports-of", Some(format!("manager=email:{manager}")), true),
+        ("group-members", Some("group=Everyone".to_string()), true),
+    ] {
+        let mut args = vec!["--format", "json", "ask", name];
+        if let Some(p) = &param {
+            args.extend(["--param", p.as_str()]);
+        }
+        let r = env.run(&args).ok().json();
+        let n = r["rows"].as_array().map_or(0, Vec::len);
+        assert!(!rows || n > 0, "{name}: no rows");
+    }
+    let r = env
+        .run(&[
+            "--format",
+            "json",
+            "ask",
+            "reports-of",
+            "--param",
+            &format!("manager=email:{manager}"),
+        ])
+        .ok()
+        .json();
+    assert!(r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["person"] == format!("email:{owner}")));
     let r = env.run(&["ask", "surfaces"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--param credential="), "{}", r.stderr);

@@ -51,6 +51,7 @@ fn check_mcp_answers(stdout: &str, key: &str, owner: &str, stale: &[String]) {
         "run_query",
         "search_identities",
         "usage_profile",
+        "what_changed",
         "who_can_reach",
     ] {
         assert!(
@@ -433,6 +434,8 @@ fn the_http_api_answers_with_the_token_and_refuses_without() {
         }
         let reference = if path.ends_with("/reached-by") {
             encode(resource)
+        } else if path.starts_with("/v1/people/") {
+            owner.to_string()
         } else {
             key.to_string()
         };

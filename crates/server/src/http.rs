@@ -45,6 +45,9 @@ pub struct Options {
     /// The one-time code of the login link `serve` prints (valid for
     /// [`crate::ui::CODE_TTL`], once).
     pub login_code: Option<String>,
+    /// Mark the session cookie `Secure`: set when listening off loopback
+    /// (where TLS must be in front).
+    pub secure_cookie: bool,
 }
 
 impl Default for Options {
@@ -56,6 +59,7 @@ impl Default for Options {
             concurrency: 4,
             queue_timeout: Duration::from_secs(30),
             login_code: None,
+            secure_cookie: false,
         }
     }
 }
@@ -517,6 +521,7 @@ pub fn router(service: Arc<Service>, opts: &Options) -> (Router, impl FnOnce()) 
     let sessions = Arc::new(crate::ui::Sessions::new(
         &opts.token,
         opts.login_code.clone(),
+        opts.secure_cookie,
     ));
     let protected = Router::new()
         .route("/v1/stats", get(stats))

@@ -134,9 +134,9 @@ struct QueryRequest {
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 struct AskRequest {
-    /// One of: outside-vaults, leavers-active-keys, owned-by, surfaces, agents, stale-keys.
+    /// A saved question (`GET /v1/ask` lists them): outside-vaults, leavers-active-keys, owned-by, surfaces, agents, stale-keys, most-copied, in-git-history, mcp-config-credentials, ci-secrets, kubernetes-secrets, role-chains, reports-of, group-members, terminated-people.
     name: String,
-    /// Parameters the question takes (owned-by: person; surfaces: credential; stale-keys: before).
+    /// Parameters the question takes (owned-by: person; surfaces: credential; stale-keys: before; reports-of: manager; group-members: group).
     #[serde(default)]
     params: Map<String, Value>,
 }
@@ -331,7 +331,7 @@ impl Mcp {
     }
 
     #[tool(
-        description = "Answer a saved question: outside-vaults (credentials stored outside a vault), leavers-active-keys (people who left while their identities' keys are active), owned-by (person), surfaces (credential), agents (AI agents and the credentials they hold), stale-keys (before)."
+        description = "Answer a saved question: outside-vaults (credentials stored outside a vault), leavers-active-keys (people who left while their identities' keys are active), owned-by (person), surfaces (credential), agents (AI agents and the credentials they hold), stale-keys (before), most-copied, in-git-history, mcp-config-credentials, ci-secrets, kubernetes-secrets, role-chains, reports-of (manager), group-members (group), terminated-people."
     )]
     async fn ask(&self, Parameters(a): Parameters<AskRequest>) -> String {
         rows(self.query(move |s| s.ask(&a.name, a.params)).await)

@@ -39,6 +39,8 @@ struct Session {
 /// The browser sessions and the one-time login code.
 pub struct Sessions {
     token: Vec<u8>,
+    /// Mark the cookie `Secure` (served off loopback, behind TLS).
+    secure: bool,
     live: Mutex<HashMap<String, Session>>,
     code: Mutex<Option<(String, Instant)>>,
 }
@@ -54,9 +56,10 @@ pub fn random_hex() -> String {
 }
 
 impl Sessions {
-    pub fn new(token: &str, code: Option<String>) -> Sessions {
+    pub fn new(token: &str, code: Option<String>, secure: bool) -> Sessions {
         Sessions {
             token: token.as_bytes().to_vec(),
+            secure,
             live: Mutex::new(HashMap::new()),
             code: Mutex::new(
                 code.filter(|c| !c.is_empty())
@@ -192,9 +195,10 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": message}))).into_response()
 }
 
-fn session_cookie(id: &str, max_age: u64) -> HeaderValue {
+fn session_cookie(id: &str, max_age: u64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}"
+        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("custody_session=; Path=/; Max-Age=0"))
 }
@@ -244,7 +248,7 @@ pub async fn login(State(s): State<Arc<Sessions>>, headers: HeaderMap, bytes: By
     let mut r = Json(json!({"csrf": csrf})).into_response();
     r.headers_mut().insert(
         header::SET_COOKIE,
-        session_cookie(&id, SESSION_TTL.as_secs()),
+        session_cookie(&id, SESSION_TTL.as_secs(), s.secure),
     );
     r
 }
@@ -266,7 +270,7 @@ pub async fn logout(State(s): State<Arc<Sessions>>, request: Request) -> Respons
             s.end(&id);
             let mut r = StatusCode::NO_CONTENT.into_response();
             r.headers_mut()
-                .insert(header::SET_COOKIE, session_cookie("", 0));
+                .insert(header::SET_COOKIE, session_cookie("", 0, s.secure));
             r
         }
         (Auth::Csrf, _) => error(StatusCode::FORBIDDEN, "missing or wrong X-CSRF-Token"),
@@ -332,4 +336,47 @@ pub async fn headers(request: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_login_code_works_once() {
+        let s = Sessions::new("t", Some("abc".into()), false);
+        assert!(!s.take_code("abd"));
+        assert!(s.take_code("abc"));
+        assert!(!s.take_code("abc"));
+        assert!(s.is_token("t") && !s.is_token("T"));
+    }
+
+    #[test]
+    fn a_session_needs_its_csrf_token_for_anything_but_get() {
+        let s = Sessions::new("t", None, false);
+        let (id, csrf) = s.start().unwrap();
+        let req = |method: &str, csrf: Option<&str>| {
+            let mut b = axum::http::Request::builder()
+                .method(method)
+                .uri("/v1/query")
+                .header(header::COOKIE, format!("other=1; {COOKIE}={id}"));
+            if let Some(c) = csrf {
+                b = b.header(CSRF_HEADER, c);
+            }
+            b.body(axum::body::Body::empty()).unwrap()
+        };
+        assert!(matches!(check(&s, &req("GET", None)), Auth::Ok));
+        assert!(matches!(check(&s, &req("POST", None)), Auth::Csrf));
+        assert!(matches!(check(&s, &req("POST", Some("x"))), Auth::Csrf));
+        assert!(matches!(check(&s, &req("POST", Some(&csrf))), Auth::Ok));
+        s.end(&id);
+        assert!(matches!(check(&s, &req("GET", None)), Auth::Missing));
+    }
+
+    #[test]
+    fn a_cookie_is_secure_off_loopback() {
+        let v = session_cookie("x", 10, true);
+        assert!(v.to_str().unwrap().ends_with("; Secure"));
+        assert!(v.to_str().unwrap().contains("HttpOnly; SameSite=Strict"));
+    }
 }

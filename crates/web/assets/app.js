@@ -770,10 +770,14 @@ function findingsPage(el, _, params) {
 
 function alertsPage(el, _, params) {
   const f = { since: params.get('since') || '30d', rule: params.get('rule') || '', severity: params.get('severity') || '' };
+  const system = params.get('system') || '', owner = (params.get('owner') || '').toLowerCase();
   const path = '/v1/alerts' + query(Object.assign({}, f, { limit: 1000 }));
   el.appendChild(h('h1', {}, 'Alerts'));
   el.appendChild(h('p', { class: 'sub' }, 'Usage anomalies from the audit logs: new regions, networks and clients, denied bursts, dormant reuse, use after the owner left, leaked keys used.'));
-  el.appendChild(panel('Alerts', path, (rows) => {
+  el.appendChild(panel('Alerts', path, (all) => {
+    const systems = [...new Set(all.map((a) => a.system))].sort();
+    const rows = all.filter((a) => (!system || a.system === system)
+      && (!owner || a.owners.some((o) => o.toLowerCase().includes(owner)) || (owner === 'none' && !a.owners.length)));
     const form = h('form', { class: 'filters', onsubmit: (ev) => {
       ev.preventDefault();
       const q = {};
@@ -785,11 +789,14 @@ function alertsPage(el, _, params) {
       ['new-region', 'new-network', 'new-user-agent', 'denied-burst', 'dormant-reuse', 'impossible-travel', 'used-after-owner-left', 'leaked-credential-used'].map((r) => h('option', { value: r, selected: f.rule === r }, r)))),
     h('label', {}, 'At least', h('select', { name: 'severity' }, h('option', { value: '' }, 'any'),
       ['critical', 'high', 'medium', 'low'].map((r) => h('option', { value: r, selected: f.severity === r }, r)))),
+    h('label', {}, 'System', h('select', { name: 'system' }, h('option', { value: '' }, 'any'),
+      systems.concat(system && !systems.includes(system) ? [system] : []).map((r) => h('option', { value: r, selected: system === r }, r)))),
+    h('label', {}, 'Owner contains', h('input', { name: 'owner', value: owner, size: 18 })),
     h('button', { type: 'submit' }, 'Filter'));
-    const cols = ['time', 'severity', 'rule', 'identity', 'summary', 'owners'];
+    const cols = ['time', 'severity', 'rule', 'identity', 'system', 'summary', 'owners'];
     return [
       form,
-      h('p', { class: 'row' }, h('strong', {}, fmt(rows.length) + ' alerts'), ' Export: ',
+      h('p', { class: 'row' }, h('strong', {}, fmt(rows.length) + ' alerts'), all.length !== rows.length ? ' of ' + fmt(all.length) : '', ' Export: ',
         h('button', { type: 'button', class: 'quiet', onclick: () => download('custody-alerts.csv', 'text/csv', csvText(cols, rows.map((r) => Object.assign({}, r, { owners: r.owners.join('; ') })))) }, 'CSV'),
         h('button', { type: 'button', class: 'quiet', onclick: () => download('custody-alerts.json', 'application/json', JSON.stringify(rows, null, 2)) }, 'JSON')),
       table([
@@ -797,6 +804,7 @@ function alertsPage(el, _, params) {
         { key: 'severity', title: 'Severity', render: (r) => sev(r.severity), sort: (r) => ({ critical: 4, high: 3, medium: 2, low: 1 }[r.severity] || 0) },
         { key: 'rule', title: 'Rule' },
         { key: 'identity', title: 'Identity', render: (r) => identityLink(r.identity), wrap: true },
+        { key: 'system', title: 'System' },
         { key: 'summary', title: 'What happened', wrap: true },
         { key: 'owners', title: 'Owners', render: (r) => r.owners.join(', '), sort: (r) => r.owners.join(',') },
       ], rows, { caption: 'Alerts', empty: 'No alerts in this window.' }),
@@ -874,7 +882,7 @@ function queryPage(el, _, params) {
   el.appendChild(h('div', { class: 'two' },
     h('section', { class: 'panel', 'aria-labelledby': 'saved-h' }, h('h2', { id: 'saved-h' }, 'Saved questions'), filter, list),
     h('section', { class: 'panel', 'aria-labelledby': 'editor-h' }, h('h2', { id: 'editor-h' }, 'Editor'), editor, paramBox,
-      h('p', { class: 'row' }, h('button', { type: 'button', id: 'run', onclick: run }, 'Run'), h('span', { class: 'muted' }, 'Ctrl+Enter · POST /v1/query')),
+      h('p', { class: 'row' }, h('button', { type: 'button', id: 'run', onclick: run }, 'Run'), h('span', { class: 'muted' }, 'Ctrl+Enter runs it')),
       out)));
 }
 

@@ -60,14 +60,21 @@ def settle():
     wait.until(lambda d: "Loading…" not in d.find_element(By.ID, "main").text)
 
 
-def capture(name):
+def capture(name, full=False):
     settle()
     out["pages"][name] = {
         "url": driver.current_url,
         "text": driver.find_element(By.TAG_NAME, "body").text,
         "html": driver.page_source,
     }
+    if full:
+        # The whole page (up to 3,000 px), then back to the usual window.
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1440, min(max(height, 1000), 3000))
+        time.sleep(0.3)
     driver.save_screenshot(os.path.join(shots, name + ".png"))
+    if full:
+        driver.set_window_size(1440, 1000)
     audit(name)
 
 
@@ -135,7 +142,7 @@ driver.save_screenshot(os.path.join(shots, "search.png"))
 box.send_keys(Keys.ENTER)
 wait.until(lambda d: "#/identity/" in d.current_url)
 wait.until(EC.presence_of_element_located((By.XPATH, "//h2[starts-with(., 'Where it lives')]")))
-capture("identity")
+capture("identity", full=True)
 out["checks"]["surfaces_heading"] = driver.find_element(
     By.XPATH, "//h2[starts-with(., 'Where it lives')]"
 ).text
