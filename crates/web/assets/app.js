@@ -403,17 +403,27 @@ function identityPage(el, ref) {
         n.label === 'Human' ? h('a', { class: 'button quiet', href: '#/people/' + enc(n.key) }, 'Person') : null),
     ]);
     if (n.label === 'Human') { location.replace('#/people/' + enc(n.key)); return; }
-    const surfaces = shown.edges.filter((e) => SURFACE_EDGES.includes(e.kind) && e.direction === 'out' && !e.retired);
-    const kinds = [...new Set(surfaces.map((e) => e.other.kind))].sort();
-    grid.appendChild(panel('Where it lives (' + kinds.length + ' surfaces, ' + surfaces.length + ' places)', base, () => [
+    const L = shown.lineage || {};
+    const stored = shown.edges.filter((e) => SURFACE_EDGES.includes(e.kind) && e.direction === 'out' && !e.retired);
+    const usedBy = stored.filter((e) => e.kind === 'USED_BY');
+    const places = stored.filter((e) => e.kind !== 'USED_BY');
+    // The system that issued it is a surface too (IAM for an AWS key): the
+    // exports that list it, with their provenance.
+    const issuer = n.label === 'Credential' && shown.sources && shown.sources.length
+      ? [{ kind: 'issuer', other: { kind: (n.system === 'aws' ? 'IAM' : n.system) + ' (issuer)', key: (L.principals && L.principals[0] && L.principals[0].key) || n.key }, sources: shown.sources.filter((a) => a.live !== false && a.format !== 'secret-scan') }]
+      : [];
+    const rows = issuer.concat(places);
+    const kinds = [...new Set(rows.map((e) => e.other.kind))];
+    grid.appendChild(panel('Where it lives (' + kinds.length + ' surfaces, ' + rows.length + ' places)', base, () => [
       h('p', {}, kinds.map((k) => [h('span', { class: 'badge' }, k), ' '])),
       table([
-      { key: 'kind', title: 'Surface', render: (e) => e.other.kind },
-      { key: 'place', title: 'Place', render: (e) => identityLink(e.other.key), wrap: true, sort: (e) => e.other.key },
-      { key: 'edge', title: 'Edge', render: (e) => e.kind },
-      { key: 'src', title: 'Provenance', render: (e) => provenance(e.sources), nosort: true },
-    ], surfaces, { caption: 'Surfaces', empty: 'No copies recorded.' })], { wide: true }));
-    const L = shown.lineage || {};
+        { key: 'kind', title: 'Surface', render: (e) => e.other.kind },
+        { key: 'place', title: 'Place', render: (e) => identityLink(e.other.key), wrap: true, sort: (e) => e.other.key },
+        { key: 'edge', title: 'Edge', render: (e) => e.kind === 'issuer' ? 'issued by' : e.kind },
+        { key: 'src', title: 'Provenance', render: (e) => provenance(e.sources), nosort: true },
+      ], rows, { caption: 'Surfaces', empty: 'No copies recorded.' }),
+      usedBy.length ? [h('h3', {}, 'Used by'), h('ul', { class: 'plain' }, usedBy.map((e) => h('li', {}, identityLink(e.other.key), ' ', h('span', { class: 'muted' }, e.other.kind))))] : null,
+    ], { wide: true }));
     grid.appendChild(panel('Authenticates as', null, () => {
       const out = [];
       if (L.principals && L.principals.length) out.push(h('ul', { class: 'plain' }, L.principals.map((p) => h('li', {}, identityLink(p.key), ' ', h('span', { class: 'muted' }, p.kind)))));
@@ -451,7 +461,7 @@ function identityPage(el, ref) {
         { key: 'reason', title: 'Granted by', wrap: true },
       ], b.resources, { caption: 'Blast radius' }),
     ], { notApplicable: true, wide: true }));
-    grid.appendChild(panel('Usage', base + '/usage', (u) => usageView(u), { notApplicable: true }));
+    grid.appendChild(panel('Usage', base + '/usage', (u) => usageView(u), { notApplicable: true, wide: true }));
     grid.appendChild(panel('Findings', '/v1/findings?identity=' + enc(n.key) + '&limit=100', (f) => table([
       { key: 'severity', title: 'Severity', render: (r) => sev(r.severity) },
       { key: 'rule', title: 'Rule' },
@@ -474,7 +484,7 @@ function identityPage(el, ref) {
 }
 
 function seen(list) {
-  return (list || []).slice(0, 8).map((x) => x.value + ' (' + fmt(x.events) + ')').join(', ') || '—';
+  return (list || []).slice(0, 8).map((x) => x.value + ' (' + fmt(x.count) + ')').join(', ') || '—';
 }
 
 function usageView(u) {
@@ -495,20 +505,22 @@ function usageView(u) {
 }
 
 // The daily activity chart: one bar per day, first-seen days marked.
-function dailyChart(days) {
-  if (!days.length) return null;
-  const W = 640, H = 110, pad = 18;
+function dailyChart(raw) {
+  if (!raw.length) return null;
+  // `day` is days since 1970-01-01.
+  const days = raw.map((d) => Object.assign({}, d, { day: typeof d.day === 'number' ? new Date(d.day * 86400000).toISOString().slice(0, 10) : d.day }));
+  const W = 1200, H = 110, pad = 18;
   const max = Math.max(1, ...days.map((d) => d.events));
   const bw = Math.max(1, (W - pad) / days.length);
-  const svg = s('svg', { viewBox: '0 0 ' + W + ' ' + (H + 16), role: 'img', 'aria-label': 'Daily activity: ' + days.length + ' days, busiest ' + max + ' events' });
+  const svg = s('svg', { viewBox: '0 0 ' + W + ' ' + (H + 16), preserveAspectRatio: 'xMinYMid meet', role: 'img', 'aria-label': 'Daily activity: ' + days.length + ' days, busiest ' + max + ' events' });
   days.forEach((d, i) => {
     const bh = Math.max(1, (d.events / max) * (H - 4));
-    const r = s('rect', { class: 'bar' + (d.first ? ' first' : ''), x: pad + i * bw, y: H - bh, width: Math.max(1, bw - 1), height: bh });
-    r.appendChild(s('title', {}, d.day + ': ' + d.events + ' events' + (d.first ? ' (first use of something new)' : '')));
+    const r = s('rect', { class: 'bar', x: pad + i * bw, y: H - bh, width: Math.max(1, bw - 1), height: bh });
+    r.appendChild(s('title', {}, d.day + ': ' + d.events + ' events' + (d.first ? ', the first at ' + unix(d.first) : '')));
     svg.appendChild(r);
   });
   svg.appendChild(s('text', { x: pad, y: H + 12 }, days[0].day));
-  svg.appendChild(s('text', { x: W - 60, y: H + 12 }, days[days.length - 1].day));
+  svg.appendChild(s('text', { x: W - 70, y: H + 12 }, days[days.length - 1].day));
   svg.appendChild(s('text', { x: 0, y: 10 }, String(max)));
   return h('div', { class: 'chart' }, svg);
 }
