@@ -10,7 +10,7 @@
 //! Only a plan: custody changes nothing.
 
 use crate::respond::{self, Action, Place};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use custody_analysis::catalog::Catalog;
 use custody_analysis::eval::{evaluate, Context, Outcome, PolicySet, Request};
 use custody_analysis::policy::Policy;
@@ -241,10 +241,21 @@ pub fn least_privilege(actions: &BTreeSet<String>, unmapped: Vec<String>) -> Lea
 /// The migration plan for the AWS access key node `id`; `profile` is its usage
 /// profile, if the logs have one.
 pub fn plan(store: &dyn Store, id: i64, profile: Option<&Profile>) -> Result<Migration> {
+    plan_owned(store, id, profile, None)
+}
+
+/// [`plan`] with the attribution already in memory (see
+/// [`respond::plan_with`]).
+pub fn plan_owned(
+    store: &dyn Store,
+    id: i64,
+    profile: Option<&Profile>,
+    ownership: Option<&crate::owner::Ownership>,
+) -> Result<Migration> {
     if let Some(why) = unsupported(store, id)? {
         anyhow::bail!("{why}");
     }
-    let base = respond::plan(store, id, Action::Rotate)?;
+    let base = respond::plan_with(store, id, Action::Rotate, ownership)?;
     let account = base
         .principal
         .as_deref()
@@ -394,7 +405,10 @@ pub fn plan(store: &dyn Store, id: i64, profile: Option<&Profile>) -> Result<Mig
         "After a grace period with no errors: aws iam delete-access-key --user-name {user} --access-key-id {key_id}"
     ));
     if consumers.is_empty() {
-        bail!("custody knows no place or consumer of {key_id}: nothing to migrate yet (ingest and scan first)");
+        return Err(NothingToMigrate(format!(
+            "custody knows no place or consumer of {key_id}: nothing to migrate yet (ingest and scan first)"
+        ))
+        .into());
     }
     Ok(Migration {
         credential: base.credential,
@@ -448,9 +462,26 @@ pub fn unsupported(store: &dyn Store, id: i64) -> Result<Option<String>> {
     }))
 }
 
+/// The key is known but no place or consumer of it is: there is nothing to
+/// plan (not a failure of custody; surfaces answer it as "not applicable").
+#[derive(Debug)]
+pub struct NothingToMigrate(pub String);
+
+impl std::fmt::Display for NothingToMigrate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NothingToMigrate {}
+
 /// [`plan`] with the identity's own usage profile from the audit logs read
 /// so far (what the CLI, the API and the web UI ask for).
-pub fn plan_with_usage(store: &dyn Store, id: i64) -> Result<Migration> {
+pub fn plan_with_usage(
+    store: &dyn Store,
+    id: i64,
+    ownership: Option<&crate::owner::Ownership>,
+) -> Result<Migration> {
     let node = store
         .node(id)?
         .ok_or_else(|| anyhow::anyhow!("node {id} vanished"))?;
@@ -458,5 +489,5 @@ pub fn plan_with_usage(store: &dyn Store, id: i64) -> Result<Migration> {
         .usage_profiles(&[node.brief.key.as_str()])?
         .remove(&node.brief.key)
         .and_then(|j| serde_json::from_str(&j).ok());
-    plan(store, id, profile.as_ref())
+    plan_owned(store, id, profile.as_ref(), ownership)
 }

@@ -309,7 +309,16 @@ pub fn paths(
                 }
             }
         }
-        let target = req.target.as_deref();
+        // The target as given and as the key of the node it names, resolved
+        // once (not once per resource).
+        let target: Vec<String> = match req.target.as_deref() {
+            Some(t) => {
+                let mut v = vec![t.to_string()];
+                v.extend(find(t).map(|n| n.key));
+                v
+            }
+            None => Vec::new(),
+        };
         for r in &out.resources {
             let via = r
                 .path
@@ -318,8 +327,7 @@ pub fn paths(
                 .map(|(id, _)| id.clone());
             let from = via.unwrap_or_else(|| root.clone());
             let group = group_of(r);
-            let is_target =
-                target.is_some_and(|t| t == r.arn || find(t).is_some_and(|n| n.key == r.arn));
+            let is_target = target.contains(&r.arn);
             let drawn = !summarised || expanded.contains(&group) || is_target;
             let to = if drawn {
                 match find(&r.arn) {

@@ -314,6 +314,17 @@ fn issuer(kind: &str) -> Issuer {
 
 /// The plan for `action` on the credential node `id`.
 pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
+    plan_with(store, id, action, None)
+}
+
+/// [`plan`] with the attribution already in memory (a long-running surface
+/// holds it); without it, the owners come from a scoped load of the store.
+pub fn plan_with(
+    store: &dyn Store,
+    id: i64,
+    action: Action,
+    ownership: Option<&crate::owner::Ownership>,
+) -> Result<Plan> {
     let node = store.node(id)?.context("node vanished while reading")?;
     if let Some(why) = unsupported(&node.brief) {
         bail!("{why}");
@@ -333,7 +344,10 @@ pub fn plan(store: &dyn Store, id: i64, action: Action) -> Result<Plan> {
             .clone()
             .unwrap_or_else(|| p.key.rsplit('/').next().unwrap_or(&p.key).to_string())
     });
-    let owners = crate::owner::owner_keys(&crate::owner::load_for(store, &[id])?, id);
+    let owners = match ownership {
+        Some(o) => crate::owner::owner_keys(o, id),
+        None => crate::owner::owner_keys(&crate::owner::load_for(store, &[id])?, id),
+    };
     let agents: Vec<String> = live(&edges, "HOLDS", "in")
         .map(|e| e.other.key.clone())
         .collect();

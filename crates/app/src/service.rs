@@ -145,6 +145,10 @@ pub struct AlertsQuery {
     pub rule: Option<String>,
     /// At least this severe: low, medium, high, critical.
     pub severity: Option<String>,
+    /// Only alerts about this identity (any reference) or the principal it
+    /// authenticates as.
+    #[serde(default)]
+    pub identity: Option<String>,
     #[serde(default = "default_findings_limit")]
     pub limit: usize,
 }
@@ -344,8 +348,8 @@ impl Service {
     pub fn owners(&self, reference: &str) -> Result<Owners> {
         let shown = self.identity(reference)?;
         let id = shown.node.brief.id;
-        let accountable =
-            self.with_store(|s| Ok(crate::owner::view(&crate::owner::load_for(s, &[id])?, id)))?;
+        // The attribution every other answer of the server uses (in memory).
+        let accountable = crate::owner::view(self.ownership_all()?, id);
         Ok(Owners {
             identity: shown.node.brief.key,
             owners: shown.lineage.owners,
@@ -701,12 +705,18 @@ impl Service {
 
     /// The plan to move a static credential to ephemeral identity.
     pub fn migration(&self, reference: &str) -> Result<crate::migrate::Migration> {
+        let o = self.ownership_all()?;
         self.with_store(|s| {
             let id = self.find(s, reference)?;
             if let Some(why) = crate::migrate::unsupported(s, id)? {
                 return Err(Error::BadRequest(why));
             }
-            Ok(crate::migrate::plan_with_usage(s, id)?)
+            crate::migrate::plan_with_usage(s, id, Some(o)).map_err(|e| {
+                match e.downcast_ref::<crate::migrate::NothingToMigrate>() {
+                    Some(n) => Error::NotFound(n.0.clone()),
+                    None => Error::Internal(e),
+                }
+            })
         })
     }
 
@@ -804,13 +814,45 @@ impl Service {
                 return Err(Error::BadRequest(format!("no alert rule `{r}`")));
             }
         }
+        let graph = self.graph()?;
+        let keys = match q.identity.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(r) => {
+                use custody_query::Graph;
+                let id = graph
+                    .find(r)?
+                    .ok_or_else(|| Error::NotFound(format!("nothing matches `{r}`")))?;
+                let mut keys = Vec::new();
+                if let Some(n) = graph.node(id)? {
+                    keys.push(n.key.clone());
+                }
+                for e in graph.edges(id)?.iter() {
+                    if e.from == id && e.kind == "AUTHENTICATES_AS" {
+                        if let Some(p) = graph.node(e.to)? {
+                            keys.push(p.key.clone());
+                        }
+                    }
+                }
+                Some(keys)
+            }
+        };
         let filter = crate::usage::AlertsFilter {
             since,
             rule: q.rule.clone(),
             min_severity,
             limit: q.limit.min(self.limits.max_rows.max(1)),
+            keys,
         };
-        self.with_store(|s| Ok(crate::usage::alerts(s, &filter, None)?))
+        let o = self.ownership_all()?;
+        let find = |k: &str| custody_query::Graph::find(graph, k).ok().flatten();
+        self.with_store(|s| {
+            Ok(crate::usage::alerts_with(
+                s,
+                &filter,
+                None,
+                Some((o, &find)),
+            )?)
+        })
     }
 
     pub fn respond(&self, reference: &str, action: &str) -> Result<crate::respond::Plan> {
@@ -819,6 +861,7 @@ impl Service {
                 "`{action}` is not an action: rotate, disable or revoke"
             ))
         })?;
+        let o = self.ownership_all()?;
         self.with_store(|s| {
             let id = self.find(s, reference)?;
             let node = s
@@ -827,7 +870,7 @@ impl Service {
             if let Some(why) = crate::respond::unsupported(&node.brief) {
                 return Err(Error::BadRequest(why));
             }
-            Ok(crate::respond::plan(s, id, action)?)
+            Ok(crate::respond::plan_with(s, id, action, Some(o))?)
         })
     }
 

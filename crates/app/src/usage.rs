@@ -114,6 +114,8 @@ pub struct AlertsFilter {
     pub min_severity: u8,
     /// 0: all.
     pub limit: usize,
+    /// Only alerts about these identity keys.
+    pub keys: Option<Vec<String>>,
 }
 
 /// The stored alerts that pass `filter`, oldest first; with `reach` (credential
@@ -123,10 +125,25 @@ pub fn alerts(
     filter: &AlertsFilter,
     reach: Option<&HashMap<String, String>>,
 ) -> Result<Vec<AlertView>> {
+    alerts_with(store, filter, reach, None)
+}
+
+/// An attribution already in memory, and how to find a key's node in it.
+pub type Owned<'a> = (&'a crate::owner::Ownership, &'a dyn Fn(&str) -> Option<i64>);
+
+/// [`alerts`], with the owners from an attribution already in memory and
+/// `find` resolving a key to its node (a long-running surface holds both).
+pub fn alerts_with(
+    store: &dyn Store,
+    filter: &AlertsFilter,
+    reach: Option<&HashMap<String, String>>,
+    owned: Option<Owned<'_>>,
+) -> Result<Vec<AlertView>> {
     let mut rows = Vec::new();
     for r in store.alerts(filter.since)? {
         if filter.rule.as_ref().is_some_and(|x| *x != r.rule)
             || severity_rank(&r.severity) < filter.min_severity
+            || filter.keys.as_ref().is_some_and(|k| !k.contains(&r.key))
         {
             continue;
         }
@@ -153,10 +170,21 @@ pub fn alerts(
         }
     }
     // Who is accountable for each, in one scoped load.
-    let keys: Vec<&str> = rows.iter().map(|r| r.identity.as_str()).collect();
-    let owners = crate::owner::owners_of(store, &keys)?;
-    for (row, owners) in rows.iter_mut().zip(owners) {
-        row.owners = owners;
+    match owned {
+        Some((o, find)) => {
+            for row in rows.iter_mut() {
+                if let Some(id) = find(&row.identity) {
+                    row.owners = crate::owner::owner_keys(o, id);
+                }
+            }
+        }
+        None => {
+            let keys: Vec<&str> = rows.iter().map(|r| r.identity.as_str()).collect();
+            let owners = crate::owner::owners_of(store, &keys)?;
+            for (row, owners) in rows.iter_mut().zip(owners) {
+                row.owners = owners;
+            }
+        }
     }
     Ok(rows)
 }

@@ -30,7 +30,7 @@ pub fn run(cli: &Global, a: &MigrateArgs) -> Result<ExitCode> {
     if let Some(why) = custody_app::migrate::unsupported(&store, id)? {
         anyhow::bail!("{why}");
     }
-    let m = custody_app::migrate::plan_with_usage(&store, id)?;
+    let m = custody_app::migrate::plan_with_usage(&store, id, None)?;
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let write = |name: &str, text: &str| -> Result<()> {

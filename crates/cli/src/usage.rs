@@ -297,6 +297,7 @@ pub fn alerts(cli: &Global, a: &AlertsArgs) -> Result<ExitCode> {
         rule: a.rule.clone(),
         min_severity: min,
         limit: 0,
+        keys: None,
     };
     let rows = custody_app::usage::alerts(&store, &filter, reach.as_ref())?;
     match cli.format {

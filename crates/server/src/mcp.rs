@@ -62,6 +62,10 @@ struct AlertsRequest {
     /// At least this severe: low, medium, high or critical.
     #[serde(default)]
     severity: Option<String>,
+    /// Only alerts about this identity (access key id, ARN, natural key…)
+    /// or the principal it authenticates as.
+    #[serde(default)]
+    identity: Option<String>,
     /// At most this many (default 50), oldest first.
     #[serde(default)]
     limit: Option<usize>,
@@ -278,6 +282,7 @@ impl Mcp {
             since: a.since,
             rule: a.rule,
             severity: a.severity,
+            identity: a.identity,
             limit: a.limit.unwrap_or(50),
         };
         answer(self.blocking(move |s| s.alerts(&q)).await)

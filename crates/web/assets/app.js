@@ -351,9 +351,10 @@ function home(el) {
   el.appendChild(h('p', { class: 'sub' }, 'Every non-human identity, where it lives, what it reaches, who owns it. Search above, or start from what is wrong.'));
   el.appendChild(panel('Estate', '/v1/stats', (st) => {
     const cards = h('div', { class: 'cards' });
-    const labels = st.labels || st.by_label || {};
-    const items = [['Nodes', st.nodes], ['Edges', st.edges]].concat(Object.entries(labels).map(([k, v]) => [k, v]));
-    for (const [k, v] of items) if (v !== undefined) cards.appendChild(h('div', { class: 'card' }, h('div', { class: 'n' }, fmt(typeof v === 'object' ? v.count ?? v.live ?? JSON.stringify(v) : v)), h('div', { class: 'muted' }, k)));
+    // `nodes_by_label`: [[label, count], …].
+    const items = [['Identities', st.identities], ['Nodes', st.nodes], ['Edges', st.edges]]
+      .concat((st.nodes_by_label || []).filter(([l]) => l !== 'Alert' && l !== 'Finding'));
+    for (const [k, v] of items) if (typeof v === 'number') cards.appendChild(h('div', { class: 'card' }, h('div', { class: 'n' }, fmt(v)), h('div', { class: 'muted' }, k)));
     return cards;
   }));
   const grid = h('div', { class: 'grid' });
@@ -366,7 +367,7 @@ function home(el) {
   grid.appendChild(panel('People who left and still own identities', '/v1/people', (rows) => table([
     { key: 'person', title: 'Person', render: (r) => personLink(r.person), sort: (r) => r.person.email || r.person.key },
     { key: 'identities', title: 'Identities' },
-    { key: 'manager', title: 'Goes to', render: (r) => personLink(r.manager), sort: (r) => r.manager && (r.manager.email || r.manager.key) },
+    { key: 'manager', title: 'Manager', render: (r) => personLink(r.manager), sort: (r) => r.manager && (r.manager.email || r.manager.key) },
   ], rows.slice(0, 10), { caption: 'Leavers' })));
   el.appendChild(grid);
 }
@@ -468,12 +469,12 @@ function identityPage(el, ref) {
       { key: 'title', title: 'Finding', wrap: true },
       { key: 'remediation', title: 'What to do', wrap: true },
     ], f.findings, { caption: 'Findings', empty: 'No findings.' }), { notApplicable: true, wide: true }));
-    grid.appendChild(panel('Alerts', '/v1/alerts?since=5y&limit=1000', (rows) => table([
+    grid.appendChild(panel('Alerts', '/v1/alerts?since=5y&limit=1000&identity=' + enc(n.key), (rows) => table([
       { key: 'time', title: 'When' },
       { key: 'severity', title: 'Severity', render: (r) => sev(r.severity) },
       { key: 'rule', title: 'Rule' },
       { key: 'summary', title: 'What happened', wrap: true },
-    ], rows.filter((a) => a.identity === n.key || (L.principals || []).some((p) => p.key === a.identity)), { caption: 'Alerts', empty: 'No alerts.' }), { wide: true }));
+    ], rows, { caption: 'Alerts', empty: 'No alerts.' }), { wide: true }));
     grid.appendChild(panel('Response plan', base + '/response-plan?action=rotate', (p) => planView(p), { notApplicable: true }));
     grid.appendChild(panel('Migration plan', base + '/migration', (m) => migrationView(m), { notApplicable: true }));
     announce('Identity ' + n.key + ' loaded');
@@ -670,7 +671,7 @@ function peoplePage(el) {
     { key: 'person', title: 'Person', render: (r) => personLink(r.person), sort: (r) => r.person.email || r.person.key },
     { key: 'left', title: 'Left', render: (r) => r.person.left_on || '', sort: (r) => r.person.left_on || '' },
     { key: 'identities', title: 'Identities' },
-    { key: 'manager', title: 'Routed to', render: (r) => personLink(r.manager), sort: (r) => r.manager && (r.manager.email || r.manager.key) },
+    { key: 'manager', title: 'Manager', render: (r) => personLink(r.manager), sort: (r) => r.manager && (r.manager.email || r.manager.key) },
   ], rows, { caption: 'Leavers', empty: 'Nobody who left is still named by an identity.' })));
 }
 

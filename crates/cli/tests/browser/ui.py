@@ -11,6 +11,7 @@ caller), the accessibility problems found, and browser console errors.
 import json
 import os
 import sys
+import tempfile
 import time
 
 from selenium import webdriver
@@ -39,7 +40,7 @@ for flag in [
     "--disable-component-update",
     "--disable-sync",
     "--window-size=1440,1000",
-    "--user-data-dir=" + os.path.join(shots, ".profile"),
+    "--user-data-dir=" + tempfile.mkdtemp(prefix="custody-chromium-"),
 ]:
     opts.add_argument(flag)
 opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
