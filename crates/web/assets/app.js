@@ -583,7 +583,8 @@ function pathsPage(el, ref, params) {
     return [
       h('p', {}, fmt(p.nodes.length) + ' nodes, ' + fmt(p.edges.length) + ' edges, ' + fmt(p.resources) + ' resources reached.'),
       notes, legend,
-      h('p', { class: 'row' }, h('label', { for: 'target' }, 'Highlight the path to '), pick),
+      h('p', { class: 'row' }, h('label', { for: 'target' }, 'Highlight the path to '), pick,
+        expand ? h('button', { type: 'button', class: 'quiet', onclick: () => setParam('expand', '') }, 'Collapse the expanded groups') : null),
       graphView(p, hidden, (node) => {
         if (node.id.startsWith('g:')) setParam('expand', expand ? expand + ',' + node.id : node.id);
         else if (node.label === 'Resource') setParam('target', node.key);
