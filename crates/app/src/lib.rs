@@ -18,6 +18,10 @@
 //! Views (read only):
 //! - [`show`], [`blast`], [`owner`], [`usage`], [`respond`], [`migrate`],
 //!   [`export`], [`questions`]: one identity, and the estate.
+//! - [`search`] (type-ahead), [`paths`] (an identity's paths, for drawing),
+//!   [`people`] (a person, the leavers, the offboarding CSV), [`diff`] (what
+//!   changed between two snapshots): what the web UI shows, served to every
+//!   surface.
 //! - [`service`]: the shared, read-only state of a long-running surface (a
 //!   pool of store connections, the in-memory graph and reach model, each
 //!   loaded once) and the questions it answers.
