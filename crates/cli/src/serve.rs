@@ -118,7 +118,7 @@ pub fn serve(cli: &Global, a: &ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(async move {
+    let served = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await
             .with_context(|| format!("cannot listen on {}", a.listen))?;
@@ -154,6 +154,11 @@ pub fn serve(cli: &Global, a: &ServeArgs) -> Result<ExitCode> {
         })
         .await
         .context("the HTTP server failed")
-    })?;
+    });
+    // Stopped (Ctrl-C, SIGTERM): do not wait for a warm-up still loading the
+    // graph or computing reach on the blocking pool; nothing it holds needs
+    // saving (it only reads).
+    rt.shutdown_background();
+    served?;
     Ok(ExitCode::SUCCESS)
 }
