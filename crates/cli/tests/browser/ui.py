@@ -10,6 +10,7 @@ caller), the accessibility problems found, and browser console errors.
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -27,6 +28,8 @@ chain_key, resource = chain.split("|", 1)
 base = login_url.split("/ui/")[0]
 os.makedirs(shots, exist_ok=True)
 
+# A fresh browser profile, removed at the end.
+profile = tempfile.mkdtemp(prefix="custody-chromium-")
 opts = webdriver.ChromeOptions()
 opts.binary_location = os.environ.get("CUSTODY_CHROMIUM", "/usr/bin/chromium")
 for flag in [
@@ -40,7 +43,7 @@ for flag in [
     "--disable-component-update",
     "--disable-sync",
     "--window-size=1440,1000",
-    "--user-data-dir=" + tempfile.mkdtemp(prefix="custody-chromium-"),
+    "--user-data-dir=" + profile,
 ]:
     opts.add_argument(flag)
 opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -220,4 +223,5 @@ out["console"] = [
     e["message"] for e in driver.get_log("browser") if e.get("level") in ("SEVERE",)
 ]
 driver.quit()
+shutil.rmtree(profile, ignore_errors=True)
 print(json.dumps(out))
