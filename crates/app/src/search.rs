@@ -314,11 +314,11 @@ mod tests {
             1,
             "Credential",
             "aws_access_key",
-            "aws-access-key:AKIA6OHFMZJMQ26YAJDI",
-            Some("AKIA6OHFMZJMQ26YAJDI"),
+            "aws-access-key:AKIAIOSFODNN7EXAMPLE",
+            Some("AKIAIOSFODNN7EXAMPLE"),
         );
         key.keys = vec![
-            "aws-access-key:AKIA6OHFMZJMQ26YAJDI".into(),
+            "aws-access-key:AKIAIOSFODNN7EXAMPLE".into(),
             "fp:1ef909339786728c929e69cb4da174be63852585454a594431ef8a66115c38a5".into(),
         ];
         MemGraph::build(
@@ -355,7 +355,7 @@ mod tests {
     fn finds_keys_arns_names_emails_and_fingerprints_ranked() {
         let index = Index::build(&graph());
         assert_eq!(index.len(), 4, "alerts are not indexed");
-        let r = index.search("akia6ohf", 10, None);
+        let r = index.search("akiaiosf", 10, None);
         assert_eq!(r.groups["Credential"][0].id, 1);
         assert_eq!(r.groups["Credential"][0].matched, "prefix");
         let r = index.search("1EF9093397", 10, None);

@@ -310,13 +310,6 @@ impl Service {
         })
     }
 
-    /// The attribution of every identity (from the in-memory graph), once:
-    /// what the ownership rule, the saved questions, the findings' owners
-    /// and the people pages ask about (one build serves them all).
-    pub fn ownership(&self) -> Result<&custody_analysis::ownership::Ownership> {
-        self.ownership_all()
-    }
-
     /// What is loaded: `graph` (queries run in memory), `reach` (every
     /// principal's reach computed: blast radius in microseconds).
     pub fn readiness(&self) -> (bool, bool) {
@@ -602,7 +595,10 @@ impl Service {
         })
     }
 
-    /// The attribution of every identity, from the in-memory graph, once.
+    /// The attribution of every identity, from the in-memory graph, once:
+    /// what the ownership rule, the saved questions, the owners of findings
+    /// and alerts, the plans and the people pages ask about (one build
+    /// serves them all).
     pub fn ownership_all(&self) -> Result<&custody_analysis::ownership::Ownership> {
         once(&self.ownership_all, &self.ownership_all_loading, || {
             let graph = self.graph()?;
@@ -748,7 +744,7 @@ impl Service {
             crate::posture::run(
                 self.graph()?,
                 &rules,
-                Some(self.ownership()?),
+                Some(self.ownership_all()?),
                 Some(self.model()?),
                 today,
             )
@@ -891,7 +887,7 @@ impl Service {
         crate::questions::find(name).map_err(Error::NotFound)?;
         let graph = self.graph()?;
         let ownership = match questions::is_computed(name) {
-            true => Some(self.ownership()?),
+            true => Some(self.ownership_all()?),
             false => None,
         };
         self.with_store(|s| {

@@ -204,14 +204,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        #[cfg(unix)]
-        // SAFETY: signalling a child process we started.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        #[cfg(not(unix))]
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        common::terminate(&mut self.child);
     }
 }
 

@@ -144,11 +144,7 @@ impl SqliteStore {
         }
         node_ids.sort_unstable();
         for chunk in node_ids.chunks(500) {
-            let list = chunk
-                .iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
+            let list = id_list(chunk);
             let mut stmt = self.conn.prepare(&format!(
                 "SELECT id, label, kind, system, key, name, placeholder, retired_snapshot FROM nodes WHERE id IN ({list})"
             ))?;
@@ -172,11 +168,7 @@ impl SqliteStore {
         edge_ids.sort_unstable();
         let mut briefs: HashMap<i64, NodeBrief> = HashMap::new();
         for chunk in edge_ids.chunks(500) {
-            let list = chunk
-                .iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
+            let list = id_list(chunk);
             let mut stmt = self.conn.prepare(&format!(
                 "SELECT id, src, kind, dst, props FROM edges WHERE id IN ({list}) ORDER BY id"
             ))?;
@@ -220,4 +212,12 @@ impl SqliteStore {
         }
         Ok(b)
     }
+}
+
+/// `1,2,3`: ids for an `IN (…)` list (integers only, so nothing to escape).
+fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }

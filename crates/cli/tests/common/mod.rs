@@ -294,3 +294,16 @@ pub fn escalation_techniques(env: &Env, arn: &str) -> Vec<String> {
         .map(|e| e["technique"].as_str().expect("technique").to_string())
         .collect()
 }
+
+/// Stops a server the test started as a user would (SIGTERM: a graceful
+/// shutdown), and waits for it.
+pub fn terminate(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    // SAFETY: signalling a child process we started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    #[cfg(not(unix))]
+    let _ = child.kill();
+    let _ = child.wait();
+}
