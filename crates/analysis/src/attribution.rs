@@ -69,6 +69,11 @@ pub enum Method {
     Handle,
     /// A team tag or label, or the team a namespace belongs to.
     TeamTag,
+    /// An owner written in free text: a description (`Owner: ana@…`), a
+    /// `maintainer` or `contact` annotation. As strong as a name that is one
+    /// person's handle: enough alone (and for the credentials of what it
+    /// describes), outweighed by any tag, owner field, creator or author.
+    FreeText,
 }
 
 impl Method {
@@ -84,6 +89,7 @@ impl Method {
             Method::IacEditor => 0.2,
             Method::CodeOwner => 0.6,
             Method::TeamTag => 0.8,
+            Method::FreeText => 0.6,
         }
     }
 
@@ -98,6 +104,7 @@ impl Method {
             Method::Approver => "approver",
             Method::Handle => "handle",
             Method::TeamTag => "team-tag",
+            Method::FreeText => "free-text",
         }
     }
 
@@ -105,6 +112,14 @@ impl Method {
     /// offboarding lists what a leaver created even when someone else owns it.
     pub fn is_creation(self) -> bool {
         matches!(self, Method::Creator | Method::IacAuthor)
+    }
+
+    /// Someone declared the owner on the object itself (a tag, label,
+    /// annotation, or the system's owner field), as opposed to history
+    /// (who created or wrote it) or names. Two declarations naming different
+    /// people are a conflict a human must settle, whatever else is known.
+    pub fn is_declaration(self) -> bool {
+        matches!(self, Method::SystemOwner | Method::OwnerTag)
     }
 }
 
@@ -121,6 +136,10 @@ pub struct Evidence {
     /// principal).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// Why this piece is shown but not counted: the party cannot be
+    /// accountable (a bot, a commit author no directory knows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_counted: Option<String>,
 }
 
 impl Evidence {
@@ -131,7 +150,26 @@ impl Evidence {
             weight: method.weight(),
             said: said.into(),
             via: None,
+            not_counted: None,
         }
+    }
+
+    /// The same evidence at `weight` (a handle several people share names
+    /// each of them at a share of the method's weight).
+    pub fn weighted(mut self, weight: f64) -> Evidence {
+        self.weight = round(weight);
+        self
+    }
+
+    /// The same evidence, shown but not counted, and why.
+    pub fn not_counted(mut self, why: impl Into<String>) -> Evidence {
+        self.not_counted = Some(why.into());
+        self
+    }
+
+    /// Whether it counts towards a score.
+    pub fn counts(&self) -> bool {
+        self.not_counted.is_none()
     }
 
     /// The same evidence, inherited through `via` at [`INHERITED`] its weight.
@@ -195,7 +233,7 @@ impl Attribution {
     pub fn creators(&self) -> impl Iterator<Item = Party> + '_ {
         self.evidence
             .iter()
-            .filter(|e| e.method.is_creation() && e.via.is_none())
+            .filter(|e| e.method.is_creation() && e.via.is_none() && e.counts())
             .map(|e| e.party)
     }
 }
@@ -216,7 +254,7 @@ pub fn attribute(mut evidence: Vec<Evidence>) -> Attribution {
     // One piece per (party, method): the strongest, which sorts first.
     let mut seen = std::collections::HashSet::new();
     let mut miss: Vec<(Party, f64)> = Vec::new();
-    for e in &evidence {
+    for e in evidence.iter().filter(|e| e.counts()) {
         if !seen.insert((e.party, e.method)) {
             continue;
         }
@@ -243,7 +281,25 @@ pub fn attribute(mut evidence: Vec<Evidence>) -> Attribution {
         .find(|s| matches!(s.party, Party::Team(_)))
         .copied();
     let person_conf = first.map_or(0.0, |f| round((f.score - second / 2.0).max(0.0)));
+    // Two people declared the owner on one object (a label and an
+    // annotation, the live tag and the Terraform code's, both on the
+    // identity or both on the principal it inherits from): someone must
+    // decide, whatever else is known.
+    let mut declared: Vec<(Option<&str>, Party)> = evidence
+        .iter()
+        .filter(|e| {
+            e.counts()
+                && e.method.is_declaration()
+                && e.weight >= THRESHOLD
+                && matches!(e.party, Party::Person(_))
+        })
+        .map(|e| (e.via.as_deref(), e.party))
+        .collect();
+    declared.sort();
+    declared.dedup();
+    let disputed = declared.windows(2).any(|w| w[0].0 == w[1].0);
     let (status, owner, confidence) = match (first, team) {
+        (Some(_), _) if disputed => (Status::Contested, None, person_conf),
         (Some(f), _) if person_conf >= THRESHOLD => (Status::Owned, Some(f.party), person_conf),
         // People with strong claims disagree: someone must decide, and a
         // team behind them does not settle it.
@@ -252,7 +308,7 @@ pub fn attribute(mut evidence: Vec<Evidence>) -> Attribution {
         }
         (_, Some(t)) if t.score >= THRESHOLD => (Status::Team, Some(t.party), t.score),
         (Some(_), _) if second > 0.0 => (Status::Contested, None, person_conf),
-        _ if evidence.is_empty() => (Status::Unowned, None, 0.0),
+        _ if evidence.iter().all(|e| !e.counts()) => (Status::Unowned, None, 0.0),
         _ => (
             Status::Weak,
             None,
@@ -398,6 +454,62 @@ mod tests {
         ]);
         assert_eq!(weak.status, Status::Team);
         assert_eq!(weak.owner, Some(PAYMENTS));
+    }
+
+    #[test]
+    fn two_declared_owners_are_contested_whatever_else_agrees() {
+        // The live tag names Ben; the Terraform code's tag and its author
+        // name Ana: drift, and a human must decide.
+        let a = attribute(vec![
+            Evidence::new(BEN, Method::OwnerTag, "IAM tag owner=ben@x"),
+            Evidence::new(ANA, Method::OwnerTag, "Terraform state tag owner=ana@x"),
+            Evidence::new(ANA, Method::IacAuthor, "commit 1a2b by ana"),
+        ]);
+        assert_eq!(a.status, Status::Contested);
+        assert_eq!(a.owner, None);
+        assert_eq!(a.scores.len(), 2);
+        // ...and so is a credential of that user.
+        let key = attribute(vec![
+            Evidence::new(BEN, Method::OwnerTag, "IAM tag owner=ben@x").inherited("user"),
+            Evidence::new(ANA, Method::OwnerTag, "Terraform tag owner=ana@x").inherited("user"),
+            Evidence::new(ANA, Method::IacAuthor, "commit 1a2b by ana").inherited("user"),
+        ]);
+        assert_eq!(key.status, Status::Contested);
+        // Declarations on different objects, or ambiguous ones, do not force it.
+        let b = attribute(vec![
+            Evidence::new(BEN, Method::OwnerTag, "tag").inherited("user"),
+            Evidence::new(ANA, Method::OwnerTag, "tag"),
+            Evidence::new(ANA, Method::IacAuthor, "commit"),
+        ]);
+        assert_eq!(b.owner, Some(ANA));
+        let c = attribute(vec![
+            Evidence::new(BEN, Method::OwnerTag, "owner=wchen (ambiguous)").weighted(0.425),
+            Evidence::new(ANA, Method::OwnerTag, "owner=wchen (ambiguous)").weighted(0.425),
+        ]);
+        assert_eq!(c.status, Status::Contested);
+        let d = attribute(vec![
+            Evidence::new(BEN, Method::OwnerTag, "owner=wchen (ambiguous)").weighted(0.425),
+            Evidence::new(ANA, Method::OwnerTag, "owner=wchen (ambiguous)").weighted(0.425),
+            Evidence::new(ANA, Method::IacAuthor, "commit"),
+        ]);
+        assert_eq!(d.owner, Some(ANA));
+    }
+
+    #[test]
+    fn evidence_not_counted_is_shown_and_never_owns() {
+        let a = attribute(vec![
+            Evidence::new(BEN, Method::IacAuthor, "commit by automation@x").not_counted("a bot"),
+            Evidence::new(PAYMENTS, Method::CodeOwner, "CODEOWNERS"),
+        ]);
+        assert_eq!(a.status, Status::Team);
+        assert_eq!(a.owner, Some(PAYMENTS));
+        assert_eq!(a.evidence.len(), 2);
+        assert_eq!(a.creators().count(), 0);
+        let only_bot = attribute(vec![
+            Evidence::new(BEN, Method::IacAuthor, "commit").not_counted("a bot")
+        ]);
+        assert_eq!(only_bot.status, Status::Unowned);
+        assert!(only_bot.scores.is_empty());
     }
 
     #[test]

@@ -57,6 +57,12 @@ pub struct Person {
     /// day the IdP deprovisioned them.
     pub left_on: Option<String>,
     pub manager: Option<i64>,
+    /// Every e-mail address the person is known by (the roster's, the IdP
+    /// login, SAML names, commit e-mails), lower-case, sorted.
+    pub addresses: Vec<String>,
+    /// Why this party cannot be accountable (a bot account, by its name);
+    /// evidence naming it is shown but not counted.
+    pub bot: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,9 +208,191 @@ struct Code {
 
 /// What an identity's own properties say, read once its people are known.
 struct IdentProps {
-    owner: Option<String>,
+    /// Owners the identity's own properties name by a value that is not an
+    /// e-mail (those are edges): `owner_claims`, `iac_owner_claims`, a
+    /// `description`.
+    claims: Vec<OwnerClaim>,
     /// Interned, as kinds are: a few hundred teams tag most identities.
     team: Option<std::sync::Arc<str>>,
+}
+
+/// An owner named in an identity's properties (`owner_claims`), resolved
+/// against the workforce at build.
+struct OwnerClaim {
+    value: String,
+    said: String,
+    method: Method,
+}
+
+/// The owner claims in an identity's properties: the connectors'
+/// `owner_claims` (live tags, labels and annotations) and
+/// `iac_owner_claims` (tags the Terraform state declares), each
+/// `{"value", "said", "method"}`; a `description` (free text); and, from a
+/// store written before claims were recorded, an `owner` property.
+fn owner_claims(props: &Map<String, Value>) -> Vec<OwnerClaim> {
+    let mut out = Vec::new();
+    for field in ["owner_claims", "iac_owner_claims"] {
+        for c in props
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let (Some(value), Some(said)) = (
+                c.get("value").and_then(Value::as_str),
+                c.get("said").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            let method = match c.get("method").and_then(Value::as_str) {
+                Some("creator") => Method::Creator,
+                Some("free-text") => Method::FreeText,
+                _ => Method::OwnerTag,
+            };
+            out.push(OwnerClaim {
+                value: value.trim().to_string(),
+                said: said.to_string(),
+                method,
+            });
+        }
+    }
+    if out.is_empty() {
+        if let Some(o) = text(props, "owner").filter(|o| !o.contains('@')) {
+            out.push(OwnerClaim {
+                value: o.to_string(),
+                said: format!("owner={o}"),
+                method: Method::OwnerTag,
+            });
+        }
+    }
+    if let Some(d) = text(props, "description") {
+        if !owners_in_text(d).is_empty() {
+            out.push(OwnerClaim {
+                value: d.to_string(),
+                said: format!("description \"{d}\""),
+                method: Method::FreeText,
+            });
+        }
+    }
+    out
+}
+
+/// Words that introduce an owner in free text (`Owner: ana@…`, `owned by
+/// @wchen`, `contact - ops@…`), lower-case.
+const OWNER_WORDS: [&str; 7] = [
+    "owner",
+    "owned by",
+    "contact",
+    "maintainer",
+    "maintained by",
+    "responsible",
+    "point of contact",
+];
+
+/// The owners a free text names: every e-mail address in it, and a handle
+/// (`@wchen`, or a bare word) right after an owner word and a `:`, `=`, `-`
+/// or `is`. A `maintainer`/`contact` value is free text too: a bare handle
+/// or address there is taken as is.
+pub fn owners_in_text(text: &str) -> Vec<String> {
+    let word = |c: char| c.is_ascii_alphanumeric() || ".-_+@".contains(c);
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |v: &str| {
+        let v = v.trim_matches(|c: char| ".-_".contains(c));
+        let v = v.strip_prefix('@').unwrap_or(v);
+        if v.len() >= 3 && !out.iter().any(|o| o.eq_ignore_ascii_case(v)) {
+            out.push(v.to_ascii_lowercase());
+        }
+    };
+    for tok in text.split(|c: char| !word(c)) {
+        if tok.contains('@') && !tok.starts_with('@') {
+            if let Some((l, d)) = tok.split_once('@') {
+                if !l.is_empty() && d.contains('.') && !d.ends_with('.') {
+                    push(tok);
+                }
+            }
+        }
+    }
+    let lower = text.to_ascii_lowercase();
+    let whole = lower.trim();
+    if !whole.is_empty() && whole.chars().all(word) && !whole.contains('@') {
+        // The whole value is one handle (a `maintainer: wchen` annotation).
+        push(whole);
+    }
+    for w in OWNER_WORDS {
+        let mut from = 0;
+        while let Some(at) = lower[from..].find(w) {
+            let start = from + at;
+            from = start + w.len();
+            if start > 0 && lower[..start].ends_with(|c: char| c.is_ascii_alphanumeric()) {
+                continue;
+            }
+            let rest = lower[from..].trim_start();
+            let rest = if let Some(r) = rest.strip_prefix(['=', ':', '-']) {
+                r
+            } else if let Some(r) = rest.strip_prefix("is ") {
+                r
+            } else if w.ends_with(" by") {
+                rest
+            } else {
+                continue;
+            };
+            let tok: String = rest.trim_start().chars().take_while(|c| word(*c)).collect();
+            if tok.starts_with('@') || (!tok.contains('@') && !tok.is_empty()) {
+                push(&tok);
+            }
+        }
+    }
+    out
+}
+
+/// Names that mark an account as a machine's, not a person's: a GitHub
+/// App's `name[bot]`, or an address or login made only of words like these
+/// (`automation@`, `ci-bot@`, `terraform-ci@`, `svc.deploy@`).
+const BOT_WORDS: [&str; 22] = [
+    "bot",
+    "bots",
+    "robot",
+    "automation",
+    "automations",
+    "ci",
+    "cd",
+    "cicd",
+    "build",
+    "builder",
+    "builds",
+    "deploy",
+    "deployer",
+    "deploys",
+    "jenkins",
+    "actions",
+    "terraform",
+    "atlantis",
+    "renovate",
+    "dependabot",
+    "svc",
+    "noreply",
+];
+
+/// Why an account is a bot, when its names say so.
+fn bot_reason(names: &[&str]) -> Option<String> {
+    for n in names {
+        let n = n.trim();
+        if n.ends_with("[bot]") {
+            return Some(format!("{n} is a GitHub App's bot account"));
+        }
+        let local = n.split('@').next().unwrap_or(n).to_ascii_lowercase();
+        let words: Vec<&str> = local
+            .split(['.', '-', '_', '+'])
+            .filter(|w| !w.is_empty() && !w.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        if local == "no-reply"
+            || (!words.is_empty() && words.iter().all(|w| BOT_WORDS.contains(w))
+                || words.iter().any(|w| *w == "bot" || *w == "automation"))
+        {
+            return Some(format!("{n} is a machine account, not a person"));
+        }
+    }
+    None
 }
 
 /// An `OWNED_BY`, `CREATED_BY` or `APPROVED_BY` edge, kept until build.
@@ -236,6 +424,8 @@ pub struct Builder {
     defined: Vec<(i64, i64)>,
     managers: Vec<(i64, i64)>,
     claims: Vec<Claim>,
+    /// People's strong keys beyond the canonical one, fed by [`Builder::key`].
+    keys: Vec<(i64, String)>,
 }
 
 impl Builder {
@@ -278,14 +468,22 @@ impl Builder {
                         name: n.name.map(str::to_string),
                     },
                     IdentProps {
-                        owner: text(n.props, "owner")
-                            .filter(|o| !o.contains('@'))
-                            .map(str::to_string),
+                        claims: owner_claims(n.props),
                         team,
                     },
                 ));
             }
             _ => self.terraform(n),
+        }
+    }
+
+    /// A strong key of a node already fed (`email:…`, `id:github/<login>`):
+    /// a person known by several addresses and logins is matched by every
+    /// one of them, whichever became the node's key. Keys of other nodes
+    /// are ignored.
+    pub fn key(&mut self, id: i64, key: &str) {
+        if key.starts_with("email:") || key.starts_with("id:github/") {
+            self.keys.push((id, key.to_string()));
         }
     }
 
@@ -305,9 +503,20 @@ impl Builder {
         for h in handles(n.key, n.props) {
             self.by_handle.entry(h).or_default().push(n.id);
         }
-        let email = text(n.props, "email")
+        // Shown by the roster's address, else the one the IdP or GitHub
+        // gave, else the key's.
+        let email = text(n.props, "roster_email")
+            .or_else(|| text(n.props, "email"))
             .map(str::to_string)
             .or_else(|| n.key.strip_prefix("email:").map(str::to_string));
+        let mut addresses: Vec<String> = email
+            .iter()
+            .chain(text(n.props, "login").map(str::to_string).iter())
+            .filter(|a| a.contains('@'))
+            .map(|a| a.to_ascii_lowercase())
+            .collect();
+        addresses.sort();
+        addresses.dedup();
         let gone = standing(n.props);
         self.people.insert(
             n.id,
@@ -325,6 +534,8 @@ impl Builder {
                     })
                     .map(|s| s.get(..10).unwrap_or(s).to_string()),
                 manager: None,
+                addresses,
+                bot: None,
             },
         );
     }
@@ -412,8 +623,48 @@ impl Builder {
             defined,
             managers,
             claims,
+            keys,
             ..
         } = self;
+        let mut by_handle = by_handle;
+        for (id, key) in &keys {
+            let Some(p) = people.get_mut(id) else {
+                continue;
+            };
+            let (handle, address) = match key.strip_prefix("email:") {
+                Some(e) => (e.split_once('@').map(|(l, _)| l), Some(e)),
+                None => (key.strip_prefix("id:github/"), None),
+            };
+            if let Some(a) = address {
+                let a = a.to_ascii_lowercase();
+                if !p.addresses.contains(&a) {
+                    p.addresses.push(a);
+                    p.addresses.sort();
+                }
+            }
+            if let Some(h) = handle.filter(|h| !h.is_empty()) {
+                let ids = by_handle.entry(h.to_ascii_lowercase()).or_default();
+                if !ids.contains(id) {
+                    ids.push(*id);
+                }
+            }
+        }
+        let mut logins: IdMap<i64, Vec<&str>> = IdMap::default();
+        for (id, key) in &keys {
+            if let Some(l) = key.strip_prefix("id:github/") {
+                logins.entry(*id).or_default().push(l);
+            }
+        }
+        for (id, p) in people.iter_mut() {
+            let mut names: Vec<&str> = p.addresses.iter().map(String::as_str).collect();
+            names.extend(logins.get(id).into_iter().flatten().copied());
+            names.extend(p.key.strip_prefix("id:github/"));
+            p.bot = bot_reason(&names);
+        }
+        let by_address: IdMap<String, i64> = people
+            .iter()
+            .flat_map(|(id, p)| p.addresses.iter().map(move |a| (a.clone(), *id)))
+            .collect();
         let mut teams: IdMap<i64, String> = IdMap::default();
         let mut team_ids: IdMap<String, i64> = IdMap::default();
         groups.sort();
@@ -458,15 +709,40 @@ impl Builder {
         let mut identities = Vec::with_capacity(fed.len());
         let mut evidence: IdMap<i64, Vec<Evidence>> = IdMap::default();
         let mut team_tags: IdMap<i64, i64> = IdMap::default();
+        let candidates = |h: &str| -> Vec<i64> {
+            let h = h.trim().trim_start_matches('@').to_ascii_lowercase();
+            if h.contains('@') {
+                return by_address.get(&h).copied().into_iter().collect();
+            }
+            let mut ids = by_handle.get(&h).cloned().unwrap_or_default();
+            ids.sort_unstable();
+            ids
+        };
         for (d, p) in fed {
             let mut ev = Vec::new();
-            if let Some(o) = &p.owner {
-                if let Some(person) = unique(o) {
-                    ev.push(Evidence::new(
-                        Party::Person(person),
-                        Method::OwnerTag,
-                        format!("owner={o} (one person's handle)"),
-                    ));
+            for c in &p.claims {
+                let values = match c.method {
+                    Method::FreeText => owners_in_text(&c.value),
+                    // An e-mail in a tag is an `OWNED_BY` edge already.
+                    _ if c.value.contains('@') => continue,
+                    _ => vec![c.value.clone()],
+                };
+                for v in values {
+                    let found = candidates(&v);
+                    let n = found.len();
+                    for person in found {
+                        let said = match n {
+                            1 if v.contains('@') || c.method == Method::FreeText => c.said.clone(),
+                            1 => format!("{} (one person's handle)", c.said),
+                            _ => format!(
+                                "{} (ambiguous: {n} people have the handle {v}; each counts 1/{n})",
+                                c.said
+                            ),
+                        };
+                        let e = Evidence::new(Party::Person(person), c.method, said);
+                        let w = e.weight / n as f64;
+                        ev.push(e.weighted(w));
+                    }
                 }
             }
             if d.label == "Principal" {
@@ -521,7 +797,7 @@ impl Builder {
                     let method = match (c.kind, c.method.as_deref()) {
                         ("CREATED_BY", _) | (_, Some("created-by-tag")) => Method::Creator,
                         ("APPROVED_BY", _) => Method::Approver,
-                        (_, Some("resource-tag" | "k8s-metadata")) => Method::OwnerTag,
+                        (_, Some("resource-tag" | "k8s-metadata" | "iac-tag")) => Method::OwnerTag,
                         _ => Method::SystemOwner,
                     };
                     let default = match c.kind {
@@ -575,6 +851,27 @@ impl Builder {
             &defined,
             &mut evidence,
         );
+        // Shown, never counted: bots, and commit authors no directory lists
+        // (an `automation@` or CI identity writing code is not accountable).
+        for evs in evidence.values_mut() {
+            for e in evs.iter_mut() {
+                let Party::Person(p) = e.party else {
+                    continue;
+                };
+                let Some(person) = people.get(&p) else {
+                    continue;
+                };
+                let why = match (&person.bot, person.standing, e.method) {
+                    (Some(b), _, _) => b.clone(),
+                    (None, Standing::Unknown, Method::IacAuthor | Method::IacEditor) => format!(
+                        "{} is a commit author no roster, IdP or GitHub org lists: not an accountable person",
+                        person.email.as_deref().unwrap_or(&person.key)
+                    ),
+                    _ => continue,
+                };
+                *e = e.clone().not_counted(why);
+            }
+        }
         let mut named: IdMap<i64, Vec<i64>> = IdMap::default();
         for (ident, evs) in &evidence {
             for e in evs {
@@ -878,5 +1175,37 @@ mod tests {
         assert_eq!(named_after("kofi.khan-reporting", &unique), None);
         assert_eq!(named_after("svc-payments-2", &unique), None);
         assert_eq!(named_after("-2", &unique), None);
+    }
+
+    #[test]
+    fn free_text_names_addresses_and_handles_after_owner_words() {
+        assert_eq!(
+            owners_in_text("Batch exporter. Owner: Wen.Chen@kestrel.example (payments)"),
+            vec!["wen.chen@kestrel.example"]
+        );
+        assert_eq!(
+            owners_in_text("owned by @wchen, ask in #payments"),
+            vec!["wchen"]
+        );
+        assert_eq!(owners_in_text("contact = jdoe"), vec!["jdoe"]);
+        // A `maintainer` annotation's whole value is one handle.
+        assert_eq!(owners_in_text("wchen"), vec!["wchen"]);
+        // Words that only contain an owner word, and no value after one.
+        assert!(owners_in_text("co-owner of the pipeline's contactless flow").is_empty());
+        assert!(owners_in_text("Runs the nightly export").is_empty());
+        assert!(owners_in_text("see user@ for details").is_empty());
+    }
+
+    #[test]
+    fn bots_are_told_apart_by_their_names() {
+        assert!(bot_reason(&["dependabot[bot]"]).is_some());
+        assert!(bot_reason(&["automation@kestrel.example"]).is_some());
+        assert!(bot_reason(&["terraform-ci@kestrel.example"]).is_some());
+        assert!(bot_reason(&["ci-bot-2@kestrel.example"]).is_some());
+        assert!(bot_reason(&["svc.deploy@kestrel.example"]).is_some());
+        // People, whatever their names contain.
+        assert!(bot_reason(&["abbott.lee@kestrel.example"]).is_none());
+        assert!(bot_reason(&["bo.cid@kestrel.example"]).is_none());
+        assert!(bot_reason(&["ci.wang@kestrel.example", "ciwang"]).is_none());
     }
 }

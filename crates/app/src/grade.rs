@@ -325,19 +325,26 @@ pub fn eval_ownership(
             continue;
         };
         let a = o.attribute(d.id);
+        let want = want.to_ascii_lowercase();
         let got = match a.owner {
-            Some(custody_analysis::attribution::Party::Person(p)) => o
-                .people
-                .get(&p)
-                .and_then(|x| x.email.clone())
-                .map(|e| format!("person:{}", e.to_ascii_lowercase())),
+            // A person answers to any of their addresses (the roster's
+            // `wchen@` and the IdP login `wen.chen@` are one person).
+            Some(custody_analysis::attribution::Party::Person(p)) => {
+                o.people.get(&p).and_then(|x| {
+                    let mut all = x.addresses.iter().chain(x.email.iter());
+                    let wanted = want.strip_prefix("person:");
+                    all.find(|e| Some(e.to_ascii_lowercase().as_str()) == wanted)
+                        .or(x.email.as_ref())
+                        .or(x.addresses.first())
+                        .map(|e| format!("person:{}", e.to_ascii_lowercase()))
+                })
+            }
             Some(custody_analysis::attribution::Party::Team(t)) => o
                 .teams
                 .get(&t)
                 .map(|n| format!("team:{}", n.to_ascii_lowercase())),
             None => None,
         };
-        let want = want.to_ascii_lowercase();
         s.identities += 1;
         let has_owner = want != "none";
         s.with_owner += usize::from(has_owner);

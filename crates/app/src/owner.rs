@@ -27,6 +27,7 @@ pub fn load(store: &dyn Store, progress: &dyn Progress) -> Result<Ownership> {
     for label in ["Human", "Group"] {
         store.scan_label(label, &mut |n| b.node(node_in(&n)))?;
     }
+    store.scan_label_keys("Human", &mut |id, k| b.key(id, k))?;
     step(progress, "loading identities…");
     for label in IDENTITY_LABELS {
         store.scan_label(label, &mut |n| b.node(node_in(&n)))?;
@@ -133,6 +134,7 @@ fn from_graph_of(
         ids.push(n.id);
         b.node(node_in(&n))
     })?;
+    store.scan_label_keys("Human", &mut |id, k| b.key(id, k))?;
     // Managers are edges of people; everything else of identities and code.
     for id in ids {
         for e in graph.edges(id)?.iter() {
@@ -163,6 +165,7 @@ pub fn load_for(store: &dyn Store, ids: &[i64]) -> Result<Ownership> {
     for label in ["Human", "Group"] {
         store.scan_label(label, &mut |n| b.node(node_in(&n)))?;
     }
+    store.scan_label_keys("Human", &mut |id, k| b.key(id, k))?;
     store.scan_edges(&["REPORTS_TO"], &mut |src, kind, dst, props| {
         b.edge(EdgeIn {
             src,
@@ -309,6 +312,7 @@ fn evidence_out(o: &Ownership, e: &custody_analysis::attribution::Evidence) -> E
         weight: e.weight,
         said: e.said.clone(),
         via: e.via.clone(),
+        not_counted: e.not_counted.clone(),
     }
 }
 
@@ -433,6 +437,10 @@ pub struct EvidenceOut {
     pub said: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// Shown but not counted, and why (a bot, a commit author no
+    /// directory lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_counted: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

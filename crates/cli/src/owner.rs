@@ -192,10 +192,19 @@ fn print_view(v: &OwnerView) {
                 vec![
                     e.party.label(),
                     e.method.to_string(),
-                    format!("{:.2}", e.weight),
-                    match &e.via {
-                        Some(via) => format!("{} (via {via})", e.said),
-                        None => e.said.clone(),
+                    match e.not_counted {
+                        Some(_) => "not counted".to_string(),
+                        None => format!("{:.2}", e.weight),
+                    },
+                    {
+                        let said = match &e.via {
+                            Some(via) => format!("{} (via {via})", e.said),
+                            None => e.said.clone(),
+                        };
+                        match &e.not_counted {
+                            Some(why) => format!("{said} [{why}]"),
+                            None => said,
+                        }
                     },
                 ]
             })

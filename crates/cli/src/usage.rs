@@ -358,58 +358,105 @@ pub fn eval(cli: &Global, a: &EvalArgs) -> Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", a.answers.display()))?;
     let store = paths::open_existing(cli)?;
     let started = Instant::now();
-    let e = custody_app::grade::eval_usage(&store, &answers)?;
+    // An estate written by hand may answer only some questions: usage
+    // alerts, ownership (`answers-ownership.json`), a leaver's offboarding.
+    let e = match answers.pointer("/expected/usage") {
+        Some(_) => Some(custody_app::grade::eval_usage(&store, &answers)?),
+        None => None,
+    };
     let usage_seconds = started.elapsed().as_secs_f64();
     let truth = a.answers.with_file_name("answers-ownership.json");
     let owners = custody_app::grade::eval_ownership(&store, &truth, &cli.progress())?;
+    let leaver = custody_app::grade::offboarding(&store, answers.pointer("/expected/offboarding"))?;
+    if e.is_none() && owners.is_none() && leaver.is_none() {
+        anyhow::bail!(
+            "{}: nothing to score: no expected.usage or expected.offboarding, and no answers-ownership.json beside it",
+            a.answers.display()
+        );
+    }
     match cli.format {
         OutputFormat::Json => {
-            let mut v = serde_json::to_value(&e)?;
-            if let (Some(m), Some(o)) = (v.as_object_mut(), &owners) {
-                m.insert("ownership".into(), serde_json::to_value(o)?);
+            let mut v = match &e {
+                Some(e) => serde_json::to_value(e)?,
+                None => serde_json::json!({}),
+            };
+            if let Some(m) = v.as_object_mut() {
+                if let Some(o) = &owners {
+                    m.insert("ownership".into(), serde_json::to_value(o)?);
+                }
+                if let Some(l) = &leaver {
+                    m.insert("offboarding".into(), serde_json::to_value(l)?);
+                }
             }
             output::json(&v)?
         }
         OutputFormat::Table => {
-            println!(
-                "Usage: alerts and stale keys against {} ({} events in the answers; scored in {:.1}s)",
-                a.answers.display(),
-                e.events_in_answers,
-                usage_seconds
-            );
-            let row = |name: &str, s: &Score| {
-                vec![
-                    name.to_string(),
-                    s.expected.to_string(),
-                    s.found.to_string(),
-                    s.true_positives.to_string(),
-                    format!("{:.3}", s.precision),
-                    format!("{:.3}", s.recall),
-                ]
-            };
-            let mut rows = vec![row("all alerts", &e.alerts)];
-            rows.extend(e.by_rule.iter().map(|(r, s)| row(&format!("  {r}"), s)));
-            rows.push(row("stale keys", &e.stale));
-            output::table(
-                &["", "expected", "found", "correct", "precision", "recall"],
-                &rows,
-            );
-            println!(
-                "False alerts: {:.1} per 10 million events.",
-                e.false_alerts_per_10m_events
-            );
-            for (what, s) in [("alerts", &e.alerts), ("stale keys", &e.stale)] {
-                for m in &s.missed {
-                    println!("  missed ({what}): {m}");
-                }
-                for u in &s.unexpected {
-                    println!("  not expected ({what}): {u}");
-                }
+            if let Some(e) = &e {
+                print_usage_eval(&a.answers, e, usage_seconds);
             }
             if let Some(o) = &owners {
                 crate::owner::print_ownership_score(o);
             }
+            if let Some(l) = &leaver {
+                println!(
+                    "\nOffboarding {}: {} of {} expected identities listed ({} listed in all), routed to {}: {}",
+                    l.email,
+                    l.expected - l.missing.len().min(l.expected),
+                    l.expected,
+                    l.found,
+                    l.manager,
+                    if l.holds { "holds" } else { "does not hold" }
+                );
+                for m in &l.missing {
+                    println!("  missing: {m}");
+                }
+                for u in &l.unexpected {
+                    println!("  not expected: {u}");
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_usage_eval(
+    answers: &std::path::Path,
+    e: &custody_app::grade::UsageEval,
+    usage_seconds: f64,
+) {
+    println!(
+        "Usage: alerts and stale keys against {} ({} events in the answers; scored in {:.1}s)",
+        answers.display(),
+        e.events_in_answers,
+        usage_seconds
+    );
+    let row = |name: &str, s: &Score| {
+        vec![
+            name.to_string(),
+            s.expected.to_string(),
+            s.found.to_string(),
+            s.true_positives.to_string(),
+            format!("{:.3}", s.precision),
+            format!("{:.3}", s.recall),
+        ]
+    };
+    let mut rows = vec![row("all alerts", &e.alerts)];
+    rows.extend(e.by_rule.iter().map(|(r, s)| row(&format!("  {r}"), s)));
+    rows.push(row("stale keys", &e.stale));
+    output::table(
+        &["", "expected", "found", "correct", "precision", "recall"],
+        &rows,
+    );
+    println!(
+        "False alerts: {:.1} per 10 million events.",
+        e.false_alerts_per_10m_events
+    );
+    for (what, s) in [("alerts", &e.alerts), ("stale keys", &e.stale)] {
+        for m in &s.missed {
+            println!("  missed ({what}): {m}");
+        }
+        for u in &s.unexpected {
+            println!("  not expected ({what}): {u}");
+        }
+    }
 }

@@ -187,6 +187,12 @@ pub fn parse(file: &SourceFile<'_>) -> Parsed {
         if let Some(n) = &name {
             props.insert("name".into(), Value::String(n.clone()));
         }
+        // The address the person is shown by, whichever of their addresses
+        // (an IdP login, a SAML name) becomes the node's key.
+        props.insert(
+            "roster_email".into(),
+            json!(email.trim().to_ascii_lowercase()),
+        );
         let key = Key::email(email);
         parsed.facts.push(Fact::Node(NodeFact {
             label: Label::Human,

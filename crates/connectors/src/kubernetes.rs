@@ -115,6 +115,7 @@ impl Emit<'_> {
         if let Some(env) = custody_model::environment::of(&[ns, self.cluster]) {
             p.insert("environment".into(), json!(env));
         }
+        let mut claims: Vec<Value> = Vec::new();
         for (field, ptr) in [
             ("labels", "/metadata/labels"),
             ("annotations", "/metadata/annotations"),
@@ -122,6 +123,7 @@ impl Emit<'_> {
             let Some(m) = item.pointer(ptr).and_then(Value::as_object) else {
                 continue;
             };
+            let what = &field[..field.len() - 1];
             for (k, v) in m {
                 let Some(v) = v.as_str().map(str::trim).filter(|v| !v.is_empty()) else {
                     continue;
@@ -138,17 +140,47 @@ impl Emit<'_> {
                             EdgeKind::OwnedBy,
                             me.clone(),
                             Endpoint::new(Label::Human, Key::email(v)),
-                            json!({"evidence": format!("Kubernetes {} {k}={v}", &field[..field.len() - 1]),
+                            json!({"evidence": format!("Kubernetes {what} {k}={v}"),
                                    "method": "k8s-metadata", "confidence": 0.9}),
                             &format!("{at}{ptr}/{}", Location::escape_token(k)),
                         );
+                    } else {
+                        // A handle (`owner: wchen`): attribution resolves it.
+                        let method = if short.starts_with("created") {
+                            "creator"
+                        } else {
+                            "owner-tag"
+                        };
+                        claims.push(json!({"value": v, "said": format!("Kubernetes {what} {k}={v}"), "method": method}));
                     }
+                } else if FREE_TEXT_KEYS.contains(&short.as_str()) {
+                    claims.push(json!({"value": v, "said": format!("Kubernetes {what} {k}={v}"), "method": "free-text"}));
                 }
             }
+        }
+        if !claims.is_empty() {
+            p.insert("owner_claims".into(), Value::Array(claims));
         }
         p
     }
 }
+
+/// Label and annotation names (after any `prefix/`) whose value names a
+/// person in free text: weaker evidence than an `owner` label.
+const FREE_TEXT_KEYS: [&str; 12] = [
+    "maintainer",
+    "maintainers",
+    "maintained-by",
+    "contact-email",
+    "contacts",
+    "responsible",
+    "point-of-contact",
+    "poc",
+    "oncall",
+    "on-call",
+    "description",
+    "owned-by",
+];
 
 /// A Secret's place, as `custody scan` names the values it finds there.
 fn secret_location(cluster: &str, ns: &str, name: &str, key: Option<&str>) -> Key {

@@ -346,6 +346,40 @@ pub fn parse(file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
             subj.props.insert("terraform_address".into(), json!(addr));
             let primary = subj.keys[0].clone();
             let label = subj.label;
+            // The owner the code declares (`tags = { owner = … }`): beside
+            // the live system's tag, a drift between them is a conflict.
+            let tags = attrs.get("tags").and_then(Value::as_object);
+            let declared: Vec<(&str, &str)> = tags
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                .collect();
+            let handles = crate::aws::handle_claims(
+                declared.iter().copied(),
+                &format!("Terraform state {addr} tag"),
+            );
+            if !handles.is_empty() {
+                subj.props
+                    .insert("iac_owner_claims".into(), Value::Array(handles));
+            }
+            for (k, v) in &declared {
+                let key = k.to_ascii_lowercase();
+                let v = v.trim();
+                if crate::aws::OWNER_TAG_KEYS.contains(&key.as_str())
+                    && !key.starts_with("created")
+                    && v.contains('@')
+                    && !v.contains(char::is_whitespace)
+                {
+                    parsed.facts.push(edge(
+                        EdgeKind::OwnedBy,
+                        (label, primary.clone()),
+                        (Label::Human, Key::email(v)),
+                        json!({"evidence": format!("Terraform state {addr} tag {k}={v}"),
+                               "method": "iac-tag", "confidence": 0.9}),
+                        &format!("{at}/attributes/tags/{}", Location::escape_token(k)),
+                    ));
+                }
+            }
             parsed.facts.push(node(
                 label, subj.kind, subj.keys, &subj.name, subj.props, &at,
             ));

@@ -273,6 +273,10 @@ pub trait Store {
     /// e-mail no directory lists, a user only a log names), which
     /// [`Store::scan_graph`] leaves out.
     fn scan_placeholders(&self, visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()>;
+    /// Visits every strong key (`node id`, `key`) of every live node with
+    /// this label: a person's every address, login and GitHub handle, which
+    /// one canonical key cannot carry.
+    fn scan_label_keys(&self, label: &str, visit: &mut dyn FnMut(i64, &str)) -> Result<()>;
     /// Visits every live edge of the given kinds (`src`, `kind`, `dst`, properties).
     fn scan_edges(&self, kinds: &[&str], visit: &mut EdgeVisitor<'_>) -> Result<()>;
     /// Every live node (placeholders excluded), every key of each, and every

@@ -431,6 +431,19 @@ impl Store for SqliteStore {
         self.visit_nodes("placeholder = 1", &[], visit)
     }
 
+    fn scan_label_keys(&self, label: &str, visit: &mut dyn FnMut(i64, &str)) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT k.node_id, k.key FROM node_keys k JOIN nodes n ON n.id = k.node_id
+             WHERE n.label = ?1 AND n.retired_snapshot IS NULL ORDER BY k.node_id, k.key",
+        )?;
+        let mut rows = stmt.query([label])?;
+        while let Some(r) = rows.next()? {
+            let k: String = r.get(1)?;
+            visit(r.get(0)?, &k);
+        }
+        Ok(())
+    }
+
     fn scan_graph(
         &self,
         node: &mut dyn FnMut(crate::GraphNode),

@@ -447,8 +447,8 @@ function identityPage(el, ref) {
         table([
           { key: 'party', title: 'Names', render: (e) => personLink(e.party), sort: (e) => e.party.email || e.party.key },
           { key: 'method', title: 'How' },
-          { key: 'weight', title: 'Weight' },
-          { key: 'said', title: 'Said', wrap: true },
+          { key: 'weight', title: 'Weight', render: (e) => (e.not_counted ? 'not counted' : fmt(e.weight)) },
+          { key: 'said', title: 'Said', wrap: true, render: (e) => (e.not_counted ? [e.said, ' ', h('span', { class: 'muted' }, '(' + e.not_counted + ')')] : e.said) },
         ], a.evidence || [], { caption: 'Ownership evidence' }),
         a.conflicts && a.conflicts.length ? h('p', { class: 'note' }, 'Contested by ', a.conflicts.map((c) => [personLink(c.party), ' ']), '') : null,
       ];

@@ -260,6 +260,17 @@ impl Out {
     }
 }
 
+/// Owner tags naming a handle rather than an e-mail (`owner=wchen`).
+fn claims(props: &mut Map<String, Value>, tags: &[Tag]) {
+    let c = super::handle_claims(
+        tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
+        "IAM tag",
+    );
+    if !c.is_empty() {
+        props.insert("owner_claims".into(), Value::Array(c));
+    }
+}
+
 fn tags_map(tags: &[Tag]) -> Value {
     Value::Object(
         tags.iter()
@@ -398,6 +409,7 @@ fn user(
     let mut props = Map::new();
     let account = common(&mut props, &u.arn, &u.path, &u.create_date);
     props.insert("tags".into(), tags_map(&u.tags));
+    claims(&mut props, &u.tags);
     props.insert("groups".into(), json!(u.group_list));
     props.insert("inline_policies".into(), inline_docs(&u.user_policy_list));
     put(
@@ -442,6 +454,7 @@ fn role(out: &mut Out, r: Role, base: &str) -> Option<String> {
     let mut props = Map::new();
     let account = common(&mut props, &r.arn, &r.path, &r.create_date);
     props.insert("tags".into(), tags_map(&r.tags));
+    claims(&mut props, &r.tags);
     let trust = policy_document(&r.assume_role_policy_document);
     props.insert("trust_policy".into(), trust.clone());
     props.insert("inline_policies".into(), inline_docs(&r.role_policy_list));

@@ -55,6 +55,36 @@ pub const OWNER_TAG_KEYS: &[&str] = &[
     "created_by",
 ];
 
+/// Owner tags whose value is not an e-mail address (a bare handle:
+/// `owner=wchen`), as `owner_claims` entries for the node: attribution
+/// resolves a handle against the workforce (exactly one person has it → that
+/// person; several → each is listed, none is sure). An e-mail value is an
+/// `OWNED_BY` edge instead. `what` names where the tag is (`IAM tag`).
+pub fn handle_claims<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    what: &str,
+) -> Vec<serde_json::Value> {
+    tags.into_iter()
+        .filter_map(|(k, v)| {
+            let key = k.to_ascii_lowercase();
+            let v = v.trim();
+            if !OWNER_TAG_KEYS.contains(&key.as_str())
+                || v.is_empty()
+                || v.contains('@')
+                || v.contains(char::is_whitespace)
+            {
+                return None;
+            }
+            let method = if key.starts_with("created") {
+                "creator"
+            } else {
+                "owner-tag"
+            };
+            Some(serde_json::json!({"value": v, "said": format!("{what} {k}={v}"), "method": method}))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
