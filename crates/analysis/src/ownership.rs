@@ -18,14 +18,19 @@
 //! | the author who added the Terraform code that defines it | `DEFINED_IN` state → code (`custody scan --git`) | `iac-author` / `iac-editor` |
 //! | the `CODEOWNERS` rule of that code's file (person or team) | code `OWNED_BY` (`custody scan --git`) | `codeowners` |
 //! | `APPROVED_BY` | Okta OAuth grants | `approver` |
-//! | an `owner` property naming a handle, a name that is one person's handle | node properties | `owner-tag` / `handle` |
+//! | an owner tag, label or Terraform tag naming a bare handle (`owner_claims`, `iac_owner_claims`) | node properties | `owner-tag` |
+//! | an owner in free text: a `description`, a `maintainer`/`contact` annotation | node properties | `free-text` |
+//! | a name that is one person's handle | the identity's name | `handle` |
 //! | a `team` tag or label | node properties, matched to groups | `team-tag` |
 //!
-//! A credential also inherits its principal's evidence (at
+//! A person is matched by every strong key fed ([`Builder::key`]: each
+//! address, login and GitHub handle), not only the node's canonical key.
+//! Evidence naming a bot, or a commit author no directory lists, is shown
+//! and not counted. A credential also inherits its principal's evidence (at
 //! [`crate::attribution::INHERITED`] its weight).
 //!
 //! **Must not:** do I/O (callers feed it), or guess: a handle two people
-//! share names nobody.
+//! share names each of them at a share of the weight, never one.
 
 use crate::attribution::{self, Attribution, Evidence, Method, Party, Route, Status};
 pub use crate::input::{EdgeIn, NodeIn};

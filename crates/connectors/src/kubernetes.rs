@@ -133,7 +133,8 @@ impl Emit<'_> {
                 if short == "team" || short == "owner-team" {
                     p.insert("team".into(), json!(v));
                 }
-                if crate::aws::OWNER_TAG_KEYS.contains(&short.as_str()) || short == "owner" {
+                let tag = crate::aws::owner_tag(&short);
+                if tag.is_some() {
                     p.insert("owner".into(), json!(v));
                     if v.contains('@') && !v.contains(' ') {
                         self.edge(
@@ -146,10 +147,9 @@ impl Emit<'_> {
                         );
                     } else {
                         // A handle (`owner: wchen`): attribution resolves it.
-                        let method = if short.starts_with("created") {
-                            "creator"
-                        } else {
-                            "owner-tag"
+                        let method = match tag {
+                            Some(crate::aws::OwnerTag::Creator) => "creator",
+                            _ => "owner-tag",
                         };
                         claims.push(json!({"value": v, "said": format!("Kubernetes {what} {k}={v}"), "method": method}));
                     }

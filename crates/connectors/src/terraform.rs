@@ -363,10 +363,8 @@ pub fn parse(file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
                     .insert("iac_owner_claims".into(), Value::Array(handles));
             }
             for (k, v) in &declared {
-                let key = k.to_ascii_lowercase();
                 let v = v.trim();
-                if crate::aws::OWNER_TAG_KEYS.contains(&key.as_str())
-                    && !key.starts_with("created")
+                if crate::aws::owner_tag(k) == Some(crate::aws::OwnerTag::Owner)
                     && v.contains('@')
                     && !v.contains(char::is_whitespace)
                 {

@@ -2,7 +2,7 @@
 //! URL-encoded policy documents): users, groups, roles with trust policies and
 //! instance profiles, managed policies with their versions, inline policies.
 
-use super::{account_of, user_name_key, OWNER_TAG_KEYS};
+use super::{account_of, owner_tag, user_name_key, OwnerTag};
 use crate::util::{array_at, parse_json, policy_document, record};
 use crate::{Parsed, SourceFile};
 use custody_model::{
@@ -229,8 +229,8 @@ impl Out {
         for (i, t) in tags.iter().enumerate() {
             let key = t.key.to_ascii_lowercase();
             let value = t.value.trim();
-            if OWNER_TAG_KEYS.contains(&key.as_str()) && value.contains('@') && !value.contains(' ')
-            {
+            let tag = owner_tag(&key);
+            if tag.is_some() && value.contains('@') && !value.contains(' ') {
                 let mut props = Map::new();
                 props.insert(
                     "evidence".into(),
@@ -238,7 +238,7 @@ impl Out {
                 );
                 props.insert(
                     "method".into(),
-                    json!(if key.starts_with("created") {
+                    json!(if tag == Some(OwnerTag::Creator) {
                         "created-by-tag"
                     } else {
                         "resource-tag"
@@ -246,7 +246,11 @@ impl Out {
                 );
                 props.insert(
                     "confidence".into(),
-                    json!(if key.starts_with("created") { 0.7 } else { 0.9 }),
+                    json!(if tag == Some(OwnerTag::Creator) {
+                        0.7
+                    } else {
+                        0.9
+                    }),
                 );
                 self.edge(
                     EdgeKind::OwnedBy,

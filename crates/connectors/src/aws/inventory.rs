@@ -23,7 +23,7 @@
 //! Sensitivity is not decided here: connectors keep the tags, and the analysis maps
 //! them (see `custody_analysis::sensitivity`).
 
-use super::{account_from_path, account_of, OWNER_TAG_KEYS};
+use super::{account_from_path, account_of, owner_tag, OwnerTag};
 use crate::util::{array_at, parse_json, policy_document};
 use crate::{Format, InputError, Parsed, SourceFile};
 use custody_model::{time, EdgeKind, Endpoint, Key, Label, Location};
@@ -95,14 +95,14 @@ impl Emit<'_> {
                 continue;
             };
             let key = k.to_ascii_lowercase();
-            if OWNER_TAG_KEYS.contains(&key.as_str()) && value.contains('@') && !value.contains(' ')
-            {
+            let tag = owner_tag(&key);
+            if tag.is_some() && value.contains('@') && !value.contains(' ') {
                 self.edge(
                     EdgeKind::OwnedBy,
                     me.clone(),
                     Endpoint::new(Label::Human, Key::email(value)),
-                    json!({"evidence": format!("resource tag {k}={value}"), "method": if key.starts_with("created") { "created-by-tag" } else { "resource-tag" },
-                           "confidence": if key.starts_with("created") { 0.7 } else { 0.9 }}),
+                    json!({"evidence": format!("resource tag {k}={value}"), "method": if tag == Some(OwnerTag::Creator) { "created-by-tag" } else { "resource-tag" },
+                           "confidence": if tag == Some(OwnerTag::Creator) { 0.7 } else { 0.9 }}),
                     at,
                 );
             }

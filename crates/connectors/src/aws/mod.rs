@@ -44,16 +44,47 @@ pub fn account_from_path(path: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Tag keys whose value names an accountable human (by e-mail).
-pub const OWNER_TAG_KEYS: &[&str] = &[
+/// What a tag, label or annotation key says its value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerTag {
+    /// The accountable person (`owner`, `Owner`, `owner-email`, `contact`,
+    /// `TechnicalOwner`, `service_owner`…).
+    Owner,
+    /// Who created it (`created-by`, `CreatedBy`, `creator`).
+    Creator,
+}
+
+/// Tag keys naming an owner or creator, compared without case or
+/// separators (`OwnerEmail` = `owner-email` = `owner_email`).
+const OWNER_KEYS: [&str; 10] = [
     "owner",
-    "owner-email",
-    "owner_email",
+    "owneremail",
+    "ownedby",
     "contact",
-    "created-by",
-    "createdby",
-    "created_by",
+    "contactemail",
+    "technicalowner",
+    "techowner",
+    "serviceowner",
+    "appowner",
+    "applicationowner",
 ];
+const CREATOR_KEYS: [&str; 3] = ["createdby", "creator", "createdbyemail"];
+
+/// Whether a tag key names an owner or a creator.
+pub fn owner_tag(key: &str) -> Option<OwnerTag> {
+    let k: String = key
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if OWNER_KEYS.contains(&k.as_str()) {
+        Some(OwnerTag::Owner)
+    } else if CREATOR_KEYS.contains(&k.as_str()) {
+        Some(OwnerTag::Creator)
+    } else {
+        None
+    }
+}
 
 /// Owner tags whose value is not an e-mail address (a bare handle:
 /// `owner=wchen`), as `owner_claims` entries for the node: attribution
@@ -66,19 +97,14 @@ pub fn handle_claims<'a>(
 ) -> Vec<serde_json::Value> {
     tags.into_iter()
         .filter_map(|(k, v)| {
-            let key = k.to_ascii_lowercase();
             let v = v.trim();
-            if !OWNER_TAG_KEYS.contains(&key.as_str())
-                || v.is_empty()
-                || v.contains('@')
-                || v.contains(char::is_whitespace)
-            {
+            let tag = owner_tag(k)?;
+            if v.is_empty() || v.contains('@') || v.contains(char::is_whitespace) {
                 return None;
             }
-            let method = if key.starts_with("created") {
-                "creator"
-            } else {
-                "owner-tag"
+            let method = match tag {
+                OwnerTag::Creator => "creator",
+                OwnerTag::Owner => "owner-tag",
             };
             Some(serde_json::json!({"value": v, "said": format!("{what} {k}={v}"), "method": method}))
         })
@@ -88,6 +114,34 @@ pub fn handle_claims<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owner_tag_keys_ignore_case_and_separators() {
+        for k in [
+            "owner",
+            "Owner",
+            "owner-email",
+            "OwnerEmail",
+            "owner_email",
+            "technical-owner",
+            "ServiceOwner",
+            "contact",
+        ] {
+            assert_eq!(owner_tag(k), Some(OwnerTag::Owner), "{k}");
+        }
+        for k in ["created-by", "CreatedBy", "created_by", "creator"] {
+            assert_eq!(owner_tag(k), Some(OwnerTag::Creator), "{k}");
+        }
+        for k in [
+            "team",
+            "owner-team",
+            "cost-center",
+            "managed-by",
+            "business-unit",
+        ] {
+            assert_eq!(owner_tag(k), None, "{k}");
+        }
+    }
 
     #[test]
     fn accounts_come_from_arns_and_paths() {
