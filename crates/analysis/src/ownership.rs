@@ -666,6 +666,20 @@ impl Builder {
             names.extend(p.key.strip_prefix("id:github/"));
             p.bot = bot_reason(&names);
         }
+        // An IAM Identity Center user name a CloudTrail session carried
+        // (`id:sso-user/wchen`): the person whose handle it is, when exactly
+        // one person's.
+        let mut alias: IdMap<i64, (i64, String)> = IdMap::default();
+        for (id, p) in &people {
+            let Some(name) = p.key.strip_prefix("id:sso-user/") else {
+                continue;
+            };
+            if let Some([one]) = by_handle.get(name).map(Vec::as_slice) {
+                if one != id {
+                    alias.insert(*id, (*one, name.to_string()));
+                }
+            }
+        }
         let by_address: IdMap<String, i64> = people
             .iter()
             .flat_map(|(id, p)| p.addresses.iter().map(move |a| (a.clone(), *id)))
@@ -799,6 +813,15 @@ impl Builder {
                     made_by_principal.push((c.src, c.dst, said("created it")));
                 }
                 _ if index.contains_key(&c.src) && people.contains_key(&c.dst) => {
+                    let (dst, aka) = match alias.get(&c.dst) {
+                        Some((p, name)) => (
+                            *p,
+                            format!(
+                                " (the Identity Center user name {name} is one person's handle)"
+                            ),
+                        ),
+                        None => (c.dst, String::new()),
+                    };
                     let method = match (c.kind, c.method.as_deref()) {
                         ("CREATED_BY", _) | (_, Some("created-by-tag")) => Method::Creator,
                         ("APPROVED_BY", _) => Method::Approver,
@@ -811,9 +834,9 @@ impl Builder {
                         _ => "named as owner",
                     };
                     evidence.entry(c.src).or_default().push(Evidence::new(
-                        Party::Person(c.dst),
+                        Party::Person(dst),
                         method,
-                        said(default),
+                        said(default) + &aka,
                     ));
                 }
                 _ => {}

@@ -369,12 +369,29 @@ pub fn recheck(store: &mut dyn Store, keys: &[String]) -> Result<usize> {
 pub const ALERT_SCOPE: &str = "custody:usage-alerts";
 
 /// Who created an identity, as the log names them: the person of an IAM
-/// Identity Center (or other SAML) session whose name is an e-mail, else the
-/// IAM user that called. A role session with no e-mail names nobody.
+/// Identity Center (or other SAML) session whose name is an e-mail; an
+/// Identity Center user name (`wchen`, a session of an `AWSReservedSSO_`
+/// role), which attribution resolves when it is one person's handle; else
+/// the IAM user that called. Any other role session names nobody.
 fn creator_of(c: &Creation) -> Option<(custody_model::Label, custody_model::Key, String)> {
     use custody_model::{Key, Label};
     if c.session.contains('@') {
         return Some((Label::Human, Key::email(&c.session), c.session.clone()));
+    }
+    let sso = [&c.principal, &c.actor]
+        .into_iter()
+        .any(|a| a.contains("/AWSReservedSSO_"));
+    let user_name = !c.session.is_empty()
+        && c.session.len() <= 64
+        && c.session
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if sso && user_name {
+        return Some((
+            Label::Human,
+            Key::other("sso-user", &c.session.to_ascii_lowercase()),
+            format!("the Identity Center user {}", c.session),
+        ));
     }
     [&c.principal, &c.actor]
         .into_iter()
