@@ -248,6 +248,17 @@ pub fn run(
             last.push((c, f));
         }
     }
+    // Access-key listings saved where no account id names them are placed
+    // by their users' names, against the IAM users of this ingest and of
+    // the database: the database's, read before the ingest starts.
+    let mut users = UserAccounts::default();
+    let unplaced = chunks.iter().flatten().any(|(c, f)| {
+        *f == Format::AwsAccessKeys
+            && custody_connectors::aws::account_from_path(&c.path.display().to_string()).is_none()
+    });
+    if unplaced {
+        store.scan_key_prefix(USER_KEY_PREFIX, &mut |_, k| users.add(k))?;
+    }
     let total_files: usize = chunks.iter().map(Vec::len).sum();
     progress.stage("exports", Some(total_files as u64), Unit::Files);
     let ctx = ParseContext { fingerprinter: &fp };
@@ -274,15 +285,38 @@ pub fn run(
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SourceBatch>>(1);
         let ctx = &ctx;
         scope.spawn(move || {
+            let mut held: Vec<SourceBatch> = Vec::new();
             for chunk in chunks {
-                let batches: Vec<SourceBatch> = chunk
+                let mut batches: Vec<SourceBatch> = chunk
                     .par_iter()
                     .map(|(c, f)| parse_one(c, *f, ctx))
                     .collect();
                 progress.advance(batches.len() as u64);
-                if tx.send(batches).is_err() {
-                    break; // the writer stopped (an error): stop reading
+                if unplaced {
+                    for b in &batches {
+                        users.learn(&b.facts);
+                    }
+                    let (wait, go): (Vec<_>, Vec<_>) = batches
+                        .into_iter()
+                        .partition(|b| custody_connectors::aws::access_keys::unplaced(&b.scope));
+                    held.extend(wait);
+                    batches = go;
                 }
+                if tx.send(batches).is_err() {
+                    return; // the writer stopped (an error): stop reading
+                }
+            }
+            if !held.is_empty() {
+                for b in &mut held {
+                    custody_connectors::aws::access_keys::place(
+                        &mut b.facts,
+                        &mut b.errors,
+                        &mut b.scope,
+                        &b.path,
+                        &|name| users.accounts(name),
+                    );
+                }
+                let _ = tx.send(held);
             }
         });
         let parsed = rx.into_iter().inspect(|batches| {
@@ -353,6 +387,50 @@ pub fn run(
         skipped,
         report,
     })
+}
+
+/// How IAM users are keyed by account and name (`id:aws-iam-user/<account>/<name>`).
+const USER_KEY_PREFIX: &str = "id:aws-iam-user/";
+
+/// The accounts that have an IAM user of each name: the database's and
+/// this ingest's.
+#[derive(Default)]
+struct UserAccounts {
+    by_name: std::collections::HashMap<String, std::collections::BTreeSet<String>>,
+}
+
+impl UserAccounts {
+    fn add(&mut self, key: &str) {
+        let Some((account, name)) = key
+            .strip_prefix(USER_KEY_PREFIX)
+            .and_then(|rest| rest.split_once('/'))
+        else {
+            return;
+        };
+        if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+            self.by_name
+                .entry(name.to_string())
+                .or_default()
+                .insert(account.to_string());
+        }
+    }
+
+    fn learn(&mut self, facts: &[custody_model::Fact]) {
+        for f in facts {
+            if let custody_model::Fact::Node(n) = f {
+                for k in &n.keys {
+                    self.add(k.as_str());
+                }
+            }
+        }
+    }
+
+    fn accounts(&self, name: &str) -> Vec<String> {
+        self.by_name
+            .get(name)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 /// Snapshots whose audit logs were interrupted before they were counted,

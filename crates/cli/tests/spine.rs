@@ -554,3 +554,86 @@ fn an_ingest_killed_anywhere_leaves_the_old_state_or_the_new_never_a_mix() {
             > 4000
     );
 }
+
+/// `aws iam list-access-keys --user-name X > keys.json`, saved anywhere: the
+/// listing names no account, so each key joins the one IAM user of that name
+/// this ingest or the database knows; a name two accounts have, or none, is
+/// a located error naming them and the fix, and nothing is guessed.
+#[test]
+fn access_key_listings_saved_anywhere_join_their_user_by_name() {
+    let env = Env::new();
+    let details = |account: &str, users: &[&str]| {
+        serde_json::json!({
+            "UserDetailList": users.iter().enumerate().map(|(i, u)| serde_json::json!({
+                "Path": "/", "UserName": u, "UserId": format!("AIDA{account}{i:05}"),
+                "Arn": format!("arn:aws:iam::{account}:user/{u}"), "CreateDate": "2025-01-10T10:00:00Z",
+                "UserPolicyList": [], "GroupList": [], "AttachedManagedPolicies": [], "Tags": []})).collect::<Vec<_>>(),
+            "GroupDetailList": [], "RoleDetailList": [], "Policies": []
+        })
+        .to_string()
+    };
+    // Exports kept in folders that name no account, as people save them.
+    env.write(
+        "exports/prod-iam.json",
+        details("111122223333", &["svc-x", "svc-both"]).as_bytes(),
+    );
+    env.write(
+        "exports/dev-iam.json",
+        details("444455556666", &["svc-both"]).as_bytes(),
+    );
+    let listing = |user: &str, id: &str| {
+        format!(
+            r#"{{"AccessKeyMetadata": [{{"UserName": "{user}", "AccessKeyId": "{id}", "Status": "Active", "CreateDate": "2025-02-01T10:00:00+00:00"}}]}}"#
+        )
+    };
+    env.write(
+        "exports/Downloads/keys.json",
+        format!(
+            "{}\n{}\n",
+            listing("svc-x", "AKIAEXAMPLEPLACED001"),
+            listing("svc-both", "AKIAEXAMPLEPLACED002")
+        )
+        .as_bytes(),
+    );
+    let exports = env.path("exports");
+    let r = env
+        .run(&[
+            "--format",
+            "json",
+            "--quiet",
+            "ingest",
+            exports.to_str().unwrap(),
+        ])
+        .json();
+    let errors = r["report"]["errors"].to_string();
+    assert!(
+        errors.contains("2 accounts have an IAM user named svc-both (111122223333, 444455556666)"),
+        "{errors}"
+    );
+    let shown = env
+        .run(&["--format", "json", "show", "AKIAEXAMPLEPLACED001"])
+        .ok()
+        .json();
+    let text = shown.to_string();
+    assert!(
+        text.contains("arn:aws:iam::111122223333:user/svc-x"),
+        "{text}"
+    );
+    assert!(env.run(&["show", "AKIAEXAMPLEPLACED002"]).code != 0);
+    // A later listing alone joins the users the database already knows.
+    env.write(
+        "later/keys.json",
+        listing("svc-x", "AKIAEXAMPLEPLACED003").as_bytes(),
+    );
+    env.run(&["--quiet", "ingest", env.path("later").to_str().unwrap()])
+        .ok();
+    let shown = env
+        .run(&["--format", "json", "show", "AKIAEXAMPLEPLACED003"])
+        .ok()
+        .json()
+        .to_string();
+    assert!(
+        shown.contains("arn:aws:iam::111122223333:user/svc-x"),
+        "{shown}"
+    );
+}

@@ -277,6 +277,10 @@ pub trait Store {
     /// this label: a person's every address, login and GitHub handle, which
     /// one canonical key cannot carry.
     fn scan_label_keys(&self, label: &str, visit: &mut dyn FnMut(i64, &str)) -> Result<()>;
+    /// Visits every key starting with `prefix` of a live node (`node id`,
+    /// `key`), in key order: e.g. every IAM user known by account and name
+    /// (`id:aws-iam-user/`).
+    fn scan_key_prefix(&self, prefix: &str, visit: &mut dyn FnMut(i64, &str)) -> Result<()>;
     /// Visits every live edge of the given kinds (`src`, `kind`, `dst`, properties).
     fn scan_edges(&self, kinds: &[&str], visit: &mut EdgeVisitor<'_>) -> Result<()>;
     /// Every live node (placeholders excluded), every key of each, and every

@@ -444,6 +444,21 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn scan_key_prefix(&self, prefix: &str, visit: &mut dyn FnMut(i64, &str)) -> Result<()> {
+        // A range over the primary key: `prefix` ≤ key < `prefix` + U+10FFFF.
+        let upper = format!("{prefix}\u{10FFFF}");
+        let mut stmt = self.conn.prepare(
+            "SELECT k.node_id, k.key FROM node_keys k JOIN nodes n ON n.id = k.node_id
+             WHERE k.key >= ?1 AND k.key < ?2 AND n.retired_snapshot IS NULL ORDER BY k.key",
+        )?;
+        let mut rows = stmt.query([prefix, upper.as_str()])?;
+        while let Some(r) = rows.next()? {
+            let k: String = r.get(1)?;
+            visit(r.get(0)?, &k);
+        }
+        Ok(())
+    }
+
     fn scan_graph(
         &self,
         node: &mut dyn FnMut(crate::GraphNode),

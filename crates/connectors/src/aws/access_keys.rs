@@ -3,9 +3,15 @@
 //! them; and `aws iam create-access-key` output (`{"AccessKey": {...}}`), whose
 //! `SecretAccessKey` is fingerprinted and dropped.
 //!
-//! Neither names the AWS account: the file's path must contain the 12-digit
-//! account id (`aws/123456789012/access-keys.json`).
+//! Neither names the AWS account. A 12-digit account id in the file's path
+//! (`aws/123456789012/access-keys.json`) places it; a listing saved anywhere
+//! else (`aws iam list-access-keys --user-name svc-x > keys.json`) is parsed
+//! with its account [`UNPLACED`], and [`place`] ties each key to its account
+//! once the caller knows which accounts have a user of that name (the IAM
+//! users of the same ingest and of the database).
 
+#[cfg(test)]
+use super::user_name_key;
 use super::{account_from_path, key_created_key, user_endpoint};
 use crate::util::{json_error, record, strip_bom};
 use crate::{InputError, ParseContext, Parsed, SourceFile};
@@ -31,17 +37,17 @@ struct KeyMeta {
     secret_access_key: Option<String>,
 }
 
+/// The account of a listing whose path names none, until [`place`] finds it.
+pub const UNPLACED: &str = "?";
+
+/// Whether a parsed listing still waits for [`place`].
+pub fn unplaced(scope: &str) -> bool {
+    scope.starts_with(&format!("{CONNECTOR}:{UNPLACED}:"))
+}
+
 pub fn parse(file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
     let mut parsed = Parsed::default();
-    let Some(account) = account_from_path(file.path) else {
-        parsed.errors.push(InputError::new(
-            CONNECTOR,
-            file.path,
-            Location::File,
-            "access-key listings do not name their AWS account: put the file under a folder named for the 12-digit account id (e.g. aws/123456789012/access-keys.json)",
-        ));
-        return parsed;
-    };
+    let account = account_from_path(file.path).unwrap_or_else(|| UNPLACED.to_string());
     let text = strip_bom(file.bytes);
     // One document, several concatenated, or an array of documents.
     // Each document: (line it starts on, pointer prefix, value).
@@ -127,7 +133,9 @@ pub fn parse(file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> Parsed {
 fn emit(parsed: &mut Parsed, ctx: &ParseContext<'_>, account: &str, meta: KeyMeta, loc: Location) {
     let mut keys = vec![Key::aws_access_key(&meta.access_key_id)];
     let mut props = Map::new();
-    props.insert("account_id".into(), json!(account));
+    if account != UNPLACED {
+        props.insert("account_id".into(), json!(account));
+    }
     props.insert("user".into(), json!(meta.user_name));
     if let Some(s) = &meta.status {
         props.insert("status".into(), json!(s));
@@ -160,6 +168,92 @@ fn emit(parsed: &mut Parsed, ctx: &ParseContext<'_>, account: &str, meta: KeyMet
         props: Map::new(),
         prov: Provenance::at(loc),
     }));
+}
+
+/// Ties the keys of an [`UNPLACED`] listing to their accounts: `accounts`
+/// gives the accounts that have an IAM user of a name. Exactly one → the key
+/// is that user's; none or several → a located error naming the candidates
+/// and the fix, and that key's facts are dropped (nothing is guessed). The
+/// scope becomes `aws-iam-access-keys:by-user-name:<path>`.
+pub fn place(
+    facts: &mut Vec<Fact>,
+    errors: &mut Vec<InputError>,
+    scope: &mut String,
+    path: &str,
+    accounts: &dyn Fn(&str) -> Vec<String>,
+) {
+    let unplaced_user = |k: &Key| -> Option<String> {
+        k.as_str()
+            .strip_prefix(&format!("id:aws-iam-user/{UNPLACED}/"))
+            .map(str::to_string)
+    };
+    let user_of = |f: &Fact| -> Option<String> {
+        match f {
+            Fact::Node(n) => n
+                .props
+                .get("user")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            Fact::Edge(e) => unplaced_user(&e.to.key),
+        }
+    };
+    let mut decided: std::collections::HashMap<String, Option<String>> = Default::default();
+    let mut kept = Vec::with_capacity(facts.len());
+    for mut f in std::mem::take(facts) {
+        let Some(user) = user_of(&f) else {
+            kept.push(f);
+            continue;
+        };
+        let account = decided.entry(user.clone()).or_insert_with(|| {
+            let found = accounts(&user);
+            match found.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            }
+        });
+        let Some(account) = account.clone() else {
+            if let Fact::Node(n) = &f {
+                let found = accounts(&user);
+                let message = if found.is_empty() {
+                    format!("the listing names no AWS account and no IAM user named {user} is known (in this ingest or the database): ingest the account's authorization details with it, or put the file under a folder named for the 12-digit account id (aws/<account>/access-keys.json)")
+                } else {
+                    format!("the listing names no AWS account and {} accounts have an IAM user named {user} ({}): put the file under a folder named for the right one (aws/<account>/access-keys.json)", found.len(), found.join(", "))
+                };
+                errors.push(InputError::new(
+                    CONNECTOR,
+                    path,
+                    n.prov.location.clone(),
+                    message,
+                ));
+            }
+            continue;
+        };
+        match &mut f {
+            Fact::Node(n) => {
+                for k in &mut n.keys {
+                    if let Some(rest) = k
+                        .as_str()
+                        .strip_prefix(&format!("aws-key-created:{UNPLACED}/"))
+                    {
+                        if let Some((_, created)) = rest.rsplit_once('@') {
+                            *k = key_created_key(&account, &user, created);
+                        }
+                    }
+                }
+                n.props.insert("account_id".into(), json!(account));
+                n.props.insert(
+                    "account_from".into(),
+                    json!(format!("the one IAM user named {user}")),
+                );
+            }
+            Fact::Edge(e) => {
+                e.to = user_endpoint(&account, &user);
+            }
+        }
+        kept.push(f);
+    }
+    *facts = kept;
+    *scope = format!("{CONNECTOR}:by-user-name:{path}");
 }
 
 #[cfg(test)]
@@ -213,8 +307,47 @@ mod tests {
     }
 
     #[test]
-    fn a_listing_without_an_account_in_its_path_is_refused_clearly() {
-        let p = ctx_parse("keys.json", br#"{"AccessKeyMetadata": []}"#);
-        assert!(p.errors[0].message.contains("12-digit account id"));
+    fn a_listing_saved_anywhere_is_placed_by_its_users_name() {
+        let id = format!("AKIA{}", "Q2Z3X4C5V6B7N8M9");
+        let doc = format!(
+            r#"{{"AccessKeyMetadata": [{{"UserName": "svc-x", "AccessKeyId": "{id}", "Status": "Active", "CreateDate": "2024-01-02T03:04:05+00:00"}}]}}
+{{"AccessKeyMetadata": [{{"UserName": "svc-twice", "AccessKeyId": "AKIAEXAMPLE000000002", "Status": "Active"}}]}}
+{{"AccessKeyMetadata": [{{"UserName": "svc-nobody", "AccessKeyId": "AKIAEXAMPLE000000003", "Status": "Active"}}]}}"#
+        );
+        let mut p = ctx_parse("Downloads/keys.json", doc.as_bytes());
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert!(unplaced(&p.scope));
+        let accounts = |user: &str| match user {
+            "svc-x" => vec!["111122223333".to_string()],
+            "svc-twice" => vec!["111122223333".to_string(), "444455556666".to_string()],
+            _ => vec![],
+        };
+        place(
+            &mut p.facts,
+            &mut p.errors,
+            &mut p.scope,
+            "Downloads/keys.json",
+            &accounts,
+        );
+        assert!(!unplaced(&p.scope));
+        // svc-x's key joins its user in the one account that has one.
+        let Fact::Node(n) = &p.facts[0] else { panic!() };
+        assert_eq!(n.keys[0], Key::aws_access_key(&id));
+        assert_eq!(
+            n.keys[1].as_str(),
+            "aws-key-created:111122223333/svc-x@2024-01-02T03:04:05Z"
+        );
+        assert_eq!(n.props["account_id"], "111122223333");
+        let Fact::Edge(e) = &p.facts[1] else { panic!() };
+        assert_eq!(e.to.key, user_name_key("111122223333", "svc-x"));
+        assert_eq!(p.facts.len(), 2, "the other two are not guessed");
+        // Two accounts, or none: a located error naming them and the fix.
+        assert_eq!(p.errors.len(), 2);
+        assert_eq!(
+            p.errors[0].location,
+            Location::LinePointer(2, "/AccessKeyMetadata/0".into())
+        );
+        assert!(p.errors[0].message.contains("111122223333, 444455556666"));
+        assert!(p.errors[1].message.contains("no IAM user named svc-nobody"));
     }
 }
