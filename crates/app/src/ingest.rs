@@ -36,7 +36,18 @@ pub struct IngestOutput {
     pub elapsed_seconds: f64,
     pub files: Vec<FileSummary>,
     pub skipped: Vec<String>,
+    /// Files `custody scan` reads and ingest does not (MCP client
+    /// configurations, workflows, `.env` files…), each with what it is.
+    pub for_scan: Vec<ForScan>,
     pub report: IngestReport,
+}
+
+/// A file in the ingested folders that `custody scan` reads, not ingest.
+#[derive(Serialize)]
+pub struct ForScan {
+    pub path: String,
+    /// `an MCP client configuration`, `a GitHub Actions workflow`…
+    pub what: &'static str,
 }
 
 const DATA_EXTENSIONS: &[&str] = &[
@@ -53,7 +64,8 @@ fn is_csv(p: &Path) -> bool {
 enum Detected {
     Format(Candidate, Format, u64),
     Log(crate::logs::LogFile),
-    Skipped(String),
+    /// Not an export: its path, and what `custody scan` reads it as.
+    Skipped(String, Option<&'static str>),
     Failed(InputError),
 }
 
@@ -115,7 +127,7 @@ fn detect_one(c: Candidate) -> Detected {
                 "a gzip file that is not an audit log custody reads (see docs/CONNECTORS.md)",
             ))
         } else {
-            Detected::Skipped(shown)
+            Detected::Skipped(shown, None)
         };
     }
     match detect(&shown, &head) {
@@ -146,7 +158,10 @@ fn detect_one(c: Candidate) -> Detected {
             Location::File,
             "format not recognised (see docs/CONNECTORS.md for the formats custody reads)",
         )),
-        None => Detected::Skipped(shown),
+        None => {
+            let what = custody_scan::structured::scan_reads(&shown, &head);
+            Detected::Skipped(shown, what)
+        }
     }
 }
 
@@ -212,14 +227,19 @@ pub fn run(
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     let mut logs = Vec::new();
+    let mut for_scan = Vec::new();
     for d in detected {
         match d {
             Detected::Format(c, f, len) => files.push((c, f, len)),
             Detected::Log(l) => logs.push(l),
-            Detected::Skipped(p) => skipped.push(p),
+            Detected::Skipped(p, Some(what)) => for_scan.push(ForScan { path: p, what }),
+            Detected::Skipped(p, None) => skipped.push(p),
             Detected::Failed(e) => errors.push(e),
         }
     }
+    // Hidden folders are not exports (`.github`, `.cursor`, `.vscode`), but
+    // what scan reads there is worth a word.
+    for_scan.extend(hidden_for_scan(inputs));
     // One system's exports of one folder (an AWS account) land in the same chunk,
     // so their facts resolve in memory; HR comes before the IdP, so a human's kind
     // comes from HR.
@@ -385,8 +405,37 @@ pub fn run(
         elapsed_seconds: started.elapsed().as_secs_f64(),
         files: summaries,
         skipped,
+        for_scan,
         report,
     })
+}
+
+/// The files inside hidden folders of the input folders that `custody scan`
+/// reads (ingest walks past hidden folders).
+fn hidden_for_scan(inputs: &[PathBuf]) -> Vec<ForScan> {
+    let mut out = Vec::new();
+    for root in inputs.iter().filter(|p| p.is_dir()) {
+        let mut all = Vec::new();
+        let mut ignored = Vec::new();
+        crate::files::walk_with(root, &mut all, &mut ignored, true);
+        for c in all {
+            let hidden = c.path.strip_prefix(root).ok().is_some_and(|rel| {
+                let parts: Vec<_> = rel.components().collect();
+                parts[..parts.len().saturating_sub(1)]
+                    .iter()
+                    .any(|p| p.as_os_str().to_string_lossy().starts_with('.'))
+            });
+            if !hidden {
+                continue;
+            }
+            let head = read_head(&c.path).map(|(h, _)| h).unwrap_or_default();
+            let shown = c.path.display().to_string();
+            if let Some(what) = custody_scan::structured::scan_reads(&shown, &head) {
+                out.push(ForScan { path: shown, what });
+            }
+        }
+    }
+    out
 }
 
 /// How IAM users are keyed by account and name (`id:aws-iam-user/<account>/<name>`).

@@ -71,6 +71,21 @@ pub fn print_summary(out: &IngestOutput, store: &dyn Store) -> Result<()> {
             r.secrets_redacted
         );
     }
+    if !out.for_scan.is_empty() {
+        println!(
+            "  {} file(s) are read by `custody scan`, not ingest (run `custody scan` on the same folders):",
+            out.for_scan.len()
+        );
+        for f in out.for_scan.iter().take(20) {
+            println!("    {}: {}", f.path, f.what);
+        }
+        if out.for_scan.len() > 20 {
+            println!(
+                "    … and {} more (--format json lists all)",
+                out.for_scan.len() - 20
+            );
+        }
+    }
     if !out.skipped.is_empty() {
         println!(
             "  {} file(s) skipped: format not recognised (run with -v to list them).",

@@ -637,3 +637,64 @@ fn access_key_listings_saved_anywhere_join_their_user_by_name() {
         "{shown}"
     );
 }
+
+/// `custody ingest` on a folder that also holds what only `custody scan`
+/// reads says, file by file, what each is and which command reads it.
+#[test]
+fn ingest_names_the_files_scan_reads() {
+    let env = Env::new();
+    env.write(
+        "estate/aws/111122223333/credential-report.csv",
+        &fixture("aws-iam/credential-report.csv"),
+    );
+    env.write(
+        "estate/laptop/.cursor/mcp.json",
+        br#"{"mcpServers": {"gh": {"command": "npx", "env": {"GITHUB_TOKEN": "${env:GITHUB_TOKEN}"}}}}"#,
+    );
+    env.write("estate/app/.env", b"DATABASE_URL=${DATABASE_URL}\n");
+    env.write(
+        "estate/app/.github/workflows/deploy.yml",
+        b"on: push\njobs:\n  d:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n",
+    );
+    env.write("estate/notes.txt", b"nothing custody reads\n");
+    let estate = env.path("estate");
+    let r = env
+        .run(&[
+            "--format",
+            "json",
+            "--quiet",
+            "ingest",
+            estate.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    let for_scan: Vec<(String, String)> = r["for_scan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = f["path"].as_str().unwrap();
+            let rel = p.rsplit("estate/").next().unwrap().to_string();
+            (rel, f["what"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let want = |p: &str, what: &str| for_scan.contains(&(p.to_string(), what.to_string()));
+    assert!(
+        want("laptop/.cursor/mcp.json", "an MCP client configuration"),
+        "{for_scan:?}"
+    );
+    assert!(want("app/.env", "an environment file"), "{for_scan:?}");
+    assert!(
+        want(
+            "app/.github/workflows/deploy.yml",
+            "a GitHub Actions workflow"
+        ),
+        "{for_scan:?}"
+    );
+    assert_eq!(for_scan.len(), 3, "{for_scan:?}");
+    let text = env.run(&["ingest", estate.to_str().unwrap()]).ok().stdout;
+    assert!(
+        text.contains("read by `custody scan`, not ingest"),
+        "{text}"
+    );
+}

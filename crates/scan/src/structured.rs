@@ -294,6 +294,41 @@ pub fn mcp_client(path: &str) -> Option<&'static str> {
     }
 }
 
+/// What `custody scan` reads in a file that is not an inventory export, by
+/// its path and first bytes: for `custody ingest` to say which command
+/// reads the files it skips. `None`: nothing custody reads specially (scan
+/// still looks for secrets in any text).
+pub fn scan_reads(path: &str, head: &[u8]) -> Option<&'static str> {
+    let p = path.replace('\\', "/");
+    let file = p.rsplit('/').next().unwrap_or(&p);
+    let text = std::str::from_utf8(head).unwrap_or("");
+    if mcp_client(&p).is_some() || text.contains("\"mcpServers\"") {
+        return Some("an MCP client configuration");
+    }
+    if crate::workflow::is_workflow(&p) {
+        return Some("a GitHub Actions workflow");
+    }
+    if crate::iac::is_terraform(&p) {
+        return Some("Terraform code");
+    }
+    if file == ".env" || file.starts_with(".env.") || file.ends_with(".env") {
+        return Some("an environment file");
+    }
+    if file == ".npmrc" || (file == "credentials" && p.contains(".aws/")) {
+        return Some("a client credentials file");
+    }
+    if p.ends_with(".docker/config.json") || p.ends_with(".kube/config") {
+        return Some("a client credentials file");
+    }
+    if text.contains("\"service_account\"") && text.contains("\"private_key\"") {
+        return Some("a service-account key file");
+    }
+    if text.contains("\"SecretString\"") {
+        return Some("a Secrets Manager value");
+    }
+    None
+}
+
 /// Structured secrets in one file, or `None` when the file is not one of these formats.
 pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<StructuredMatch>> {
     let text = std::str::from_utf8(bytes).ok()?;
