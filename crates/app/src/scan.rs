@@ -121,6 +121,14 @@ fn scan_file(
     let origin = Origin::file(&path);
     let (mut findings, mut facts) = facts(fp, &origin, &found);
     with_workflow(&origin, bytes, &found, &mut findings, &mut facts);
+    // Every server an MCP client configuration names is an agent, whether
+    // or not a secret sits in its entry.
+    if let Some((client, servers)) = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|text| custody_scan::mcp::servers(&path, text))
+    {
+        facts.extend(custody_scan::facts::agents(&path, client, &servers));
+    }
     let batch = SourceBatch {
         path: path.clone(),
         format: "secret-scan".into(),
@@ -451,7 +459,13 @@ pub fn collect(
     // MCP servers on a host, and what was found where: an agent also holds
     // the ambient credentials of its user's home.
     let mut agents = Vec::new();
+    let mut needs: Vec<(custody_model::Key, String, Vec<String>)> = Vec::new();
+    let mut named_files: Vec<custody_scan::facts::NamedFiles> = Vec::new();
+    // Agents that select an AWS profile, and the profile each found key is in.
+    let mut profile_agents: Vec<(custody_model::Key, String)> = Vec::new();
+    let mut profile_of: std::collections::HashMap<String, String> = Default::default();
     let mut found_at = Vec::new();
+    let mut assigned = Vec::new();
     let mut skipped = Vec::new();
     for s in scanned {
         errors.extend(s.error);
@@ -471,7 +485,62 @@ pub fn collect(
                     )),
                     _ => None,
                 }));
+                needs.extend(b.facts.iter().filter_map(|f| match f {
+                    custody_model::Fact::Node(n) if n.kind == "mcp_server" => {
+                        let vars: Vec<String> = n
+                            .props
+                            .get("needs_env")?
+                            .as_array()?
+                            .iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect();
+                        (!vars.is_empty()).then(|| {
+                            Some((
+                                n.keys.first()?.clone(),
+                                n.props.get("config")?.as_str()?.to_string(),
+                                vars,
+                            ))
+                        })?
+                    }
+                    _ => None,
+                }));
             }
+            for f in &s.findings {
+                if let Some(p) = &f.profile {
+                    profile_of.insert(f.credential.clone(), p.clone());
+                }
+            }
+            if let Some(b) = &s.batch {
+                profile_agents.extend(b.facts.iter().filter_map(|f| match f {
+                    custody_model::Fact::Node(n) if n.kind == "mcp_server" => Some((
+                        n.keys.first()?.clone(),
+                        n.props.get("aws_profile")?.as_str()?.to_string(),
+                    )),
+                    _ => None,
+                }));
+                named_files.extend(b.facts.iter().filter_map(|f| match f {
+                    custody_model::Fact::Node(n) if n.kind == "mcp_server" => {
+                        let files: Vec<(String, String)> = n
+                            .props
+                            .get("credential_files")?
+                            .as_object()?
+                            .iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                            .collect();
+                        Some((
+                            n.keys.first()?.clone(),
+                            n.props.get("config")?.as_str()?.to_string(),
+                            files,
+                        ))
+                    }
+                    _ => None,
+                }));
+            }
+            assigned.extend(
+                s.findings.iter().filter_map(|f| {
+                    Some((s.path.clone(), f.variable.clone()?, f.credential.clone()))
+                }),
+            );
             found_at.extend(
                 s.findings
                     .iter()
@@ -503,6 +572,8 @@ pub fn collect(
             });
         }
     }
+    let profiles: std::collections::HashMap<custody_model::Key, String> =
+        profile_agents.into_iter().collect();
     let mut by_home: BTreeMap<String, Vec<(custody_model::Key, String)>> = BTreeMap::new();
     for (agent, config) in agents {
         if let Some(home) = custody_scan::facts::home_of(&config) {
@@ -513,12 +584,64 @@ pub fn collect(
         }
     }
     for (home, agents) in by_home {
-        let facts = custody_scan::facts::ambient_holds(&agents, &found_at);
+        let mut facts = custody_scan::facts::ambient_holds(&agents, &found_at);
+        // A server started with `AWS_PROFILE` uses that profile's key of
+        // the shared credentials file, not the others.
+        facts.retain(|f| match f {
+            custody_model::Fact::Edge(e) => {
+                match (profiles.get(&e.from.key), profile_of.get(e.to.key.as_str())) {
+                    (Some(wanted), Some(has)) => wanted == has,
+                    _ => true,
+                }
+            }
+            custody_model::Fact::Node(_) => true,
+        });
         // One source per home, so a later scan of the same home replaces it.
         batches.push(SourceBatch {
             path: home.clone(),
             format: "secret-scan".into(),
             scope: format!("secret-scan-ambient:{home}"),
+            sha256: None,
+            observed_at: None,
+            records: facts.len(),
+            facts,
+            errors: Vec::new(),
+        });
+    }
+    // What a server reads from its host's environment, where the scan found
+    // the host setting it (`.env`, shell start-up files).
+    let mut by_config: BTreeMap<String, Vec<(custody_model::Key, String, Vec<String>)>> =
+        BTreeMap::new();
+    for n in needs {
+        by_config.entry(n.1.clone()).or_default().push(n);
+    }
+    let mut files_by_config: BTreeMap<String, Vec<custody_scan::facts::NamedFiles>> =
+        BTreeMap::new();
+    for n in named_files {
+        files_by_config.entry(n.1.clone()).or_default().push(n);
+    }
+    for (config, agents) in by_config {
+        let mut facts = custody_scan::facts::env_holds(&agents, &assigned);
+        if let Some(files) = files_by_config.remove(&config) {
+            facts.extend(custody_scan::facts::file_holds(&files, &found_at));
+        }
+        batches.push(SourceBatch {
+            path: config.clone(),
+            format: "secret-scan".into(),
+            scope: format!("secret-scan-env:{config}"),
+            sha256: None,
+            observed_at: None,
+            records: facts.len(),
+            facts,
+            errors: Vec::new(),
+        });
+    }
+    for (config, agents) in files_by_config {
+        let facts = custody_scan::facts::file_holds(&agents, &found_at);
+        batches.push(SourceBatch {
+            path: config.clone(),
+            format: "secret-scan".into(),
+            scope: format!("secret-scan-env:{config}"),
             sha256: None,
             observed_at: None,
             records: facts.len(),

@@ -307,3 +307,175 @@ fn a_stray_nul_byte_or_utf16_hides_nothing_and_binary_files_are_reported() {
     assert!(skipped[0]["why"].as_str().unwrap().starts_with("binary"));
     assert!(!v.to_string().contains(&token));
 }
+
+/// Every configured MCP server is an agent, whatever its client and whether
+/// or not a secret sits in its entry; a server that reads `${VAR}` holds
+/// the credential the same home's shell start-up file sets `VAR` to.
+#[test]
+fn every_mcp_server_of_every_client_is_an_agent_and_holds_what_its_env_reads() {
+    let env = Env::new();
+    let token = format!("ghp_{}{}", "CustodyExampleNotARealToken001", "1VcBGt");
+    let home = "laptop/home/ana";
+    env.write(
+        &format!("{home}/.zshrc"),
+        format!("alias ll='ls -l'\nexport GITHUB_TOKEN={token}\n").as_bytes(),
+    );
+    // Claude Code: a user server and a project's, one by reference.
+    env.write(
+        &format!("{home}/.claude.json"),
+        br#"{"numStartups": 4, "mcpServers": {"sentry": {"type": "sse", "url": "https://mcp.sentry.dev/sse?org=x"}},
+            "projects": {"/home/ana/src/api": {"mcpServers": {"github": {"command": "docker",
+              "args": ["run", "-i", "--rm", "-e", "GITHUB_PERSONAL_ACCESS_TOKEN", "ghcr.io/github/github-mcp-server"],
+              "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${GITHUB_TOKEN}"}}}}}}"#,
+    );
+    // Windsurf, Gemini CLI, Zed and Codex, each in its own place and shape.
+    env.write(
+        &format!("{home}/.codeium/windsurf/mcp_config.json"),
+        br#"{"mcpServers": {"docs": {"serverUrl": "https://docs.example.com/mcp"}}}"#,
+    );
+    env.write(
+        &format!("{home}/.gemini/settings.json"),
+        br#"{"theme": "Default", "mcpServers": {"fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/home/ana"]}}}"#,
+    );
+    env.write(
+        &format!("{home}/.config/zed/settings.json"),
+        b"// Zed settings\n{\"context_servers\": {\"git\": {\"command\": {\"path\": \"mcp-git\", \"args\": [], \"env\": {}}}},}\n",
+    );
+    env.write(
+        &format!("{home}/.codex/config.toml"),
+        b"model = \"o3\"\n[mcp_servers.brave]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-brave-search\"]\nenv = { BRAVE_API_KEY = \"${BRAVE_API_KEY}\" }\n",
+    );
+    // Claude Desktop names a Google key file by its path on the user's Mac;
+    // the scan maps it onto the home it reads.
+    let body = format!("MIIEvgIBADANBgkqhkiG9w0BAQEFAASC{}", "BKgwggSkAgEAAoIBAQC7");
+    let key = serde_json::json!({
+        "type": "service_account", "project_id": "analytics-prod",
+        "private_key_id": "3f7c2d9e8b1a4c6d5e0f9a8b7c6d5e4f3a2b1c0d",
+        "private_key": format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"),
+        "client_email": "bq-reader@analytics-prod.iam.gserviceaccount.com",
+        "client_id": "104958371029384756102", "token_uri": "https://oauth2.googleapis.com/token"
+    });
+    env.write(
+        &format!("{home}/keys/bq-reader.json"),
+        serde_json::to_string_pretty(&key).unwrap().as_bytes(),
+    );
+    env.write(
+        &format!("{home}/.config/Claude/claude_desktop_config.json"),
+        br#"{"mcpServers": {"bigquery": {"command": "npx", "args": ["-y", "mcp-bigquery"],
+            "env": {"GOOGLE_APPLICATION_CREDENTIALS": "/Users/ana/keys/bq-reader.json", "AWS_PROFILE": "analytics"}}}}"#,
+    );
+    // Two profiles in the shared credentials file; the BigQuery server
+    // selects one with AWS_PROFILE.
+    env.write(
+        &format!("{home}/.aws/credentials"),
+        b"[default]\naws_access_key_id = AKIAKESTRELDEFAULTQQ\naws_secret_access_key = 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\n\n[analytics]\naws_access_key_id = AKIAKESTRELANALYTICQ\naws_secret_access_key = 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\n",
+    );
+    // A renamed copy is found by what it holds.
+    env.write(
+        "laptop/backup/claude-config-old.json",
+        br#"{"mcpServers": {"notes": {"command": "uvx", "args": ["mcp-notes"]}}}"#,
+    );
+    let laptop = env.path("laptop");
+    let scan = env
+        .run(&[
+            "--format",
+            "json",
+            "--quiet",
+            "scan",
+            "--ingest",
+            laptop.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(!scan.stdout.contains(&token), "the value is never printed");
+    let agents = env
+        .run(&[
+            "--format",
+            "json",
+            "query",
+            "MATCH (a:Agent) RETURN a.name, a.client, a.transport, a.command",
+        ])
+        .ok()
+        .json();
+    let rows: Vec<(String, String)> = agents["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["a.name"].as_str().unwrap_or_default().to_string(),
+                r["a.client"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for (name, client) in [
+        ("sentry", "claude-code"),
+        ("github", "claude-code"),
+        ("docs", "windsurf"),
+        ("fs", "gemini-cli"),
+        ("git", "zed"),
+        ("brave", "codex"),
+        ("notes", "mcp"),
+        ("bigquery", "claude-desktop"),
+    ] {
+        assert!(
+            rows.contains(&(name.to_string(), client.to_string())),
+            "{name} ({client}) in {rows:?}"
+        );
+    }
+    assert_eq!(rows.len(), 8, "{rows:?}");
+    assert!(
+        agents
+            .to_string()
+            .contains("docker ghcr.io/github/github-mcp-server"),
+        "{agents}"
+    );
+    // The project's github server reads GITHUB_TOKEN, which ~/.zshrc sets.
+    let holds = |agent: &str| -> Vec<String> {
+        let q = format!(
+            "MATCH (a:Agent {{name: '{agent}'}})-[:HOLDS]->(c:Credential) RETURN c.kind, c.key"
+        );
+        let r = env.run(&["--format", "json", "query", &q]).ok().json();
+        let mut out: Vec<String> = r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["c.kind"].as_str().unwrap_or_default(),
+                    r["c.key"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    // The project's github server reads GITHUB_TOKEN, which ~/.zshrc sets;
+    // like every server of that home it can use both shared AWS profiles.
+    let github = holds("github");
+    assert!(
+        github.iter().any(|c| c.starts_with("github_token")),
+        "{github:?}"
+    );
+    assert!(
+        github.contains(&"aws_access_key aws-access-key:AKIAKESTRELDEFAULTQQ".to_string()),
+        "{github:?}"
+    );
+    assert!(
+        github.contains(&"aws_access_key aws-access-key:AKIAKESTRELANALYTICQ".to_string()),
+        "{github:?}"
+    );
+    // BigQuery's key file is held through the path its configuration names
+    // (the path itself is no credential), and AWS_PROFILE picks one profile.
+    let bq = holds("bigquery");
+    assert_eq!(bq.len(), 2, "{bq:?}");
+    assert!(
+        bq[0] == "aws_access_key aws-access-key:AKIAKESTRELANALYTICQ",
+        "{bq:?}"
+    );
+    assert!(bq[1].starts_with("gcp_service_account_key"), "{bq:?}");
+    // Servers that read nothing hold only what their home shares.
+    assert!(holds("docs")
+        .iter()
+        .all(|c| c.starts_with("aws_access_key")));
+}

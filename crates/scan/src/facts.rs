@@ -53,6 +53,11 @@ pub struct Finding {
     pub column: u64,
     /// Where, in words: `path:line:column`, or the Secret key or MCP server field.
     pub place: String,
+    /// The environment variable it is assigned to (a `.env` or shell
+    /// start-up file's `VAR=value`): what an MCP server's `${VAR}` reads.
+    pub variable: Option<String>,
+    /// The `~/.aws/credentials` profile it is in: what `AWS_PROFILE` selects.
+    pub profile: Option<String>,
 }
 
 /// The location key of a match: `file://<path>#L<line>`.
@@ -424,6 +429,22 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
                 prov: at,
             }));
         }
+        let variable = match &m.place {
+            Some(Holder::Config {
+                format: "dotenv",
+                field,
+                ..
+            }) => Some(field.clone()),
+            _ => None,
+        };
+        let profile = match &m.place {
+            Some(Holder::Config {
+                format: "aws_credentials",
+                section,
+                ..
+            }) => Some(section.clone()),
+            _ => None,
+        };
         findings.push(Finding {
             rule: rule.to_string(),
             kind,
@@ -433,9 +454,155 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
             line: m.line,
             column: m.column,
             place,
+            variable,
+            profile,
         });
     }
     (findings, out)
+}
+
+/// Every server of an MCP client configuration as an `Agent`
+/// (`mcp://<config>#<server>`, the key a server holding a found secret has),
+/// credential or not: its client, transport, program or URL, and the
+/// environment variables it reads (`needs_env`) or sets (`sets_env`).
+pub fn agents(path: &str, client: &str, servers: &[crate::mcp::Server]) -> Vec<Fact> {
+    servers
+        .iter()
+        .map(|s| {
+            let mut p = Map::new();
+            p.insert("client".into(), json!(client));
+            p.insert("config".into(), json!(path));
+            p.insert("transport".into(), json!(s.transport));
+            if let Some(c) = &s.command {
+                p.insert("command".into(), json!(c));
+            }
+            if let Some(u) = &s.url {
+                p.insert("url".into(), json!(u));
+            }
+            p.insert("needs_env".into(), json!(s.needs));
+            p.insert("sets_env".into(), json!(s.sets));
+            if !s.files.is_empty() {
+                let files: Map<String, Value> =
+                    s.files.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                p.insert("credential_files".into(), Value::Object(files));
+            }
+            if let Some(profile) = &s.aws_profile {
+                p.insert("aws_profile".into(), json!(profile));
+            }
+            Fact::Node(NodeFact {
+                label: Label::Agent,
+                kind: "mcp_server".into(),
+                system: "scan".into(),
+                keys: vec![Key::uri(&format!("mcp://{path}#{}", s.name))],
+                name: Some(s.name.clone()),
+                props: p,
+                prov: Provenance::at(Location::Pointer(s.pointer.clone())),
+            })
+        })
+        .collect()
+}
+
+/// `HOLDS` edges from MCP servers to the credentials their host provides
+/// for the variables they read: a `.env` or shell start-up file in the same
+/// home (or, for a project's configuration, the same project) that assigns
+/// `VAR` a credential the scan found. `agents`: (agent key, config path,
+/// variables it needs); `found`: (path, variable, credential key).
+pub fn env_holds(
+    agents: &[(Key, String, Vec<String>)],
+    found: &[(String, String, String)],
+) -> Vec<Fact> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (agent, config, needs) in agents {
+        let root = home_of(config)
+            .map(str::to_string)
+            .or_else(|| project_of(config));
+        let Some(root) = root else { continue };
+        for (path, variable, credential) in found {
+            if !needs.contains(variable) || !path.starts_with(&format!("{root}/")) {
+                continue;
+            }
+            let Some(cred) = Key::parse(credential) else {
+                continue;
+            };
+            if !seen.insert((agent.clone(), cred.clone())) {
+                continue;
+            }
+            let mut p = Map::new();
+            p.insert("variable".into(), json!(variable));
+            p.insert("file".into(), json!(path));
+            out.push(Fact::Edge(EdgeFact {
+                kind: EdgeKind::Holds,
+                from: Endpoint::new(Label::Agent, agent.clone()),
+                to: Endpoint::new(Label::Credential, cred),
+                props: p,
+                prov: Provenance::at(Location::File),
+            }));
+        }
+    }
+    out
+}
+
+/// An agent, its configuration's path, and the (variable, path) pairs that
+/// name credential files.
+pub type NamedFiles = (Key, String, Vec<(String, String)>);
+
+/// `HOLDS` edges from MCP servers to the credentials inside the files their
+/// configuration names (`GOOGLE_APPLICATION_CREDENTIALS=/Users/ana/keys/
+/// sa.json`): the path is mapped onto the home being scanned (`/Users/<u>`,
+/// `/home/<u>`, `C:\Users\<u>`, `~` → the folder the client's configuration
+/// sits in) or, relative, onto the project. `agents`: (agent key, config
+/// path, (variable, path) pairs); `found`: (path, credential key).
+pub fn file_holds(agents: &[NamedFiles], found: &[(String, String)]) -> Vec<Fact> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (agent, config, files) in agents {
+        for (variable, named) in files {
+            let target = match crate::mcp::below_home(named) {
+                Some(rel) => home_of(config).map(|h| format!("{h}/{rel}")),
+                None if named.starts_with("./") || named.starts_with("../") => {
+                    project_of(config).map(|p| format!("{p}/{}", named.trim_start_matches("./")))
+                }
+                None => Some(named.replace('\\', "/")),
+            };
+            let Some(target) = target else { continue };
+            for (path, credential) in found {
+                if path.replace('\\', "/") != target {
+                    continue;
+                }
+                let Some(cred) = Key::parse(credential) else {
+                    continue;
+                };
+                if !seen.insert((agent.clone(), cred.clone())) {
+                    continue;
+                }
+                let mut p = Map::new();
+                p.insert("variable".into(), json!(variable));
+                p.insert("file".into(), json!(path));
+                p.insert("named".into(), json!(named));
+                out.push(Fact::Edge(EdgeFact {
+                    kind: EdgeKind::Holds,
+                    from: Endpoint::new(Label::Agent, agent.clone()),
+                    to: Endpoint::new(Label::Credential, cred),
+                    props: p,
+                    prov: Provenance::at(Location::File),
+                }));
+            }
+        }
+    }
+    out
+}
+
+/// The project a project-level configuration belongs to: the folder
+/// holding `.vscode/`, `.cursor/`, `.gemini/` or `.mcp.json`.
+fn project_of(config: &str) -> Option<String> {
+    let p = config.replace('\\', "/");
+    for marker in ["/.vscode/", "/.cursor/", "/.gemini/"] {
+        if let Some(i) = p.find(marker) {
+            return Some(p[..i].to_string());
+        }
+    }
+    p.strip_suffix("/.mcp.json").map(str::to_string)
 }
 
 /// Files where CLIs and SDKs keep credentials that every process of the user
@@ -458,13 +625,15 @@ pub const AMBIENT_FILES: [&str; 10] = [
 /// `<home>/.config/Claude/…`, `<home>/.codeium/windsurf/…`, `<home>/.claude.json`).
 /// A project's `.vscode/mcp.json` has no home: `None`.
 pub fn home_of(config: &str) -> Option<&str> {
-    const MARKERS: [&str; 6] = [
+    const MARKERS: [&str; 8] = [
         "/.cursor/",
         "/.codeium/",
         "/Library/Application Support/",
         "/.config/",
         "/AppData/Roaming/",
         "/.claude/",
+        "/.gemini/",
+        "/.codex/",
     ];
     if let Some(i) = MARKERS.iter().filter_map(|m| config.find(m)).min() {
         return Some(&config[..i]);
@@ -667,6 +836,8 @@ pub fn workflow(origin: &Origin, text: &str, found: &[Found]) -> (Vec<Finding>, 
                 origin.display(),
                 r.line
             ),
+            variable: None,
+            profile: None,
         });
     }
     (findings, out)

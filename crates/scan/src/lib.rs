@@ -18,6 +18,7 @@ pub mod codeowners;
 pub mod facts;
 pub mod git;
 pub mod iac;
+pub mod mcp;
 pub mod rules;
 mod scanner;
 pub mod structured;

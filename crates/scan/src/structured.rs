@@ -148,6 +148,49 @@ fn is_reference(v: &str) -> bool {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_'))
 }
 
+/// A value that is a file's path (`GOOGLE_APPLICATION_CREDENTIALS=
+/// /Users/ana/keys/sa.json`): it names where a credential is, it is not one.
+pub fn is_path(v: &str) -> bool {
+    let t = v.trim();
+    if t.is_empty() || t.contains(char::is_whitespace) {
+        return false;
+    }
+    let b = t.as_bytes();
+    let drive = b.len() > 3
+        && b[0].is_ascii_alphabetic()
+        && b[1] == b':'
+        && (b[2] == b'\\' || b[2] == b'/');
+    let homes = [
+        "/home/",
+        "/Users/",
+        "/root/",
+        "/etc/",
+        "/var/",
+        "/opt/",
+        "/run/secrets/",
+    ];
+    let extension = t
+        .rsplit(['/', '\\'])
+        .next()
+        .and_then(|f| f.rsplit_once('.'))
+        .is_some_and(|(stem, ext)| {
+            !stem.is_empty()
+                && [
+                    "json", "pem", "key", "p12", "pfx", "crt", "cer", "toml", "yaml", "yml", "cfg",
+                    "conf", "ini", "txt", "jks", "kdbx", "netrc", "env",
+                ]
+                .contains(&ext.to_ascii_lowercase().as_str())
+        });
+    t.starts_with("~/")
+        || t.starts_with("./")
+        || t.starts_with("../")
+        || t.starts_with("%USERPROFILE%")
+        || t.starts_with("$HOME/")
+        || drive
+        || homes.iter().any(|h| t.starts_with(h))
+        || (t.starts_with('/') && t.matches('/').count() >= 2 && extension)
+}
+
 /// A value a template leaves for someone to fill in.
 fn is_placeholder(v: &str) -> bool {
     let l = v.to_ascii_lowercase();
@@ -278,21 +321,16 @@ fn locate(text: &str, needle: &str) -> (u64, u64) {
     }
 }
 
-/// Which MCP client a path belongs to, if any.
-pub fn mcp_client(path: &str) -> Option<&'static str> {
-    let p = path.replace('\\', "/");
-    if p.ends_with("claude_desktop_config.json") {
-        Some("claude-desktop")
-    } else if p.ends_with(".cursor/mcp.json") {
-        Some("cursor")
-    } else if p.ends_with(".vscode/mcp.json") {
-        Some("vscode")
-    } else if p.ends_with("/mcp.json") || p == "mcp.json" || p.ends_with(".mcp.json") {
-        Some("mcp")
-    } else {
-        None
-    }
-}
+/// Shell start-up files whose `export VAR=value` lines set a user's
+/// environment: read like `.env` files.
+const SHELL_FILES: [&str; 6] = [
+    ".bashrc",
+    ".zshrc",
+    ".profile",
+    ".bash_profile",
+    ".zshenv",
+    ".envrc",
+];
 
 /// What `custody scan` reads in a file that is not an inventory export, by
 /// its path and first bytes: for `custody ingest` to say which command
@@ -302,7 +340,7 @@ pub fn scan_reads(path: &str, head: &[u8]) -> Option<&'static str> {
     let p = path.replace('\\', "/");
     let file = p.rsplit('/').next().unwrap_or(&p);
     let text = std::str::from_utf8(head).unwrap_or("");
-    if mcp_client(&p).is_some() || text.contains("\"mcpServers\"") {
+    if crate::mcp::client_of(&p, text).is_some() {
         return Some("an MCP client configuration");
     }
     if crate::workflow::is_workflow(&p) {
@@ -340,7 +378,11 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
     if file == "credentials" && (p.contains(".aws/") || text.contains("aws_access_key_id")) {
         return Some(aws_credentials(scanner, text));
     }
-    if file == ".env" || file.starts_with(".env.") || file.ends_with(".env") {
+    if file == ".env"
+        || file.starts_with(".env.")
+        || file.ends_with(".env")
+        || SHELL_FILES.contains(&file)
+    {
         return Some(dotenv(scanner, text));
     }
     if file.ends_with(".csv")
@@ -354,11 +396,14 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
     if p.ends_with(".docker/config.json") || (file == "config.json" && text.contains("\"auths\"")) {
         return docker_config(scanner, text);
     }
+    let client = crate::mcp::client_of(path, text);
+    if client == Some("codex") {
+        return Some(codex(scanner, text));
+    }
     let head = text.trim_start();
     if !head.starts_with('{') && !head.starts_with("//") && !head.starts_with("/*") {
         return None;
     }
-    let client = mcp_client(path);
     if text.contains("\"terraform_version\"") && text.contains("\"resources\"") {
         return terraform(scanner, text);
     }
@@ -374,7 +419,9 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
     if client.is_none() && !is_k8s {
         return None;
     }
-    let json = if client == Some("vscode") || client == Some("mcp") || client == Some("cursor") {
+    // Editors' files are JSONC (comments, trailing commas); stripping
+    // them from plain JSON changes nothing.
+    let json = if client.is_some() {
         strip_jsonc(text)
     } else {
         text.to_string()
@@ -382,17 +429,22 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
     let doc: Value = serde_json::from_str(&json).ok()?;
     let mut out = Vec::new();
     if let Some(client) = client {
-        let servers = doc.get("mcpServers").or_else(|| doc.get("servers"))?;
-        for (server, spec) in servers.as_object()? {
-            for field in ["env", "headers"] {
-                let Some(vars) = spec.get(field).and_then(Value::as_object) else {
+        for (_, server, spec) in crate::mcp::json_entries(client, &doc) {
+            // Zed's older form keeps `env` inside `command`.
+            let nested = spec.get("command").filter(|c| c.is_object());
+            for (field, vars) in [
+                ("env", spec.get("env")),
+                ("env", nested.and_then(|c| c.get("env"))),
+                ("headers", spec.get("headers")),
+            ] {
+                let Some(vars) = vars.and_then(Value::as_object) else {
                     continue;
                 };
                 for (name, v) in vars {
                     let Some(v) = v.as_str() else { continue };
                     let holder = Holder::McpServer {
                         client,
-                        server: server.clone(),
+                        server: server.to_string(),
                         field: format!("{field}.{name}"),
                     };
                     value(scanner, locate(text, v), name, v, holder, &mut out);
@@ -457,6 +509,35 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
         }
     }
     Some(out)
+}
+
+/// Codex's `config.toml`: each `[mcp_servers.<name>]`'s `env` and
+/// `http_headers` values.
+fn codex(scanner: &Scanner, text: &str) -> Vec<StructuredMatch> {
+    let mut out = Vec::new();
+    let Ok(doc) = toml::from_str::<toml::Table>(text) else {
+        return out;
+    };
+    let Some(servers) = doc.get("mcp_servers").and_then(|v| v.as_table()) else {
+        return out;
+    };
+    for (server, spec) in servers {
+        for field in ["env", "http_headers"] {
+            let Some(vars) = spec.get(field).and_then(|v| v.as_table()) else {
+                continue;
+            };
+            for (name, v) in vars {
+                let Some(v) = v.as_str() else { continue };
+                let holder = Holder::McpServer {
+                    client: "codex",
+                    server: server.clone(),
+                    field: format!("{field}.{name}"),
+                };
+                value(scanner, locate(text, v), name, v, holder, &mut out);
+            }
+        }
+    }
+    out
 }
 
 /// Attributes that hold secret material, by Terraform resource type. Attributes
@@ -829,7 +910,12 @@ fn value(
     if found.is_empty() {
         // `Authorization: Bearer <token>` keeps only the token.
         let bare = v.strip_prefix("Bearer ").unwrap_or(v).trim();
-        if secret_name(name) && !is_reference(bare) && !is_placeholder(bare) && bare.len() >= 8 {
+        if secret_name(name)
+            && !is_reference(bare)
+            && !is_placeholder(bare)
+            && !is_path(bare)
+            && bare.len() >= 8
+        {
             out.push(StructuredMatch {
                 holder,
                 rule: named_rule(name, bare).into(),
@@ -858,6 +944,30 @@ fn value(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_to_a_key_file_is_not_a_secret() {
+        for p in [
+            "/Users/ana/keys/sa.json",
+            "~/.config/gcloud/key.json",
+            "C:\\Users\\ana\\keys\\sa.json",
+            "/run/secrets/db_password",
+            "./certs/client.pem",
+        ] {
+            assert!(is_path(p), "{p}");
+        }
+        for v in [
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "s3cr3t-value",
+            "/abc",
+        ] {
+            assert!(!is_path(v), "{v}");
+        }
+        let s = Scanner::builtin();
+        let cfg = r#"{"mcpServers": {"bq": {"command": "npx", "env": {"GOOGLE_APPLICATION_CREDENTIALS": "/Users/ana/keys/sa.json"}}}}"#;
+        let found = scan(&s, "/Users/ana/.cursor/mcp.json", cfg.as_bytes()).unwrap();
+        assert!(found.is_empty(), "{found:?}");
+    }
 
     #[test]
     fn jsonc_comments_and_trailing_commas_are_dropped_and_lines_kept() {
@@ -891,7 +1001,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(found.len(), 1);
-        assert!(scan(&s, "package.json", claude.as_bytes()).is_none());
+        // A copied or renamed configuration is read by what it holds.
+        let copied = scan(&s, "backup/claude-old.json", claude.as_bytes()).unwrap();
+        assert_eq!(copied.len(), 1);
+        assert!(scan(&s, "package.json", br#"{"name": "x", "env": {"A": "b"}}"#).is_none());
     }
 
     #[test]
