@@ -227,6 +227,8 @@ struct OwnerClaim {
     value: String,
     said: String,
     method: Method,
+    /// A description: prose, where a lone word is not a handle.
+    prose: bool,
 }
 
 /// The owner claims in an identity's properties: the connectors'
@@ -258,6 +260,7 @@ fn owner_claims(props: &Map<String, Value>) -> Vec<OwnerClaim> {
                 value: value.trim().to_string(),
                 said: said.to_string(),
                 method,
+                prose: c.get("prose").and_then(Value::as_bool).unwrap_or(false),
             });
         }
     }
@@ -267,15 +270,17 @@ fn owner_claims(props: &Map<String, Value>) -> Vec<OwnerClaim> {
                 value: o.to_string(),
                 said: format!("owner={o}"),
                 method: Method::OwnerTag,
+                prose: false,
             });
         }
     }
     if let Some(d) = text(props, "description") {
-        if !owners_in_text(d).is_empty() {
+        if !owners_in_text(d, true).is_empty() {
             out.push(OwnerClaim {
                 value: d.to_string(),
                 said: format!("description \"{d}\""),
                 method: Method::FreeText,
+                prose: true,
             });
         }
     }
@@ -296,9 +301,9 @@ const OWNER_WORDS: [&str; 7] = [
 
 /// The owners a free text names: every e-mail address in it, and a handle
 /// (`@wchen`, or a bare word) right after an owner word and a `:`, `=`, `-`
-/// or `is`. A `maintainer`/`contact` value is free text too: a bare handle
-/// or address there is taken as is.
-pub fn owners_in_text(text: &str) -> Vec<String> {
+/// or `is`. A `maintainer`/`contact` value that is one word is taken as a
+/// handle; in `prose` (a description: `Deployer`) it is not.
+pub fn owners_in_text(text: &str, prose: bool) -> Vec<String> {
     let word = |c: char| c.is_ascii_alphanumeric() || ".-_+@".contains(c);
     let mut out: Vec<String> = Vec::new();
     let mut push = |v: &str| {
@@ -319,7 +324,7 @@ pub fn owners_in_text(text: &str) -> Vec<String> {
     }
     let lower = text.to_ascii_lowercase();
     let whole = lower.trim();
-    if !whole.is_empty() && whole.chars().all(word) && !whole.contains('@') {
+    if !prose && !whole.is_empty() && whole.chars().all(word) && !whole.contains('@') {
         // The whole value is one handle (a `maintainer: wchen` annotation).
         push(whole);
     }
@@ -431,6 +436,8 @@ pub struct Builder {
     claims: Vec<Claim>,
     /// People's strong keys beyond the canonical one, fed by [`Builder::key`].
     keys: Vec<(i64, String)>,
+    /// People the HR roster lists: employees, never taken for bots by name.
+    rostered: Set<i64>,
 }
 
 impl Builder {
@@ -507,6 +514,9 @@ impl Builder {
     fn person(&mut self, n: NodeIn<'_>) {
         for h in handles(n.key, n.props) {
             self.by_handle.entry(h).or_default().push(n.id);
+        }
+        if text(n.props, "employment_status").is_some() {
+            self.rostered.insert(n.id);
         }
         // Shown by the roster's address, else the one the IdP or GitHub
         // gave, else the key's.
@@ -629,6 +639,7 @@ impl Builder {
             managers,
             claims,
             keys,
+            rostered,
             ..
         } = self;
         let mut by_handle = by_handle;
@@ -660,7 +671,9 @@ impl Builder {
                 logins.entry(*id).or_default().push(l);
             }
         }
-        for (id, p) in people.iter_mut() {
+        // A machine account by its name: one the IdP, GitHub or a commit
+        // knows, never an employee the roster lists.
+        for (id, p) in people.iter_mut().filter(|(id, _)| !rostered.contains(*id)) {
             let mut names: Vec<&str> = p.addresses.iter().map(String::as_str).collect();
             names.extend(logins.get(id).into_iter().flatten().copied());
             names.extend(p.key.strip_prefix("id:github/"));
@@ -741,7 +754,7 @@ impl Builder {
             let mut ev = Vec::new();
             for c in &p.claims {
                 let values = match c.method {
-                    Method::FreeText => owners_in_text(&c.value),
+                    Method::FreeText => owners_in_text(&c.value, c.prose),
                     // An e-mail in a tag is an `OWNED_BY` edge already.
                     _ if c.value.contains('@') => continue,
                     _ => vec![c.value.clone()],
@@ -1208,20 +1221,61 @@ mod tests {
     #[test]
     fn free_text_names_addresses_and_handles_after_owner_words() {
         assert_eq!(
-            owners_in_text("Batch exporter. Owner: Wen.Chen@kestrel.example (payments)"),
+            owners_in_text(
+                "Batch exporter. Owner: Wen.Chen@kestrel.example (payments)",
+                true
+            ),
             vec!["wen.chen@kestrel.example"]
         );
         assert_eq!(
-            owners_in_text("owned by @wchen, ask in #payments"),
+            owners_in_text("owned by @wchen, ask in #payments", true),
             vec!["wchen"]
         );
-        assert_eq!(owners_in_text("contact = jdoe"), vec!["jdoe"]);
-        // A `maintainer` annotation's whole value is one handle.
-        assert_eq!(owners_in_text("wchen"), vec!["wchen"]);
+        assert_eq!(owners_in_text("contact = jdoe", true), vec!["jdoe"]);
+        // A `maintainer` annotation's whole value is one handle; a one-word
+        // description is not.
+        assert_eq!(owners_in_text("wchen", false), vec!["wchen"]);
+        assert!(owners_in_text("Deployer", true).is_empty());
         // Words that only contain an owner word, and no value after one.
-        assert!(owners_in_text("co-owner of the pipeline's contactless flow").is_empty());
-        assert!(owners_in_text("Runs the nightly export").is_empty());
-        assert!(owners_in_text("see user@ for details").is_empty());
+        assert!(owners_in_text("co-owner of the pipeline's contactless flow", true).is_empty());
+        assert!(owners_in_text("Runs the nightly export", true).is_empty());
+        assert!(owners_in_text("see user@ for details", true).is_empty());
+    }
+
+    #[test]
+    fn an_employee_the_roster_lists_is_never_a_bot() {
+        let person = |id: i64, key: &str, props: serde_json::Value| {
+            let props = props.as_object().cloned().unwrap_or_default();
+            (id, key.to_string(), props)
+        };
+        let fed = [
+            person(
+                1,
+                "email:ci.bot@x.example",
+                serde_json::json!({"employment_status": "active"}),
+            ),
+            person(
+                2,
+                "email:automation@x.example",
+                serde_json::json!({"idp_status": "ACTIVE"}),
+            ),
+            person(3, "id:github/renovate[bot]", serde_json::json!({})),
+        ];
+        let mut b = Builder::new();
+        for (id, key, props) in &fed {
+            b.node(NodeIn {
+                id: *id,
+                label: "Human",
+                kind: "employee",
+                key,
+                name: None,
+                props,
+            });
+        }
+        let o = b.build();
+        assert_eq!(o.people[&1].bot, None);
+        assert!(o.people[&2].bot.is_some());
+        assert!(o.people[&3].bot.is_some());
     }
 
     #[test]

@@ -428,9 +428,17 @@ fn hidden_for_scan(inputs: &[PathBuf]) -> Vec<ForScan> {
             if !hidden {
                 continue;
             }
-            let head = read_head(&c.path).map(|(h, _)| h).unwrap_or_default();
+            // By path first; only JSON and TOML (a copied MCP configuration,
+            // a key file) are opened: hidden folders can be large.
             let shown = c.path.display().to_string();
-            if let Some(what) = custody_scan::structured::scan_reads(&shown, &head) {
+            let what = custody_scan::structured::scan_reads(&shown, b"").or_else(|| {
+                let ext = c.path.extension().and_then(|e| e.to_str()).unwrap_or("");
+                ["json", "toml"]
+                    .contains(&ext)
+                    .then(|| read_head(&c.path).map(|(h, _)| h).unwrap_or_default())
+                    .and_then(|head| custody_scan::structured::scan_reads(&shown, &head))
+            });
+            if let Some(what) = what {
                 out.push(ForScan { path: shown, what });
             }
         }

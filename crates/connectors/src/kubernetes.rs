@@ -154,7 +154,8 @@ impl Emit<'_> {
                         claims.push(json!({"value": v, "said": format!("Kubernetes {what} {k}={v}"), "method": method}));
                     }
                 } else if FREE_TEXT_KEYS.contains(&short.as_str()) {
-                    claims.push(json!({"value": v, "said": format!("Kubernetes {what} {k}={v}"), "method": "free-text"}));
+                    claims.push(json!({"value": v, "said": format!("Kubernetes {what} {k}={v}"), "method": "free-text",
+                                       "prose": short == "description"}));
                 }
             }
         }
