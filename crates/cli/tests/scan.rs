@@ -479,3 +479,127 @@ fn every_mcp_server_of_every_client_is_an_agent_and_holds_what_its_env_reads() {
         .iter()
         .all(|c| c.starts_with("aws_access_key")));
 }
+
+/// The seed's AI-agent record, end to end: a laptop whose Claude Desktop
+/// server carries OpenAI, Anthropic and Okta tokens, names a Google key file
+/// by its path on the Mac, and runs with the home's shared AWS profile.
+/// `custody show` lists every credential — literal, by reference, ambient —
+/// and what each authenticates as; `blast-radius` starts from the AWS user.
+#[test]
+fn the_seed_agent_record_lists_every_credential_and_its_reach() {
+    let env = Env::new();
+    let account = "111122223333";
+    let key_id = "AKIAKESTRELLAPTOPQQZ"; // AKIA and 16 base32 characters
+    env.write(
+        "exports/hr/roster.csv",
+        b"email,first_name,last_name,status\nana.silva@kestrel.example,Ana,Silva,active\n",
+    );
+    let details = serde_json::json!({
+        "UserDetailList": [{"Path": "/", "UserName": "ana-cli", "UserId": "AIDAKESTRELLAPTOPQQZ",
+            "Arn": format!("arn:aws:iam::{account}:user/ana-cli"), "CreateDate": "2025-01-10T10:00:00Z",
+            "UserPolicyList": [{"PolicyName": "reports", "PolicyDocument": {"Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}]}}],
+            "GroupList": [], "AttachedManagedPolicies": [],
+            "Tags": [{"Key": "owner", "Value": "ana.silva@kestrel.example"}]}],
+        "GroupDetailList": [], "RoleDetailList": [], "Policies": []
+    });
+    env.write(
+        &format!("exports/aws/{account}/authorization-details.json"),
+        details.to_string().as_bytes(),
+    );
+    env.write(
+        &format!("exports/aws/{account}/access-keys.json"),
+        format!(r#"{{"AccessKeyMetadata": [{{"UserName": "ana-cli", "AccessKeyId": "{key_id}", "Status": "Active", "CreateDate": "2025-02-01T10:00:00+00:00"}}]}}"#).as_bytes(),
+    );
+    let home = "laptop/Users/ana";
+    env.write(
+        &format!("{home}/.aws/credentials"),
+        format!("[default]\naws_access_key_id = {key_id}\naws_secret_access_key = q8Zt3Xw9Lm2Vb7Np4Rs6Tu1Yh5Jk0Gd3Fa8Ce2Wx\n").as_bytes(),
+    );
+    let body = format!("MIIEvgIBADANBgkqhkiG9w0BAQEFAASC{}", "BKgwggSkAgEAAoIBAQC7");
+    let gcp = serde_json::json!({
+        "type": "service_account", "project_id": "analytics-prod",
+        "private_key_id": "4a8d3e0f9c2b5d7e1f6a0b9c8d7e6f5a4b3c2d1e",
+        "private_key": format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"),
+        "client_email": "ops-reader@analytics-prod.iam.gserviceaccount.com",
+        "client_id": "104958371029384756199", "token_uri": "https://oauth2.googleapis.com/token"
+    });
+    env.write(
+        &format!("{home}/keys/ops-reader.json"),
+        serde_json::to_string_pretty(&gcp).unwrap().as_bytes(),
+    );
+    let openai = format!(
+        "sk-proj-{}T3BlbkFJ{}",
+        "Kq7Zt2Xw9Lm4Vb6Np3Rs8Tu1Yh5J", "Gd3Fa8Ce2WxQ7mN4bV6cX9zL1kP0"
+    );
+    let anthropic = format!(
+        "sk-ant-api03-{}-{}AA",
+        "Zt2Xw9Lm4Vb6Np3Rs8Tu1Yh5JkGd3Fa8Ce2WxQ7mN4bV6cX9zL1kP0aB3cD5eF7gH9iJ",
+        "Kq7Zt2Xw9Lm4Vb6Np3Rs8Tu1Yh5JkG"
+    );
+    let okta = format!("00{}", "Zt2Xw9Lm4Vb6Np3Rs8Tu1Yh5JkGd3Fa8Ce2WxQ7m");
+    let config = serde_json::json!({"mcpServers": {"ops-assistant": {"command": "npx",
+        "args": ["-y", "@kestrel/ops-assistant-mcp"],
+        "env": {"OPENAI_API_KEY": openai, "ANTHROPIC_API_KEY": anthropic, "OKTA_API_TOKEN": okta,
+                "GOOGLE_APPLICATION_CREDENTIALS": "/Users/ana/keys/ops-reader.json", "AWS_PROFILE": "default"}}}});
+    env.write(
+        &format!("{home}/Library/Application Support/Claude/claude_desktop_config.json"),
+        serde_json::to_string_pretty(&config).unwrap().as_bytes(),
+    );
+    env.run(&["--quiet", "ingest", env.path("exports").to_str().unwrap()])
+        .ok();
+    let scan = env
+        .run(&[
+            "--quiet",
+            "scan",
+            "--ingest",
+            env.path("laptop").to_str().unwrap(),
+        ])
+        .ok();
+    for secret in [&openai, &anthropic, &okta] {
+        assert!(
+            !scan.stdout.contains(secret.as_str()),
+            "a value is never printed"
+        );
+    }
+    let agent = env
+        .run(&["--format", "json", "query", "MATCH (a:Agent) RETURN a.key"])
+        .ok()
+        .json();
+    let agent = agent["rows"][0]["a.key"].as_str().unwrap().to_string();
+    let shown = env.run(&["show", &agent]).ok().stdout;
+    for kind in [
+        "openai_api_key",
+        "anthropic_api_key",
+        "okta_api_token",
+        "gcp_service_account_key",
+        "aws_access_key",
+    ] {
+        assert!(shown.contains(kind), "{kind} in\n{shown}");
+    }
+    assert!(
+        shown.contains(&format!("arn:aws:iam::{account}:user/ana-cli")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("ops-reader@analytics-prod.iam.gserviceaccount.com"),
+        "{shown}"
+    );
+    for secret in [&openai, &anthropic, &okta] {
+        assert!(!shown.contains(secret.as_str()));
+    }
+    let reach = env
+        .run(&["--format", "json", "blast-radius", &agent])
+        .ok()
+        .json();
+    assert_eq!(
+        reach["principals"][0]["arn"],
+        format!("arn:aws:iam::{account}:user/ana-cli"),
+        "{reach}"
+    );
+    let owner = env.run(&["--format", "json", "owner", key_id]).ok().json();
+    assert_eq!(
+        owner["owner"]["email"], "ana.silva@kestrel.example",
+        "{owner}"
+    );
+}
