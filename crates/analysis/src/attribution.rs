@@ -16,7 +16,12 @@
 //! 3. People compete; the best-scored person is the candidate and the
 //!    runner-up person's score counts against it: `confidence = s₁ − s₂ / 2`.
 //!    Conflicting evidence lowers the confidence and is listed, never dropped.
-//! 4. The candidate is the owner when `confidence ≥` [`THRESHOLD`]. Otherwise,
+//!    Evidence marked not counted (a bot, a commit author no directory
+//!    lists) is listed and skipped.
+//! 4. Two people *declared* owner of one object (owner tags, labels,
+//!    annotations, owner fields: [`Method::is_declaration`]) make it
+//!    contested, whatever else agrees with one of them.
+//! 5. The candidate is the owner when `confidence ≥` [`THRESHOLD`]. Otherwise,
 //!    when the best person's own score reaches the threshold but a runner-up
 //!    pulls the confidence below it, the identity is contested (a team does
 //!    not settle a conflict between people); else a team with a score at or
