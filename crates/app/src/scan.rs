@@ -459,10 +459,10 @@ pub fn collect(
     // MCP servers on a host, and what was found where: an agent also holds
     // the ambient credentials of its user's home.
     let mut agents = Vec::new();
-    let mut needs: Vec<(custody_model::Key, String, Vec<String>)> = Vec::new();
-    let mut named_files: Vec<custody_scan::facts::NamedFiles> = Vec::new();
+    // Per configuration: its servers' variables and the files they name.
+    let mut env_by_config: BTreeMap<String, EnvAgents> = BTreeMap::new();
     // Agents that select an AWS profile, and the profile each found key is in.
-    let mut profile_agents: Vec<(custody_model::Key, String)> = Vec::new();
+    let mut profiles: std::collections::HashMap<custody_model::Key, String> = Default::default();
     let mut profile_of: std::collections::HashMap<String, String> = Default::default();
     let mut found_at = Vec::new();
     let mut assigned = Vec::new();
@@ -477,64 +477,60 @@ pub fn collect(
             });
         }
         if s.commit.is_none() {
-            if let Some(b) = &s.batch {
-                agents.extend(b.facts.iter().filter_map(|f| match f {
-                    custody_model::Fact::Node(n) if n.kind == "mcp_server" => Some((
-                        n.keys.first()?.clone(),
-                        n.props.get("config")?.as_str()?.to_string(),
-                    )),
-                    _ => None,
-                }));
-                needs.extend(b.facts.iter().filter_map(|f| match f {
-                    custody_model::Fact::Node(n) if n.kind == "mcp_server" => {
-                        let vars: Vec<String> = n
-                            .props
-                            .get("needs_env")?
-                            .as_array()?
-                            .iter()
-                            .filter_map(|v| v.as_str().map(str::to_string))
-                            .collect();
-                        (!vars.is_empty()).then(|| {
-                            Some((
-                                n.keys.first()?.clone(),
-                                n.props.get("config")?.as_str()?.to_string(),
-                                vars,
-                            ))
-                        })?
-                    }
-                    _ => None,
-                }));
-            }
             for f in &s.findings {
                 if let Some(p) = &f.profile {
                     profile_of.insert(f.credential.clone(), p.clone());
                 }
             }
-            if let Some(b) = &s.batch {
-                profile_agents.extend(b.facts.iter().filter_map(|f| match f {
-                    custody_model::Fact::Node(n) if n.kind == "mcp_server" => Some((
-                        n.keys.first()?.clone(),
-                        n.props.get("aws_profile")?.as_str()?.to_string(),
-                    )),
+            let servers = s
+                .batch
+                .iter()
+                .flat_map(|b| &b.facts)
+                .filter_map(|f| match f {
+                    custody_model::Fact::Node(n) if n.kind == "mcp_server" => Some(n),
                     _ => None,
-                }));
-                named_files.extend(b.facts.iter().filter_map(|f| match f {
-                    custody_model::Fact::Node(n) if n.kind == "mcp_server" => {
-                        let files: Vec<(String, String)> = n
-                            .props
-                            .get("credential_files")?
-                            .as_object()?
-                            .iter()
-                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                            .collect();
-                        Some((
-                            n.keys.first()?.clone(),
-                            n.props.get("config")?.as_str()?.to_string(),
-                            files,
-                        ))
-                    }
-                    _ => None,
-                }));
+                });
+            for n in servers {
+                let (Some(key), Some(config)) = (
+                    n.keys.first(),
+                    n.props.get("config").and_then(serde_json::Value::as_str),
+                ) else {
+                    continue;
+                };
+                agents.push((key.clone(), config.to_string()));
+                if let Some(p) = n
+                    .props
+                    .get("aws_profile")
+                    .and_then(serde_json::Value::as_str)
+                {
+                    profiles.insert(key.clone(), p.to_string());
+                }
+                let vars: Vec<String> = n
+                    .props
+                    .get("needs_env")
+                    .and_then(serde_json::Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect();
+                let files: Vec<(String, String)> = n
+                    .props
+                    .get("credential_files")
+                    .and_then(serde_json::Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect();
+                if vars.is_empty() && files.is_empty() {
+                    continue;
+                }
+                let e = env_by_config.entry(config.to_string()).or_default();
+                if !vars.is_empty() {
+                    e.0.push((key.clone(), config.to_string(), vars));
+                }
+                if !files.is_empty() {
+                    e.1.push((key.clone(), config.to_string(), files));
+                }
             }
             assigned.extend(
                 s.findings.iter().filter_map(|f| {
@@ -572,8 +568,6 @@ pub fn collect(
             });
         }
     }
-    let profiles: std::collections::HashMap<custody_model::Key, String> =
-        profile_agents.into_iter().collect();
     let mut by_home: BTreeMap<String, Vec<(custody_model::Key, String)>> = BTreeMap::new();
     for (agent, config) in agents {
         if let Some(home) = custody_scan::facts::home_of(&config) {
@@ -597,57 +591,15 @@ pub fn collect(
             custody_model::Fact::Node(_) => true,
         });
         // One source per home, so a later scan of the same home replaces it.
-        batches.push(SourceBatch {
-            path: home.clone(),
-            format: "secret-scan".into(),
-            scope: format!("secret-scan-ambient:{home}"),
-            sha256: None,
-            observed_at: None,
-            records: facts.len(),
-            facts,
-            errors: Vec::new(),
-        });
+        batches.push(derived(&home, format!("secret-scan-ambient:{home}"), facts));
     }
     // What a server reads from its host's environment, where the scan found
-    // the host setting it (`.env`, shell start-up files).
-    let mut by_config: BTreeMap<String, Vec<(custody_model::Key, String, Vec<String>)>> =
-        BTreeMap::new();
-    for n in needs {
-        by_config.entry(n.1.clone()).or_default().push(n);
-    }
-    let mut files_by_config: BTreeMap<String, Vec<custody_scan::facts::NamedFiles>> =
-        BTreeMap::new();
-    for n in named_files {
-        files_by_config.entry(n.1.clone()).or_default().push(n);
-    }
-    for (config, agents) in by_config {
-        let mut facts = custody_scan::facts::env_holds(&agents, &assigned);
-        if let Some(files) = files_by_config.remove(&config) {
-            facts.extend(custody_scan::facts::file_holds(&files, &found_at));
-        }
-        batches.push(SourceBatch {
-            path: config.clone(),
-            format: "secret-scan".into(),
-            scope: format!("secret-scan-env:{config}"),
-            sha256: None,
-            observed_at: None,
-            records: facts.len(),
-            facts,
-            errors: Vec::new(),
-        });
-    }
-    for (config, agents) in files_by_config {
-        let facts = custody_scan::facts::file_holds(&agents, &found_at);
-        batches.push(SourceBatch {
-            path: config.clone(),
-            format: "secret-scan".into(),
-            scope: format!("secret-scan-env:{config}"),
-            sha256: None,
-            observed_at: None,
-            records: facts.len(),
-            facts,
-            errors: Vec::new(),
-        });
+    // the host setting it (`.env`, shell start-up files), and the credential
+    // files its configuration names: one source per configuration.
+    for (config, (needs, files)) in env_by_config {
+        let mut facts = custody_scan::facts::env_holds(&needs, &assigned);
+        facts.extend(custody_scan::facts::file_holds(&files, &found_at));
+        batches.push(derived(&config, format!("secret-scan-env:{config}"), facts));
     }
     let out = ScanOut {
         files,
@@ -660,6 +612,28 @@ pub fn collect(
         snapshot: None,
     };
     Ok((out, batches))
+}
+
+/// One configuration's servers: (agent, config, variables it reads) and
+/// (agent, config, credential files it names).
+type EnvAgents = (
+    Vec<(custody_model::Key, String, Vec<String>)>,
+    Vec<custody_scan::facts::NamedFiles>,
+);
+
+/// A source the scan derives from several files (an agent's home or
+/// configuration) rather than reads from one.
+fn derived(path: &str, scope: String, facts: Vec<custody_model::Fact>) -> SourceBatch {
+    SourceBatch {
+        path: path.to_string(),
+        format: "secret-scan".into(),
+        scope,
+        sha256: None,
+        observed_at: None,
+        records: facts.len(),
+        facts,
+        errors: Vec::new(),
+    }
 }
 
 /// SARIF 2.1.0: one result per place, fingerprinted so code-scanning tools

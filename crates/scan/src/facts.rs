@@ -502,6 +502,34 @@ pub fn agents(path: &str, client: &str, servers: &[crate::mcp::Server]) -> Vec<F
         .collect()
 }
 
+/// `HOLDS` edges from agents to credentials, each pair once (the first
+/// reason found is kept).
+#[derive(Default)]
+struct HoldsEdges {
+    seen: std::collections::BTreeSet<(Key, Key)>,
+    edges: Vec<Fact>,
+}
+
+impl HoldsEdges {
+    /// An edge from `agent` to the credential keyed `credential` (a key as
+    /// text), unless that pair has one already.
+    fn add(&mut self, agent: &Key, credential: &str, props: Map<String, Value>) {
+        let Some(cred) = Key::parse(credential) else {
+            return;
+        };
+        if !self.seen.insert((agent.clone(), cred.clone())) {
+            return;
+        }
+        self.edges.push(Fact::Edge(EdgeFact {
+            kind: EdgeKind::Holds,
+            from: Endpoint::new(Label::Agent, agent.clone()),
+            to: Endpoint::new(Label::Credential, cred),
+            props,
+            prov: Provenance::at(Location::File),
+        }));
+    }
+}
+
 /// `HOLDS` edges from MCP servers to the credentials their host provides
 /// for the variables they read: a `.env` or shell start-up file in the same
 /// home (or, for a project's configuration, the same project) that assigns
@@ -511,8 +539,7 @@ pub fn env_holds(
     agents: &[(Key, String, Vec<String>)],
     found: &[(String, String, String)],
 ) -> Vec<Fact> {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut out = Vec::new();
+    let mut out = HoldsEdges::default();
     for (agent, config, needs) in agents {
         let root = home_of(config)
             .map(str::to_string)
@@ -522,25 +549,13 @@ pub fn env_holds(
             if !needs.contains(variable) || !path.starts_with(&format!("{root}/")) {
                 continue;
             }
-            let Some(cred) = Key::parse(credential) else {
-                continue;
-            };
-            if !seen.insert((agent.clone(), cred.clone())) {
-                continue;
-            }
             let mut p = Map::new();
             p.insert("variable".into(), json!(variable));
             p.insert("file".into(), json!(path));
-            out.push(Fact::Edge(EdgeFact {
-                kind: EdgeKind::Holds,
-                from: Endpoint::new(Label::Agent, agent.clone()),
-                to: Endpoint::new(Label::Credential, cred),
-                props: p,
-                prov: Provenance::at(Location::File),
-            }));
+            out.add(agent, credential, p);
         }
     }
-    out
+    out.edges
 }
 
 /// An agent, its configuration's path, and the (variable, path) pairs that
@@ -554,8 +569,7 @@ pub type NamedFiles = (Key, String, Vec<(String, String)>);
 /// sits in) or, relative, onto the project. `agents`: (agent key, config
 /// path, (variable, path) pairs); `found`: (path, credential key).
 pub fn file_holds(agents: &[NamedFiles], found: &[(String, String)]) -> Vec<Fact> {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut out = Vec::new();
+    let mut out = HoldsEdges::default();
     for (agent, config, files) in agents {
         for (variable, named) in files {
             let target = match crate::mcp::below_home(named) {
@@ -570,27 +584,15 @@ pub fn file_holds(agents: &[NamedFiles], found: &[(String, String)]) -> Vec<Fact
                 if path.replace('\\', "/") != target {
                     continue;
                 }
-                let Some(cred) = Key::parse(credential) else {
-                    continue;
-                };
-                if !seen.insert((agent.clone(), cred.clone())) {
-                    continue;
-                }
                 let mut p = Map::new();
                 p.insert("variable".into(), json!(variable));
                 p.insert("file".into(), json!(path));
                 p.insert("named".into(), json!(named));
-                out.push(Fact::Edge(EdgeFact {
-                    kind: EdgeKind::Holds,
-                    from: Endpoint::new(Label::Agent, agent.clone()),
-                    to: Endpoint::new(Label::Credential, cred),
-                    props: p,
-                    prov: Provenance::at(Location::File),
-                }));
+                out.add(agent, credential, p);
             }
         }
     }
-    out
+    out.edges
 }
 
 /// The project a project-level configuration belongs to: the folder
@@ -647,8 +649,7 @@ pub fn home_of(config: &str) -> Option<&str> {
 /// the credentials found in the ambient files of the same home (`found`: the
 /// path each credential was found in, and the credential's key).
 pub fn ambient_holds(agents: &[(Key, String)], found: &[(String, String)]) -> Vec<Fact> {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut out = Vec::new();
+    let mut out = HoldsEdges::default();
     for (agent, config) in agents {
         let Some(home) = home_of(config) else {
             continue;
@@ -661,25 +662,13 @@ pub fn ambient_holds(agents: &[(Key, String)], found: &[(String, String)]) -> Ve
             else {
                 continue;
             };
-            let Some(cred) = Key::parse(credential) else {
-                continue;
-            };
-            if !seen.insert((agent.clone(), cred.clone())) {
-                continue;
-            }
             let mut p = Map::new();
             p.insert("ambient".into(), json!(true));
             p.insert("file".into(), json!(rel));
-            out.push(Fact::Edge(EdgeFact {
-                kind: EdgeKind::Holds,
-                from: Endpoint::new(Label::Agent, agent.clone()),
-                to: Endpoint::new(Label::Credential, cred),
-                props: p,
-                prov: Provenance::at(Location::File),
-            }));
+            out.add(agent, credential, p);
         }
     }
-    out
+    out.edges
 }
 
 /// A GitHub Actions workflow's facts: the workflow (a `Workload`), each
