@@ -14,6 +14,12 @@
 //! else is not guessed: a statement that would apply but for an undecided
 //! condition or an unresolved policy variable makes the decision *conditional*,
 //! and the decision lists what was not evaluated.
+//!
+//! A context can also say the caller is free to choose the request's own
+//! parameters ([`Context::caller_chooses`], used for privilege escalation): a
+//! condition on a key the request itself sets (`aws:RequestTag/…`,
+//! `aws:TagKeys`, `aws:RequestedRegion`…, see [`CALLER_KEYS`]) then constrains
+//! nothing — an `Allow` holds and a `Deny` is avoided.
 
 use crate::pattern::{action_matches, resource_matches};
 use crate::policy::{Condition, Effect, Match, Policy, Principal, Statement};
@@ -24,6 +30,36 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     values: HashMap<String, Vec<String>>,
+    /// The caller picks the values of [`CALLER_KEYS`] it was not given.
+    caller_chooses: bool,
+}
+
+/// Condition keys whose value the request itself carries, so a caller can pick
+/// one that satisfies an `Allow` or avoids a `Deny` (lower case; a trailing `/`
+/// is a prefix). A condition on these is not a constraint on who can act.
+pub const CALLER_KEYS: &[&str] = &[
+    "aws:requesttag/",
+    "aws:tagkeys",
+    "aws:requestedregion",
+    "ec2:region",
+    "ec2:instancetype",
+    "ec2:instancemarkettype",
+    "sts:rolesessionname",
+    "sts:transitivetagkeys",
+    "lambda:functionurlauthtype",
+    "iam:awsservicename",
+    "ssm:sessiondocumentaccesscheck",
+];
+
+fn caller_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    CALLER_KEYS.iter().any(|c| {
+        if c.ends_with('/') {
+            k.starts_with(c)
+        } else {
+            k == *c
+        }
+    })
 }
 
 impl Context {
@@ -35,6 +71,12 @@ impl Context {
             .entry(key.to_ascii_lowercase())
             .or_default()
             .push(value.to_string());
+        self
+    }
+    /// The caller chooses the values of request keys ([`CALLER_KEYS`]) it was
+    /// not given: conditions on them hold for an `Allow` and miss for a `Deny`.
+    pub fn caller_chooses(mut self) -> Context {
+        self.caller_chooses = true;
         self
     }
     pub fn get(&self, key: &str) -> Option<&[String]> {
@@ -269,6 +311,15 @@ fn applies(s: &Statement, req: &Request<'_>) -> (Applies, PrincipalHit) {
         match condition(c, req.context, &mut unresolved) {
             Some(true) => {}
             Some(false) => return (Applies::No, PrincipalHit::None),
+            None if req.context.caller_chooses
+                && caller_key(&c.key)
+                && req.context.get(&c.key).is_none() =>
+            {
+                // The caller sets this key: it satisfies an Allow, avoids a Deny.
+                if s.effect == Effect::Deny {
+                    return (Applies::No, PrincipalHit::None);
+                }
+            }
             None => unresolved.push(format!("{} {}", c.operator, c.key)),
         }
     }

@@ -48,6 +48,9 @@ pub struct PrincipalOut {
     /// The ARN of the principal it was reached from.
     pub from: Option<String>,
     pub conditional: bool,
+    /// Set when the step goes through existing resources whose inventory was
+    /// not ingested: the export that would settle it.
+    pub potential: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -109,6 +112,7 @@ pub fn describe(model: &Model, reference: &str, br: &BlastRadius) -> BlastOut {
                 how: h.how.clone(),
                 from: h.from.map(|f| arn(&br.hops[f])),
                 conditional: h.conditional,
+                potential: h.potential,
             }
         })
         .collect();
@@ -415,4 +419,118 @@ pub fn summary(model: &Model, id: i64, key: &str) -> Option<String> {
         r.high,
         r.top.map(|t| format!("; top: {t}")).unwrap_or_default()
     ))
+}
+
+/// One step of an escalation path.
+#[derive(Serialize, Clone)]
+pub struct StepOut {
+    pub principal: String,
+    /// `start`, `sts:AssumeRole`, `escalation: <technique>`…
+    pub how: String,
+    pub conditional: bool,
+    /// The export that would settle a step through existing resources.
+    pub potential: Option<&'static str>,
+}
+
+/// A principal with a path to full control of its account.
+#[derive(Serialize, Clone)]
+pub struct EscalationOut {
+    pub principal: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub account: Option<String>,
+    /// The graph node (for findings and links).
+    #[serde(skip)]
+    pub node: Option<i64>,
+    /// The escalation techniques used along the path, in order.
+    pub techniques: Vec<String>,
+    /// From the principal to the account's administrator stand-in.
+    pub path: Vec<StepOut>,
+    /// Some step holds only under a condition custody could not evaluate.
+    pub conditional: bool,
+    /// Some step goes through existing resources whose inventory was not
+    /// ingested: the first such export.
+    pub potential: Option<&'static str>,
+}
+
+/// Every IAM user and role that can escalate, and the counts around them.
+#[derive(Serialize)]
+pub struct EscalationsOut {
+    /// Users and roles considered (service-linked roles are not: only their service assumes them).
+    pub principals: usize,
+    /// Those whose own policies already allow everything (AdministratorAccess or equal).
+    pub administrators: usize,
+    /// Paths through certain steps only.
+    pub certain: usize,
+    pub conditional: usize,
+    pub potential: usize,
+    pub escalating: Vec<EscalationOut>,
+}
+
+/// Every IAM user and role (not already an administrator) with a path to full
+/// control of its account — privilege escalation, a role it can become, or
+/// both — with the path. Preferred paths are certain ones.
+pub fn escalations(model: &Model) -> EscalationsOut {
+    use rayon::prelude::*;
+    let considered: Vec<u32> = (0..model.principals.len() as u32)
+        .filter(|&p| {
+            let pn = &model.principals[p as usize];
+            matches!(pn.kind, PrincipalKind::User | PrincipalKind::Role)
+                && !pn.arn.contains(":role/aws-service-role/")
+        })
+        .collect();
+    let admins: Vec<bool> = considered.par_iter().map(|&p| model.is_admin(p)).collect();
+    let mut escalating: Vec<EscalationOut> = considered
+        .par_iter()
+        .zip(admins.par_iter())
+        .filter(|(_, admin)| !**admin)
+        .filter_map(|(&p, _)| {
+            let path = model.path_to_admin(&[p])?;
+            let pn = &model.principals[p as usize];
+            let steps: Vec<StepOut> = path
+                .iter()
+                .map(|h| {
+                    let x = &model.principals[h.principal as usize];
+                    StepOut {
+                        principal: if x.kind == PrincipalKind::AccountAdmin {
+                            x.name.clone()
+                        } else {
+                            x.arn.clone()
+                        },
+                        how: h.how.clone(),
+                        conditional: h.conditional,
+                        potential: h.potential,
+                    }
+                })
+                .collect();
+            Some(EscalationOut {
+                principal: pn.arn.clone(),
+                name: pn.name.clone(),
+                kind: kind_name(pn.kind),
+                account: pn.account.clone(),
+                node: pn.node,
+                techniques: path
+                    .iter()
+                    .filter_map(|h| h.how.strip_prefix("escalation: ").map(str::to_string))
+                    .collect(),
+                conditional: path.iter().any(|h| h.conditional),
+                potential: path.iter().find_map(|h| h.potential),
+                path: steps,
+            })
+        })
+        .collect();
+    escalating.sort_by(|a, b| (&a.account, &a.principal).cmp(&(&b.account, &b.principal)));
+    let potential = escalating.iter().filter(|e| e.potential.is_some()).count();
+    let conditional = escalating
+        .iter()
+        .filter(|e| e.potential.is_none() && e.conditional)
+        .count();
+    EscalationsOut {
+        principals: considered.len(),
+        administrators: admins.iter().filter(|a| **a).count(),
+        certain: escalating.len() - potential - conditional,
+        conditional,
+        potential,
+        escalating,
+    }
 }

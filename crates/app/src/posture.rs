@@ -114,7 +114,9 @@ pub fn record<G: Graph>(store: &mut dyn Store, graph: &G, findings: &[Finding]) 
 
 /// The reach rule: every active access key with a path to full control of an
 /// account (escalation, or a role it can become), unless `admin-credential`
-/// already reports it (AdministratorAccess itself). Evidence: the path.
+/// already reports it (AdministratorAccess itself); and every IAM user and
+/// role with such a path, keys or not (an IAM-only export names no keys).
+/// Evidence: the path.
 pub fn admin_equivalent<G: Graph + Sync>(
     graph: &G,
     model: &Model,
@@ -183,6 +185,37 @@ pub fn admin_equivalent<G: Graph + Sync>(
             })
         })
         .collect();
+    let mut found = found;
+    for e in crate::blast::escalations(model).escalating {
+        let Some(node) = e.node else { continue };
+        let mut key = None;
+        let _ = graph.with_node(node, &mut |n| key = Some(n.key.clone()));
+        let Some(key) = key else { continue };
+        let mut evidence = serde_json::Map::new();
+        evidence.insert("account".into(), serde_json::json!(e.account));
+        evidence.insert(
+            "path".into(),
+            serde_json::json!(e
+                .path
+                .iter()
+                .map(|s| format!("{} ({})", s.principal, s.how))
+                .collect::<Vec<_>>()),
+        );
+        evidence.insert("techniques".into(), serde_json::json!(e.techniques));
+        evidence.insert("conditional".into(), serde_json::json!(e.conditional));
+        if let Some(p) = e.potential {
+            evidence.insert("potential".into(), serde_json::json!(p));
+        }
+        found.push(Finding {
+            rule: rule.id.clone(),
+            owasp: rule.owasp.clone(),
+            severity: rule.severity,
+            title: rule.title.clone(),
+            identity: key,
+            evidence,
+            remediation: rule.remediation.clone(),
+        });
+    }
     add(report, rule, found, started);
 }
 

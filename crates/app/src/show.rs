@@ -398,8 +398,12 @@ fn permissions(store: &dyn Store, node: &NodeRecord, l: &Lineage) -> Result<Perm
         let mut docs = Vec::new();
         let edges = store.edges(p.brief.id)?;
         collect_policies(store, &edges, &p.props, &mut docs, &mut out.incomplete)?;
+        let mut groups = Vec::new();
         for g in out_edges(&edges, "MEMBER_OF") {
             if let Some(group) = store.node(g.other.id)? {
+                if let Some(arn) = group.props.get("arn").and_then(Value::as_str) {
+                    groups.push(arn.to_string());
+                }
                 collect_policies(
                     store,
                     &store.edges(group.brief.id)?,
@@ -459,7 +463,17 @@ fn permissions(store: &dyn Store, node: &NodeRecord, l: &Lineage) -> Result<Perm
             .and_then(Value::as_str)
             .unwrap_or(&p.brief.key)
             .to_string();
-        for e in escalations(&set, &arn, &ctx) {
+        // Its own groups and customer-managed policies are what it may rewrite.
+        let actor = custody_analysis::escalation::Actor {
+            groups: groups.iter().map(String::as_str).collect(),
+            policies: names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| n.starts_with("arn:aws:iam::") && !n.starts_with("arn:aws:iam::aws:"))
+                .collect(),
+            ..custody_analysis::escalation::Actor::new(&arn)
+        };
+        for e in escalations(&set, &actor, &ctx) {
             // Name each allowing policy: the inline policy's name or the managed policy's ARN.
             let granted = e
                 .granted

@@ -42,6 +42,64 @@ pub struct BlastArgs {
     pub measure: Option<usize>,
 }
 
+#[derive(Args)]
+pub struct EscalationsArgs {
+    /// Only principals of this AWS account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Also list paths that rest on a potential step (existing resources whose
+    /// inventory was not ingested) in the table; JSON always lists them.
+    #[arg(long)]
+    pub potential: bool,
+}
+
+/// `custody escalations`: every user and role with a path to full control of
+/// its account, with the techniques and the path.
+pub fn escalations(cli: &Global, a: &EscalationsArgs) -> Result<ExitCode> {
+    let store = paths::open_existing(cli)?;
+    let progress = cli.progress();
+    let model = custody_app::blast::load(&store, &progress)?;
+    step(&progress, "following every principal's escalation paths…");
+    let mut out = custody_app::blast::escalations(&model);
+    progress.done();
+    if let Some(acct) = &a.account {
+        out.escalating
+            .retain(|e| e.account.as_deref() == Some(acct.as_str()));
+    }
+    if cli.format == OutputFormat::Json {
+        return output::json(&out).map(|_| ExitCode::SUCCESS);
+    }
+    println!(
+        "{} of {} users and roles can reach full control of their account ({} certain, {} conditional, {} potential); {} are administrators already.",
+        out.escalating.len(),
+        out.principals,
+        out.certain,
+        out.conditional,
+        out.potential,
+        out.administrators
+    );
+    let mut hidden = 0;
+    for e in &out.escalating {
+        if e.potential.is_some() && !a.potential {
+            hidden += 1;
+            continue;
+        }
+        let mark = match (e.potential, e.conditional) {
+            (Some(inv), _) => format!("  [potential: ingest `{inv}` to settle]"),
+            (None, true) => "  [conditional]".to_string(),
+            _ => String::new(),
+        };
+        println!("\n{} ({}){mark}", e.principal, e.kind);
+        for s in e.path.iter().skip(1) {
+            println!("  → {} ({})", s.principal, s.how);
+        }
+    }
+    if hidden > 0 {
+        println!("\n{hidden} more rest on a potential step; --potential lists them.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(cli: &Global, a: &BlastArgs) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let mut nodes = Vec::new();

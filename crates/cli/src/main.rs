@@ -103,6 +103,8 @@ pub enum Command {
     AuditPolicies(audit::AuditArgs),
     /// What a credential, principal or workload can reach in AWS, ranked, with the path that grants it.
     BlastRadius(blast::BlastArgs),
+    /// Every IAM user and role that can reach full control of its account (privilege escalation, role chains), with the path.
+    Escalations(blast::EscalationsArgs),
     /// Ask the graph anything: a read-only openCypher subset (MATCH … WHERE … RETURN).
     Query(query::QueryArgs),
     /// The questions asked most, by name (`custody ask` lists them).
@@ -210,6 +212,7 @@ fn main() -> ExitCode {
         Command::Snapshots => simple::snapshots(cli),
         Command::Diff(a) => simple::diff(cli, a),
         Command::BlastRadius(a) => blast::run(cli, a),
+        Command::Escalations(a) => blast::escalations(cli, a),
         Command::AuditPolicies(a) => audit::run(cli, a),
         Command::Scan(a) => scan::run(cli, a),
         Command::Query(a) => query::run(cli, a),

@@ -14,10 +14,10 @@ pub fn blast_radius(out: &BlastOut, limit: usize) {
     println!("Blast radius of {}", out.reference);
     let shown = if limit == 0 { usize::MAX } else { limit };
     for p in out.principals.iter().take(shown) {
-        let cond = if p.conditional {
-            " [only under conditions not evaluated]"
-        } else {
-            ""
+        let cond = match (p.potential, p.conditional) {
+            (Some(inv), _) => format!(" [potential: ingest `{inv}` to settle]"),
+            (None, true) => " [only under conditions not evaluated]".to_string(),
+            (None, false) => String::new(),
         };
         match &p.from {
             None => println!("  acts as      {} ({})", p.arn, p.kind),

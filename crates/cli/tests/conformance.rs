@@ -35,10 +35,10 @@ fn public_iam_exports_ingest_and_show_escalation() {
     env.run(&["show", "cloudgoat"]).ok();
     let techniques = |arn: &str| common::escalation_techniques(&env, arn);
     let admin = techniques("arn:aws:iam::012345678901:user/obama");
-    assert_eq!(
-        admin.len(),
-        custody_analysis::TECHNIQUES.len(),
-        "AdministratorAccess allows every technique: {admin:?}"
+    let missing = common::techniques_missing(&admin);
+    assert!(
+        missing.is_empty(),
+        "AdministratorAccess allows every technique it has a target for: {missing:?}"
     );
     let biden = techniques("arn:aws:iam::012345678901:user/biden");
     assert!(

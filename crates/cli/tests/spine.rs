@@ -389,10 +389,10 @@ fn show_reports_privilege_escalation_from_a_principals_own_policies() {
     .ok();
     let techniques = |arn: &str| common::escalation_techniques(&env, arn);
     let admin = techniques("arn:aws:iam::111122223333:user/admin-ana");
-    assert_eq!(
-        admin.len(),
-        custody_analysis::TECHNIQUES.len(),
-        "AdministratorAccess allows every technique: {admin:?}"
+    let missing = common::techniques_missing(&admin);
+    assert!(
+        missing.is_empty(),
+        "AdministratorAccess allows every technique it has a target for: {missing:?}"
     );
     let deployer = techniques("arn:aws:iam::111122223333:user/lambda-deployer");
     assert!(

@@ -120,6 +120,8 @@ pub struct ModelBuilder {
     policy_by_arn: HashMap<String, u32>,
     /// Principals and groups: node → inline policy indexes.
     inline: HashMap<i64, Vec<u32>>,
+    /// Groups: node → ARN.
+    group_arn: HashMap<i64, String>,
     principals: Vec<PrincipalNode>,
     principal_by_node: HashMap<i64, u32>,
     boundaries: Vec<(u32, String)>,
@@ -192,6 +194,7 @@ impl ModelBuilder {
             boundary: None,
             trust,
             carries: Vec::new(),
+            groups: Vec::new(),
         });
         self.principal_by_node.insert(node, idx);
         idx
@@ -213,6 +216,7 @@ impl ModelBuilder {
             "aws_iam_group" => {
                 let inline = self.inline_policies(&arn, n.props);
                 self.inline.insert(n.id, inline);
+                self.group_arn.insert(n.id, arn);
             }
             "aws_iam_user" | "aws_iam_role" | "aws_iam_service_linked_role" => {
                 let kind = if n.kind == "aws_iam_user" {
@@ -323,6 +327,33 @@ impl ModelBuilder {
                 .push(m.clone());
         }
         let n_principals = self.principals.len();
+        let mut users_by_account: HashMap<String, Vec<String>> = HashMap::new();
+        let mut roles_by_account: HashMap<String, Vec<String>> = HashMap::new();
+        let mut principal_by_arn = HashMap::new();
+        for (i, p) in self.principals.iter().enumerate() {
+            principal_by_arn.insert(p.arn.clone(), i as u32);
+            let Some(a) = &p.account else { continue };
+            match p.kind {
+                PrincipalKind::User => users_by_account.entry(a.clone()).or_default(),
+                PrincipalKind::Role => roles_by_account.entry(a.clone()).or_default(),
+                _ => continue,
+            }
+            .push(p.arn.clone());
+        }
+        let mut groups_by_account: HashMap<String, Vec<String>> = HashMap::new();
+        for arn in self.group_arn.values() {
+            if let Some(a) = account_of(arn) {
+                groups_by_account.entry(a).or_default().push(arn.clone());
+            }
+        }
+        for v in groups_by_account.values_mut() {
+            v.sort();
+        }
+        let inventoried = self
+            .resources
+            .iter()
+            .filter_map(|r| Some((r.account.clone()?, r.kind.clone())))
+            .collect();
         // An agent starts from every principal its credentials authenticate as.
         let mut agents: HashMap<i64, Vec<u32>> = HashMap::new();
         for (agent, cred) in &links.holds {
@@ -351,6 +382,11 @@ impl ModelBuilder {
             trusting_account: trust.account,
             trusting_anyone: trust.anyone,
             resources_by_account: res.by_account,
+            users_by_account,
+            roles_by_account,
+            groups_by_account,
+            principal_by_arn,
+            inventoried,
             granted_to_account: res.granted_to_account,
             named: res.named,
             admins,
@@ -421,6 +457,9 @@ impl ModelBuilder {
                 p.identity.extend(a);
             }
             for g in l.groups_of.get(&node).into_iter().flatten() {
+                if let Some(arn) = self.group_arn.get(g) {
+                    p.groups.push(arn.clone());
+                }
                 p.identity.extend(self.inline.get(g).into_iter().flatten());
                 p.identity.extend(l.attached.get(g).into_iter().flatten());
                 if l.missing.contains(g) {
@@ -589,6 +628,7 @@ impl ModelBuilder {
                 boundary: None,
                 trust: None,
                 carries: Vec::new(),
+                groups: Vec::new(),
             });
         }
         admins

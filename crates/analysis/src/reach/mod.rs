@@ -19,7 +19,7 @@
 //! anything else a condition tests makes the answer *conditional*.
 
 use crate::catalog::AccessLevel;
-use crate::escalation::{escalations, Escalation, Reaches};
+use crate::escalation::{escalations, inventory, technique_context, Actor, Escalation, Reaches};
 use crate::eval::{evaluate, Context, PolicySet, Request};
 use crate::pattern::{action_matches, resource_matches};
 use crate::policy::{Effect, Match, Policy, Statement};
@@ -59,6 +59,8 @@ pub struct PrincipalNode {
     trust: Option<u32>,
     /// For an instance profile: the roles it carries.
     carries: Vec<u32>,
+    /// For a user: the ARNs of its groups.
+    groups: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +106,10 @@ pub struct Hop {
     /// `escalation: create-access-key`…
     pub how: String,
     pub conditional: bool,
+    /// For an escalation through existing resources whose inventory was not
+    /// ingested: the export that would settle it. The hop is possible (a role
+    /// such resources could run as), not observed.
+    pub potential: Option<&'static str>,
 }
 
 /// A resource reached, through which hop, and its rank.
@@ -202,6 +208,14 @@ pub struct Model {
     trusting_account: HashMap<String, Vec<u32>>,
     trusting_anyone: Vec<u32>,
     resources_by_account: HashMap<String, Vec<u32>>,
+    /// The account's users, roles and groups, by ARN: escalation targets.
+    users_by_account: HashMap<String, Vec<String>>,
+    roles_by_account: HashMap<String, Vec<String>>,
+    groups_by_account: HashMap<String, Vec<String>>,
+    principal_by_arn: HashMap<String, u32>,
+    /// (account, resource kind) pairs with at least one resource: that
+    /// service's inventory was ingested for the account.
+    inventoried: HashSet<(String, String)>,
     granted_to_account: HashMap<String, Vec<u32>>,
     /// Principal ARNs that some resource policy names.
     named: HashSet<String>,
@@ -444,6 +458,30 @@ impl Model {
 
     fn next_uncached(&self, p: u32) -> Hops {
         let pn = &self.principals[p as usize];
+        let mut out = self.assume_hops(p);
+        if matches!(pn.kind, PrincipalKind::User | PrincipalKind::Role) {
+            let set = self.policy_set(pn);
+            let ctx = self.context(pn);
+            let assumable: Vec<&str> = out
+                .iter()
+                .map(|h| &self.principals[h.principal as usize])
+                .filter(|r| r.kind == PrincipalKind::Role)
+                .map(|r| r.arn.as_str())
+                .collect();
+            let esc = self.escalation(pn, &set, &ctx, &assumable);
+            for h in esc.iter() {
+                if !out.iter().any(|o| o.principal == h.principal) {
+                    out.push(h.clone());
+                }
+            }
+        }
+        Arc::new(out)
+    }
+
+    /// Roles `p` may assume through trust policies, and the roles an instance
+    /// profile carries.
+    fn assume_hops(&self, p: u32) -> Vec<Hop> {
+        let pn = &self.principals[p as usize];
         let mut out = Vec::new();
         for &role in &pn.carries {
             out.push(Hop {
@@ -451,6 +489,7 @@ impl Model {
                 from: None,
                 how: "instance profile".into(),
                 conditional: false,
+                potential: None,
             });
         }
         let set = self.policy_set(pn);
@@ -501,33 +540,84 @@ impl Model {
                     from: None,
                     how: action.to_string(),
                     conditional: d.conditional,
+                    potential: None,
                 });
             }
         }
-        if matches!(pn.kind, PrincipalKind::User | PrincipalKind::Role) {
-            for h in self.escalation(pn, &set, &ctx).iter() {
-                if !out.iter().any(|o| o.principal == h.principal) {
-                    out.push(h.clone());
-                }
-            }
-        }
-        Arc::new(out)
+        out
     }
 
-    /// What a principal's policies let it escalate to, cached by signature.
-    fn escalation(&self, pn: &PrincipalNode, set: &PolicySet<'_>, ctx: &Context) -> Hops {
-        memo(&self.escalation_cache, self.signature(pn), || {
-            self.escalation_computed(pn, set, ctx)
+    /// What a principal's policies let it escalate to, cached by signature
+    /// (with its ARN when its policies touch IAM: then what it may rewrite
+    /// depends on who it is — its groups, policies, the roles it can assume).
+    fn escalation(
+        &self,
+        pn: &PrincipalNode,
+        set: &PolicySet<'_>,
+        ctx: &Context,
+        assumable: &[&str],
+    ) -> Hops {
+        let mut sig = self.signature(pn);
+        if sig.3.is_none() && self.touches_iam(pn) {
+            sig.3 = Some(pn.arn.clone());
+        }
+        memo(&self.escalation_cache, sig, || {
+            self.escalation_computed(pn, set, ctx, assumable)
         })
     }
 
-    fn escalation_computed(&self, pn: &PrincipalNode, set: &PolicySet<'_>, ctx: &Context) -> Hops {
+    /// Could any of the principal's own policies allow an IAM action?
+    fn touches_iam(&self, pn: &PrincipalNode) -> bool {
+        pn.identity.iter().any(|&i| {
+            self.policies[i as usize]
+                .statements
+                .iter()
+                .any(|s| s.effect == Effect::Allow && statement_touches_service(s, "iam"))
+        })
+    }
+
+    /// The escalation view of a principal: who it is and what its account holds.
+    fn actor<'a>(&'a self, pn: &'a PrincipalNode, assumable: &[&'a str]) -> Actor<'a> {
+        let account = pn.account.as_deref().unwrap_or("");
+        let strs = |m: &'a HashMap<String, Vec<String>>| -> Vec<&'a str> {
+            m.get(account)
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default()
+        };
+        Actor {
+            arn: &pn.arn,
+            groups: pn.groups.iter().map(String::as_str).collect(),
+            policies: pn
+                .identity
+                .iter()
+                .map(|&i| self.policy_names[i as usize].as_str())
+                .filter(|n| {
+                    n.starts_with("arn:aws:iam::")
+                        && n.contains(":policy/")
+                        && !n.starts_with("arn:aws:iam::aws:")
+                })
+                .collect(),
+            assumable: assumable.to_vec(),
+            users: strs(&self.users_by_account),
+            roles: strs(&self.roles_by_account),
+            all_groups: strs(&self.groups_by_account),
+        }
+    }
+
+    fn escalation_computed(
+        &self,
+        pn: &PrincipalNode,
+        set: &PolicySet<'_>,
+        ctx: &Context,
+        assumable: &[&str],
+    ) -> Hops {
         let mut out = Vec::new();
-        for e in escalations(set, &pn.arn, ctx) {
+        let actor = self.actor(pn, assumable);
+        for e in escalations(set, &actor, ctx) {
             self.escalation_hops(pn, set, ctx, &e, &mut out);
         }
-        // Full control of the account subsumes becoming any one role in it, unless
-        // that role is trusted or granted by name elsewhere.
+        // Full control of the account subsumes becoming any one principal in it,
+        // unless that principal is trusted or granted by name elsewhere.
         let admin = pn.account.as_ref().and_then(|a| self.admins.get(a));
         if let Some(admin) = admin.filter(|a| out.iter().any(|h| h.principal == **a)) {
             out.retain(|h| {
@@ -574,62 +664,71 @@ impl Model {
                     principal: &pn.arn,
                     action,
                     resource,
-                    context: ctx,
+                    context: &technique_context(action, e.reaches, ctx),
                 },
             )
         };
-        let mut push = |principal: u32, conditional: bool| {
-            if !out.iter().any(|h| h.principal == principal) {
-                out.push(Hop {
+        let mut push = |principal: u32, conditional: bool, potential: Option<&'static str>| {
+            if principal == self.principal_by_arn(&pn.arn).unwrap_or(u32::MAX) {
+                return;
+            }
+            match out.iter_mut().find(|h| h.principal == principal) {
+                // A certain way in beats a potential one.
+                Some(h) if h.potential.is_some() && potential.is_none() => {
+                    h.how = how.clone();
+                    h.conditional = conditional;
+                    h.potential = None;
+                }
+                Some(_) => {}
+                None => out.push(Hop {
                     principal,
                     from: None,
                     how: how.clone(),
                     conditional,
-                });
+                    potential,
+                }),
             }
         };
-        let local = self.resources_by_account.get(acct).into_iter().flatten();
-        let roles_of = |kind: &str, action: &str, push: &mut dyn FnMut(u32, bool)| {
-            for &r in local.clone() {
-                let res = &self.resources[r as usize];
-                if res.kind != kind {
-                    continue;
-                }
-                let d = allowed(action, &res.arn);
-                if !d.allowed() {
-                    continue;
-                }
-                for &p in &res.runs_as {
-                    let pr = &self.principals[p as usize];
-                    // An instance runs as its profile, which carries the role.
-                    if pr.kind == PrincipalKind::InstanceProfile {
-                        for &t in &pr.carries {
-                            push(t, e.conditional || d.conditional);
-                        }
-                    } else {
-                        push(p, e.conditional || d.conditional);
-                    }
+        let by_arn = |arns: &[String], push: &mut dyn FnMut(u32, bool, Option<&'static str>)| {
+            for a in arns {
+                if let Some(p) = self.principal_by_arn(a) {
+                    push(p, e.conditional, None);
                 }
             }
         };
         match e.reaches {
             Reaches::Account => {
                 if let Some(&admin) = self.admins.get(acct) {
-                    push(admin, e.conditional);
+                    push(admin, e.conditional, None);
                 }
             }
-            Reaches::PassRole(service) | Reaches::ServiceRoles(service) => {
+            Reaches::Users | Reaches::Roles => match &e.on {
+                Some(list) => by_arn(list, &mut push),
+                None => {
+                    // Any user (role) of the account: each of them.
+                    let all = if e.reaches == Reaches::Users {
+                        self.users_by_account.get(acct)
+                    } else {
+                        self.roles_by_account.get(acct)
+                    };
+                    by_arn(all.map(Vec::as_slice).unwrap_or(&[]), &mut push);
+                }
+            },
+            Reaches::PassRole(service) => {
                 let key = (service.to_string(), acct.clone());
                 for &role in self.service_roles.get(&key).into_iter().flatten() {
-                    let rn = &self.principals[role as usize];
-                    if matches!(e.reaches, Reaches::PassRole(_)) {
-                        let d = allowed("iam:PassRole", &rn.arn);
-                        if d.allowed() {
-                            push(role, e.conditional || d.conditional);
-                        }
-                    } else {
-                        push(role, e.conditional);
+                    let d = allowed("iam:PassRole", &self.principals[role as usize].arn);
+                    if d.allowed() {
+                        push(role, e.conditional || d.conditional, None);
                     }
+                }
+            }
+            Reaches::ServiceRoles(service) => {
+                // No inventory of these services is read: any role trusting the
+                // service could be what an existing resource runs as.
+                let key = (service.to_string(), acct.clone());
+                for &role in self.service_roles.get(&key).into_iter().flatten() {
+                    push(role, e.conditional, inventory(e.reaches));
                 }
             }
             Reaches::FunctionRoles | Reaches::InstanceRoles => {
@@ -639,20 +738,99 @@ impl Model {
                     "aws_ec2_instance"
                 };
                 // The technique's first action is the one done to the resource.
-                if let Some((action, ..)) = e.granted.first() {
-                    roles_of(kind, action, &mut push);
+                let Some((action, ..)) = e.granted.first() else {
+                    return;
+                };
+                if self.inventoried.contains(&(acct.clone(), kind.to_string())) {
+                    for &r in self.resources_by_account.get(acct).into_iter().flatten() {
+                        let res = &self.resources[r as usize];
+                        if res.kind != kind {
+                            continue;
+                        }
+                        let d = allowed(action, &res.arn);
+                        if !d.allowed() {
+                            continue;
+                        }
+                        for &p in &res.runs_as {
+                            let pr = &self.principals[p as usize];
+                            // An instance runs as its profile, which carries the role.
+                            if pr.kind == PrincipalKind::InstanceProfile {
+                                for &t in &pr.carries {
+                                    push(t, e.conditional || d.conditional, None);
+                                }
+                            } else {
+                                push(p, e.conditional || d.conditional, None);
+                            }
+                        }
+                    }
+                } else {
+                    // Not inventoried: the roles such resources could run as —
+                    // those instance profiles carry, or those trusting Lambda.
+                    let potential = inventory(e.reaches);
+                    if e.reaches == Reaches::InstanceRoles {
+                        for pr in self.principals.iter().filter(|x| {
+                            x.kind == PrincipalKind::InstanceProfile
+                                && x.account.as_ref() == Some(acct)
+                        }) {
+                            for &t in &pr.carries {
+                                push(t, e.conditional, potential);
+                            }
+                        }
+                    } else {
+                        let key = ("lambda.amazonaws.com".to_string(), acct.clone());
+                        for &role in self.service_roles.get(&key).into_iter().flatten() {
+                            push(role, e.conditional, potential);
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// Everything `start` can reach, ranked.
+    fn principal_by_arn(&self, arn: &str) -> Option<u32> {
+        self.principal_by_arn.get(arn).copied()
+    }
+
+    /// True when the principal's own policies allow every action on every
+    /// resource, unconditionally and without a deny or boundary
+    /// (AdministratorAccess or its equal): it needs no escalation.
+    pub fn is_admin(&self, p: u32) -> bool {
+        let pn = &self.principals[p as usize];
+        if pn.kind == PrincipalKind::AccountAdmin {
+            return true;
+        }
+        if pn.boundary.is_some() {
+            return false;
+        }
+        let statements = || {
+            pn.identity
+                .iter()
+                .flat_map(|&i| self.policies[i as usize].statements.iter())
+        };
+        statements().all(|s| s.effect == Effect::Allow) && statements().any(|s| {
+            s.conditions.is_empty()
+                && matches!(&s.actions, Match::Only(l) if l.iter().any(|a| a == "*" || a == "*:*"))
+                && match &s.resources {
+                    None => true,
+                    Some(Match::Only(l)) => l.iter().any(|r| r == "*"),
+                    Some(Match::Not(_)) => false,
+                }
+        }) && !self.scps.contains_key(pn.account.as_deref().unwrap_or(""))
+    }
+
     /// The shortest path from `start` to full control of an account (the
     /// account-administrator stand-in that privilege escalation reaches), as
     /// the principals walked with how each was reached; `None` when no path
-    /// exists. Follows the same hops as [`Model::blast_radius`] without
-    /// evaluating what each principal can reach, so it costs a fraction.
+    /// exists. A path through certain hops is preferred to one resting on a
+    /// condition or on a potential hop. Follows the same hops as
+    /// [`Model::blast_radius`] without evaluating what each principal can
+    /// reach, so it costs a fraction.
     pub fn path_to_admin(&self, start: &[u32]) -> Option<Vec<Hop>> {
+        self.admin_path(start, true)
+            .or_else(|| self.admin_path(start, false))
+    }
+
+    fn admin_path(&self, start: &[u32], certain_only: bool) -> Option<Vec<Hop>> {
         let mut hops: Vec<Hop> = Vec::new();
         let mut seen: HashSet<u32> = HashSet::new();
         let mut queue = VecDeque::new();
@@ -664,6 +842,7 @@ impl Model {
                     from: None,
                     how: "start".into(),
                     conditional: false,
+                    potential: None,
                 });
             }
         }
@@ -680,11 +859,15 @@ impl Model {
             }
             let p = hops[h].principal;
             for next in self.next(p).iter() {
+                if certain_only && (next.conditional || next.potential.is_some()) {
+                    continue;
+                }
                 if seen.insert(next.principal) {
                     queue.push_back(hops.len());
                     hops.push(Hop {
                         from: Some(h),
                         conditional: next.conditional || hops[h].conditional,
+                        potential: next.potential.or(hops[h].potential),
                         ..next.clone()
                     });
                 }
@@ -693,6 +876,7 @@ impl Model {
         None
     }
 
+    /// Everything `start` can reach, ranked.
     pub fn blast_radius(&self, start: &[u32]) -> BlastRadius {
         let mut br = BlastRadius::default();
         let mut seen: HashMap<u32, usize> = HashMap::new();
@@ -708,6 +892,7 @@ impl Model {
                 from: None,
                 how: "start".into(),
                 conditional: false,
+                potential: None,
             });
         }
         while let Some(h) = queue.pop_front() {
@@ -721,6 +906,7 @@ impl Model {
                 br.hops.push(Hop {
                     from: Some(h),
                     conditional: next.conditional || br.hops[h].conditional,
+                    potential: next.potential.or(br.hops[h].potential),
                     ..next.clone()
                 });
             }

@@ -295,6 +295,23 @@ pub fn escalation_techniques(env: &Env, arn: &str) -> Vec<String> {
         .collect()
 }
 
+/// The techniques an administrator should have that `found` lacks: every
+/// one but those rewriting its own customer-managed policies or roles (an
+/// administrator user may have neither).
+pub fn techniques_missing(found: &[String]) -> Vec<&'static str> {
+    use custody_analysis::escalation::Target;
+    custody_analysis::TECHNIQUES
+        .iter()
+        .filter(|t| {
+            !t.actions
+                .iter()
+                .any(|(_, x)| matches!(x, Target::SelfPolicy | Target::SelfRole))
+        })
+        .map(|t| t.id)
+        .filter(|id| !found.iter().any(|f| f == id))
+        .collect()
+}
+
 /// Stops a server the test started as a user would (SIGTERM: a graceful
 /// shutdown), and waits for it.
 pub fn terminate(child: &mut std::process::Child) {

@@ -88,6 +88,8 @@ struct Group {
 struct InstanceProfile {
     instance_profile_name: String,
     #[serde(default)]
+    instance_profile_id: Option<String>,
+    #[serde(default)]
     arn: Option<String>,
 }
 
@@ -504,6 +506,39 @@ fn role(out: &mut Out, r: Role, base: &str) -> Option<String> {
     );
     out.policies(&me, &r.attached_managed_policies, base);
     out.owner_tags(&me, &r.tags, base);
+    // The instance profiles carrying the role: what an EC2 instance runs as
+    // (the same facts `aws iam list-instance-profiles` gives).
+    for (i, p) in r.instance_profile_list.iter().enumerate() {
+        let Some(arn) = &p.arn else { continue };
+        let at = format!("{base}/InstanceProfileList/{i}");
+        let mut props = Map::new();
+        props.insert("arn".into(), json!(arn));
+        if let Some(a) = &account {
+            props.insert("account_id".into(), json!(a));
+        }
+        let mut keys = vec![Key::arn(arn)];
+        if let Some(id) = &p.instance_profile_id {
+            keys.push(Key::aws_unique_id(id));
+        }
+        out.node(
+            Label::Principal,
+            "aws_iam_instance_profile",
+            keys,
+            &p.instance_profile_name,
+            props,
+            Location::Pointer(at.clone()),
+        );
+        let mut edge = Map::new();
+        edge.insert("trusted".into(), json!("instance-profile"));
+        edge.insert("actions".into(), json!(["sts:AssumeRole"]));
+        out.edge(
+            EdgeKind::CanAssume,
+            Endpoint::new(Label::Principal, Key::arn(arn)),
+            me.clone(),
+            edge,
+            Location::Pointer(at),
+        );
+    }
     // Services and identity providers are asserted once per file, not once per role.
     for fact in super::trust::edges(&trust, &me, &format!("{base}/AssumeRolePolicyDocument")) {
         if let custody_model::Fact::Node(n) = &fact {
