@@ -627,7 +627,7 @@ pub const AMBIENT_FILES: [&str; 10] = [
 /// `<home>/.config/Claude/…`, `<home>/.codeium/windsurf/…`, `<home>/.claude.json`).
 /// A project's `.vscode/mcp.json` has no home: `None`.
 pub fn home_of(config: &str) -> Option<&str> {
-    const MARKERS: [&str; 8] = [
+    const MARKERS: [&str; 9] = [
         "/.cursor/",
         "/.codeium/",
         "/Library/Application Support/",
@@ -636,6 +636,7 @@ pub fn home_of(config: &str) -> Option<&str> {
         "/.claude/",
         "/.gemini/",
         "/.codex/",
+        "/.continue/",
     ];
     if let Some(i) = MARKERS.iter().filter_map(|m| config.find(m)).min() {
         return Some(&config[..i]);
@@ -844,6 +845,10 @@ mod tests {
             Some("/Users/dana")
         );
         assert_eq!(home_of("/home/dana/.claude.json"), Some("/home/dana"));
+        assert_eq!(
+            home_of("/home/dana/.continue/config.yaml"),
+            Some("/home/dana")
+        );
         assert_eq!(home_of("repo/.vscode/mcp.json"), None);
         let agent = Key::uri("mcp://w/dana/.cursor/mcp.json#ops");
         let found = vec![

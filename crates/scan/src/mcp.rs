@@ -15,9 +15,11 @@
 //! | Gemini CLI | `~/.gemini/settings.json`, a project's `.gemini/settings.json` | `mcpServers` (`httpUrl` for remote) |
 //! | Zed | `~/.config/zed/settings.json` | `context_servers` (JSONC; `command` a string or `{path, args, env}`) |
 //! | Codex | `~/.codex/config.toml` | `[mcp_servers.<name>]` (TOML) |
+//! | Continue | `~/.continue/config.yaml`, a project's `.continue/mcpServers/*.yaml` (or `*.json`, Claude-style) | `mcpServers:` a list of `{name, command, args, env, url, type}` (YAML); `${{ secrets.NAME }}` reads `NAME` from Continue's `.env` |
 //!
 //! A file elsewhere is read by content: a JSON object with `mcpServers`, or
-//! `context_servers`, or TOML with `[mcp_servers.…]`.
+//! `context_servers`, TOML with `[mcp_servers.…]`, or YAML with a top-level
+//! `mcpServers:` list.
 //!
 //! **Must not:** keep a value. Only variable names, the command's program
 //! and package, and a remote URL without its query string are kept.
@@ -102,7 +104,17 @@ pub fn client_by_path(path: &str) -> Option<&'static str> {
     let p = path.replace('\\', "/");
     let file = p.rsplit('/').next().unwrap_or(&p);
     let under = |dir: &str| p.contains(dir);
+    let ext = |e: &str| file.ends_with(e);
+    if under(".continue/mcpServers/") {
+        if ext(".yaml") || ext(".yml") {
+            return Some("continue");
+        }
+        if ext(".json") {
+            return Some("mcp");
+        }
+    }
     Some(match file {
+        "config.yaml" | "config.yml" if under(".continue/") => "continue",
         "claude_desktop_config.json" => "claude-desktop",
         ".claude.json" => "claude-code",
         ".mcp.json" => "claude-code",
@@ -127,6 +139,9 @@ pub fn client_of(path: &str, text: &str) -> Option<&'static str> {
     }
     if text.contains("[mcp_servers.") {
         return Some("codex");
+    }
+    if text.lines().any(|l| l.trim_end() == "mcpServers:") {
+        return Some("continue");
     }
     let head = text.trim_start();
     if !(head.starts_with('{') || head.starts_with("//") || head.starts_with("/*")) {
@@ -201,6 +216,25 @@ pub fn servers(path: &str, text: &str) -> Option<(&'static str, Vec<Server>)> {
             .collect();
         return Some((client, list));
     }
+    if client == "continue" {
+        let doc: Value = serde_norway::from_str(text).ok()?;
+        let list = match doc.get("mcpServers")? {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, spec)| {
+                    let name = spec.get("name").and_then(Value::as_str)?;
+                    Some(server(name, format!("/mcpServers/{i}"), spec))
+                })
+                .collect(),
+            Value::Object(map) => map
+                .iter()
+                .map(|(name, spec)| server(name, format!("/mcpServers/{}", escape(name)), spec))
+                .collect(),
+            _ => return None,
+        };
+        return Some((client, list));
+    }
     let doc: Value = serde_json::from_str(&crate::structured::strip_jsonc(text)).ok()?;
     let entries = json_entries(client, &doc);
     if entries.is_empty() && client_by_path(path).is_none() {
@@ -215,9 +249,9 @@ pub fn servers(path: &str, text: &str) -> Option<(&'static str, Vec<Server>)> {
     ))
 }
 
-/// Variable names a string reads: `${VAR}`, `${env:VAR}`, `$VAR`
-/// (`${input:…}` prompts the user and `${workspaceFolder}`-style editor
-/// variables are not the environment).
+/// Variable names a string reads: `${VAR}`, `${env:VAR}`, `$VAR`, and
+/// Continue's `${{ secrets.VAR }}` (`${input:…}` prompts the user and
+/// `${workspaceFolder}`-style editor variables are not the environment).
 pub fn references(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let b = s.as_bytes();
@@ -226,6 +260,19 @@ pub fn references(s: &str) -> Vec<String> {
     while i < b.len() {
         if b[i] != b'$' {
             i += 1;
+            continue;
+        }
+        if s[i..].starts_with("${{") {
+            let Some(end) = s[i + 3..].find("}}") else {
+                break;
+            };
+            let inner = s[i + 3..i + 3 + end].trim();
+            if let Some(name) = inner.strip_prefix("secrets.") {
+                if !name.is_empty() && name.bytes().all(is_name) {
+                    out.push(name.to_string());
+                }
+            }
+            i += 5 + end;
             continue;
         }
         if b.get(i + 1) == Some(&b'{') {
@@ -501,6 +548,48 @@ mod tests {
             Some("codex")
         );
         assert_eq!(client_of("package.json", r#"{"name": "x"}"#), None);
+        assert_eq!(
+            client_by_path("/home/ana/.continue/config.yaml"),
+            Some("continue")
+        );
+        assert_eq!(
+            client_by_path("repo/.continue/mcpServers/github.yaml"),
+            Some("continue")
+        );
+        assert_eq!(
+            client_by_path("repo/.continue/mcpServers/claude.json"),
+            Some("mcp")
+        );
+        assert_eq!(
+            client_of(
+                "backup/continue.yaml",
+                "name: x\nmcpServers:\n  - name: a\n"
+            ),
+            Some("continue")
+        );
+        assert_eq!(client_of("ci.yaml", "name: x\njobs:\n"), None);
+    }
+
+    #[test]
+    fn continue_yaml_lists_servers_with_secrets_read_from_its_env() {
+        // As Continue's documentation writes them: a config.yaml block and a
+        // standalone .continue/mcpServers/*.yaml file.
+        let cfg = "name: My Config\nversion: 0.0.1\nschema: v1\nmodels: []\nmcpServers:\n  - name: GitHub\n    command: npx\n    args:\n      - \"-y\"\n      - \"@modelcontextprotocol/server-github\"\n    env:\n      GITHUB_PERSONAL_ACCESS_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n  - name: Docs\n    type: sse\n    url: https://mcp.example.com/sse?key=abc\n  - name: SQLite\n    command: uvx\n    args: [\"mcp-server-sqlite\", \"--db-path\", \"/tmp/test.db\"]\n";
+        let (client, s) = servers("/home/ana/.continue/config.yaml", cfg).unwrap();
+        assert_eq!(client, "continue");
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0].name, "GitHub");
+        assert_eq!(s[0].pointer, "/mcpServers/0");
+        assert_eq!(s[0].transport, "stdio");
+        assert_eq!(s[0].needs, vec!["GITHUB_TOKEN".to_string()]);
+        assert_eq!(s[1].transport, "remote");
+        assert_eq!(s[1].url.as_deref(), Some("https://mcp.example.com/sse"));
+        assert!(s[2].needs.is_empty() && s[2].sets.is_empty());
+        // Malformed YAML is not a configuration (and never a panic).
+        assert_eq!(
+            servers("/home/ana/.continue/config.yaml", "mcpServers: [\n  - {"),
+            None
+        );
     }
 
     #[test]
