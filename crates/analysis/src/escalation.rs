@@ -24,7 +24,6 @@
 //! ([`Context::caller_chooses`]).
 
 use crate::eval::{evaluate, Context, Decision, Outcome, PolicySet, Request};
-use crate::pattern::action_matches;
 use crate::policy::{Effect, Match};
 
 /// What an action is tried against.
@@ -718,6 +717,16 @@ pub fn inventory(reaches: Reaches) -> Option<&'static str> {
     })
 }
 
+/// The IAM actions of the techniques (what a principal may do to IAM
+/// principals and policies).
+pub fn iam_actions() -> impl Iterator<Item = &'static str> {
+    TECHNIQUES
+        .iter()
+        .flat_map(|t| t.actions.iter())
+        .map(|(a, _)| *a)
+        .filter(|a| a.starts_with("iam:"))
+}
+
 /// The AdministratorAccess ARN: what the attach techniques would attach.
 const ADMINISTRATOR_ACCESS: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
@@ -794,11 +803,7 @@ fn granted_patterns(set: &PolicySet<'_>, action: &str) -> Vec<String> {
     let mut out = Vec::new();
     for p in &set.identity {
         for s in &p.statements {
-            let hit = s.effect == Effect::Allow
-                && match &s.actions {
-                    Match::Only(l) => l.iter().any(|a| action_matches(a, action)),
-                    Match::Not(l) => !l.iter().any(|a| action_matches(a, action)),
-                };
+            let hit = s.effect == Effect::Allow && s.names_action(action);
             if let (true, Some(Match::Only(list))) = (hit, &s.resources) {
                 for r in list {
                     if r != "*" && !out.contains(r) {
@@ -815,13 +820,9 @@ fn granted_patterns(set: &PolicySet<'_>, action: &str) -> Vec<String> {
 /// trying every user or role of an account.)
 fn mentioned(set: &PolicySet<'_>, action: &str) -> bool {
     set.identity.iter().any(|p| {
-        p.statements.iter().any(|s| {
-            s.effect == Effect::Allow
-                && match &s.actions {
-                    Match::Only(l) => l.iter().any(|a| action_matches(a, action)),
-                    Match::Not(l) => !l.iter().any(|a| action_matches(a, action)),
-                }
-        })
+        p.statements
+            .iter()
+            .any(|s| s.effect == Effect::Allow && s.names_action(action))
     })
 }
 

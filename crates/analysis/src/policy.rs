@@ -48,6 +48,15 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// Whether the statement's `Action` (or `NotAction`) covers `action`,
+    /// whatever its effect, resources and conditions.
+    pub fn names_action(&self, action: &str) -> bool {
+        match &self.actions {
+            Match::Only(l) => l.iter().any(|a| crate::pattern::action_matches(a, action)),
+            Match::Not(l) => !l.iter().any(|a| crate::pattern::action_matches(a, action)),
+        }
+    }
+
     /// Whether the statement's resources or conditions use `${…}` policy variables.
     pub fn has_variables(&self) -> bool {
         let in_list = |l: &Vec<String>| l.iter().any(|v| v.contains("${"));

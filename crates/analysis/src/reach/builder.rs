@@ -349,6 +349,15 @@ impl ModelBuilder {
         for v in groups_by_account.values_mut() {
             v.sort();
         }
+        let mut profile_roles: HashMap<String, Vec<u32>> = HashMap::new();
+        for p in &self.principals {
+            if let (PrincipalKind::InstanceProfile, Some(a)) = (p.kind, &p.account) {
+                let v = profile_roles.entry(a.clone()).or_default();
+                v.extend(&p.carries);
+                v.sort_unstable();
+                v.dedup();
+            }
+        }
         let inventoried = self
             .resources
             .iter()
@@ -386,6 +395,7 @@ impl ModelBuilder {
             roles_by_account,
             groups_by_account,
             principal_by_arn,
+            profile_roles,
             inventoried,
             granted_to_account: res.granted_to_account,
             named: res.named,

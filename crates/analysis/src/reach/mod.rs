@@ -213,6 +213,8 @@ pub struct Model {
     roles_by_account: HashMap<String, Vec<String>>,
     groups_by_account: HashMap<String, Vec<String>>,
     principal_by_arn: HashMap<String, u32>,
+    /// Per account: the roles its instance profiles carry.
+    profile_roles: HashMap<String, Vec<u32>>,
     /// (account, resource kind) pairs with at least one resource: that
     /// service's inventory was ingested for the account.
     inventoried: HashSet<(String, String)>,
@@ -396,7 +398,7 @@ impl Model {
         for (level, actions) in levels {
             let mut best: Option<Found> = None;
             'actions: for (action, is_object) in actions {
-                if !relevant.iter().any(|s| statement_allows_action(s, action)) {
+                if !relevant.iter().any(|s| s.names_action(action)) {
                     continue;
                 }
                 let arns: &[String] = if *is_object {
@@ -566,13 +568,16 @@ impl Model {
         })
     }
 
-    /// Could any of the principal's own policies allow an IAM action?
+    /// Could the principal's own policies allow an IAM action a technique
+    /// aims at a principal (`iam:AttachUserPolicy`, `iam:PassRole`…)? Only
+    /// then does its escalation depend on who it is, not just its policies
+    /// (`iam:Get*` and `NotAction: iam:*` do not).
     fn touches_iam(&self, pn: &PrincipalNode) -> bool {
         pn.identity.iter().any(|&i| {
-            self.policies[i as usize]
-                .statements
-                .iter()
-                .any(|s| s.effect == Effect::Allow && statement_touches_service(s, "iam"))
+            self.policies[i as usize].statements.iter().any(|s| {
+                s.effect == Effect::Allow
+                    && crate::escalation::iam_actions().any(|a| s.names_action(a))
+            })
         })
     }
 
@@ -613,19 +618,22 @@ impl Model {
     ) -> Hops {
         let mut out = Vec::new();
         let actor = self.actor(pn, assumable);
-        for e in escalations(set, &actor, ctx) {
-            self.escalation_hops(pn, set, ctx, &e, &mut out);
+        let found = escalations(set, &actor, ctx);
+        // Full control of the account: only principals named elsewhere are
+        // worth a hop of their own (see below), so the others are not tried.
+        let full = found.iter().any(|e| e.reaches == Reaches::Account)
+            && pn
+                .account
+                .as_ref()
+                .is_some_and(|a| self.admins.contains_key(a));
+        for e in &found {
+            self.escalation_hops(pn, set, ctx, e, full, &mut out);
         }
         // Full control of the account subsumes becoming any one principal in it,
         // unless that principal is trusted or granted by name elsewhere.
         let admin = pn.account.as_ref().and_then(|a| self.admins.get(a));
         if let Some(admin) = admin.filter(|a| out.iter().any(|h| h.principal == **a)) {
-            out.retain(|h| {
-                h.principal == *admin || {
-                    let arn = &self.principals[h.principal as usize].arn;
-                    self.trusting_arn.contains_key(arn) || self.named.contains(arn)
-                }
-            });
+            out.retain(|h| h.principal == *admin || self.singled_out(h.principal));
         }
         Arc::new(out)
     }
@@ -647,15 +655,27 @@ impl Model {
         )
     }
 
+    /// Whether a trust or resource policy names the principal by ARN: then
+    /// becoming it is worth a hop even next to full control of its account.
+    fn singled_out(&self, p: u32) -> bool {
+        let arn = &self.principals[p as usize].arn;
+        self.trusting_arn.contains_key(arn) || self.named.contains(arn)
+    }
+
+    /// The hops one technique gives. With `full` (the principal already has
+    /// full control of its account) only principals singled out by name are
+    /// tried: the others would be pruned.
     fn escalation_hops(
         &self,
         pn: &PrincipalNode,
         set: &PolicySet<'_>,
         ctx: &Context,
         e: &Escalation,
+        full: bool,
         out: &mut Vec<Hop>,
     ) {
         let Some(acct) = &pn.account else { return };
+        let wanted = |p: u32| !full || self.singled_out(p);
         let how = format!("escalation: {}", e.technique);
         let allowed = |action: &str, resource: &str| {
             evaluate(
@@ -691,7 +711,7 @@ impl Model {
         };
         let by_arn = |arns: &[String], push: &mut dyn FnMut(u32, bool, Option<&'static str>)| {
             for a in arns {
-                if let Some(p) = self.principal_by_arn(a) {
+                if let Some(p) = self.principal_by_arn(a).filter(|&p| wanted(p)) {
                     push(p, e.conditional, None);
                 }
             }
@@ -717,6 +737,9 @@ impl Model {
             Reaches::PassRole(service) => {
                 let key = (service.to_string(), acct.clone());
                 for &role in self.service_roles.get(&key).into_iter().flatten() {
+                    if !wanted(role) {
+                        continue;
+                    }
                     let d = allowed("iam:PassRole", &self.principals[role as usize].arn);
                     if d.allowed() {
                         push(role, e.conditional || d.conditional, None);
@@ -728,7 +751,9 @@ impl Model {
                 // service could be what an existing resource runs as.
                 let key = (service.to_string(), acct.clone());
                 for &role in self.service_roles.get(&key).into_iter().flatten() {
-                    push(role, e.conditional, inventory(e.reaches));
+                    if wanted(role) {
+                        push(role, e.conditional, inventory(e.reaches));
+                    }
                 }
             }
             Reaches::FunctionRoles | Reaches::InstanceRoles => {
@@ -741,25 +766,35 @@ impl Model {
                 let Some((action, ..)) = e.granted.first() else {
                     return;
                 };
+                // What a resource runs as: its role, or the roles its profile carries.
+                let targets = |res: &ResourceNode| -> Vec<u32> {
+                    res.runs_as
+                        .iter()
+                        .flat_map(|&p| {
+                            let pr = &self.principals[p as usize];
+                            if pr.kind == PrincipalKind::InstanceProfile {
+                                pr.carries.clone()
+                            } else {
+                                vec![p]
+                            }
+                        })
+                        .filter(|&p| wanted(p))
+                        .collect()
+                };
                 if self.inventoried.contains(&(acct.clone(), kind.to_string())) {
                     for &r in self.resources_by_account.get(acct).into_iter().flatten() {
                         let res = &self.resources[r as usize];
                         if res.kind != kind {
                             continue;
                         }
-                        let d = allowed(action, &res.arn);
-                        if !d.allowed() {
+                        let to = targets(res);
+                        if to.is_empty() {
                             continue;
                         }
-                        for &p in &res.runs_as {
-                            let pr = &self.principals[p as usize];
-                            // An instance runs as its profile, which carries the role.
-                            if pr.kind == PrincipalKind::InstanceProfile {
-                                for &t in &pr.carries {
-                                    push(t, e.conditional || d.conditional, None);
-                                }
-                            } else {
-                                push(p, e.conditional || d.conditional, None);
+                        let d = allowed(action, &res.arn);
+                        if d.allowed() {
+                            for t in to {
+                                push(t, e.conditional || d.conditional, None);
                             }
                         }
                     }
@@ -768,18 +803,17 @@ impl Model {
                     // those instance profiles carry, or those trusting Lambda.
                     let potential = inventory(e.reaches);
                     if e.reaches == Reaches::InstanceRoles {
-                        for pr in self.principals.iter().filter(|x| {
-                            x.kind == PrincipalKind::InstanceProfile
-                                && x.account.as_ref() == Some(acct)
-                        }) {
-                            for &t in &pr.carries {
+                        for &t in self.profile_roles.get(acct).into_iter().flatten() {
+                            if wanted(t) {
                                 push(t, e.conditional, potential);
                             }
                         }
                     } else {
                         let key = ("lambda.amazonaws.com".to_string(), acct.clone());
                         for &role in self.service_roles.get(&key).into_iter().flatten() {
-                            push(role, e.conditional, potential);
+                            if wanted(role) {
+                                push(role, e.conditional, potential);
+                            }
                         }
                     }
                 }
@@ -1165,13 +1199,6 @@ fn statement_touches_service(s: &Statement, service: &str) -> bool {
             p == "*" || action_matches(prefix, service) || prefix.contains('*')
         }),
         Match::Not(_) => true,
-    }
-}
-
-fn statement_allows_action(s: &Statement, action: &str) -> bool {
-    match &s.actions {
-        Match::Only(list) => list.iter().any(|p| action_matches(p, action)),
-        Match::Not(list) => !list.iter().any(|p| action_matches(p, action)),
     }
 }
 
