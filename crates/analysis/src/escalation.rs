@@ -758,32 +758,31 @@ fn probe(t: Target, account: &str) -> Option<String> {
 }
 
 /// The concrete targets tried after the probe (or instead of it).
-fn concrete<'a>(t: Target, actor: &Actor<'a>, set: &PolicySet<'_>, action: &str) -> Vec<String> {
-    let own = |v: &[&'a str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+fn concrete<'s>(t: Target, actor: &Actor<'s>, set: &PolicySet<'s>, action: &str) -> Vec<&'s str> {
     match t {
         SelfUser => {
             if actor.is_user() {
-                vec![actor.arn.to_string()]
+                vec![actor.arn]
             } else {
                 Vec::new()
             }
         }
-        SelfGroup => own(&actor.groups),
+        SelfGroup => actor.groups.clone(),
         SelfRole => {
-            let mut v = own(&actor.assumable);
+            let mut v = actor.assumable.clone();
             if actor.is_role() {
-                v.insert(0, actor.arn.to_string());
+                v.insert(0, actor.arn);
             }
             v
         }
-        SelfPolicy => own(&actor.policies),
+        SelfPolicy => actor.policies.clone(),
         AnyUser => others(&actor.users, actor.arn),
         AnyRole => others(&actor.roles, actor.arn),
         OtherGroup => actor
             .all_groups
             .iter()
             .filter(|g| !actor.groups.contains(g))
-            .map(|g| g.to_string())
+            .copied()
             .collect(),
         CustomerPolicy => Vec::new(),
         // The resource patterns the actor's policies grant the action on.
@@ -791,23 +790,20 @@ fn concrete<'a>(t: Target, actor: &Actor<'a>, set: &PolicySet<'_>, action: &str)
     }
 }
 
-fn others(list: &[&str], me: &str) -> Vec<String> {
-    list.iter()
-        .filter(|a| **a != me)
-        .map(|a| a.to_string())
-        .collect()
+fn others<'s>(list: &[&'s str], me: &str) -> Vec<&'s str> {
+    list.iter().filter(|a| **a != me).copied().collect()
 }
 
 /// Resource patterns of the identity statements that allow `action`.
-fn granted_patterns(set: &PolicySet<'_>, action: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in &set.identity {
+fn granted_patterns<'s>(set: &PolicySet<'s>, action: &str) -> Vec<&'s str> {
+    let mut out: Vec<&'s str> = Vec::new();
+    for p in set.identity.iter().copied() {
         for s in &p.statements {
             let hit = s.effect == Effect::Allow && s.names_action(action);
             if let (true, Some(Match::Only(list))) = (hit, &s.resources) {
                 for r in list {
-                    if r != "*" && !out.contains(r) {
-                        out.push(r.clone());
+                    if r != "*" && !out.contains(&r.as_str()) {
+                        out.push(r);
                     }
                 }
             }
@@ -829,9 +825,9 @@ fn mentioned(set: &PolicySet<'_>, action: &str) -> bool {
 /// Where an action is allowed: on any target (`None` inside), on these, or nowhere.
 type Allowed = Option<(Option<Vec<String>>, Decision)>;
 
-fn allowed_on(
-    set: &PolicySet<'_>,
-    actor: &Actor<'_>,
+fn allowed_on<'s>(
+    set: &PolicySet<'s>,
+    actor: &Actor<'s>,
     action: &str,
     target: Target,
     ctx: &Context,
@@ -858,17 +854,18 @@ fn allowed_on(
             best = Some(d);
         }
     }
-    let candidates = concrete(target, actor, set, action);
     // Trying each user or role of the account only pays when a statement could allow it.
-    if candidates.is_empty()
-        || (best.is_none() && target != Any && !self_target(target) && !mentioned(set, action))
-    {
+    if best.is_none() && target != Any && !self_target(target) && !mentioned(set, action) {
+        return None;
+    }
+    let candidates = concrete(target, actor, set, action);
+    if candidates.is_empty() {
         return best.map(|d| (None, d));
     }
     let mut on = Vec::new();
     let mut certain: Option<Decision> = None;
     for c in candidates {
-        let d = ask(&c);
+        let d = ask(c);
         if d.outcome == Outcome::Allow {
             if target == Any {
                 // A resource pattern: some resource is allowed; the reach model
@@ -879,7 +876,7 @@ fn allowed_on(
                 certain = Some(d.clone());
             }
             best.get_or_insert(d);
-            on.push(c);
+            on.push(c.to_string());
         }
     }
     if on.is_empty() {
