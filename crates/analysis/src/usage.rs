@@ -121,8 +121,18 @@ pub struct Profile {
     pub overflow: u64,
 }
 
-/// The network an event came from: the log's own (an ASN), an IPv4 /24, an
-/// IPv6 /48, or the service name a cloud writes in place of an address.
+/// The group of every private address (RFC 1918, carrier-grade NAT, loopback,
+/// link-local, IPv6 unique-local): a workload in a VPC or a cluster calls
+/// from many of them, and which one says nothing about who is calling.
+pub const PRIVATE: &str = "private";
+/// The group of calls an AWS service made on the identity's behalf
+/// (CloudTrail writes `lambda.amazonaws.com` or `AWS Internal` in place of an
+/// address).
+pub const AWS_SERVICE: &str = "aws-service";
+
+/// The network an event came from, as custody groups addresses: the log's own
+/// (an ASN), [`PRIVATE`], [`AWS_SERVICE`], or else a public IPv4 /24 or
+/// IPv6 /48.
 pub fn network_of<'a>(ip: &'a str, named: &'a str) -> &'a str {
     if !named.is_empty() {
         return named;
@@ -130,9 +140,30 @@ pub fn network_of<'a>(ip: &'a str, named: &'a str) -> &'a str {
     if ip.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         && ip.bytes().filter(|&b| b == b'.').count() == 3
     {
+        let mut octets = ip.split('.').map(|o| o.parse::<u16>().unwrap_or(256));
+        let (a, b) = (octets.next().unwrap_or(256), octets.next().unwrap_or(256));
+        let private = a == 10
+            || a == 127
+            || (a == 172 && (16..32).contains(&b))
+            || (a == 192 && b == 168)
+            || (a == 100 && (64..128).contains(&b))
+            || (a == 169 && b == 254);
+        if private {
+            return PRIVATE;
+        }
         return ip.rfind('.').map_or(ip, |i| &ip[..i]);
     }
-    if ip.contains(':') && ip.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
+    if ip.contains(':')
+        && ip
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+    {
+        if let Ok(a) = ip.parse::<std::net::Ipv6Addr>() {
+            let first = a.segments()[0];
+            if a.is_loopback() || first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfe80 {
+                return PRIVATE;
+            }
+        }
         let mut colons = 0;
         for (i, b) in ip.bytes().enumerate() {
             if b == b':' {
@@ -143,7 +174,31 @@ pub fn network_of<'a>(ip: &'a str, named: &'a str) -> &'a str {
             }
         }
     }
+    if is_aws_service(ip) {
+        return AWS_SERVICE;
+    }
     ip
+}
+
+/// `lambda.amazonaws.com`, `AWS Internal`: an AWS service acting for the
+/// identity (not the console, which a person uses).
+fn is_aws_service(v: &str) -> bool {
+    v == "AWS Internal"
+        || (v.ends_with(".amazonaws.com")
+            && !v.starts_with("console.")
+            && !v.starts_with("signin."))
+}
+
+/// What kind of network a value is: `private`, `aws-service`, `asn` or `public`.
+pub fn network_kind(value: &str) -> &'static str {
+    match value {
+        PRIVATE => "private",
+        AWS_SERVICE => "aws-service",
+        v if v.len() > 2 && v.starts_with("AS") && v[2..].bytes().all(|b| b.is_ascii_digit()) => {
+            "asn"
+        }
+        _ => "public",
+    }
 }
 
 /// How a network value is shown: `203.0.113.0/24`, `2001:db8:1::/48`, `AS7018`.
@@ -158,9 +213,15 @@ pub fn show_network(value: &str) -> String {
 }
 
 /// The family of a user agent: its first product token (`aws-cli`, `Boto3`,
-/// `aws-sdk-go`, `terraform`, `Mozilla`, `console.amazonaws.com`).
+/// `aws-sdk-go`, `terraform`, `Mozilla`, `console.amazonaws.com`), so a
+/// version bump is not a new client. A major-version suffix is the same tool
+/// (`aws-sdk-go-v2` is `aws-sdk-go`), Botocore is Boto3's core, and an AWS
+/// service acting for the identity is [`AWS_SERVICE`].
 pub fn agent_family(ua: &str) -> &str {
     let mut ua = ua.trim_start_matches(['[', ' ']);
+    if is_aws_service(ua.trim_end()) {
+        return AWS_SERVICE;
+    }
     // Terraform's AWS provider announces itself after partner tokens.
     while let Some(rest) = ["APN/", "HashiCorp/"].iter().find_map(|p| {
         ua.strip_prefix(p)
@@ -170,7 +231,20 @@ pub fn agent_family(ua: &str) -> &str {
         ua = rest.trim_start();
     }
     let end = ua.find(['/', ' ', ']', ',', ';', '(']).unwrap_or(ua.len());
-    &ua[..end]
+    let mut family = &ua[..end];
+    if is_aws_service(family) {
+        return AWS_SERVICE;
+    }
+    if family.eq_ignore_ascii_case("botocore") || family.eq_ignore_ascii_case("boto3") {
+        return "Boto3";
+    }
+    // `aws-sdk-go-v2`, `aws-sdk-java-v2`: the next major version of one tool.
+    if let Some(i) = family.rfind("-v") {
+        if i > 0 && family[i + 2..].bytes().all(|b| b.is_ascii_digit()) && family.len() > i + 2 {
+            family = &family[..i];
+        }
+    }
+    family
 }
 
 /// The short service name: `s3.amazonaws.com` → `s3`.
@@ -540,6 +614,11 @@ pub struct Config {
     /// `travel_min_km`) is impossible travel.
     pub travel_kmh: f64,
     pub travel_min_km: f64,
+    /// An identity that used this many public networks in its learning
+    /// period rotates through addresses (CI runners, Lambda, NAT pools): a
+    /// new public network is not news for it, only a new kind of network is
+    /// (see [`network_kind`]).
+    pub roaming_networks: usize,
 }
 
 impl Default for Config {
@@ -550,6 +629,7 @@ impl Default for Config {
             dormant_days: 60,
             travel_kmh: 1000.0,
             travel_min_km: 500.0,
+            roaming_networks: 5,
         }
     }
 }
@@ -577,12 +657,12 @@ pub const RULES: &[(&str, &str, &str)] = &[
     (
         "new-network",
         "medium",
-        "used from a network (/24, /48, ASN or service) it had not used after its learning period",
+        "used from a network it had not used after its learning period (private addresses are one network, AWS services acting for it another, else the log's ASN or a public /24 or /48; for an identity that rotated through public networks while learned, only a new kind of network)",
     ),
     (
         "new-user-agent",
         "medium",
-        "used by a client family (user agent) it had not used after its learning period",
+        "used by a client family (user agent's product, not its version) it had not used after its learning period",
     ),
     (
         "denied-burst",
@@ -644,46 +724,84 @@ pub fn detect(
         ("new-network", "network", |p| &p.networks),
         ("new-user-agent", "user agent", |p| &p.agents),
     ];
+    // An identity that rotated through public networks while it was learned.
+    let roaming = after
+        .networks
+        .iter()
+        .filter(|s| s.first <= learned && network_kind(&s.value) == "public")
+        .count()
+        >= cfg.roaming_networks;
     for (rule, what, get) in dims {
         let known: Vec<&str> = before
             .map(|b| get(b).iter().map(|s| s.value.as_str()).collect())
             .unwrap_or_default();
-        for s in get(delta) {
-            if s.first <= learned || known.contains(&s.value.as_str()) {
-                continue;
+        let mut new: Vec<&Seen> = get(delta)
+            .iter()
+            .filter(|s| s.first > learned && !known.contains(&s.value.as_str()))
+            // An AWS service acting for the identity (CloudFormation, Lambda…)
+            // is where it is deployed, not where it is called from.
+            .filter(|s| s.value != AWS_SERVICE)
+            .filter(|s| {
+                // A roaming identity's new public network is one more of its
+                // rotating addresses, unless it never called from public ones.
+                !(rule == "new-network"
+                    && roaming
+                    && network_kind(&s.value) == "public"
+                    && get(after)
+                        .iter()
+                        .any(|o| o.first < s.first && network_kind(&o.value) == "public"))
+            })
+            .collect();
+        // One alert per identity and rule for what this batch added: the
+        // earliest new value is the evidence, the others are counted.
+        new.sort_by(|a, b| (a.first, &a.value).cmp(&(b.first, &b.value)));
+        let Some(s) = new.first() else {
+            continue;
+        };
+        let shown = |v: &str| {
+            if rule == "new-network" {
+                show_network(v)
+            } else {
+                v.to_string()
             }
-            // The baseline: values seen before this one appeared.
-            let mut usual: Vec<(&str, u64)> = get(after)
-                .iter()
-                .filter(|o| o.first < s.first)
-                .map(|o| (o.value.as_str(), o.count))
-                .collect();
-            usual.sort_by_key(|u| std::cmp::Reverse(u.1));
-            let shown = |v: &str| {
-                if rule == "new-network" {
-                    show_network(v)
+        };
+        // The baseline: values seen before the first new one appeared.
+        let mut usual: Vec<(&str, u64)> = get(after)
+            .iter()
+            .filter(|o| o.first < s.first)
+            .map(|o| (o.value.as_str(), o.count))
+            .collect();
+        usual.sort_by_key(|u| std::cmp::Reverse(u.1));
+        let usual: Vec<String> = usual.iter().take(3).map(|(v, _)| shown(v)).collect();
+        let more = match new.len() {
+            1 => String::new(),
+            n => format!(
+                " and {} more new ({})",
+                n - 1,
+                new[1..]
+                    .iter()
+                    .take(3)
+                    .map(|o| format!("{} ×{}", shown(&o.value), o.count))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        out.push(Alert {
+            rule: rule.into(),
+            severity: severity_of(rule).into(),
+            time: s.first,
+            summary: format!(
+                "first use from {what} {} ({} event(s)){more}; usual: {}",
+                shown(&s.value),
+                s.count,
+                if usual.is_empty() {
+                    "none".to_string()
                 } else {
-                    v.to_string()
+                    usual.join(", ")
                 }
-            };
-            let usual: Vec<String> = usual.iter().take(3).map(|(v, _)| shown(v)).collect();
-            out.push(Alert {
-                rule: rule.into(),
-                severity: severity_of(rule).into(),
-                time: s.first,
-                summary: format!(
-                    "first use from {what} {} ({} event(s)); usual: {}",
-                    shown(&s.value),
-                    s.count,
-                    if usual.is_empty() {
-                        "none".to_string()
-                    } else {
-                        usual.join(", ")
-                    }
-                ),
-                evidence: s.evidence.clone(),
-            });
-        }
+            ),
+            evidence: s.evidence.clone(),
+        });
     }
     for w in &delta.denied_windows {
         let total = after

@@ -162,6 +162,10 @@ pub struct UsageEval {
     pub stale: Score,
     /// False alerts per 10 million events.
     pub false_alerts_per_10m_events: f64,
+    /// Alerts that are not planted (benign variation taken for an anomaly)
+    /// per million events, over all rules and per rule.
+    pub benign_alerts_per_million_events: f64,
+    pub benign_per_million_by_rule: std::collections::BTreeMap<String, f64>,
 }
 
 /// Scores the stored alerts and `stale` against a synthetic enterprise's answers.
@@ -207,7 +211,7 @@ pub fn eval_usage(store: &dyn Store, answers: &serde_json::Value) -> Result<Usag
         .cloned()
         .collect();
     let empty = BTreeSet::new();
-    let by_rule = rules
+    let by_rule: BTreeMap<String, Score> = rules
         .into_iter()
         .map(|r| {
             let s = score(
@@ -236,7 +240,20 @@ pub fn eval_usage(store: &dyn Store, answers: &serde_json::Value) -> Result<Usag
     let alerts = score(&expected, &found);
     let events = u["events"].as_u64().unwrap_or(0);
     let false_alerts = (alerts.found - alerts.true_positives) as f64;
+    let per_million = |n: usize| {
+        if events == 0 {
+            0.0
+        } else {
+            n as f64 * 1e6 / events as f64
+        }
+    };
+    let benign_per_million_by_rule = by_rule
+        .iter()
+        .map(|(r, s): (&String, &Score)| (r.clone(), per_million(s.found - s.true_positives)))
+        .collect();
     Ok(UsageEval {
+        benign_alerts_per_million_events: per_million(alerts.found - alerts.true_positives),
+        benign_per_million_by_rule,
         events_in_answers: events,
         false_alerts_per_10m_events: if events == 0 {
             0.0

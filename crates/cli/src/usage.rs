@@ -430,7 +430,7 @@ fn print_usage_eval(
         e.events_in_answers,
         usage_seconds
     );
-    let row = |name: &str, s: &Score| {
+    let row = |name: &str, s: &Score, benign: Option<f64>| {
         vec![
             name.to_string(),
             s.expected.to_string(),
@@ -438,18 +438,37 @@ fn print_usage_eval(
             s.true_positives.to_string(),
             format!("{:.3}", s.precision),
             format!("{:.3}", s.recall),
+            benign.map_or_else(|| "-".to_string(), |b| format!("{b:.2}")),
         ]
     };
-    let mut rows = vec![row("all alerts", &e.alerts)];
-    rows.extend(e.by_rule.iter().map(|(r, s)| row(&format!("  {r}"), s)));
-    rows.push(row("stale keys", &e.stale));
+    let mut rows = vec![row(
+        "all alerts",
+        &e.alerts,
+        Some(e.benign_alerts_per_million_events),
+    )];
+    rows.extend(e.by_rule.iter().map(|(r, s)| {
+        row(
+            &format!("  {r}"),
+            s,
+            e.benign_per_million_by_rule.get(r).copied(),
+        )
+    }));
+    rows.push(row("stale keys", &e.stale, None));
     output::table(
-        &["", "expected", "found", "correct", "precision", "recall"],
+        &[
+            "",
+            "expected",
+            "found",
+            "correct",
+            "precision",
+            "recall",
+            "benign per M events",
+        ],
         &rows,
     );
     println!(
-        "False alerts: {:.1} per 10 million events.",
-        e.false_alerts_per_10m_events
+        "Benign alerts (not planted): {:.2} per million events.",
+        e.benign_alerts_per_million_events
     );
     for (what, s) in [("alerts", &e.alerts), ("stale keys", &e.stale)] {
         for m in &s.missed {

@@ -4,9 +4,14 @@
 //! the report says was last used at T in region R calling service S has its
 //! last event at T in R on S, and no events after; a key never used has none.
 //!
-//! Normal use is steady: each key has one region, one network (its account's
-//! NAT addresses, or the office for people's own keys), one client family and
-//! a few actions, at its own hours. Planted anomalies (answers under
+//! Normal use is steady in what matters and noisy where real workloads are:
+//! each key has one region, one client family and a few actions, at its own
+//! hours; but a workload in a VPC calls through a VPC endpoint from a new
+//! private address of its /16 nearly every time, a CI runner or function
+//! from rotating public addresses, others from their account's NAT addresses
+//! (people's own keys: the office); SDKs are upgraded mid-window (a new
+//! version, sometimes a new major: `aws-sdk-go` → `aws-sdk-go-v2`); and AWS
+//! services (CloudFormation) call on some keys' behalf. Planted anomalies (answers under
 //! `expected.usage`): first use from a new region, network or client family
 //! after the learning week, a burst of AccessDenied (enumeration), a key used
 //! again after months of dormancy; keys whose owner left and that are still
@@ -42,8 +47,24 @@ const UAS: &[&str] = &[
     "APN/1.0 HashiCorp/1.0 Terraform/1.5.7 (+https://www.terraform.io) terraform-provider-aws/5.21.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go/1.45.24 (go1.20.8; linux; amd64)",
     "aws-sdk-js/3.427.0 ua/2.0 os/linux#5.10.192 lang/js md/nodejs#18.18.0 api/s3#3.427.0",
 ];
+/// What each of [`UAS`] becomes after its SDK upgrade.
+const UAS_NEXT: &[&str] = &[
+    "aws-sdk-go-v2/1.21.2 os/linux lang/go#1.21.3 md/GOOS#linux md/GOARCH#amd64 api/s3#1.40.2",
+    "Boto3/1.33.2 md/Botocore#1.33.2 ua/2.0 os/linux#5.10.201 md/arch#x86_64 lang/python#3.11.6 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.33.2",
+    "aws-sdk-java/2.21.29 Linux/5.10.201 OpenJDK_64-Bit_Server_VM/17.0.9+8-LTS Java/17.0.9 vendor/Amazon.com_Inc. io/sync http/Apache cfg/retry-mode/legacy",
+    "APN/1.0 HashiCorp/1.0 Terraform/1.6.4 (+https://www.terraform.io) terraform-provider-aws/5.26.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go/1.48.2 (go1.20.11; linux; amd64)",
+    "aws-sdk-js/3.465.0 ua/2.0 os/linux#5.10.201 lang/js md/nodejs#20.10.0 api/s3#3.465.0",
+];
 const HUMAN_UA: &str =
     "aws-cli/2.13.25 Python/3.11.5 Darwin/22.6.0 exe/x86_64 prompt/off command/s3.ls";
+const HUMAN_UA_NEXT: &str =
+    "aws-cli/2.15.0 Python/3.11.6 Darwin/23.1.0 exe/x86_64 prompt/off command/s3.ls";
+/// An AWS service acting for a key: CloudTrail writes its name as both the
+/// address and the user agent.
+const SERVICE_CALLER: &str = "cloudformation.amazonaws.com";
+/// First octets of the public ranges rotating callers (CI runners,
+/// functions) come from.
+const ROTATING: &[u8] = &[4, 13, 20, 40, 52, 104];
 const ODD_UA: &str = "python-requests/2.31.0";
 const ODD_REGIONS: &[&str] = &["sa-east-1", "ap-northeast-1", "me-south-1", "af-south-1"];
 const PROBES: &[(&str, &str)] = &[
@@ -96,6 +117,72 @@ struct Habit<'a> {
     ip: String,
     ua: &'static str,
     hours: (i64, i64),
+    net: Net,
+    /// The client after its upgrade, from then on.
+    upgrade: Option<(&'static str, DateTime<Utc>)>,
+    /// One call in this many is made by an AWS service on its behalf (0: none).
+    by_service: usize,
+}
+
+/// Where a key's calls come from.
+#[derive(Debug, Clone, PartialEq)]
+enum Net {
+    /// One address of its account's NAT gateways (or the office).
+    Fixed,
+    /// Through a VPC endpoint, from any private address of `10.<n>.0.0/16`.
+    Vpc(u8, String),
+    /// From a new public address of a cloud's ranges on nearly every call.
+    Rotating,
+}
+
+/// How a key varies: its network and whether its SDK is upgraded or an AWS
+/// service calls for it. From its own random stream, so the events' times
+/// and actions are those of the steady trail.
+fn variation(seed: u64, k: &KeyUse) -> (Net, Option<usize>, usize) {
+    let mut r = Rng::new(seed_of(seed, &k.id) ^ 0x6e6f_6973_6520);
+    let roll = r.below(100);
+    let net = if k.human {
+        Net::Fixed
+    } else if roll < 40 {
+        Net::Vpc(r.below(256) as u8, format!("vpce-{}", r.hex(17)))
+    } else if roll < 55 {
+        Net::Rotating
+    } else {
+        Net::Fixed
+    };
+    let upgrade = (r.below(100) < 30).then(|| 2 + r.below(WINDOW_DAYS as usize - 3));
+    let by_service = if !k.human && r.below(100) < 10 { 30 } else { 0 };
+    (net, upgrade, by_service)
+}
+
+impl Habit<'_> {
+    /// The address and client of a call at `t`; `noise` draws the varying parts.
+    fn caller(&self, noise: &mut Rng, t: DateTime<Utc>) -> (String, &'static str) {
+        if self.by_service > 0 && noise.below(self.by_service) == 0 {
+            return (SERVICE_CALLER.to_string(), SERVICE_CALLER);
+        }
+        let ua = match self.upgrade {
+            Some((next, at)) if t >= at => next,
+            _ => self.ua,
+        };
+        match &self.net {
+            Net::Fixed => (self.ip.clone(), ua),
+            Net::Vpc(n, _) => (
+                format!("10.{n}.{}.{}", noise.below(256), 2 + noise.below(250)),
+                ua,
+            ),
+            Net::Rotating => (
+                format!(
+                    "{}.{}.{}.{}",
+                    ROTATING[noise.below(ROTATING.len())],
+                    noise.below(256),
+                    noise.below(256),
+                    1 + noise.below(254)
+                ),
+                ua,
+            ),
+        }
+    }
 }
 
 /// One rendered event.
@@ -141,6 +228,11 @@ fn render(
     denied: bool,
 ) -> Rec {
     let k = h.key;
+    // Calls through a VPC endpoint come from a private address and name it.
+    let vpce = match &h.net {
+        Net::Vpc(_, id) if ip.starts_with("10.") => id.as_str(),
+        _ => "",
+    };
     let acct = &k.account;
     let user_arn = format!("arn:aws:iam::{acct}:user/{}", k.user_name);
     let mut j = String::with_capacity(1400);
@@ -180,11 +272,16 @@ fn render(
     };
     let _ = write!(
         j,
-        r#""requestID":"{}","eventID":"{}","readOnly":{},"eventType":"AwsApiCall","managementEvent":{},"recipientAccountId":"{acct}","eventCategory":"{category}","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"{service}.{region}.amazonaws.com"}}}}"#,
+        r#""requestID":"{}","eventID":"{}","readOnly":{},"eventType":"AwsApiCall","managementEvent":{},"recipientAccountId":"{acct}",{}"eventCategory":"{category}","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"{service}.{region}.amazonaws.com"}}}}"#,
         rng.hex(16).to_uppercase(),
         uuid(rng),
         read_only(action),
-        category == "Management"
+        category == "Management",
+        if vpce.is_empty() {
+            String::new()
+        } else {
+            format!(r#""vpcEndpointId":"{vpce}","vpcEndpointAccountId":"{acct}","#)
+        }
     );
     Rec {
         time: t,
@@ -339,16 +436,34 @@ pub fn write(
         .collect();
     candidates.sort_by_key(|k| seed_of(seed, &k.id));
     let mut planned: BTreeMap<&str, &'static str> = BTreeMap::new();
-    for (i, k) in candidates.iter().enumerate() {
-        let rule = match i / n {
-            0 => "new-region",
-            1 => "new-network",
-            2 => "new-user-agent",
-            3 => "denied-burst",
-            4 if i % n < 3 => "dormant-reuse",
-            _ => break,
-        };
-        planned.insert(k.id.as_str(), rule);
+    let mut pool = candidates.into_iter();
+    let mut rotating = Vec::new();
+    for (rule, count) in [
+        ("new-region", n),
+        ("new-network", n),
+        ("new-user-agent", n),
+        ("denied-burst", n),
+        ("dormant-reuse", n.min(3)),
+    ] {
+        for _ in 0..count {
+            // A new network is not planted on a key that rotates through
+            // public addresses: telling an attacker's address from its next
+            // runner's needs the owner of the range (an ASN database).
+            let next = if rule == "new-network" {
+                pool.by_ref().find(|k| {
+                    let rot = variation(seed, k).0 == Net::Rotating;
+                    if rot {
+                        rotating.push(*k);
+                    }
+                    !rot
+                })
+            } else {
+                rotating.pop().or_else(|| pool.next())
+            };
+            if let Some(k) = next {
+                planned.insert(k.id.as_str(), rule);
+            }
+        }
     }
 
     let mut per_file: BTreeMap<(String, String, DateTime<Utc>), Vec<Rec>> = BTreeMap::new();
@@ -413,6 +528,8 @@ pub fn write(
             }
         }
     };
+    // Keys in a VPC, rotating, upgraded, called for by a service.
+    let mut varied = (0usize, 0usize, 0usize, 0usize);
     let mut used = used;
     used.sort_by(|a, b| (&a.account, &a.id).cmp(&(&b.account, &b.id)));
     let mut current: Option<&str> = None;
@@ -438,17 +555,37 @@ pub fn write(
             let h = rng.range(0, 16);
             (h, h + 8)
         };
+        let ua = if k.human {
+            HUMAN_UA
+        } else {
+            rng.pick(UAS) as &str
+        };
+        let (net, upgrade, by_service) = variation(seed, k);
+        match net {
+            Net::Vpc(..) => varied.0 += 1,
+            Net::Rotating => varied.1 += 1,
+            Net::Fixed => {}
+        }
+        varied.2 += usize::from(upgrade.is_some());
+        varied.3 += usize::from(by_service > 0);
+        let next = if k.human {
+            HUMAN_UA_NEXT
+        } else {
+            UAS.iter()
+                .position(|u| *u == ua)
+                .map_or(ua, |i| UAS_NEXT[i])
+        };
         let h = Habit {
             key: k,
             service,
             ip,
-            ua: if k.human {
-                HUMAN_UA
-            } else {
-                rng.pick(UAS) as &str
-            },
+            ua,
             hours,
+            net,
+            upgrade: upgrade.map(|d| (next, start + Duration::days(d as i64))),
+            by_service,
         };
+        let mut noise = Rng::new(seed_of(seed, &k.id) ^ 0x6361_6c6c);
         let rule = planned.get(k.id.as_str()).copied();
         let from = if rule == Some("dormant-reuse") {
             day_start(last.date_naive())
@@ -469,15 +606,17 @@ pub fn write(
                     continue;
                 }
                 let act = acts[rng.below(acts.len())];
+                let (ip, ua) = h.caller(&mut noise, t);
                 recs.push(render(
-                    &mut rng, &h, t, service, act, region, &h.ip, h.ua, false,
+                    &mut rng, &h, t, service, act, region, &ip, ua, false,
                 ));
             }
             day += Duration::days(1);
         }
         // The credential report's last use is the last event.
+        let (ip, ua) = h.caller(&mut noise, last);
         recs.push(render(
-            &mut rng, &h, last, service, acts[0], region, &h.ip, h.ua, false,
+            &mut rng, &h, last, service, acts[0], region, &ip, ua, false,
         ));
         if let Some(rule) = rule {
             let t = (last - Duration::minutes(rng.range(60, 360)))
@@ -525,8 +664,9 @@ pub fn write(
                     let old = day_start(as_of - Duration::days(120)) + Duration::hours(h.hours.0);
                     for i in 0..5 {
                         let t = old + Duration::minutes(i * 37);
+                        let (ip, ua) = h.caller(&mut noise, t);
                         recs.push(render(
-                            &mut rng, &h, t, service, acts[0], region, &h.ip, h.ua, false,
+                            &mut rng, &h, t, service, acts[0], region, &ip, ua, false,
                         ));
                     }
                     alerts.push(json!({"rule": "dormant-reuse", "identity": format!("aws-access-key:{}", k.id)}));
@@ -536,32 +676,26 @@ pub fn write(
                         + Duration::seconds(30);
                     for i in 0..30 {
                         let (svc, act) = PROBES[i % PROBES.len()];
-                        recs.push(render(
-                            &mut rng,
-                            &h,
-                            t0 + Duration::seconds(i as i64 * 9),
-                            svc,
-                            act,
-                            region,
-                            &h.ip,
-                            h.ua,
-                            true,
-                        ));
+                        let t = t0 + Duration::seconds(i as i64 * 9);
+                        let (ip, ua) = h.caller(&mut noise, t);
+                        recs.push(render(&mut rng, &h, t, svc, act, region, &ip, ua, true));
                     }
                     alerts.push(json!({"rule": odd.rule, "identity": format!("aws-access-key:{}", k.id), "time": fmt_time(t0)}));
                 }
                 _ => {
                     for i in 0..3 {
-                        let ip = odd.ip.clone().unwrap_or_else(|| h.ip.clone());
+                        let t = t + Duration::minutes(i * 4);
+                        let (usual_ip, usual_ua) = h.caller(&mut noise, t);
+                        let ip = odd.ip.clone().unwrap_or(usual_ip);
                         recs.push(render(
                             &mut rng,
                             &h,
-                            t + Duration::minutes(i * 4),
+                            t,
                             service,
                             acts[0],
                             odd.region.unwrap_or(region),
                             &ip,
-                            odd.ua.unwrap_or(h.ua),
+                            odd.ua.unwrap_or(usual_ua),
                             false,
                         ));
                     }
@@ -612,6 +746,12 @@ pub fn write(
             "events": events,
             "files": files,
             "learning_days": LEARNING_DAYS,
+            "variation": {
+                "keys_in_a_vpc": varied.0,
+                "keys_rotating_public_addresses": varied.1,
+                "keys_whose_sdk_is_upgraded": varied.2,
+                "keys_an_aws_service_calls_for": varied.3,
+            },
             "alerts": alerts,
             "stale_days": 90,
             "stale_keys": stale,

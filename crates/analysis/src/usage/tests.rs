@@ -186,14 +186,177 @@ fn dormancy() {
 fn networks_and_agents() {
     assert_eq!(network_of("2001:db8:1:2::5", ""), "2001:db8:1");
     assert_eq!(show_network("2001:db8:1"), "2001:db8:1::/48");
-    assert_eq!(network_of("ec2.amazonaws.com", ""), "ec2.amazonaws.com");
+    assert_eq!(network_of("ec2.amazonaws.com", ""), AWS_SERVICE);
+    assert_eq!(network_of("AWS Internal", ""), AWS_SERVICE);
     assert_eq!(network_of("1.2.3.4", "AS7018"), "AS7018");
+    assert_eq!(network_of("198.51.100.7", ""), "198.51.100");
+    for private in [
+        "10.1.2.3",
+        "10.200.7.9",
+        "172.16.0.1",
+        "172.31.255.4",
+        "192.168.1.1",
+        "100.64.3.2",
+        "127.0.0.1",
+        "169.254.169.254",
+        "fd12:3456:789a::1",
+        "fe80::1",
+        "::1",
+    ] {
+        assert_eq!(network_of(private, ""), PRIVATE, "{private}");
+    }
+    for public in ["172.32.0.1", "100.128.0.1", "11.0.0.1", "2001:db8::1"] {
+        assert_ne!(network_of(public, ""), PRIVATE, "{public}");
+    }
+    assert_eq!(network_kind("AS7018"), "asn");
+    assert_eq!(network_kind("198.51.100"), "public");
     assert_eq!(agent_family("[aws-cli/2.13.5 Python/3.11.4]"), "aws-cli");
     assert_eq!(agent_family("Boto3/1.28.0 md/Botocore#1.31"), "Boto3");
+    assert_eq!(agent_family("Botocore/1.31.62 ua/2.0"), "Boto3");
+    assert_eq!(agent_family("aws-sdk-go-v2/1.21.0 os/linux"), "aws-sdk-go");
+    assert_eq!(agent_family("aws-sdk-go/1.44.298 (go1.20.6)"), "aws-sdk-go");
+    assert_eq!(agent_family("lambda.amazonaws.com"), AWS_SERVICE);
+    assert_eq!(agent_family("AWS Internal"), AWS_SERVICE);
+    assert_eq!(agent_family("python-requests/2.31.0"), "python-requests");
     assert_eq!(
         agent_family("console.amazonaws.com"),
         "console.amazonaws.com"
     );
+}
+
+/// A day of calls from `n` addresses chosen by `ip(day, i)`.
+fn varied(
+    days: std::ops::Range<i64>,
+    ip: impl Fn(i64, i64) -> String,
+    ua: impl Fn(i64) -> String,
+) -> Vec<Event<'static>> {
+    days.flat_map(|d| (0..5).map(move |h| (d, h)))
+        .map(|(d, h)| {
+            let mut e = ev(T0 + d * DAY + h * 3600, "eu-west-1", "", "", "");
+            e.source_ip = Cow::Owned(ip(d, h));
+            e.user_agent = Cow::Owned(ua(d));
+            e
+        })
+        .collect()
+}
+
+fn alerts_of(history: &[Event<'_>], batch: &[Event<'_>]) -> Vec<Alert> {
+    let before = tally(history, "old.json").profiles.remove(KEY).unwrap();
+    let delta = tally(batch, "new.json").profiles.remove(KEY).unwrap();
+    let mut after = before.clone();
+    after.merge(&delta);
+    detect(Some(&before), &delta, &after, &Config::default())
+}
+
+#[test]
+fn a_workload_in_a_vpc_upgrading_its_sdk_raises_nothing() {
+    // Every call from another private address of its /16, through a VPC
+    // endpoint; the SDK is upgraded on day 12; AWS services act for it.
+    let ip = |d: i64, h: i64| {
+        format!(
+            "10.42.{}.{}",
+            (d * 7 + h * 13) % 256,
+            (d * 31 + h) % 250 + 2
+        )
+    };
+    let ua = |d: i64| {
+        if d < 12 {
+            "aws-sdk-go/1.44.298 (go1.20.6; linux; amd64)".to_string()
+        } else {
+            "aws-sdk-go-v2/1.21.0 os/linux lang/go#1.21".to_string()
+        }
+    };
+    let history = varied(0..10, ip, ua);
+    let mut batch = varied(10..14, ip, ua);
+    let mut by_service = ev(
+        T0 + 13 * DAY + 600,
+        "eu-west-1",
+        "cloudformation.amazonaws.com",
+        "cloudformation.amazonaws.com",
+        "",
+    );
+    by_service.action = Cow::Borrowed("PutObject");
+    batch.push(by_service);
+    assert!(alerts_of(&history, &batch).is_empty());
+    // An address outside its private network is news: one alert.
+    batch.push(ev(
+        T0 + 13 * DAY + 900,
+        "eu-west-1",
+        "185.220.101.4",
+        "aws-sdk-go-v2/1.21.0",
+        "",
+    ));
+    let alerts = alerts_of(&history, &batch);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].rule, "new-network");
+    assert!(
+        alerts[0].summary.contains("185.220.101.0/24"),
+        "{}",
+        alerts[0].summary
+    );
+    assert!(
+        alerts[0].summary.contains("usual: private"),
+        "{}",
+        alerts[0].summary
+    );
+}
+
+#[test]
+fn a_runner_rotating_public_addresses_alerts_only_on_a_new_kind() {
+    let ip = |d: i64, h: i64| {
+        format!(
+            "20.{}.{}.{}",
+            40 + (d * 5 + h) % 200,
+            (d * 17 + h * 3) % 256,
+            h + 4
+        )
+    };
+    let ua = |_| "aws-cli/2.15.0 Python/3.11.6".to_string();
+    let history = varied(0..10, ip, ua);
+    let mut batch = varied(10..14, ip, ua);
+    assert!(alerts_of(&history, &batch).is_empty());
+    // Private addresses were never its kind.
+    batch.push(ev(
+        T0 + 13 * DAY + 900,
+        "eu-west-1",
+        "10.0.0.5",
+        "aws-cli/2.15.0",
+        "",
+    ));
+    let alerts = alerts_of(&history, &batch);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(
+        alerts[0].summary.contains("network private"),
+        "{}",
+        alerts[0].summary
+    );
+}
+
+#[test]
+fn new_values_of_one_batch_make_one_alert_per_rule_with_counts() {
+    let mut batch = normal(20..21);
+    for (i, ip) in ["203.0.113.9", "192.0.2.44", "198.18.0.3"]
+        .iter()
+        .enumerate()
+    {
+        batch.push(ev(
+            T0 + 20 * DAY + 7200 + i as i64 * 60,
+            "eu-west-1",
+            ip,
+            "aws-sdk-go/1.44",
+            "",
+        ));
+    }
+    let alerts = alerts_of(&normal(0..20), &batch);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(
+        alerts[0].summary.contains(
+            "203.0.113.0/24 (1 event(s)) and 2 more new (192.0.2.0/24 ×1, 198.18.0.0/24 ×1)"
+        ),
+        "{}",
+        alerts[0].summary
+    );
+    assert_eq!(alerts[0].evidence.ip, "203.0.113.9");
 }
 
 #[test]
