@@ -102,6 +102,41 @@ pub struct AlertView {
     /// With a reach filter: the access it has to the resource.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
+    /// Alerts of one identity less than [`INCIDENT_GAP`] apart are one
+    /// incident (a new region, a new network and a burst of denials
+    /// together): its number, 1 for the oldest incident in the list.
+    pub incident: usize,
+    /// How many alerts of the list that incident holds.
+    pub incident_alerts: usize,
+}
+
+/// Alerts of one identity closer than this (seconds) belong to one incident.
+pub const INCIDENT_GAP: i64 = 3600;
+
+/// Numbers the incidents of `rows` (oldest first; `times` are theirs).
+fn incidents(rows: &mut [AlertView], times: &[i64]) {
+    let mut open: HashMap<&str, (usize, i64)> = HashMap::new();
+    let mut numbers = Vec::with_capacity(rows.len());
+    let mut next = 0;
+    for (r, &t) in rows.iter().zip(times) {
+        let n = match open.get(r.identity.as_str()) {
+            Some(&(n, last)) if t - last < INCIDENT_GAP => n,
+            _ => {
+                next += 1;
+                next
+            }
+        };
+        open.insert(r.identity.as_str(), (n, t));
+        numbers.push(n);
+    }
+    let mut sizes: HashMap<usize, usize> = HashMap::new();
+    for &n in &numbers {
+        *sizes.entry(n).or_default() += 1;
+    }
+    for (r, n) in rows.iter_mut().zip(numbers) {
+        r.incident = n;
+        r.incident_alerts = sizes[&n];
+    }
 }
 
 /// Which alerts.
@@ -140,6 +175,7 @@ pub fn alerts_with(
     owned: Option<Owned<'_>>,
 ) -> Result<Vec<AlertView>> {
     let mut rows = Vec::new();
+    let mut times = Vec::new();
     for r in store.alerts(filter.since)? {
         if filter.rule.as_ref().is_some_and(|x| *x != r.rule)
             || severity_rank(&r.severity) < filter.min_severity
@@ -154,7 +190,10 @@ pub fn alerts_with(
             },
             None => None,
         };
+        times.push(r.time);
         rows.push(AlertView {
+            incident: 0,
+            incident_alerts: 0,
             owners: Vec::new(),
             system: crate::owner::system_of("", &r.key),
             identity: r.key,
@@ -169,6 +208,7 @@ pub fn alerts_with(
             break;
         }
     }
+    incidents(&mut rows, &times);
     // Who is accountable for each, in one scoped load.
     match owned {
         Some((o, find)) => {
@@ -346,4 +386,44 @@ pub fn stale_since(store: &dyn Store, cutoff: i64, as_of: i64) -> Result<Vec<Sta
     }
     out.sort_by(|a, b| b.days_unused.cmp(&a.days_unused).then(a.key.cmp(&b.key)));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(identity: &str, rule: &str) -> AlertView {
+        AlertView {
+            identity: identity.into(),
+            system: "aws".into(),
+            rule: rule.into(),
+            severity: "high".into(),
+            time: String::new(),
+            summary: String::new(),
+            evidence: serde_json::Value::Null,
+            owners: Vec::new(),
+            access: None,
+            incident: 0,
+            incident_alerts: 0,
+        }
+    }
+
+    #[test]
+    fn alerts_of_one_identity_within_an_hour_are_one_incident() {
+        let mut rows = vec![
+            alert("k1", "new-region"),
+            alert("k2", "new-network"),
+            alert("k1", "new-network"),
+            alert("k1", "denied-burst"),
+            alert("k1", "new-user-agent"),
+        ];
+        // k1 at 0, 20 min and 70 min (each within an hour of the last), then a day later.
+        let times = [0, 60, 1200, 4200, 90_000];
+        incidents(&mut rows, &times);
+        let got: Vec<(usize, usize)> = rows
+            .iter()
+            .map(|r| (r.incident, r.incident_alerts))
+            .collect();
+        assert_eq!(got, [(1, 3), (2, 1), (1, 3), (1, 3), (3, 1)]);
+    }
 }

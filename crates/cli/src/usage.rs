@@ -303,13 +303,23 @@ pub fn alerts(cli: &Global, a: &AlertsArgs) -> Result<ExitCode> {
     match cli.format {
         OutputFormat::Json => output::json(&rows)?,
         OutputFormat::Table => {
-            println!("{} alert(s) since {}:", rows.len(), time_text(since));
+            let incidents = rows.iter().map(|r| r.incident).max().unwrap_or(0);
+            println!(
+                "{} alert(s) in {incidents} incident(s) since {}:",
+                rows.len(),
+                time_text(since)
+            );
             let table: Vec<Vec<String>> = rows
                 .iter()
                 .map(|r| {
                     let ev = &r.evidence;
                     let s = |k: &str| ev.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
                     vec![
+                        if r.incident_alerts > 1 {
+                            format!("#{} ({} alerts)", r.incident, r.incident_alerts)
+                        } else {
+                            format!("#{}", r.incident)
+                        },
                         r.time.clone(),
                         r.severity.clone(),
                         r.rule.clone(),
@@ -335,7 +345,8 @@ pub fn alerts(cli: &Global, a: &AlertsArgs) -> Result<ExitCode> {
                 .collect();
             output::table(
                 &[
-                    "time", "severity", "rule", "identity", "owners", "what", "evidence",
+                    "incident", "time", "severity", "rule", "identity", "owners", "what",
+                    "evidence",
                 ],
                 &table,
             );
