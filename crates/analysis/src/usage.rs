@@ -645,6 +645,10 @@ pub struct Alert {
     /// One line: what is unusual, against what baseline.
     pub summary: String,
     pub evidence: Evidence,
+    /// The new values, as shown (a region, `198.51.100.0/24`, `private`, a
+    /// client family): what an operator can accept for the identity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
 }
 
 /// The alert rules, with their severity and what each means.
@@ -801,6 +805,7 @@ pub fn detect(
                 }
             ),
             evidence: s.evidence.clone(),
+            values: new.iter().map(|o| shown(&o.value)).collect(),
         });
     }
     for w in &delta.denied_windows {
@@ -819,6 +824,7 @@ pub fn detect(
                 time: w.evidence.time,
                 summary: format!("{total} access-denied errors in ten minutes (enumeration?)"),
                 evidence: w.evidence.clone(),
+                values: Vec::new(),
             });
         }
     }
@@ -859,6 +865,7 @@ pub fn detect(
                     hours * 60.0
                 ),
                 evidence: p.evidence.clone(),
+                values: Vec::new(),
             });
         }
     }
@@ -889,6 +896,7 @@ pub fn detect(
                     agent: String::new(),
                     error: String::new(),
                 }),
+                values: Vec::new(),
             });
         }
     }

@@ -532,7 +532,14 @@ fn alert_row(key: &str, a: Alert) -> AlertRow {
         severity: a.severity,
         time: a.time,
         summary: a.summary,
-        evidence: serde_json::to_string(&a.evidence).unwrap_or_default(),
+        // The new values ride with the evidence: what an operator accepts.
+        evidence: {
+            let mut e = serde_json::to_value(&a.evidence).unwrap_or_default();
+            if let (Some(o), false) = (e.as_object_mut(), a.values.is_empty()) {
+                o.insert("values".into(), serde_json::json!(a.values));
+            }
+            e.to_string()
+        },
     }
 }
 
@@ -677,5 +684,6 @@ fn day_alert(rule: &str, at: i64, summary: String, delta: &Profile) -> Alert {
         time: at,
         summary,
         evidence,
+        values: Vec::new(),
     }
 }

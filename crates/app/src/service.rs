@@ -838,6 +838,7 @@ impl Service {
             min_severity,
             limit: q.limit.min(self.limits.max_rows.max(1)),
             keys,
+            suppressed: false,
         };
         let o = self.ownership_all()?;
         let find = |k: &str| custody_query::Graph::find(graph, k).ok().flatten();

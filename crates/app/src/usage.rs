@@ -6,7 +6,7 @@
 
 use anyhow::Result;
 use custody_analysis::usage::Profile;
-use custody_store::Store;
+use custody_store::{Store, SuppressionRow};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -108,6 +108,10 @@ pub struct AlertView {
     pub incident: usize,
     /// How many alerts of the list that incident holds.
     pub incident_alerts: usize,
+    /// The suppression that covers it (listed only when suppressed ones are
+    /// asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<i64>,
 }
 
 /// Alerts of one identity closer than this (seconds) belong to one incident.
@@ -151,6 +155,8 @@ pub struct AlertsFilter {
     pub limit: usize,
     /// Only alerts about these identity keys.
     pub keys: Option<Vec<String>>,
+    /// List the alerts an operator's suppression covers instead of the others.
+    pub suppressed: bool,
 }
 
 /// The stored alerts that pass `filter`, oldest first; with `reach` (credential
@@ -174,6 +180,22 @@ pub fn alerts_with(
     reach: Option<&HashMap<String, String>>,
     owned: Option<Owned<'_>>,
 ) -> Result<Vec<AlertView>> {
+    Ok(alerts_counted(store, filter, reach, owned)?.0)
+}
+
+/// [`alerts_with`], and how many alerts passing the filter a suppression hides.
+pub fn alerts_counted(
+    store: &dyn Store,
+    filter: &AlertsFilter,
+    reach: Option<&HashMap<String, String>>,
+    owned: Option<Owned<'_>>,
+) -> Result<(Vec<AlertView>, usize)> {
+    let active: Vec<SuppressionRow> = store
+        .suppressions()?
+        .into_iter()
+        .filter(|s| s.removed_at.is_none())
+        .collect();
+    let mut hidden = 0;
     let mut rows = Vec::new();
     let mut times = Vec::new();
     for r in store.alerts(filter.since)? {
@@ -181,6 +203,13 @@ pub fn alerts_with(
             || severity_rank(&r.severity) < filter.min_severity
             || filter.keys.as_ref().is_some_and(|k| !k.contains(&r.key))
         {
+            continue;
+        }
+        let evidence: serde_json::Value =
+            serde_json::from_str(&r.evidence).unwrap_or(serde_json::Value::Null);
+        let suppressed_by = suppressed_by(&active, &r.key, &r.rule, &evidence);
+        if suppressed_by.is_some() != filter.suppressed {
+            hidden += usize::from(suppressed_by.is_some());
             continue;
         }
         let access = match reach {
@@ -201,8 +230,9 @@ pub fn alerts_with(
             severity: r.severity,
             time: time_text(r.time),
             summary: r.summary,
-            evidence: serde_json::from_str(&r.evidence).unwrap_or(serde_json::Value::Null),
+            evidence,
             access,
+            suppressed_by,
         });
         if filter.limit > 0 && rows.len() >= filter.limit {
             break;
@@ -226,7 +256,171 @@ pub fn alerts_with(
             }
         }
     }
-    Ok(rows)
+    Ok((rows, hidden))
+}
+
+/// The active suppression covering an alert: same rule, its identity or
+/// every identity, and a value of `*` or, between them, every new value the
+/// alert names (rules without values only by `*`).
+fn suppressed_by(
+    active: &[SuppressionRow],
+    key: &str,
+    rule: &str,
+    evidence: &serde_json::Value,
+) -> Option<i64> {
+    let mine: Vec<&SuppressionRow> = active
+        .iter()
+        .filter(|s| s.rule == rule && (s.identity == "*" || s.identity == key))
+        .collect();
+    if let Some(s) = mine.iter().find(|s| s.value == "*") {
+        return Some(s.id);
+    }
+    let values: Vec<&str> = evidence
+        .get("values")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    if values.is_empty() {
+        return None;
+    }
+    let mut by = None;
+    for v in values {
+        let s = mine.iter().find(|s| s.value == v)?;
+        by.get_or_insert(s.id);
+    }
+    by
+}
+
+/// What `custody suppress add` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct SuppressRequest {
+    /// An identity reference (ARN, key, node id); `None`: every identity.
+    pub identity: Option<String>,
+    pub rule: String,
+    /// The value to accept; `None`: any value of the rule.
+    pub value: Option<String>,
+    pub reason: String,
+    /// Who: the local user.
+    pub by: String,
+}
+
+/// Records a suppression after checking the rule, resolving the identity to
+/// the key its alerts carry and writing the value as alerts show it (an IP
+/// becomes its network, a user agent its client family).
+pub fn suppress(store: &mut dyn Store, req: &SuppressRequest) -> Result<SuppressionRow> {
+    use custody_analysis::usage as u;
+    if !u::RULES.iter().any(|r| r.0 == req.rule) {
+        anyhow::bail!("no alert rule `{}` (custody alerts --list-rules)", req.rule);
+    }
+    let reason = req.reason.trim();
+    if reason.is_empty() {
+        anyhow::bail!("a suppression needs a reason (--reason): it is kept on record");
+    }
+    let with_values = ["new-region", "new-network", "new-user-agent"].contains(&req.rule.as_str());
+    let value = match req.value.as_deref().map(str::trim) {
+        None | Some("*") | Some("") => "*".to_string(),
+        Some(v) if !with_values => anyhow::bail!(
+            "`{}` alerts have no value to accept (`{v}`): leave out --value to suppress the rule for the identity",
+            req.rule
+        ),
+        Some(v) => match req.rule.as_str() {
+            "new-network" => {
+                let cidr = v.split('/').next().unwrap_or(v);
+                if cidr.parse::<std::net::IpAddr>().is_ok() {
+                    u::show_network(u::network_of(cidr, ""))
+                } else {
+                    v.to_string()
+                }
+            }
+            "new-user-agent" => u::agent_family(v).to_string(),
+            _ => v.to_string(),
+        },
+    };
+    let identity = match req.identity.as_deref().map(str::trim) {
+        None | Some("*") => "*".to_string(),
+        Some(r) => identity_key(store, r)?,
+    };
+    let fp = store.fingerprinter().clone();
+    let clean =
+        |t: &str| custody_model::guard::redact_text(t, &fp).unwrap_or_else(|| t.to_string());
+    Ok(store.suppress(&SuppressionRow {
+        identity,
+        rule: req.rule.clone(),
+        value: clean(&value),
+        reason: clean(reason),
+        created_by: req.by.clone(),
+        ..Default::default()
+    })?)
+}
+
+/// The key alerts about `reference` carry: the node's key that has a usage
+/// profile, else its main key; a key that only the logs know is taken as it is.
+fn identity_key(store: &dyn Store, reference: &str) -> Result<String> {
+    if let Some(id) = store.find(reference)? {
+        if let Some(n) = store.node(id)? {
+            let keys: Vec<&str> = n.keys.iter().map(String::as_str).collect();
+            let profiled = store.usage_profiles(&keys)?;
+            return Ok(keys
+                .iter()
+                .find(|k| profiled.contains_key(**k))
+                .map_or(n.brief.key.clone(), |k| k.to_string()));
+        }
+    }
+    if !store.usage_profiles(&[reference])?.is_empty() {
+        return Ok(reference.to_string());
+    }
+    anyhow::bail!(
+        "nothing matches `{reference}`: give an identity's ARN, key, natural key or node id"
+    )
+}
+
+/// Removes a suppression (it stays on record, with who removed it and why).
+pub fn unsuppress(store: &mut dyn Store, id: i64, by: &str, reason: &str) -> Result<()> {
+    if reason.trim().is_empty() {
+        anyhow::bail!("removing a suppression needs a reason (--reason): it is kept on record");
+    }
+    let fp = store.fingerprinter().clone();
+    let reason =
+        custody_model::guard::redact_text(reason, &fp).unwrap_or_else(|| reason.to_string());
+    if !store.unsuppress(id, by, &reason)? {
+        anyhow::bail!("no active suppression #{id} (custody suppress list --all)");
+    }
+    Ok(())
+}
+
+/// A suppression and how many stored alerts it covers now.
+#[derive(Debug, Serialize)]
+pub struct SuppressionOut {
+    #[serde(flatten)]
+    pub row: SuppressionRow,
+    pub alerts_covered: usize,
+}
+
+/// The suppressions (only active ones unless `all`), each with the stored
+/// alerts it covers.
+pub fn suppressions(store: &dyn Store, all: bool) -> Result<Vec<SuppressionOut>> {
+    let rows = store.suppressions()?;
+    let active: Vec<SuppressionRow> = rows
+        .iter()
+        .filter(|s| s.removed_at.is_none())
+        .cloned()
+        .collect();
+    let mut covered: HashMap<i64, usize> = HashMap::new();
+    for a in store.alerts(i64::MIN)? {
+        let evidence: serde_json::Value =
+            serde_json::from_str(&a.evidence).unwrap_or(serde_json::Value::Null);
+        if let Some(id) = suppressed_by(&active, &a.key, &a.rule, &evidence) {
+            *covered.entry(id).or_default() += 1;
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .filter(|s| all || s.removed_at.is_none())
+        .map(|row| SuppressionOut {
+            alerts_covered: covered.get(&row.id).copied().unwrap_or(0),
+            row,
+        })
+        .collect())
 }
 
 /// `custody usage ID [--right-size]`: the profiles, and what its own
@@ -405,6 +599,7 @@ mod tests {
             access: None,
             incident: 0,
             incident_alerts: 0,
+            suppressed_by: None,
         }
     }
 

@@ -127,6 +127,9 @@ pub enum Command {
     Stale(usage::StaleArgs),
     /// Usage anomalies raised while reading audit logs, each with the event that shows it.
     Alerts(usage::AlertsArgs),
+    /// Accept an alert value for an identity or for all (a corporate egress network, a new client), with a reason kept on record.
+    #[command(subcommand)]
+    Suppress(usage::SuppressCommand),
     /// Who is accountable for an identity: the owner, how sure, every piece of evidence and any conflict.
     Owner(owner::OwnerArgs),
     /// Identities no active person owns (owner left or unknown, contested, unowned), grouped by who should take them.
@@ -220,6 +223,7 @@ fn main() -> ExitCode {
         Command::Export(a) => export::run(cli, a),
         Command::Findings(a) => findings::run(cli, a),
         Command::Respond(a) => respond::run(cli, a),
+        Command::Suppress(a) => usage::suppress(cli, a),
         Command::Mcp(a) => serve::mcp(cli, a),
         Command::Serve(a) => serve::serve(cli, a),
         Command::Migrate(a) => migrate::run(cli, a),

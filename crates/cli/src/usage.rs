@@ -239,6 +239,149 @@ pub struct AlertsArgs {
     /// List the rules and stop.
     #[arg(long)]
     pub list_rules: bool,
+    /// List the alerts a suppression covers (custody suppress) instead of the others.
+    #[arg(long)]
+    pub suppressed: bool,
+}
+
+#[derive(clap::Subcommand)]
+pub enum SuppressCommand {
+    /// Accept a value of a rule for one identity or for every identity: alerts
+    /// it covers are no longer listed (already raised ones included) but counted.
+    Add(SuppressAddArgs),
+    /// The suppressions, with who made each, why, and how many alerts each covers.
+    List(SuppressListArgs),
+    /// Remove a suppression (it stays on record with who removed it and why).
+    Remove(SuppressRemoveArgs),
+}
+
+#[derive(Args)]
+pub struct SuppressAddArgs {
+    /// The rule (new-region, new-network, new-user-agent, denied-burst…;
+    /// custody alerts --list-rules).
+    #[arg(long)]
+    pub rule: String,
+    /// The value to accept, as alerts show it: a region, a network
+    /// (198.51.100.0/24 or an address in it, private, AS7018), a client
+    /// (python-requests or a whole user agent). Left out: any value.
+    #[arg(long)]
+    pub value: Option<String>,
+    /// The identity (ARN, access key id, natural key or node id).
+    #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+    pub identity: Option<String>,
+    /// For every identity (a corporate egress network, an approved client).
+    #[arg(long)]
+    pub all: bool,
+    /// Why: kept on record and shown with the suppression.
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Args)]
+pub struct SuppressListArgs {
+    /// Removed suppressions too.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Args)]
+pub struct SuppressRemoveArgs {
+    /// The suppression's number (custody suppress list).
+    pub id: i64,
+    /// Why: kept on record.
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// The local user, for the record of who suppressed what.
+fn local_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+pub fn suppress(cli: &Global, c: &SuppressCommand) -> Result<ExitCode> {
+    match c {
+        SuppressCommand::Add(a) => {
+            let mut store = paths::open_existing(cli)?;
+            let row = custody_app::usage::suppress(
+                &mut store,
+                &custody_app::usage::SuppressRequest {
+                    identity: if a.all { None } else { a.identity.clone() },
+                    rule: a.rule.clone(),
+                    value: a.value.clone(),
+                    reason: a.reason.clone(),
+                    by: local_user(),
+                },
+            )?;
+            match cli.format {
+                OutputFormat::Json => output::json(&row)?,
+                _ => println!(
+                    "Suppression #{}: {} {} for {} ({}).",
+                    row.id,
+                    row.rule,
+                    if row.value == "*" {
+                        "any value".to_string()
+                    } else {
+                        format!("`{}`", row.value)
+                    },
+                    if row.identity == "*" {
+                        "every identity"
+                    } else {
+                        &row.identity
+                    },
+                    row.reason
+                ),
+            }
+        }
+        SuppressCommand::List(a) => {
+            let store = paths::open_existing(cli)?;
+            let rows = custody_app::usage::suppressions(&store, a.all)?;
+            match cli.format {
+                OutputFormat::Json => output::json(&rows)?,
+                _ => {
+                    println!("{} suppression(s):", rows.len());
+                    let table: Vec<Vec<String>> = rows
+                        .iter()
+                        .map(|s| {
+                            let r = &s.row;
+                            vec![
+                                format!("#{}", r.id),
+                                r.rule.clone(),
+                                r.value.clone(),
+                                r.identity.clone(),
+                                r.reason.clone(),
+                                format!("{} {}", r.created_by, r.created_at),
+                                s.alerts_covered.to_string(),
+                                match (&r.removed_at, &r.removed_by) {
+                                    (Some(at), Some(by)) => format!(
+                                        "removed by {by} {at}: {}",
+                                        r.removed_reason.as_deref().unwrap_or("")
+                                    ),
+                                    _ => "active".to_string(),
+                                },
+                            ]
+                        })
+                        .collect();
+                    output::table(
+                        &[
+                            "id", "rule", "value", "identity", "reason", "by", "alerts", "status",
+                        ],
+                        &table,
+                    );
+                }
+            }
+        }
+        SuppressCommand::Remove(a) => {
+            let mut store = paths::open_existing(cli)?;
+            custody_app::usage::unsuppress(&mut store, a.id, &local_user(), &a.reason)?;
+            println!(
+                "Suppression #{} removed; its alerts are listed again.",
+                a.id
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn alerts(cli: &Global, a: &AlertsArgs) -> Result<ExitCode> {
@@ -298,16 +441,25 @@ pub fn alerts(cli: &Global, a: &AlertsArgs) -> Result<ExitCode> {
         min_severity: min,
         limit: 0,
         keys: None,
+        suppressed: a.suppressed,
     };
-    let rows = custody_app::usage::alerts(&store, &filter, reach.as_ref())?;
+    let (rows, hidden) = custody_app::usage::alerts_counted(&store, &filter, reach.as_ref(), None)?;
     match cli.format {
         OutputFormat::Json => output::json(&rows)?,
         OutputFormat::Table => {
             let incidents = rows.iter().map(|r| r.incident).max().unwrap_or(0);
             println!(
-                "{} alert(s) in {incidents} incident(s) since {}:",
+                "{} {}alert(s) in {incidents} incident(s) since {}{}",
                 rows.len(),
-                time_text(since)
+                if a.suppressed { "suppressed " } else { "" },
+                time_text(since),
+                if hidden > 0 {
+                    format!(
+                        "; {hidden} more covered by a suppression (custody alerts --suppressed):"
+                    )
+                } else {
+                    ":".to_string()
+                }
             );
             let table: Vec<Vec<String>> = rows
                 .iter()
@@ -332,7 +484,10 @@ pub fn alerts(cli: &Global, a: &AlertsArgs) -> Result<ExitCode> {
                             .map(|o| o.trim_start_matches("email:"))
                             .collect::<Vec<_>>()
                             .join(", "),
-                        r.summary.clone(),
+                        match r.suppressed_by {
+                            Some(id) => format!("{} [suppressed by #{id}]", r.summary),
+                            None => r.summary.clone(),
+                        },
                         format!(
                             "{}{} {} {}",
                             s("source").rsplit('/').next().unwrap_or(""),

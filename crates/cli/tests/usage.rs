@@ -119,6 +119,109 @@ fn audit_logs_become_profiles_and_alerts() {
         e["by_rule"]["denied-burst"]["expected"].as_u64().unwrap() as usize
     );
 
+    // Alerts of one identity within an hour are one incident.
+    assert!(alerts.iter().all(|a| a["incident"].as_u64().unwrap() >= 1));
+
+    // An operator accepts the new network of one identity: its alert is no
+    // longer listed but counted, and stays on record with who and why.
+    let network = alerts.iter().find(|a| a["rule"] == "new-network").unwrap();
+    let who = network["identity"].as_str().unwrap();
+    let ip = network["evidence"]["ip"].as_str().unwrap();
+    assert_eq!(network["evidence"]["values"].as_array().unwrap().len(), 1);
+    let add = env
+        .run(&[
+            "--format",
+            "json",
+            "suppress",
+            "add",
+            "--rule",
+            "new-network",
+            "--value",
+            ip,
+            "--identity",
+            who,
+            "--reason",
+            "the vendor's new egress",
+        ])
+        .ok()
+        .json();
+    assert_eq!(add["value"], network["evidence"]["values"][0], "{add}");
+    assert_eq!(add["identity"], who);
+    let id = add["id"].as_i64().unwrap().to_string();
+    let listed = env
+        .run(&["--format", "json", "alerts", "--since", "2026-01-01"])
+        .ok()
+        .json();
+    assert_eq!(listed.as_array().unwrap().len(), alerts.len() - 1);
+    let table = env.run(&["alerts", "--since", "2026-01-01"]).ok().stdout;
+    assert!(table.contains("1 more covered by a suppression"), "{table}");
+    let hidden = env
+        .run(&[
+            "--format",
+            "json",
+            "alerts",
+            "--since",
+            "2026-01-01",
+            "--suppressed",
+        ])
+        .ok()
+        .json();
+    assert_eq!(hidden.as_array().unwrap().len(), 1, "{hidden}");
+    assert_eq!(hidden[0]["suppressed_by"], add["id"]);
+    let list = env
+        .run(&["--format", "json", "suppress", "list"])
+        .ok()
+        .json();
+    assert_eq!(list[0]["alerts_covered"], 1, "{list}");
+    assert_eq!(list[0]["reason"], "the vendor's new egress");
+    // A reason is required; a rule without values takes none.
+    let no_reason = env.run(&[
+        "suppress",
+        "add",
+        "--rule",
+        "new-region",
+        "--all",
+        "--reason",
+        " ",
+    ]);
+    assert!(
+        no_reason.stderr.contains("needs a reason"),
+        "{}",
+        no_reason.stderr
+    );
+    let bad = env.run(&[
+        "suppress",
+        "add",
+        "--rule",
+        "denied-burst",
+        "--value",
+        "x",
+        "--all",
+        "--reason",
+        "r",
+    ]);
+    assert!(bad.stderr.contains("have no value"), "{}", bad.stderr);
+    // Removed: listed again, kept on record.
+    env.run(&[
+        "suppress",
+        "remove",
+        &id,
+        "--reason",
+        "vendor confirmed it was not them",
+    ])
+    .ok();
+    let again = env
+        .run(&["--format", "json", "alerts", "--since", "2026-01-01"])
+        .ok()
+        .json();
+    assert_eq!(again.as_array().unwrap().len(), alerts.len());
+    let all = env
+        .run(&["--format", "json", "suppress", "list", "--all"])
+        .ok()
+        .json();
+    assert!(all[0]["removed_by"].is_string(), "{all}");
+    assert_eq!(all[0]["removed_reason"], "vendor confirmed it was not them");
+
     // One identity's profile.
     let key = region["identity"].as_str().unwrap();
     let u = env.run(&["--format", "json", "usage", key]).ok().json();

@@ -204,6 +204,30 @@ pub struct AlertRow {
     pub evidence: String,
 }
 
+/// An operator's acceptance of an alert value: alerts it covers are not
+/// listed (but counted), and it stays on record when removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SuppressionRow {
+    /// Set by the store.
+    pub id: i64,
+    /// An identity key, or `*` for every identity.
+    pub identity: String,
+    pub rule: String,
+    /// A value as alerts show it (`198.51.100.0/24`, `private`, `us-west-2`,
+    /// `python-requests`), or `*` for any.
+    pub value: String,
+    pub reason: String,
+    pub created_by: String,
+    /// RFC 3339; set by the store.
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_reason: Option<String>,
+}
+
 /// One step custody carried out (or tried to) on a real system, for the
 /// response log: who, when, why, what and how it went. Never a secret.
 #[derive(Debug, Clone, Serialize)]
@@ -314,6 +338,13 @@ pub trait Store {
     fn response_log(&mut self, row: &ResponseRow) -> Result<()>;
     /// The response log, oldest first; only this credential's when given.
     fn responses(&self, credential: Option<&str>) -> Result<Vec<ResponseRow>>;
+    /// Records an alert suppression (committed at once); returns it with
+    /// its id and time.
+    fn suppress(&mut self, row: &SuppressionRow) -> Result<SuppressionRow>;
+    /// Every suppression, removed ones included, oldest first.
+    fn suppressions(&self) -> Result<Vec<SuppressionRow>>;
+    /// Marks a suppression removed (kept on record). False: no such active one.
+    fn unsuppress(&mut self, id: i64, by: &str, reason: &str) -> Result<bool>;
     /// Sets `key` in a snapshot's summary to `value` (its own transaction):
     /// what a pipeline that goes on after the snapshot committed (audit logs)
     /// says of its progress, so an interrupted run shows.

@@ -112,6 +112,18 @@ CREATE TABLE IF NOT EXISTS alerts (
     UNIQUE (key, rule, time)
 );
 CREATE INDEX IF NOT EXISTS alerts_time ON alerts(time);
+CREATE TABLE IF NOT EXISTS alert_suppressions (
+    id INTEGER PRIMARY KEY,
+    identity TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    value TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    removed_by TEXT,
+    removed_at TEXT,
+    removed_reason TEXT
+);
 CREATE TABLE IF NOT EXISTS responses (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,

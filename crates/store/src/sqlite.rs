@@ -268,6 +268,15 @@ impl Store for SqliteStore {
     fn responses(&self, credential: Option<&str>) -> Result<Vec<crate::ResponseRow>> {
         self.response_rows(credential)
     }
+    fn suppress(&mut self, row: &crate::SuppressionRow) -> Result<crate::SuppressionRow> {
+        self.suppression_add(row)
+    }
+    fn suppressions(&self) -> Result<Vec<crate::SuppressionRow>> {
+        self.suppression_rows()
+    }
+    fn unsuppress(&mut self, id: i64, by: &str, reason: &str) -> Result<bool> {
+        self.suppression_remove(id, by, reason)
+    }
 
     fn ingest(
         &mut self,

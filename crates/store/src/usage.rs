@@ -1,9 +1,9 @@
-//! Usage profiles, the log files already counted, alerts and the response
-//! log (SQLite): the tables beside the graph.
+//! Usage profiles, the log files already counted, alerts, their
+//! suppressions and the response log (SQLite): the tables beside the graph.
 
 use crate::rows::now;
 use crate::sqlite::SqliteStore;
-use crate::{AlertRow, ResponseRow, Result, UsageRow, UsageSource};
+use crate::{AlertRow, ResponseRow, Result, SuppressionRow, UsageRow, UsageSource};
 use rusqlite::{params, OptionalExtension};
 use std::collections::{HashMap, HashSet};
 
@@ -151,5 +151,53 @@ impl SqliteStore {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub(crate) fn suppression_add(&mut self, r: &SuppressionRow) -> Result<SuppressionRow> {
+        let at = now();
+        self.conn.execute(
+            "INSERT INTO alert_suppressions(identity, rule, value, reason, created_by, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![r.identity, r.rule, r.value, r.reason, r.created_by, at],
+        )?;
+        Ok(SuppressionRow {
+            id: self.conn.last_insert_rowid(),
+            created_at: at,
+            removed_by: None,
+            removed_at: None,
+            removed_reason: None,
+            ..r.clone()
+        })
+    }
+
+    pub(crate) fn suppression_rows(&self) -> Result<Vec<SuppressionRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, identity, rule, value, reason, created_by, created_at, removed_by, removed_at, removed_reason
+             FROM alert_suppressions ORDER BY id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(SuppressionRow {
+                id: r.get(0)?,
+                identity: r.get(1)?,
+                rule: r.get(2)?,
+                value: r.get(3)?,
+                reason: r.get(4)?,
+                created_by: r.get(5)?,
+                created_at: r.get(6)?,
+                removed_by: r.get(7)?,
+                removed_at: r.get(8)?,
+                removed_reason: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub(crate) fn suppression_remove(&mut self, id: i64, by: &str, reason: &str) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE alert_suppressions SET removed_by = ?2, removed_at = ?3, removed_reason = ?4
+             WHERE id = ?1 AND removed_at IS NULL",
+            params![id, by, now(), reason],
+        )?;
+        Ok(n == 1)
     }
 }
