@@ -189,7 +189,9 @@ fn is_aws_service(v: &str) -> bool {
             && !v.starts_with("signin."))
 }
 
-/// What kind of network a value is: `private`, `aws-service`, `asn` or `public`.
+/// What kind of network a value is: `private`, `aws-service`, `asn`,
+/// `public` (an IPv4 /24 or IPv6 /48) or `named` (a range of
+/// [`Networks`], or a name a log writes in place of an address).
 pub fn network_kind(value: &str) -> &'static str {
     match value {
         PRIVATE => "private",
@@ -197,15 +199,144 @@ pub fn network_kind(value: &str) -> &'static str {
         v if v.len() > 2 && v.starts_with("AS") && v[2..].bytes().all(|b| b.is_ascii_digit()) => {
             "asn"
         }
-        _ => "public",
+        v if is_v4_24(v) || is_v6_48(v) => "public",
+        _ => "named",
     }
+}
+
+fn is_v4_24(v: &str) -> bool {
+    v.bytes().all(|b| b.is_ascii_digit() || b == b'.') && v.matches('.').count() == 2
+}
+
+fn is_v6_48(v: &str) -> bool {
+    v.contains(':')
+        && v.matches(':').count() == 2
+        && v.bytes().all(|b| b.is_ascii_hexdigit() || b == b':')
+}
+
+/// Named address ranges (a corporate egress, NAT gateways, a cloud's or CI
+/// provider's published ranges): a profile's networks that fall in one are
+/// judged as that one network. Profiles keep IPv4 /24s and IPv6 /48s, so a
+/// range narrower than that names its whole /24 (or /48).
+#[derive(Debug, Default, Clone)]
+pub struct Networks {
+    /// Per prefix length (≤ 24), network bits → name index.
+    v4: Vec<(u8, HashMap<u32, usize>)>,
+    /// Per prefix length (≤ 48), network bits → name index.
+    v6: Vec<(u8, HashMap<u128, usize>)>,
+    names: Vec<String>,
+}
+
+pub use custody_model::net::parse_cidr;
+
+impl Networks {
+    /// From (CIDR, name) pairs; the first pair that is not a CIDR is the error.
+    pub fn new<'a>(
+        ranges: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Networks, String> {
+        let mut n = Networks::default();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for (cidr, name) in ranges {
+            let (ip, len) = parse_cidr(cidr).ok_or_else(|| {
+                format!("`{cidr}` (range `{name}`) is not an address range (CIDR)")
+            })?;
+            let i = *index.entry(name).or_insert_with(|| {
+                n.names.push(name.to_string());
+                n.names.len() - 1
+            });
+            match ip {
+                std::net::IpAddr::V4(a) => {
+                    let len = len.min(24);
+                    let bits = u32::from(a).checked_shr(32 - u32::from(len)).unwrap_or(0);
+                    insert(&mut n.v4, len, bits, i);
+                }
+                std::net::IpAddr::V6(a) => {
+                    let len = len.min(48);
+                    let bits = u128::from(a).checked_shr(128 - u32::from(len)).unwrap_or(0);
+                    insert(&mut n.v6, len, bits, i);
+                }
+            }
+        }
+        // Most specific first.
+        n.v4.sort_by_key(|(l, _)| std::cmp::Reverse(*l));
+        n.v6.sort_by_key(|(l, _)| std::cmp::Reverse(*l));
+        Ok(n)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The most specific named range holding a profile's network value (an
+    /// IPv4 /24 `198.51.100` or IPv6 /48 `2001:db8:1`).
+    pub fn name_of(&self, value: &str) -> Option<&str> {
+        let i = if is_v4_24(value) {
+            let a: std::net::Ipv4Addr = format!("{value}.0").parse().ok()?;
+            let a = u32::from(a);
+            self.v4.iter().find_map(|(len, m)| {
+                m.get(&a.checked_shr(32 - u32::from(*len)).unwrap_or(0))
+                    .copied()
+            })?
+        } else if is_v6_48(value) {
+            let a: std::net::Ipv6Addr = format!("{value}::").parse().ok()?;
+            let a = u128::from(a);
+            self.v6.iter().find_map(|(len, m)| {
+                m.get(&a.checked_shr(128 - u32::from(*len)).unwrap_or(0))
+                    .copied()
+            })?
+        } else {
+            return None;
+        };
+        Some(&self.names[i])
+    }
+
+    /// A profile's networks with those in a named range merged into it
+    /// (counts added, the earliest first use and its evidence kept).
+    pub fn group(&self, list: &[Seen]) -> Vec<Seen> {
+        let mut out: Vec<Seen> = Vec::with_capacity(list.len());
+        for s in list {
+            let value = self.name_of(&s.value).unwrap_or(&s.value);
+            match out.iter_mut().find(|o| o.value == value) {
+                Some(o) => {
+                    o.count += s.count;
+                    o.last = o.last.max(s.last);
+                    if s.first < o.first {
+                        o.first = s.first;
+                        o.evidence = s.evidence.clone();
+                    }
+                }
+                None => out.push(Seen {
+                    value: value.to_string(),
+                    ..s.clone()
+                }),
+            }
+        }
+        out
+    }
+}
+
+fn insert<K: std::hash::Hash + Eq>(
+    by_len: &mut Vec<(u8, HashMap<K, usize>)>,
+    len: u8,
+    bits: K,
+    name: usize,
+) {
+    let m = match by_len.iter().position(|(l, _)| *l == len) {
+        Some(i) => &mut by_len[i].1,
+        None => {
+            by_len.push((len, HashMap::new()));
+            &mut by_len.last_mut().expect("just pushed").1
+        }
+    };
+    // The first name given for a range keeps it.
+    m.entry(bits).or_insert(name);
 }
 
 /// How a network value is shown: `203.0.113.0/24`, `2001:db8:1::/48`, `AS7018`.
 pub fn show_network(value: &str) -> String {
-    if value.bytes().all(|b| b.is_ascii_digit() || b == b'.') && value.matches('.').count() == 2 {
+    if is_v4_24(value) {
         format!("{value}.0/24")
-    } else if value.contains(':') && value.matches(':').count() == 2 && !value.contains('.') {
+    } else if is_v6_48(value) {
         format!("{value}::/48")
     } else {
         value.to_string()
@@ -709,8 +840,14 @@ pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     2.0 * 6371.0 * h.sqrt().asin()
 }
 
-/// Reads one dimension of a profile.
-type Dimension = fn(&Profile) -> &Vec<Seen>;
+/// A novelty rule, what it judges, and that dimension before, in the batch and after.
+type Dimension<'a> = (
+    &'static str,
+    &'static str,
+    Option<&'a [Seen]>,
+    &'a [Seen],
+    &'a [Seen],
+);
 
 /// The alerts `delta` (what a batch of logs added) raises against `before`
 /// (what was known until then; `None` for a new identity). `after` is the two
@@ -720,26 +857,57 @@ pub fn detect(
     delta: &Profile,
     after: &Profile,
     cfg: &Config,
+    networks: &Networks,
 ) -> Vec<Alert> {
     let mut out = Vec::new();
     let learned = after.first + cfg.learning;
-    let dims: [(&str, &str, Dimension); 3] = [
-        ("new-region", "region", |p| &p.regions),
-        ("new-network", "network", |p| &p.networks),
-        ("new-user-agent", "user agent", |p| &p.agents),
+    // Networks in a named range are that one network.
+    fn grouped<'p>(p: &'p Profile, networks: &Networks) -> std::borrow::Cow<'p, [Seen]> {
+        if networks.is_empty() {
+            std::borrow::Cow::Borrowed(&p.networks)
+        } else {
+            std::borrow::Cow::Owned(networks.group(&p.networks))
+        }
+    }
+    let (net_before, net_delta, net_after) = (
+        before.map(|b| grouped(b, networks)),
+        grouped(delta, networks),
+        grouped(after, networks),
+    );
+    let dims: [Dimension<'_>; 3] = [
+        (
+            "new-region",
+            "region",
+            before.map(|b| b.regions.as_slice()),
+            &delta.regions,
+            &after.regions,
+        ),
+        (
+            "new-network",
+            "network",
+            net_before.as_deref(),
+            &net_delta,
+            &net_after,
+        ),
+        (
+            "new-user-agent",
+            "user agent",
+            before.map(|b| b.agents.as_slice()),
+            &delta.agents,
+            &after.agents,
+        ),
     ];
     // An identity that rotated through public networks while it was learned.
-    let roaming = after
-        .networks
+    let roaming = net_after
         .iter()
         .filter(|s| s.first <= learned && network_kind(&s.value) == "public")
         .count()
         >= cfg.roaming_networks;
-    for (rule, what, get) in dims {
-        let known: Vec<&str> = before
-            .map(|b| get(b).iter().map(|s| s.value.as_str()).collect())
+    for (rule, what, in_before, in_delta, in_after) in dims {
+        let known: Vec<&str> = in_before
+            .map(|b| b.iter().map(|s| s.value.as_str()).collect())
             .unwrap_or_default();
-        let mut new: Vec<&Seen> = get(delta)
+        let mut new: Vec<&Seen> = in_delta
             .iter()
             .filter(|s| s.first > learned && !known.contains(&s.value.as_str()))
             // An AWS service acting for the identity (CloudFormation, Lambda…)
@@ -751,7 +919,7 @@ pub fn detect(
                 !(rule == "new-network"
                     && roaming
                     && network_kind(&s.value) == "public"
-                    && get(after)
+                    && in_after
                         .iter()
                         .any(|o| o.first < s.first && network_kind(&o.value) == "public"))
             })
@@ -770,7 +938,7 @@ pub fn detect(
             }
         };
         // The baseline: values seen before the first new one appeared.
-        let mut usual: Vec<(&str, u64)> = get(after)
+        let mut usual: Vec<(&str, u64)> = in_after
             .iter()
             .filter(|o| o.first < s.first)
             .map(|o| (o.value.as_str(), o.count))

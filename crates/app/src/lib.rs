@@ -14,6 +14,8 @@
 //! - [`posture`]: the posture run (query rules, reach rules, risk) and its
 //!   recording; [`respond::execute`] logs the response steps it takes.
 //! - [`demo`]: synthesise a company and grade every answer ([`grade`]).
+//! - [`networks`]: named address ranges that usage judges networks by;
+//!   [`usage::suppress`]: accepted alert values, on record.
 //!
 //! Views (read only):
 //! - [`show`], [`blast`], [`owner`], [`usage`], [`respond`], [`migrate`],
@@ -44,6 +46,7 @@ pub mod grade;
 pub mod ingest;
 pub mod logs;
 pub mod migrate;
+pub mod networks;
 pub mod owner;
 pub mod paths;
 pub mod people;

@@ -241,6 +241,7 @@ pub fn ingest_logs(
     tracing::info!("logs read in {:.2}s", started.elapsed().as_secs_f64());
     progress.note("updating profiles");
     let cfg = Config::default();
+    let networks = crate::networks::table(store)?;
     let keys: Vec<&str> = run.profiles.keys().map(String::as_str).collect();
     let mut stored = HashMap::new();
     for part in keys.chunks(10_000) {
@@ -262,7 +263,7 @@ pub fn ingest_logs(
         let before: Option<Profile> = stored.get(key).and_then(|j| serde_json::from_str(j).ok());
         let mut after = before.clone().unwrap_or_default();
         after.merge(delta);
-        let mut raised = usage::detect(before.as_ref(), delta, &after, &cfg);
+        let mut raised = usage::detect(before.as_ref(), delta, &after, &cfg, &networks);
         raised.extend(owners.alerts(key, delta, &after)?);
         alerts.extend(raised.into_iter().map(|a| {
             let mut row = alert_row(key, a);

@@ -130,6 +130,9 @@ pub enum Command {
     /// Accept an alert value for an identity or for all (a corporate egress network, a new client), with a reason kept on record.
     #[command(subcommand)]
     Suppress(usage::SuppressCommand),
+    /// Named address ranges alerts judge networks by: your egress and NAT ranges, the clouds' and GitHub's published ranges.
+    #[command(subcommand)]
+    Networks(usage::NetworksCommand),
     /// Who is accountable for an identity: the owner, how sure, every piece of evidence and any conflict.
     Owner(owner::OwnerArgs),
     /// Identities no active person owns (owner left or unknown, contested, unowned), grouped by who should take them.
@@ -224,6 +227,7 @@ fn main() -> ExitCode {
         Command::Findings(a) => findings::run(cli, a),
         Command::Respond(a) => respond::run(cli, a),
         Command::Suppress(a) => usage::suppress(cli, a),
+        Command::Networks(a) => usage::networks(cli, a),
         Command::Mcp(a) => serve::mcp(cli, a),
         Command::Serve(a) => serve::serve(cli, a),
         Command::Migrate(a) => migrate::run(cli, a),

@@ -293,6 +293,131 @@ pub struct SuppressRemoveArgs {
     pub reason: String,
 }
 
+#[derive(clap::Subcommand)]
+pub enum NetworksCommand {
+    /// Read ranges files and store their ranges, replacing what the same
+    /// source loaded before: AWS ip-ranges.json, Google Cloud cloud.json,
+    /// Azure Service Tags, GitHub's meta, or custody's TOML
+    /// ([[network]] name = "…", cidrs = […]).
+    Load(NetworksLoadArgs),
+    /// The stored sources: format, publication date, when loaded, networks.
+    List,
+    /// Remove a source's ranges.
+    Remove(NetworksRemoveArgs),
+}
+
+#[derive(Args)]
+pub struct NetworksLoadArgs {
+    /// The files.
+    #[arg(required = true)]
+    pub files: Vec<std::path::PathBuf>,
+    /// The source's name (default: the format for published files, the file
+    /// name for TOML); loading the same source again replaces it.
+    #[arg(long)]
+    pub source: Option<String>,
+}
+
+#[derive(Args)]
+pub struct NetworksRemoveArgs {
+    /// The source (custody networks list).
+    pub source: String,
+}
+
+pub fn networks(cli: &Global, c: &NetworksCommand) -> Result<ExitCode> {
+    match c {
+        NetworksCommand::Load(a) => {
+            let mut store = paths::open_store(cli)?;
+            let mut out = Vec::new();
+            for f in &a.files {
+                let shown = f.display().to_string();
+                let bytes = std::fs::read(f)
+                    .map_err(|e| anyhow::anyhow!("{shown}: cannot read it: {e}"))?;
+                let l = custody_app::networks::load(
+                    &mut store,
+                    &shown,
+                    &bytes,
+                    a.source.as_deref(),
+                    &local_user(),
+                )?;
+                if cli.format != OutputFormat::Json {
+                    println!(
+                        "{shown}: {} ranges in {} network(s) as `{}` ({}{}){}.",
+                        l.ranges,
+                        l.networks,
+                        l.source,
+                        l.format,
+                        l.published
+                            .as_deref()
+                            .map(|p| format!(", published {p}"))
+                            .unwrap_or_default(),
+                        if l.replaced > 0 {
+                            format!("; replaced {} earlier ranges", l.replaced)
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+                out.push(l);
+            }
+            if cli.format == OutputFormat::Json {
+                output::json(&out)?;
+            } else {
+                println!("The next ingest judges callers' networks by them.");
+            }
+        }
+        NetworksCommand::List => {
+            let store = paths::open_existing(cli)?;
+            let sources = custody_app::networks::list(&store)?;
+            match cli.format {
+                OutputFormat::Json => output::json(&sources)?,
+                _ => {
+                    println!("{} source(s) of named ranges:", sources.len());
+                    let rows: Vec<Vec<String>> = sources
+                        .iter()
+                        .map(|s| {
+                            let names: Vec<&str> =
+                                s.networks.keys().take(4).map(String::as_str).collect();
+                            vec![
+                                s.source.clone(),
+                                s.format.clone(),
+                                s.published.clone().unwrap_or_default(),
+                                format!("{} {}", s.loaded_by, s.loaded_at),
+                                s.ranges.to_string(),
+                                format!(
+                                    "{}{}",
+                                    names.join(", "),
+                                    if s.networks.len() > names.len() {
+                                        format!(" (+{})", s.networks.len() - names.len())
+                                    } else {
+                                        String::new()
+                                    }
+                                ),
+                            ]
+                        })
+                        .collect();
+                    output::table(
+                        &[
+                            "source",
+                            "format",
+                            "published",
+                            "loaded",
+                            "ranges",
+                            "networks",
+                        ],
+                        &rows,
+                    );
+                }
+            }
+        }
+        NetworksCommand::Remove(a) => {
+            let mut store = paths::open_existing(cli)?;
+            let n = custody_app::networks::remove(&mut store, &a.source)?;
+            println!("Removed {n} ranges of `{}`.", a.source);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The local user, for the record of who suppressed what.
 fn local_user() -> String {
     std::env::var("USER")

@@ -548,3 +548,110 @@ fn an_audit_log_saved_as_utf16_is_read() {
         .json();
     assert_eq!(out["logs"]["events"], 8, "{out:#}");
 }
+
+/// A key's CloudTrail: ten days from 198.51.100.0/24, then one day from
+/// 198.51.101.0/24 (the same corporate egress /23) and 192.0.2.0/24.
+fn egress_trail() -> String {
+    let mut records = Vec::new();
+    let mut push = |day: u32, hour: u32, ip: &str| {
+        records.push(serde_json::json!({
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEEXAMPLE01",
+                "arn": "arn:aws:iam::111122223333:user/svc-reports", "accountId": "111122223333",
+                "accessKeyId": "AKIAEXAMPLEEXAMPLE44", "userName": "svc-reports"},
+            "eventTime": format!("2026-11-{day:02}T{hour:02}:00:00Z"),
+            "eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "eu-west-1",
+            "sourceIPAddress": ip, "userAgent": "aws-sdk-go/1.44.298 (go1.20.6; linux; amd64)",
+            "requestParameters": null, "responseElements": null, "eventType": "AwsApiCall",
+            "recipientAccountId": "111122223333"
+        }));
+    };
+    for day in 1..=10 {
+        for hour in [9, 13] {
+            push(day, hour, "198.51.100.20");
+        }
+    }
+    push(12, 9, "198.51.101.7");
+    push(12, 10, "192.0.2.44");
+    serde_json::json!({ "Records": records }).to_string()
+}
+
+#[test]
+fn named_ranges_make_one_network_of_an_egress() {
+    let new_networks = |env: &Env| -> Vec<serde_json::Value> {
+        let logs = env.write("logs/trail.json", egress_trail().as_bytes());
+        env.run(&["--quiet", "ingest", logs.to_str().unwrap()]).ok();
+        let alerts = env
+            .run(&[
+                "--format",
+                "json",
+                "alerts",
+                "--since",
+                "2026-01-01",
+                "--rule",
+                "new-network",
+            ])
+            .ok()
+            .json();
+        assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts}");
+        alerts[0]["evidence"]["values"].as_array().unwrap().clone()
+    };
+    // Without ranges: two new /24s.
+    let plain = Env::new();
+    assert_eq!(new_networks(&plain), ["198.51.101.0/24", "192.0.2.0/24"]);
+
+    // With the company's egress loaded: only the address outside it.
+    let env = Env::new();
+    let toml = env.write(
+        "corp.toml",
+        b"[[network]]\nname = \"corp-egress\"\ncidrs = [\"198.51.100.0/23\"]\n",
+    );
+    let aws = env.write(
+        "ip-ranges.json",
+        br#"{"syncToken":"1","createDate":"2026-11-20-22-13-07","prefixes":[{"ip_prefix":"3.5.140.0/22","region":"ap-northeast-2","service":"AMAZON","network_border_group":"ap-northeast-2"}],"ipv6_prefixes":[]}"#,
+    );
+    let loaded = env
+        .run(&[
+            "--format",
+            "json",
+            "networks",
+            "load",
+            toml.to_str().unwrap(),
+            aws.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(loaded[0]["source"], "corp");
+    assert_eq!(loaded[1]["source"], "aws-ip-ranges");
+    assert_eq!(new_networks(&env), ["192.0.2.0/24"]);
+    let list = env
+        .run(&["--format", "json", "networks", "list"])
+        .ok()
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    assert_eq!(list[0]["published"], "2026-11-20-22-13-07");
+    assert_eq!(list[1]["networks"]["corp-egress"], 1);
+
+    // A bad file says where, and stores nothing of it.
+    let bad = env.write(
+        "bad.toml",
+        b"[[network]]\nname = \"x\"\ncidrs = [\"10.0.0.0/8\", \"10.0.0/33\"]\n",
+    );
+    let r = env.run(&["networks", "load", bad.to_str().unwrap()]);
+    assert!(
+        r.stderr.contains("bad.toml") && r.stderr.contains("cidrs[1]"),
+        "{}",
+        r.stderr
+    );
+    let list = env
+        .run(&["--format", "json", "networks", "list"])
+        .ok()
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    env.run(&["networks", "remove", "corp"]).ok();
+    let list = env
+        .run(&["--format", "json", "networks", "list"])
+        .ok()
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}

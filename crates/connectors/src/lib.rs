@@ -20,6 +20,7 @@ pub mod gcp;
 pub mod github;
 pub mod hris;
 pub mod kubernetes;
+pub mod networks;
 pub mod okta;
 pub mod terraform;
 mod util;

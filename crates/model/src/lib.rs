@@ -15,6 +15,7 @@ pub mod fact;
 pub mod guard;
 pub mod key;
 pub mod label;
+pub mod net;
 pub mod secret;
 pub mod text;
 pub mod time;

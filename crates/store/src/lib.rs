@@ -204,6 +204,23 @@ pub struct AlertRow {
     pub evidence: String,
 }
 
+/// One named address range (a cloud's published range, a corporate egress).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NetworkRangeRow {
+    /// What loaded it, replaced as a whole by the next load of the same
+    /// source: `aws-ip-ranges`, `gcp-cloud`, `azure-service-tags`,
+    /// `github-meta`, or the name given to a TOML file.
+    pub source: String,
+    pub format: String,
+    /// When the publisher made the file, as it says.
+    pub published: Option<String>,
+    pub cidr: String,
+    pub name: String,
+    /// RFC 3339; set by the store.
+    pub loaded_at: String,
+    pub loaded_by: String,
+}
+
 /// An operator's acceptance of an alert value: alerts it covers are not
 /// listed (but counted), and it stays on record when removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -345,6 +362,12 @@ pub trait Store {
     fn suppressions(&self) -> Result<Vec<SuppressionRow>>;
     /// Marks a suppression removed (kept on record). False: no such active one.
     fn unsuppress(&mut self, id: i64, by: &str, reason: &str) -> Result<bool>;
+    /// Replaces the named ranges of `rows`' source (all rows share one), in
+    /// one transaction; with no rows, removes the source. Returns how many
+    /// rows the source had before.
+    fn network_ranges_replace(&mut self, source: &str, rows: &[NetworkRangeRow]) -> Result<usize>;
+    /// Every named range, by source.
+    fn network_ranges(&self) -> Result<Vec<NetworkRangeRow>>;
     /// Sets `key` in a snapshot's summary to `value` (its own transaction):
     /// what a pipeline that goes on after the snapshot committed (audit logs)
     /// says of its progress, so an interrupted run shows.

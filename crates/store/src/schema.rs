@@ -112,6 +112,16 @@ CREATE TABLE IF NOT EXISTS alerts (
     UNIQUE (key, rule, time)
 );
 CREATE INDEX IF NOT EXISTS alerts_time ON alerts(time);
+CREATE TABLE IF NOT EXISTS network_ranges (
+    source TEXT NOT NULL,
+    format TEXT NOT NULL,
+    published TEXT,
+    cidr TEXT NOT NULL,
+    name TEXT NOT NULL,
+    loaded_at TEXT NOT NULL,
+    loaded_by TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS network_ranges_source ON network_ranges(source);
 CREATE TABLE IF NOT EXISTS alert_suppressions (
     id INTEGER PRIMARY KEY,
     identity TEXT NOT NULL,

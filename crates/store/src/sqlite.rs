@@ -277,6 +277,16 @@ impl Store for SqliteStore {
     fn unsuppress(&mut self, id: i64, by: &str, reason: &str) -> Result<bool> {
         self.suppression_remove(id, by, reason)
     }
+    fn network_ranges_replace(
+        &mut self,
+        source: &str,
+        rows: &[crate::NetworkRangeRow],
+    ) -> Result<usize> {
+        self.ranges_replace(source, rows)
+    }
+    fn network_ranges(&self) -> Result<Vec<crate::NetworkRangeRow>> {
+        self.ranges_all()
+    }
 
     fn ingest(
         &mut self,

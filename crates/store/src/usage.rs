@@ -3,7 +3,9 @@
 
 use crate::rows::now;
 use crate::sqlite::SqliteStore;
-use crate::{AlertRow, ResponseRow, Result, SuppressionRow, UsageRow, UsageSource};
+use crate::{
+    AlertRow, NetworkRangeRow, ResponseRow, Result, SuppressionRow, UsageRow, UsageSource,
+};
 use rusqlite::{params, OptionalExtension};
 use std::collections::{HashMap, HashSet};
 
@@ -199,5 +201,53 @@ impl SqliteStore {
             params![id, by, now(), reason],
         )?;
         Ok(n == 1)
+    }
+
+    pub(crate) fn ranges_replace(
+        &mut self,
+        source: &str,
+        rows: &[NetworkRangeRow],
+    ) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let before = tx.execute("DELETE FROM network_ranges WHERE source = ?1", [source])?;
+        {
+            let at = now();
+            let mut st = tx.prepare(
+                "INSERT INTO network_ranges(source, format, published, cidr, name, loaded_at, loaded_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for r in rows {
+                st.execute(params![
+                    source,
+                    r.format,
+                    r.published,
+                    r.cidr,
+                    r.name,
+                    at,
+                    r.loaded_by
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(before)
+    }
+
+    pub(crate) fn ranges_all(&self) -> Result<Vec<NetworkRangeRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT source, format, published, cidr, name, loaded_at, loaded_by
+             FROM network_ranges ORDER BY source, rowid",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(NetworkRangeRow {
+                source: r.get(0)?,
+                format: r.get(1)?,
+                published: r.get(2)?,
+                cidr: r.get(3)?,
+                name: r.get(4)?,
+                loaded_at: r.get(5)?,
+                loaded_by: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -109,7 +109,7 @@ fn anomalies_after_the_learning_period_are_alerts_with_their_event() {
     let delta = tally(&batch, "new.json").profiles.remove(KEY).unwrap();
     let mut after = before.clone();
     after.merge(&delta);
-    let alerts = detect(Some(&before), &delta, &after, &cfg);
+    let alerts = detect(Some(&before), &delta, &after, &cfg, &Networks::default());
     let rules: Vec<&str> = alerts.iter().map(|a| a.rule.as_str()).collect();
     assert_eq!(
         rules,
@@ -130,7 +130,7 @@ fn anomalies_after_the_learning_period_are_alerts_with_their_event() {
         region.summary
     );
     // The same batch again raises nothing new: it is all known now.
-    assert!(detect(Some(&after), &delta, &after, &cfg).is_empty());
+    assert!(detect(Some(&after), &delta, &after, &cfg, &Networks::default()).is_empty());
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn the_learning_period_and_bulk_loads() {
         "",
     ));
     let t = tally(&early, "x.json").profiles.remove(KEY).unwrap();
-    assert!(detect(None, &t, &t, &cfg).is_empty());
+    assert!(detect(None, &t, &t, &cfg, &Networks::default()).is_empty());
     // One bulk load of 30 days with a new region on day 25: found without a stored baseline.
     let mut all = normal(0..30);
     all.push(ev(
@@ -157,7 +157,7 @@ fn the_learning_period_and_bulk_loads() {
         "",
     ));
     let t = tally(&all, "x.json").profiles.remove(KEY).unwrap();
-    let alerts = detect(None, &t, &t, &cfg);
+    let alerts = detect(None, &t, &t, &cfg, &Networks::default());
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0].rule, "new-region");
 }
@@ -172,7 +172,7 @@ fn dormancy() {
         .unwrap();
     let mut after = before.clone();
     after.merge(&delta);
-    let alerts = detect(Some(&before), &delta, &after, &cfg);
+    let alerts = detect(Some(&before), &delta, &after, &cfg, &Networks::default());
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0].rule, "dormant-reuse");
     assert!(
@@ -241,11 +241,15 @@ fn varied(
 }
 
 fn alerts_of(history: &[Event<'_>], batch: &[Event<'_>]) -> Vec<Alert> {
+    alerts_with(history, batch, &Networks::default())
+}
+
+fn alerts_with(history: &[Event<'_>], batch: &[Event<'_>], nets: &Networks) -> Vec<Alert> {
     let before = tally(history, "old.json").profiles.remove(KEY).unwrap();
     let delta = tally(batch, "new.json").profiles.remove(KEY).unwrap();
     let mut after = before.clone();
     after.merge(&delta);
-    detect(Some(&before), &delta, &after, &Config::default())
+    detect(Some(&before), &delta, &after, &Config::default(), nets)
 }
 
 #[test]
@@ -381,7 +385,7 @@ fn impossible_travel_needs_geolocation_and_speed() {
         .unwrap();
     let mut after = before.clone();
     after.merge(&delta);
-    let alerts = detect(Some(&before), &delta, &after, &cfg);
+    let alerts = detect(Some(&before), &delta, &after, &cfg, &Networks::default());
     let travel: Vec<&Alert> = alerts
         .iter()
         .filter(|a| a.rule == "impossible-travel")
@@ -399,9 +403,11 @@ fn impossible_travel_needs_geolocation_and_speed() {
         .unwrap();
     let mut after = before.clone();
     after.merge(&delta);
-    assert!(detect(Some(&before), &delta, &after, &cfg)
-        .iter()
-        .all(|a| a.rule != "impossible-travel"));
+    assert!(
+        detect(Some(&before), &delta, &after, &cfg, &Networks::default())
+            .iter()
+            .all(|a| a.rule != "impossible-travel")
+    );
     assert!((distance_km(nyc, moscow) - 7510.0).abs() < 50.0);
 }
 
@@ -422,4 +428,58 @@ fn a_huge_value_is_kept_cut_with_a_marker() {
     assert_eq!(p.agents[0].count, 3);
     assert_eq!(p.actions.len(), 1);
     assert!(p.actions[0].action.ends_with("more bytes]"));
+}
+
+#[test]
+fn named_ranges_are_one_network() {
+    let nets = Networks::new([
+        ("198.51.100.0/23", "corp-egress"),
+        ("203.0.113.16/28", "office-nat"),
+        ("2001:db8::/32", "corp-v6"),
+        ("3.5.140.0/22", "aws/ap-northeast-2"),
+    ])
+    .unwrap();
+    assert_eq!(nets.name_of("198.51.101"), Some("corp-egress"));
+    assert_eq!(nets.name_of("198.51.102"), None);
+    // Narrower than the /24 a profile keeps: names its /24.
+    assert_eq!(nets.name_of("203.0.113"), Some("office-nat"));
+    assert_eq!(nets.name_of("2001:db8:77"), Some("corp-v6"));
+    assert_eq!(nets.name_of("3.5.143"), Some("aws/ap-northeast-2"));
+    assert_eq!(nets.name_of(PRIVATE), None);
+    assert_eq!(network_kind("corp-egress"), "named");
+    assert!(Networks::new([("10.0.0.0/33", "x")]).is_err());
+    assert!(Networks::new([("corp", "x")]).is_err());
+
+    // Usual: the egress's first /24; new: its second /24 — the same network.
+    let history = normal(0..20);
+    let mut batch = normal(20..21);
+    batch.push(ev(
+        T0 + 20 * DAY + 7200,
+        "eu-west-1",
+        "198.51.101.9",
+        "aws-sdk-go/1.44",
+        "",
+    ));
+    assert_eq!(
+        alerts_of(&history, &batch).len(),
+        1,
+        "without the range: a new /24"
+    );
+    assert!(alerts_with(&history, &batch, &nets).is_empty());
+    // Outside it: news, shown by its /24.
+    batch.push(ev(
+        T0 + 20 * DAY + 7300,
+        "eu-west-1",
+        "192.0.2.9",
+        "aws-sdk-go/1.44",
+        "",
+    ));
+    let alerts = alerts_with(&history, &batch, &nets);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].values, ["192.0.2.0/24"]);
+    assert!(
+        alerts[0].summary.contains("usual: corp-egress"),
+        "{}",
+        alerts[0].summary
+    );
 }
