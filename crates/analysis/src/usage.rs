@@ -840,6 +840,96 @@ pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     2.0 * 6371.0 * h.sqrt().asin()
 }
 
+/// The account an identity belongs to: of its ARN, or of the principal its
+/// profile names (an access key's user).
+pub fn account_of<'a>(key: &'a str, principal: &'a str) -> Option<&'a str> {
+    [key, principal]
+        .into_iter()
+        .filter(|k| k.starts_with("arn:aws:"))
+        .find_map(|k| k.split(':').nth(4).filter(|a| !a.is_empty()))
+}
+
+/// What the identities of each account used, per novelty rule and value (as
+/// alerts show it), with when each first used it: an alert's value that
+/// another identity of the account already used is less rare than one no
+/// one there ever used.
+#[derive(Debug, Default)]
+pub struct Peers {
+    accounts: HashMap<String, u32>,
+    /// (account, rule, value) → (identity, its first use).
+    by: HashMap<(u32, u8, String), Vec<(u32, i64)>>,
+}
+
+const PEER_RULES: [&str; 3] = ["new-region", "new-network", "new-user-agent"];
+
+impl Peers {
+    /// Adds one identity's profile (after this batch); `identity` is the
+    /// caller's number for it.
+    pub fn add(&mut self, identity: u32, account: &str, after: &Profile, networks: &Networks) {
+        let n = self.accounts.len() as u32;
+        let account = *self.accounts.entry(account.to_string()).or_insert(n);
+        let nets = if networks.is_empty() {
+            std::borrow::Cow::Borrowed(after.networks.as_slice())
+        } else {
+            std::borrow::Cow::Owned(networks.group(&after.networks))
+        };
+        let dims: [&[Seen]; 3] = [&after.regions, &nets, &after.agents];
+        for (rule, list) in dims.into_iter().enumerate() {
+            for s in list {
+                let value = if rule == 1 {
+                    show_network(&s.value)
+                } else {
+                    s.value.clone()
+                };
+                self.by
+                    .entry((account, rule as u8, value))
+                    .or_default()
+                    .push((identity, s.first));
+            }
+        }
+    }
+
+    /// Weighs a novelty alert by the identity's peers: when other identities
+    /// of the account used every one of its values before it did, the alert
+    /// is one severity lower and says how many; when none did, it says the
+    /// value is new to the account too.
+    pub fn weigh(&self, identity: u32, account: &str, alert: &mut Alert) {
+        if alert.values.is_empty() {
+            return;
+        }
+        let Some(rule) = PEER_RULES.iter().position(|r| *r == alert.rule) else {
+            return;
+        };
+        let acct = self.accounts.get(account).copied();
+        let others = |v: &String| -> usize {
+            acct.and_then(|a| self.by.get(&(a, rule as u8, v.clone())))
+                .map_or(0, |l| {
+                    l.iter()
+                        .filter(|(who, first)| *who != identity && *first < alert.time)
+                        .count()
+                })
+        };
+        let counts: Vec<usize> = alert.values.iter().map(others).collect();
+        if counts.iter().all(|&n| n > 0) {
+            let fewest = counts.iter().copied().min().unwrap_or(0);
+            alert.severity = match alert.severity.as_str() {
+                "critical" => "high",
+                "high" => "medium",
+                _ => "low",
+            }
+            .into();
+            alert.summary.push_str(&format!(
+                "; {fewest} other identit{} of account {account} used it before",
+                if fewest == 1 { "y" } else { "ies" }
+            ));
+        } else if counts.iter().all(|&n| n == 0) {
+            alert
+                .summary
+                .push_str(&format!("; new to account {account} too"));
+        }
+    }
+}
+
 /// A novelty rule, what it judges, and that dimension before, in the batch and after.
 type Dimension<'a> = (
     &'static str,

@@ -259,11 +259,27 @@ pub fn ingest_logs(
         custody_model::guard::scrub_value(&mut v, &fp);
         v.to_string()
     };
-    for (key, delta) in &run.profiles {
+    // Every identity's profile before and after this batch, then what the
+    // identities of each account used (an alert's value a peer already used
+    // weighs less).
+    let mut merged = Vec::with_capacity(run.profiles.len());
+    let mut peers = usage::Peers::default();
+    for (i, (key, delta)) in run.profiles.iter().enumerate() {
         let before: Option<Profile> = stored.get(key).and_then(|j| serde_json::from_str(j).ok());
         let mut after = before.clone().unwrap_or_default();
         after.merge(delta);
+        if let Some(account) = usage::account_of(key, &after.principal) {
+            peers.add(i as u32, account, &after, &networks);
+        }
+        merged.push((key, delta, before, after));
+    }
+    for (i, (key, delta, before, after)) in merged.into_iter().enumerate() {
         let mut raised = usage::detect(before.as_ref(), delta, &after, &cfg, &networks);
+        if let Some(account) = usage::account_of(key, &after.principal) {
+            for a in &mut raised {
+                peers.weigh(i as u32, account, a);
+            }
+        }
         raised.extend(owners.alerts(key, delta, &after)?);
         alerts.extend(raised.into_iter().map(|a| {
             let mut row = alert_row(key, a);

@@ -483,3 +483,60 @@ fn named_ranges_are_one_network() {
         alerts[0].summary
     );
 }
+
+#[test]
+fn a_value_peers_of_the_account_used_before_weighs_less() {
+    assert_eq!(
+        account_of(
+            "aws-access-key:AKIAEXAMPLEEXAMPLE22",
+            "arn:aws:iam::111122223333:user/ci"
+        ),
+        Some("111122223333")
+    );
+    assert_eq!(account_of("okta:00u1", ""), None);
+    // Its own history in eu-west-1, then us-west-2 after learning.
+    let history = normal(0..20);
+    let mut batch = normal(20..21);
+    batch.push(ev(
+        T0 + 20 * DAY + 7200,
+        "us-west-2",
+        "198.51.100.7",
+        "aws-sdk-go/1.44",
+        "",
+    ));
+    let alerts = alerts_of(&history, &batch);
+    assert_eq!(alerts.len(), 1);
+    let me = 0;
+    // A peer in the same account has used us-west-2 all along.
+    let peer: Profile = {
+        let mut p = tally(&normal(0..20), "peer.json")
+            .profiles
+            .remove(KEY)
+            .unwrap();
+        for r in p.regions.iter_mut() {
+            r.value = "us-west-2".into();
+        }
+        p
+    };
+    let mut peers = Peers::default();
+    peers.add(1, "111122223333", &peer, &Networks::default());
+    let mut weighed = alerts[0].clone();
+    peers.weigh(me, "111122223333", &mut weighed);
+    assert_eq!(weighed.severity, "medium");
+    assert!(
+        weighed
+            .summary
+            .ends_with("1 other identity of account 111122223333 used it before"),
+        "{}",
+        weighed.summary
+    );
+    // Another account's peer says nothing about this one.
+    let mut other = alerts[0].clone();
+    peers.weigh(me, "444455556666", &mut other);
+    assert_eq!(other.severity, "high");
+    assert!(
+        other.summary.ends_with("new to account 444455556666 too"),
+        "{}",
+        other.summary
+    );
+}
