@@ -108,6 +108,11 @@ pub struct Profile {
     /// for logs that say (Okta, Entra).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub places: Vec<Seen>,
+    /// The operators (AS numbers, `AS8075`) of its public IPv4 networks, from
+    /// the embedded table: an identity rotating through addresses is judged
+    /// by them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asns: Vec<Seen>,
     /// Sorted by service, then action.
     pub actions: Vec<ActionUse>,
     /// Events per hour of the day (UTC).
@@ -212,6 +217,73 @@ fn is_v6_48(v: &str) -> bool {
     v.contains(':')
         && v.matches(':').count() == 2
         && v.bytes().all(|b| b.is_ascii_hexdigit() || b == b':')
+}
+
+/// Every routed IPv4 range with the AS that announces it (see
+/// `data/asn/README.md` for origin and licence), decoded on first use.
+struct Asns {
+    /// First address, last address, AS number; sorted, disjoint.
+    ranges: Vec<(u32, u32, u32)>,
+}
+
+static ASN_DATA: &[u8] = include_bytes!("../data/asn/asn-ipv4.bin.gz");
+
+fn asns() -> &'static Asns {
+    static TABLE: std::sync::OnceLock<Asns> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| decode_asns(ASN_DATA).unwrap_or(Asns { ranges: Vec::new() }))
+}
+
+fn decode_asns(gz: &[u8]) -> Option<Asns> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(gz)
+        .read_to_end(&mut raw)
+        .ok()?;
+    let mut rest = raw.strip_prefix(b"CUSTODY-ASN4\n".as_slice())?;
+    let mut varint = || -> Option<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, r) = rest.split_first()?;
+            rest = r;
+            n |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(n);
+            }
+        }
+        None
+    };
+    let count = usize::try_from(varint()?).ok()?;
+    let mut gaps = Vec::with_capacity(count);
+    for _ in 0..count {
+        gaps.push(varint()?);
+    }
+    let mut sizes = Vec::with_capacity(count);
+    for _ in 0..count {
+        sizes.push(varint()?);
+    }
+    let mut ranges = Vec::with_capacity(count);
+    let mut next = 0u64;
+    for (gap, size) in gaps.into_iter().zip(sizes) {
+        let first = next + gap;
+        let last = first + size;
+        let asn = u32::try_from(varint()?).ok()?;
+        ranges.push((u32::try_from(first).ok()?, u32::try_from(last).ok()?, asn));
+        next = last + 1;
+    }
+    Some(Asns { ranges })
+}
+
+/// The AS announcing a public network value (an IPv4 /24 `198.51.100`),
+/// from the embedded table; `None` for IPv6 and unrouted addresses.
+pub fn asn_of(value: &str) -> Option<u32> {
+    if !is_v4_24(value) {
+        return None;
+    }
+    let a = u32::from(format!("{value}.0").parse::<std::net::Ipv4Addr>().ok()?);
+    let t = &asns().ranges;
+    let i = t.partition_point(|r| r.0 <= a).checked_sub(1)?;
+    let (first, last, asn) = t[i];
+    (first <= a && a <= last).then_some(asn)
 }
 
 /// Named address ranges (a corporate egress, NAT gateways, a cloud's or CI
@@ -424,14 +496,23 @@ impl Profile {
         }
         let overflow = &mut self.overflow;
         see(&mut self.regions, &ev.region, t, ev, evidence, overflow);
-        see(
-            &mut self.networks,
-            network_of(&ev.source_ip, &ev.network),
-            t,
-            ev,
-            evidence,
-            overflow,
-        );
+        let network = network_of(&ev.source_ip, &ev.network);
+        let known = see(&mut self.networks, network, t, ev, evidence, overflow);
+        // A public network not seen before (or not kept: the list is full):
+        // its operator, so an identity that rotates through addresses is
+        // judged by who announces them.
+        if !known {
+            if let Some(asn) = asn_of(network) {
+                see(
+                    &mut self.asns,
+                    &format!("AS{asn}"),
+                    t,
+                    ev,
+                    evidence,
+                    overflow,
+                );
+            }
+        }
         see(
             &mut self.agents,
             agent_family(&ev.user_agent),
@@ -528,6 +609,7 @@ impl Profile {
             (&mut self.agents, other.agents),
             (&mut self.subjects, other.subjects),
             (&mut self.places, other.places),
+            (&mut self.asns, other.asns),
         ] {
             for s in theirs {
                 if let Some(m) = mine.iter_mut().find(|m| m.value == s.value) {
@@ -619,9 +701,9 @@ fn see(
     ev: &Event<'_>,
     evidence: &mut dyn FnMut(&Event<'_>) -> Evidence,
     overflow: &mut u64,
-) {
+) -> bool {
     if value.is_empty() {
-        return;
+        return true;
     }
     let value = &*capped(value);
     if let Some(s) = list.iter_mut().find(|s| s.value == value) {
@@ -631,11 +713,11 @@ fn see(
             s.first = t;
             s.evidence = evidence(ev);
         }
-        return;
+        return true;
     }
     if list.len() >= MAX_VALUES {
         *overflow += 1;
-        return;
+        return false;
     }
     list.push(Seen {
         value: value.to_string(),
@@ -644,6 +726,7 @@ fn see(
         last: t,
         evidence: evidence(ev),
     });
+    false
 }
 
 /// FxHash (rustc's): identity keys are short and come from the systems'
@@ -1005,7 +1088,8 @@ pub fn detect(
             .filter(|s| s.value != AWS_SERVICE)
             .filter(|s| {
                 // A roaming identity's new public network is one more of its
-                // rotating addresses, unless it never called from public ones.
+                // rotating addresses (its operators are judged below), unless
+                // it never called from public ones.
                 !(rule == "new-network"
                     && roaming
                     && network_kind(&s.value) == "public"
@@ -1014,6 +1098,18 @@ pub fn detect(
                         .any(|o| o.first < s.first && network_kind(&o.value) == "public"))
             })
             .collect();
+        // A roaming identity is judged by the operators of its addresses: a
+        // new one after learning (with others before it) is a new network.
+        if rule == "new-network" && roaming {
+            let known: Vec<&str> = before
+                .map(|b| b.asns.iter().map(|s| s.value.as_str()).collect())
+                .unwrap_or_default();
+            new.extend(delta.asns.iter().filter(|s| {
+                s.first > learned
+                    && !known.contains(&s.value.as_str())
+                    && after.asns.iter().any(|o| o.first < s.first)
+            }));
+        }
         // One alert per identity and rule for what this batch added: the
         // earliest new value is the evidence, the others are counted.
         new.sort_by(|a, b| (a.first, &a.value).cmp(&(b.first, &b.value)));
@@ -1028,7 +1124,10 @@ pub fn detect(
             }
         };
         // The baseline: values seen before the first new one appeared.
-        let mut usual: Vec<(&str, u64)> = in_after
+        // An operator is compared with the identity's operators.
+        let by_operator = rule == "new-network" && roaming && network_kind(&s.value) == "asn";
+        let baseline: &[Seen] = if by_operator { &after.asns } else { in_after };
+        let mut usual: Vec<(&str, u64)> = baseline
             .iter()
             .filter(|o| o.first < s.first)
             .map(|o| (o.value.as_str(), o.count))
@@ -1053,8 +1152,16 @@ pub fn detect(
             severity: severity_of(rule).into(),
             time: s.first,
             summary: format!(
-                "first use from {what} {} ({} event(s)){more}; usual: {}",
+                "first use from {what} {}{} ({} event(s)){more}; usual: {}",
                 shown(&s.value),
+                match (rule, asn_of(&s.value)) {
+                    ("new-network", Some(asn)) => format!(" (AS{asn})"),
+                    _ if by_operator => format!(
+                        " ({}, an operator this identity, which rotates through public addresses, had not used)",
+                        s.evidence.ip
+                    ),
+                    _ => String::new(),
+                },
                 s.count,
                 if usual.is_empty() {
                     "none".to_string()

@@ -7,13 +7,13 @@
 //! Normal use is steady in what matters and noisy where real workloads are:
 //! each key has one region, one client family and a few actions, at its own
 //! hours; but a workload in a VPC calls through a VPC endpoint from a new
-//! private address of its /16 nearly every time, a CI runner or function
-//! from rotating public addresses, others from their account's NAT addresses
+//! private address of its /16 nearly every time, a CI runner from rotating
+//! public addresses of Azure (AS8075), others from their account's NAT addresses
 //! (people's own keys: the office); SDKs are upgraded mid-window (a new
 //! version, sometimes a new major: `aws-sdk-go` → `aws-sdk-go-v2`); and AWS
 //! services (CloudFormation) call on some keys' behalf. Planted anomalies (answers under
-//! `expected.usage`): first use from a new region, network or client family
-//! after the learning week, a burst of AccessDenied (enumeration), a key used
+//! `expected.usage`): first use from a new region, network (a VPS
+//! provider's address, AS14061) or client family after the learning week, a burst of AccessDenied (enumeration), a key used
 //! again after months of dormancy; keys whose owner left and that are still
 //! used are in the answers too (not planted: they follow from the roster and
 //! the ownership truth — a person's own user's keys are theirs).
@@ -62,9 +62,11 @@ const HUMAN_UA_NEXT: &str =
 /// An AWS service acting for a key: CloudTrail writes its name as both the
 /// address and the user agent.
 const SERVICE_CALLER: &str = "cloudformation.amazonaws.com";
-/// First octets of the public ranges rotating callers (CI runners,
-/// functions) come from.
-const ROTATING: &[u8] = &[4, 13, 20, 40, 52, 104];
+/// Rotating callers (GitHub-hosted runners) come from Azure:
+/// 4.144.0.0–4.212.255.255 is announced by AS8075 (Microsoft).
+const ROTATING: (u8, std::ops::RangeInclusive<usize>) = (4, 144..=212);
+/// /16s of a VPS provider (DigitalOcean, AS14061) a stolen key is used from.
+const ATTACKER: &[&str] = &["45.55", "46.101", "68.183", "104.131", "104.236", "128.199"];
 const ODD_UA: &str = "python-requests/2.31.0";
 const ODD_REGIONS: &[&str] = &["sa-east-1", "ap-northeast-1", "me-south-1", "af-south-1"];
 const PROBES: &[(&str, &str)] = &[
@@ -174,8 +176,8 @@ impl Habit<'_> {
             Net::Rotating => (
                 format!(
                     "{}.{}.{}.{}",
-                    ROTATING[noise.below(ROTATING.len())],
-                    noise.below(256),
+                    ROTATING.0,
+                    ROTATING.1.start() + noise.below(ROTATING.1.end() - ROTATING.1.start() + 1),
                     noise.below(256),
                     1 + noise.below(254)
                 ),
@@ -436,8 +438,8 @@ pub fn write(
         .collect();
     candidates.sort_by_key(|k| seed_of(seed, &k.id));
     let mut planned: BTreeMap<&str, &'static str> = BTreeMap::new();
-    let mut pool = candidates.into_iter();
-    let mut rotating = Vec::new();
+    let mut pool = candidates;
+    pool.reverse();
     for (rule, count) in [
         ("new-region", n),
         ("new-network", n),
@@ -445,24 +447,21 @@ pub fn write(
         ("denied-burst", n),
         ("dormant-reuse", n.min(3)),
     ] {
-        for _ in 0..count {
-            // A new network is not planted on a key that rotates through
-            // public addresses: telling an attacker's address from its next
-            // runner's needs the owner of the range (an ASN database).
-            let next = if rule == "new-network" {
-                pool.by_ref().find(|k| {
-                    let rot = variation(seed, k).0 == Net::Rotating;
-                    if rot {
-                        rotating.push(*k);
-                    }
-                    !rot
+        for i in 0..count {
+            // One new network on a key whose runners rotate through Azure's
+            // addresses: only the operator (the AS) tells it apart.
+            let at = (rule == "new-network" && i == 0)
+                .then(|| {
+                    pool.iter()
+                        .rposition(|k| variation(seed, k).0 == Net::Rotating)
                 })
-            } else {
-                rotating.pop().or_else(|| pool.next())
-            };
-            if let Some(k) = next {
-                planned.insert(k.id.as_str(), rule);
+                .flatten()
+                .unwrap_or(pool.len().saturating_sub(1));
+            if pool.is_empty() {
+                break;
             }
+            let k = pool.remove(at);
+            planned.insert(k.id.as_str(), rule);
         }
     }
 
@@ -632,8 +631,8 @@ pub fn write(
                     rule,
                     region: None,
                     ip: Some(format!(
-                        "185.{}.{}.{}",
-                        100 + rng.below(50),
+                        "{}.{}.{}",
+                        ATTACKER[rng.below(50) % ATTACKER.len()],
                         rng.below(250),
                         2 + rng.below(250)
                     )),

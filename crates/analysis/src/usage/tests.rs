@@ -540,3 +540,53 @@ fn a_value_peers_of_the_account_used_before_weighs_less() {
         other.summary
     );
 }
+
+#[test]
+fn the_embedded_table_knows_who_announces_an_address() {
+    assert_eq!(asn_of("1.0.0"), Some(13335));
+    assert_eq!(asn_of("4.148.0"), Some(8075));
+    assert_eq!(asn_of("45.55.10"), Some(14061));
+    assert_eq!(asn_of("10.0.0"), None);
+    assert_eq!(asn_of(PRIVATE), None);
+    assert_eq!(asn_of("2001:db8:1"), None);
+}
+
+#[test]
+fn a_roaming_identity_alerts_on_a_new_operator() {
+    // Hosted runners: a new Azure address (AS8075) on nearly every call.
+    let ip = |d: i64, h: i64| {
+        format!(
+            "4.{}.{}.{}",
+            150 + (d * 5 + h) % 60,
+            (d * 17 + h * 3) % 256,
+            h + 4
+        )
+    };
+    let ua = |_| "aws-cli/2.15.0 Python/3.11.6".to_string();
+    let history = varied(0..10, ip, ua);
+    let mut batch = varied(10..14, ip, ua);
+    assert!(alerts_of(&history, &batch).is_empty());
+    // A DigitalOcean droplet (AS14061): another operator.
+    batch.push(ev(
+        T0 + 13 * DAY + 900,
+        "eu-west-1",
+        "45.55.10.20",
+        "aws-cli/2.15.0",
+        "",
+    ));
+    let alerts = alerts_of(&history, &batch);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(
+        alerts[0]
+            .summary
+            .starts_with("first use from network AS14061 (45.55.10.20, an operator"),
+        "{}",
+        alerts[0].summary
+    );
+    assert!(
+        alerts[0].summary.ends_with("usual: AS8075"),
+        "{}",
+        alerts[0].summary
+    );
+    assert_eq!(alerts[0].values, ["AS14061"]);
+}
