@@ -239,6 +239,27 @@ fn planted_secrets_appear_in_no_output_and_not_in_the_database() {
         outputs.push(r.stdout);
         outputs.push(r.stderr);
     }
+    // An operator pasting a token into a suppression's reason: stored redacted.
+    let reason = format!("approved, the token was {} and {}", s[1], s[3]);
+    for args in [
+        vec![
+            "--format",
+            "json",
+            "suppress",
+            "add",
+            "--rule",
+            "new-region",
+            "--all",
+            "--reason",
+            reason.as_str(),
+        ],
+        vec!["--format", "json", "suppress", "list", "--all"],
+        vec!["suppress", "list"],
+    ] {
+        let r = env.run(&args).ok();
+        outputs.push(r.stdout);
+        outputs.push(r.stderr);
+    }
     let csv_dir = env.path("export-csv");
     env.run(&[
         "--format",
