@@ -833,6 +833,10 @@ pub struct Config {
     /// new public network is not news for it, only a new kind of network is
     /// (see [`network_kind`]).
     pub roaming_networks: usize,
+    /// This many identities of one account first using one region within
+    /// `shift_window` seconds is one region shift, not that many new regions.
+    pub shift_identities: usize,
+    pub shift_window: i64,
 }
 
 impl Default for Config {
@@ -844,6 +848,8 @@ impl Default for Config {
             travel_kmh: 1000.0,
             travel_min_km: 500.0,
             roaming_networks: 5,
+            shift_identities: 3,
+            shift_window: 3600,
         }
     }
 }
@@ -886,6 +892,11 @@ pub const RULES: &[(&str, &str, &str)] = &[
         "denied-burst",
         "high",
         "a burst of access-denied errors in ten minutes: enumeration of its permissions",
+    ),
+    (
+        "region-shift",
+        "high",
+        "one of several identities of one AWS account that first used the same region within an hour: a regional failover, or credentials used together (one alert for the account, naming them)",
     ),
     ("dormant-reuse", "high", "used again after a long dormancy"),
     ("impossible-travel", "high", "used from two places farther apart than anyone can travel in the time between (logs with geolocation: Okta, Entra)"),
@@ -1011,6 +1022,74 @@ impl Peers {
                 .push_str(&format!("; new to account {account} too"));
         }
     }
+}
+
+/// An alert about an identity, with the account it belongs to.
+#[derive(Debug, Clone)]
+pub struct Raised {
+    pub key: String,
+    pub account: Option<String>,
+    pub alert: Alert,
+}
+
+/// Folds new-region alerts that are one move into one `region-shift` alert:
+/// when [`Config::shift_identities`] or more identities of an account first
+/// used the same region within [`Config::shift_window`] of the first of
+/// them, their alerts are replaced by one about the account
+/// (`arn:aws:iam::<account>:root`) that names them all.
+pub fn region_shifts(raised: &mut Vec<Raised>, cfg: &Config) {
+    let mut groups: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, r) in raised.iter().enumerate() {
+        if let (Some(account), "new-region", [value]) =
+            (&r.account, r.alert.rule.as_str(), r.alert.values.as_slice())
+        {
+            groups.entry((account, value)).or_default().push(i);
+        }
+    }
+    let mut drop = Vec::new();
+    let mut shifts = Vec::new();
+    for ((account, region), mut members) in groups {
+        members.sort_by_key(|&i| (raised[i].alert.time, raised[i].key.clone()));
+        let mut start = 0;
+        while start < members.len() {
+            let t0 = raised[members[start]].alert.time;
+            let end = members[start..]
+                .iter()
+                .position(|&i| raised[i].alert.time - t0 > cfg.shift_window)
+                .map_or(members.len(), |n| start + n);
+            let cluster = &members[start..end];
+            if cluster.len() >= cfg.shift_identities {
+                let first = &raised[cluster[0]];
+                let names: Vec<&str> = cluster.iter().map(|&i| raised[i].key.as_str()).collect();
+                shifts.push(Raised {
+                    key: format!("arn:aws:iam::{account}:root"),
+                    account: Some(account.to_string()),
+                    alert: Alert {
+                        rule: "region-shift".into(),
+                        severity: severity_of("region-shift").into(),
+                        time: t0,
+                        summary: format!(
+                            "{} identities of account {account} first used region {region} within {} minutes (a regional failover, or credentials used together): {}{}",
+                            cluster.len(),
+                            cfg.shift_window / 60,
+                            names.iter().take(10).copied().collect::<Vec<_>>().join(", "),
+                            if names.len() > 10 { " …" } else { "" }
+                        ),
+                        evidence: first.alert.evidence.clone(),
+                        values: vec![region.to_string()],
+                    },
+                });
+                drop.extend_from_slice(cluster);
+            }
+            start = end;
+        }
+    }
+    drop.sort_unstable();
+    for i in drop.into_iter().rev() {
+        raised.remove(i);
+    }
+    shifts.sort_by_key(|s| (s.alert.time, s.key.clone()));
+    raised.extend(shifts);
 }
 
 /// A novelty rule, what it judges, and that dimension before, in the batch and after.

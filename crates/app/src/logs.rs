@@ -273,21 +273,20 @@ pub fn ingest_logs(
         }
         merged.push((key, delta, before, after));
     }
+    let mut pending: Vec<usage::Raised> = Vec::new();
     for (i, (key, delta, before, after)) in merged.into_iter().enumerate() {
         let mut raised = usage::detect(before.as_ref(), delta, &after, &cfg, &networks);
-        if let Some(account) = usage::account_of(key, &after.principal) {
+        let account = usage::account_of(key, &after.principal);
+        if let Some(account) = account {
             for a in &mut raised {
                 peers.weigh(i as u32, account, a);
             }
         }
         raised.extend(owners.alerts(key, delta, &after)?);
-        alerts.extend(raised.into_iter().map(|a| {
-            let mut row = alert_row(key, a);
-            row.evidence = scrub(serde_json::from_str(&row.evidence).unwrap_or_default());
-            if let Some(r) = custody_model::guard::redact_text(&row.summary, &fp) {
-                row.summary = r;
-            }
-            row
+        pending.extend(raised.into_iter().map(|alert| usage::Raised {
+            key: key.clone(),
+            account: account.map(str::to_string),
+            alert,
         }));
         rows.push(UsageRow {
             key: key.clone(),
@@ -298,6 +297,16 @@ pub fn ingest_logs(
             profile: scrub(serde_json::to_value(&after)?),
         });
     }
+    // Several identities of an account moving to one region at once are one move.
+    usage::region_shifts(&mut pending, &cfg);
+    alerts.extend(pending.into_iter().map(|r| {
+        let mut row = alert_row(&r.key, r.alert);
+        row.evidence = scrub(serde_json::from_str(&row.evidence).unwrap_or_default());
+        if let Some(x) = custody_model::guard::redact_text(&row.summary, &fp) {
+            row.summary = x;
+        }
+        row
+    }));
     sum.identities = rows.len();
     tracing::info!(
         "profiles merged and checked in {:.2}s",

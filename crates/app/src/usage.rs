@@ -316,7 +316,13 @@ pub fn suppress(store: &mut dyn Store, req: &SuppressRequest) -> Result<Suppress
     if reason.is_empty() {
         anyhow::bail!("a suppression needs a reason (--reason): it is kept on record");
     }
-    let with_values = ["new-region", "new-network", "new-user-agent"].contains(&req.rule.as_str());
+    let with_values = [
+        "new-region",
+        "new-network",
+        "new-user-agent",
+        "region-shift",
+    ]
+    .contains(&req.rule.as_str());
     let value = match req.value.as_deref().map(str::trim) {
         None | Some("*") | Some("") => "*".to_string(),
         Some(v) if !with_values => anyhow::bail!(

@@ -11,7 +11,9 @@
 //! public addresses of Azure (AS8075), others from their account's NAT addresses
 //! (people's own keys: the office); SDKs are upgraded mid-window (a new
 //! version, sometimes a new major: `aws-sdk-go` → `aws-sdk-go-v2`); and AWS
-//! services (CloudFormation) call on some keys' behalf. Planted anomalies (answers under
+//! services (CloudFormation) call on some keys' behalf; four keys of one
+//! account fail over to another region together for a few minutes (the
+//! answer: one `region-shift` about the account). Planted anomalies (answers under
 //! `expected.usage`): first use from a new region, network (a VPS
 //! provider's address, AS14061) or client family after the learning week, a burst of AccessDenied (enumeration), a key used
 //! again after months of dormancy; keys whose owner left and that are still
@@ -464,6 +466,27 @@ pub fn write(
             planned.insert(k.id.as_str(), rule);
         }
     }
+    // A regional failover: four steady keys of one account call from another
+    // region for a few minutes, together (benign, and one move: the answer
+    // is one region-shift about the account, not four new regions).
+    let failover_at = day_start(as_of - Duration::days(1)) + Duration::hours(3);
+    let mut by_account: BTreeMap<&str, Vec<&KeyUse>> = BTreeMap::new();
+    for k in &pool {
+        by_account.entry(k.account.as_str()).or_default().push(k);
+    }
+    let failover: Vec<&KeyUse> = by_account
+        .into_values()
+        .find(|v| v.len() >= 4)
+        .map(|v| v.into_iter().take(4).collect())
+        .unwrap_or_default();
+    let failover_region = ["us-west-2", "us-east-2", "eu-central-1"]
+        .into_iter()
+        .find(|r| {
+            failover
+                .iter()
+                .all(|k| k.last_used.is_none_or(|(_, kr, _)| kr != *r))
+        })
+        .unwrap_or("eu-central-1");
 
     let mut per_file: BTreeMap<(String, String, DateTime<Utc>), Vec<Rec>> = BTreeMap::new();
     let mut events = 0u64;
@@ -702,6 +725,23 @@ pub fn write(
                 }
             }
         }
+        if let Some(j) = failover.iter().position(|f| f.id == k.id) {
+            for i in 0..3 {
+                let t = failover_at + Duration::minutes(j as i64 * 4 + i);
+                let (ip, ua) = h.caller(&mut noise, t);
+                recs.push(render(
+                    &mut rng,
+                    &h,
+                    t,
+                    service,
+                    acts[0],
+                    failover_region,
+                    &ip,
+                    ua,
+                    false,
+                ));
+            }
+        }
         // Whoever is accountable for the key (the person whose own user it
         // is, or whom its `owner` tag names: answers-ownership.json) left.
         if let Some((p, left)) = k.holder.and_then(|p| Some((p, org.people[p].terminated?))) {
@@ -738,6 +778,12 @@ pub fn write(
         .iter()
         .filter(|k| k.active && k.last_used.is_none())
         .count();
+    if let Some(f) = failover.first() {
+        alerts.push(
+            json!({"rule": "region-shift", "identity": format!("arn:aws:iam::{}:root", f.account),
+            "region": failover_region, "time": fmt_time(failover_at)}),
+        );
+    }
     alerts.extend(owner_left);
     Ok(Out {
         answers: json!({

@@ -575,3 +575,62 @@ fn a_roaming_identity_alerts_on_a_new_operator() {
     );
     assert_eq!(alerts[0].values, ["AS14061"]);
 }
+
+#[test]
+fn identities_of_an_account_moving_together_are_one_region_shift() {
+    let alert = |key: &str, account: &str, time: i64, region: &str| Raised {
+        key: key.into(),
+        account: Some(account.into()),
+        alert: Alert {
+            rule: "new-region".into(),
+            severity: "high".into(),
+            time,
+            summary: String::new(),
+            evidence: Evidence {
+                source: "f.json".into(),
+                at: "#/Records/0".into(),
+                time,
+                action: "s3:GetObject".into(),
+                ip: String::new(),
+                region: region.into(),
+                agent: String::new(),
+                error: String::new(),
+            },
+            values: vec![region.into()],
+        },
+    };
+    let mut raised = vec![
+        alert("k1", "111122223333", T0, "us-west-2"),
+        alert("k2", "111122223333", T0 + 600, "us-west-2"),
+        alert("k3", "111122223333", T0 + 1200, "us-west-2"),
+        // Two hours later: not the same move.
+        alert("k4", "111122223333", T0 + 7200, "us-west-2"),
+        // Another account, another region: their own.
+        alert("k5", "444455556666", T0, "us-west-2"),
+        alert("k6", "111122223333", T0 + 60, "sa-east-1"),
+    ];
+    region_shifts(&mut raised, &Config::default());
+    let got: Vec<(&str, &str)> = raised
+        .iter()
+        .map(|r| (r.key.as_str(), r.alert.rule.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("k4", "new-region"),
+            ("k5", "new-region"),
+            ("k6", "new-region"),
+            ("arn:aws:iam::111122223333:root", "region-shift"),
+        ]
+    );
+    let shift = &raised[3].alert;
+    assert!(
+        shift
+            .summary
+            .starts_with("3 identities of account 111122223333 first used region us-west-2"),
+        "{}",
+        shift.summary
+    );
+    assert!(shift.summary.ends_with("k1, k2, k3"), "{}", shift.summary);
+    assert_eq!(shift.time, T0);
+}
