@@ -1024,6 +1024,50 @@ impl Peers {
     }
 }
 
+/// AWS calls that read secrets, change who can do what, or blind the
+/// defenders (action prefixes, `service:Action` as profiles write them).
+pub const SENSITIVE_ACTIONS: &[&str] = &[
+    "iam:Create",
+    "iam:Put",
+    "iam:Attach",
+    "iam:Update",
+    "iam:Add",
+    "iam:Delete",
+    "sts:AssumeRole",
+    "sts:GetFederationToken",
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameter",
+    "kms:Decrypt",
+    "organizations:",
+    "cloudtrail:StopLogging",
+    "cloudtrail:DeleteTrail",
+    "cloudtrail:UpdateTrail",
+    "guardduty:Delete",
+    "ec2:CreateKeyPair",
+    "ec2:ImportKeyPair",
+    "lambda:UpdateFunctionCode",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+];
+
+/// What the anomalous call touched: a novelty alert whose evidence call is
+/// one of [`SENSITIVE_ACTIONS`] is one severity higher, and says so.
+fn weigh_touched(alert: &mut Alert) {
+    let action = alert.evidence.action.as_str();
+    if !SENSITIVE_ACTIONS.iter().any(|p| action.starts_with(p)) {
+        return;
+    }
+    alert.severity = match alert.severity.as_str() {
+        "low" => "medium",
+        "medium" => "high",
+        _ => "critical",
+    }
+    .into();
+    alert
+        .summary
+        .push_str(&format!("; its first call there was {action}"));
+}
+
 /// An alert about an identity, with the account it belongs to.
 #[derive(Debug, Clone)]
 pub struct Raised {
@@ -1251,6 +1295,9 @@ pub fn detect(
             evidence: s.evidence.clone(),
             values: new.iter().map(|o| shown(&o.value)).collect(),
         });
+        if let Some(a) = out.last_mut() {
+            weigh_touched(a);
+        }
     }
     for w in &delta.denied_windows {
         let total = after

@@ -634,3 +634,32 @@ fn identities_of_an_account_moving_together_are_one_region_shift() {
     assert!(shift.summary.ends_with("k1, k2, k3"), "{}", shift.summary);
     assert_eq!(shift.time, T0);
 }
+
+#[test]
+fn a_new_value_whose_call_reads_a_secret_weighs_more() {
+    let history = normal(0..20);
+    let mut batch = normal(20..21);
+    let mut call = ev(
+        T0 + 20 * DAY + 7200,
+        "eu-west-1",
+        "192.0.2.9",
+        "aws-sdk-go/1.44",
+        "",
+    );
+    call.service = Cow::Borrowed("secretsmanager.amazonaws.com");
+    call.action = Cow::Borrowed("GetSecretValue");
+    batch.push(call);
+    let alerts = alerts_of(&history, &batch);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(
+        alerts[0].severity, "high",
+        "new-network is medium; the call raises it"
+    );
+    assert!(
+        alerts[0]
+            .summary
+            .ends_with("its first call there was secretsmanager:GetSecretValue"),
+        "{}",
+        alerts[0].summary
+    );
+}
