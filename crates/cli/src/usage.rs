@@ -224,7 +224,7 @@ pub struct AlertsArgs {
     /// Alerts whose event is this recent: a duration (30m, 1h, 7d, 2w, 1y) or a time.
     #[arg(long, default_value = "30d")]
     pub since: String,
-    /// Only this rule (new-region, new-network, new-user-agent, denied-burst,
+    /// Only this rule (new-region, new-network, new-user-agent, region-shift, denied-burst,
     /// dormant-reuse, impossible-travel, used-after-owner-left,
     /// leaked-credential-used; --list-rules).
     #[arg(long)]

@@ -54,7 +54,7 @@ struct AlertsRequest {
     /// a time (RFC 3339 or a date). Default 30d.
     #[serde(default)]
     since: Option<String>,
-    /// One rule: new-region, new-network, new-user-agent, denied-burst,
+    /// One rule: new-region, new-network, new-user-agent, region-shift, denied-burst,
     /// dormant-reuse, impossible-travel, used-after-owner-left,
     /// leaked-credential-used.
     #[serde(default)]
