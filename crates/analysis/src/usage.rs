@@ -362,6 +362,15 @@ impl Networks {
         Some(&self.names[i])
     }
 
+    /// [`Networks::group`], borrowing the list as it is when no range is loaded.
+    pub fn grouped<'p>(&self, list: &'p [Seen]) -> std::borrow::Cow<'p, [Seen]> {
+        if self.is_empty() {
+            std::borrow::Cow::Borrowed(list)
+        } else {
+            std::borrow::Cow::Owned(self.group(list))
+        }
+    }
+
     /// A profile's networks with those in a named range merged into it
     /// (counts added, the earliest first use and its evidence kept).
     pub fn group(&self, list: &[Seen]) -> Vec<Seen> {
@@ -962,11 +971,7 @@ impl Peers {
     pub fn add(&mut self, identity: u32, account: &str, after: &Profile, networks: &Networks) {
         let n = self.accounts.len() as u32;
         let account = *self.accounts.entry(account.to_string()).or_insert(n);
-        let nets = if networks.is_empty() {
-            std::borrow::Cow::Borrowed(after.networks.as_slice())
-        } else {
-            std::borrow::Cow::Owned(networks.group(&after.networks))
-        };
+        let nets = networks.grouped(&after.networks);
         let dims: [&[Seen]; 3] = [&after.regions, &nets, &after.agents];
         for (rule, list) in dims.into_iter().enumerate() {
             for s in list {
@@ -1158,17 +1163,10 @@ pub fn detect(
     let mut out = Vec::new();
     let learned = after.first + cfg.learning;
     // Networks in a named range are that one network.
-    fn grouped<'p>(p: &'p Profile, networks: &Networks) -> std::borrow::Cow<'p, [Seen]> {
-        if networks.is_empty() {
-            std::borrow::Cow::Borrowed(&p.networks)
-        } else {
-            std::borrow::Cow::Owned(networks.group(&p.networks))
-        }
-    }
     let (net_before, net_delta, net_after) = (
-        before.map(|b| grouped(b, networks)),
-        grouped(delta, networks),
-        grouped(after, networks),
+        before.map(|b| networks.grouped(&b.networks)),
+        networks.grouped(&delta.networks),
+        networks.grouped(&after.networks),
     );
     let dims: [Dimension<'_>; 3] = [
         (

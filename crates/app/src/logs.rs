@@ -268,16 +268,16 @@ pub fn ingest_logs(
         let before: Option<Profile> = stored.get(key).and_then(|j| serde_json::from_str(j).ok());
         let mut after = before.clone().unwrap_or_default();
         after.merge(delta);
-        if let Some(account) = usage::account_of(key, &after.principal) {
+        let account = usage::account_of(key, &after.principal).map(str::to_string);
+        if let Some(account) = &account {
             peers.add(i as u32, account, &after, &networks);
         }
-        merged.push((key, delta, before, after));
+        merged.push((key, delta, before, after, account));
     }
     let mut pending: Vec<usage::Raised> = Vec::new();
-    for (i, (key, delta, before, after)) in merged.into_iter().enumerate() {
+    for (i, (key, delta, before, after, account)) in merged.into_iter().enumerate() {
         let mut raised = usage::detect(before.as_ref(), delta, &after, &cfg, &networks);
-        let account = usage::account_of(key, &after.principal);
-        if let Some(account) = account {
+        if let Some(account) = &account {
             for a in &mut raised {
                 peers.weigh(i as u32, account, a);
             }
@@ -285,7 +285,7 @@ pub fn ingest_logs(
         raised.extend(owners.alerts(key, delta, &after)?);
         pending.extend(raised.into_iter().map(|alert| usage::Raised {
             key: key.clone(),
-            account: account.map(str::to_string),
+            account: account.clone(),
             alert,
         }));
         rows.push(UsageRow {

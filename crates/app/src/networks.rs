@@ -37,9 +37,6 @@ pub fn load(
     if f.ranges.is_empty() {
         anyhow::bail!("{file}: no address ranges in it");
     }
-    // Checked once more as usage will read them.
-    Networks::new(f.ranges.iter().map(|(c, n)| (c.as_str(), n.as_str())))
-        .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
     let source = match (source, f.format) {
         (Some(s), _) => s.trim().to_string(),
         (None, "custody") => std::path::Path::new(file)

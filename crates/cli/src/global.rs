@@ -17,3 +17,11 @@ pub enum OutputFormat {
     Table,
     Json,
 }
+
+/// The local user (`USER`, `USERNAME`), for the records of who did what
+/// (response steps, suppressions, loaded ranges).
+pub fn local_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_string())
+}

@@ -146,10 +146,11 @@ fn execute(cli: &Global, a: &RespondArgs, store: &mut dyn Store, p: &Plan) -> Re
     let iam = runtime
         .block_on(Iam::connect(&options))
         .context("cannot act on AWS")?;
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    let actor = format!("{user} (AWS access key {})", iam.acting_key_id);
+    let actor = format!(
+        "{} (AWS access key {})",
+        crate::global::local_user(),
+        iam.acting_key_id
+    );
     let aws = Aws {
         runtime,
         iam,

@@ -337,7 +337,7 @@ pub fn networks(cli: &Global, c: &NetworksCommand) -> Result<ExitCode> {
                     &shown,
                     &bytes,
                     a.source.as_deref(),
-                    &local_user(),
+                    &crate::global::local_user(),
                 )?;
                 if cli.format != OutputFormat::Json {
                     println!(
@@ -418,13 +418,6 @@ pub fn networks(cli: &Global, c: &NetworksCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The local user, for the record of who suppressed what.
-fn local_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".to_string())
-}
-
 pub fn suppress(cli: &Global, c: &SuppressCommand) -> Result<ExitCode> {
     match c {
         SuppressCommand::Add(a) => {
@@ -436,7 +429,7 @@ pub fn suppress(cli: &Global, c: &SuppressCommand) -> Result<ExitCode> {
                     rule: a.rule.clone(),
                     value: a.value.clone(),
                     reason: a.reason.clone(),
-                    by: local_user(),
+                    by: crate::global::local_user(),
                 },
             )?;
             match cli.format {
@@ -499,7 +492,12 @@ pub fn suppress(cli: &Global, c: &SuppressCommand) -> Result<ExitCode> {
         }
         SuppressCommand::Remove(a) => {
             let mut store = paths::open_existing(cli)?;
-            custody_app::usage::unsuppress(&mut store, a.id, &local_user(), &a.reason)?;
+            custody_app::usage::unsuppress(
+                &mut store,
+                a.id,
+                &crate::global::local_user(),
+                &a.reason,
+            )?;
             println!(
                 "Suppression #{} removed; its alerts are listed again.",
                 a.id
