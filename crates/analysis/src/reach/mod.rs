@@ -460,10 +460,10 @@ impl Model {
 
     fn next_uncached(&self, p: u32) -> Hops {
         let pn = &self.principals[p as usize];
-        let mut out = self.assume_hops(p);
+        let set = self.policy_set(pn);
+        let ctx = self.context(pn);
+        let mut out = self.assume_hops(p, &set, &ctx);
         if matches!(pn.kind, PrincipalKind::User | PrincipalKind::Role) {
-            let set = self.policy_set(pn);
-            let ctx = self.context(pn);
             let assumable: Vec<&str> = out
                 .iter()
                 .map(|h| &self.principals[h.principal as usize])
@@ -482,7 +482,7 @@ impl Model {
 
     /// Roles `p` may assume through trust policies, and the roles an instance
     /// profile carries.
-    fn assume_hops(&self, p: u32) -> Vec<Hop> {
+    fn assume_hops(&self, p: u32, set: &PolicySet<'_>, ctx: &Context) -> Vec<Hop> {
         let pn = &self.principals[p as usize];
         let mut out = Vec::new();
         for &role in &pn.carries {
@@ -494,8 +494,6 @@ impl Model {
                 potential: None,
             });
         }
-        let set = self.policy_set(pn);
-        let ctx = self.context(pn);
         let mut candidates: Vec<u32> = Vec::new();
         candidates.extend(self.trusting_arn.get(&pn.arn).into_iter().flatten());
         if matches!(
@@ -533,7 +531,7 @@ impl Model {
                     principal: &pn.arn,
                     action,
                     resource: &rn.arn,
-                    context: &ctx,
+                    context: ctx,
                 },
             );
             if d.allowed() {
