@@ -50,6 +50,52 @@ pub fn github_checksum_ok(token: &str) -> bool {
     n == 0 && digits == sum.as_bytes()
 }
 
+/// A JSON Web Token's structure: a header that is a base64url JSON object
+/// naming its `alg`, and a payload that is a base64url JSON object.
+pub fn jwt_ok(token: &str) -> bool {
+    use base64::Engine;
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let object = |part: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part.trim_end_matches('='))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .filter(serde_json::Value::is_object)
+    };
+    object(header).is_some_and(|h| h.get("alg").is_some()) && object(payload).is_some()
+}
+
+/// A PEM block's body (the lines between the armour, `\n` escapes allowed,
+/// header lines skipped) decodes to DER — a SEQUENCE with a length — or to an
+/// OpenSSH key blob. Only the start is decoded: enough to tell a key from a
+/// placeholder, a truncated paste or text.
+pub fn pem_ok(block: &str) -> bool {
+    use base64::Engine;
+    let body: String = block
+        .lines()
+        .flat_map(|l| l.split("\\n"))
+        .filter(|l| !l.starts_with("-----") && !l.contains(':'))
+        .flat_map(str::chars)
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '+' || *c == '/')
+        .take(64)
+        .collect();
+    let usable = body.len() - body.len() % 4;
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD_NO_PAD.decode(&body[..usable]) else {
+        return false;
+    };
+    if bytes.starts_with(b"openssh-key-v1\0") {
+        return true;
+    }
+    match bytes.as_slice() {
+        // SEQUENCE, then a short length or a long one of 1 to 3 bytes.
+        [0x30, len, ..] => *len < 0x80 || (0x81..=0x83).contains(len),
+        _ => false,
+    }
+}
+
 /// Shannon entropy in bits per character.
 pub fn entropy(s: &str) -> f64 {
     let mut counts = [0u32; 256];
@@ -87,6 +133,40 @@ mod tests {
         let bad = format!("ghp_{}{}", "CustodyExampleNotARealToken001", "1VcBGu");
         assert!(!github_checksum_ok(&bad));
         assert!(!github_checksum_ok("ghp_short"));
+    }
+
+    #[test]
+    fn jwt_structure_is_checked() {
+        let good =
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjdXN0b2R5LWV4YW1wbGUifQ.Q3VzdG9keUV4YW1wbGVTaWc";
+        assert!(jwt_ok(good));
+        // Base64 of prose, not JSON.
+        assert!(!jwt_ok(
+            "eyJzZWVtcyBsaWtlIGEgSldU.eyJidXQgaXMgbm90IEpTT04.c2lnbmF0dXJlcw"
+        ));
+        // JSON without `alg` in the header.
+        assert!(!jwt_ok("eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ4In0.c2ln"));
+        assert!(!jwt_ok("eyJhbGciOiJIUzI1NiJ9"));
+    }
+
+    #[test]
+    fn pem_bodies_must_decode_to_a_key_structure() {
+        let rsa = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n-----END PRIVATE KEY-----";
+        assert!(pem_ok(rsa));
+        let escaped = rsa.replace('\n', "\\n");
+        assert!(pem_ok(&escaped), "a key pasted into JSON with \\n escapes");
+        let ssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----";
+        assert!(pem_ok(ssh));
+        let legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00FF\n\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n-----END RSA PRIVATE KEY-----";
+        assert!(pem_ok(legacy), "header lines are skipped");
+        let placeholder = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----",
+            "x".repeat(64)
+        );
+        assert!(!pem_ok(&placeholder));
+        assert!(!pem_ok(
+            "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----"
+        ));
     }
 
     #[test]

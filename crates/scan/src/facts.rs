@@ -15,28 +15,27 @@ use serde_json::{json, Map, Value};
 /// How far (in lines) an AWS secret may sit from its access key id.
 const PAIR_LINES: u64 = 5;
 
-/// The node kind a rule's matches get.
+/// The node kind a rule's matches get: the rule's `kind`, or for the
+/// structured readers' own rules, theirs.
 pub fn kind_of(rule: &str) -> &'static str {
     match rule {
-        "aws-access-key-id" | "aws-secret-access-key" => "aws_access_key",
-        "github-token" | "github-fine-grained-pat" => "github_token",
-        "gitlab-pat" => "gitlab_token",
-        "slack-token" => "slack_token",
-        "slack-webhook" => "slack_webhook",
-        "stripe-live-key" => "stripe_key",
-        "openai-api-key" => "openai_api_key",
-        "anthropic-api-key" => "anthropic_api_key",
-        "google-api-key" => "google_api_key",
-        "private-key" => "private_key",
         "gcp-service-account-key" => "gcp_service_account_key",
-        "azure-storage-connection-string" => "azure_storage_key",
-        "azure-client-secret" => "azure_client_secret",
-        "jwt" => "jwt",
-        "npm-token" => "npm_token",
-        "pypi-token" => "pypi_token",
-        "okta-api-token" => "okta_api_token",
-        "database-url-password" => "database_password",
-        _ => "secret",
+        "github-actions-secret-reference" => "aws_access_key",
+        _ => crate::rules::Rules::builtin_rule(rule)
+            .map(|r| r.kind.as_str())
+            .unwrap_or("secret"),
+    }
+}
+
+/// Who issues the credential a rule finds (`aws`, `github`…); `unknown` for
+/// a secret known only by the name it was assigned to.
+pub fn provider_of(rule: &str) -> &'static str {
+    match rule {
+        "gcp-service-account-key" => "gcp",
+        "github-actions-secret-reference" => "aws",
+        _ => crate::rules::Rules::builtin_rule(rule)
+            .map(|r| r.provider.as_str())
+            .unwrap_or("unknown"),
     }
 }
 
@@ -45,6 +44,10 @@ pub fn kind_of(rule: &str) -> &'static str {
 pub struct Finding {
     pub rule: String,
     pub kind: &'static str,
+    /// Who issues it (`aws`, `github`, `slack`…).
+    pub provider: &'static str,
+    /// The account, org, workspace or host its format names, when it does.
+    pub account: Option<String>,
     /// The credential's strongest key: `aws-access-key:AKIA…` or `fp:<hmac>`.
     pub credential: String,
     pub preview: String,
@@ -73,6 +76,8 @@ pub struct Found {
     pub column: u64,
     pub secret: custody_model::secret::Secret,
     pub identifier: Option<String>,
+    /// The account, org, workspace or host the format names beside it.
+    pub account: Option<String>,
     /// The structure and field that held it; `None` for plain text.
     pub place: Option<Holder>,
     /// Values of one object (a Secret, an MCP server, a Terraform resource): an
@@ -88,6 +93,7 @@ impl Found {
             column: m.column,
             secret: m.secret,
             identifier: m.identifier,
+            account: m.account,
             place: None,
             group: None,
         }
@@ -102,6 +108,7 @@ impl Found {
             column: m.column,
             secret: m.secret,
             identifier: m.identifier,
+            account: m.account,
             place: Some(m.holder),
         }
     }
@@ -234,6 +241,15 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
         let mut props = Map::new();
         if m.identifier.is_none() {
             props.insert("secret_preview".into(), json!(preview));
+        }
+        // What it is for: who issues it, and the account its format names.
+        let provider = provider_of(rule);
+        props.insert("provider".into(), json!(provider));
+        if let Some(a) = &m.account {
+            props.insert("account".into(), json!(a));
+        }
+        if let Some(r) = crate::rules::Rules::builtin_rule(rule) {
+            props.extend(r.props.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         let at = Provenance::at(Location::LineCol(m.line, m.column));
         // A service-account key file says which account it authenticates as.
@@ -448,6 +464,8 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
         findings.push(Finding {
             rule: rule.to_string(),
             kind,
+            provider,
+            account: m.account.clone(),
             credential: primary.as_str().to_string(),
             preview,
             path: path.to_string(),
@@ -815,6 +833,8 @@ pub fn workflow(origin: &Origin, text: &str, found: &[Found]) -> (Vec<Finding>, 
         findings.push(Finding {
             rule: "github-actions-secret-reference".into(),
             kind: "aws_access_key",
+            provider: "aws",
+            account: None,
             credential: cred.as_str().to_string(),
             preview: id.clone(),
             path: origin.display(),

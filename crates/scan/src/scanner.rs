@@ -18,6 +18,9 @@ pub struct Match {
     /// For rules whose match is an identifier, not secret material (an AWS
     /// access key id): the value, which may be stored and shown.
     pub identifier: Option<String>,
+    /// The account, workspace, org or host the format names beside the
+    /// secret (the rule's `account` group), when it has one.
+    pub account: Option<String>,
 }
 
 pub struct Scanner {
@@ -150,6 +153,11 @@ impl Scanner {
                     if name.is_some_and(|n| !rule.accepts_name(&String::from_utf8_lossy(n))) {
                         continue;
                     }
+                    let account = rule
+                        .account_group
+                        .and_then(|g| caps.get(g))
+                        .and_then(|a| std::str::from_utf8(a.as_bytes()).ok())
+                        .map(str::to_string);
                     out.push(Match {
                         rule: i,
                         start: from + m.start(),
@@ -158,6 +166,7 @@ impl Scanner {
                         column: 0,
                         secret: Secret::new(value),
                         identifier: rule.identifier.then(|| value.to_string()),
+                        account,
                     });
                 }
             }
@@ -239,11 +248,15 @@ mod tests {
 [[rule]]
 id = "a"
 name = "a"
+provider = "p"
+kind = "k"
 pattern = 'aws_secret=(?P<secret>[0-9]{8})'
 keywords = ["aws_secret"]
 [[rule]]
 id = "b"
 name = "b"
+provider = "p"
+kind = "k"
 pattern = 'secret_access_key=(?P<secret>[a-z]{8})'
 keywords = ["secret_access_key"]
 "#,

@@ -89,6 +89,8 @@ pub struct StructuredMatch {
     pub column: u64,
     pub secret: Secret,
     pub identifier: Option<String>,
+    /// The account the rule's format names (see [`crate::Match::account`]).
+    pub account: Option<String>,
 }
 
 /// Names whose values are secrets whatever they look like.
@@ -627,6 +629,7 @@ fn terraform(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>> {
                         column: at.1,
                         secret: Secret::new(v),
                         identifier: Some(v.to_string()),
+                        account: None,
                     });
                 } else if known.contains(&attr.as_str()) || sensitive.contains(&attr.as_str()) {
                     let rule = if ty == "aws_iam_access_key" && attr == "secret" {
@@ -642,6 +645,7 @@ fn terraform(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>> {
                         column: at.1,
                         secret: Secret::new(v),
                         identifier: None,
+                        account: None,
                     });
                 } else {
                     value(scanner, at, "", v, holder, &mut out);
@@ -853,6 +857,7 @@ fn gcp_key(text: &str) -> Option<Vec<StructuredMatch>> {
         column,
         secret: Secret::new(key),
         identifier: None,
+        account: None,
     }])
 }
 
@@ -924,6 +929,7 @@ fn value(
                 column,
                 secret: Secret::new(bare),
                 identifier: None,
+                account: None,
             });
         }
         return;
@@ -937,6 +943,7 @@ fn value(
             column,
             secret: m.secret,
             identifier: m.identifier,
+            account: m.account,
         });
     }
 }

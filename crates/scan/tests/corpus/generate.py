@@ -12,6 +12,9 @@ anything expected and not found is a false negative.
 Run: python3 crates/scan/tests/corpus/generate.py > crates/scan/tests/corpus/labels.toml
 """
 import base64
+import glob
+import os
+import tomllib
 import json
 import random
 import string
@@ -50,8 +53,19 @@ def b64(s):
 
 
 def pem(kind):
-    body = "\n".join(rnd(64, ALNUM + "+/") for _ in range(6))
-    return f"-----BEGIN {kind}PRIVATE KEY-----\n{body}\n{rnd(20, ALNUM)}==\n-----END {kind}PRIVATE KEY-----"
+    # A real key's body: DER (a SEQUENCE with a two-byte length) or, for
+    # OpenSSH, the `openssh-key-v1` blob with cipher `none`.
+    if kind == "OPENSSH ":
+        blob = b"openssh-key-v1\0\0\0\0\4none\0\0\0\4none\0\0\0\0\0\0\0\1" + bytes(R.randrange(256) for _ in range(360))
+    else:
+        blob = bytes([0x30, 0x82, 0x04, 0xa4]) + bytes(R.randrange(256) for _ in range(450))
+    text = base64.b64encode(blob).decode()
+    body = "\n".join(text[i:i + 64] for i in range(0, len(text), 64))
+    return f"-----BEGIN {kind}PRIVATE KEY-----\n{body}\n-----END {kind}PRIVATE KEY-----"
+
+
+def b64url(obj):
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
 
 
 cases = []
@@ -81,9 +95,9 @@ case("home/dev/.aws/credentials",
 case("deploy/publish.sh", f"#!/bin/sh\nexport GITHUB_TOKEN={gh('ghp')}\ngh release create v1.2.0\n",
      ["github-token@2"], "classic PAT in a script")
 case("home/dev/.config/hub", f"github.com:\n- user: dana\n  oauth_token: {gh('gho')}\n  protocol: https\n",
-     ["github-token@3"], "hub OAuth token")
+     ["github-oauth-token@3"], "hub OAuth token")
 case("ci/logs/build-8812.txt", f"2026-01-04T10:00:01Z fetching with {gh('ghs')}\n",
-     ["github-token@1"], "installation token in a CI log")
+     ["github-app-installation-token@1"], "installation token in a CI log")
 case("home/dev/.git-credentials",
      f"https://dana:github_pat_{rnd(22)}_{rnd(59)}@github.com\n",
      ["github-fine-grained-pat@1"], "fine-grained PAT in git credentials")
@@ -105,15 +119,16 @@ case("agents/.env", f"ANTHROPIC_API_KEY=sk-ant-api03-{rnd(93, ALNUM + '_-')}AA\n
 case("android/app/google-services.json",
      '{\n  "client": [{\n    "api_key": [{"current_key": "AIza' + rnd(35, ALNUM + "_-") + '"}]\n  }]\n}\n',
      ["google-api-key@3"], "Google API key in a Firebase config")
-case("infra/tls/server.key", pem("RSA ") + "\n", ["private-key@1"], "PEM RSA key")
-case("home/dev/.ssh/id_ed25519", pem("OPENSSH ") + "\n", ["private-key@1"], "OpenSSH key")
+case("infra/tls/server.key", pem("RSA ") + "\n", ["private-key-rsa@1"], "PEM RSA key")
+case("home/dev/.ssh/id_ed25519", pem("OPENSSH ") + "\n", ["private-key-openssh@1"], "OpenSSH key")
 case("src/Api/appsettings.json",
      '{\n  "Storage": "DefaultEndpointsProtocol=https;AccountName=corpfiles;AccountKey=' + rnd(86, ALNUM + "+/") + '==;EndpointSuffix=core.windows.net"\n}\n',
      ["azure-storage-connection-string@2"], "Azure storage connection string")
 case("infra/azure/terraform.tfvars",
      f'tenant_id     = "6f1c2a8e-0b4d-4c1e-9a7f-2d3b4c5d6e7f"\nclient_secret = "{rnd(3)}8Q~{rnd(34, ALNUM + "_~.-")}"\n',
      ["azure-client-secret@2"], "Entra client secret")
-jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0." + "eyJ" + rnd(120, ALNUM + "_-") + "." + rnd(86, ALNUM + "_-")
+jwt = ("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0." + b64url({"sub": "svc-replay", "iss": "https://idp.corp.example", "exp": 1893456000, "jti": rnd(16)})
+       + "." + rnd(86, ALNUM + "_-"))
 case("docs/runbooks/replay.sh", f"curl -H 'Authorization: Bearer {jwt}' https://api.corp.example/v1/replay\n",
      ["jwt@1"], "bearer JWT in a runbook")
 case("web/.npmrc", f"registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={gh('npm')}\n",
@@ -243,6 +258,34 @@ case("repo/.cursor/mcp.json",
 case("web/.npmrc", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n", [], "npmrc reference")
 case("src/crypto/hmac_test.go", f'var digest = "{rnd(64, "0123456789abcdef")}" // sha256 of "abc"\n', [], "hash in a test")
 case("config/cache.yaml", 'redis:\n  url: "redis://cache:6379/0"\n  password_reset_token_ttl: "3600s"\n', [], "URL without password")
+
+# ---- every rule's examples, in two contexts, and its near misses -----------
+# The rules files hold, for each rule, fake values of the real shape and near
+# misses (wrong length, bad checksum, placeholders). Each example is planted in
+# a plain-text note and in a Python string literal (where a multi-line key is
+# `\n`-escaped); each near miss in a note, where it must stay quiet.
+RULES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "rules")
+GENERIC_RULES = {"generic-secret-assignment"}
+for path in sorted(glob.glob(os.path.join(RULES, "*.toml"))):
+    with open(path, "rb") as f:
+        rules = tomllib.load(f)["rule"]
+    for rule in rules:
+        rid = rule["id"]
+        if rid in GENERIC_RULES:
+            continue
+        for j, ex in enumerate(rule["examples"]):
+            case(f"notes/rules/{rid}-{j}.txt", f"seen in ticket SEC-{R.randrange(1000, 9999)}:\n{ex}\nrotate it.\n",
+                 [f"{rid}@2"], f"{rid} example {j} in a note")
+            # Formats anchored to a line of their own file (`requirepass`,
+            # htpasswd, PuTTY) are not pasted into string literals.
+            if rule["pattern"].startswith("(?m)^") or "\\r?\\n" in rule["pattern"]:
+                continue
+            literal = json.dumps(ex)
+            case(f"src/rules/{rid.replace('-', '_')}_{j}.py", f"# fixture\nVALUE = {literal}\n",
+                 [f"{rid}@2"], f"{rid} example {j} in a string literal")
+        for j, ex in enumerate(rule.get("negative_examples", [])):
+            case(f"notes/near-miss/{rid}-{j}.txt", f"looks like {rule['name']}, is not:\n{ex}\n",
+                 [], f"{rid} near miss {j}")
 
 print("# Generated by generate.py (seeded; every value is fake). Do not edit by hand.")
 print("# Each case: the file as found, and the findings expected as \"rule@line\".\n")
