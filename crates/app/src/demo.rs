@@ -129,6 +129,7 @@ pub fn run(
         scan::Options {
             git: true,
             ingest: true,
+            validate: None,
         },
         progress,
     )?;

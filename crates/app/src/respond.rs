@@ -92,6 +92,32 @@ pub struct Plan {
     pub owners: Vec<String>,
     pub places: Vec<Place>,
     pub steps: Vec<Step>,
+    /// What its issuer said when last asked whether it works
+    /// (`custody scan --validate`): `live` makes the plan urgent; `revoked`
+    /// means the issuer already refuses it and what is left is removing copies.
+    pub liveness: Option<Liveness>,
+}
+
+/// The issuer's last answer about a credential.
+#[derive(Debug, Serialize)]
+pub struct Liveness {
+    pub state: String,
+    pub checked_at: String,
+    pub detail: Option<String>,
+}
+
+fn liveness(node: &custody_store::NodeRecord) -> Option<Liveness> {
+    let get = |k: &str| {
+        node.props
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+    };
+    Some(Liveness {
+        state: get("liveness")?,
+        checked_at: get("liveness_checked_at").unwrap_or_default(),
+        detail: get("liveness_detail"),
+    })
 }
 
 fn live<'a>(
@@ -381,6 +407,7 @@ pub fn plan_with(
     if !aws {
         let steps = issuer_steps(&node.brief, action, &places);
         return Ok(Plan {
+            liveness: liveness(&node),
             credential: node.brief.key,
             action,
             principal: principal.map(|p| p.key),
@@ -515,6 +542,7 @@ pub fn plan_with(
         }
     }
     Ok(Plan {
+        liveness: liveness(&node),
         credential: node.brief.key,
         action,
         principal: principal.map(|p| p.key),

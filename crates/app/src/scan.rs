@@ -28,6 +28,9 @@ pub struct Options {
     pub git: bool,
     /// The results will be stored: keep what an ingest needs (file digests).
     pub ingest: bool,
+    /// Ask each found credential's issuer whether it still works (opt-in:
+    /// it sends each value to its own issuer).
+    pub validate: Option<custody_validate::Options>,
 }
 
 /// Files larger than this are skipped and reported (generated or data files).
@@ -50,6 +53,8 @@ struct Scanned {
     codeowners: Option<(u8, String, custody_scan::codeowners::CodeOwners)>,
     /// Read but not scanned, and why (binary).
     skipped: Option<String>,
+    /// Finds to ask their issuers about (`--validate` only).
+    candidates: Vec<custody_validate::Candidate>,
 }
 
 impl Scanned {
@@ -66,8 +71,38 @@ impl Scanned {
             iac: None,
             codeowners: None,
             skipped: None,
+            candidates: Vec::new(),
         }
     }
+}
+
+/// The finds whose rule names a liveness check, as candidates for it: the
+/// value moves from the find into the candidate (never copied out). `findings`
+/// holds one finding per find, in order, then any the workflow reader added.
+fn to_validate(
+    found: Vec<custody_scan::facts::Found>,
+    findings: &[Finding],
+) -> Vec<custody_validate::Candidate> {
+    found
+        .into_iter()
+        .zip(findings)
+        .filter_map(|(f, finding)| {
+            let check = custody_scan::Rules::builtin_rule(&f.rule)?
+                .validate
+                .clone()?;
+            let key_id = finding
+                .credential
+                .strip_prefix("aws-access-key:")
+                .map(str::to_string);
+            Some(custody_validate::Candidate {
+                credential: finding.credential.clone(),
+                check,
+                secret: f.secret,
+                key_id,
+                account: f.account,
+            })
+        })
+        .collect()
 }
 
 fn scan_file(
@@ -75,8 +110,9 @@ fn scan_file(
     fp: &custody_model::Fingerprinter,
     c: &Candidate,
     buf: &mut Vec<u8>,
-    ingest: bool,
+    opts: Options,
 ) -> Scanned {
+    let ingest = opts.ingest;
     let path = c.path.display().to_string();
     let fail = |message: String| Scanned {
         error: Some(InputError::new(
@@ -139,10 +175,15 @@ fn scan_file(
         facts,
         errors: Vec::new(),
     };
+    let candidates = match opts.validate {
+        Some(_) => to_validate(found, &findings),
+        None => Vec::new(),
+    };
     Scanned {
         findings,
         batch: Some(batch),
         bytes: bytes.len() as u64,
+        candidates,
         ..Scanned::nothing(path)
     }
 }
@@ -179,6 +220,7 @@ fn scan_blob(
     history: &History,
     reader: &custody_scan::git::Reader,
     blob: &custody_scan::git::Blob,
+    validate: bool,
 ) -> Scanned {
     let origin = Origin {
         path: &blob.path,
@@ -234,6 +276,10 @@ fn scan_blob(
     if facts.is_empty() {
         return out;
     }
+    let records = found.len();
+    if validate {
+        out.candidates = to_validate(found, &findings);
+    }
     out.findings = findings;
     out.batch = Some(SourceBatch {
         path: shown.clone(),
@@ -241,7 +287,7 @@ fn scan_blob(
         scope: format!("secret-scan:git:{}:{}:{}", history.name, blob.id, blob.path),
         sha256: None,
         observed_at: None,
-        records: found.len(),
+        records,
         facts,
         errors: Vec::new(),
     });
@@ -256,6 +302,7 @@ fn scan_histories(
     progress: &dyn Progress,
     repos_out: &mut Vec<RepositoryOut>,
     errors: &mut Vec<InputError>,
+    validate: bool,
 ) -> Vec<Scanned> {
     let mut dirs = Vec::new();
     for p in inputs.iter().filter(|p| p.is_dir()) {
@@ -287,7 +334,7 @@ fn scan_histories(
             .map_init(
                 || history.reader(),
                 |reader, blob| {
-                    let s = scan_blob(scanner, fp, &history, reader, blob);
+                    let s = scan_blob(scanner, fp, &history, reader, blob, validate);
                     progress.advance(1);
                     s
                 },
@@ -357,9 +404,15 @@ pub struct CredentialOut {
     /// `aws-access-key:AKIA…` or `fp:<keyed fingerprint>`.
     pub credential: String,
     pub kind: &'static str,
+    /// Who issues it (`aws`, `github`, `slack`…): what it is for.
+    pub provider: &'static str,
+    /// The account, org, workspace or host its format names, when it does.
+    pub account: Option<String>,
     pub rules: Vec<String>,
     pub preview: String,
     pub locations: Vec<LocationOut>,
+    /// Whether its issuer still accepts it (`--validate`).
+    pub liveness: Option<custody_validate::Verdict>,
 }
 
 #[derive(Serialize)]
@@ -432,7 +485,7 @@ pub fn collect(
     let mut scanned: Vec<Scanned> = candidates
         .par_iter()
         .map_init(Vec::new, |buf, c| {
-            let s = scan_file(&scanner, fp, c, buf, opts.ingest);
+            let s = scan_file(&scanner, fp, c, buf, opts);
             if buf.capacity() > 8 << 20 {
                 *buf = Vec::new();
             }
@@ -451,6 +504,7 @@ pub fn collect(
             progress,
             &mut repositories,
             &mut errors,
+            opts.validate.is_some(),
         ));
     }
     let bytes: u64 = scanned.iter().map(|s| s.bytes).sum();
@@ -467,8 +521,10 @@ pub fn collect(
     let mut found_at = Vec::new();
     let mut assigned = Vec::new();
     let mut skipped = Vec::new();
+    let mut to_check: Vec<custody_validate::Candidate> = Vec::new();
     for s in scanned {
         errors.extend(s.error);
+        to_check.extend(s.candidates);
         if let Some(why) = s.skipped {
             skipped.push(SkippedOut {
                 path: s.path.clone(),
@@ -550,10 +606,16 @@ pub fn collect(
                 .or_insert_with(|| CredentialOut {
                     credential: f.credential.clone(),
                     kind: f.kind,
+                    provider: f.provider,
+                    account: f.account.clone(),
                     rules: Vec::new(),
                     preview: f.preview.clone(),
                     locations: Vec::new(),
+                    liveness: None,
                 });
+            if e.account.is_none() {
+                e.account = f.account.clone();
+            }
             if !e.rules.contains(&f.rule) {
                 e.rules.push(f.rule.clone());
             }
@@ -566,6 +628,16 @@ pub fn collect(
                 repository: s.repository.clone(),
                 commit: s.commit.clone(),
             });
+        }
+    }
+    if let Some(vopts) = opts.validate {
+        let verdicts = validate(to_check, &vopts, progress)?;
+        for v in verdicts {
+            let Some(c) = by_credential.get_mut(&v.credential) else {
+                continue;
+            };
+            batches.extend(liveness_batch(&v, c.kind));
+            c.liveness = Some(v);
         }
     }
     let mut by_home: BTreeMap<String, Vec<(custody_model::Key, String)>> = BTreeMap::new();
@@ -612,6 +684,86 @@ pub fn collect(
         snapshot: None,
     };
     Ok((out, batches))
+}
+
+/// Asks each distinct credential's issuer once. Where one credential was
+/// found several times, the first find that can be checked is used (for an
+/// AWS key, one whose secret was paired with its key id).
+fn validate(
+    mut to_check: Vec<custody_validate::Candidate>,
+    options: &custody_validate::Options,
+    progress: &dyn Progress,
+) -> Result<Vec<custody_validate::Verdict>> {
+    to_check.sort_by_key(|c| c.check == custody_validate::AWS_STS && c.key_id.is_none());
+    let mut seen = std::collections::HashSet::new();
+    to_check.retain(|c| seen.insert(c.credential.clone()));
+    if to_check.is_empty() {
+        return Ok(Vec::new());
+    }
+    progress.stage(
+        "asking issuers whether credentials work",
+        Some(to_check.len() as u64),
+        Unit::Credentials,
+    );
+    let verdicts = custody_validate::validate_all(to_check, options, &|| progress.advance(1))?;
+    progress.done();
+    Ok(verdicts)
+}
+
+/// What validation learnt about one credential, as its own source (so a later
+/// check replaces it): the state and when, on the credential; for an AWS key
+/// whose caller identity is an IAM user, the user it authenticates as.
+fn liveness_batch(v: &custody_validate::Verdict, kind: &str) -> Option<SourceBatch> {
+    use custody_model::{EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, NodeFact, Provenance};
+    let key = Key::parse(&v.credential)?;
+    let at = Provenance::at(Location::File);
+    let mut props = serde_json::Map::new();
+    props.insert("liveness".into(), json!(v.state.as_str()));
+    props.insert("liveness_checked_at".into(), json!(v.checked_at));
+    props.insert("liveness_check".into(), json!(v.check));
+    props.insert("liveness_detail".into(), json!(v.detail));
+    if let Some(p) = &v.principal {
+        props.insert("validated_principal".into(), json!(p));
+    }
+    if let Some(a) = &v.account {
+        props.insert("validated_account".into(), json!(a));
+    }
+    let mut facts = vec![Fact::Node(NodeFact {
+        label: Label::Credential,
+        kind: kind.into(),
+        system: "validate".into(),
+        keys: vec![key.clone()],
+        name: None,
+        props,
+        prov: at.clone(),
+    })];
+    // `arn:aws:iam::123456789012:user/path/name`: the key is that user's.
+    let user = v
+        .principal
+        .as_deref()
+        .filter(|_| v.state == custody_validate::State::Live)
+        .and_then(|arn| arn.strip_prefix("arn:aws:iam::"))
+        .and_then(|rest| rest.split_once(":user/"))
+        .map(|(account, path)| (account, path.rsplit('/').next().unwrap_or(path)));
+    if let Some((account, name)) = user {
+        facts.push(Fact::Edge(EdgeFact {
+            kind: EdgeKind::AuthenticatesAs,
+            from: Endpoint::new(Label::Credential, key),
+            to: custody_connectors::aws::user_endpoint(account, name),
+            props: serde_json::Map::new(),
+            prov: at,
+        }));
+    }
+    Some(SourceBatch {
+        path: format!("validate:{}", v.check),
+        format: "secret-validate".into(),
+        scope: format!("secret-validate:{}", v.credential),
+        sha256: None,
+        observed_at: Some(v.checked_at.clone()),
+        records: facts.len(),
+        facts,
+        errors: Vec::new(),
+    })
 }
 
 /// One configuration's servers: (agent, config, variables it reads) and

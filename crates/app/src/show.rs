@@ -555,6 +555,29 @@ fn notes(node: &NodeRecord, l: &Lineage) -> Vec<String> {
             );
         }
     }
+    if let (Some(state), Some(at)) = (
+        node.props.get("liveness").and_then(Value::as_str),
+        node.props
+            .get("liveness_checked_at")
+            .and_then(Value::as_str),
+    ) {
+        let detail = node
+            .props
+            .get("liveness_detail")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let who = node
+            .props
+            .get("validated_principal")
+            .and_then(Value::as_str)
+            .map(|p| format!(" as {p}"))
+            .unwrap_or_default();
+        out.push(match state {
+            "live" => format!("Its issuer accepted it{who} when asked on {at}: it still works. Revoke or rotate it (custody respond)."),
+            "revoked" => format!("Its issuer refused it when asked on {at} ({detail}): it no longer works."),
+            _ => format!("Asked on {at} whether it still works, its issuer gave no clear answer ({detail})."),
+        });
+    }
     let status = node.props.get("status").and_then(Value::as_str);
     let last_used = node.props.get("last_used").and_then(Value::as_str);
     for o in &l.owners {

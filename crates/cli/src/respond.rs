@@ -196,6 +196,17 @@ fn print(p: &Plan) {
     if !p.owners.is_empty() {
         println!("owned by {}", p.owners.join(", "));
     }
+    if let Some(l) = &p.liveness {
+        match l.state.as_str() {
+            "live" => println!("its issuer accepted it on {}: it still works", l.checked_at),
+            "revoked" => println!(
+                "its issuer refused it on {} ({}): it no longer works; what is left is removing the copies",
+                l.checked_at,
+                l.detail.as_deref().unwrap_or("revoked")
+            ),
+            _ => println!("asked on {} whether it works, its issuer gave no clear answer", l.checked_at),
+        }
+    }
     println!("stored in {} place(s)", p.places.len());
     println!();
     for s in &p.steps {

@@ -32,12 +32,32 @@ pub struct ScanArgs {
     /// read once, credited to the commit that introduced it.
     #[arg(long)]
     pub git: bool,
+    /// Ask each found credential's issuer whether it still works, with the
+    /// least-privileged read-only call it documents (AWS `sts:GetCallerIdentity`,
+    /// GitHub `GET /user`, Slack `auth.test`…): `live`, `revoked` or `unknown`,
+    /// with the time checked and, where the answer says, who it is. Opt-in:
+    /// each value is sent to its own issuer, and nowhere else. With `--ingest`
+    /// the result is stored on the credential.
+    #[arg(long)]
+    pub validate: bool,
+    /// Seconds to wait for each issuer's answer (`--validate`).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 10,
+        requires = "validate"
+    )]
+    pub validate_timeout: u64,
 }
 
 pub fn run(cli: &Global, a: &ScanArgs) -> Result<ExitCode> {
     let opts = Options {
         git: a.git,
         ingest: a.ingest,
+        validate: a.validate.then(|| custody_validate::Options {
+            timeout: std::time::Duration::from_secs(a.validate_timeout.max(1)),
+            ..Default::default()
+        }),
     };
     let progress = cli.progress();
     let out = if a.ingest {
@@ -62,23 +82,35 @@ pub fn run(cli: &Global, a: &ScanArgs) -> Result<ExitCode> {
 }
 
 fn print(out: &ScanOut) {
+    let validated = out.credentials.iter().any(|c| c.liveness.is_some());
     let rows: Vec<Vec<String>> = out
         .credentials
         .iter()
         .flat_map(|c| {
             c.locations.iter().enumerate().map(move |(i, l)| {
                 let head = |s: String| if i == 0 { s } else { String::new() };
-                vec![
+                let mut row = vec![
                     head(c.kind.to_string()),
                     head(c.preview.clone()),
                     head(c.credential.clone()),
-                    l.place.clone(),
-                ]
+                ];
+                if validated {
+                    row.push(head(liveness(c)));
+                }
+                row.push(l.place.clone());
+                row
             })
         })
         .collect();
     if !rows.is_empty() {
-        output::table(&["KIND", "PREVIEW", "CREDENTIAL", "FOUND AT"], &rows);
+        if validated {
+            output::table(
+                &["KIND", "PREVIEW", "CREDENTIAL", "WORKS?", "FOUND AT"],
+                &rows,
+            );
+        } else {
+            output::table(&["KIND", "PREVIEW", "CREDENTIAL", "FOUND AT"], &rows);
+        }
         println!();
     }
     let places: usize = out.credentials.iter().map(|c| c.locations.len()).sum();
@@ -104,7 +136,33 @@ fn print(out: &ScanOut) {
     if let Some(s) = out.snapshot {
         println!("Stored as snapshot {s}: `custody show <credential>` lists every surface.");
     }
+    if validated {
+        let count = |s: custody_validate::State| {
+            out.credentials
+                .iter()
+                .filter(|c| c.liveness.as_ref().is_some_and(|v| v.state == s))
+                .count()
+        };
+        println!(
+            "Asked the issuers: {} live, {} revoked, {} unknown; {} credential(s) have no liveness check.",
+            count(custody_validate::State::Live),
+            count(custody_validate::State::Revoked),
+            count(custody_validate::State::Unknown),
+            out.credentials.iter().filter(|c| c.liveness.is_none()).count()
+        );
+    }
     println!(
         "Values are never shown or stored: keyed fingerprints (fp:…) and redacted previews only."
     );
+}
+
+/// `live (arn:aws:iam::…:user/x)`, `revoked (InvalidClientTokenId)`, `-` when not checked.
+fn liveness(c: &scan::CredentialOut) -> String {
+    match &c.liveness {
+        None => "-".into(),
+        Some(v) => match (&v.state, &v.principal) {
+            (custody_validate::State::Live, Some(p)) => format!("live ({p})"),
+            _ => format!("{} ({})", v.state.as_str(), v.detail),
+        },
+    }
 }

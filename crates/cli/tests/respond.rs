@@ -108,73 +108,6 @@ fn response_plans_cover_every_copy_in_a_safe_order() {
     assert_eq!(r.code, 2);
 }
 
-/// A moto server (a local AWS emulator) on a free port, stopped on drop.
-struct Moto {
-    child: std::process::Child,
-    endpoint: String,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let py = common::python_venv("moto-venv-5.2.5", "moto[server]==5.2.5");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(py)
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start moto");
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..300 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return moto;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        panic!("moto did not start on port {port}");
-    }
-
-    /// Runs `tests/moto/iam.py` with these arguments after the endpoint.
-    fn iam(&self, args: &[&str]) -> String {
-        let py = common::python_venv("moto-venv-5.2.5", "moto[server]==5.2.5");
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto/iam.py");
-        let out = std::process::Command::new(py)
-            .arg(script)
-            .arg(args[0])
-            .arg(&self.endpoint)
-            .args(&args[1..])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "iam.py {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `respond --execute` deactivates a key through the AWS SDK against a real
 /// IAM API (moto): the executed steps are the dry run's, the key is Inactive
 /// afterwards as IAM itself reports, the step is logged with who and why, and
@@ -182,7 +115,7 @@ impl Drop for Moto {
 #[test]
 fn execute_deactivates_the_key_in_iam() {
     let env = Env::new();
-    let moto = Moto::start();
+    let moto = common::Moto::start();
     let data = env.path("data");
     let key = moto.iam(&["seed", data.to_str().unwrap()]);
     assert!(key.starts_with("AKIA"), "{key}");

@@ -34,6 +34,13 @@ impl Secret {
         self.0.is_empty()
     }
 
+    /// Lends the value to `f`, for one purpose only: sending it to its own
+    /// issuer to ask whether it still works (`custody-validate`). Nothing
+    /// that `f` returns may hold the value.
+    pub fn with_value<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(&self.0)
+    }
+
     fn expose(&self) -> &[u8] {
         self.0.as_bytes()
     }

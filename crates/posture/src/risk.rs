@@ -3,7 +3,7 @@
 //! (its blast radius, when the caller evaluates reach), combined into one
 //! score that ranks identities:
 //!
-//! `risk = severity × (1 + places) × (1 + log10(1 + reach score))`
+//! `risk = severity × (1 + places) × liveness × (1 + log10(1 + reach score))`
 //!
 //! - **severity**: the sum of its findings' weights (critical 10, high 7,
 //!   medium 3, low 1);
@@ -14,6 +14,10 @@
 //!   sensitivity × access level (`custody blast-radius`), so a credential that
 //!   can write restricted data outranks one that lists a log bucket. Without
 //!   reach the factor is 1.
+//! - **liveness**: what its issuer said when asked (`custody scan
+//!   --validate`): 2 for a credential the issuer still accepts (a leak that
+//!   works), 0.5 for one it refuses (revoked, deleted, expired), 1 when never
+//!   asked or the answer said neither.
 //!
 //! Ranking evaluates reach lazily: identities are taken by their score without
 //! reach, highest first, and reach stops being computed once no remaining
@@ -50,6 +54,9 @@ pub struct Risk {
     pub findings: usize,
     /// Distinct kinds of place holding a copy.
     pub places: usize,
+    /// What its issuer said when last asked (`live`, `revoked`, `unknown`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liveness: Option<String>,
     /// `None` when reach was not evaluated (or the identity is not AWS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reach: Option<Reach>,
@@ -58,6 +65,29 @@ pub struct Risk {
 /// The reach factor for a reach score.
 pub fn reach_factor(score: u64) -> f64 {
     1.0 + (1.0 + score as f64).log10()
+}
+
+/// The liveness factor: 2 for `live`, 0.5 for `revoked`, else 1.
+pub fn liveness_factor(liveness: Option<&str>) -> f64 {
+    match liveness {
+        Some("live") => 2.0,
+        Some("revoked") => 0.5,
+        _ => 1.0,
+    }
+}
+
+/// What the identity's issuer said when asked (`liveness`), if it was.
+pub fn liveness(graph: &dyn Graph, key: &str) -> Option<String> {
+    let id = graph.find(key).ok()??;
+    let mut out = None;
+    let _ = graph.with_node(id, &mut |n| {
+        out = n
+            .props
+            .get("liveness")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+    });
+    out
 }
 
 /// Distinct kinds of place (`STORED_IN` targets) holding the identity.
@@ -103,12 +133,16 @@ pub fn rank(
         .into_iter()
         .map(|(identity, (severity, n))| {
             let places = places(graph, identity);
+            let liveness = liveness(graph, identity);
             Risk {
                 identity: identity.to_string(),
-                risk: (severity as f64) * (1.0 + places as f64),
+                risk: (severity as f64)
+                    * (1.0 + places as f64)
+                    * liveness_factor(liveness.as_deref()),
                 severity,
                 findings: n,
                 places,
+                liveness,
                 reach: None,
             }
         })

@@ -324,3 +324,196 @@ pub fn terminate(child: &mut std::process::Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A moto server (a local AWS emulator) on a free port, stopped on drop.
+pub struct Moto {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// With IAM authentication enforced after the first `n` requests
+    /// (moto's `INITIAL_NO_AUTH_ACTION_COUNT`): requests signed with an
+    /// unknown, deleted or deactivated key are then refused as AWS does.
+    pub fn start_with_auth_after(n: u32) -> Moto {
+        Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", &n.to_string())])
+    }
+
+    fn start_with(envs: &[(&str, &str)]) -> Moto {
+        let py = python_venv("moto-venv-5.2.5", "moto[server]==5.2.5");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(py)
+            .envs(envs.iter().copied())
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return moto;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("moto did not start on port {port}");
+    }
+
+    /// Runs `tests/moto/iam.py` with these arguments after the endpoint.
+    pub fn iam(&self, args: &[&str]) -> String {
+        let py = python_venv("moto-venv-5.2.5", "moto[server]==5.2.5");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto/iam.py");
+        let out = std::process::Command::new(py)
+            .arg(script)
+            .arg(args[0])
+            .arg(&self.endpoint)
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "iam.py {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request a [`FakeApi`] answered: method, path and headers (lower-cased
+/// names), for tests that check what was sent where.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// What a [`FakeApi`] answers: status, extra headers, body, and a delay.
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub delay: std::time::Duration,
+}
+
+impl Answer {
+    pub fn json(status: u16, body: serde_json::Value) -> Answer {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+            delay: std::time::Duration::ZERO,
+        }
+    }
+}
+
+type Route = dyn Fn(&Seen, usize) -> Answer + Send + Sync;
+
+/// A local HTTP/1.1 server serving the documented answers of third-party
+/// APIs, on a free loopback port, in a background thread. `route` gets each
+/// request and how many requests came before it.
+pub struct FakeApi {
+    pub url: String,
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+}
+
+impl FakeApi {
+    pub fn start(route: impl Fn(&Seen, usize) -> Answer + Send + Sync + 'static) -> FakeApi {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Seen>::new()));
+        let route: std::sync::Arc<Route> = std::sync::Arc::new(route);
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (log, route) = (log.clone(), route.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut parts = line.split_whitespace();
+                        let method = parts.next().unwrap_or_default().to_string();
+                        let path = parts.next().unwrap_or_default().to_string();
+                        let mut headers = Vec::new();
+                        let mut length = 0usize;
+                        loop {
+                            let mut h = String::new();
+                            if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = h.split_once(':') {
+                                let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
+                                if k == "content-length" {
+                                    length = v.parse().unwrap_or(0);
+                                }
+                                headers.push((k, v));
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        let _ = reader.read_exact(&mut body);
+                        let req = Seen {
+                            method,
+                            path,
+                            headers,
+                        };
+                        let n = {
+                            let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
+                            l.push(req.clone());
+                            l.len() - 1
+                        };
+                        let a = route(&req, n);
+                        std::thread::sleep(a.delay);
+                        let mut out = format!(
+                            "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+                            a.status,
+                            a.body.len()
+                        );
+                        for (k, v) in &a.headers {
+                            out.push_str(&format!("{k}: {v}\r\n"));
+                        }
+                        out.push_str("\r\n");
+                        out.push_str(&a.body);
+                        if stream.write_all(out.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        FakeApi { url, seen }
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
