@@ -261,8 +261,9 @@ def main():
         wall, cpu, rss, out, st = measure([a.kf, "scan", files, "--no-validate", "--format", "json",
                                            "--no-update-check", "-j", str(os.cpu_count())])
         try:
-            report = json.loads(out)
-            found = len(report.get("findings", report) if isinstance(report, dict) else report)
+            # A JSON envelope, then a summary line.
+            report, _ = json.JSONDecoder().raw_decode(out if isinstance(out, str) else out.decode())
+            found = len(report["findings"])
         except (ValueError, KeyError, TypeError):
             found = "?"
         rows.append(("kingfisher scan --no-validate", size, wall, cpu, rss, found))

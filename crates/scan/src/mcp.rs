@@ -140,7 +140,8 @@ pub fn client_of(path: &str, text: &str) -> Option<&'static str> {
     if text.contains("[mcp_servers.") {
         return Some("codex");
     }
-    if text.lines().any(|l| l.trim_end() == "mcpServers:") {
+    // One search before the line-by-line check: most files never say it.
+    if text.contains("mcpServers:") && text.lines().any(|l| l.trim_end() == "mcpServers:") {
         return Some("continue");
     }
     let head = text.trim_start();

@@ -105,7 +105,8 @@ pub struct Rule {
     pub identifier: bool,
     /// When set, every match lies within this many bytes of one of the rule's
     /// keyword occurrences, so the pattern runs only there, not over the whole
-    /// input (for rules whose keywords are common words).
+    /// input: given by the file (`window = N`), else the pattern's longest
+    /// possible match when it has one.
     pub window: Option<usize>,
     /// Values this pattern matches are not secrets (identifiers, ARNs, paths).
     pub reject_pattern: Option<regex::Regex>,
@@ -235,7 +236,13 @@ impl Rules {
                         .into(),
                 ));
             }
-            let regex = Regex::new(&r.pattern).map_err(|e| err(format!("pattern: {e}")))?;
+            // Credentials are ASCII: `\w`, `\s`, `\b` and `(?i)` mean their
+            // ASCII forms (Unicode classes compile to automata hundreds of times
+            // larger, for nothing a token can hold).
+            let regex = regex::bytes::RegexBuilder::new(&r.pattern)
+                .unicode(false)
+                .build()
+                .map_err(|e| err(format!("pattern: {e}")))?;
             let reject_pattern = match &r.reject_pattern {
                 Some(p) => {
                     Some(regex::Regex::new(p).map_err(|e| err(format!("reject_pattern: {e}")))?)
@@ -248,6 +255,20 @@ impl Rules {
                 None => 0,
             };
             let account_group = regex.capture_names().position(|n| n == Some("account"));
+            // Keywords lie inside their rule's matches (tested for the shipped
+            // rules), so a pattern whose matches are at most N bytes long only
+            // needs to run within N bytes of a keyword hit: that window is
+            // implied when the file does not give one.
+            let window = r.window.or_else(|| {
+                regex_syntax::ParserBuilder::new()
+                    .unicode(false)
+                    .utf8(false)
+                    .build()
+                    .parse(&r.pattern)
+                    .ok()?
+                    .properties()
+                    .maximum_len()
+            });
             if r.provider.is_empty() || r.kind.is_empty() {
                 return Err(err("needs a provider and a kind".into()));
             }
@@ -266,7 +287,7 @@ impl Rules {
                 min_entropy: r.min_entropy,
                 reject: r.reject.iter().map(|s| s.to_ascii_lowercase()).collect(),
                 identifier: r.identifier,
-                window: r.window,
+                window,
                 reject_pattern,
                 reject_names: r
                     .reject_names
@@ -317,6 +338,22 @@ mod tests {
                         "{}: example is credited to {by:?}: {ex:?}",
                         rule.id
                     ));
+                }
+            }
+            // Windows assume a keyword lies inside every match.
+            for ex in &rule.examples {
+                for m in rule.regex.find_iter(ex.as_bytes()) {
+                    let text = String::from_utf8_lossy(m.as_bytes()).to_ascii_lowercase();
+                    if !rule
+                        .keywords
+                        .iter()
+                        .any(|k| text.contains(&k.to_ascii_lowercase()))
+                    {
+                        failures.push(format!(
+                            "{}: no keyword inside the match of {ex:?}",
+                            rule.id
+                        ));
+                    }
                 }
             }
             for ex in &rule.negative_examples {

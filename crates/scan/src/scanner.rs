@@ -48,34 +48,14 @@ impl Scanner {
                 }
             }
         }
-        // The pass reports non-overlapping leftmost matches (the fast, SIMD-
-        // prefiltered search). An occurrence it skips starts inside a reported
-        // match, so it overlaps that match; a keyword therefore enables the
-        // rules of every keyword that can overlap it (one inside the other, or
-        // one's end being the other's start), and no rule is missed.
-        let overlap = |a: &str, b: &str| {
-            a.contains(b)
-                || b.contains(a)
-                || (1..a.len().min(b.len())).any(|n| {
-                    b.get(..n).is_some_and(|p| a.ends_with(p))
-                        || a.get(..n).is_some_and(|p| b.ends_with(p))
-                })
-        };
-        let own = enables.clone();
-        for (i, a) in patterns.iter().enumerate() {
-            for (j, b) in patterns.iter().enumerate() {
-                if i != j && overlap(a, b) {
-                    for &r in &own[j] {
-                        if !enables[i].contains(&r) {
-                            enables[i].push(r);
-                        }
-                    }
-                }
-            }
-        }
+        // Every occurrence of every keyword, overlapping ones included (a
+        // keyword inside or across another still enables its rules). With a
+        // few hundred keywords no SIMD prefilter applies, so the automaton is
+        // a DFA: one table lookup per byte.
         let keywords = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostFirst)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&patterns)
             // Literal keywords always build; an empty set builds an automaton that never matches.
             .expect("keywords are plain literals");
@@ -109,23 +89,45 @@ impl Scanner {
         // Windowed rules: the merged byte ranges around their keyword hits.
         let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
         let mut left = n;
-        for m in self.keywords.find_iter(input) {
-            for &r in &self.enables[m.pattern().as_usize()] {
+        // Enables a keyword's rules (and widens their windows); returns how
+        // many rules it newly enabled.
+        let mut hit = |pattern: usize, start: usize, end: usize| {
+            let mut newly = 0;
+            for &r in &self.enables[pattern] {
                 if !enabled[r] {
                     enabled[r] = true;
-                    left -= 1;
+                    newly += 1;
                 }
                 if let Some(w) = rules[r].window {
-                    let (a, b) = (m.start().saturating_sub(w), (m.end() + w).min(input.len()));
+                    let (a, b) = (start.saturating_sub(w), (end + w).min(input.len()));
+                    // Hits come in order of their end: merged here when they
+                    // touch the last window, sorted and merged again below.
                     match windows[r].last_mut() {
-                        Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                        Some(last) if a <= last.1 && b >= last.0 => {
+                            *last = (last.0.min(a), last.1.max(b));
+                        }
                         _ => windows[r].push((a, b)),
                     }
                 }
             }
+            newly
+        };
+        for m in self.keywords.find_overlapping_iter(input) {
+            left -= hit(m.pattern().as_usize(), m.start(), m.end());
             if left == 0 && !self.windowed {
                 break;
             }
+        }
+        for w in windows.iter_mut().filter(|w| w.len() > 1) {
+            w.sort_unstable();
+            let mut merged: Vec<(usize, usize)> = Vec::with_capacity(w.len());
+            for &(a, b) in w.iter() {
+                match merged.last_mut() {
+                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                    _ => merged.push((a, b)),
+                }
+            }
+            *w = merged;
         }
         let mut out = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
@@ -267,6 +269,33 @@ keywords = ["secret_access_key"]
         let found = s.scan(b"aws_secret_access_key=abcdefgh");
         assert_eq!(found.len(), 1);
         assert_eq!(s.rule(found[0].rule).id, "b");
+    }
+
+    #[test]
+    fn a_keyword_starting_where_another_does_enables_its_rule() {
+        let rules = Rules::parse(
+            r#"
+[[rule]]
+id = "short"
+name = "short"
+provider = "p"
+kind = "k"
+pattern = 'abc=(?P<secret>[0-9]{8})'
+keywords = ["abc"]
+[[rule]]
+id = "long"
+name = "long"
+provider = "p"
+kind = "k"
+pattern = 'abcdef=(?P<secret>[a-z]{8})'
+keywords = ["abcdef"]
+"#,
+        )
+        .unwrap();
+        let s = Scanner::new(rules);
+        let found = s.scan(b"x abcdef=qwertyui");
+        assert_eq!(found.len(), 1);
+        assert_eq!(s.rule(found[0].rule).id, "long");
     }
 
     #[test]
