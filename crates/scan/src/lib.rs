@@ -1,11 +1,14 @@
 //! # custody-scan
 //!
 //! Finds secrets in bytes: files, blobs, configuration values. Rules are data
-//! (`rules/default.toml`, see [`rules`]); a keyword prefilter (one Aho-Corasick
-//! pass over the input for every rule's keywords) decides which rules' regexes
-//! run at all, so the cost of a scan grows with the input, not with the rule
-//! count. Offline checks (GitHub/npm CRC32 checksums, entropy, placeholder words)
-//! remove what cannot be a live secret.
+//! (`rules/*.toml`, one file per group of providers, see [`rules`]), each saying
+//! what it finds is for (provider, kind, and the account its format names); a
+//! keyword prefilter (one Aho-Corasick pass over the input for every rule's
+//! keywords) decides which rules' regexes run at all, and where, so the cost of
+//! a scan grows with the input, not with the rule count. Offline checks
+//! (GitHub/npm CRC32 checksums, JWT and PEM structure, entropy, placeholder
+//! words, documentation hosts) remove what cannot be a live secret. Whether a
+//! find still works is `custody-validate`'s question, not this crate's.
 //!
 //! **Owns:** rules, matching, checks, where each match is (line, column), and
 //! reading git history (each reachable blob once, see [`git`]).

@@ -62,6 +62,8 @@ struct RuleSpec {
     #[serde(default)]
     reject_names: Vec<String>,
     #[serde(default)]
+    reject_accounts: Vec<String>,
+    #[serde(default)]
     validate: Option<String>,
     #[serde(default)]
     props: serde_json::Map<String, serde_json::Value>,
@@ -114,6 +116,9 @@ pub struct Rule {
     /// credential: `NextToken`, `ClientToken`, `SecretId`. Compared with the
     /// pattern's `name` group.
     pub reject_names: Vec<String>,
+    /// Lower-cased substrings of the `account` group that mark documentation
+    /// (`example.com`, `localhost`): a password for such a host is a sample.
+    pub reject_accounts: Vec<String>,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
 }
@@ -144,6 +149,12 @@ impl Rule {
         }
         let lower = secret.to_ascii_lowercase();
         !self.reject.iter().any(|r| lower.contains(r.as_str()))
+    }
+
+    /// Whether the account the format names (the `account` group) is a real one.
+    pub fn accepts_account(&self, account: &str) -> bool {
+        let a = account.to_ascii_lowercase();
+        !self.reject_accounts.iter().any(|r| a.contains(r.as_str()))
     }
 
     /// Whether the name a value was assigned to (the pattern's `name` group)
@@ -293,6 +304,11 @@ impl Rules {
                     .reject_names
                     .iter()
                     .map(|s| s.to_ascii_lowercase().replace(['_', '-', '.'], ""))
+                    .collect(),
+                reject_accounts: r
+                    .reject_accounts
+                    .iter()
+                    .map(|s| s.to_ascii_lowercase())
                     .collect(),
                 examples: r.examples,
                 negative_examples: r.negative_examples,

@@ -160,6 +160,9 @@ impl Scanner {
                         .and_then(|g| caps.get(g))
                         .and_then(|a| std::str::from_utf8(a.as_bytes()).ok())
                         .map(str::to_string);
+                    if account.as_deref().is_some_and(|a| !rule.accepts_account(a)) {
+                        continue;
+                    }
                     out.push(Match {
                         rule: i,
                         start: from + m.start(),
