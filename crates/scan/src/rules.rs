@@ -64,6 +64,8 @@ struct RuleSpec {
     #[serde(default)]
     reject_accounts: Vec<String>,
     #[serde(default)]
+    name_before: bool,
+    #[serde(default)]
     validate: Option<String>,
     #[serde(default)]
     props: serde_json::Map<String, serde_json::Value>,
@@ -119,6 +121,10 @@ pub struct Rule {
     /// Lower-cased substrings of the `account` group that mark documentation
     /// (`example.com`, `localhost`): a password for such a host is a sample.
     pub reject_accounts: Vec<String>,
+    /// The `name` group is only the end of the name (the keyword the match
+    /// starts with): the name is read back from there over `[A-Za-z0-9_.-]`
+    /// (up to 40 bytes), so the pattern can start with a literal.
+    pub name_before: bool,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
 }
@@ -305,6 +311,7 @@ impl Rules {
                     .iter()
                     .map(|s| s.to_ascii_lowercase().replace(['_', '-', '.'], ""))
                     .collect(),
+                name_before: r.name_before,
                 reject_accounts: r
                     .reject_accounts
                     .iter()

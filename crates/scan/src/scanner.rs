@@ -151,7 +151,18 @@ impl Scanner {
                     if !rule.accepts(value) {
                         continue;
                     }
-                    let name = caps.name("name").map(|n| n.as_bytes());
+                    let name = caps.name("name").map(|n| {
+                        let (mut start, end) = (from + n.start(), from + n.end());
+                        if rule.name_before {
+                            let floor = start.saturating_sub(40);
+                            while start > floor
+                                && matches!(input[start - 1], b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-')
+                            {
+                                start -= 1;
+                            }
+                        }
+                        &input[start..end]
+                    });
                     if name.is_some_and(|n| !rule.accepts_name(&String::from_utf8_lossy(n))) {
                         continue;
                     }
