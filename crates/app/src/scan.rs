@@ -712,7 +712,8 @@ fn validate(
 
 /// What validation learnt about one credential, as its own source (so a later
 /// check replaces it): the state and when, on the credential; for an AWS key
-/// whose caller identity is an IAM user, the user it authenticates as.
+/// whose caller identity is an IAM user, the user it authenticates as; for a
+/// GitHub token, the GitHub user who owns it.
 fn liveness_batch(v: &custody_validate::Verdict, kind: &str) -> Option<SourceBatch> {
     use custody_model::{EdgeFact, EdgeKind, Endpoint, Fact, Key, Label, NodeFact, Provenance};
     let key = Key::parse(&v.credential)?;
@@ -737,20 +738,51 @@ fn liveness_batch(v: &custody_validate::Verdict, kind: &str) -> Option<SourceBat
         props,
         prov: at.clone(),
     })];
-    // `arn:aws:iam::123456789012:user/path/name`: the key is that user's.
-    let user = v
+    // Who the issuer says it is, where the graph names it the same way: an
+    // IAM user (`arn:aws:iam::123456789012:user/path/name`) the key
+    // authenticates as; the GitHub user whose token it is (`GET /user`
+    // answers with the login of the token's owner), as the GitHub connector
+    // records a token's owner.
+    let principal = v
         .principal
         .as_deref()
-        .filter(|_| v.state == custody_validate::State::Live)
-        .and_then(|arn| arn.strip_prefix("arn:aws:iam::"))
-        .and_then(|rest| rest.split_once(":user/"))
-        .map(|(account, path)| (account, path.rsplit('/').next().unwrap_or(path)));
-    if let Some((account, name)) = user {
+        .filter(|_| v.state == custody_validate::State::Live);
+    let edge = match v.check.as_str() {
+        custody_validate::AWS_STS => principal
+            .and_then(|arn| arn.strip_prefix("arn:aws:iam::"))
+            .and_then(|rest| rest.split_once(":user/"))
+            .map(|(account, path)| {
+                let name = path.rsplit('/').next().unwrap_or(path);
+                (
+                    EdgeKind::AuthenticatesAs,
+                    custody_connectors::aws::user_endpoint(account, name),
+                    serde_json::Map::new(),
+                )
+            }),
+        "github-user" => principal.map(|login| {
+            let mut props = serde_json::Map::new();
+            props.insert(
+                "evidence".into(),
+                json!(format!(
+                    "GitHub's GET /user answered as {login} (scan --validate)"
+                )),
+            );
+            props.insert("method".into(), json!("system-owner"));
+            props.insert("confidence".into(), json!(1.0));
+            (
+                EdgeKind::OwnedBy,
+                Endpoint::new(Label::Human, custody_connectors::github::user_key(login)),
+                props,
+            )
+        }),
+        _ => None,
+    };
+    if let Some((kind, to, props)) = edge {
         facts.push(Fact::Edge(EdgeFact {
-            kind: EdgeKind::AuthenticatesAs,
+            kind,
             from: Endpoint::new(Label::Credential, key),
-            to: custody_connectors::aws::user_endpoint(account, name),
-            props: serde_json::Map::new(),
+            to,
+            props,
             prov: at,
         }));
     }
