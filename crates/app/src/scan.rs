@@ -842,7 +842,11 @@ pub fn sarif(scanner: &Scanner, out: &ScanOut) -> serde_json::Value {
                     "artifactLocation": {"uri": l.path},
                     "region": {"startLine": l.line, "startColumn": l.column}}}],
                 "partialFingerprints": {"custodyCredential/v1": c.credential},
-                "properties": {"repository": l.repository, "commit": l.commit},
+                "properties": {"repository": l.repository, "commit": l.commit,
+                               "provider": c.provider, "kind": c.kind, "account": c.account,
+                               "liveness": c.liveness.as_ref().map(|v| json!({
+                                   "state": v.state.as_str(), "checked_at": v.checked_at,
+                                   "detail": v.detail, "principal": v.principal}))},
             }));
         }
     }

@@ -65,6 +65,14 @@ fn scan_reports_each_credential_once_and_never_its_value() {
         .unwrap()
         .iter()
         .all(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64() >= Some(1)));
+    // Each result says what the credential is for.
+    assert!(s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(
+            |r| r["properties"]["provider"] == "aws" && r["properties"]["kind"] == "aws_access_key"
+        ));
 
     // Stored: the access key found in `.env` is the inventory's node.
     env.write(
