@@ -820,6 +820,37 @@ fn derived(path: &str, scope: String, facts: Vec<custody_model::Fact>) -> Source
     }
 }
 
+/// One detection rule as `scan --list-rules` shows it.
+#[derive(Serialize)]
+pub struct RuleOut {
+    pub id: String,
+    pub name: String,
+    /// Who issues what it finds.
+    pub provider: String,
+    /// The credential kind its finds become.
+    pub kind: String,
+    /// The liveness check `--validate` runs for its finds, if any.
+    pub validate: Option<String>,
+    /// Properties every find carries (`encrypted`).
+    pub props: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Every built-in detection rule, in the order they are tried.
+pub fn rule_catalog() -> Vec<RuleOut> {
+    custody_scan::Rules::builtin_ref()
+        .rules
+        .iter()
+        .map(|r| RuleOut {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            provider: r.provider.clone(),
+            kind: r.kind.clone(),
+            validate: r.validate.clone(),
+            props: r.props.clone(),
+        })
+        .collect()
+}
+
 /// SARIF 2.1.0: one result per place, fingerprinted so code-scanning tools
 /// track a secret across commits without seeing it.
 pub fn sarif(scanner: &Scanner, out: &ScanOut) -> serde_json::Value {

@@ -16,8 +16,13 @@ use std::process::ExitCode;
 pub struct ScanArgs {
     /// Files or folders (recursively, hidden folders such as `.vscode` included;
     /// `.git`, `target`, `node_modules`, `.terraform` and binary files are skipped).
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "list_rules", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// List the detection rules instead of scanning: id, provider, the
+    /// credential kind each find becomes, the liveness check `--validate`
+    /// runs for it, and the name.
+    #[arg(long, conflicts_with_all = ["ingest", "validate", "git", "sarif"])]
+    pub list_rules: bool,
     /// Also store what was found in the graph, as one snapshot: each secret a
     /// credential (the same node as the inventory's when the key id or value
     /// matches), each place a location.
@@ -51,6 +56,37 @@ pub struct ScanArgs {
 }
 
 pub fn run(cli: &Global, a: &ScanArgs) -> Result<ExitCode> {
+    if a.list_rules {
+        let rules = scan::rule_catalog();
+        match cli.format {
+            OutputFormat::Json => output::json(&rules)?,
+            OutputFormat::Table => {
+                let rows: Vec<Vec<String>> = rules
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id.clone(),
+                            r.provider.clone(),
+                            r.kind.clone(),
+                            r.validate.clone().unwrap_or_else(|| "-".into()),
+                            r.name.clone(),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &["RULE", "PROVIDER", "KIND", "LIVENESS CHECK", "NAME"],
+                    &rows,
+                );
+                let checked = rules.iter().filter(|r| r.validate.is_some()).count();
+                println!(
+                    "\n{} rules ({} with a liveness check); structured readers add gcp-service-account-key and named-secret-value.",
+                    rules.len(),
+                    checked
+                );
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let opts = Options {
         git: a.git,
         ingest: a.ingest,

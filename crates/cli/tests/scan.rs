@@ -611,3 +611,37 @@ fn the_seed_agent_record_lists_every_credential_and_its_reach() {
         "{owner}"
     );
 }
+
+/// `scan --list-rules` says what custody detects and which finds it can check.
+#[test]
+fn the_rules_are_listed_with_what_they_find_and_how_they_are_checked() {
+    let env = Env::new();
+    let rules = env
+        .run(&["--format", "json", "scan", "--list-rules"])
+        .ok()
+        .json();
+    let rules = rules.as_array().unwrap();
+    assert!(rules.len() >= 150, "{} rules", rules.len());
+    let gh = rules.iter().find(|r| r["id"] == "github-token").unwrap();
+    assert_eq!(
+        (&gh["provider"], &gh["kind"], &gh["validate"]),
+        (
+            &serde_json::json!("github"),
+            &serde_json::json!("github_token"),
+            &serde_json::json!("github-user")
+        )
+    );
+    let enc = rules
+        .iter()
+        .find(|r| r["id"] == "private-key-openssh-encrypted")
+        .unwrap();
+    assert_eq!(enc["props"]["encrypted"], true);
+    assert_eq!(
+        rules.last().unwrap()["id"],
+        "generic-secret-assignment",
+        "generic last"
+    );
+    let table = env.run(&["scan", "--list-rules"]).ok();
+    assert!(table.stdout.contains("LIVENESS CHECK"), "{}", table.stdout);
+    assert_eq!(env.run(&["scan", "--list-rules", "--ingest"]).code, 2);
+}
