@@ -397,6 +397,8 @@ function identityPage(el, ref) {
       h('h1', {}, n.key),
       h('p', { class: 'sub' }, h('span', { class: 'badge' }, n.label), ' ', n.kind, n.name ? ' · ' + n.name : '', ' · ', n.system,
         status ? [' · ', h('span', { class: 'badge' + (String(status).toLowerCase() === 'active' ? ' ok' : '') }, status)] : null,
+        // What the issuer said when asked (`custody scan --validate`).
+        n.props && n.props.liveness ? [' · ', h('span', { class: 'badge' + (n.props.liveness === 'revoked' ? ' ok' : ''), title: 'asked ' + (n.props.liveness_checked_at || '') + (n.props.liveness_detail ? ': ' + n.props.liveness_detail : '') }, 'issuer: ' + n.props.liveness)] : null,
         n.first_seen ? ' · first seen ' + day(n.first_seen) : '', n.last_seen ? ' · last seen ' + day(n.last_seen) : ''),
       h('p', { class: 'row' },
         h('a', { class: 'button', href: '#/paths/' + enc(n.key) }, 'Paths'),
