@@ -141,7 +141,19 @@ impl Scanner {
                 &whole
             };
             for &(from, to) in ranges {
-                for caps in rule.regex.captures_iter(&input[from..to]) {
+                // Searched from `from` in the input itself (not a slice of
+                // it), so `\b` and other look-behind see the byte before the
+                // window; ended at `to`.
+                let hay = &input[..to];
+                let mut at = from;
+                while at <= to {
+                    let Some(caps) = rule.regex.captures_at(hay, at) else {
+                        break;
+                    };
+                    let Some(whole) = caps.get(0) else {
+                        break;
+                    };
+                    at = whole.end().max(whole.start() + 1);
                     let Some(m) = caps.get(rule.group).or_else(|| caps.get(0)) else {
                         continue;
                     };
@@ -152,7 +164,7 @@ impl Scanner {
                         continue;
                     }
                     let name = caps.name("name").map(|n| {
-                        let (mut start, end) = (from + n.start(), from + n.end());
+                        let (mut start, end) = (n.start(), n.end());
                         if rule.name_before {
                             let floor = start.saturating_sub(40);
                             while start > floor
@@ -176,8 +188,8 @@ impl Scanner {
                     }
                     out.push(Match {
                         rule: i,
-                        start: from + m.start(),
-                        end: from + m.end(),
+                        start: m.start(),
+                        end: m.end(),
                         line: 0,
                         column: 0,
                         secret: Secret::new(value),
