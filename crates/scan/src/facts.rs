@@ -15,27 +15,18 @@ use serde_json::{json, Map, Value};
 /// How far (in lines) an AWS secret may sit from its access key id.
 const PAIR_LINES: u64 = 5;
 
-/// The node kind a rule's matches get: the rule's `kind`, or for the
-/// structured readers' own rules, theirs.
-pub fn kind_of(rule: &str) -> &'static str {
+/// What a find of `rule` is: the node kind its credential gets, who issues
+/// it (`aws`, `github`…; `unknown` for a secret known only by its name), and
+/// the built-in rule itself (for the properties every find carries). The
+/// structured readers' own rules are not in the rules files: they say theirs.
+fn about(rule: &str) -> (&'static str, &'static str, Option<&'static crate::Rule>) {
     match rule {
-        "gcp-service-account-key" => "gcp_service_account_key",
-        "github-actions-secret-reference" => "aws_access_key",
-        _ => crate::rules::Rules::builtin_rule(rule)
-            .map(|r| r.kind.as_str())
-            .unwrap_or("secret"),
-    }
-}
-
-/// Who issues the credential a rule finds (`aws`, `github`…); `unknown` for
-/// a secret known only by the name it was assigned to.
-pub fn provider_of(rule: &str) -> &'static str {
-    match rule {
-        "gcp-service-account-key" => "gcp",
-        "github-actions-secret-reference" => "aws",
-        _ => crate::rules::Rules::builtin_rule(rule)
-            .map(|r| r.provider.as_str())
-            .unwrap_or("unknown"),
+        "gcp-service-account-key" => ("gcp_service_account_key", "gcp", None),
+        "github-actions-secret-reference" => ("aws_access_key", "aws", None),
+        _ => match crate::rules::Rules::builtin_rule(rule) {
+            Some(r) => (r.kind.as_str(), r.provider.as_str(), Some(r)),
+            None => ("secret", "unknown", None),
+        },
     }
 }
 
@@ -186,7 +177,7 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
     let mut out = Vec::new();
     for m in found {
         let rule = m.rule.as_str();
-        let kind = kind_of(rule);
+        let (kind, provider, spec) = about(rule);
         let fingerprint = Key::fingerprint(&fp.fingerprint(&m.secret));
         let (primary, keys) = if let Some(Holder::GcpKey { key_id, .. }) = m
             .place
@@ -243,12 +234,11 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
             props.insert("secret_preview".into(), json!(preview));
         }
         // What it is for: who issues it, and the account its format names.
-        let provider = provider_of(rule);
         props.insert("provider".into(), json!(provider));
         if let Some(a) = &m.account {
             props.insert("account".into(), json!(a));
         }
-        if let Some(r) = crate::rules::Rules::builtin_rule(rule) {
+        if let Some(r) = spec {
             props.extend(r.props.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         let at = Provenance::at(Location::LineCol(m.line, m.column));

@@ -195,10 +195,7 @@ pub(crate) async fn check(
         return unknown(format!(
             "the {} account is not named where it was found (set {} to check it)",
             check.provider,
-            format_args!(
-                "CUSTODY_VALIDATE_{}_URL",
-                check.provider.to_ascii_uppercase().replace('-', "_")
-            )
+            crate::override_var(&check.provider)
         ));
     }
     let base = overridden.unwrap_or_else(|| check.base.clone());

@@ -234,11 +234,18 @@ fn verdict(c: &Candidate, check: &str, provider: &str, state: State, detail: Str
     }
 }
 
-/// The endpoint override for a provider: `CUSTODY_VALIDATE_<PROVIDER>_URL`.
-pub fn override_for(provider: &str) -> Option<String> {
-    let var = format!(
+/// The variable that overrides a provider's endpoint:
+/// `CUSTODY_VALIDATE_<PROVIDER>_URL` (`-` and `.` as `_`).
+pub fn override_var(provider: &str) -> String {
+    format!(
         "CUSTODY_VALIDATE_{}_URL",
         provider.to_ascii_uppercase().replace(['-', '.'], "_")
-    );
-    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+    )
+}
+
+/// The endpoint override for a provider, when set.
+pub fn override_for(provider: &str) -> Option<String> {
+    std::env::var(override_var(provider))
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
