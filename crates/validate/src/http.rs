@@ -183,19 +183,24 @@ pub(crate) async fn check(
 ) -> Verdict {
     let unknown = |detail: String| verdict(c, &check.id, &check.provider, State::Unknown, detail);
     let overridden = crate::override_for(&check.provider);
-    // An overridden base (an Okta org) stands for the account it names.
-    let needs_account = check.path.contains("{account}")
+    // An overridden base (an Okta org) stands for the account it names; an
+    // account in the path or the login (a Twilio SID) must be found with it.
+    let in_request = check.path.contains("{account}")
         || check
             .basic
             .as_ref()
-            .is_some_and(|b| b.user.contains("{account}"))
-        || (check.base.contains("{account}") && overridden.is_none());
+            .is_some_and(|b| b.user.contains("{account}"));
+    let in_base = check.base.contains("{account}") && overridden.is_none();
     let account = c.account.clone().unwrap_or_default();
-    if needs_account && account.is_empty() {
+    if (in_request || in_base) && account.is_empty() {
+        let fix = if in_request {
+            "it must be written beside the credential".to_string()
+        } else {
+            format!("set {} to check it", crate::override_var(&check.provider))
+        };
         return unknown(format!(
-            "the {} account is not named where it was found (set {} to check it)",
-            check.provider,
-            crate::override_var(&check.provider)
+            "the {} account is not named where it was found ({fix})",
+            check.provider
         ));
     }
     let base = overridden.unwrap_or_else(|| check.base.clone());
