@@ -219,6 +219,28 @@ pub fn run(
     inputs: &[PathBuf],
     progress: &dyn Progress,
 ) -> Result<IngestOutput> {
+    run_snapshot(store, inputs, progress, None)
+}
+
+/// A folder whose files' paths are not part of what they are about: a
+/// dated collection (`…/collect/aws/20261205T101500Z`) stands for the
+/// same scopes as the previous one. Scopes that name a file's path name it
+/// under `label` instead, so a later collection supersedes an earlier
+/// one's; provenance still cites the real file.
+pub struct StableRoot<'a> {
+    pub root: &'a Path,
+    pub label: &'a str,
+}
+
+/// [`run`], with the scopes of files under `stable` named as
+/// [`StableRoot`] says.
+pub fn run_snapshot(
+    store: &mut dyn Store,
+    inputs: &[PathBuf],
+    progress: &dyn Progress,
+    stable: Option<StableRoot<'_>>,
+) -> Result<IngestOutput> {
+    let stable_prefix = stable.map(|s| (s.root.display().to_string(), s.label));
     let started = Instant::now();
     let fp = store.fingerprinter().clone();
     let mut errors = Vec::new();
@@ -309,7 +331,15 @@ pub fn run(
             for chunk in chunks {
                 let mut batches: Vec<SourceBatch> = chunk
                     .par_iter()
-                    .map(|(c, f)| parse_one(c, *f, ctx))
+                    .map(|(c, f)| {
+                        let mut b = parse_one(c, *f, ctx);
+                        if let Some((root, label)) = &stable_prefix {
+                            if b.scope.contains(root.as_str()) {
+                                b.scope = b.scope.replacen(root.as_str(), label, 1);
+                            }
+                        }
+                        b
+                    })
                     .collect();
                 progress.advance(batches.len() as u64);
                 if unplaced {

@@ -38,6 +38,7 @@
 
 pub mod audit;
 pub mod blast;
+pub mod collect;
 pub mod demo;
 pub mod diff;
 pub mod export;

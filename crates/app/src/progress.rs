@@ -14,6 +14,8 @@ pub enum Unit {
     /// Git objects of a repository's history.
     Blobs,
     Credentials,
+    /// Scopes of a live collection (AWS accounts, the organisation).
+    Scopes,
     /// A stage of unknown size: a spinner with a message.
     Steps,
 }

@@ -15,6 +15,7 @@
 mod audit;
 mod bench;
 mod blast;
+mod collect;
 mod demo;
 mod export;
 mod findings;
@@ -97,6 +98,9 @@ pub enum Command {
     Snapshots,
     /// What changed between two snapshots: new and retired identities, new surfaces of a credential, ownership evidence, status, findings.
     Diff(simple::DiffArgs),
+    /// Collect live from a system's API (read-only) into a dated snapshot of native exports, then ingest it.
+    #[command(subcommand)]
+    Collect(collect::CollectCommand),
     /// Find secrets in files and git history (never shown or stored: fingerprints and previews); `--ingest` adds them to the graph.
     Scan(scan::ScanArgs),
     /// Risky permissions in every policy of IAM authorization-details files (no database needed).
@@ -226,6 +230,7 @@ fn main() -> ExitCode {
         Command::Export(a) => export::run(cli, a),
         Command::Findings(a) => findings::run(cli, a),
         Command::Respond(a) => respond::run(cli, a),
+        Command::Collect(c) => collect::run(cli, c),
         Command::Suppress(a) => usage::suppress(cli, a),
         Command::Networks(a) => usage::networks(cli, a),
         Command::Mcp(a) => serve::mcp(cli, a),

@@ -91,6 +91,7 @@ impl custody_app::Progress for Bar {
             Unit::Files => "files",
             Unit::Blobs => "blobs",
             Unit::Credentials => "credentials",
+            Unit::Scopes => "scopes",
             Unit::Bytes | Unit::Steps => "",
         };
         let (bar, template) = match (total, unit) {
@@ -98,7 +99,7 @@ impl custody_app::Progress for Bar {
                 ProgressBar::new(n),
                 format!("{{spinner}} {name} [{{bar:30}}] {{bytes}}/{{total_bytes}} {{msg}}"),
             ),
-            (Some(n), Unit::Files | Unit::Blobs | Unit::Credentials) => (
+            (Some(n), Unit::Files | Unit::Blobs | Unit::Credentials | Unit::Scopes) => (
                 ProgressBar::new(n),
                 format!("{{spinner}} {name:<24} [{{bar:30}}] {{pos}}/{{len}} {what} {{msg}}"),
             ),

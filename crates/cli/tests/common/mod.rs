@@ -379,8 +379,15 @@ impl Moto {
 
     /// Runs `tests/moto/iam.py` with these arguments after the endpoint.
     pub fn iam(&self, args: &[&str]) -> String {
+        self.script("iam.py", args)
+    }
+
+    /// Runs `tests/moto/<file>`: its first argument, the endpoint, the rest.
+    pub fn script(&self, file: &str, args: &[&str]) -> String {
         let py = python_venv("moto-venv-5.2.5", "moto[server]==5.2.5");
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto/iam.py");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/moto")
+            .join(file);
         let out = std::process::Command::new(py)
             .arg(script)
             .arg(args[0])
@@ -390,7 +397,7 @@ impl Moto {
             .unwrap();
         assert!(
             out.status.success(),
-            "iam.py {args:?}: {}",
+            "{file} {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap().trim().to_string()

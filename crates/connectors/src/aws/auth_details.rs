@@ -142,8 +142,12 @@ struct PolicyVersion {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Policy {
-    policy_name: String,
-    policy_id: String,
+    // Both always in AWS's answer; an emulator (moto) leaves them out, and
+    // the ARN names the policy anyway.
+    #[serde(default)]
+    policy_name: Option<String>,
+    #[serde(default)]
+    policy_id: Option<String>,
     arn: String,
     #[serde(default)]
     path: Option<String>,
@@ -570,15 +574,23 @@ fn policy(out: &mut Out, p: Policy, base: &str) -> Option<String> {
     if let Some(v) = default_version(&p.policy_version_list, &p.default_version_id) {
         props.insert("document".into(), policy_document(&v.document));
     }
+    let mut keys = vec![Key::arn(&p.arn)];
+    keys.extend(p.policy_id.as_deref().map(Key::aws_unique_id));
+    let name = p.policy_name.unwrap_or_else(|| name_from_arn(&p.arn));
     out.node(
         Label::Resource,
         "aws_iam_policy",
-        vec![Key::arn(&p.arn), Key::aws_unique_id(&p.policy_id)],
-        &p.policy_name,
+        keys,
+        &name,
         props,
         Location::Pointer(base.to_string()),
     );
     account
+}
+
+/// A managed policy's name: the ARN's last path segment.
+fn name_from_arn(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap_or(arn).to_string()
 }
 
 /// The version AWS applies: the one flagged default, or named by `DefaultVersionId`.
@@ -629,7 +641,8 @@ mod lean {
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     pub struct Managed {
-        pub policy_name: String,
+        #[serde(default)]
+        pub policy_name: Option<String>,
         pub arn: String,
         #[serde(default)]
         pub path: Option<String>,
@@ -706,7 +719,7 @@ pub fn policy_documents(file: &SourceFile<'_>) -> Result<Vec<PolicyDocument>, cr
                 "customer-managed"
             },
             attached_to: attached.remove(&p.arn).unwrap_or_default(),
-            name: p.policy_name,
+            name: p.policy_name.unwrap_or_else(|| name_from_arn(&p.arn)),
             path: p.path.unwrap_or_else(|| "/".into()),
             arn: Some(p.arn),
             owner: None,

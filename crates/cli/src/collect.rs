@@ -1,0 +1,183 @@
+//! `custody collect aws`: collect live through the system's API (read-only
+//! calls, the SDK's usual credentials), write each answer as the native
+//! export it equals into a dated snapshot folder under `$CUSTODY_HOME/collect`
+//! (owner-only), then ingest it. Exit code 1 when a scope is incomplete.
+
+use crate::global::{Global, OutputFormat};
+use crate::{ingest, output, paths};
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use custody_app::collect::{AwsOptions, CollectOutput, DEFAULT_ROLE};
+use custody_store::Store;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum CollectCommand {
+    /// An AWS organisation: every account (a role assumed in each, in parallel),
+    /// its IAM users, roles, groups, policies, access keys, credential report and
+    /// instance profiles, and the OUs and SCPs. Outside an organisation: the
+    /// caller's account.
+    Aws(AwsArgs),
+}
+
+#[derive(Args)]
+pub struct Common {
+    /// Write the snapshot here instead of $CUSTODY_HOME/collect/<system>/<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only collect: write the snapshot, do not ingest it.
+    #[arg(long)]
+    pub no_ingest: bool,
+}
+
+#[derive(Args)]
+pub struct AwsArgs {
+    /// The AWS profile to collect as (default: the SDK's chain: AWS_PROFILE, env keys, SSO cache, instance role…).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// An endpoint other than AWS's (a local emulator such as moto); AWS_ENDPOINT_URL works too.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// The role assumed in every account other than the caller's (e.g. a SecurityAudit role).
+    #[arg(long, default_value = DEFAULT_ROLE, value_name = "NAME")]
+    pub role: String,
+    /// Only these account ids (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "ID,…")]
+    pub accounts: Vec<String>,
+    /// Accounts collected at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
+    /// Attempts per API call (retries with backoff and jitter on throttling included).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+pub fn run(cli: &Global, command: &CollectCommand) -> Result<ExitCode> {
+    match command {
+        CollectCommand::Aws(a) => {
+            for id in &a.accounts {
+                if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                    anyhow::bail!("--accounts: `{id}` is not a 12-digit AWS account id");
+                }
+            }
+            let options = AwsOptions {
+                profile: a.profile.clone(),
+                endpoint_url: a.endpoint_url.clone(),
+                role_name: a.role.clone(),
+                accounts: a.accounts.clone(),
+                concurrency: a.concurrency as usize,
+                max_attempts: a.max_attempts,
+                ..AwsOptions::default()
+            };
+            let dir = snapshot_dir(&a.common, "aws")?;
+            let mut store = if a.common.no_ingest {
+                None
+            } else {
+                Some(paths::open_store(cli)?)
+            };
+            let out = custody_app::collect::aws(
+                &options,
+                &dir,
+                store.as_mut().map(|s| s as &mut dyn Store),
+                &cli.progress(),
+            )?;
+            finish(cli, &out, store.as_ref().map(|s| s as &dyn Store))
+        }
+    }
+}
+
+/// A new folder for this collection: `--out`, or a dated one under the home.
+fn snapshot_dir(common: &Common, system: &str) -> Result<PathBuf> {
+    if let Some(d) = &common.out {
+        return Ok(d.clone());
+    }
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let parent = paths::home()?.join("collect").join(system);
+    // Two collections in the same second get `-2`, `-3`…
+    let mut dir = parent.join(&stamp);
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = parent.join(format!("{stamp}-{n}"));
+    }
+    Ok(dir)
+}
+
+fn finish(cli: &Global, out: &CollectOutput, store: Option<&dyn Store>) -> Result<ExitCode> {
+    match cli.format {
+        OutputFormat::Json => output::json(out)?,
+        OutputFormat::Table => print(out, store)?,
+    }
+    let ingest_failed = out.ingest.as_ref().is_some_and(|i| i.had_errors());
+    Ok(if out.incomplete() || ingest_failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print(out: &CollectOutput, store: Option<&dyn Store>) -> Result<()> {
+    let c = &out.collection;
+    println!(
+        "Collected {} scope(s) of {} in {:.1}s{}: {} calls ({} retried, {} throttled), {} pages, {} records.",
+        c.scopes.len(),
+        c.system,
+        c.elapsed_seconds,
+        c.caller.as_deref().map(|a| format!(" as {a}")).unwrap_or_default(),
+        c.calls,
+        c.retries,
+        c.throttles,
+        c.pages,
+        c.records
+    );
+    println!("  snapshot: {}", out.snapshot_dir);
+    println!();
+    println!(
+        "  {:<22} {:>6} {:>7} {:>8} {:>6} {:>8} {:>7} {:>8}  status",
+        "scope", "calls", "retries", "throttles", "pages", "records", "files", "seconds"
+    );
+    for s in &c.scopes {
+        println!(
+            "  {:<22} {:>6} {:>7} {:>8} {:>6} {:>8} {:>7} {:>8.1}  {}",
+            s.scope,
+            s.calls,
+            s.retries,
+            s.throttles,
+            s.pages,
+            s.records,
+            s.files.len(),
+            s.elapsed_seconds,
+            if s.complete { "complete" } else { "INCOMPLETE" }
+        );
+    }
+    let incomplete: Vec<_> = c.incomplete().collect();
+    if !incomplete.is_empty() {
+        println!();
+        println!(
+            "{} scope(s) incomplete: what they lost was not written, so nothing there is retired from the graph.",
+            incomplete.len()
+        );
+        for s in incomplete {
+            for f in &s.failures {
+                println!("  {}: {}: {}", s.scope, f.call, f.error);
+            }
+        }
+    }
+    match (&out.ingest, store) {
+        (Some(i), Some(store)) => {
+            println!();
+            ingest::print_summary(i, store)?;
+        }
+        _ => {
+            println!();
+            println!(
+                "Not ingested. Ingest it with: custody ingest {}",
+                out.snapshot_dir
+            );
+        }
+    }
+    Ok(())
+}

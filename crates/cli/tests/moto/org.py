@@ -1,0 +1,116 @@
+"""An AWS organisation in a local moto server, for the `custody collect aws` test (boto3, moto's own dependency).
+
+  org.py seed ENDPOINT     create the organisation: the management account (moto's
+                           123456789012) and three member accounts (one in an OU
+                           with an SCP), each with an OrganizationAccountAccessRole,
+                           users with owner tags and access keys, a group, a
+                           managed policy and a role trusted by another account; a
+                           `collector` user in the management account allowed
+                           everything. Then turns moto's authentication on.
+                           Prints JSON: the collector's key, the accounts, the keys.
+  org.py delete ENDPOINT COLLECTOR_ID COLLECTOR_SECRET ACCOUNT USER KEY
+                           delete a user's key in a member account, as the
+                           collector through that account's role
+  org.py deny ENDPOINT COLLECTOR_ID COLLECTOR_SECRET ACCOUNT
+                           from now on the collector may not assume the role in
+                           ACCOUNT (an explicit Deny beside its Allow *)
+"""
+import json
+import sys
+
+import boto3
+
+REGION = "us-east-1"
+ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def client(service, endpoint, key="testing", secret="testing", token=None):
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
+                        aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token)
+
+
+def as_role(service, endpoint, account, key="testing", secret="testing"):
+    creds = client("sts", endpoint, key, secret).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+        RoleSessionName="setup")["Credentials"]
+    return client(service, endpoint, creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+
+
+def seed_account(iam, account, name):
+    keys = []
+    for user, owner in [(f"svc-{name}-deploy", f"{name}-lead@example.com"), (f"svc-{name}-batch", None)]:
+        tags = [{"Key": "owner", "Value": owner}] if owner else []
+        iam.create_user(UserName=user, Tags=tags)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        keys.append({"account": account, "user": user, "key": key["AccessKeyId"], "owner": owner})
+    iam.create_group(GroupName=f"{name}-ops")
+    iam.add_user_to_group(GroupName=f"{name}-ops", UserName=f"svc-{name}-deploy")
+    arn = iam.create_policy(PolicyName=f"{name}-read", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))["Policy"]["Arn"]
+    iam.attach_group_policy(GroupName=f"{name}-ops", PolicyArn=arn)
+    iam.create_role(RoleName=f"{name}-app", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}))
+    iam.put_role_policy(RoleName=f"{name}-app", PolicyName="app", PolicyDocument=json.dumps(ALL))
+    return keys
+
+
+def seed(endpoint):
+    org = client("organizations", endpoint)
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    ou = org.create_organizational_unit(ParentId=root, Name="prod")["OrganizationalUnit"]["Id"]
+    accounts = []
+    for name in ["payments", "data", "sandbox"]:
+        status = org.create_account(Email=f"aws-{name}@example.com", AccountName=name)["CreateAccountStatus"]
+        accounts.append((status["AccountId"], name))
+    org.move_account(AccountId=accounts[0][0], SourceParentId=root, DestinationParentId=ou)
+    scp = org.create_policy(Name="deny-leave", Type="SERVICE_CONTROL_POLICY", Description="no leaving",
+                            Content=json.dumps({"Version": "2012-10-17", "Statement": [
+                                {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}]}))
+    org.attach_policy(PolicyId=scp["Policy"]["PolicySummary"]["Id"], TargetId=ou)
+
+    keys = []
+    for account, name in accounts:
+        iam = as_role("iam", endpoint, account)
+        # Organizations creates the role with each account (moto does too).
+        iam.put_role_policy(RoleName="OrganizationAccountAccessRole", PolicyName="admin", PolicyDocument=json.dumps(ALL))
+        keys += seed_account(iam, account, name)
+
+    iam = client("iam", endpoint)
+    keys += seed_account(iam, "123456789012", "mgmt")
+    iam.create_user(UserName="collector")
+    iam.put_user_policy(UserName="collector", PolicyName="collect", PolicyDocument=json.dumps(ALL))
+    collector = iam.create_access_key(UserName="collector")["AccessKey"]
+    # From here on, every call is authenticated and authorised.
+    import urllib.request
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"})).read()
+    print(json.dumps({
+        "collector": {"id": collector["AccessKeyId"], "secret": collector["SecretAccessKey"]},
+        "management": "123456789012",
+        "ou": ou,
+        "accounts": {name: account for account, name in accounts},
+        "keys": keys,
+    }))
+
+
+def delete(endpoint, key, secret, account, user, key_id):
+    as_role("iam", endpoint, account, key, secret).delete_access_key(UserName=user, AccessKeyId=key_id)
+
+
+def deny(endpoint, key, secret, account):
+    client("iam", endpoint, key, secret).put_user_policy(
+        UserName="collector", PolicyName="collect", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": ALL["Statement"] + [
+                {"Effect": "Deny", "Action": "sts:AssumeRole",
+                 "Resource": f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"}]}))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "seed":
+        seed(sys.argv[2])
+    elif sys.argv[1] == "delete":
+        delete(*sys.argv[2:8])
+    elif sys.argv[1] == "deny":
+        deny(*sys.argv[2:6])
+    else:
+        sys.exit(__doc__)
