@@ -14,6 +14,11 @@
   org.py deny ENDPOINT COLLECTOR_ID COLLECTOR_SECRET ACCOUNT
                            from now on the collector may not assume the role in
                            ACCOUNT (an explicit Deny beside its Allow *)
+  org.py bench ENDPOINT ACCOUNTS USERS
+                           for the collection benchmark (docs/PERFORMANCE.md): an
+                           organisation of ACCOUNTS member accounts, each with USERS
+                           users (one access key each) and USERS roles; authentication
+                           stays off. Prints nothing.
 """
 import json
 import sys
@@ -105,11 +110,28 @@ def deny(endpoint, key, secret, account):
                  "Resource": f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"}]}))
 
 
+def bench(endpoint, accounts, users):
+    org = client("organizations", endpoint)
+    org.create_organization(FeatureSet="ALL")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]})
+    for a in range(int(accounts)):
+        account = org.create_account(Email=f"a{a}@example.com", AccountName=f"a{a}")["CreateAccountStatus"]["AccountId"]
+        iam = as_role("iam", endpoint, account)
+        for u in range(int(users)):
+            iam.create_user(UserName=f"svc-{u}", Tags=[{"Key": "owner", "Value": f"team{u % 7}@example.com"}])
+            iam.create_access_key(UserName=f"svc-{u}")
+            iam.create_role(RoleName=f"role-{u}", AssumeRolePolicyDocument=trust)
+            iam.put_role_policy(RoleName=f"role-{u}", PolicyName="p", PolicyDocument=json.dumps(ALL))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "seed":
         seed(sys.argv[2])
     elif sys.argv[1] == "delete":
         delete(*sys.argv[2:8])
+    elif sys.argv[1] == "bench":
+        bench(*sys.argv[2:5])
     elif sys.argv[1] == "deny":
         deny(*sys.argv[2:6])
     else:
