@@ -15,6 +15,7 @@ use serde::Serialize;
 use std::path::Path;
 
 pub use custody_collect::aws::{AwsOptions, DEFAULT_ROLE};
+pub use custody_collect::github::GithubOptions;
 
 /// A collection and, unless asked not to, its ingest.
 #[derive(Serialize)]
@@ -59,6 +60,21 @@ pub fn aws(
     let collection = custody_collect::aws::collect_blocking(options, snapshot, &Scopes(progress))?;
     progress.done();
     finish(collection, snapshot, "collected:aws", store, progress)
+}
+
+/// Collects a GitHub organisation into `snapshot` and ingests it into
+/// `store` (when given).
+pub fn github(
+    options: &GithubOptions,
+    snapshot: &Path,
+    store: Option<&mut dyn Store>,
+    progress: &dyn Progress,
+) -> Result<CollectOutput> {
+    crate::progress::step(progress, "GitHub: reading the organisation");
+    let collection =
+        custody_collect::github::collect_blocking(options, snapshot, &Scopes(progress))?;
+    progress.done();
+    finish(collection, snapshot, "collected:github", store, progress)
 }
 
 fn finish(

@@ -1,4 +1,4 @@
-//! `custody collect aws`: collect live through the system's API (read-only
+//! `custody collect aws|github`: collect live through the system's API (read-only
 //! calls, the SDK's usual credentials), write each answer as the native
 //! export it equals into a dated snapshot folder under `$CUSTODY_HOME/collect`
 //! (owner-only), then ingest it. Exit code 1 when a scope is incomplete.
@@ -7,7 +7,7 @@ use crate::global::{Global, OutputFormat};
 use crate::{ingest, output, paths};
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use custody_app::collect::{AwsOptions, CollectOutput, DEFAULT_ROLE};
+use custody_app::collect::{AwsOptions, CollectOutput, GithubOptions, DEFAULT_ROLE};
 use custody_store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +19,32 @@ pub enum CollectCommand {
     /// instance profiles, and the OUs and SCPs. Outside an organisation: the
     /// caller's account.
     Aws(AwsArgs),
+    /// A GitHub organisation: members, teams, App installations, token grants,
+    /// SAML credential authorizations, Actions secrets (names only) of the org,
+    /// every repository and its environments, and deploy keys. The token comes
+    /// from GITHUB_TOKEN or GH_TOKEN.
+    Github(GithubArgs),
+}
+
+#[derive(Args)]
+pub struct GithubArgs {
+    /// The organisation's login.
+    #[arg(long)]
+    pub org: String,
+    /// The REST API's root (GitHub Enterprise Server: https://HOST/api/v3).
+    #[arg(long, default_value = "https://api.github.com", value_name = "URL")]
+    pub api_url: String,
+    /// Repositories read at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub concurrency: u32,
+    /// Attempts per page (5xx and dropped connections; rate limits wait for their reset).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    /// The longest wait for a rate limit to reset, in seconds; beyond it the page fails.
+    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    pub max_wait: u64,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Args)]
@@ -73,11 +99,7 @@ pub fn run(cli: &Global, command: &CollectCommand) -> Result<ExitCode> {
                 ..AwsOptions::default()
             };
             let dir = snapshot_dir(&a.common, "aws")?;
-            let mut store = if a.common.no_ingest {
-                None
-            } else {
-                Some(paths::open_store(cli)?)
-            };
+            let mut store = store(cli, &a.common)?;
             let out = custody_app::collect::aws(
                 &options,
                 &dir,
@@ -86,7 +108,36 @@ pub fn run(cli: &Global, command: &CollectCommand) -> Result<ExitCode> {
             )?;
             finish(cli, &out, store.as_ref().map(|s| s as &dyn Store))
         }
+        CollectCommand::Github(a) => {
+            // The token is read here and handed down; it is never printed.
+            let token = ["GITHUB_TOKEN", "GH_TOKEN"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|t| !t.trim().is_empty()))
+                .unwrap_or_default();
+            let mut options = GithubOptions::new(&a.org, token);
+            options.api_url = a.api_url.clone();
+            options.concurrency = a.concurrency as usize;
+            options.max_attempts = a.max_attempts;
+            options.max_wait = std::time::Duration::from_secs(a.max_wait);
+            let dir = snapshot_dir(&a.common, "github")?;
+            let mut store = store(cli, &a.common)?;
+            let out = custody_app::collect::github(
+                &options,
+                &dir,
+                store.as_mut().map(|s| s as &mut dyn Store),
+                &cli.progress(),
+            )?;
+            finish(cli, &out, store.as_ref().map(|s| s as &dyn Store))
+        }
     }
+}
+
+fn store(cli: &Global, common: &Common) -> Result<Option<custody_store::SqliteStore>> {
+    Ok(if common.no_ingest {
+        None
+    } else {
+        Some(paths::open_store(cli)?)
+    })
 }
 
 /// A new folder for this collection: `--out`, or a dated one under the home.
@@ -163,6 +214,19 @@ fn print(out: &CollectOutput, store: Option<&dyn Store>) -> Result<()> {
         for s in incomplete {
             for f in &s.failures {
                 println!("  {}: {}: {}", s.scope, f.call, f.error);
+            }
+        }
+    }
+    for s in &c.scopes {
+        if !s.unavailable.is_empty() {
+            println!();
+            println!(
+                "{}: {} listing(s) this credential may not read (nothing written or retired for them):",
+                s.scope,
+                s.unavailable.len()
+            );
+            for u in &s.unavailable {
+                println!("  {}: {}", u.call, u.error);
             }
         }
     }

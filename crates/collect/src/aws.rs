@@ -976,9 +976,5 @@ pub fn collect_blocking(
     dir: &Path,
     progress: &dyn Progress,
 ) -> Result<Report, Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Runtime(e.to_string()))?;
-    runtime.block_on(collect(options, dir, progress))
+    crate::block_on(collect(options, dir, progress))?
 }

@@ -16,6 +16,8 @@
 //! nothing there (an outage never looks like a mass deletion).
 
 pub mod aws;
+pub mod github;
+mod http;
 mod write;
 
 use serde::Serialize;
@@ -29,6 +31,10 @@ use std::time::Duration;
 pub enum Error {
     #[error("no AWS credentials: {0} (set AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; docs/COLLECT.md lists the permissions)")]
     NoCredentials(String),
+    #[error("no {0} token: set {1} (docs/COLLECT.md lists the scopes it needs)")]
+    NoToken(&'static str, &'static str),
+    #[error("{0} refused the token: {1} (docs/COLLECT.md lists the scopes it needs)")]
+    Refused(&'static str, String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
     #[error("cannot write the snapshot folder {path}: {detail}")]
@@ -54,6 +60,10 @@ pub struct ScopeReport {
     /// Files written, relative to the snapshot folder.
     pub files: Vec<String>,
     pub failures: Vec<Failure>,
+    /// Listings this credential may not read (a 403 or 404 where the API
+    /// answers only some tokens): nothing written, nothing superseded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<Failure>,
     pub calls: u64,
     pub retries: u64,
     pub throttles: u64,
@@ -125,6 +135,7 @@ pub(crate) struct Tally {
     pub pages: AtomicU64,
     pub records: AtomicU64,
     pub failures: Mutex<Vec<Failure>>,
+    pub unavailable: Mutex<Vec<Failure>>,
     pub files: Mutex<Vec<String>>,
 }
 
@@ -144,7 +155,14 @@ impl Tally {
 
     pub fn report(&self, scope: String, elapsed: Duration) -> ScopeReport {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let failures = self.failures.lock().map(|f| f.clone()).unwrap_or_default();
+        let mut failures = self.failures.lock().map(|f| f.clone()).unwrap_or_default();
+        failures.sort_by(|a, b| a.call.cmp(&b.call));
+        let mut unavailable = self
+            .unavailable
+            .lock()
+            .map(|f| f.clone())
+            .unwrap_or_default();
+        unavailable.sort_by(|a, b| a.call.cmp(&b.call));
         let mut files = self.files.lock().map(|f| f.clone()).unwrap_or_default();
         files.sort();
         let calls = get(&self.calls);
@@ -153,6 +171,7 @@ impl Tally {
             complete: failures.is_empty(),
             files,
             failures,
+            unavailable,
             calls,
             retries: get(&self.attempts).saturating_sub(calls),
             throttles: get(&self.throttles),
@@ -176,4 +195,14 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
         next = s.source();
     }
     out
+}
+
+/// Runs a collection on an async runtime of its own, for callers that are
+/// not async.
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    Ok(runtime.block_on(f))
 }

@@ -1,0 +1,292 @@
+//! GitHub, one organisation: members, teams and their members, App
+//! installations, fine-grained token grants, SAML credential
+//! authorizations, Actions secrets (names only: GitHub never returns
+//! values) of the organisation, of every repository and of its
+//! environments, and deploy keys — each saved under its REST path, as
+//! `gh api --paginate` would (`docs/CONNECTORS.md#github`).
+//!
+//! Some endpoints answer only some tokens (fine-grained token grants: a
+//! GitHub App; credential authorizations: an organisation with SAML SSO;
+//! secrets and deploy keys: admin rights). Their refusal (403, 404) is
+//! recorded as *unavailable* to this token — nothing written, nothing
+//! superseded — not as a failure.
+
+use crate::http::{Api, Failed};
+use crate::{write, Error, Failure, Progress, Report, Tally};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What to collect and as whom.
+pub struct GithubOptions {
+    pub org: String,
+    /// `https://api.github.com`, or a GitHub Enterprise Server's
+    /// `https://HOST/api/v3`.
+    pub api_url: String,
+    /// A token (`GITHUB_TOKEN`, `GH_TOKEN`, a GitHub App installation token):
+    /// sent to `api_url` only, never written or printed.
+    pub token: String,
+    /// Repositories read at once.
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    /// The longest wait for a rate limit to reset.
+    pub max_wait: Duration,
+    /// The first backoff after a 5xx or a dropped connection.
+    pub backoff: Duration,
+}
+
+impl std::fmt::Debug for GithubOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubOptions")
+            .field("org", &self.org)
+            .field("api_url", &self.api_url)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl GithubOptions {
+    pub fn new(org: &str, token: String) -> GithubOptions {
+        GithubOptions {
+            org: org.to_string(),
+            api_url: "https://api.github.com".into(),
+            token,
+            concurrency: 4,
+            max_attempts: 6,
+            max_wait: Duration::from_secs(15 * 60),
+            backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What one listing is: its REST path, the file it is saved as, the array
+/// field a paged object answer carries, and whether a refusal is an answer.
+struct Listing {
+    path: String,
+    file: String,
+    field: Option<&'static str>,
+    optional: bool,
+}
+
+/// Reads the listing and writes it whole, or records why not. Returns the
+/// answer.
+async fn fetch(api: &Api, l: &Listing, dir: &Path, tally: &Tally) -> Option<Value> {
+    match api.get_all(&l.path, l.field, tally).await {
+        Ok(v) => {
+            write::json(dir, &l.file, &v, tally);
+            Some(v)
+        }
+        Err(Failed::Refused { status, message })
+            if l.optional && matches!(status, 403 | 404 | 410) =>
+        {
+            if let Ok(mut u) = tally.unavailable.lock() {
+                u.push(Failure {
+                    call: format!("GET {}", l.path),
+                    error: format!("HTTP {status}: {message}"),
+                });
+            }
+            None
+        }
+        Err(e) => {
+            tally.fail(format!("GET {}", l.path), e.describe());
+            None
+        }
+    }
+}
+
+fn listing(path: String, file: String, field: Option<&'static str>, optional: bool) -> Listing {
+    Listing {
+        path,
+        file,
+        field,
+        optional,
+    }
+}
+
+/// Collects the organisation into `dir`.
+pub async fn collect(
+    options: &GithubOptions,
+    dir: &Path,
+    progress: &dyn Progress,
+) -> Result<Report, Error> {
+    let started = Instant::now();
+    write::private_dir(dir).map_err(|e| Error::Snapshot {
+        path: dir.display().to_string(),
+        detail: e.to_string(),
+    })?;
+    if options.token.trim().is_empty() {
+        return Err(Error::NoToken("GitHub", "GITHUB_TOKEN (or GH_TOKEN)"));
+    }
+    let mut api = Api::new(&options.api_url, format!("Bearer {}", options.token.trim()));
+    api.max_attempts = options.max_attempts.max(1);
+    api.max_wait = options.max_wait;
+    api.backoff = options.backoff;
+    let api = Arc::new(api);
+    let tally = Arc::new(Tally::default());
+    progress.scopes(1);
+
+    // Who the token is (an App installation token has no user: no caller).
+    let caller = match api.get_all("/user", None, &tally).await {
+        Ok(v) => v.get("login").and_then(Value::as_str).map(str::to_string),
+        Err(Failed::Refused {
+            status: 401,
+            message,
+        }) => return Err(Error::Refused("GitHub", format!("HTTP 401: {message}"))),
+        Err(_) => None,
+    };
+
+    let o = &options.org;
+    let base = format!("github/orgs/{o}");
+    let org_listings = [
+        listing(
+            format!("/orgs/{o}/members"),
+            format!("{base}/members.json"),
+            None,
+            false,
+        ),
+        listing(
+            format!("/orgs/{o}/installations"),
+            format!("{base}/installations.json"),
+            Some("installations"),
+            true,
+        ),
+        listing(
+            format!("/orgs/{o}/personal-access-tokens"),
+            format!("{base}/personal-access-tokens.json"),
+            None,
+            true,
+        ),
+        listing(
+            format!("/orgs/{o}/credential-authorizations"),
+            format!("{base}/credential-authorizations.json"),
+            None,
+            true,
+        ),
+        listing(
+            format!("/orgs/{o}/actions/secrets"),
+            format!("{base}/actions/secrets.json"),
+            Some("secrets"),
+            true,
+        ),
+    ];
+    for l in &org_listings {
+        fetch(&api, l, dir, &tally).await;
+    }
+    let teams = listing(
+        format!("/orgs/{o}/teams"),
+        format!("{base}/teams.json"),
+        None,
+        false,
+    );
+    if let Some(Value::Array(teams)) = fetch(&api, &teams, dir, &tally).await {
+        for slug in teams
+            .iter()
+            .filter_map(|t| t.get("slug").and_then(Value::as_str))
+        {
+            let l = listing(
+                format!("/orgs/{o}/teams/{slug}/members"),
+                format!("{base}/teams/{slug}/members.json"),
+                None,
+                false,
+            );
+            fetch(&api, &l, dir, &tally).await;
+        }
+    }
+
+    // Every repository: its secrets, environments' secrets and deploy keys.
+    let repos = match api
+        .get_all(&format!("/orgs/{o}/repos?type=all"), None, &tally)
+        .await
+    {
+        Ok(Value::Array(r)) => r,
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            tally.fail(format!("GET /orgs/{o}/repos"), e.describe());
+            Vec::new()
+        }
+    };
+    let limit = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for repo in repos {
+        let Some(full) = repo
+            .get("full_name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let (api, tally, limit, dir) =
+            (api.clone(), tally.clone(), limit.clone(), dir.to_path_buf());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let base = format!("github/repos/{full}");
+            let secrets = listing(
+                format!("/repos/{full}/actions/secrets"),
+                format!("{base}/actions/secrets.json"),
+                Some("secrets"),
+                true,
+            );
+            fetch(&api, &secrets, &dir, &tally).await;
+            let keys = listing(
+                format!("/repos/{full}/keys"),
+                format!("{base}/keys.json"),
+                None,
+                true,
+            );
+            fetch(&api, &keys, &dir, &tally).await;
+            let envs = api
+                .get_all(
+                    &format!("/repos/{full}/environments"),
+                    Some("environments"),
+                    &tally,
+                )
+                .await;
+            if let Ok(envs) = envs {
+                let names = envs
+                    .get("environments")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|e| e.get("name").and_then(Value::as_str))
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_else(Vec::new);
+                for env in names {
+                    let l = listing(
+                        format!("/repos/{full}/environments/{env}/secrets"),
+                        format!("{base}/environments/{env}/secrets.json"),
+                        Some("secrets"),
+                        true,
+                    );
+                    fetch(&api, &l, &dir, &tally).await;
+                }
+            } else if let Err(Failed::Other(e)) = envs {
+                tally.fail(format!("GET /repos/{full}/environments"), e);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        if let Err(e) = done {
+            tally.fail("a repository", format!("the collection task stopped: {e}"));
+        }
+    }
+    let report = tally.report(format!("github:{o}"), started.elapsed());
+    progress.scope_done(&report);
+    Ok(Report::new(
+        "github",
+        caller,
+        vec![report],
+        started.elapsed(),
+    ))
+}
+
+/// [`collect`] on a runtime of its own.
+pub fn collect_blocking(
+    options: &GithubOptions,
+    dir: &Path,
+    progress: &dyn Progress,
+) -> Result<Report, Error> {
+    crate::block_on(collect(options, dir, progress))?
+}

@@ -1,0 +1,359 @@
+//! Paged REST reads for the collectors that speak HTTP (GitHub so far):
+//! `Link: <…>; rel="next"` pagination, and waits that never lose a page —
+//! a rate limit's reset time (`X-RateLimit-Reset`, Okta's
+//! `X-Rate-Limit-Reset`), `Retry-After`, exponential backoff with jitter on
+//! 5xx and dropped connections.
+//!
+//! The token is sent in one header and never appears in an error: errors
+//! say the call (method and path), the status and the API's own message.
+
+use crate::Tally;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::Value;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+type Client = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
+
+/// Bytes of one page read at most (a page of 100 records is far smaller).
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Rate-limit waits one call may sit through before it fails.
+const MAX_RATE_LIMIT_WAITS: u32 = 20;
+
+/// How one API is called.
+pub struct Api {
+    client: Client,
+    base: String,
+    /// `Authorization` header value: held in memory only, never printed.
+    authorization: String,
+    pub max_attempts: u32,
+    /// The longest single wait for a rate limit to reset; beyond it the
+    /// call fails (its scope is then incomplete).
+    pub max_wait: Duration,
+    /// The first backoff on 5xx or a dropped connection (doubled each time).
+    pub backoff: Duration,
+}
+
+/// Why a call gave no answer.
+#[derive(Debug)]
+pub enum Failed {
+    /// The API refused or does not have it (403 without a rate limit, 404,
+    /// 410): for some endpoints, an answer ("not available to this token").
+    Refused { status: u16, message: String },
+    /// Anything else, after the retries: said with the call.
+    Other(String),
+}
+
+impl Failed {
+    pub fn describe(&self) -> String {
+        match self {
+            Failed::Refused { status, message } => format!("HTTP {status}: {message}"),
+            Failed::Other(m) => m.clone(),
+        }
+    }
+}
+
+impl Api {
+    pub fn new(base: &str, authorization: String) -> Api {
+        let connector = match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
+            Ok(b) => b.https_or_http().enable_http1().build(),
+            Err(_) => hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(
+                    rustls::ClientConfig::builder()
+                        .with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth(),
+                )
+                .https_or_http()
+                .enable_http1()
+                .build(),
+        };
+        Api {
+            client: hyper_util::client::legacy::Client::builder(
+                hyper_util::rt::TokioExecutor::new(),
+            )
+            .build(connector),
+            base: base.trim_end_matches('/').to_string(),
+            authorization,
+            max_attempts: 6,
+            max_wait: Duration::from_secs(15 * 60),
+            backoff: Duration::from_secs(1),
+        }
+    }
+
+    /// Every page of `path`, merged: a body that is an array is
+    /// concatenated; an object has its `field` array concatenated (GitHub's
+    /// `{"total_count": …, "secrets": […]}`).
+    pub async fn get_all(
+        &self,
+        path: &str,
+        field: Option<&str>,
+        tally: &Tally,
+    ) -> Result<Value, Failed> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut url = format!("{}{path}{sep}per_page=100", self.base);
+        let mut merged: Option<Value> = None;
+        loop {
+            let (body, next) = self.get(&url, tally).await?;
+            Tally::add(&tally.pages, 1);
+            let page: Value = serde_json::from_slice(&body).map_err(|e| {
+                Failed::Other(format!(
+                    "GET {}: the answer is not JSON (line {}, column {}): {}",
+                    shown(&url),
+                    e.line(),
+                    e.column(),
+                    strip_position(&e)
+                ))
+            })?;
+            let items = match (&page, field) {
+                (Value::Array(a), _) => a.len(),
+                (Value::Object(o), Some(f)) => {
+                    o.get(f).and_then(Value::as_array).map_or(0, Vec::len)
+                }
+                _ => 1,
+            };
+            Tally::add(&tally.records, items as u64);
+            merged = Some(match (merged, page) {
+                (None, p) => p,
+                (Some(Value::Array(mut a)), Value::Array(b)) => {
+                    a.extend(b);
+                    Value::Array(a)
+                }
+                (Some(Value::Object(mut a)), Value::Object(mut b)) => {
+                    if let Some(f) = field {
+                        let more = b.remove(f).and_then(|v| match v {
+                            Value::Array(v) => Some(v),
+                            _ => None,
+                        });
+                        if let (Some(Value::Array(list)), Some(more)) = (a.get_mut(f), more) {
+                            list.extend(more);
+                        }
+                    }
+                    Value::Object(a)
+                }
+                (Some(_), _) => {
+                    return Err(Failed::Other(format!(
+                        "GET {}: a later page is not shaped like the first",
+                        shown(&url)
+                    )))
+                }
+            });
+            match next {
+                Some(n) => url = n,
+                None => return Ok(merged.unwrap_or(Value::Null)),
+            }
+        }
+    }
+
+    /// One GET, retried and waited as the API says; the body and the next
+    /// page's URL.
+    async fn get(&self, url: &str, tally: &Tally) -> Result<(Bytes, Option<String>), Failed> {
+        Tally::add(&tally.calls, 1);
+        let mut attempt = 0u32;
+        let mut last = String::new();
+        // Rate-limited answers wait and do not use up attempts, up to a bound.
+        let mut throttled = 0u32;
+        loop {
+            attempt += 1;
+            Tally::add(&tally.attempts, 1);
+            let request = hyper::Request::builder()
+                .method("GET")
+                .uri(url)
+                .header("Accept", "application/vnd.github+json, application/json")
+                .header("User-Agent", concat!("custody/", env!("CARGO_PKG_VERSION")))
+                .header("Authorization", &self.authorization)
+                .body(Full::new(Bytes::new()))
+                .map_err(|_| Failed::Other(format!("GET {}: not a valid URL", shown(url))))?;
+            let answer = tokio::time::timeout(Duration::from_secs(60), async {
+                let response = self.client.request(request).await?;
+                let (parts, body) = response.into_parts();
+                let body = http_body_util::Limited::new(body, MAX_BODY).collect().await;
+                Ok::<_, hyper_util::client::legacy::Error>((parts, body.map(|b| b.to_bytes())))
+            })
+            .await;
+            let wait: Option<Duration> = match answer {
+                Ok(Ok((parts, Ok(body)))) => {
+                    let status = parts.status.as_u16();
+                    let header = |name: &str| {
+                        parts
+                            .headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string)
+                    };
+                    if (200..300).contains(&status) {
+                        let next = header("link").and_then(|l| next_link(&l));
+                        return Ok((body, next));
+                    }
+                    let remaining = header("x-ratelimit-remaining")
+                        .or_else(|| header("x-rate-limit-remaining"));
+                    let reset =
+                        header("x-ratelimit-reset").or_else(|| header("x-rate-limit-reset"));
+                    let retry_after =
+                        header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+                    let message = api_message(&body);
+                    let limited = status == 429
+                        || (status == 403
+                            && (remaining.as_deref() == Some("0")
+                                || retry_after.is_some()
+                                || message.to_ascii_lowercase().contains("rate limit")));
+                    if limited {
+                        Tally::add(&tally.throttles, 1);
+                        let until_reset = reset
+                            .and_then(|r| r.trim().parse::<u64>().ok())
+                            .map(|r| Duration::from_secs(r.saturating_sub(now()) + 1));
+                        // GitHub: without a header, wait at least a minute.
+                        let wait = retry_after
+                            .map(Duration::from_secs)
+                            .or(until_reset)
+                            .unwrap_or_else(|| {
+                                Duration::from_secs(60)
+                                    .max(self.backoff * 2u32.pow(throttled.min(10)))
+                            });
+                        throttled += 1;
+                        attempt -= 1; // a wait for the limit is not a failed attempt
+                        if throttled > MAX_RATE_LIMIT_WAITS {
+                            return Err(Failed::Other(format!(
+                                "GET {}: still rate limited (HTTP {status}) after {MAX_RATE_LIMIT_WAITS} waits",
+                                shown(url)
+                            )));
+                        }
+                        if wait > self.max_wait {
+                            return Err(Failed::Other(format!(
+                                "GET {}: rate limited (HTTP {status}) for {} s, longer than the longest wait ({} s)",
+                                shown(url),
+                                wait.as_secs(),
+                                self.max_wait.as_secs()
+                            )));
+                        }
+                        Some(wait)
+                    } else if status >= 500 {
+                        last = format!("HTTP {status}: {message}");
+                        None
+                    } else {
+                        return Err(Failed::Refused { status, message });
+                    }
+                }
+                Ok(Ok((_, Err(e)))) => {
+                    last = format!("the answer was cut off: {e}");
+                    None
+                }
+                Ok(Err(e)) => {
+                    last = crate::chain(&e);
+                    None
+                }
+                Err(_) => {
+                    last = "no answer within 60 s".into();
+                    None
+                }
+            };
+            if wait.is_none() && attempt >= self.max_attempts {
+                return Err(Failed::Other(format!(
+                    "GET {}: {last} (after {attempt} attempts)",
+                    shown(url)
+                )));
+            }
+            let wait = wait.unwrap_or_else(|| jitter(self.backoff * 2u32.pow(attempt.min(10) - 1)));
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Between half and all of `d`, so clients that failed together do not
+/// retry together.
+fn jitter(d: Duration) -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    d / 2 + d.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
+
+/// The path and query of a URL (the host is the API's; a page cursor is no secret).
+fn shown(url: &str) -> &str {
+    url.find("://")
+        .and_then(|i| url[i + 3..].find('/').map(|j| &url[i + 3 + j..]))
+        .unwrap_or(url)
+}
+
+/// The API's own error message (`{"message": …}` for GitHub,
+/// `errorSummary` for Okta), cut short; else nothing.
+fn api_message(body: &[u8]) -> String {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let m = v
+        .get("message")
+        .or_else(|| v.get("errorSummary"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    m.chars().take(200).collect()
+}
+
+fn strip_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.find(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// The `rel="next"` URL of a `Link` header.
+pub fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_headers_name_the_next_page() {
+        let l = r#"<https://api.github.com/organizations/1/members?per_page=100&page=2>; rel="next", <https://api.github.com/organizations/1/members?per_page=100&page=5>; rel="last""#;
+        assert_eq!(
+            next_link(l).as_deref(),
+            Some("https://api.github.com/organizations/1/members?per_page=100&page=2")
+        );
+        assert_eq!(next_link(r#"<https://x/a?page=1>; rel="prev""#), None);
+        // Okta puts `self` first.
+        let okta = r#"<https://acme.okta.com/api/v1/users?limit=200>; rel="self", <https://acme.okta.com/api/v1/users?after=00u1&limit=200>; rel="next""#;
+        assert_eq!(
+            next_link(okta).as_deref(),
+            Some("https://acme.okta.com/api/v1/users?after=00u1&limit=200")
+        );
+    }
+
+    #[test]
+    fn errors_show_the_path_not_the_host() {
+        assert_eq!(
+            shown("https://api.github.com/orgs/acme/members?page=2"),
+            "/orgs/acme/members?page=2"
+        );
+    }
+
+    #[test]
+    fn jitter_stays_between_half_and_all() {
+        let d = Duration::from_millis(800);
+        let j = jitter(d);
+        assert!(j >= d / 2 && j <= d, "{j:?}");
+    }
+}
