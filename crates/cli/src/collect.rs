@@ -1,4 +1,4 @@
-//! `custody collect aws|github`: collect live through the system's API (read-only
+//! `custody collect aws|github|okta`: collect live through the system's API (read-only
 //! calls, the SDK's usual credentials), write each answer as the native
 //! export it equals into a dated snapshot folder under `$CUSTODY_HOME/collect`
 //! (owner-only), then ingest it. Exit code 1 when a scope is incomplete.
@@ -7,7 +7,7 @@ use crate::global::{Global, OutputFormat};
 use crate::{ingest, output, paths};
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use custody_app::collect::{AwsOptions, CollectOutput, GithubOptions, DEFAULT_ROLE};
+use custody_app::collect::{AwsOptions, CollectOutput, GithubOptions, OktaOptions, DEFAULT_ROLE};
 use custody_store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +24,36 @@ pub enum CollectCommand {
     /// every repository and its environments, and deploy keys. The token comes
     /// from GITHUB_TOKEN or GH_TOKEN.
     Github(GithubArgs),
+    /// An Okta org: users (deprovisioned too), groups and their members, apps and
+    /// their grants, API tokens, and the System Log since the last collection.
+    /// The token comes from OKTA_API_TOKEN (an API token) or OKTA_ACCESS_TOKEN
+    /// (an OAuth service app's access token).
+    Okta(OktaArgs),
+}
+
+#[derive(Args)]
+pub struct OktaArgs {
+    /// The org's URL, e.g. https://acme.okta.com.
+    #[arg(long, value_name = "URL")]
+    pub org_url: String,
+    /// The System Log from this far back (30m, 24h, 7d) or this time; default:
+    /// where the last collection of this org ended, or 7 days back the first time.
+    #[arg(long, conflicts_with = "no_logs")]
+    pub since: Option<String>,
+    /// Skip the System Log.
+    #[arg(long)]
+    pub no_logs: bool,
+    /// Group member listings and app grants read at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub concurrency: u32,
+    /// Attempts per page (5xx and dropped connections; rate limits wait for their reset).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    /// The longest wait for a rate limit to reset, in seconds; beyond it the page fails.
+    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    pub max_wait: u64,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Args)]
@@ -124,6 +154,46 @@ pub fn run(cli: &Global, command: &CollectCommand) -> Result<ExitCode> {
             let out = custody_app::collect::github(
                 &options,
                 &dir,
+                store.as_mut().map(|s| s as &mut dyn Store),
+                &cli.progress(),
+            )?;
+            finish(cli, &out, store.as_ref().map(|s| s as &dyn Store))
+        }
+        CollectCommand::Okta(a) => {
+            if !a.org_url.starts_with("https://") && !a.org_url.starts_with("http://") {
+                anyhow::bail!(
+                    "--org-url: `{}` is not a URL (https://acme.okta.com)",
+                    a.org_url
+                );
+            }
+            let env = |v: &str| std::env::var(v).ok().filter(|t| !t.trim().is_empty());
+            let authorization = match (env("OKTA_API_TOKEN"), env("OKTA_ACCESS_TOKEN")) {
+                (Some(t), _) => format!("SSWS {}", t.trim()),
+                (None, Some(t)) => format!("Bearer {}", t.trim()),
+                (None, None) => String::new(),
+            };
+            let mut options = OktaOptions::new(&a.org_url, authorization);
+            options.concurrency = a.concurrency as usize;
+            options.max_attempts = a.max_attempts;
+            options.max_wait = std::time::Duration::from_secs(a.max_wait);
+            let state = paths::home()?
+                .join("collect")
+                .join("okta")
+                .join("state.json");
+            if !a.no_logs {
+                options.logs_since = Some(custody_app::collect::okta_logs_since(
+                    &state,
+                    &a.org_url,
+                    a.since.as_deref(),
+                    chrono::Duration::days(7),
+                )?);
+            }
+            let dir = snapshot_dir(&a.common, "okta")?;
+            let mut store = store(cli, &a.common)?;
+            let out = custody_app::collect::okta(
+                &options,
+                &dir,
+                &state,
                 store.as_mut().map(|s| s as &mut dyn Store),
                 &cli.progress(),
             )?;

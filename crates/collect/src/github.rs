@@ -11,8 +11,8 @@
 //! recorded as *unavailable* to this token — nothing written, nothing
 //! superseded — not as a failure.
 
-use crate::http::{Api, Failed};
-use crate::{write, Error, Failure, Progress, Report, Tally};
+use crate::http::{fetch, listing, Api, Failed};
+use crate::{write, Error, Progress, Report, Tally};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;
@@ -57,50 +57,6 @@ impl GithubOptions {
             max_wait: Duration::from_secs(15 * 60),
             backoff: Duration::from_secs(1),
         }
-    }
-}
-
-/// What one listing is: its REST path, the file it is saved as, the array
-/// field a paged object answer carries, and whether a refusal is an answer.
-struct Listing {
-    path: String,
-    file: String,
-    field: Option<&'static str>,
-    optional: bool,
-}
-
-/// Reads the listing and writes it whole, or records why not. Returns the
-/// answer.
-async fn fetch(api: &Api, l: &Listing, dir: &Path, tally: &Tally) -> Option<Value> {
-    match api.get_all(&l.path, l.field, tally).await {
-        Ok(v) => {
-            write::json(dir, &l.file, &v, tally);
-            Some(v)
-        }
-        Err(Failed::Refused { status, message })
-            if l.optional && matches!(status, 403 | 404 | 410) =>
-        {
-            if let Ok(mut u) = tally.unavailable.lock() {
-                u.push(Failure {
-                    call: format!("GET {}", l.path),
-                    error: format!("HTTP {status}: {message}"),
-                });
-            }
-            None
-        }
-        Err(e) => {
-            tally.fail(format!("GET {}", l.path), e.describe());
-            None
-        }
-    }
-}
-
-fn listing(path: String, file: String, field: Option<&'static str>, optional: bool) -> Listing {
-    Listing {
-        path,
-        file,
-        field,
-        optional,
     }
 }
 

@@ -1,4 +1,4 @@
-//! Paged REST reads for the collectors that speak HTTP (GitHub so far):
+//! Paged REST reads for the collectors that speak HTTP (GitHub, Okta):
 //! `Link: <…>; rel="next"` pagination, and waits that never lose a page —
 //! a rate limit's reset time (`X-RateLimit-Reset`, Okta's
 //! `X-Rate-Limit-Reset`), `Retry-After`, exponential backoff with jitter on
@@ -7,10 +7,11 @@
 //! The token is sent in one header and never appears in an error: errors
 //! say the call (method and path), the status and the API's own message.
 
-use crate::Tally;
+use crate::{write, Failure, Tally};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use serde_json::Value;
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 type Client = hyper_util::client::legacy::Client<
@@ -36,6 +37,9 @@ pub struct Api {
     pub max_wait: Duration,
     /// The first backoff on 5xx or a dropped connection (doubled each time).
     pub backoff: Duration,
+    /// The page-size parameter added to a listing's first page
+    /// (`per_page=100` for GitHub, `limit=200` for Okta).
+    pub page_size: &'static str,
 }
 
 /// Why a call gave no answer.
@@ -81,6 +85,7 @@ impl Api {
             max_attempts: 6,
             max_wait: Duration::from_secs(15 * 60),
             backoff: Duration::from_secs(1),
+            page_size: "per_page=100",
         }
     }
 
@@ -94,7 +99,12 @@ impl Api {
         tally: &Tally,
     ) -> Result<Value, Failed> {
         let sep = if path.contains('?') { '&' } else { '?' };
-        let mut url = format!("{}{path}{sep}per_page=100", self.base);
+        let key = self.page_size.split('=').next().unwrap_or_default();
+        let mut url = if path.contains(&format!("{key}=")) {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}{path}{sep}{}", self.base, self.page_size)
+        };
         let mut merged: Option<Value> = None;
         loop {
             let (body, next) = self.get(&url, tally).await?;
@@ -259,6 +269,50 @@ impl Api {
             let wait = wait.unwrap_or_else(|| jitter(self.backoff * 2u32.pow(attempt.min(10) - 1)));
             tokio::time::sleep(wait).await;
         }
+    }
+}
+
+/// What one listing is: its REST path, the file it is saved as, the array
+/// field a paged object answer carries, and whether a refusal is an answer.
+pub struct Listing {
+    path: String,
+    file: String,
+    field: Option<&'static str>,
+    optional: bool,
+}
+
+/// Reads the listing and writes it whole, or records why not. Returns the
+/// answer.
+pub async fn fetch(api: &Api, l: &Listing, dir: &Path, tally: &Tally) -> Option<Value> {
+    match api.get_all(&l.path, l.field, tally).await {
+        Ok(v) => {
+            write::json(dir, &l.file, &v, tally);
+            Some(v)
+        }
+        Err(Failed::Refused { status, message })
+            if l.optional && matches!(status, 403 | 404 | 410) =>
+        {
+            if let Ok(mut u) = tally.unavailable.lock() {
+                u.push(Failure {
+                    call: format!("GET {}", l.path),
+                    error: format!("HTTP {status}: {message}"),
+                });
+            }
+            None
+        }
+        Err(e) => {
+            tally.fail(format!("GET {}", l.path), e.describe());
+            None
+        }
+    }
+}
+
+pub fn listing(path: String, file: String, field: Option<&'static str>, optional: bool) -> Listing {
+    Listing {
+        path,
+        file,
+        field,
+        optional,
     }
 }
 

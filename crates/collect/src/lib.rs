@@ -18,6 +18,7 @@
 pub mod aws;
 pub mod github;
 mod http;
+pub mod okta;
 mod write;
 
 use serde::Serialize;
