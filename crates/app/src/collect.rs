@@ -17,6 +17,7 @@ use std::path::Path;
 pub use custody_collect::aws::{AwsOptions, DEFAULT_ROLE};
 pub use custody_collect::github::GithubOptions;
 pub use custody_collect::okta::OktaOptions;
+pub use custody_collect::vault::VaultOptions;
 
 /// A collection and, unless asked not to, its ingest.
 #[derive(Serialize)]
@@ -76,6 +77,21 @@ pub fn github(
         custody_collect::github::collect_blocking(options, snapshot, &Scopes(progress))?;
     progress.done();
     finish(collection, snapshot, "collected:github", store, progress)
+}
+
+/// Collects a Vault cluster into `snapshot` and ingests it into `store`
+/// (when given).
+pub fn vault(
+    options: &VaultOptions,
+    snapshot: &Path,
+    store: Option<&mut dyn Store>,
+    progress: &dyn Progress,
+) -> Result<CollectOutput> {
+    crate::progress::step(progress, "Vault: reading mounts, policies and roles");
+    let collection =
+        custody_collect::vault::collect_blocking(options, snapshot, &Scopes(progress))?;
+    progress.done();
+    finish(collection, snapshot, "collected:vault", store, progress)
 }
 
 /// Where the System Log starts: `since` when given (a duration back or a

@@ -1,4 +1,4 @@
-//! `custody collect aws|github|okta`: collect live through the system's API (read-only
+//! `custody collect aws|github|okta|vault`: collect live through the system's API (read-only
 //! calls, the SDK's usual credentials), write each answer as the native
 //! export it equals into a dated snapshot folder under `$CUSTODY_HOME/collect`
 //! (owner-only), then ingest it. Exit code 1 when a scope is incomplete.
@@ -7,7 +7,9 @@ use crate::global::{Global, OutputFormat};
 use crate::{ingest, output, paths};
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use custody_app::collect::{AwsOptions, CollectOutput, GithubOptions, OktaOptions, DEFAULT_ROLE};
+use custody_app::collect::{
+    AwsOptions, CollectOutput, GithubOptions, OktaOptions, VaultOptions, DEFAULT_ROLE,
+};
 use custody_store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +31,25 @@ pub enum CollectCommand {
     /// The token comes from OKTA_API_TOKEN (an API token) or OKTA_ACCESS_TOKEN
     /// (an OAuth service app's access token).
     Okta(OktaArgs),
+    /// A Vault cluster: KV v2 metadata (never values), ACL policies, auth roles
+    /// (AppRole, Kubernetes, JWT/OIDC, AWS) and AppRole secret-id accessors.
+    /// The address and token come from VAULT_ADDR and VAULT_TOKEN (or ~/.vault-token).
+    Vault(VaultArgs),
+}
+
+#[derive(Args)]
+pub struct VaultArgs {
+    /// The server (default: VAULT_ADDR, else https://127.0.0.1:8200).
+    #[arg(long, value_name = "URL")]
+    pub address: Option<String>,
+    /// Reads at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
+    /// Attempts per call (5xx and dropped connections).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Args)]
@@ -194,6 +215,33 @@ pub fn run(cli: &Global, command: &CollectCommand) -> Result<ExitCode> {
                 &options,
                 &dir,
                 &state,
+                store.as_mut().map(|s| s as &mut dyn Store),
+                &cli.progress(),
+            )?;
+            finish(cli, &out, store.as_ref().map(|s| s as &dyn Store))
+        }
+        CollectCommand::Vault(a) => {
+            let env = |v: &str| std::env::var(v).ok().filter(|t| !t.trim().is_empty());
+            let address = a
+                .address
+                .clone()
+                .or_else(|| env("VAULT_ADDR"))
+                .unwrap_or_else(|| "https://127.0.0.1:8200".into());
+            // The Vault CLI's own order: VAULT_TOKEN, then the token helper's file.
+            let token = env("VAULT_TOKEN")
+                .or_else(|| {
+                    let home = std::env::var_os("HOME")?;
+                    std::fs::read_to_string(PathBuf::from(home).join(".vault-token")).ok()
+                })
+                .unwrap_or_default();
+            let mut options = VaultOptions::new(&address, token);
+            options.concurrency = a.concurrency as usize;
+            options.max_attempts = a.max_attempts;
+            let dir = snapshot_dir(&a.common, "vault")?;
+            let mut store = store(cli, &a.common)?;
+            let out = custody_app::collect::vault(
+                &options,
+                &dir,
                 store.as_mut().map(|s| s as &mut dyn Store),
                 &cli.progress(),
             )?;

@@ -29,7 +29,9 @@ const MAX_RATE_LIMIT_WAITS: u32 = 20;
 pub struct Api {
     client: Client,
     base: String,
-    /// `Authorization` header value: held in memory only, never printed.
+    /// The credential header (`Authorization`, Vault's `X-Vault-Token`) and
+    /// its value: held in memory only, never printed.
+    auth_header: &'static str,
     authorization: String,
     pub max_attempts: u32,
     /// The longest single wait for a rate limit to reset; beyond it the
@@ -81,6 +83,7 @@ impl Api {
             )
             .build(connector),
             base: base.trim_end_matches('/').to_string(),
+            auth_header: "Authorization",
             authorization,
             max_attempts: 6,
             max_wait: Duration::from_secs(15 * 60),
@@ -107,7 +110,7 @@ impl Api {
         };
         let mut merged: Option<Value> = None;
         loop {
-            let (body, next) = self.get(&url, tally).await?;
+            let (body, next) = self.send("GET", &url, None, tally).await?;
             Tally::add(&tally.pages, 1);
             let page: Value = serde_json::from_slice(&body).map_err(|e| {
                 Failed::Other(format!(
@@ -158,9 +161,45 @@ impl Api {
         }
     }
 
-    /// One GET, retried and waited as the API says; the body and the next
+    /// Sends the credential in `header` instead of `Authorization`.
+    pub fn with_auth_header(mut self, header: &'static str) -> Api {
+        self.auth_header = header;
+        self
+    }
+
+    /// One call without pagination (Vault's `LIST`, a lookup `POST`): the
+    /// answer as JSON.
+    pub async fn call(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<&Value>,
+        tally: &Tally,
+    ) -> Result<Value, Failed> {
+        let url = format!("{}{path}", self.base);
+        let body = body.map(|b| Bytes::from(b.to_string()));
+        let (answer, _) = self.send(method, &url, body, tally).await?;
+        Tally::add(&tally.pages, 1);
+        serde_json::from_slice(&answer).map_err(|e| {
+            Failed::Other(format!(
+                "{method} {}: the answer is not JSON (line {}, column {}): {}",
+                shown(&url),
+                e.line(),
+                e.column(),
+                strip_position(&e)
+            ))
+        })
+    }
+
+    /// One call, retried and waited as the API says; the body and the next
     /// page's URL.
-    async fn get(&self, url: &str, tally: &Tally) -> Result<(Bytes, Option<String>), Failed> {
+    async fn send(
+        &self,
+        method: &'static str,
+        url: &str,
+        body: Option<Bytes>,
+        tally: &Tally,
+    ) -> Result<(Bytes, Option<String>), Failed> {
         Tally::add(&tally.calls, 1);
         let mut attempt = 0u32;
         let mut last = String::new();
@@ -169,14 +208,18 @@ impl Api {
         loop {
             attempt += 1;
             Tally::add(&tally.attempts, 1);
-            let request = hyper::Request::builder()
-                .method("GET")
+            let mut request = hyper::Request::builder()
+                .method(method)
                 .uri(url)
                 .header("Accept", "application/vnd.github+json, application/json")
                 .header("User-Agent", concat!("custody/", env!("CARGO_PKG_VERSION")))
-                .header("Authorization", &self.authorization)
-                .body(Full::new(Bytes::new()))
-                .map_err(|_| Failed::Other(format!("GET {}: not a valid URL", shown(url))))?;
+                .header(self.auth_header, &self.authorization);
+            if body.is_some() {
+                request = request.header("Content-Type", "application/json");
+            }
+            let request = request
+                .body(Full::new(body.clone().unwrap_or_default()))
+                .map_err(|_| Failed::Other(format!("{method} {}: not a valid URL", shown(url))))?;
             let answer = tokio::time::timeout(Duration::from_secs(60), async {
                 let response = self.client.request(request).await?;
                 let (parts, body) = response.into_parts();
@@ -227,13 +270,13 @@ impl Api {
                         attempt -= 1; // a wait for the limit is not a failed attempt
                         if throttled > MAX_RATE_LIMIT_WAITS {
                             return Err(Failed::Other(format!(
-                                "GET {}: still rate limited (HTTP {status}) after {MAX_RATE_LIMIT_WAITS} waits",
+                                "{method} {}: still rate limited (HTTP {status}) after {MAX_RATE_LIMIT_WAITS} waits",
                                 shown(url)
                             )));
                         }
                         if wait > self.max_wait {
                             return Err(Failed::Other(format!(
-                                "GET {}: rate limited (HTTP {status}) for {} s, longer than the longest wait ({} s)",
+                                "{method} {}: rate limited (HTTP {status}) for {} s, longer than the longest wait ({} s)",
                                 shown(url),
                                 wait.as_secs(),
                                 self.max_wait.as_secs()
@@ -262,7 +305,7 @@ impl Api {
             };
             if wait.is_none() && attempt >= self.max_attempts {
                 return Err(Failed::Other(format!(
-                    "GET {}: {last} (after {attempt} attempts)",
+                    "{method} {}: {last} (after {attempt} attempts)",
                     shown(url)
                 )));
             }

@@ -19,6 +19,7 @@ pub mod aws;
 pub mod github;
 mod http;
 pub mod okta;
+pub mod vault;
 mod write;
 
 use serde::Serialize;

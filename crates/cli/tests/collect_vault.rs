@@ -1,0 +1,161 @@
+//! `custody collect vault` against a local server serving Vault's documented
+//! answers: `LIST` walks of KV v2 metadata, policies, auth roles and AppRole
+//! secret-id accessors (with their lookups); one read that keeps failing
+//! makes the scope incomplete; the token goes only in `X-Vault-Token`.
+
+mod common;
+
+use common::{Answer, Env, FakeApi, Seen};
+use serde_json::json;
+
+const TOKEN: &str = "hvs.collectTestVaultTokenNotReal0000";
+
+fn envelope(data: serde_json::Value) -> Answer {
+    Answer::json(
+        200,
+        json!({"request_id": "r-1", "lease_id": "", "renewable": false, "lease_duration": 0, "data": data, "warnings": null}),
+    )
+}
+
+fn route(req: &Seen, _: usize) -> Answer {
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET", "/v1/auth/token/lookup-self") => envelope(json!({"display_name": "token-auditor"})),
+        ("GET", "/v1/sys/mounts") => envelope(json!({
+            "secret/": {"type": "kv", "options": {"version": "2"}},
+            "kv1/": {"type": "kv", "options": {"version": "1"}},
+            "sys/": {"type": "system", "options": null}})),
+        ("LIST", "/v1/secret/metadata/") => envelope(json!({"keys": ["payments/", "readme"]})),
+        ("LIST", "/v1/secret/metadata/payments/") => envelope(json!({"keys": ["db"]})),
+        ("GET", "/v1/secret/metadata/payments/db") => envelope(json!({
+            "created_time": "2025-11-14T01:00:00.945319214Z", "current_version": 1, "oldest_version": 0,
+            "updated_time": "2025-11-14T01:00:00.945319214Z", "max_versions": 0, "cas_required": false,
+            "delete_version_after": "0s", "custom_metadata": {"owner": "ana@acme.example"},
+            "versions": {"1": {"created_time": "2025-11-14T01:00:00.945319214Z", "deletion_time": "", "destroyed": false}}})),
+        ("GET", "/v1/secret/metadata/readme") => {
+            Answer::json(503, json!({"errors": ["Vault is sealed"]}))
+        }
+        ("LIST", "/v1/sys/policies/acl") => envelope(json!({"keys": ["payments"]})),
+        ("GET", "/v1/sys/policy/payments") => envelope(json!({"name": "payments",
+            "rules": "path \"secret/data/payments/db\" {\n  capabilities = [\"read\"]\n}\n"})),
+        ("GET", "/v1/sys/auth") => envelope(json!({
+            "approle/": {"type": "approle", "options": null}, "token/": {"type": "token", "options": null}})),
+        ("LIST", "/v1/auth/approle/role") => envelope(json!({"keys": ["ci"]})),
+        ("GET", "/v1/auth/approle/role/ci") => {
+            envelope(json!({"token_policies": ["payments"], "secret_id_ttl": 0,
+            "secret_id_bound_cidrs": null, "token_bound_cidrs": [], "bind_secret_id": true}))
+        }
+        ("LIST", "/v1/auth/approle/role/ci/secret-id") => {
+            envelope(json!({"keys": ["6f1e2b4c-0000-4000-8000-00000000a001"]}))
+        }
+        ("POST", "/v1/auth/approle/role/ci/secret-id-accessor/lookup") => envelope(json!({
+            "cidr_list": [], "creation_time": "2026-05-15T09:12:44.318Z", "expiration_time": "0001-01-01T00:00:00Z",
+            "last_updated_time": "2026-05-15T09:12:44.318Z", "metadata": {"created_by": "ana@acme.example"},
+            "secret_id_accessor": "6f1e2b4c-0000-4000-8000-00000000a001", "secret_id_num_uses": 0, "secret_id_ttl": 0,
+            "token_bound_cidrs": []})),
+        _ => Answer::json(404, json!({"errors": []})),
+    }
+}
+
+#[test]
+fn a_vault_cluster_is_collected_without_values() {
+    let env = Env::new();
+    let api = FakeApi::start(route);
+    let r = env.run_with(
+        &[
+            "--format",
+            "json",
+            "collect",
+            "vault",
+            "--address",
+            &api.url,
+            "--max-attempts",
+            "2",
+        ],
+        &[("VAULT_TOKEN", TOKEN), ("HOME", "/nonexistent")],
+    );
+    assert!(!r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN));
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let v = r.json();
+    let scope = &v["collection"]["scopes"][0];
+    assert_eq!(v["collection"]["caller"], "token-auditor");
+    assert_eq!(
+        scope["failures"][0]["call"], "GET /v1/secret/metadata/readme",
+        "{scope:#}"
+    );
+    assert!(
+        scope["failures"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 503"),
+        "{scope:#}"
+    );
+    let files: Vec<&str> = scope["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "vault/auth/approle/role/ci.json",
+            "vault/auth/approle/role/ci/secret-id.json",
+            "vault/auth/approle/role/ci/secret-id/6f1e2b4c-0000-4000-8000-00000000a001.json",
+            "vault/secret/metadata/payments/db.json",
+            "vault/sys/policy/payments.json",
+        ]
+    );
+    assert!(
+        v["ingest"]["report"]["errors"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{v:#}"
+    );
+
+    // The graph: the KV secret owned by its owner, the secret-id joined to its role.
+    let kv = env
+        .run(&["--format", "json", "show", "vault://secret/payments/db"])
+        .ok()
+        .json();
+    assert_eq!(kv["node"]["kind"], "vault_kv_secret");
+    let sid = env
+        .run(&[
+            "--format",
+            "json",
+            "show",
+            "id:vault-secret-id/6f1e2b4c-0000-4000-8000-00000000a001",
+        ])
+        .ok()
+        .stdout;
+    assert!(sid.contains("vault-role/approle/ci"), "{sid}");
+
+    // Only metadata was asked for, with the token in Vault's header.
+    for s in api.seen() {
+        assert!(
+            !s.path.contains("/data/"),
+            "a value was requested: {}",
+            s.path
+        );
+        assert!(s
+            .headers
+            .iter()
+            .any(|(k, v)| k == "x-vault-token" && v == TOKEN));
+        assert!(!s.headers.iter().any(|(k, _)| k == "authorization"));
+    }
+}
+
+#[test]
+fn vault_needs_a_token() {
+    let env = Env::new();
+    let r = env.run_with(
+        &["collect", "vault", "--address", "http://127.0.0.1:9"],
+        &[("VAULT_TOKEN", ""), ("HOME", "/nonexistent")],
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("no Vault token: set VAULT_TOKEN"),
+        "{}",
+        r.stderr
+    );
+}
