@@ -16,6 +16,7 @@ use std::path::Path;
 
 pub use custody_collect::aws::{AwsOptions, DEFAULT_ROLE};
 pub use custody_collect::github::GithubOptions;
+pub use custody_collect::kubernetes::KubeOptions;
 pub use custody_collect::okta::OktaOptions;
 pub use custody_collect::vault::VaultOptions;
 
@@ -92,6 +93,27 @@ pub fn vault(
         custody_collect::vault::collect_blocking(options, snapshot, &Scopes(progress))?;
     progress.done();
     finish(collection, snapshot, "collected:vault", store, progress)
+}
+
+/// Collects a Kubernetes cluster (a kubeconfig context) into `snapshot` and
+/// ingests it into `store` (when given).
+pub fn kubernetes(
+    options: &KubeOptions,
+    snapshot: &Path,
+    store: Option<&mut dyn Store>,
+    progress: &dyn Progress,
+) -> Result<CollectOutput> {
+    crate::progress::step(progress, "Kubernetes: reading the cluster");
+    let collection =
+        custody_collect::kubernetes::collect_blocking(options, snapshot, &Scopes(progress))?;
+    progress.done();
+    finish(
+        collection,
+        snapshot,
+        "collected:kubernetes",
+        store,
+        progress,
+    )
 }
 
 /// Where the System Log starts: `since` when given (a duration back or a

@@ -1,4 +1,4 @@
-//! `custody collect aws|github|okta|vault`: collect live through the system's API (read-only
+//! `custody collect aws|github|okta|vault|kubernetes`: collect live through the system's API (read-only
 //! calls, the SDK's usual credentials), write each answer as the native
 //! export it equals into a dated snapshot folder under `$CUSTODY_HOME/collect`
 //! (owner-only), then ingest it. Exit code 1 when a scope is incomplete.
@@ -8,7 +8,7 @@ use crate::{ingest, output, paths};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use custody_app::collect::{
-    AwsOptions, CollectOutput, GithubOptions, OktaOptions, VaultOptions, DEFAULT_ROLE,
+    AwsOptions, CollectOutput, GithubOptions, KubeOptions, OktaOptions, VaultOptions, DEFAULT_ROLE,
 };
 use custody_store::Store;
 use std::path::PathBuf;
@@ -35,6 +35,28 @@ pub enum CollectCommand {
     /// (AppRole, Kubernetes, JWT/OIDC, AWS) and AppRole secret-id accessors.
     /// The address and token come from VAULT_ADDR and VAULT_TOKEN (or ~/.vault-token).
     Vault(VaultArgs),
+    /// A Kubernetes cluster through a kubeconfig context (token, client certificate or
+    /// exec plugin): service accounts, Secrets (key names only: values are emptied
+    /// before anything is written), workloads and RBAC in every namespace.
+    Kubernetes(KubernetesArgs),
+}
+
+#[derive(Args)]
+pub struct KubernetesArgs {
+    /// The context (default: the kubeconfig's current-context).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// The kubeconfig (default: KUBECONFIG's first file, else ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The cluster's name in custody (default: the context's name): part of every object's key.
+    #[arg(long, value_name = "NAME")]
+    pub cluster_name: Option<String>,
+    /// Attempts per page (5xx and dropped connections; 429 waits as told).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Args)]
@@ -240,6 +262,29 @@ pub fn run(cli: &Global, command: &CollectCommand) -> Result<ExitCode> {
             let dir = snapshot_dir(&a.common, "vault")?;
             let mut store = store(cli, &a.common)?;
             let out = custody_app::collect::vault(
+                &options,
+                &dir,
+                store.as_mut().map(|s| s as &mut dyn Store),
+                &cli.progress(),
+            )?;
+            finish(cli, &out, store.as_ref().map(|s| s as &dyn Store))
+        }
+        CollectCommand::Kubernetes(a) => {
+            let kubeconfig = match &a.kubeconfig {
+                Some(k) => k.clone(),
+                None => match std::env::var_os("KUBECONFIG").filter(|k| !k.is_empty()) {
+                    Some(k) => std::env::split_paths(&k).next().unwrap_or_default(),
+                    None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                        .join(".kube/config"),
+                },
+            };
+            let mut options = KubeOptions::new(kubeconfig);
+            options.context = a.context.clone();
+            options.cluster_name = a.cluster_name.clone();
+            options.max_attempts = a.max_attempts;
+            let dir = snapshot_dir(&a.common, "kubernetes")?;
+            let mut store = store(cli, &a.common)?;
+            let out = custody_app::collect::kubernetes(
                 &options,
                 &dir,
                 store.as_mut().map(|s| s as &mut dyn Store),

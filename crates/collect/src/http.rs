@@ -65,9 +65,24 @@ impl Failed {
 
 impl Api {
     pub fn new(base: &str, authorization: String) -> Api {
-        let connector = match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
-            Ok(b) => b.https_or_http().enable_http1().build(),
-            Err(_) => hyper_rustls::HttpsConnectorBuilder::new()
+        Api::with_tls(base, authorization, None)
+    }
+
+    /// With TLS as given (a cluster's own CA, a client certificate) instead
+    /// of the platform's roots. An empty `authorization` sends no credential
+    /// header (the client certificate is the credential).
+    pub fn with_tls(base: &str, authorization: String, tls: Option<rustls::ClientConfig>) -> Api {
+        let connector = match (
+            tls,
+            hyper_rustls::HttpsConnectorBuilder::new().with_native_roots(),
+        ) {
+            (Some(config), _) => hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(config)
+                .https_or_http()
+                .enable_http1()
+                .build(),
+            (None, Ok(b)) => b.https_or_http().enable_http1().build(),
+            (None, Err(_)) => hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config(
                     rustls::ClientConfig::builder()
                         .with_root_certificates(rustls::RootCertStore::empty())
@@ -212,8 +227,10 @@ impl Api {
                 .method(method)
                 .uri(url)
                 .header("Accept", "application/vnd.github+json, application/json")
-                .header("User-Agent", concat!("custody/", env!("CARGO_PKG_VERSION")))
-                .header(self.auth_header, &self.authorization);
+                .header("User-Agent", concat!("custody/", env!("CARGO_PKG_VERSION")));
+            if !self.authorization.is_empty() {
+                request = request.header(self.auth_header, &self.authorization);
+            }
             if body.is_some() {
                 request = request.header("Content-Type", "application/json");
             }

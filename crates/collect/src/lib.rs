@@ -18,6 +18,7 @@
 pub mod aws;
 pub mod github;
 mod http;
+pub mod kubernetes;
 pub mod okta;
 pub mod vault;
 mod write;
@@ -31,12 +32,16 @@ use std::time::Duration;
 /// unusable snapshot folder). Failures within a scope are [`Failure`]s.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("no credentials: {0}")]
+    Credentials(String),
     #[error("no AWS credentials: {0} (set AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; docs/COLLECT.md lists the permissions)")]
     NoCredentials(String),
     #[error("no {0} token: set {1} (docs/COLLECT.md lists the scopes it needs)")]
     NoToken(&'static str, &'static str),
     #[error("{0} refused the token: {1} (docs/COLLECT.md lists the scopes it needs)")]
     Refused(&'static str, String),
+    #[error("{0}")]
+    Config(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
     #[error("cannot write the snapshot folder {path}: {detail}")]

@@ -71,13 +71,16 @@ impl KeyKind {
 
 /// The Kubernetes cluster an export or log belongs to, from where it is kept
 /// (neither `kubectl` output nor an audit log names its cluster): the folder
-/// after `kubernetes/` (`kubernetes/<cluster>/…`), else the folder holding it.
+/// after the last `kubernetes/` that has one (`kubernetes/<cluster>/…`, also
+/// under a collection's `…/collect/kubernetes/<time>/`), else the folder
+/// holding it.
 pub fn k8s_cluster_of(path: &str) -> &str {
     let parts: Vec<&str> = path.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
-    if let Some(i) = parts.iter().position(|p| *p == "kubernetes") {
-        if i + 2 < parts.len() {
-            return parts[i + 1];
-        }
+    if let Some(i) = (0..parts.len())
+        .rev()
+        .find(|&i| parts[i] == "kubernetes" && i + 2 < parts.len())
+    {
+        return parts[i + 1];
     }
     parts.len().checked_sub(2).map_or("cluster", |i| parts[i])
 }
@@ -208,6 +211,25 @@ impl fmt::Display for Key {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cluster_is_the_folder_after_the_last_kubernetes_folder() {
+        assert_eq!(
+            k8s_cluster_of("exports/kubernetes/prod/objects.json"),
+            "prod"
+        );
+        assert_eq!(
+            k8s_cluster_of(
+                "/home/me/custody/collect/kubernetes/20261205T101500Z/kubernetes/prod/objects.json"
+            ),
+            "prod"
+        );
+        assert_eq!(
+            k8s_cluster_of("kubernetes/kubernetes/objects.json"),
+            "kubernetes"
+        );
+        assert_eq!(k8s_cluster_of("clusters/staging/objects.json"), "staging");
+    }
 
     #[test]
     fn keys_are_canonical_and_typed() {
