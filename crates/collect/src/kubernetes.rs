@@ -122,11 +122,14 @@ fn named<'a>(list: &'a Value, name: &str, what: &str, path: &Path) -> Result<&'a
         .ok_or_else(|| config_error(path, format!("no {what} named `{name}`")))
 }
 
+/// A client certificate chain and its key, PEM.
+type CertAndKey = (Vec<u8>, Vec<u8>);
+
 /// Runs an exec credential plugin as kubectl does; its token or certificate.
 fn exec_plugin(
     exec: &Value,
     path: &Path,
-) -> Result<(Option<String>, Option<(Vec<u8>, Vec<u8>)>), Error> {
+) -> Result<(Option<String>, Option<CertAndKey>), Error> {
     let command = exec
         .get("command")
         .and_then(Value::as_str)
