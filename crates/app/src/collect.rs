@@ -1,5 +1,6 @@
-//! `custody collect`: a live collection written as native exports into a
-//! dated snapshot folder ([`custody_collect`]), then ingested from there.
+//! `custody collect`: live collections written as native exports into dated
+//! snapshot folders ([`custody_collect`]), then ingested from there — one
+//! system ([`one`]) or every configured one into one snapshot ([`all`]).
 //!
 //! Every file of a collection names its scope under a stable label
 //! (`collected:aws`), so the next collection of the same account supersedes
@@ -9,16 +10,55 @@
 use crate::ingest::{IngestOutput, StableRoot};
 use crate::progress::{Progress, Unit};
 use anyhow::Result;
-use custody_collect::{Report, ScopeReport};
 use custody_store::Store;
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use custody_collect::aws::{AwsOptions, DEFAULT_ROLE};
 pub use custody_collect::github::GithubOptions;
 pub use custody_collect::kubernetes::KubeOptions;
 pub use custody_collect::okta::OktaOptions;
 pub use custody_collect::vault::VaultOptions;
+pub use custody_collect::{Failure, Report, ScopeReport};
+
+/// One system to collect, and how.
+#[derive(Debug)]
+pub enum Source {
+    Aws(AwsOptions),
+    Github(GithubOptions),
+    Okta(OktaOptions),
+    Vault(VaultOptions),
+    Kubernetes(KubeOptions),
+}
+
+impl Source {
+    /// `aws`, `github`…: the snapshot folder's parent and the scopes' label.
+    pub fn system(&self) -> &'static str {
+        match self {
+            Source::Aws(_) => "aws",
+            Source::Github(_) => "github",
+            Source::Okta(_) => "okta",
+            Source::Vault(_) => "vault",
+            Source::Kubernetes(_) => "kubernetes",
+        }
+    }
+
+    fn what(&self) -> &'static str {
+        match self {
+            Source::Aws(_) => "AWS: reading the organisation",
+            Source::Github(_) => "GitHub: reading the organisation",
+            Source::Okta(_) => "Okta: reading the org",
+            Source::Vault(_) => "Vault: reading mounts, policies and roles",
+            Source::Kubernetes(_) => "Kubernetes: reading the cluster",
+        }
+    }
+}
+
+/// A source and the new folder its answers go to.
+pub struct Job {
+    pub source: Source,
+    pub snapshot: PathBuf,
+}
 
 /// A collection and, unless asked not to, its ingest.
 #[derive(Serialize)]
@@ -37,6 +77,38 @@ impl CollectOutput {
     }
 }
 
+/// One system of [`all`]: its collection, or why there is none.
+#[derive(Serialize)]
+pub struct Collected {
+    pub system: &'static str,
+    pub snapshot_dir: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection: Option<Report>,
+    /// Nothing could be collected (no credentials, a refused token…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Every configured system, then one ingest of them all.
+#[derive(Serialize)]
+pub struct AllOutput {
+    pub collections: Vec<Collected>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingest: Option<IngestOutput>,
+}
+
+impl AllOutput {
+    /// True when a system failed or a scope lost a call.
+    pub fn incomplete(&self) -> bool {
+        self.collections.iter().any(|c| {
+            c.error.is_some()
+                || c.collection
+                    .as_ref()
+                    .is_some_and(|r| r.incomplete().next().is_some())
+        })
+    }
+}
+
 /// Shows a collection's scopes on the application's progress.
 struct Scopes<'a>(&'a dyn Progress);
 
@@ -51,69 +123,143 @@ impl custody_collect::Progress for Scopes<'_> {
     }
 }
 
-/// Collects AWS into `snapshot` (a new folder) and ingests it into `store`
-/// (when given).
-pub fn aws(
-    options: &AwsOptions,
+/// Runs one collection. For Okta, the System Log's window end when the log
+/// arrived whole.
+fn collect(
+    source: &Source,
     snapshot: &Path,
-    store: Option<&mut dyn Store>,
     progress: &dyn Progress,
-) -> Result<CollectOutput> {
-    crate::progress::step(progress, "AWS: reading the organisation");
-    let collection = custody_collect::aws::collect_blocking(options, snapshot, &Scopes(progress))?;
+) -> Result<(Report, Option<chrono::DateTime<chrono::Utc>>)> {
+    use custody_collect::{aws, github, kubernetes, okta, vault};
+    crate::progress::step(progress, source.what());
+    let scopes = Scopes(progress);
+    let out = match source {
+        Source::Aws(o) => (aws::collect_blocking(o, snapshot, &scopes)?, None),
+        Source::Github(o) => (github::collect_blocking(o, snapshot, &scopes)?, None),
+        Source::Vault(o) => (vault::collect_blocking(o, snapshot, &scopes)?, None),
+        Source::Kubernetes(o) => (kubernetes::collect_blocking(o, snapshot, &scopes)?, None),
+        Source::Okta(o) => {
+            let r = okta::collect_blocking(o, snapshot, &scopes)?;
+            (r.report, r.logs_until)
+        }
+    };
     progress.done();
-    finish(collection, snapshot, "collected:aws", store, progress)
+    Ok(out)
 }
 
-/// Collects a GitHub organisation into `snapshot` and ingests it into
-/// `store` (when given).
-pub fn github(
-    options: &GithubOptions,
-    snapshot: &Path,
+/// Collects one system into `job.snapshot` and ingests it into `store`
+/// (when given). `state` keeps where each Okta org's System Log ended.
+pub fn one(
+    job: &Job,
+    state: &Path,
     store: Option<&mut dyn Store>,
     progress: &dyn Progress,
 ) -> Result<CollectOutput> {
-    crate::progress::step(progress, "GitHub: reading the organisation");
-    let collection =
-        custody_collect::github::collect_blocking(options, snapshot, &Scopes(progress))?;
-    progress.done();
-    finish(collection, snapshot, "collected:github", store, progress)
-}
-
-/// Collects a Vault cluster into `snapshot` and ingests it into `store`
-/// (when given).
-pub fn vault(
-    options: &VaultOptions,
-    snapshot: &Path,
-    store: Option<&mut dyn Store>,
-    progress: &dyn Progress,
-) -> Result<CollectOutput> {
-    crate::progress::step(progress, "Vault: reading mounts, policies and roles");
-    let collection =
-        custody_collect::vault::collect_blocking(options, snapshot, &Scopes(progress))?;
-    progress.done();
-    finish(collection, snapshot, "collected:vault", store, progress)
-}
-
-/// Collects a Kubernetes cluster (a kubeconfig context) into `snapshot` and
-/// ingests it into `store` (when given).
-pub fn kubernetes(
-    options: &KubeOptions,
-    snapshot: &Path,
-    store: Option<&mut dyn Store>,
-    progress: &dyn Progress,
-) -> Result<CollectOutput> {
-    crate::progress::step(progress, "Kubernetes: reading the cluster");
-    let collection =
-        custody_collect::kubernetes::collect_blocking(options, snapshot, &Scopes(progress))?;
-    progress.done();
-    finish(
+    let (collection, logs_until) = collect(&job.source, &job.snapshot, progress)?;
+    let ingest = match store {
+        Some(store) if collection.scopes.iter().any(|s| !s.files.is_empty()) => Some(ingest(
+            store,
+            &[(job.snapshot.clone(), job.source.system())],
+            progress,
+        )?),
+        _ => None,
+    };
+    remember_logs(&job.source, logs_until, ingest.as_ref(), state)?;
+    Ok(CollectOutput {
+        snapshot_dir: job.snapshot.display().to_string(),
         collection,
-        snapshot,
-        "collected:kubernetes",
-        store,
-        progress,
-    )
+        ingest,
+    })
+}
+
+/// Collects every job in turn (a system that cannot be collected is
+/// reported and the others go on), then ingests all their snapshots as one.
+pub fn all(
+    jobs: &[Job],
+    state: &Path,
+    store: Option<&mut dyn Store>,
+    progress: &dyn Progress,
+) -> Result<AllOutput> {
+    let mut collections = Vec::new();
+    let mut written = Vec::new();
+    let mut okta = Vec::new();
+    for job in jobs {
+        let snapshot_dir = job.snapshot.display().to_string();
+        match collect(&job.source, &job.snapshot, progress) {
+            Ok((report, logs_until)) => {
+                if report.scopes.iter().any(|s| !s.files.is_empty()) {
+                    written.push((job.snapshot.clone(), job.source.system()));
+                }
+                okta.push((&job.source, logs_until));
+                collections.push(Collected {
+                    system: job.source.system(),
+                    snapshot_dir,
+                    collection: Some(report),
+                    error: None,
+                });
+            }
+            Err(e) => {
+                progress.done();
+                collections.push(Collected {
+                    system: job.source.system(),
+                    snapshot_dir,
+                    collection: None,
+                    error: Some(format!("{e:#}")),
+                });
+            }
+        }
+    }
+    let ingest = match store {
+        Some(store) if !written.is_empty() => Some(ingest(store, &written, progress)?),
+        _ => None,
+    };
+    for (source, until) in okta {
+        remember_logs(source, until, ingest.as_ref(), state)?;
+    }
+    Ok(AllOutput {
+        collections,
+        ingest,
+    })
+}
+
+fn ingest(
+    store: &mut dyn Store,
+    snapshots: &[(PathBuf, &'static str)],
+    progress: &dyn Progress,
+) -> Result<IngestOutput> {
+    let labels: Vec<String> = snapshots
+        .iter()
+        .map(|(_, s)| format!("collected:{s}"))
+        .collect();
+    let stable: Vec<StableRoot<'_>> = snapshots
+        .iter()
+        .zip(&labels)
+        .map(|((root, _), label)| StableRoot { root, label })
+        .collect();
+    let inputs: Vec<PathBuf> = snapshots.iter().map(|(p, _)| p.clone()).collect();
+    crate::ingest::run_snapshot(store, &inputs, progress, &stable)
+}
+
+/// After an Okta collection whose log arrived whole and was ingested
+/// without error (or not ingested at all), the next one starts where it ended.
+fn remember_logs(
+    source: &Source,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    ingest: Option<&IngestOutput>,
+    state: &Path,
+) -> Result<()> {
+    let (Source::Okta(o), Some(until)) = (source, until) else {
+        return Ok(());
+    };
+    if ingest.is_some_and(|i| i.had_errors()) {
+        return Ok(());
+    }
+    let mut all = read_state(state);
+    if !all.is_object() {
+        all = serde_json::json!({});
+    }
+    all[pointer_key(&o.org_url)] = serde_json::json!({"logs_until": until.to_rfc3339()});
+    write_state(state, &all)
 }
 
 /// Where the System Log starts: `since` when given (a duration back or a
@@ -137,32 +283,6 @@ pub fn okta_logs_since(
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&chrono::Utc));
     Ok(last.unwrap_or(now - first_window))
-}
-
-/// Collects an Okta org into `snapshot`, ingests it into `store` (when
-/// given), and records in `state` where its System Log ended (when the log
-/// arrived whole), so the next collection reads on from there.
-pub fn okta(
-    options: &OktaOptions,
-    snapshot: &Path,
-    state: &Path,
-    store: Option<&mut dyn Store>,
-    progress: &dyn Progress,
-) -> Result<CollectOutput> {
-    crate::progress::step(progress, "Okta: reading the org");
-    let out = custody_collect::okta::collect_blocking(options, snapshot, &Scopes(progress))?;
-    progress.done();
-    let result = finish(out.report, snapshot, "collected:okta", store, progress)?;
-    let ingested = result.ingest.as_ref().is_none_or(|i| !i.had_errors());
-    if let (Some(until), true) = (out.logs_until, ingested) {
-        let mut all = read_state(state);
-        if !all.is_object() {
-            all = serde_json::json!({});
-        }
-        all[pointer_key(&options.org_url)] = serde_json::json!({"logs_until": until.to_rfc3339()});
-        write_state(state, &all)?;
-    }
-    Ok(result)
 }
 
 /// A state key for an org URL (no `/`, which a JSON pointer would split).
@@ -191,32 +311,4 @@ fn write_state(path: &Path, state: &serde_json::Value) -> Result<()> {
         .with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
-}
-
-fn finish(
-    collection: Report,
-    snapshot: &Path,
-    label: &str,
-    store: Option<&mut dyn Store>,
-    progress: &dyn Progress,
-) -> Result<CollectOutput> {
-    let ingest = match store {
-        Some(store) if collection.scopes.iter().any(|s| !s.files.is_empty()) => {
-            Some(crate::ingest::run_snapshot(
-                store,
-                &[snapshot.to_path_buf()],
-                progress,
-                Some(StableRoot {
-                    root: snapshot,
-                    label,
-                }),
-            )?)
-        }
-        _ => None,
-    };
-    Ok(CollectOutput {
-        snapshot_dir: snapshot.display().to_string(),
-        collection,
-        ingest,
-    })
 }

@@ -219,7 +219,7 @@ pub fn run(
     inputs: &[PathBuf],
     progress: &dyn Progress,
 ) -> Result<IngestOutput> {
-    run_snapshot(store, inputs, progress, None)
+    run_snapshot(store, inputs, progress, &[])
 }
 
 /// A folder whose files' paths are not part of what they are about: a
@@ -232,15 +232,26 @@ pub struct StableRoot<'a> {
     pub label: &'a str,
 }
 
-/// [`run`], with the scopes of files under `stable` named as
+/// [`run`], with the scopes of files under each of `stable` named as
 /// [`StableRoot`] says.
 pub fn run_snapshot(
     store: &mut dyn Store,
     inputs: &[PathBuf],
     progress: &dyn Progress,
-    stable: Option<StableRoot<'_>>,
+    stable: &[StableRoot<'_>],
 ) -> Result<IngestOutput> {
-    let stable_prefix = stable.map(|s| (s.root.display().to_string(), s.label));
+    let stable_prefixes: Vec<(String, String)> = stable
+        .iter()
+        // With the separator: `…/20261205T101500Z` must not match `…/20261205T101500Z-2`.
+        .map(|s| {
+            let root = s.root.display().to_string();
+            let sep = std::path::MAIN_SEPARATOR;
+            (
+                format!("{}{sep}", root.trim_end_matches(sep)),
+                format!("{}/", s.label),
+            )
+        })
+        .collect();
     let started = Instant::now();
     let fp = store.fingerprinter().clone();
     let mut errors = Vec::new();
@@ -333,10 +344,11 @@ pub fn run_snapshot(
                     .par_iter()
                     .map(|(c, f)| {
                         let mut b = parse_one(c, *f, ctx);
-                        if let Some((root, label)) = &stable_prefix {
-                            if b.scope.contains(root.as_str()) {
-                                b.scope = b.scope.replacen(root.as_str(), label, 1);
-                            }
+                        if let Some((root, label)) = stable_prefixes
+                            .iter()
+                            .find(|(root, _)| b.scope.contains(root.as_str()))
+                        {
+                            b.scope = b.scope.replacen(root.as_str(), label.as_str(), 1);
                         }
                         b
                     })

@@ -5,14 +5,17 @@
 
 use crate::global::{Global, OutputFormat};
 use crate::{ingest, output, paths};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use custody_app::collect::{
-    AwsOptions, CollectOutput, GithubOptions, KubeOptions, OktaOptions, VaultOptions, DEFAULT_ROLE,
+    AwsOptions, GithubOptions, Job, KubeOptions, OktaOptions, Report, Source, VaultOptions,
+    DEFAULT_ROLE,
 };
+use custody_app::ingest::IngestOutput;
 use custody_store::Store;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Subcommand)]
 pub enum CollectCommand {
@@ -39,6 +42,20 @@ pub enum CollectCommand {
     /// exec plugin): service accounts, Secrets (key names only: values are emptied
     /// before anything is written), workloads and RBAC in every namespace.
     Kubernetes(KubernetesArgs),
+    /// Every system of the configuration file ($CUSTODY_HOME/collect.toml, or
+    /// --config): one table per system holding that command's options, each
+    /// collected in turn, then one ingest of them all (for a scheduled run).
+    All(AllArgs),
+}
+
+#[derive(Args)]
+pub struct AllArgs {
+    /// The configuration file (default: $CUSTODY_HOME/collect.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Only collect: write the snapshots, do not ingest them.
+    #[arg(long)]
+    pub no_ingest: bool,
 }
 
 #[derive(Args)]
@@ -154,149 +171,283 @@ pub struct AwsArgs {
     pub common: Common,
 }
 
-pub fn run(cli: &Global, command: &CollectCommand) -> Result<ExitCode> {
-    match command {
-        CollectCommand::Aws(a) => {
-            for id in &a.accounts {
-                if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
-                    anyhow::bail!("--accounts: `{id}` is not a 12-digit AWS account id");
+/// Parses one system's options as `custody collect <system> …` would (for
+/// the configuration file's tables).
+#[derive(clap::Parser)]
+#[command(name = "collect")]
+struct OneCommand {
+    #[command(subcommand)]
+    command: CollectCommand,
+}
+
+impl CollectCommand {
+    fn common(&self) -> Option<&Common> {
+        match self {
+            CollectCommand::Aws(a) => Some(&a.common),
+            CollectCommand::Github(a) => Some(&a.common),
+            CollectCommand::Okta(a) => Some(&a.common),
+            CollectCommand::Vault(a) => Some(&a.common),
+            CollectCommand::Kubernetes(a) => Some(&a.common),
+            CollectCommand::All(_) => None,
+        }
+    }
+
+    /// What to collect: the options, with credentials from each
+    /// ecosystem's usual place (read here, handed down, never printed).
+    fn source(&self, state: &Path) -> Result<Source> {
+        let env = |v: &str| std::env::var(v).ok().filter(|t| !t.trim().is_empty());
+        Ok(match self {
+            CollectCommand::Aws(a) => {
+                for id in &a.accounts {
+                    if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                        anyhow::bail!("--accounts: `{id}` is not a 12-digit AWS account id");
+                    }
                 }
-            }
-            let options = AwsOptions {
-                profile: a.profile.clone(),
-                endpoint_url: a.endpoint_url.clone(),
-                role_name: a.role.clone(),
-                accounts: a.accounts.clone(),
-                concurrency: a.concurrency as usize,
-                max_attempts: a.max_attempts,
-                ..AwsOptions::default()
-            };
-            let dir = snapshot_dir(&a.common, "aws")?;
-            let mut store = store(cli, &a.common)?;
-            let out = custody_app::collect::aws(
-                &options,
-                &dir,
-                store.as_mut().map(|s| s as &mut dyn Store),
-                &cli.progress(),
-            )?;
-            finish(cli, &out, store.as_ref().map(|s| s as &dyn Store))
-        }
-        CollectCommand::Github(a) => {
-            // The token is read here and handed down; it is never printed.
-            let token = ["GITHUB_TOKEN", "GH_TOKEN"]
-                .iter()
-                .find_map(|v| std::env::var(v).ok().filter(|t| !t.trim().is_empty()))
-                .unwrap_or_default();
-            let mut options = GithubOptions::new(&a.org, token);
-            options.api_url = a.api_url.clone();
-            options.concurrency = a.concurrency as usize;
-            options.max_attempts = a.max_attempts;
-            options.max_wait = std::time::Duration::from_secs(a.max_wait);
-            let dir = snapshot_dir(&a.common, "github")?;
-            let mut store = store(cli, &a.common)?;
-            let out = custody_app::collect::github(
-                &options,
-                &dir,
-                store.as_mut().map(|s| s as &mut dyn Store),
-                &cli.progress(),
-            )?;
-            finish(cli, &out, store.as_ref().map(|s| s as &dyn Store))
-        }
-        CollectCommand::Okta(a) => {
-            if !a.org_url.starts_with("https://") && !a.org_url.starts_with("http://") {
-                anyhow::bail!(
-                    "--org-url: `{}` is not a URL (https://acme.okta.com)",
-                    a.org_url
-                );
-            }
-            let env = |v: &str| std::env::var(v).ok().filter(|t| !t.trim().is_empty());
-            let authorization = match (env("OKTA_API_TOKEN"), env("OKTA_ACCESS_TOKEN")) {
-                (Some(t), _) => format!("SSWS {}", t.trim()),
-                (None, Some(t)) => format!("Bearer {}", t.trim()),
-                (None, None) => String::new(),
-            };
-            let mut options = OktaOptions::new(&a.org_url, authorization);
-            options.concurrency = a.concurrency as usize;
-            options.max_attempts = a.max_attempts;
-            options.max_wait = std::time::Duration::from_secs(a.max_wait);
-            let state = paths::home()?
-                .join("collect")
-                .join("okta")
-                .join("state.json");
-            if !a.no_logs {
-                options.logs_since = Some(custody_app::collect::okta_logs_since(
-                    &state,
-                    &a.org_url,
-                    a.since.as_deref(),
-                    chrono::Duration::days(7),
-                )?);
-            }
-            let dir = snapshot_dir(&a.common, "okta")?;
-            let mut store = store(cli, &a.common)?;
-            let out = custody_app::collect::okta(
-                &options,
-                &dir,
-                &state,
-                store.as_mut().map(|s| s as &mut dyn Store),
-                &cli.progress(),
-            )?;
-            finish(cli, &out, store.as_ref().map(|s| s as &dyn Store))
-        }
-        CollectCommand::Vault(a) => {
-            let env = |v: &str| std::env::var(v).ok().filter(|t| !t.trim().is_empty());
-            let address = a
-                .address
-                .clone()
-                .or_else(|| env("VAULT_ADDR"))
-                .unwrap_or_else(|| "https://127.0.0.1:8200".into());
-            // The Vault CLI's own order: VAULT_TOKEN, then the token helper's file.
-            let token = env("VAULT_TOKEN")
-                .or_else(|| {
-                    let home = std::env::var_os("HOME")?;
-                    std::fs::read_to_string(PathBuf::from(home).join(".vault-token")).ok()
+                Source::Aws(AwsOptions {
+                    profile: a.profile.clone(),
+                    endpoint_url: a.endpoint_url.clone(),
+                    role_name: a.role.clone(),
+                    accounts: a.accounts.clone(),
+                    concurrency: a.concurrency as usize,
+                    max_attempts: a.max_attempts,
+                    ..AwsOptions::default()
                 })
-                .unwrap_or_default();
-            let mut options = VaultOptions::new(&address, token);
-            options.concurrency = a.concurrency as usize;
-            options.max_attempts = a.max_attempts;
-            let dir = snapshot_dir(&a.common, "vault")?;
-            let mut store = store(cli, &a.common)?;
-            let out = custody_app::collect::vault(
-                &options,
-                &dir,
-                store.as_mut().map(|s| s as &mut dyn Store),
-                &cli.progress(),
-            )?;
-            finish(cli, &out, store.as_ref().map(|s| s as &dyn Store))
-        }
-        CollectCommand::Kubernetes(a) => {
-            let kubeconfig = match &a.kubeconfig {
-                Some(k) => k.clone(),
-                None => match std::env::var_os("KUBECONFIG").filter(|k| !k.is_empty()) {
-                    Some(k) => std::env::split_paths(&k).next().unwrap_or_default(),
-                    None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                        .join(".kube/config"),
-                },
-            };
-            let mut options = KubeOptions::new(kubeconfig);
-            options.context = a.context.clone();
-            options.cluster_name = a.cluster_name.clone();
-            options.max_attempts = a.max_attempts;
-            let dir = snapshot_dir(&a.common, "kubernetes")?;
-            let mut store = store(cli, &a.common)?;
-            let out = custody_app::collect::kubernetes(
-                &options,
-                &dir,
-                store.as_mut().map(|s| s as &mut dyn Store),
-                &cli.progress(),
-            )?;
-            finish(cli, &out, store.as_ref().map(|s| s as &dyn Store))
-        }
+            }
+            CollectCommand::Github(a) => {
+                let token = env("GITHUB_TOKEN")
+                    .or_else(|| env("GH_TOKEN"))
+                    .unwrap_or_default();
+                let mut o = GithubOptions::new(&a.org, token);
+                o.api_url = a.api_url.clone();
+                o.concurrency = a.concurrency as usize;
+                o.max_attempts = a.max_attempts;
+                o.max_wait = Duration::from_secs(a.max_wait);
+                Source::Github(o)
+            }
+            CollectCommand::Okta(a) => {
+                if !a.org_url.starts_with("https://") && !a.org_url.starts_with("http://") {
+                    anyhow::bail!(
+                        "--org-url: `{}` is not a URL (https://acme.okta.com)",
+                        a.org_url
+                    );
+                }
+                let authorization = match (env("OKTA_API_TOKEN"), env("OKTA_ACCESS_TOKEN")) {
+                    (Some(t), _) => format!("SSWS {}", t.trim()),
+                    (None, Some(t)) => format!("Bearer {}", t.trim()),
+                    (None, None) => String::new(),
+                };
+                let mut o = OktaOptions::new(&a.org_url, authorization);
+                o.concurrency = a.concurrency as usize;
+                o.max_attempts = a.max_attempts;
+                o.max_wait = Duration::from_secs(a.max_wait);
+                if !a.no_logs {
+                    o.logs_since = Some(custody_app::collect::okta_logs_since(
+                        state,
+                        &a.org_url,
+                        a.since.as_deref(),
+                        chrono::Duration::days(7),
+                    )?);
+                }
+                Source::Okta(o)
+            }
+            CollectCommand::Vault(a) => {
+                let address = a
+                    .address
+                    .clone()
+                    .or_else(|| env("VAULT_ADDR"))
+                    .unwrap_or_else(|| "https://127.0.0.1:8200".into());
+                // The Vault CLI's own order: VAULT_TOKEN, then the token helper's file.
+                let token = env("VAULT_TOKEN")
+                    .or_else(|| {
+                        let home = std::env::var_os("HOME")?;
+                        std::fs::read_to_string(PathBuf::from(home).join(".vault-token")).ok()
+                    })
+                    .unwrap_or_default();
+                let mut o = VaultOptions::new(&address, token);
+                o.concurrency = a.concurrency as usize;
+                o.max_attempts = a.max_attempts;
+                Source::Vault(o)
+            }
+            CollectCommand::Kubernetes(a) => {
+                let kubeconfig = match &a.kubeconfig {
+                    Some(k) => k.clone(),
+                    None => match std::env::var_os("KUBECONFIG").filter(|k| !k.is_empty()) {
+                        Some(k) => std::env::split_paths(&k).next().unwrap_or_default(),
+                        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                            .join(".kube/config"),
+                    },
+                };
+                let mut o = KubeOptions::new(kubeconfig);
+                o.context = a.context.clone();
+                o.cluster_name = a.cluster_name.clone();
+                o.max_attempts = a.max_attempts;
+                Source::Kubernetes(o)
+            }
+            CollectCommand::All(_) => anyhow::bail!("`all` is not one system"),
+        })
     }
 }
 
-fn store(cli: &Global, common: &Common) -> Result<Option<custody_store::SqliteStore>> {
-    Ok(if common.no_ingest {
+pub fn run(cli: &Global, command: &CollectCommand) -> Result<ExitCode> {
+    let state = paths::home()?
+        .join("collect")
+        .join("okta")
+        .join("state.json");
+    if let CollectCommand::All(a) = command {
+        return run_all(cli, a, &state);
+    }
+    let common = command.common().expect("one system");
+    let source = command.source(&state)?;
+    let job = Job {
+        snapshot: snapshot_dir(common, source.system())?,
+        source,
+    };
+    let mut store = store(cli, common.no_ingest)?;
+    let out = custody_app::collect::one(
+        &job,
+        &state,
+        store.as_mut().map(|s| s as &mut dyn Store),
+        &cli.progress(),
+    )?;
+    match cli.format {
+        OutputFormat::Json => output::json(&out)?,
+        OutputFormat::Table => {
+            print(&out.snapshot_dir, &out.collection);
+            print_ingest(
+                out.ingest.as_ref(),
+                store.as_ref().map(|s| s as &dyn Store),
+                &out.snapshot_dir,
+            )?;
+        }
+    }
+    let ingest_failed = out.ingest.as_ref().is_some_and(|i| i.had_errors());
+    Ok(if out.incomplete() || ingest_failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The configuration file's tables as `custody collect <system>` commands:
+/// `key = value` is `--key value` (`_` as `-`), a list is comma-separated,
+/// `true` is the flag alone.
+fn commands_of(path: &Path) -> Result<Vec<CollectCommand>> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read {} (write one table per system: docs/COLLECT.md#collect-all)",
+            path.display()
+        )
+    })?;
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{}: not TOML: {e}", path.display()))?;
+    let mut commands = Vec::new();
+    for (system, entry) in &doc {
+        let tables: Vec<&toml::Table> = match entry {
+            toml::Value::Table(t) => vec![t],
+            toml::Value::Array(a) => a.iter().filter_map(toml::Value::as_table).collect(),
+            _ => anyhow::bail!("{}: `{system}` is not a table", path.display()),
+        };
+        for table in tables {
+            let mut argv = vec!["collect".to_string(), system.clone()];
+            for (key, value) in table {
+                let flag = format!("--{}", key.replace('_', "-"));
+                match value {
+                    toml::Value::Boolean(true) => argv.push(flag),
+                    toml::Value::Boolean(false) => {}
+                    toml::Value::String(s) => argv.extend([flag, s.clone()]),
+                    toml::Value::Integer(n) => argv.extend([flag, n.to_string()]),
+                    toml::Value::Array(items) => {
+                        let list: Vec<String> = items
+                            .iter()
+                            .map(|i| match i {
+                                toml::Value::String(s) => s.clone(),
+                                toml::Value::Integer(n) => n.to_string(),
+                                other => other.type_str().to_string(),
+                            })
+                            .collect();
+                        argv.extend([flag, list.join(",")]);
+                    }
+                    other => anyhow::bail!(
+                        "{}: [{system}] {key} is a {}: expected a string, number, list or true",
+                        path.display(),
+                        other.type_str()
+                    ),
+                }
+            }
+            let parsed = <OneCommand as clap::Parser>::try_parse_from(&argv).map_err(|e| {
+                anyhow::anyhow!("{}: [{system}]: {}", path.display(), e.to_string().trim())
+            })?;
+            if matches!(parsed.command, CollectCommand::All(_)) {
+                anyhow::bail!("{}: [all] cannot be a table", path.display());
+            }
+            commands.push(parsed.command);
+        }
+    }
+    if commands.is_empty() {
+        anyhow::bail!(
+            "{}: no system to collect (one table per system: docs/COLLECT.md#collect-all)",
+            path.display()
+        );
+    }
+    Ok(commands)
+}
+
+fn run_all(cli: &Global, a: &AllArgs, state: &Path) -> Result<ExitCode> {
+    let config = match &a.config {
+        Some(c) => c.clone(),
+        None => paths::home()?.join("collect.toml"),
+    };
+    let commands = commands_of(&config)?;
+    let mut jobs = Vec::new();
+    for c in &commands {
+        let source = c.source(state)?;
+        let common = c.common().expect("one system");
+        jobs.push(Job {
+            snapshot: snapshot_dir(common, source.system())?,
+            source,
+        });
+    }
+    let mut store = store(cli, a.no_ingest)?;
+    let out = custody_app::collect::all(
+        &jobs,
+        state,
+        store.as_mut().map(|s| s as &mut dyn Store),
+        &cli.progress(),
+    )?;
+    match cli.format {
+        OutputFormat::Json => output::json(&out)?,
+        OutputFormat::Table => {
+            for c in &out.collections {
+                match (&c.collection, &c.error) {
+                    (Some(r), _) => print(&c.snapshot_dir, r),
+                    (None, Some(e)) => println!("{}: nothing collected: {e}", c.system),
+                    (None, None) => {}
+                }
+                println!();
+            }
+            let dirs: Vec<&str> = out
+                .collections
+                .iter()
+                .map(|c| c.snapshot_dir.as_str())
+                .collect();
+            print_ingest(
+                out.ingest.as_ref(),
+                store.as_ref().map(|s| s as &dyn Store),
+                &dirs.join(" "),
+            )?;
+        }
+    }
+    let ingest_failed = out.ingest.as_ref().is_some_and(|i| i.had_errors());
+    Ok(if out.incomplete() || ingest_failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn store(cli: &Global, no_ingest: bool) -> Result<Option<custody_store::SqliteStore>> {
+    Ok(if no_ingest {
         None
     } else {
         Some(paths::open_store(cli)?)
@@ -320,21 +471,7 @@ fn snapshot_dir(common: &Common, system: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn finish(cli: &Global, out: &CollectOutput, store: Option<&dyn Store>) -> Result<ExitCode> {
-    match cli.format {
-        OutputFormat::Json => output::json(out)?,
-        OutputFormat::Table => print(out, store)?,
-    }
-    let ingest_failed = out.ingest.as_ref().is_some_and(|i| i.had_errors());
-    Ok(if out.incomplete() || ingest_failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn print(out: &CollectOutput, store: Option<&dyn Store>) -> Result<()> {
-    let c = &out.collection;
+fn print(snapshot_dir: &str, c: &Report) {
     println!(
         "Collected {} scope(s) of {} in {:.1}s{}: {} calls ({} retried, {} throttled), {} pages, {} records.",
         c.scopes.len(),
@@ -347,7 +484,7 @@ fn print(out: &CollectOutput, store: Option<&dyn Store>) -> Result<()> {
         c.pages,
         c.records
     );
-    println!("  snapshot: {}", out.snapshot_dir);
+    println!("  snapshot: {snapshot_dir}");
     println!();
     println!(
         "  {:<22} {:>6} {:>7} {:>8} {:>6} {:>8} {:>7} {:>8}  status",
@@ -393,17 +530,21 @@ fn print(out: &CollectOutput, store: Option<&dyn Store>) -> Result<()> {
             }
         }
     }
-    match (&out.ingest, store) {
+}
+
+fn print_ingest(
+    ingest: Option<&IngestOutput>,
+    store: Option<&dyn Store>,
+    dirs: &str,
+) -> Result<()> {
+    match (ingest, store) {
         (Some(i), Some(store)) => {
             println!();
             ingest::print_summary(i, store)?;
         }
         _ => {
             println!();
-            println!(
-                "Not ingested. Ingest it with: custody ingest {}",
-                out.snapshot_dir
-            );
+            println!("Not ingested. Ingest it with: custody ingest {dirs}");
         }
     }
     Ok(())

@@ -159,3 +159,86 @@ fn vault_needs_a_token() {
         r.stderr
     );
 }
+
+/// `collect all`: every table of the configuration file is collected in
+/// turn, a system that cannot be collected is reported while the others go
+/// on, and everything collected is ingested as one snapshot.
+#[test]
+fn collect_all_runs_every_configured_system() {
+    let env = Env::new();
+    let api = FakeApi::start(route);
+    let config = env.write(
+        "collect.toml",
+        format!(
+            "# every system, as `custody collect <system>` options\n\
+             [vault]\naddress = \"{}\"\nmax_attempts = 2\n\n[github]\norg = \"acme\"\napi_url = \"http://127.0.0.1:9\"\n",
+            api.url
+        )
+        .as_bytes(),
+    );
+    let r = env.run_with(
+        &[
+            "--format",
+            "json",
+            "collect",
+            "all",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[
+            ("VAULT_TOKEN", TOKEN),
+            ("GITHUB_TOKEN", ""),
+            ("GH_TOKEN", ""),
+            ("HOME", "/nonexistent"),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let v = r.json();
+    let systems: Vec<&str> = v["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["system"].as_str().unwrap())
+        .collect();
+    assert_eq!(systems, ["github", "vault"], "the tables, by name");
+    assert!(
+        v["collections"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no GitHub token"),
+        "{v:#}"
+    );
+    assert_eq!(
+        v["collections"][1]["collection"]["scopes"][0]["files"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert!(
+        v["ingest"]["report"]["errors"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{v:#}"
+    );
+    env.run(&["show", "vault://secret/payments/db"]).ok();
+
+    // A table with an option its command does not take is a located error.
+    let bad = env.write("bad.toml", b"[vault]\nadress = \"http://x\"\n");
+    let r = env.run(&["collect", "all", "--config", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("bad.toml: [vault]") && r.stderr.contains("--adress"),
+        "{}",
+        r.stderr
+    );
+    let r = env.run(&[
+        "collect",
+        "all",
+        "--config",
+        env.path("none.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("cannot read"), "{}", r.stderr);
+}

@@ -126,10 +126,7 @@ fn named<'a>(list: &'a Value, name: &str, what: &str, path: &Path) -> Result<&'a
 type CertAndKey = (Vec<u8>, Vec<u8>);
 
 /// Runs an exec credential plugin as kubectl does; its token or certificate.
-fn exec_plugin(
-    exec: &Value,
-    path: &Path,
-) -> Result<(Option<String>, Option<CertAndKey>), Error> {
+fn exec_plugin(exec: &Value, path: &Path) -> Result<(Option<String>, Option<CertAndKey>), Error> {
     let command = exec
         .get("command")
         .and_then(Value::as_str)
