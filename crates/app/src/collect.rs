@@ -15,6 +15,8 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 pub use custody_collect::aws::{AwsOptions, DEFAULT_ROLE};
+pub use custody_collect::entra::EntraOptions;
+pub use custody_collect::gcp::GcpOptions;
 pub use custody_collect::github::GithubOptions;
 pub use custody_collect::kubernetes::KubeOptions;
 pub use custody_collect::okta::OktaOptions;
@@ -29,6 +31,8 @@ pub enum Source {
     Okta(OktaOptions),
     Vault(VaultOptions),
     Kubernetes(KubeOptions),
+    Gcp(GcpOptions),
+    Entra(EntraOptions),
 }
 
 impl Source {
@@ -40,6 +44,8 @@ impl Source {
             Source::Okta(_) => "okta",
             Source::Vault(_) => "vault",
             Source::Kubernetes(_) => "kubernetes",
+            Source::Gcp(_) => "gcp",
+            Source::Entra(_) => "entra",
         }
     }
 
@@ -50,8 +56,26 @@ impl Source {
             Source::Okta(_) => "Okta: reading the org",
             Source::Vault(_) => "Vault: reading mounts, policies and roles",
             Source::Kubernetes(_) => "Kubernetes: reading the cluster",
+            Source::Gcp(_) => "Google Cloud: reading the projects",
+            Source::Entra(_) => "Entra ID: reading apps, service principals and role assignments",
         }
     }
+}
+
+/// A Google access token from the usual places (`GOOGLE_OAUTH_ACCESS_TOKEN`,
+/// Application Default Credentials, gcloud).
+pub fn gcp_token() -> Result<String> {
+    Ok(custody_collect::gcp::token()?)
+}
+
+/// Entra ID tokens for Microsoft Graph and Azure Resource Manager from the
+/// usual places (a service principal's secret in the environment, the Azure
+/// CLI), and the tenant.
+pub fn entra_tokens() -> Result<(String, String, String)> {
+    use custody_collect::entra::{token, ARM, GRAPH};
+    let (graph, tenant) = token(GRAPH)?;
+    let (arm, _) = token(ARM)?;
+    Ok((graph, arm, tenant))
 }
 
 /// A source and the new folder its answers go to.
@@ -130,7 +154,7 @@ fn collect(
     snapshot: &Path,
     progress: &dyn Progress,
 ) -> Result<(Report, Option<chrono::DateTime<chrono::Utc>>)> {
-    use custody_collect::{aws, github, kubernetes, okta, vault};
+    use custody_collect::{aws, entra, gcp, github, kubernetes, okta, vault};
     crate::progress::step(progress, source.what());
     let scopes = Scopes(progress);
     let out = match source {
@@ -138,6 +162,8 @@ fn collect(
         Source::Github(o) => (github::collect_blocking(o, snapshot, &scopes)?, None),
         Source::Vault(o) => (vault::collect_blocking(o, snapshot, &scopes)?, None),
         Source::Kubernetes(o) => (kubernetes::collect_blocking(o, snapshot, &scopes)?, None),
+        Source::Gcp(o) => (gcp::collect_blocking(o, snapshot, &scopes)?, None),
+        Source::Entra(o) => (entra::collect_blocking(o, snapshot, &scopes)?, None),
         Source::Okta(o) => {
             let r = okta::collect_blocking(o, snapshot, &scopes)?;
             (r.report, r.logs_until)

@@ -1,4 +1,4 @@
-//! `custody collect aws|github|okta|vault|kubernetes`: collect live through the system's API (read-only
+//! `custody collect aws|github|okta|vault|kubernetes|gcp|entra|all`: collect live through the system's API (read-only
 //! calls, the SDK's usual credentials), write each answer as the native
 //! export it equals into a dated snapshot folder under `$CUSTODY_HOME/collect`
 //! (owner-only), then ingest it. Exit code 1 when a scope is incomplete.
@@ -8,8 +8,8 @@ use crate::{ingest, output, paths};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use custody_app::collect::{
-    AwsOptions, GithubOptions, Job, KubeOptions, OktaOptions, Report, Source, VaultOptions,
-    DEFAULT_ROLE,
+    AwsOptions, EntraOptions, GcpOptions, GithubOptions, Job, KubeOptions, OktaOptions, Report,
+    Source, VaultOptions, DEFAULT_ROLE,
 };
 use custody_app::ingest::IngestOutput;
 use custody_store::Store;
@@ -42,10 +42,48 @@ pub enum CollectCommand {
     /// exec plugin): service accounts, Secrets (key names only: values are emptied
     /// before anything is written), workloads and RBAC in every namespace.
     Kubernetes(KubernetesArgs),
+    /// Google Cloud projects: service accounts, their keys and IAM policies, the
+    /// project's IAM policy, workload identity providers. The token comes from
+    /// GOOGLE_OAUTH_ACCESS_TOKEN, Application Default Credentials, or gcloud.
+    Gcp(GcpArgs),
+    /// Entra ID and Azure RBAC: app registrations, service principals, federated
+    /// credentials, owners, and every subscription's role assignments. Tokens come
+    /// from AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET, or the Azure CLI.
+    Entra(EntraArgs),
     /// Every system of the configuration file ($CUSTODY_HOME/collect.toml, or
     /// --config): one table per system holding that command's options, each
     /// collected in turn, then one ingest of them all (for a scheduled run).
     All(AllArgs),
+}
+
+#[derive(Args)]
+pub struct GcpArgs {
+    /// A project id (repeat, or comma-separate); default: every active project the token can see.
+    #[arg(long = "project", value_delimiter = ',', value_name = "ID")]
+    pub projects: Vec<String>,
+    /// An API root standing in for Google's (a test server).
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Projects read at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub concurrency: u32,
+    /// Attempts per call (5xx and dropped connections; 429 waits as told).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args)]
+pub struct EntraArgs {
+    /// An API root standing in for Microsoft Graph and Azure Resource Manager (a test server).
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Attempts per call (5xx and dropped connections; 429 waits as told).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Args)]
@@ -188,6 +226,8 @@ impl CollectCommand {
             CollectCommand::Okta(a) => Some(&a.common),
             CollectCommand::Vault(a) => Some(&a.common),
             CollectCommand::Kubernetes(a) => Some(&a.common),
+            CollectCommand::Gcp(a) => Some(&a.common),
+            CollectCommand::Entra(a) => Some(&a.common),
             CollectCommand::All(_) => None,
         }
     }
@@ -282,6 +322,31 @@ impl CollectCommand {
                 o.cluster_name = a.cluster_name.clone();
                 o.max_attempts = a.max_attempts;
                 Source::Kubernetes(o)
+            }
+            CollectCommand::Gcp(a) => {
+                let token = custody_app::collect::gcp_token()?;
+                let mut o = GcpOptions::new(format!("Bearer {token}"));
+                o.projects = a.projects.clone();
+                o.api_url = a.api_url.clone();
+                o.concurrency = a.concurrency as usize;
+                o.max_attempts = a.max_attempts;
+                Source::Gcp(o)
+            }
+            CollectCommand::Entra(a) => {
+                let (graph, arm, tenant) = custody_app::collect::entra_tokens()?;
+                Source::Entra(EntraOptions {
+                    tenant: if tenant.is_empty() {
+                        "default".into()
+                    } else {
+                        tenant
+                    },
+                    graph_authorization: format!("Bearer {graph}"),
+                    arm_authorization: format!("Bearer {arm}"),
+                    api_url: a.api_url.clone(),
+                    max_attempts: a.max_attempts,
+                    max_wait: Duration::from_secs(15 * 60),
+                    backoff: Duration::from_secs(1),
+                })
             }
             CollectCommand::All(_) => anyhow::bail!("`all` is not one system"),
         })

@@ -176,6 +176,63 @@ impl Api {
         }
     }
 
+    /// Every page of a listing that pages in its body (Google's
+    /// `nextPageToken`, Microsoft Graph's `@odata.nextLink`, Azure Resource
+    /// Manager's `nextLink`, Kubernetes' `metadata.continue`): the `items`
+    /// arrays concatenated. `next` is a JSON pointer to the next page: a URL
+    /// is followed as is; a token is sent as `param`.
+    pub async fn get_items(
+        &self,
+        path: &str,
+        items: &str,
+        next: &str,
+        param: &str,
+        tally: &Tally,
+    ) -> Result<Vec<Value>, Failed> {
+        let mut url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let first = url.clone();
+        let mut all = Vec::new();
+        loop {
+            let (body, _) = self.send("GET", &url, None, tally).await?;
+            Tally::add(&tally.pages, 1);
+            let page: Value = serde_json::from_slice(&body).map_err(|e| {
+                Failed::Other(format!(
+                    "GET {}: the answer is not JSON (line {}, column {}): {}",
+                    shown(&url),
+                    e.line(),
+                    e.column(),
+                    strip_position(&e)
+                ))
+            })?;
+            if let Some(list) = page.get(items).and_then(Value::as_array) {
+                Tally::add(&tally.records, list.len() as u64);
+                all.extend(list.iter().cloned());
+            }
+            match page
+                .pointer(next)
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+            {
+                Some(n) if n.starts_with("http://") || n.starts_with("https://") => {
+                    url = n.to_string()
+                }
+                Some(token) => {
+                    let sep = if first.contains('?') { '&' } else { '?' };
+                    let token = percent_encoding::utf8_percent_encode(
+                        token,
+                        percent_encoding::NON_ALPHANUMERIC,
+                    );
+                    url = format!("{first}{sep}{param}={token}");
+                }
+                None => return Ok(all),
+            }
+        }
+    }
+
     /// Sends the credential in `header` instead of `Authorization`.
     pub fn with_auth_header(mut self, header: &'static str) -> Api {
         self.auth_header = header;
@@ -373,6 +430,59 @@ pub fn listing(path: String, file: String, field: Option<&'static str>, optional
         file,
         field,
         optional,
+    }
+}
+
+/// An OAuth 2.0 token request (`application/x-www-form-urlencoded`, no
+/// credential header): the `access_token` of the answer. Errors carry the
+/// endpoint's `error` and `error_description`, never the form.
+pub async fn oauth_token(url: &str, form: &[(&str, String)]) -> Result<String, String> {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let body: Vec<String> = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+        .collect();
+    let api = Api::new("", String::new());
+    let request = hyper::Request::builder()
+        .method("POST")
+        .uri(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Accept", "application/json")
+        .body(Full::new(Bytes::from(body.join("&"))))
+        .map_err(|_| format!("{url} is not a valid URL"))?;
+    let answer = tokio::time::timeout(Duration::from_secs(60), async {
+        let response = api.client.request(request).await?;
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.map(|b| b.to_bytes());
+        Ok::<_, hyper_util::client::legacy::Error>((status, body))
+    })
+    .await
+    .map_err(|_| format!("no answer from {} within 60 s", shown(url)))?
+    .map_err(|e| crate::chain(&e))?;
+    let (status, body) = answer;
+    let v: Value = body
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    match v.get("access_token").and_then(Value::as_str) {
+        Some(t) if status == 200 => Ok(t.to_string()),
+        _ => {
+            let field = |k: &str| {
+                v.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            };
+            Err(format!(
+                "HTTP {status}: {} {}",
+                field("error"),
+                field("error_description")
+            )
+            .trim()
+            .to_string())
+        }
     }
 }
 

@@ -348,42 +348,25 @@ async fn list_kind(
     version: &str,
     tally: &Tally,
 ) -> Result<Vec<Value>, Failed> {
-    let mut items = Vec::new();
-    let mut cont: Option<String> = None;
-    loop {
-        let url = match &cont {
-            None => format!("{path}?limit=500"),
-            Some(c) => format!(
-                "{path}?limit=500&continue={}",
-                percent_encoding::utf8_percent_encode(c, percent_encoding::NON_ALPHANUMERIC)
-            ),
-        };
-        let page = api.call("GET", &url, None, tally).await?;
-        for mut item in page
-            .get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-        {
-            if let Some(o) = item.as_object_mut() {
-                o.insert("kind".into(), json!(kind));
-                o.insert("apiVersion".into(), json!(version));
-            }
-            if kind == "Secret" {
-                redact_secret(&mut item);
-            }
-            items.push(item);
+    let mut items = api
+        .get_items(
+            &format!("{path}?limit=500"),
+            "items",
+            "/metadata/continue",
+            "continue",
+            tally,
+        )
+        .await?;
+    for item in &mut items {
+        if let Some(o) = item.as_object_mut() {
+            o.insert("kind".into(), json!(kind));
+            o.insert("apiVersion".into(), json!(version));
         }
-        cont = page
-            .pointer("/metadata/continue")
-            .and_then(Value::as_str)
-            .filter(|c| !c.is_empty())
-            .map(str::to_string);
-        if cont.is_none() {
-            Tally::add(&tally.records, items.len() as u64);
-            return Ok(items);
+        if kind == "Secret" {
+            redact_secret(item);
         }
     }
+    Ok(items)
 }
 
 /// A Secret's values emptied (its key names kept: the places custody

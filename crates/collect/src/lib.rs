@@ -16,6 +16,8 @@
 //! nothing there (an outage never looks like a mass deletion).
 
 pub mod aws;
+pub mod entra;
+pub mod gcp;
 pub mod github;
 mod http;
 pub mod kubernetes;
