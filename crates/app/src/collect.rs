@@ -82,6 +82,11 @@ pub fn entra_tokens() -> Result<(String, String, String)> {
 pub struct Job {
     pub source: Source,
     pub snapshot: PathBuf,
+    /// The snapshot sits beside this system's earlier collections (the
+    /// usual `…/collect/<system>/<time>/`): what they held and a complete
+    /// scope of this one no longer has is retired. False for a folder
+    /// chosen by hand, whose siblings are anything.
+    pub beside_earlier: bool,
 }
 
 /// A collection and, unless asked not to, its ingest.
@@ -183,11 +188,10 @@ pub fn one(
 ) -> Result<CollectOutput> {
     let (collection, logs_until) = collect(&job.source, &job.snapshot, progress)?;
     let ingest = match store {
-        Some(store) if collection.scopes.iter().any(|s| !s.files.is_empty()) => Some(ingest(
-            store,
-            &[(job.snapshot.clone(), job.source.system())],
-            progress,
-        )?),
+        Some(store) if wrote(&collection) => {
+            let one = [(job, &collection)];
+            Some(ingest(store, &one, progress)?)
+        }
         _ => None,
     };
     remember_logs(&job.source, logs_until, ingest.as_ref(), state)?;
@@ -196,6 +200,10 @@ pub fn one(
         collection,
         ingest,
     })
+}
+
+fn wrote(r: &Report) -> bool {
+    r.scopes.iter().any(|s| !s.files.is_empty())
 }
 
 /// Collects every job in turn (a system that cannot be collected is
@@ -207,15 +215,11 @@ pub fn all(
     progress: &dyn Progress,
 ) -> Result<AllOutput> {
     let mut collections = Vec::new();
-    let mut written = Vec::new();
     let mut okta = Vec::new();
     for job in jobs {
         let snapshot_dir = job.snapshot.display().to_string();
         match collect(&job.source, &job.snapshot, progress) {
             Ok((report, logs_until)) => {
-                if report.scopes.iter().any(|s| !s.files.is_empty()) {
-                    written.push((job.snapshot.clone(), job.source.system()));
-                }
                 okta.push((&job.source, logs_until));
                 collections.push(Collected {
                     system: job.source.system(),
@@ -235,6 +239,11 @@ pub fn all(
             }
         }
     }
+    let written: Vec<(&Job, &Report)> = jobs
+        .iter()
+        .zip(&collections)
+        .filter_map(|(job, c)| Some((job, c.collection.as_ref().filter(|r| wrote(r))?)))
+        .collect();
     let ingest = match store {
         Some(store) if !written.is_empty() => Some(ingest(store, &written, progress)?),
         _ => None,
@@ -248,21 +257,49 @@ pub fn all(
     })
 }
 
+/// One ingest of collections: each snapshot's scopes named under its
+/// system's label, and what its complete scopes cover retired where absent.
 fn ingest(
     store: &mut dyn Store,
-    snapshots: &[(PathBuf, &'static str)],
+    collected: &[(&Job, &Report)],
     progress: &dyn Progress,
 ) -> Result<IngestOutput> {
-    let labels: Vec<String> = snapshots
+    let labels: Vec<String> = collected
         .iter()
-        .map(|(_, s)| format!("collected:{s}"))
+        .map(|(j, _)| format!("collected:{}", j.source.system()))
         .collect();
-    let stable: Vec<StableRoot<'_>> = snapshots
+    // Only complete scopes speak for what is gone.
+    let covers: Vec<(Vec<String>, Vec<String>)> = collected
+        .iter()
+        .map(|(job, r)| {
+            let complete: Vec<_> = r
+                .scopes
+                .iter()
+                .filter(|s| s.complete && job.beside_earlier)
+                .collect();
+            let covers = complete
+                .iter()
+                .flat_map(|s| s.covers.iter().cloned())
+                .collect();
+            let keeps = complete
+                .iter()
+                .flat_map(|s| s.keeps.iter().cloned())
+                .collect();
+            (covers, keeps)
+        })
+        .collect();
+    let stable: Vec<StableRoot<'_>> = collected
         .iter()
         .zip(&labels)
-        .map(|((root, _), label)| StableRoot { root, label })
+        .zip(&covers)
+        .map(|(((job, _), label), (covers, keeps))| StableRoot {
+            root: &job.snapshot,
+            label,
+            covers,
+            keeps,
+        })
         .collect();
-    let inputs: Vec<PathBuf> = snapshots.iter().map(|(p, _)| p.clone()).collect();
+    let inputs: Vec<PathBuf> = collected.iter().map(|(j, _)| j.snapshot.clone()).collect();
     crate::ingest::run_snapshot(store, &inputs, progress, &stable)
 }
 

@@ -230,6 +230,13 @@ pub fn run(
 pub struct StableRoot<'a> {
     pub root: &'a Path,
     pub label: &'a str,
+    /// Folders under `root` (`github/repos/acme/`) this collection is the
+    /// whole of: what an earlier collection beside it (a sibling of `root`)
+    /// read there and this one did not is gone from the system, and is
+    /// retired — except under `keeps` (listings its credential could not
+    /// read). Empty for a collection written elsewhere (`--out`).
+    pub covers: &'a [String],
+    pub keeps: &'a [String],
 }
 
 /// [`run`], with the scopes of files under each of `stable` named as
@@ -240,6 +247,24 @@ pub fn run_snapshot(
     progress: &dyn Progress,
     stable: &[StableRoot<'_>],
 ) -> Result<IngestOutput> {
+    // A collection in the usual layout (`…/collect/<system>/<time>/`) speaks
+    // for what earlier collections beside it held.
+    let covered: Vec<custody_store::Covered> = stable
+        .iter()
+        .filter_map(|s| Some((s, s.root.parent()?)))
+        .flat_map(|(s, parent)| {
+            let sep = std::path::MAIN_SEPARATOR;
+            let under = format!(
+                "{}{sep}",
+                parent.display().to_string().trim_end_matches(sep)
+            );
+            s.covers.iter().map(move |c| custody_store::Covered {
+                under: under.clone(),
+                cover: c.clone(),
+                except: s.keeps.to_vec(),
+            })
+        })
+        .collect();
     let stable_prefixes: Vec<(String, String)> = stable
         .iter()
         // With the separator: `…/20261205T101500Z` must not match `…/20261205T101500Z-2`.
@@ -395,7 +420,7 @@ pub fn run_snapshot(
             // Only audit logs: no snapshot of the graph.
             return Ok(IngestReport::default());
         }
-        store.ingest(&mut all, &mut |p| store_progress(progress, p))
+        store.ingest_authoritative(&mut all, &covered, &mut |p| store_progress(progress, p))
     })?;
     progress.done();
     let mut report = report;

@@ -365,6 +365,7 @@ pub fn run(cli: &Global, command: &CollectCommand) -> Result<ExitCode> {
     let source = command.source(&state)?;
     let job = Job {
         snapshot: snapshot_dir(common, source.system())?,
+        beside_earlier: common.out.is_none(),
         source,
     };
     let mut store = store(cli, common.no_ingest)?;
@@ -470,6 +471,7 @@ fn run_all(cli: &Global, a: &AllArgs, state: &Path) -> Result<ExitCode> {
         let common = c.common().expect("one system");
         jobs.push(Job {
             snapshot: snapshot_dir(common, source.system())?,
+            beside_earlier: common.out.is_none(),
             source,
         });
     }

@@ -18,6 +18,40 @@ fn envelope(data: serde_json::Value) -> Answer {
 }
 
 fn route(req: &Seen, _: usize) -> Answer {
+    route_at(0, req)
+}
+
+/// The cluster at a phase: 0 as above; 1 as above plus a `legacy` secret; 2 after
+/// `legacy` and `payments/db` were deleted and `readme` recovered, with the
+/// token no longer allowed to read the `payments` policy.
+fn route_at(phase: usize, req: &Seen) -> Answer {
+    match (phase, req.method.as_str(), req.path.as_str()) {
+        (1, "LIST", "/v1/secret/metadata/") => {
+            return envelope(json!({"keys": ["payments/", "readme", "legacy"]}))
+        }
+        (1, "GET", "/v1/secret/metadata/legacy") => {
+            return envelope(
+                json!({"created_time": "2021-01-01T00:00:00Z", "current_version": 1,
+                "updated_time": "2021-01-01T00:00:00Z", "custom_metadata": null,
+                "versions": {"1": {"created_time": "2021-01-01T00:00:00Z", "deletion_time": "", "destroyed": false}}}),
+            )
+        }
+        (2, "LIST", "/v1/secret/metadata/") => return envelope(json!({"keys": ["readme"]})),
+        (2, "GET", "/v1/secret/metadata/readme") => {
+            return envelope(
+                json!({"created_time": "2025-11-14T01:00:00Z", "current_version": 1,
+                "updated_time": "2025-11-14T01:00:00Z", "custom_metadata": null,
+                "versions": {"1": {"created_time": "2025-11-14T01:00:00Z", "deletion_time": "", "destroyed": false}}}),
+            )
+        }
+        (2, "GET", "/v1/sys/policy/payments") => {
+            return Answer::json(
+                403,
+                json!({"errors": ["1 error occurred:\n\t* permission denied\n\n"]}),
+            )
+        }
+        _ => {}
+    }
     match (req.method.as_str(), req.path.as_str()) {
         ("GET", "/v1/auth/token/lookup-self") => envelope(json!({"display_name": "token-auditor"})),
         ("GET", "/v1/sys/mounts") => envelope(json!({
@@ -143,6 +177,52 @@ fn a_vault_cluster_is_collected_without_values() {
             .any(|(k, v)| k == "x-vault-token" && v == TOKEN));
         assert!(!s.headers.iter().any(|(k, _)| k == "authorization"));
     }
+}
+
+#[test]
+fn a_complete_collection_retires_what_is_gone_and_keeps_what_it_cannot_read() {
+    let env = Env::new();
+    let phase = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    let p = phase.clone();
+    let api =
+        FakeApi::start(move |req, _| route_at(p.load(std::sync::atomic::Ordering::SeqCst), req));
+    let collect = || {
+        env.run_with(
+            &[
+                "--format",
+                "json",
+                "collect",
+                "vault",
+                "--address",
+                &api.url,
+                "--max-attempts",
+                "1",
+            ],
+            &[("VAULT_TOKEN", TOKEN), ("HOME", "/nonexistent")],
+        )
+    };
+    assert_eq!(collect().code, 1, "phase 1: readme fails");
+    let retired = |key: &str| {
+        env.run(&["--format", "json", "show", key]).ok().json()["node"]["retired"].clone()
+    };
+    assert_eq!(retired("vault://secret/legacy"), false);
+    assert_eq!(retired("id:vault-policy/payments"), false);
+
+    phase.store(2, std::sync::atomic::Ordering::SeqCst);
+    let r = collect();
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v = r.json();
+    assert_eq!(
+        v["collection"]["scopes"][0]["unavailable"][0]["call"],
+        "GET /v1/sys/policy/payments"
+    );
+    // Deleted in Vault: no file any more, and the collection was complete.
+    assert_eq!(retired("vault://secret/legacy"), true);
+    // Deleted too, but the policy (kept) still names it.
+    assert_eq!(retired("vault://secret/payments/db"), false);
+    // Unreadable now, not known to be gone: kept.
+    assert_eq!(retired("id:vault-policy/payments"), false);
+    assert_eq!(retired("vault://secret/readme"), false);
 }
 
 #[test]

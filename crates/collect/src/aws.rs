@@ -353,7 +353,9 @@ async fn organization(base: &SdkConfig, dir: &Path) -> Org {
         }
     }
     scps(&client, dir, &tally).await;
-    Org::Listed(accounts, tally.report(scope, started.elapsed()))
+    let mut report = tally.report(scope, started.elapsed());
+    report.covers = vec!["organizations/".into()];
+    Org::Listed(accounts, report)
 }
 
 /// Suspended and closed accounts cannot be entered.
@@ -491,7 +493,9 @@ async fn collect_account(
     }
     credential_report(&iam, account, &root, &tally, report_wait).await;
     instance_profiles(&iam, account, &root, &tally).await;
-    tally.report(scope, started.elapsed())
+    let mut report = tally.report(scope, started.elapsed());
+    report.covers = vec![format!("aws/{account}/")];
+    report
 }
 
 async fn assume(base: &SdkConfig, arn: &str, tally: &Arc<Tally>) -> Result<SdkConfig, String> {

@@ -206,7 +206,8 @@ pub async fn collect(
         ),
         Err(e) => tally.fail("Azure Resource Manager role assignments", e),
     }
-    let report = tally.report(format!("entra:{}", options.tenant), started.elapsed());
+    let mut report = tally.report(format!("entra:{}", options.tenant), started.elapsed());
+    report.covers = vec!["azure/".into()];
     progress.scope_done(&report);
     Ok(Report::new("entra", None, vec![report], started.elapsed()))
 }

@@ -11,7 +11,7 @@
 //! print-access-token`. It is held in memory only.
 
 use crate::http::{Api, Failed};
-use crate::{write, Error, Failure, Progress, Report, Tally};
+use crate::{write, Error, Progress, Report, Tally};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -185,15 +185,6 @@ fn signed_jwt(email: &str, audience: &str, pem: &str) -> Result<String, String> 
     Ok(format!("{signing}.{}", b64(&sig)))
 }
 
-fn unavailable(tally: &Tally, call: String, status: u16, message: String) {
-    if let Ok(mut u) = tally.unavailable.lock() {
-        u.push(Failure {
-            call,
-            error: format!("HTTP {status}: {message}"),
-        });
-    }
-}
-
 /// Collects the projects into `dir`.
 pub async fn collect(
     options: &GcpOptions,
@@ -262,7 +253,9 @@ pub async fn collect(
             let started = Instant::now();
             let tally = Tally::default();
             project(&iam, &crm, &p, &dir, &tally).await;
-            tally.report(format!("gcp:{p}"), started.elapsed())
+            let mut r = tally.report(format!("gcp:{p}"), started.elapsed());
+            r.covers = vec![format!("gcp/projects/{p}/")];
+            r
         });
     }
     let mut scopes = Vec::new();
@@ -399,11 +392,10 @@ async fn project(iam: &Api, crm: &Api, p: &str, dir: &Path, tally: &Tally) {
         Err(Failed::Refused {
             status: 403,
             message,
-        }) => unavailable(
-            tally,
+        }) => tally.unavailable(
             format!("workloadIdentityPools.list {p}"),
-            403,
-            message,
+            format!("HTTP 403: {message}"),
+            &format!("{base}/workload-identity-pools/"),
         ),
         Err(e) => tally.fail(format!("workloadIdentityPools.list {p}"), e.describe()),
     }

@@ -218,8 +218,15 @@ pub async fn collect(
                     );
                     fetch(&api, &l, &dir, &tally).await;
                 }
-            } else if let Err(Failed::Other(e)) = envs {
-                tally.fail(format!("GET /repos/{full}/environments"), e);
+            } else if let Err(e) = envs {
+                match e {
+                    Failed::Refused { status, message } => tally.unavailable(
+                        format!("GET /repos/{full}/environments"),
+                        format!("HTTP {status}: {message}"),
+                        &format!("{base}/environments/"),
+                    ),
+                    Failed::Other(e) => tally.fail(format!("GET /repos/{full}/environments"), e),
+                }
             }
         });
     }
@@ -228,7 +235,8 @@ pub async fn collect(
             tally.fail("a repository", format!("the collection task stopped: {e}"));
         }
     }
-    let report = tally.report(format!("github:{o}"), started.elapsed());
+    let mut report = tally.report(format!("github:{o}"), started.elapsed());
+    report.covers = vec![format!("github/orgs/{o}/"), format!("github/repos/{o}/")];
     progress.scope_done(&report);
     Ok(Report::new(
         "github",

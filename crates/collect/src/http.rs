@@ -7,7 +7,7 @@
 //! The token is sent in one header and never appears in an error: errors
 //! say the call (method and path), the status and the API's own message.
 
-use crate::{write, Failure, Tally};
+use crate::{write, Tally};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use serde_json::Value;
@@ -409,12 +409,11 @@ pub async fn fetch(api: &Api, l: &Listing, dir: &Path, tally: &Tally) -> Option<
         Err(Failed::Refused { status, message })
             if l.optional && matches!(status, 403 | 404 | 410) =>
         {
-            if let Ok(mut u) = tally.unavailable.lock() {
-                u.push(Failure {
-                    call: format!("GET {}", l.path),
-                    error: format!("HTTP {status}: {message}"),
-                });
-            }
+            tally.unavailable(
+                format!("GET {}", l.path),
+                format!("HTTP {status}: {message}"),
+                &l.file,
+            );
             None
         }
         Err(e) => {

@@ -435,7 +435,8 @@ pub async fn collect(
             &tally,
         );
     }
-    let report = tally.report(scope, started.elapsed());
+    let mut report = tally.report(scope, started.elapsed());
+    report.covers = vec![format!("kubernetes/{cluster}/")];
     progress.scope_done(&report);
     Ok(Report::new(
         "kubernetes",

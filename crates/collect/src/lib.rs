@@ -73,6 +73,15 @@ pub struct ScopeReport {
     /// answers only some tokens): nothing written, nothing superseded.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unavailable: Vec<Failure>,
+    /// The snapshot folders this scope is the whole of when complete
+    /// (`github/repos/acme/`): an earlier file there that this collection
+    /// did not write is gone from the system.
+    #[serde(skip)]
+    pub covers: Vec<String>,
+    /// Files or folders under `covers` this credential could not read: not
+    /// known to be gone.
+    #[serde(skip)]
+    pub keeps: Vec<String>,
     pub calls: u64,
     pub retries: u64,
     pub throttles: u64,
@@ -145,6 +154,7 @@ pub(crate) struct Tally {
     pub records: AtomicU64,
     pub failures: Mutex<Vec<Failure>>,
     pub unavailable: Mutex<Vec<Failure>>,
+    pub keeps: Mutex<Vec<String>>,
     pub files: Mutex<Vec<String>>,
 }
 
@@ -159,6 +169,16 @@ impl Tally {
                 call: call.into(),
                 error: error.into(),
             });
+        }
+    }
+
+    /// Records a listing this credential may not read, and its file (kept).
+    pub fn unavailable(&self, call: String, error: String, file: &str) {
+        if let Ok(mut u) = self.unavailable.lock() {
+            u.push(Failure { call, error });
+        }
+        if let Ok(mut k) = self.keeps.lock() {
+            k.push(file.to_string());
         }
     }
 
@@ -181,6 +201,8 @@ impl Tally {
             files,
             failures,
             unavailable,
+            covers: Vec::new(),
+            keeps: self.keeps.lock().map(|k| k.clone()).unwrap_or_default(),
             calls,
             retries: get(&self.attempts).saturating_sub(calls),
             throttles: get(&self.throttles),

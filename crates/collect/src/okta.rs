@@ -217,7 +217,8 @@ pub async fn collect(
             Err(e) => tally.fail("GET /api/v1/logs", e.describe()),
         }
     }
-    let report = tally.report(format!("okta:{host}"), started.elapsed());
+    let mut report = tally.report(format!("okta:{host}"), started.elapsed());
+    report.covers = vec!["okta/".into()];
     progress.scope_done(&report);
     Ok(OktaReport {
         report: Report::new("okta", caller, vec![report], started.elapsed()),

@@ -7,7 +7,7 @@
 //! of the `vault` command there.
 
 use crate::http::{Api, Failed};
-use crate::{write, Error, Failure, Progress, Report, Tally};
+use crate::{write, Error, Progress, Report, Tally};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -92,14 +92,11 @@ async fn read(
         Err(Failed::Refused {
             status: 403,
             message,
-        }) => {
-            if let Ok(mut u) = tally.unavailable.lock() {
-                u.push(Failure {
-                    call: format!("{method} {path}"),
-                    error: format!("HTTP 403: {message}"),
-                });
-            }
-        }
+        }) => tally.unavailable(
+            format!("{method} {path}"),
+            format!("HTTP 403: {message}"),
+            file,
+        ),
         Err(e) => tally.fail(format!("{method} {path}"), e.describe()),
     }
 }
@@ -315,7 +312,8 @@ pub async fn collect(
         .nth(1)
         .unwrap_or(&options.address)
         .to_string();
-    let report = tally.report(format!("vault:{host}"), started.elapsed());
+    let mut report = tally.report(format!("vault:{host}"), started.elapsed());
+    report.covers = vec!["vault/".into()];
     progress.scope_done(&report);
     Ok(Report::new(
         "vault",

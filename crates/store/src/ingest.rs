@@ -565,6 +565,55 @@ impl<'t, 'c> Run<'t, 'c> {
         Ok(())
     }
 
+    /// Supersedes earlier sources of what `covered` says a complete
+    /// collection is the whole of, that this snapshot did not repeat.
+    pub fn retire_absent(&mut self, covered: &[crate::Covered]) -> Result<()> {
+        if covered.is_empty() || !self.store_had_nodes {
+            return Ok(());
+        }
+        let mut absent = self.tx.prepare_cached(
+            "SELECT id, path FROM sources WHERE substr(path, 1, length(?1)) = ?1 AND snapshot_id < ?2
+               AND scope NOT IN (SELECT scope FROM sources WHERE snapshot_id = ?2)",
+        )?;
+        let mut sup = self.tx.prepare_cached(
+            "UPDATE assertions SET valid_to = ?2 WHERE valid_to IS NULL AND source_id = ?1
+             RETURNING node_id, edge_id",
+        )?;
+        for c in covered {
+            let gone: Vec<(i64, String)> = absent
+                .query_map(params![c.under, self.snap], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, path) in gone {
+                // Below `under`: the dated folder, then the file's own path.
+                let rest = path.get(c.under.len()..).unwrap_or_default();
+                let Some((_, rel)) = rest.split_once(['/', '\\']) else {
+                    continue;
+                };
+                let rel = rel.replace('\\', "/");
+                if !rel.starts_with(&c.cover)
+                    || c.except.iter().any(|e| rel.starts_with(e.as_str()))
+                {
+                    continue;
+                }
+                let rows = sup.query_map(params![id, self.snap], |r| {
+                    Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
+                })?;
+                for row in rows {
+                    match row? {
+                        (Some(n), _) => {
+                            self.superseded_nodes.insert(n);
+                        }
+                        (_, Some(e)) => {
+                            self.superseded_edges.insert(e);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Recomputes what must be, retires what nothing asserts, writes the summary.
     pub fn finish(mut self) -> Result<IngestReport> {
         let t0 = Instant::now();

@@ -51,6 +51,19 @@ pub struct SourceBatch {
     pub errors: Vec<InputError>,
 }
 
+/// What a complete live collection is the whole of. Earlier sources read
+/// from a folder under `under` (an earlier collection of the same system:
+/// `…/collect/vault/<time>/`) whose path below that folder starts with
+/// `cover`, and whose scope the new ingest does not repeat, are superseded —
+/// except below one of `except` (listings this collection's credential
+/// could not read: not known to be gone).
+#[derive(Debug, Clone)]
+pub struct Covered {
+    pub under: String,
+    pub cover: String,
+    pub except: Vec<String>,
+}
+
 /// Progress of a long ingest, for a progress bar.
 #[derive(Debug, Clone, Copy)]
 pub enum Progress {
@@ -277,6 +290,19 @@ pub trait Store {
     fn ingest(
         &mut self,
         chunks: &mut dyn Iterator<Item = Vec<SourceBatch>>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<IngestReport> {
+        self.ingest_authoritative(chunks, &[], progress)
+    }
+
+    /// [`Store::ingest`] of sources that are the whole of what they cover
+    /// ([`Covered`]): an earlier source of a covered scope that this ingest
+    /// does not repeat is superseded too (a file a complete live collection
+    /// no longer writes: a deleted repository, Vault secret or project).
+    fn ingest_authoritative(
+        &mut self,
+        chunks: &mut dyn Iterator<Item = Vec<SourceBatch>>,
+        authoritative: &[Covered],
         progress: &mut dyn FnMut(Progress),
     ) -> Result<IngestReport>;
 

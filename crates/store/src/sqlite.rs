@@ -200,6 +200,7 @@ impl SqliteStore {
     fn ingest_in_transaction(
         &mut self,
         chunks: &mut dyn Iterator<Item = Vec<SourceBatch>>,
+        authoritative: &[crate::Covered],
         progress: &mut dyn FnMut(Progress),
         fp: &Fingerprinter,
         fail_after: Option<(usize, bool)>,
@@ -214,6 +215,7 @@ impl SqliteStore {
             run.add(chunk, progress)?;
         }
         progress(Progress::Finishing);
+        run.retire_absent(authoritative)?;
         let report = run.finish()?;
         tx.commit()?;
         Ok(report)
@@ -288,9 +290,10 @@ impl Store for SqliteStore {
         self.ranges_all()
     }
 
-    fn ingest(
+    fn ingest_authoritative(
         &mut self,
         chunks: &mut dyn Iterator<Item = Vec<SourceBatch>>,
+        authoritative: &[crate::Covered],
         progress: &mut dyn FnMut(Progress),
     ) -> Result<IngestReport> {
         let fail_after = self.fail_after_nodes;
@@ -308,7 +311,7 @@ impl Store for SqliteStore {
                     r.get::<_, String>(0)
                 })
                 .is_ok_and(|m| m == "delete");
-        let result = self.ingest_in_transaction(chunks, progress, &fp, fail_after);
+        let result = self.ingest_in_transaction(chunks, authoritative, progress, &fp, fail_after);
         if bulk {
             let _ = self
                 .conn
