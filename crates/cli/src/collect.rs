@@ -262,6 +262,7 @@ impl CollectCommand {
                 o.concurrency = a.concurrency as usize;
                 o.max_attempts = a.max_attempts;
                 o.max_wait = Duration::from_secs(a.max_wait);
+                o.etags = Some(paths::home()?.join("collect").join("github").join("etags"));
                 Source::Github(o)
             }
             CollectCommand::Okta(a) => {

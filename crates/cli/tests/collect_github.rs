@@ -52,7 +52,24 @@ fn route(
                 a
             }
             "/orgs/acme/teams" => {
-                ok(json!([{"id": 7, "slug": "payments", "name": "payments", "parent": null}]))
+                // Conditional requests: the same ETag back is a 304 with no body.
+                const ETAG: &str = "W/\"teams-v1\"";
+                if req
+                    .headers
+                    .iter()
+                    .any(|(k, v)| k == "if-none-match" && v == ETAG)
+                {
+                    return Answer {
+                        status: 304,
+                        headers: Vec::new(),
+                        body: String::new(),
+                        delay: std::time::Duration::ZERO,
+                    };
+                }
+                let mut a =
+                    ok(json!([{"id": 7, "slug": "payments", "name": "payments", "parent": null}]));
+                a.headers.push(("etag".into(), ETAG.into()));
+                a
             }
             "/orgs/acme/teams/payments/members" => {
                 // The primary rate limit is spent once: wait for the reset.
@@ -236,10 +253,45 @@ fn a_github_org_is_collected_through_rate_limits_and_failures() {
         );
         assert!(!s.path.contains(TOKEN));
     }
+    // A second run asks for the teams with their ETag: GitHub's 304 (free
+    // against the rate limit) reuses the kept page.
+    let r2 = env.run_with(
+        &[
+            "--format",
+            "json",
+            "collect",
+            "github",
+            "--org",
+            "acme",
+            "--api-url",
+            &api.url,
+            "--max-attempts",
+            "2",
+        ],
+        &[("GITHUB_TOKEN", TOKEN), ("GH_TOKEN", "")],
+    );
+    let v2 = r2.json();
+    assert!(
+        v2["collection"]["scopes"][0]["unchanged"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "{v2:#}"
+    );
+    let snapshot2 = std::path::PathBuf::from(v2["snapshot_dir"].as_str().unwrap());
+    let teams: Value = serde_json::from_slice(
+        &std::fs::read(snapshot2.join("github/orgs/acme/teams.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(teams[0]["slug"], "payments");
+    assert!(snapshot2
+        .join("github/orgs/acme/teams/payments/members.json")
+        .exists());
+
     // …and was written nowhere.
     let db = String::from_utf8_lossy(&std::fs::read(env.db()).unwrap()).into_owned();
     assert!(!out.contains(TOKEN) && !db.contains(TOKEN));
-    for f in walk(&snapshot) {
+    for f in walk(&env.path("home/collect")) {
         let text = std::fs::read_to_string(&f).unwrap();
         assert!(!text.contains(TOKEN), "{}", f.display());
     }

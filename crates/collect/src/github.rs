@@ -34,6 +34,9 @@ pub struct GithubOptions {
     pub max_wait: Duration,
     /// The first backoff after a 5xx or a dropped connection.
     pub backoff: Duration,
+    /// Where answers are kept for conditional requests (`If-None-Match`):
+    /// a later run's unchanged pages cost no rate limit.
+    pub etags: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for GithubOptions {
@@ -56,6 +59,7 @@ impl GithubOptions {
             max_attempts: 6,
             max_wait: Duration::from_secs(15 * 60),
             backoff: Duration::from_secs(1),
+            etags: None,
         }
     }
 }
@@ -78,6 +82,7 @@ pub async fn collect(
     api.max_attempts = options.max_attempts.max(1);
     api.max_wait = options.max_wait;
     api.backoff = options.backoff;
+    api.etags = options.etags.clone();
     let api = Arc::new(api);
     let tally = Arc::new(Tally::default());
     progress.scopes(1);

@@ -42,6 +42,10 @@ pub struct Api {
     /// The page-size parameter added to a listing's first page
     /// (`per_page=100` for GitHub, `limit=200` for Okta).
     pub page_size: &'static str,
+    /// Where answers with an `ETag` are kept (owner-only), so the next run
+    /// asks `If-None-Match` and a `304 Not Modified` (free against GitHub's
+    /// rate limit) reuses the kept page.
+    pub etags: Option<std::path::PathBuf>,
 }
 
 /// Why a call gave no answer.
@@ -104,6 +108,7 @@ impl Api {
             max_wait: Duration::from_secs(15 * 60),
             backoff: Duration::from_secs(1),
             page_size: "per_page=100",
+            etags: None,
         }
     }
 
@@ -233,6 +238,45 @@ impl Api {
         }
     }
 
+    /// The kept answer of `url`: its ETag, body and next page.
+    fn kept(&self, url: &str) -> Option<(String, Bytes, Option<String>)> {
+        let (meta, body) = self.kept_paths(url)?;
+        let meta: Value = serde_json::from_slice(&std::fs::read(meta).ok()?).ok()?;
+        let body = std::fs::read(body).ok()?;
+        Some((
+            meta.get("etag")?.as_str()?.to_string(),
+            Bytes::from(body),
+            meta.get("next").and_then(Value::as_str).map(str::to_string),
+        ))
+    }
+
+    /// Keeps an answer for the next run (a failure to keep is not an error:
+    /// the next run asks again in full).
+    fn keep(&self, url: &str, etag: &str, body: &Bytes, next: Option<&str>) {
+        let Some((meta, file)) = self.kept_paths(url) else {
+            return;
+        };
+        let meta_json =
+            serde_json::json!({"url": shown(url), "etag": etag, "next": next}).to_string();
+        let (Some(dir), Some(meta_name), Some(body_name)) =
+            (meta.parent(), meta.file_name(), file.file_name())
+        else {
+            return;
+        };
+        let _ = write::bytes(dir, &body_name.to_string_lossy(), body);
+        let _ = write::bytes(dir, &meta_name.to_string_lossy(), meta_json.as_bytes());
+    }
+
+    fn kept_paths(&self, url: &str) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+        use sha2::Digest;
+        let dir = self.etags.as_ref()?;
+        let key = format!("{:x}", sha2::Sha256::digest(url.as_bytes()));
+        Some((
+            dir.join(format!("{key}.json")),
+            dir.join(format!("{key}.body")),
+        ))
+    }
+
     /// Sends the credential in `header` instead of `Authorization`.
     pub fn with_auth_header(mut self, header: &'static str) -> Api {
         self.auth_header = header;
@@ -285,6 +329,10 @@ impl Api {
                 .uri(url)
                 .header("Accept", "application/vnd.github+json, application/json")
                 .header("User-Agent", concat!("custody/", env!("CARGO_PKG_VERSION")));
+            let kept = (method == "GET").then(|| self.kept(url)).flatten();
+            if let Some((etag, _, _)) = &kept {
+                request = request.header("If-None-Match", etag.as_str());
+            }
             if !self.authorization.is_empty() {
                 request = request.header(self.auth_header, &self.authorization);
             }
@@ -311,8 +359,17 @@ impl Api {
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_string)
                     };
+                    if status == 304 {
+                        if let Some((_, body, next)) = kept {
+                            Tally::add(&tally.unchanged, 1);
+                            return Ok((body, next));
+                        }
+                    }
                     if (200..300).contains(&status) {
                         let next = header("link").and_then(|l| next_link(&l));
+                        if let (Some(etag), "GET") = (header("etag"), method) {
+                            self.keep(url, &etag, &body, next.as_deref());
+                        }
                         return Ok((body, next));
                     }
                     let remaining = header("x-ratelimit-remaining")

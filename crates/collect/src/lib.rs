@@ -85,9 +85,16 @@ pub struct ScopeReport {
     pub calls: u64,
     pub retries: u64,
     pub throttles: u64,
+    /// Pages the API said had not changed since the last run (`304`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unchanged: u64,
     pub pages: u64,
     pub records: u64,
     pub elapsed_seconds: f64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A whole collection of one system.
@@ -150,6 +157,8 @@ pub(crate) struct Tally {
     pub calls: AtomicU64,
     pub attempts: AtomicU64,
     pub throttles: AtomicU64,
+    /// Pages answered `304 Not Modified` (kept from an earlier run).
+    pub unchanged: AtomicU64,
     pub pages: AtomicU64,
     pub records: AtomicU64,
     pub failures: Mutex<Vec<Failure>>,
@@ -206,6 +215,7 @@ impl Tally {
             calls,
             retries: get(&self.attempts).saturating_sub(calls),
             throttles: get(&self.throttles),
+            unchanged: get(&self.unchanged),
             pages: get(&self.pages),
             records: get(&self.records),
             elapsed_seconds: elapsed.as_secs_f64(),

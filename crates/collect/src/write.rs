@@ -37,7 +37,8 @@ pub fn json(root: &Path, rel: &str, value: &Value, tally: &Tally) {
     }
 }
 
-fn write_file(root: &Path, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` as they are to `rel` under `root` (owner-only, whole).
+pub fn bytes(root: &Path, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
     let path = root.join(rel);
     if let Some(parent) = path.parent() {
         private_dir(parent)?;
@@ -52,9 +53,15 @@ fn write_file(root: &Path, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
     }
     let mut f = options.open(&tmp)?;
     f.write_all(bytes)?;
-    f.write_all(b"\n")?;
     f.sync_all()?;
     std::fs::rename(&tmp, &path)
+}
+
+fn write_file(root: &Path, rel: &str, text: &[u8]) -> std::io::Result<()> {
+    let mut all = Vec::with_capacity(text.len() + 1);
+    all.extend_from_slice(text);
+    all.push(b'\n');
+    bytes(root, rel, &all)
 }
 
 #[cfg(test)]
