@@ -205,6 +205,13 @@ pub struct AwsArgs {
     /// Attempts per API call (retries with backoff and jitter on throttling included).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
+    /// Regions whose resources are listed (Secrets Manager, KMS, Lambda, EKS; comma-separated).
+    /// Default: the configured region (AWS_REGION or the profile's).
+    #[arg(long, value_delimiter = ',', value_name = "REGION,…")]
+    pub regions: Vec<String>,
+    /// Only IAM and Organizations: skip the resource inventory.
+    #[arg(long)]
+    pub no_inventory: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -250,6 +257,8 @@ impl CollectCommand {
                     accounts: a.accounts.clone(),
                     concurrency: a.concurrency as usize,
                     max_attempts: a.max_attempts,
+                    regions: a.regions.clone(),
+                    no_inventory: a.no_inventory,
                     ..AwsOptions::default()
                 })
             }

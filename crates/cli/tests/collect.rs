@@ -108,14 +108,27 @@ fn an_organisation_is_collected_joined_and_kept_current() {
         .iter()
         .map(|f| f.as_str().unwrap())
         .collect();
-    assert_eq!(
-        files,
-        [
-            format!("aws/{payments}/access-keys.json"),
-            format!("aws/{payments}/authorization-details.json"),
-            format!("aws/{payments}/credential-report.json"),
-            format!("aws/{payments}/iam/instance-profiles.json"),
-        ]
+    let bucket = org.seed["resources"]["bucket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for f in [
+        format!("aws/{payments}/access-keys.json"),
+        format!("aws/{payments}/authorization-details.json"),
+        format!("aws/{payments}/credential-report.json"),
+        format!("aws/{payments}/iam/instance-profiles.json"),
+        format!("aws/{payments}/us-east-1/secretsmanager-list-secrets.json"),
+        format!("aws/{payments}/us-east-1/secret-policies/1.json"),
+        format!("aws/{payments}/us-east-1/lambda-list-functions.json"),
+        format!("aws/{payments}/s3/list-buckets.json"),
+        format!("aws/{payments}/s3/{bucket}/policy.json"),
+        format!("aws/{payments}/s3/{bucket}/tagging.json"),
+    ] {
+        assert!(files.contains(&f.as_str()), "{f} not in {files:?}");
+    }
+    assert!(
+        files.iter().any(|f| f.ends_with("/key-policy.json")),
+        "{files:?}"
     );
     // The snapshot is a dated folder of native exports, owner-only.
     let snapshot = std::path::PathBuf::from(first["snapshot_dir"].as_str().unwrap());
@@ -157,6 +170,44 @@ fn an_organisation_is_collected_joined_and_kept_current() {
             );
         }
     }
+    // The inventory joined the graph: the bucket with its owner tag, the
+    // secret's resource policy, the function running as its role. No secret
+    // value was read.
+    let b = env
+        .run(&[
+            "--format",
+            "json",
+            "show",
+            &format!("arn:aws:s3:::{bucket}"),
+        ])
+        .ok()
+        .stdout;
+    assert!(b.contains("payments-lead@example.com"), "{b}");
+    let secret = org.seed["resources"]["secret"].as_str().unwrap();
+    let sm = env.run(&["--format", "json", "show", secret]).ok().stdout;
+    assert!(sm.contains("secretsmanager:GetSecretValue"), "{sm}");
+    let f = env
+        .run(&[
+            "--format",
+            "json",
+            "show",
+            &format!("arn:aws:lambda:us-east-1:{payments}:function:payments-api"),
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        f.contains(&format!("arn:aws:iam::{payments}:role/payments-app")),
+        "{f}"
+    );
+    for file in walk(&snapshot) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        assert!(
+            !text.contains("not-collected"),
+            "a secret value in {}",
+            file.display()
+        );
+    }
+
     // The SCP on the OU and the account's place in the tree.
     let scp = env
         .run(&[

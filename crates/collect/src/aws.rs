@@ -43,6 +43,11 @@ pub struct AwsOptions {
     pub max_attempts: u32,
     /// How long to wait for IAM to generate a credential report.
     pub report_wait: Duration,
+    /// Regions whose resources are listed (Secrets Manager, KMS, Lambda,
+    /// EKS); empty: the configured region (`AWS_REGION`, the profile's).
+    pub regions: Vec<String>,
+    /// Skip the resource inventory (IAM and Organizations only).
+    pub no_inventory: bool,
 }
 
 impl Default for AwsOptions {
@@ -55,6 +60,8 @@ impl Default for AwsOptions {
             concurrency: 8,
             max_attempts: 8,
             report_wait: Duration::from_secs(120),
+            regions: Vec::new(),
+            no_inventory: false,
         }
     }
 }
@@ -108,6 +115,14 @@ pub async fn collect(
         progress.scope_done(s);
     }
 
+    let regions: Vec<String> = if options.regions.is_empty() {
+        vec![base
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".into())]
+    } else {
+        options.regions.clone()
+    };
     let limit = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for account in accounts {
@@ -116,10 +131,19 @@ pub async fn collect(
         let dir = dir.to_path_buf();
         let role = (account != own_account)
             .then(|| format!("arn:{partition}:iam::{account}:role/{}", options.role_name));
+        let inventory = Inventory {
+            endpoint: options.endpoint_url.clone(),
+            regions: if options.no_inventory {
+                None
+            } else {
+                Some(regions.clone())
+            },
+            max_attempts: options.max_attempts,
+        };
         let wait = options.report_wait;
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            collect_account(&base, &account, role, &dir, wait).await
+            collect_account(&base, &account, role, &dir, wait, &inventory).await
         });
     }
     while let Some(done) = tasks.join_next().await {
@@ -461,12 +485,20 @@ async fn scps(client: &aws_sdk_organizations::Client, dir: &Path, tally: &Tally)
 
 // ---------------------------------------------------------------- one account
 
+/// Where and whether an account's resources are listed.
+struct Inventory {
+    endpoint: Option<String>,
+    regions: Option<Vec<String>>,
+    max_attempts: u32,
+}
+
 async fn collect_account(
     base: &SdkConfig,
     account: &str,
     role: Option<String>,
     dir: &Path,
     report_wait: Duration,
+    inventory: &Inventory,
 ) -> ScopeReport {
     let started = Instant::now();
     let tally = Arc::new(Tally::default());
@@ -493,9 +525,33 @@ async fn collect_account(
     }
     credential_report(&iam, account, &root, &tally, report_wait).await;
     instance_profiles(&iam, account, &root, &tally).await;
+    if let Some(regions) = &inventory.regions {
+        match credentials_of(&config).await {
+            Ok(c) => {
+                crate::aws_inventory::collect(
+                    inventory.endpoint.as_deref(),
+                    &c,
+                    account,
+                    regions,
+                    inventory.max_attempts,
+                    &root,
+                    &tally,
+                )
+                .await
+            }
+            Err(e) => tally.fail("resource inventory", e),
+        }
+    }
     let mut report = tally.report(scope, started.elapsed());
     report.covers = vec![format!("aws/{account}/")];
     report
+}
+
+async fn credentials_of(config: &SdkConfig) -> Result<aws_credential_types::Credentials, String> {
+    let provider = config
+        .credentials_provider()
+        .ok_or_else(|| "no credentials provider".to_string())?;
+    provider.provide_credentials().await.map_err(|e| chain(&e))
 }
 
 async fn assume(base: &SdkConfig, arn: &str, tally: &Arc<Tally>) -> Result<SdkConfig, String> {

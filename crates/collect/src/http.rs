@@ -46,7 +46,15 @@ pub struct Api {
     /// asks `If-None-Match` and a `304 Not Modified` (free against GitHub's
     /// rate limit) reuses the kept page.
     pub etags: Option<std::path::PathBuf>,
+    /// Signs each attempt (AWS SigV4) instead of a credential header.
+    pub signer: Option<Signer>,
 }
+
+/// Signs a request given its body (each attempt anew: the signature holds
+/// the time).
+pub type Signer = std::sync::Arc<
+    dyn Fn(&mut hyper::Request<Full<Bytes>>, &[u8]) -> Result<(), String> + Send + Sync,
+>;
 
 /// Why a call gave no answer.
 #[derive(Debug)]
@@ -109,6 +117,7 @@ impl Api {
             backoff: Duration::from_secs(1),
             page_size: "per_page=100",
             etags: None,
+            signer: None,
         }
     }
 
@@ -130,7 +139,7 @@ impl Api {
         };
         let mut merged: Option<Value> = None;
         loop {
-            let (body, next) = self.send("GET", &url, None, tally).await?;
+            let (body, next) = self.send("GET", &url, None, &[], tally).await?;
             Tally::add(&tally.pages, 1);
             let page: Value = serde_json::from_slice(&body).map_err(|e| {
                 Failed::Other(format!(
@@ -202,7 +211,7 @@ impl Api {
         let first = url.clone();
         let mut all = Vec::new();
         loop {
-            let (body, _) = self.send("GET", &url, None, tally).await?;
+            let (body, _) = self.send("GET", &url, None, &[], tally).await?;
             Tally::add(&tally.pages, 1);
             let page: Value = serde_json::from_slice(&body).map_err(|e| {
                 Failed::Other(format!(
@@ -277,6 +286,25 @@ impl Api {
         ))
     }
 
+    /// One call with extra headers (an AWS `X-Amz-Target`), its raw answer.
+    pub async fn raw(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<Bytes>,
+        headers: &[(&'static str, String)],
+        tally: &Tally,
+    ) -> Result<Bytes, Failed> {
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let (answer, _) = self.send(method, &url, body, headers, tally).await?;
+        Tally::add(&tally.pages, 1);
+        Ok(answer)
+    }
+
     /// Sends the credential in `header` instead of `Authorization`.
     pub fn with_auth_header(mut self, header: &'static str) -> Api {
         self.auth_header = header;
@@ -294,7 +322,7 @@ impl Api {
     ) -> Result<Value, Failed> {
         let url = format!("{}{path}", self.base);
         let body = body.map(|b| Bytes::from(b.to_string()));
-        let (answer, _) = self.send(method, &url, body, tally).await?;
+        let (answer, _) = self.send(method, &url, body, &[], tally).await?;
         Tally::add(&tally.pages, 1);
         serde_json::from_slice(&answer).map_err(|e| {
             Failed::Other(format!(
@@ -314,6 +342,7 @@ impl Api {
         method: &'static str,
         url: &str,
         body: Option<Bytes>,
+        headers: &[(&'static str, String)],
         tally: &Tally,
     ) -> Result<(Bytes, Option<String>), Failed> {
         Tally::add(&tally.calls, 1);
@@ -336,12 +365,25 @@ impl Api {
             if !self.authorization.is_empty() {
                 request = request.header(self.auth_header, &self.authorization);
             }
-            if body.is_some() {
+            if body.is_some()
+                && !headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
                 request = request.header("Content-Type", "application/json");
             }
-            let request = request
-                .body(Full::new(body.clone().unwrap_or_default()))
+            for (k, v) in headers {
+                request = request.header(*k, v.as_str());
+            }
+            let payload = body.clone().unwrap_or_default();
+            let mut request = request
+                .body(Full::new(payload.clone()))
                 .map_err(|_| Failed::Other(format!("{method} {}: not a valid URL", shown(url))))?;
+            if let Some(sign) = &self.signer {
+                sign(&mut request, &payload).map_err(|e| {
+                    Failed::Other(format!("{method} {}: cannot sign: {e}", shown(url)))
+                })?;
+            }
             let answer = tokio::time::timeout(Duration::from_secs(60), async {
                 let response = self.client.request(request).await?;
                 let (parts, body) = response.into_parts();
@@ -379,7 +421,12 @@ impl Api {
                     let retry_after =
                         header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
                     let message = api_message(&body);
-                    let limited = status == 429
+                    // AWS's JSON and XML APIs throttle with a 400 naming it.
+                    let aws_throttled = status == 400
+                        && (body.windows(10).any(|w| w == b"Throttling")
+                            || body.windows(22).any(|w| w == b"TooManyRequestsExcepti"));
+                    let limited = aws_throttled
+                        || status == 429
                         || (status == 403
                             && (remaining.as_deref() == Some("0")
                                 || retry_after.is_some()
@@ -567,14 +614,31 @@ fn shown(url: &str) -> &str {
 }
 
 /// The API's own error message (`{"message": …}` for GitHub,
-/// `errorSummary` for Okta), cut short; else nothing.
+/// `errorSummary` for Okta, `__type` and `message` for AWS's JSON APIs,
+/// `<Code>` and `<Message>` for its XML ones), cut short; else nothing.
 fn api_message(body: &[u8]) -> String {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let m = v
-        .get("message")
-        .or_else(|| v.get("errorSummary"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let text = |k: &str| v.get(k).and_then(Value::as_str);
+    let xml = |tag: &str| -> Option<String> {
+        let t = std::str::from_utf8(body).ok()?;
+        let open = format!("<{tag}>");
+        let start = t.find(&open)? + open.len();
+        Some(t[start..start + t[start..].find('<')?].to_string())
+    };
+    let message = text("message")
+        .or_else(|| text("Message"))
+        .or_else(|| text("errorSummary"))
+        .map(str::to_string)
+        .or_else(|| xml("Message"))
+        .unwrap_or_default();
+    let code = text("__type")
+        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
+        .or_else(|| xml("Code"));
+    let m = match code {
+        Some(c) if !message.is_empty() => format!("{c}: {message}"),
+        Some(c) => c,
+        None => message,
+    };
     m.chars().take(200).collect()
 }
 

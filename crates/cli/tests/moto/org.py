@@ -4,7 +4,9 @@
                            123456789012) and three member accounts (one in an OU
                            with an SCP), each with an OrganizationAccountAccessRole,
                            users with owner tags and access keys, a group, a
-                           managed policy and a role trusted by another account; a
+                           managed policy and a role trusted by another account
+                           (and in payments a bucket, a secret, a KMS key and a
+                           Lambda function); a
                            `collector` user in the management account allowed
                            everything. Then turns moto's authentication on.
                            Prints JSON: the collector's key, the accounts, the keys.
@@ -59,6 +61,34 @@ def seed_account(iam, account, name):
     return keys
 
 
+def seed_resources(endpoint, account, name):
+    """A bucket with a policy and an owner tag, a secret with a resource policy,
+    a KMS key and a Lambda function running as the account's app role."""
+    s3 = as_role("s3", endpoint, account)
+    bucket = f"{name}-ledger-{account}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "owner", "Value": f"{name}-lead@example.com"},
+                                                             {"Key": "data-classification", "Value": "restricted"}]})
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:role/{name}-app"}, "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+    sm = as_role("secretsmanager", endpoint, account)
+    arn = sm.create_secret(Name=f"{name}/db", SecretString="not-collected")["ARN"]
+    sm.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:role/{name}-app"},
+         "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    as_role("kms", endpoint, account).create_key(Description=f"{name} data key")
+    import io, zipfile
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("index.py", "def handler(event, context):\n    return 1\n")
+    as_role("lambda", endpoint, account).create_function(
+        FunctionName=f"{name}-api", Runtime="python3.12", Role=f"arn:aws:iam::{account}:role/{name}-app",
+        Handler="index.handler", Code={"ZipFile": code.getvalue()},
+        Environment={"Variables": {"DB_SECRET_ARN": arn}})
+    return {"bucket": bucket, "secret": arn}
+
+
 def seed(endpoint):
     org = client("organizations", endpoint)
     org.create_organization(FeatureSet="ALL")
@@ -80,6 +110,8 @@ def seed(endpoint):
         # Organizations creates the role with each account (moto does too).
         iam.put_role_policy(RoleName="OrganizationAccountAccessRole", PolicyName="admin", PolicyDocument=json.dumps(ALL))
         keys += seed_account(iam, account, name)
+        if name == "payments":
+            resources = seed_resources(endpoint, account, name)
 
     iam = client("iam", endpoint)
     keys += seed_account(iam, "123456789012", "mgmt")
@@ -95,6 +127,7 @@ def seed(endpoint):
         "ou": ou,
         "accounts": {name: account for account, name in accounts},
         "keys": keys,
+        "resources": resources,
     }))
 
 
