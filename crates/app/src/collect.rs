@@ -21,7 +21,7 @@ pub use custody_collect::github::GithubOptions;
 pub use custody_collect::kubernetes::KubeOptions;
 pub use custody_collect::okta::OktaOptions;
 pub use custody_collect::vault::VaultOptions;
-pub use custody_collect::{Failure, Report, ScopeReport};
+pub use custody_collect::{Failure, Patience, Report, ScopeReport};
 
 /// One system to collect, and how.
 #[derive(Debug)]

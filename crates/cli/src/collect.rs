@@ -8,8 +8,8 @@ use crate::{ingest, output, paths};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use custody_app::collect::{
-    AwsOptions, EntraOptions, GcpOptions, GithubOptions, Job, KubeOptions, OktaOptions, Report,
-    Source, VaultOptions, DEFAULT_ROLE,
+    AwsOptions, EntraOptions, GcpOptions, GithubOptions, Job, KubeOptions, OktaOptions, Patience,
+    Report, Source, VaultOptions, DEFAULT_ROLE,
 };
 use custody_app::ingest::IngestOutput;
 use custody_store::Store;
@@ -67,9 +67,8 @@ pub struct GcpArgs {
     /// Projects read at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
     pub concurrency: u32,
-    /// Attempts per call (5xx and dropped connections; 429 waits as told).
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
+    #[command(flatten)]
+    pub patience: PatienceArgs,
     #[command(flatten)]
     pub common: Common,
 }
@@ -79,9 +78,8 @@ pub struct EntraArgs {
     /// An API root standing in for Microsoft Graph and Azure Resource Manager (a test server).
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
-    /// Attempts per call (5xx and dropped connections; 429 waits as told).
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
+    #[command(flatten)]
+    pub patience: PatienceArgs,
     #[command(flatten)]
     pub common: Common,
 }
@@ -107,9 +105,8 @@ pub struct KubernetesArgs {
     /// The cluster's name in custody (default: the context's name): part of every object's key.
     #[arg(long, value_name = "NAME")]
     pub cluster_name: Option<String>,
-    /// Attempts per page (5xx and dropped connections; 429 waits as told).
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
+    #[command(flatten)]
+    pub patience: PatienceArgs,
     #[command(flatten)]
     pub common: Common,
 }
@@ -122,9 +119,8 @@ pub struct VaultArgs {
     /// Reads at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,
-    /// Attempts per call (5xx and dropped connections).
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
+    #[command(flatten)]
+    pub patience: PatienceArgs,
     #[command(flatten)]
     pub common: Common,
 }
@@ -144,12 +140,8 @@ pub struct OktaArgs {
     /// Group member listings and app grants read at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
     pub concurrency: u32,
-    /// Attempts per page (5xx and dropped connections; rate limits wait for their reset).
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
-    /// The longest wait for a rate limit to reset, in seconds; beyond it the page fails.
-    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
-    pub max_wait: u64,
+    #[command(flatten)]
+    pub patience: PatienceArgs,
     #[command(flatten)]
     pub common: Common,
 }
@@ -165,14 +157,32 @@ pub struct GithubArgs {
     /// Repositories read at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
     pub concurrency: u32,
-    /// Attempts per page (5xx and dropped connections; rate limits wait for their reset).
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
-    /// The longest wait for a rate limit to reset, in seconds; beyond it the page fails.
-    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
-    pub max_wait: u64,
+    #[command(flatten)]
+    pub patience: PatienceArgs,
     #[command(flatten)]
     pub common: Common,
+}
+
+/// How long an HTTP collector keeps trying.
+#[derive(Args)]
+pub struct PatienceArgs {
+    /// Attempts per call (5xx, timeouts, dropped connections); a rate limit
+    /// waits for its reset without spending one.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    /// The longest wait for a rate limit to reset, in seconds; beyond it the call fails.
+    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    pub max_wait: u64,
+}
+
+impl PatienceArgs {
+    fn patience(&self) -> Patience {
+        Patience {
+            max_attempts: self.max_attempts,
+            max_wait: Duration::from_secs(self.max_wait),
+            ..Patience::default()
+        }
+    }
 }
 
 #[derive(Args)]
@@ -269,8 +279,7 @@ impl CollectCommand {
                 let mut o = GithubOptions::new(&a.org, token);
                 o.api_url = a.api_url.clone();
                 o.concurrency = a.concurrency as usize;
-                o.max_attempts = a.max_attempts;
-                o.max_wait = Duration::from_secs(a.max_wait);
+                o.patience = a.patience.patience();
                 o.etags = Some(paths::home()?.join("collect").join("github").join("etags"));
                 Source::Github(o)
             }
@@ -288,8 +297,7 @@ impl CollectCommand {
                 };
                 let mut o = OktaOptions::new(&a.org_url, authorization);
                 o.concurrency = a.concurrency as usize;
-                o.max_attempts = a.max_attempts;
-                o.max_wait = Duration::from_secs(a.max_wait);
+                o.patience = a.patience.patience();
                 if !a.no_logs {
                     o.logs_since = Some(custody_app::collect::okta_logs_since(
                         state,
@@ -315,7 +323,7 @@ impl CollectCommand {
                     .unwrap_or_default();
                 let mut o = VaultOptions::new(&address, token);
                 o.concurrency = a.concurrency as usize;
-                o.max_attempts = a.max_attempts;
+                o.patience = a.patience.patience();
                 Source::Vault(o)
             }
             CollectCommand::Kubernetes(a) => {
@@ -330,7 +338,7 @@ impl CollectCommand {
                 let mut o = KubeOptions::new(kubeconfig);
                 o.context = a.context.clone();
                 o.cluster_name = a.cluster_name.clone();
-                o.max_attempts = a.max_attempts;
+                o.patience = a.patience.patience();
                 Source::Kubernetes(o)
             }
             CollectCommand::Gcp(a) => {
@@ -339,7 +347,7 @@ impl CollectCommand {
                 o.projects = a.projects.clone();
                 o.api_url = a.api_url.clone();
                 o.concurrency = a.concurrency as usize;
-                o.max_attempts = a.max_attempts;
+                o.patience = a.patience.patience();
                 Source::Gcp(o)
             }
             CollectCommand::Entra(a) => {
@@ -353,9 +361,7 @@ impl CollectCommand {
                     graph_authorization: format!("Bearer {graph}"),
                     arm_authorization: format!("Bearer {arm}"),
                     api_url: a.api_url.clone(),
-                    max_attempts: a.max_attempts,
-                    max_wait: Duration::from_secs(15 * 60),
-                    backoff: Duration::from_secs(1),
+                    patience: a.patience.patience(),
                 })
             }
             CollectCommand::All(_) => anyhow::bail!("`all` is not one system"),

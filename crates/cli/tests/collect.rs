@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Env, Moto};
+use common::{walk, Env, Moto};
 use serde_json::Value;
 
 struct Org {
@@ -320,17 +320,4 @@ fn no_credentials_is_a_clear_error() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("no AWS credentials"), "{}", r.stderr);
     assert!(r.stderr.contains("docs/COLLECT.md"), "{}", r.stderr);
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

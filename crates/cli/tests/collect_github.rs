@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Answer, Env, FakeApi, Seen};
+use common::{walk, Answer, Env, FakeApi, Seen};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -331,17 +331,4 @@ fn a_missing_or_refused_token_is_a_clear_error() {
         r.stderr
     );
     assert!(!r.stderr.contains(TOKEN));
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

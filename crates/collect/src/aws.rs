@@ -73,10 +73,7 @@ pub async fn collect(
     progress: &dyn Progress,
 ) -> Result<Report, Error> {
     let started = Instant::now();
-    write::private_dir(dir).map_err(|e| Error::Snapshot {
-        path: dir.display().to_string(),
-        detail: e.to_string(),
-    })?;
+    write::snapshot(dir)?;
     let base = load(options).await;
     let provider = base
         .credentials_provider()

@@ -86,6 +86,25 @@ fn json_of(bytes: &Bytes, call: &str) -> Result<Value, String> {
     serde_json::from_slice(bytes).map_err(|e| format!("{call}: the answer is not JSON: {e}"))
 }
 
+/// One JSON-protocol call (`X-Amz-Target`): its answer.
+async fn json_call(api: &Api, target: &str, body: &Value, tally: &Tally) -> Result<Value, String> {
+    let headers = [
+        ("X-Amz-Target", target.to_string()),
+        ("Content-Type", "application/x-amz-json-1.1".to_string()),
+    ];
+    let answer = api
+        .raw(
+            "POST",
+            "/",
+            Some(Bytes::from(body.to_string())),
+            &headers,
+            tally,
+        )
+        .await
+        .map_err(|e| format!("{target}: {}", e.describe()))?;
+    json_of(&answer, target)
+}
+
 /// A JSON-protocol call (`X-Amz-Target`), every page (`NextToken`,
 /// `NextMarker`) with `field` merged.
 async fn json_pages(
@@ -99,21 +118,7 @@ async fn json_pages(
     let mut items = Vec::new();
     let mut body = request;
     loop {
-        let headers = [
-            ("X-Amz-Target", target.to_string()),
-            ("Content-Type", "application/x-amz-json-1.1".to_string()),
-        ];
-        let answer = api
-            .raw(
-                "POST",
-                "/",
-                Some(Bytes::from(body.to_string())),
-                &headers,
-                tally,
-            )
-            .await
-            .map_err(|e| format!("{target}: {}", e.describe()))?;
-        let page = json_of(&answer, target)?;
+        let page = json_call(api, target, &body, tally).await?;
         let list = page
             .get(field)
             .and_then(Value::as_array)
@@ -267,38 +272,18 @@ pub async fn collect(
 }
 
 async fn policy_of(sm: &Api, arn: &str, tally: &Tally) -> Result<Value, String> {
-    let headers = [
-        (
-            "X-Amz-Target",
-            "secretsmanager.GetResourcePolicy".to_string(),
-        ),
-        ("Content-Type", "application/x-amz-json-1.1".to_string()),
-    ];
-    let body = Bytes::from(json!({"SecretId": arn}).to_string());
-    let answer = sm
-        .raw("POST", "/", Some(body), &headers, tally)
-        .await
-        .map_err(|e| e.describe())?;
-    json_of(&answer, "secretsmanager:GetResourcePolicy")
+    json_call(
+        sm,
+        "secretsmanager.GetResourcePolicy",
+        &json!({"SecretId": arn}),
+        tally,
+    )
+    .await
 }
 
 async fn kms_key(kms: &Api, base: &str, id: &str, dir: &Path, tally: &Tally) {
     let call = |target: &'static str, body: Value| async move {
-        let headers = [
-            ("X-Amz-Target", target.to_string()),
-            ("Content-Type", "application/x-amz-json-1.1".to_string()),
-        ];
-        let answer = kms
-            .raw(
-                "POST",
-                "/",
-                Some(Bytes::from(body.to_string())),
-                &headers,
-                tally,
-            )
-            .await
-            .map_err(|e| e.describe())?;
-        json_of(&answer, target)
+        json_call(kms, target, &body, tally).await
     };
     match call("TrentService.DescribeKey", json!({"KeyId": id})).await {
         Ok(v) => {

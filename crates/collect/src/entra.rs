@@ -10,12 +10,12 @@
 //! `https://login.microsoftonline.com`), else the Azure CLI's
 //! `az account get-access-token`. Held in memory only.
 
-use crate::http::{Api, Failed};
+use crate::http::{Api, Failed, Patience};
 use crate::{write, Error, Progress, Report, Tally};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What to collect and as whom.
 pub struct EntraOptions {
@@ -28,9 +28,8 @@ pub struct EntraOptions {
     /// Stands in for `https://graph.microsoft.com` and
     /// `https://management.azure.com` (a test server).
     pub api_url: Option<String>,
-    pub max_attempts: u32,
-    pub max_wait: Duration,
-    pub backoff: Duration,
+    /// Attempts, rate-limit waits and backoff.
+    pub patience: Patience,
 }
 
 impl std::fmt::Debug for EntraOptions {
@@ -110,9 +109,7 @@ fn api(options: &EntraOptions, base: &str, authorization: &str) -> Api {
         options.api_url.as_deref().unwrap_or(base),
         authorization.to_string(),
     );
-    api.max_attempts = options.max_attempts.max(1);
-    api.max_wait = options.max_wait;
-    api.backoff = options.backoff;
+    api = api.patient(options.patience);
     api
 }
 
@@ -123,10 +120,7 @@ pub async fn collect(
     progress: &dyn Progress,
 ) -> Result<Report, Error> {
     let started = Instant::now();
-    write::private_dir(dir).map_err(|e| Error::Snapshot {
-        path: dir.display().to_string(),
-        detail: e.to_string(),
-    })?;
+    write::snapshot(dir)?;
     let graph = api(options, GRAPH, &options.graph_authorization);
     let arm = api(options, ARM, &options.arm_authorization);
     let tally = Tally::default();

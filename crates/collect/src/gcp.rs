@@ -10,7 +10,7 @@
 //! JWT, a user's refresh token is exchanged), else `gcloud auth
 //! print-access-token`. It is held in memory only.
 
-use crate::http::{Api, Failed};
+use crate::http::{Api, Failed, Patience};
 use crate::{write, Error, Progress, Report, Tally};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -28,9 +28,8 @@ pub struct GcpOptions {
     /// `Bearer …`, from [`token`].
     pub authorization: String,
     pub concurrency: usize,
-    pub max_attempts: u32,
-    pub max_wait: Duration,
-    pub backoff: Duration,
+    /// Attempts, rate-limit waits and backoff.
+    pub patience: Patience,
 }
 
 impl std::fmt::Debug for GcpOptions {
@@ -50,9 +49,7 @@ impl GcpOptions {
             api_url: None,
             authorization,
             concurrency: 4,
-            max_attempts: 6,
-            max_wait: Duration::from_secs(15 * 60),
-            backoff: Duration::from_secs(1),
+            patience: Patience::default(),
         }
     }
 }
@@ -192,18 +189,13 @@ pub async fn collect(
     progress: &dyn Progress,
 ) -> Result<Report, Error> {
     let started = Instant::now();
-    write::private_dir(dir).map_err(|e| Error::Snapshot {
-        path: dir.display().to_string(),
-        detail: e.to_string(),
-    })?;
+    write::snapshot(dir)?;
     let make = |base: &str| {
         let mut api = Api::new(
             options.api_url.as_deref().unwrap_or(base),
             options.authorization.clone(),
         );
-        api.max_attempts = options.max_attempts.max(1);
-        api.max_wait = options.max_wait;
-        api.backoff = options.backoff;
+        api = api.patient(options.patience);
         Arc::new(api)
     };
     let iam = make("https://iam.googleapis.com");

@@ -11,12 +11,12 @@
 //! recorded as *unavailable* to this token — nothing written, nothing
 //! superseded — not as a failure.
 
-use crate::http::{fetch, listing, Api, Failed};
+use crate::http::{fetch, listing, Api, Failed, Patience};
 use crate::{write, Error, Progress, Report, Tally};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What to collect and as whom.
 pub struct GithubOptions {
@@ -29,11 +29,8 @@ pub struct GithubOptions {
     pub token: String,
     /// Repositories read at once.
     pub concurrency: usize,
-    pub max_attempts: u32,
-    /// The longest wait for a rate limit to reset.
-    pub max_wait: Duration,
-    /// The first backoff after a 5xx or a dropped connection.
-    pub backoff: Duration,
+    /// Attempts, rate-limit waits and backoff.
+    pub patience: Patience,
     /// Where answers are kept for conditional requests (`If-None-Match`):
     /// a later run's unchanged pages cost no rate limit.
     pub etags: Option<std::path::PathBuf>,
@@ -56,9 +53,7 @@ impl GithubOptions {
             api_url: "https://api.github.com".into(),
             token,
             concurrency: 4,
-            max_attempts: 6,
-            max_wait: Duration::from_secs(15 * 60),
-            backoff: Duration::from_secs(1),
+            patience: Patience::default(),
             etags: None,
         }
     }
@@ -71,17 +66,12 @@ pub async fn collect(
     progress: &dyn Progress,
 ) -> Result<Report, Error> {
     let started = Instant::now();
-    write::private_dir(dir).map_err(|e| Error::Snapshot {
-        path: dir.display().to_string(),
-        detail: e.to_string(),
-    })?;
+    write::snapshot(dir)?;
     if options.token.trim().is_empty() {
         return Err(Error::NoToken("GitHub", "GITHUB_TOKEN (or GH_TOKEN)"));
     }
     let mut api = Api::new(&options.api_url, format!("Bearer {}", options.token.trim()));
-    api.max_attempts = options.max_attempts.max(1);
-    api.max_wait = options.max_wait;
-    api.backoff = options.backoff;
+    api = api.patient(options.patience);
     api.etags = options.etags.clone();
     let api = Arc::new(api);
     let tally = Arc::new(Tally::default());

@@ -22,6 +22,26 @@ type Client = hyper_util::client::legacy::Client<
 /// Bytes of one page read at most (a page of 100 records is far smaller).
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
+/// How long a collector keeps trying: attempts per call (5xx, timeouts,
+/// dropped connections), the longest wait for a rate limit to reset, and
+/// the first backoff (doubled each attempt, jittered).
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    pub max_attempts: u32,
+    pub max_wait: Duration,
+    pub backoff: Duration,
+}
+
+impl Default for Patience {
+    fn default() -> Self {
+        Patience {
+            max_attempts: 6,
+            max_wait: Duration::from_secs(15 * 60),
+            backoff: Duration::from_secs(1),
+        }
+    }
+}
+
 /// Rate-limit waits one call may sit through before it fails.
 const MAX_RATE_LIMIT_WAITS: u32 = 20;
 
@@ -141,15 +161,7 @@ impl Api {
         loop {
             let (body, next) = self.send("GET", &url, None, &[], tally).await?;
             Tally::add(&tally.pages, 1);
-            let page: Value = serde_json::from_slice(&body).map_err(|e| {
-                Failed::Other(format!(
-                    "GET {}: the answer is not JSON (line {}, column {}): {}",
-                    shown(&url),
-                    e.line(),
-                    e.column(),
-                    strip_position(&e)
-                ))
-            })?;
+            let page = page_json("GET", &url, &body)?;
             let items = match (&page, field) {
                 (Value::Array(a), _) => a.len(),
                 (Value::Object(o), Some(f)) => {
@@ -213,15 +225,7 @@ impl Api {
         loop {
             let (body, _) = self.send("GET", &url, None, &[], tally).await?;
             Tally::add(&tally.pages, 1);
-            let page: Value = serde_json::from_slice(&body).map_err(|e| {
-                Failed::Other(format!(
-                    "GET {}: the answer is not JSON (line {}, column {}): {}",
-                    shown(&url),
-                    e.line(),
-                    e.column(),
-                    strip_position(&e)
-                ))
-            })?;
+            let page = page_json("GET", &url, &body)?;
             if let Some(list) = page.get(items).and_then(Value::as_array) {
                 Tally::add(&tally.records, list.len() as u64);
                 all.extend(list.iter().cloned());
@@ -305,6 +309,14 @@ impl Api {
         Ok(answer)
     }
 
+    /// Keeps trying as `patience` says.
+    pub fn patient(mut self, patience: Patience) -> Api {
+        self.max_attempts = patience.max_attempts.max(1);
+        self.max_wait = patience.max_wait;
+        self.backoff = patience.backoff;
+        self
+    }
+
     /// Sends the credential in `header` instead of `Authorization`.
     pub fn with_auth_header(mut self, header: &'static str) -> Api {
         self.auth_header = header;
@@ -324,15 +336,7 @@ impl Api {
         let body = body.map(|b| Bytes::from(b.to_string()));
         let (answer, _) = self.send(method, &url, body, &[], tally).await?;
         Tally::add(&tally.pages, 1);
-        serde_json::from_slice(&answer).map_err(|e| {
-            Failed::Other(format!(
-                "{method} {}: the answer is not JSON (line {}, column {}): {}",
-                shown(&url),
-                e.line(),
-                e.column(),
-                strip_position(&e)
-            ))
-        })
+        page_json(method, &url, &answer)
     }
 
     /// One call, retried and waited as the API says; the body and the next
@@ -640,6 +644,19 @@ fn api_message(body: &[u8]) -> String {
         None => message,
     };
     m.chars().take(200).collect()
+}
+
+/// An answer as JSON, or where it stops being JSON.
+fn page_json(method: &str, url: &str, body: &[u8]) -> Result<Value, Failed> {
+    serde_json::from_slice(body).map_err(|e| {
+        Failed::Other(format!(
+            "{method} {}: the answer is not JSON (line {}, column {}): {}",
+            shown(url),
+            e.line(),
+            e.column(),
+            strip_position(&e)
+        ))
+    })
 }
 
 fn strip_position(e: &serde_json::Error) -> String {

@@ -10,13 +10,13 @@
 //! Secret's `last-applied-configuration` annotation (which repeats them) is
 //! dropped, before anything is written.
 
-use crate::http::{Api, Failed};
+use crate::http::{Api, Failed, Patience};
 use crate::{write, Error, Progress, Report, Tally};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What to collect.
 #[derive(Debug, Clone)]
@@ -28,9 +28,8 @@ pub struct KubeOptions {
     /// The cluster's name in custody (default: the context's name): the
     /// folder after `kubernetes/`, part of every object's key.
     pub cluster_name: Option<String>,
-    pub max_attempts: u32,
-    pub max_wait: Duration,
-    pub backoff: Duration,
+    /// Attempts, rate-limit waits and backoff.
+    pub patience: Patience,
 }
 
 impl KubeOptions {
@@ -39,9 +38,7 @@ impl KubeOptions {
             kubeconfig,
             context: None,
             cluster_name: None,
-            max_attempts: 6,
-            max_wait: Duration::from_secs(15 * 60),
-            backoff: Duration::from_secs(1),
+            patience: Patience::default(),
         }
     }
 }
@@ -391,10 +388,7 @@ pub async fn collect(
     progress: &dyn Progress,
 ) -> Result<Report, Error> {
     let started = Instant::now();
-    write::private_dir(dir).map_err(|e| Error::Snapshot {
-        path: dir.display().to_string(),
-        detail: e.to_string(),
-    })?;
+    write::snapshot(dir)?;
     let t = target(options)?;
     let cluster = options
         .cluster_name
@@ -406,9 +400,7 @@ pub async fn collect(
         )));
     }
     let mut api = Api::with_tls(&t.server, t.authorization, t.tls);
-    api.max_attempts = options.max_attempts.max(1);
-    api.max_wait = options.max_wait;
-    api.backoff = options.backoff;
+    api = api.patient(options.patience);
     let tally = Tally::default();
     progress.scopes(1);
     let mut items = Vec::new();

@@ -21,6 +21,7 @@ pub mod entra;
 pub mod gcp;
 pub mod github;
 mod http;
+pub use http::Patience;
 pub mod kubernetes;
 pub mod okta;
 pub mod vault;

@@ -3,13 +3,13 @@
 //! their grants, API tokens, and the System Log since the last collection —
 //! saved as the `curl` loops of `docs/CONNECTORS.md#workforce` save them.
 
-use crate::http::{fetch, listing, Api, Failed};
+use crate::http::{fetch, listing, Api, Failed, Patience};
 use crate::{write, Error, Progress, Report, Tally};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What to collect and as whom.
 pub struct OktaOptions {
@@ -20,9 +20,8 @@ pub struct OktaOptions {
     pub authorization: String,
     /// Groups (member listings) and apps (grants) read at once.
     pub concurrency: usize,
-    pub max_attempts: u32,
-    pub max_wait: Duration,
-    pub backoff: Duration,
+    /// Attempts, rate-limit waits and backoff.
+    pub patience: Patience,
     /// The System Log from here (the last collection's end) to now; `None`:
     /// no System Log.
     pub logs_since: Option<DateTime<Utc>>,
@@ -44,9 +43,7 @@ impl OktaOptions {
             org_url: org_url.trim_end_matches('/').to_string(),
             authorization,
             concurrency: 4,
-            max_attempts: 6,
-            max_wait: Duration::from_secs(15 * 60),
-            backoff: Duration::from_secs(1),
+            patience: Patience::default(),
             logs_since: None,
         }
     }
@@ -66,10 +63,7 @@ pub async fn collect(
     progress: &dyn Progress,
 ) -> Result<OktaReport, Error> {
     let started = Instant::now();
-    write::private_dir(dir).map_err(|e| Error::Snapshot {
-        path: dir.display().to_string(),
-        detail: e.to_string(),
-    })?;
+    write::snapshot(dir)?;
     if options.authorization.split_whitespace().nth(1).is_none() {
         return Err(Error::NoToken(
             "Okta",
@@ -77,9 +71,7 @@ pub async fn collect(
         ));
     }
     let mut api = Api::new(&options.org_url, options.authorization.clone());
-    api.max_attempts = options.max_attempts.max(1);
-    api.max_wait = options.max_wait;
-    api.backoff = options.backoff;
+    api = api.patient(options.patience);
     api.page_size = "limit=200";
     let api = Arc::new(api);
     let tally = Arc::new(Tally::default());

@@ -6,12 +6,12 @@
 //! `vault/auth/<mount>/role/<name>.json`…), each the `-format=json` answer
 //! of the `vault` command there.
 
-use crate::http::{Api, Failed};
+use crate::http::{Api, Failed, Patience};
 use crate::{write, Error, Progress, Report, Tally};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What to collect and as whom.
 pub struct VaultOptions {
@@ -21,9 +21,8 @@ pub struct VaultOptions {
     pub token: String,
     /// KV paths read at once.
     pub concurrency: usize,
-    pub max_attempts: u32,
-    pub max_wait: Duration,
-    pub backoff: Duration,
+    /// Attempts, rate-limit waits and backoff.
+    pub patience: Patience,
 }
 
 impl std::fmt::Debug for VaultOptions {
@@ -41,9 +40,7 @@ impl VaultOptions {
             address: address.trim_end_matches('/').to_string(),
             token,
             concurrency: 8,
-            max_attempts: 6,
-            max_wait: Duration::from_secs(15 * 60),
-            backoff: Duration::from_secs(1),
+            patience: Patience::default(),
         }
     }
 }
@@ -140,10 +137,7 @@ pub async fn collect(
     progress: &dyn Progress,
 ) -> Result<Report, Error> {
     let started = Instant::now();
-    write::private_dir(dir).map_err(|e| Error::Snapshot {
-        path: dir.display().to_string(),
-        detail: e.to_string(),
-    })?;
+    write::snapshot(dir)?;
     if options.token.trim().is_empty() {
         return Err(Error::NoToken(
             "Vault",
@@ -152,9 +146,7 @@ pub async fn collect(
     }
     let mut api = Api::new(&options.address, options.token.trim().to_string())
         .with_auth_header("X-Vault-Token");
-    api.max_attempts = options.max_attempts.max(1);
-    api.max_wait = options.max_wait;
-    api.backoff = options.backoff;
+    api = api.patient(options.patience);
     let api = Arc::new(api);
     let tally = Arc::new(Tally::default());
     progress.scopes(1);

@@ -19,6 +19,14 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// Creates a collection's snapshot folder (owner-only), or says why not.
+pub fn snapshot(dir: &Path) -> Result<(), crate::Error> {
+    private_dir(dir).map_err(|e| crate::Error::Snapshot {
+        path: dir.display().to_string(),
+        detail: e.to_string(),
+    })
+}
+
 /// Writes `value` as pretty-printed JSON (as the systems' CLIs print it) to `rel`
 /// under `root`, and records the file in the scope's tally. A write that
 /// fails is a failure of the scope (its file is then absent).
