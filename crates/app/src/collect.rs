@@ -163,7 +163,15 @@ fn collect(
     crate::progress::step(progress, source.what());
     let scopes = Scopes(progress);
     let out = match source {
-        Source::Aws(o) => (aws::collect_blocking(o, snapshot, &scopes)?, None),
+        Source::Aws(o) => {
+            let r = aws::collect_blocking(o, snapshot, &scopes)?;
+            let trail_whole = r
+                .scopes
+                .iter()
+                .any(|s| s.scope == "aws:cloudtrail" && s.complete);
+            let until = o.cloudtrail.filter(|_| trail_whole).map(|(_, until)| until);
+            (r, until)
+        }
         Source::Github(o) => (github::collect_blocking(o, snapshot, &scopes)?, None),
         Source::Vault(o) => (vault::collect_blocking(o, snapshot, &scopes)?, None),
         Source::Kubernetes(o) => (kubernetes::collect_blocking(o, snapshot, &scopes)?, None),
@@ -303,15 +311,30 @@ fn ingest(
     crate::ingest::run_snapshot(store, &inputs, progress, &stable)
 }
 
-/// After an Okta collection whose log arrived whole and was ingested
-/// without error (or not ingested at all), the next one starts where it ended.
+/// The key under which a source's audit-log window is remembered: the Okta
+/// org, or AWS CloudTrail as this profile and endpoint see it.
+pub fn log_key(source: &Source) -> Option<String> {
+    match source {
+        Source::Okta(o) => Some(pointer_key(&o.org_url)),
+        Source::Aws(o) => Some(format!(
+            "aws-cloudtrail:{}@{}",
+            o.profile.as_deref().unwrap_or("default"),
+            pointer_key(o.endpoint_url.as_deref().unwrap_or("aws"))
+        )),
+        _ => None,
+    }
+}
+
+/// After a collection whose audit log window arrived whole and was
+/// ingested without error (or not ingested at all), the next one starts
+/// where it ended.
 fn remember_logs(
     source: &Source,
     until: Option<chrono::DateTime<chrono::Utc>>,
     ingest: Option<&IngestOutput>,
     state: &Path,
 ) -> Result<()> {
-    let (Source::Okta(o), Some(until)) = (source, until) else {
+    let (Some(key), Some(until)) = (log_key(source), until) else {
         return Ok(());
     };
     if ingest.is_some_and(|i| i.had_errors()) {
@@ -321,16 +344,16 @@ fn remember_logs(
     if !all.is_object() {
         all = serde_json::json!({});
     }
-    all[pointer_key(&o.org_url)] = serde_json::json!({"logs_until": until.to_rfc3339()});
+    all[key] = serde_json::json!({"logs_until": until.to_rfc3339()});
     write_state(state, &all)
 }
 
-/// Where the System Log starts: `since` when given (a duration back or a
-/// time), else where the last complete collection of this org ended (kept in
-/// `state`), else `first_window` back.
-pub fn okta_logs_since(
+/// Where an audit log window starts: `since` when given (a duration back or
+/// a time), else where the last complete collection under `key` ended (kept
+/// in `state`), else `first_window` back.
+pub fn logs_since(
     state: &Path,
-    org_url: &str,
+    key: &str,
     since: Option<&str>,
     first_window: chrono::Duration,
 ) -> Result<chrono::DateTime<chrono::Utc>> {
@@ -341,7 +364,8 @@ pub fn okta_logs_since(
             .ok_or_else(|| anyhow::anyhow!("`{s}` is out of range"));
     }
     let last = read_state(state)
-        .pointer(&format!("/{}/logs_until", pointer_key(org_url)))
+        .get(key)
+        .and_then(|v| v.get("logs_until"))
         .and_then(serde_json::Value::as_str)
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&chrono::Utc));

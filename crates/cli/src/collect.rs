@@ -222,6 +222,14 @@ pub struct AwsArgs {
     /// Only IAM and Organizations: skip the resource inventory.
     #[arg(long)]
     pub no_inventory: bool,
+    /// Also read the log files the caller's CloudTrail trails delivered to S3
+    /// since the last collection (the first time: --since, or 24 hours back).
+    #[arg(long)]
+    pub cloudtrail: bool,
+    /// The CloudTrail window's start (30m, 24h, 7d or a time), instead of
+    /// where the last collection ended.
+    #[arg(long, requires = "cloudtrail")]
+    pub since: Option<String>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -260,7 +268,7 @@ impl CollectCommand {
                         anyhow::bail!("--accounts: `{id}` is not a 12-digit AWS account id");
                     }
                 }
-                Source::Aws(AwsOptions {
+                let mut options = AwsOptions {
                     profile: a.profile.clone(),
                     endpoint_url: a.endpoint_url.clone(),
                     role_name: a.role.clone(),
@@ -270,7 +278,19 @@ impl CollectCommand {
                     regions: a.regions.clone(),
                     no_inventory: a.no_inventory,
                     ..AwsOptions::default()
-                })
+                };
+                if a.cloudtrail {
+                    let key = custody_app::collect::log_key(&Source::Aws(options.clone()))
+                        .unwrap_or_default();
+                    let since = custody_app::collect::logs_since(
+                        state,
+                        &key,
+                        a.since.as_deref(),
+                        chrono::Duration::hours(24),
+                    )?;
+                    options.cloudtrail = Some((since, chrono::Utc::now()));
+                }
+                Source::Aws(options)
             }
             CollectCommand::Github(a) => {
                 let token = env("GITHUB_TOKEN")
@@ -299,9 +319,14 @@ impl CollectCommand {
                 o.concurrency = a.concurrency as usize;
                 o.patience = a.patience.patience();
                 if !a.no_logs {
-                    o.logs_since = Some(custody_app::collect::okta_logs_since(
-                        state,
+                    let key = custody_app::collect::log_key(&Source::Okta(OktaOptions::new(
                         &a.org_url,
+                        String::new(),
+                    )))
+                    .unwrap_or_default();
+                    o.logs_since = Some(custody_app::collect::logs_since(
+                        state,
+                        &key,
                         a.since.as_deref(),
                         chrono::Duration::days(7),
                     )?);

@@ -38,16 +38,22 @@ impl Org {
 
     /// `custody collect aws` as the collector, JSON out.
     fn collect(&self, env: &Env) -> (i32, Value, String) {
+        self.collect_with(env, &[])
+    }
+
+    fn collect_with(&self, env: &Env, extra: &[&str]) -> (i32, Value, String) {
         let (id, secret) = self.collector();
+        let mut args = vec![
+            "--format",
+            "json",
+            "collect",
+            "aws",
+            "--endpoint-url",
+            &self.moto.endpoint,
+        ];
+        args.extend_from_slice(extra);
         let r = env.run_with(
-            &[
-                "--format",
-                "json",
-                "collect",
-                "aws",
-                "--endpoint-url",
-                &self.moto.endpoint,
-            ],
+            &args,
             &[
                 ("AWS_ACCESS_KEY_ID", &id),
                 ("AWS_SECRET_ACCESS_KEY", &secret),
@@ -320,4 +326,67 @@ fn no_credentials_is_a_clear_error() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("no AWS credentials"), "{}", r.stderr);
     assert!(r.stderr.contains("docs/COLLECT.md"), "{}", r.stderr);
+}
+
+/// CloudTrail as delivered: the trail's bucket read for the window, the
+/// log files ingested into usage, and the next collection reading on from
+/// where this one ended (nothing twice).
+#[test]
+fn cloudtrail_is_read_from_the_trail_bucket_and_continued() {
+    let env = Env::new();
+    let moto = Moto::start();
+    let seed: Value = serde_json::from_str(&moto.script("org.py", &["seed"])).unwrap();
+    let org = Org { moto, seed };
+    let bucket = org.seed["trail"]["bucket"].as_str().unwrap().to_string();
+    let (code, first, _) = org.collect_with(
+        &env,
+        &[
+            "--accounts",
+            "123456789012",
+            "--no-inventory",
+            "--cloudtrail",
+            "--since",
+            "1d",
+        ],
+    );
+    assert_eq!(code, 0, "{first:#}");
+    let trail = scope(&first, "aws:cloudtrail");
+    assert_eq!(trail["complete"], true, "{trail:#}");
+    let files: Vec<&str> = trail["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(
+        files.iter().all(|f| f.starts_with(&format!(
+            "cloudtrail/{bucket}/AWSLogs/123456789012/CloudTrail/us-east-1/"
+        )) && f.ends_with(".json.gz")),
+        "{files:?}"
+    );
+    assert_eq!(first["ingest"]["logs"]["events"], 2, "{first:#}");
+    let key = org.seed["trail"]["key"].as_str().unwrap();
+    let usage = env.run(&["--format", "json", "usage", key]).ok().stdout;
+    assert!(usage.contains("GetObject"), "{usage}");
+
+    // The next collection starts where this one ended: no file read twice.
+    let (code, second, _) = org.collect_with(
+        &env,
+        &[
+            "--accounts",
+            "123456789012",
+            "--no-inventory",
+            "--cloudtrail",
+        ],
+    );
+    assert_eq!(code, 0, "{second:#}");
+    assert_eq!(
+        scope(&second, "aws:cloudtrail")["files"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "{second:#}"
+    );
 }

@@ -48,6 +48,9 @@ pub struct AwsOptions {
     pub regions: Vec<String>,
     /// Skip the resource inventory (IAM and Organizations only).
     pub no_inventory: bool,
+    /// CloudTrail log files the caller's trails delivered in this window
+    /// (from, to); `None`: no CloudTrail.
+    pub cloudtrail: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl Default for AwsOptions {
@@ -62,6 +65,7 @@ impl Default for AwsOptions {
             report_wait: Duration::from_secs(120),
             regions: Vec::new(),
             no_inventory: false,
+            cloudtrail: None,
         }
     }
 }
@@ -107,7 +111,9 @@ pub async fn collect(
     }
     accounts.sort();
     accounts.dedup();
-    progress.scopes(accounts.len() as u64 + scopes.len() as u64);
+    progress.scopes(
+        accounts.len() as u64 + scopes.len() as u64 + u64::from(options.cloudtrail.is_some()),
+    );
     for s in &scopes {
         progress.scope_done(s);
     }
@@ -151,6 +157,29 @@ pub async fn collect(
             }
             Err(e) => scopes.push(crashed(e)),
         }
+    }
+    if let Some((since, until)) = options.cloudtrail {
+        let started = Instant::now();
+        let tally = Tally::default();
+        match credentials_of(&base).await {
+            Ok(c) => {
+                let window = crate::aws_cloudtrail::Window { since, until };
+                crate::aws_cloudtrail::collect(
+                    options.endpoint_url.as_deref(),
+                    &c,
+                    &regions[0],
+                    &window,
+                    options.max_attempts,
+                    dir,
+                    &tally,
+                )
+                .await
+            }
+            Err(e) => tally.fail("CloudTrail", e),
+        }
+        let report = tally.report("aws:cloudtrail".into(), started.elapsed());
+        progress.scope_done(&report);
+        scopes.push(report);
     }
     Ok(Report::new("aws", Some(caller), scopes, started.elapsed()))
 }

@@ -65,7 +65,7 @@ fn signer(credentials: Credentials, region: String, service: &'static str) -> Si
 }
 
 /// A signed client of one service in one region.
-fn client(
+pub(crate) fn client(
     endpoint: Option<&str>,
     credentials: &Credentials,
     region: &str,
@@ -87,7 +87,12 @@ fn json_of(bytes: &Bytes, call: &str) -> Result<Value, String> {
 }
 
 /// One JSON-protocol call (`X-Amz-Target`): its answer.
-async fn json_call(api: &Api, target: &str, body: &Value, tally: &Tally) -> Result<Value, String> {
+pub(crate) async fn json_call(
+    api: &Api,
+    target: &str,
+    body: &Value,
+    tally: &Tally,
+) -> Result<Value, String> {
     let headers = [
         ("X-Amz-Target", target.to_string()),
         ("Content-Type", "application/x-amz-json-1.1".to_string()),
@@ -409,7 +414,7 @@ async fn s3(
 }
 
 /// The inner text of every `<tag>…</tag>` (S3's flat answers need no more).
-fn elements(xml: &str, tag: &str) -> Vec<String> {
+pub(crate) fn elements(xml: &str, tag: &str) -> Vec<String> {
     let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
     let mut out = Vec::new();
     let mut rest = xml;
@@ -423,7 +428,7 @@ fn elements(xml: &str, tag: &str) -> Vec<String> {
 }
 
 /// One child's text, XML entities decoded.
-fn text(xml: &str, tag: &str) -> Option<String> {
+pub(crate) fn text(xml: &str, tag: &str) -> Option<String> {
     elements(xml, tag).into_iter().next().map(|t| {
         t.replace("&lt;", "<")
             .replace("&gt;", ">")

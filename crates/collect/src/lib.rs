@@ -16,6 +16,7 @@
 //! nothing there (an outage never looks like a mass deletion).
 
 pub mod aws;
+mod aws_cloudtrail;
 mod aws_inventory;
 pub mod entra;
 pub mod gcp;

@@ -6,7 +6,8 @@
                            users with owner tags and access keys, a group, a
                            managed policy and a role trusted by another account
                            (and in payments a bucket, a secret, a KMS key and a
-                           Lambda function); a
+                           Lambda function; in the management account a trail
+                           whose bucket holds two log files); a
                            `collector` user in the management account allowed
                            everything. Then turns moto's authentication on.
                            Prints JSON: the collector's key, the accounts, the keys.
@@ -89,6 +90,36 @@ def seed_resources(endpoint, account, name):
     return {"bucket": bucket, "secret": arn}
 
 
+def seed_trail(endpoint, key):
+    """A trail delivering to a bucket in the management account, and two log
+    files as CloudTrail writes them (gzip, the documented key layout) whose
+    events use `key`."""
+    import datetime, gzip
+    s3 = client("s3", endpoint)
+    bucket = "acme-cloudtrail-logs"
+    s3.create_bucket(Bucket=bucket)
+    client("cloudtrail", endpoint).create_trail(Name="org-trail", S3BucketName=bucket, IsMultiRegionTrail=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    events = 0
+    for n in range(2):
+        t = now - datetime.timedelta(minutes=10 * (n + 1))
+        stamp = t.strftime("%Y%m%dT%H%MZ")
+        record = {"eventVersion": "1.08", "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE",
+                  "arn": f"arn:aws:iam::123456789012:user/{key['user']}", "accountId": "123456789012",
+                  "accessKeyId": key["key"], "userName": key["user"]},
+                  "eventTime": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "eventSource": "s3.amazonaws.com",
+                  "eventName": "GetObject", "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.10",
+                  "userAgent": "aws-cli/2.15.0", "requestID": f"req-{n}", "eventID": f"evt-{n}",
+                  "readOnly": True, "eventType": "AwsApiCall", "managementEvent": False,
+                  "recipientAccountId": "123456789012"}
+        body = gzip.compress(json.dumps({"Records": [record]}).encode())
+        k = (f"AWSLogs/123456789012/CloudTrail/us-east-1/{t.strftime('%Y/%m/%d')}/"
+             f"123456789012_CloudTrail_us-east-1_{stamp}_{n}abc.json.gz")
+        s3.put_object(Bucket=bucket, Key=k, Body=body)
+        events += 1
+    return {"bucket": bucket, "events": events, "key": key["key"]}
+
+
 def seed(endpoint):
     org = client("organizations", endpoint)
     org.create_organization(FeatureSet="ALL")
@@ -115,6 +146,7 @@ def seed(endpoint):
 
     iam = client("iam", endpoint)
     keys += seed_account(iam, "123456789012", "mgmt")
+    trail = seed_trail(endpoint, [k for k in keys if k["account"] == "123456789012"][0])
     iam.create_user(UserName="collector")
     iam.put_user_policy(UserName="collector", PolicyName="collect", PolicyDocument=json.dumps(ALL))
     collector = iam.create_access_key(UserName="collector")["AccessKey"]
@@ -128,6 +160,7 @@ def seed(endpoint):
         "accounts": {name: account for account, name in accounts},
         "keys": keys,
         "resources": resources,
+        "trail": trail,
     }))
 
 
