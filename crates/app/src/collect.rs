@@ -308,7 +308,15 @@ fn ingest(
         })
         .collect();
     let inputs: Vec<PathBuf> = collected.iter().map(|(j, _)| j.snapshot.clone()).collect();
-    crate::ingest::run_snapshot(store, &inputs, progress, &stable)
+    // Secret values read on request: fingerprinted here, then dropped with
+    // the reports.
+    let values: Vec<(&str, &[u8])> = collected
+        .iter()
+        .flat_map(|(_, r)| r.scopes.iter().flat_map(|s| &s.values))
+        .map(|v| (v.label.as_str(), v.answer.as_slice()))
+        .collect();
+    let extra = crate::scan::scan_values(&values, store.fingerprinter());
+    crate::ingest::run_snapshot(store, &inputs, progress, &stable, extra)
 }
 
 /// The key under which a source's audit-log window is remembered: the Okta

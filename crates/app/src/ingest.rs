@@ -219,7 +219,7 @@ pub fn run(
     inputs: &[PathBuf],
     progress: &dyn Progress,
 ) -> Result<IngestOutput> {
-    run_snapshot(store, inputs, progress, &[])
+    run_snapshot(store, inputs, progress, &[], Vec::new())
 }
 
 /// A folder whose files' paths are not part of what they are about: a
@@ -240,12 +240,14 @@ pub struct StableRoot<'a> {
 }
 
 /// [`run`], with the scopes of files under each of `stable` named as
-/// [`StableRoot`] says.
+/// [`StableRoot`] says, and `extra` sources (fingerprints of secret values a
+/// collection read in memory) stored in the same snapshot.
 pub fn run_snapshot(
     store: &mut dyn Store,
     inputs: &[PathBuf],
     progress: &dyn Progress,
     stable: &[StableRoot<'_>],
+    extra: Vec<SourceBatch>,
 ) -> Result<IngestOutput> {
     // A collection in the usual layout (`…/collect/<system>/<time>/`) speaks
     // for what earlier collections beside it held.
@@ -358,6 +360,14 @@ pub fn run_snapshot(
             errors: read_errors,
         }]
     });
+    summaries.extend(extra.iter().map(|b| FileSummary {
+        path: b.path.clone(),
+        format: b.format.clone(),
+        records: b.records,
+        facts: b.facts.len(),
+        errors: b.errors.len(),
+    }));
+    let extra = (!extra.is_empty()).then_some(extra);
     // Parse the next chunk on another thread while this one is written.
     let report = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SourceBatch>>(1);
@@ -415,7 +425,7 @@ pub fn run_snapshot(
                 errors: b.errors.len(),
             }))
         });
-        let mut all = first.into_iter().chain(parsed).peekable();
+        let mut all = first.into_iter().chain(parsed).chain(extra).peekable();
         if all.peek().is_none() && !logs.is_empty() {
             // Only audit logs: no snapshot of the graph.
             return Ok(IngestReport::default());

@@ -188,6 +188,34 @@ fn scan_file(
     }
 }
 
+/// Secret values a live collection read on request (`collect aws
+/// --read-secret-values`), each an API answer held in memory: scanned as a
+/// file of that content would be (a Secrets Manager `get-secret-value` answer
+/// is recognised by its shape), fingerprinted, and dropped. Each becomes a
+/// source batch named by its call and target; nothing of the value is kept.
+pub fn scan_values(values: &[(&str, &[u8])], fp: &Fingerprinter) -> Vec<SourceBatch> {
+    let scanner = Scanner::builtin();
+    values
+        .iter()
+        .map(|(label, bytes)| {
+            let found = scan_found(&scanner, label, bytes);
+            let origin = Origin::file(label);
+            let (_, facts) = facts(fp, &origin, &found);
+            SourceBatch {
+                path: label.to_string(),
+                format: "secret-scan".into(),
+                scope: format!("secret-scan:{label}"),
+                // No hash of the content: that of a short secret would be guessable.
+                sha256: None,
+                observed_at: None,
+                records: found.len(),
+                facts,
+                errors: Vec::new(),
+            }
+        })
+        .collect()
+}
+
 /// A GitHub Actions workflow also says which repository secrets it reads.
 fn with_workflow(
     origin: &Origin,

@@ -222,6 +222,11 @@ pub struct AwsArgs {
     /// Only IAM and Organizations: skip the resource inventory.
     #[arg(long)]
     pub no_inventory: bool,
+    /// Read every Secrets Manager secret's value (GetSecretValue) into memory,
+    /// fingerprint it and drop it, so a key stored there joins its credential.
+    /// Opt-in; nothing of a value is written, printed or stored.
+    #[arg(long, conflicts_with = "no_inventory")]
+    pub read_secret_values: bool,
     /// Also read the log files the caller's CloudTrail trails delivered to S3
     /// since the last collection (the first time: --since, or 24 hours back).
     #[arg(long)]
@@ -277,6 +282,7 @@ impl CollectCommand {
                     max_attempts: a.max_attempts,
                     regions: a.regions.clone(),
                     no_inventory: a.no_inventory,
+                    read_secret_values: a.read_secret_values,
                     ..AwsOptions::default()
                 };
                 if a.cloudtrail {

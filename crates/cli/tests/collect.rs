@@ -393,3 +393,41 @@ fn cloudtrail_is_read_from_the_trail_bucket_and_continued() {
         "{second:#}"
     );
 }
+
+/// `--read-secret-values`: a key pair kept in Secrets Manager is read in
+/// memory, fingerprinted and joined to its key; the value is in no output,
+/// snapshot or database.
+#[test]
+fn secret_values_are_fingerprinted_on_request_and_never_kept() {
+    let env = Env::new();
+    let moto = Moto::start();
+    let seed: Value = serde_json::from_str(&moto.script("org.py", &["seed"])).unwrap();
+    let org = Org { moto, seed };
+    let payments = org.account("payments");
+    let res = &org.seed["resources"];
+    let (key, stored, value) = (
+        res["stored_key"].as_str().unwrap().to_string(),
+        res["stored_secret"].as_str().unwrap().to_string(),
+        res["stored_key_secret"].as_str().unwrap().to_string(),
+    );
+    let (code, v, out) = org.collect_with(&env, &["--accounts", &payments, "--read-secret-values"]);
+    assert_eq!(code, 0, "{v:#}");
+    let shown = env.run(&["--format", "json", "show", &key]).ok().stdout;
+    assert!(
+        shown.contains(&stored),
+        "the key is stored in that secret: {shown}"
+    );
+    let db = String::from_utf8_lossy(&std::fs::read(env.db()).unwrap()).into_owned();
+    for text in [&out, &shown, &db] {
+        assert!(!text.contains(&value), "a secret value leaked");
+    }
+    for f in walk(&env.path("home/collect")) {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        assert!(!text.contains(&value), "{} holds the value", f.display());
+        assert!(
+            !text.contains("not-collected"),
+            "{} holds a value",
+            f.display()
+        );
+    }
+}

@@ -48,6 +48,9 @@ pub struct AwsOptions {
     pub regions: Vec<String>,
     /// Skip the resource inventory (IAM and Organizations only).
     pub no_inventory: bool,
+    /// Read each Secrets Manager secret's value (`GetSecretValue`) into
+    /// memory for fingerprinting: opt-in, never written.
+    pub read_secret_values: bool,
     /// CloudTrail log files the caller's trails delivered in this window
     /// (from, to); `None`: no CloudTrail.
     pub cloudtrail: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
@@ -65,6 +68,7 @@ impl Default for AwsOptions {
             report_wait: Duration::from_secs(120),
             regions: Vec::new(),
             no_inventory: false,
+            read_secret_values: false,
             cloudtrail: None,
         }
     }
@@ -136,6 +140,7 @@ pub async fn collect(
             .then(|| format!("arn:{partition}:iam::{account}:role/{}", options.role_name));
         let inventory = Inventory {
             endpoint: options.endpoint_url.clone(),
+            read_values: options.read_secret_values,
             regions: if options.no_inventory {
                 None
             } else {
@@ -514,6 +519,7 @@ async fn scps(client: &aws_sdk_organizations::Client, dir: &Path, tally: &Tally)
 /// Where and whether an account's resources are listed.
 struct Inventory {
     endpoint: Option<String>,
+    read_values: bool,
     regions: Option<Vec<String>>,
     max_attempts: u32,
 }
@@ -560,6 +566,7 @@ async fn collect_account(
                     account,
                     regions,
                     inventory.max_attempts,
+                    inventory.read_values,
                     &root,
                     &tally,
                 )

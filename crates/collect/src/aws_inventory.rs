@@ -146,6 +146,7 @@ pub async fn collect(
     account: &str,
     regions: &[String],
     max_attempts: u32,
+    read_values: bool,
     dir: &Path,
     tally: &Tally,
 ) {
@@ -169,6 +170,9 @@ pub async fn collect(
                     let Some(arn) = s.get("ARN").and_then(Value::as_str) else {
                         continue;
                     };
+                    if read_values {
+                        secret_value(&sm, arn, tally).await;
+                    }
                     match policy_of(&sm, arn, tally).await {
                         Ok(p) => write::json(
                             dir,
@@ -274,6 +278,28 @@ pub async fn collect(
         tally,
     )
     .await;
+}
+
+/// `GetSecretValue`, kept in memory for the caller to fingerprint: the
+/// answer is never parsed here, written or printed.
+async fn secret_value(sm: &Api, arn: &str, tally: &Tally) {
+    let headers = [
+        ("X-Amz-Target", "secretsmanager.GetSecretValue".to_string()),
+        ("Content-Type", "application/x-amz-json-1.1".to_string()),
+    ];
+    let body = Bytes::from(json!({ "SecretId": arn }).to_string());
+    match sm.raw("POST", "/", Some(body), &headers, tally).await {
+        Ok(answer) => {
+            if let Ok(mut v) = tally.values.lock() {
+                v.push(crate::SecretValue {
+                    label: format!("secretsmanager:GetSecretValue {arn}"),
+                    answer: zeroize::Zeroizing::new(answer.to_vec()),
+                });
+            }
+        }
+        // Only the status and the API's code: an error answer names no value.
+        Err(e) => tally.fail(format!("secretsmanager:GetSecretValue {arn}"), e.describe()),
+    }
 }
 
 async fn policy_of(sm: &Api, arn: &str, tally: &Tally) -> Result<Value, String> {

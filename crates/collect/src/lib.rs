@@ -62,6 +62,30 @@ pub struct Failure {
     pub error: String,
 }
 
+/// A secret value read on request (`--read-secret-values`), held only in
+/// memory for the caller to fingerprint and drop: never written, printed or
+/// serialised, zeroed when dropped.
+#[derive(Clone)]
+pub struct SecretValue {
+    /// Where it was read: the call and its target
+    /// (`secretsmanager:GetSecretValue arn:aws:secretsmanager:…`).
+    pub label: String,
+    /// The API's answer as it came (for Secrets Manager, the
+    /// `get-secret-value` JSON).
+    pub answer: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SecretValue({}, <{} bytes>)",
+            self.label,
+            self.answer.len()
+        )
+    }
+}
+
 /// How one scope's collection went.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScopeReport {
@@ -85,6 +109,9 @@ pub struct ScopeReport {
     /// known to be gone.
     #[serde(skip)]
     pub keeps: Vec<String>,
+    /// Secret values read on request, for fingerprinting (never serialised).
+    #[serde(skip)]
+    pub values: Vec<SecretValue>,
     pub calls: u64,
     pub retries: u64,
     pub throttles: u64,
@@ -168,6 +195,7 @@ pub(crate) struct Tally {
     pub unavailable: Mutex<Vec<Failure>>,
     pub keeps: Mutex<Vec<String>>,
     pub files: Mutex<Vec<String>>,
+    pub values: Mutex<Vec<SecretValue>>,
 }
 
 impl Tally {
@@ -215,6 +243,11 @@ impl Tally {
             unavailable,
             covers: Vec::new(),
             keeps: self.keeps.lock().map(|k| k.clone()).unwrap_or_default(),
+            values: self
+                .values
+                .lock()
+                .map(|mut v| std::mem::take(&mut *v))
+                .unwrap_or_default(),
             calls,
             retries: get(&self.attempts).saturating_sub(calls),
             throttles: get(&self.throttles),

@@ -29,6 +29,8 @@ import sys
 import boto3
 
 REGION = "us-east-1"
+# Access keys' secrets by key id, for the secret planted in Secrets Manager.
+SECRETS = {}
 ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
@@ -51,6 +53,7 @@ def seed_account(iam, account, name):
         iam.create_user(UserName=user, Tags=tags)
         key = iam.create_access_key(UserName=user)["AccessKey"]
         keys.append({"account": account, "user": user, "key": key["AccessKeyId"], "owner": owner})
+        SECRETS[key["AccessKeyId"]] = key["SecretAccessKey"]
     iam.create_group(GroupName=f"{name}-ops")
     iam.add_user_to_group(GroupName=f"{name}-ops", UserName=f"svc-{name}-deploy")
     arn = iam.create_policy(PolicyName=f"{name}-read", PolicyDocument=json.dumps(
@@ -78,6 +81,10 @@ def seed_resources(endpoint, account, name):
     sm.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:role/{name}-app"},
          "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    # A key pair kept in Secrets Manager, as teams do: found only by reading values.
+    batch = [k for k, _ in SECRETS.items()][-1]
+    stored = sm.create_secret(Name=f"{name}/batch-aws-key", SecretString=json.dumps(
+        {"AWS_ACCESS_KEY_ID": batch, "AWS_SECRET_ACCESS_KEY": SECRETS[batch]}))["ARN"]
     as_role("kms", endpoint, account).create_key(Description=f"{name} data key")
     import io, zipfile
     code = io.BytesIO()
@@ -87,7 +94,8 @@ def seed_resources(endpoint, account, name):
         FunctionName=f"{name}-api", Runtime="python3.12", Role=f"arn:aws:iam::{account}:role/{name}-app",
         Handler="index.handler", Code={"ZipFile": code.getvalue()},
         Environment={"Variables": {"DB_SECRET_ARN": arn}})
-    return {"bucket": bucket, "secret": arn}
+    return {"bucket": bucket, "secret": arn, "stored_key": batch, "stored_secret": stored,
+            "stored_key_secret": SECRETS[batch]}
 
 
 def seed_trail(endpoint, key):
