@@ -7,9 +7,13 @@
 //! files, and says per *scope* (an AWS account, the organisation) whether
 //! everything arrived. It must not parse answers into the graph or touch
 //! the store — ingest does — and it never writes or prints a secret value:
-//! the calls it makes list metadata, and credentials come from each
-//! ecosystem's own chain (the AWS SDK's profiles, environment, SSO and
-//! instance metadata), held only in memory.
+//! the calls it makes list metadata (Kubernetes Secrets, whose listing
+//! carries values, are emptied first); a value is read only when asked
+//! (`--read-secret-values`) and handed to the caller in memory
+//! ([`SecretValue`], zeroed on drop) to fingerprint. Credentials come from
+//! each ecosystem's own chain (the AWS SDK's profiles, environment, SSO and
+//! instance metadata; gcloud, az and kubectl's sources) and are held only in
+//! memory.
 //!
 //! A file is written only when every page of it arrived: a scope that lost
 //! a call is marked incomplete and its file is absent, so ingest supersedes
