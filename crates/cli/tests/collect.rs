@@ -126,6 +126,7 @@ fn an_organisation_is_collected_joined_and_kept_current() {
         format!("aws/{payments}/us-east-1/secretsmanager-list-secrets.json"),
         format!("aws/{payments}/us-east-1/secret-policies/1.json"),
         format!("aws/{payments}/us-east-1/lambda-list-functions.json"),
+        format!("aws/{payments}/us-east-1/ec2-describe-instances.json"),
         format!("aws/{payments}/s3/list-buckets.json"),
         format!("aws/{payments}/s3/{bucket}/policy.json"),
         format!("aws/{payments}/s3/{bucket}/tagging.json"),
@@ -204,6 +205,22 @@ fn an_organisation_is_collected_joined_and_kept_current() {
     assert!(
         f.contains(&format!("arn:aws:iam::{payments}:role/payments-app")),
         "{f}"
+    );
+    let instance = org.seed["resources"]["instance"].as_str().unwrap();
+    let i = env
+        .run(&[
+            "--format",
+            "json",
+            "show",
+            &format!("arn:aws:ec2:us-east-1:{payments}:instance/{instance}"),
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        i.contains(&format!(
+            "arn:aws:iam::{payments}:instance-profile/payments-web"
+        )),
+        "{i}"
     );
     for file in walk(&snapshot) {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();

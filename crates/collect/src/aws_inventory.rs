@@ -1,8 +1,8 @@
 //! An account's resource inventory, region by region: Secrets Manager
-//! (metadata and resource policies: never a value), KMS keys and their
-//! policies, Lambda functions (environment variable names are kept by the
-//! connector, values dropped there), EKS clusters, and S3 buckets with
-//! their policies and tags — the files and layout of
+//! (metadata and resource policies: never a value unless asked), KMS keys
+//! and their policies, Lambda functions (environment variable names are
+//! kept by the connector, values dropped there), EC2 instances, EKS
+//! clusters, and S3 buckets with their policies and tags — the files and layout of
 //! `docs/CONNECTORS.md#aws-resources-and-organizations`.
 //!
 //! These services' answers are read through SigV4-signed HTTP calls (the
@@ -233,6 +233,17 @@ pub async fn collect(
                 tally,
             ),
             Err(e) => tally.fail(format!("lambda:ListFunctions {r}"), e),
+        }
+        // EC2 (Query API, XML): the instances and the profile each runs as.
+        let ec2 = client(endpoint, credentials, r, "ec2", max_attempts);
+        match ec2_instances(&ec2, tally).await {
+            Ok(reservations) => write::json(
+                dir,
+                &format!("{base}/{r}/ec2-describe-instances.json"),
+                &json!({ "Reservations": reservations }),
+                tally,
+            ),
+            Err(e) => tally.fail(format!("ec2:DescribeInstances {r}"), e),
         }
         // EKS (REST-JSON): each cluster described.
         let eks = client(endpoint, credentials, r, "eks", max_attempts);
@@ -484,5 +495,216 @@ mod tests {
             .as_deref(),
             Some("eu-west-1")
         );
+    }
+}
+
+/// A minimal XML tree (elements and text; attributes, comments and
+/// declarations skipped): enough for the EC2 Query API's answers, whose
+/// `<item>` lists nest.
+#[derive(Debug, Default)]
+pub(crate) struct Node {
+    pub name: String,
+    pub text: String,
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    pub fn parse(xml: &str) -> Option<Node> {
+        let mut stack: Vec<Node> = vec![Node::default()];
+        let mut rest = xml;
+        while let Some(lt) = rest.find('<') {
+            let text = &rest[..lt];
+            if let Some(top) = stack.last_mut() {
+                top.text.push_str(&decode(text));
+            }
+            let gt = rest[lt..].find('>')? + lt;
+            let tag = &rest[lt + 1..gt];
+            rest = &rest[gt + 1..];
+            if tag.starts_with('?') || tag.starts_with('!') {
+                continue;
+            }
+            if let Some(name) = tag.strip_prefix('/') {
+                let done = stack.pop()?;
+                if done.name != name.trim() {
+                    return None;
+                }
+                stack.last_mut()?.children.push(done);
+            } else {
+                let closed = tag.ends_with('/');
+                let name = tag
+                    .trim_end_matches('/')
+                    .split_whitespace()
+                    .next()?
+                    .to_string();
+                let node = Node {
+                    name,
+                    ..Node::default()
+                };
+                if closed {
+                    stack.last_mut()?.children.push(node);
+                } else {
+                    stack.push(node);
+                }
+            }
+        }
+        let mut root = stack.pop()?;
+        stack.is_empty().then(|| root.children.pop()).flatten()
+    }
+
+    pub fn child(&self, name: &str) -> Option<&Node> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// The `<item>`s of a child list (`reservationSet`, `tagSet`).
+    pub fn items(&self, list: &str) -> impl Iterator<Item = &Node> {
+        self.child(list)
+            .into_iter()
+            .flat_map(|l| l.children.iter().filter(|c| c.name == "item"))
+    }
+
+    pub fn text_of(&self, path: &[&str]) -> Option<&str> {
+        let mut n = self;
+        for p in path {
+            n = n.child(p)?;
+        }
+        Some(n.text.as_str()).filter(|t| !t.is_empty())
+    }
+}
+
+fn decode(t: &str) -> String {
+    t.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// `ec2 describe-instances` as the CLI prints it, for the fields the
+/// connector reads (what is absent from the answer is absent here too).
+pub(crate) fn ec2_instances_json(answer: &Node) -> Vec<Value> {
+    let put = |m: &mut serde_json::Map<String, Value>, k: &str, v: Option<&str>| {
+        if let Some(v) = v {
+            m.insert(k.to_string(), json!(v));
+        }
+    };
+    answer
+        .items("reservationSet")
+        .map(|r| {
+            let instances: Vec<Value> = r
+                .items("instancesSet")
+                .map(|i| {
+                    let mut m = serde_json::Map::new();
+                    put(&mut m, "InstanceId", i.text_of(&["instanceId"]));
+                    put(&mut m, "ImageId", i.text_of(&["imageId"]));
+                    put(&mut m, "InstanceType", i.text_of(&["instanceType"]));
+                    put(&mut m, "LaunchTime", i.text_of(&["launchTime"]));
+                    put(&mut m, "PrivateIpAddress", i.text_of(&["privateIpAddress"]));
+                    put(&mut m, "PublicIpAddress", i.text_of(&["ipAddress"]));
+                    if let Some(z) = i.text_of(&["placement", "availabilityZone"]) {
+                        m.insert("Placement".into(), json!({ "AvailabilityZone": z }));
+                    }
+                    if let Some(s) = i.text_of(&["instanceState", "name"]) {
+                        m.insert("State".into(), json!({ "Name": s }));
+                    }
+                    if let Some(arn) = i.text_of(&["iamInstanceProfile", "arn"]) {
+                        let mut p = serde_json::Map::new();
+                        p.insert("Arn".into(), json!(arn));
+                        put(&mut p, "Id", i.text_of(&["iamInstanceProfile", "id"]));
+                        m.insert("IamInstanceProfile".into(), Value::Object(p));
+                    }
+                    let tags: Vec<Value> = i
+                        .items("tagSet")
+                        .map(|t| json!({"Key": t.text_of(&["key"]).unwrap_or(""), "Value": t.text_of(&["value"]).unwrap_or("")}))
+                        .collect();
+                    if !tags.is_empty() {
+                        m.insert("Tags".into(), Value::Array(tags));
+                    }
+                    Value::Object(m)
+                })
+                .collect();
+            let mut m = serde_json::Map::new();
+            put(&mut m, "ReservationId", r.text_of(&["reservationId"]));
+            put(&mut m, "OwnerId", r.text_of(&["ownerId"]));
+            m.insert("Instances".into(), Value::Array(instances));
+            Value::Object(m)
+        })
+        .collect()
+}
+
+/// Every page of `ec2:DescribeInstances` in `region`.
+pub(crate) async fn ec2_instances(ec2: &Api, tally: &Tally) -> Result<Vec<Value>, String> {
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut form = "Action=DescribeInstances&Version=2016-11-15&MaxResults=1000".to_string();
+        if let Some(t) = &token {
+            form.push_str("&NextToken=");
+            form.push_str(
+                &percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string(),
+            );
+        }
+        let headers = [(
+            "Content-Type",
+            "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+        )];
+        let answer = ec2
+            .raw("POST", "/", Some(Bytes::from(form)), &headers, tally)
+            .await
+            .map_err(|e| e.describe())?;
+        let text = String::from_utf8_lossy(&answer);
+        let root =
+            Node::parse(&text).ok_or_else(|| "the answer is not the XML EC2 sends".to_string())?;
+        let page = ec2_instances_json(&root);
+        Tally::add(
+            &tally.records,
+            page.iter()
+                .map(|r| r["Instances"].as_array().map_or(0, Vec::len))
+                .sum::<usize>() as u64,
+        );
+        all.extend(page);
+        match root.text_of(&["nextToken"]) {
+            Some(t) => token = Some(t.to_string()),
+            None => return Ok(all),
+        }
+    }
+}
+
+#[cfg(test)]
+mod xml_tests {
+    use super::*;
+
+    #[test]
+    fn ec2_answers_read_as_the_cli_prints_them() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>r</requestId>
+  <reservationSet><item><reservationId>r-1</reservationId><ownerId>123456789012</ownerId><groupSet/>
+    <instancesSet><item><instanceId>i-0abc</instanceId><imageId>ami-1</imageId>
+      <instanceState><code>16</code><name>running</name></instanceState>
+      <privateIpAddress>10.0.0.5</privateIpAddress><instanceType>t3.micro</instanceType>
+      <placement><availabilityZone>us-east-1a</availabilityZone></placement>
+      <iamInstanceProfile><arn>arn:aws:iam::123456789012:instance-profile/web</arn><id>AIPA1</id></iamInstanceProfile>
+      <networkInterfaceSet><item><privateIpAddress>10.9.9.9</privateIpAddress></item></networkInterfaceSet>
+      <tagSet><item><key>Name</key><value>web &amp; api</value></item></tagSet>
+    </item></instancesSet></item></reservationSet>
+</DescribeInstancesResponse>"#;
+        let root = Node::parse(xml).unwrap();
+        let r = ec2_instances_json(&root);
+        let i = &r[0]["Instances"][0];
+        assert_eq!(r[0]["OwnerId"], "123456789012");
+        assert_eq!(i["InstanceId"], "i-0abc");
+        assert_eq!(
+            i["PrivateIpAddress"], "10.0.0.5",
+            "the instance's own, not a nested interface's"
+        );
+        assert_eq!(i["Placement"]["AvailabilityZone"], "us-east-1a");
+        assert_eq!(
+            i["IamInstanceProfile"]["Arn"],
+            "arn:aws:iam::123456789012:instance-profile/web"
+        );
+        assert_eq!(i["Tags"][0]["Value"], "web & api");
+        assert_eq!(i["State"]["Name"], "running");
+        assert!(Node::parse("<a><b></a>").is_none());
     }
 }

@@ -94,7 +94,16 @@ def seed_resources(endpoint, account, name):
         FunctionName=f"{name}-api", Runtime="python3.12", Role=f"arn:aws:iam::{account}:role/{name}-app",
         Handler="index.handler", Code={"ZipFile": code.getvalue()},
         Environment={"Variables": {"DB_SECRET_ARN": arn}})
-    return {"bucket": bucket, "secret": arn, "stored_key": batch, "stored_secret": stored,
+    iam = as_role("iam", endpoint, account)
+    iam.create_instance_profile(InstanceProfileName=f"{name}-web")
+    iam.add_role_to_instance_profile(InstanceProfileName=f"{name}-web", RoleName=f"{name}-app")
+    ec2 = as_role("ec2", endpoint, account)
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                                 IamInstanceProfile={"Name": f"{name}-web"},
+                                 TagSpecifications=[{"ResourceType": "instance",
+                                                     "Tags": [{"Key": "Name", "Value": f"{name}-web"}]}])
+    instance_id = instance["Instances"][0]["InstanceId"]
+    return {"bucket": bucket, "secret": arn, "instance": instance_id, "stored_key": batch, "stored_secret": stored,
             "stored_key_secret": SECRETS[batch]}
 
 
