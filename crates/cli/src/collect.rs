@@ -1,7 +1,9 @@
-//! `custody collect aws|github|okta|vault|kubernetes|gcp|entra|all`: collect live through the system's API (read-only
-//! calls, the SDK's usual credentials), write each answer as the native
-//! export it equals into a dated snapshot folder under `$CUSTODY_HOME/collect`
-//! (owner-only), then ingest it. Exit code 1 when a scope is incomplete.
+//! `custody collect aws|github|okta|vault|kubernetes|gcp|entra|all`:
+//! parse the options and find the credentials where each ecosystem keeps
+//! them, then hand the collection to `custody_app::collect` (read-only calls,
+//! answers written as native exports into a dated snapshot folder under
+//! `$CUSTODY_HOME/collect`, then ingested) and print its summary. Exit code
+//! 1 when a scope is incomplete.
 
 use crate::global::{Global, OutputFormat};
 use crate::{ingest, output, paths};
@@ -21,8 +23,9 @@ use std::time::Duration;
 pub enum CollectCommand {
     /// An AWS organisation: every account (a role assumed in each, in parallel),
     /// its IAM users, roles, groups, policies, access keys, credential report and
-    /// instance profiles, and the OUs and SCPs. Outside an organisation: the
-    /// caller's account.
+    /// instance profiles, its resources (Secrets Manager, KMS, Lambda, EC2, EKS,
+    /// S3), and the OUs and SCPs; with --cloudtrail, the trails' log files.
+    /// Outside an organisation: the caller's account.
     Aws(AwsArgs),
     /// A GitHub organisation: members, teams, App installations, token grants,
     /// SAML credential authorizations, Actions secrets (names only) of the org,
