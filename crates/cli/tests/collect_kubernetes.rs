@@ -100,13 +100,12 @@ fn kubeconfig(env: &Env, server: &str) -> std::path::PathBuf {
     )
 }
 
-#[test]
-fn a_cluster_is_collected_through_an_exec_plugin_without_secret_values() {
-    let env = Env::new();
-    let limited = Arc::new(AtomicUsize::new(0));
-    let l = limited.clone();
-    let api = FakeApi::start(move |req, _| route(false, &l, req));
-    let config = kubeconfig(&env, &api.url);
+/// `collect kubernetes` against a fresh fake cluster (`refuse_cronjobs`;
+/// `limited`: how many role listings were answered before the 429 test).
+fn collect(env: &Env, refuse_cronjobs: bool, limited: usize) -> (FakeApi, common::Run) {
+    let limited = Arc::new(AtomicUsize::new(limited));
+    let api = FakeApi::start(move |req, _| route(refuse_cronjobs, &limited, req));
+    let config = kubeconfig(env, &api.url);
     let r = env.run(&[
         "--format",
         "json",
@@ -115,6 +114,13 @@ fn a_cluster_is_collected_through_an_exec_plugin_without_secret_values() {
         "--kubeconfig",
         config.to_str().unwrap(),
     ]);
+    (api, r)
+}
+
+#[test]
+fn a_cluster_is_collected_through_an_exec_plugin_without_secret_values() {
+    let env = Env::new();
+    let (api, r) = collect(&env, false, 0);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let v = r.json();
     let scope = &v["collection"]["scopes"][0];
@@ -173,18 +179,7 @@ fn a_cluster_is_collected_through_an_exec_plugin_without_secret_values() {
 #[test]
 fn a_kind_rbac_refuses_leaves_the_cluster_incomplete_and_unwritten() {
     let env = Env::new();
-    let limited = Arc::new(AtomicUsize::new(1));
-    let l = limited.clone();
-    let api = FakeApi::start(move |req, _| route(true, &l, req));
-    let config = kubeconfig(&env, &api.url);
-    let r = env.run(&[
-        "--format",
-        "json",
-        "collect",
-        "kubernetes",
-        "--kubeconfig",
-        config.to_str().unwrap(),
-    ]);
+    let (_api, r) = collect(&env, true, 1);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     let v = r.json();
     let scope = &v["collection"]["scopes"][0];
