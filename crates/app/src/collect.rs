@@ -17,9 +17,13 @@ use std::path::{Path, PathBuf};
 pub use custody_collect::aws::{AwsOptions, DEFAULT_ROLE};
 pub use custody_collect::entra::EntraOptions;
 pub use custody_collect::gcp::GcpOptions;
+pub use custody_collect::github::token_from_env as github_token;
 pub use custody_collect::github::GithubOptions;
+pub use custody_collect::kubernetes::default_kubeconfig;
 pub use custody_collect::kubernetes::KubeOptions;
+pub use custody_collect::okta::authorization_from_env as okta_authorization;
 pub use custody_collect::okta::OktaOptions;
+pub use custody_collect::vault::from_env as vault_from_env;
 pub use custody_collect::vault::VaultOptions;
 pub use custody_collect::{Failure, Patience, Report, ScopeReport};
 
@@ -321,7 +325,7 @@ fn ingest(
 
 /// The key under which a source's audit-log window is remembered: the Okta
 /// org, or AWS CloudTrail as this profile and endpoint see it.
-pub fn log_key(source: &Source) -> Option<String> {
+fn log_key(source: &Source) -> Option<String> {
     match source {
         Source::Okta(o) => Some(pointer_key(&o.org_url)),
         Source::Aws(o) => Some(format!(
@@ -356,10 +360,31 @@ fn remember_logs(
     write_state(state, &all)
 }
 
+/// Gives `source` its audit-log window (Okta's System Log, AWS CloudTrail):
+/// from `since` (a duration back or a time), else from where the last
+/// complete collection of the same source ended (kept in `state`), else a
+/// first window back (Okta: 7 days; CloudTrail: 24 hours), to now.
+pub fn set_log_window(source: &mut Source, state: &Path, since: Option<&str>) -> Result<()> {
+    let Some(key) = log_key(source) else {
+        return Ok(());
+    };
+    match source {
+        Source::Okta(o) => {
+            o.logs_since = Some(logs_since(state, &key, since, chrono::Duration::days(7))?);
+        }
+        Source::Aws(o) => {
+            let from = logs_since(state, &key, since, chrono::Duration::hours(24))?;
+            o.cloudtrail = Some((from, chrono::Utc::now()));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Where an audit log window starts: `since` when given (a duration back or
 /// a time), else where the last complete collection under `key` ended (kept
 /// in `state`), else `first_window` back.
-pub fn logs_since(
+fn logs_since(
     state: &Path,
     key: &str,
     since: Option<&str>,

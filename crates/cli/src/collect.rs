@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use custody_app::collect::{
     AwsOptions, EntraOptions, GcpOptions, GithubOptions, Job, KubeOptions, OktaOptions, Patience,
-    Report, Source, VaultOptions, DEFAULT_ROLE,
+    Report, Source, DEFAULT_ROLE,
 };
 use custody_app::ingest::IngestOutput;
 use custody_store::Store;
@@ -268,15 +268,15 @@ impl CollectCommand {
     /// What to collect: the options, with credentials from each
     /// ecosystem's usual place (read here, handed down, never printed).
     fn source(&self, state: &Path) -> Result<Source> {
-        let env = |v: &str| std::env::var(v).ok().filter(|t| !t.trim().is_empty());
-        Ok(match self {
+        use custody_app::collect as c;
+        let mut source = match self {
             CollectCommand::Aws(a) => {
                 for id in &a.accounts {
                     if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
                         anyhow::bail!("--accounts: `{id}` is not a 12-digit AWS account id");
                     }
                 }
-                let mut options = AwsOptions {
+                Source::Aws(AwsOptions {
                     profile: a.profile.clone(),
                     endpoint_url: a.endpoint_url.clone(),
                     role_name: a.role.clone(),
@@ -287,25 +287,10 @@ impl CollectCommand {
                     no_inventory: a.no_inventory,
                     read_secret_values: a.read_secret_values,
                     ..AwsOptions::default()
-                };
-                if a.cloudtrail {
-                    let key = custody_app::collect::log_key(&Source::Aws(options.clone()))
-                        .unwrap_or_default();
-                    let since = custody_app::collect::logs_since(
-                        state,
-                        &key,
-                        a.since.as_deref(),
-                        chrono::Duration::hours(24),
-                    )?;
-                    options.cloudtrail = Some((since, chrono::Utc::now()));
-                }
-                Source::Aws(options)
+                })
             }
             CollectCommand::Github(a) => {
-                let token = env("GITHUB_TOKEN")
-                    .or_else(|| env("GH_TOKEN"))
-                    .unwrap_or_default();
-                let mut o = GithubOptions::new(&a.org, token);
+                let mut o = GithubOptions::new(&a.org, c::github_token());
                 o.api_url = a.api_url.clone();
                 o.concurrency = a.concurrency as usize;
                 o.patience = a.patience.patience();
@@ -319,56 +304,19 @@ impl CollectCommand {
                         a.org_url
                     );
                 }
-                let authorization = match (env("OKTA_API_TOKEN"), env("OKTA_ACCESS_TOKEN")) {
-                    (Some(t), _) => format!("SSWS {}", t.trim()),
-                    (None, Some(t)) => format!("Bearer {}", t.trim()),
-                    (None, None) => String::new(),
-                };
-                let mut o = OktaOptions::new(&a.org_url, authorization);
+                let mut o = OktaOptions::new(&a.org_url, c::okta_authorization());
                 o.concurrency = a.concurrency as usize;
                 o.patience = a.patience.patience();
-                if !a.no_logs {
-                    let key = custody_app::collect::log_key(&Source::Okta(OktaOptions::new(
-                        &a.org_url,
-                        String::new(),
-                    )))
-                    .unwrap_or_default();
-                    o.logs_since = Some(custody_app::collect::logs_since(
-                        state,
-                        &key,
-                        a.since.as_deref(),
-                        chrono::Duration::days(7),
-                    )?);
-                }
                 Source::Okta(o)
             }
             CollectCommand::Vault(a) => {
-                let address = a
-                    .address
-                    .clone()
-                    .or_else(|| env("VAULT_ADDR"))
-                    .unwrap_or_else(|| "https://127.0.0.1:8200".into());
-                // The Vault CLI's own order: VAULT_TOKEN, then the token helper's file.
-                let token = env("VAULT_TOKEN")
-                    .or_else(|| {
-                        let home = std::env::var_os("HOME")?;
-                        std::fs::read_to_string(PathBuf::from(home).join(".vault-token")).ok()
-                    })
-                    .unwrap_or_default();
-                let mut o = VaultOptions::new(&address, token);
+                let mut o = c::vault_from_env(a.address.clone());
                 o.concurrency = a.concurrency as usize;
                 o.patience = a.patience.patience();
                 Source::Vault(o)
             }
             CollectCommand::Kubernetes(a) => {
-                let kubeconfig = match &a.kubeconfig {
-                    Some(k) => k.clone(),
-                    None => match std::env::var_os("KUBECONFIG").filter(|k| !k.is_empty()) {
-                        Some(k) => std::env::split_paths(&k).next().unwrap_or_default(),
-                        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                            .join(".kube/config"),
-                    },
-                };
+                let kubeconfig = a.kubeconfig.clone().unwrap_or_else(c::default_kubeconfig);
                 let mut o = KubeOptions::new(kubeconfig);
                 o.context = a.context.clone();
                 o.cluster_name = a.cluster_name.clone();
@@ -376,7 +324,7 @@ impl CollectCommand {
                 Source::Kubernetes(o)
             }
             CollectCommand::Gcp(a) => {
-                let token = custody_app::collect::gcp_token()?;
+                let token = c::gcp_token()?;
                 let mut o = GcpOptions::new(format!("Bearer {token}"));
                 o.projects = a.projects.clone();
                 o.api_url = a.api_url.clone();
@@ -385,7 +333,7 @@ impl CollectCommand {
                 Source::Gcp(o)
             }
             CollectCommand::Entra(a) => {
-                let (graph, arm, tenant) = custody_app::collect::entra_tokens()?;
+                let (graph, arm, tenant) = c::entra_tokens()?;
                 Source::Entra(EntraOptions {
                     tenant: if tenant.is_empty() {
                         "default".into()
@@ -399,7 +347,17 @@ impl CollectCommand {
                 })
             }
             CollectCommand::All(_) => anyhow::bail!("`all` is not one system"),
-        })
+        };
+        match self {
+            CollectCommand::Aws(a) if a.cloudtrail => {
+                c::set_log_window(&mut source, state, a.since.as_deref())?
+            }
+            CollectCommand::Okta(a) if !a.no_logs => {
+                c::set_log_window(&mut source, state, a.since.as_deref())?
+            }
+            _ => {}
+        }
+        Ok(source)
     }
 }
 

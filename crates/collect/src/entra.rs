@@ -47,7 +47,7 @@ pub const ARM: &str = "https://management.azure.com";
 /// An access token for `resource` (`GRAPH` or `ARM`) from Azure's usual
 /// places (see the module's doc), and the tenant it is for.
 pub fn token(resource: &str) -> Result<(String, String), Error> {
-    let env = |v: &str| std::env::var(v).ok().filter(|t| !t.trim().is_empty());
+    let env = crate::env;
     if let (Some(tenant), Some(client), Some(secret)) = (
         env("AZURE_TENANT_ID"),
         env("AZURE_CLIENT_ID"),

@@ -59,6 +59,14 @@ impl GithubOptions {
     }
 }
 
+/// The token, where GitHub's CLIs look: `GITHUB_TOKEN`, then `GH_TOKEN`
+/// (what `gh auth token` prints). Empty when neither is set.
+pub fn token_from_env() -> String {
+    crate::env("GITHUB_TOKEN")
+        .or_else(|| crate::env("GH_TOKEN"))
+        .unwrap_or_default()
+}
+
 /// Collects the organisation into `dir`.
 pub async fn collect(
     options: &GithubOptions,

@@ -43,6 +43,15 @@ impl KubeOptions {
     }
 }
 
+/// The kubeconfig kubectl reads: `KUBECONFIG`'s first file, else
+/// `~/.kube/config`.
+pub fn default_kubeconfig() -> PathBuf {
+    match std::env::var_os("KUBECONFIG").filter(|k| !k.is_empty()) {
+        Some(k) => std::env::split_paths(&k).next().unwrap_or_default(),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".kube/config"),
+    }
+}
+
 /// The kinds read, with their list path and API version (list items carry
 /// neither `kind` nor `apiVersion`: they are filled in, as kubectl does).
 const KINDS: &[(&str, &str, &str)] = &[

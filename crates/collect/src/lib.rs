@@ -287,3 +287,11 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, Error>
         .map_err(|e| Error::Runtime(e.to_string()))?;
     Ok(runtime.block_on(f))
 }
+
+/// An environment variable's value, when set and not blank.
+pub(crate) fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| t.trim().to_string())
+}

@@ -49,6 +49,20 @@ impl OktaOptions {
     }
 }
 
+/// The `Authorization` value from the environment: an API token in
+/// `OKTA_API_TOKEN` (`SSWS …`), else an OAuth access token in
+/// `OKTA_ACCESS_TOKEN` (`Bearer …`). Empty when neither is set.
+pub fn authorization_from_env() -> String {
+    match (
+        crate::env("OKTA_API_TOKEN"),
+        crate::env("OKTA_ACCESS_TOKEN"),
+    ) {
+        (Some(t), _) => format!("SSWS {t}"),
+        (None, Some(t)) => format!("Bearer {t}"),
+        (None, None) => String::new(),
+    }
+}
+
 /// A collection, and the end of the System Log window when the log arrived
 /// whole (the next collection starts there).
 pub struct OktaReport {

@@ -45,6 +45,22 @@ impl VaultOptions {
     }
 }
 
+/// The server and token as the Vault CLI finds them: `address`, else
+/// `VAULT_ADDR`, else `https://127.0.0.1:8200`; `VAULT_TOKEN`, else the token
+/// helper's `~/.vault-token`.
+pub fn from_env(address: Option<String>) -> VaultOptions {
+    let address = address
+        .or_else(|| crate::env("VAULT_ADDR"))
+        .unwrap_or_else(|| "https://127.0.0.1:8200".into());
+    let token = crate::env("VAULT_TOKEN")
+        .or_else(|| {
+            let home = std::env::var_os("HOME")?;
+            std::fs::read_to_string(std::path::PathBuf::from(home).join(".vault-token")).ok()
+        })
+        .unwrap_or_default();
+    VaultOptions::new(&address, token)
+}
+
 /// Auth methods whose roles custody reads.
 const ROLE_METHODS: &[&str] = &["approle", "kubernetes", "jwt", "oidc", "aws"];
 
