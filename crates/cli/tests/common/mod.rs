@@ -538,3 +538,11 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Asserts a `--format json` collection or ingest reported no input error.
+pub fn ingested_cleanly(out: &serde_json::Value) {
+    let errors = out["ingest"]["report"]["errors"]
+        .as_array()
+        .expect("an ingest report");
+    assert!(errors.is_empty(), "input errors: {out:#}");
+}
