@@ -1,4 +1,5 @@
-//! What an AWS credential, principal or workload can reach, as every surface
+//! What a credential, principal, workload or agent can reach across AWS,
+//! Google Cloud and Azure, as every surface
 //! shows it (`custody blast-radius`, `GET /v1/nodes/{id}/blast-radius`, the MCP
 //! `blast_radius` tool): resources ranked by sensitivity and access level, with
 //! the role chain that grants each.
@@ -11,9 +12,9 @@ use custody_store::Store;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Reads the AWS slice of the graph into memory.
+/// Reads the AWS, Google Cloud and Azure slices of the graph into memory.
 pub fn load(store: &dyn Store, progress: &dyn Progress) -> Result<Model> {
-    step(progress, "loading AWS principals, policies and resources…");
+    step(progress, "loading principals, policies and resources…");
     let mut builder = ModelBuilder::new();
     store.scan_nodes(NODE_KINDS, &mut |n| {
         builder.node(NodeIn {
@@ -95,6 +96,8 @@ fn kind_name(k: PrincipalKind) -> &'static str {
         PrincipalKind::Provider => "identity_provider",
         PrincipalKind::Service => "aws_service",
         PrincipalKind::AccountAdmin => "account_administrator",
+        PrincipalKind::GcpServiceAccount => "gcp_service_account",
+        PrincipalKind::AzureServicePrincipal => "azure_service_principal",
     }
 }
 
@@ -308,7 +311,7 @@ pub fn rank_all(
     use rayon::prelude::*;
     let creds: Vec<(i64, String)> = model
         .credentials()
-        .map(|(id, k)| (id, k.trim_start_matches("aws-access-key:").to_string()))
+        .map(|(id, k)| (id, display_key(k)))
         .collect();
     progress.stage(
         "ranking credentials",
@@ -332,6 +335,13 @@ pub fn rank_all(
     let total = ranked.len();
     ranked.truncate(top);
     (total, ranked)
+}
+
+/// A credential's key as people write it: the access key id, the GCP key id…
+pub fn display_key(key: &str) -> String {
+    key.trim_start_matches("aws-access-key:")
+        .trim_start_matches("id:")
+        .to_string()
 }
 
 /// Query latency of one pass of [`measure`].

@@ -133,6 +133,9 @@ pub fn parse_objects(file: &SourceFile<'_>, service_principals: bool) -> Parsed 
         let (kind, keys) = if service_principals {
             let t = o.service_principal_type.as_deref().unwrap_or("Application");
             props.insert("service_principal_type".into(), json!(t));
+            // The app's object id differs; role assignments and Key Vault
+            // access policies name this one.
+            props.insert("sp_object_id".into(), json!(o.id.to_ascii_lowercase()));
             if let Some(org) = &o.app_owner_organization_id {
                 props.insert("app_owner_tenant".into(), json!(org));
             }
@@ -457,6 +460,7 @@ pub fn parse_role_assignments(file: &SourceFile<'_>) -> Parsed {
     let Some(items) = load_array(CONNECTOR, file, &mut parsed) else {
         return parsed;
     };
+    let mut per: Vec<(Key, Key, String, Vec<Value>)> = Vec::new();
     for (base, a) in records::<Assignment>(CONNECTOR, file.path, "", &items, &mut parsed) {
         // People and groups are the IdP's business; custody follows machines.
         if a.principal_type
@@ -497,21 +501,44 @@ pub fn parse_role_assignments(file: &SourceFile<'_>) -> Parsed {
             rp,
             &base,
         ));
-        let mut p = Map::new();
-        p.insert("role".into(), json!(role));
-        if ADMIN_ROLES.contains(&role.as_str()) {
-            p.insert("admin".into(), json!(true));
+        // One edge per principal and scope, with every role assigned there.
+        let mut grant = Map::new();
+        grant.insert("role".into(), json!(role));
+        if let Some(id) = &a.role_definition_id {
+            grant.insert("role_id".into(), json!(id.rsplit('/').next().unwrap_or(id)));
         }
         if let Some(c) = a.condition.as_deref().filter(|c| !c.is_empty()) {
-            p.insert("condition".into(), json!(c));
+            grant.insert("condition".into(), json!(c));
+        }
+        let who = sp_key(&a.principal_id);
+        match per.iter_mut().find(|(w, r, ..)| *w == who && *r == res) {
+            Some((.., grants)) => grants.push(Value::Object(grant)),
+            None => per.push((who, res, base, vec![Value::Object(grant)])),
+        }
+    }
+    for (who, res, at, grants) in per {
+        let mut p = Map::new();
+        let role = grants[0]["role"].as_str().unwrap_or("role").to_string();
+        if grants
+            .iter()
+            .any(|g| ADMIN_ROLES.contains(&g["role"].as_str().unwrap_or("")))
+        {
+            p.insert("admin".into(), json!(true));
+        }
+        if let Some(c) = grants[0].get("condition") {
+            p.insert("condition".into(), c.clone());
+        }
+        if grants.iter().all(|g| g.get("condition").is_some()) {
             p.insert("conditional".into(), json!(true));
         }
+        p.insert("role".into(), json!(role));
+        p.insert("grants".into(), Value::Array(grants));
         parsed.facts.push(edge(
             EdgeKind::CanAccess,
-            (Label::Principal, sp_key(&a.principal_id)),
+            (Label::Principal, who),
             (Label::Resource, res),
             Value::Object(p),
-            &base,
+            &at,
         ));
     }
     parsed.scope = format!("{CONNECTOR}:{}", file.path);

@@ -27,7 +27,7 @@ use custody_model::{time, EdgeKind, Endpoint, Fact, Key, Label, Location};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-fn node(
+pub(crate) fn node(
     label: Label,
     kind: &str,
     keys: Vec<Key>,
@@ -38,7 +38,13 @@ fn node(
     crate::util::node_at("gcp", label, kind, keys, Some(name), props, at)
 }
 
-fn edge(kind: EdgeKind, from: Endpoint, to: Endpoint, props: Map<String, Value>, at: &str) -> Fact {
+pub(crate) fn edge(
+    kind: EdgeKind,
+    from: Endpoint,
+    to: Endpoint,
+    props: Map<String, Value>,
+    at: &str,
+) -> Fact {
     crate::util::edge_at(kind, from, to, Value::Object(props), at)
 }
 
@@ -258,7 +264,7 @@ const ACT_AS: [&str; 9] = [
 
 /// One `members` entry as an endpoint, with a node for what only the policy
 /// knows about (workload-identity principals, the public).
-fn member(m: &str, at: &str) -> Option<(Endpoint, Option<Fact>)> {
+pub(crate) fn member(m: &str, at: &str) -> Option<(Endpoint, Option<Fact>)> {
     let (kind, value) = m.split_once(':')?;
     let value = value.trim();
     Some(match kind {
@@ -341,6 +347,93 @@ struct Binding {
     condition: Option<Value>,
 }
 
+/// The bindings of one allow policy as edges from each member to `target`,
+/// one edge per member with every role it is granted there
+/// (`grants: [{role, condition}]`; `role` is the first). On a service account
+/// only roles that may let a member act as it are kept (predefined ones that
+/// do, and every custom role: its permissions decide), as `CAN_ASSUME`; on
+/// anything else `CAN_ACCESS`. A workload-identity member whose subject is an
+/// AWS assumed role also gives a `CAN_ASSUME` from that IAM role.
+pub(crate) fn emit_bindings(
+    connector: &str,
+    path: &str,
+    prefix: &str,
+    bindings: &[Value],
+    target: &Endpoint,
+    on_account: bool,
+    parsed: &mut Parsed,
+) {
+    // member → (pointer of its first mention, grants)
+    let mut per: Vec<(String, String, Vec<Value>)> = Vec::new();
+    for (i, b) in bindings.iter().enumerate() {
+        let base = format!("{prefix}/bindings/{i}");
+        let b: Binding = match record(connector, path, &base, b) {
+            Ok(b) => b,
+            Err(e) => {
+                parsed.errors.push(e);
+                continue;
+            }
+        };
+        let custom = !b.role.starts_with("roles/");
+        if on_account && !(ACT_AS.contains(&b.role.as_str()) || custom) {
+            // Reading a service account's metadata is not acting as it.
+            parsed.records += b.members.len();
+            continue;
+        }
+        let mut grant = Map::new();
+        grant.insert("role".into(), json!(b.role));
+        if let Some(c) = &b.condition {
+            grant.insert("condition".into(), c.clone());
+        }
+        for (j, m) in b.members.iter().enumerate() {
+            parsed.records += 1;
+            match per.iter_mut().find(|(x, ..)| x == m) {
+                Some((.., grants)) => grants.push(Value::Object(grant.clone())),
+                None => per.push((
+                    m.clone(),
+                    format!("{base}/members/{j}"),
+                    vec![Value::Object(grant.clone())],
+                )),
+            }
+        }
+    }
+    for (m, at, grants) in per {
+        let Some((from, fact)) = member(&m, &at) else {
+            continue;
+        };
+        parsed.facts.extend(fact);
+        let mut props = Map::new();
+        props.insert("via".into(), json!("gcp-iam-policy"));
+        props.insert("role".into(), grants[0]["role"].clone());
+        let conditional = grants.iter().all(|g| g.get("condition").is_some());
+        if let Some(c) = grants[0].get("condition") {
+            props.insert("conditions".into(), c.clone());
+        }
+        props.insert("conditional".into(), json!(conditional));
+        props.insert("grants".into(), Value::Array(grants));
+        let kind = if on_account {
+            EdgeKind::CanAssume
+        } else {
+            EdgeKind::CanAccess
+        };
+        parsed
+            .facts
+            .push(edge(kind, from, target.clone(), props.clone(), &at));
+        // Cross-cloud: the AWS role behind a workload-identity member.
+        if let (true, Some(role)) = (on_account, aws_role_of(&m)) {
+            props.insert("via".into(), json!("gcp-workload-identity-federation"));
+            props.insert("member".into(), json!(m));
+            parsed.facts.push(edge(
+                EdgeKind::CanAssume,
+                Endpoint::new(Label::Principal, Key::arn(&role)),
+                target.clone(),
+                props,
+                &at,
+            ));
+        }
+    }
+}
+
 pub fn parse_iam_policy(file: &SourceFile<'_>) -> Parsed {
     const CONNECTOR: &str = "gcp-iam-policy";
     let mut parsed = Parsed::default();
@@ -385,56 +478,16 @@ pub fn parse_iam_policy(file: &SourceFile<'_>) -> Parsed {
         }
         PolicyOf::ServiceAccount(sa) => Endpoint::new(Label::Principal, Key::email(sa)),
     };
-    for (i, b) in bindings.iter().enumerate() {
-        let base = format!("/bindings/{i}");
-        let b: Binding = match record(CONNECTOR, file.path, &base, b) {
-            Ok(b) => b,
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
-        let act_as = ACT_AS.contains(&b.role.as_str());
-        if matches!(of, PolicyOf::ServiceAccount(_)) && !act_as {
-            // Reading a service account's metadata is not acting as it.
-            parsed.records += b.members.len();
-            continue;
-        }
-        for (j, m) in b.members.iter().enumerate() {
-            parsed.records += 1;
-            let at = format!("{base}/members/{j}");
-            let Some((from, fact)) = member(m, &at) else {
-                continue;
-            };
-            parsed.facts.extend(fact);
-            let mut props = Map::new();
-            props.insert("via".into(), json!("gcp-iam-policy"));
-            props.insert("role".into(), json!(b.role));
-            if let Some(c) = &b.condition {
-                props.insert("conditions".into(), c.clone());
-            }
-            props.insert("conditional".into(), json!(b.condition.is_some()));
-            let kind = match of {
-                PolicyOf::Project(_) => EdgeKind::CanAccess,
-                PolicyOf::ServiceAccount(_) => EdgeKind::CanAssume,
-            };
-            parsed
-                .facts
-                .push(edge(kind, from, target.clone(), props.clone(), &at));
-            // Cross-cloud: the AWS role behind a workload-identity member.
-            if let (PolicyOf::ServiceAccount(_), Some(role)) = (&of, aws_role_of(m)) {
-                props.insert("via".into(), json!("gcp-workload-identity-federation"));
-                props.insert("member".into(), json!(m));
-                parsed.facts.push(edge(
-                    EdgeKind::CanAssume,
-                    Endpoint::new(Label::Principal, Key::arn(&role)),
-                    target.clone(),
-                    props,
-                    &at,
-                ));
-            }
-        }
-    }
+    let on_account = matches!(of, PolicyOf::ServiceAccount(_));
+    emit_bindings(
+        CONNECTOR,
+        file.path,
+        "",
+        bindings,
+        &target,
+        on_account,
+        &mut parsed,
+    );
     parsed.scope = match of {
         PolicyOf::Project(p) => format!("{CONNECTOR}:projects/{p}"),
         PolicyOf::ServiceAccount(sa) => format!("{CONNECTOR}:serviceAccounts/{sa}"),

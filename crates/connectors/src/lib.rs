@@ -16,7 +16,9 @@
 pub mod audit;
 pub mod aws;
 pub mod azure;
+pub mod azure_resources;
 pub mod gcp;
+pub mod gcp_assets;
 pub mod github;
 pub mod hris;
 pub mod kubernetes;
@@ -85,6 +87,14 @@ pub enum Format {
     GcpIamPolicy,
     /// `gcloud iam workload-identity-pools providers list` (or `describe`).
     GcpWorkloadIdentityProviders,
+    /// `gcloud asset search-all-resources --format=json`.
+    GcpAssetResources,
+    /// `gcloud asset search-all-iam-policies --format=json`.
+    GcpAssetIamPolicies,
+    /// `gcloud iam roles describe --format=json` (custom roles, one or a list).
+    GcpRoles,
+    /// `gcloud iam policies get --kind=denypolicies --format=json` (one or a list).
+    GcpDenyPolicies,
     /// `kubectl get … -o json`: a list of objects or one object.
     KubernetesObjects,
     /// GitHub Actions secrets (repository, environment or org), names and dates.
@@ -118,6 +128,12 @@ pub enum Format {
     EntraOwners,
     /// `az role assignment list --all`.
     AzureRoleAssignments,
+    /// `az graph query` (Resource Graph: resource containers and resources).
+    AzureResourceGraph,
+    /// `az role definition list`.
+    AzureRoleDefinitions,
+    /// `az keyvault secret list --vault-name V` (names and attributes only).
+    AzureKeyVaultSecrets,
     /// Okta `GET /api/v1/apps`.
     OktaApps,
     /// Okta `GET /api/v1/api-tokens`.
@@ -127,7 +143,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 44] = [
+    pub const ALL: [Format; 51] = [
         Format::AwsAuthDetails,
         Format::AwsCredentialReport,
         Format::AwsAccessKeys,
@@ -153,6 +169,10 @@ impl Format {
         Format::GcpServiceAccountKeys,
         Format::GcpIamPolicy,
         Format::GcpWorkloadIdentityProviders,
+        Format::GcpAssetResources,
+        Format::GcpAssetIamPolicies,
+        Format::GcpRoles,
+        Format::GcpDenyPolicies,
         Format::KubernetesObjects,
         Format::GithubActionsSecrets,
         Format::GithubDeployKeys,
@@ -169,6 +189,9 @@ impl Format {
         Format::EntraFederatedCredentials,
         Format::EntraOwners,
         Format::AzureRoleAssignments,
+        Format::AzureResourceGraph,
+        Format::AzureRoleDefinitions,
+        Format::AzureKeyVaultSecrets,
         Format::OktaApps,
         Format::OktaApiTokens,
         Format::OktaGrants,
@@ -202,6 +225,13 @@ impl Format {
             Format::GcpServiceAccountKeys => "gcp-service-account-keys",
             Format::GcpIamPolicy => "gcp-iam-policy",
             Format::GcpWorkloadIdentityProviders => "gcp-workload-identity-providers",
+            Format::GcpAssetResources => "gcp-asset-resources",
+            Format::GcpAssetIamPolicies => "gcp-asset-iam-policies",
+            Format::GcpRoles => "gcp-iam-roles",
+            Format::GcpDenyPolicies => "gcp-deny-policies",
+            Format::AzureResourceGraph => "azure-resource-graph",
+            Format::AzureRoleDefinitions => "azure-role-definitions",
+            Format::AzureKeyVaultSecrets => "azure-keyvault-secrets",
             Format::KubernetesObjects => "kubernetes-objects",
             Format::GithubActionsSecrets => "github-actions-secrets",
             Format::GithubDeployKeys => "github-deploy-keys",
@@ -241,7 +271,14 @@ impl Format {
             Format::GcpServiceAccounts
             | Format::GcpServiceAccountKeys
             | Format::GcpIamPolicy
-            | Format::GcpWorkloadIdentityProviders => "gcp",
+            | Format::GcpWorkloadIdentityProviders
+            | Format::GcpAssetResources
+            | Format::GcpAssetIamPolicies
+            | Format::GcpRoles
+            | Format::GcpDenyPolicies => "gcp",
+            Format::AzureResourceGraph
+            | Format::AzureRoleDefinitions
+            | Format::AzureKeyVaultSecrets => "azure",
             Format::KubernetesObjects => "kubernetes",
             Format::GithubActionsSecrets
             | Format::GithubDeployKeys
@@ -413,6 +450,18 @@ fn detect_gcp_or_kubernetes(trimmed: &str, head: &str) -> Option<Format> {
     if has("\"apiVersion\"") && has("\"kind\"") && (has("\"items\"") || has("\"metadata\"")) {
         return Some(Format::KubernetesObjects);
     }
+    if has("\"assetType\"") && has("\"policy\"") && has("\"resource\"") {
+        return Some(Format::GcpAssetIamPolicies);
+    }
+    if has("\"assetType\"") && has("\"name\"") {
+        return Some(Format::GcpAssetResources);
+    }
+    if has("\"includedPermissions\"") {
+        return Some(Format::GcpRoles);
+    }
+    if has("\"denyRule\"") || (has("/denypolicies/") && has("\"rules\"")) {
+        return Some(Format::GcpDenyPolicies);
+    }
     if has("workloadIdentityPools/") && has("/providers/") && !has("\"bindings\"") {
         return Some(Format::GcpWorkloadIdentityProviders);
     }
@@ -439,8 +488,25 @@ fn is_vault_path(path: &str) -> bool {
 /// `az` outputs (Microsoft Graph objects and Azure RBAC), all JSON arrays.
 fn detect_azure(trimmed: &str, path: &str, head: &str) -> Option<Format> {
     let has = |s: &str| head.contains(s);
+    if has("\"subscriptionId\"")
+        && has("\"type\"")
+        && (has("\"total_records\"")
+            || has("\"resourceGroup\"")
+            || has("managementGroupAncestorsChain"))
+    {
+        return Some(Format::AzureResourceGraph);
+    }
+    if trimmed.starts_with('{') && has("\"total_records\"") && has("\"data\"") {
+        return Some(Format::AzureResourceGraph);
+    }
     if !trimmed.starts_with('[') {
         return None;
+    }
+    if has("\"roleName\"") && has("\"permissions\"") && has("\"assignableScopes\"") {
+        return Some(Format::AzureRoleDefinitions);
+    }
+    if has(".vault.azure.net/secrets/") {
+        return Some(Format::AzureKeyVaultSecrets);
     }
     let rules: [(bool, Format); 5] = [
         (
@@ -571,6 +637,13 @@ pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> P
         Format::GcpServiceAccountKeys => gcp::parse_service_account_keys(file),
         Format::GcpIamPolicy => gcp::parse_iam_policy(file),
         Format::GcpWorkloadIdentityProviders => gcp::parse_wif_providers(file),
+        Format::GcpAssetResources => gcp_assets::parse_resources(file),
+        Format::GcpAssetIamPolicies => gcp_assets::parse_iam_policies(file),
+        Format::GcpRoles => gcp_assets::parse_roles(file),
+        Format::GcpDenyPolicies => gcp_assets::parse_deny_policies(file),
+        Format::AzureResourceGraph => azure_resources::parse_resource_graph(file),
+        Format::AzureRoleDefinitions => azure_resources::parse_role_definitions(file),
+        Format::AzureKeyVaultSecrets => azure_resources::parse_keyvault_secrets(file),
         Format::KubernetesObjects => kubernetes::parse(file, audit::cluster_of(file.path)),
         Format::GithubActionsSecrets => github::parse_actions_secrets(file),
         Format::GithubDeployKeys => github::parse_deploy_keys(file),

@@ -4,6 +4,7 @@
 //! resources by account and the accounts their policies name, one
 //! administrator stand-in per account, and the actions of each resource kind.
 
+use super::{azure, cloud, gcp, Hop};
 use super::{KindSpec, LevelActions, Model, PrincipalKind, PrincipalNode, ResourceNode};
 use crate::catalog::{AccessLevel, Catalog};
 pub use crate::input::{EdgeIn, NodeIn};
@@ -102,12 +103,42 @@ pub const NODE_KINDS: &[&str] = &[
     "aws_lambda_function",
     "aws_eks_cluster",
     "aws_ec2_instance",
+    "gcp_service_account",
+    "gcp_service_account_key",
+    "gcp_role",
+    "gcp_deny_policy",
+    "gcp_organization",
+    "gcp_folder",
+    "gcp_project",
+    "gcp_storage_bucket",
+    "gcp_secret",
+    "gcp_kms_key",
+    "gcp_bigquery_dataset",
+    "gcp_sql_instance",
+    "gcp_gke_cluster",
+    "azure_app_registration",
+    "azure_service_principal",
+    "azure_managed_identity",
+    "azure_client_secret",
+    "azure_certificate",
+    "azure_role_definition",
+    "azure_scope",
+    "azure_management_group",
+    "azure_subscription",
+    "azure_resource_group",
+    "azure_key_vault",
+    "azure_key_vault_secret",
+    "azure_storage_account",
+    "azure_virtual_machine",
+    "azure_web_app",
+    "azure_sql_server",
 ];
 pub const EDGE_KINDS: &[&str] = &[
     "HAS_POLICY",
     "MEMBER_OF",
     "AUTHENTICATES_AS",
     "CAN_ASSUME",
+    "CAN_ACCESS",
     "RUNS_AS",
     "HOLDS",
 ];
@@ -133,6 +164,77 @@ pub struct ModelBuilder {
     credentials: HashMap<i64, String>,
     edges: Vec<(i64, String, i64, bool)>,
     incomplete: Vec<String>,
+    cloud: CloudRaw,
+}
+
+/// The Google Cloud and Azure indexes, hops between clouds by the principal
+/// they leave, and workloads with the principals their OIDC token becomes.
+type CloudIndexes = (
+    gcp::Gcp,
+    azure::Azure,
+    HashMap<u32, Vec<Hop>>,
+    HashMap<i64, Vec<u32>>,
+);
+
+/// What the Google Cloud and Azure nodes and edges say, before indexing.
+#[derive(Default)]
+struct CloudRaw {
+    /// Node → the scope it is (`projects/p`, a full resource name,
+    /// `serviceAccount:<e-mail>`, a lower-case Azure id).
+    gcp_scope: HashMap<i64, Arc<str>>,
+    azure_scope: HashMap<i64, Arc<str>>,
+    /// GCP resources: (resource, scope, ancestors top-down).
+    gcp_resources: Vec<(u32, Arc<str>, Vec<String>)>,
+    /// Service accounts: (principal, e-mail, project id).
+    gcp_accounts: Vec<(u32, String, Option<String>)>,
+    /// Project number → project id.
+    project_ids: HashMap<String, String>,
+    /// Project id → ancestors (organisation, folders).
+    project_ancestors: HashMap<String, Vec<String>>,
+    gcp: gcp::Gcp,
+    azure: azure::Azure,
+    /// Azure principals: (principal, object id).
+    azure_objects: Vec<(u32, String)>,
+    /// Key Vault secrets: (secret resource, vault id lower case).
+    secrets: Vec<(u32, String)>,
+    /// Secrets from `az keyvault secret list`: (resource, vault URI, name).
+    listed_secrets: Vec<(u32, String, String)>,
+    /// Vault URI → vault id (lower case).
+    vault_uris: HashMap<String, String>,
+    /// Binding and federation edges: (src, kind, dst, props).
+    edges: Vec<(i64, String, i64, Map<String, Value>)>,
+}
+
+/// The roles a binding or assignment edge grants: `grants: [{role, condition}]`
+/// or a single `role` (with `conditional`).
+fn granted_roles(props: &Map<String, Value>) -> Vec<(String, bool)> {
+    if let Some(Value::Array(list)) = props.get("grants") {
+        return list
+            .iter()
+            .filter_map(|g| {
+                let role = g.get("role")?.as_str()?.to_string();
+                let cond = g.get("condition").is_some_and(|c| !c.is_null());
+                Some((role, cond))
+            })
+            .collect();
+    }
+    let conditional = props.get("conditional").and_then(Value::as_bool) == Some(true);
+    props
+        .get("role")
+        .and_then(Value::as_str)
+        .map(|r| vec![(r.to_string(), conditional)])
+        .unwrap_or_default()
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn account_of(arn: &str) -> Option<String> {
@@ -260,8 +362,14 @@ impl ModelBuilder {
             "aws_organizations_root" | "aws_organizations_unit" => {
                 self.org_nodes.insert(n.id);
             }
-            "aws_access_key" => {
+            "aws_access_key"
+            | "gcp_service_account_key"
+            | "azure_client_secret"
+            | "azure_certificate" => {
                 self.credentials.insert(n.id, n.key.to_string());
+            }
+            kind if kind.starts_with("gcp_") || kind.starts_with("azure_") => {
+                self.cloud_node(&n, name);
             }
             kind if KINDS.iter().any(|(k, _, _)| *k == kind) => {
                 let tags: Vec<(&str, &str)> = match n.props.get("tags") {
@@ -296,7 +404,270 @@ impl ModelBuilder {
         }
     }
 
+    /// A Google Cloud or Azure node: principals, resources, roles, deny policies.
+    fn cloud_node(&mut self, n: &NodeIn<'_>, name: String) {
+        let str_prop = |k: &str| n.props.get(k).and_then(Value::as_str);
+        match n.kind {
+            "gcp_service_account" => {
+                let email = n.key.strip_prefix("email:").unwrap_or(n.key).to_string();
+                let p = self.add_principal(
+                    n.id,
+                    format!("serviceAccount:{email}"),
+                    name,
+                    PrincipalKind::GcpServiceAccount,
+                    Vec::new(),
+                    None,
+                );
+                let project = str_prop("project_id").map(str::to_string);
+                self.principals[p as usize].account = project.clone();
+                self.cloud
+                    .gcp_scope
+                    .insert(n.id, Arc::from(format!("serviceAccount:{email}")));
+                self.cloud.gcp_accounts.push((p, email, project));
+            }
+            "azure_app_registration" | "azure_service_principal" | "azure_managed_identity" => {
+                let app = str_prop("app_id").unwrap_or(n.key).to_string();
+                let p = self.add_principal(
+                    n.id,
+                    format!("azure-app:{app}"),
+                    name,
+                    PrincipalKind::AzureServicePrincipal,
+                    Vec::new(),
+                    None,
+                );
+                let oid = str_prop("sp_object_id").or_else(|| {
+                    n.props
+                        .contains_key("service_principal_type")
+                        .then(|| str_prop("object_id"))
+                        .flatten()
+                });
+                if let Some(o) = oid {
+                    self.cloud.azure_objects.push((p, o.to_ascii_lowercase()));
+                }
+            }
+            "gcp_role" => {
+                let perms = strings(n.props.get("permissions"));
+                self.cloud.gcp.custom.insert(
+                    n.key.trim_start_matches("id:gcp-role/").to_string(),
+                    Arc::from(perms),
+                );
+                if let Some(full) = str_prop("role") {
+                    let perms = strings(n.props.get("permissions"));
+                    self.cloud
+                        .gcp
+                        .custom
+                        .insert(full.to_string(), Arc::from(perms));
+                }
+            }
+            "gcp_deny_policy" => {
+                let attachment = str_prop("attachment").unwrap_or("");
+                if let Some(doc) = n.props.get("policy") {
+                    self.cloud
+                        .gcp
+                        .deny
+                        .extend(gcp::Deny::from_policy(attachment, &name, doc));
+                }
+            }
+            "azure_role_definition" => {
+                if let Some(doc) = n.props.get("definition") {
+                    match serde_json::from_value::<azure::RoleDefinition>(doc.clone()) {
+                        Ok(r) => {
+                            let r = Arc::new(r);
+                            self.cloud
+                                .azure
+                                .custom
+                                .insert(r.role_name.to_ascii_lowercase(), r.clone());
+                            self.cloud
+                                .azure
+                                .custom
+                                .insert(r.name.to_ascii_lowercase(), r);
+                        }
+                        Err(e) => self
+                            .incomplete
+                            .push(format!("{name}: role definition unreadable: {e}")),
+                    }
+                }
+            }
+            "azure_scope" => {
+                if let Some(scope) = str_prop("scope") {
+                    self.cloud
+                        .azure_scope
+                        .insert(n.id, Arc::from(scope.to_ascii_lowercase()));
+                }
+            }
+            kind if gcp::spec_index(kind).is_some() => {
+                let scope = match str_prop("scope") {
+                    Some(s) => s.to_string(),
+                    None if kind == "gcp_project" => {
+                        format!("projects/{}", str_prop("project_id").unwrap_or(&name))
+                    }
+                    None => return,
+                };
+                let ancestors = strings(n.props.get("ancestors"));
+                if kind == "gcp_project" {
+                    if let Some(id) = str_prop("project_id") {
+                        if let Some(num) = str_prop("project_number") {
+                            self.cloud
+                                .project_ids
+                                .insert(num.to_string(), id.to_string());
+                        }
+                        if !ancestors.is_empty() {
+                            self.cloud
+                                .project_ancestors
+                                .insert(id.to_string(), ancestors.clone());
+                        }
+                    }
+                }
+                let account = str_prop("project_id").map(str::to_string);
+                let r = self.cloud_resource(n, name, kind, scope.clone(), account, "labels");
+                let scope: Arc<str> = Arc::from(scope);
+                self.cloud.gcp_scope.insert(n.id, scope.clone());
+                self.cloud.gcp_resources.push((r, scope, ancestors));
+                self.cloud
+                    .gcp
+                    .spec_of
+                    .insert(r, gcp::spec_index(kind).unwrap_or(0));
+            }
+            kind if azure::spec_index(kind).is_some() => {
+                // A listed Key Vault secret names its vault by URI: its id is
+                // settled once every vault is known.
+                let listed = match (kind, str_prop("id")) {
+                    ("azure_key_vault_secret", None) => {
+                        match (str_prop("vault_uri"), str_prop("secret_name")) {
+                            (Some(u), Some(s)) => Some((u.to_ascii_lowercase(), s.to_string())),
+                            _ => return,
+                        }
+                    }
+                    _ => None,
+                };
+                let id = match (&listed, str_prop("id")) {
+                    (Some((u, s)), _) => format!("{u}secrets/{s}"),
+                    (None, Some(id)) => id.to_ascii_lowercase(),
+                    (None, None) => return,
+                };
+                let sub = id
+                    .strip_prefix("/subscriptions/")
+                    .map(|r| r.split('/').next().unwrap_or(r).to_string());
+                let r = self.cloud_resource(n, name, kind, id.clone(), sub.clone(), "tags");
+                if kind == "azure_subscription" {
+                    if let Some(sub) = sub {
+                        let groups = strings(n.props.get("management_groups"))
+                            .into_iter()
+                            .map(|g| g.to_ascii_lowercase())
+                            .collect();
+                        self.cloud.azure.groups_of.insert(sub, groups);
+                    }
+                }
+                if kind == "azure_key_vault" {
+                    let policies = n
+                        .props
+                        .get("access_policies")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|p| {
+                            let oid = p.get("objectId")?.as_str()?.to_ascii_lowercase();
+                            let perms =
+                                strings(p.get("permissions").and_then(|x| x.get("secrets")));
+                            Some((oid, perms))
+                        })
+                        .collect();
+                    let rbac = n
+                        .props
+                        .get("enable_rbac_authorization")
+                        .and_then(Value::as_bool)
+                        == Some(true);
+                    self.cloud
+                        .azure
+                        .vaults
+                        .insert(r, azure::Vault { rbac, policies });
+                }
+                if kind == "azure_key_vault" {
+                    if let Some(u) = str_prop("vault_uri") {
+                        self.cloud
+                            .vault_uris
+                            .insert(u.to_ascii_lowercase(), id.clone());
+                    }
+                }
+                if let Some((uri, secret)) = listed {
+                    self.cloud.listed_secrets.push((r, uri, secret));
+                    return;
+                }
+                if kind == "azure_key_vault_secret" {
+                    if let Some(v) = id.rsplit_once("/secrets/").map(|(v, _)| v.to_string()) {
+                        self.cloud.secrets.push((r, v));
+                    }
+                }
+                self.cloud.azure_scope.insert(n.id, Arc::from(id.as_str()));
+                self.cloud.azure.by_id.insert(id, r);
+                self.cloud
+                    .azure
+                    .spec_of
+                    .insert(r, azure::spec_index(kind).unwrap_or(0));
+            }
+            _ => {}
+        }
+    }
+
+    fn cloud_resource(
+        &mut self,
+        n: &NodeIn<'_>,
+        name: String,
+        kind: &str,
+        arn: String,
+        account: Option<String>,
+        tags_prop: &str,
+    ) -> u32 {
+        let tags: Vec<(&str, &str)> = match n.props.get(tags_prop) {
+            Some(Value::Object(m)) => m
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let (mut sens, mut why) = sensitivity::assess(kind, tags);
+        if why.starts_with("default for") && cloud::high_by_default(kind) {
+            sens = sensitivity::Sensitivity::High;
+            why = format!("default for {kind}");
+        }
+        let idx = self.resources.len() as u32;
+        self.resources.push(ResourceNode {
+            node: n.id,
+            account,
+            arn,
+            name,
+            kind: kind.to_string(),
+            sensitivity: sens,
+            sensitivity_reason: why,
+            policy: None,
+            runs_as: Vec::new(),
+        });
+        self.resource_by_node.insert(n.id, idx);
+        idx
+    }
+
     pub fn edge(&mut self, e: EdgeIn<'_>) {
+        let via = e.props.get("via").and_then(Value::as_str).unwrap_or("");
+        let cloud = match e.kind {
+            "CAN_ACCESS" => true,
+            "CAN_ASSUME" => {
+                e.props.contains_key("grants")
+                    || e.props.contains_key("role")
+                    || matches!(
+                        via,
+                        "gcp-workload-identity-federation" | "github-actions-oidc"
+                    )
+            }
+            _ => false,
+        };
+        if cloud {
+            self.cloud
+                .edges
+                .push((e.src, e.kind.to_string(), e.dst, e.props.clone()));
+            if e.kind == "CAN_ACCESS" {
+                return;
+            }
+        }
         let profile = e.kind == "CAN_ASSUME"
             && e.props.get("trusted").and_then(Value::as_str) == Some("instance-profile");
         if e.kind != "CAN_ASSUME" || profile {
@@ -307,6 +678,7 @@ impl ModelBuilder {
     /// Every index the [`Model`] answers from.
     pub fn build(mut self) -> Model {
         let links = self.link_edges();
+        let (gcp, azure, bridges, workloads) = self.cloud_indexes();
         self.identity_policies(&links);
         self.resolve_boundaries();
         let scps = self.scp_layers(&links);
@@ -376,6 +748,10 @@ impl ModelBuilder {
             }
         }
         Model {
+            gcp,
+            azure,
+            bridges,
+            workloads,
             agents,
             policies: self.policies,
             policy_names: self.policy_names,
@@ -409,6 +785,173 @@ impl ModelBuilder {
             escalation_cache: Mutex::new(HashMap::new()),
             back: OnceLock::new(),
         }
+    }
+
+    /// The Google Cloud and Azure indexes, the hops between clouds, and the
+    /// principals workloads exchange their OIDC tokens for.
+    fn cloud_indexes(&mut self) -> CloudIndexes {
+        let mut raw = std::mem::take(&mut self.cloud);
+        let ids = std::mem::take(&mut raw.project_ids);
+        let norm = |s: &str| -> String {
+            match s.strip_prefix("projects/").and_then(|n| ids.get(n)) {
+                Some(id) => format!("projects/{id}"),
+                None => s.to_string(),
+            }
+        };
+        let mut g = std::mem::take(&mut raw.gcp);
+        for (r, scope, ancestors) in &raw.gcp_resources {
+            let mut scopes: Vec<Arc<str>> = vec![scope.clone()];
+            let mut ancestors: Vec<String> = ancestors.iter().map(|a| norm(a)).collect();
+            // A project's own ancestors, when only the project knows them.
+            if let Some(pid) = ancestors
+                .iter()
+                .chain(std::iter::once(&scope.to_string()))
+                .find_map(|a| a.strip_prefix("projects/").map(str::to_string))
+            {
+                for a in raw.project_ancestors.get(&pid).into_iter().flatten() {
+                    if !ancestors.contains(a) {
+                        ancestors.push(a.clone());
+                    }
+                }
+            }
+            scopes.extend(ancestors.into_iter().map(Arc::from));
+            scopes.dedup();
+            for s in &scopes {
+                g.under.entry(s.clone()).or_default().push(*r);
+            }
+            g.scopes_of.insert(*r, scopes);
+        }
+        for (p, email, project) in &raw.gcp_accounts {
+            let mut scopes: Vec<Arc<str>> = vec![Arc::from(format!("serviceAccount:{email}"))];
+            if let Some(pid) = project {
+                scopes.push(Arc::from(format!("projects/{pid}")));
+                for a in raw.project_ancestors.get(pid).into_iter().flatten() {
+                    scopes.push(Arc::from(norm(a)));
+                }
+            }
+            for s in &scopes {
+                g.accounts_under.entry(s.clone()).or_default().push(*p);
+            }
+            g.account_scopes.insert(*p, scopes);
+            g.email.insert(*p, email.clone());
+        }
+        let mut az = std::mem::take(&mut raw.azure);
+        for (p, oid) in &raw.azure_objects {
+            az.object_id.insert(*p, oid.clone());
+        }
+        for (r, uri, name) in std::mem::take(&mut raw.listed_secrets) {
+            let Some(vault) = raw.vault_uris.get(&uri) else {
+                continue;
+            };
+            let id = format!("{vault}/secrets/{}", name.to_ascii_lowercase());
+            self.resources[r as usize].arn = id.clone();
+            self.resources[r as usize].account = vault
+                .strip_prefix("/subscriptions/")
+                .map(|v| v.split('/').next().unwrap_or(v).to_string());
+            raw.secrets.push((r, vault.clone()));
+            az.by_id.insert(id, r);
+            az.spec_of
+                .insert(r, azure::spec_index("azure_key_vault_secret").unwrap_or(0));
+        }
+        for (s, vault) in &raw.secrets {
+            if let Some(&v) = az.by_id.get(vault) {
+                az.vault_of.insert(*s, v);
+            }
+        }
+        for (&r, _) in az.spec_of.iter() {
+            let runs = &self.resources[r as usize].runs_as;
+            if !runs.is_empty() {
+                az.runs_as.insert(r, runs.clone());
+            }
+        }
+        let mut bridges: HashMap<u32, Vec<Hop>> = HashMap::new();
+        let mut workloads: HashMap<i64, Vec<u32>> = HashMap::new();
+        for (src, kind, dst, props) in &raw.edges {
+            let via = props.get("via").and_then(Value::as_str).unwrap_or("");
+            let from = self.principal_by_node.get(src).copied();
+            let to = self.principal_by_node.get(dst).copied();
+            if let (None, Some(to), "github-actions-oidc") = (from, to, via) {
+                let v = workloads.entry(*src).or_default();
+                if !v.contains(&to) {
+                    v.push(to);
+                }
+                continue;
+            }
+            let Some(from) = from else { continue };
+            if let (Some(to), "gcp-workload-identity-federation") = (to, via) {
+                let role = props
+                    .get("role")
+                    .and_then(Value::as_str)
+                    .unwrap_or("a role");
+                bridges.entry(from).or_default().push(Hop {
+                    principal: to,
+                    from: None,
+                    how: format!(
+                        "gcp workload identity federation ({role} on the service account)"
+                    ),
+                    conditional: props.get("conditional").and_then(Value::as_bool) == Some(true),
+                    potential: None,
+                });
+                continue;
+            }
+            let kind_of = |p: u32| self.principals[p as usize].kind;
+            match kind_of(from) {
+                PrincipalKind::GcpServiceAccount => {
+                    let Some(scope) = raw.gcp_scope.get(dst) else {
+                        continue;
+                    };
+                    let scope: Arc<str> = Arc::from(norm(scope));
+                    for (role, conditional) in granted_roles(props) {
+                        g.grants.entry(from).or_default().push(gcp::Grant {
+                            scope: scope.clone(),
+                            role: Arc::from(role),
+                            conditional,
+                        });
+                    }
+                }
+                PrincipalKind::AzureServicePrincipal if kind == "CAN_ACCESS" => {
+                    let Some(scope) = raw.azure_scope.get(dst) else {
+                        continue;
+                    };
+                    for (role, conditional) in granted_roles(props) {
+                        az.assignments
+                            .entry(from)
+                            .or_default()
+                            .push(azure::Assignment {
+                                scope: scope.clone(),
+                                role: Arc::from(role),
+                                conditional,
+                            });
+                    }
+                }
+                _ => {}
+            }
+        }
+        let unknown_gcp = g.unknown_roles();
+        for (&p, grants) in &g.grants {
+            for gr in grants
+                .iter()
+                .filter(|gr| unknown_gcp.iter().any(|u| **u == *gr.role))
+            {
+                self.incomplete.push(format!(
+                    "{}: role {} has permissions neither in custody's catalogue nor in the exports (gcloud iam roles describe)",
+                    self.principals[p as usize].arn, gr.role
+                ));
+            }
+        }
+        let unknown_azure = az.unknown_roles();
+        for (&p, list) in &az.assignments {
+            for a in list
+                .iter()
+                .filter(|a| unknown_azure.iter().any(|u| **u == *a.role))
+            {
+                self.incomplete.push(format!(
+                    "{}: role {} is neither built in nor defined in the exports (az role definition list)",
+                    self.principals[p as usize].arn, a.role
+                ));
+            }
+        }
+        (g, az, bridges, workloads)
     }
 
     /// Reads the edges: policy attachments, group and OU membership,
@@ -624,6 +1167,12 @@ impl ModelBuilder {
         let accounts: HashSet<String> = self
             .principals
             .iter()
+            .filter(|p| {
+                !matches!(
+                    p.kind,
+                    PrincipalKind::GcpServiceAccount | PrincipalKind::AzureServicePrincipal
+                )
+            })
             .filter_map(|p| p.account.clone())
             .collect();
         for a in accounts {

@@ -27,7 +27,10 @@ use crate::sensitivity::Sensitivity;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 
+pub mod azure;
 mod builder;
+mod cloud;
+pub mod gcp;
 pub use builder::{EdgeIn, ModelBuilder, NodeIn, EDGE_KINDS, NODE_KINDS};
 
 /// What kind of AWS principal a model entry is.
@@ -43,6 +46,10 @@ pub enum PrincipalKind {
     /// Whoever escalates to full control of an account: it stands for "any
     /// principal of the account", limited only by the account's SCPs.
     AccountAdmin,
+    /// A Google Cloud service account (`arn`: `serviceAccount:<e-mail>`).
+    GcpServiceAccount,
+    /// An Entra service principal or managed identity (`arn`: `azure-app:<appId>`).
+    AzureServicePrincipal,
 }
 
 #[derive(Debug, Clone)]
@@ -215,6 +222,15 @@ pub struct Model {
     principal_by_arn: HashMap<String, u32>,
     /// Per account: the roles its instance profiles carry.
     profile_roles: HashMap<String, Vec<u32>>,
+    /// The Google Cloud and Azure slices.
+    gcp: gcp::Gcp,
+    azure: azure::Azure,
+    /// Hops between clouds (an AWS role a Google service account trusts
+    /// through Workload Identity Federation), by the principal they leave.
+    bridges: HashMap<u32, Vec<Hop>>,
+    /// Workloads (a GitHub Actions workflow) → the principals their OIDC
+    /// token is exchanged for.
+    workloads: HashMap<i64, Vec<u32>>,
     /// (account, resource kind) pairs with at least one resource: that
     /// service's inventory was ingested for the account.
     inventoried: HashSet<(String, String)>,
@@ -264,6 +280,7 @@ impl Model {
             .credentials
             .get(&node)
             .or_else(|| self.agents.get(&node))
+            .or_else(|| self.workloads.get(&node))
         {
             return p.clone();
         }
@@ -321,11 +338,13 @@ impl Model {
 
     fn direct_uncached(&self, p: u32) -> Arc<Vec<Access>> {
         let pn = &self.principals[p as usize];
-        if matches!(
-            pn.kind,
-            PrincipalKind::Provider | PrincipalKind::Service | PrincipalKind::InstanceProfile
-        ) {
-            return Arc::new(Vec::new());
+        match pn.kind {
+            PrincipalKind::Provider | PrincipalKind::Service | PrincipalKind::InstanceProfile => {
+                return Arc::new(Vec::new())
+            }
+            PrincipalKind::GcpServiceAccount => return Arc::new(self.gcp.direct(p)),
+            PrincipalKind::AzureServicePrincipal => return Arc::new(self.azure.direct(p)),
+            _ => {}
         }
         memo(&self.direct_cache, self.signature(pn), || {
             self.direct_computed(pn)
@@ -460,6 +479,21 @@ impl Model {
 
     fn next_uncached(&self, p: u32) -> Hops {
         let pn = &self.principals[p as usize];
+        let mut out = match pn.kind {
+            PrincipalKind::GcpServiceAccount => self.gcp.next(p),
+            PrincipalKind::AzureServicePrincipal => self.azure.next(p),
+            _ => self.aws_next(p),
+        };
+        for h in self.bridges.get(&p).into_iter().flatten() {
+            if !out.iter().any(|o| o.principal == h.principal) {
+                out.push(h.clone());
+            }
+        }
+        Arc::new(out)
+    }
+
+    fn aws_next(&self, p: u32) -> Vec<Hop> {
+        let pn = &self.principals[p as usize];
         let set = self.policy_set(pn);
         let ctx = self.context(pn);
         let mut out = self.assume_hops(p, &set, &ctx);
@@ -477,7 +511,7 @@ impl Model {
                 }
             }
         }
-        Arc::new(out)
+        out
     }
 
     /// Roles `p` may assume through trust policies, and the roles an instance
