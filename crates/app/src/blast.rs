@@ -54,7 +54,7 @@ pub struct PrincipalOut {
     pub potential: Option<&'static str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 pub struct ResourceOut {
     pub arn: String,
     pub name: String,

@@ -85,6 +85,8 @@ pub struct Demo {
     /// The planted GitHub → AWS → GCP chain as `show` sees the workflow, and
     /// whether it is whole.
     pub federation: Option<(ShowOutput, bool)>,
+    /// The same workflow's one blast radius across AWS, Google Cloud and Azure.
+    pub cross_cloud: Option<grade::CrossCloud>,
     pub agent: Option<AgentCheck>,
     pub leaver: Option<LeaverCheck>,
     /// Whether each part holds, and all together.
@@ -98,6 +100,7 @@ pub struct DemoChecks {
     pub usage: bool,
     pub posture: bool,
     pub federation: bool,
+    pub cross_cloud: bool,
     pub agent: bool,
     pub leaver: bool,
     pub all: bool,
@@ -197,6 +200,7 @@ pub fn run(
     let (posture_checks, posture_wrong) = grade::posture(&posture.findings, &answers_json);
     step(progress, "checking the planted answers…");
     let federation = grade::federation(store, answers.expected.get("federation"))?;
+    let cross_cloud = grade::cross_cloud(store, &model, answers.expected.get("federation"))?;
     let agent = grade::agent(store, &model, snapshot, answers.expected.get("agent"))?;
     let leaver = grade::offboarding(store, answers.expected.get("offboarding"))?;
     // Findings recorded as a snapshot, as `custody findings --record` does,
@@ -211,6 +215,10 @@ pub fn run(
         usage: usage_ok,
         posture: posture_wrong.is_empty(),
         federation: federation.as_ref().is_none_or(|f| f.1),
+        cross_cloud: match &cross_cloud {
+            Some(c) => c.holds,
+            None => !answers.expected.contains_key("federation"),
+        },
         agent: match &agent {
             Some(a) => a.holds,
             None => !answers.expected.contains_key("agent"),
@@ -226,6 +234,7 @@ pub fn run(
         && checks.usage
         && checks.posture
         && checks.federation
+        && checks.cross_cloud
         && checks.agent
         && checks.leaver;
     Ok(Demo {
@@ -249,6 +258,7 @@ pub fn run(
         posture_wrong,
         risk,
         federation,
+        cross_cloud,
         agent,
         leaver,
         checks: DemoChecks { all, ..checks },

@@ -433,6 +433,76 @@ pub fn federation(
     Ok(Some((shown, first && second)))
 }
 
+/// The planted workload's one blast radius across AWS, Google Cloud and Azure.
+#[derive(Serialize)]
+pub struct CrossCloud {
+    pub workflow: String,
+    /// Per cloud: the planted resource (for AWS, the role whose reach counts),
+    /// and the reached resource that shows it, with its path.
+    pub clouds: Vec<CloudHit>,
+    pub reach: BlastOut,
+    pub holds: bool,
+}
+
+#[derive(Serialize)]
+pub struct CloudHit {
+    pub cloud: &'static str,
+    pub expected: String,
+    pub found: Option<crate::blast::ResourceOut>,
+}
+
+/// From the planted workflow: an AWS resource through the AWS role, the
+/// planted GCP bucket and the planted Key Vault secret, in one blast radius.
+pub fn cross_cloud(
+    store: &dyn Store,
+    model: &custody_analysis::Model,
+    expected: Option<&Value>,
+) -> Result<Option<CrossCloud>> {
+    let Some(f) = expected else {
+        return Ok(None);
+    };
+    let Some(reaches) = f.get("reaches") else {
+        return Ok(None);
+    };
+    let workflow = f["workflow"].as_str().unwrap_or_default();
+    let Some(id) = store.find(workflow)? else {
+        return Ok(None);
+    };
+    let br = model.blast_radius(&model.start(id));
+    let mut reach = describe(model, workflow, &br);
+    let text = |k: &str| reaches[k].as_str().unwrap_or_default().to_string();
+    let role = text("aws");
+    let pick = |want: &dyn Fn(&crate::blast::ResourceOut) -> bool| {
+        reach.resources.iter().find(|r| want(r)).cloned()
+    };
+    let (gcp, azure) = (text("gcp"), text("azure"));
+    let clouds = vec![
+        CloudHit {
+            cloud: "aws",
+            found: pick(&|r| r.arn.starts_with("arn:aws:") && r.path.first() == Some(&role)),
+            expected: role.clone(),
+        },
+        CloudHit {
+            cloud: "gcp",
+            found: pick(&|r| r.arn == gcp),
+            expected: gcp.clone(),
+        },
+        CloudHit {
+            cloud: "azure",
+            found: pick(&|r| r.arn.eq_ignore_ascii_case(&azure)),
+            expected: azure.clone(),
+        },
+    ];
+    let holds = clouds.iter().all(|c| c.found.is_some());
+    reach.resources.truncate(20);
+    Ok(Some(CrossCloud {
+        workflow: workflow.to_string(),
+        clouds,
+        reach,
+        holds,
+    }))
+}
+
 #[derive(Serialize)]
 pub struct AgentCheck {
     pub shown: ShowOutput,

@@ -145,6 +145,7 @@ pub fn demo(cli: &Global, a: &DemoArgs) -> Result<ExitCode> {
         posture_wrong,
         risk,
         federation,
+        cross_cloud,
         agent,
         leaver,
         checks: passed,
@@ -157,6 +158,7 @@ pub fn demo(cli: &Global, a: &DemoArgs) -> Result<ExitCode> {
             "blast_radius": reach, "reachability_checks": checks, "usage_eval": usage_eval, "scan": scanned,
             "posture": {"rules": posture.rules, "checks": posture_checks, "wrong": posture_wrong, "risk": risk},
             "federation": federation.as_ref().map(|(f, holds)| json!({"chain": f.lineage.federation, "holds": holds})),
+            "cross_cloud": cross_cloud,
             "agent": agent.as_ref().map(|a| json!({"agent": a.shown.node.brief.key, "credentials": a.shown.lineage.credentials, "combined_blast_radius": a.reach, "holds": a.holds})),
             "offboarding": leaver.as_ref().map(|l| json!({"email": l.email, "manager": l.manager, "expected": l.expected, "found": l.found, "systems": l.systems, "missing": l.missing, "unexpected": l.unexpected, "holds": l.holds})),
         }))?,
@@ -247,6 +249,31 @@ pub fn demo(cli: &Global, a: &DemoArgs) -> Result<ExitCode> {
                     "   {} the planted chain GitHub workflow → AWS role → Google Cloud service account {}.",
                     if *holds { "✓" } else { "✗" },
                     if *holds { "is one path in the graph" } else { "was not found whole" }
+                );
+            }
+            if let Some(c) = &cross_cloud {
+                println!(
+                    "\n   One blast radius across three clouds (`custody blast-radius {}`): {} resources",
+                    c.workflow,
+                    c.reach.by_sensitivity.values().sum::<usize>()
+                );
+                for hit in &c.clouds {
+                    match &hit.found {
+                        Some(r) => println!(
+                            "     {:<5} {} on {} ({}) via {}\n           {}",
+                            hit.cloud,
+                            r.access,
+                            r.arn,
+                            r.sensitivity,
+                            r.path.join(" → "),
+                            r.reason
+                        ),
+                        None => println!("     {:<5} ✗ {} not reached", hit.cloud, hit.expected),
+                    }
+                }
+                println!(
+                    "   {} the workflow reaches AWS, Google Cloud and Azure resources, each with its path.",
+                    if c.holds { "✓" } else { "✗" }
                 );
             }
             if agent.is_none() && !passed.agent {

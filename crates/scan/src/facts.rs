@@ -740,6 +740,7 @@ pub fn workflow(origin: &Origin, text: &str, found: &[Found]) -> (Vec<Finding>, 
     for o in &oidc {
         let to = match o.cloud {
             "aws" => Key::arn(&o.target),
+            "azure" => Key::other("azure-app", &o.target.to_ascii_lowercase()),
             _ => Key::email(&o.target),
         };
         let mut p = Map::new();

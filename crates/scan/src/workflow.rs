@@ -86,8 +86,8 @@ pub struct OidcTarget {
     pub column: u64,
 }
 
-fn oidc_patterns() -> &'static [(Regex, &'static str); 3] {
-    static RE: OnceLock<[(Regex, &'static str); 3]> = OnceLock::new();
+fn oidc_patterns() -> &'static [(Regex, &'static str); 4] {
+    static RE: OnceLock<[(Regex, &'static str); 4]> = OnceLock::new();
     RE.get_or_init(|| {
         let re = |p: &str| {
             Regex::new(p).unwrap_or_else(|e| panic!("the built-in workflow pattern is valid: {e}"))
@@ -104,6 +104,11 @@ fn oidc_patterns() -> &'static [(Regex, &'static str); 3] {
             (
                 re(r#"^\s*-?\s*workload_identity_provider\s*:\s*['"]?(projects/[\w-]+/locations/global/workloadIdentityPools/[\w-]+/providers/[\w-]+)"#),
                 "gcp-provider",
+            ),
+            // azure/login with OIDC: the app (client) id the token is exchanged for.
+            (
+                re(r#"^\s*-?\s*client-id\s*:\s*['"]?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"#),
+                "azure",
             ),
         ]
     })
@@ -134,7 +139,11 @@ pub fn oidc_targets(text: &str) -> (Vec<OidcTarget>, bool) {
                 continue;
             }
             out.push(OidcTarget {
-                cloud: if *cloud == "aws" { "aws" } else { "gcp" },
+                cloud: match *cloud {
+                    "aws" => "aws",
+                    "azure" => "azure",
+                    _ => "gcp",
+                },
                 target: m.as_str().to_string(),
                 provider: None,
                 line,
@@ -159,10 +168,14 @@ mod tests {
 
     #[test]
     fn oidc_targets_are_found() {
-        let wf = "permissions:\n  id-token: write\n  contents: read\njobs:\n  deploy:\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          role-to-assume: arn:aws:iam::111122223333:role/gh-deploy\n          aws-region: us-east-1\n      - uses: google-github-actions/auth@v2\n        with:\n          workload_identity_provider: 'projects/123456/locations/global/workloadIdentityPools/github/providers/actions'\n          service_account: 'deployer@acme-prod.iam.gserviceaccount.com'\n      # role-to-assume: arn:aws:iam::111122223333:role/old\n";
+        let wf = "permissions:\n  id-token: write\n  contents: read\njobs:\n  deploy:\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          role-to-assume: arn:aws:iam::111122223333:role/gh-deploy\n          aws-region: us-east-1\n      - uses: google-github-actions/auth@v2\n        with:\n          workload_identity_provider: 'projects/123456/locations/global/workloadIdentityPools/github/providers/actions'\n          service_account: 'deployer@acme-prod.iam.gserviceaccount.com'\n      # role-to-assume: arn:aws:iam::111122223333:role/old\n      - uses: azure/login@v2\n        with:\n          client-id: 0d6c1b4e-1f5a-4c1e-9a55-2f0b8a7c9e11\n          tenant-id: ${{ secrets.AZURE_TENANT_ID }}\n";
         let (t, id_token) = oidc_targets(wf);
         assert!(id_token);
-        assert_eq!(t.len(), 2);
+        assert_eq!(t.len(), 3);
+        assert_eq!(
+            (t[2].cloud, t[2].target.as_str()),
+            ("azure", "0d6c1b4e-1f5a-4c1e-9a55-2f0b8a7c9e11")
+        );
         assert_eq!(
             (t[0].cloud, t[0].target.as_str(), t[0].line),
             ("aws", "arn:aws:iam::111122223333:role/gh-deploy", 9)

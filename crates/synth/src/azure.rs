@@ -21,6 +21,8 @@ pub struct AzureOut {
     /// Secrets and certificates of apps whose owner has left
     /// (`id:entra-credential/<keyId>`): what `owner-left` must find.
     pub terminated_owner_credentials: Vec<String>,
+    pub tenant: String,
+    pub subscriptions: Vec<String>,
 }
 
 const MICROSOFT: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
@@ -180,6 +182,8 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<AzureOut, Synth
     )?;
     left.sort();
     Ok(AzureOut {
+        tenant,
+        subscriptions: subs,
         terminated_owner_credentials: left,
         nhis: vec![
             ("azure_app_registration", n_apps),

@@ -30,6 +30,8 @@ pub struct GcpOut {
     pub federation: Option<Value>,
     /// Some user-managed keys (e-mail, key id, project), for key files on disks.
     pub user_keys: Vec<(String, String, String)>,
+    /// Every project: (id, number, team, environment), for the asset inventory.
+    pub project_list: Vec<(String, String, String, String)>,
 }
 
 const SA_ROLES: [&str; 8] = [
@@ -66,6 +68,7 @@ pub fn write(
         keys: 0,
         federation: None,
         user_keys: Vec::new(),
+        project_list: Vec::new(),
     };
     for p in 0..n {
         let team = if org.teams.is_empty() {
@@ -83,6 +86,12 @@ pub fn write(
         let env = if planted { "prod" } else { *rng.pick(ENVS) };
         let project = format!("{tname}-{env}-{}", rng.hex(4));
         let number = rng.digits(12);
+        out.project_list.push((
+            project.clone(),
+            number.clone(),
+            tname.clone(),
+            env.to_string(),
+        ));
         let base = format!("gcp/projects/{project}");
         let members: Vec<&str> = team
             .map(|t| {
@@ -266,7 +275,8 @@ pub fn write_repo(w: &mut Writer, org: &Org, federation: &Value) -> Result<Strin
         |p| (format!("{} {}", p.first, p.last), p.email.clone()),
     );
     let static_wf = "name: deploy\non:\n  push:\n    branches: [main]\n\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}\n          aws-secret-access-key: ${{ secrets.AWS_SECRET_ACCESS_KEY }}\n          aws-region: us-east-1\n      - run: ./deploy.sh\n".to_string();
-    let oidc_wf = format!("name: deploy\non:\n  push:\n    branches: [main]\n\npermissions:\n  id-token: write\n  contents: read\n\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          role-to-assume: {role}\n          aws-region: us-east-1\n      - run: ./deploy.sh\n      # Google Cloud trusts the AWS role through Workload Identity Federation.\n      - run: |\n          gcloud iam workload-identity-pools create-cred-config \\\n            projects/{number}/locations/global/workloadIdentityPools/aws-federation/providers/aws-{acct} \\\n            --service-account={sa} --aws --enable-imdsv2 --output-file=gcp.json\n          gcloud auth login --cred-file=gcp.json\n          gcloud container clusters get-credentials prod --project {project} --region us-central1\n          ./deploy-gke.sh\n", acct = federation["account_id"].as_str().unwrap_or_default());
+    let oidc_wf = format!("name: deploy\non:\n  push:\n    branches: [main]\n\npermissions:\n  id-token: write\n  contents: read\n\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          role-to-assume: {role}\n          aws-region: us-east-1\n      - run: ./deploy.sh\n      # Google Cloud trusts the AWS role through Workload Identity Federation.\n      - run: |\n          gcloud iam workload-identity-pools create-cred-config \\\n            projects/{number}/locations/global/workloadIdentityPools/aws-federation/providers/aws-{acct} \\\n            --service-account={sa} --aws --enable-imdsv2 --output-file=gcp.json\n          gcloud auth login --cred-file=gcp.json\n          gcloud container clusters get-credentials prod --project {project} --region us-central1\n          ./deploy-gke.sh\n{azure}", acct = federation["account_id"].as_str().unwrap_or_default(),
+        azure = federation["azure_client_id"].as_str().map(|id| format!("      # Azure trusts the repository's main branch (a federated credential).\n      - uses: azure/login@v2\n        with:\n          client-id: {id}\n          tenant-id: ${{{{ secrets.AZURE_TENANT_ID }}}}\n          allow-no-subscriptions: true\n      - run: az keyvault secret show --vault-name \"$VAULT\" --name aws-deploy-credentials --query id\n")).unwrap_or_default());
     let start = 1_735_000_000;
     let day = 86_400;
     let who = (name.as_str(), email.as_str());

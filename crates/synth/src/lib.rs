@@ -15,6 +15,7 @@ mod account;
 mod agent;
 mod aws;
 mod azure;
+mod clouds;
 mod cloudtrail;
 mod gcp;
 mod git;
@@ -293,7 +294,19 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     answers.counts.nhi_total = answers.counts.nhis.values().sum();
     answers.counts.nhi_per_person =
         (answers.counts.nhi_total as f64 / org.people.len() as f64 * 10.0).round() / 10.0;
+    let planted = clouds::write(
+        &mut w,
+        opts.seed,
+        &gcp.project_list,
+        &azure.subscriptions,
+        &azure.tenant,
+        gcp.federation.as_ref(),
+    )?;
     if let Some(mut f) = gcp.federation {
+        if let Some(p) = &planted {
+            f["azure_client_id"] = serde_json::json!(p.azure_client_id);
+            f["reaches"] = serde_json::json!({"aws": f["aws_role"], "gcp": p.gcp_bucket, "azure": p.azure_secret});
+        }
         let workflow = gcp::write_repo(&mut w, &org, &f)?;
         f["workflow"] = serde_json::json!(workflow);
         f["chain"] = serde_json::json!([workflow, f["aws_role"], f["gcp_service_account"]]);
