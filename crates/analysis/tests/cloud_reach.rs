@@ -483,3 +483,119 @@ fn one_workload_reaches_aws_gcp_and_azure_in_one_blast_radius() {
         .unwrap();
     assert!(m.reaching(r).is_empty());
 }
+
+#[test]
+fn github_credentials_reach_repositories_by_their_permissions() {
+    let mut g = G::default();
+    for (name, class) in [("acme/infra", "restricted"), ("acme/docs", "public")] {
+        g.node(
+            "github_repository",
+            &format!("id:github-repo/{name}"),
+            json!({"org": "acme", "visibility": "private", "tags": {"data-classification": class}}),
+        );
+    }
+    let classic = g.node(
+        "github_classic_pat",
+        "id:github-credential/1",
+        json!({"org": "acme", "scopes": ["repo", "read:org"]}),
+    );
+    let fine_all = g.node(
+        "github_fine_grained_pat",
+        "id:github-token/2",
+        json!({"org": "acme", "repository_selection": "all",
+               "permissions": {"repository": {"contents": "read", "metadata": "read"}}}),
+    );
+    let app = g.node(
+        "github_app_installation",
+        "id:github-app-installation/3",
+        json!({"org": "acme", "repository_selection": "all",
+               "permissions": {"administration": "write", "metadata": "read"}}),
+    );
+    let subset = g.node(
+        "github_app_installation",
+        "id:github-app-installation/4",
+        json!({"org": "acme", "repository_selection": "selected", "permissions": {"contents": "write"}}),
+    );
+    let ro = g.node(
+        "github_deploy_key",
+        "id:github-deploy-key/5",
+        json!({"repository": "acme/infra", "read_only": true}),
+    );
+    let m = g.model();
+    // A classic token goes as far as its owner's access: conditional.
+    assert_eq!(
+        reach(&m, classic, "acme/infra"),
+        Some(("Write".into(), true))
+    );
+    // A fine-grained token too, even with every repository selected.
+    assert_eq!(
+        reach(&m, fine_all, "acme/docs"),
+        Some(("Read".into(), true))
+    );
+    // An installation on every repository is not bounded by a person.
+    assert_eq!(
+        level(&m, app, "acme/infra").as_deref(),
+        Some("Permissions management")
+    );
+    // Selected repositories that were not exported: conditional.
+    assert_eq!(reach(&m, subset, "acme/docs"), Some(("Write".into(), true)));
+    assert_eq!(level(&m, ro, "acme/infra").as_deref(), Some("Read"));
+    assert_eq!(level(&m, ro, "acme/docs"), None);
+    let br = m.blast_radius(&m.start(classic));
+    let top = &m.resources[br.reached[0].access.resource as usize];
+    assert_eq!(
+        top.arn, "acme/infra",
+        "the restricted repository ranks first"
+    );
+}
+
+#[test]
+fn pushing_to_a_repository_reaches_what_its_workflow_assumes() {
+    let mut g = G::default();
+    let shop = hierarchy(&mut g);
+    g.node(
+        "github_repository",
+        "id:github-repo/acme/deploy",
+        json!({"org": "acme"}),
+    );
+    let sa = g.sa("deployer@shop-prod.iam.gserviceaccount.com", "shop-prod");
+    g.bind(sa, shop, "roles/storage.objectAdmin", false);
+    let wf = g.node(
+        "github_actions_workflow",
+        "uri:github-workflow://acme/deploy/.github/workflows/deploy.yml",
+        json!({"repository": "acme/deploy", "path": ".github/workflows/deploy.yml"}),
+    );
+    g.edge(wf, "CAN_ASSUME", sa, json!({"via": "github-actions-oidc"}));
+    let writer = g.node(
+        "github_deploy_key",
+        "id:github-deploy-key/9",
+        json!({"repository": "acme/deploy", "read_only": false}),
+    );
+    let reader = g.node(
+        "github_deploy_key",
+        "id:github-deploy-key/10",
+        json!({"repository": "acme/deploy", "read_only": true}),
+    );
+    let m = g.model();
+    // Through the push: conditional (branch protection is not evaluated).
+    assert_eq!(reach(&m, writer, BUCKET), Some(("Write".into(), true)));
+    assert_eq!(reach(&m, reader, BUCKET), None);
+    let br = m.blast_radius(&m.start(writer));
+    assert!(
+        br.hops[1].how.starts_with("push to acme/deploy"),
+        "{}",
+        br.hops[1].how
+    );
+    // Read backwards, the bucket is reached by the writable key only.
+    let r = m
+        .resource(
+            g.nodes
+                .iter()
+                .find(|n| n.2 == format!("uri:{BUCKET}"))
+                .unwrap()
+                .0,
+        )
+        .unwrap();
+    let who: Vec<String> = m.reaching(r).into_iter().map(|x| x.key).collect();
+    assert_eq!(who, ["id:github-deploy-key/9"]);
+}

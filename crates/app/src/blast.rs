@@ -98,11 +98,26 @@ fn kind_name(k: PrincipalKind) -> &'static str {
         PrincipalKind::AccountAdmin => "account_administrator",
         PrincipalKind::GcpServiceAccount => "gcp_service_account",
         PrincipalKind::AzureServicePrincipal => "azure_service_principal",
+        PrincipalKind::GithubCredential => "github_credential",
+    }
+}
+
+/// How a principal is named in paths: its ARN, e-mail member or key, with
+/// the display name where the identifier alone is opaque (Entra, GitHub).
+fn label(model: &Model, p: u32) -> String {
+    let p = &model.principals[p as usize];
+    match p.kind {
+        PrincipalKind::AzureServicePrincipal | PrincipalKind::GithubCredential
+            if p.name != p.arn =>
+        {
+            format!("{} ({})", p.name, p.arn)
+        }
+        _ => p.arn.clone(),
     }
 }
 
 pub fn describe(model: &Model, reference: &str, br: &BlastRadius) -> BlastOut {
-    let arn = |h: &Hop| model.principals[h.principal as usize].arn.clone();
+    let arn = |h: &Hop| label(model, h.principal);
     let principals = br
         .hops
         .iter()
@@ -185,10 +200,7 @@ pub fn rank(model: &Model, node: i64, key: &str) -> RankedCredential {
     };
     RankedCredential {
         credential: key.to_string(),
-        principals: start
-            .iter()
-            .map(|&p| model.principals[p as usize].arn.clone())
-            .collect(),
+        principals: start.iter().map(|&p| label(model, p)).collect(),
         can_become: br.hops.len().saturating_sub(start.len()),
         resources: br.reached.len(),
         critical: count("critical"),
@@ -271,11 +283,7 @@ pub fn reached_by(
             action: r.access.action.to_string(),
             conditional: r.conditional,
             reason: r.access.reason.to_string(),
-            path: r
-                .path
-                .iter()
-                .map(|(p, _)| model.principals[*p as usize].arn.clone())
-                .collect(),
+            path: r.path.iter().map(|(p, _)| label(model, *p)).collect(),
             how: r.path.iter().map(|(_, how)| how.clone()).collect(),
             owners: crate::owner::owner_keys(&ownership, r.credential),
             score: r.score,

@@ -493,6 +493,23 @@ pub fn cross_cloud(
             expected: azure.clone(),
         },
     ];
+    let mut clouds = clouds;
+    // A credential that can push to the workflow's repository runs it: the
+    // repository's writable deploy key reaches the same Google Cloud bucket.
+    if let Some(key) = f["deploy_key"].as_str().filter(|k| !k.is_empty()) {
+        let found = match store.find(key)? {
+            Some(id) => {
+                let out = describe(model, key, &model.blast_radius(&model.start(id)));
+                out.resources.into_iter().find(|r| r.arn == gcp)
+            }
+            None => None,
+        };
+        clouds.push(CloudHit {
+            cloud: "github",
+            expected: key.to_string(),
+            found,
+        });
+    }
     let holds = clouds.iter().all(|c| c.found.is_some());
     reach.resources.truncate(20);
     Ok(Some(CrossCloud {

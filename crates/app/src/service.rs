@@ -385,14 +385,14 @@ impl Service {
         })
     }
 
-    /// What an AWS credential, principal or workload can reach.
+    /// What a credential, principal, workload or agent can reach, across clouds.
     pub fn blast_radius(&self, reference: &str, limit: usize) -> Result<blast::BlastOut> {
         let id = self.with_store(|s| self.find(s, reference))?;
         let model = self.model()?;
         let start = model.start(id);
         if start.is_empty() {
             return Err(Error::BadRequest(format!(
-                "`{reference}` is not an AWS credential, IAM user or role, or workload with an execution role that custody has inventoried"
+                "`{reference}` is not a credential, principal, workload or agent custody can evaluate (AWS keys, IAM users and roles; GCP service accounts and keys; Entra apps, managed identities and their secrets; GitHub tokens, deploy keys and installations; workloads that run as or federate into them)"
             )));
         }
         let mut out = blast::describe(model, reference, &model.blast_radius(&start));
@@ -408,7 +408,7 @@ impl Service {
         let model = self.model()?;
         let resource = model.resource(id).ok_or_else(|| {
             Error::BadRequest(format!(
-                "`{reference}` is not an AWS resource custody has inventoried (buckets, secrets, keys, tables, functions… from the resource exports)"
+                "`{reference}` is not a resource custody has inventoried (AWS buckets, secrets, keys, databases, functions…; GCP hierarchy and asset inventory; Azure Resource Graph and Key Vault secrets; GitHub repositories)"
             ))
         })?;
         let model = self.warm_model()?;

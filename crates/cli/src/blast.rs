@@ -136,7 +136,7 @@ pub fn run(cli: &Global, a: &BlastArgs) -> Result<ExitCode> {
         let start = model.start(node);
         if start.is_empty() {
             anyhow::bail!(
-                "`{reference}` is not an AWS credential, IAM user or role, or workload with an execution role that custody has inventoried"
+                "`{reference}` is not a credential, principal, workload or agent custody can evaluate (AWS keys, IAM users and roles; GCP service accounts and keys; Entra apps, managed identities and their secrets; GitHub tokens, deploy keys and installations; workloads that run as or federate into them)"
             );
         }
         outs.push(describe(&model, &reference, &model.blast_radius(&start)));
@@ -163,7 +163,7 @@ fn reaching(
         })?;
         resources.push(model.resource(node).ok_or_else(|| {
             anyhow::anyhow!(
-                "`{reference}` is not an AWS resource custody has inventoried (buckets, secrets, keys, tables, functions… from the resource exports)"
+                "`{reference}` is not a resource custody has inventoried (AWS buckets, secrets, keys, databases, functions…; GCP hierarchy and asset inventory; Azure Resource Graph and Key Vault secrets; GitHub repositories)"
             )
         })?);
     }

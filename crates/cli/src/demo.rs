@@ -272,8 +272,13 @@ pub fn demo(cli: &Global, a: &DemoArgs) -> Result<ExitCode> {
                     }
                 }
                 println!(
-                    "   {} the workflow reaches AWS, Google Cloud and Azure resources, each with its path.",
-                    if c.holds { "✓" } else { "✗" }
+                    "   {} the workflow reaches AWS, Google Cloud and Azure resources, each with its path{}.",
+                    if c.holds { "✓" } else { "✗" },
+                    if c.clouds.iter().any(|h| h.cloud == "github") {
+                        "; a deploy key that can push to its repository reaches them too"
+                    } else {
+                        ""
+                    }
                 );
             }
             if agent.is_none() && !passed.agent {

@@ -68,5 +68,10 @@ fn who_can_reach_a_resource_is_the_blast_radius_read_backwards() {
     let key = answers["scenarios"][0]["access_key_id"].as_str().unwrap();
     let r = env.run(&["blast-radius", "--reaching", key]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("not an AWS resource"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("is not a resource custody has inventoried"),
+        "{}",
+        r.stderr
+    );
 }

@@ -154,16 +154,16 @@ pub async fn collect(
     }
 
     // Every repository: its secrets, environments' secrets and deploy keys.
-    let repos = match api
-        .get_all(&format!("/orgs/{o}/repos?type=all"), None, &tally)
-        .await
-    {
-        Ok(Value::Array(r)) => r,
-        Ok(_) => Vec::new(),
-        Err(e) => {
-            tally.fail(format!("GET /orgs/{o}/repos"), e.describe());
-            Vec::new()
-        }
+    // The listing is kept too: repositories are what GitHub credentials reach.
+    let repos = listing(
+        format!("/orgs/{o}/repos?type=all"),
+        format!("{base}/repos.json"),
+        None,
+        false,
+    );
+    let repos = match fetch(&api, &repos, dir, &tally).await {
+        Some(Value::Array(r)) => r,
+        _ => Vec::new(),
     };
     let limit = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();

@@ -12,6 +12,9 @@
 //! - fine-grained PATs approved for the org (`GET /orgs/{org}/personal-access-tokens`);
 //! - SAML SSO credential authorizations (`GET /orgs/{org}/credential-authorizations`):
 //!   classic PATs, SSH keys and OAuth tokens that members authorized for the org;
+//! - repositories (`GET /orgs/{org}/repos`): visibility, archived, default
+//!   branch, topics and custom properties (what GitHub credentials reach,
+//!   ranked by a `data-classification` custom property or topic);
 //! - teams (`GET /orgs/{org}/teams`), members (`GET /orgs/{org}/members`) and team
 //!   members (`GET /orgs/{org}/teams/{slug}/members`, saved under that path);
 //! - SAML identities (the GraphQL `organization.samlIdentityProvider.externalIdentities`
@@ -479,6 +482,84 @@ struct PatGrant {
     token_expires_at: Option<String>,
     #[serde(default)]
     token_last_used_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Repo {
+    full_name: String,
+    #[serde(default)]
+    private: bool,
+    #[serde(default)]
+    visibility: Option<String>,
+    #[serde(default)]
+    archived: bool,
+    #[serde(default)]
+    default_branch: Option<String>,
+    #[serde(default)]
+    topics: Vec<String>,
+    #[serde(default)]
+    custom_properties: Map<String, Value>,
+}
+
+pub fn parse_repos(file: &SourceFile<'_>) -> Parsed {
+    const CONNECTOR: &str = "github-repos";
+    let mut parsed = Parsed::default();
+    let Some(items) = load_array(CONNECTOR, file, &mut parsed) else {
+        return parsed;
+    };
+    let mut org = org_of_path(file.path);
+    for (base, r) in records::<Repo>(CONNECTOR, file.path, "", &items, &mut parsed) {
+        let owner = r.full_name.split('/').next().unwrap_or("").to_string();
+        org.get_or_insert(owner.clone());
+        let mut props = Map::new();
+        props.insert("org".into(), json!(owner));
+        props.insert(
+            "visibility".into(),
+            json!(r.visibility.clone().unwrap_or_else(|| if r.private {
+                "private"
+            } else {
+                "public"
+            }
+            .into())),
+        );
+        props.insert("archived".into(), json!(r.archived));
+        if let Some(b) = &r.default_branch {
+            props.insert("default_branch".into(), json!(b));
+        }
+        if !r.topics.is_empty() {
+            props.insert("topics".into(), json!(r.topics));
+        }
+        // Custom properties rank the repository as tags rank a bucket; a
+        // classification topic (`data-classification-restricted`) does too.
+        let mut tags: Map<String, Value> = r
+            .custom_properties
+            .iter()
+            .filter(|(_, v)| v.is_string())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for t in &r.topics {
+            if let Some(v) = t.strip_prefix("data-classification-") {
+                tags.entry("data-classification".to_string())
+                    .or_insert_with(|| json!(v));
+            }
+        }
+        if !tags.is_empty() {
+            props.insert("tags".into(), Value::Object(tags));
+        }
+        parsed.facts.push(node(
+            Label::Resource,
+            "github_repository",
+            vec![repo_key(&r.full_name)],
+            &r.full_name,
+            props,
+            &base,
+        ));
+    }
+    parsed.scope = format!(
+        "{CONNECTOR}:{}",
+        org.unwrap_or_else(|| file.path.to_string())
+    );
+    parsed
 }
 
 pub fn parse_pat_grants(file: &SourceFile<'_>) -> Parsed {

@@ -107,6 +107,8 @@ pub enum Format {
     GithubPatGrants,
     /// `GET /orgs/{org}/credential-authorizations` (SAML SSO).
     GithubCredentialAuthorizations,
+    /// `GET /orgs/{org}/repos`.
+    GithubRepos,
     /// `GET /orgs/{org}/teams`.
     GithubTeams,
     /// `GET /orgs/{org}/members` or `/orgs/{org}/teams/{slug}/members`.
@@ -143,7 +145,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 51] = [
+    pub const ALL: [Format; 52] = [
         Format::AwsAuthDetails,
         Format::AwsCredentialReport,
         Format::AwsAccessKeys,
@@ -180,6 +182,7 @@ impl Format {
         Format::GithubPatGrants,
         Format::GithubCredentialAuthorizations,
         Format::GithubTeams,
+        Format::GithubRepos,
         Format::GithubMembers,
         Format::GithubSamlIdentities,
         Format::Vault,
@@ -239,6 +242,7 @@ impl Format {
             Format::GithubPatGrants => "github-pat-grants",
             Format::GithubCredentialAuthorizations => "github-credential-authorizations",
             Format::GithubTeams => "github-teams",
+            Format::GithubRepos => "github-repos",
             Format::GithubMembers => "github-members",
             Format::GithubSamlIdentities => "github-saml-identities",
             Format::Vault => "vault",
@@ -286,6 +290,7 @@ impl Format {
             | Format::GithubPatGrants
             | Format::GithubCredentialAuthorizations
             | Format::GithubTeams
+            | Format::GithubRepos
             | Format::GithubMembers
             | Format::GithubSamlIdentities => "github",
             Format::Vault => "vault",
@@ -462,7 +467,13 @@ fn detect_gcp_or_kubernetes(trimmed: &str, head: &str) -> Option<Format> {
     if has("\"denyRule\"") || (has("/denypolicies/") && has("\"rules\"")) {
         return Some(Format::GcpDenyPolicies);
     }
-    if has("workloadIdentityPools/") && has("/providers/") && !has("\"bindings\"") {
+    // A provider's own name: `…/workloadIdentityPools/<pool>/providers/<id>`
+    // in one string (a file merely mentioning a pool and some provider is not one).
+    let provider_name = head.split('"').any(|s| {
+        s.split_once("workloadIdentityPools/")
+            .is_some_and(|(_, rest)| rest.contains("/providers/"))
+    });
+    if provider_name && has("\"name\"") && !has("\"bindings\"") {
         return Some(Format::GcpWorkloadIdentityProviders);
     }
     if trimmed.starts_with('{') && has("\"bindings\"") && has("\"members\"") && has("\"role\"") {
@@ -538,8 +549,13 @@ fn detect_azure(trimmed: &str, path: &str, head: &str) -> Option<Format> {
 fn detect_github(trimmed: &str, head: &str) -> Option<Format> {
     let has = |s: &str| head.contains(s);
     let object = trimmed.starts_with('{');
-    let rules: [(bool, Format); 8] = [
+    let rules: [(bool, Format); 9] = [
         (has("\"externalIdentities\""), Format::GithubSamlIdentities),
+        // Before members: a repository's owner is a user object.
+        (
+            !object && has("\"full_name\"") && has("\"default_branch\""),
+            Format::GithubRepos,
+        ),
         // Before secrets: an installation's permissions may name `secrets`.
         (
             object && has("\"installations\"") && has("\"total_count\""),
@@ -651,6 +667,7 @@ pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> P
         Format::GithubPatGrants => github::parse_pat_grants(file),
         Format::GithubCredentialAuthorizations => github::parse_credential_authorizations(file),
         Format::GithubTeams => github::parse_teams(file),
+        Format::GithubRepos => github::parse_repos(file),
         Format::GithubMembers => github::parse_members(file),
         Format::GithubSamlIdentities => github::parse_saml_identities(file),
         Format::Vault => vault::parse(file),
@@ -787,6 +804,46 @@ mod tests {
                 "gcp/wif.json",
                 r#"[{"name": "projects/1/locations/global/workloadIdentityPools/p/providers/q"}]"#,
                 Format::GcpWorkloadIdentityProviders,
+            ),
+            (
+                "gcp/assets/resources.json",
+                r#"[{"name": "//storage.googleapis.com/b", "assetType": "storage.googleapis.com/Bucket", "project": "projects/1"}]"#,
+                Format::GcpAssetResources,
+            ),
+            (
+                "gcp/assets/iam-policies.json",
+                r#"[{"resource": "//storage.googleapis.com/b", "assetType": "storage.googleapis.com/Bucket", "policy": {"bindings": []}}]"#,
+                Format::GcpAssetIamPolicies,
+            ),
+            (
+                "gcp/roles/x.json",
+                r#"{"name": "projects/p/roles/x", "includedPermissions": ["storage.objects.get"]}"#,
+                Format::GcpRoles,
+            ),
+            (
+                "gcp/deny/x.json",
+                r#"{"name": "policies/cloudresourcemanager.googleapis.com%2Fprojects%2Fp/denypolicies/x", "rules": [{"denyRule": {}}]}"#,
+                Format::GcpDenyPolicies,
+            ),
+            (
+                "github/orgs/a/repos.json",
+                r#"[{"full_name": "a/b", "default_branch": "main", "owner": {"login": "a", "site_admin": false}}]"#,
+                Format::GithubRepos,
+            ),
+            (
+                "azure/resource-graph/resources.json",
+                r#"{"count": 0, "data": [], "skip_token": null, "total_records": 0}"#,
+                Format::AzureResourceGraph,
+            ),
+            (
+                "azure/role-definitions.json",
+                r#"[{"name": "g", "roleName": "x", "permissions": [], "assignableScopes": ["/"]}]"#,
+                Format::AzureRoleDefinitions,
+            ),
+            (
+                "azure/keyvault/kv/secrets.json",
+                r#"[{"id": "https://kv.vault.azure.net/secrets/s", "name": "s"}]"#,
+                Format::AzureKeyVaultSecrets,
             ),
             (
                 "github/repos/a/b/actions/secrets.json",

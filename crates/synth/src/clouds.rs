@@ -17,6 +17,12 @@
 //!   main branch, and `az role assignment list --assignee`: Key Vault Secrets
 //!   User on the platform vault.
 //!
+//! - `github/orgs/<org>/repos.json`: `GET /orgs/{org}/repos`, every repository
+//!   with its visibility and a `data-classification` custom property, and a
+//!   writable deploy key on the infra-deploy repository
+//!   (`github/repos/<org>/infra-deploy/keys.json`): pushing there runs the
+//!   workflow that reaches the three clouds.
+//!
 //! Everything here draws from its own random stream, so the rest of the
 //! company (and every other planted answer) is unchanged by it.
 
@@ -33,17 +39,94 @@ pub struct Planted {
     pub gcp_bucket: String,
     /// The Key Vault secret it can read through its Azure app.
     pub azure_secret: String,
+    /// The writable deploy key of the workflow's repository (natural key).
+    pub deploy_key: String,
+}
+
+/// The estate this module completes.
+pub struct Estate<'a> {
+    /// GCP projects: (id, number, team, environment).
+    pub projects: &'a [(String, String, String, String)],
+    pub subscriptions: &'a [String],
+    pub tenant: &'a str,
+    /// GitHub organisation and its repositories: (name, team).
+    pub github_org: &'a str,
+    pub repos: &'a [(String, String)],
 }
 
 pub fn write(
     w: &mut Writer,
     seed: u64,
+    estate: &Estate<'_>,
+    federation: Option<&Value>,
+) -> Result<Option<Planted>, SynthError> {
+    let mut rng = Rng::new(seed ^ 0x5eed_c10d);
+    let (projects, subscriptions, tenant) = (estate.projects, estate.subscriptions, estate.tenant);
+    let deploy_key = github(w, &mut rng, estate, federation)?;
+    let planted = inventories(w, &mut rng, projects, subscriptions, tenant, federation)?;
+    Ok(planted.map(|mut p| {
+        p.deploy_key = deploy_key.unwrap_or_default();
+        p
+    }))
+}
+
+/// The organisation's repository listing, and the planted deploy key.
+fn github(
+    w: &mut Writer,
+    rng: &mut Rng,
+    estate: &Estate<'_>,
+    federation: Option<&Value>,
+) -> Result<Option<String>, SynthError> {
+    let org = estate.github_org;
+    let api = "https://api.github.com";
+    let mut id = 700_000_000u64;
+    let mut repo = |name: &str, team: &str, class: &str, rng: &mut Rng| {
+        id += 1;
+        json!({"id": id, "node_id": format!("R_kgDO{}", rng.hex(6)), "name": name, "full_name": format!("{org}/{name}"),
+            "private": true, "visibility": "private", "archived": false, "default_branch": "main",
+            "owner": {"login": org, "id": 1, "type": "Organization", "site_admin": false},
+            "html_url": format!("https://github.com/{org}/{name}"), "url": format!("{api}/repos/{org}/{name}"),
+            "topics": [team], "custom_properties": {"data-classification": class, "team": team}})
+    };
+    let mut list: Vec<Value> = estate
+        .repos
+        .iter()
+        .map(|(name, team)| repo(name, team, "internal", rng))
+        .collect();
+    let planted = federation
+        .and_then(|f| f["repository"].as_str())
+        .map(|r| r.split('/').next_back().unwrap_or(r).to_string());
+    if let Some(name) = &planted {
+        list.push(repo(name, "platform", "confidential", rng));
+    }
+    w.json(
+        &format!("github/orgs/{org}/repos.json"),
+        &Value::Array(list),
+        false,
+    )?;
+    let Some(name) = planted else {
+        return Ok(None);
+    };
+    let key_id = 61_000_000 + rng.below(1000) as u64;
+    w.json(
+        &format!("github/repos/{org}/{name}/keys.json"),
+        &json!([{"id": key_id, "key": format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{}", rng.hex(32)),
+            "url": format!("{api}/repos/{org}/{name}/keys/{key_id}"), "title": "release-bot",
+            "verified": true, "created_at": "2025-11-20T08:00:00Z", "read_only": false,
+            "added_by": "platform-bot", "last_used": "2026-10-30T06:00:00Z", "enabled": true}]),
+        false,
+    )?;
+    Ok(Some(format!("id:github-deploy-key/{key_id}")))
+}
+
+fn inventories(
+    w: &mut Writer,
+    rng: &mut Rng,
     projects: &[(String, String, String, String)],
     subscriptions: &[String],
     tenant: &str,
     federation: Option<&Value>,
 ) -> Result<Option<Planted>, SynthError> {
-    let mut rng = Rng::new(seed ^ 0x5eed_c10d);
     let org = format!("organizations/{}", rng.digits(12));
     let mut folders: Vec<(String, String)> = Vec::new();
     let mut resources = vec![
@@ -165,7 +248,7 @@ pub fn write(
         return Ok(None);
     };
     let repository = f["repository"].as_str().unwrap_or("acme/infra-deploy");
-    let (app_id, app_object, sp_object) = (uuid(&mut rng), uuid(&mut rng), uuid(&mut rng));
+    let (app_id, app_object, sp_object) = (uuid(rng), uuid(rng), uuid(rng));
     w.json(
         "azure/applications-infra-deploy.json",
         &json!([{"id": app_object, "appId": app_id, "displayName": "infra-deploy",
@@ -184,7 +267,7 @@ pub fn write(
     w.json(
         &format!("azure/applications/{app_id}/federated-credentials.json"),
         &json!([{"audiences": ["api://AzureADTokenExchange"], "description": "infra-deploy main",
-            "id": uuid(&mut rng), "issuer": "https://token.actions.githubusercontent.com",
+            "id": uuid(rng), "issuer": "https://token.actions.githubusercontent.com",
             "name": "github-main", "subject": format!("repo:{repository}:ref:refs/heads/main")}]),
         false,
     )?;
@@ -193,8 +276,8 @@ pub fn write(
     );
     w.json(
         "azure/role-assignments-infra-deploy.json",
-        &json!([{"condition": null, "conditionVersion": null, "id": format!("{vault_id}/providers/Microsoft.Authorization/roleAssignments/{}", uuid(&mut rng)),
-            "name": uuid(&mut rng), "principalId": sp_object, "principalName": app_id, "principalType": "ServicePrincipal",
+        &json!([{"condition": null, "conditionVersion": null, "id": format!("{vault_id}/providers/Microsoft.Authorization/roleAssignments/{}", uuid(rng)),
+            "name": uuid(rng), "principalId": sp_object, "principalName": app_id, "principalType": "ServicePrincipal",
             "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6"),
             "roleDefinitionName": "Key Vault Secrets User", "scope": vault_id, "type": "Microsoft.Authorization/roleAssignments"}]),
         false,
@@ -206,5 +289,6 @@ pub fn write(
             "{}/secrets/aws-deploy-credentials",
             vault_id.to_ascii_lowercase()
         ),
+        deploy_key: String::new(),
     }))
 }

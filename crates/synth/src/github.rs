@@ -21,6 +21,8 @@ pub struct GithubOut {
     pub logins: Vec<Option<String>>,
     /// The planted leaver's tokens (natural keys).
     pub planted: Vec<String>,
+    /// Every repository written: (name, team).
+    pub repo_names: Vec<(String, String)>,
 }
 
 /// A person's login: enterprise-managed style, `<handle>_<org>`.
@@ -52,6 +54,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<GithubOut, Synt
         nhis: Vec::new(),
         logins: vec![None; org.people.len()],
         planted: Vec::new(),
+        repo_names: Vec::new(),
     };
     // Members: every engineer still employed; SAML links each login to the IdP.
     let mut members = Vec::new();
@@ -128,6 +131,7 @@ pub fn write(w: &mut Writer, rng: &mut Rng, org: &Org) -> Result<GithubOut, Synt
             }
             seen.push(repo.clone());
             out.repos += 1;
+            out.repo_names.push((repo.clone(), team.name.clone()));
             let rbase = format!("github/repos/{slug}/{repo}");
             let mut secrets = Vec::new();
             for name in [

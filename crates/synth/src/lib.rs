@@ -294,18 +294,24 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
     answers.counts.nhi_total = answers.counts.nhis.values().sum();
     answers.counts.nhi_per_person =
         (answers.counts.nhi_total as f64 / org.people.len() as f64 * 10.0).round() / 10.0;
+    let github_org = surfaces::org_slug(&org.domain).to_string();
     let planted = clouds::write(
         &mut w,
         opts.seed,
-        &gcp.project_list,
-        &azure.subscriptions,
-        &azure.tenant,
+        &clouds::Estate {
+            projects: &gcp.project_list,
+            subscriptions: &azure.subscriptions,
+            tenant: &azure.tenant,
+            github_org: &github_org,
+            repos: &gh.repo_names,
+        },
         gcp.federation.as_ref(),
     )?;
     if let Some(mut f) = gcp.federation {
         if let Some(p) = &planted {
             f["azure_client_id"] = serde_json::json!(p.azure_client_id);
             f["reaches"] = serde_json::json!({"aws": f["aws_role"], "gcp": p.gcp_bucket, "azure": p.azure_secret});
+            f["deploy_key"] = serde_json::json!(p.deploy_key);
         }
         let workflow = gcp::write_repo(&mut w, &org, &f)?;
         f["workflow"] = serde_json::json!(workflow);

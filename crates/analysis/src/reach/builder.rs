@@ -4,7 +4,7 @@
 //! resources by account and the accounts their policies name, one
 //! administrator stand-in per account, and the actions of each resource kind.
 
-use super::{azure, cloud, gcp, Hop};
+use super::{azure, cloud, gcp, github, Hop};
 use super::{KindSpec, LevelActions, Model, PrincipalKind, PrincipalNode, ResourceNode};
 use crate::catalog::{AccessLevel, Catalog};
 pub use crate::input::{EdgeIn, NodeIn};
@@ -132,6 +132,12 @@ pub const NODE_KINDS: &[&str] = &[
     "azure_virtual_machine",
     "azure_web_app",
     "azure_sql_server",
+    "github_classic_pat",
+    "github_fine_grained_pat",
+    "github_deploy_key",
+    "github_app_installation",
+    "github_repository",
+    "github_actions_workflow",
 ];
 pub const EDGE_KINDS: &[&str] = &[
     "HAS_POLICY",
@@ -165,6 +171,7 @@ pub struct ModelBuilder {
     edges: Vec<(i64, String, i64, bool)>,
     incomplete: Vec<String>,
     cloud: CloudRaw,
+    own_principals: Vec<(i64, u32)>,
 }
 
 /// The Google Cloud and Azure indexes, hops between clouds by the principal
@@ -172,6 +179,7 @@ pub struct ModelBuilder {
 type CloudIndexes = (
     gcp::Gcp,
     azure::Azure,
+    github::Github,
     HashMap<u32, Vec<Hop>>,
     HashMap<i64, Vec<u32>>,
 );
@@ -201,6 +209,11 @@ struct CloudRaw {
     listed_secrets: Vec<(u32, String, String)>,
     /// Vault URI → vault id (lower case).
     vault_uris: HashMap<String, String>,
+    github: github::Github,
+    /// GitHub credentials, each its own principal: (credential node, principal).
+    own_principals: Vec<(i64, u32)>,
+    /// Workflows: node → repository full name (lower case) and path.
+    workflows: HashMap<i64, (String, String)>,
     /// Binding and federation edges: (src, kind, dst, props).
     edges: Vec<(i64, String, i64, Map<String, Value>)>,
 }
@@ -368,7 +381,10 @@ impl ModelBuilder {
             | "azure_certificate" => {
                 self.credentials.insert(n.id, n.key.to_string());
             }
-            kind if kind.starts_with("gcp_") || kind.starts_with("azure_") => {
+            kind if kind.starts_with("gcp_")
+                || kind.starts_with("azure_")
+                || kind.starts_with("github_") =>
+            {
                 self.cloud_node(&n, name);
             }
             kind if KINDS.iter().any(|(k, _, _)| *k == kind) => {
@@ -443,6 +459,60 @@ impl ModelBuilder {
                 });
                 if let Some(o) = oid {
                     self.cloud.azure_objects.push((p, o.to_ascii_lowercase()));
+                }
+            }
+            "github_classic_pat"
+            | "github_fine_grained_pat"
+            | "github_deploy_key"
+            | "github_app_installation" => {
+                let Some(grant) = github::Grant::from_node(n.kind, n.props) else {
+                    return;
+                };
+                let p = self.add_principal(
+                    n.id,
+                    n.key.to_string(),
+                    name,
+                    PrincipalKind::GithubCredential,
+                    Vec::new(),
+                    None,
+                );
+                self.principals[p as usize].account = grant.org.clone();
+                self.cloud.github.grants.insert(p, grant);
+                self.cloud.own_principals.push((n.id, p));
+                self.credentials.insert(n.id, n.key.to_string());
+            }
+            "github_repository" => {
+                let full = n
+                    .key
+                    .strip_prefix("id:github-repo/")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| name.clone());
+                let org = str_prop("org")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| full.split('/').next().unwrap_or("").to_string());
+                let public = str_prop("visibility") == Some("public");
+                let r =
+                    self.cloud_resource(n, name, n.kind, full.clone(), Some(org.clone()), "tags");
+                let g = &mut self.cloud.github;
+                g.by_org
+                    .entry(org.to_ascii_lowercase())
+                    .or_default()
+                    .push(r);
+                g.by_name.insert(full.to_ascii_lowercase(), r);
+                g.repos.insert(
+                    r,
+                    github::Repo {
+                        full_name: full,
+                        org,
+                        public,
+                    },
+                );
+            }
+            "github_actions_workflow" => {
+                if let (Some(repo), Some(path)) = (str_prop("repository"), str_prop("path")) {
+                    self.cloud
+                        .workflows
+                        .insert(n.id, (repo.to_ascii_lowercase(), path.to_string()));
                 }
             }
             "gcp_role" => {
@@ -677,8 +747,12 @@ impl ModelBuilder {
 
     /// Every index the [`Model`] answers from.
     pub fn build(mut self) -> Model {
-        let links = self.link_edges();
-        let (gcp, azure, bridges, workloads) = self.cloud_indexes();
+        let mut links = self.link_edges();
+        let (gcp, azure, github, bridges, workloads) = self.cloud_indexes();
+        // A GitHub credential starts as itself.
+        for (node, p) in std::mem::take(&mut self.own_principals) {
+            links.credentials.entry(node).or_default().push(p);
+        }
         self.identity_policies(&links);
         self.resolve_boundaries();
         let scps = self.scp_layers(&links);
@@ -750,6 +824,7 @@ impl ModelBuilder {
         Model {
             gcp,
             azure,
+            github,
             bridges,
             workloads,
             agents,
@@ -835,6 +910,7 @@ impl ModelBuilder {
             g.account_scopes.insert(*p, scopes);
             g.email.insert(*p, email.clone());
         }
+        let mut gh = std::mem::take(&mut raw.github);
         let mut az = std::mem::take(&mut raw.azure);
         for (p, oid) in &raw.azure_objects {
             az.object_id.insert(*p, oid.clone());
@@ -856,6 +932,19 @@ impl ModelBuilder {
         for (s, vault) in &raw.secrets {
             if let Some(&v) = az.by_id.get(vault) {
                 az.vault_of.insert(*s, v);
+                // An untagged secret is as sensitive as its vault says.
+                let (vs, vr) = {
+                    let vr = &self.resources[v as usize];
+                    (
+                        vr.sensitivity,
+                        format!("in {}: {}", vr.name, vr.sensitivity_reason),
+                    )
+                };
+                let sr = &mut self.resources[*s as usize];
+                if sr.sensitivity_reason.starts_with("default for") && vs > sr.sensitivity {
+                    sr.sensitivity = vs;
+                    sr.sensitivity_reason = vr;
+                }
             }
         }
         for (&r, _) in az.spec_of.iter() {
@@ -927,6 +1016,15 @@ impl ModelBuilder {
                 _ => {}
             }
         }
+        for (wf, starts) in &workloads {
+            if let Some((repo, path)) = raw.workflows.get(wf) {
+                let v = gh.workflows.entry(repo.clone()).or_default();
+                for &p in starts {
+                    v.push((path.clone(), p));
+                }
+            }
+        }
+        self.own_principals = std::mem::take(&mut raw.own_principals);
         let unknown_gcp = g.unknown_roles();
         for (&p, grants) in &g.grants {
             for gr in grants
@@ -951,7 +1049,7 @@ impl ModelBuilder {
                 ));
             }
         }
-        (g, az, bridges, workloads)
+        (g, az, gh, bridges, workloads)
     }
 
     /// Reads the edges: policy attachments, group and OU membership,
@@ -1170,7 +1268,9 @@ impl ModelBuilder {
             .filter(|p| {
                 !matches!(
                     p.kind,
-                    PrincipalKind::GcpServiceAccount | PrincipalKind::AzureServicePrincipal
+                    PrincipalKind::GcpServiceAccount
+                        | PrincipalKind::AzureServicePrincipal
+                        | PrincipalKind::GithubCredential
                 )
             })
             .filter_map(|p| p.account.clone())

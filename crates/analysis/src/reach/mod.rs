@@ -31,6 +31,7 @@ pub mod azure;
 mod builder;
 mod cloud;
 pub mod gcp;
+pub mod github;
 pub use builder::{EdgeIn, ModelBuilder, NodeIn, EDGE_KINDS, NODE_KINDS};
 
 /// What kind of AWS principal a model entry is.
@@ -50,6 +51,9 @@ pub enum PrincipalKind {
     GcpServiceAccount,
     /// An Entra service principal or managed identity (`arn`: `azure-app:<appId>`).
     AzureServicePrincipal,
+    /// A GitHub token, deploy key or App installation: the credential is
+    /// its own principal (`arn`: its key).
+    GithubCredential,
 }
 
 #[derive(Debug, Clone)]
@@ -225,6 +229,7 @@ pub struct Model {
     /// The Google Cloud and Azure slices.
     gcp: gcp::Gcp,
     azure: azure::Azure,
+    github: github::Github,
     /// Hops between clouds (an AWS role a Google service account trusts
     /// through Workload Identity Federation), by the principal they leave.
     bridges: HashMap<u32, Vec<Hop>>,
@@ -344,6 +349,7 @@ impl Model {
             }
             PrincipalKind::GcpServiceAccount => return Arc::new(self.gcp.direct(p)),
             PrincipalKind::AzureServicePrincipal => return Arc::new(self.azure.direct(p)),
+            PrincipalKind::GithubCredential => return Arc::new(self.github.direct(p)),
             _ => {}
         }
         memo(&self.direct_cache, self.signature(pn), || {
@@ -482,6 +488,7 @@ impl Model {
         let mut out = match pn.kind {
             PrincipalKind::GcpServiceAccount => self.gcp.next(p),
             PrincipalKind::AzureServicePrincipal => self.azure.next(p),
+            PrincipalKind::GithubCredential => self.github.next(p),
             _ => self.aws_next(p),
         };
         for h in self.bridges.get(&p).into_iter().flatten() {
