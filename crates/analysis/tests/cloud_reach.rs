@@ -599,3 +599,36 @@ fn pushing_to_a_repository_reaches_what_its_workflow_assumes() {
     let who: Vec<String> = m.reaching(r).into_iter().map(|x| x.key).collect();
     assert_eq!(who, ["id:github-deploy-key/9"]);
 }
+
+#[test]
+fn aws_outbound_federation_into_azure_needs_a_web_identity_token() {
+    for (allowed, expected) in [(true, Some("Read".to_string())), (false, None)] {
+        let mut g = G::default();
+        azure_estate(&mut g, true);
+        let arn = "arn:aws:iam::111122223333:role/deploy";
+        let doc = if allowed {
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"}]})
+        } else {
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+        };
+        let role = g.node(
+            "aws_iam_role",
+            arn,
+            json!({"arn": arn, "inline_policies": [{"name": "p", "document": doc}]}),
+        );
+        let app = g.sp("a-deploy", "oid-deploy");
+        g.assign(app, RG, "Key Vault Secrets User");
+        g.edge(
+            role,
+            "CAN_ASSUME",
+            app,
+            json!({"via": "azure-workload-identity-federation", "name": "aws-deploy-role"}),
+        );
+        let m = g.model();
+        assert_eq!(
+            level(&m, role, &secret_id()),
+            expected,
+            "GetWebIdentityToken allowed: {allowed}"
+        );
+    }
+}

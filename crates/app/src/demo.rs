@@ -200,7 +200,8 @@ pub fn run(
     let (posture_checks, posture_wrong) = grade::posture(&posture.findings, &answers_json);
     step(progress, "checking the planted answers…");
     let federation = grade::federation(store, answers.expected.get("federation"))?;
-    let cross_cloud = grade::cross_cloud(store, &model, answers.expected.get("federation"))?;
+    let cross_cloud =
+        grade::cross_cloud(store, &graph, &model, answers.expected.get("federation"))?;
     let agent = grade::agent(store, &model, snapshot, answers.expected.get("agent"))?;
     let leaver = grade::offboarding(store, answers.expected.get("offboarding"))?;
     // Findings recorded as a snapshot, as `custody findings --record` does,

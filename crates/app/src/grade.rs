@@ -441,6 +441,10 @@ pub struct CrossCloud {
     /// and the reached resource that shows it, with its path.
     pub clouds: Vec<CloudHit>,
     pub reach: BlastOut,
+    /// The seed's question (`custody ask cross-cloud-keys`): the AWS keys it
+    /// found, and the ones answers.json plants.
+    pub question_found: Vec<String>,
+    pub question_expected: Vec<String>,
     pub holds: bool,
 }
 
@@ -455,6 +459,7 @@ pub struct CloudHit {
 /// planted GCP bucket and the planted Key Vault secret, in one blast radius.
 pub fn cross_cloud(
     store: &dyn Store,
+    graph: &dyn custody_query::Graph,
     model: &custody_analysis::Model,
     expected: Option<&Value>,
 ) -> Result<Option<CrossCloud>> {
@@ -510,12 +515,38 @@ pub fn cross_cloud(
             found,
         });
     }
-    let holds = clouds.iter().all(|c| c.found.is_some());
+    // The seed's question, asked as every surface asks it.
+    let rows = crate::reach_query::run(
+        store,
+        graph,
+        Some(model),
+        crate::questions::find("cross-cloud-keys")
+            .map_err(anyhow::Error::msg)?
+            .text,
+        &serde_json::Map::new(),
+        custody_query::Limits::default(),
+    )?;
+    let mut question_found: Vec<String> = rows
+        .rows
+        .iter()
+        .filter_map(|r| r.get("credential")?.as_str().map(str::to_string))
+        .collect();
+    question_found.sort();
+    let mut question_expected: Vec<String> = f["cross_cloud_keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
+    question_expected.sort();
+    let holds = clouds.iter().all(|c| c.found.is_some()) && question_found == question_expected;
     reach.resources.truncate(20);
     Ok(Some(CrossCloud {
         workflow: workflow.to_string(),
         clouds,
         reach,
+        question_found,
+        question_expected,
         holds,
     }))
 }

@@ -54,6 +54,7 @@ pub mod people;
 pub mod posture;
 pub mod progress;
 pub mod questions;
+pub mod reach_query;
 pub mod respond;
 pub mod scan;
 pub mod search;

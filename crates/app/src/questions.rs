@@ -106,7 +106,14 @@ pub fn answer(
             };
             Ok(leavers(graph, o))
         }
-        _ => custody_query::run(graph, q.text, &params, limits).map_err(AskError::Query),
+        _ => {
+            crate::reach_query::run(store, graph, None, q.text, &params, limits).map_err(
+                |e| match e {
+                    crate::reach_query::RunError::Query(q) => AskError::Query(q),
+                    crate::reach_query::RunError::Load(e) => AskError::Internal(e),
+                },
+            )
+        }
     }
 }
 

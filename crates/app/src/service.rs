@@ -872,10 +872,22 @@ impl Service {
     }
 
     /// Runs a read-only query on the in-memory graph.
+    /// A query naming `REACHES` follows reach (`crate::reach_query`) with the
+    /// service's reach model.
     pub fn query(&self, text: &str, params: &Map<String, Value>) -> Result<QueryResult> {
         let graph = self.graph()?;
+        if !crate::reach_query::wants_reach(text) {
+            return Ok(custody_query::run(
+                graph,
+                text,
+                params,
+                self.limits.clone(),
+            )?);
+        }
+        let model = self.model()?;
+        let reach = crate::reach_query::ReachGraph::new(graph, model);
         Ok(custody_query::run(
-            graph,
+            &reach,
             text,
             params,
             self.limits.clone(),

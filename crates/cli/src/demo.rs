@@ -272,6 +272,11 @@ pub fn demo(cli: &Global, a: &DemoArgs) -> Result<ExitCode> {
                     }
                 }
                 println!(
+                    "     The seed's question (`custody ask cross-cloud-keys`): AWS keys that can read Key Vault secrets and reach Google Cloud: {}{}",
+                    if c.question_found.is_empty() { "none".to_string() } else { c.question_found.join(", ") },
+                    if c.question_found == c.question_expected { " (as planted)".to_string() } else { format!(" (planted: {})", c.question_expected.join(", ")) }
+                );
+                println!(
                     "   {} the workflow reaches AWS, Google Cloud and Azure resources, each with its path{}.",
                     if c.holds { "✓" } else { "✗" },
                     if c.clouds.iter().any(|h| h.cloud == "github") {

@@ -265,7 +265,7 @@ fn execute(
     let store = paths::open_existing(cli)?;
     let graph = StoreGraph::new(&store);
     let started = Instant::now();
-    let result = custody_query::run(&graph, text, &params, limits);
+    let result = custody_app::reach_query::run(&store, &graph, None, text, &params, limits);
     print_result(cli, result.map_err(|e| e.to_string()), started)
 }
 

@@ -362,6 +362,21 @@ pub fn parse_federated_credentials(file: &SourceFile<'_>) -> Parsed {
                 p.insert("github_repository".into(), json!(repo));
             }
         }
+        // AWS outbound identity federation: an AWS role's web identity token
+        // (`sts:GetWebIdentityToken`, issuer `https://<id>.tokens.sts.global.api.aws`)
+        // names the role in `sub`: the role can act as the app.
+        if let Some(role) = aws_role_in(&f.subject) {
+            let mut rp = p.clone();
+            rp.insert("via".into(), json!("azure-workload-identity-federation"));
+            rp.insert("issuer".into(), json!(f.issuer));
+            parsed.facts.push(edge(
+                EdgeKind::CanAssume,
+                (Label::Principal, Key::arn(&role)),
+                target.clone(),
+                Value::Object(rp),
+                &base,
+            ));
+        }
         parsed.facts.push(edge(
             EdgeKind::CanAssume,
             (Label::Principal, issuer),
@@ -372,6 +387,18 @@ pub fn parse_federated_credentials(file: &SourceFile<'_>) -> Parsed {
     }
     parsed.scope = format!("{CONNECTOR}:{}", target.1.as_str());
     parsed
+}
+
+/// The IAM role a subject names: `arn:aws:iam::<account>:role/<name>` or an
+/// assumed-role session of it.
+fn aws_role_in(subject: &str) -> Option<String> {
+    if let Some(role) = crate::gcp::aws_role_of(subject) {
+        return Some(role);
+    }
+    let rest = subject.trim().strip_prefix("arn:aws:iam::")?;
+    let (account, role) = rest.split_once(":role/")?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !role.is_empty())
+        .then(|| subject.trim().to_string())
 }
 
 #[derive(Deserialize)]

@@ -145,6 +145,19 @@ pub const SAVED: &[Saved] = &[
         tags: &["aws", "roles", "federation", "blast radius"],
     },
     Saved {
+        name: "cross-cloud-keys",
+        question: "Which AWS access keys can read secrets in Azure Key Vault and also reach Google Cloud resources, widest blast radius first?",
+        params: &[],
+        text: "MATCH (k:aws_access_key)-[v:REACHES]->(s:azure_key_vault_secret)
+               WHERE v.access IN ['Read', 'Write', 'Permissions management']
+               MATCH (k)-[g:REACHES]->(r:Resource) WHERE r.kind STARTS WITH 'gcp_'
+               RETURN k.key AS credential, count(DISTINCT s) AS key_vault_secrets,
+                      count(DISTINCT r) AS gcp_resources, max(g.blast_score) AS blast_score,
+                      collect(DISTINCT s.name) AS secrets
+               ORDER BY blast_score DESC, credential LIMIT 1000",
+        tags: &["aws", "azure", "gcp", "cross-cloud", "blast radius", "key vault"],
+    },
+    Saved {
         name: "reports-of",
         question: "Who reports to this manager, and are they still employed?",
         params: &[("manager", "the manager's key, e.g. email:ana@corp.example", None)],

@@ -1203,16 +1203,36 @@ fn plant_sandbox_admin(
 /// The seed's first worked example, AWS part: `infra-deploy`'s workflow
 /// assumes this role with GitHub's OIDC token (its trust pins the
 /// repository's main branch), and Google Cloud trusts the role in turn.
+/// The release-tooling account outside the organisation, from the deploy
+/// account's id (no draw from the random stream).
+pub fn bridge_account(deploy_account: &str) -> String {
+    let n: u64 = deploy_account.parse().unwrap_or(0);
+    format!(
+        "{:012}",
+        (n.wrapping_mul(7).wrapping_add(104_729)) % 1_000_000_000_000
+    )
+}
+
+/// The user in [`bridge_account`] the deploy role still trusts.
+pub const BRIDGE_USER: &str = "svc-release-bridge";
+
 fn plant_federation(acct: &mut Account<'_>, rng: &mut Rng, out: &mut AwsOut) {
     let slug = crate::surfaces::org_slug(&acct.org.domain).to_string();
     let repository = format!("{slug}/infra-deploy");
     let name = acct.unique("github-infra-deploy".into());
     let arn = format!("arn:aws:iam::{}:role/{name}", acct.id);
+    // The release tooling's account, outside the organisation, kept a user
+    // that may still assume the deploy role (the static path before OIDC).
+    let bridge = format!(
+        "arn:aws:iam::{}:user/{BRIDGE_USER}",
+        bridge_account(&acct.id)
+    );
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"Federated": format!("arn:aws:iam::{}:oidc-provider/token.actions.githubusercontent.com", acct.id)},
         "Action": "sts:AssumeRoleWithWebIdentity",
         "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-                      "StringLike": {"token.actions.githubusercontent.com:sub": format!("repo:{repository}:ref:refs/heads/main")}}}]});
+                      "StringLike": {"token.actions.githubusercontent.com:sub": format!("repo:{repository}:ref:refs/heads/main")}}},
+        {"Effect": "Allow", "Principal": {"AWS": bridge}, "Action": "sts:AssumeRole"}]});
     let created = acct.when(rng, 200, 500);
     let attached = vec![acct.attach(&managed_arn("PowerUserAccess"), "PowerUserAccess")];
     acct.roles.push(json!({

@@ -41,6 +41,9 @@ pub struct Planted {
     pub azure_secret: String,
     /// The writable deploy key of the workflow's repository (natural key).
     pub deploy_key: String,
+    /// The static AWS key that reaches Key Vault and Google Cloud through the
+    /// deploy role: the seed's question's answer.
+    pub bridge_key: String,
 }
 
 /// The estate this module completes.
@@ -52,6 +55,7 @@ pub struct Estate<'a> {
     /// GitHub organisation and its repositories: (name, team).
     pub github_org: &'a str,
     pub repos: &'a [(String, String)],
+    pub as_of: chrono::NaiveDate,
 }
 
 pub fn write(
@@ -63,7 +67,15 @@ pub fn write(
     let mut rng = Rng::new(seed ^ 0x5eed_c10d);
     let (projects, subscriptions, tenant) = (estate.projects, estate.subscriptions, estate.tenant);
     let deploy_key = github(w, &mut rng, estate, federation)?;
-    let planted = inventories(w, &mut rng, projects, subscriptions, tenant, federation)?;
+    let planted = inventories(
+        w,
+        &mut rng,
+        projects,
+        subscriptions,
+        tenant,
+        federation,
+        estate.as_of,
+    )?;
     Ok(planted.map(|mut p| {
         p.deploy_key = deploy_key.unwrap_or_default();
         p
@@ -126,6 +138,7 @@ fn inventories(
     subscriptions: &[String],
     tenant: &str,
     federation: Option<&Value>,
+    as_of: chrono::NaiveDate,
 ) -> Result<Option<Planted>, SynthError> {
     let org = format!("organizations/{}", rng.digits(12));
     let mut folders: Vec<(String, String)> = Vec::new();
@@ -264,13 +277,20 @@ fn inventories(
             "passwordCredentials": [], "keyCredentials": [], "tags": []}]),
         false,
     )?;
+    // GitHub's main branch, and the AWS deploy role through AWS's outbound
+    // identity federation (its web identity token names the role).
+    let role = f["aws_role"].as_str().unwrap_or_default();
     w.json(
         &format!("azure/applications/{app_id}/federated-credentials.json"),
         &json!([{"audiences": ["api://AzureADTokenExchange"], "description": "infra-deploy main",
             "id": uuid(rng), "issuer": "https://token.actions.githubusercontent.com",
-            "name": "github-main", "subject": format!("repo:{repository}:ref:refs/heads/main")}]),
+            "name": "github-main", "subject": format!("repo:{repository}:ref:refs/heads/main")},
+            {"audiences": ["api://AzureADTokenExchange"], "description": "the AWS deploy role",
+            "id": uuid(rng), "issuer": format!("https://{}.tokens.sts.global.api.aws", uuid(rng)),
+            "name": "aws-deploy-role", "subject": role}]),
         false,
     )?;
+    let bridge_key = bridge(w, rng, f, as_of)?;
     let vault_id = format!(
         "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{vault}"
     );
@@ -290,5 +310,56 @@ fn inventories(
             vault_id.to_ascii_lowercase()
         ),
         deploy_key: String::new(),
+        bridge_key,
     }))
+}
+
+/// The release-tooling account's user and its key: it may assume the deploy
+/// role, so one static AWS key reaches Google Cloud and Azure Key Vault.
+fn bridge(
+    w: &mut Writer,
+    rng: &mut Rng,
+    f: &Value,
+    as_of: chrono::NaiveDate,
+) -> Result<String, SynthError> {
+    // Rotated last month and in daily use: a well-kept key, risky only for
+    // what it reaches.
+    let day = |n: i64| {
+        (as_of - chrono::Duration::days(n))
+            .format("%Y-%m-%dT06:20:00+00:00")
+            .to_string()
+    };
+    let deploy = f["account_id"].as_str().unwrap_or_default();
+    let account = crate::aws::bridge_account(deploy);
+    let role = f["aws_role"].as_str().unwrap_or_default();
+    let user = crate::aws::BRIDGE_USER;
+    let key_id = rng.aws_id("AKIA", 16);
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}]});
+    w.json(
+        &format!("aws/{account}/authorization-details.json"),
+        &json!({"UserDetailList": [{"Path": "/", "UserName": user, "UserId": rng.aws_id("AIDA", 17),
+            "Arn": format!("arn:aws:iam::{account}:user/{user}"), "CreateDate": day(400),
+            "UserPolicyList": [{"PolicyName": "assume-deploy-role", "PolicyDocument": policy}],
+            "GroupList": [], "AttachedManagedPolicies": [],
+            "Tags": [{"Key": "team", "Value": "platform"}, {"Key": "service", "Value": "release-bridge"}]}],
+            "GroupDetailList": [], "RoleDetailList": [], "Policies": []}),
+        false,
+    )?;
+    w.json(
+        &format!("aws/{account}/access-keys.json"),
+        &json!({"AccessKeyMetadata": [{"AccessKeyId": key_id, "CreateDate": day(35),
+            "Status": "Active", "UserName": user}]}),
+        false,
+    )?;
+    let header = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+    let report = format!(
+        "{header}\n<root_account>,arn:aws:iam::{account}:root,{},not_supported,N/A,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n{user},arn:aws:iam::{account}:user/{user},{},false,N/A,N/A,N/A,false,true,{},{},us-east-1,sts,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n",
+        day(900),
+        day(400),
+        day(35),
+        day(1)
+    );
+    w.text(&format!("aws/{account}/credential-report.csv"), &report)?;
+    Ok(format!("aws-access-key:{key_id}"))
 }

@@ -304,6 +304,7 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
             tenant: &azure.tenant,
             github_org: &github_org,
             repos: &gh.repo_names,
+            as_of: opts.as_of,
         },
         gcp.federation.as_ref(),
     )?;
@@ -312,6 +313,7 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
             f["azure_client_id"] = serde_json::json!(p.azure_client_id);
             f["reaches"] = serde_json::json!({"aws": f["aws_role"], "gcp": p.gcp_bucket, "azure": p.azure_secret});
             f["deploy_key"] = serde_json::json!(p.deploy_key);
+            f["cross_cloud_keys"] = serde_json::json!([p.bridge_key]);
         }
         let workflow = gcp::write_repo(&mut w, &org, &f)?;
         f["workflow"] = serde_json::json!(workflow);

@@ -725,7 +725,9 @@ impl ModelBuilder {
                     || e.props.contains_key("role")
                     || matches!(
                         via,
-                        "gcp-workload-identity-federation" | "github-actions-oidc"
+                        "gcp-workload-identity-federation"
+                            | "azure-workload-identity-federation"
+                            | "github-actions-oidc"
                     )
             }
             _ => false,
@@ -979,6 +981,19 @@ impl ModelBuilder {
                         "gcp workload identity federation ({role} on the service account)"
                     ),
                     conditional: props.get("conditional").and_then(Value::as_bool) == Some(true),
+                    potential: None,
+                });
+                continue;
+            }
+            if let (Some(to), "azure-workload-identity-federation") = (to, via) {
+                let name = props.get("name").and_then(Value::as_str).unwrap_or("?");
+                bridges.entry(from).or_default().push(Hop {
+                    principal: to,
+                    from: None,
+                    how: format!(
+                        "sts:GetWebIdentityToken: the app's federated credential {name} trusts this role"
+                    ),
+                    conditional: false,
                     potential: None,
                 });
                 continue;

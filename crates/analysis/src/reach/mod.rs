@@ -492,9 +492,29 @@ impl Model {
             _ => self.aws_next(p),
         };
         for h in self.bridges.get(&p).into_iter().flatten() {
-            if !out.iter().any(|o| o.principal == h.principal) {
-                out.push(h.clone());
+            if out.iter().any(|o| o.principal == h.principal) {
+                continue;
             }
+            // Into Azure, an AWS principal needs a web identity token of its own.
+            if h.how.starts_with("sts:GetWebIdentityToken") {
+                let d = evaluate(
+                    &self.policy_set(pn),
+                    &Request {
+                        principal: &pn.arn,
+                        action: "sts:GetWebIdentityToken",
+                        resource: "*",
+                        context: &self.context(pn),
+                    },
+                );
+                if !d.allowed() {
+                    continue;
+                }
+                let mut h = h.clone();
+                h.conditional |= d.conditional;
+                out.push(h);
+                continue;
+            }
+            out.push(h.clone());
         }
         Arc::new(out)
     }
