@@ -537,8 +537,16 @@ fn github_credentials_reach_repositories_by_their_permissions() {
         level(&m, app, "acme/infra").as_deref(),
         Some("Permissions management")
     );
-    // Selected repositories that were not exported: conditional.
-    assert_eq!(reach(&m, subset, "acme/docs"), Some(("Write".into(), true)));
+    // Selected repositories that were not exported: reported, not guessed.
+    assert_eq!(reach(&m, subset, "acme/docs"), None);
+    let br = m.blast_radius(&m.start(subset));
+    assert!(
+        br.incomplete
+            .iter()
+            .any(|i| i.contains("selected repositories")),
+        "{:?}",
+        br.incomplete
+    );
     assert_eq!(level(&m, ro, "acme/infra").as_deref(), Some("Read"));
     assert_eq!(level(&m, ro, "acme/docs"), None);
     let br = m.blast_radius(&m.start(classic));

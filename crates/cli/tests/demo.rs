@@ -63,13 +63,19 @@ fn the_demo_checks_every_planted_answer_and_passes() {
     );
     // The same workflow logs in to Azure as the planted app.
     let app = format!("id:azure-app/{}", fed["azure_client_id"].as_str().unwrap());
-    assert!(chain.iter().any(|h| h["to"]["key"] == app.as_str()), "{chain:?}");
+    assert!(
+        chain.iter().any(|h| h["to"]["key"] == app.as_str()),
+        "{chain:?}"
+    );
     // One blast radius across the three clouds, each resource with its path,
     // and the seed's question answered as planted.
     let cc = &json["cross_cloud"];
     assert_eq!(cc["holds"], true, "{cc}");
     for hit in cc["clouds"].as_array().unwrap() {
-        assert!(!hit["found"]["path"].as_array().unwrap().is_empty(), "{hit}");
+        assert!(
+            !hit["found"]["path"].as_array().unwrap().is_empty(),
+            "{hit}"
+        );
     }
     assert_eq!(cc["question_found"], fed["cross_cloud_keys"]);
     // The planted leaver: exactly the 14 identities across 6 systems, to the manager.

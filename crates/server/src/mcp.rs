@@ -231,7 +231,7 @@ impl Mcp {
     }
 
     #[tool(
-        description = "What an AWS credential, IAM user or role, or workload can reach: resources ranked by sensitivity, with the role chain and policy that grant each, and privilege-escalation paths."
+        description = "What a credential, principal, workload or agent can reach across AWS, Google Cloud, Azure and GitHub: resources ranked on one sensitivity scale, with the path of principals (role chains, impersonation, federation between clouds) and the policy, binding or role assignment that grants each."
     )]
     async fn blast_radius(&self, Parameters(r): Parameters<BlastRequest>) -> String {
         let limit = r.limit.unwrap_or(50);
@@ -242,7 +242,7 @@ impl Mcp {
     }
 
     #[tool(
-        description = "Who can reach an AWS resource (bucket, secret, KMS key, table, function… by ARN): every credential whose blast radius holds it, with its best access, the role chain, and its owners; most harmful first. The first call computes every principal's reach (seconds to a minute on a large estate)."
+        description = "Who can reach a resource (an AWS ARN, a Google Cloud full resource name, an Azure id, a Key Vault secret URI, a GitHub repository): every credential whose blast radius holds it, with its best access, the path, and its owners; most harmful first. The first call computes every principal's reach (seconds to a minute on a large estate)."
     )]
     async fn who_can_reach(&self, Parameters(r): Parameters<ReachRequest>) -> String {
         let limit = r.limit.unwrap_or(50);

@@ -308,6 +308,20 @@ pub fn generate(opts: &Options) -> Result<Answers, SynthError> {
         },
         gcp.federation.as_ref(),
     )?;
+    if planted.is_some() {
+        // The planted cross-cloud identities are NHIs like any other.
+        for kind in [
+            "aws_iam_user",
+            "aws_access_key",
+            "github_deploy_key",
+            "azure_app_registration",
+        ] {
+            *answers.counts.nhis.entry(kind.into()).or_default() += 1;
+        }
+        answers.counts.nhi_total = answers.counts.nhis.values().sum();
+        answers.counts.nhi_per_person =
+            (answers.counts.nhi_total as f64 / org.people.len() as f64 * 10.0).round() / 10.0;
+    }
     if let Some(mut f) = gcp.federation {
         if let Some(p) = &planted {
             f["azure_client_id"] = serde_json::json!(p.azure_client_id);

@@ -1040,6 +1040,12 @@ impl ModelBuilder {
             }
         }
         self.own_principals = std::mem::take(&mut raw.own_principals);
+        for p in gh.unlisted() {
+            self.incomplete.push(format!(
+                "{}: its selected repositories are not in the exports (the token's or installation's repositories listing)",
+                self.principals[p as usize].arn
+            ));
+        }
         let unknown_gcp = g.unknown_roles();
         for (&p, grants) in &g.grants {
             for gr in grants

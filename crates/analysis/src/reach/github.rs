@@ -12,9 +12,10 @@
 //! - A fine-grained token or an installation has permissions
 //!   (`administration`, `contents`, `actions`, `secrets`, `workflows`,
 //!   `metadata`); with `repository_selection: all` they apply to every
-//!   repository, otherwise to the selected ones (conditional when the
-//!   selection is not exported). A fine-grained token is also bounded by its
-//!   owner's access (conditional).
+//!   repository, otherwise to the selected ones — which the organisation
+//!   listings do not name, so such a credential is reported incomplete rather
+//!   than guessed. A fine-grained token is also bounded by its owner's access
+//!   (conditional).
 //! - Pushing to a repository runs its workflows: a credential that can write
 //!   a repository's contents reaches what those workflows assume. Branch
 //!   protection and the trust's ref conditions are not evaluated, so the hop
@@ -180,51 +181,76 @@ pub struct Github {
 }
 
 impl Github {
-    /// The repositories a grant applies to, and whether only conditionally
-    /// (a selection that is not exported).
-    fn targets(&self, g: &Grant) -> Vec<(u32, bool)> {
+    /// The repositories a grant applies to. A selection that is not
+    /// exported (`selected`, `subset`) names none: the principal is reported
+    /// incomplete instead ([`Github::unlisted`]).
+    fn targets(&self, g: &Grant) -> &[u32] {
         if let Some(r) = &g.repository {
             return self
                 .by_name
                 .get(&r.to_ascii_lowercase())
-                .map(|&r| vec![(r, false)])
-                .unwrap_or_default();
+                .map(std::slice::from_ref)
+                .unwrap_or(&[]);
         }
-        let Some(org) = &g.org else { return Vec::new() };
-        let selected = !matches!(g.selection.as_deref(), None | Some("all"));
-        if g.selection.as_deref() == Some("none") {
-            return Vec::new();
+        let Some(org) = &g.org else { return &[] };
+        if !matches!(g.selection.as_deref(), None | Some("all")) {
+            return &[];
         }
         self.by_org
             .get(&org.to_ascii_lowercase())
-            .into_iter()
-            .flatten()
-            .map(|&r| (r, selected))
-            .collect()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Principals whose repositories are a selection the exports do not list.
+    pub fn unlisted(&self) -> Vec<u32> {
+        let mut out: Vec<u32> = self
+            .grants
+            .iter()
+            .filter(|(_, g)| {
+                g.repository.is_none()
+                    && matches!(g.selection.as_deref(), Some("selected" | "subset"))
+            })
+            .map(|(&p, _)| p)
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     pub fn direct(&self, p: u32) -> Vec<Access> {
         let Some(g) = self.grants.get(&p) else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        for (r, selected) in self.targets(g) {
-            let repo = &self.repos[&r];
-            let (levels, _) = g.levels(repo.public);
-            let mut l = Levels::default();
-            let reason: Arc<str> = Arc::from(if g.bounded_by_owner {
-                format!(
-                    "{} (as far as the token owner's own access to {} goes)",
-                    describe(g),
-                    repo.full_name
-                )
-            } else {
+        let reason: Arc<str> = Arc::from(if g.bounded_by_owner {
+            format!(
+                "{} (as far as the token owner's own access goes)",
                 describe(g)
-            });
-            for (level, why) in levels {
-                l.offer(level, why, selected || g.bounded_by_owner, &reason);
+            )
+        } else {
+            describe(g)
+        });
+        // One access per visibility, shared by every repository of it.
+        let template = |public: bool| {
+            let mut l = Levels::default();
+            for (level, why) in g.levels(public).0 {
+                l.offer(level, why, g.bounded_by_owner, &reason);
             }
-            out.extend(l.into_access(r));
+            l.into_access(0)
+        };
+        let (private, public) = (template(false), template(true));
+        let mut out = Vec::new();
+        for &r in self.targets(g) {
+            let t = if self.repos[&r].public {
+                &public
+            } else {
+                &private
+            };
+            if let Some(a) = t {
+                out.push(Access {
+                    resource: r,
+                    ..a.clone()
+                });
+            }
         }
         out
     }
@@ -234,8 +260,8 @@ impl Github {
             return Vec::new();
         };
         let mut out: Vec<Hop> = Vec::new();
-        for (r, _) in self.targets(g) {
-            let repo = &self.repos[&r];
+        for r in self.targets(g) {
+            let repo = &self.repos[r];
             let (_, push) = g.levels(repo.public);
             if !push {
                 continue;
