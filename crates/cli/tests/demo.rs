@@ -78,6 +78,34 @@ fn the_demo_checks_every_planted_answer_and_passes() {
         );
     }
     assert_eq!(cc["question_found"], fed["cross_cloud_keys"]);
+    // Read backwards from the Google Cloud bucket: the static key and the
+    // repository's deploy key are among who reaches it.
+    let bucket = fed["reaches"]["gcp"].as_str().unwrap();
+    let by = env
+        .run(&[
+            "--format",
+            "json",
+            "blast-radius",
+            "--reaching",
+            bucket,
+            "--limit",
+            "0",
+        ])
+        .ok()
+        .json();
+    let by = if by.is_array() { by[0].clone() } else { by };
+    let who: Vec<&str> = by["reachers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["credential"].as_str())
+        .collect();
+    let bridge = fed["cross_cloud_keys"][0].as_str().unwrap();
+    assert!(who.contains(&bridge), "{who:?}");
+    assert!(
+        who.contains(&fed["deploy_key"].as_str().unwrap()),
+        "{who:?}"
+    );
     // The planted leaver: exactly the 14 identities across 6 systems, to the manager.
     let off = &json["offboarding"];
     assert_eq!(off["holds"], true, "{off}");

@@ -156,9 +156,15 @@ impl Key {
         }
         if r.starts_with("arn:") {
             out.push(Key::arn(r));
-        } else if r.contains("://") {
-            // A URI as printed without its `uri:` prefix (a workflow, a secret's place).
+        } else if r.contains("://") || r.starts_with("//") {
+            // A URI as printed without its `uri:` prefix (a workflow, a secret's
+            // place, a Google Cloud full resource name).
             out.push(Key::uri(r));
+        } else if r.starts_with("/subscriptions/") || r.starts_with("/providers/") {
+            // An Azure resource id, any case.
+            let id = r.to_ascii_lowercase();
+            out.push(Key::other("azure-resource", &id));
+            out.push(Key::other("azure-scope", &id));
         } else if r.contains('@') {
             out.push(Key::email(r));
         } else if r.len() >= 16 && r.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -211,6 +217,19 @@ impl fmt::Display for Key {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cloud_resource_names_are_references() {
+        let gcp = Key::candidates("//storage.googleapis.com/shop-exports");
+        assert_eq!(gcp[0].as_str(), "uri://storage.googleapis.com/shop-exports");
+        let az = Key::candidates(
+            "/subscriptions/S/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/KV",
+        );
+        assert_eq!(
+            az[0].as_str(),
+            "id:azure-resource//subscriptions/s/resourcegroups/rg/providers/microsoft.keyvault/vaults/kv"
+        );
+    }
 
     #[test]
     fn a_cluster_is_the_folder_after_the_last_kubernetes_folder() {
