@@ -11,7 +11,10 @@
 //! - `azure/resource-graph/resourcecontainers.json` and `resources.json`:
 //!   `az graph query` — subscriptions under a management group, and a Key
 //!   Vault (Azure RBAC) per subscription; `azure/keyvault/<vault>/secrets.json`:
-//!   `az keyvault secret list`;
+//!   `az keyvault secret list`; `azure/role-definitions.json`: the tenant's custom
+//!   role (`az role definition list --custom-role-only true`);
+//! - `gcp/roles/dbSecretReader.json`: the organisation's custom role
+//!   (`gcloud iam roles describe`), bound on every project's database secret;
 //! - the planted `infra-deploy` app: `az ad app list --filter`, `az ad sp list
 //!   --filter`, its federated credential trusting the infra-deploy repository's
 //!   main branch, and `az role assignment list --assignee`: Key Vault Secrets
@@ -193,14 +196,22 @@ fn inventories(
         if i == 0 && federation.is_some() {
             planted_bucket = format!("//storage.googleapis.com/{bucket}");
         }
-        // Each project's runtime account reads its own database password.
+        // Each project's runtime account reads its own database password,
+        // through the organisation's custom role.
         policies.push(with(json!({"resource": secret, "assetType": "secretmanager.googleapis.com/Secret",
-            "policy": {"bindings": [{"role": "roles/secretmanager.secretAccessor",
+            "policy": {"bindings": [{"role": format!("{org}/roles/dbSecretReader"),
                 "members": [format!("serviceAccount:{number}-compute@developer.gserviceaccount.com")]}]}})));
     }
     policies.push(json!({"resource": format!("//cloudresourcemanager.googleapis.com/{org}"),
         "assetType": "cloudresourcemanager.googleapis.com/Organization", "organization": org,
         "policy": {"bindings": [{"role": "roles/resourcemanager.organizationAdmin", "members": ["group:gcp-admins@example.com"]}]}}));
+    w.json(
+        "gcp/roles/dbSecretReader.json",
+        &json!({"name": format!("{org}/roles/dbSecretReader"), "title": "Database secret reader",
+            "description": "Reads database passwords from Secret Manager", "stage": "GA", "etag": "BwYc8Zc4xJU=",
+            "includedPermissions": ["secretmanager.secrets.get", "secretmanager.versions.access"]}),
+        false,
+    )?;
     w.json("gcp/assets/resources.json", &Value::Array(resources), false)?;
     w.json(
         "gcp/assets/iam-policies.json",
@@ -294,12 +305,24 @@ fn inventories(
     let vault_id = format!(
         "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{vault}"
     );
+    let role_guid = uuid(rng);
+    // The tenant's custom role the assignment names (`az role definition list --custom-role-only true`).
+    w.json(
+        "azure/role-definitions.json",
+        &json!([{"assignableScopes": [format!("/subscriptions/{sub}")], "description": "Reads secrets of the platform vaults",
+            "id": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"),
+            "name": role_guid, "permissions": [{"actions": ["Microsoft.KeyVault/vaults/read"], "notActions": [],
+                "dataActions": ["Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"],
+                "notDataActions": []}],
+            "roleName": "Platform Secret Reader", "roleType": "CustomRole", "type": "Microsoft.Authorization/roleDefinitions"}]),
+        false,
+    )?;
     w.json(
         "azure/role-assignments-infra-deploy.json",
         &json!([{"condition": null, "conditionVersion": null, "id": format!("{vault_id}/providers/Microsoft.Authorization/roleAssignments/{}", uuid(rng)),
             "name": uuid(rng), "principalId": sp_object, "principalName": app_id, "principalType": "ServicePrincipal",
-            "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6"),
-            "roleDefinitionName": "Key Vault Secrets User", "scope": vault_id, "type": "Microsoft.Authorization/roleAssignments"}]),
+            "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"),
+            "roleDefinitionName": "Platform Secret Reader", "scope": vault_id, "type": "Microsoft.Authorization/roleAssignments"}]),
         false,
     )?;
     Ok(Some(Planted {
