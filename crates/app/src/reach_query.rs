@@ -161,7 +161,7 @@ impl Graph for ReachGraph<'_> {
 }
 
 /// Runs a query, on a [`ReachGraph`] when it names `REACHES` (with `model`,
-/// or the reach model loaded from `store`), else on `graph` as it is.
+/// or the reach model loaded from `store` and warmed), else on `graph` as it is.
 pub fn run(
     store: &dyn custody_store::Store,
     graph: &dyn Graph,
@@ -178,6 +178,9 @@ pub fn run(
         Some(m) => m,
         None => {
             loaded = crate::blast::load(store, &crate::Quiet).map_err(RunError::Load)?;
+            // Every principal's reach, on every core, before the query's clock
+            // starts: a relationship read from a resource's side needs it all.
+            crate::blast::warm(&loaded);
             &loaded
         }
     };

@@ -884,7 +884,7 @@ impl Service {
                 self.limits.clone(),
             )?);
         }
-        let model = self.model()?;
+        let model = self.warm_model()?;
         let reach = crate::reach_query::ReachGraph::new(graph, model);
         Ok(custody_query::run(
             &reach,

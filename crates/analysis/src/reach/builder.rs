@@ -861,6 +861,7 @@ impl ModelBuilder {
             next_of: (0..n_principals).map(|_| OnceLock::new()).collect(),
             escalation_cache: Mutex::new(HashMap::new()),
             back: OnceLock::new(),
+            groups: OnceLock::new(),
         }
     }
 

@@ -255,6 +255,9 @@ pub struct Model {
     /// Who can become whom in one step, read backwards: (from, index of the
     /// hop in `next(from)`) per principal. Built on the first `reaching`.
     back: OnceLock<Vec<Vec<(u32, u32)>>>,
+    /// Every distinct direct-reach list with the principals sharing it. Built
+    /// on the first `reaching`.
+    groups: OnceLock<Vec<(Arc<Vec<Access>>, Vec<u32>)>>,
 }
 
 /// Outgoing hops of one principal (their `from` is unset).
@@ -1103,12 +1106,34 @@ impl Model {
     pub fn reaching(&self, resource: u32) -> Vec<Reaching> {
         let n = self.principals.len();
         let sensitivity = self.resources[resource as usize].sensitivity.weight();
-        // Principals holding the resource themselves, by the score of that access.
+        // Principals holding the resource themselves, by the score of that
+        // access: each distinct reach list (principals sharing a policy set
+        // share one) is searched once.
+        let groups = self.groups.get_or_init(|| {
+            let mut by_list: HashMap<usize, usize> = HashMap::new();
+            let mut groups: Vec<(Arc<Vec<Access>>, Vec<u32>)> = Vec::new();
+            for p in 0..n as u32 {
+                let list = self.direct(p);
+                if list.is_empty() {
+                    continue;
+                }
+                let at = *by_list
+                    .entry(Arc::as_ptr(&list) as usize)
+                    .or_insert_with(|| {
+                        groups.push((list.clone(), Vec::new()));
+                        groups.len() - 1
+                    });
+                groups[at].1.push(p);
+            }
+            groups
+        });
         let mut holders: Vec<(u32, u32, Access)> = Vec::new();
-        for p in 0..n as u32 {
-            if let Some(a) = self.direct(p).iter().find(|a| a.resource == resource) {
+        for (list, principals) in groups {
+            if let Some(a) = list.iter().find(|a| a.resource == resource) {
                 let certain = if a.conditional { 1 } else { 2 };
-                holders.push((sensitivity * level_weight(a.level) * certain, p, a.clone()));
+                for &p in principals {
+                    holders.push((sensitivity * level_weight(a.level) * certain, p, a.clone()));
+                }
             }
         }
         if holders.is_empty() {
