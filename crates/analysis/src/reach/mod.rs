@@ -257,8 +257,11 @@ pub struct Model {
     back: OnceLock<Vec<Vec<(u32, u32)>>>,
     /// Every distinct direct-reach list with the principals sharing it. Built
     /// on the first `reaching`.
-    groups: OnceLock<Vec<(Arc<Vec<Access>>, Vec<u32>)>>,
+    groups: OnceLock<Vec<Shared>>,
 }
+
+/// One direct-reach list and the principals sharing it.
+type Shared = (Arc<Vec<Access>>, Vec<u32>);
 
 /// Outgoing hops of one principal (their `from` is unset).
 type Hops = Arc<Vec<Hop>>;
@@ -1111,7 +1114,7 @@ impl Model {
         // share one) is searched once.
         let groups = self.groups.get_or_init(|| {
             let mut by_list: HashMap<usize, usize> = HashMap::new();
-            let mut groups: Vec<(Arc<Vec<Access>>, Vec<u32>)> = Vec::new();
+            let mut groups: Vec<Shared> = Vec::new();
             for p in 0..n as u32 {
                 let list = self.direct(p);
                 if list.is_empty() {
