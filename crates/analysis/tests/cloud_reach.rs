@@ -1,28 +1,25 @@
 //! Google Cloud and Azure reach, and one blast radius across clouds, on small
 //! hand-built graphs: each case states what the cloud would allow.
 
-use custody_analysis::reach::{EdgeIn, NodeIn};
-use custody_analysis::{Model, ModelBuilder};
-use serde_json::{json, Map, Value};
+mod common;
 
-#[derive(Default)]
-struct G {
-    nodes: Vec<(i64, String, String, Map<String, Value>)>,
-    edges: Vec<(i64, &'static str, i64, Map<String, Value>)>,
+use common::{level, obj, reach, G};
+use serde_json::{json, Value};
+
+/// Google Cloud, Azure and GitHub nodes.
+trait Clouds {
+    fn node(&mut self, kind: &str, key: &str, props: Value) -> i64;
+    fn sa(&mut self, email: &str, project: &str) -> i64;
+    fn gcp(&mut self, kind: &str, scope: &str, ancestors: &[&str], labels: Value) -> i64;
+    fn bind(&mut self, member: i64, scope: i64, role: &str, condition: bool);
+    fn sp(&mut self, app: &str, object: &str) -> i64;
+    fn az(&mut self, kind: &str, id: &str, extra: Value) -> i64;
+    fn assign(&mut self, sp: i64, scope: &str, role: &str);
 }
 
-fn obj(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
-}
-
-impl G {
+impl Clouds for G {
     fn node(&mut self, kind: &str, key: &str, props: Value) -> i64 {
-        let id = self.nodes.len() as i64 + 1;
-        self.nodes.push((id, kind.into(), key.into(), obj(props)));
-        id
-    }
-    fn edge(&mut self, src: i64, kind: &'static str, dst: i64, props: Value) {
-        self.edges.push((src, kind, dst, obj(props)));
+        self.add(kind, key, obj(props))
     }
     /// A GCP service account in `project`.
     fn sa(&mut self, email: &str, project: &str) -> i64 {
@@ -76,44 +73,6 @@ impl G {
         );
         self.edge(sp, "CAN_ACCESS", s, json!({"grants": [{"role": role}]}));
     }
-    fn model(&self) -> Model {
-        let mut b = ModelBuilder::new();
-        for (id, kind, key, props) in &self.nodes {
-            b.node(NodeIn {
-                id: *id,
-                label: "",
-                kind,
-                key,
-                name: key.rsplit('/').next(),
-                props,
-            });
-        }
-        for (src, kind, dst, props) in &self.edges {
-            b.edge(EdgeIn {
-                src: *src,
-                kind,
-                dst: *dst,
-                props,
-            });
-        }
-        b.build()
-    }
-}
-
-/// (level, conditional) of `from` on the resource named `arn`.
-fn reach(m: &Model, from: i64, arn: &str) -> Option<(String, bool)> {
-    let br = m.blast_radius(&m.start(from));
-    br.reached
-        .iter()
-        .find(|r| m.resources[r.access.resource as usize].arn == arn)
-        .map(|r| (r.access.level.as_str().to_string(), r.access.conditional))
-}
-
-fn level(m: &Model, from: i64, arn: &str) -> Option<String> {
-    reach(m, from, arn).map(|(l, c)| {
-        assert!(!c, "{arn}: unexpectedly conditional");
-        l
-    })
 }
 
 const BUCKET: &str = "//storage.googleapis.com/shop-exports";

@@ -1,37 +1,32 @@
 //! Reachability on small hand-built graphs: each case states what AWS would allow.
 
-use custody_analysis::reach::{EdgeIn, NodeIn};
-use custody_analysis::{Model, ModelBuilder};
-use serde_json::{json, Map, Value};
+mod common;
+
+use common::{level, obj, reach, G};
+use serde_json::{json, Value};
 
 const A: &str = "111122223333";
 const B: &str = "444455556666";
-
-/// A graph under construction: nodes get ids in order.
-#[derive(Default)]
-struct G {
-    nodes: Vec<(i64, String, String, Map<String, Value>)>,
-    edges: Vec<(i64, &'static str, i64, Map<String, Value>)>,
-}
-
-fn obj(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
-}
 
 fn allow(actions: Value, resources: Value) -> Value {
     json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resources}]})
 }
 
-impl G {
+/// AWS nodes: each carries its ARN.
+trait Aws {
+    fn node(&mut self, kind: &str, key: &str, props: Value) -> i64;
+    fn user(&mut self, account: &str, name: &str, inline: &[Value]) -> i64;
+    fn role(&mut self, account: &str, name: &str, trust: Value, inline: &[Value]) -> i64;
+    fn key(&mut self, principal: i64, id: &str) -> i64;
+    fn bucket(&mut self, account: &str, name: &str, extra: Value) -> i64;
+    fn secret(&mut self, account: &str, name: &str) -> i64;
+}
+
+impl Aws for G {
     fn node(&mut self, kind: &str, key: &str, props: Value) -> i64 {
-        let id = self.nodes.len() as i64 + 1;
         let mut p = obj(props);
         p.entry("arn").or_insert(json!(key));
-        self.nodes.push((id, kind.into(), key.into(), p));
-        id
-    }
-    fn edge(&mut self, src: i64, kind: &'static str, dst: i64, props: Value) {
-        self.edges.push((src, kind, dst, obj(props)));
+        self.add(kind, key, p)
     }
     fn user(&mut self, account: &str, name: &str, inline: &[Value]) -> i64 {
         let docs: Vec<Value> = inline
@@ -77,44 +72,6 @@ impl G {
             json!({"account_id": account, "tags": {"data-classification": "restricted"}}),
         )
     }
-    fn model(&self) -> Model {
-        let mut b = ModelBuilder::new();
-        for (id, kind, key, props) in &self.nodes {
-            b.node(NodeIn {
-                id: *id,
-                label: "",
-                kind,
-                key,
-                name: key.rsplit('/').next(),
-                props,
-            });
-        }
-        for (src, kind, dst, props) in &self.edges {
-            b.edge(EdgeIn {
-                src: *src,
-                kind,
-                dst: *dst,
-                props,
-            });
-        }
-        b.build()
-    }
-}
-
-/// The access level `from` has on `resource` (`None`: not reachable), and whether conditional.
-fn reach(m: &Model, from: i64, resource: &str) -> Option<(String, bool)> {
-    let br = m.blast_radius(&m.start(from));
-    br.reached
-        .iter()
-        .find(|r| m.resources[r.access.resource as usize].arn == resource)
-        .map(|r| (r.access.level.as_str().to_string(), r.access.conditional))
-}
-
-fn level(m: &Model, from: i64, resource: &str) -> Option<String> {
-    reach(m, from, resource).map(|(l, c)| {
-        assert!(!c, "{resource}: unexpectedly conditional");
-        l
-    })
 }
 
 #[test]

@@ -20,7 +20,7 @@
 //! project). Secret values are never in these exports.
 
 use crate::gcp::{emit_bindings, node};
-use crate::util::{load_array, parse_json, records};
+use crate::util::{load_array, load_one_or_many, records};
 use crate::{InputError, Parsed, SourceFile};
 use custody_model::{Endpoint, Key, Label, Location};
 use serde::Deserialize;
@@ -327,16 +327,8 @@ pub fn parse_iam_policies(file: &SourceFile<'_>) -> Parsed {
 pub fn parse_roles(file: &SourceFile<'_>) -> Parsed {
     const CONNECTOR: &str = "gcp-iam-roles";
     let mut parsed = Parsed::default();
-    let doc = match parse_json(CONNECTOR, file.path, file.bytes) {
-        Ok(d) => d,
-        Err(e) => {
-            parsed.errors.push(e);
-            return parsed;
-        }
-    };
-    let items = match doc {
-        Value::Array(a) => a,
-        other => vec![other],
+    let Some(items) = load_one_or_many(CONNECTOR, file, &mut parsed) else {
+        return parsed;
     };
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
@@ -381,16 +373,8 @@ pub fn parse_roles(file: &SourceFile<'_>) -> Parsed {
 pub fn parse_deny_policies(file: &SourceFile<'_>) -> Parsed {
     const CONNECTOR: &str = "gcp-deny-policies";
     let mut parsed = Parsed::default();
-    let doc = match parse_json(CONNECTOR, file.path, file.bytes) {
-        Ok(d) => d,
-        Err(e) => {
-            parsed.errors.push(e);
-            return parsed;
-        }
-    };
-    let items = match doc {
-        Value::Array(a) => a,
-        other => vec![other],
+    let Some(items) = load_one_or_many(CONNECTOR, file, &mut parsed) else {
+        return parsed;
     };
     for (i, p) in items.iter().enumerate() {
         parsed.records += 1;

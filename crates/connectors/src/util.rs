@@ -196,6 +196,23 @@ pub fn load_array(
     }
 }
 
+/// What a `describe`/`get` (one object) or a `list` (an array of them) prints:
+/// the objects; problems go to `parsed.errors`.
+pub fn load_one_or_many(
+    connector: &str,
+    file: &crate::SourceFile<'_>,
+    parsed: &mut crate::Parsed,
+) -> Option<Vec<Value>> {
+    match parse_json(connector, file.path, file.bytes) {
+        Ok(Value::Array(items)) => Some(items),
+        Ok(other) => Some(vec![other]),
+        Err(e) => {
+            parsed.errors.push(e);
+            None
+        }
+    }
+}
+
 /// The array at `key` of a JSON object, or an error at that pointer.
 pub fn array_at<'v>(
     connector: &str,
