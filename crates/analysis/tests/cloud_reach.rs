@@ -599,3 +599,34 @@ fn aws_outbound_federation_into_azure_needs_a_web_identity_token() {
         );
     }
 }
+
+#[test]
+fn a_graph_permission_that_takes_over_apps_reaches_every_app() {
+    let mut g = G::default();
+    azure_estate(&mut g, true);
+    let reader = g.sp("a-reader", "oid-reader");
+    g.assign(reader, RG, "Key Vault Secrets User");
+    let automation = g.sp("a-automation", "oid-automation");
+    let graph = g.sp("00000003-0000-0000-c000-000000000000", "oid-graph");
+    let mi = g.node(
+        "azure_managed_identity",
+        "id:azure-app/mi-x",
+        json!({"app_id": "mi-x", "sp_object_id": "oid-mi", "service_principal_type": "ManagedIdentity"}),
+    );
+    g.edge(
+        automation,
+        "CAN_ACCESS",
+        graph,
+        json!({"via": "entra-app-role-assignment", "app_roles": [{"id": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", "permission": "Application.ReadWrite.All"}]}),
+    );
+    let m = g.model();
+    // Through the reader app it can now impersonate.
+    assert_eq!(level(&m, automation, &secret_id()).as_deref(), Some("Read"));
+    let br = m.blast_radius(&m.start(automation));
+    assert!(br
+        .hops
+        .iter()
+        .any(|h| h.how.contains("Application.ReadWrite.All")));
+    // A managed identity takes no added credential.
+    assert!(!br.hops.iter().any(|h| h.principal == m.start(mi)[0]));
+}

@@ -9,7 +9,10 @@
 //! - an app's or service principal's owners: `az ad app owner list --id <appId>`
 //!   (or `az ad sp owner list`), saved under `applications/<appId>/` or
 //!   `servicePrincipals/<object id>/`;
-//! - role assignments: `az role assignment list --all`.
+//! - role assignments: `az role assignment list --all`;
+//! - Microsoft Graph application permissions granted to service principals:
+//!   `az rest --url https://graph.microsoft.com/v1.0/servicePrincipals/<graph sp>/appRoleAssignedTo`
+//!   (the whole tenant) or `…/servicePrincipals/<id>/appRoleAssignments` (one).
 //!
 //! An application and its service principal are one subject: both carry
 //! `id:azure-app/<appId>` (the client id a workload identity annotation or a
@@ -572,10 +575,144 @@ pub fn parse_role_assignments(file: &SourceFile<'_>) -> Parsed {
     parsed
 }
 
+/// Microsoft Graph application permissions that let a service principal take
+/// over other apps: add a credential to any of them, or grant itself what does.
+pub const GRAPH_TAKEOVER: [(&str, &str); 4] = [
+    (
+        "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+        "Application.ReadWrite.All",
+    ),
+    (
+        "06b708a9-e830-4db3-a914-8e69da51d44f",
+        "AppRoleAssignment.ReadWrite.All",
+    ),
+    (
+        "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8",
+        "RoleManagement.ReadWrite.Directory",
+    ),
+    (
+        "19dbc75e-c2e2-444c-a770-ec69d8559fc7",
+        "Directory.ReadWrite.All",
+    ),
+];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AppRoleAssignment {
+    app_role_id: String,
+    principal_id: String,
+    #[serde(default)]
+    principal_type: Option<String>,
+    resource_id: String,
+    #[serde(default)]
+    resource_display_name: Option<String>,
+}
+
+/// App role assignments (Graph's `{"value": [...]}` or a bare list): one
+/// `CAN_ACCESS` per service principal and resource API with every app role
+/// (`app_roles`: ids, and the Graph permission names custody knows).
+pub fn parse_app_role_assignments(file: &SourceFile<'_>) -> Parsed {
+    const CONNECTOR: &str = "entra-app-role-assignments";
+    let mut parsed = Parsed::default();
+    let doc = match crate::util::parse_json(CONNECTOR, file.path, file.bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            parsed.errors.push(e);
+            return parsed;
+        }
+    };
+    let (prefix, items) = match &doc {
+        Value::Array(a) => ("", a.as_slice()),
+        Value::Object(o) => match o.get("value") {
+            Some(Value::Array(a)) => ("/value", a.as_slice()),
+            _ => {
+                parsed.errors.push(InputError::new(
+                    CONNECTOR,
+                    file.path,
+                    Location::Pointer("/value".into()),
+                    "expected `value`: the list Graph returns",
+                ));
+                return parsed;
+            }
+        },
+        _ => {
+            parsed.errors.push(InputError::new(
+                CONNECTOR,
+                file.path,
+                Location::Pointer(String::new()),
+                "expected Graph's appRoleAssignments answer",
+            ));
+            return parsed;
+        }
+    };
+    // (principal, resource API, pointer, app roles, API name)
+    type Grants = (String, String, String, Vec<Value>, Option<String>);
+    let mut per: Vec<Grants> = Vec::new();
+    for (base, a) in records::<AppRoleAssignment>(CONNECTOR, file.path, prefix, items, &mut parsed)
+    {
+        if a.principal_type
+            .as_deref()
+            .is_some_and(|t| t != "ServicePrincipal")
+        {
+            continue;
+        }
+        let name = GRAPH_TAKEOVER
+            .iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(&a.app_role_id))
+            .map(|(_, n)| *n);
+        let role = json!({"id": a.app_role_id.to_ascii_lowercase(), "permission": name});
+        let (p, r) = (
+            a.principal_id.to_ascii_lowercase(),
+            a.resource_id.to_ascii_lowercase(),
+        );
+        match per.iter_mut().find(|x| x.0 == p && x.1 == r) {
+            Some(x) => x.3.push(role),
+            None => per.push((p, r, base, vec![role], a.resource_display_name.clone())),
+        }
+    }
+    for (principal, resource, at, roles, api) in per {
+        let mut props = Map::new();
+        props.insert("via".into(), json!("entra-app-role-assignment"));
+        if let Some(api) = api {
+            props.insert("api".into(), json!(api));
+        }
+        props.insert("app_roles".into(), Value::Array(roles));
+        parsed.facts.push(edge(
+            EdgeKind::CanAccess,
+            (Label::Principal, sp_key(&principal)),
+            (Label::Principal, sp_key(&resource)),
+            Value::Object(props),
+            &at,
+        ));
+    }
+    parsed.scope = format!("{CONNECTOR}:{}", file.path);
+    parsed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use custody_model::EdgeKind as E;
+
+    #[test]
+    fn graph_application_permissions_are_kept_per_service_principal() {
+        let text = r#"{"@odata.context": "x", "value": [
+ {"id": "a", "appRoleId": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", "principalId": "P1", "principalType": "ServicePrincipal", "resourceId": "G", "resourceDisplayName": "Microsoft Graph"},
+ {"id": "b", "appRoleId": "df021288-bdef-4463-88db-98f22de89214", "principalId": "P1", "principalType": "ServicePrincipal", "resourceId": "G", "resourceDisplayName": "Microsoft Graph"},
+ {"id": "c", "appRoleId": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", "principalId": "U1", "principalType": "User", "resourceId": "G"}]}"#;
+        let p = parse_app_role_assignments(&SourceFile {
+            path: "azure/graph/app-role-assigned-to.json",
+            bytes: text.as_bytes(),
+        });
+        assert!(p.errors.is_empty());
+        let e = p.edges(Some(E::CanAccess));
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            e[0].props["app_roles"][0]["permission"],
+            "Application.ReadWrite.All"
+        );
+        assert_eq!(e[0].props["app_roles"].as_array().unwrap().len(), 2);
+    }
 
     fn run(f: impl Fn(&SourceFile<'_>) -> Parsed, path: &str, text: &str) -> Parsed {
         f(&SourceFile {

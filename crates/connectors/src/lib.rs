@@ -136,6 +136,8 @@ pub enum Format {
     AzureRoleDefinitions,
     /// `az keyvault secret list --vault-name V` (names and attributes only).
     AzureKeyVaultSecrets,
+    /// Graph's `appRoleAssignedTo` / `appRoleAssignments` (application permissions).
+    EntraAppRoleAssignments,
     /// Okta `GET /api/v1/apps`.
     OktaApps,
     /// Okta `GET /api/v1/api-tokens`.
@@ -145,7 +147,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 52] = [
+    pub const ALL: [Format; 53] = [
         Format::AwsAuthDetails,
         Format::AwsCredentialReport,
         Format::AwsAccessKeys,
@@ -195,6 +197,7 @@ impl Format {
         Format::AzureResourceGraph,
         Format::AzureRoleDefinitions,
         Format::AzureKeyVaultSecrets,
+        Format::EntraAppRoleAssignments,
         Format::OktaApps,
         Format::OktaApiTokens,
         Format::OktaGrants,
@@ -235,6 +238,7 @@ impl Format {
             Format::AzureResourceGraph => "azure-resource-graph",
             Format::AzureRoleDefinitions => "azure-role-definitions",
             Format::AzureKeyVaultSecrets => "azure-keyvault-secrets",
+            Format::EntraAppRoleAssignments => "entra-app-role-assignments",
             Format::KubernetesObjects => "kubernetes-objects",
             Format::GithubActionsSecrets => "github-actions-secrets",
             Format::GithubDeployKeys => "github-deploy-keys",
@@ -299,7 +303,8 @@ impl Format {
             | Format::EntraServicePrincipals
             | Format::EntraFederatedCredentials
             | Format::EntraOwners
-            | Format::AzureRoleAssignments => "entra",
+            | Format::AzureRoleAssignments
+            | Format::EntraAppRoleAssignments => "entra",
             _ => "aws",
         }
     }
@@ -510,6 +515,9 @@ fn detect_azure(trimmed: &str, path: &str, head: &str) -> Option<Format> {
     if trimmed.starts_with('{') && has("\"total_records\"") && has("\"data\"") {
         return Some(Format::AzureResourceGraph);
     }
+    if has("\"appRoleId\"") && has("\"resourceId\"") && has("\"principalId\"") {
+        return Some(Format::EntraAppRoleAssignments);
+    }
     if !trimmed.starts_with('[') {
         return None;
     }
@@ -660,6 +668,7 @@ pub fn parse(format: Format, file: &SourceFile<'_>, ctx: &ParseContext<'_>) -> P
         Format::AzureResourceGraph => azure_resources::parse_resource_graph(file),
         Format::AzureRoleDefinitions => azure_resources::parse_role_definitions(file),
         Format::AzureKeyVaultSecrets => azure_resources::parse_keyvault_secrets(file),
+        Format::EntraAppRoleAssignments => azure::parse_app_role_assignments(file),
         Format::KubernetesObjects => kubernetes::parse(file, audit::cluster_of(file.path)),
         Format::GithubActionsSecrets => github::parse_actions_secrets(file),
         Format::GithubDeployKeys => github::parse_deploy_keys(file),
@@ -839,6 +848,11 @@ mod tests {
                 "azure/role-definitions.json",
                 r#"[{"name": "g", "roleName": "x", "permissions": [], "assignableScopes": ["/"]}]"#,
                 Format::AzureRoleDefinitions,
+            ),
+            (
+                "azure/graph/app-role-assigned-to.json",
+                r#"{"value": [{"appRoleId": "a", "principalId": "p", "resourceId": "r"}]}"#,
+                Format::EntraAppRoleAssignments,
             ),
             (
                 "azure/keyvault/kv/secrets.json",

@@ -9,7 +9,11 @@
 //!
 //! A managed identity is a hop: a principal that can run commands on, or
 //! rewrite, a virtual machine or app that runs as a managed identity can act
-//! as that identity.
+//! as that identity. A service principal granted a Microsoft Graph
+//! application permission that takes over apps (`Application.ReadWrite.All`,
+//! `AppRoleAssignment.ReadWrite.All`, `RoleManagement.ReadWrite.Directory`,
+//! `Directory.ReadWrite.All`) can add a credential to any app: every app is a
+//! hop.
 
 use super::cloud::{glob, Levels};
 use super::{Access, Hop};
@@ -283,6 +287,12 @@ pub struct Azure {
     pub spec_of: HashMap<u32, usize>,
     /// Workloads → the managed identities they run as.
     pub runs_as: HashMap<u32, Vec<u32>>,
+    /// Service principals granted a Graph application permission that takes
+    /// over apps (`Application.ReadWrite.All`…), with its name.
+    pub takeover: HashMap<u32, String>,
+    /// Apps and service principals a credential can be added to (not managed
+    /// identities).
+    pub apps: Vec<u32>,
 }
 
 impl Azure {
@@ -426,9 +436,23 @@ impl Azure {
             .unwrap_or("?")
     }
 
-    /// The managed identities `p` can act as.
+    /// The managed identities `p` can act as, and with a Graph permission that
+    /// takes over apps, every app.
     pub fn next(&self, p: u32) -> Vec<Hop> {
         let mut out: Vec<Hop> = Vec::new();
+        if let Some(permission) = self.takeover.get(&p) {
+            let how =
+                format!("escalation: add a credential to the app (Microsoft Graph {permission})");
+            for &app in self.apps.iter().filter(|&&a| a != p) {
+                out.push(Hop {
+                    principal: app,
+                    from: None,
+                    how: how.clone(),
+                    conditional: false,
+                    potential: None,
+                });
+            }
+        }
         for a in self.assignments.get(&p).into_iter().flatten() {
             let Some(role) = self.role(&a.role) else {
                 continue;

@@ -460,6 +460,9 @@ impl ModelBuilder {
                 if let Some(o) = oid {
                     self.cloud.azure_objects.push((p, o.to_ascii_lowercase()));
                 }
+                if n.kind != "azure_managed_identity" {
+                    self.cloud.azure.apps.push(p);
+                }
             }
             "github_classic_pat"
             | "github_fine_grained_pat"
@@ -1012,6 +1015,17 @@ impl ModelBuilder {
                             role: Arc::from(role),
                             conditional,
                         });
+                    }
+                }
+                PrincipalKind::AzureServicePrincipal if via == "entra-app-role-assignment" => {
+                    let takes_over = props
+                        .get("app_roles")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .find_map(|r| r.get("permission")?.as_str());
+                    if let Some(permission) = takes_over {
+                        az.takeover.insert(from, permission.to_string());
                     }
                 }
                 PrincipalKind::AzureServicePrincipal if kind == "CAN_ACCESS" => {
