@@ -519,18 +519,13 @@ impl ModelBuilder {
                 }
             }
             "gcp_role" => {
+                // `role` is the full name bindings use; the key carries it too.
+                let name = str_prop("role").unwrap_or(n.key.trim_start_matches("id:gcp-role/"));
                 let perms = strings(n.props.get("permissions"));
-                self.cloud.gcp.custom.insert(
-                    n.key.trim_start_matches("id:gcp-role/").to_string(),
-                    Arc::from(perms),
-                );
-                if let Some(full) = str_prop("role") {
-                    let perms = strings(n.props.get("permissions"));
-                    self.cloud
-                        .gcp
-                        .custom
-                        .insert(full.to_string(), Arc::from(perms));
-                }
+                self.cloud
+                    .gcp
+                    .custom
+                    .insert(name.to_string(), Arc::from(perms));
             }
             "gcp_deny_policy" => {
                 let attachment = str_prop("attachment").unwrap_or("");
