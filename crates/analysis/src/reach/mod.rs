@@ -1,11 +1,17 @@
-//! AWS reachability and blast radius: from a credential or principal, every
-//! principal it can become (role chains through trust policies, instance
-//! profiles, privilege escalation) and every resource those principals can act
-//! on, with the access level and the path that grants it.
+//! Reachability and blast radius across AWS, Google Cloud, Azure and GitHub:
+//! from a credential, principal, workload or agent, every principal it can
+//! become (role chains through trust policies, instance profiles, privilege
+//! escalation; service-account impersonation, managed identities, Graph
+//! permissions; federation between clouds; a push to a repository whose
+//! workflow assumes an identity) and every resource those principals can act
+//! on, with the access level and the path that grants it, on one sensitivity
+//! scale. AWS is decided here and in `builder.rs`; each other system in its
+//! own file (`gcp.rs`, `azure.rs`, `github.rs`), behind [`Model::direct`] and
+//! [`Model::next`].
 //!
-//! The caller feeds the graph's AWS slice into a [`ModelBuilder`] (nodes with
+//! The caller feeds the graph's reach slice into a [`ModelBuilder`] (nodes with
 //! their properties, and edges; `builder.rs` turns them into indexes); [`Model`]
-//! (this file) then answers queries in memory. Every
+//! (this file) then answers queries in memory. Every AWS
 //! decision goes through [`crate::eval::evaluate`], so explicit denies, SCPs,
 //! permission boundaries, resource policies and conditions apply exactly as they
 //! do for a single request.
@@ -34,7 +40,7 @@ pub mod gcp;
 pub mod github;
 pub use builder::{EdgeIn, ModelBuilder, NodeIn, EDGE_KINDS, NODE_KINDS};
 
-/// What kind of AWS principal a model entry is.
+/// What kind of principal a model entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrincipalKind {
     User,
