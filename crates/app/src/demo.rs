@@ -27,11 +27,12 @@ pub use custody_synth::Answers;
 /// The folders of a synthetic snapshot that `custody scan` reads: the planted
 /// key's copies outside IAM (a repository, Kubernetes Secrets, MCP configs,
 /// Secrets Manager values). The rest are inventory exports for `ingest`.
-pub const SCAN_ROOTS: [&str; 4] = [
+pub const SCAN_ROOTS: [&str; 5] = [
     "repos",
     "kubernetes",
     "workstations",
     "secretsmanager-values",
+    "keyvault-values",
 ];
 
 /// Writes a synthetic enterprise of `people` to `out` (deterministic for

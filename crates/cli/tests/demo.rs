@@ -102,6 +102,18 @@ fn the_demo_checks_every_planted_answer_and_passes() {
         .collect();
     let bridge = fed["cross_cloud_keys"][0].as_str().unwrap();
     assert!(who.contains(&bridge), "{who:?}");
+    // That key is also kept in the vault: its scanned value joins the secret
+    // the Key Vault listing names.
+    let shown = env.run(&["--format", "json", "show", bridge]).ok().json();
+    assert!(
+        shown["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "STORED_IN" && e["other"]["kind"] == "azure_key_vault_secret"),
+        "{}",
+        shown["edges"]
+    );
     assert!(
         who.contains(&fed["deploy_key"].as_str().unwrap()),
         "{who:?}"

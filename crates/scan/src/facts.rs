@@ -332,6 +332,14 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
                 },
                 format!("Secrets Manager secret {name} key {key} ({path})"),
             ),
+            // The secret itself (as `az keyvault secret list` names it), so the
+            // credential joins the Key Vault secret the reach model knows.
+            Some(Holder::KeyVault { uri, name, key }) => (
+                uri.clone(),
+                "azure_key_vault_secret",
+                name.clone(),
+                format!("Key Vault secret {name} key {key} ({path})"),
+            ),
             Some(Holder::Config {
                 format,
                 section,
@@ -395,6 +403,7 @@ pub fn facts(fp: &Fingerprinter, origin: &Origin, found: &[Found]) -> (Vec<Findi
             Holder::McpServer { field, .. }
             | Holder::K8sSecret { key: field, .. }
             | Holder::SecretsManager { key: field, .. }
+            | Holder::KeyVault { key: field, .. }
             | Holder::Config { field, .. }
             | Holder::Terraform {
                 attribute: field, ..

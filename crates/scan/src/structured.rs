@@ -56,6 +56,14 @@ pub enum Holder {
         name: String,
         key: String,
     },
+    /// An Azure Key Vault secret's value (`az keyvault secret show`): the
+    /// secret's URI without its version, and the JSON key inside `value`,
+    /// empty for a plain string.
+    KeyVault {
+        uri: String,
+        name: String,
+        key: String,
+    },
 }
 
 impl Holder {
@@ -69,6 +77,7 @@ impl Holder {
             Holder::McpServer { server, .. } => format!("mcp:{server}"),
             Holder::Terraform { address, .. } => format!("tf:{address}"),
             Holder::SecretsManager { arn, .. } => format!("sm:{arn}"),
+            Holder::KeyVault { uri, .. } => format!("kv:{uri}"),
             Holder::GcpKey { key_id, .. } => format!("gcp-key:{key_id}"),
             Holder::Config {
                 format, section, ..
@@ -366,6 +375,9 @@ pub fn scan_reads(path: &str, head: &[u8]) -> Option<&'static str> {
     if text.contains("\"SecretString\"") {
         return Some("a Secrets Manager value");
     }
+    if is_key_vault_value(text) {
+        return Some("a Key Vault secret value");
+    }
     None
 }
 
@@ -416,6 +428,9 @@ pub fn scan(scanner: &Scanner, path: &str, bytes: &[u8]) -> Option<Vec<Structure
     }
     if text.contains("\"SecretString\"") && text.contains("arn:aws:secretsmanager:") {
         return secrets_manager(scanner, text);
+    }
+    if is_key_vault_value(text) {
+        return key_vault(scanner, text);
     }
     let is_k8s = text.contains("\"kind\"") && text.contains("Secret");
     if client.is_none() && !is_k8s {
@@ -895,6 +910,48 @@ fn secrets_manager(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>
     Some(out)
 }
 
+/// `az keyvault secret show` output: an object whose `id` is a Key Vault
+/// secret's URI and which carries its `value`.
+fn is_key_vault_value(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+        && text.contains(".vault.azure.net/secrets/")
+        && text.contains("\"value\"")
+}
+
+/// `az keyvault secret show` output: `value` is a JSON object of named values
+/// (each scanned under its name, so an AWS secret key pairs with the key id
+/// beside it) or one plain string. Read to fingerprint the value, never kept.
+fn key_vault(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>> {
+    let doc: Value = serde_json::from_str(text).ok()?;
+    let id = doc.get("id")?.as_str()?;
+    let (vault, rest) = id.split_once("/secrets/")?;
+    let name = rest.split('/').next().unwrap_or(rest).to_string();
+    // The listing's key for the same secret: no version, the vault in lower case.
+    let uri = format!(
+        "{}/secrets/{name}",
+        vault.trim_end_matches('/').to_ascii_lowercase()
+    );
+    let secret = doc.get("value")?.as_str()?;
+    let at = locate(text, "value");
+    let holder = |key: &str| Holder::KeyVault {
+        uri: uri.clone(),
+        name: name.clone(),
+        key: key.to_string(),
+    };
+    let mut out = Vec::new();
+    match serde_json::from_str::<Value>(secret) {
+        Ok(Value::Object(fields)) => {
+            for (key, v) in &fields {
+                if let Some(v) = v.as_str() {
+                    value(scanner, at, key, v, holder(key), &mut out);
+                }
+            }
+        }
+        _ => value(scanner, at, "value", secret, holder(""), &mut out),
+    }
+    Some(out)
+}
+
 /// Scans one structured value found at `(line, column)` under `name`.
 fn value(
     scanner: &Scanner,
@@ -1030,6 +1087,29 @@ mod tests {
         assert_eq!(found[1].rule, "aws-secret-access-key");
         assert_eq!(found[0].holder.group(), found[1].holder.group());
         assert_eq!(found[2].rule, "terraform-sensitive-attribute");
+    }
+
+    #[test]
+    fn key_vault_values_are_read_by_json_key_and_name_the_secret() {
+        let s = Scanner::builtin();
+        let id = format!("AKIA{}", "QYLPMN5HFIQR7ZTD");
+        let secret = format!("Tq8vX2rLm9Pz/K4wNb7Yc1Hd3F{}", "g6Js0Ua5Ie+Wo3");
+        let inner = format!(r#"{{"AWS_ACCESS_KEY_ID":"{id}","AWS_SECRET_ACCESS_KEY":"{secret}"}}"#);
+        let doc = serde_json::json!({
+            "attributes": {"enabled": true}, "contentType": null,
+            "id": "https://KV-Pay.vault.azure.net/secrets/aws-deploy/0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+            "kid": null, "managed": null, "name": "aws-deploy", "tags": {}, "value": inner
+        });
+        let text = serde_json::to_string_pretty(&doc).unwrap();
+        assert_eq!(
+            scan_reads("kv/aws-deploy.json", text.as_bytes()),
+            Some("a Key Vault secret value")
+        );
+        let found = scan(&s, "kv/aws-deploy.json", text.as_bytes()).unwrap();
+        assert_eq!(found.len(), 2);
+        assert!(found.iter().all(|m| matches!(&m.holder,
+            Holder::KeyVault { uri, .. } if uri == "https://kv-pay.vault.azure.net/secrets/aws-deploy")));
+        assert_eq!(found[0].holder.group(), found[1].holder.group());
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //!   role (`az role definition list --custom-role-only true`);
 //! - `gcp/roles/dbSecretReader.json`: the organisation's custom role
 //!   (`gcloud iam roles describe`), bound on every project's database secret;
+//! - `keyvault-values/<vault>/aws-deploy-credentials.json`: `az keyvault secret
+//!   show` of the vault secret holding the release account's static key, for
+//!   `custody scan` to fingerprint (as `secretsmanager-values/`);
 //! - the planted `infra-deploy` app: `az ad app list --filter`, `az ad sp list
 //!   --filter`, its federated credential trusting the infra-deploy repository's
 //!   main branch, and `az role assignment list --assignee`: Key Vault Secrets
@@ -302,6 +305,18 @@ fn inventories(
         false,
     )?;
     let bridge_key = bridge(w, rng, f, as_of)?;
+    // The platform team keeps the static key in the vault too; the security
+    // team read its value (`az keyvault secret show`) for custody to
+    // fingerprint, as it does Secrets Manager values: the key joins the secret.
+    let inner = json!({"AWS_ACCESS_KEY_ID": bridge_key.trim_start_matches("aws-access-key:"),
+        "AWS_SECRET_ACCESS_KEY": crate::surfaces::secret_key(rng)});
+    w.json(
+        &format!("keyvault-values/{vault}/aws-deploy-credentials.json"),
+        &json!({"attributes": {"enabled": true, "created": "2026-03-02T10:00:00+00:00"}, "contentType": "application/json",
+            "id": format!("https://{vault}.vault.azure.net/secrets/aws-deploy-credentials/{}", rng.hex(32)),
+            "kid": null, "managed": null, "name": "aws-deploy-credentials", "tags": {}, "value": inner.to_string()}),
+        false,
+    )?;
     let vault_id = format!(
         "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{vault}"
     );

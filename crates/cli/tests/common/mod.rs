@@ -148,11 +148,12 @@ pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
 
 /// The folders of a synthetic snapshot that `custody scan` reads (the rest are
 /// inventory exports for `custody ingest`).
-pub const SCAN_ROOTS: [&str; 4] = [
+pub const SCAN_ROOTS: [&str; 5] = [
     "repos",
     "kubernetes",
     "workstations",
     "secretsmanager-values",
+    "keyvault-values",
 ];
 
 impl Env {
