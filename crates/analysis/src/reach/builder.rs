@@ -876,12 +876,14 @@ impl ModelBuilder {
         };
         let mut g = std::mem::take(&mut raw.gcp);
         for (r, scope, ancestors) in &raw.gcp_resources {
-            let mut scopes: Vec<Arc<str>> = vec![scope.clone()];
+            // A project named by number is its id, as bindings are.
+            let own = norm(scope);
+            let mut scopes: Vec<Arc<str>> = vec![Arc::from(own.as_str())];
             let mut ancestors: Vec<String> = ancestors.iter().map(|a| norm(a)).collect();
             // A project's own ancestors, when only the project knows them.
             if let Some(pid) = ancestors
                 .iter()
-                .chain(std::iter::once(&scope.to_string()))
+                .chain(std::iter::once(&own))
                 .find_map(|a| a.strip_prefix("projects/").map(str::to_string))
             {
                 for a in raw.project_ancestors.get(&pid).into_iter().flatten() {
