@@ -106,7 +106,10 @@ fn scope_of(
                 .unwrap_or_else(|| last.to_string());
             (format!("projects/{id}"), Key::other("gcp-project", &id))
         }
-        "gcp_service_account" => (String::new(), Key::email(last)),
+        // Named by e-mail, or by unique id (`…/serviceAccounts/1234…`), as
+        // the account listing keys it too.
+        "gcp_service_account" if last.contains('@') => (String::new(), Key::email(last)),
+        "gcp_service_account" => (String::new(), Key::other("gcp-sa", last)),
         _ => (full_name.to_string(), Key::uri(full_name)),
     }
 }
