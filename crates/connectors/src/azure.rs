@@ -614,41 +614,20 @@ struct AppRoleAssignment {
 pub fn parse_app_role_assignments(file: &SourceFile<'_>) -> Parsed {
     const CONNECTOR: &str = "entra-app-role-assignments";
     let mut parsed = Parsed::default();
-    let doc = match crate::util::parse_json(CONNECTOR, file.path, file.bytes) {
-        Ok(d) => d,
-        Err(e) => {
-            parsed.errors.push(e);
-            return parsed;
-        }
-    };
-    let (prefix, items) = match &doc {
-        Value::Array(a) => ("", a.as_slice()),
-        Value::Object(o) => match o.get("value") {
-            Some(Value::Array(a)) => ("/value", a.as_slice()),
-            _ => {
-                parsed.errors.push(InputError::new(
-                    CONNECTOR,
-                    file.path,
-                    Location::Pointer("/value".into()),
-                    "expected `value`: the list Graph returns",
-                ));
-                return parsed;
-            }
-        },
-        _ => {
-            parsed.errors.push(InputError::new(
-                CONNECTOR,
-                file.path,
-                Location::Pointer(String::new()),
-                "expected Graph's appRoleAssignments answer",
-            ));
-            return parsed;
-        }
+    let Some((prefix, items)) = crate::util::load_list(
+        CONNECTOR,
+        file,
+        &mut parsed,
+        "value",
+        "the app role assignments Graph returns",
+    ) else {
+        return parsed;
     };
     // (principal, resource API, pointer, app roles, API name)
     type Grants = (String, String, String, Vec<Value>, Option<String>);
     let mut per: Vec<Grants> = Vec::new();
-    for (base, a) in records::<AppRoleAssignment>(CONNECTOR, file.path, prefix, items, &mut parsed)
+    for (base, a) in
+        records::<AppRoleAssignment>(CONNECTOR, file.path, &prefix, &items, &mut parsed)
     {
         if a.principal_type
             .as_deref()

@@ -16,7 +16,7 @@
 //! A resource is keyed by its id in lower case (`azure-resource:<id>`), which
 //! is also the scope role assignments name.
 
-use crate::util::{parse_json, records};
+use crate::util::records;
 use crate::{InputError, Parsed, SourceFile};
 use custody_model::{EdgeKind, Fact, Key, Label, Location};
 use serde::Deserialize;
@@ -92,38 +92,16 @@ fn identities(identity: &Value) -> Vec<String> {
 pub fn parse_resource_graph(file: &SourceFile<'_>) -> Parsed {
     const CONNECTOR: &str = "azure-resource-graph";
     let mut parsed = Parsed::default();
-    let doc = match parse_json(CONNECTOR, file.path, file.bytes) {
-        Ok(d) => d,
-        Err(e) => {
-            parsed.errors.push(e);
-            return parsed;
-        }
+    let Some((prefix, items)) = crate::util::load_list(
+        CONNECTOR,
+        file,
+        &mut parsed,
+        "data",
+        "the rows of `az graph query`",
+    ) else {
+        return parsed;
     };
-    let (prefix, items) = match &doc {
-        Value::Array(a) => ("", a.as_slice()),
-        Value::Object(o) => match o.get("data") {
-            Some(Value::Array(a)) => ("/data", a.as_slice()),
-            _ => {
-                parsed.errors.push(InputError::new(
-                    CONNECTOR,
-                    file.path,
-                    Location::Pointer("/data".into()),
-                    "expected `data`: the rows of `az graph query`",
-                ));
-                return parsed;
-            }
-        },
-        _ => {
-            parsed.errors.push(InputError::new(
-                CONNECTOR,
-                file.path,
-                Location::Pointer(String::new()),
-                "expected `az graph query` output",
-            ));
-            return parsed;
-        }
-    };
-    for (base, r) in records::<Row>(CONNECTOR, file.path, prefix, items, &mut parsed) {
+    for (base, r) in records::<Row>(CONNECTOR, file.path, &prefix, &items, &mut parsed) {
         let t = r.kind.to_ascii_lowercase();
         let Some(kind) = KINDS.iter().find(|(k, _)| *k == t).map(|(_, k)| *k) else {
             continue;
@@ -341,6 +319,14 @@ mod tests {
             .collect();
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].to.key.as_str(), "id:entra-sp/pid");
+        // An answer without its rows is an error at `/data`, not an empty estate.
+        let bad = run(parse_resource_graph, r#"{"count": 0, "total_records": 0}"#);
+        assert_eq!(bad.errors.len(), 1);
+        assert!(
+            bad.errors[0].to_string().contains("/data"),
+            "{}",
+            bad.errors[0]
+        );
     }
 
     #[test]

@@ -213,6 +213,41 @@ pub fn load_one_or_many(
     }
 }
 
+/// A list answer that may come wrapped (`{"value": [...]}` from Graph,
+/// `{"data": [...]}` from `az graph query`) or bare: the list's JSON pointer
+/// prefix and its items; problems go to `parsed.errors`, naming `what` the
+/// answer should be.
+pub fn load_list(
+    connector: &str,
+    file: &crate::SourceFile<'_>,
+    parsed: &mut crate::Parsed,
+    field: &str,
+    what: &str,
+) -> Option<(String, Vec<Value>)> {
+    let doc = match parse_json(connector, file.path, file.bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            parsed.errors.push(e);
+            return None;
+        }
+    };
+    let (pointer, message) = match doc {
+        Value::Array(items) => return Some((String::new(), items)),
+        Value::Object(mut o) => match o.remove(field) {
+            Some(Value::Array(items)) => return Some((format!("/{field}"), items)),
+            _ => (format!("/{field}"), format!("expected `{field}`: {what}")),
+        },
+        _ => (String::new(), format!("expected {what}")),
+    };
+    parsed.errors.push(InputError::new(
+        connector,
+        file.path,
+        Location::Pointer(pointer),
+        message,
+    ));
+    None
+}
+
 /// The array at `key` of a JSON object, or an error at that pointer.
 pub fn array_at<'v>(
     connector: &str,
