@@ -889,12 +889,28 @@ fn secrets_manager(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>
         .unwrap_or_default()
         .to_string();
     let secret = doc.get("SecretString")?.as_str()?;
-    let at = locate(text, "SecretString");
-    let holder = |key: &str| Holder::SecretsManager {
-        arn: arn.clone(),
-        name: name.clone(),
-        key: key.to_string(),
-    };
+    Some(vault_value(scanner, text, "SecretString", secret, |key| {
+        Holder::SecretsManager {
+            arn: arn.clone(),
+            name: name.clone(),
+            key: key.to_string(),
+        }
+    }))
+}
+
+/// A secret store's value found under `field`: a JSON object of named values
+/// (each scanned under its name, so a secret key pairs with the key id
+/// beside it) or one plain string, which is a secret by where it is,
+/// whatever it looks like. `holder` names the place, given the JSON key
+/// (empty for a plain string).
+fn vault_value(
+    scanner: &Scanner,
+    text: &str,
+    field: &str,
+    secret: &str,
+    holder: impl Fn(&str) -> Holder,
+) -> Vec<StructuredMatch> {
+    let at = locate(text, field);
     let mut out = Vec::new();
     match serde_json::from_str::<Value>(secret) {
         Ok(Value::Object(fields)) => {
@@ -904,10 +920,9 @@ fn secrets_manager(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>
                 }
             }
         }
-        // A plain string is a secret by where it is, whatever it looks like.
-        _ => value(scanner, at, "SecretString", secret, holder(""), &mut out),
+        _ => value(scanner, at, field, secret, holder(""), &mut out),
     }
-    Some(out)
+    out
 }
 
 /// `az keyvault secret show` output: an object whose `id` is a Key Vault
@@ -918,9 +933,8 @@ fn is_key_vault_value(text: &str) -> bool {
         && text.contains("\"value\"")
 }
 
-/// `az keyvault secret show` output: `value` is a JSON object of named values
-/// (each scanned under its name, so an AWS secret key pairs with the key id
-/// beside it) or one plain string. Read to fingerprint the value, never kept.
+/// `az keyvault secret show` output: `value` is read as [`vault_value`]
+/// reads it, to fingerprint it, never to keep it.
 fn key_vault(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>> {
     let doc: Value = serde_json::from_str(text).ok()?;
     let id = doc.get("id")?.as_str()?;
@@ -932,24 +946,13 @@ fn key_vault(scanner: &Scanner, text: &str) -> Option<Vec<StructuredMatch>> {
         vault.trim_end_matches('/').to_ascii_lowercase()
     );
     let secret = doc.get("value")?.as_str()?;
-    let at = locate(text, "value");
-    let holder = |key: &str| Holder::KeyVault {
-        uri: uri.clone(),
-        name: name.clone(),
-        key: key.to_string(),
-    };
-    let mut out = Vec::new();
-    match serde_json::from_str::<Value>(secret) {
-        Ok(Value::Object(fields)) => {
-            for (key, v) in &fields {
-                if let Some(v) = v.as_str() {
-                    value(scanner, at, key, v, holder(key), &mut out);
-                }
-            }
+    Some(vault_value(scanner, text, "value", secret, |key| {
+        Holder::KeyVault {
+            uri: uri.clone(),
+            name: name.clone(),
+            key: key.to_string(),
         }
-        _ => value(scanner, at, "value", secret, holder(""), &mut out),
-    }
-    Some(out)
+    }))
 }
 
 /// Scans one structured value found at `(line, column)` under `name`.
