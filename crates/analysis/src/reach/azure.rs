@@ -263,6 +263,8 @@ pub struct Assignment {
 /// A Key Vault's data-plane model.
 #[derive(Debug, Clone, Default)]
 pub struct Vault {
+    /// Its id (lower case).
+    pub id: String,
     pub rbac: bool,
     /// Access policies: object id (lower case) → secret permissions (`get`, `list`…).
     pub policies: Vec<(String, Vec<String>)>,
@@ -317,16 +319,20 @@ impl Azure {
         out
     }
 
-    /// The resources at or below a scope.
-    pub fn under(&self, scope: &str) -> Vec<u32> {
+    /// The resources at or below a scope, with their ids.
+    pub fn under(&self, scope: &str) -> Vec<(&str, u32)> {
         let scope = scope.trim_end_matches('/');
         if scope.is_empty() {
-            return self.by_id.values().copied().collect();
+            return self.by_id.iter().map(|(id, &r)| (id.as_str(), r)).collect();
         }
         let mut out = Vec::new();
         let mut prefixes = vec![scope.to_string()];
         if let Some(mg) = scope.strip_prefix("/providers/microsoft.management/managementgroups/") {
-            out.extend(self.by_id.get(scope).copied());
+            out.extend(
+                self.by_id
+                    .get_key_value(scope)
+                    .map(|(id, &r)| (id.as_str(), r)),
+            );
             for (sub, groups) in &self.groups_of {
                 if groups.iter().any(|g| g == mg) {
                     prefixes.push(format!("/subscriptions/{sub}"));
@@ -339,12 +345,12 @@ impl Azure {
                     break;
                 }
                 if id.len() == p.len() || id.as_bytes()[p.len()] == b'/' {
-                    out.push(r);
+                    out.push((id.as_str(), r));
                 }
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        out.sort_unstable_by_key(|&(_, r)| r);
+        out.dedup_by_key(|&mut (_, r)| r);
         out
     }
 
@@ -363,7 +369,7 @@ impl Azure {
                 continue;
             };
             let reason: Arc<str> = Arc::from(format!("{} assigned on {}", role.role_name, a.scope));
-            for r in self.under(&a.scope) {
+            for (_, r) in self.under(&a.scope) {
                 let Some(&spec) = self.spec_of.get(&r) else {
                     continue;
                 };
@@ -402,7 +408,7 @@ impl Azure {
                     }
                     let reason: Arc<str> = Arc::from(format!(
                         "access policy of {} (secrets: {})",
-                        self.id_of(v),
+                        vault.id,
                         perms.join(", ")
                     ));
                     let targets = std::iter::once(v).chain(
@@ -426,14 +432,6 @@ impl Azure {
             .collect();
         out.sort_by_key(|a| a.resource);
         out
-    }
-
-    fn id_of(&self, r: u32) -> &str {
-        self.by_id
-            .iter()
-            .find(|(_, &v)| v == r)
-            .map(|(k, _)| k.as_str())
-            .unwrap_or("?")
     }
 
     /// The managed identities `p` can act as, and with a Graph permission that
@@ -460,7 +458,7 @@ impl Azure {
             let Some(action) = TAKE_OVER.iter().find(|t| role.allows(t, false)) else {
                 continue;
             };
-            for r in self.under(&a.scope) {
+            for (id, r) in self.under(&a.scope) {
                 for &mi in self.runs_as.get(&r).into_iter().flatten() {
                     if mi == p || out.iter().any(|h| h.principal == mi) {
                         continue;
@@ -469,10 +467,8 @@ impl Azure {
                         principal: mi,
                         from: None,
                         how: format!(
-                            "{action} on {} ({} assigned on {}): its managed identity",
-                            self.id_of(r),
-                            role.role_name,
-                            a.scope
+                            "{action} on {id} ({} assigned on {}): its managed identity",
+                            role.role_name, a.scope
                         ),
                         conditional: a.conditional,
                         potential: None,

@@ -645,10 +645,14 @@ impl ModelBuilder {
                         .get("enable_rbac_authorization")
                         .and_then(Value::as_bool)
                         == Some(true);
-                    self.cloud
-                        .azure
-                        .vaults
-                        .insert(r, azure::Vault { rbac, policies });
+                    self.cloud.azure.vaults.insert(
+                        r,
+                        azure::Vault {
+                            id: id.clone(),
+                            rbac,
+                            policies,
+                        },
+                    );
                 }
                 if kind == "azure_key_vault" {
                     if let Some(u) = str_prop("vault_uri") {
