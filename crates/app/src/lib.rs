@@ -37,6 +37,7 @@
 //! fingerprints and previews only.
 
 pub mod audit;
+pub mod bench;
 pub mod blast;
 pub mod collect;
 pub mod demo;

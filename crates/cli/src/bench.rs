@@ -31,6 +31,21 @@ pub struct BenchArgs {
     /// custody is timed on the same files for the ratio).
     #[arg(long, value_name = "EVENTS", default_value_t = 1_000_000)]
     pub jq_events: usize,
+    /// Instead: the audit-log benchmark on files shaped like a busy estate's
+    /// (100 KB–10 MB, gzipped and plain, compact and pretty-printed, thousands
+    /// of callers, addresses and clients, service callers, errors): about
+    /// this many CloudTrail events and a fifth as many of each other log.
+    /// Each format is ingested on one worker and on all, and jq reads
+    /// `--jq-events` of the same files.
+    #[arg(long, value_name = "EVENTS")]
+    pub logs: Option<usize>,
+    /// For `--logs`: only these formats (`aws-cloudtrail`, `okta-system-log`…).
+    #[arg(long, value_delimiter = ',', value_name = "FORMAT")]
+    pub formats: Vec<String>,
+    /// For `--logs`: the custody executable whose ingest is measured
+    /// (default: this one), to compare two builds on the same files.
+    #[arg(long, value_name = "PATH")]
+    pub exe: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -50,39 +65,17 @@ pub struct BenchRow {
 }
 
 /// Runs `cmd` to completion and returns (wall seconds, peak RSS in KiB, stdout).
-fn measure(mut cmd: Command) -> Result<(f64, u64, String)> {
-    let started = Instant::now();
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start the ingest process")?;
-    let pid = child.id() as libc::pid_t;
-    let mut stdout = child.stdout.context("no stdout")?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut text)?;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our own child, not yet reaped; both pointers are valid.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    if r < 0 {
-        anyhow::bail!(
-            "waiting for the ingest process failed: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1;
-    if !exited_ok {
-        anyhow::bail!("the ingest process failed (status {status})");
-    }
-    Ok((secs, usage.ru_maxrss as u64, text))
+fn measure(cmd: Command) -> Result<(f64, u64, String)> {
+    let m = custody_app::bench::measure(cmd)?;
+    Ok((m.seconds, (m.peak_rss_mb * 1024.0) as u64, m.stdout))
 }
 
 pub fn run(cli: &Global, a: &BenchArgs) -> Result<ExitCode> {
     if let Some(n) = a.cloudtrail_events {
         return cloudtrail(cli, a, n);
+    }
+    if let Some(n) = a.logs {
+        return logs(cli, a, n);
     }
     let tmp;
     let root = match &a.dir {
@@ -421,6 +414,86 @@ fn cloudtrail(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
                 _ => println!("  jq: not available"),
             }
             println!("  custody ingest (all cores, gzip, profiles, alerts, store) {:.1} s: {:.0} events/s, peak RSS {:.0} MB", o.ingest_seconds, o.ingest_events_per_second, o.ingest_peak_rss_mb);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn logs(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
+    let tmp;
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    std::fs::create_dir_all(&dir)?;
+    let o = custody_app::bench::LogBenchOptions {
+        exe: match &a.exe {
+            Some(e) => e.clone(),
+            None => std::env::current_exe()?,
+        },
+        dir,
+        events,
+        seed: a.seed,
+        formats: a.formats.clone(),
+        jq_events: if a.jq_events == 1_000_000 {
+            // The default is CloudTrail's; the logs benchmark reads fewer.
+            100_000
+        } else {
+            a.jq_events
+        },
+        threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    let quiet = cli.quiet;
+    let rows = custody_app::bench::logs(&o, &|m| {
+        if !quiet {
+            eprintln!("bench: {m}");
+        }
+    })?;
+    match cli.format {
+        OutputFormat::Json => output::json(&rows)?,
+        OutputFormat::Table => {
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.format.clone(),
+                        format!(
+                            "{} ({} gz, {} pretty)",
+                            r.files, r.gzip_files, r.pretty_files
+                        ),
+                        format!("{} ({} counted)", r.events, r.events_read),
+                        format!("{:.0} / {:.0}", r.disk_mb, r.json_mb),
+                        format!("{:.0}", r.one_core.events_per_core_second),
+                        format!("{:.0}", r.one_core.mb_per_core_second),
+                        format!(
+                            "{:.0} ({:.1} s, {:.0} MB)",
+                            r.all_cores.events_per_second,
+                            r.all_cores.seconds,
+                            r.all_cores.peak_rss_mb
+                        ),
+                        r.jq.as_ref()
+                            .map_or("-".into(), |j| format!("{:.0}", j.events_per_second)),
+                        r.times_jq.map_or("-".into(), |x| format!("{x:.1}x")),
+                    ]
+                })
+                .collect();
+            output::table(
+                &[
+                    "FORMAT",
+                    "FILES",
+                    "EVENTS",
+                    "MB DISK/JSON",
+                    "EVENTS/S/CORE",
+                    "MB/S/CORE",
+                    "ALL CORES EVENTS/S",
+                    "JQ EVENTS/S",
+                    "VS JQ",
+                ],
+                &table,
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -22,6 +22,7 @@ mod git;
 mod github;
 mod kubernetes;
 mod leaver;
+pub mod logbench;
 mod names;
 mod okta;
 mod people;
