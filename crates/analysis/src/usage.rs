@@ -31,7 +31,7 @@ pub const MAX_DAYS: usize = 400;
 pub const WINDOW: i64 = 600;
 
 /// The first event that showed something: where it is and what it said.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
     /// The log file.
     pub source: String,
@@ -124,6 +124,37 @@ pub struct Profile {
     /// Values not kept because a dimension was full.
     #[serde(default)]
     pub overflow: u64,
+    /// Where [`Profile::add`] finds values fast; not part of the profile.
+    #[serde(skip)]
+    index: Index,
+}
+
+/// A lookup aid for folding events into a profile: a short hash per kept
+/// value of each dimension (regions, networks, agents, subjects, places,
+/// ASNs), scanned before any text is compared, and the action last counted.
+/// Rebuilt whenever its length disagrees with its list (a profile read back
+/// or merged), so it is never wrong, only sometimes cold. Equal to every
+/// other index: it says nothing about the profile.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    tags: [Vec<u32>; 6],
+    action: usize,
+}
+
+impl PartialEq for Index {
+    fn eq(&self, _: &Index) -> bool {
+        true
+    }
+}
+
+impl Eq for Index {}
+
+/// The short hash [`Index`] keeps of a value.
+fn tag(value: &str) -> u32 {
+    use std::hash::Hasher;
+    let mut h = FxHasher::default();
+    h.write(value.as_bytes());
+    (h.finish() >> 32) as u32
 }
 
 /// The group of every private address (RFC 1918, carrier-grade NAT, loopback,
@@ -279,7 +310,20 @@ pub fn asn_of(value: &str) -> Option<u32> {
     if !is_v4_24(value) {
         return None;
     }
-    let a = u32::from(format!("{value}.0").parse::<std::net::Ipv4Addr>().ok()?);
+    // The /24's three octets, as `Ipv4Addr` parses them (no leading zeros).
+    let mut a = 0u32;
+    let mut octets = value.split('.');
+    for _ in 0..3 {
+        let o = octets.next()?;
+        if o.is_empty() || (o.len() > 1 && o.starts_with('0')) {
+            return None;
+        }
+        a = a << 8 | u32::from(o.parse::<u8>().ok()?);
+    }
+    if octets.next().is_some() {
+        return None;
+    }
+    let a = a << 8;
     let t = &asns().ranges;
     let i = t.partition_point(|r| r.0 <= a).checked_sub(1)?;
     let (first, last, asn) = t[i];
@@ -504,9 +548,13 @@ impl Profile {
             ),
         }
         let overflow = &mut self.overflow;
-        see(&mut self.regions, &ev.region, t, ev, evidence, overflow);
+        let [t_regions, t_networks, t_agents, t_subjects, t_places, t_asns] = &mut self.index.tags;
+        let mut see = |list: &mut Vec<Seen>, tags: &mut Vec<u32>, value: &str| {
+            see(list, tags, value, t, ev, evidence, overflow)
+        };
+        see(&mut self.regions, t_regions, &ev.region);
         let network = network_of(&ev.source_ip, &ev.network);
-        let known = see(&mut self.networks, network, t, ev, evidence, overflow);
+        let known = see(&mut self.networks, t_networks, network);
         // A public network not seen before (or not kept: the list is full):
         // its operator, so an identity that rotates through addresses is
         // judged by who announces them.
@@ -514,34 +562,32 @@ impl Profile {
             if let Some(asn) = asn_of(network) {
                 see(
                     &mut self.asns,
-                    &format!("AS{asn}"),
-                    t,
-                    ev,
-                    evidence,
-                    overflow,
+                    t_asns,
+                    Small::of(format_args!("AS{asn}")).as_str(),
                 );
             }
         }
-        see(
-            &mut self.agents,
-            agent_family(&ev.user_agent),
-            t,
-            ev,
-            evidence,
-            overflow,
-        );
+        see(&mut self.agents, t_agents, agent_family(&ev.user_agent));
         if !ev.subject.is_empty() {
-            see(&mut self.subjects, &ev.subject, t, ev, evidence, overflow);
+            see(&mut self.subjects, t_subjects, &ev.subject);
         }
         if let Some((lat, lon)) = ev.geo {
-            let place = format!("{lat:.1},{lon:.1}");
-            see(&mut self.places, &place, t, ev, evidence, overflow);
+            let place = Small::of(format_args!("{lat:.1},{lon:.1}"));
+            see(&mut self.places, t_places, place.as_str());
         }
         let service = &*capped(service_of(&ev.service));
         let action = &*capped(&ev.action);
-        let found = self
-            .actions
-            .binary_search_by(|a| (a.service.as_str(), a.action.as_str()).cmp(&(service, action)));
+        // Calls of one identity mostly repeat its last action.
+        let last = self.index.action;
+        let found = match self.actions.get(last) {
+            Some(a) if a.service == service && a.action == action => Ok(last),
+            _ => self.actions.binary_search_by(|a| {
+                (a.service.as_str(), a.action.as_str()).cmp(&(service, action))
+            }),
+        };
+        if let Ok(i) = found {
+            self.index.action = i;
+        }
         let i = match found {
             Ok(i) => i,
             Err(i) if self.actions.len() < MAX_VALUES * 8 => {
@@ -589,7 +635,90 @@ impl Profile {
     /// Adds another profile of the same identity (another file, an earlier
     /// ingest). Commutative and associative.
     pub fn merge(&mut self, other: &Profile) {
-        self.absorb(other.clone());
+        if self.events == 0 {
+            *self = other.clone();
+            return;
+        }
+        // Only what this profile takes from the other is copied: a value it
+        // already holds brings its counts, and its evidence only if earlier.
+        let seen = |mine: &[Seen], theirs: &[Seen]| -> Vec<Seen> {
+            theirs
+                .iter()
+                .map(|s| match mine.iter().find(|m| m.value == s.value) {
+                    Some(m) if s.first >= m.first => Seen {
+                        value: s.value.clone(),
+                        count: s.count,
+                        first: s.first,
+                        last: s.last,
+                        evidence: Evidence::default(),
+                    },
+                    _ => s.clone(),
+                })
+                .collect()
+        };
+        let other = Profile {
+            principal: if self.principal.is_empty() {
+                other.principal.clone()
+            } else {
+                String::new()
+            },
+            first: other.first,
+            last: other.last,
+            events: other.events,
+            errors: other.errors,
+            denied: other.denied,
+            regions: seen(&self.regions, &other.regions),
+            networks: seen(&self.networks, &other.networks),
+            agents: seen(&self.agents, &other.agents),
+            subjects: seen(&self.subjects, &other.subjects),
+            places: seen(&self.places, &other.places),
+            asns: seen(&self.asns, &other.asns),
+            actions: other.actions.clone(),
+            hours: other.hours,
+            days: other.days.clone(),
+            denied_windows: other.denied_windows.clone(),
+            overflow: other.overflow,
+            index: Index::default(),
+        };
+        self.absorb(other);
+    }
+
+    /// Every text the profile holds, for scrubbing before it is stored.
+    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+        f(&mut self.principal);
+        let evidence = |e: &mut Evidence, f: &mut dyn FnMut(&mut String)| {
+            for t in [
+                &mut e.source,
+                &mut e.at,
+                &mut e.action,
+                &mut e.ip,
+                &mut e.region,
+                &mut e.agent,
+                &mut e.error,
+            ] {
+                f(t);
+            }
+        };
+        for list in [
+            &mut self.regions,
+            &mut self.networks,
+            &mut self.agents,
+            &mut self.subjects,
+            &mut self.places,
+            &mut self.asns,
+        ] {
+            for s in list {
+                f(&mut s.value);
+                evidence(&mut s.evidence, f);
+            }
+        }
+        for a in &mut self.actions {
+            f(&mut a.service);
+            f(&mut a.action);
+        }
+        for w in &mut self.denied_windows {
+            evidence(&mut w.evidence, f);
+        }
     }
 
     /// [`Profile::merge`] taking the other profile: its values move in
@@ -705,6 +834,7 @@ pub fn capped(text: &str) -> std::borrow::Cow<'_, str> {
 
 fn see(
     list: &mut Vec<Seen>,
+    tags: &mut Vec<u32>,
     value: &str,
     t: i64,
     ev: &Event<'_>,
@@ -715,7 +845,17 @@ fn see(
         return true;
     }
     let value = &*capped(value);
-    if let Some(s) = list.iter_mut().find(|s| s.value == value) {
+    if tags.len() != list.len() {
+        *tags = list.iter().map(|s| tag(&s.value)).collect();
+    }
+    let h = tag(value);
+    let at = match tags.iter().position(|&x| x == h) {
+        Some(i) if list[i].value == value => Some(i),
+        // Two values with one tag: compare the texts.
+        Some(_) => list.iter().position(|s| s.value == value),
+        None => None,
+    };
+    if let Some(s) = at.map(|i| &mut list[i]) {
         s.count += 1;
         s.last = s.last.max(t);
         if t < s.first {
@@ -735,7 +875,44 @@ fn see(
         last: t,
         evidence: evidence(ev),
     });
+    tags.push(h);
     false
+}
+
+/// A short text formatted on the stack (an `AS` number, a place); one
+/// that does not fit goes to the heap.
+#[derive(Default)]
+struct Small {
+    buf: [u8; 32],
+    len: usize,
+    long: Option<String>,
+}
+
+impl Small {
+    fn of(args: fmt::Arguments<'_>) -> Small {
+        let mut s = Small::default();
+        if fmt::Write::write_fmt(&mut s, args).is_err() {
+            s.long = Some(fmt::format(args));
+        }
+        s
+    }
+
+    fn as_str(&self) -> &str {
+        match &self.long {
+            Some(l) => l,
+            None => std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default(),
+        }
+    }
+}
+
+impl fmt::Write for Small {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 /// FxHash (rustc's): identity keys are short and come from the systems'
@@ -805,7 +982,7 @@ impl Tally {
         });
     }
 
-    /// Adds another tally (another file).
+    /// Adds another tally: the files read after this one's.
     pub fn merge(&mut self, other: Tally) {
         self.events += other.events;
         if self.profiles.is_empty() {

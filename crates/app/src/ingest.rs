@@ -116,6 +116,7 @@ fn detect_one(c: Candidate) -> Detected {
             path: c.path,
             format,
             len,
+            gzip: crate::logs::is_gzip(&head),
         });
     }
     if crate::logs::is_gzip(&head) {

@@ -28,6 +28,8 @@ pub struct LogFile {
     pub path: PathBuf,
     pub format: LogFormat,
     pub len: u64,
+    /// Gzipped (by its first bytes).
+    pub gzip: bool,
 }
 
 /// Is this gzip (by its magic bytes)?
@@ -102,90 +104,214 @@ struct Creation {
     location: Location,
 }
 
-struct FileResult {
-    tally: Option<Tally>,
+/// What reading a run of files (consecutive in path order) gave: one tally
+/// for all of them, so a value already seen costs no allocation.
+#[derive(Default)]
+struct BlockResult {
+    tally: Tally,
     creations: Vec<Creation>,
-    source: Option<UsageSource>,
-    read: audit::LogRead,
+    sources: Vec<UsageSource>,
+    events: u64,
+    unattributed: u64,
     decompressed: u64,
+    /// Files whose content was already counted (by an earlier ingest, or
+    /// under another path in this one).
+    already_counted: usize,
     errors: Vec<InputError>,
 }
 
-fn read_one(f: &LogFile, known: &dyn Fn(&str) -> bool) -> FileResult {
-    let shown = f.path.display().to_string();
-    let mut out = FileResult {
-        tally: None,
-        creations: Vec::new(),
-        source: None,
-        read: audit::LogRead::default(),
-        decompressed: 0,
-        errors: Vec::new(),
-    };
-    let fail = |msg: String| InputError::new(f.format.name(), &shown, Location::File, msg);
-    let raw = match std::fs::read(&f.path) {
-        Ok(b) => b,
-        Err(e) => {
-            out.errors.push(fail(format!("cannot read the file: {e}")));
-            return out;
-        }
-    };
-    let sha = format!("{:x}", Sha256::digest(&raw));
-    if known(&sha) {
-        out.read.complete = true;
-        return out;
+/// A worker thread's buffers, kept from file to file: a fresh multi-megabyte
+/// buffer per file comes back from the kernel zeroed, which cost more than
+/// parsing the file.
+#[derive(Default)]
+struct Buffers {
+    raw: Vec<u8>,
+    text: Vec<u8>,
+    /// The file's events, held until it is read to its end (a file counts
+    /// whole or not at all). Empty between files; only its allocation is kept.
+    events: Vec<(custody_model::event::Event<'static>, audit::At)>,
+}
+
+thread_local! {
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::default();
+}
+
+/// How much reading a file costs, roughly: a gzipped file holds several
+/// times its size of JSON.
+fn weight(f: &LogFile) -> u64 {
+    if f.gzip {
+        f.len.saturating_mul(8)
+    } else {
+        f.len
     }
-    let text = if is_gzip(&raw) {
-        match gunzip(&raw) {
-            Ok(t) => t,
-            Err(e) => {
-                out.errors.push(fail(format!(
-                    "not a readable gzip file ({e}; truncated?): nothing of it was counted"
-                )));
-                return out;
-            }
+}
+
+/// Splits the files (in path order) into consecutive blocks of about equal
+/// weight, at least a few per thread and none smaller than 16 MB nor larger
+/// than 512 MB of JSON. A block is tallied on its own (a value seen twice in
+/// it costs nothing the second time) and blocks are merged in order: the
+/// boundaries depend only on the files, so the profiles do not depend on
+/// which thread read which block.
+fn blocks(files: &[LogFile]) -> Vec<&[LogFile]> {
+    let total: u64 = files.iter().map(weight).sum();
+    let size = (total / 16).clamp(16 << 20, 512 << 20);
+    let mut out = Vec::new();
+    let (mut start, mut acc) = (0, 0u64);
+    for (i, f) in files.iter().enumerate() {
+        acc += weight(f);
+        if acc >= size || i + 1 == files.len() {
+            out.push(&files[start..=i]);
+            start = i + 1;
+            acc = 0;
         }
+    }
+    out
+}
+
+/// Reads a block of files into one tally, with this thread's buffers.
+fn read_block(
+    files: &[LogFile],
+    known: &std::collections::HashSet<String>,
+    claimed: &std::sync::Mutex<std::collections::HashSet<String>>,
+    progress: &dyn Progress,
+) -> BlockResult {
+    let mut out = BlockResult::default();
+    BUFFERS.with(|b| {
+        let mut b = b.borrow_mut();
+        for f in files {
+            read_one(f, &mut b, known, claimed, &mut out);
+            progress.advance(f.len);
+        }
+    });
+    out
+}
+
+impl BlockResult {
+    /// Adds the files read after this one's.
+    fn then(mut self, next: BlockResult) -> BlockResult {
+        self.tally.merge(next.tally);
+        self.creations.extend(next.creations);
+        self.sources.extend(next.sources);
+        self.events += next.events;
+        self.unattributed += next.unattributed;
+        self.decompressed += next.decompressed;
+        self.already_counted += next.already_counted;
+        self.errors.extend(next.errors);
+        self
+    }
+}
+
+/// Reads `path` into `buf` (cleared first; its allocation is reused).
+fn read_into(path: &std::path::Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.clear();
+    let mut file = std::fs::File::open(path)?;
+    if let Ok(m) = file.metadata() {
+        buf.reserve(m.len() as usize);
+    }
+    file.read_to_end(buf)?;
+    Ok(())
+}
+
+/// Decompresses a whole gzip file into `out` (cleared first; several members
+/// are read as one stream, as `zcat` does).
+fn gunzip_into(bytes: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+    out.clear();
+    // The trailer holds the size modulo 2^32: a good first guess.
+    let hint = bytes
+        .len()
+        .checked_sub(4)
+        .map(|i| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize)
+        .unwrap_or(0);
+    out.reserve(hint.min(1 << 30).max(bytes.len() * 4));
+    flate2::read::MultiGzDecoder::new(bytes).read_to_end(out)?;
+    Ok(())
+}
+
+/// The buffer's allocation, for events borrowing from another file.
+fn recycle<'a, 'b>(
+    mut v: Vec<(custody_model::event::Event<'a>, audit::At)>,
+) -> Vec<(custody_model::event::Event<'b>, audit::At)> {
+    v.clear();
+    // An empty vector collected in place: the same allocation, a new lifetime.
+    v.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
+}
+
+fn read_one(
+    f: &LogFile,
+    b: &mut Buffers,
+    known: &std::collections::HashSet<String>,
+    claimed: &std::sync::Mutex<std::collections::HashSet<String>>,
+    out: &mut BlockResult,
+) {
+    let shown = f.path.display().to_string();
+    let fail = |msg: String| InputError::new(f.format.name(), &shown, Location::File, msg);
+    if let Err(e) = read_into(&f.path, &mut b.raw) {
+        out.errors.push(fail(format!("cannot read the file: {e}")));
+        return;
+    }
+    let sha = format!("{:x}", Sha256::digest(&b.raw));
+    if known.contains(&sha) {
+        out.already_counted += 1;
+        return;
+    }
+    let Buffers { raw, text, events } = b;
+    let bytes: &[u8] = if is_gzip(raw) {
+        if let Err(e) = gunzip_into(raw, text) {
+            out.errors.push(fail(format!(
+                "not a readable gzip file ({e}; truncated?): nothing of it was counted"
+            )));
+            return;
+        }
+        text
     } else {
         raw
     };
     // UTF-16 (PowerShell's `>`) read as the text it holds.
-    let text = match custody_model::text::decode(&text) {
-        std::borrow::Cow::Borrowed(_) => text,
-        std::borrow::Cow::Owned(decoded) => decoded,
-    };
-    out.decompressed = text.len() as u64;
-    let mut tally = Tally::default();
-    let mut creations = Vec::new();
-    out.read = audit::read(f.format, &shown, &text, &mut |ev, at| {
-        if !ev.created.is_empty() {
-            creations.push(Creation {
-                created: ev.created.to_string(),
-                actor: format!("{}{}", ev.actor_prefix, ev.actor),
-                principal: ev.principal.to_string(),
-                session: ev.session.to_string(),
-                action: ev.action.to_string(),
-                time: ev.time,
-                source: shown.clone(),
-                at: at.to_string(),
-                location: at.location(),
-            });
-        }
-        tally.add(ev, &shown, &at)
+    let decoded = custody_model::text::decode(bytes);
+    let bytes: &[u8] = &decoded;
+    let mut evs = recycle(std::mem::take(events));
+    let read = audit::read(f.format, &shown, bytes, &mut |ev, at| {
+        evs.push((ev.clone(), at));
     });
-    if out.read.complete {
-        out.source = Some(UsageSource {
+    out.events += read.events;
+    out.unattributed += read.unattributed;
+    out.errors.extend(read.errors);
+    let fresh = read.complete && claimed.lock().is_ok_and(|mut c| c.insert(sha.clone()));
+    if fresh {
+        out.decompressed += bytes.len() as u64;
+        for (ev, at) in &evs {
+            if !ev.created.is_empty() {
+                out.creations.push(Creation {
+                    created: ev.created.to_string(),
+                    actor: format!("{}{}", ev.actor_prefix, ev.actor),
+                    principal: ev.principal.to_string(),
+                    session: ev.session.to_string(),
+                    action: ev.action.to_string(),
+                    time: ev.time,
+                    source: shown.clone(),
+                    at: at.to_string(),
+                    location: at.location(),
+                });
+            }
+            out.tally.add(ev, &shown, at);
+        }
+        out.sources.push(UsageSource {
             sha256: sha,
             path: shown,
             format: f.format.name().to_string(),
-            events: out.read.events,
+            events: read.events,
         });
-        out.tally = Some(tally);
-        out.creations = creations;
-    } else if let Some(e) = out.read.errors.last_mut() {
+    } else if read.complete {
+        // The same content under another path (a copied log) counts once.
+        out.already_counted += 1;
+    } else if let Some(e) = out.errors.last_mut() {
         // A file is counted whole or not at all: a fixed copy can be read later.
         e.message
             .push_str("; none of this file's events were counted");
     }
-    out
+    *events = recycle(evs);
 }
 
 /// Reads audit logs into the stored usage profiles and raises alerts.
@@ -204,53 +330,41 @@ pub fn ingest_logs(
     progress.stage("audit logs", Some(total), Unit::Bytes);
     // Which files are already counted (by content hash): loaded once.
     let known = store.usage_known_sources()?;
-    let mut run = Tally::default();
-    let mut creations = Vec::new();
-    let mut sources = Vec::new();
-    let mut counted = std::collections::HashSet::new();
-    for chunk in files.chunks(256) {
-        let results: Vec<FileResult> = chunk
-            .par_iter()
-            .map(|f| {
-                let r = read_one(f, &|s| known.contains(s));
-                progress.advance(f.len);
-                r
-            })
-            .collect();
-        for r in results {
-            sum.events += r.read.events;
-            sum.events_unattributed += r.read.unattributed;
-            sum.bytes_decompressed += r.decompressed;
-            sum.errors.extend(r.errors);
-            sum.errors.extend(r.read.errors);
-            match (r.tally, r.source) {
-                // The same content under two paths (a copied log) counts once.
-                (Some(t), Some(s)) if counted.insert(s.sha256.clone()) => {
-                    run.merge(t);
-                    creations.extend(r.creations);
-                    sources.push(s);
-                }
-                _ if r.read.complete => sum.files_already_counted += 1,
-                _ => {}
-            }
-        }
-        let secs = started.elapsed().as_secs_f64().max(1e-9);
-        progress.note(&format!("{:.0} events/s", sum.events as f64 / secs));
-    }
+    let claimed = std::sync::Mutex::new(std::collections::HashSet::new());
+    // Blocks in parallel, merged in path order (rayon's reduce keeps it).
+    let read = blocks(&files)
+        .par_iter()
+        .map(|b| read_block(b, &known, &claimed, progress))
+        .reduce(BlockResult::default, BlockResult::then);
+    let BlockResult {
+        tally: run,
+        creations,
+        sources,
+        ..
+    } = read;
+    sum.events = read.events;
+    sum.events_unattributed = read.unattributed;
+    sum.bytes_decompressed = read.decompressed;
+    sum.files_already_counted = read.already_counted;
+    sum.errors = read.errors;
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    progress.note(&format!("{:.0} events/s", sum.events as f64 / secs));
     sum.bytes_read = total;
     tracing::info!("logs read in {:.2}s", started.elapsed().as_secs_f64());
     progress.note("updating profiles");
     let cfg = Config::default();
     let networks = crate::networks::table(store)?;
-    let keys: Vec<&str> = run.profiles.keys().map(String::as_str).collect();
+    // In key order: the same files give the same rows and alerts in the same
+    // order, whichever thread read which file.
+    let mut deltas: Vec<(String, Profile)> = run.profiles.into_iter().collect();
+    deltas.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let keys: Vec<&str> = deltas.iter().map(|(k, _)| k.as_str()).collect();
     let mut stored = HashMap::new();
     for part in keys.chunks(10_000) {
         stored.extend(store.usage_profiles(part)?);
     }
-    let mut rows = Vec::with_capacity(run.profiles.len());
-    let mut alerts = Vec::new();
-    let keys: Vec<&str> = run.profiles.keys().map(String::as_str).collect();
     let owners = Owners::new(store, &keys)?;
+    drop(keys);
     let fp = store.fingerprinter().clone();
     let scrub = |v: serde_json::Value| -> String {
         // Logs are free text in places (a user agent can carry a token):
@@ -259,44 +373,70 @@ pub fn ingest_logs(
         custody_model::guard::scrub_value(&mut v, &fp);
         v.to_string()
     };
-    // Every identity's profile before and after this batch, then what the
-    // identities of each account used (an alert's value a peer already used
-    // weighs less).
-    let mut merged = Vec::with_capacity(run.profiles.len());
+    // Every identity's profile before and after this batch (an identity
+    // new to custody: after is the batch's own profile, not a copy), then
+    // what the identities of each account used (an alert's value a peer
+    // already used weighs less).
+    let mut merged = Vec::with_capacity(deltas.len());
     let mut peers = usage::Peers::default();
-    for (i, (key, delta)) in run.profiles.iter().enumerate() {
-        let before: Option<Profile> = stored.get(key).and_then(|j| serde_json::from_str(j).ok());
-        let mut after = before.clone().unwrap_or_default();
-        after.merge(delta);
-        let account = usage::account_of(key, &after.principal).map(str::to_string);
+    for (i, (key, delta)) in deltas.iter().enumerate() {
+        let before: Option<Profile> = stored
+            .remove(key)
+            .and_then(|j| serde_json::from_str(&j).ok());
+        let after = before.as_ref().map(|b| {
+            let mut a = b.clone();
+            a.merge(delta);
+            a
+        });
+        let view = after.as_ref().unwrap_or(delta);
+        let account = usage::account_of(key, &view.principal).map(str::to_string);
         if let Some(account) = &account {
-            peers.add(i as u32, account, &after, &networks);
+            peers.add(i as u32, account, view, &networks);
         }
-        merged.push((key, delta, before, after, account));
+        merged.push((before, after, account));
     }
     let mut pending: Vec<usage::Raised> = Vec::new();
-    for (i, (key, delta, before, after, account)) in merged.into_iter().enumerate() {
-        let mut raised = usage::detect(before.as_ref(), delta, &after, &cfg, &networks);
-        if let Some(account) = &account {
+    for (i, ((key, delta), (before, after, account))) in deltas.iter().zip(&merged).enumerate() {
+        let view = after.as_ref().unwrap_or(delta);
+        let mut raised = usage::detect(before.as_ref(), delta, view, &cfg, &networks);
+        if let Some(account) = account {
             for a in &mut raised {
                 peers.weigh(i as u32, account, a);
             }
         }
-        raised.extend(owners.alerts(key, delta, &after)?);
+        raised.extend(owners.alerts(key, delta, view)?);
         pending.extend(raised.into_iter().map(|alert| usage::Raised {
             key: key.clone(),
             account: account.clone(),
             alert,
         }));
+    }
+    // Logs are free text in places (a user agent can carry a token):
+    // every text is scrubbed before it is stored, each distinct one once.
+    let mut clean: std::collections::HashSet<String, foldhash::fast::RandomState> =
+        Default::default();
+    let mut rows = Vec::with_capacity(deltas.len());
+    for ((key, delta), (_, after, _)) in deltas.iter_mut().zip(merged) {
+        let mut p = after.unwrap_or_else(|| std::mem::take(delta));
+        p.texts_mut(&mut |t| {
+            if t.is_empty() || clean.contains(t.as_str()) {
+                return;
+            }
+            if !custody_model::guard::scrub_text(t, &fp) && t.len() <= 4096 {
+                clean.insert(t.clone());
+            }
+        });
         rows.push(UsageRow {
-            key: key.clone(),
-            first: after.first,
-            last: after.last,
-            events: after.events,
-            denied: after.denied,
-            profile: scrub(serde_json::to_value(&after)?),
+            key: std::mem::take(key),
+            first: p.first,
+            last: p.last,
+            events: p.events,
+            denied: p.denied,
+            profile: serde_json::to_string(&p)?,
         });
     }
+    drop(clean);
+    let mut alerts = Vec::new();
     // Several identities of an account moving to one region at once are one move.
     usage::region_shifts(&mut pending, &cfg);
     alerts.extend(pending.into_iter().map(|r| {

@@ -113,20 +113,24 @@ pub fn redact_text(text: &str, fp: &Fingerprinter) -> Option<String> {
     Some(out)
 }
 
+/// Scrubs one stored text in place: secret-shaped spans redacted, the
+/// length capped. Returns whether anything was redacted.
+pub fn scrub_text(text: &mut String, fp: &Fingerprinter) -> bool {
+    let redacted = match redact_text(text, fp) {
+        Some(r) => {
+            *text = r;
+            true
+        }
+        None => false,
+    };
+    cap(text);
+    redacted
+}
+
 /// Scrubs every string inside `value` in place; returns how many were redacted.
 pub fn scrub_value(value: &mut Value, fp: &Fingerprinter) -> usize {
     match value {
-        Value::String(s) => {
-            let n = match redact_text(s, fp) {
-                Some(r) => {
-                    *s = r;
-                    1
-                }
-                None => 0,
-            };
-            cap(s);
-            n
-        }
+        Value::String(s) => usize::from(scrub_text(s, fp)),
         Value::Array(items) => items.iter_mut().map(|v| scrub_value(v, fp)).sum(),
         Value::Object(map) => scrub_map(map, fp),
         _ => 0,

@@ -133,6 +133,83 @@ fn anomalies_after_the_learning_period_are_alerts_with_their_event() {
     assert!(detect(Some(&after), &delta, &after, &cfg, &Networks::default()).is_empty());
 }
 
+/// Events of one key from `n` distinct public /24s (`203.0.<i>.9`), one a
+/// minute from `start`, every tenth from its first address again.
+fn roaming(start: i64, n: usize) -> Vec<Event<'static>> {
+    (0..n)
+        .map(|i| {
+            let ip: &'static str = Box::leak(format!("203.0.{}.9", i % 250).into_boxed_str());
+            let ip = if i % 10 == 9 { "203.0.0.9" } else { ip };
+            ev(start + i as i64 * 60, "eu-west-1", ip, "aws-cli/2.15", "")
+        })
+        .collect()
+}
+
+#[test]
+fn a_full_dimension_keeps_its_first_values_and_counts_the_rest() {
+    let events = roaming(T0, 400);
+    let t = tally(&events, "a.json");
+    let p = &t.profiles[KEY];
+    assert_eq!(p.networks.len(), MAX_VALUES);
+    assert_eq!(p.networks[1].value, "203.0.1");
+    // The first, the 251st and every tenth event come from the first
+    // network: counted, not lost.
+    assert_eq!(p.networks[0].count, 42);
+    // An address of a network not kept is judged by its operator.
+    assert!(!p.asns.is_empty());
+    // Read in two parts merged in order: the same values, in the same order.
+    let mut parts = tally(&events[..30], "a.json");
+    let mut rest = Tally::default();
+    for (i, e) in events[30..].iter().enumerate() {
+        rest.add(e, "a.json", &format!("#/Records/{}", 30 + i));
+    }
+    parts.merge(rest);
+    let q = &parts.profiles[KEY];
+    let values = |p: &Profile| {
+        p.networks
+            .iter()
+            .map(|s| s.value.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(values(q), values(p));
+    assert_eq!(q.events, p.events);
+}
+
+#[test]
+fn a_profile_read_back_finds_its_values_again() {
+    let t = tally(&normal(0..2), "a.json");
+    let json = serde_json::to_string(&t.profiles[KEY]).unwrap();
+    let back: Profile = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, t.profiles[KEY]);
+    // Folding more events into a profile read back (its index is cold)
+    // counts the values it holds instead of adding them again.
+    let mut t2 = Tally::default();
+    t2.profiles.insert(KEY.to_string(), back);
+    for (i, e) in normal(2..4).iter().enumerate() {
+        t2.add(e, "b.json", &format!("#/Records/{i}"));
+    }
+    let p = &t2.profiles[KEY];
+    assert_eq!(p.networks.len(), 1);
+    assert_eq!(p.networks[0].count, 20);
+    assert_eq!(p.actions.len(), 1);
+    assert_eq!(p.actions[0].count, 20);
+    assert_eq!(p.networks[0].evidence.source, "a.json");
+}
+
+#[test]
+fn merging_a_borrowed_profile_is_absorbing_a_copy() {
+    let early = tally(&roaming(T0, 30), "a.json");
+    let late = tally(&roaming(T0 - 3_600, 90), "b.json");
+    let (a, b) = (&early.profiles[KEY], &late.profiles[KEY]);
+    let mut merged = a.clone();
+    merged.merge(b);
+    let mut absorbed = a.clone();
+    absorbed.absorb(b.clone());
+    assert_eq!(merged, absorbed);
+    // The later file saw the shared networks first: its evidence wins.
+    assert_eq!(merged.networks[0].evidence.source, "b.json");
+}
+
 #[test]
 fn the_learning_period_and_bulk_loads() {
     let cfg = Config::default();
