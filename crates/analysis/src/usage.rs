@@ -131,14 +131,15 @@ pub struct Profile {
 
 /// A lookup aid for folding events into a profile: a short hash per kept
 /// value of each dimension (regions, networks, agents, subjects, places,
-/// ASNs), scanned before any text is compared, and the action last counted.
+/// ASNs) and of each action, scanned before any text is compared.
 /// Rebuilt whenever its length disagrees with its list (a profile read back
 /// or merged), so it is never wrong, only sometimes cold. Equal to every
 /// other index: it says nothing about the profile.
 #[derive(Debug, Clone, Default)]
 struct Index {
     tags: [Vec<u32>; 6],
-    action: usize,
+    /// A short hash of each action (service and name), in the actions' order.
+    actions: Vec<u32>,
 }
 
 impl PartialEq for Index {
@@ -154,6 +155,16 @@ fn tag(value: &str) -> u32 {
     use std::hash::Hasher;
     let mut h = FxHasher::default();
     h.write(value.as_bytes());
+    (h.finish() >> 32) as u32
+}
+
+/// The short hash [`Index`] keeps of an action.
+fn action_tag(service: &str, action: &str) -> u32 {
+    use std::hash::Hasher;
+    let mut h = FxHasher::default();
+    h.write(service.as_bytes());
+    h.write_u8(b':');
+    h.write(action.as_bytes());
     (h.finish() >> 32) as u32
 }
 
@@ -577,20 +588,26 @@ impl Profile {
         }
         let service = &*capped(service_of(&ev.service));
         let action = &*capped(&ev.action);
-        // Calls of one identity mostly repeat its last action.
-        let last = self.index.action;
-        let found = match self.actions.get(last) {
-            Some(a) if a.service == service && a.action == action => Ok(last),
+        let tags = &mut self.index.actions;
+        if tags.len() != self.actions.len() {
+            *tags = self
+                .actions
+                .iter()
+                .map(|a| action_tag(&a.service, &a.action))
+                .collect();
+        }
+        let h = action_tag(service, action);
+        let hit = |a: &ActionUse| a.service == service && a.action == action;
+        let found = match tags.iter().position(|&x| x == h) {
+            Some(i) if hit(&self.actions[i]) => Ok(i),
             _ => self.actions.binary_search_by(|a| {
                 (a.service.as_str(), a.action.as_str()).cmp(&(service, action))
             }),
         };
-        if let Ok(i) = found {
-            self.index.action = i;
-        }
         let i = match found {
             Ok(i) => i,
             Err(i) if self.actions.len() < MAX_VALUES * 8 => {
+                self.index.actions.insert(i, h);
                 self.actions.insert(
                     i,
                     ActionUse {

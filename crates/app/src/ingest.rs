@@ -112,11 +112,13 @@ fn detect_one(c: Candidate) -> Detected {
         ));
     }
     if let Some(format) = custody_connectors::audit::detect(&content) {
+        let gzip = crate::logs::is_gzip(&head);
         return Detected::Log(crate::logs::LogFile {
+            json_len: crate::logs::json_len(&c.path, &head, len),
             path: c.path,
             format,
             len,
-            gzip: crate::logs::is_gzip(&head),
+            gzip,
         });
     }
     if crate::logs::is_gzip(&head) {

@@ -30,6 +30,32 @@ pub struct LogFile {
     pub len: u64,
     /// Gzipped (by its first bytes).
     pub gzip: bool,
+    /// About how many bytes of text it holds (see [`json_len`]).
+    pub json_len: u64,
+}
+
+/// About how many bytes of text a log file holds: its size, or for gzip the
+/// size its trailer records (modulo 2^32, so never taken below the
+/// compressed size). `head` is the file's first bytes.
+pub fn json_len(path: &std::path::Path, head: &[u8], len: u64) -> u64 {
+    if !is_gzip(head) || len < 18 {
+        return len;
+    }
+    let trailer = if head.len() as u64 == len {
+        head.get(head.len() - 4..).map(|t| [t[0], t[1], t[2], t[3]])
+    } else {
+        (|| {
+            use std::io::{Seek, SeekFrom};
+            let mut f = std::fs::File::open(path).ok()?;
+            f.seek(SeekFrom::End(-4)).ok()?;
+            let mut t = [0u8; 4];
+            f.read_exact(&mut t).ok()?;
+            Some(t)
+        })()
+    };
+    trailer.map_or(len.saturating_mul(8), |t| {
+        u64::from(u32::from_le_bytes(t)).max(len)
+    })
 }
 
 /// Is this gzip (by its magic bytes)?
@@ -136,25 +162,25 @@ thread_local! {
     static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::default();
 }
 
-/// How much reading a file costs, roughly: a gzipped file holds several
-/// times its size of JSON.
+/// How much reading a file costs, roughly: its text, and a quarter more
+/// to decompress it.
 fn weight(f: &LogFile) -> u64 {
     if f.gzip {
-        f.len.saturating_mul(8)
+        f.json_len + f.json_len / 4
     } else {
-        f.len
+        f.json_len
     }
 }
 
-/// Splits the files (in path order) into consecutive blocks of about equal
-/// weight, at least a few per thread and none smaller than 16 MB nor larger
-/// than 512 MB of JSON. A block is tallied on its own (a value seen twice in
-/// it costs nothing the second time) and blocks are merged in order: the
-/// boundaries depend only on the files, so the profiles do not depend on
+/// Splits the files (in path order) into one block of consecutive files per
+/// thread, of about equal weight. A block is tallied on its own, so a value
+/// its identity has shown already costs nothing (a block per file, or many
+/// small blocks, rebuilt every identity's values and their evidence again
+/// and again); blocks merge in path order, so the profiles do not depend on
 /// which thread read which block.
-fn blocks(files: &[LogFile]) -> Vec<&[LogFile]> {
+fn blocks(files: &[LogFile], threads: usize) -> Vec<&[LogFile]> {
     let total: u64 = files.iter().map(weight).sum();
-    let size = (total / 16).clamp(16 << 20, 512 << 20);
+    let size = (total / threads.max(1) as u64).max(1);
     let mut out = Vec::new();
     let (mut start, mut acc) = (0, 0u64);
     for (i, f) in files.iter().enumerate() {
@@ -331,8 +357,8 @@ pub fn ingest_logs(
     // Which files are already counted (by content hash): loaded once.
     let known = store.usage_known_sources()?;
     let claimed = std::sync::Mutex::new(std::collections::HashSet::new());
-    // Blocks in parallel, merged in path order (rayon's reduce keeps it).
-    let read = blocks(&files)
+    // A block per thread, merged in path order (rayon's reduce keeps it).
+    let read = blocks(&files, rayon::current_num_threads())
         .par_iter()
         .map(|b| read_block(b, &known, &claimed, progress))
         .reduce(BlockResult::default, BlockResult::then);
@@ -411,31 +437,42 @@ pub fn ingest_logs(
             alert,
         }));
     }
-    // Logs are free text in places (a user agent can carry a token):
-    // every text is scrubbed before it is stored, each distinct one once.
-    let mut clean: std::collections::HashSet<String, foldhash::fast::RandomState> =
-        Default::default();
-    let mut rows = Vec::with_capacity(deltas.len());
-    for ((key, delta), (_, after, _)) in deltas.iter_mut().zip(merged) {
-        let mut p = after.unwrap_or_else(|| std::mem::take(delta));
-        p.texts_mut(&mut |t| {
-            if t.is_empty() || clean.contains(t.as_str()) {
-                return;
-            }
-            if !custody_model::guard::scrub_text(t, &fp) && t.len() <= 4096 {
-                clean.insert(t.clone());
-            }
-        });
-        rows.push(UsageRow {
-            key: std::mem::take(key),
-            first: p.first,
-            last: p.last,
-            events: p.events,
-            denied: p.denied,
-            profile: serde_json::to_string(&p)?,
-        });
-    }
-    drop(clean);
+    tracing::info!(
+        "profiles merged and checked in {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
+    // Logs are free text in places (a user agent can carry a token): every
+    // text is scrubbed before it is stored, each distinct one once per
+    // thread; profiles are serialised in parallel.
+    let profiles: Vec<(String, Profile)> = deltas
+        .into_iter()
+        .zip(merged)
+        .map(|((key, delta), (_, after, _))| (key, after.unwrap_or(delta)))
+        .collect();
+    let rows: Vec<UsageRow> = profiles
+        .into_par_iter()
+        .map_init(
+            std::collections::HashSet::<String, foldhash::fast::RandomState>::default,
+            |clean, (key, mut p)| {
+                p.texts_mut(&mut |t| {
+                    if t.is_empty() || clean.contains(t.as_str()) {
+                        return;
+                    }
+                    if !custody_model::guard::scrub_text(t, &fp) && t.len() <= 4096 {
+                        clean.insert(t.clone());
+                    }
+                });
+                Ok(UsageRow {
+                    key,
+                    first: p.first,
+                    last: p.last,
+                    events: p.events,
+                    denied: p.denied,
+                    profile: serde_json::to_string(&p)?,
+                })
+            },
+        )
+        .collect::<Result<_>>()?;
     let mut alerts = Vec::new();
     // Several identities of an account moving to one region at once are one move.
     usage::region_shifts(&mut pending, &cfg);
@@ -449,7 +486,7 @@ pub fn ingest_logs(
     }));
     sum.identities = rows.len();
     tracing::info!(
-        "profiles merged and checked in {:.2}s",
+        "profiles serialised in {:.2}s",
         started.elapsed().as_secs_f64()
     );
     // Creations first: if writing profiles fails, the files stay unknown and
