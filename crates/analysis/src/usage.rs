@@ -21,6 +21,7 @@ use custody_model::event::Event;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// How many distinct values of one dimension a profile keeps; beyond that
 /// only counts (`overflow`).
@@ -33,8 +34,8 @@ pub const WINDOW: i64 = 600;
 /// The first event that showed something: where it is and what it said.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
-    /// The log file.
-    pub source: String,
+    /// The log file (shared: every value a file shows first names it).
+    pub source: Arc<str>,
     /// Where in it: `#/Records/17`, `L12`.
     pub at: String,
     pub time: i64,
@@ -43,8 +44,9 @@ pub struct Evidence {
     pub ip: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub region: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub agent: String,
+    /// The client (shared: an identity's clients repeat).
+    #[serde(default, skip_serializing_if = "str::is_empty")]
+    pub agent: Arc<str>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub error: String,
 }
@@ -700,20 +702,31 @@ impl Profile {
         self.absorb(other);
     }
 
-    /// Every text the profile holds, for scrubbing before it is stored.
-    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
-        f(&mut self.principal);
-        let evidence = |e: &mut Evidence, f: &mut dyn FnMut(&mut String)| {
+    /// Every text the profile holds, for scrubbing before it is stored:
+    /// `f` returns a replacement for a text that must change.
+    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&str) -> Option<String>) {
+        let text = |t: &mut String, f: &mut dyn FnMut(&str) -> Option<String>| {
+            if let Some(r) = f(t) {
+                *t = r;
+            }
+        };
+        let shared = |t: &mut Arc<str>, f: &mut dyn FnMut(&str) -> Option<String>| {
+            if let Some(r) = f(t) {
+                *t = r.into();
+            }
+        };
+        text(&mut self.principal, f);
+        let evidence = |e: &mut Evidence, f: &mut dyn FnMut(&str) -> Option<String>| {
+            shared(&mut e.source, f);
+            shared(&mut e.agent, f);
             for t in [
-                &mut e.source,
                 &mut e.at,
                 &mut e.action,
                 &mut e.ip,
                 &mut e.region,
-                &mut e.agent,
                 &mut e.error,
             ] {
-                f(t);
+                text(t, f);
             }
         };
         for list in [
@@ -725,13 +738,13 @@ impl Profile {
             &mut self.asns,
         ] {
             for s in list {
-                f(&mut s.value);
+                text(&mut s.value, f);
                 evidence(&mut s.evidence, f);
             }
         }
         for a in &mut self.actions {
-            f(&mut a.service);
-            f(&mut a.action);
+            text(&mut a.service, f);
+            text(&mut a.action, f);
         }
         for w in &mut self.denied_windows {
             evidence(&mut w.evidence, f);
@@ -970,6 +983,10 @@ pub struct Tally {
     pub profiles: ProfileMap,
     pub events: u64,
     key: String,
+    /// The file being read, shared by the evidence it gives.
+    source: Option<Arc<str>>,
+    /// Clients seen, shared by the evidence that names them.
+    agents: HashMap<String, Arc<str>, std::hash::BuildHasherDefault<FxHasher>>,
 }
 
 impl Tally {
@@ -980,22 +997,43 @@ impl Tally {
         self.key.clear();
         self.key.push_str(ev.actor_prefix);
         self.key.push_str(&capped(&ev.actor));
-        let p = match self.profiles.get_mut(self.key.as_str()) {
+        let Tally {
+            profiles,
+            key,
+            source: shared_source,
+            agents,
+            ..
+        } = self;
+        let p = match profiles.get_mut(key.as_str()) {
             Some(p) => p,
-            None => self
-                .profiles
-                .entry(self.key.clone())
+            None => profiles
+                .entry(key.clone())
                 .or_insert_with(|| Profile::new(ev.time)),
         };
-        p.add(ev, &mut |ev| Evidence {
-            source: source.to_string(),
-            at: at.to_string(),
-            time: ev.time,
-            action: capped(&format!("{}:{}", service_of(&ev.service), ev.action)).into_owned(),
-            ip: capped(&ev.source_ip).into_owned(),
-            region: capped(&ev.region).into_owned(),
-            agent: capped(&ev.user_agent).into_owned(),
-            error: capped(&ev.error).into_owned(),
+        p.add(ev, &mut |ev| {
+            let source = match shared_source {
+                Some(s) if **s == *source => s.clone(),
+                _ => shared_source.insert(Arc::from(source)).clone(),
+            };
+            let agent = capped(&ev.user_agent);
+            let agent = match agents.get(&*agent) {
+                Some(a) => a.clone(),
+                None => {
+                    let a: Arc<str> = Arc::from(&*agent);
+                    agents.insert(agent.into_owned(), a.clone());
+                    a
+                }
+            };
+            Evidence {
+                source,
+                at: at.to_string(),
+                time: ev.time,
+                action: capped(&format!("{}:{}", service_of(&ev.service), ev.action)).into_owned(),
+                ip: capped(&ev.source_ip).into_owned(),
+                region: capped(&ev.region).into_owned(),
+                agent,
+                error: capped(&ev.error).into_owned(),
+            }
         });
     }
 
@@ -1570,14 +1608,8 @@ pub fn detect(
                 time: b.first,
                 summary: format!("used again after {} days without use", b.day - a.day),
                 evidence: ev.unwrap_or_else(|| Evidence {
-                    source: String::new(),
-                    at: String::new(),
                     time: b.first,
-                    action: String::new(),
-                    ip: String::new(),
-                    region: String::new(),
-                    agent: String::new(),
-                    error: String::new(),
+                    ..Evidence::default()
                 }),
                 values: Vec::new(),
             });

@@ -455,12 +455,18 @@ pub fn ingest_logs(
             std::collections::HashSet::<String, foldhash::fast::RandomState>::default,
             |clean, (key, mut p)| {
                 p.texts_mut(&mut |t| {
-                    if t.is_empty() || clean.contains(t.as_str()) {
-                        return;
+                    if t.is_empty() || clean.contains(t) {
+                        return None;
                     }
-                    if !custody_model::guard::scrub_text(t, &fp) && t.len() <= 4096 {
-                        clean.insert(t.clone());
+                    let mut s = t.to_string();
+                    let redacted = custody_model::guard::scrub_text(&mut s, &fp);
+                    if redacted || s != t {
+                        return Some(s);
                     }
+                    if s.len() <= 4096 {
+                        clean.insert(s);
+                    }
+                    None
                 });
                 Ok(UsageRow {
                     key,
@@ -872,14 +878,8 @@ fn day_alert(rule: &str, at: i64, summary: String, delta: &Profile) -> Alert {
         .min_by_key(|e| e.time)
         .cloned()
         .unwrap_or(Evidence {
-            source: String::new(),
-            at: String::new(),
             time: at,
-            action: String::new(),
-            ip: String::new(),
-            region: String::new(),
-            agent: String::new(),
-            error: String::new(),
+            ..Evidence::default()
         });
     Alert {
         rule: rule.into(),

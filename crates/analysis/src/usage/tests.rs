@@ -77,7 +77,7 @@ fn profiles_aggregate_and_merge_in_any_order() {
     assert_eq!(p.actions[0].action, "GetObject");
     assert_eq!(p.actions[0].service, "s3");
     assert_eq!(p.principal, "arn:aws:iam::111122223333:user/ci");
-    assert_eq!(p.regions[0].evidence.source, "a.json");
+    assert_eq!(&*p.regions[0].evidence.source, "a.json");
     assert_eq!(p.regions[0].evidence.at, "#/Records/0");
     assert_eq!(p.hours.iter().sum::<u64>(), 100);
 }
@@ -122,7 +122,7 @@ fn anomalies_after_the_learning_period_are_alerts_with_their_event() {
         "{alerts:#?}"
     );
     let region = &alerts[1];
-    assert_eq!(region.evidence.source, "new.json");
+    assert_eq!(&*region.evidence.source, "new.json");
     assert_eq!(region.evidence.region, "ap-southeast-1");
     assert!(
         region.summary.contains("usual: eu-west-1"),
@@ -193,7 +193,7 @@ fn a_profile_read_back_finds_its_values_again() {
     assert_eq!(p.networks[0].count, 20);
     assert_eq!(p.actions.len(), 1);
     assert_eq!(p.actions[0].count, 20);
-    assert_eq!(p.networks[0].evidence.source, "a.json");
+    assert_eq!(&*p.networks[0].evidence.source, "a.json");
 }
 
 #[test]
@@ -207,7 +207,7 @@ fn merging_a_borrowed_profile_is_absorbing_a_copy() {
     absorbed.absorb(b.clone());
     assert_eq!(merged, absorbed);
     // The later file saw the shared networks first: its evidence wins.
-    assert_eq!(merged.networks[0].evidence.source, "b.json");
+    assert_eq!(&*merged.networks[0].evidence.source, "b.json");
 }
 
 #[test]
@@ -670,7 +670,7 @@ fn identities_of_an_account_moving_together_are_one_region_shift() {
                 action: "s3:GetObject".into(),
                 ip: String::new(),
                 region: region.into(),
-                agent: String::new(),
+                agent: "".into(),
                 error: String::new(),
             },
             values: vec![region.into()],
