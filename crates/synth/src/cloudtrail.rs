@@ -203,11 +203,11 @@ struct Odd {
     ua: Option<&'static str>,
 }
 
-fn fmt_time(t: DateTime<Utc>) -> String {
+pub(crate) fn fmt_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-fn uuid(rng: &mut Rng) -> String {
+pub(crate) fn uuid(rng: &mut Rng) -> String {
     let h = rng.hex(32);
     format!(
         "{}-{}-{}-{}-{}",

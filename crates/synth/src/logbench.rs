@@ -20,6 +20,7 @@
 //!   addresses from thousands of public /24s and private ranges, thousands
 //!   of distinct user agents, a few percent errors of which half are denials.
 
+use crate::cloudtrail::{fmt_time as fmt, uuid};
 use crate::rng::Rng;
 use crate::SynthError;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -786,22 +787,6 @@ impl Pool {
             },
         })
     }
-}
-
-fn fmt(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn uuid(rng: &mut Rng) -> String {
-    let h = rng.hex(32);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 #[cfg(test)]
