@@ -208,6 +208,11 @@ fn read_block(
             read_one(f, &mut b, known, claimed, &mut out);
             progress.advance(f.len);
         }
+        // A block is this thread's share of the ingest: buffers grown for a
+        // large file are not kept past it.
+        if b.raw.capacity() + b.text.capacity() > 64 << 20 {
+            *b = Buffers::default();
+        }
     });
     out
 }
