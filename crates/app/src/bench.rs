@@ -1,7 +1,10 @@
-//! Benchmarks `custody bench` runs: a child process measured from outside
-//! (wall time, CPU time and peak resident memory from `wait4`), and the
-//! audit-log benchmark on files shaped like a busy estate's
-//! ([`custody_synth::logbench`]) beside `jq` on the same files.
+//! Benchmarks `custody bench` runs, each measuring `custody ingest` as a
+//! child process from outside (wall time, CPU time and peak resident memory
+//! from `wait4`, so synthesis does not count): [`sizes`] of the synthetic
+//! company, the [`cloudtrail`] benchmark (gunzip, parsing and profiles timed
+//! apart on one core), and [`logs`] on files shaped like a busy estate's
+//! ([`custody_synth::logbench`]), all beside `jq` where it reads the same
+//! files. Must not print: the CLI does.
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -340,4 +343,296 @@ fn jq_run(
         seconds: r2(seconds),
         events_per_second: (events as f64 / seconds.max(1e-9)).round(),
     }))
+}
+
+#[derive(Serialize)]
+pub struct TrailBench {
+    pub events: u64,
+    pub files: usize,
+    pub gzip_megabytes: f64,
+    pub json_megabytes: f64,
+    /// One core: gunzip alone. Parse times are the best of three runs per file.
+    pub gunzip_seconds: f64,
+    pub gunzip_mb_per_second: f64,
+    /// One core: reading the events out of uncompressed JSON (no profiles).
+    pub parse_seconds: f64,
+    pub parse_events_per_second: f64,
+    pub parse_mb_per_second: f64,
+    /// One core: reading them into usage profiles.
+    pub profile_seconds: f64,
+    pub profile_events_per_second: f64,
+    /// `jq -c '.Records[]'` on the first files (uncompressed), and custody
+    /// (parse and profile, one core) on the same files.
+    pub jq_events: u64,
+    pub jq_seconds: Option<f64>,
+    pub custody_seconds_same_files: f64,
+    pub speedup_over_jq: Option<f64>,
+    /// `custody ingest` of every file (all cores, gzip, profiles, alerts, store).
+    pub ingest_seconds: f64,
+    pub ingest_events_per_second: f64,
+    pub ingest_peak_rss_mb: f64,
+    pub bench_peak_rss_mb: f64,
+}
+
+fn find_gz(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            find_gz(&p, out);
+        } else if p.to_string_lossy().ends_with(".json.gz") {
+            out.push(p);
+        }
+    }
+}
+
+/// How the CloudTrail benchmark runs.
+pub struct TrailOptions {
+    /// The custody executable whose ingest is measured.
+    pub exe: PathBuf,
+    /// Working folder (the synthesised company is kept for the next run).
+    pub dir: PathBuf,
+    pub people: usize,
+    pub seed: u64,
+    /// About how many CloudTrail events the company writes.
+    pub events: usize,
+    /// How many of the events jq reads.
+    pub jq_events: usize,
+}
+
+/// The CloudTrail benchmark: a `people`-person company with about `events`
+/// events; gunzip, parsing and profiles timed apart on one core, jq on the
+/// first files, and a whole `custody ingest` of every file.
+pub fn cloudtrail(o: &TrailOptions, note: &dyn Fn(&str)) -> Result<TrailBench> {
+    use custody_connectors::audit::{self, LogFormat};
+    let root = o.dir.clone();
+    let (people, events) = (o.people, o.events);
+    let dir = root.join("enterprise");
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).context("date")?;
+    if !dir.join("answers.json").exists() {
+        note(&format!(
+            "synthesising {people} people with ~{events} CloudTrail events…"
+        ));
+        crate::demo::synthesize(people, o.seed, as_of, &dir, Some(events))?;
+    }
+    let mut files = Vec::new();
+    find_gz(&dir.join("aws"), &mut files);
+    let gz: Vec<Vec<u8>> = files
+        .iter()
+        .map(std::fs::read)
+        .collect::<std::io::Result<_>>()?;
+    let gz_bytes: usize = gz.iter().map(Vec::len).sum();
+    note(&format!(
+        "{} files, {:.0} MB gzipped; gunzip…",
+        files.len(),
+        gz_bytes as f64 / 1e6
+    ));
+    // One core, one file at a time, as a worker thread of ingest sees them.
+    let mut gunzip_seconds = 0.0;
+    let mut parse_seconds = 0.0;
+    let mut profile_seconds = 0.0;
+    let mut json_bytes = 0usize;
+    let mut n_events = 0u64;
+    let mut jq_files = Vec::new();
+    let mut custody_same = 0.0;
+    let jq_dir = root.join("jq");
+    let _ = std::fs::remove_dir_all(&jq_dir);
+    std::fs::create_dir_all(&jq_dir)?;
+    for (i, (path, bytes)) in files.iter().zip(&gz).enumerate() {
+        let t = Instant::now();
+        let text = crate::logs::gunzip(bytes)?;
+        gunzip_seconds += t.elapsed().as_secs_f64();
+        json_bytes += text.len();
+        let shown = path.display().to_string();
+        // Best of three: the machine is shared.
+        let mut r = audit::LogRead::default();
+        let mut p = f64::MAX;
+        let mut q = f64::MAX;
+        for _ in 0..3 {
+            let t = Instant::now();
+            let mut seen = 0u64;
+            r = audit::read(LogFormat::CloudTrail, &shown, &text, &mut |ev, _| {
+                seen += ev.time as u64 & 1;
+            });
+            p = p.min(t.elapsed().as_secs_f64());
+            std::hint::black_box(seen);
+            let t = Instant::now();
+            let mut tally = custody_analysis::usage::Tally::default();
+            audit::read(LogFormat::CloudTrail, &shown, &text, &mut |ev, at| {
+                tally.add(ev, &shown, &at)
+            });
+            q = q.min(t.elapsed().as_secs_f64());
+            std::hint::black_box(&tally);
+        }
+        parse_seconds += p;
+        profile_seconds += q;
+        n_events += r.events;
+        if (n_events as usize) <= o.jq_events || i == 0 {
+            let f = jq_dir.join(format!("{i}.json"));
+            std::fs::write(&f, &text)?;
+            jq_files.push(f);
+            custody_same += q;
+        }
+    }
+    let jq_events: u64 = {
+        let mut n = 0;
+        for f in &jq_files {
+            let t = std::fs::read(f)?;
+            n += audit::read(LogFormat::CloudTrail, "", &t, &mut |_, _| {}).events;
+        }
+        n
+    };
+    note(&format!(
+        "jq on {} files ({jq_events} events)…",
+        jq_files.len()
+    ));
+    let jq_seconds = {
+        let t = Instant::now();
+        let status = Command::new("jq")
+            .arg("-c")
+            .arg(".Records[]")
+            .args(&jq_files)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        match status {
+            Ok(s) if s.success() => Some(t.elapsed().as_secs_f64()),
+            _ => {
+                note("jq is not installed or failed: no comparison");
+                None
+            }
+        }
+    };
+    let _ = std::fs::remove_dir_all(&jq_dir);
+    drop(gz);
+    note("custody ingest of every file…");
+    let db = root.join("trail.db");
+    for s in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{s}", db.display()));
+    }
+    let mut cmd = Command::new(&o.exe);
+    cmd.arg("--db")
+        .arg(&db)
+        .arg("--format")
+        .arg("json")
+        .arg("--quiet")
+        .arg("ingest");
+    // The trail folders (one per account), not the files: too many for argv.
+    let mut trails: Vec<PathBuf> = std::fs::read_dir(dir.join("aws"))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("cloudtrail"))
+        .filter(|p| p.is_dir())
+        .collect();
+    trails.sort();
+    cmd.args(&trails);
+    let m = measure(cmd)?;
+    let (ingest_seconds, rss_kb) = (m.seconds, (m.peak_rss_mb * 1024.0) as u64);
+    // SAFETY: an all-zero rusage is valid for getrusage to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to our own rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let r2 = |x: f64| (x * 100.0).round() / 100.0;
+    let out = TrailBench {
+        events: n_events,
+        files: files.len(),
+        gzip_megabytes: r2(gz_bytes as f64 / 1e6),
+        json_megabytes: r2(json_bytes as f64 / 1e6),
+        gunzip_seconds: r2(gunzip_seconds),
+        gunzip_mb_per_second: r2(json_bytes as f64 / 1e6 / gunzip_seconds),
+        parse_seconds: r2(parse_seconds),
+        parse_events_per_second: (n_events as f64 / parse_seconds).round(),
+        parse_mb_per_second: r2(json_bytes as f64 / 1e6 / parse_seconds),
+        profile_seconds: r2(profile_seconds),
+        profile_events_per_second: (n_events as f64 / profile_seconds).round(),
+        jq_events,
+        jq_seconds: jq_seconds.map(r2),
+        custody_seconds_same_files: r2(custody_same),
+        speedup_over_jq: jq_seconds.map(|j| r2(j / custody_same.max(1e-9))),
+        ingest_seconds: r2(ingest_seconds),
+        ingest_events_per_second: (n_events as f64 / ingest_seconds).round(),
+        ingest_peak_rss_mb: (rss_kb as f64 / 1024.0).round(),
+        bench_peak_rss_mb: (usage.ru_maxrss as f64 / 1024.0).round(),
+    };
+    Ok(out)
+}
+
+/// One size of `custody bench`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchRow {
+    pub people: usize,
+    pub nhis_generated: usize,
+    pub files: usize,
+    pub megabytes: f64,
+    pub synth_seconds: f64,
+    pub ingest_seconds: f64,
+    pub nodes: u64,
+    pub edges: u64,
+    pub facts: u64,
+    pub facts_per_second: f64,
+    pub ingest_peak_rss_mb: f64,
+    pub db_megabytes: f64,
+}
+
+/// For each size: synthesise a company under `root`, ingest it in a child
+/// process into a new database, measure (the company is removed after).
+pub fn sizes(
+    exe: &Path,
+    root: &Path,
+    people: &[usize],
+    seed: u64,
+    note: &dyn Fn(&str),
+) -> Result<Vec<BenchRow>> {
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).context("date")?;
+    let mut rows = Vec::new();
+    for &people in people {
+        let dir = root.join(format!("people-{people}"));
+        let db = root.join(format!("people-{people}.db"));
+        let _ = std::fs::remove_dir_all(&dir);
+        for s in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{s}", db.display()));
+        }
+        note(&format!("synthesising {people} people…"));
+        let t = Instant::now();
+        let answers = crate::demo::synthesize(people, seed, as_of, &dir, None)?;
+        let synth_seconds = t.elapsed().as_secs_f64();
+        note(&format!(
+            "ingesting {} files ({:.0} MB)…",
+            answers.counts.files,
+            answers.counts.bytes as f64 / 1e6
+        ));
+        let mut cmd = Command::new(exe);
+        cmd.arg("--db")
+            .arg(&db)
+            .arg("--format")
+            .arg("json")
+            .arg("--quiet")
+            .arg("ingest")
+            .arg(&dir);
+        let m = measure(cmd)?;
+        let (ingest_seconds, rss_kb, text) = (m.seconds, (m.peak_rss_mb * 1024.0) as u64, m.stdout);
+        let v: serde_json::Value =
+            serde_json::from_str(&text).context("the ingest process printed no JSON summary")?;
+        let r = &v["report"];
+        let facts = r["facts"].as_u64().unwrap_or(0);
+        rows.push(BenchRow {
+            people,
+            nhis_generated: answers.counts.nhi_total,
+            files: answers.counts.files,
+            megabytes: (answers.counts.bytes as f64 / 1e6 * 10.0).round() / 10.0,
+            synth_seconds: (synth_seconds * 100.0).round() / 100.0,
+            ingest_seconds: (ingest_seconds * 100.0).round() / 100.0,
+            nodes: r["nodes_created"].as_u64().unwrap_or(0),
+            edges: r["edges_created"].as_u64().unwrap_or(0),
+            facts,
+            facts_per_second: (facts as f64 / ingest_seconds).round(),
+            ingest_peak_rss_mb: (rss_kb as f64 / 1024.0).round(),
+            db_megabytes: (std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / 1e6)
+                .round(),
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(rows)
 }
