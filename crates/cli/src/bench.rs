@@ -53,14 +53,7 @@ pub fn run(cli: &Global, a: &BenchArgs) -> Result<ExitCode> {
     if let Some(n) = a.logs {
         return logs(cli, a, n);
     }
-    let tmp;
-    let root = match &a.dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (_tmp, root) = work_dir(a)?;
     let quiet = cli.quiet;
     let rows =
         custody_app::bench::sizes(&std::env::current_exe()?, &root, &a.people, a.seed, &|m| {
@@ -111,14 +104,7 @@ pub fn run(cli: &Global, a: &BenchArgs) -> Result<ExitCode> {
 }
 
 fn cloudtrail(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
-    let tmp;
-    let dir = match &a.dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (_tmp, dir) = work_dir(a)?;
     let o = custody_app::bench::TrailOptions {
         exe: std::env::current_exe()?,
         dir,
@@ -167,14 +153,7 @@ fn cloudtrail(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
 }
 
 fn logs(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
-    let tmp;
-    let dir = match &a.dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (_tmp, dir) = work_dir(a)?;
     std::fs::create_dir_all(&dir)?;
     let o = custody_app::bench::LogBenchOptions {
         exe: match &a.exe {
@@ -244,4 +223,16 @@ fn logs(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--dir`, or a temporary folder removed when the guard is dropped.
+fn work_dir(a: &BenchArgs) -> Result<(Option<tempfile::TempDir>, PathBuf)> {
+    Ok(match &a.dir {
+        Some(d) => (None, d.clone()),
+        None => {
+            let tmp = tempfile::tempdir()?;
+            let path = tmp.path().to_path_buf();
+            (Some(tmp), path)
+        }
+    })
 }
