@@ -65,6 +65,12 @@ pub fn print_summary(out: &IngestOutput, store: &dyn Store) -> Result<()> {
             r.files_unchanged
         );
     }
+    if r.facts_unchanged > 0 {
+        println!(
+            "  {} fact(s) of changed files were stated as before: they stay live, not rewritten.",
+            r.facts_unchanged
+        );
+    }
     if r.secrets_redacted > 0 {
         println!(
             "  {} secret-shaped value(s) in the input were redacted before storage.",

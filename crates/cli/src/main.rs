@@ -164,13 +164,14 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    // mimalloc gives freed memory back to the kernel after 10 ms; a log
-    // ingest frees and allocates again buffers of megabytes per file, which
-    // then come back zeroed by the kernel (a third of its time went there).
-    // A second keeps them for reuse and still returns memory left freed.
+    // mimalloc gives freed memory back to the kernel after 10 ms; an ingest
+    // frees and allocates again megabytes per log file and a chunk of facts
+    // every few seconds, which then come back zeroed by the kernel (a third
+    // of a re-ingest's time went there). Ten seconds keeps them for reuse
+    // across chunks and still returns memory left freed.
     // SAFETY: an option index and value as mimalloc.h declares them.
     unsafe {
-        mi_option_set(MI_OPTION_PURGE_DELAY, 1000);
+        mi_option_set(MI_OPTION_PURGE_DELAY, 10_000);
     }
     let mut cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);

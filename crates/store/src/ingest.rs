@@ -11,10 +11,60 @@ use crate::rows::{loc_suffix, map_text, merge_nodes, now, recompute};
 use crate::{IngestReport, Progress, Result, SourceBatch, StoreError};
 use custody_graph::{Existing, Resolver};
 use custody_model::{guard, Fact, Fingerprinter, Key, Label};
+use rayon::prelude::*;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
+
+/// A fact's properties as stored, and its digest.
+type Prepared = (String, [u8; 16]);
+
+/// What identifies one fact's statement, to tell whether a new export of a
+/// scope says it again in the same words: SHA-256 (first 16 bytes) of every
+/// part that is stored or resolved: label, kind, system, keys, name or
+/// endpoints, properties, and a time the fact gives for itself when it is
+/// not its file's. Not its location: a record moved down a listing by one
+/// added above it says the same, and only its location is updated.
+fn digest(f: &Fact, props: &str, file_observed: Option<&str>) -> [u8; 16] {
+    let mut h = Sha256::new();
+    let mut part = |b: &[u8]| {
+        h.update((b.len() as u64).to_le_bytes());
+        h.update(b);
+    };
+    let prov = match f {
+        Fact::Node(n) => {
+            part(b"node");
+            part(n.label.as_str().as_bytes());
+            part(n.kind.as_bytes());
+            part(n.system.as_bytes());
+            for k in &n.keys {
+                part(k.as_str().as_bytes());
+            }
+            part(b"");
+            part(n.name.as_deref().unwrap_or("\0").as_bytes());
+            &n.prov
+        }
+        Fact::Edge(e) => {
+            part(b"edge");
+            part(e.kind.as_str().as_bytes());
+            part(e.from.label.as_str().as_bytes());
+            part(e.from.key.as_str().as_bytes());
+            part(e.to.label.as_str().as_bytes());
+            part(e.to.key.as_str().as_bytes());
+            &e.prov
+        }
+    };
+    part(props.as_bytes());
+    match prov.observed_at.as_deref() {
+        Some(t) if Some(t) != file_observed => part(t.as_bytes()),
+        _ => part(b"\0"),
+    }
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&h.finalize()[..16]);
+    out
+}
 
 /// Dropped for a first load into an empty store and rebuilt by [`Run::finish`]
 /// (`crate::schema::INDEXES`); meanwhile edge identity and keys live in memory.
@@ -104,10 +154,38 @@ impl<'t, 'c> Run<'t, 'c> {
         let t0 = Instant::now();
         let tx = self.tx;
         let snap = self.snap;
+        // Scrubbed, serialised and digested on every core: each fact's
+        // properties as stored, and what identifies the statement as a whole.
+        let fp = self.fp;
+        let prepared: Vec<(usize, Vec<Prepared>)> = batch
+            .par_iter_mut()
+            .map(|sb| {
+                let own = sb.observed_at.as_deref();
+                let mut redacted = 0;
+                let texts = sb
+                    .facts
+                    .iter_mut()
+                    .map(|f| {
+                        redacted += guard::scrub_fact(f, fp);
+                        let text = match &*f {
+                            Fact::Node(nf) => map_text(&nf.props),
+                            Fact::Edge(ef) => map_text(&ef.props),
+                        };
+                        let digest = digest(f, &text, own);
+                        (text, digest)
+                    })
+                    .collect();
+                (redacted, texts)
+            })
+            .collect();
+        let mut prepared: Vec<Vec<Prepared>> = prepared
+            .into_iter()
+            .map(|(redacted, texts)| {
+                self.report.secrets_redacted += redacted;
+                texts
+            })
+            .collect();
         for sb in &mut batch {
-            for f in &mut sb.facts {
-                self.report.secrets_redacted += guard::scrub_fact(f, self.fp);
-            }
             for e in &mut sb.errors {
                 if let Some(m) = guard::redact_text(&e.message, self.fp) {
                     e.message = m;
@@ -136,7 +214,7 @@ impl<'t, 'c> Run<'t, 'c> {
             // The newest earlier source of a scope, if it alone holds the scope's live
             // assertions: when its content is identical, this file changes nothing.
             let mut previous = tx.prepare_cached(
-                "SELECT s.id, s.sha256 FROM sources s WHERE s.scope = ?1 AND s.snapshot_id < ?2
+                "SELECT s.id, s.sha256, s.path, s.observed_at FROM sources s WHERE s.scope = ?1 AND s.snapshot_id < ?2
                    AND (s.facts = 0
                         OR EXISTS (SELECT 1 FROM assertions a WHERE a.source_id = s.id AND a.valid_to IS NULL))
                  ORDER BY s.snapshot_id DESC, s.id DESC LIMIT 2",
@@ -149,7 +227,30 @@ impl<'t, 'c> Run<'t, 'c> {
                 "UPDATE edges SET last_snapshot = ?2, retired_snapshot = NULL
                  WHERE id IN (SELECT edge_id FROM assertions WHERE source_id = ?1 AND valid_to IS NULL)",
             )?;
-            for sb in &mut batch {
+            // The live assertions of one earlier source, with their digests.
+            let mut live_of = tx.prepare_cached(
+                "SELECT id, digest, location, node_id FROM assertions WHERE source_id = ?1 AND valid_to IS NULL",
+            )?;
+            let mut relocate =
+                tx.prepare_cached("UPDATE assertions SET location = ?2 WHERE id = ?1")?;
+            let mut has_conflicts =
+                tx.prepare_cached("SELECT conflicts != '{}' FROM nodes WHERE id = ?1")?;
+            let mut end_one = tx.prepare_cached(
+                "UPDATE assertions SET valid_to = ?2 WHERE id = ?1 RETURNING node_id, edge_id",
+            )?;
+            // What the new export says again moves to it as it stands: still
+            // live, its history unbroken. A time the file gave for itself is
+            // the new file's (NULL reads through to the source's time).
+            let mut carry = tx.prepare_cached(
+                "UPDATE assertions SET source_id = ?2,
+                     observed_at = CASE WHEN observed_at IS ?3 THEN NULL ELSE observed_at END
+                 WHERE source_id = ?1 AND valid_to IS NULL",
+            )?;
+            let mut conflicted = tx.prepare_cached(
+                "SELECT DISTINCT a.node_id FROM assertions a JOIN nodes n ON n.id = a.node_id
+                 WHERE a.source_id = ?1 AND a.valid_to IS NULL AND n.conflicts != '{}'",
+            )?;
+            for (sb, texts) in batch.iter_mut().zip(prepared.iter_mut()) {
                 ins.execute(params![
                     snap,
                     sb.format,
@@ -180,19 +281,108 @@ impl<'t, 'c> Run<'t, 'c> {
                 if !self.store_had_nodes {
                     continue;
                 }
+                let source_id = *source_ids.last().unwrap_or(&0);
                 if sb.sha256.is_some() {
-                    let prior: Vec<(i64, Option<String>)> = previous
-                        .query_map(params![sb.scope, snap], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    type Prior = (i64, Option<String>, String, Option<String>);
+                    let prior: Vec<Prior> = previous
+                        .query_map(params![sb.scope, snap], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        })?
                         .collect::<rusqlite::Result<_>>()?;
-                    if let [(prior_id, prior_sha)] = prior.as_slice() {
+                    if let [(prior_id, prior_sha, prior_path, prior_observed)] = prior.as_slice() {
                         if *prior_sha == sb.sha256 {
                             // Unchanged: what it said stays live, now seen again.
                             seen_nodes.execute(params![prior_id, self.started, snap])?;
                             seen_edges.execute(params![prior_id, snap])?;
                             self.report.files_unchanged += 1;
                             sb.facts.clear();
+                            texts.clear();
                             continue;
                         }
+                        // Changed: each statement the earlier export made in the
+                        // same words (same digest) stays live; the rest end here.
+                        // (Assertions stored before digests were have none: they end.)
+                        type Live = (i64, String, Option<i64>);
+                        let mut said: HashMap<[u8; 16], Vec<Live>> = HashMap::new();
+                        let mut ending = Vec::new();
+                        let mut rows = live_of.query([prior_id])?;
+                        while let Some(r) = rows.next()? {
+                            let live: Live = (r.get(0)?, r.get(2)?, r.get(3)?);
+                            let d: Option<Vec<u8>> = r.get(1)?;
+                            match d.and_then(|d| <[u8; 16]>::try_from(d.as_slice()).ok()) {
+                                Some(d) => said.entry(d).or_default().push(live),
+                                None => ending.push(live.0),
+                            }
+                        }
+                        drop(rows);
+                        // Equal statements pair up in file order, so a record
+                        // listed twice keeps its places.
+                        for lives in said.values_mut() {
+                            lives.reverse();
+                        }
+                        let mut keep = Vec::with_capacity(texts.len());
+                        let mut moved_nodes = Vec::new();
+                        for (f, (_, d)) in sb.facts.iter().zip(texts.iter()) {
+                            let Some((id, location, node)) =
+                                said.get_mut(d).and_then(|lives| lives.pop())
+                            else {
+                                keep.push(true);
+                                continue;
+                            };
+                            keep.push(false);
+                            let prov = match f {
+                                Fact::Node(n) => &n.prov,
+                                Fact::Edge(e) => &e.prov,
+                            };
+                            let now_at = prov.location.compact();
+                            if now_at != location {
+                                relocate.execute(params![id, now_at])?;
+                                moved_nodes.extend(node);
+                            }
+                        }
+                        ending.extend(said.into_values().flatten().map(|(id, _, _)| id));
+                        for id in ending {
+                            if let Some((n, e)) = end_one
+                                .query_row(params![id, snap], |r| {
+                                    Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
+                                })
+                                .optional()?
+                            {
+                                if let Some(n) = n {
+                                    self.superseded_nodes.insert(n);
+                                }
+                                if let Some(e) = e {
+                                    self.superseded_edges.insert(e);
+                                }
+                            }
+                        }
+                        let carried = keep.iter().filter(|k| !**k).count();
+                        if carried > 0 {
+                            carry.execute(params![prior_id, source_id, prior_observed])?;
+                            seen_nodes.execute(params![source_id, self.started, snap])?;
+                            seen_edges.execute(params![source_id, snap])?;
+                            // A conflict names the path and place that said each value.
+                            if *prior_path != sb.path {
+                                for n in
+                                    conflicted.query_map([source_id], |r| r.get::<_, i64>(0))?
+                                {
+                                    self.recompute_nodes.insert(n?);
+                                }
+                            } else {
+                                for n in moved_nodes {
+                                    let c = has_conflicts.query_row([n], |r| r.get::<_, bool>(0));
+                                    if c.optional()? == Some(true) {
+                                        self.recompute_nodes.insert(n);
+                                    }
+                                }
+                            }
+                            let mut flags = keep.iter();
+                            sb.facts.retain(|_| *flags.next().unwrap_or(&true));
+                            let mut flags = keep.iter();
+                            texts.retain(|_| *flags.next().unwrap_or(&true));
+                            self.report.facts_unchanged += carried;
+                        }
+                        continue;
                     }
                 }
                 let rows = sup.query_map(params![sb.scope, snap], |r| {
@@ -214,9 +404,15 @@ impl<'t, 'c> Run<'t, 'c> {
 
         let mut facts = Vec::new();
         let mut fact_source = Vec::new();
-        for (i, sb) in batch.into_iter().enumerate() {
+        let mut props_text = Vec::new();
+        let mut digests = Vec::new();
+        for (i, (sb, texts)) in batch.into_iter().zip(prepared).enumerate() {
             fact_source.extend(std::iter::repeat_n(i, sb.facts.len()));
             facts.extend(sb.facts);
+            for (text, d) in texts {
+                props_text.push(text);
+                digests.push(d);
+            }
         }
         self.report.facts += facts.len();
         progress(Progress::Resolving { facts: facts.len() });
@@ -297,14 +493,7 @@ impl<'t, 'c> Run<'t, 'c> {
             self.report.nodes_merged += 1;
         }
 
-        // Nodes, keys and node assertions. Each fact's properties are serialised once.
-        let props_text: Vec<String> = facts
-            .iter()
-            .map(|f| match f {
-                Fact::Node(nf) => map_text(&nf.props),
-                Fact::Edge(ef) => map_text(&ef.props),
-            })
-            .collect();
+        // Nodes, keys and node assertions. Each fact's properties were serialised once.
         let total = resolution.nodes.len() + resolution.edges.len();
         let mut node_ids = vec![0i64; resolution.nodes.len()];
         {
@@ -323,8 +512,8 @@ impl<'t, 'c> Run<'t, 'c> {
             let mut ins_key =
                 tx.prepare_cached("INSERT OR IGNORE INTO node_keys(key, node_id) VALUES (?1, ?2)")?;
             let mut ins_assert = tx.prepare_cached(
-                "INSERT INTO assertions(source_id, node_id, edge_id, kind, location, observed_at, props, valid_from)
-                 VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO assertions(source_id, node_id, edge_id, kind, location, observed_at, props, valid_from, digest)
+                 VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             for (i, n) in resolution.nodes.iter().enumerate() {
                 let canonical = n
@@ -440,7 +629,8 @@ impl<'t, 'c> Run<'t, 'c> {
                             nf.prov.location.compact(),
                             observed,
                             props_text[fi],
-                            snap
+                            snap,
+                            &digests[fi][..]
                         ])?;
                     }
                 }
@@ -478,8 +668,8 @@ impl<'t, 'c> Run<'t, 'c> {
                 "INSERT INTO edges(src, kind, dst, first_snapshot, last_snapshot) VALUES (?1, ?2, ?3, ?4, ?4)",
             )?;
             let mut ins_assert = tx.prepare_cached(
-                "INSERT INTO assertions(source_id, node_id, edge_id, kind, location, observed_at, props, valid_from)
-                 VALUES (?1, NULL, ?2, NULL, ?3, ?4, ?5, ?6)",
+                "INSERT INTO assertions(source_id, node_id, edge_id, kind, location, observed_at, props, valid_from, digest)
+                 VALUES (?1, NULL, ?2, NULL, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for (j, e) in resolution.edges.iter().enumerate() {
                 let Fact::Edge(ef) = &facts[e.fact] else {
@@ -512,7 +702,8 @@ impl<'t, 'c> Run<'t, 'c> {
                     ef.prov.location.compact(),
                     observed,
                     props_text[e.fact],
-                    snap
+                    snap,
+                    &digests[e.fact][..]
                 ])?;
                 // Edges first made in this chunk get their view from memory; any
                 // other edge is recomputed from the database at the end.
@@ -693,7 +884,7 @@ impl<'t, 'c> Run<'t, 'c> {
             "nodes_merged": r.nodes_merged, "nodes_retired": r.nodes_retired,
             "edges_created": r.edges_created, "edges_retired": r.edges_retired,
             "errors": r.errors.len(), "secrets_redacted": r.secrets_redacted,
-            "files_unchanged": r.files_unchanged,
+            "files_unchanged": r.files_unchanged, "facts_unchanged": r.facts_unchanged,
         });
         tx.execute(
             "UPDATE snapshots SET finished_at = ?2, inputs = ?3, summary = ?4 WHERE id = ?1",

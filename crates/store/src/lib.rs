@@ -84,6 +84,9 @@ pub struct IngestReport {
     pub files: usize,
     /// Files identical to the last export of their scope: their facts were kept, not rewritten.
     pub files_unchanged: usize,
+    /// Facts of changed files that their scope's last export stated in the same
+    /// words: their assertions stay live instead of being rewritten.
+    pub facts_unchanged: usize,
     pub records: usize,
     pub facts: usize,
     pub nodes_created: usize,

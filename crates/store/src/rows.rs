@@ -23,7 +23,10 @@ pub(crate) fn map_text(m: &Map<String, Value>) -> String {
     serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
 }
 
-/// Recomputes the merged view of one node or edge from its live assertions.
+/// Recomputes the merged view of one node or edge from its live assertions,
+/// oldest first by the snapshot of the source that last stated each (an
+/// assertion a changed export states again counts as that export's), then
+/// file order, then read order.
 pub(crate) fn recompute(tx: &Transaction<'_>, table: &str, id: i64) -> Result<()> {
     let column = if table == "nodes" {
         "node_id"
@@ -32,7 +35,7 @@ pub(crate) fn recompute(tx: &Transaction<'_>, table: &str, id: i64) -> Result<()
     };
     let sql = format!(
         "SELECT a.props, s.path, a.location FROM assertions a JOIN sources s ON s.id = a.source_id
-         WHERE a.{column} = ?1 AND a.valid_to IS NULL ORDER BY a.valid_from, a.id"
+         WHERE a.{column} = ?1 AND a.valid_to IS NULL ORDER BY s.snapshot_id, a.source_id, a.id"
     );
     let mut stmt = tx.prepare_cached(&sql)?;
     let rows: Vec<(Map<String, Value>, String)> = stmt

@@ -5,6 +5,9 @@
 //! - `assertions`: every fact as read (props JSON, location, observed time), valid
 //!   from the snapshot that read it until (`valid_to`) a newer source of the same
 //!   scope supersedes it. This is the provenance and the history `diff` reads.
+//!   `digest` identifies the statement (`ingest.rs`): a changed export of the
+//!   scope that states it again in the same words keeps it live, re-pointed
+//!   to the new source, instead of ending it and writing it anew.
 //! - `nodes` / `edges`: the merged, current view derived from live assertions;
 //!   `retired_snapshot` is set when nothing asserts them any more.
 //! - `node_keys`: every strong key of every node, for resolution and lookup.
@@ -83,7 +86,8 @@ CREATE TABLE IF NOT EXISTS assertions (
     observed_at TEXT,
     props TEXT NOT NULL,
     valid_from INTEGER NOT NULL,
-    valid_to INTEGER
+    valid_to INTEGER,
+    digest BLOB
 );
 CREATE TABLE IF NOT EXISTS usage_profiles (
     key TEXT PRIMARY KEY,

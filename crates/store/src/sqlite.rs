@@ -104,6 +104,16 @@ impl SqliteStore {
              PRAGMA cache_size = -524288; PRAGMA foreign_keys = OFF;",
         )?;
         conn.execute_batch(SCHEMA)?;
+        // Added to version 1 later; older databases gain it (their assertions
+        // have no digest, so a changed export rewrites them once).
+        let has_digest: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('assertions') WHERE name = 'digest')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_digest {
+            conn.execute_batch("ALTER TABLE assertions ADD COLUMN digest BLOB")?;
+        }
         conn.execute_batch(crate::schema::INDEXES)?;
         let get = |k: &str| -> Result<Option<String>> {
             Ok(conn

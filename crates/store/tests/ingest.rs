@@ -526,6 +526,126 @@ fn an_unchanged_export_keeps_its_facts_and_is_seen_again() {
     );
 }
 
+#[test]
+fn a_changed_export_rewrites_only_the_facts_that_changed() {
+    let day = |d: u32, last_used: &str, status: &str| {
+        let mut b = three_sources();
+        for (i, sb) in b.iter_mut().enumerate() {
+            sb.sha256 = Some(format!("day{d}-{i}"));
+            sb.observed_at = Some(format!("2024-06-0{d}T00:00:00Z"));
+            sb.path = format!("day{d}/{}", sb.path);
+        }
+        if let Fact::Node(n) = &mut b[0].facts[0] {
+            n.props = props(json!({"status": status, "last_used": last_used}));
+        }
+        b
+    };
+    let mut s = SqliteStore::open_in_memory(fp()).unwrap();
+    s.ingest_all(day(1, "2024-05-01T00:00:00Z", "Active"), &mut |_| {})
+        .unwrap();
+    let before = s.stats().unwrap();
+    let r = s
+        .ingest_all(day(2, "2024-06-01T12:00:00Z", "Active"), &mut |_| {})
+        .unwrap();
+    assert_eq!(r.files_unchanged, 0, "every file's content changed");
+    assert_eq!(
+        (r.facts, r.facts_unchanged),
+        (1, 5),
+        "only the key's report row is new"
+    );
+    assert_eq!(
+        (r.nodes_created, r.nodes_retired, r.edges_retired),
+        (0, 0, 0)
+    );
+    let after = s.stats().unwrap();
+    assert_eq!(after.assertions, before.assertions + 1);
+    assert_eq!((after.nodes, after.edges), (before.nodes, before.edges));
+    let id = s.find(&key_id()).unwrap().unwrap();
+    let n = s.node(id).unwrap().unwrap();
+    assert_eq!(n.props["last_used"], "2024-06-01T12:00:00Z");
+    assert_eq!(n.last_snapshot, Some(2));
+    let live: Vec<_> = s
+        .node_assertions(id)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.live)
+        .collect();
+    // The listing's statement is the new file's now: its path and time,
+    // and it has held since the first snapshot.
+    let listing = live
+        .iter()
+        .find(|a| a.source.ends_with("keys.json"))
+        .unwrap();
+    assert_eq!(listing.source, "day2/keys.json");
+    assert_eq!(listing.observed_at.as_deref(), Some("2024-06-02T00:00:00Z"));
+    assert_eq!(listing.snapshot, 1);
+    let report = live
+        .iter()
+        .find(|a| a.source.ends_with("report.csv"))
+        .unwrap();
+    assert_eq!(
+        (report.source.as_str(), report.snapshot),
+        ("day2/report.csv", 2)
+    );
+    // Nothing appeared or went away; the edge kept its one live statement.
+    let h = s.history(1, 2).unwrap();
+    assert!(h.nodes.is_empty() && h.edges.is_empty(), "{h:?}");
+    let edges = s.edges(id).unwrap();
+    let live_edge = s
+        .edge_assertions(edges[0].id)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.live)
+        .count();
+    assert_eq!(live_edge, 1);
+    // A third day disables the key: the change is reported as before.
+    let r = s
+        .ingest_all(day(3, "2024-06-01T12:00:00Z", "Inactive"), &mut |_| {})
+        .unwrap();
+    assert_eq!((r.facts, r.facts_unchanged), (1, 5));
+    let h = s.history(2, 3).unwrap();
+    assert_eq!(h.nodes.len(), 1);
+    assert_eq!(h.nodes[0].changed["status"], json!(["Active", "Inactive"]));
+    // The listing, read after the report, still says Active: a conflict.
+    let n = s.node(id).unwrap().unwrap();
+    assert_eq!(n.conflicts["status"].as_array().map(Vec::len), Some(2));
+    assert_eq!(n.conflicts["status"][1]["source"], "day3/keys.json#L2");
+    // A record added above the key in the listing moves it down a line:
+    // the same statement, now at its new place.
+    let mut b = day(4, "2024-06-01T12:00:00Z", "Inactive");
+    if let Fact::Node(n) = &mut b[1].facts[0] {
+        n.prov.location = Location::Line(3);
+    }
+    let other = Key::aws_access_key(&format!("AKIA{}", "TESTTESTTEST0002"));
+    b[1].facts.insert(
+        0,
+        node(
+            Label::Credential,
+            "aws_access_key",
+            vec![other],
+            json!({"status": "Active"}),
+        ),
+    );
+    let r = s.ingest_all(b, &mut |_| {}).unwrap();
+    assert_eq!((r.facts, r.facts_unchanged, r.nodes_created), (1, 6, 1));
+    let listing = s
+        .node_assertions(id)
+        .unwrap()
+        .into_iter()
+        .find(|a| a.live && a.source.ends_with("keys.json"))
+        .unwrap();
+    assert_eq!((listing.location.as_str(), listing.snapshot), ("L3", 1));
+    // And the same content again is unchanged, file by file.
+    let r = s
+        .ingest_all(day(5, "2024-06-01T12:00:00Z", "Inactive"), &mut |_| {})
+        .unwrap();
+    assert_eq!(r.files_unchanged, 0);
+    let r = s
+        .ingest_all(day(5, "2024-06-01T12:00:00Z", "Inactive"), &mut |_| {})
+        .unwrap();
+    assert_eq!(r.files_unchanged, 4);
+}
+
 #[cfg(unix)]
 #[test]
 fn the_database_and_its_wal_are_private_to_their_owner() {
