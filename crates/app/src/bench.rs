@@ -4,7 +4,8 @@
 //! company, the [`cloudtrail`] benchmark (gunzip, parsing and profiles timed
 //! apart on one core), and [`logs`] on files shaped like a busy estate's
 //! ([`custody_synth::logbench`]), all beside `jq` where it reads the same
-//! files. Must not print: the CLI does.
+//! files, and [`reingest`] of a company the next day. Must not print: the
+//! CLI does.
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -634,5 +635,90 @@ pub fn sizes(
         });
         let _ = std::fs::remove_dir_all(&dir);
     }
+    Ok(rows)
+}
+
+/// One ingest of [`reingest`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ReingestRow {
+    /// `first load`, `next day`, `every file changed`.
+    pub case: String,
+    pub files: u64,
+    pub files_unchanged: u64,
+    /// Facts read from changed files and written.
+    pub facts_written: u64,
+    /// Facts of changed files stated as before (kept live, not rewritten).
+    pub facts_unchanged: u64,
+    pub nodes_updated: u64,
+    pub seconds: f64,
+    pub cpu_seconds: f64,
+    pub peak_rss_mb: f64,
+}
+
+/// The re-ingest benchmark: a `people` company synthesised under `root` and
+/// ingested into a new database (first load); then, each into a copy of
+/// that database, the same estate exported the next day
+/// ([`custody_synth::nextday`]: last-used times of the week move on) and the
+/// next day with every other export file rewritten too.
+pub fn reingest(
+    exe: &Path,
+    root: &Path,
+    people: usize,
+    seed: u64,
+    note: &dyn Fn(&str),
+) -> Result<Vec<ReingestRow>> {
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).context("date")?;
+    let dir = root.join(format!("reingest-{people}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(root)?;
+    note(&format!("synthesising {people} people…"));
+    crate::demo::synthesize(people, seed, as_of, &dir, None)?;
+    let db = |name: &str| root.join(format!("reingest-{people}-{name}.db"));
+    let remove = |p: &Path| {
+        for s in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{s}", p.display()));
+        }
+    };
+    let ingest = |case: &str, db: &Path| -> Result<ReingestRow> {
+        note(&format!("ingesting ({case})…"));
+        let mut cmd = Command::new(exe);
+        cmd.arg("--db")
+            .arg(db)
+            .args(["--format", "json", "--quiet", "ingest"])
+            .arg(&dir);
+        let m = measure(cmd)?;
+        let v: serde_json::Value = serde_json::from_str(&m.stdout)
+            .context("the ingest process printed no JSON summary")?;
+        let r = &v["report"];
+        let n = |k: &str| r[k].as_u64().unwrap_or(0);
+        Ok(ReingestRow {
+            case: case.into(),
+            files: n("files"),
+            files_unchanged: n("files_unchanged"),
+            facts_written: n("facts"),
+            facts_unchanged: n("facts_unchanged"),
+            nodes_updated: n("nodes_updated"),
+            seconds: r2(m.seconds),
+            cpu_seconds: r2(m.cpu_seconds),
+            peak_rss_mb: m.peak_rss_mb,
+        })
+    };
+    let first = db("first");
+    remove(&first);
+    let mut rows = vec![ingest("first load", &first)?];
+    for (case, every_file) in [("next day", false), ("every file changed", true)] {
+        let copy = db(if every_file { "every" } else { "next" });
+        remove(&copy);
+        std::fs::copy(&first, &copy).context("copying the first load's database")?;
+        let changed = custody_synth::nextday::advance(&dir, as_of, every_file)?;
+        note(&format!(
+            "{case}: {} last-used values moved in {} files, {} files rewritten",
+            changed.values_advanced, changed.files_advanced, changed.files_rewritten
+        ));
+        rows.push(ingest(case, &copy)?);
+        remove(&copy);
+    }
+    remove(&first);
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(rows)
 }

@@ -44,6 +44,12 @@ pub struct BenchArgs {
     /// (default: this one), to compare two builds on the same files.
     #[arg(long, value_name = "PATH")]
     pub exe: Option<PathBuf>,
+    /// Instead: re-ingest at the first `--people` size. The company is
+    /// ingested into a new database; then, each into a copy of it, the same
+    /// estate exported the next day (last-used times of the week moved on)
+    /// and the next day with every other export file rewritten too.
+    #[arg(long)]
+    pub reingest: bool,
 }
 
 pub fn run(cli: &Global, a: &BenchArgs) -> Result<ExitCode> {
@@ -53,54 +59,49 @@ pub fn run(cli: &Global, a: &BenchArgs) -> Result<ExitCode> {
     if let Some(n) = a.logs {
         return logs(cli, a, n);
     }
-    let (_tmp, root) = work_dir(a)?;
-    let quiet = cli.quiet;
-    let rows =
-        custody_app::bench::sizes(&std::env::current_exe()?, &root, &a.people, a.seed, &|m| {
-            if !quiet {
-                eprintln!("bench: {m}");
-            }
-        })?;
-    match cli.format {
-        OutputFormat::Json => output::json(&rows)?,
-        OutputFormat::Table => {
-            let table: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.people.to_string(),
-                        r.nhis_generated.to_string(),
-                        format!("{} / {:.0}", r.files, r.megabytes),
-                        format!("{:.1}", r.synth_seconds),
-                        format!("{:.1}", r.ingest_seconds),
-                        r.facts.to_string(),
-                        format!("{:.0}", r.facts_per_second),
-                        r.nodes.to_string(),
-                        r.edges.to_string(),
-                        format!("{:.0}", r.ingest_peak_rss_mb),
-                        format!("{:.0}", r.db_megabytes),
-                    ]
-                })
-                .collect();
-            output::table(
-                &[
-                    "PEOPLE",
-                    "NHIS",
-                    "FILES/MB",
-                    "SYNTH S",
-                    "INGEST S",
-                    "FACTS",
-                    "FACTS/S",
-                    "NODES",
-                    "EDGES",
-                    "PEAK RSS MB",
-                    "DB MB",
-                ],
-                &table,
-            );
-        }
+    if a.reingest {
+        return reingest(cli, a);
     }
-    Ok(ExitCode::SUCCESS)
+    let (_tmp, root) = work_dir(a)?;
+    let rows = custody_app::bench::sizes(
+        &std::env::current_exe()?,
+        &root,
+        &a.people,
+        a.seed,
+        &notes(cli),
+    )?;
+    print_rows(
+        cli,
+        &rows,
+        &[
+            "PEOPLE",
+            "NHIS",
+            "FILES/MB",
+            "SYNTH S",
+            "INGEST S",
+            "FACTS",
+            "FACTS/S",
+            "NODES",
+            "EDGES",
+            "PEAK RSS MB",
+            "DB MB",
+        ],
+        |r| {
+            vec![
+                r.people.to_string(),
+                r.nhis_generated.to_string(),
+                format!("{} / {:.0}", r.files, r.megabytes),
+                format!("{:.1}", r.synth_seconds),
+                format!("{:.1}", r.ingest_seconds),
+                r.facts.to_string(),
+                format!("{:.0}", r.facts_per_second),
+                r.nodes.to_string(),
+                r.edges.to_string(),
+                format!("{:.0}", r.ingest_peak_rss_mb),
+                format!("{:.0}", r.db_megabytes),
+            ]
+        },
+    )
 }
 
 fn cloudtrail(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
@@ -113,12 +114,7 @@ fn cloudtrail(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
         events,
         jq_events: a.jq_events,
     };
-    let quiet = cli.quiet;
-    let out = custody_app::bench::cloudtrail(&o, &|m| {
-        if !quiet {
-            eprintln!("bench: {m}");
-        }
-    })?;
+    let out = custody_app::bench::cloudtrail(&o, &notes(cli))?;
     match cli.format {
         OutputFormat::Json => output::json(&out)?,
         OutputFormat::Table => {
@@ -156,10 +152,7 @@ fn logs(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
     let (_tmp, dir) = work_dir(a)?;
     std::fs::create_dir_all(&dir)?;
     let o = custody_app::bench::LogBenchOptions {
-        exe: match &a.exe {
-            Some(e) => e.clone(),
-            None => std::env::current_exe()?,
-        },
+        exe: a.exe.clone().map_or_else(std::env::current_exe, Ok)?,
         dir,
         events,
         seed: a.seed,
@@ -172,55 +165,104 @@ fn logs(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
         },
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
     };
+    let rows = custody_app::bench::logs(&o, &notes(cli))?;
+    print_rows(
+        cli,
+        &rows,
+        &[
+            "FORMAT",
+            "FILES",
+            "EVENTS",
+            "MB DISK/JSON",
+            "EVENTS/S/CORE",
+            "MB/S/CORE",
+            "ALL CORES EVENTS/S",
+            "JQ EVENTS/S",
+            "VS JQ",
+        ],
+        |r| {
+            vec![
+                r.format.clone(),
+                format!(
+                    "{} ({} gz, {} pretty)",
+                    r.files, r.gzip_files, r.pretty_files
+                ),
+                format!("{} ({} counted)", r.events, r.events_read),
+                format!("{:.0} / {:.0}", r.disk_mb, r.json_mb),
+                format!("{:.0}", r.one_core.events_per_core_second),
+                format!("{:.0}", r.one_core.mb_per_core_second),
+                format!(
+                    "{:.0} ({:.1} s, {:.0} MB)",
+                    r.all_cores.events_per_second, r.all_cores.seconds, r.all_cores.peak_rss_mb
+                ),
+                r.jq.as_ref()
+                    .map_or("-".into(), |j| format!("{:.0}", j.events_per_second)),
+                r.times_jq.map_or("-".into(), |x| format!("{x:.1}x")),
+            ]
+        },
+    )
+}
+
+fn reingest(cli: &Global, a: &BenchArgs) -> Result<ExitCode> {
+    let (_tmp, root) = work_dir(a)?;
+    let people = a.people.first().copied().unwrap_or(1000);
+    let rows = custody_app::bench::reingest(
+        &std::env::current_exe()?,
+        &root,
+        people,
+        a.seed,
+        &notes(cli),
+    )?;
+    print_rows(
+        cli,
+        &rows,
+        &[
+            "CASE",
+            "FILES",
+            "UNCHANGED",
+            "FACTS WRITTEN",
+            "FACTS KEPT",
+            "NODES UPDATED",
+            "SECONDS",
+            "CPU S",
+            "PEAK RSS MB",
+        ],
+        |r| {
+            vec![
+                r.case.clone(),
+                r.files.to_string(),
+                r.files_unchanged.to_string(),
+                r.facts_written.to_string(),
+                r.facts_unchanged.to_string(),
+                r.nodes_updated.to_string(),
+                format!("{:.1}", r.seconds),
+                format!("{:.1}", r.cpu_seconds),
+                format!("{:.0}", r.peak_rss_mb),
+            ]
+        },
+    )
+}
+
+/// Progress notes on stderr, unless `--quiet`.
+fn notes(cli: &Global) -> impl Fn(&str) {
     let quiet = cli.quiet;
-    let rows = custody_app::bench::logs(&o, &|m| {
+    move |m: &str| {
         if !quiet {
             eprintln!("bench: {m}");
         }
-    })?;
+    }
+}
+
+/// The rows as JSON, or as a table of `headers` with one `row` each.
+fn print_rows<T: serde::Serialize>(
+    cli: &Global,
+    rows: &[T],
+    headers: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> Result<ExitCode> {
     match cli.format {
         OutputFormat::Json => output::json(&rows)?,
-        OutputFormat::Table => {
-            let table: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.format.clone(),
-                        format!(
-                            "{} ({} gz, {} pretty)",
-                            r.files, r.gzip_files, r.pretty_files
-                        ),
-                        format!("{} ({} counted)", r.events, r.events_read),
-                        format!("{:.0} / {:.0}", r.disk_mb, r.json_mb),
-                        format!("{:.0}", r.one_core.events_per_core_second),
-                        format!("{:.0}", r.one_core.mb_per_core_second),
-                        format!(
-                            "{:.0} ({:.1} s, {:.0} MB)",
-                            r.all_cores.events_per_second,
-                            r.all_cores.seconds,
-                            r.all_cores.peak_rss_mb
-                        ),
-                        r.jq.as_ref()
-                            .map_or("-".into(), |j| format!("{:.0}", j.events_per_second)),
-                        r.times_jq.map_or("-".into(), |x| format!("{x:.1}x")),
-                    ]
-                })
-                .collect();
-            output::table(
-                &[
-                    "FORMAT",
-                    "FILES",
-                    "EVENTS",
-                    "MB DISK/JSON",
-                    "EVENTS/S/CORE",
-                    "MB/S/CORE",
-                    "ALL CORES EVENTS/S",
-                    "JQ EVENTS/S",
-                    "VS JQ",
-                ],
-                &table,
-            );
-        }
+        OutputFormat::Table => output::table(headers, &rows.iter().map(row).collect::<Vec<_>>()),
     }
     Ok(ExitCode::SUCCESS)
 }

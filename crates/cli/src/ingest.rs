@@ -59,16 +59,10 @@ pub fn print_summary(out: &IngestOutput, store: &dyn Store) -> Result<()> {
         r.edges_created,
         r.edges_retired
     );
-    if r.files_unchanged > 0 {
+    if r.files_unchanged + r.facts_unchanged > 0 {
         println!(
-            "  {} file(s) unchanged since the last ingest of their scope: their facts were kept and marked seen.",
-            r.files_unchanged
-        );
-    }
-    if r.facts_unchanged > 0 {
-        println!(
-            "  {} fact(s) of changed files were stated as before: they stay live, not rewritten.",
-            r.facts_unchanged
+            "  {} file(s) unchanged since the last ingest of their scope, and {} fact(s) of changed files stated as before: kept and marked seen, not rewritten.",
+            r.files_unchanged, r.facts_unchanged
         );
     }
     if r.secrets_redacted > 0 {

@@ -24,6 +24,7 @@ mod kubernetes;
 mod leaver;
 pub mod logbench;
 mod names;
+pub mod nextday;
 mod okta;
 mod people;
 mod resources;
