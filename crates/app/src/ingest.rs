@@ -174,6 +174,7 @@ fn parse_one(c: &Candidate, format: Format, ctx: &ParseContext<'_>) -> SourceBat
         Ok(b) => b,
         Err(e) => {
             return SourceBatch {
+                unparsed: None,
                 path: shown.clone(),
                 format: format.name().to_string(),
                 scope: format!("{}:{shown}", format.name()),
@@ -199,6 +200,7 @@ fn parse_one(c: &Candidate, format: Format, ctx: &ParseContext<'_>) -> SourceBat
         ctx,
     );
     SourceBatch {
+        unparsed: None,
         path: shown,
         format: format.name().to_string(),
         scope: parsed.scope,
@@ -319,6 +321,9 @@ pub fn run_snapshot(
             &b.0.path,
         ))
     });
+    // A file whose content is that of the export holding its scope's live
+    // assertions is not parsed again: the store marks what it said seen.
+    let unparsed = unchanged_exports(store, &mut files)?;
     let mut chunks: Vec<Vec<(Candidate, Format)>> = Vec::new();
     let mut size = 0u64;
     for (c, f, len) in files {
@@ -343,13 +348,29 @@ pub fn run_snapshot(
         store.scan_key_prefix(USER_KEY_PREFIX, &mut |_, k| users.add(k))?;
     }
     let total_files: usize = chunks.iter().map(Vec::len).sum();
-    progress.stage("exports", Some(total_files as u64), Unit::Files);
+    progress.stage(
+        "exports",
+        Some((total_files + unparsed.len()) as u64),
+        Unit::Files,
+    );
+    progress.advance(unparsed.len() as u64);
     let ctx = ParseContext { fingerprinter: &fp };
     let mut summaries: Vec<FileSummary> = Vec::new();
     let read_errors = std::mem::take(&mut errors);
-    let first: Option<Vec<SourceBatch>> = (!read_errors.is_empty()).then(|| {
+    summaries.extend(unparsed.iter().map(|b| FileSummary {
+        path: b.path.clone(),
+        format: b.format.clone(),
+        records: b.records,
+        facts: b.unparsed.unwrap_or_default(),
+        errors: 0,
+    }));
+    // Files not parsed go first: the store checks them against the database
+    // as it was when the ingest began.
+    let mut first: Vec<SourceBatch> = unparsed;
+    if !read_errors.is_empty() {
         // Unreadable inputs are recorded with the snapshot like any input error.
-        vec![SourceBatch {
+        first.push(SourceBatch {
+            unparsed: None,
             path: "(inputs)".into(),
             format: "ingest".into(),
             scope: format!(
@@ -361,8 +382,9 @@ pub fn run_snapshot(
             records: 0,
             facts: Vec::new(),
             errors: read_errors,
-        }]
-    });
+        });
+    }
+    let first = (!first.is_empty()).then_some(first);
     summaries.extend(extra.iter().map(|b| FileSummary {
         path: b.path.clone(),
         format: b.format.clone(),
@@ -488,6 +510,48 @@ pub fn run_snapshot(
         for_scan,
         report,
     })
+}
+
+/// Takes out of `files` those whose path and content hash are those of the
+/// export holding their scope's live assertions, as batches not parsed.
+fn unchanged_exports(
+    store: &dyn Store,
+    files: &mut Vec<(Candidate, Format, u64)>,
+) -> Result<Vec<SourceBatch>> {
+    let current = store.current_exports()?;
+    if current.is_empty() {
+        return Ok(Vec::new());
+    }
+    let same: Vec<Option<SourceBatch>> = files
+        .par_iter()
+        .map(|(c, f, _)| {
+            let shown = c.path.display().to_string();
+            let known = current.get(&shown)?;
+            let bytes = std::fs::read(&c.path).ok()?;
+            let sha256 = format!("{:x}", Sha256::digest(&bytes));
+            (sha256 == known.sha256).then(|| SourceBatch {
+                unparsed: Some(known.facts),
+                path: shown,
+                format: f.name().to_string(),
+                scope: known.scope.clone(),
+                sha256: Some(sha256),
+                observed_at: known.observed_at.clone(),
+                records: known.records,
+                facts: Vec::new(),
+                errors: Vec::new(),
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut same = same.into_iter();
+    files.retain(|_| match same.next().flatten() {
+        Some(b) => {
+            out.push(b);
+            false
+        }
+        None => true,
+    });
+    Ok(out)
 }
 
 /// The files inside hidden folders of the input folders that `custody scan`

@@ -662,6 +662,7 @@ fn record_creations(store: &mut dyn Store, creations: &[Creation]) -> Result<usi
     let batches = by_file
         .into_iter()
         .map(|(file, facts)| custody_store::SourceBatch {
+            unparsed: None,
             path: file.to_string(),
             format: "aws-cloudtrail-creations".into(),
             scope: format!("aws-cloudtrail-creations:{file}"),
@@ -726,6 +727,7 @@ fn record_alerts(store: &mut dyn Store) -> Result<()> {
         }
     }
     let batch = custody_store::SourceBatch {
+        unparsed: None,
         path: "custody usage alerts".into(),
         format: "custody-usage".into(),
         scope: ALERT_SCOPE.into(),

@@ -166,6 +166,7 @@ fn scan_file(
         facts.extend(custody_scan::facts::agents(&path, client, &servers));
     }
     let batch = SourceBatch {
+        unparsed: None,
         path: path.clone(),
         format: "secret-scan".into(),
         scope: format!("secret-scan:{path}"),
@@ -202,6 +203,7 @@ pub fn scan_values(values: &[(&str, &[u8])], fp: &Fingerprinter) -> Vec<SourceBa
             let origin = Origin::file(label);
             let (_, facts) = facts(fp, &origin, &found);
             SourceBatch {
+                unparsed: None,
                 path: label.to_string(),
                 format: "secret-scan".into(),
                 scope: format!("secret-scan:{label}"),
@@ -310,6 +312,7 @@ fn scan_blob(
     }
     out.findings = findings;
     out.batch = Some(SourceBatch {
+        unparsed: None,
         path: shown.clone(),
         format: "secret-scan".into(),
         scope: format!("secret-scan:git:{}:{}:{}", history.name, blob.id, blob.path),
@@ -401,6 +404,7 @@ fn scan_histories(
             scanned.push(Scanned {
                 repository: Some(history.name.clone()),
                 batch: Some(SourceBatch {
+                    unparsed: None,
                     path: format!("{} (Terraform history)", history.name),
                     format: "terraform-history".into(),
                     scope: format!("terraform-history:{}", history.name),
@@ -815,6 +819,7 @@ fn liveness_batch(v: &custody_validate::Verdict, kind: &str) -> Option<SourceBat
         }));
     }
     Some(SourceBatch {
+        unparsed: None,
         path: format!("validate:{}", v.check),
         format: "secret-validate".into(),
         scope: format!("secret-validate:{}", v.credential),
@@ -837,6 +842,7 @@ type EnvAgents = (
 /// configuration) rather than reads from one.
 fn derived(path: &str, scope: String, facts: Vec<custody_model::Fact>) -> SourceBatch {
     SourceBatch {
+        unparsed: None,
         path: path.to_string(),
         format: "secret-scan".into(),
         scope,

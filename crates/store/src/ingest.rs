@@ -259,7 +259,7 @@ impl<'t, 'c> Run<'t, 'c> {
                     sb.sha256,
                     sb.observed_at,
                     sb.records as i64,
-                    sb.facts.len() as i64,
+                    sb.unparsed.unwrap_or(sb.facts.len()) as i64,
                     sb.errors.len() as i64
                 ])?;
                 source_ids.push(tx.last_insert_rowid());
@@ -278,10 +278,16 @@ impl<'t, 'c> Run<'t, 'c> {
                 }
                 self.report.errors.append(&mut sb.errors);
                 // A first load has nothing to supersede (and its indexes are deferred).
-                if !self.store_had_nodes {
+                if !self.store_had_nodes && sb.unparsed.is_none() {
                     continue;
                 }
                 let source_id = *source_ids.last().unwrap_or(&0);
+                if sb.unparsed.is_some() && sb.sha256.is_none() {
+                    return Err(StoreError::Invalid(format!(
+                        "{}: a file not parsed must carry its content hash",
+                        sb.path
+                    )));
+                }
                 if sb.sha256.is_some() {
                     type Prior = (i64, Option<String>, String, Option<String>);
                     let prior: Vec<Prior> = previous
@@ -289,7 +295,7 @@ impl<'t, 'c> Run<'t, 'c> {
                             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                         })?
                         .collect::<rusqlite::Result<_>>()?;
-                    if let [(prior_id, prior_sha, prior_path, prior_observed)] = prior.as_slice() {
+                    if let [(prior_id, prior_sha, _, _)] = prior.as_slice() {
                         if *prior_sha == sb.sha256 {
                             // Unchanged: what it said stays live, now seen again.
                             seen_nodes.execute(params![prior_id, self.started, snap])?;
@@ -299,6 +305,15 @@ impl<'t, 'c> Run<'t, 'c> {
                             texts.clear();
                             continue;
                         }
+                    }
+                    if sb.unparsed.is_some() {
+                        return Err(StoreError::Invalid(format!(
+                            "{}: when this ingest started its content was that of its scope's last export, and \
+                             it no longer is (another ingest ran meanwhile?); nothing was written: run the ingest again",
+                            sb.path
+                        )));
+                    }
+                    if let [(prior_id, _, prior_path, prior_observed)] = prior.as_slice() {
                         // Changed: each statement the earlier export made in the
                         // same words (same digest) stays live; the rest end here.
                         // (Assertions stored before digests were have none: they end.)

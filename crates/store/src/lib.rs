@@ -49,6 +49,22 @@ pub struct SourceBatch {
     pub records: usize,
     pub facts: Vec<Fact>,
     pub errors: Vec<InputError>,
+    /// `Some(n)`: not parsed, because its content is that of the export
+    /// holding its scope's live assertions, which had `n` facts
+    /// ([`Store::current_exports`]); `facts` is empty. Such a file is
+    /// written first in its ingest, and must still be unchanged then.
+    pub unparsed: Option<usize>,
+}
+
+/// The one export holding a scope's live assertions, by path
+/// ([`Store::current_exports`]).
+#[derive(Debug, Clone)]
+pub struct CurrentExport {
+    pub sha256: String,
+    pub scope: String,
+    pub observed_at: Option<String>,
+    pub records: usize,
+    pub facts: usize,
 }
 
 /// What a complete live collection is the whole of. Earlier sources read
@@ -351,6 +367,10 @@ pub trait Store {
     /// `key`), in key order: e.g. every IAM user known by account and name
     /// (`id:aws-iam-user/`).
     fn scan_key_prefix(&self, prefix: &str, visit: &mut dyn FnMut(i64, &str)) -> Result<()>;
+    /// By path, each export that alone holds its scope's live assertions and
+    /// was read without errors: a file of that path with the same content
+    /// hash need not be parsed again ([`SourceBatch::unparsed`]).
+    fn current_exports(&self) -> Result<std::collections::HashMap<String, CurrentExport>>;
     /// Visits every live edge of the given kinds (`src`, `kind`, `dst`, properties).
     fn scan_edges(&self, kinds: &[&str], visit: &mut EdgeVisitor<'_>) -> Result<()>;
     /// Every live node (placeholders excluded), every key of each, and every

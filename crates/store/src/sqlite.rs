@@ -476,6 +476,49 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn current_exports(&self) -> Result<std::collections::HashMap<String, crate::CurrentExport>> {
+        // Every source that holds live assertions (or is an empty export):
+        // what the ingest's own check (`ingest.rs`, `previous`) looks for.
+        let mut stmt = self.conn.prepare(
+            "SELECT s.path, s.sha256, s.scope, s.observed_at, s.records, s.facts, s.errors FROM sources s
+             WHERE s.facts = 0 OR EXISTS (SELECT 1 FROM assertions a WHERE a.source_id = s.id AND a.valid_to IS NULL)",
+        )?;
+        use std::collections::{HashMap, HashSet};
+        let mut holders: HashMap<String, Vec<(String, Option<crate::CurrentExport>)>> =
+            HashMap::new();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (path, sha, scope): (String, Option<String>, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?);
+            let clean = r.get::<_, i64>(6)? == 0;
+            let export = sha.filter(|_| clean).map(|sha256| crate::CurrentExport {
+                sha256,
+                scope: scope.clone(),
+                observed_at: r.get(3).unwrap_or_default(),
+                records: r.get::<_, i64>(4).unwrap_or_default() as usize,
+                facts: r.get::<_, i64>(5).unwrap_or_default() as usize,
+            });
+            holders.entry(scope).or_default().push((path, export));
+        }
+        let mut out: HashMap<String, crate::CurrentExport> = HashMap::new();
+        let mut twice = HashSet::new();
+        for (_, mut list) in holders {
+            if let [(path, Some(_))] = list.as_slice() {
+                let path = path.clone();
+                if let Some((_, Some(e))) = list.pop() {
+                    if out.insert(path.clone(), e).is_some() {
+                        twice.insert(path);
+                    }
+                }
+            }
+        }
+        // A path holding two scopes is left to be parsed.
+        for p in twice {
+            out.remove(&p);
+        }
+        Ok(out)
+    }
+
     fn scan_key_prefix(&self, prefix: &str, visit: &mut dyn FnMut(i64, &str)) -> Result<()> {
         // A range over the primary key: `prefix` ≤ key < `prefix` + U+10FFFF.
         let upper = format!("{prefix}\u{10FFFF}");

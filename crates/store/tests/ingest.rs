@@ -41,6 +41,7 @@ fn edge(kind: EdgeKind, from: Endpoint, to: Endpoint) -> Fact {
 
 fn batch(path: &str, scope: &str, facts: Vec<Fact>) -> SourceBatch {
     SourceBatch {
+        unparsed: None,
         path: path.into(),
         format: "test".into(),
         scope: scope.into(),
@@ -656,6 +657,7 @@ fn the_database_and_its_wal_are_private_to_their_owner() {
     store
         .ingest_all(
             vec![SourceBatch {
+                unparsed: None,
                 path: "roster.csv".into(),
                 format: "hris-roster".into(),
                 scope: "hris-roster:x".into(),
@@ -681,4 +683,45 @@ fn the_database_and_its_wal_are_private_to_their_owner() {
             assert!(!suffix.is_empty(), "the database exists");
         }
     }
+}
+
+#[test]
+fn a_file_not_parsed_again_is_seen_only_if_still_unchanged() {
+    let hashed = || {
+        let mut b = three_sources();
+        for (i, sb) in b.iter_mut().enumerate() {
+            sb.sha256 = Some(format!("same-{i}"));
+        }
+        b
+    };
+    let mut s = SqliteStore::open_in_memory(fp()).unwrap();
+    s.ingest_all(hashed(), &mut |_| {}).unwrap();
+    let current = s.current_exports().unwrap();
+    assert_eq!(current.len(), 4, "{current:?}");
+    let report = &current["report.csv"];
+    assert_eq!((report.scope.as_str(), report.facts), ("report:1111", 2));
+    let unparsed = |path: &str, sha: &str| {
+        let e = &current[path];
+        let mut b = batch(path, &e.scope, vec![]);
+        b.sha256 = Some(sha.into());
+        b.unparsed = Some(e.facts);
+        b
+    };
+    let before = s.stats().unwrap();
+    let r = s
+        .ingest_all(vec![unparsed("report.csv", "same-0")], &mut |_| {})
+        .unwrap();
+    assert_eq!((r.files_unchanged, r.nodes_retired), (1, 0));
+    assert_eq!(s.stats().unwrap().assertions, before.assertions);
+    let id = s.find(&key_id()).unwrap().unwrap();
+    assert_eq!(s.node(id).unwrap().unwrap().last_snapshot, Some(2));
+    // It stays the scope's current export (its row counts the facts it holds).
+    assert_eq!(s.current_exports().unwrap()["report.csv"].sha256, "same-0");
+    // A hash that no longer matches is refused, and nothing is written.
+    let err = s
+        .ingest_all(vec![unparsed("report.csv", "other")], &mut |_| {})
+        .unwrap_err();
+    assert!(err.to_string().contains("run the ingest again"), "{err}");
+    assert_eq!(s.stats().unwrap().snapshots, 2);
+    assert!(!s.node(id).unwrap().unwrap().brief.retired);
 }
