@@ -18,6 +18,32 @@ use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
+/// Exchanges what two source rows say (not their ids): `kept` becomes the
+/// export just read, `history` the earlier one. Their order among the
+/// snapshot's sources (`seq`) is the one each export was read in.
+fn swap_sources(tx: &Transaction<'_>, kept: i64, history: i64) -> Result<()> {
+    const COLUMNS: &str =
+        "snapshot_id, format, path, scope, sha256, observed_at, records, facts, errors, COALESCE(seq, id)";
+    let read = |id: i64| -> Result<Vec<rusqlite::types::Value>> {
+        Ok(tx.query_row(
+            &format!("SELECT {COLUMNS} FROM sources WHERE id = ?1"),
+            [id],
+            |r| (0..10).map(|i| r.get(i)).collect(),
+        )?)
+    };
+    let (earlier, now) = (read(kept)?, read(history)?);
+    let mut write = tx.prepare_cached(
+        "UPDATE sources SET snapshot_id = ?2, format = ?3, path = ?4, scope = ?5, sha256 = ?6,
+             observed_at = ?7, records = ?8, facts = ?9, errors = ?10, seq = ?11 WHERE id = ?1",
+    )?;
+    for (id, values) in [(kept, now), (history, earlier)] {
+        let mut args: Vec<rusqlite::types::Value> = vec![id.into()];
+        args.extend(values);
+        write.execute(rusqlite::params_from_iter(args))?;
+    }
+    Ok(())
+}
+
 /// A fact's properties as stored, and its digest.
 type Prepared = (String, [u8; 16]);
 
@@ -236,15 +262,13 @@ impl<'t, 'c> Run<'t, 'c> {
             let mut has_conflicts =
                 tx.prepare_cached("SELECT conflicts != '{}' FROM nodes WHERE id = ?1")?;
             let mut end_one = tx.prepare_cached(
-                "UPDATE assertions SET valid_to = ?2 WHERE id = ?1 RETURNING node_id, edge_id",
+                "UPDATE assertions SET valid_to = ?2, source_id = ?3 WHERE id = ?1 RETURNING node_id, edge_id",
             )?;
-            // What the new export says again moves to it as it stands: still
-            // live, its history unbroken. A time the file gave for itself is
-            // the new file's (NULL reads through to the source's time).
-            let mut carry = tx.prepare_cached(
-                "UPDATE assertions SET source_id = ?2,
-                     observed_at = CASE WHEN observed_at IS ?3 THEN NULL ELSE observed_at END
-                 WHERE source_id = ?1 AND valid_to IS NULL",
+            // A time stored as the earlier file's own reads through to the
+            // source's time (NULL) once the source row is the new file's.
+            let mut observed = tx.prepare_cached(
+                "UPDATE assertions SET observed_at = NULL
+                 WHERE source_id = ?1 AND valid_to IS NULL AND observed_at = ?2",
             )?;
             let mut conflicted = tx.prepare_cached(
                 "SELECT DISTINCT a.node_id FROM assertions a JOIN nodes n ON n.id = a.node_id
@@ -356,9 +380,27 @@ impl<'t, 'c> Run<'t, 'c> {
                             }
                         }
                         ending.extend(said.into_values().flatten().map(|(id, _, _)| id));
+                        let carried = keep.iter().filter(|k| !**k).count();
+                        // What the new export says again stays where it is,
+                        // live, its history unbroken: the earlier export's
+                        // source row becomes the new file's, and the row just
+                        // inserted keeps the earlier export's values for the
+                        // assertions that end here.
+                        let (kept_row, history_row) = if carried > 0 {
+                            if let Some(t) = prior_observed {
+                                observed.execute(params![prior_id, t])?;
+                            }
+                            swap_sources(tx, *prior_id, source_id)?;
+                            if let Some(last) = source_ids.last_mut() {
+                                *last = *prior_id;
+                            }
+                            (*prior_id, source_id)
+                        } else {
+                            (source_id, *prior_id)
+                        };
                         for id in ending {
                             if let Some((n, e)) = end_one
-                                .query_row(params![id, snap], |r| {
+                                .query_row(params![id, snap, history_row], |r| {
                                     Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
                                 })
                                 .optional()?
@@ -371,16 +413,12 @@ impl<'t, 'c> Run<'t, 'c> {
                                 }
                             }
                         }
-                        let carried = keep.iter().filter(|k| !**k).count();
                         if carried > 0 {
-                            carry.execute(params![prior_id, source_id, prior_observed])?;
-                            seen_nodes.execute(params![source_id, self.started, snap])?;
-                            seen_edges.execute(params![source_id, snap])?;
+                            seen_nodes.execute(params![kept_row, self.started, snap])?;
+                            seen_edges.execute(params![kept_row, snap])?;
                             // A conflict names the path and place that said each value.
                             if *prior_path != sb.path {
-                                for n in
-                                    conflicted.query_map([source_id], |r| r.get::<_, i64>(0))?
-                                {
+                                for n in conflicted.query_map([kept_row], |r| r.get::<_, i64>(0))? {
                                     self.recompute_nodes.insert(n?);
                                 }
                             } else {
@@ -632,11 +670,12 @@ impl<'t, 'c> Run<'t, 'c> {
                 }
                 for &fi in &n.facts {
                     if let Fact::Node(nf) = &facts[fi] {
+                        // The file's own time is read through its source row.
                         let observed = nf
                             .prov
                             .observed_at
                             .clone()
-                            .or_else(|| source_observed[fact_source[fi]].clone());
+                            .filter(|t| Some(t) != source_observed[fact_source[fi]].as_ref());
                         ins_assert.execute(params![
                             source_ids[fact_source[fi]],
                             id,
@@ -710,7 +749,7 @@ impl<'t, 'c> Run<'t, 'c> {
                     .prov
                     .observed_at
                     .clone()
-                    .or_else(|| source_observed[fact_source[e.fact]].clone());
+                    .filter(|t| Some(t) != source_observed[fact_source[e.fact]].as_ref());
                 ins_assert.execute(params![
                     source_ids[fact_source[e.fact]],
                     edge_id,

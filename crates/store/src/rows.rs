@@ -35,7 +35,7 @@ pub(crate) fn recompute(tx: &Transaction<'_>, table: &str, id: i64) -> Result<()
     };
     let sql = format!(
         "SELECT a.props, s.path, a.location FROM assertions a JOIN sources s ON s.id = a.source_id
-         WHERE a.{column} = ?1 AND a.valid_to IS NULL ORDER BY s.snapshot_id, a.source_id, a.id"
+         WHERE a.{column} = ?1 AND a.valid_to IS NULL ORDER BY s.snapshot_id, COALESCE(s.seq, s.id), a.id"
     );
     let mut stmt = tx.prepare_cached(&sql)?;
     let rows: Vec<(Map<String, Value>, String)> = stmt

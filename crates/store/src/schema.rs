@@ -1,7 +1,9 @@
 //! The SQLite schema. Version 1.
 //!
 //! - `snapshots`: one row per ingest; `sources`: one row per input file, with the
-//!   *scope* it is authoritative for.
+//!   *scope* it is authoritative for, and its place in its snapshot's read
+//!   order (`seq`; NULL: its id). A changed export that states facts of the
+//!   last one again takes over that one's row (`ingest.rs`).
 //! - `assertions`: every fact as read (props JSON, location, observed time), valid
 //!   from the snapshot that read it until (`valid_to`) a newer source of the same
 //!   scope supersedes it. This is the provenance and the history `diff` reads.
@@ -38,7 +40,8 @@ CREATE TABLE IF NOT EXISTS sources (
     observed_at TEXT,
     records INTEGER NOT NULL,
     facts INTEGER NOT NULL,
-    errors INTEGER NOT NULL
+    errors INTEGER NOT NULL,
+    seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS sources_scope ON sources(scope, snapshot_id);
 CREATE TABLE IF NOT EXISTS nodes (

@@ -104,15 +104,20 @@ impl SqliteStore {
              PRAGMA cache_size = -524288; PRAGMA foreign_keys = OFF;",
         )?;
         conn.execute_batch(SCHEMA)?;
-        // Added to version 1 later; older databases gain it (their assertions
+        // Added to version 1 later; older databases gain them (their assertions
         // have no digest, so a changed export rewrites them once).
-        let has_digest: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('assertions') WHERE name = 'digest')",
-            [],
-            |r| r.get(0),
-        )?;
-        if !has_digest {
-            conn.execute_batch("ALTER TABLE assertions ADD COLUMN digest BLOB")?;
+        for (table, column, kind) in [
+            ("assertions", "digest", "BLOB"),
+            ("sources", "seq", "INTEGER"),
+        ] {
+            let has: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+                [table, column],
+                |r| r.get(0),
+            )?;
+            if !has {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+            }
         }
         conn.execute_batch(crate::schema::INDEXES)?;
         let get = |k: &str| -> Result<Option<String>> {
