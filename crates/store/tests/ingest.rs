@@ -597,7 +597,10 @@ fn a_changed_export_rewrites_only_the_facts_that_changed() {
         .collect();
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0].source, "day1/report.csv");
-    assert_eq!(ended[0].observed_at.as_deref(), Some("2024-06-01T00:00:00Z"));
+    assert_eq!(
+        ended[0].observed_at.as_deref(),
+        Some("2024-06-01T00:00:00Z")
+    );
     // Nothing appeared or went away; the edge kept its one live statement.
     let h = s.history(1, 2).unwrap();
     assert!(h.nodes.is_empty() && h.edges.is_empty(), "{h:?}");
