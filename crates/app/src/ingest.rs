@@ -518,6 +518,9 @@ fn unchanged_exports(
     store: &dyn Store,
     files: &mut Vec<(Candidate, Format, u64)>,
 ) -> Result<Vec<SourceBatch>> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
     let current = store.current_exports()?;
     if current.is_empty() {
         return Ok(Vec::new());

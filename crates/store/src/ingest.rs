@@ -1,7 +1,9 @@
 //! One ingest: a snapshot written chunk by chunk inside one transaction.
 //!
-//! For each chunk: record its sources and input errors, supersede older
-//! assertions of the same scopes, resolve its facts against everything already
+//! For each chunk: record its sources and input errors; for a file identical
+//! to its scope's last export, mark what that export said seen; for a changed
+//! one, keep the last export's assertions that it states again (same digest)
+//! and end the rest; resolve the remaining facts against everything already
 //! stored (including earlier chunks), write nodes, keys, edges and assertions.
 //! At the end: recompute the merged view of everything touched, retire what
 //! nothing asserts any more, and write the snapshot's summary.

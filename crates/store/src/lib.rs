@@ -104,6 +104,7 @@ pub struct IngestReport {
     /// words: their assertions stay live instead of being rewritten.
     pub facts_unchanged: usize,
     pub records: usize,
+    /// Facts written: those of changed files not stated as before.
     pub facts: usize,
     pub nodes_created: usize,
     pub nodes_updated: usize,
