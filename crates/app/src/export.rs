@@ -181,7 +181,7 @@ pub fn csv<N: Write, E: Write>(
     let summary = stream(
         store,
         |n| {
-            let props = Value::Object(n.props.clone()).to_string();
+            let props = serde_json::to_string(&n.props).unwrap_or_default();
             ns.write(|w| {
                 writeln!(
                     w,
@@ -197,7 +197,7 @@ pub fn csv<N: Write, E: Write>(
             });
         },
         |e, src, dst| {
-            let props = Value::Object(e.props.clone()).to_string();
+            let props = serde_json::to_string(&e.props).unwrap_or_default();
             es.write(|w| {
                 writeln!(
                     w,

@@ -52,7 +52,7 @@ pub fn person(
     let mut props = Map::new();
     let mut groups = Vec::new();
     if let Some(n) = graph.node(id)? {
-        props = n.props.clone();
+        props = n.props.map().clone();
     }
     for e in graph.edges(id)?.iter() {
         if e.from == id && e.kind == "MEMBER_OF" {

@@ -123,7 +123,7 @@ fn rel(
         kind: REACHES.to_string(),
         from,
         to,
-        props,
+        props: props.into(),
     })
 }
 

@@ -294,7 +294,6 @@ fn push_lower(text: &mut Vec<u8>, s: &str) {
 mod tests {
     use super::*;
     use custody_query::NodeData;
-    use serde_json::Map;
 
     fn node(id: i64, label: &str, kind: &str, key: &str, name: Option<&str>) -> NodeData {
         NodeData {
@@ -305,7 +304,7 @@ mod tests {
             key: key.into(),
             name: name.map(Into::into),
             keys: vec![],
-            props: Map::new(),
+            props: Default::default(),
         }
     }
 

@@ -22,7 +22,7 @@ impl Fixture {
             key: key.into(),
             name: None,
             keys: vec![key.into()],
-            props: props.as_object().cloned().unwrap_or_default(),
+            props: props.as_object().cloned().unwrap_or_default().into(),
         });
         id
     }
@@ -33,7 +33,7 @@ impl Fixture {
             kind: kind.into(),
             from,
             to,
-            props: props.as_object().cloned().unwrap_or_default(),
+            props: props.as_object().cloned().unwrap_or_default().into(),
         });
     }
 

@@ -17,7 +17,7 @@ pub struct Rel {
     pub kind: String,
     pub from: i64,
     pub to: i64,
-    pub props: Map<String, Json>,
+    pub props: custody_model::Props,
 }
 
 /// A value during evaluation.

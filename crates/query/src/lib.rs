@@ -22,6 +22,7 @@ pub use exec::Rel as EdgeData;
 pub use memory::MemGraph;
 pub use parse::{parse, Query};
 
+use custody_model::Props;
 use custody_store::Store;
 use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
@@ -93,7 +94,8 @@ pub struct NodeData {
     pub key: String,
     pub name: Option<String>,
     pub keys: Vec<String>,
-    pub props: Map<String, Json>,
+    /// Parsed on first read (see [`Props`]).
+    pub props: Props,
 }
 
 /// What evaluation needs from a graph.
@@ -170,7 +172,7 @@ impl Graph for StoreGraph<'_> {
                 key: r.brief.key,
                 name: r.brief.name,
                 keys: r.keys,
-                props: r.props,
+                props: r.props.into(),
             })
         });
         self.nodes.borrow_mut().insert(id, n.clone());
@@ -198,7 +200,7 @@ impl Graph for StoreGraph<'_> {
                     kind: e.kind,
                     from,
                     to,
-                    props: e.props,
+                    props: e.props.into(),
                 })
             })
             .collect();

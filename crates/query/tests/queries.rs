@@ -2,7 +2,7 @@
 //! customer database through a role chain, its surfaces, owners and a team.
 
 use custody_query::{run, EdgeData, Graph, Limits, NodeData, QueryError};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::sync::Arc;
 
 struct Mem {
@@ -50,7 +50,7 @@ fn graph() -> Mem {
             key: key.into(),
             name: Some(name.into()),
             keys: vec![key.into()],
-            props: props.as_object().cloned().unwrap_or_default(),
+            props: props.as_object().cloned().unwrap_or_default().into(),
         })
     };
     let nodes = vec![
@@ -156,7 +156,7 @@ fn graph() -> Mem {
         kind: kind.into(),
         from,
         to,
-        props: Map::new(),
+        props: Default::default(),
     };
     let edges = vec![
         edge(100, "AUTHENTICATES_AS", 1, 3),

@@ -438,7 +438,7 @@ pub struct GraphNode {
     pub system: String,
     pub key: String,
     pub name: Option<String>,
-    pub props: Map<String, Value>,
+    pub props: custody_model::Props,
 }
 
 /// A live edge as [`Store::scan_graph`] hands it over.
@@ -447,7 +447,7 @@ pub struct GraphEdge {
     pub src: i64,
     pub kind: String,
     pub dst: i64,
-    pub props: Map<String, Value>,
+    pub props: custody_model::Props,
 }
 
 /// A node as [`Store::scan_nodes`] hands it over.

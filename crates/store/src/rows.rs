@@ -133,46 +133,57 @@ pub(crate) fn merge_nodes(tx: &Transaction<'_>, gone: i64, kept: i64, snap: i64)
     Ok(())
 }
 
-/// Something read with its properties still as JSON text.
-pub(crate) trait WithProps: Send {
-    fn props_mut(&mut self) -> &mut Map<String, Value>;
+/// Something read with its properties as JSON text, parsed on first read.
+pub(crate) trait WithProps: Send + Sync {
+    fn props(&self) -> &custody_model::Props;
 }
 
 impl WithProps for crate::GraphNode {
-    fn props_mut(&mut self) -> &mut Map<String, Value> {
-        &mut self.props
+    fn props(&self) -> &custody_model::Props {
+        &self.props
     }
 }
 
 impl WithProps for crate::GraphEdge {
-    fn props_mut(&mut self) -> &mut Map<String, Value> {
-        &mut self.props
+    fn props(&self) -> &custody_model::Props {
+        &self.props
     }
 }
 
 /// Rows per batch of [`batched`].
 const BATCH: usize = 16_384;
 
-/// Runs `stmt` with `args`, turns each row into an item and its properties'
-/// JSON text (`read`), parses the properties of each batch on every core
-/// while SQLite stays on this thread (parsing is most of a scan's cost), and
-/// hands the items to `visit` in row order.
+/// How [`batched`] treats the rows' properties.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Parse {
+    /// Parse each batch's properties on every core while SQLite stays on this
+    /// thread (parsing is most of a full scan's cost): for a visitor that
+    /// reads them all.
+    Eager,
+    /// Leave them as text for whoever reads them (a graph held in memory
+    /// parses only what its questions touch).
+    Lazy,
+}
+
+/// Runs `stmt` with `args`, turns each row into an item (`read`), parses the
+/// properties as `parse` says and hands the items to `visit` in row order.
 pub(crate) fn batched<T: WithProps>(
     stmt: &mut rusqlite::Statement<'_>,
     args: impl rusqlite::Params,
-    read: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<(T, String)>,
+    read: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    parse: Parse,
     visit: &mut dyn FnMut(T),
 ) -> Result<()> {
     use rayon::prelude::*;
     let mut rows = stmt.query(args)?;
-    let mut batch: Vec<(T, String)> = Vec::with_capacity(BATCH);
-    let mut flush = |batch: &mut Vec<(T, String)>| {
-        batch.par_iter_mut().for_each(|(item, text)| {
-            if text.len() > 2 {
-                *item.props_mut() = serde_json::from_str(text).unwrap_or_default();
-            }
-        });
-        for (item, _) in batch.drain(..) {
+    let mut batch: Vec<T> = Vec::with_capacity(BATCH);
+    let mut flush = |batch: &mut Vec<T>| {
+        if parse == Parse::Eager {
+            batch.par_iter().for_each(|item| {
+                item.props().map();
+            });
+        }
+        for item in batch.drain(..) {
             visit(item);
         }
     };

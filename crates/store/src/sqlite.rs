@@ -1,6 +1,6 @@
 //! The SQLite backend (bundled SQLite, no server).
 
-use crate::rows::{batched, parse_map};
+use crate::rows::{batched, parse_map, Parse};
 use crate::schema::{SCHEMA, VERSION};
 use crate::{
     Assertion, EdgeRecord, IngestReport, ListFilter, NodeBrief, NodeRecord, Progress, Result,
@@ -8,7 +8,7 @@ use crate::{
 };
 use custody_model::{Fingerprinter, Key, Label};
 use rusqlite::{Connection, OptionalExtension};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::path::Path;
 
 /// Set to `after-nodes:N` to make an ingest fail after writing N nodes (a fault
@@ -38,6 +38,7 @@ impl SqliteStore {
             &mut stmt,
             rusqlite::params_from_iter(params.iter()),
             graph_node,
+            Parse::Eager,
             &mut |n: crate::GraphNode| {
                 visit(ScanNode {
                     id: n.id,
@@ -549,7 +550,7 @@ impl Store for SqliteStore {
             "SELECT id, label, kind, system, key, name, props FROM nodes
              WHERE retired_snapshot IS NULL AND placeholder = 0",
         )?;
-        batched(&mut stmt, [], graph_node, node)?;
+        batched(&mut stmt, [], graph_node, Parse::Lazy, node)?;
         let mut stmt = self.conn.prepare("SELECT node_id, key FROM node_keys")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -559,7 +560,7 @@ impl Store for SqliteStore {
         let mut stmt = self.conn.prepare(
             "SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL",
         )?;
-        batched(&mut stmt, [], graph_edge, edge)
+        batched(&mut stmt, [], graph_edge, Parse::Lazy, edge)
     }
 
     fn scan_edges(&self, kinds: &[&str], visit: &mut crate::EdgeVisitor<'_>) -> Result<()> {
@@ -571,6 +572,7 @@ impl Store for SqliteStore {
             &mut stmt,
             rusqlite::params_from_iter(kinds.iter()),
             graph_edge,
+            Parse::Eager,
             &mut |e: crate::GraphEdge| visit(e.src, &e.kind, e.dst, &e.props),
         )
     }
@@ -666,31 +668,25 @@ impl Store for SqliteStore {
 }
 
 /// A node row (`id, label, kind, system, key, name, props`) for [`batched`].
-fn graph_node(r: &rusqlite::Row<'_>) -> rusqlite::Result<(crate::GraphNode, String)> {
-    Ok((
-        crate::GraphNode {
-            id: r.get(0)?,
-            label: r.get(1)?,
-            kind: r.get(2)?,
-            system: r.get(3)?,
-            key: r.get(4)?,
-            name: r.get(5)?,
-            props: Map::new(),
-        },
-        r.get(6)?,
-    ))
+fn graph_node(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::GraphNode> {
+    Ok(crate::GraphNode {
+        id: r.get(0)?,
+        label: r.get(1)?,
+        kind: r.get(2)?,
+        system: r.get(3)?,
+        key: r.get(4)?,
+        name: r.get(5)?,
+        props: custody_model::Props::from_json(r.get(6)?),
+    })
 }
 
 /// An edge row (`id, src, kind, dst, props`) for [`batched`].
-fn graph_edge(r: &rusqlite::Row<'_>) -> rusqlite::Result<(crate::GraphEdge, String)> {
-    Ok((
-        crate::GraphEdge {
-            id: r.get(0)?,
-            src: r.get(1)?,
-            kind: r.get(2)?,
-            dst: r.get(3)?,
-            props: Map::new(),
-        },
-        r.get(4)?,
-    ))
+fn graph_edge(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::GraphEdge> {
+    Ok(crate::GraphEdge {
+        id: r.get(0)?,
+        src: r.get(1)?,
+        kind: r.get(2)?,
+        dst: r.get(3)?,
+        props: custody_model::Props::from_json(r.get(4)?),
+    })
 }
