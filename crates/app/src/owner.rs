@@ -99,14 +99,18 @@ fn from_graph_of(
     let t = std::time::Instant::now();
     let mut b = Builder::new();
     let feed = |b: &mut Builder, id: i64| -> Result<()> {
+        // Each node's properties parsed for this and dropped: kept, they
+        // would double the graph's memory for a pass that reads a few.
         graph.with_node(id, &mut |n| {
-            b.node(NodeIn {
-                id,
-                label: &n.label,
-                kind: &n.kind,
-                key: &n.key,
-                name: n.name.as_deref(),
-                props: &n.props,
+            n.props.with(|props| {
+                b.node(NodeIn {
+                    id,
+                    label: &n.label,
+                    kind: &n.kind,
+                    key: &n.key,
+                    name: n.name.as_deref(),
+                    props,
+                })
             })
         })?;
         Ok(())
@@ -139,11 +143,13 @@ fn from_graph_of(
     for id in ids {
         for e in graph.edges(id)?.iter() {
             if e.from == id && EDGE_KINDS.contains(&e.kind.as_str()) {
-                b.edge(EdgeIn {
-                    src: e.from,
-                    kind: &e.kind,
-                    dst: e.to,
-                    props: &e.props,
+                e.props.with(|props| {
+                    b.edge(EdgeIn {
+                        src: e.from,
+                        kind: &e.kind,
+                        dst: e.to,
+                        props,
+                    })
                 });
             }
         }

@@ -144,7 +144,8 @@ pub fn admin_equivalent<G: Graph + Sync>(
                 .with_node(node, &mut |n| {
                     active = n
                         .props
-                        .get("status")
+                        .value("status")
+                        .as_ref()
                         .and_then(|v| v.as_str())
                         .is_none_or(|s| s == "Active");
                 })
@@ -249,7 +250,8 @@ pub fn left_behind<G: Graph + ?Sized>(graph: &G, o: &Ownership) -> Vec<LeftBehin
         let _ = graph.with_node(d.id, &mut |n| {
             active = n
                 .props
-                .get("status")
+                .value("status")
+                .as_ref()
                 .and_then(|v| v.as_str())
                 .is_none_or(|s| s == "Active");
         });
@@ -402,7 +404,8 @@ pub fn rows<G: Graph>(graph: &G, ownership: &Ownership, findings: &[Finding]) ->
                     n.kind.clone(),
                     n.name.clone().unwrap_or_default(),
                     n.props
-                        .get("environment")
+                        .value("environment")
+                        .as_ref()
                         .and_then(|v| v.as_str())
                         .map(str::to_string),
                 ),

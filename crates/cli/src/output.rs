@@ -43,7 +43,13 @@ pub fn exit_for_errors<E: std::fmt::Display>(errors: &[E]) -> std::process::Exit
 }
 
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    use std::io::Write;
+    // Written as it is serialized: a report of tens of megabytes is never
+    // held whole in memory.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 //! text and parses it once, on first read; it dereferences to the parsed
 //! [`Map`], so readers use the map's API unchanged.
 
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -48,6 +49,31 @@ impl Props {
         })
     }
 
+    /// One property, read from the parsed map if something parsed it
+    /// already, else picked out of the text on its own (the others are
+    /// skipped, nothing is kept): for a question that reads a property or
+    /// two of many nodes, without each node keeping its whole parse.
+    pub fn value(&self, key: &str) -> Option<Value> {
+        if let Some(m) = self.parsed.get() {
+            return m.get(key).cloned();
+        }
+        if self.text.is_empty() {
+            return None;
+        }
+        let mut de = serde_json::Deserializer::from_str(&self.text);
+        Pick(key).deserialize(&mut de).ok().flatten()
+    }
+
+    /// Calls `f` with the parsed properties: the kept parse if there is one,
+    /// else a parse of its own that is dropped afterwards.
+    pub fn with<R>(&self, f: impl FnOnce(&Map<String, Value>) -> R) -> R {
+        match self.parsed.get() {
+            Some(m) => f(m),
+            None if self.text.is_empty() => f(&Map::new()),
+            None => f(&serde_json::from_str(&self.text).unwrap_or_default()),
+        }
+    }
+
     /// Whether the properties have been parsed (or never needed to be).
     pub fn is_parsed(&self) -> bool {
         self.parsed.get().is_some() || self.text.is_empty()
@@ -57,6 +83,55 @@ impl Props {
     pub fn into_map(self) -> Map<String, Value> {
         let _ = self.map();
         self.parsed.into_inner().unwrap_or_default()
+    }
+}
+
+/// Picks one key's value out of a JSON object, skipping the others.
+struct Pick<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for Pick<'_> {
+    type Value = Option<Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Pick<'_> {
+    type Value = Option<Value>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Option<Value>, A::Error> {
+        // The last of repeated keys wins, as in a parsed map.
+        let mut found = None;
+        while let Some(is) = m.next_key_seed(KeyIs(self.0))? {
+            if is {
+                found = Some(m.next_value::<Value>()?);
+            } else {
+                m.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Whether an object's key is this one (compared where it lies in the text).
+struct KeyIs<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(v == self.0)
     }
 }
 
@@ -127,7 +202,27 @@ mod tests {
         assert!(p.is_parsed());
         assert_eq!(p.keys().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(p.clone(), p);
-        assert_eq!(serde_json::to_value(&p).unwrap(), json!({"b": 2, "a": {"x": [1, "y"]}}));
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            json!({"b": 2, "a": {"x": [1, "y"]}})
+        );
+    }
+
+    #[test]
+    fn one_property_is_picked_without_keeping_a_parse() {
+        let text = r#"{"a": {"x": [1, "}"]}, "b\"q": 2, "c": "s", "c": "last"}"#;
+        let p = Props::from_json(text.to_string());
+        assert_eq!(p.value("a"), Some(json!({"x": [1, "}"]})));
+        assert_eq!(p.value("b\"q"), Some(json!(2)));
+        assert_eq!(p.value("c"), Some(json!("last")));
+        assert_eq!(p.value("missing"), None);
+        assert_eq!(p.with(|m| m.len()), 3);
+        assert!(!p.is_parsed());
+        assert_eq!(p.get("c"), Some(&json!("last")));
+        assert_eq!(p.value("c"), Some(json!("last")));
+        for bad in ["{\"a\":", "[1]", "null"] {
+            assert_eq!(Props::from_json(bad.to_string()).value("a"), None, "{bad}");
+        }
     }
 
     #[test]

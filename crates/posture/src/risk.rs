@@ -83,7 +83,8 @@ pub fn liveness(graph: &dyn Graph, key: &str) -> Option<String> {
     let _ = graph.with_node(id, &mut |n| {
         out = n
             .props
-            .get("liveness")
+            .value("liveness")
+            .as_ref()
             .and_then(|v| v.as_str())
             .map(str::to_string);
     });

@@ -650,7 +650,7 @@ impl<'g> Exec<'g> {
                 let mut ok = true;
                 for (k, want) in &rel.props {
                     let want = self.eval(want, &row)?;
-                    let have = e.props.get(k).map(Val::from_json).unwrap_or(Val::Null);
+                    let have = e.props.value(k).map_or(Val::Null, |j| Val::from_json(&j));
                     if equals(&have, &want) != Some(true) {
                         ok = false;
                     }
@@ -912,7 +912,7 @@ impl<'g> Exec<'g> {
                     self.graph.with_node(id, &mut |n| v = node_prop(n, k))?;
                     v
                 }
-                Val::Rel(r) => r.props.get(k).map(Val::from_json).unwrap_or(Val::Null),
+                Val::Rel(r) => r.props.value(k).map_or(Val::Null, |j| Val::from_json(&j)),
                 Val::Null => Val::Null,
                 other => {
                     return Err(QueryError::Semantic(format!(
@@ -1116,6 +1116,6 @@ pub fn node_prop(n: &crate::NodeData, k: &str) -> Val {
         "system" => Val::Str(n.system.clone()),
         "name" => n.name.clone().map_or(Val::Null, Val::Str),
         "keys" => Val::List(n.keys.iter().cloned().map(Val::Str).collect()),
-        _ => n.props.get(k).map(Val::from_json).unwrap_or(Val::Null),
+        _ => n.props.value(k).map_or(Val::Null, |j| Val::from_json(&j)),
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub struct MemGraph {
     nodes: Vec<Option<Arc<NodeData>>>,
     node_count: usize,
-    keys: HashMap<String, i64>,
+    keys: KeyIndex,
     /// Node id → the edges touching it, either direction.
     adjacency: Vec<Option<Arc<Vec<Arc<EdgeData>>>>>,
     by_label: HashMap<String, Vec<i64>>,
@@ -23,125 +23,122 @@ pub struct MemGraph {
 }
 
 impl MemGraph {
-    /// Reads every live node, key and edge.
+    /// Reads every live node, key and edge, straight into the dense vectors
+    /// (no map of every node beside them).
     pub fn load(store: &dyn Store) -> Result<MemGraph, QueryError> {
-        let mut nodes: HashMap<i64, NodeData> = HashMap::new();
-        let mut keys = HashMap::new();
-        let mut adjacency: HashMap<i64, Vec<Arc<EdgeData>>> = HashMap::new();
+        // Two of the store's callbacks fill it (one at a time).
+        let nodes: std::cell::RefCell<Vec<Option<Arc<NodeData>>>> = Default::default();
+        let mut edges: Vec<Arc<EdgeData>> = Vec::new();
         store
             .scan_graph(
                 &mut |n| {
-                    nodes.insert(
-                        n.id,
-                        NodeData {
-                            id: n.id,
-                            keys: vec![n.key.clone()],
-                            label: n.label,
-                            kind: n.kind,
-                            system: n.system,
-                            key: n.key,
-                            name: n.name,
-                            props: n.props,
-                        },
-                    );
+                    let Ok(i) = usize::try_from(n.id) else {
+                        return;
+                    };
+                    let mut nodes = nodes.borrow_mut();
+                    if i >= nodes.len() {
+                        nodes.resize(i + 1, None);
+                    }
+                    nodes[i] = Some(Arc::new(NodeData {
+                        id: n.id,
+                        keys: vec![n.key.clone()],
+                        label: n.label,
+                        kind: n.kind,
+                        system: n.system,
+                        key: n.key,
+                        name: n.name,
+                        props: n.props,
+                    }));
                 },
+                // The store hands the keys over after the nodes (none is
+                // shared yet) and before the edges.
                 &mut |id, k| {
-                    keys.insert(k.to_string(), id);
+                    let mut nodes = nodes.borrow_mut();
+                    let slot = usize::try_from(id).ok().and_then(|i| nodes.get_mut(i));
+                    if let Some(n) = slot.and_then(Option::as_mut).and_then(Arc::get_mut) {
+                        if !n.keys.iter().any(|have| have == k) {
+                            n.keys.push(k.to_string());
+                        }
+                    }
                 },
                 &mut |e| {
-                    let edge = Arc::new(EdgeData {
+                    edges.push(Arc::new(EdgeData {
                         id: e.id,
                         kind: e.kind,
                         from: e.src,
                         to: e.dst,
                         props: e.props,
-                    });
-                    if e.src != e.dst {
-                        adjacency.entry(e.dst).or_default().push(edge.clone());
-                    }
-                    adjacency.entry(e.src).or_default().push(edge);
+                    }));
                 },
             )
             .map_err(|e| QueryError::Store(e.to_string()))?;
-        Ok(Self::assemble(nodes, keys, adjacency))
+        Ok(Self::assemble(nodes.into_inner(), edges))
     }
 
     /// A graph from nodes and edges held in memory (fixtures, tests): each
     /// node's `keys` (its `key` included) find it.
     pub fn build(nodes: Vec<NodeData>, edges: Vec<EdgeData>) -> MemGraph {
-        let mut keys = HashMap::new();
-        let mut by_id = HashMap::new();
+        let mut dense: Vec<Option<Arc<NodeData>>> = Vec::new();
         for n in nodes {
-            keys.insert(n.key.clone(), n.id);
-            for k in &n.keys {
-                keys.insert(k.clone(), n.id);
-            }
-            by_id.insert(
-                n.id,
-                NodeData {
-                    keys: vec![n.key.clone()],
-                    ..n
-                },
-            );
-        }
-        let mut adjacency: HashMap<i64, Vec<Arc<EdgeData>>> = HashMap::new();
-        for e in edges {
-            let (src, dst) = (e.from, e.to);
-            let edge = Arc::new(e);
-            if src != dst {
-                adjacency.entry(dst).or_default().push(edge.clone());
-            }
-            adjacency.entry(src).or_default().push(edge);
-        }
-        Self::assemble(by_id, keys, adjacency)
-    }
-
-    fn assemble(
-        mut nodes: HashMap<i64, NodeData>,
-        keys: HashMap<String, i64>,
-        adjacency: HashMap<i64, Vec<Arc<EdgeData>>>,
-    ) -> MemGraph {
-        for (k, id) in &keys {
-            if let Some(n) = nodes.get_mut(id) {
-                if *k != n.key {
-                    n.keys.push(k.clone());
+            let Ok(i) = usize::try_from(n.id) else {
+                continue;
+            };
+            let mut keys = vec![n.key.clone()];
+            for k in n.keys.iter() {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
                 }
             }
+            if i >= dense.len() {
+                dense.resize(i + 1, None);
+            }
+            dense[i] = Some(Arc::new(NodeData { keys, ..n }));
         }
-        let mut by_label: HashMap<String, Vec<i64>> = HashMap::new();
-        let mut by_kind: HashMap<String, Vec<i64>> = HashMap::new();
-        for n in nodes.values() {
-            by_label.entry(n.label.clone()).or_default().push(n.id);
-            by_kind.entry(n.kind.clone()).or_default().push(n.id);
-        }
-        for ids in by_label.values_mut().chain(by_kind.values_mut()) {
-            ids.sort_unstable();
-        }
-        let slots = nodes
-            .keys()
-            .chain(adjacency.keys())
-            .filter(|&&id| id >= 0)
+        Self::assemble(dense, edges.into_iter().map(Arc::new).collect())
+    }
+
+    /// The adjacency lists (each allocated once at its size, sorted by edge
+    /// id), the label, kind and key indexes.
+    fn assemble(mut nodes: Vec<Option<Arc<NodeData>>>, edges: Vec<Arc<EdgeData>>) -> MemGraph {
+        let slots = edges
+            .iter()
+            .flat_map(|e| [e.from, e.to])
+            .filter_map(|id| usize::try_from(id).ok())
             .max()
-            .map_or(0, |&m| m as usize + 1);
-        let node_count = nodes.len();
-        let mut dense_nodes: Vec<Option<Arc<NodeData>>> = vec![None; slots];
-        for (id, n) in nodes {
-            if id >= 0 {
-                dense_nodes[id as usize] = Some(Arc::new(n));
+            .map_or(nodes.len(), |m| nodes.len().max(m + 1));
+        nodes.resize(slots, None);
+        let mut degree = vec![0u32; slots];
+        for e in &edges {
+            for end in ends(e) {
+                degree[end] += 1;
             }
         }
-        let mut dense_edges: Vec<Option<Arc<Vec<Arc<EdgeData>>>>> = vec![None; slots];
-        for (id, mut es) in adjacency {
-            if id >= 0 {
-                es.sort_by_key(|e| e.id);
-                dense_edges[id as usize] = Some(Arc::new(es));
+        let mut adjacency: Vec<Vec<Arc<EdgeData>>> = degree
+            .iter()
+            .map(|&d| Vec::with_capacity(d as usize))
+            .collect();
+        drop(degree);
+        for e in edges {
+            for end in ends(&e) {
+                adjacency[end].push(e.clone());
             }
         }
+        let adjacency = adjacency
+            .into_iter()
+            .map(|mut es| {
+                (!es.is_empty()).then(|| {
+                    es.sort_by_key(|e| e.id);
+                    Arc::new(es)
+                })
+            })
+            .collect();
+        let live = || nodes.iter().flatten().map(|n| &**n);
+        let (by_label, by_kind) = index(live());
         MemGraph {
-            nodes: dense_nodes,
-            node_count,
-            keys,
-            adjacency: dense_edges,
+            node_count: live().count(),
+            keys: KeyIndex::new(live()),
+            nodes,
+            adjacency,
             by_label,
             by_kind,
             empty: Arc::new(Vec::new()),
@@ -178,6 +175,79 @@ impl MemGraph {
     }
 }
 
+/// The slots of an edge's ends (one for a self-loop; none for a negative id).
+fn ends(e: &EdgeData) -> impl Iterator<Item = usize> {
+    let to = (e.to != e.from).then_some(e.to);
+    [Some(e.from), to]
+        .into_iter()
+        .flatten()
+        .filter_map(|id| usize::try_from(id).ok())
+}
+
+/// Every key of every node (`NodeData::keys`) → the node, without a second
+/// copy of the keys: (hash, id) pairs sorted, a candidate checked against the
+/// node's own keys. A tenth of a map from key strings (1.9 million keys at
+/// 10,000 people).
+struct KeyIndex {
+    entries: Vec<(u64, i64)>,
+}
+
+impl KeyIndex {
+    fn new<'a>(nodes: impl Iterator<Item = &'a NodeData>) -> KeyIndex {
+        let mut entries: Vec<(u64, i64)> = nodes
+            .flat_map(|n| n.keys.iter().map(move |k| (key_hash(k), n.id)))
+            .collect();
+        entries.sort_unstable();
+        entries.dedup();
+        KeyIndex { entries }
+    }
+
+    fn get(&self, graph: &MemGraph, key: &str) -> Option<i64> {
+        let h = key_hash(key);
+        let from = self.entries.partition_point(|e| e.0 < h);
+        self.entries[from..]
+            .iter()
+            .take_while(|e| e.0 == h)
+            .map(|e| e.1)
+            .find(|&id| {
+                graph
+                    .get(id)
+                    .is_some_and(|n| n.keys.iter().any(|k| k == key))
+            })
+    }
+}
+
+fn key_hash(key: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(0).hash_one(key)
+}
+
+/// Node ids by label and by kind, each list sorted.
+type Index = HashMap<String, Vec<i64>>;
+
+fn index<'a>(nodes: impl Iterator<Item = &'a NodeData>) -> (Index, Index) {
+    let mut by_label: Index = HashMap::new();
+    let mut by_kind: Index = HashMap::new();
+    for n in nodes {
+        match by_label.get_mut(n.label.as_str()) {
+            Some(ids) => ids.push(n.id),
+            None => {
+                by_label.insert(n.label.clone(), vec![n.id]);
+            }
+        }
+        match by_kind.get_mut(n.kind.as_str()) {
+            Some(ids) => ids.push(n.id),
+            None => {
+                by_kind.insert(n.kind.clone(), vec![n.id]);
+            }
+        }
+    }
+    for ids in by_label.values_mut().chain(by_kind.values_mut()) {
+        ids.sort_unstable();
+    }
+    (by_label, by_kind)
+}
+
 impl Graph for MemGraph {
     fn find(&self, reference: &str) -> Result<Option<i64>, QueryError> {
         let r = reference.trim();
@@ -186,12 +256,12 @@ impl Graph for MemGraph {
                 return Ok(Some(id));
             }
         }
-        if let Some(id) = self.keys.get(r) {
-            return Ok(Some(*id));
+        if let Some(id) = self.keys.get(self, r) {
+            return Ok(Some(id));
         }
         Ok(Key::candidates(r)
             .iter()
-            .find_map(|k| self.keys.get(k.as_str()).copied()))
+            .find_map(|k| self.keys.get(self, k.as_str())))
     }
 
     fn node(&self, id: i64) -> Result<Option<Arc<NodeData>>, QueryError> {

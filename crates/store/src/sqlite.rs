@@ -236,6 +236,30 @@ impl SqliteStore {
         tx.commit()?;
         Ok(report)
     }
+
+    /// [`Store::scan_graph`]'s reads.
+    fn scan_whole_graph(
+        &self,
+        node: &mut dyn FnMut(crate::GraphNode),
+        key: &mut dyn FnMut(i64, &str),
+        edge: &mut dyn FnMut(crate::GraphEdge),
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, label, kind, system, key, name, props FROM nodes
+             WHERE retired_snapshot IS NULL AND placeholder = 0",
+        )?;
+        batched(&mut stmt, [], graph_node, Parse::Lazy, node)?;
+        let mut stmt = self.conn.prepare("SELECT node_id, key FROM node_keys")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let k: String = r.get(1)?;
+            key(r.get(0)?, &k);
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL",
+        )?;
+        batched(&mut stmt, [], graph_edge, Parse::Lazy, edge)
+    }
 }
 
 impl Store for SqliteStore {
@@ -546,21 +570,15 @@ impl Store for SqliteStore {
         key: &mut dyn FnMut(i64, &str),
         edge: &mut dyn FnMut(crate::GraphEdge),
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, label, kind, system, key, name, props FROM nodes
-             WHERE retired_snapshot IS NULL AND placeholder = 0",
-        )?;
-        batched(&mut stmt, [], graph_node, Parse::Lazy, node)?;
-        let mut stmt = self.conn.prepare("SELECT node_id, key FROM node_keys")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let k: String = r.get(1)?;
-            key(r.get(0)?, &k);
-        }
-        let mut stmt = self.conn.prepare(
-            "SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL",
-        )?;
-        batched(&mut stmt, [], graph_edge, Parse::Lazy, edge)
+        // One pass over three whole tables: pages read once need no cache,
+        // and the 512 MiB kept for ingest would sit beside the graph the
+        // caller builds from them.
+        let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        self.conn.execute_batch("PRAGMA cache_size = -8192")?;
+        let scanned = self.scan_whole_graph(node, key, edge);
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size = {cache}"))?;
+        scanned
     }
 
     fn scan_edges(&self, kinds: &[&str], visit: &mut crate::EdgeVisitor<'_>) -> Result<()> {
