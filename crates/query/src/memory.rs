@@ -107,36 +107,20 @@ impl MemGraph {
             .max()
             .map_or(nodes.len(), |m| nodes.len().max(m + 1));
         nodes.resize(slots, None);
-        let mut degree = vec![0u32; slots];
-        for e in &edges {
-            for end in ends(e) {
-                degree[end] += 1;
-            }
-        }
-        let mut adjacency: Vec<Vec<Arc<EdgeData>>> = degree
-            .iter()
-            .map(|&d| Vec::with_capacity(d as usize))
-            .collect();
-        drop(degree);
-        for e in edges {
-            for end in ends(&e) {
-                adjacency[end].push(e.clone());
-            }
-        }
-        let adjacency = adjacency
-            .into_iter()
-            .map(|mut es| {
-                (!es.is_empty()).then(|| {
-                    es.sort_by_key(|e| e.id);
-                    Arc::new(es)
-                })
-            })
-            .collect();
-        let live = || nodes.iter().flatten().map(|n| &**n);
-        let (by_label, by_kind) = index(live());
+        // The edge lists on one thread, the node indexes on another.
+        let (adjacency, (by_label, by_kind, keys, node_count)) = std::thread::scope(|s| {
+            let lists = s.spawn(move || adjacency(slots, edges));
+            let live = || nodes.iter().flatten().map(|n| &**n);
+            let (by_label, by_kind) = index(live());
+            let indexes = (by_label, by_kind, KeyIndex::new(live()), live().count());
+            let lists = lists
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (lists, indexes)
+        });
         MemGraph {
-            node_count: live().count(),
-            keys: KeyIndex::new(live()),
+            node_count,
+            keys,
             nodes,
             adjacency,
             by_label,
@@ -173,6 +157,36 @@ impl MemGraph {
             .count();
         (ends + loops) / 2
     }
+}
+
+/// Each slot's edges, either direction, sorted by edge id: each list
+/// allocated once at its size.
+fn adjacency(slots: usize, edges: Vec<Arc<EdgeData>>) -> Vec<Option<Arc<Vec<Arc<EdgeData>>>>> {
+    let mut degree = vec![0u32; slots];
+    for e in &edges {
+        for end in ends(e) {
+            degree[end] += 1;
+        }
+    }
+    let mut lists: Vec<Vec<Arc<EdgeData>>> = degree
+        .iter()
+        .map(|&d| Vec::with_capacity(d as usize))
+        .collect();
+    drop(degree);
+    for e in edges {
+        for end in ends(&e) {
+            lists[end].push(e.clone());
+        }
+    }
+    lists
+        .into_iter()
+        .map(|mut es| {
+            (!es.is_empty()).then(|| {
+                es.sort_by_key(|e| e.id);
+                Arc::new(es)
+            })
+        })
+        .collect()
 }
 
 /// The slots of an edge's ends (one for a self-loop; none for a negative id).

@@ -383,6 +383,19 @@ pub trait Store {
         edge: &mut dyn FnMut(GraphEdge),
     ) -> Result<()>;
 
+    /// [`Store::scan_graph`] where the caller does not need the nodes
+    /// before the edges: a store may read the edges on another thread at
+    /// the same time (`edge` is then called there). As with `scan_graph`,
+    /// each table is read as it stands when its read starts.
+    fn scan_graph_concurrent(
+        &self,
+        node: &mut dyn FnMut(GraphNode),
+        key: &mut dyn FnMut(i64, &str),
+        edge: &mut (dyn FnMut(GraphEdge) + Send),
+    ) -> Result<()> {
+        self.scan_graph(node, key, edge)
+    }
+
     /// The SHA-256 of every log file already counted in the profiles.
     fn usage_known_sources(&self) -> Result<std::collections::HashSet<String>>;
     /// The stored profiles (JSON) of these identity keys; absent keys have none.

@@ -237,29 +237,62 @@ impl SqliteStore {
         Ok(report)
     }
 
-    /// [`Store::scan_graph`]'s reads.
-    fn scan_whole_graph(
-        &self,
-        node: &mut dyn FnMut(crate::GraphNode),
-        key: &mut dyn FnMut(i64, &str),
-        edge: &mut dyn FnMut(crate::GraphEdge),
-    ) -> Result<()> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, label, kind, system, key, name, props FROM nodes
-             WHERE retired_snapshot IS NULL AND placeholder = 0",
-        )?;
-        batched(&mut stmt, [], graph_node, Parse::Lazy, node)?;
-        let mut stmt = self.conn.prepare("SELECT node_id, key FROM node_keys")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let k: String = r.get(1)?;
-            key(r.get(0)?, &k);
-        }
-        let mut stmt = self.conn.prepare(
-            "SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL",
-        )?;
-        batched(&mut stmt, [], graph_edge, Parse::Lazy, edge)
+    /// Runs `read` with the SQLite cache at 8 MiB: a pass over whole tables
+    /// reads each page once, and the 512 MiB kept for ingest would sit
+    /// beside whatever the caller builds from them.
+    fn with_small_cache<T>(&self, read: impl FnOnce() -> Result<T>) -> Result<T> {
+        let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        self.conn.execute_batch("PRAGMA cache_size = -8192")?;
+        let out = read();
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size = {cache}"))?;
+        out
     }
+
+    /// A second connection to this database for a reader on another thread
+    /// (none for an in-memory database).
+    fn reader(&self) -> Result<Option<Connection>> {
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
+            return Ok(None);
+        };
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch("PRAGMA cache_size = -8192")?;
+        Ok(Some(conn))
+    }
+}
+
+/// The live nodes, then every node's keys.
+fn read_nodes(
+    conn: &Connection,
+    node: &mut dyn FnMut(crate::GraphNode),
+    key: &mut dyn FnMut(i64, &str),
+) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT id, label, kind, system, key, name, props FROM nodes
+         WHERE retired_snapshot IS NULL AND placeholder = 0",
+    )?;
+    batched(&mut stmt, [], graph_node, Parse::Lazy, node)?;
+    let mut stmt = conn.prepare("SELECT node_id, key FROM node_keys")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let k: String = r.get(1)?;
+        key(r.get(0)?, &k);
+    }
+    Ok(())
+}
+
+/// The live edges.
+fn read_edges(conn: &Connection, edge: &mut dyn FnMut(crate::GraphEdge)) -> Result<()> {
+    let mut stmt =
+        conn.prepare("SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL")?;
+    batched(&mut stmt, [], graph_edge, Parse::Lazy, edge)
 }
 
 impl Store for SqliteStore {
@@ -570,15 +603,31 @@ impl Store for SqliteStore {
         key: &mut dyn FnMut(i64, &str),
         edge: &mut dyn FnMut(crate::GraphEdge),
     ) -> Result<()> {
-        // One pass over three whole tables: pages read once need no cache,
-        // and the 512 MiB kept for ingest would sit beside the graph the
-        // caller builds from them.
-        let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-        self.conn.execute_batch("PRAGMA cache_size = -8192")?;
-        let scanned = self.scan_whole_graph(node, key, edge);
-        self.conn
-            .execute_batch(&format!("PRAGMA cache_size = {cache}"))?;
-        scanned
+        self.with_small_cache(|| {
+            read_nodes(&self.conn, node, key)?;
+            read_edges(&self.conn, edge)
+        })
+    }
+
+    fn scan_graph_concurrent(
+        &self,
+        node: &mut dyn FnMut(crate::GraphNode),
+        key: &mut dyn FnMut(i64, &str),
+        edge: &mut (dyn FnMut(crate::GraphEdge) + Send),
+    ) -> Result<()> {
+        let Some(reader) = self.reader()? else {
+            return self.scan_graph(node, key, edge);
+        };
+        self.with_small_cache(|| {
+            std::thread::scope(|s| {
+                let edges = s.spawn(move || read_edges(&reader, edge));
+                let nodes = read_nodes(&self.conn, node, key);
+                let edges = edges
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                nodes.and(edges)
+            })
+        })
     }
 
     fn scan_edges(&self, kinds: &[&str], visit: &mut crate::EdgeVisitor<'_>) -> Result<()> {

@@ -738,3 +738,56 @@ fn a_file_not_parsed_again_is_seen_only_if_still_unchanged() {
     assert_eq!(s.stats().unwrap().snapshots, 2);
     assert!(!s.node(id).unwrap().unwrap().brief.retired);
 }
+
+/// What [`Store::scan_graph`] hands over: nodes with their properties' text,
+/// keys and edges, in a comparable form.
+type Scanned = (
+    Vec<(i64, String, String)>,
+    Vec<(i64, String)>,
+    Vec<(i64, i64, String, i64, String)>,
+);
+
+fn scanned(s: &SqliteStore, concurrent: bool) -> Scanned {
+    let (mut nodes, mut keys, mut edges) = (Vec::new(), Vec::new(), Vec::new());
+    let mut node = |n: custody_store::GraphNode| {
+        nodes.push((n.id, n.key, serde_json::to_string(&n.props).unwrap()))
+    };
+    let mut key = |id: i64, k: &str| keys.push((id, k.to_string()));
+    let mut edge = |e: custody_store::GraphEdge| {
+        edges.push((
+            e.id,
+            e.src,
+            e.kind,
+            e.dst,
+            serde_json::to_string(&e.props).unwrap(),
+        ))
+    };
+    if concurrent {
+        s.scan_graph_concurrent(&mut node, &mut key, &mut edge)
+            .unwrap();
+    } else {
+        s.scan_graph(&mut node, &mut key, &mut edge).unwrap();
+    }
+    nodes.sort();
+    keys.sort();
+    edges.sort();
+    (nodes, keys, edges)
+}
+
+#[test]
+fn the_graph_read_on_two_connections_is_the_graph_read_on_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open(&dir.path().join("g.db"), fp()).unwrap();
+    s.ingest_all(three_sources(), &mut |_| {}).unwrap();
+    let one = scanned(&s, false);
+    assert!(!one.0.is_empty() && !one.1.is_empty() && !one.2.is_empty());
+    assert!(one
+        .0
+        .iter()
+        .any(|(_, _, props)| props.contains("last_used")));
+    assert_eq!(scanned(&s, true), one);
+    // In memory there is no second connection: the same, on one thread.
+    let mut m = SqliteStore::open_in_memory(fp()).unwrap();
+    m.ingest_all(three_sources(), &mut |_| {}).unwrap();
+    assert_eq!(scanned(&m, true), scanned(&m, false));
+}
