@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         key: key.into(),
         name: None,
         keys: vec![key.into()],
-        props: serde_json::Map::new(),
+        props: Default::default(),
     };
     let graph = MemGraph::build(
         vec![node(1, "Credential", "a"), node(2, "Principal", "b")],
