@@ -24,13 +24,14 @@ pub struct MemGraph {
 
 impl MemGraph {
     /// Reads every live node, key and edge, straight into the dense vectors
-    /// (no map of every node beside them).
+    /// (no map of every node beside them); the store may read the edges on
+    /// a second thread meanwhile.
     pub fn load(store: &dyn Store) -> Result<MemGraph, QueryError> {
         // Two of the store's callbacks fill it (one at a time).
         let nodes: std::cell::RefCell<Vec<Option<Arc<NodeData>>>> = Default::default();
         let mut edges: Vec<Arc<EdgeData>> = Vec::new();
         store
-            .scan_graph(
+            .scan_graph_concurrent(
                 &mut |n| {
                     let Ok(i) = usize::try_from(n.id) else {
                         return;
