@@ -35,22 +35,16 @@ pub fn exit_for_errors<E: std::fmt::Display>(errors: &[E]) -> std::process::Exit
     for e in errors {
         eprintln!("error: {e}");
     }
-    if errors.is_empty() {
-        std::process::ExitCode::SUCCESS
-    } else {
-        std::process::ExitCode::from(1)
-    }
+    std::process::ExitCode::from(u8::from(!errors.is_empty()))
 }
 
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     use std::io::Write;
-    // Written as it is serialized: a report of tens of megabytes is never
-    // held whole in memory.
+    // Streamed: a report of tens of megabytes is never held whole in memory.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
-    out.flush()?;
-    Ok(())
+    Ok(out.flush()?)
 }
 
 pub use custody_app::show::cell;
