@@ -40,13 +40,16 @@ impl Props {
 
     /// The parsed properties (parsing them now if nothing has read them yet).
     pub fn map(&self) -> &Map<String, Value> {
-        self.parsed.get_or_init(|| {
-            if self.text.is_empty() {
-                Map::new()
-            } else {
-                serde_json::from_str(&self.text).unwrap_or_default()
-            }
-        })
+        self.parsed.get_or_init(|| self.parse())
+    }
+
+    /// A parse of the text, not kept.
+    fn parse(&self) -> Map<String, Value> {
+        if self.text.is_empty() {
+            Map::new()
+        } else {
+            serde_json::from_str(&self.text).unwrap_or_default()
+        }
     }
 
     /// One property, read from the parsed map if something parsed it
@@ -69,20 +72,14 @@ impl Props {
     pub fn with<R>(&self, f: impl FnOnce(&Map<String, Value>) -> R) -> R {
         match self.parsed.get() {
             Some(m) => f(m),
-            None if self.text.is_empty() => f(&Map::new()),
-            None => f(&serde_json::from_str(&self.text).unwrap_or_default()),
+            None => f(&self.parse()),
         }
     }
 
     /// Whether the properties have been parsed (or never needed to be).
-    pub fn is_parsed(&self) -> bool {
+    #[cfg(test)]
+    fn is_parsed(&self) -> bool {
         self.parsed.get().is_some() || self.text.is_empty()
-    }
-
-    /// Takes the parsed properties out (parsing them if need be).
-    pub fn into_map(self) -> Map<String, Value> {
-        let _ = self.map();
-        self.parsed.into_inner().unwrap_or_default()
     }
 }
 
@@ -234,6 +231,6 @@ mod tests {
         let m: Map<String, Value> = json!({"k": "v"}).as_object().cloned().unwrap();
         let p = Props::from(m.clone());
         assert!(p.is_parsed());
-        assert_eq!(p.into_map(), m);
+        assert_eq!(*p, m);
     }
 }
