@@ -815,11 +815,7 @@ fn granted_patterns<'s>(set: &PolicySet<'s>, action: &str) -> Vec<&'s str> {
 /// Does any identity statement allow `action` at all? (Cheap guard before
 /// trying every user or role of an account.)
 fn mentioned(set: &PolicySet<'_>, action: &str) -> bool {
-    set.identity.iter().any(|p| {
-        p.statements
-            .iter()
-            .any(|s| s.effect == Effect::Allow && s.names_action(action))
-    })
+    crate::eval::identity_names(set, action)
 }
 
 /// Where an action is allowed: on any target (`None` inside), on these, or nowhere.
@@ -832,6 +828,12 @@ fn allowed_on<'s>(
     target: Target,
     ctx: &Context,
 ) -> Allowed {
+    // Without a resource policy only an identity statement can allow: an
+    // action none of them names is allowed on no target (every branch
+    // below would find nothing), so no request is evaluated.
+    if set.resource.is_none() && !mentioned(set, action) {
+        return None;
+    }
     let account = actor.arn.split(':').nth(4).unwrap_or("");
     let ask = |resource: &str| {
         evaluate(

@@ -23,13 +23,19 @@
 
 use crate::pattern::{action_matches, resource_matches};
 use crate::policy::{Condition, Effect, Match, Policy, Principal, Statement};
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 /// Values of condition keys and policy variables known for a request
 /// (`aws:username`, `aws:PrincipalTag/team`, `…:sub`). Key names ignore case.
+///
+/// A context holds a handful of keys and is cloned for every technique an
+/// escalation check tries, so the values sit behind one shared, reference-
+/// counted list: a clone costs no allocation, and adding a key copies the
+/// list only while it is shared.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    values: HashMap<String, Vec<String>>,
+    /// (lower-case key, values), in the order first given.
+    values: std::sync::Arc<Vec<(String, Vec<String>)>>,
     /// The caller picks the values of [`CALLER_KEYS`] it was not given.
     caller_chooses: bool,
 }
@@ -52,12 +58,13 @@ pub const CALLER_KEYS: &[&str] = &[
 ];
 
 fn caller_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
     CALLER_KEYS.iter().any(|c| {
         if c.ends_with('/') {
-            k.starts_with(c)
+            key.len() >= c.len()
+                && key.is_char_boundary(c.len())
+                && key[..c.len()].eq_ignore_ascii_case(c)
         } else {
-            k == *c
+            key.eq_ignore_ascii_case(c)
         }
     })
 }
@@ -67,10 +74,11 @@ impl Context {
         Context::default()
     }
     pub fn with(mut self, key: &str, value: &str) -> Context {
-        self.values
-            .entry(key.to_ascii_lowercase())
-            .or_default()
-            .push(value.to_string());
+        let values = std::sync::Arc::make_mut(&mut self.values);
+        match values.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            Some((_, v)) => v.push(value.to_string()),
+            None => values.push((key.to_ascii_lowercase(), vec![value.to_string()])),
+        }
         self
     }
     /// The caller chooses the values of request keys ([`CALLER_KEYS`]) it was
@@ -81,8 +89,9 @@ impl Context {
     }
     pub fn get(&self, key: &str) -> Option<&[String]> {
         self.values
-            .get(&key.to_ascii_lowercase())
-            .map(Vec::as_slice)
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_slice())
     }
 }
 
@@ -155,9 +164,9 @@ fn account_of(arn: &str) -> Option<&str> {
 
 /// Replaces `${…}` policy variables from the context. Unresolved variables become
 /// `*` (so the pattern may match) and are reported.
-fn substitute(pattern: &str, ctx: &Context, unresolved: &mut Vec<String>) -> String {
+fn substitute<'p>(pattern: &'p str, ctx: &Context, unresolved: &mut Vec<String>) -> Cow<'p, str> {
     if !pattern.contains("${") {
-        return pattern.to_string();
+        return Cow::Borrowed(pattern);
     }
     let mut out = String::with_capacity(pattern.len());
     let mut rest = pattern;
@@ -166,7 +175,7 @@ fn substitute(pattern: &str, ctx: &Context, unresolved: &mut Vec<String>) -> Str
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
             out.push_str(&rest[start..]);
-            return out;
+            return Cow::Owned(out);
         };
         let var = &after[..end];
         match var {
@@ -189,7 +198,7 @@ fn substitute(pattern: &str, ctx: &Context, unresolved: &mut Vec<String>) -> Str
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 /// Evaluates one condition: `Some(true/false)` if decidable, `None` if not.
@@ -213,7 +222,7 @@ fn condition(c: &Condition, ctx: &Context, unresolved: &mut Vec<String>) -> Opti
         return None;
     };
     let mut var_unresolved = Vec::new();
-    let wanted: Vec<String> = c
+    let wanted: Vec<Cow<'_, str>> = c
         .values
         .iter()
         .map(|v| substitute(v, ctx, &mut var_unresolved))
@@ -249,7 +258,11 @@ fn principal_matches(p: &Principal, principal: &str) -> PrincipalHit {
         return PrincipalHit::Direct;
     }
     let account = account_of(principal).unwrap_or("");
-    if p.value == account || p.value == format!("arn:aws:iam::{account}:root") {
+    let root = p
+        .value
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|v| v.strip_suffix(":root"));
+    if p.value == account || root == Some(account) {
         return PrincipalHit::Account;
     }
     PrincipalHit::None
@@ -260,6 +273,49 @@ enum PrincipalHit {
     None,
     Account,
     Direct,
+}
+
+/// How a statement's `Principal` (or `NotPrincipal`) names `principal`.
+fn principal_hit(s: &Statement, principal: &str) -> PrincipalHit {
+    match &s.principals {
+        None => PrincipalHit::Direct,
+        Some(Match::Only(list)) => list
+            .iter()
+            .map(|p| principal_matches(p, principal))
+            .max()
+            .unwrap_or(PrincipalHit::None),
+        Some(Match::Not(list)) => {
+            if list
+                .iter()
+                .any(|p| principal_matches(p, principal) == PrincipalHit::Direct)
+            {
+                PrincipalHit::None
+            } else {
+                PrincipalHit::Direct
+            }
+        }
+    }
+}
+
+/// Whether some `Allow` statement of the identity policies names `action`:
+/// without one, and without a resource policy that allows the caller on
+/// its own, no request for `action` is allowed.
+pub fn identity_names(set: &PolicySet<'_>, action: &str) -> bool {
+    set.identity.iter().any(|p| {
+        p.statements
+            .iter()
+            .any(|s| s.effect == Effect::Allow && s.names_action(action))
+    })
+}
+
+/// Whether `policy`, as a resource policy, could allow `principal` without
+/// any identity policy: some `Allow` statement names the principal itself,
+/// not only its account (rule 3 above, for a request in the same account).
+pub fn may_allow_alone(policy: &Policy, principal: &str) -> bool {
+    policy
+        .statements
+        .iter()
+        .any(|s| s.effect == Effect::Allow && principal_hit(s, principal) == PrincipalHit::Direct)
 }
 
 /// Does a statement apply to the request? For resource policies, also how the
@@ -286,24 +342,7 @@ fn applies(s: &Statement, req: &Request<'_>) -> (Applies, PrincipalHit) {
             return (Applies::No, PrincipalHit::None);
         }
     }
-    let who = match &s.principals {
-        None => PrincipalHit::Direct,
-        Some(Match::Only(list)) => list
-            .iter()
-            .map(|p| principal_matches(p, req.principal))
-            .max()
-            .unwrap_or(PrincipalHit::None),
-        Some(Match::Not(list)) => {
-            if list
-                .iter()
-                .any(|p| principal_matches(p, req.principal) == PrincipalHit::Direct)
-            {
-                PrincipalHit::None
-            } else {
-                PrincipalHit::Direct
-            }
-        }
-    };
+    let who = principal_hit(s, req.principal);
     if who == PrincipalHit::None {
         return (Applies::No, PrincipalHit::None);
     }
@@ -331,14 +370,19 @@ fn applies(s: &Statement, req: &Request<'_>) -> (Applies, PrincipalHit) {
     }
 }
 
-/// The strongest way any statement of `effect` in `policies` applies, and which.
+/// Where a statement sits: (index of the policy in its layer, index of the
+/// statement in the policy).
+type At = (usize, usize);
+
+/// The strongest way any statement of `effect` in `policies` applies, and
+/// where (the label is made only for the decision that names it).
 fn strongest(
     policies: &[&Policy],
     effect: Effect,
     req: &Request<'_>,
     min_who: PrincipalHit,
-) -> (Applies, String, usize) {
-    let mut best = (Applies::No, String::new(), 0);
+) -> (Applies, At) {
+    let mut best = (Applies::No, (0, 0));
     for (pi, p) in policies.iter().enumerate() {
         for (i, s) in p.statements.iter().enumerate() {
             if s.effect != effect {
@@ -349,13 +393,22 @@ fn strongest(
                 continue;
             }
             match (&a, &best.0) {
-                (Applies::Yes, _) => return (Applies::Yes, s.label(i), pi),
-                (Applies::Maybe(_), Applies::No) => best = (a, s.label(i), pi),
+                (Applies::Yes, _) => return (Applies::Yes, (pi, i)),
+                (Applies::Maybe(_), Applies::No) => best = (a, (pi, i)),
                 _ => {}
             }
         }
     }
     best
+}
+
+/// The label of the statement at `at` in `policies` (its Sid, or its index).
+fn label(policies: &[&Policy], at: At) -> String {
+    policies
+        .get(at.0)
+        .and_then(|p| p.statements.get(at.1))
+        .map(|s| s.label(at.1))
+        .unwrap_or_default()
 }
 
 /// Decides one request under a set of policies.
@@ -374,42 +427,40 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
         identity_policy: None,
     };
 
-    // 1. Explicit denies anywhere.
-    let mut layers: Vec<(&str, Vec<&Policy>)> = vec![("identity policy", set.identity.clone())];
-    if let Some(b) = set.boundary {
-        layers.push(("permissions boundary", vec![b]));
-    }
-    for scp in &set.scps {
-        layers.push(("SCP", scp.clone()));
-    }
-    if let Some(r) = set.resource {
-        layers.push(("resource policy", vec![r]));
-    }
-    if let Some(s) = set.session {
-        layers.push(("session policy", vec![s]));
-    }
-    for (name, policies) in &layers {
-        let (a, which, _) = strongest(policies, Effect::Deny, req, PrincipalHit::Account);
+    // 1. Explicit denies anywhere: the layers in order, without building a list.
+    let boundary = set.boundary.as_ref().map(std::slice::from_ref);
+    let resource = set.resource.as_ref().map(std::slice::from_ref);
+    let session = set.session.as_ref().map(std::slice::from_ref);
+    let layers = std::iter::once(("identity policy", set.identity.as_slice()))
+        .chain(boundary.map(|b| ("permissions boundary", b)))
+        .chain(set.scps.iter().map(|l| ("SCP", l.as_slice())))
+        .chain(resource.map(|r| ("resource policy", r)))
+        .chain(session.map(|s| ("session policy", s)));
+    for (name, policies) in layers {
+        let (a, at) = strongest(policies, Effect::Deny, req, PrincipalHit::Account);
         match a {
             Applies::Yes => {
                 return deny(
                     Outcome::ExplicitDeny,
-                    format!("explicitly denied by {name} ({which})"),
+                    format!("explicitly denied by {name} ({})", label(policies, at)),
                     Vec::new(),
                 )
             }
             // A deny that may apply makes any allow conditional.
-            Applies::Maybe(u) => unresolved.extend(
-                u.into_iter()
-                    .map(|x| format!("deny in {name} ({which}) if {x}")),
-            ),
+            Applies::Maybe(u) => {
+                let which = label(policies, at);
+                unresolved.extend(
+                    u.into_iter()
+                        .map(|x| format!("deny in {name} ({which}) if {x}")),
+                )
+            }
             Applies::No => {}
         }
     }
 
     // 2. Every SCP layer must allow.
     for (depth, scp) in set.scps.iter().enumerate() {
-        let (a, _, _) = strongest(scp, Effect::Allow, req, PrincipalHit::None);
+        let (a, _) = strongest(scp, Effect::Allow, req, PrincipalHit::None);
         if a == Applies::No {
             return deny(
                 Outcome::ImplicitDeny,
@@ -432,13 +483,13 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
         } else {
             PrincipalHit::Direct
         };
-        let (a, which, _) = strongest(&[r], Effect::Allow, req, min);
+        let (a, at) = strongest(&[r], Effect::Allow, req, min);
         if !cross_account && a != Applies::No {
             note(&a, &mut unresolved);
             return Decision {
                 outcome: Outcome::Allow,
                 conditional: !unresolved.is_empty(),
-                reason: format!("allowed by the resource policy ({which})"),
+                reason: format!("allowed by the resource policy ({})", label(&[r], at)),
                 unresolved,
                 identity_policy: None,
             };
@@ -447,7 +498,7 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
     }
 
     // 4. Identity policies (and, across accounts, the resource policy too).
-    let (a, which, policy) = strongest(&set.identity, Effect::Allow, req, PrincipalHit::None);
+    let (a, at) = strongest(&set.identity, Effect::Allow, req, PrincipalHit::None);
     if a == Applies::No {
         return deny(
             Outcome::ImplicitDeny,
@@ -473,7 +524,7 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
         ("session policy", set.session),
     ] {
         if let Some(p) = p {
-            let (b, _, _) = strongest(&[p], Effect::Allow, req, PrincipalHit::None);
+            let (b, _) = strongest(&[p], Effect::Allow, req, PrincipalHit::None);
             if b == Applies::No {
                 return deny(
                     Outcome::ImplicitDeny,
@@ -487,8 +538,8 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Decision {
     Decision {
         outcome: Outcome::Allow,
         conditional: !unresolved.is_empty(),
-        reason: format!("allowed by identity policy ({which})"),
+        reason: format!("allowed by identity policy ({})", label(&set.identity, at)),
         unresolved,
-        identity_policy: Some(policy),
+        identity_policy: Some(at.0),
     }
 }

@@ -4,23 +4,20 @@
 
 /// Does `pattern` (with `*` and `?`) match `text`?
 pub fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    // Fast paths for the shapes policies use most: `*`, a literal, `prefix*`.
     if pattern == "*" {
         return true;
     }
-    if pattern.is_ascii() && text.is_ascii() {
-        let (p, t) = (pattern.as_bytes(), text.as_bytes());
-        let eq = |a: u8, b: u8| {
-            if ignore_case {
-                a.eq_ignore_ascii_case(&b)
-            } else {
-                a == b
-            }
+    // Byte by byte is character by character, except where `?` (one
+    // character) meets a character of several bytes: a literal run of the
+    // pattern is whole characters, so it can only match whole characters of
+    // the text, and case folding is ASCII's either way.
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    if !p.contains(&b'?') || (pattern.is_ascii() && text.is_ascii()) {
+        return if ignore_case {
+            glob(p, t, |a: u8, b: u8| a.eq_ignore_ascii_case(&b))
+        } else {
+            glob(p, t, |a: u8, b: u8| a == b)
         };
-        if !p.contains(&b'*') && !p.contains(&b'?') {
-            return p.len() == t.len() && p.iter().zip(t).all(|(&a, &b)| eq(a, b));
-        }
-        return glob(p, t, eq);
     }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
@@ -105,6 +102,16 @@ mod tests {
             "ARNs are case-sensitive"
         );
         assert!(resource_matches("*", ""));
+        assert!(
+            resource_matches("arn:aws:s3:::caf?/*", "arn:aws:s3:::café/menü"),
+            "`?` is one character, however many bytes"
+        );
+        assert!(!resource_matches("arn:aws:s3:::caf??", "arn:aws:s3:::café"));
+        assert!(action_matches("s3:*ü", "S3:Menü"));
+        assert!(
+            !action_matches("s3:*Ü", "s3:menü"),
+            "case folds in ASCII only"
+        );
         assert!(!resource_matches("a*b*c", "abx"));
     }
 }

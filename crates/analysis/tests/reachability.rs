@@ -431,3 +431,86 @@ fn web_identity_trust_is_conditional_on_the_token() {
         Some(("Permissions management".to_string(), true))
     );
 }
+
+#[test]
+fn paths_to_admin_read_off_distances_are_the_paths_the_search_finds() {
+    let mut g = G::default();
+    let root_trust = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{A}:root")}, "Action": "sts:AssumeRole"}]});
+    let mfa_trust = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{A}:root")}, "Action": "sts:AssumeRole",
+        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]});
+    let assume = allow(json!("sts:AssumeRole"), json!("*"));
+    // Two ways to full control from one user: a short one through a role
+    // that trusts only MFA sessions (conditional), a longer certain one.
+    let mut users = Vec::new();
+    users.push(g.user(A, "u-two-ways", std::slice::from_ref(&assume)));
+    g.role(
+        A,
+        "mfa-admin",
+        mfa_trust,
+        &[allow(json!("iam:*"), json!("*"))],
+    );
+    g.role(A, "hop", root_trust.clone(), std::slice::from_ref(&assume));
+    g.role(
+        A,
+        "attacher",
+        root_trust.clone(),
+        &[allow(json!("iam:AttachRolePolicy"), json!("*"))],
+    );
+    // Two equally short ways: the search takes the first in hop order.
+    g.role(
+        A,
+        "policy-writer",
+        root_trust.clone(),
+        &[allow(json!("iam:CreatePolicyVersion"), json!("*"))],
+    );
+    // Escalation of its own, and none at all.
+    users.push(g.user(
+        A,
+        "u-keys",
+        &[allow(json!("iam:CreateAccessKey"), json!("*"))],
+    ));
+    users.push(g.user(A, "u-reader", &[allow(json!("s3:GetObject"), json!("*"))]));
+    // A loop of roles trusting each other by name, without a way out.
+    let loop_a = format!("arn:aws:iam::{B}:role/loop-a");
+    let loop_b = format!("arn:aws:iam::{B}:role/loop-b");
+    let trusts = |arn: &str| json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": arn}, "Action": "sts:AssumeRole"}]});
+    g.role(B, "loop-a", trusts(&loop_b), std::slice::from_ref(&assume));
+    g.role(B, "loop-b", trusts(&loop_a), std::slice::from_ref(&assume));
+    let m = g.model();
+    let n = m.principals.len() as u32;
+    let view = |path: Option<Vec<custody_analysis::reach::Hop>>| {
+        path.map(|p| {
+            p.into_iter()
+                .map(|h| (h.principal, h.how, h.conditional, h.potential, h.from))
+                .collect::<Vec<_>>()
+        })
+    };
+    let starts: Vec<Vec<u32>> = (0..n)
+        .map(|p| vec![p])
+        .chain(users.iter().map(|&u| m.start(u)))
+        .chain([users.iter().rev().flat_map(|&u| m.start(u)).collect()])
+        .collect();
+    let searched: Vec<_> = starts.iter().map(|s| view(m.path_to_admin(s))).collect();
+    assert!(
+        searched.iter().filter(|p| p.is_some()).count() >= 4,
+        "the fixture has paths to read: {searched:?}"
+    );
+    let two_ways = view(m.path_to_admin(&m.start(users[0]))).expect("a path");
+    assert!(
+        two_ways.len() > 2 && two_ways.iter().all(|h| !h.2),
+        "the certain path wins over the shorter conditional one: {two_ways:?}"
+    );
+    // Warmed from one user only: the others are still searched, and agree.
+    let warmed = std::cell::Cell::new(0);
+    m.warm_admin_paths(m.start(users[0]), &|layer| {
+        warmed.set(warmed.get() + layer.len())
+    });
+    assert!(warmed.get() > 0, "the layers are offered for warming");
+    let read: Vec<_> = starts.iter().map(|s| view(m.path_to_admin(s))).collect();
+    assert_eq!(read, searched);
+    // Warmed from every principal: every path is read off.
+    let all = g.model();
+    all.warm_admin_paths(0..n, &|_| {});
+    let read: Vec<_> = starts.iter().map(|s| view(all.path_to_admin(s))).collect();
+    assert_eq!(read, searched);
+}

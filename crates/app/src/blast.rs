@@ -309,6 +309,33 @@ pub fn warm(model: &Model) {
         .for_each(|p| model.warm(std::iter::once(p)));
 }
 
+/// The principals `escalations` considers: IAM users and roles, but not
+/// the roles AWS services keep for themselves.
+fn considered(model: &Model) -> impl Iterator<Item = u32> + '_ {
+    (0..model.principals.len() as u32).filter(|&p| {
+        let pn = &model.principals[p as usize];
+        matches!(pn.kind, PrincipalKind::User | PrincipalKind::Role)
+            && !pn.arn.contains(":role/aws-service-role/")
+    })
+}
+
+/// Prepares every path to full control of an account from every credential,
+/// IAM user and role at once (one walk forward, computing next hops on every
+/// core, and one backward; see [`Model::warm_admin_paths`]): then
+/// [`Model::path_to_admin`] reads each path off without a search.
+pub fn warm_admin_paths(model: &Model) {
+    use rayon::prelude::*;
+    let starts = model
+        .credentials()
+        .flat_map(|(node, _)| model.start(node))
+        .chain(considered(model));
+    model.warm_admin_paths(starts, &|layer| {
+        layer.par_iter().for_each(|&p| {
+            model.next(p);
+        })
+    });
+}
+
 /// Every credential ranked by what it can reach: how many there are, and the
 /// `top` with the widest blast radius.
 pub fn rank_all(
@@ -490,13 +517,8 @@ pub struct EscalationsOut {
 /// both — with the path. Preferred paths are certain ones.
 pub fn escalations(model: &Model) -> EscalationsOut {
     use rayon::prelude::*;
-    let considered: Vec<u32> = (0..model.principals.len() as u32)
-        .filter(|&p| {
-            let pn = &model.principals[p as usize];
-            matches!(pn.kind, PrincipalKind::User | PrincipalKind::Role)
-                && !pn.arn.contains(":role/aws-service-role/")
-        })
-        .collect();
+    let considered: Vec<u32> = considered(model).collect();
+    warm_admin_paths(model);
     let admins: Vec<bool> = considered.par_iter().map(|&p| model.is_admin(p)).collect();
     let mut escalating: Vec<EscalationOut> = considered
         .par_iter()

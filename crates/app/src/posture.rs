@@ -136,6 +136,7 @@ pub fn admin_equivalent<G: Graph + Sync>(
         .credentials()
         .filter(|(_, key)| !direct.contains(key))
         .collect();
+    crate::blast::warm_admin_paths(model);
     let found: Vec<Finding> = keys
         .par_iter()
         .filter_map(|&(node, key)| {

@@ -18,8 +18,9 @@
 use super::cloud::{glob, Levels};
 use super::{Access, Hop};
 use crate::catalog::AccessLevel;
+use foldhash::{HashMap, HashMapExt};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 const DATA: &str = include_str!("../../data/azure-roles.json");

@@ -11,7 +11,9 @@ pub use crate::input::{EdgeIn, NodeIn};
 use crate::policy::{Effect, Match, Policy};
 use crate::sensitivity;
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
+// foldhash: the model looks up ARNs and signatures millions of times; SipHash was a tenth of `findings --reach`.
+use foldhash::{HashMap, HashMapExt, HashSet};
+use std::sync::atomic::AtomicU8;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Resource kinds custody evaluates, their service and the catalogue resource
@@ -777,6 +779,7 @@ impl ModelBuilder {
                 .push(m.clone());
         }
         let n_principals = self.principals.len();
+        let n_policies = self.policies.len();
         let mut users_by_account: HashMap<String, Vec<String>> = HashMap::new();
         let mut roles_by_account: HashMap<String, Vec<String>> = HashMap::new();
         let mut principal_by_arn = HashMap::new();
@@ -790,6 +793,18 @@ impl ModelBuilder {
             }
             .push(p.arn.clone());
         }
+        // The same lists as principals (the last with each ARN, as a lookup
+        // by ARN finds), for walking an account's users or roles unhashed.
+        let ids = |by: &HashMap<String, Vec<String>>| -> HashMap<String, Vec<u32>> {
+            by.iter()
+                .map(|(a, arns)| {
+                    let ids = arns.iter().filter_map(|x| principal_by_arn.get(x).copied());
+                    (a.clone(), ids.collect())
+                })
+                .collect()
+        };
+        let user_ids_by_account = ids(&users_by_account);
+        let role_ids_by_account = ids(&roles_by_account);
         let mut groups_by_account: HashMap<String, Vec<String>> = HashMap::new();
         for arn in self.group_arn.values() {
             if let Some(a) = account_of(arn) {
@@ -825,7 +840,13 @@ impl ModelBuilder {
                 }
             }
         }
+        let singled = self
+            .principals
+            .iter()
+            .map(|p| trust.arn.contains_key(&p.arn) || res.named.contains(&p.arn))
+            .collect();
         Model {
+            singled,
             gcp,
             azure,
             github,
@@ -848,6 +869,8 @@ impl ModelBuilder {
             resources_by_account: res.by_account,
             users_by_account,
             roles_by_account,
+            user_ids_by_account,
+            role_ids_by_account,
             groups_by_account,
             principal_by_arn,
             profile_roles,
@@ -864,6 +887,8 @@ impl ModelBuilder {
             escalation_cache: Mutex::new(HashMap::new()),
             back: OnceLock::new(),
             groups: OnceLock::new(),
+            admin_paths: OnceLock::new(),
+            policy_traits: (0..n_policies).map(|_| AtomicU8::new(0)).collect(),
         }
     }
 

@@ -16,9 +16,9 @@
 use super::cloud::{glob, Levels};
 use super::{Access, Hop};
 use crate::catalog::AccessLevel;
+use foldhash::{HashMap, HashMapExt};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 const DATA: &str = include_str!("../../data/gcp-roles.json");

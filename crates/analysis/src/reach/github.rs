@@ -24,8 +24,8 @@
 use super::cloud::Levels;
 use super::{Access, Hop};
 use crate::catalog::AccessLevel;
+use foldhash::HashMap;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// What one GitHub credential is allowed.

@@ -30,9 +30,12 @@ use crate::eval::{evaluate, Context, PolicySet, Request};
 use crate::pattern::{action_matches, resource_matches};
 use crate::policy::{Effect, Match, Policy, Statement};
 use crate::sensitivity::Sensitivity;
-use std::collections::{HashMap, HashSet, VecDeque};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+mod admin;
 pub mod azure;
 mod builder;
 mod cloud;
@@ -228,6 +231,11 @@ pub struct Model {
     /// The account's users, roles and groups, by ARN: escalation targets.
     users_by_account: HashMap<String, Vec<String>>,
     roles_by_account: HashMap<String, Vec<String>>,
+    /// The same as principals.
+    user_ids_by_account: HashMap<String, Vec<u32>>,
+    role_ids_by_account: HashMap<String, Vec<u32>>,
+    /// Per principal: whether a trust or resource policy names it by ARN.
+    singled: Vec<bool>,
     groups_by_account: HashMap<String, Vec<String>>,
     principal_by_arn: HashMap<String, u32>,
     /// Per account: the roles its instance profiles carry.
@@ -264,6 +272,23 @@ pub struct Model {
     /// Every distinct direct-reach list with the principals sharing it. Built
     /// on the first `reaching`.
     groups: OnceLock<Vec<Shared>>,
+    /// Distances to full control of an account, for paths read off without
+    /// a search ([`Model::warm_admin_paths`]).
+    admin_paths: OnceLock<admin::AdminPaths>,
+    /// Per policy, once known: whether it uses policy variables, and whether
+    /// it may allow an IAM action of an escalation technique ([`PolicyTraits`]).
+    policy_traits: Vec<AtomicU8>,
+}
+
+/// What a principal's reach depends on, per policy, worked out once (every
+/// principal holding the policy asks): bits of an [`AtomicU8`], zero while
+/// unknown.
+struct PolicyTraits;
+
+impl PolicyTraits {
+    const KNOWN: u8 = 1;
+    const VARIABLES: u8 = 2;
+    const IAM: u8 = 4;
 }
 
 /// One direct-reach list and the principals sharing it.
@@ -587,12 +612,21 @@ impl Model {
             PrincipalKind::Provider => "sts:AssumeRoleWithWebIdentity",
             _ => "sts:AssumeRole",
         };
+        // Without an identity statement naming the action, only a trust
+        // policy naming the caller itself can let it in (the rest are not
+        // evaluated: they would all deny).
+        let identity_may = crate::eval::identity_names(set, action);
         for role in candidates {
             if role == p {
                 continue;
             }
             let rn = &self.principals[role as usize];
             let Some(trust) = rn.trust else { continue };
+            if !identity_may
+                && !crate::eval::may_allow_alone(&self.policies[trust as usize], &pn.arn)
+            {
+                continue;
+            }
             let set = PolicySet {
                 resource: Some(&self.policies[trust as usize]),
                 resource_account: rn.account.as_deref(),
@@ -644,12 +678,30 @@ impl Model {
     /// then does its escalation depend on who it is, not just its policies
     /// (`iam:Get*` and `NotAction: iam:*` do not).
     fn touches_iam(&self, pn: &PrincipalNode) -> bool {
-        pn.identity.iter().any(|&i| {
-            self.policies[i as usize].statements.iter().any(|s| {
-                s.effect == Effect::Allow
-                    && crate::escalation::iam_actions().any(|a| s.names_action(a))
-            })
-        })
+        pn.identity
+            .iter()
+            .any(|&i| self.policy_traits(i) & PolicyTraits::IAM != 0)
+    }
+
+    /// The [`PolicyTraits`] of policy `i`, worked out on first use.
+    fn policy_traits(&self, i: u32) -> u8 {
+        let slot = &self.policy_traits[i as usize];
+        let known = slot.load(Ordering::Relaxed);
+        if known != 0 {
+            return known;
+        }
+        let statements = &self.policies[i as usize].statements;
+        let mut traits = PolicyTraits::KNOWN;
+        if statements.iter().any(Statement::has_variables) {
+            traits |= PolicyTraits::VARIABLES;
+        }
+        if statements.iter().any(|s| {
+            s.effect == Effect::Allow && crate::escalation::iam_actions().any(|a| s.names_action(a))
+        }) {
+            traits |= PolicyTraits::IAM;
+        }
+        slot.store(traits, Ordering::Relaxed);
+        traits
     }
 
     /// The escalation view of a principal: who it is and what its account holds.
@@ -712,12 +764,10 @@ impl Model {
     /// What a principal's own reach depends on: its policies and account, and its
     /// ARN only where a policy variable or a resource policy may single it out.
     fn signature(&self, pn: &PrincipalNode) -> Signature {
-        let uses_name = pn.identity.iter().any(|&i| {
-            self.policies[i as usize]
-                .statements
-                .iter()
-                .any(Statement::has_variables)
-        });
+        let uses_name = pn
+            .identity
+            .iter()
+            .any(|&i| self.policy_traits(i) & PolicyTraits::VARIABLES != 0);
         (
             pn.identity.clone(),
             pn.boundary,
@@ -729,8 +779,7 @@ impl Model {
     /// Whether a trust or resource policy names the principal by ARN: then
     /// becoming it is worth a hop even next to full control of its account.
     fn singled_out(&self, p: u32) -> bool {
-        let arn = &self.principals[p as usize].arn;
-        self.trusting_arn.contains_key(arn) || self.named.contains(arn)
+        self.singled[p as usize]
     }
 
     /// The hops one technique gives. With `full` (the principal already has
@@ -759,8 +808,9 @@ impl Model {
                 },
             )
         };
+        let me = self.principal_by_arn(&pn.arn).unwrap_or(u32::MAX);
         let mut push = |principal: u32, conditional: bool, potential: Option<&'static str>| {
-            if principal == self.principal_by_arn(&pn.arn).unwrap_or(u32::MAX) {
+            if principal == me {
                 return;
             }
             match out.iter_mut().find(|h| h.principal == principal) {
@@ -798,11 +848,15 @@ impl Model {
                 None => {
                     // Any user (role) of the account: each of them.
                     let all = if e.reaches == Reaches::Users {
-                        self.users_by_account.get(acct)
+                        self.user_ids_by_account.get(acct)
                     } else {
-                        self.roles_by_account.get(acct)
+                        self.role_ids_by_account.get(acct)
                     };
-                    by_arn(all.map(Vec::as_slice).unwrap_or(&[]), &mut push);
+                    for &p in all.into_iter().flatten() {
+                        if wanted(p) {
+                            push(p, e.conditional, None);
+                        }
+                    }
                 }
             },
             Reaches::PassRole(service) => {
@@ -936,6 +990,9 @@ impl Model {
     }
 
     fn admin_path(&self, start: &[u32], certain_only: bool) -> Option<Vec<Hop>> {
+        if let Some(known) = self.admin_path_known(start, certain_only) {
+            return known;
+        }
         let mut hops: Vec<Hop> = Vec::new();
         let mut seen: HashSet<u32> = HashSet::new();
         let mut queue = VecDeque::new();
@@ -960,6 +1017,10 @@ impl Model {
                     at = hops[i].from;
                 }
                 path.reverse();
+                // `from` counts along the path, not the search.
+                for (i, hop) in path.iter_mut().enumerate() {
+                    hop.from = i.checked_sub(1);
+                }
                 return Some(path);
             }
             let p = hops[h].principal;
