@@ -394,7 +394,7 @@ fn privilege_escalation_and_instance_profiles_are_hops() {
     assert!(br
         .hops
         .iter()
-        .any(|h| h.how == "escalation: update-function-code"));
+        .any(|h| &*h.how == "escalation: update-function-code"));
     assert_eq!(
         level(&m, iam, &secret).as_deref(),
         Some("Permissions management"),

@@ -127,7 +127,7 @@ pub fn describe(model: &Model, reference: &str, br: &BlastRadius) -> BlastOut {
                 arn: p.arn.clone(),
                 name: p.name.clone(),
                 kind: kind_name(p.kind),
-                how: h.how.clone(),
+                how: h.how.to_string(),
                 from: h.from.map(|f| arn(&br.hops[f])),
                 conditional: h.conditional,
                 potential: h.potential,
@@ -537,7 +537,7 @@ pub fn escalations(model: &Model) -> EscalationsOut {
                         } else {
                             x.arn.clone()
                         },
-                        how: h.how.clone(),
+                        how: h.how.to_string(),
                         conditional: h.conditional,
                         potential: h.potential,
                     }

@@ -514,7 +514,7 @@ impl Store for SqliteStore {
 
     fn scan_nodes(&self, kinds: &[&str], visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()> {
         let marks = vec!["?"; kinds.len()].join(", ");
-        self.visit_nodes(&format!("kind IN ({marks})"), kinds, visit)
+        self.with_small_cache(|| self.visit_nodes(&format!("kind IN ({marks})"), kinds, visit))
     }
 
     fn scan_label(&self, label: &str, visit: &mut dyn FnMut(ScanNode<'_>)) -> Result<()> {
@@ -632,6 +632,7 @@ impl Store for SqliteStore {
 
     fn scan_edges(&self, kinds: &[&str], visit: &mut crate::EdgeVisitor<'_>) -> Result<()> {
         let marks = vec!["?"; kinds.len()].join(", ");
+        self.with_small_cache(|| {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL AND kind IN ({marks})"
         ))?;
@@ -642,6 +643,7 @@ impl Store for SqliteStore {
             Parse::Eager,
             &mut |e: crate::GraphEdge| visit(e.src, &e.kind, e.dst, &e.props),
         )
+        })
     }
 
     fn count(&self, f: &ListFilter) -> Result<usize> {

@@ -440,8 +440,9 @@ impl Azure {
     pub fn next(&self, p: u32) -> Vec<Hop> {
         let mut out: Vec<Hop> = Vec::new();
         if let Some(permission) = self.takeover.get(&p) {
-            let how =
-                format!("escalation: add a credential to the app (Microsoft Graph {permission})");
+            let how: Arc<str> =
+                format!("escalation: add a credential to the app (Microsoft Graph {permission})")
+                    .into();
             for &app in self.apps.iter().filter(|&&a| a != p) {
                 out.push(Hop {
                     principal: app,
@@ -470,7 +471,8 @@ impl Azure {
                         how: format!(
                             "{action} on {id} ({} assigned on {}): its managed identity",
                             role.role_name, a.scope
-                        ),
+                        )
+                        .into(),
                         conditional: a.conditional,
                         potential: None,
                     });

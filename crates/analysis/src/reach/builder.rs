@@ -888,6 +888,7 @@ impl ModelBuilder {
             back: OnceLock::new(),
             groups: OnceLock::new(),
             admin_paths: OnceLock::new(),
+            hows: super::Hows::new(),
             policy_traits: (0..n_policies).map(|_| AtomicU8::new(0)).collect(),
         }
     }
@@ -1009,7 +1010,8 @@ impl ModelBuilder {
                     from: None,
                     how: format!(
                         "gcp workload identity federation ({role} on the service account)"
-                    ),
+                    )
+                    .into(),
                     conditional: props.get("conditional").and_then(Value::as_bool) == Some(true),
                     potential: None,
                 });
@@ -1022,7 +1024,8 @@ impl ModelBuilder {
                     from: None,
                     how: format!(
                         "sts:GetWebIdentityToken: the app's federated credential {name} trusts this role"
-                    ),
+                    )
+                    .into(),
                     conditional: false,
                     potential: None,
                 });

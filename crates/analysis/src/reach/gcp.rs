@@ -458,13 +458,13 @@ impl Gcp {
                 match out.iter_mut().find(|h| h.principal == s) {
                     Some(h) if h.conditional && !conditional => {
                         h.conditional = false;
-                        h.how = format!("{how} ({} on {})", g.role, g.scope);
+                        h.how = format!("{how} ({} on {})", g.role, g.scope).into();
                     }
                     Some(_) => {}
                     None => out.push(Hop {
                         principal: s,
                         from: None,
-                        how: format!("{how} ({} on {})", g.role, g.scope),
+                        how: format!("{how} ({} on {})", g.role, g.scope).into(),
                         conditional,
                         potential: None,
                     }),

@@ -281,7 +281,8 @@ impl Github {
                     how: format!(
                         "push to {}: {wf} exchanges GitHub's OIDC token (branch protection not evaluated)",
                         repo.full_name
-                    ),
+                    )
+                    .into(),
                     conditional: true,
                     potential: None,
                 });

@@ -124,7 +124,7 @@ pub struct Hop {
     pub from: Option<usize>,
     /// `start`, `sts:AssumeRole`, `sts:AssumeRoleWithWebIdentity`, `instance profile`,
     /// `escalation: create-access-key`…
-    pub how: String,
+    pub how: Arc<str>,
     pub conditional: bool,
     /// For an escalation through existing resources whose inventory was not
     /// ingested: the export that would settle it. The hop is possible (a role
@@ -278,6 +278,29 @@ pub struct Model {
     /// Per policy, once known: whether it uses policy variables, and whether
     /// it may allow an IAM action of an escalation technique ([`PolicyTraits`]).
     policy_traits: Vec<AtomicU8>,
+    hows: Hows,
+}
+
+/// The fixed `how`s of AWS hops, allocated once: millions of hops share them.
+struct Hows(Vec<Arc<str>>);
+
+impl Hows {
+    fn new() -> Hows {
+        let fixed = [
+            "sts:AssumeRole",
+            "sts:AssumeRoleWithWebIdentity",
+            "sts:AssumeRoleWithSAML",
+            "instance profile",
+        ];
+        Hows(fixed.into_iter().map(Arc::from).collect())
+    }
+
+    fn get(&self, how: &str) -> Arc<str> {
+        match self.0.iter().find(|h| ***h == *how) {
+            Some(h) => h.clone(),
+            None => how.into(),
+        }
+    }
 }
 
 /// What a principal's reach depends on, per policy, worked out once (every
@@ -587,7 +610,7 @@ impl Model {
             out.push(Hop {
                 principal: role,
                 from: None,
-                how: "instance profile".into(),
+                how: self.hows.get("instance profile"),
                 conditional: false,
                 potential: None,
             });
@@ -645,7 +668,7 @@ impl Model {
                 out.push(Hop {
                     principal: role,
                     from: None,
-                    how: action.to_string(),
+                    how: self.hows.get(action),
                     conditional: d.conditional,
                     potential: None,
                 });
@@ -739,7 +762,7 @@ impl Model {
         ctx: &Context,
         assumable: &[&str],
     ) -> Hops {
-        let mut out = Vec::new();
+        let (mut out, mut index) = (Vec::new(), HashMap::new());
         let actor = self.actor(pn, assumable);
         let found = escalations(set, &actor, ctx);
         // Full control of the account: only principals named elsewhere are
@@ -750,7 +773,7 @@ impl Model {
                 .as_ref()
                 .is_some_and(|a| self.admins.contains_key(a));
         for e in &found {
-            self.escalation_hops(pn, set, ctx, e, full, &mut out);
+            self.escalation_hops(pn, set, ctx, e, full, (&mut out, &mut index));
         }
         // Full control of the account subsumes becoming any one principal in it,
         // unless that principal is trusted or granted by name elsewhere.
@@ -792,11 +815,11 @@ impl Model {
         ctx: &Context,
         e: &Escalation,
         full: bool,
-        out: &mut Vec<Hop>,
+        (out, index): (&mut Vec<Hop>, &mut HashMap<u32, usize>),
     ) {
         let Some(acct) = &pn.account else { return };
         let wanted = |p: u32| !full || self.singled_out(p);
-        let how = format!("escalation: {}", e.technique);
+        let how: Arc<str> = format!("escalation: {}", e.technique).into();
         let allowed = |action: &str, resource: &str| {
             evaluate(
                 set,
@@ -813,7 +836,8 @@ impl Model {
             if principal == me {
                 return;
             }
-            match out.iter_mut().find(|h| h.principal == principal) {
+            // By index: "any role of the account" pushes thousands.
+            match index.get(&principal).map(|&i| &mut out[i]) {
                 // A certain way in beats a potential one.
                 Some(h) if h.potential.is_some() && potential.is_none() => {
                     h.how = how.clone();
@@ -821,13 +845,16 @@ impl Model {
                     h.potential = None;
                 }
                 Some(_) => {}
-                None => out.push(Hop {
-                    principal,
-                    from: None,
-                    how: how.clone(),
-                    conditional,
-                    potential,
-                }),
+                None => {
+                    index.insert(principal, out.len());
+                    out.push(Hop {
+                        principal,
+                        from: None,
+                        how: how.clone(),
+                        conditional,
+                        potential,
+                    })
+                }
             }
         };
         let by_arn = |arns: &[String], push: &mut dyn FnMut(u32, bool, Option<&'static str>)| {
@@ -1269,7 +1296,7 @@ impl Model {
             while let Some((next, hop)) = step[at as usize] {
                 let h = &self.next(at)[hop as usize];
                 conditional |= h.conditional;
-                path.push((next, h.how.clone()));
+                path.push((next, h.how.to_string()));
                 at = next;
             }
             out.push(Reaching {
