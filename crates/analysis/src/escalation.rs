@@ -696,25 +696,55 @@ pub struct Escalation {
     pub on: Option<Vec<String>>,
 }
 
+/// The exports that settle a potential step, numbered so that a hop
+/// carries one in a byte ([`Inventory`]).
+const INVENTORIES: &[&str] = &[
+    "aws lambda list-functions",
+    "aws ec2 describe-instances",
+    "aws glue get-dev-endpoints / get-jobs",
+    "aws sagemaker list-notebook-instances",
+    "aws cloudformation describe-stacks",
+    "aws ecs describe-task-definition",
+    "aws codebuild batch-get-projects",
+    "aws bedrock-agentcore-control list-code-interpreters",
+    "the service's resource inventory",
+];
+
+/// The export that would settle a potential step (`aws lambda
+/// list-functions`): one of a fixed few, kept in a byte because millions of
+/// hops carry the field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inventory(u8);
+
+impl Inventory {
+    pub fn as_str(self) -> &'static str {
+        INVENTORIES[self.0 as usize]
+    }
+}
+
+impl std::fmt::Display for Inventory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The export that says which existing resources a technique acts through, when
 /// it goes through existing resources; without it, the reach is *potential*.
-pub fn inventory(reaches: Reaches) -> Option<&'static str> {
-    Some(match reaches {
-        FunctionRoles => "aws lambda list-functions",
-        InstanceRoles => "aws ec2 describe-instances",
+pub fn inventory(reaches: Reaches) -> Option<Inventory> {
+    Some(Inventory(match reaches {
+        FunctionRoles => 0,
+        InstanceRoles => 1,
         ServiceRoles(s) => match s {
-            "glue.amazonaws.com" => "aws glue get-dev-endpoints / get-jobs",
-            "sagemaker.amazonaws.com" => "aws sagemaker list-notebook-instances",
-            "cloudformation.amazonaws.com" => "aws cloudformation describe-stacks",
-            "ecs-tasks.amazonaws.com" => "aws ecs describe-task-definition",
-            "codebuild.amazonaws.com" => "aws codebuild batch-get-projects",
-            "bedrock-agentcore.amazonaws.com" => {
-                "aws bedrock-agentcore-control list-code-interpreters"
-            }
-            _ => "the service's resource inventory",
+            "glue.amazonaws.com" => 2,
+            "sagemaker.amazonaws.com" => 3,
+            "cloudformation.amazonaws.com" => 4,
+            "ecs-tasks.amazonaws.com" => 5,
+            "codebuild.amazonaws.com" => 6,
+            "bedrock-agentcore.amazonaws.com" => 7,
+            _ => 8,
         },
         _ => return None,
-    })
+    }))
 }
 
 /// The IAM actions of the techniques (what a principal may do to IAM

@@ -6,14 +6,14 @@
 use serde_json::Value;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Effect {
     Allow,
     Deny,
 }
 
 /// `Action` vs `NotAction` (and likewise for resources and principals).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Match<T> {
     Only(Vec<T>),
     Not(Vec<T>),
@@ -21,21 +21,21 @@ pub enum Match<T> {
 
 /// A principal entry: `("AWS", "arn:aws:iam::123456789012:root")`, `("Service",
 /// "lambda.amazonaws.com")`, `("Federated", "…oidc-provider/…")`, or `("*", "*")`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
     pub kind: String,
     pub value: String,
 }
 
 /// One condition test: `StringLike` on `token.actions.githubusercontent.com:sub`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Condition {
     pub operator: String,
     pub key: String,
     pub values: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Statement {
     pub sid: Option<String>,
     pub effect: Effect,
@@ -76,7 +76,7 @@ impl Statement {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Policy {
     pub statements: Vec<Statement>,
 }

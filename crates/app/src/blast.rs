@@ -128,9 +128,9 @@ pub fn describe(model: &Model, reference: &str, br: &BlastRadius) -> BlastOut {
                 name: p.name.clone(),
                 kind: kind_name(p.kind),
                 how: h.how.to_string(),
-                from: h.from.map(|f| arn(&br.hops[f])),
+                from: h.from.map(|f| arn(&br.hops[f as usize])),
                 conditional: h.conditional,
-                potential: h.potential,
+                potential: h.potential.map(|i| i.as_str()),
             }
         })
         .collect();
@@ -539,7 +539,7 @@ pub fn escalations(model: &Model) -> EscalationsOut {
                         },
                         how: h.how.to_string(),
                         conditional: h.conditional,
-                        potential: h.potential,
+                        potential: h.potential.map(|i| i.as_str()),
                     }
                 })
                 .collect();
@@ -554,7 +554,7 @@ pub fn escalations(model: &Model) -> EscalationsOut {
                     .filter_map(|h| h.how.strip_prefix("escalation: ").map(str::to_string))
                     .collect(),
                 conditional: path.iter().any(|h| h.conditional),
-                potential: path.iter().find_map(|h| h.potential),
+                potential: path.iter().find_map(|h| h.potential).map(|i| i.as_str()),
                 path: steps,
             })
         })

@@ -170,7 +170,7 @@ impl Model {
                 .find(|h| (certain(h) || !certain_only) && dist[h.principal as usize] == d - 1)?;
             let prev = &path[path.len() - 1];
             path.push(Hop {
-                from: Some(path.len() - 1),
+                from: Some(path.len() as u32 - 1),
                 conditional: h.conditional || prev.conditional,
                 potential: h.potential.or(prev.potential),
                 ..h.clone()

@@ -153,7 +153,13 @@ pub const EDGE_KINDS: &[&str] = &[
 
 #[derive(Default)]
 pub struct ModelBuilder {
-    policies: Vec<Policy>,
+    /// Equal documents share one parse (hundreds of thousands of roles
+    /// carry a few thousand distinct inline and trust policies); each
+    /// keeps its own index and name.
+    policies: Vec<Arc<Policy>>,
+    /// Parsed policies by their hash, to find an equal one.
+    distinct: HashMap<u64, Vec<u32>>,
+    hasher: foldhash::fast::RandomState,
     policy_names: Vec<String>,
     policy_by_node: HashMap<i64, u32>,
     policy_by_arn: HashMap<String, u32>,
@@ -265,8 +271,7 @@ impl ModelBuilder {
     fn add_policy(&mut self, name: String, doc: &Value) -> Option<u32> {
         match Policy::from_value(doc) {
             Ok(p) => {
-                self.policies.push(p);
-                self.policy_names.push(name);
+                self.push_policy(p, name);
                 Some(self.policies.len() as u32 - 1)
             }
             Err(e) => {
@@ -274,6 +279,23 @@ impl ModelBuilder {
                 None
             }
         }
+    }
+
+    /// Appends a policy, sharing the parse of an equal one.
+    fn push_policy(&mut self, p: Policy, name: String) {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(&p);
+        let same = self.distinct.entry(hash).or_default();
+        let shared = same
+            .iter()
+            .map(|&i| &self.policies[i as usize])
+            .find(|q| ***q == p)
+            .cloned();
+        if shared.is_none() {
+            same.push(self.policies.len() as u32);
+        }
+        self.policies.push(shared.unwrap_or_else(|| Arc::new(p)));
+        self.policy_names.push(name);
     }
 
     fn inline_policies(&mut self, owner: &str, props: &Map<String, Value>) -> Vec<u32> {
@@ -1321,7 +1343,7 @@ impl ModelBuilder {
     /// One administrator stand-in per account, for privilege escalation.
     fn account_admins(&mut self) -> HashMap<String, u32> {
         let admin_policy = {
-            self.policies.push(Policy::admin());
+            self.policies.push(Arc::new(Policy::admin()));
             self.policy_names
                 .push("full control of the account (privilege escalation)".into());
             self.policies.len() as u32 - 1

@@ -25,7 +25,9 @@
 //! anything else a condition tests makes the answer *conditional*.
 
 use crate::catalog::AccessLevel;
-use crate::escalation::{escalations, inventory, technique_context, Actor, Escalation, Reaches};
+use crate::escalation::{
+    escalations, inventory, technique_context, Actor, Escalation, Inventory, Reaches,
+};
 use crate::eval::{evaluate, Context, PolicySet, Request};
 use crate::pattern::{action_matches, resource_matches};
 use crate::policy::{Effect, Match, Policy, Statement};
@@ -121,7 +123,7 @@ pub struct Access {
 pub struct Hop {
     pub principal: u32,
     /// The hop this one was reached from (`None` for a starting principal).
-    pub from: Option<usize>,
+    pub from: Option<u32>,
     /// `start`, `sts:AssumeRole`, `sts:AssumeRoleWithWebIdentity`, `instance profile`,
     /// `escalation: create-access-key`…
     pub how: Arc<str>,
@@ -129,7 +131,7 @@ pub struct Hop {
     /// For an escalation through existing resources whose inventory was not
     /// ingested: the export that would settle it. The hop is possible (a role
     /// such resources could run as), not observed.
-    pub potential: Option<&'static str>,
+    pub potential: Option<Inventory>,
 }
 
 /// A resource reached, through which hop, and its rank.
@@ -173,8 +175,8 @@ impl BlastRadius {
         let mut out = vec![hop];
         let mut at = hop;
         while let Some(prev) = self.hops[at].from {
-            out.push(prev);
-            at = prev;
+            out.push(prev as usize);
+            at = prev as usize;
         }
         out.reverse();
         out
@@ -211,7 +213,7 @@ type Signature = (Vec<u32>, Option<u32>, Option<String>, Option<String>);
 
 /// The AWS authorization graph in memory.
 pub struct Model {
-    policies: Vec<Policy>,
+    policies: Vec<Arc<Policy>>,
     policy_names: Vec<String>,
     pub principals: Vec<PrincipalNode>,
     principal_by_node: HashMap<i64, u32>,
@@ -376,9 +378,9 @@ impl Model {
             identity: p
                 .identity
                 .iter()
-                .map(|&i| &self.policies[i as usize])
+                .map(|&i| &*self.policies[i as usize])
                 .collect(),
-            boundary: p.boundary.map(|b| &self.policies[b as usize]),
+            boundary: p.boundary.map(|b| &*self.policies[b as usize]),
             scps: p
                 .account
                 .as_ref()
@@ -386,7 +388,7 @@ impl Model {
                 .map(|layers| {
                     layers
                         .iter()
-                        .map(|l| l.iter().map(|&i| &self.policies[i as usize]).collect())
+                        .map(|l| l.iter().map(|&i| &*self.policies[i as usize]).collect())
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -459,7 +461,7 @@ impl Model {
                 }
             }
         }
-        let resource_policy = res.policy.map(|i| &self.policies[i as usize]);
+        let resource_policy = res.policy.map(|i| &*self.policies[i as usize]);
         if let Some(rp) = resource_policy {
             for s in &rp.statements {
                 if s.effect == Effect::Allow
@@ -545,13 +547,17 @@ impl Model {
 
     fn next_uncached(&self, p: u32) -> Hops {
         let pn = &self.principals[p as usize];
-        let mut out = match pn.kind {
-            PrincipalKind::GcpServiceAccount => self.gcp.next(p),
-            PrincipalKind::AzureServicePrincipal => self.azure.next(p),
-            PrincipalKind::GithubCredential => self.github.next(p),
+        let out = match pn.kind {
+            PrincipalKind::GcpServiceAccount => Arc::new(self.gcp.next(p)),
+            PrincipalKind::AzureServicePrincipal => Arc::new(self.azure.next(p)),
+            PrincipalKind::GithubCredential => Arc::new(self.github.next(p)),
             _ => self.aws_next(p),
         };
-        for h in self.bridges.get(&p).into_iter().flatten() {
+        let Some(bridges) = self.bridges.get(&p) else {
+            return out;
+        };
+        let mut out = Arc::unwrap_or_clone(out);
+        for h in bridges {
             if out.iter().any(|o| o.principal == h.principal) {
                 continue;
             }
@@ -579,7 +585,11 @@ impl Model {
         Arc::new(out)
     }
 
-    fn aws_next(&self, p: u32) -> Vec<Hop> {
+    /// An AWS principal's next hops. Without a role to assume they are its
+    /// escalation hops alone, and the list is the one every principal with
+    /// the same signature shares (not a copy: thousands of roles may share
+    /// a list of thousands of hops).
+    fn aws_next(&self, p: u32) -> Hops {
         let pn = &self.principals[p as usize];
         let set = self.policy_set(pn);
         let ctx = self.context(pn);
@@ -592,13 +602,16 @@ impl Model {
                 .map(|r| r.arn.as_str())
                 .collect();
             let esc = self.escalation(pn, &set, &ctx, &assumable);
+            if out.is_empty() {
+                return esc;
+            }
             for h in esc.iter() {
                 if !out.iter().any(|o| o.principal == h.principal) {
                     out.push(h.clone());
                 }
             }
         }
-        out
+        Arc::new(out)
     }
 
     /// Roles `p` may assume through trust policies, and the roles an instance
@@ -832,7 +845,7 @@ impl Model {
             )
         };
         let me = self.principal_by_arn(&pn.arn).unwrap_or(u32::MAX);
-        let mut push = |principal: u32, conditional: bool, potential: Option<&'static str>| {
+        let mut push = |principal: u32, conditional: bool, potential: Option<Inventory>| {
             if principal == me {
                 return;
             }
@@ -857,7 +870,7 @@ impl Model {
                 }
             }
         };
-        let by_arn = |arns: &[String], push: &mut dyn FnMut(u32, bool, Option<&'static str>)| {
+        let by_arn = |arns: &[String], push: &mut dyn FnMut(u32, bool, Option<Inventory>)| {
             for a in arns {
                 if let Some(p) = self.principal_by_arn(a).filter(|&p| wanted(p)) {
                     push(p, e.conditional, None);
@@ -1040,13 +1053,13 @@ impl Model {
                 let mut path = vec![hops[h].clone()];
                 let mut at = hops[h].from;
                 while let Some(i) = at {
-                    path.push(hops[i].clone());
-                    at = hops[i].from;
+                    path.push(hops[i as usize].clone());
+                    at = hops[i as usize].from;
                 }
                 path.reverse();
                 // `from` counts along the path, not the search.
                 for (i, hop) in path.iter_mut().enumerate() {
-                    hop.from = i.checked_sub(1);
+                    hop.from = i.checked_sub(1).map(|f| f as u32);
                 }
                 return Some(path);
             }
@@ -1058,7 +1071,7 @@ impl Model {
                 if seen.insert(next.principal) {
                     queue.push_back(hops.len());
                     hops.push(Hop {
-                        from: Some(h),
+                        from: Some(h as u32),
                         conditional: next.conditional || hops[h].conditional,
                         potential: next.potential.or(hops[h].potential),
                         ..next.clone()
@@ -1097,7 +1110,7 @@ impl Model {
                 seen.insert(next.principal, br.hops.len());
                 queue.push_back(br.hops.len());
                 br.hops.push(Hop {
-                    from: Some(h),
+                    from: Some(h as u32),
                     conditional: next.conditional || br.hops[h].conditional,
                     potential: next.potential.or(br.hops[h].potential),
                     ..next.clone()
@@ -1328,11 +1341,18 @@ impl Model {
 }
 
 /// The cached value for `sig`, computing it (outside the lock) when absent.
+/// A signature that names its principal is not cached: it is asked once,
+/// for that principal, whose own cache ([`Model::next`], [`Model::direct`])
+/// keeps the answer — a second copy here would only hold memory (hundreds
+/// of megabytes of escalation hops at 10,000 people).
 fn memo<T: Clone>(
     cache: &Mutex<HashMap<Signature, T>>,
     sig: Signature,
     f: impl FnOnce() -> T,
 ) -> T {
+    if sig.3.is_some() {
+        return f();
+    }
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&sig).cloned()) {
         return hit;
     }
