@@ -61,10 +61,12 @@ pub struct Actor<'a> {
     pub policies: Vec<&'a str>,
     /// Roles it can assume (trust policies that let it).
     pub assumable: Vec<&'a str>,
-    /// The account's users, roles and groups (known from the exports).
-    pub users: Vec<&'a str>,
-    pub roles: Vec<&'a str>,
-    pub all_groups: Vec<&'a str>,
+    /// The account's users, roles and groups (known from the exports),
+    /// borrowed: an account may hold thousands, and only a technique that
+    /// aims at any of them walks the list.
+    pub users: &'a [String],
+    pub roles: &'a [String],
+    pub all_groups: &'a [String],
 }
 
 impl<'a> Actor<'a> {
@@ -806,13 +808,13 @@ fn concrete<'s>(t: Target, actor: &Actor<'s>, set: &PolicySet<'s>, action: &str)
             v
         }
         SelfPolicy => actor.policies.clone(),
-        AnyUser => others(&actor.users, actor.arn),
-        AnyRole => others(&actor.roles, actor.arn),
+        AnyUser => others(actor.users, actor.arn),
+        AnyRole => others(actor.roles, actor.arn),
         OtherGroup => actor
             .all_groups
             .iter()
+            .map(String::as_str)
             .filter(|g| !actor.groups.contains(g))
-            .copied()
             .collect(),
         CustomerPolicy => Vec::new(),
         // The resource patterns the actor's policies grant the action on.
@@ -820,8 +822,11 @@ fn concrete<'s>(t: Target, actor: &Actor<'s>, set: &PolicySet<'s>, action: &str)
     }
 }
 
-fn others<'s>(list: &[&'s str], me: &str) -> Vec<&'s str> {
-    list.iter().filter(|a| **a != me).copied().collect()
+fn others<'s>(list: &'s [String], me: &str) -> Vec<&'s str> {
+    list.iter()
+        .map(String::as_str)
+        .filter(|a| *a != me)
+        .collect()
 }
 
 /// Resource patterns of the identity statements that allow `action`.
@@ -930,6 +935,10 @@ pub fn escalations(set: &PolicySet<'_>, actor: &Actor<'_>, context: &Context) ->
         let mut conditional = false;
         let mut on: Option<Vec<String>> = None;
         for (i, (action, target)) in t.actions.iter().enumerate() {
+            // What `allowed_on` would decide without a context: build none.
+            if set.resource.is_none() && !mentioned(set, action) {
+                continue 'technique;
+            }
             let ctx = technique_context(action, t.reaches, context);
             let Some((where_, d)) = allowed_on(set, actor, action, *target, &ctx) else {
                 continue 'technique;
@@ -1081,12 +1090,14 @@ mod tests {
             identity: vec![&p],
             ..Default::default()
         };
+        let users = [
+            ME,
+            "arn:aws:iam::111122223333:user/admin-ana",
+            "arn:aws:iam::111122223333:user/carl",
+        ]
+        .map(String::from);
         let actor = Actor {
-            users: vec![
-                ME,
-                "arn:aws:iam::111122223333:user/admin-ana",
-                "arn:aws:iam::111122223333:user/carl",
-            ],
+            users: &users,
             ..me()
         };
         let e = escalations(&set, &actor, &Context::new());

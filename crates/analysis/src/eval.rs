@@ -158,8 +158,13 @@ enum Applies {
     Yes,
 }
 
+/// The account field of an ARN (the fifth, between the fourth and fifth
+/// colons), when not empty.
 fn account_of(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
+    let mut colons = arn.bytes().enumerate().filter(|(_, b)| *b == b':');
+    let start = colons.nth(3)?.0 + 1;
+    let end = colons.next().map_or(arn.len(), |(i, _)| i);
+    Some(&arn[start..end]).filter(|a| !a.is_empty())
 }
 
 /// Replaces `${…}` policy variables from the context. Unresolved variables become
@@ -257,12 +262,14 @@ fn principal_matches(p: &Principal, principal: &str) -> PrincipalHit {
     if p.value == principal {
         return PrincipalHit::Direct;
     }
-    let account = account_of(principal).unwrap_or("");
-    let root = p
+    // An account names it as `123456789012` or `arn:aws:iam::123456789012:root`;
+    // an ARN of anything else (it has colons) cannot name its account.
+    let named = p
         .value
         .strip_prefix("arn:aws:iam::")
-        .and_then(|v| v.strip_suffix(":root"));
-    if p.value == account || root == Some(account) {
+        .and_then(|v| v.strip_suffix(":root"))
+        .unwrap_or(&p.value);
+    if !named.contains(':') && named == account_of(principal).unwrap_or("") {
         return PrincipalHit::Account;
     }
     PrincipalHit::None

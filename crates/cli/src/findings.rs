@@ -9,7 +9,6 @@ use clap::Args;
 use custody_app::progress::step;
 use custody_app::Progress;
 use custody_posture::{Finding, Rule, Severity};
-use custody_query::MemGraph;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -104,17 +103,13 @@ pub fn run(cli: &Global, a: &FindingsArgs) -> Result<ExitCode> {
     let mut store = paths::open_existing(cli)?;
     let started = Instant::now();
     let progress = cli.progress();
-    step(&progress, "loading the graph…");
-    let graph = MemGraph::load(&store)?;
+    let (graph, model) = custody_app::posture::load(&store, a.reach, &progress)?;
     let loaded = started.elapsed();
-    let model = if a.reach {
-        let t = Instant::now();
-        let model = custody_app::blast::load(&store, &progress)?;
+    if a.reach {
         tracing::info!(
-            "permission model loaded in {:.1}s",
-            t.elapsed().as_secs_f64()
+            "graph and permission model loaded in {:.1}s",
+            loaded.as_secs_f64()
         );
-        Some(model)
     } else {
         let skipped = custody_app::posture::needs_reach(&rules);
         if !skipped.is_empty() && !cli.quiet {
@@ -123,8 +118,7 @@ pub fn run(cli: &Global, a: &FindingsArgs) -> Result<ExitCode> {
                 skipped.join(", ")
             );
         }
-        None
-    };
+    }
     let ownership = if rules
         .iter()
         .any(|r| r.computed.as_deref() == Some("ownership"))

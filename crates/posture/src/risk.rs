@@ -111,8 +111,14 @@ pub fn places(graph: &dyn Graph, key: &str) -> usize {
     kinds.len()
 }
 
-/// Evaluates one identity's reach (by its key); `None` when it has none.
-pub type ReachOf<'a> = &'a dyn Fn(&str) -> Option<Reach>;
+/// Evaluates identities' reach (by their keys), one answer per key in
+/// order; `None` for one that has none. Asked for a few at a time, so a
+/// caller may work them out at once.
+pub type ReachOf<'a> = &'a dyn Fn(&[&str]) -> Vec<Option<Reach>>;
+
+/// The most identities [`rank`] asks reach for at once: it asks for 1, 2,
+/// 4… up to this, so a ranking that stops early asks for few it does not use.
+const REACH_BATCH: usize = 16;
 
 /// The `top` riskiest identities among those with findings. `reach` (when
 /// given) evaluates one identity's blast radius; `max_reach_score` bounds
@@ -163,14 +169,25 @@ pub fn rank(
     };
     let bound = reach_factor(max_reach_score);
     let mut ranked: Vec<Risk> = Vec::new();
-    for mut c in candidates {
+    let mut asked: std::collections::VecDeque<Option<Reach>> = Default::default();
+    let mut batch = 1;
+    for i in 0..candidates.len() {
         if ranked.len() >= top {
             let floor = ranked[top - 1].risk;
-            if c.risk * bound < floor {
+            if candidates[i].risk * bound < floor {
                 break;
             }
         }
-        c.reach = reach(&c.identity);
+        if asked.is_empty() {
+            let keys: Vec<&str> = candidates[i..(i + batch).min(candidates.len())]
+                .iter()
+                .map(|c| c.identity.as_str())
+                .collect();
+            asked.extend(reach(&keys));
+            batch = (batch * 2).min(REACH_BATCH);
+        }
+        let mut c = candidates[i].clone();
+        c.reach = asked.pop_front().flatten();
         c.risk *= c.reach.as_ref().map_or(1.0, |r| reach_factor(r.score));
         ranked.push(c);
         ranked.sort_by(by_score);

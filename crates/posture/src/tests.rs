@@ -426,8 +426,7 @@ fn risk_combines_severity_places_and_reach_and_stops_early() {
     // With reach: a huge blast radius lifts an identity; evaluation stops once
     // nothing left can enter the top even with the largest reach.
     let asked = std::cell::RefCell::new(Vec::new());
-    let reach = |key: &str| {
-        asked.borrow_mut().push(key.to_string());
+    let one = |key: &str| {
         Some(Reach {
             resources: 1,
             critical: 0,
@@ -439,6 +438,12 @@ fn risk_combines_severity_places_and_reach_and_stops_early() {
             can_become: 0,
             admin_equivalent: false,
         })
+    };
+    let reach = |keys: &[&str]| {
+        asked
+            .borrow_mut()
+            .extend(keys.iter().map(|k| k.to_string()));
+        keys.iter().map(|key| one(key)).collect()
     };
     let ranked = rank(&report.findings, &graph, Some(&reach), 1_000_000, 1);
     assert_eq!(ranked.len(), 1);

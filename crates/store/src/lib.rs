@@ -396,6 +396,13 @@ pub trait Store {
         self.scan_graph(node, key, edge)
     }
 
+    /// Another handle on the same database for reading on another thread
+    /// while this one is busy (the graph and the permission model load at
+    /// once); `None` where there is none to open (a database in memory).
+    fn another(&self) -> Result<Option<Box<dyn Store + Send>>> {
+        Ok(None)
+    }
+
     /// The SHA-256 of every log file already counted in the profiles.
     fn usage_known_sources(&self) -> Result<std::collections::HashSet<String>>;
     /// The stored profiles (JSON) of these identity keys; absent keys have none.

@@ -609,6 +609,16 @@ impl Store for SqliteStore {
         })
     }
 
+    fn another(&self) -> Result<Option<Box<dyn Store + Send>>> {
+        Ok(self.reader()?.map(|conn| {
+            Box::new(SqliteStore {
+                conn,
+                fingerprinter: self.fingerprinter.clone(),
+                fail_after_nodes: None,
+            }) as Box<dyn Store + Send>
+        }))
+    }
+
     fn scan_graph_concurrent(
         &self,
         node: &mut dyn FnMut(crate::GraphNode),

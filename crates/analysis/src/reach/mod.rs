@@ -605,8 +605,9 @@ impl Model {
             if out.is_empty() {
                 return esc;
             }
+            let mut have: HashSet<u32> = out.iter().map(|h| h.principal).collect();
             for h in esc.iter() {
-                if !out.iter().any(|o| o.principal == h.principal) {
+                if have.insert(h.principal) {
                     out.push(h.clone());
                 }
             }
@@ -743,10 +744,8 @@ impl Model {
     /// The escalation view of a principal: who it is and what its account holds.
     fn actor<'a>(&'a self, pn: &'a PrincipalNode, assumable: &[&'a str]) -> Actor<'a> {
         let account = pn.account.as_deref().unwrap_or("");
-        let strs = |m: &'a HashMap<String, Vec<String>>| -> Vec<&'a str> {
-            m.get(account)
-                .map(|v| v.iter().map(String::as_str).collect())
-                .unwrap_or_default()
+        let strs = |m: &'a HashMap<String, Vec<String>>| -> &'a [String] {
+            m.get(account).map(Vec::as_slice).unwrap_or_default()
         };
         Actor {
             arn: &pn.arn,
@@ -833,14 +832,24 @@ impl Model {
         let Some(acct) = &pn.account else { return };
         let wanted = |p: u32| !full || self.singled_out(p);
         let how: Arc<str> = format!("escalation: {}", e.technique).into();
+        // Each branch below asks about one action, on many resources: its
+        // context is built once.
+        let context: OnceLock<(String, Context)> = OnceLock::new();
         let allowed = |action: &str, resource: &str| {
+            let (for_action, context) = context.get_or_init(|| {
+                (
+                    action.to_string(),
+                    technique_context(action, e.reaches, ctx),
+                )
+            });
+            debug_assert_eq!(for_action, action);
             evaluate(
                 set,
                 &Request {
                     principal: &pn.arn,
                     action,
                     resource,
-                    context: &technique_context(action, e.reaches, ctx),
+                    context,
                 },
             )
         };
