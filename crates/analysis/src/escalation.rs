@@ -863,12 +863,6 @@ fn allowed_on<'s>(
     target: Target,
     ctx: &Context,
 ) -> Allowed {
-    // Without a resource policy only an identity statement can allow: an
-    // action none of them names is allowed on no target (every branch
-    // below would find nothing), so no request is evaluated.
-    if set.resource.is_none() && !mentioned(set, action) {
-        return None;
-    }
     let account = actor.arn.split(':').nth(4).unwrap_or("");
     let ask = |resource: &str| {
         evaluate(
@@ -935,7 +929,10 @@ pub fn escalations(set: &PolicySet<'_>, actor: &Actor<'_>, context: &Context) ->
         let mut conditional = false;
         let mut on: Option<Vec<String>> = None;
         for (i, (action, target)) in t.actions.iter().enumerate() {
-            // What `allowed_on` would decide without a context: build none.
+            // Without a resource policy only an identity statement can
+            // allow: an action none of them names is allowed on no target
+            // (every branch of `allowed_on` would find nothing), so neither
+            // a context nor a request is made for it.
             if set.resource.is_none() && !mentioned(set, action) {
                 continue 'technique;
             }
