@@ -6,7 +6,6 @@ use crate::global::{Global, OutputFormat};
 use crate::{output, paths};
 use anyhow::Result;
 use clap::Args;
-use custody_app::progress::step;
 use custody_app::Progress;
 use custody_posture::{Finding, Rule, Severity};
 use std::path::PathBuf;
@@ -103,14 +102,7 @@ pub fn run(cli: &Global, a: &FindingsArgs) -> Result<ExitCode> {
     let mut store = paths::open_existing(cli)?;
     let started = Instant::now();
     let progress = cli.progress();
-    let (graph, model) = custody_app::posture::load(&store, a.reach, &progress)?;
-    let loaded = started.elapsed();
-    if a.reach {
-        tracing::info!(
-            "graph and permission model loaded in {:.1}s",
-            loaded.as_secs_f64()
-        );
-    } else {
+    if !a.reach {
         let skipped = custody_app::posture::needs_reach(&rules);
         if !skipped.is_empty() && !cli.quiet {
             eprintln!(
@@ -119,27 +111,15 @@ pub fn run(cli: &Global, a: &FindingsArgs) -> Result<ExitCode> {
             );
         }
     }
-    let ownership = if rules
-        .iter()
-        .any(|r| r.computed.as_deref() == Some("ownership"))
-    {
-        step(&progress, "attributing ownership…");
-        Some(custody_app::owner::credentials_from_graph(&graph, &store)?)
-    } else {
-        None
-    };
-    step(&progress, &format!("running {} rules…", rules.len()));
     let today = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let report =
-        custody_app::posture::run(&graph, &rules, ownership.as_ref(), model.as_ref(), today)?;
+    let custody_app::posture::Posture {
+        graph,
+        model,
+        ownership,
+        report,
+        risk: ranked,
+    } = custody_app::posture::findings(&store, &rules, a.reach, today, a.top as usize, &progress)?;
     progress.done();
-    tracing::info!(
-        "graph loaded in {:.1}s; rules ran in {:.1}s",
-        loaded.as_secs_f64(),
-        (started.elapsed() - loaded).as_secs_f64()
-    );
-    let ranked =
-        custody_app::posture::risk(&graph, model.as_ref(), &report.findings, a.top as usize);
     if a.record {
         let snapshot = custody_app::posture::record(&mut store, &graph, &report.findings)?;
         if !cli.quiet {

@@ -1,6 +1,6 @@
 //! The SQLite backend (bundled SQLite, no server).
 
-use crate::rows::{batched, parse_map, Parse};
+use crate::rows::{batched, parse_map, parsed_ahead};
 use crate::schema::{SCHEMA, VERSION};
 use crate::{
     Assertion, EdgeRecord, IngestReport, ListFilter, NodeBrief, NodeRecord, Progress, Result,
@@ -34,12 +34,11 @@ impl SqliteStore {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT id, label, kind, system, key, name, props FROM nodes WHERE retired_snapshot IS NULL AND {filter}"
         ))?;
-        batched(
+        parsed_ahead(
             &mut stmt,
             rusqlite::params_from_iter(params.iter()),
             graph_node,
-            Parse::Eager,
-            &mut |n: crate::GraphNode| {
+            &mut |n: &crate::GraphNode| {
                 visit(ScanNode {
                     id: n.id,
                     label: &n.label,
@@ -278,7 +277,7 @@ fn read_nodes(
         "SELECT id, label, kind, system, key, name, props FROM nodes
          WHERE retired_snapshot IS NULL AND placeholder = 0",
     )?;
-    batched(&mut stmt, [], graph_node, Parse::Lazy, node)?;
+    batched(&mut stmt, [], graph_node, node)?;
     let mut stmt = conn.prepare("SELECT node_id, key FROM node_keys")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -292,7 +291,7 @@ fn read_nodes(
 fn read_edges(conn: &Connection, edge: &mut dyn FnMut(crate::GraphEdge)) -> Result<()> {
     let mut stmt =
         conn.prepare("SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL")?;
-    batched(&mut stmt, [], graph_edge, Parse::Lazy, edge)
+    batched(&mut stmt, [], graph_edge, edge)
 }
 
 impl Store for SqliteStore {
@@ -646,12 +645,11 @@ impl Store for SqliteStore {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL AND kind IN ({marks})"
         ))?;
-        batched(
+        parsed_ahead(
             &mut stmt,
             rusqlite::params_from_iter(kinds.iter()),
             graph_edge,
-            Parse::Eager,
-            &mut |e: crate::GraphEdge| visit(e.src, &e.kind, e.dst, &e.props),
+            &mut |e: &crate::GraphEdge| visit(e.src, &e.kind, e.dst, &e.props),
         )
         })
     }
