@@ -516,3 +516,63 @@ fn paths_to_admin_read_off_distances_are_the_paths_the_search_finds() {
     let read: Vec<_> = starts.iter().map(|s| view(all.path_to_admin(s))).collect();
     assert_eq!(read, searched);
 }
+
+#[test]
+fn a_blast_radius_warmed_a_layer_at_a_time_is_the_one_computed_lazily() {
+    let mut g = G::default();
+    let root_trust = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{A}:root")}, "Action": "sts:AssumeRole"}]});
+    let assume = allow(json!("sts:AssumeRole"), json!("*"));
+    let user = g.user(A, "chain-start", std::slice::from_ref(&assume));
+    g.role(
+        A,
+        "middle",
+        root_trust.clone(),
+        std::slice::from_ref(&assume),
+    );
+    g.role(
+        A,
+        "reader",
+        root_trust.clone(),
+        &[allow(json!("s3:GetObject"), json!("*"))],
+    );
+    g.role(
+        A,
+        "keys",
+        root_trust,
+        &[allow(json!("iam:CreateAccessKey"), json!("*"))],
+    );
+    g.bucket(A, "payroll", json!({}));
+    g.bucket(B, "elsewhere", json!({}));
+    let view = |br: &custody_analysis::BlastRadius| {
+        let hops: Vec<_> = br
+            .hops
+            .iter()
+            .map(|h| (h.principal, h.how.to_string(), h.from, h.conditional))
+            .collect();
+        let reached: Vec<_> = br
+            .reached
+            .iter()
+            .map(|r| (r.access.resource, r.access.level, r.hop, r.score))
+            .collect();
+        (hops, reached)
+    };
+    let lazy = g.model();
+    let start = lazy.start(user);
+    let expected = view(&lazy.blast_radius(&start));
+    assert!(expected.0.len() >= 4, "the chain is followed: {expected:?}");
+    assert!(!expected.1.is_empty(), "something is reached");
+    let warmed = g.model();
+    let offered = std::cell::RefCell::new(Vec::new());
+    warmed.warm_reach(&start, &|layer| {
+        offered.borrow_mut().extend_from_slice(layer);
+        warmed.warm(layer.iter().copied());
+    });
+    let mut offered = offered.into_inner();
+    offered.sort_unstable();
+    let mut read: Vec<u32> = expected.0.iter().map(|h| h.0).collect();
+    read.sort_unstable();
+    assert_eq!(offered, read, "every principal the query reads, once");
+    assert_eq!(view(&warmed.blast_radius(&start)), expected);
+    // Warmed again: nothing is left to compute.
+    warmed.warm_reach(&start, &|layer| panic!("{layer:?} computed twice"));
+}

@@ -181,7 +181,7 @@ pub fn run(
         && shown.node.props.get("status").and_then(Value::as_str) == Some("Active");
     step(progress, "loading the AWS permission model…");
     let model = blast::load(store, progress)?;
-    let reach = blast::describe(&model, &key_id, &model.blast_radius(&model.start(found)));
+    let reach = blast::describe(&model, &key_id, &blast::radius(&model, &model.start(found)));
     let reachability = grade::reachability(store, &model, &answers.expected["reachability"])?;
     let usage = grade::eval_usage(store, &answers_json)?;
     let usage_ok =

@@ -238,7 +238,7 @@ pub fn paths(
     let mut target_key = None;
     let start = model.map(|m| m.start(id)).unwrap_or_default();
     if let (Some(model), false) = (model, start.is_empty()) {
-        let out = crate::blast::describe(model, &me.key, &model.blast_radius(&start));
+        let out = crate::blast::describe(model, &me.key, &crate::blast::radius(model, &start));
         // ARN → node id in this drawing, and its column.
         let mut at: HashMap<String, (String, i32)> = HashMap::new();
         for p in &out.principals {

@@ -395,7 +395,7 @@ impl Service {
                 "`{reference}` is not a credential, principal, workload or agent custody can evaluate (AWS keys, IAM users and roles; GCP service accounts and keys; Entra apps, managed identities and their secrets; GitHub tokens, deploy keys and installations; workloads that run as or federate into them)"
             )));
         }
-        let mut out = blast::describe(model, reference, &model.blast_radius(&start));
+        let mut out = blast::describe(model, reference, &blast::radius(model, &start));
         if limit > 0 {
             out.resources.truncate(limit);
         }

@@ -139,7 +139,11 @@ pub fn run(cli: &Global, a: &BlastArgs) -> Result<ExitCode> {
                 "`{reference}` is not a credential, principal, workload or agent custody can evaluate (AWS keys, IAM users and roles; GCP service accounts and keys; Entra apps, managed identities and their secrets; GitHub tokens, deploy keys and installations; workloads that run as or federate into them)"
             );
         }
-        outs.push(describe(&model, &reference, &model.blast_radius(&start)));
+        outs.push(describe(
+            &model,
+            &reference,
+            &custody_app::blast::radius(&model, &start),
+        ));
     }
     output::each(cli.format, &outs, |_, out| {
         render::blast_radius(out, a.limit)

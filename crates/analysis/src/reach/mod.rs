@@ -1347,6 +1347,37 @@ impl Model {
             self.next(p);
         }
     }
+
+    /// Computes what [`Model::blast_radius`] from `start` will read: the
+    /// principals it reaches, a breadth-first layer at a time, each layer
+    /// handed to `warm` first (the caller computes their next hops and
+    /// direct reach, on every core; this crate spawns no threads), but for
+    /// those already computed. The query that follows then only reads caches.
+    pub fn warm_reach(&self, start: &[u32], warm: &dyn Fn(&[u32])) {
+        let mut seen: HashSet<u32> = start.iter().copied().collect();
+        let mut layer: Vec<u32> = seen.iter().copied().collect();
+        layer.sort_unstable();
+        let mut cold = Vec::new();
+        while !layer.is_empty() {
+            cold.clear();
+            cold.extend(layer.iter().copied().filter(|&p| {
+                self.next_of[p as usize].get().is_none()
+                    || self.direct_of[p as usize].get().is_none()
+            }));
+            if !cold.is_empty() {
+                warm(&cold);
+            }
+            let mut next_layer = Vec::new();
+            for &p in &layer {
+                for h in self.next(p).iter() {
+                    if seen.insert(h.principal) {
+                        next_layer.push(h.principal);
+                    }
+                }
+            }
+            layer = next_layer;
+        }
+    }
 }
 
 /// The cached value for `sig`, computing it (outside the lock) when absent.
