@@ -1,6 +1,6 @@
 //! The SQLite backend (bundled SQLite, no server).
 
-use crate::rows::{batched, parse_map, parsed_ahead};
+use crate::rows::{each_row, parse_map, parsed_ahead};
 use crate::schema::{SCHEMA, VERSION};
 use crate::{
     Assertion, EdgeRecord, IngestReport, ListFilter, NodeBrief, NodeRecord, Progress, Result,
@@ -277,7 +277,7 @@ fn read_nodes(
         "SELECT id, label, kind, system, key, name, props FROM nodes
          WHERE retired_snapshot IS NULL AND placeholder = 0",
     )?;
-    batched(&mut stmt, [], graph_node, node)?;
+    each_row(&mut stmt, [], graph_node, node)?;
     let mut stmt = conn.prepare("SELECT node_id, key FROM node_keys")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -291,7 +291,7 @@ fn read_nodes(
 fn read_edges(conn: &Connection, edge: &mut dyn FnMut(crate::GraphEdge)) -> Result<()> {
     let mut stmt =
         conn.prepare("SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL")?;
-    batched(&mut stmt, [], graph_edge, edge)
+    each_row(&mut stmt, [], graph_edge, edge)
 }
 
 impl Store for SqliteStore {
@@ -744,7 +744,7 @@ impl Store for SqliteStore {
     }
 }
 
-/// A node row (`id, label, kind, system, key, name, props`) for [`batched`].
+/// A node row (`id, label, kind, system, key, name, props`) for [`each_row`] and [`parsed_ahead`].
 fn graph_node(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::GraphNode> {
     Ok(crate::GraphNode {
         id: r.get(0)?,
@@ -757,7 +757,7 @@ fn graph_node(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::GraphNode> {
     })
 }
 
-/// An edge row (`id, src, kind, dst, props`) for [`batched`].
+/// An edge row (`id, src, kind, dst, props`) for [`each_row`] and [`parsed_ahead`].
 fn graph_edge(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::GraphEdge> {
     Ok(crate::GraphEdge {
         id: r.get(0)?,
