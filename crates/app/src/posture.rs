@@ -79,12 +79,7 @@ pub fn findings(
                 "permission model ready after {:.1}s",
                 started.elapsed().as_secs_f64()
             );
-            if let Some(rule) = rules
-                .iter()
-                .find(|r| r.computed.as_deref() == Some("reach"))
-            {
-                admin_equivalent(&graph, model, rule, &mut report);
-            }
+            reach_rules(&graph, model, rules, &mut report);
         }
         let risk = risk(&graph, model.as_ref(), &report.findings, top);
         Ok(Posture {
@@ -153,14 +148,19 @@ pub fn run<G: Graph + Sync>(
         }
     }
     if let Some(model) = model {
-        if let Some(rule) = rules
-            .iter()
-            .find(|r| r.computed.as_deref() == Some("reach"))
-        {
-            admin_equivalent(graph, model, rule, &mut report);
-        }
+        reach_rules(graph, model, rules, &mut report);
     }
     Ok(report)
+}
+
+/// The rules of `rules` the reach model computes, added to `report`.
+fn reach_rules<G: Graph + Sync>(graph: &G, model: &Model, rules: &[Rule], report: &mut Report) {
+    if let Some(rule) = rules
+        .iter()
+        .find(|r| r.computed.as_deref() == Some("reach"))
+    {
+        admin_equivalent(graph, model, rule, report);
+    }
 }
 
 /// The rules of `rules` that only run with the reach model.

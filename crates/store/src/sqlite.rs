@@ -641,16 +641,17 @@ impl Store for SqliteStore {
 
     fn scan_edges(&self, kinds: &[&str], visit: &mut crate::EdgeVisitor<'_>) -> Result<()> {
         let marks = vec!["?"; kinds.len()].join(", ");
-        self.with_small_cache(|| {
-        let mut stmt = self.conn.prepare(&format!(
+        let sql = format!(
             "SELECT id, src, kind, dst, props FROM edges WHERE retired_snapshot IS NULL AND kind IN ({marks})"
-        ))?;
-        parsed_ahead(
-            &mut stmt,
-            rusqlite::params_from_iter(kinds.iter()),
-            graph_edge,
-            &mut |e: &crate::GraphEdge| visit(e.src, &e.kind, e.dst, &e.props),
-        )
+        );
+        self.with_small_cache(|| {
+            let mut stmt = self.conn.prepare(&sql)?;
+            parsed_ahead(
+                &mut stmt,
+                rusqlite::params_from_iter(kinds.iter()),
+                graph_edge,
+                &mut |e: &crate::GraphEdge| visit(e.src, &e.kind, e.dst, &e.props),
+            )
         })
     }
 

@@ -833,16 +833,22 @@ impl Model {
         let wanted = |p: u32| !full || self.singled_out(p);
         let how: Arc<str> = format!("escalation: {}", e.technique).into();
         // Each branch below asks about one action, on many resources: its
-        // context is built once.
+        // context is built once (and again only for another action).
         let context: OnceLock<(String, Context)> = OnceLock::new();
         let allowed = |action: &str, resource: &str| {
-            let (for_action, context) = context.get_or_init(|| {
+            let (for_action, cached) = context.get_or_init(|| {
                 (
                     action.to_string(),
                     technique_context(action, e.reaches, ctx),
                 )
             });
-            debug_assert_eq!(for_action, action);
+            let other;
+            let context = if for_action == action {
+                cached
+            } else {
+                other = technique_context(action, e.reaches, ctx);
+                &other
+            };
             evaluate(
                 set,
                 &Request {
