@@ -383,8 +383,19 @@ impl Store for SqliteStore {
                     r.get::<_, String>(0)
                 })
                 .is_ok_and(|m| m == "delete");
+        // A first load appends every table in id order and resolves keys in
+        // memory: the pages it needs are the last few of each table, so the
+        // 512 MiB cache kept for later ingests would only hold written pages
+        // (~400 MB of the first load's peak at 10,000 people).
+        let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        if bulk {
+            self.conn.execute_batch("PRAGMA cache_size = -65536")?;
+        }
         let result = self.ingest_in_transaction(chunks, authoritative, progress, &fp, fail_after);
         if bulk {
+            let _ = self
+                .conn
+                .execute_batch(&format!("PRAGMA cache_size = {cache}"));
             let _ = self
                 .conn
                 .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
@@ -449,11 +460,15 @@ impl Store for SqliteStore {
     }
 
     fn node(&self, id: i64) -> Result<Option<NodeRecord>> {
+        // Point lookups come by the thousand (ownership, alerts, pages):
+        // each statement is compiled once per connection.
         let row = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, label, kind, system, key, name, placeholder, retired_snapshot, props, conflicts,
                         first_seen, last_seen, first_snapshot, last_snapshot FROM nodes WHERE id = ?1",
+            )?
+            .query_row(
                 [id],
                 |r| {
                     Ok(NodeRecord {
@@ -472,7 +487,7 @@ impl Store for SqliteStore {
         let Some(mut rec) = row else { return Ok(None) };
         rec.keys = self
             .conn
-            .prepare("SELECT key FROM node_keys WHERE node_id = ?1 ORDER BY key")?
+            .prepare_cached("SELECT key FROM node_keys WHERE node_id = ?1 ORDER BY key")?
             .query_map([id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(Some(rec))
@@ -493,7 +508,7 @@ impl Store for SqliteStore {
                 "SELECT n.id, n.label, n.kind, n.system, n.key, n.name, n.placeholder, n.retired_snapshot, e.id, e.kind, e.props, e.retired_snapshot
                  FROM edges e JOIN nodes n ON n.id = e.{other} WHERE e.{mine} = ?1 ORDER BY e.kind, n.key"
             );
-            let mut stmt = self.conn.prepare(&sql)?;
+            let mut stmt = self.conn.prepare_cached(&sql)?;
             let rows = stmt.query_map([id], |r| {
                 Ok(EdgeRecord {
                     other: Self::brief_row(r)?,
