@@ -6,7 +6,7 @@
 //! next is read; audit logs then update the usage profiles and raise alerts
 //! against the graph this ingest just updated ([`crate::logs`]).
 
-use crate::files::{candidates, Candidate};
+use crate::files::{candidates, Candidate, Hidden};
 use crate::progress::{Progress, Unit};
 use anyhow::Result;
 use custody_connectors::{detect, parse, Format, ParseContext, SourceFile};
@@ -175,6 +175,7 @@ fn parse_one(c: &Candidate, format: Format, ctx: &ParseContext<'_>) -> SourceBat
         Err(e) => {
             return SourceBatch {
                 unparsed: None,
+                prepared: None,
                 path: shown.clone(),
                 format: format.name().to_string(),
                 scope: format!("{}:{shown}", format.name()),
@@ -201,6 +202,7 @@ fn parse_one(c: &Candidate, format: Format, ctx: &ParseContext<'_>) -> SourceBat
     );
     SourceBatch {
         unparsed: None,
+        prepared: None,
         path: shown,
         format: format.name().to_string(),
         scope: parsed.scope,
@@ -287,8 +289,12 @@ pub fn run_snapshot(
     let started = Instant::now();
     let fp = store.fingerprinter().clone();
     let mut errors = Vec::new();
-    let candidates = candidates(inputs, false, "ingest", &mut errors);
-    let detected: Vec<Detected> = candidates.into_par_iter().map(detect_one).collect();
+    // Hidden folders are not exports (`.github`, `.cursor`, `.vscode`), but
+    // what scan reads there is worth a word: walked once, kept apart.
+    let walked = candidates(inputs, Hidden::Apart, "ingest");
+    errors.extend(walked.errors);
+    let hidden = walked.hidden;
+    let detected: Vec<Detected> = walked.files.into_par_iter().map(detect_one).collect();
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     let mut logs = Vec::new();
@@ -302,9 +308,13 @@ pub fn run_snapshot(
             Detected::Failed(e) => errors.push(e),
         }
     }
-    // Hidden folders are not exports (`.github`, `.cursor`, `.vscode`), but
-    // what scan reads there is worth a word.
-    for_scan.extend(hidden_for_scan(inputs));
+    for_scan.extend(hidden_for_scan(hidden));
+    tracing::info!(
+        "found {} export(s) and {} audit log(s) in {:.2}s",
+        files.len(),
+        logs.len(),
+        started.elapsed().as_secs_f64()
+    );
     // One system's exports of one folder (an AWS account) land in the same chunk,
     // so their facts resolve in memory; HR comes before the IdP, so a human's kind
     // comes from HR.
@@ -324,6 +334,10 @@ pub fn run_snapshot(
     // A file whose content is that of the export holding its scope's live
     // assertions is not parsed again: the store marks what it said seen.
     let unparsed = unchanged_exports(store, &mut files)?;
+    tracing::info!(
+        "checked for unchanged exports in {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
     let mut chunks: Vec<Vec<(Candidate, Format)>> = Vec::new();
     let mut size = 0u64;
     for (c, f, len) in files {
@@ -371,6 +385,7 @@ pub fn run_snapshot(
         // Unreadable inputs are recorded with the snapshot like any input error.
         first.push(SourceBatch {
             unparsed: None,
+            prepared: None,
             path: "(inputs)".into(),
             format: "ingest".into(),
             scope: format!(
@@ -394,10 +409,19 @@ pub fn run_snapshot(
     }));
     let extra = (!extra.is_empty()).then_some(extra);
     // Parse the next chunk on another thread while this one is written.
-    let report = std::thread::scope(|scope| {
+    // Logs are read (not stored) once every export is parsed, while the last
+    // chunks are written and the indexes built, which leave a core idle.
+    let (has_logs, log_files) = (!logs.is_empty(), logs.len());
+    let known = if logs.is_empty() {
+        Default::default()
+    } else {
+        store.usage_known_sources()?
+    };
+    let writer_failed = std::sync::atomic::AtomicBool::new(false);
+    let (report, read_logs) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SourceBatch>>(1);
-        let ctx = &ctx;
-        scope.spawn(move || {
+        let (ctx, fp, known, writer_failed) = (&ctx, &fp, &known, &writer_failed);
+        let reader = scope.spawn(move || {
             let mut held: Vec<SourceBatch> = Vec::new();
             for chunk in chunks {
                 let mut batches: Vec<SourceBatch> = chunk
@@ -410,10 +434,16 @@ pub fn run_snapshot(
                         {
                             b.scope = b.scope.replacen(root.as_str(), label.as_str(), 1);
                         }
+                        // Scrubbed and serialised here, while the chunk before
+                        // is written (a listing still to place: once placed).
+                        if !(unplaced && custody_connectors::aws::access_keys::unplaced(&b.scope)) {
+                            b.prepare(fp);
+                        }
                         b
                     })
                     .collect();
                 progress.advance(batches.len() as u64);
+                tracing::debug!("chunk parsed at {:.2}s", started.elapsed().as_secs_f64());
                 if unplaced {
                     for b in &batches {
                         users.learn(&b.facts);
@@ -425,7 +455,7 @@ pub fn run_snapshot(
                     batches = go;
                 }
                 if tx.send(batches).is_err() {
-                    return; // the writer stopped (an error): stop reading
+                    return None; // the writer stopped (an error): stop reading
                 }
             }
             if !held.is_empty() {
@@ -437,9 +467,15 @@ pub fn run_snapshot(
                         &b.path,
                         &|name| users.accounts(name),
                     );
+                    b.prepare(fp);
                 }
                 let _ = tx.send(held);
             }
+            drop(tx);
+            if logs.is_empty() || writer_failed.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
+            }
+            Some(crate::logs::read_logs(logs, known, &crate::progress::Quiet))
         });
         let parsed = rx.into_iter().inspect(|batches| {
             summaries.extend(batches.iter().map(|b| FileSummary {
@@ -451,12 +487,22 @@ pub fn run_snapshot(
             }))
         });
         let mut all = first.into_iter().chain(parsed).chain(extra).peekable();
-        if all.peek().is_none() && !logs.is_empty() {
+        let report = if all.peek().is_none() && has_logs {
             // Only audit logs: no snapshot of the graph.
-            return Ok(IngestReport::default());
+            Ok(IngestReport::default())
+        } else {
+            store.ingest_authoritative(&mut all, &covered, &mut |p| store_progress(progress, p))
+        };
+        if report.is_err() {
+            writer_failed.store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        store.ingest_authoritative(&mut all, &covered, &mut |p| store_progress(progress, p))
-    })?;
+        drop(all);
+        let read = reader
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (report, read)
+    });
+    let report = report?;
     progress.done();
     let mut report = report;
     let pending = interrupted(store)?;
@@ -470,19 +516,18 @@ pub fn run_snapshot(
     // They commit on their own, so the snapshot says they are pending until
     // they are counted: an interrupted run shows, and the next ingest of the
     // same files counts them (a file is counted once, by its content).
-    let logs = if logs.is_empty() {
-        None
-    } else {
+    let logs = if let Some(read) = read_logs {
         let snapshot = report.snapshot;
         if snapshot > 0 {
             store.snapshot_note(
                 snapshot,
                 "audit_logs",
-                serde_json::json!({"status": "pending", "files": logs.len()}),
+                serde_json::json!({"status": "pending", "files": log_files}),
             )?;
             failpoint("after-exports");
         }
-        let summary = crate::logs::ingest_logs(store, logs, progress)?;
+        crate::progress::step(progress, "audit logs");
+        let summary = crate::logs::store_logs(store, read, progress)?;
         if snapshot > 0 {
             store.snapshot_note(
                 snapshot,
@@ -500,6 +545,8 @@ pub fn run_snapshot(
             }
         }
         Some(summary)
+    } else {
+        None
     };
     Ok(IngestOutput {
         snapshot: report.snapshot,
@@ -534,6 +581,7 @@ fn unchanged_exports(
             let sha256 = format!("{:x}", Sha256::digest(&bytes));
             (sha256 == known.sha256).then(|| SourceBatch {
                 unparsed: Some(known.facts),
+                prepared: None,
                 path: shown,
                 format: f.name().to_string(),
                 scope: known.scope.clone(),
@@ -557,24 +605,12 @@ fn unchanged_exports(
     Ok(out)
 }
 
-/// The files inside hidden folders of the input folders that `custody scan`
-/// reads (ingest walks past hidden folders).
-fn hidden_for_scan(inputs: &[PathBuf]) -> Vec<ForScan> {
-    let mut out = Vec::new();
-    for root in inputs.iter().filter(|p| p.is_dir()) {
-        let mut all = Vec::new();
-        let mut ignored = Vec::new();
-        crate::files::walk_with(root, &mut all, &mut ignored, true);
-        for c in all {
-            let hidden = c.path.strip_prefix(root).ok().is_some_and(|rel| {
-                let parts: Vec<_> = rel.components().collect();
-                parts[..parts.len().saturating_sub(1)]
-                    .iter()
-                    .any(|p| p.as_os_str().to_string_lossy().starts_with('.'))
-            });
-            if !hidden {
-                continue;
-            }
+/// Which of the files inside hidden folders of the input folders `custody
+/// scan` reads (ingest does not).
+fn hidden_for_scan(hidden: Vec<Candidate>) -> Vec<ForScan> {
+    hidden
+        .into_par_iter()
+        .filter_map(|c| {
             // By path first; only JSON and TOML (a copied MCP configuration,
             // a key file) are opened: hidden folders can be large.
             let shown = c.path.display().to_string();
@@ -584,13 +620,10 @@ fn hidden_for_scan(inputs: &[PathBuf]) -> Vec<ForScan> {
                     .contains(&ext)
                     .then(|| read_head(&c.path).map(|(h, _)| h).unwrap_or_default())
                     .and_then(|head| custody_scan::structured::scan_reads(&shown, &head))
-            });
-            if let Some(what) = what {
-                out.push(ForScan { path: shown, what });
-            }
-        }
-    }
-    out
+            })?;
+            Some(ForScan { path: shown, what })
+        })
+        .collect()
 }
 
 /// How IAM users are keyed by account and name (`id:aws-iam-user/<account>/<name>`).

@@ -348,25 +348,74 @@ fn read_one(
 /// Reads audit logs into the stored usage profiles and raises alerts.
 pub fn ingest_logs(
     store: &mut dyn Store,
-    mut files: Vec<LogFile>,
+    files: Vec<LogFile>,
     progress: &dyn Progress,
 ) -> Result<LogSummary> {
+    let known = store.usage_known_sources()?;
+    let read = read_logs(files, &known, progress);
+    store_logs(store, read, progress)
+}
+
+/// Audit logs read into one tally, not yet stored ([`read_logs`]).
+pub struct ReadLogs {
+    files: usize,
+    bytes: u64,
+    seconds: f64,
+    read: BlockResult,
+}
+
+/// Reads and tallies `files` on every core, skipping those whose content
+/// `known` holds (already counted: [`Store::usage_known_sources`]). It
+/// touches no store, so it can run while the exports are written;
+/// [`store_logs`] then merges the tally into the stored profiles.
+pub fn read_logs(
+    mut files: Vec<LogFile>,
+    known: &std::collections::HashSet<String>,
+    progress: &dyn Progress,
+) -> ReadLogs {
     let started = Instant::now();
-    let mut sum = LogSummary {
-        files: files.len(),
-        ..LogSummary::default()
-    };
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let total: u64 = files.iter().map(|f| f.len).sum();
     progress.stage("audit logs", Some(total), Unit::Bytes);
-    // Which files are already counted (by content hash): loaded once.
-    let known = store.usage_known_sources()?;
     let claimed = std::sync::Mutex::new(std::collections::HashSet::new());
     // A block per thread, merged in path order (rayon's reduce keeps it).
     let read = blocks(&files, rayon::current_num_threads())
         .par_iter()
-        .map(|b| read_block(b, &known, &claimed, progress))
+        .map(|b| read_block(b, known, &claimed, progress))
         .reduce(BlockResult::default, BlockResult::then);
+    let seconds = started.elapsed().as_secs_f64();
+    progress.note(&format!(
+        "{:.0} events/s",
+        read.events as f64 / seconds.max(1e-9)
+    ));
+    tracing::info!("logs read in {seconds:.2}s");
+    ReadLogs {
+        files: files.len(),
+        bytes: total,
+        seconds,
+        read,
+    }
+}
+
+/// Merges logs read by [`read_logs`] into the stored usage profiles, raises
+/// alerts and records who created identities, in one transaction.
+pub fn store_logs(
+    store: &mut dyn Store,
+    logs: ReadLogs,
+    progress: &dyn Progress,
+) -> Result<LogSummary> {
+    let started = Instant::now();
+    let ReadLogs {
+        files,
+        bytes,
+        seconds: read_seconds,
+        read,
+    } = logs;
+    let mut sum = LogSummary {
+        files,
+        bytes_read: bytes,
+        ..LogSummary::default()
+    };
     let BlockResult {
         tally: run,
         creations,
@@ -378,10 +427,6 @@ pub fn ingest_logs(
     sum.bytes_decompressed = read.decompressed;
     sum.files_already_counted = read.already_counted;
     sum.errors = read.errors;
-    let secs = started.elapsed().as_secs_f64().max(1e-9);
-    progress.note(&format!("{:.0} events/s", sum.events as f64 / secs));
-    sum.bytes_read = total;
-    tracing::info!("logs read in {:.2}s", started.elapsed().as_secs_f64());
     progress.note("updating profiles");
     let cfg = Config::default();
     let networks = crate::networks::table(store)?;
@@ -516,7 +561,8 @@ pub fn ingest_logs(
         record_alerts(store)?;
     }
     progress.done();
-    sum.seconds = started.elapsed().as_secs_f64();
+    // The logs' own time: reading them (perhaps beside other work) and storing.
+    sum.seconds = read_seconds + started.elapsed().as_secs_f64();
     sum.events_per_second = sum.events as f64 / sum.seconds.max(1e-9);
     Ok(sum)
 }
@@ -663,6 +709,7 @@ fn record_creations(store: &mut dyn Store, creations: &[Creation]) -> Result<usi
         .into_iter()
         .map(|(file, facts)| custody_store::SourceBatch {
             unparsed: None,
+            prepared: None,
             path: file.to_string(),
             format: "aws-cloudtrail-creations".into(),
             scope: format!("aws-cloudtrail-creations:{file}"),
@@ -728,6 +775,7 @@ fn record_alerts(store: &mut dyn Store) -> Result<()> {
     }
     let batch = custody_store::SourceBatch {
         unparsed: None,
+        prepared: None,
         path: "custody usage alerts".into(),
         format: "custody-usage".into(),
         scope: ALERT_SCOPE.into(),

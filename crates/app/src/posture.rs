@@ -184,6 +184,7 @@ pub fn record<G: Graph>(store: &mut dyn Store, graph: &G, findings: &[Finding]) 
     let facts = custody_posture::facts(findings, &label_of, &now);
     let batch = custody_store::SourceBatch {
         unparsed: None,
+        prepared: None,
         path: "custody findings".into(),
         format: "custody-posture".into(),
         scope: custody_posture::SCOPE.into(),

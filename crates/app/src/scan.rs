@@ -6,7 +6,7 @@
 //! who wrote each Terraform block, from history. [`scan_and_ingest`] is the
 //! whole `scan --ingest` sequence.
 
-use crate::files::{candidates, find_repos, Candidate};
+use crate::files::{candidates, find_repos, Candidate, Hidden};
 use crate::progress::{Progress, Unit};
 use anyhow::Result;
 use custody_model::{Fingerprinter, InputError, Location};
@@ -167,6 +167,7 @@ fn scan_file(
     }
     let batch = SourceBatch {
         unparsed: None,
+        prepared: None,
         path: path.clone(),
         format: "secret-scan".into(),
         scope: format!("secret-scan:{path}"),
@@ -204,6 +205,7 @@ pub fn scan_values(values: &[(&str, &[u8])], fp: &Fingerprinter) -> Vec<SourceBa
             let (_, facts) = facts(fp, &origin, &found);
             SourceBatch {
                 unparsed: None,
+                prepared: None,
                 path: label.to_string(),
                 format: "secret-scan".into(),
                 scope: format!("secret-scan:{label}"),
@@ -313,6 +315,7 @@ fn scan_blob(
     out.findings = findings;
     out.batch = Some(SourceBatch {
         unparsed: None,
+        prepared: None,
         path: shown.clone(),
         format: "secret-scan".into(),
         scope: format!("secret-scan:git:{}:{}:{}", history.name, blob.id, blob.path),
@@ -405,6 +408,7 @@ fn scan_histories(
                 repository: Some(history.name.clone()),
                 batch: Some(SourceBatch {
                     unparsed: None,
+                    prepared: None,
                     path: format!("{} (Terraform history)", history.name),
                     format: "terraform-history".into(),
                     scope: format!("terraform-history:{}", history.name),
@@ -511,8 +515,9 @@ pub fn collect(
 ) -> Result<(ScanOut, Vec<SourceBatch>)> {
     let started = Instant::now();
     let scanner = Scanner::builtin();
-    let mut errors = Vec::new();
-    let candidates = candidates(inputs, true, "secret-scan", &mut errors);
+    let walked = candidates(inputs, Hidden::Walk, "secret-scan");
+    let mut errors = walked.errors;
+    let candidates = walked.files;
     progress.stage("files", Some(candidates.len() as u64), Unit::Files);
     let mut scanned: Vec<Scanned> = candidates
         .par_iter()
@@ -820,6 +825,7 @@ fn liveness_batch(v: &custody_validate::Verdict, kind: &str) -> Option<SourceBat
     }
     Some(SourceBatch {
         unparsed: None,
+        prepared: None,
         path: format!("validate:{}", v.check),
         format: "secret-validate".into(),
         scope: format!("secret-validate:{}", v.credential),
@@ -843,6 +849,7 @@ type EnvAgents = (
 fn derived(path: &str, scope: String, facts: Vec<custody_model::Fact>) -> SourceBatch {
     SourceBatch {
         unparsed: None,
+        prepared: None,
         path: path.to_string(),
         format: "secret-scan".into(),
         scope,

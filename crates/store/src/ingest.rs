@@ -47,7 +47,7 @@ fn swap_sources(tx: &Transaction<'_>, kept: i64, history: i64) -> Result<()> {
 }
 
 /// A fact's properties as stored, and its digest.
-type Prepared = (String, [u8; 16]);
+pub(crate) type Prepared = (String, [u8; 16]);
 
 /// What identifies one fact's statement, to tell whether a new export of a
 /// scope says it again in the same words: SHA-256 (first 16 bytes) of every
@@ -92,6 +92,27 @@ fn digest(f: &Fact, props: &str, file_observed: Option<&str>) -> [u8; 16] {
     let mut out = [0u8; 16];
     out.copy_from_slice(&h.finalize()[..16]);
     out
+}
+
+/// Scrubs a batch's facts and gives each one's properties as stored and
+/// its digest, with how many values were redacted.
+pub(crate) fn prepare(sb: &mut SourceBatch, fp: &Fingerprinter) -> (usize, Vec<Prepared>) {
+    let own = sb.observed_at.as_deref();
+    let mut redacted = 0;
+    let texts = sb
+        .facts
+        .iter_mut()
+        .map(|f| {
+            redacted += guard::scrub_fact(f, fp);
+            let text = match &*f {
+                Fact::Node(nf) => map_text(&nf.props),
+                Fact::Edge(ef) => map_text(&ef.props),
+            };
+            let digest = digest(f, &text, own);
+            (text, digest)
+        })
+        .collect();
+    (redacted, texts)
 }
 
 /// Dropped for a first load into an empty store and rebuilt by [`Run::finish`]
@@ -182,30 +203,26 @@ impl<'t, 'c> Run<'t, 'c> {
         let t0 = Instant::now();
         let tx = self.tx;
         let snap = self.snap;
-        // Scrubbed, serialised and digested on every core: each fact's
+        // Scrubbed, serialised and digested on every core (unless the
+        // reader did it while the chunk before was written): each fact's
         // properties as stored, and what identifies the statement as a whole.
         let fp = self.fp;
-        let prepared: Vec<(usize, Vec<Prepared>)> = batch
-            .par_iter_mut()
-            .map(|sb| {
-                let own = sb.observed_at.as_deref();
-                let mut redacted = 0;
-                let texts = sb
-                    .facts
-                    .iter_mut()
-                    .map(|f| {
-                        redacted += guard::scrub_fact(f, fp);
-                        let text = match &*f {
-                            Fact::Node(nf) => map_text(&nf.props),
-                            Fact::Edge(ef) => map_text(&ef.props),
-                        };
-                        let digest = digest(f, &text, own);
-                        (text, digest)
-                    })
-                    .collect();
-                (redacted, texts)
-            })
-            .collect();
+        let take = |sb: &mut SourceBatch| match sb.prepared.take() {
+            Some(p) if p.texts.len() == sb.facts.len() => (p.redacted, p.texts),
+            _ => prepare(sb, fp),
+        };
+        let ready = |sb: &SourceBatch| {
+            sb.prepared
+                .as_ref()
+                .is_some_and(|p| p.texts.len() == sb.facts.len())
+        };
+        // Not on the pool when there is nothing to do: the reader's parse of
+        // the next chunk holds it, and this thread would wait for its end.
+        let prepared: Vec<(usize, Vec<Prepared>)> = if batch.iter().all(ready) {
+            batch.iter_mut().map(take).collect()
+        } else {
+            batch.par_iter_mut().map(take).collect()
+        };
         let mut prepared: Vec<Vec<Prepared>> = prepared
             .into_iter()
             .map(|(redacted, texts)| {

@@ -23,7 +23,7 @@ mod usage;
 pub use history::{EdgeChange, History, NodeChange, STATUS_PROPS};
 pub use sqlite::{SqliteStore, FAILPOINT_ENV};
 
-use custody_model::{Fact, InputError};
+use custody_model::{Fact, Fingerprinter, InputError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -54,6 +54,27 @@ pub struct SourceBatch {
     /// ([`Store::current_exports`]); `facts` is empty. Such a file is
     /// written first in its ingest, and must still be unchanged then.
     pub unparsed: Option<usize>,
+    /// Its facts scrubbed and serialised ahead of the write
+    /// ([`SourceBatch::prepare`]); `None`: the store does it.
+    pub prepared: Option<Prepared>,
+}
+
+/// A batch's facts as the store writes them: secrets scrubbed, each one's
+/// properties serialised and its statement digested.
+pub struct Prepared {
+    redacted: usize,
+    texts: Vec<(String, [u8; 16])>,
+}
+
+impl SourceBatch {
+    /// Does now, on the caller's thread, what the store would do first
+    /// with this batch's facts (scrub secrets, serialise and digest each
+    /// one), so a reader can do it while the chunk before is written. Call
+    /// it once the facts are final: the store writes what was prepared.
+    pub fn prepare(&mut self, fp: &Fingerprinter) {
+        let (redacted, texts) = ingest::prepare(self, fp);
+        self.prepared = Some(Prepared { redacted, texts });
+    }
 }
 
 /// The one export holding a scope's live assertions, by path

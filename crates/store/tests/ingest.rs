@@ -42,6 +42,7 @@ fn edge(kind: EdgeKind, from: Endpoint, to: Endpoint) -> Fact {
 fn batch(path: &str, scope: &str, facts: Vec<Fact>) -> SourceBatch {
     SourceBatch {
         unparsed: None,
+        prepared: None,
         path: path.into(),
         format: "test".into(),
         scope: scope.into(),
@@ -671,6 +672,7 @@ fn the_database_and_its_wal_are_private_to_their_owner() {
         .ingest_all(
             vec![SourceBatch {
                 unparsed: None,
+                prepared: None,
                 path: "roster.csv".into(),
                 format: "hris-roster".into(),
                 scope: "hris-roster:x".into(),
