@@ -895,7 +895,7 @@ impl<'t, 'c> Run<'t, 'c> {
                     (k, id)
                 })
                 .collect();
-            keys.sort_unstable();
+            keys.par_sort_unstable();
             let mut ins =
                 tx.prepare_cached("INSERT OR IGNORE INTO node_keys(key, node_id) VALUES (?1, ?2)")?;
             for (k, id) in keys {
