@@ -197,6 +197,22 @@ const SECRET_WORDS: &[&str] = &[
     "sas",
 ];
 
+/// Compounds a secret's name ends with, its words joined: `api_key`,
+/// `private_key`, `secret_key`, `access_key` with a secret word before it
+/// (`aws_secret_access_key`); or holds, before `value`
+/// (`client_secret_value`).
+const SECRET_COMPOUNDS: [&str; 9] = [
+    "apikey",
+    "privatekey",
+    "secretkey",
+    "secretaccesskey",
+    "clientsecret",
+    "connectionstring",
+    "signingkey",
+    "encryptionkey",
+    "masterkey",
+];
+
 /// Whether a field's name says its value is a secret: its last word (after
 /// `_`, `-`, `.`, spaces or a camelCase step) is `password`, `secret`,
 /// `token`… or the name is a secret's compound (`api_key`, `private_key`,
@@ -247,21 +263,8 @@ pub fn is_secret_name(name: &str) -> bool {
     if SECRET_WORDS.iter().any(|w| w.as_bytes() == last) {
         return true;
     }
-    // Compounds: `api_key`, `private_key`, `secret_key`, `access_key` with a
-    // secret word before it (`aws_secret_access_key`), `client_secret_value`.
-    const COMPOUNDS: [&str; 9] = [
-        "apikey",
-        "privatekey",
-        "secretkey",
-        "secretaccesskey",
-        "clientsecret",
-        "connectionstring",
-        "signingkey",
-        "encryptionkey",
-        "masterkey",
-    ];
     let contains = |c: &[u8]| joined.windows(c.len()).any(|w| w == c);
-    COMPOUNDS
+    SECRET_COMPOUNDS
         .iter()
         .any(|c| joined.ends_with(c.as_bytes()) || (last == b"value" && contains(c.as_bytes())))
 }
@@ -463,19 +466,9 @@ mod tests {
             return true;
         }
         let joined = words.join("");
-        [
-            "apikey",
-            "privatekey",
-            "secretkey",
-            "secretaccesskey",
-            "clientsecret",
-            "connectionstring",
-            "signingkey",
-            "encryptionkey",
-            "masterkey",
-        ]
-        .iter()
-        .any(|c| joined.ends_with(c) || (last == "value" && joined.contains(c)))
+        SECRET_COMPOUNDS
+            .iter()
+            .any(|c| joined.ends_with(c) || (last == "value" && joined.contains(c)))
     }
 
     #[test]
