@@ -417,6 +417,9 @@ pub fn run_snapshot(
     } else {
         store.usage_known_sources()?
     };
+    // With exports to write, the store's stages are the ones shown; with
+    // only logs, their reading is.
+    let only_logs = chunks.is_empty() && first.is_none() && extra.is_none();
     let writer_failed = std::sync::atomic::AtomicBool::new(false);
     let (report, read_logs) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SourceBatch>>(1);
@@ -475,7 +478,12 @@ pub fn run_snapshot(
             if logs.is_empty() || writer_failed.load(std::sync::atomic::Ordering::Relaxed) {
                 return None;
             }
-            Some(crate::logs::read_logs(logs, known, &crate::progress::Quiet))
+            let shown: &dyn Progress = if only_logs {
+                progress
+            } else {
+                &crate::progress::Quiet
+            };
+            Some(crate::logs::read_logs(logs, known, shown))
         });
         let parsed = rx.into_iter().inspect(|batches| {
             summaries.extend(batches.iter().map(|b| FileSummary {
