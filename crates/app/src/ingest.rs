@@ -2,8 +2,9 @@
 //!
 //! Files are recognised from their first 64 KiB ([`detect_one`]), ordered by
 //! system, folder and format (HR before the IdP, so a human's kind comes from
-//! HR), parsed in parallel in chunks of about 64 MiB, each written before the
-//! next is read; audit logs then update the usage profiles and raise alerts
+//! HR), parsed and prepared in parallel in chunks of about 64 MiB while the
+//! store writes the chunk before; audit logs are read once the last export is
+//! parsed, and after the commit update the usage profiles and raise alerts
 //! against the graph this ingest just updated ([`crate::logs`]).
 
 use crate::files::{candidates, Candidate, Hidden};

@@ -345,17 +345,6 @@ fn read_one(
     *events = recycle(evs);
 }
 
-/// Reads audit logs into the stored usage profiles and raises alerts.
-pub fn ingest_logs(
-    store: &mut dyn Store,
-    files: Vec<LogFile>,
-    progress: &dyn Progress,
-) -> Result<LogSummary> {
-    let known = store.usage_known_sources()?;
-    let read = read_logs(files, &known, progress);
-    store_logs(store, read, progress)
-}
-
 /// Audit logs read into one tally, not yet stored ([`read_logs`]).
 pub struct ReadLogs {
     files: usize,

@@ -71,6 +71,8 @@ impl SourceBatch {
     /// with this batch's facts (scrub secrets, serialise and digest each
     /// one), so a reader can do it while the chunk before is written. Call
     /// it once the facts are final: the store writes what was prepared.
+    /// `fp` must be the store's ([`Store::fingerprinter`]): redacted values
+    /// carry its fingerprints.
     pub fn prepare(&mut self, fp: &Fingerprinter) {
         let (redacted, texts) = ingest::prepare(self, fp);
         self.prepared = Some(Prepared { redacted, texts });
