@@ -725,7 +725,7 @@ impl Store for SqliteStore {
             .filter(|(l, _)| {
                 Label::ALL
                     .iter()
-                    .any(|x| x.is_identity() && x.to_string() == *l)
+                    .any(|x| x.is_identity() && x.as_str() == l)
             })
             .map(|(_, n)| n)
             .sum();
