@@ -687,6 +687,25 @@ impl<'t, 'c> Run<'t, 'c> {
                         .entry(k.as_str().to_string())
                         .or_insert((id, n.label));
                 }
+                self.nodes_written += 1;
+                if let Some((limit, kill)) = self.fail_after_nodes {
+                    if self.nodes_written >= limit {
+                        if kill {
+                            // As `kill -9` mid-transaction would.
+                            std::process::abort();
+                        }
+                        return Err(StoreError::Injected("after-nodes"));
+                    }
+                }
+                if i % 20_000 == 0 {
+                    progress(Progress::Writing { done: i, total });
+                }
+            }
+            // The assertions after the nodes, not between them: each table's
+            // pages are then written in runs, so a later scan of `nodes` (the
+            // graph's load) reads the file in order instead of a page here and
+            // there among the assertions'.
+            for (n, &id) in resolution.nodes.iter().zip(&node_ids) {
                 for &fi in &n.facts {
                     if let Fact::Node(nf) = &facts[fi] {
                         // The file's own time is read through its source row.
@@ -707,39 +726,108 @@ impl<'t, 'c> Run<'t, 'c> {
                         ])?;
                     }
                 }
-                self.nodes_written += 1;
-                if let Some((limit, kill)) = self.fail_after_nodes {
-                    if self.nodes_written >= limit {
-                        if kill {
-                            // As `kill -9` mid-transaction would.
-                            std::process::abort();
-                        }
-                        return Err(StoreError::Injected("after-nodes"));
-                    }
-                }
-                if i % 20_000 == 0 {
-                    progress(Progress::Writing { done: i, total });
-                }
             }
         }
         let t_nodes = t0.elapsed();
 
-        // Edges and edge assertions.
-        let mut new_edges: HashMap<i64, Vec<usize>> = HashMap::new();
-        {
+        // Edges, then their assertions (in runs of pages, as the nodes').
+        let edge_view = |fis: &[usize]| -> Option<String> {
+            let said: Vec<Said<'_>> = fis
+                .iter()
+                .filter_map(|&fi| match &facts[fi] {
+                    Fact::Edge(ef) if !ef.props.is_empty() => Some(Said {
+                        props: &ef.props,
+                        source: format!(
+                            "{}{}",
+                            paths[fact_source[fi]],
+                            loc_suffix(&ef.prov.location.compact())
+                        ),
+                    }),
+                    _ => None,
+                })
+                .collect();
+            (!said.is_empty()).then(|| map_text(&merge(&said).0))
+        };
+        let mut edge_of = vec![0i64; resolution.edges.len()];
+        if self.store_had_nodes {
+            // Edges first made in this chunk get their view from memory; any
+            // other edge is recomputed from the database at the end.
+            let mut new_edges: HashMap<i64, Vec<usize>> = HashMap::new();
             // Only prepared once the unique index exists (SQLite checks ON CONFLICT's target).
-            let mut upsert = if self.store_had_nodes {
-                Some(tx.prepare_cached(
+            let mut upsert = tx.prepare_cached(
                 "INSERT INTO edges(src, kind, dst, first_snapshot, last_snapshot) VALUES (?1, ?2, ?3, ?4, ?4)
                  ON CONFLICT(src, kind, dst) DO UPDATE SET last_snapshot = excluded.last_snapshot, retired_snapshot = NULL
                  RETURNING id, first_snapshot = ?4",
-                )?)
-            } else {
-                None
-            };
-            let mut insert_edge = tx.prepare_cached(
-                "INSERT INTO edges(src, kind, dst, first_snapshot, last_snapshot) VALUES (?1, ?2, ?3, ?4, ?4)",
             )?;
+            for (j, e) in resolution.edges.iter().enumerate() {
+                let Fact::Edge(ef) = &facts[e.fact] else {
+                    continue;
+                };
+                let (src, dst) = (node_ids[e.from], node_ids[e.to]);
+                let (edge_id, is_new): (i64, bool) = upsert
+                    .query_row(params![src, ef.kind.as_str(), dst, snap], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?;
+                edge_of[j] = edge_id;
+                if is_new && !self.created_edges.contains(&edge_id) {
+                    new_edges.entry(edge_id).or_default().push(e.fact);
+                } else {
+                    self.recompute_edges.insert(edge_id);
+                }
+            }
+            let mut upd = tx.prepare_cached("UPDATE edges SET props = ?2 WHERE id = ?1")?;
+            for (edge_id, fis) in &new_edges {
+                if let Some(view) = edge_view(fis) {
+                    upd.execute(params![edge_id, view])?;
+                }
+            }
+            self.report.edges_created += new_edges.len();
+            self.created_edges.extend(new_edges.into_keys());
+        } else {
+            // A first load knows every edge it made: one new in this chunk is
+            // written once, with its view, in the order it was first named.
+            type EdgeKey = (i64, custody_model::EdgeKind, i64);
+            let mut fresh: Vec<(EdgeKey, Vec<usize>)> = Vec::new();
+            let mut fresh_at: HashMap<EdgeKey, usize> = HashMap::new();
+            let mut fresh_of = vec![usize::MAX; resolution.edges.len()];
+            for (j, e) in resolution.edges.iter().enumerate() {
+                let Fact::Edge(ef) = &facts[e.fact] else {
+                    continue;
+                };
+                let key = (node_ids[e.from], ef.kind, node_ids[e.to]);
+                if let Some(&id) = self.edge_ids.get(&key) {
+                    // Made by an earlier chunk.
+                    edge_of[j] = id;
+                    self.recompute_edges.insert(id);
+                    continue;
+                }
+                let at = *fresh_at.entry(key).or_insert_with(|| {
+                    fresh.push((key, Vec::new()));
+                    fresh.len() - 1
+                });
+                fresh[at].1.push(e.fact);
+                fresh_of[j] = at;
+            }
+            let mut insert_edge = tx.prepare_cached(
+                "INSERT INTO edges(src, kind, dst, props, first_snapshot, last_snapshot) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            )?;
+            let mut fresh_ids = Vec::with_capacity(fresh.len());
+            for ((src, kind, dst), fis) in &fresh {
+                let view = edge_view(fis).unwrap_or_else(|| "{}".to_string());
+                insert_edge.execute(params![src, kind.as_str(), dst, view, snap])?;
+                let id = tx.last_insert_rowid();
+                self.edge_ids.insert((*src, *kind, *dst), id);
+                self.created_edges.insert(id);
+                fresh_ids.push(id);
+            }
+            for (j, &at) in fresh_of.iter().enumerate() {
+                if at != usize::MAX {
+                    edge_of[j] = fresh_ids[at];
+                }
+            }
+            self.report.edges_created += fresh.len();
+        }
+        {
             let mut ins_assert = tx.prepare_cached(
                 "INSERT INTO assertions(source_id, node_id, edge_id, kind, location, observed_at, props, valid_from, digest)
                  VALUES (?1, NULL, ?2, NULL, ?3, ?4, ?5, ?6, ?7)",
@@ -748,22 +836,6 @@ impl<'t, 'c> Run<'t, 'c> {
                 let Fact::Edge(ef) = &facts[e.fact] else {
                     continue;
                 };
-                let (src, dst) = (node_ids[e.from], node_ids[e.to]);
-                let (edge_id, is_new): (i64, bool) = if let Some(upsert) = upsert.as_mut() {
-                    upsert.query_row(params![src, ef.kind.as_str(), dst, snap], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })?
-                } else {
-                    match self.edge_ids.get(&(src, ef.kind, dst)) {
-                        Some(&id) => (id, true),
-                        None => {
-                            insert_edge.execute(params![src, ef.kind.as_str(), dst, snap])?;
-                            let id = tx.last_insert_rowid();
-                            self.edge_ids.insert((src, ef.kind, dst), id);
-                            (id, true)
-                        }
-                    }
-                };
                 let observed = ef
                     .prov
                     .observed_at
@@ -771,20 +843,13 @@ impl<'t, 'c> Run<'t, 'c> {
                     .filter(|t| Some(t) != source_observed[fact_source[e.fact]].as_ref());
                 ins_assert.execute(params![
                     source_ids[fact_source[e.fact]],
-                    edge_id,
+                    edge_of[j],
                     ef.prov.location.compact(),
                     observed,
                     props_text[e.fact],
                     snap,
                     &digests[e.fact][..]
                 ])?;
-                // Edges first made in this chunk get their view from memory; any
-                // other edge is recomputed from the database at the end.
-                if is_new && !self.created_edges.contains(&edge_id) {
-                    new_edges.entry(edge_id).or_default().push(e.fact);
-                } else {
-                    self.recompute_edges.insert(edge_id);
-                }
                 if j % 20_000 == 0 {
                     progress(Progress::Writing {
                         done: resolution.nodes.len() + j,
@@ -793,30 +858,6 @@ impl<'t, 'c> Run<'t, 'c> {
                 }
             }
         }
-        {
-            let mut upd = tx.prepare_cached("UPDATE edges SET props = ?2 WHERE id = ?1")?;
-            for (edge_id, fis) in &new_edges {
-                let said: Vec<Said<'_>> = fis
-                    .iter()
-                    .filter_map(|&fi| match &facts[fi] {
-                        Fact::Edge(ef) if !ef.props.is_empty() => Some(Said {
-                            props: &ef.props,
-                            source: format!(
-                                "{}{}",
-                                paths[fact_source[fi]],
-                                loc_suffix(&ef.prov.location.compact())
-                            ),
-                        }),
-                        _ => None,
-                    })
-                    .collect();
-                if !said.is_empty() {
-                    upd.execute(params![edge_id, map_text(&merge(&said).0)])?;
-                }
-            }
-        }
-        self.report.edges_created += new_edges.len();
-        self.created_edges.extend(new_edges.into_keys());
         tracing::info!(
             "chunk: {} facts, {} nodes, {} edges; resolved {:.2}s, nodes written {:.2}s, edges written {:.2}s",
             facts.len(),
