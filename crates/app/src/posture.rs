@@ -50,17 +50,24 @@ pub fn findings(
         crate::progress::step(progress, "loading the graph…");
         let graph = custody_query::MemGraph::load(store)?;
         tracing::info!("graph loaded in {:.1}s", started.elapsed().as_secs_f64());
-        let ownership = if rules
+        let owner_rule = rules
             .iter()
-            .any(|r| r.computed.as_deref() == Some("ownership"))
-        {
-            crate::progress::step(progress, "attributing ownership…");
-            Some(crate::owner::credentials_from_graph(&graph, store)?)
-        } else {
-            None
-        };
+            .find(|r| r.computed.as_deref() == Some("ownership"));
         crate::progress::step(progress, &format!("running {} rules…", rules.len()));
-        let mut report = run(&graph, rules, ownership.as_ref(), None, today)?;
+        // The query rules need only the graph, and ownership's attribution
+        // the graph and the store (which stays on this thread): one runs
+        // beside the other (at 10,000 people ~0.7 s and ~0.45 s).
+        let (ownership, mut report) = std::thread::scope(|beside| -> Result<_> {
+            let queries = beside.spawn(|| query_rules(&graph, rules, today));
+            let ownership = owner_rule.map(|_| crate::owner::credentials_from_graph(&graph, store));
+            let report = queries
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            Ok((ownership.transpose()?, report?))
+        })?;
+        if let (Some(o), Some(rule)) = (&ownership, owner_rule) {
+            owner_left(&graph, o, rule, &mut report);
+        }
         tracing::info!(
             "query and ownership rules done after {:.1}s",
             started.elapsed().as_secs_f64()
@@ -130,15 +137,7 @@ pub fn run<G: Graph + Sync>(
     model: Option<&Model>,
     today: chrono::NaiveDate,
 ) -> Result<Report> {
-    // The rules are custody's own (or the operator's): the whole graph.
-    let limits = Limits {
-        max_rows: usize::MAX,
-        max_matches: usize::MAX,
-        max_work: u64::MAX,
-        timeout: Duration::from_secs(300),
-        ..Limits::default()
-    };
-    let mut report = custody_posture::run_on(graph, rules, &limits, today)?;
+    let mut report = query_rules(graph, rules, today)?;
     if let Some(o) = ownership {
         if let Some(rule) = rules
             .iter()
@@ -151,6 +150,19 @@ pub fn run<G: Graph + Sync>(
         reach_rules(graph, model, rules, &mut report);
     }
     Ok(report)
+}
+
+/// The query rules of `rules`, with relative dates counted from `today`.
+fn query_rules<G: Graph>(graph: &G, rules: &[Rule], today: chrono::NaiveDate) -> Result<Report> {
+    // The rules are custody's own (or the operator's): the whole graph.
+    let limits = Limits {
+        max_rows: usize::MAX,
+        max_matches: usize::MAX,
+        max_work: u64::MAX,
+        timeout: Duration::from_secs(300),
+        ..Limits::default()
+    };
+    Ok(custody_posture::run_on(graph, rules, &limits, today)?)
 }
 
 /// The rules of `rules` the reach model computes, added to `report`.
