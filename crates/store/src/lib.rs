@@ -397,8 +397,9 @@ pub trait Store {
     fn current_exports(&self) -> Result<std::collections::HashMap<String, CurrentExport>>;
     /// Visits every live edge of the given kinds (`src`, `kind`, `dst`, properties).
     fn scan_edges(&self, kinds: &[&str], visit: &mut EdgeVisitor<'_>) -> Result<()>;
-    /// Every live node (placeholders excluded), every key of each, and every
-    /// live edge, for an in-memory copy of the graph.
+    /// Every live node (placeholders excluded) in id order, then every key
+    /// of each, then every live edge, for an in-memory copy of the graph:
+    /// one state of it, whatever is committed meanwhile.
     fn scan_graph(
         &self,
         node: &mut dyn FnMut(GraphNode),
@@ -408,8 +409,10 @@ pub trait Store {
 
     /// [`Store::scan_graph`] where the caller does not need the nodes
     /// before the edges: a store may read the edges on another thread at
-    /// the same time (`edge` is then called there). As with `scan_graph`,
-    /// each table is read as it stands when its read starts.
+    /// the same time (`edge` is then called there), and share the nodes'
+    /// reading with it; `node` is still called on this thread, in id order.
+    /// As with `scan_graph`, everything handed over is one state of the
+    /// graph: a change committed during the scan is not seen.
     fn scan_graph_concurrent(
         &self,
         node: &mut dyn FnMut(GraphNode),

@@ -273,11 +273,27 @@ fn read_nodes(
     node: &mut dyn FnMut(crate::GraphNode),
     key: &mut dyn FnMut(i64, &str),
 ) -> Result<()> {
-    let mut stmt = conn.prepare(
-        "SELECT id, label, kind, system, key, name, props FROM nodes
-         WHERE retired_snapshot IS NULL AND placeholder = 0",
-    )?;
-    each_row(&mut stmt, [], graph_node, node)?;
+    let mut stmt = conn.prepare(&format!("{NODE_ROWS} AND id >= ?1"))?;
+    each_row(&mut stmt, [i64::MIN], graph_node, node)?;
+    read_keys(conn, key)
+}
+
+/// The live nodes' columns for the graph (`id, label, kind, system, key, name, props`).
+const NODE_ROWS: &str = "SELECT id, label, kind, system, key, name, props FROM nodes
+     WHERE retired_snapshot IS NULL AND placeholder = 0";
+
+/// The live nodes of ids in `from..to`.
+fn read_node_block(
+    conn: &Connection,
+    (from, to): (i64, i64),
+    node: &mut dyn FnMut(crate::GraphNode),
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(&format!("{NODE_ROWS} AND id >= ?1 AND id < ?2"))?;
+    each_row(&mut stmt, [from, to], graph_node, node)
+}
+
+/// Every node's keys.
+fn read_keys(conn: &Connection, key: &mut dyn FnMut(i64, &str)) -> Result<()> {
     let mut stmt = conn.prepare("SELECT node_id, key FROM node_keys")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -285,6 +301,60 @@ fn read_nodes(
         key(r.get(0)?, &k);
     }
     Ok(())
+}
+
+/// Blocks of node ids that two connections share out: one takes them from
+/// the front, the other from the back, until they meet.
+struct NodeBlocks {
+    first: i64,
+    width: i64,
+    count: usize,
+    /// The next block from the front, and one past the next from the back.
+    left: std::sync::Mutex<(usize, usize)>,
+}
+
+impl NodeBlocks {
+    /// Ids `first..=last` in at most `count` blocks of equal width.
+    fn new(first: i64, last: i64, count: usize) -> Self {
+        let span = last.saturating_sub(first).saturating_add(1).max(1);
+        let asked = i64::try_from(count.max(1)).unwrap_or(i64::MAX);
+        let width = (span / asked + i64::from(span % asked != 0)).max(1);
+        let count = usize::try_from(span / width + i64::from(span % width != 0)).unwrap_or(1);
+        NodeBlocks {
+            first,
+            width,
+            count,
+            left: std::sync::Mutex::new((0, count)),
+        }
+    }
+
+    /// The ids of block `b` (the last block runs to the end).
+    fn range(&self, b: usize) -> (i64, i64) {
+        let from = self
+            .first
+            .saturating_add(self.width.saturating_mul(b as i64));
+        let to = if b + 1 == self.count {
+            i64::MAX
+        } else {
+            from.saturating_add(self.width)
+        };
+        (from, to)
+    }
+
+    fn take(&self, from_front: bool) -> Option<usize> {
+        let mut left = self.left.lock().unwrap_or_else(|p| p.into_inner());
+        let (front, back) = &mut *left;
+        if *front >= *back {
+            return None;
+        }
+        Some(if from_front {
+            *front += 1;
+            *front - 1
+        } else {
+            *back -= 1;
+            *back
+        })
+    }
 }
 
 /// The live edges.
@@ -620,8 +690,12 @@ impl Store for SqliteStore {
         edge: &mut dyn FnMut(crate::GraphEdge),
     ) -> Result<()> {
         self.with_small_cache(|| {
-            read_nodes(&self.conn, node, key)?;
-            read_edges(&self.conn, edge)
+            // Both tables as one state of the graph.
+            self.conn.execute_batch("SAVEPOINT graph_scan_one")?;
+            let out = read_nodes(&self.conn, node, key).and_then(|()| read_edges(&self.conn, edge));
+            let released = self.conn.execute_batch("RELEASE graph_scan_one");
+            out?;
+            Ok(released?)
         })
     }
 
@@ -645,14 +719,70 @@ impl Store for SqliteStore {
             return self.scan_graph(node, key, edge);
         };
         self.with_small_cache(|| {
-            std::thread::scope(|s| {
-                let edges = s.spawn(move || read_edges(&reader, edge));
-                let nodes = read_nodes(&self.conn, node, key);
-                let edges = edges
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                nodes.and(edges)
-            })
+            // Both connections read one state of the graph: each holds a
+            // read transaction, and every change to nodes or edges is an
+            // ingest's, which adds a snapshot in the same commit. Should one
+            // land between the two starts, this connection reads it all.
+            self.conn.execute_batch("SAVEPOINT graph_scan")?;
+            let out = (|| {
+                let version = |c: &Connection| -> Result<(Option<i64>, Option<i64>, Option<i64>)> {
+                    Ok(c.query_row(
+                        "SELECT (SELECT max(id) FROM snapshots), (SELECT min(id) FROM nodes), (SELECT max(id) FROM nodes)",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )?)
+                };
+                let mine = version(&self.conn)?;
+                reader.execute_batch("BEGIN")?;
+                let (Some(first), Some(last)) = (mine.1, mine.2) else {
+                    return self.scan_graph(node, key, edge);
+                };
+                if version(&reader)? != mine {
+                    return self.scan_graph(node, key, edge);
+                }
+                // The edges on the reader, while this connection reads nodes
+                // from the first id up; the reader then reads nodes from the
+                // last id down (kept for their turn) until the two meet. At
+                // 10,000 people the nodes took ~1.7 s and the edges ~0.9 s.
+                let blocks = NodeBlocks::new(first, last, 64);
+                std::thread::scope(|s| {
+                    let blocks = &blocks;
+                    let other = s.spawn(move || -> Result<Vec<Vec<crate::GraphNode>>> {
+                        read_edges(&reader, edge)?;
+                        let mut taken = Vec::new();
+                        while let Some(b) = blocks.take(false) {
+                            let mut block = Vec::new();
+                            read_node_block(&reader, blocks.range(b), &mut |n| {
+                                block.push(n)
+                            })?;
+                            taken.push(block);
+                        }
+                        Ok(taken)
+                    });
+                    let mine: Result<()> = (|| {
+                        while let Some(b) = blocks.take(true) {
+                            read_node_block(&self.conn, blocks.range(b), node)?;
+                        }
+                        Ok(())
+                    })();
+                    if mine.is_err() {
+                        // The reader takes no more blocks.
+                        while blocks.take(false).is_some() {}
+                    }
+                    let theirs = other
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    mine?;
+                    // Taken from the back: the last block is first.
+                    for block in theirs?.into_iter().rev() {
+                        block.into_iter().for_each(&mut *node);
+                    }
+                    read_keys(&self.conn, key)
+                })
+            })();
+            let released = self.conn.execute_batch("RELEASE graph_scan");
+            out?;
+            Ok(released?)
         })
     }
 
@@ -791,4 +921,40 @@ fn graph_edge(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::GraphEdge> {
         dst: r.get(3)?,
         props: custody_model::Props::from_json(r.get(4)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NodeBlocks;
+
+    /// Taken from both ends in turn, blocks cover every id once, in order.
+    #[test]
+    fn node_blocks_taken_from_both_ends_cover_every_id_once() {
+        for (first, last, count) in [
+            (1, 1, 64),
+            (1, 10, 64),
+            (5, 1_000, 64),
+            (1, 1_333_547, 64),
+            (-3, 3, 2),
+        ] {
+            let blocks = NodeBlocks::new(first, last, count);
+            let (mut front, mut back) = (Vec::new(), Vec::new());
+            let mut turn = false;
+            loop {
+                turn = !turn;
+                match blocks.take(turn) {
+                    Some(b) if turn => front.push(blocks.range(b)),
+                    Some(b) => back.push(blocks.range(b)),
+                    None => break,
+                }
+            }
+            assert!(front.len() + back.len() <= count);
+            let ranges: Vec<(i64, i64)> = front.into_iter().chain(back.into_iter().rev()).collect();
+            assert_eq!(ranges[0].0, first);
+            assert_eq!(ranges.last().map(|r| r.1), Some(i64::MAX));
+            assert!(ranges
+                .windows(2)
+                .all(|w| w[0].1 == w[1].0 && w[0].0 < w[0].1));
+        }
+    }
 }

@@ -770,7 +770,8 @@ fn scanned(s: &SqliteStore, concurrent: bool) -> Scanned {
     } else {
         s.scan_graph(&mut node, &mut key, &mut edge).unwrap();
     }
-    nodes.sort();
+    // Nodes come in id order, whichever connection read them.
+    assert!(nodes.windows(2).all(|w| w[0].0 < w[1].0), "{nodes:?}");
     keys.sort();
     edges.sort();
     (nodes, keys, edges)
