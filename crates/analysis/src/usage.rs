@@ -715,6 +715,8 @@ impl Profile {
                 *t = r.into();
             }
         };
+        // Values may change in place: the index is rebuilt from them.
+        self.index = Index::default();
         text(&mut self.principal, f);
         let evidence = |e: &mut Evidence, f: &mut dyn FnMut(&str) -> Option<String>| {
             shared(&mut e.source, f);

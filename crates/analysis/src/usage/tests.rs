@@ -197,6 +197,29 @@ fn a_profile_read_back_finds_its_values_again() {
 }
 
 #[test]
+fn a_profile_whose_texts_changed_finds_the_changed_values() {
+    let mut t = tally(&normal(0..1), "a.json");
+    // A client string rewritten in place (as scrubbing does), then events
+    // with the rewritten value: one value, counted on.
+    let p = t.profiles.get_mut(KEY).unwrap();
+    p.texts_mut(&mut |text| (text == "aws-sdk-go").then(|| "aws-sdk-rust".to_string()));
+    assert_eq!(p.agents[0].value, "aws-sdk-rust");
+    let events: Vec<Event<'static>> = normal(1..2)
+        .into_iter()
+        .map(|mut e| {
+            e.user_agent = Cow::Borrowed("aws-sdk-rust/1.0");
+            e
+        })
+        .collect();
+    for (i, e) in events.iter().enumerate() {
+        t.add(e, "b.json", &format!("#/Records/{i}"));
+    }
+    let p = &t.profiles[KEY];
+    assert_eq!(p.agents.len(), 1, "{:?}", p.agents);
+    assert_eq!(p.agents[0].count, 10);
+}
+
+#[test]
 fn merging_a_borrowed_profile_is_absorbing_a_copy() {
     let early = tally(&roaming(T0, 30), "a.json");
     let late = tally(&roaming(T0 - 3_600, 90), "b.json");
