@@ -208,14 +208,10 @@ impl<'t, 'c> Run<'t, 'c> {
         // properties as stored, and what identifies the statement as a whole.
         let fp = self.fp;
         let take = |sb: &mut SourceBatch| match sb.prepared.take() {
-            Some(p) if p.texts.len() == sb.facts.len() => (p.redacted, p.texts),
+            Some(p) if p.fits(&sb.facts) => (p.redacted, p.texts),
             _ => prepare(sb, fp),
         };
-        let ready = |sb: &SourceBatch| {
-            sb.prepared
-                .as_ref()
-                .is_some_and(|p| p.texts.len() == sb.facts.len())
-        };
+        let ready = |sb: &SourceBatch| sb.prepared.as_ref().is_some_and(|p| p.fits(&sb.facts));
         // Not on the pool when there is nothing to do: the reader's parse of
         // the next chunk holds it, and this thread would wait for its end.
         let prepared: Vec<(usize, Vec<Prepared>)> = if batch.iter().all(ready) {

@@ -66,6 +66,13 @@ pub struct Prepared {
     texts: Vec<(String, [u8; 16])>,
 }
 
+impl Prepared {
+    /// Whether it was prepared from `facts` as they are (one text each).
+    fn fits(&self, facts: &[Fact]) -> bool {
+        self.texts.len() == facts.len()
+    }
+}
+
 impl SourceBatch {
     /// Does now, on the caller's thread, what the store would do first
     /// with this batch's facts (scrub secrets, serialise and digest each

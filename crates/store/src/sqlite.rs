@@ -273,22 +273,20 @@ fn read_nodes(
     node: &mut dyn FnMut(crate::GraphNode),
     key: &mut dyn FnMut(i64, &str),
 ) -> Result<()> {
-    let mut stmt = conn.prepare(&format!("{NODE_ROWS} AND id >= ?1"))?;
-    each_row(&mut stmt, [i64::MIN], graph_node, node)?;
+    read_node_block(conn, (i64::MIN, i64::MAX), node)?;
     read_keys(conn, key)
 }
 
-/// The live nodes' columns for the graph (`id, label, kind, system, key, name, props`).
-const NODE_ROWS: &str = "SELECT id, label, kind, system, key, name, props FROM nodes
-     WHERE retired_snapshot IS NULL AND placeholder = 0";
-
-/// The live nodes of ids in `from..to`.
+/// The live nodes of ids in `from..=to`, in id order.
 fn read_node_block(
     conn: &Connection,
     (from, to): (i64, i64),
     node: &mut dyn FnMut(crate::GraphNode),
 ) -> Result<()> {
-    let mut stmt = conn.prepare_cached(&format!("{NODE_ROWS} AND id >= ?1 AND id < ?2"))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, label, kind, system, key, name, props FROM nodes
+         WHERE retired_snapshot IS NULL AND placeholder = 0 AND id BETWEEN ?1 AND ?2",
+    )?;
     each_row(&mut stmt, [from, to], graph_node, node)
 }
 
@@ -328,7 +326,8 @@ impl NodeBlocks {
         }
     }
 
-    /// The ids of block `b` (the last block runs to the end).
+    /// The ids of block `b`, both ends included (the last block runs to
+    /// the largest id there can be).
     fn range(&self, b: usize) -> (i64, i64) {
         let from = self
             .first
@@ -336,7 +335,7 @@ impl NodeBlocks {
         let to = if b + 1 == self.count {
             i64::MAX
         } else {
-            from.saturating_add(self.width)
+            from.saturating_add(self.width - 1)
         };
         (from, to)
     }
@@ -954,7 +953,7 @@ mod tests {
             assert_eq!(ranges.last().map(|r| r.1), Some(i64::MAX));
             assert!(ranges
                 .windows(2)
-                .all(|w| w[0].1 == w[1].0 && w[0].0 < w[0].1));
+                .all(|w| w[0].1 + 1 == w[1].0 && w[0].0 <= w[0].1));
         }
     }
 }
