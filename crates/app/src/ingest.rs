@@ -412,7 +412,7 @@ pub fn run_snapshot(
     // Parse the next chunk on another thread while this one is written.
     // Logs are read (not stored) once every export is parsed, while the last
     // chunks are written and the indexes built, which leave a core idle.
-    let (has_logs, log_files) = (!logs.is_empty(), logs.len());
+    let log_files = logs.len();
     let known = if logs.is_empty() {
         Default::default()
     } else {
@@ -496,7 +496,7 @@ pub fn run_snapshot(
             }))
         });
         let mut all = first.into_iter().chain(parsed).chain(extra).peekable();
-        let report = if all.peek().is_none() && has_logs {
+        let report = if all.peek().is_none() && log_files > 0 {
             // Only audit logs: no snapshot of the graph.
             Ok(IngestReport::default())
         } else {

@@ -50,9 +50,7 @@ pub fn findings(
         crate::progress::step(progress, "loading the graph…");
         let graph = custody_query::MemGraph::load(store)?;
         tracing::info!("graph loaded in {:.1}s", started.elapsed().as_secs_f64());
-        let owner_rule = rules
-            .iter()
-            .find(|r| r.computed.as_deref() == Some("ownership"));
+        let owner_rule = computed(rules, "ownership");
         crate::progress::step(progress, &format!("running {} rules…", rules.len()));
         // The query rules need only the graph, and ownership's attribution
         // the graph and the store (which stays on this thread): one runs
@@ -138,13 +136,8 @@ pub fn run<G: Graph + Sync>(
     today: chrono::NaiveDate,
 ) -> Result<Report> {
     let mut report = query_rules(graph, rules, today)?;
-    if let Some(o) = ownership {
-        if let Some(rule) = rules
-            .iter()
-            .find(|r| r.computed.as_deref() == Some("ownership"))
-        {
-            owner_left(graph, o, rule, &mut report);
-        }
+    if let (Some(o), Some(rule)) = (ownership, computed(rules, "ownership")) {
+        owner_left(graph, o, rule, &mut report);
     }
     if let Some(model) = model {
         reach_rules(graph, model, rules, &mut report);
@@ -165,12 +158,15 @@ fn query_rules<G: Graph>(graph: &G, rules: &[Rule], today: chrono::NaiveDate) ->
     Ok(custody_posture::run_on(graph, rules, &limits, today)?)
 }
 
+/// The rule of `rules` that custody computes as `what` (`ownership`,
+/// `reach`) rather than asks the graph.
+fn computed<'r>(rules: &'r [Rule], what: &str) -> Option<&'r Rule> {
+    rules.iter().find(|r| r.computed.as_deref() == Some(what))
+}
+
 /// The rules of `rules` the reach model computes, added to `report`.
 fn reach_rules<G: Graph + Sync>(graph: &G, model: &Model, rules: &[Rule], report: &mut Report) {
-    if let Some(rule) = rules
-        .iter()
-        .find(|r| r.computed.as_deref() == Some("reach"))
-    {
+    if let Some(rule) = computed(rules, "reach") {
         admin_equivalent(graph, model, rule, report);
     }
 }
