@@ -111,6 +111,15 @@ pub struct LogBenchRow {
     /// custody's events per core-second (the one-core run) over jq's events
     /// per second (jq uses one core).
     pub times_jq: Option<f64>,
+    /// The floor under the one-core rate, on the same files in this process:
+    /// reading, SHA-256 and gunzip, then parsing, with nothing folded or
+    /// stored ([`crate::logs::stages`]).
+    pub stages: crate::logs::Stages,
+    /// Events per CPU-second that reading, hashing and gunzipping alone
+    /// allow: no ingest of these files on one core can be faster.
+    pub bytes_events_per_core_second: f64,
+    /// The same with parsing.
+    pub parsed_events_per_core_second: f64,
 }
 
 /// How the audit-log benchmark runs.
@@ -202,6 +211,28 @@ pub fn logs(o: &LogBenchOptions, note: &dyn Fn(&str)) -> Result<Vec<LogBenchRow>
         };
         let (one_core, logs_summary) = run(1)?;
         let (all_cores, _) = run(o.threads)?;
+        note(&format!(
+            "reading, hashing, gunzipping and parsing the {format} files on this thread…"
+        ));
+        let log_files: Vec<crate::logs::LogFile> = files
+            .iter()
+            .filter_map(|f| {
+                let format = custody_connectors::audit::LogFormat::ALL
+                    .into_iter()
+                    .find(|l| l.name() == f.format)?;
+                Some(crate::logs::LogFile {
+                    path: f.path.clone(),
+                    format,
+                    len: f.bytes,
+                    gzip: f.gzip,
+                    json_len: f.json_bytes,
+                })
+            })
+            .collect();
+        let stages = crate::logs::stages(&log_files);
+        let events_in_files = files.iter().map(|f| f.events).sum::<usize>() as f64;
+        let bytes_seconds = stages.read_seconds + stages.hash_seconds + stages.inflate_seconds;
+        let per_second = |s: f64| (events_in_files / s.max(1e-9)).round();
         let jq = jq_run(&o.dir, &files, o.jq_events, note)?;
         let times_jq = jq
             .as_ref()
@@ -223,6 +254,9 @@ pub fn logs(o: &LogBenchOptions, note: &dyn Fn(&str)) -> Result<Vec<LogBenchRow>
             all_cores,
             jq,
             times_jq,
+            bytes_events_per_core_second: per_second(bytes_seconds),
+            parsed_events_per_core_second: per_second(bytes_seconds + stages.parse_seconds),
+            stages,
         });
     }
     Ok(rows)

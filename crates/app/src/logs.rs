@@ -258,6 +258,21 @@ fn gunzip_into(bytes: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The text a log file's bytes hold: gunzipped into `text` when gzipped,
+/// UTF-16 (PowerShell's `>`) read as the text it holds.
+fn text_of<'b>(
+    raw: &'b [u8],
+    text: &'b mut Vec<u8>,
+) -> std::io::Result<std::borrow::Cow<'b, [u8]>> {
+    let bytes: &[u8] = if is_gzip(raw) {
+        gunzip_into(raw, text)?;
+        text
+    } else {
+        raw
+    };
+    Ok(custody_model::text::decode(bytes))
+}
+
 /// The buffer's allocation, for events borrowing from another file.
 fn recycle<'a, 'b>(
     mut v: Vec<(custody_model::event::Event<'a>, audit::At)>,
@@ -288,19 +303,15 @@ fn read_one(
         return;
     }
     let Buffers { raw, text, events } = b;
-    let bytes: &[u8] = if is_gzip(raw) {
-        if let Err(e) = gunzip_into(raw, text) {
+    let decoded = match text_of(raw, text) {
+        Ok(d) => d,
+        Err(e) => {
             out.errors.push(fail(format!(
                 "not a readable gzip file ({e}; truncated?): nothing of it was counted"
             )));
             return;
         }
-        text
-    } else {
-        raw
     };
-    // UTF-16 (PowerShell's `>`) read as the text it holds.
-    let decoded = custody_model::text::decode(bytes);
     let bytes: &[u8] = &decoded;
     let mut evs = recycle(std::mem::take(events));
     let read = audit::read(f.format, &shown, bytes, &mut |ev, at| {
@@ -343,6 +354,69 @@ fn read_one(
             .push_str("; none of this file's events were counted");
     }
     *events = recycle(evs);
+}
+
+/// Where one thread's time goes before anything is folded into a profile
+/// (see [`stages`]): CPU seconds of each stage.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stages {
+    pub files: usize,
+    /// Events with an actor (what `ingest` counts).
+    pub events: u64,
+    /// Bytes of text parsed (after gunzip).
+    pub text_bytes: u64,
+    pub read_seconds: f64,
+    pub hash_seconds: f64,
+    pub inflate_seconds: f64,
+    pub parse_seconds: f64,
+}
+
+/// This thread's CPU time, in seconds (what one core spent).
+fn thread_cpu_seconds() -> f64 {
+    // SAFETY: an all-zero timespec is a valid value for clock_gettime to fill in.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is valid; the clock id is a constant the kernel knows.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+}
+
+/// Reads `files` on this thread the way `ingest` does (one set of buffers,
+/// SHA-256 of each file, gunzip, the same parsers) and times each stage in
+/// CPU seconds; nothing is tallied or stored. It is the floor under an
+/// ingest's rate on one core: what an ingest costs beyond it is folding the
+/// events into profiles, the alerts and the store. A file that fails to
+/// read is counted as far as it got.
+pub fn stages(files: &[LogFile]) -> Stages {
+    let mut out = Stages {
+        files: files.len(),
+        ..Stages::default()
+    };
+    let (mut raw, mut text) = (Vec::new(), Vec::new());
+    for f in files {
+        let t0 = thread_cpu_seconds();
+        if read_into(&f.path, &mut raw).is_err() {
+            continue;
+        }
+        let t1 = thread_cpu_seconds();
+        std::hint::black_box(format!("{:x}", Sha256::digest(&raw)));
+        let t2 = thread_cpu_seconds();
+        let Ok(decoded) = text_of(&raw, &mut text) else {
+            continue;
+        };
+        let t3 = thread_cpu_seconds();
+        let shown = f.path.display().to_string();
+        let read = audit::read(f.format, &shown, &decoded, &mut |ev, at| {
+            std::hint::black_box((ev, at));
+        });
+        let t4 = thread_cpu_seconds();
+        out.events += read.events;
+        out.text_bytes += decoded.len() as u64;
+        out.read_seconds += t1 - t0;
+        out.hash_seconds += t2 - t1;
+        out.inflate_seconds += t3 - t2;
+        out.parse_seconds += t4 - t3;
+    }
+    out
 }
 
 /// Audit logs read into one tally, not yet stored ([`read_logs`]).
@@ -932,5 +1006,53 @@ fn day_alert(rule: &str, at: i64, summary: String, delta: &Profile) -> Alert {
         summary,
         evidence,
         values: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const TRAIL: &str = r#"{"Records":[
+{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE1","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEKEY000001","userName":"ci"},"eventTime":"2026-11-01T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15.0","requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"111122223333"},
+{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE1","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEKEY000001","userName":"ci"},"eventTime":"2026-11-01T10:05:00Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15.0","requestID":"2","eventID":"2","eventType":"AwsApiCall","recipientAccountId":"111122223333"}
+]}"#;
+
+    /// The stages read what `ingest` reads: plain and gzipped files alike,
+    /// every event counted, and a file that cannot be read left out.
+    #[test]
+    fn stages_count_the_events_of_plain_and_gzipped_files() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let plain = dir.path().join("a.json");
+        std::fs::write(&plain, TRAIL).expect("written");
+        let gz = dir.path().join("b.json.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(TRAIL.as_bytes()).expect("compressed");
+        std::fs::write(&gz, enc.finish().expect("compressed")).expect("written");
+        let file = |path: PathBuf, gzip: bool| LogFile {
+            len: std::fs::metadata(&path).map_or(0, |m| m.len()),
+            path,
+            format: LogFormat::CloudTrail,
+            gzip,
+            json_len: TRAIL.len() as u64,
+        };
+        let files = [
+            file(plain, false),
+            file(gz, true),
+            file(dir.path().join("gone.json"), false),
+        ];
+        let s = stages(&files);
+        assert_eq!(s.files, 3);
+        assert_eq!(s.events, 4);
+        assert_eq!(s.text_bytes, 2 * TRAIL.len() as u64);
+        for t in [
+            s.read_seconds,
+            s.hash_seconds,
+            s.inflate_seconds,
+            s.parse_seconds,
+        ] {
+            assert!(t >= 0.0);
+        }
     }
 }

@@ -179,6 +179,7 @@ fn logs(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
             "ALL CORES EVENTS/S",
             "JQ EVENTS/S",
             "VS JQ",
+            "FLOOR: BYTES / +PARSE",
         ],
         |r| {
             vec![
@@ -198,6 +199,10 @@ fn logs(cli: &Global, a: &BenchArgs, events: usize) -> Result<ExitCode> {
                 r.jq.as_ref()
                     .map_or("-".into(), |j| format!("{:.0}", j.events_per_second)),
                 r.times_jq.map_or("-".into(), |x| format!("{x:.1}x")),
+                format!(
+                    "{:.0} / {:.0}",
+                    r.bytes_events_per_core_second, r.parsed_events_per_core_second
+                ),
             ]
         },
     )
