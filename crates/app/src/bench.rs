@@ -612,12 +612,14 @@ pub struct BenchRow {
 }
 
 /// For each size: synthesise a company under `root`, ingest it in a child
-/// process into a new database, measure (the company is removed after).
+/// process into a new database, measure (the company is removed after,
+/// unless `keep`; its database stays).
 pub fn sizes(
     exe: &Path,
     root: &Path,
     people: &[usize],
     seed: u64,
+    keep: bool,
     note: &dyn Fn(&str),
 ) -> Result<Vec<BenchRow>> {
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).context("date")?;
@@ -667,7 +669,9 @@ pub fn sizes(
             db_megabytes: (std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / 1e6)
                 .round(),
         });
-        let _ = std::fs::remove_dir_all(&dir);
+        if !keep {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     Ok(rows)
 }
@@ -693,12 +697,14 @@ pub struct ReingestRow {
 /// ingested into a new database (first load); then, each into a copy of
 /// that database, the same estate exported the next day
 /// ([`custody_synth::nextday`]: last-used times of the week move on) and the
-/// next day with every other export file rewritten too.
+/// next day with every other export file rewritten too. With `keep`, the
+/// estate (as the last case left it) and the three databases stay in `root`.
 pub fn reingest(
     exe: &Path,
     root: &Path,
     people: usize,
     seed: u64,
+    keep: bool,
     note: &dyn Fn(&str),
 ) -> Result<Vec<ReingestRow>> {
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).context("date")?;
@@ -708,6 +714,7 @@ pub fn reingest(
     note(&format!("synthesising {people} people…"));
     crate::demo::synthesize(people, seed, as_of, &dir, None)?;
     let db = |name: &str| root.join(format!("reingest-{people}-{name}.db"));
+    // Before each case, so that a kept database is not ingested into twice.
     let remove = |p: &Path| {
         for s in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{s}", p.display()));
@@ -750,9 +757,13 @@ pub fn reingest(
             changed.values_advanced, changed.files_advanced, changed.files_rewritten
         ));
         rows.push(ingest(case, &copy)?);
-        remove(&copy);
+        if !keep {
+            remove(&copy);
+        }
     }
-    remove(&first);
-    let _ = std::fs::remove_dir_all(&dir);
+    if !keep {
+        remove(&first);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(rows)
 }

@@ -16,7 +16,9 @@ pub struct BenchArgs {
     pub people: Vec<usize>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Working folder (kept). Default: a temporary folder, removed afterwards.
+    /// Working folder: what a benchmark writes is kept there (the synthetic
+    /// companies and their databases; the audit-log files, reused by the
+    /// next run). Default: a temporary folder, removed afterwards.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Instead: the CloudTrail benchmark on about this many synthetic events
@@ -68,6 +70,7 @@ pub fn run(cli: &Global, a: &BenchArgs) -> Result<ExitCode> {
         &root,
         &a.people,
         a.seed,
+        a.dir.is_some(),
         &notes(cli),
     )?;
     print_rows(
@@ -216,6 +219,7 @@ fn reingest(cli: &Global, a: &BenchArgs) -> Result<ExitCode> {
         &root,
         people,
         a.seed,
+        a.dir.is_some(),
         &notes(cli),
     )?;
     print_rows(
