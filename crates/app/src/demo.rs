@@ -107,6 +107,67 @@ pub struct DemoChecks {
     pub all: bool,
 }
 
+/// The demo's folder, held for one run ([`take_folder`]): other demos are
+/// kept out until it is dropped (or the process ends, however it ends).
+pub struct Folder {
+    /// Where the company is synthesised (empty).
+    pub snapshot: PathBuf,
+    _lock: std::fs::File,
+}
+
+/// Takes `dir` for one demo and clears what a demo writes there: the
+/// snapshot folder and the database `db` (with its WAL files). A demo
+/// already running in `dir` holds it: this one is refused, naming that
+/// process, rather than clearing the files under it.
+pub fn take_folder(dir: &Path, db: &Path) -> Result<Folder> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("demo.lock");
+    let mut lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = match holder.trim() {
+                "" => String::new(),
+                pid => format!(" (process {pid})"),
+            };
+            anyhow::bail!(
+                "another `custody demo` is running in {}{holder}: wait for it to finish, \
+                 or give this one its own folder (--dir, or another CUSTODY_HOME)",
+                dir.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+    lock.set_len(0)
+        .and_then(|()| write!(lock, "{}", std::process::id()))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let snapshot = dir.join("snapshot");
+    if snapshot.exists() {
+        std::fs::remove_dir_all(&snapshot)
+            .with_context(|| format!("cannot clear {}", snapshot.display()))?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", db.display()));
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
+        }
+    }
+    Ok(Folder {
+        snapshot,
+        _lock: lock,
+    })
+}
+
 /// Synthesises `people` people into `snapshot` (which should be empty),
 /// ingests it into `store`, scans the copies outside IAM into the graph, and
 /// checks every planted answer.

@@ -2,7 +2,7 @@
 
 use crate::global::{Global, OutputFormat};
 use crate::{output, paths, render};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Args;
 use serde_json::json;
@@ -108,19 +108,9 @@ pub fn demo(cli: &Global, a: &DemoArgs) -> Result<ExitCode> {
         Some(d) => d.clone(),
         None => paths::home()?.join("demo"),
     };
-    let snapshot = dir.join("snapshot");
     let db = cli.db.clone().unwrap_or_else(|| dir.join("custody.db"));
-    // Start clean: only the paths the demo itself writes.
-    if snapshot.exists() {
-        std::fs::remove_dir_all(&snapshot)
-            .with_context(|| format!("cannot clear {}", snapshot.display()))?;
-    }
-    for suffix in ["", "-wal", "-shm"] {
-        let p = PathBuf::from(format!("{}{suffix}", db.display()));
-        if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
-        }
-    }
+    let folder = custody_app::demo::take_folder(&dir, &db)?;
+    let snapshot = folder.snapshot.clone();
     let progress = cli.progress();
     let mut store = paths::open_store_at(&db)?;
     let d = custody_app::demo::run(&mut store, &snapshot, a.people, a.seed, today(), &progress)?;

@@ -176,3 +176,38 @@ fn the_demo_checks_every_planted_answer_and_passes() {
         )
     );
 }
+
+/// A second demo into a folder one is running in is refused before it
+/// touches a file there: clearing the folder under a running demo corrupted
+/// its database.
+#[test]
+fn a_second_demo_in_the_same_folder_is_refused_and_clears_nothing() {
+    let env = Env::new();
+    let dir = env.path("demo");
+    let db = env.write("demo/custody.db", b"the running demo's database");
+    let snapshot = env.write("demo/snapshot/okta/users.json", b"[]");
+    // The running demo: a process holding the folder's lock.
+    let held = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dir.join("demo.lock"))
+        .unwrap();
+    held.try_lock().unwrap();
+    std::fs::write(dir.join("demo.lock"), "4242").unwrap();
+    let run = env.run(&["demo", "--people", "20", "--dir", dir.to_str().unwrap()]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("another `custody demo` is running in")
+            && run.stderr.contains("(process 4242)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        b"the running demo's database".to_vec()
+    );
+    assert!(snapshot.exists());
+    drop(held);
+}
