@@ -110,7 +110,7 @@ pub struct DemoChecks {
 /// The demo's folder, held for one run ([`take_folder`]): other demos are
 /// kept out until it is dropped (or the process ends, however it ends).
 pub struct Folder {
-    /// Where the company is synthesised (empty).
+    /// Where the company is synthesised (cleared).
     pub snapshot: PathBuf,
     _lock: std::fs::File,
 }

@@ -385,7 +385,7 @@ fn thread_cpu_seconds() -> f64 {
 /// CPU seconds; nothing is tallied or stored. It is the floor under an
 /// ingest's rate on one core: what an ingest costs beyond it is folding the
 /// events into profiles, the alerts and the store. A file that fails to
-/// read is counted as far as it got.
+/// read or to gunzip counts the time it took up to there.
 pub fn stages(files: &[LogFile]) -> Stages {
     let mut out = Stages {
         files: files.len(),
@@ -393,28 +393,31 @@ pub fn stages(files: &[LogFile]) -> Stages {
     };
     let (mut raw, mut text) = (Vec::new(), Vec::new());
     for f in files {
-        let t0 = thread_cpu_seconds();
-        if read_into(&f.path, &mut raw).is_err() {
+        let mut t = thread_cpu_seconds();
+        let mut lap = |stage: &mut f64| {
+            let now = thread_cpu_seconds();
+            *stage += now - t;
+            t = now;
+        };
+        let read = read_into(&f.path, &mut raw);
+        lap(&mut out.read_seconds);
+        if read.is_err() {
             continue;
         }
-        let t1 = thread_cpu_seconds();
         std::hint::black_box(format!("{:x}", Sha256::digest(&raw)));
-        let t2 = thread_cpu_seconds();
-        let Ok(decoded) = text_of(&raw, &mut text) else {
+        lap(&mut out.hash_seconds);
+        let decoded = text_of(&raw, &mut text);
+        lap(&mut out.inflate_seconds);
+        let Ok(decoded) = decoded else {
             continue;
         };
-        let t3 = thread_cpu_seconds();
         let shown = f.path.display().to_string();
         let read = audit::read(f.format, &shown, &decoded, &mut |ev, at| {
             std::hint::black_box((ev, at));
         });
-        let t4 = thread_cpu_seconds();
+        lap(&mut out.parse_seconds);
         out.events += read.events;
         out.text_bytes += decoded.len() as u64;
-        out.read_seconds += t1 - t0;
-        out.hash_seconds += t2 - t1;
-        out.inflate_seconds += t3 - t2;
-        out.parse_seconds += t4 - t3;
     }
     out
 }
@@ -1015,8 +1018,8 @@ mod tests {
     use std::io::Write;
 
     const TRAIL: &str = r#"{"Records":[
-{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE1","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEKEY000001","userName":"ci"},"eventTime":"2026-11-01T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15.0","requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"111122223333"},
-{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE1","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEKEY000001","userName":"ci"},"eventTime":"2026-11-01T10:05:00Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15.0","requestID":"2","eventID":"2","eventType":"AwsApiCall","recipientAccountId":"111122223333"}
+{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE1","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"ci"},"eventTime":"2026-11-01T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15.0","requestID":"1","eventID":"1","eventType":"AwsApiCall","recipientAccountId":"111122223333"},
+{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE1","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"ci"},"eventTime":"2026-11-01T10:05:00Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15.0","requestID":"2","eventID":"2","eventType":"AwsApiCall","recipientAccountId":"111122223333"}
 ]}"#;
 
     /// The stages read what `ingest` reads: plain and gzipped files alike,
