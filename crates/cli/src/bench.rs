@@ -35,8 +35,9 @@ pub struct BenchArgs {
     /// (100 KB–10 MB, gzipped and plain, compact and pretty-printed, thousands
     /// of callers, addresses and clients, service callers, errors): about
     /// this many CloudTrail events and a fifth as many of each other log.
-    /// Each format is ingested on one worker and on all, and jq reads
-    /// `--jq-events` of the same files.
+    /// Each format is ingested on one worker and on all, jq reads
+    /// `--jq-events` of the same files, and the floor (read, hash, gunzip,
+    /// parse on one thread, nothing folded) is timed.
     #[arg(long, value_name = "EVENTS")]
     pub logs: Option<usize>,
     /// For `--logs`: only these formats (`aws-cloudtrail`, `okta-system-log`…).
