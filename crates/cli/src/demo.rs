@@ -464,8 +464,7 @@ fn print_setup(
         .nodes_by_label
         .iter()
         .find(|(l, _)| l == "Human")
-        .map(|x| x.1)
-        .unwrap_or(0);
+        .map_or(0, |x| x.1);
     println!(
         "2. Ingested {} files as snapshot {} in {:.1}s: {} facts resolved into {} nodes and {} edges.",
         ing.files.len(),

@@ -104,6 +104,8 @@ pub enum Command {
     Stats,
     /// The ingests so far, with what each changed.
     Snapshots,
+    /// Rewrite the database file in table order and give its free space back (SQLite VACUUM); nothing it holds changes.
+    Compact,
     /// What changed between two snapshots: new and retired identities, new surfaces of a credential, ownership evidence, status, findings.
     Diff(simple::DiffArgs),
     /// Collect live from a system's API (read-only) into a dated snapshot of native exports, then ingest it.
@@ -237,6 +239,7 @@ fn main() -> ExitCode {
         Command::List(a) => simple::list(cli, a),
         Command::Stats => simple::stats(cli),
         Command::Snapshots => simple::snapshots(cli),
+        Command::Compact => simple::compact(cli),
         Command::Diff(a) => simple::diff(cli, a),
         Command::BlastRadius(a) => blast::run(cli, a),
         Command::Escalations(a) => blast::escalations(cli, a),

@@ -81,6 +81,25 @@ pub fn list(cli: &Global, a: &ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn compact(cli: &Global) -> Result<ExitCode> {
+    let progress = cli.progress();
+    custody_app::progress::step(&progress, "compacting: the database is rewritten whole…");
+    let c = paths::open_existing(cli)?.compact()?;
+    drop(progress);
+    match cli.format {
+        OutputFormat::Json => output::json(&c)?,
+        OutputFormat::Table => println!(
+            "Compacted {}: {:.1} MB ({:.1} MB of it free) → {:.1} MB in {:.1}s.",
+            paths::db_path(cli)?.display(),
+            c.bytes_before as f64 / 1e6,
+            c.free_bytes_before as f64 / 1e6,
+            c.bytes_after as f64 / 1e6,
+            c.seconds
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn stats(cli: &Global) -> Result<ExitCode> {
     let store = paths::open_existing(cli)?;
     let s = store.stats()?;
@@ -91,8 +110,7 @@ pub fn stats(cli: &Global) -> Result<ExitCode> {
                 .nodes_by_label
                 .iter()
                 .find(|(l, _)| l == "Human")
-                .map(|x| x.1)
-                .unwrap_or(0);
+                .map_or(0, |x| x.1);
             println!(
                 "{} nodes ({} non-human identities), {} edges",
                 s.nodes, s.identities, s.edges

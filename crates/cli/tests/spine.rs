@@ -375,6 +375,16 @@ fn show_explains_what_it_cannot_find_and_commands_need_a_database() {
     let id = list[0]["id"].as_i64().unwrap();
     env.run(&["show", &id.to_string()]).ok();
     env.run(&["show", "deploy-bot"]).ok();
+    // Compacting rewrites the file and changes nothing it holds.
+    let before = env.run(&["--format", "json", "stats"]).ok().json();
+    let c = env.run(&["--format", "json", "compact"]).ok().json();
+    assert!(c["bytes_after"].as_u64().unwrap() <= c["bytes_before"].as_u64().unwrap());
+    assert_eq!(
+        std::fs::metadata(env.db()).unwrap().len(),
+        c["bytes_after"].as_u64().unwrap()
+    );
+    assert_eq!(env.run(&["--format", "json", "stats"]).ok().json(), before);
+    env.run(&["show", "deploy-bot"]).ok();
 }
 
 #[test]

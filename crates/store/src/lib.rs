@@ -478,6 +478,24 @@ pub trait Store {
     /// The installation's fingerprinter, which the store's guard uses: what a
     /// pipeline writing to this store redacts and fingerprints with.
     fn fingerprinter(&self) -> &custody_model::Fingerprinter;
+    /// Rewrites the whole database, each table's rows together in key
+    /// order, and gives its free pages back to the file system (SQLite:
+    /// `VACUUM`). Nothing it holds changes. A database written by an earlier
+    /// build gains the layout later builds write (see `docs/PERFORMANCE.md`).
+    /// Like any write it waits for another writer (then fails: the database
+    /// is locked); it needs free disk space of about twice the database's
+    /// size while it runs.
+    fn compact(&mut self) -> Result<Compacted>;
+}
+
+/// What [`Store::compact`] did: the database's size before and after, the
+/// free (reusable) space it held before, and how long it took.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Compacted {
+    pub bytes_before: u64,
+    pub free_bytes_before: u64,
+    pub bytes_after: u64,
+    pub seconds: f64,
 }
 
 /// What [`Store::scan_edges`] calls for each edge: (`src`, `kind`, `dst`, properties).

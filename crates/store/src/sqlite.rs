@@ -368,6 +368,43 @@ impl Store for SqliteStore {
         &self.fingerprinter
     }
 
+    fn compact(&mut self) -> Result<crate::Compacted> {
+        let started = std::time::Instant::now();
+        let c = &self.conn;
+        let pages = |pragma: &str| -> Result<u64> {
+            let n: i64 = c.query_row(&format!("PRAGMA {pragma}"), [], |r| r.get(0))?;
+            Ok(n.max(0) as u64)
+        };
+        let page = pages("page_size")?;
+        let (before, free) = (pages("page_count")?, pages("freelist_count")?);
+        // VACUUM builds the new file as a temporary database: on disk (beside
+        // the system's temporary files), not in memory as this connection's
+        // other temporary tables are, or a 10,000-person database would need
+        // its size in RAM.
+        c.execute_batch("PRAGMA temp_store = FILE")?;
+        let vacuumed = c.execute_batch("VACUUM");
+        c.execute_batch("PRAGMA temp_store = MEMORY")?;
+        vacuumed.map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::Invalid(format!(
+                "the disk filled up while compacting ({e}); nothing was changed. \
+                 Compacting needs free space of about twice the database ({} MB): \
+                 beside it for the write-ahead log, and in the temporary folder \
+                 (SQLITE_TMPDIR, else /var/tmp or /tmp) for the copy",
+                before * page / 1_000_000
+            )),
+            _ => StoreError::Sqlite(e),
+        })?;
+        // The rewrite went through the write-ahead log: copy it back and
+        // give its space back.
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(crate::Compacted {
+            bytes_before: before * page,
+            free_bytes_before: free * page,
+            bytes_after: pages("page_count")? * page,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
     fn snapshot_note(&mut self, id: i64, key: &str, value: Value) -> Result<()> {
         let tx = self.conn.transaction()?;
         let summary: Option<String> = tx

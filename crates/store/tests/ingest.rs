@@ -3,7 +3,7 @@
 use custody_model::{
     EdgeFact, EdgeKind, Endpoint, Fact, Fingerprinter, Key, Label, Location, NodeFact, Provenance,
 };
-use custody_store::{ListFilter, SourceBatch, SqliteStore, Store};
+use custody_store::{ListFilter, NetworkRangeRow, SourceBatch, SqliteStore, Store};
 use serde_json::{json, Map, Value};
 
 fn fp() -> Fingerprinter {
@@ -793,4 +793,50 @@ fn the_graph_read_on_two_connections_is_the_graph_read_on_one() {
     let mut m = SqliteStore::open_in_memory(fp()).unwrap();
     m.ingest_all(three_sources(), &mut |_| {}).unwrap();
     assert_eq!(scanned(&m, true), scanned(&m, false));
+}
+
+#[test]
+fn compacting_gives_free_pages_back_and_changes_nothing_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let mut s = SqliteStore::open(&path, fp()).unwrap();
+    s.ingest_all(three_sources(), &mut |_| {}).unwrap();
+    // Rows written and then replaced by none leave free pages behind.
+    let rows: Vec<NetworkRangeRow> = (0..20_000)
+        .map(|i| NetworkRangeRow {
+            source: "office".into(),
+            format: "toml".into(),
+            published: None,
+            cidr: format!("10.{}.{}.0/24", i / 256, i % 256),
+            name: format!("a long enough name for office network number {i}"),
+            loaded_at: String::new(),
+            loaded_by: "test".into(),
+        })
+        .collect();
+    s.network_ranges_replace("office", &rows).unwrap();
+    s.network_ranges_replace("office", &[]).unwrap();
+    let before = s.stats().unwrap();
+    let id = s.find(&key_id()).unwrap();
+    let c = s.compact().unwrap();
+    assert!(c.free_bytes_before > 1_000_000, "{c:?}");
+    assert!(
+        c.bytes_after + c.free_bytes_before / 2 <= c.bytes_before,
+        "{c:?}"
+    );
+    let after = s.stats().unwrap();
+    assert_eq!(
+        (
+            before.nodes,
+            before.edges,
+            before.assertions,
+            before.sources
+        ),
+        (after.nodes, after.edges, after.assertions, after.sources)
+    );
+    assert_eq!(s.find(&key_id()).unwrap(), id);
+    drop(s);
+    // The write-ahead log went back into the file.
+    let wal = dir.path().join("c.db-wal");
+    assert!(std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), c.bytes_after);
 }
