@@ -169,6 +169,10 @@ pub fn logs(o: &LogBenchOptions, note: &dyn Fn(&str)) -> Result<Vec<LogBenchRow>
         };
         let json_bytes: u64 = files.iter().map(|f| f.json_bytes).sum();
         let kb = |b: u64| r2(b as f64 / 1e3);
+        // Rates are per event in the files (as jq counts them): some logs
+        // write a request and its response, or a stage per request, and
+        // custody counts one of them.
+        let events_in_files = files.iter().map(|f| f.events).sum::<usize>() as f64;
         let run = |threads: usize| -> Result<(IngestRun, serde_json::Value)> {
             note(&format!(
                 "custody ingest of {} {format} files on {threads} thread(s)…",
@@ -191,17 +195,13 @@ pub fn logs(o: &LogBenchOptions, note: &dyn Fn(&str)) -> Result<Vec<LogBenchRow>
             let v: serde_json::Value = serde_json::from_str(&m.stdout)
                 .context("the ingest process printed no JSON summary")?;
             let logs = v["logs"].clone();
-            // Per event in the files (as jq counts them): some logs write a
-            // request and its response, or a stage per request, and custody
-            // counts one of them.
-            let events = files.iter().map(|f| f.events).sum::<usize>() as f64;
             let out = IngestRun {
                 threads,
                 seconds: r2(m.seconds),
                 cpu_seconds: r2(m.cpu_seconds),
                 peak_rss_mb: m.peak_rss_mb,
-                events_per_second: (events / m.seconds.max(1e-9)).round(),
-                events_per_core_second: (events / m.cpu_seconds.max(1e-9)).round(),
+                events_per_second: (events_in_files / m.seconds.max(1e-9)).round(),
+                events_per_core_second: (events_in_files / m.cpu_seconds.max(1e-9)).round(),
                 mb_per_core_second: r2(json_bytes as f64 / 1e6 / m.cpu_seconds.max(1e-9)),
             };
             for s in ["", "-wal", "-shm", "-journal"] {
@@ -214,23 +214,22 @@ pub fn logs(o: &LogBenchOptions, note: &dyn Fn(&str)) -> Result<Vec<LogBenchRow>
         note(&format!(
             "reading, hashing, gunzipping and parsing the {format} files on this thread…"
         ));
+        // Every file under `root` is of this format.
+        let log_format = custody_connectors::audit::LogFormat::ALL
+            .into_iter()
+            .find(|l| l.name() == format)
+            .with_context(|| format!("no audit-log reader is named {format}"))?;
         let log_files: Vec<crate::logs::LogFile> = files
             .iter()
-            .filter_map(|f| {
-                let format = custody_connectors::audit::LogFormat::ALL
-                    .into_iter()
-                    .find(|l| l.name() == f.format)?;
-                Some(crate::logs::LogFile {
-                    path: f.path.clone(),
-                    format,
-                    len: f.bytes,
-                    gzip: f.gzip,
-                    json_len: f.json_bytes,
-                })
+            .map(|f| crate::logs::LogFile {
+                path: f.path.clone(),
+                format: log_format,
+                len: f.bytes,
+                gzip: f.gzip,
+                json_len: f.json_bytes,
             })
             .collect();
         let stages = crate::logs::stages(&log_files);
-        let events_in_files = files.iter().map(|f| f.events).sum::<usize>() as f64;
         let bytes_seconds = stages.read_seconds + stages.hash_seconds + stages.inflate_seconds;
         let per_second = |s: f64| (events_in_files / s.max(1e-9)).round();
         let jq = jq_run(&o.dir, &files, o.jq_events, note)?;
